@@ -1,0 +1,32 @@
+"""Usage numbers (利用番号): how the pension system knows a person, never by the Individual Number."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from contracts.base import ContractModel
+
+__all__ = ["UsageNumber", "UsageNumberKind"]
+
+
+class UsageNumberKind(StrEnum):
+    """The kinds of usage number the federation keeps."""
+
+    PENSION_CERTIFICATE = "pension_certificate"
+    """年金証書記号番号: the pension certificate symbol and number of a recipient."""
+    BASIC_PENSION = "basic_pension"
+    """基礎年金番号: the ten-digit basic pension number."""
+    DEPENDANT = "dependant"
+    """扶養親族キー: the federation's key for a dependant named on a declaration."""
+
+
+class UsageNumber(ContractModel):
+    """A typed usage number. Hashable, so it can key dictionaries."""
+
+    kind: UsageNumberKind
+    value: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z-]+$")
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.value}"

@@ -1,0 +1,38 @@
+"""What a handler gets to do its work: the unit of work, the sealing service, the policy, who it is."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from contracts.sealing import Sealer, Unsealer
+from hub.core.policy import NumberPolicy
+from hub.ports.store import UnitOfWork
+
+__all__ = ["HandlerContext", "derived_id"]
+
+_NAMESPACE = uuid.UUID("0f6f0a52-6c1e-4b7e-9f2a-72656e6b6569")
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerContext:
+    """Dependencies of a handler, bound to one unit of work.
+
+    Attributes:
+        uow: the open unit of work (vault, access record, inbox, outbox).
+        sealer: seals numbers for a destination adapter.
+        unsealer: opens numbers adapters sealed for the hub.
+        policy: the number policy.
+        actor: who acts, as written in the access record (``hub:<worker>``).
+    """
+
+    uow: UnitOfWork
+    sealer: Sealer
+    unsealer: Unsealer
+    policy: NumberPolicy
+    actor: str
+
+
+def derived_id(cause: uuid.UUID, label: str) -> uuid.UUID:
+    """A message id derived from its cause, so that handling a message twice produces the same ids."""
+    return uuid.uuid5(_NAMESPACE, f"{cause}/{label}")

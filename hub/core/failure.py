@@ -1,0 +1,118 @@
+"""The ack policy: what happens to a message whose handling failed.
+
+* a :class:`~contracts.errors.PermanentError` dead-letters at once, with its reason in headers;
+* a :class:`~contracts.errors.TransientError` is republished to a delayed-retry tier with its attempt
+  count raised, until ``max_attempts``; then it dead-letters too;
+* anything else is a crash: the delivery is requeued and the queue's delivery limit catches a message
+  that keeps crashing, so it is dead-lettered by the broker, never redelivered forever.
+
+Dead-letter bodies are redacted, so no number reaches the dead-letter queue even from malformed input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from contracts.errors import PermanentError, RenkeiError, TransientError
+from hub.core import headers as h
+from hub.core.redaction import redact_bytes, redact_text
+from hub.ports.transport import Delivery, HeaderValue, OutgoingMessage
+
+__all__ = ["Exchanges", "RetryPolicy", "dead_letter_message", "retry_message"]
+
+
+@dataclass(frozen=True, slots=True)
+class Exchanges:
+    """The exchanges the core publishes to (names come from the topology, built by the composition root).
+
+    Attributes:
+        ingress: the hub's ingress exchange (routing key ``hub``).
+        route: the exchange to the adapters (routing key = adapter name).
+        counterpart: the exchange of the encrypted counterpart links.
+        dead: the dead-letter exchange.
+        retry: the retry exchange of a delay tier, by delay in milliseconds.
+    """
+
+    ingress: str
+    route: str
+    counterpart: str
+    dead: str
+    retry: Callable[[int], str]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential back-off over fixed delay tiers."""
+
+    max_attempts: int
+    delays_ms: tuple[int, ...]
+
+    def delay_for(self, attempt: int) -> int:
+        """Delay before attempt ``attempt + 1`` after attempt ``attempt`` failed."""
+        return self.delays_ms[min(attempt, len(self.delays_ms)) - 1]
+
+
+def _plain_headers(delivery: Delivery) -> dict[str, HeaderValue]:
+    # Keep our own scalar headers; x-death and friends are the broker's business.
+    return {
+        k: v
+        for k, v in delivery.headers.items()
+        if k.startswith("x-renkei-") and isinstance(v, str | int | bool)
+    }
+
+
+def dead_letter_message(
+    delivery: Delivery, error: BaseException, *, stage: str, exchanges: Exchanges, now: datetime | None = None
+) -> OutgoingMessage:
+    """A copy of ``delivery`` for the dead-letter exchange, redacted, with its failure in headers."""
+    code = error.code if isinstance(error, RenkeiError) else "crash"
+    headers = _plain_headers(delivery)
+    headers.update(
+        {
+            h.FAILURE_CODE: code,
+            h.FAILURE_REASON: redact_text(str(error))[:500],
+            h.FAILURE_TYPE: type(error).__name__,
+            h.FAILED_STAGE: stage,
+            h.FAILED_QUEUE: delivery.queue,
+            h.FAILURE_AT: (now or datetime.now(UTC)).isoformat(),
+            h.ATTEMPT: h.attempt_of(delivery.headers),
+        }
+    )
+    return OutgoingMessage(
+        exchange=exchanges.dead,
+        routing_key=delivery.queue,
+        body=redact_bytes(delivery.body),
+        message_id=delivery.message_id or "unknown",
+        message_type=delivery.message_type or "unknown",
+        correlation_id=delivery.correlation_id or delivery.message_id or "unknown",
+        headers=headers,
+    )
+
+
+def retry_message(
+    delivery: Delivery, error: TransientError, *, policy: RetryPolicy, exchanges: Exchanges
+) -> OutgoingMessage | None:
+    """A copy of ``delivery`` for its next retry tier, or ``None`` when the attempts are spent."""
+    attempt = h.attempt_of(delivery.headers)
+    if attempt >= policy.max_attempts:
+        return None
+    headers = _plain_headers(delivery)
+    headers[h.ATTEMPT] = attempt + 1
+    headers[h.FAILURE_CODE] = error.code
+    headers[h.FAILURE_REASON] = redact_text(str(error))[:500]
+    return OutgoingMessage(
+        exchange=exchanges.retry(policy.delay_for(attempt)),
+        routing_key=delivery.queue,
+        body=delivery.body,
+        message_id=delivery.message_id or "unknown",
+        message_type=delivery.message_type or "unknown",
+        correlation_id=delivery.correlation_id or delivery.message_id or "unknown",
+        headers=headers,
+    )
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Tell whether ``error`` must dead-letter at once."""
+    return isinstance(error, PermanentError)

@@ -1,0 +1,43 @@
+"""renkei's own message headers: attempt counts, failure reasons and replay provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "ATTEMPT",
+    "FAILED_QUEUE",
+    "FAILED_STAGE",
+    "FAILURE_CODE",
+    "FAILURE_REASON",
+    "FAILURE_TYPE",
+    "FAILURE_AT",
+    "REPLAY_OF",
+    "REPLAY_ID",
+    "REPLAY_OPERATOR",
+    "attempt_of",
+]
+
+ATTEMPT = "x-renkei-attempt"
+"""How many times the message was tried; carried by renkei itself (x-death counts are not reliable)."""
+FAILURE_CODE = "x-renkei-reason"
+"""Machine-readable reason, the ``code`` of the error class (e.g. ``validation_failed``)."""
+FAILURE_REASON = "x-renkei-reason-text"
+"""Human-readable reason; names fields, never values."""
+FAILURE_TYPE = "x-renkei-exception"
+FAILED_STAGE = "x-renkei-stage"
+FAILED_QUEUE = "x-renkei-queue"
+FAILURE_AT = "x-renkei-failed-at"
+REPLAY_OF = "x-renkei-replay-of"
+REPLAY_ID = "x-renkei-replay-id"
+REPLAY_OPERATOR = "x-renkei-replay-operator"
+
+
+def attempt_of(headers: Mapping[str, object]) -> int:
+    """The attempt number a delivery carries (1 for a first delivery)."""
+    value = headers.get(ATTEMPT)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str | bytes) and value.isdigit():
+        return int(value)
+    return 1

@@ -1,0 +1,38 @@
+"""Which handler takes which message type, and how an envelope becomes an outgoing message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from contracts.envelope import Envelope
+from contracts.registry import Decoded, encode
+from hub.core.context import HandlerContext
+from hub.core.failure import Exchanges
+from hub.core.survival import handle_jlis_result, handle_survival_request
+from hub.ports.transport import OutgoingMessage
+
+__all__ = ["HANDLERS", "Handler", "to_outgoing"]
+
+Handler = Callable[[Decoded, HandlerContext], list[Envelope]]
+
+HANDLERS: Mapping[tuple[str, int], Handler] = {
+    ("pension.survival_inquiry.requested", 1): handle_survival_request,
+    ("jlis.survival_change.result", 1): handle_jlis_result,
+}
+"""Message types the hub handles on its ingress; anything else is dead-lettered as unknown."""
+
+
+def to_outgoing(envelope: Envelope, exchanges: Exchanges) -> OutgoingMessage:
+    """Address an envelope: to an adapter through the route exchange, to the hub through ingress."""
+    if envelope.destination == "hub":
+        exchange, key = exchanges.ingress, "hub"
+    else:
+        exchange, key = exchanges.route, envelope.destination
+    return OutgoingMessage(
+        exchange=exchange,
+        routing_key=key,
+        body=encode(envelope),
+        message_id=str(envelope.message_id),
+        message_type=envelope.message_type,
+        correlation_id=str(envelope.correlation_id),
+    )

@@ -1,0 +1,237 @@
+"""The hub's part in the survival/change inquiry (生存異動照会).
+
+Outbound: usage numbers from the pension system become subjects, subjects become numbers sealed for the
+J-LIS adapter (個人番号付加), each person travelling with a J-LIS-scope reference token instead of any
+identifier the pension system knows. Inbound: J-LIS's answers are matched back by token, number changes
+are relinked in the vault, and the pension system receives each outcome by usage number with its actions.
+"""
+
+from __future__ import annotations
+
+from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.errors import ValidationFailed
+from contracts.messages.common import ChunkInfo
+from contracts.messages.survival import (
+    JlisInquiryRecord,
+    JlisSurvivalChangeInquiry,
+    JlisSurvivalChangeResult,
+    SurvivalCheckOutcomes,
+    SurvivalInquiryRecord,
+    SurvivalInquiryRequested,
+    SurvivalOutcome,
+    SurvivalOutcomeRecord,
+)
+from contracts.registry import Decoded, payload_dict
+from contracts.usage_number import UsageNumber
+from hub.core.context import HandlerContext, derived_id
+from hub.core.survival_actions import actions_for
+from hub.ports.audit import AccessRecord, AuditAction
+from hub.ports.vault import Retention, SubjectId, TokenScope
+
+__all__ = ["JLIS_PURPOSE", "JLIS_REF_SCOPE", "handle_jlis_result", "handle_survival_request"]
+
+AUDIT_SCOPE = TokenScope("audit")
+JLIS_REF_SCOPE = TokenScope("jlis.ref")
+JLIS_PURPOSE = Purpose(
+    code="jlis.survival_change",
+    legal_basis=(LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一"),),
+)
+PENSION_PURPOSE_CODE = "pension.survival_check"
+
+
+def _legal_basis_text(purpose: Purpose) -> str:
+    return "; ".join(f"{b.law} {b.article}{' ' + b.item if b.item else ''}" for b in purpose.legal_basis)
+
+
+def _record(ctx: HandlerContext, action: AuditAction, env: Envelope, subjects: list[str], **kw: str) -> AccessRecord:
+    return AccessRecord(
+        actor=ctx.actor,
+        action=action,
+        message_id=str(env.message_id),
+        correlation_id=str(env.correlation_id),
+        message_type=env.message_type,
+        source=env.source,
+        destination=env.destination,
+        purpose=env.purpose.code,
+        legal_basis=_legal_basis_text(env.purpose),
+        subjects=tuple(subjects),
+        details=dict(kw),
+    )
+
+
+def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+    """Enrich a chunk of the inquiry with numbers and route it to the J-LIS adapter."""
+    env, request = message.envelope, message.payload
+    assert isinstance(request, SurvivalInquiryRequested)
+    vault = ctx.uow.vault
+    usage = [r.usage_number for r in request.records]
+    subjects = vault.subjects_by_usage(usage)
+    numbers = vault.numbers_of(list(set(subjects.values())))
+
+    askable = [r for r in request.records if subjects.get(r.usage_number) in numbers]
+    unaskable = [r for r in request.records if subjects.get(r.usage_number) not in numbers]
+    known = list({subjects[r.usage_number] for r in request.records if r.usage_number in subjects})
+    audit_tokens = vault.tokens(AUDIT_SCOPE, known)
+    records = [_record(ctx, AuditAction.RECEIVED, env, [audit_tokens[s] for s in known])]
+    out: list[Envelope] = []
+
+    if askable:
+        ctx.policy.check(destination="jlis", message_type="jlis.survival_change.inquiry", purpose=JLIS_PURPOSE)
+        asked = [subjects[r.usage_number] for r in askable]
+        refs = vault.tokens(JLIS_REF_SCOPE, asked)
+        outgoing_id = derived_id(env.message_id, "jlis")
+        inquiry = JlisSurvivalChangeInquiry(
+            chunk=request.chunk,
+            cycle=request.cycle,
+            as_of=request.as_of,
+            records=tuple(
+                JlisInquiryRecord(
+                    record_seq=r.record_seq,
+                    ref=refs[subjects[r.usage_number]],
+                    individual_number=ctx.sealer.seal(
+                        numbers[subjects[r.usage_number]],
+                        recipient="jlis",
+                        message_id=outgoing_id,
+                        field=f"records.{r.record_seq}.individual_number",
+                    ),
+                )
+                for r in askable
+            ),
+        )
+        jlis_env = new_envelope(
+            message_type="jlis.survival_change.inquiry",
+            schema_version=1,
+            source="hub",
+            destination="jlis",
+            purpose=JLIS_PURPOSE,
+            payload=payload_dict(inquiry),
+            correlation_id=env.correlation_id,
+            causation_id=env.message_id,
+            message_id=outgoing_id,
+        )
+        touched = [audit_tokens[s] for s in asked]
+        records.append(_record(ctx, AuditAction.ENRICHED, jlis_env, touched, records=str(len(askable))))
+        records.append(_record(ctx, AuditAction.ROUTED, jlis_env, []))
+        out.append(jlis_env)
+
+    if unaskable:
+        out.append(_no_number_outcomes(env, request, unaskable, ctx, records, subjects, audit_tokens))
+    ctx.uow.audit.append(records)
+    return out
+
+
+def _no_number_outcomes(
+    env: Envelope,
+    request: SurvivalInquiryRequested,
+    unaskable: list[SurvivalInquiryRecord],
+    ctx: HandlerContext,
+    records: list[AccessRecord],
+    subjects: dict[UsageNumber, SubjectId],
+    audit_tokens: dict[SubjectId, str],
+) -> Envelope:
+    outcomes = SurvivalCheckOutcomes(
+        chunk=request.chunk,
+        cycle=request.cycle,
+        answered_by="hub",
+        records=tuple(
+            SurvivalOutcomeRecord(
+                record_seq=r.record_seq,
+                usage_number=r.usage_number,
+                outcome=SurvivalOutcome.NO_NUMBER,
+                actions=actions_for(SurvivalOutcome.NO_NUMBER),
+            )
+            for r in unaskable
+        ),
+    )
+    reply = new_envelope(
+        message_type="pension.survival_check.outcomes",
+        schema_version=1,
+        source="hub",
+        destination="pension",
+        purpose=env.purpose,
+        payload=payload_dict(outcomes),
+        correlation_id=env.correlation_id,
+        causation_id=env.message_id,
+        message_id=derived_id(env.message_id, "no-number"),
+    )
+    touched = [audit_tokens[subjects[r.usage_number]] for r in unaskable if r.usage_number in subjects]
+    records.append(_record(ctx, AuditAction.ROUTED, reply, touched, outcome="no_number"))
+    return reply
+
+
+def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+    """Match J-LIS's answers back to people, relink changed numbers, and tell the pension system."""
+    env, result = message.envelope, message.payload
+    assert isinstance(result, JlisSurvivalChangeResult)
+    vault = ctx.uow.vault
+    by_ref = vault.subjects_of_tokens(JLIS_REF_SCOPE, [r.ref for r in result.records])
+    unknown = [r.record_seq for r in result.records if r.ref not in by_ref]
+    if unknown:
+        raise ValidationFailed(
+            f"{len(unknown)} result record(s) carry a reference the vault does not know (first record_seq "
+            f"{unknown[0]}); they cannot be matched to anyone"
+        )
+    subjects = [by_ref[r.ref] for r in result.records]
+    usage = vault.usage_of(subjects)
+    audit_tokens = vault.tokens(AUDIT_SCOPE, subjects)
+    records = [_record(ctx, AuditAction.RECEIVED, env, [audit_tokens[s] for s in subjects])]
+
+    relinked = []
+    for r in result.records:
+        if r.outcome is SurvivalOutcome.NUMBER_CHANGED and r.new_individual_number is not None:
+            subject = by_ref[r.ref]
+            number = ctx.unsealer.unseal(
+                r.new_individual_number,
+                message_id=env.message_id,
+                field=f"records.{r.record_seq}.new_individual_number",
+            )
+            vault.link_number(
+                subject,
+                number,
+                retention=Retention(basis="pension.entitlement"),
+                source=f"jlis:{result.chunk.batch_id}",
+            )
+            relinked.append(audit_tokens[subject])
+    if relinked:
+        records.append(_record(ctx, AuditAction.RELINKED, env, relinked, reason="番号法 第7条第2項"))
+
+    outcomes = SurvivalCheckOutcomes(
+        chunk=ChunkInfo(
+            batch_id=result.chunk.batch_id,
+            chunk_index=result.chunk.chunk_index,
+            chunk_count=result.chunk.chunk_count,
+            total_records=result.chunk.total_records,
+        ),
+        cycle=result.cycle,
+        answered_by="jlis",
+        records=tuple(
+            SurvivalOutcomeRecord(
+                record_seq=r.record_seq,
+                usage_number=usage[by_ref[r.ref]],
+                outcome=r.outcome,
+                actions=actions_for(r.outcome, r.move_kind),
+                death_date=r.death_date,
+                move_kind=r.move_kind,
+                moved_on=r.moved_on,
+                new_address=r.new_address,
+                new_name=r.new_name,
+                needs_document=r.outcome is SurvivalOutcome.NAME_CHANGED,
+                unmatched_reason=r.unmatched_reason,
+            )
+            for r in result.records
+        ),
+    )
+    reply = new_envelope(
+        message_type="pension.survival_check.outcomes",
+        schema_version=1,
+        source="hub",
+        destination="pension",
+        purpose=Purpose(code=PENSION_PURPOSE_CODE, legal_basis=env.purpose.legal_basis),
+        payload=payload_dict(outcomes),
+        correlation_id=env.correlation_id,
+        causation_id=env.message_id,
+        message_id=derived_id(env.message_id, "pension"),
+    )
+    records.append(_record(ctx, AuditAction.ROUTED, reply, [], records=str(len(result.records))))
+    ctx.uow.audit.append(records)
+    return [reply]

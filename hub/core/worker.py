@@ -1,0 +1,187 @@
+"""The hub's consumer: one database transaction per batch of deliveries, acks only after commit.
+
+For each batch: decode every body against the registry; skip ids the inbox has seen (redelivery or
+replay); run each message's handler inside a savepoint, so that one bad message does not spoil its
+neighbours; write outgoing messages to the outbox and the access records in the same transaction;
+commit; relay the outbox with publisher confirms; then let the transport ack. Failures follow
+:mod:`hub.core.failure`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from contracts.errors import ContractError, PermanentError, TransientError, UnknownMessageType
+from contracts.registry import Decoded, decode
+from contracts.sealing import Sealer, Unsealer
+from hub.core.context import HandlerContext
+from hub.core.failure import Exchanges, RetryPolicy, dead_letter_message, retry_message
+from hub.core.policy import NumberPolicy
+from hub.core.routing import Handler, to_outgoing
+from hub.ports.audit import AccessRecord, AuditAction, Outcome
+from hub.ports.store import UnitOfWork, UnitOfWorkFactory
+from hub.ports.transport import Delivery, Disposition, OutgoingMessage, Transport
+
+__all__ = ["HubWorker", "WorkerDeps"]
+
+log = logging.getLogger(__name__)
+CONSUMER = "hub"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDeps:
+    """Everything the worker needs, wired by the composition root."""
+
+    uow_factory: UnitOfWorkFactory
+    transport: Transport
+    sealer: Sealer
+    unsealer: Unsealer
+    policy: NumberPolicy
+    exchanges: Exchanges
+    retry: RetryPolicy
+    handlers: Mapping[tuple[str, int], Handler]
+    actor: str
+    after_commit: Callable[[], None] | None = None
+
+
+def _ctx(delivery: Delivery) -> dict[str, object]:
+    return {
+        "message_id": delivery.message_id,
+        "message_type": delivery.message_type,
+        "correlation_id": delivery.correlation_id,
+        "queue": delivery.queue,
+    }
+
+
+class HubWorker:
+    """Handles batches from the hub's ingress queue."""
+
+    def __init__(self, deps: WorkerDeps) -> None:
+        self._d = deps
+
+    def __call__(self, deliveries: Sequence[Delivery]) -> list[Disposition]:
+        """Handle one batch; returns one disposition per delivery."""
+        dispositions = [Disposition.ACK] * len(deliveries)
+        decoded: list[tuple[int, Decoded]] = []
+        failures: list[tuple[int, BaseException, str]] = []
+        for index, delivery in enumerate(deliveries):
+            try:
+                message = decode(delivery.body)
+                key = (message.envelope.message_type, message.envelope.schema_version)
+                if key not in self._d.handlers:
+                    raise UnknownMessageType(f"the hub does not handle {key[0]} v{key[1]} on its ingress")
+                decoded.append((index, message))
+            except ContractError as exc:
+                failures.append((index, exc, "decode"))
+        try:
+            sent = self._handle_in_transaction(deliveries, decoded, failures, dispositions)
+        except TransientError as exc:
+            log.warning("batch failed transiently, scheduling retries", extra={"error": exc.code})
+            return self._retry_all(deliveries, exc)
+        if self._d.after_commit is not None:
+            self._d.after_commit()
+        self._relay(sent)
+        return dispositions
+
+    def _handle_in_transaction(
+        self,
+        deliveries: Sequence[Delivery],
+        decoded: list[tuple[int, Decoded]],
+        failures: list[tuple[int, BaseException, str]],
+        dispositions: list[Disposition],
+    ) -> list[tuple[int, OutgoingMessage]]:
+        outgoing: list[OutgoingMessage] = []
+        with self._d.uow_factory() as uow:
+            ids = [str(m.envelope.message_id) for _, m in decoded]
+            already = uow.inbox.handled(CONSUMER, ids)
+            ctx = HandlerContext(uow, self._d.sealer, self._d.unsealer, self._d.policy, self._d.actor)
+            for index, message in decoded:
+                mid = str(message.envelope.message_id)
+                if mid in already:
+                    log.info("duplicate delivery skipped", extra=_ctx(deliveries[index]))
+                    continue
+                already.add(mid)
+                handler = self._d.handlers[(message.envelope.message_type, message.envelope.schema_version)]
+                try:
+                    with uow.savepoint():
+                        produced = [to_outgoing(env, self._d.exchanges) for env in handler(message, ctx)]
+                        uow.inbox.mark(CONSUMER, [mid])
+                    outgoing.extend(produced)
+                except PermanentError as exc:
+                    failures.append((index, exc, "handle"))
+                except TransientError:
+                    raise
+                except Exception:
+                    # A crash (a bug): requeue this one alone; the delivery limit stops a crash loop.
+                    log.exception("handler crashed; the delivery is requeued", extra=_ctx(deliveries[index]))
+                    dispositions[index] = Disposition.REQUEUE
+            outgoing.extend(self._dead_letter(uow, deliveries, failures))
+            outbox_ids = uow.outbox.add(outgoing)
+            uow.commit()
+        return list(zip(outbox_ids, outgoing, strict=True))
+
+    def _dead_letter(
+        self, uow: UnitOfWork, deliveries: Sequence[Delivery], failures: list[tuple[int, BaseException, str]]
+    ) -> list[OutgoingMessage]:
+        messages, records = [], []
+        for index, error, stage in failures:
+            delivery = deliveries[index]
+            message = dead_letter_message(delivery, error, stage=stage, exchanges=self._d.exchanges)
+            messages.append(message)
+            code = error.code if isinstance(error, PermanentError) else "crash"
+            records.append(
+                AccessRecord(
+                    actor=self._d.actor,
+                    action=AuditAction.DEAD_LETTERED,
+                    message_id=delivery.message_id,
+                    correlation_id=delivery.correlation_id,
+                    message_type=delivery.message_type,
+                    source=delivery.queue,
+                    outcome=Outcome.REFUSED if code == "policy_refused" else Outcome.FAILED,
+                    reason=code,
+                    details={"stage": stage, "exception": type(error).__name__},
+                )
+            )
+            log.warning(
+                "message dead-lettered",
+                extra={**_ctx(delivery), "reason": code, "stage": stage, "exception": type(error).__name__},
+            )
+        if records:
+            uow.audit.append(records)
+        return messages
+
+    def _relay(self, sent: list[tuple[int, OutgoingMessage]]) -> None:
+        if not sent:
+            return
+        try:
+            self._d.transport.publish([m for _, m in sent])
+            with self._d.uow_factory() as uow:
+                uow.outbox.mark_sent([i for i, _ in sent])
+                uow.commit()
+        except TransientError as exc:
+            # The outbox keeps them; the relay sweep publishes them later. Downstream consumers dedupe.
+            log.warning("outbox relay deferred", extra={"error": exc.code, "messages": len(sent)})
+
+    def _retry_all(self, deliveries: Sequence[Delivery], error: TransientError) -> list[Disposition]:
+        retries, dead = [], []
+        for delivery in deliveries:
+            copy = retry_message(delivery, error, policy=self._d.retry, exchanges=self._d.exchanges)
+            if copy is None:
+                dead.append(dead_letter_message(delivery, error, stage="retry", exchanges=self._d.exchanges))
+            else:
+                retries.append(copy)
+        try:
+            self._d.transport.publish([*retries, *dead])
+        except TransientError:
+            return [Disposition.REQUEUE] * len(deliveries)
+        return [Disposition.ACK] * len(deliveries)
+
+    def relay_pending(self, limit: int = 1_000) -> int:
+        """Publish outbox rows a crash or a broker outage left behind; returns how many."""
+        with self._d.uow_factory() as uow:
+            pending = uow.outbox.pending(limit)
+        if pending:
+            self._relay(pending)
+        return len(pending)

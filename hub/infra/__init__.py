@@ -1,0 +1,1 @@
+"""Infrastructure: the concrete implementations of the ports (pika, SQLAlchemy, cryptography)."""

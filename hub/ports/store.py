@@ -1,0 +1,74 @@
+"""The unit of work and the message stores (inbox, outbox) that make consumers idempotent.
+
+A unit of work is one database transaction. Everything a handler does for a batch of messages (vault
+changes, access records, inbox marks, outbox messages, dead-letter entries) is written through it and
+commits at once, so that the broker is acknowledged only after the work is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol, Self
+
+from hub.ports.audit import AuditLog
+from hub.ports.transport import OutgoingMessage
+from hub.ports.vault import Vault
+
+__all__ = ["Inbox", "Outbox", "UnitOfWork", "UnitOfWorkFactory"]
+
+
+class Inbox(Protocol):
+    """Message ids each consumer has handled (the idempotency record)."""
+
+    def handled(self, consumer: str, message_ids: Sequence[str]) -> set[str]:
+        """Return the ids among ``message_ids`` that ``consumer`` has already handled."""
+        ...
+
+    def mark(self, consumer: str, message_ids: Sequence[str]) -> None:
+        """Record ``message_ids`` as handled by ``consumer``."""
+        ...
+
+
+class Outbox(Protocol):
+    """Messages to publish once the transaction that produced them commits (transactional outbox)."""
+
+    def add(self, messages: Sequence[OutgoingMessage]) -> list[int]:
+        """Queue ``messages``; returns their outbox ids."""
+        ...
+
+    def pending(self, limit: int) -> list[tuple[int, OutgoingMessage]]:
+        """Unsent messages, oldest first."""
+        ...
+
+    def mark_sent(self, ids: Sequence[int]) -> None:
+        """Mark outbox rows as published and confirmed."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every store. Rolls back unless :meth:`commit` was called."""
+
+    inbox: Inbox
+    outbox: Outbox
+    vault: Vault
+    audit: AuditLog
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None:
+        """Commit everything; raises ``StoreUnavailable`` (transient) when the database fails."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested transaction: an exception inside rolls back only what was done inside."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens units of work."""
+
+    def __call__(self) -> UnitOfWork: ...
+

@@ -1,0 +1,149 @@
+"""The transport port: publish with confirms, consume in batches, settle each delivery.
+
+Implementations: :class:`hub.infra.transport_pika.PikaTransport` (RabbitMQ) and
+:class:`hub.infra.transport_memory.InMemoryTransport` (same routing semantics, for unit tests).
+One contract test class (``tests/contract/test_transport.py``) runs against both.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = [
+    "Delivery",
+    "Disposition",
+    "ExchangeSpec",
+    "HeaderValue",
+    "OutgoingMessage",
+    "QueueSpec",
+    "Topology",
+    "Transport",
+]
+
+HeaderValue = str | int | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message to publish: persistent, mandatory, confirmed.
+
+    ``headers`` carry renkei's own metadata (attempt count, dead-letter reason, replay provenance);
+    never put a value that may hold an Individual Number in a header.
+    """
+
+    exchange: str
+    routing_key: str
+    body: bytes
+    message_id: str
+    message_type: str
+    correlation_id: str
+    headers: Mapping[str, HeaderValue] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message received from a queue, not yet settled.
+
+    ``headers`` holds the AMQP headers as the broker delivered them (``x-death`` included, so values may
+    be nested lists and tables).
+    """
+
+    queue: str
+    body: bytes
+    message_id: str | None
+    message_type: str | None
+    correlation_id: str | None
+    headers: Mapping[str, object]
+    redelivered: bool
+    delivery_tag: int
+    routing_key: str = ""
+    exchange: str = ""
+
+
+class Disposition(enum.Enum):
+    """How a handler settles a delivery.
+
+    ACK: done (its effects are committed), remove it.
+    DEAD_LETTER: reject without requeue; the queue's dead-letter exchange takes it.
+    REQUEUE: give it back for redelivery (counts towards the queue's delivery limit).
+    """
+
+    ACK = "ack"
+    DEAD_LETTER = "dead_letter"
+    REQUEUE = "requeue"
+
+
+BatchHandler = Callable[[Sequence[Delivery]], Sequence[Disposition]]
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeSpec:
+    """An exchange to declare (durable)."""
+
+    name: str
+    type: str = "direct"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    """A durable queue, its arguments and its bindings ``(exchange, routing_key)``."""
+
+    name: str
+    arguments: Mapping[str, HeaderValue] = field(default_factory=dict)
+    bindings: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """Exchanges and queues that must exist; declared idempotently on every connect."""
+
+    exchanges: tuple[ExchangeSpec, ...]
+    queues: tuple[QueueSpec, ...]
+
+
+class Transport(Protocol):
+    """Publish and consume messages.
+
+    Errors: ``BrokerUnavailable`` (transient), ``PublishNotConfirmed`` (transient), ``Unroutable``
+    (permanent, a mandatory publish that no queue took).
+    """
+
+    def declare(self, topology: Topology) -> None:
+        """Declare every exchange, queue and binding of ``topology``; safe to repeat."""
+        ...
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Publish ``messages`` and return once the broker has confirmed every one of them."""
+        ...
+
+    def consume(
+        self,
+        queue: str,
+        handler: BatchHandler,
+        *,
+        stop: threading.Event,
+        prefetch: int = 500,
+        batch_size: int = 200,
+        batch_wait_s: float = 0.02,
+    ) -> None:
+        """Deliver batches from ``queue`` to ``handler`` until ``stop`` is set.
+
+        The handler returns one :class:`Disposition` per delivery, in order, and the transport settles
+        them (acks in bulk with ``multiple`` where it can). If the handler raises, every delivery of the
+        batch is requeued, so that a message that keeps crashing reaches the delivery limit and is
+        dead-lettered. Reconnects with bounded back-off when the broker goes away.
+        """
+        ...
+
+    def queue_depth(self, queue: str) -> tuple[int, int]:
+        """Return ``(messages ready, consumers)`` of ``queue``."""
+        ...
+
+    def close(self) -> None:
+        """Close connections; pending confirms are awaited or failed."""
+        ...

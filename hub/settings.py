@@ -1,0 +1,104 @@
+"""One typed settings object, read once at start-up and passed down.
+
+Every setting comes from the environment with the ``RENKEI_`` prefix (``RENKEI_AMQP_URL``,
+``RENKEI_DB_URL``, ...), or from an explicit override in code and tests. Nothing else reads ``os.environ``.
+No secret has a default: keys come from files or environment variables *named* here; in development the
+vault generates its own key file under the data directory on first run (see :mod:`hub.infra.crypto.keyring`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Environment", "RetrySettings", "Settings"]
+
+
+class Environment(StrEnum):
+    """Where renkei runs: development may generate keys, production must be given them."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class RetrySettings(BaseSettings):
+    """Back-off for transient failures, through the delayed-retry queues."""
+
+    model_config = SettingsConfigDict(env_prefix="RENKEI_RETRY_", frozen=True)
+
+    max_attempts: int = Field(5, ge=1, le=50, description="attempts before a transient failure dead-letters")
+    delays_ms: tuple[int, ...] = Field(
+        (1_000, 5_000, 30_000, 120_000, 600_000),
+        description="delay of each retry tier; attempt n waits delays_ms[min(n, len) - 1]",
+    )
+    delivery_limit: int = Field(
+        5, ge=1, le=100, description="x-delivery-limit of every quorum work queue (crash loops dead-letter)"
+    )
+
+
+class Settings(BaseSettings):
+    """Everything renkei needs to start, with sensible defaults for the embedded set-up."""
+
+    model_config = SettingsConfigDict(env_prefix="RENKEI_", frozen=True, extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    amqp_url: str = Field(
+        "amqp://guest:guest@127.0.0.1:5672/%2F",
+        description="AMQP URL of the broker; amqps:// with ssl_options for TLS",
+    )
+    data_dir: Path = Field(Path("./var"), description="where the embedded database, keys and files live")
+    db_url: str = Field("", description="SQLAlchemy URL; empty means an SQLite file under data_dir")
+    key_file: Path | None = Field(None, description="the vault's keyring file (JSON); generated in development")
+    key_env: str | None = Field(
+        None, description="name of an environment variable that holds the keyring JSON, instead of a file"
+    )
+    audit_signing_key_file: Path | None = Field(
+        None, description="Ed25519 private key (PEM) that signs audit checkpoints; generated in development"
+    )
+    exchange_prefix: str = Field("renkei", description="prefix of every exchange and queue name")
+    prefetch: int = Field(500, ge=1, le=10_000, description="unacknowledged deliveries per consumer")
+    batch_size: int = Field(200, ge=1, le=5_000, description="deliveries handled in one database transaction")
+    batch_wait_ms: int = Field(20, ge=0, le=5_000, description="how long a consumer waits to fill a batch")
+    chunk_records: int = Field(1_000, ge=1, le=50_000, description="records per message on bulk flows")
+    log_level: str = "INFO"
+    log_json: bool = Field(True, description="structured JSON log lines (false: human-readable)")
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _production_needs_keys(self) -> Settings:
+        if self.environment is Environment.PRODUCTION and not (self.key_file or self.key_env):
+            raise ValueError("production needs RENKEI_KEY_FILE or RENKEI_KEY_ENV; keys are never generated there")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL in force: ``db_url`` or the embedded SQLite file."""
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{(self.data_dir / 'renkei.db').resolve()}"
+
+    @property
+    def keyring_path(self) -> Path:
+        """Where the vault's keyring file lives."""
+        return self.key_file or self.data_dir / "keys" / "keyring.json"
+
+    @property
+    def audit_key_path(self) -> Path:
+        """Where the audit checkpoint signing key lives."""
+        return self.audit_signing_key_file or self.data_dir / "keys" / "audit-signing.pem"
+
+    @property
+    def wire_dir(self) -> Path:
+        """Root of the adapters' file exchanges (inbound/outbound directories per counterpart)."""
+        return self.data_dir / "wire"
