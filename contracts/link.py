@@ -14,7 +14,7 @@ from typing import Protocol
 from contracts.envelope import Envelope
 from contracts.registry import Decoded
 
-__all__ = ["Adapter", "AdapterOutput", "CounterpartFile", "Simulator"]
+__all__ = ["Adapter", "AdapterOutput", "CounterpartFile", "Polled", "PollingAdapter", "Simulator"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,26 @@ class Adapter(Protocol):
 
     def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
         """Handle a file that arrived from the counterpart."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Polled:
+    """What a polling adapter took from its directory: the output, and the file to acknowledge."""
+
+    output: AdapterOutput
+    source: str
+
+
+class PollingAdapter(Adapter, Protocol):
+    """An adapter whose counterpart is a directory (the pension system), polled by its host."""
+
+    def poll(self) -> Polled | None:
+        """Take the next complete inbound file, if any, and translate it."""
+        ...
+
+    def acknowledge(self, source: str) -> None:
+        """The output of ``source`` is published: move the file out of the inbound directory."""
         ...
 
 

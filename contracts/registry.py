@@ -135,7 +135,9 @@ def export_schemas(directory: Path) -> list[Path]:
         schema["x-message-type"] = message_type
         schema["x-schema-version"] = version
         path = directory / f"{message_type}.v{version}.json"
-        path.write_text(json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        path.write_text(
+            json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
         written.append(path)
     return written
 

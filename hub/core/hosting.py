@@ -12,14 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from contracts.errors import PermanentError, TransientError
-from contracts.link import Adapter, AdapterOutput, CounterpartFile, Simulator
+from contracts.link import Adapter, AdapterOutput, CounterpartFile, PollingAdapter, Simulator
 from contracts.registry import decode
 from hub.core.failure import Exchanges, RetryPolicy, dead_letter_message, retry_message
 from hub.core.routing import to_outgoing
 from hub.ports.link import LinkCipher
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage, Transport
 
-__all__ = ["AdapterHost", "HostDeps", "SimulatorHost", "counterpart_message"]
+__all__ = ["AdapterHost", "DirectoryPoller", "HostDeps", "SimulatorHost", "counterpart_message"]
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,12 @@ def _settle(
     dispositions = [Disposition.ACK] * len(deliveries)
     outgoing: list[OutgoingMessage] = []
     for index, delivery in enumerate(deliveries):
-        context = {"message_id": delivery.message_id, "message_type": delivery.message_type,
-                   "correlation_id": delivery.correlation_id, "stage": stage}
+        context = {
+            "message_id": delivery.message_id,
+            "message_type": delivery.message_type,
+            "correlation_id": delivery.correlation_id,
+            "stage": stage,
+        }
         try:
             outgoing.extend(work(delivery))
         except PermanentError as exc:
@@ -68,9 +72,7 @@ def _settle(
         except TransientError as exc:
             copy = retry_message(delivery, exc, policy=deps.retry, exchanges=deps.exchanges)
             log.warning("retry scheduled", extra={**context, "reason": exc.code, "exhausted": copy is None})
-            outgoing.append(
-                copy or dead_letter_message(delivery, exc, stage=stage, exchanges=deps.exchanges)
-            )
+            outgoing.append(copy or dead_letter_message(delivery, exc, stage=stage, exchanges=deps.exchanges))
         except Exception:
             log.exception("crashed; the delivery is requeued", extra=context)
             dispositions[index] = Disposition.REQUEUE
@@ -89,7 +91,9 @@ def _settle(
 class AdapterHost:
     """Runs one adapter: messages from the hub and files from its counterpart."""
 
-    def __init__(self, adapter: Adapter, deps: HostDeps, *, on_output: Callable[[AdapterOutput], None] | None = None):
+    def __init__(
+        self, adapter: Adapter, deps: HostDeps, *, on_output: Callable[[AdapterOutput], None] | None = None
+    ):
         self.adapter = adapter
         self._deps = deps
         self._on_output = on_output
@@ -138,3 +142,32 @@ class SimulatorHost:
             self._deps,
             f"{self.simulator.name}.simulator",
         )
+
+
+class DirectoryPoller:
+    """Takes complete files from a polling adapter's inbound directory and publishes them to the hub.
+
+    A file is acknowledged (moved out of the inbound directory) only after every message made from it
+    is confirmed by the broker; a crash in between publishes the same messages again, with the same
+    deterministic ids, and the hub's inbox drops the duplicates.
+    """
+
+    def __init__(
+        self, adapter: PollingAdapter, transport: Transport, exchanges: Exchanges, *, max_files: int = 10
+    ):
+        self.adapter = adapter
+        self._transport = transport
+        self._exchanges = exchanges
+        self._max_files = max_files
+
+    def poll_all(self) -> int:
+        """Publish up to ``max_files`` complete files; returns how many were taken."""
+        taken = 0
+        while taken < self._max_files:
+            polled = self.adapter.poll()
+            if polled is None:
+                break
+            self._transport.publish([to_outgoing(env, self._exchanges) for env in polled.output.to_hub])
+            self.adapter.acknowledge(polled.source)
+            taken += 1
+        return taken

@@ -43,7 +43,9 @@ def _legal_basis_text(purpose: Purpose) -> str:
     return "; ".join(f"{b.law} {b.article}{' ' + b.item if b.item else ''}" for b in purpose.legal_basis)
 
 
-def _record(ctx: HandlerContext, action: AuditAction, env: Envelope, subjects: list[str], **kw: str) -> AccessRecord:
+def _record(
+    ctx: HandlerContext, action: AuditAction, env: Envelope, subjects: list[str], **kw: str
+) -> AccessRecord:
     return AccessRecord(
         actor=ctx.actor,
         action=action,
@@ -76,7 +78,9 @@ def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envel
     out: list[Envelope] = []
 
     if askable:
-        ctx.policy.check(destination="jlis", message_type="jlis.survival_change.inquiry", purpose=JLIS_PURPOSE)
+        ctx.policy.check(
+            destination="jlis", message_type="jlis.survival_change.inquiry", purpose=JLIS_PURPOSE
+        )
         asked = [subjects[r.usage_number] for r in askable]
         refs = vault.tokens(JLIS_REF_SCOPE, asked)
         outgoing_id = derived_id(env.message_id, "jlis")
@@ -115,12 +119,23 @@ def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envel
         out.append(jlis_env)
 
     if unaskable:
-        out.append(_no_number_outcomes(env, request, unaskable, ctx, records, subjects, audit_tokens))
+        out.append(
+            _no_number_outcomes(
+                env=env,
+                request=request,
+                unaskable=unaskable,
+                ctx=ctx,
+                records=records,
+                subjects=subjects,
+                audit_tokens=audit_tokens,
+            )
+        )
     ctx.uow.audit.append(records)
     return out
 
 
 def _no_number_outcomes(
+    *,
     env: Envelope,
     request: SurvivalInquiryRequested,
     unaskable: list[SurvivalInquiryRecord],

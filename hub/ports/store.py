@@ -70,5 +70,6 @@ class UnitOfWork(Protocol):
 class UnitOfWorkFactory(Protocol):
     """Opens units of work."""
 
-    def __call__(self) -> UnitOfWork: ...
-
+    def __call__(self) -> UnitOfWork:
+        """Open a new unit of work."""
+        ...

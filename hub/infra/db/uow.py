@@ -102,4 +102,5 @@ class SqlUnitOfWorkFactory:
         self._audit_factory = audit_factory
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
+        """Open a new unit of work (the transaction begins on ``with``)."""
         return SqlAlchemyUnitOfWork(self.engine, self._vault_factory, self._audit_factory)

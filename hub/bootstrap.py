@@ -1,0 +1,302 @@
+"""The composition root: the one place that builds concrete infrastructure and wires it to the core.
+
+Nothing connects at import time. ``bootstrap(settings)`` returns a :class:`Hub` from which entrypoints
+(the CLI, the demo, the console, tests) take what they need; tests pass fakes through the keyword
+arguments instead of touching the network.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Connection, Engine
+
+from adapters.jlis import JlisAdapter, JlisSimulator, SyntheticPopulation
+from adapters.pension import DirectoryGateway, PensionAdapter, PensionSystemSimulator
+from contracts.usage_number import UsageNumber
+from hub.core.failure import Exchanges, RetryPolicy
+from hub.core.hosting import AdapterHost, DirectoryPoller, HostDeps, SimulatorHost
+from hub.core.policy import NumberPolicy
+from hub.core.routing import HANDLERS
+from hub.core.worker import HubWorker, WorkerDeps
+from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.crypto.keyring import Keyring, load_keyring
+from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.db.engine import make_engine
+from hub.infra.db.migrate import upgrade
+from hub.infra.db.uow import SqlUnitOfWorkFactory
+from hub.infra.link_cipher import AeadLinkCipher
+from hub.infra.logs import configure_logging
+from hub.infra.runner import ServiceGroup
+from hub.infra.topology import Names, apply_topology, renkei_topology
+from hub.infra.transport_pika import PikaTransport
+from hub.infra.vault_sql import SqlVault
+from hub.ports.transport import Transport
+from hub.ports.vault import Retention
+from hub.settings import Settings
+
+__all__ = ["DEMO_SEED", "Hub", "bootstrap", "demo_population"]
+
+DEMO_SEED = 20_261_126
+COUNTERPARTS = ("jlis", "intermediate_server", "eltax")
+TransportFactory = Callable[[str], Transport]
+
+
+def demo_population(records: int) -> SyntheticPopulation:
+    """The synthetic register the demo, the simulator and the tests share (same seed, same people)."""
+    return SyntheticPopulation(size=records, seed=DEMO_SEED)
+
+
+def load_policy(path: Path | None = None) -> NumberPolicy:
+    """Load the number policy kept in the repository (``hub/number_policy.toml``)."""
+    text = (
+        path.read_text(encoding="utf-8")
+        if path
+        else resources.files("hub").joinpath("number_policy.toml").read_text(encoding="utf-8")
+    )
+    return NumberPolicy.from_mapping(tomllib.loads(text))
+
+
+def _link_keys(keyring: Keyring) -> dict[str, bytes]:
+    # One key per counterpart line, derived from that counterpart's current sealing key.
+    keys = {}
+    for counterpart in COUNTERPARTS:
+        material = keyring.sealing_keys(counterpart).current.material
+        hkdf = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"renkei-link-v1|" + counterpart.encode()
+        )
+        keys[counterpart] = hkdf.derive(material)
+    return keys
+
+
+@dataclass
+class Hub:
+    """The wired application."""
+
+    settings: Settings
+    names: Names
+    engine: Engine
+    keyring: Keyring
+    policy: NumberPolicy
+    transport_factory: TransportFactory
+    chain: ChainWriter
+    _transports: list[Transport] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def exchanges(self) -> Exchanges:
+        """Exchange names for the core."""
+        n = self.names
+        return Exchanges(
+            ingress=n.ingress_exchange,
+            route=n.route_exchange,
+            counterpart=n.counterpart_exchange,
+            dead=n.dead_letter_exchange,
+            retry=n.retry_exchange,
+        )
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy from settings."""
+        return RetryPolicy(self.settings.retry.max_attempts, self.settings.retry.delays_ms)
+
+    def transport(self, role: str) -> Transport:
+        """A new transport (its own connections) named after ``role``; closed by :meth:`close`."""
+        transport = self.transport_factory(role)
+        with self._lock:
+            self._transports.append(transport)
+        return transport
+
+    def uow_factory(self) -> SqlUnitOfWorkFactory:
+        """Units of work on the hub's database."""
+        keyring = self.keyring
+
+        def vault(conn: Connection) -> SqlVault:
+            return SqlVault(conn, keyring)
+
+        def audit(conn: Connection) -> SqlAuditLog:
+            return SqlAuditLog(conn, self.chain)
+
+        return SqlUnitOfWorkFactory(self.engine, vault, audit)
+
+    def prepare(self) -> None:
+        """Migrate the database and declare the broker topology (both idempotent)."""
+        upgrade(self.engine)
+        self.prepare_broker()
+
+    def prepare_broker(self) -> None:
+        """Declare the broker topology (idempotent)."""
+        apply_topology(self.transport("topology"), self.settings)
+
+    def declared_queues(self) -> list[str]:
+        """Names of every queue of the topology."""
+        return [q.name for q in renkei_topology(self.settings.exchange_prefix, self.settings.retry).queues]
+
+    def host_deps(self, transport: Transport) -> HostDeps:
+        """Dependencies of adapter and simulator hosts."""
+        return HostDeps(transport, self.exchanges, self.retry, AeadLinkCipher(_link_keys(self.keyring)))
+
+    def hub_worker(self, transport: Transport, actor: str | None = None) -> HubWorker:
+        """The hub's ingress consumer."""
+        return HubWorker(
+            WorkerDeps(
+                uow_factory=self.uow_factory(),
+                transport=transport,
+                sealer=AeadSealer(self.keyring),
+                unsealer=AeadUnsealer(self.keyring, owner="hub"),
+                policy=self.policy,
+                exchanges=self.exchanges,
+                retry=self.retry,
+                handlers=HANDLERS,
+                actor=actor or f"hub:{os.getpid()}",
+            )
+        )
+
+    def jlis_adapter(self) -> JlisAdapter:
+        """The J-LIS adapter, holding only the J-LIS and hub sealing keys."""
+        keys = self.keyring.for_recipients(["jlis", "hub"])
+        return JlisAdapter(unsealer=AeadUnsealer(keys, owner="jlis"), sealer=AeadSealer(keys))
+
+    def pension_adapter(self) -> PensionAdapter:
+        """The pension adapter on its directory exchange."""
+        gateway = DirectoryGateway(self.settings.wire_dir / "pension")
+        return PensionAdapter(gateway, chunk_records=self.settings.chunk_records)
+
+    def pension_system(self) -> PensionSystemSimulator:
+        """The simulated pension benefit system, on the other side of the pension adapter's directories."""
+        return PensionSystemSimulator(self.settings.wire_dir / "pension")
+
+    def enrol_population(self, population: SyntheticPopulation, records: int, chunk: int = 2_000) -> None:
+        """Load the synthetic 個人番号管理ファイル (usage number ↔ number) into the vault, in chunks."""
+        factory = self.uow_factory()
+        for start in range(0, records, chunk):
+            links: list[tuple[UsageNumber, object]] = [
+                (population.usage_number(i), population.individual_number(i))
+                for i in range(start, min(records, start + chunk))
+            ]
+            with factory() as uow:
+                known = uow.vault.subjects_by_usage([u for u, _ in links])
+                fresh = [(u, n) for u, n in links if u not in known]
+                if fresh:
+                    uow.vault.enrol(
+                        fresh, retention=Retention(basis="pension.entitlement"), source="demo-load"
+                    )  # type: ignore[arg-type]
+                uow.commit()
+
+    def dead_letter_depth(self) -> int:
+        """Messages waiting in the dead-letter queue."""
+        ready, _ = self.transport("depth").queue_depth(self.names.dead_letter_queue)
+        return ready
+
+    ADAPTERS = ("jlis", "pension")
+    SIMULATORS = ("jlis",)
+
+    def _consumer_options(self) -> dict[str, float | int]:
+        s = self.settings
+        return {"prefetch": s.prefetch, "batch_size": s.batch_size, "batch_wait_s": s.batch_wait_ms / 1000}
+
+    def hub_services(self, group: ServiceGroup | None = None) -> ServiceGroup:
+        """The hub's ingress consumer and its outbox relay."""
+        group = group or ServiceGroup()
+        transport = self.transport("hub")
+        worker = self.hub_worker(transport)
+        group.consume("hub", transport, self.names.ingress_queue, worker, **self._consumer_options())  # type: ignore[arg-type]
+        group.every("outbox-relay", 5.0, worker.relay_pending)
+        return group
+
+    def adapter_services(self, name: str, group: ServiceGroup | None = None) -> ServiceGroup:
+        """One adapter: its queue from the hub and its counterpart link (or directory poller)."""
+        group, n, opts = group or ServiceGroup(), self.names, self._consumer_options()
+        if name == "jlis":
+            t_hub, t_link = self.transport("adapter-jlis"), self.transport("adapter-jlis-link")
+            from_hub = AdapterHost(self.jlis_adapter(), self.host_deps(t_hub))
+            from_link = AdapterHost(self.jlis_adapter(), self.host_deps(t_link))
+            group.consume("adapter-jlis", t_hub, n.adapter_queue("jlis"), from_hub.from_hub, **opts)  # type: ignore[arg-type]
+            group.consume(
+                "adapter-jlis-link",
+                t_link,
+                n.counterpart_queue("jlis", "inbound"),
+                from_link.from_counterpart,
+                **opts,  # type: ignore[arg-type]
+            )
+        elif name == "pension":
+            t_hub = self.transport("adapter-pension")
+            host = AdapterHost(self.pension_adapter(), self.host_deps(t_hub))
+            group.consume("adapter-pension", t_hub, n.adapter_queue("pension"), host.from_hub, **opts)  # type: ignore[arg-type]
+            poller = DirectoryPoller(self.pension_adapter(), self.transport("pension-poller"), self.exchanges)
+            group.every("pension-poller", 0.2, poller.poll_all)
+        else:
+            raise ValueError(f"unknown adapter {name!r}")
+        return group
+
+    def simulator_services(
+        self, name: str, population: SyntheticPopulation, group: ServiceGroup | None = None
+    ) -> ServiceGroup:
+        """A simulated counterpart on the broker."""
+        group = group or ServiceGroup()
+        if name != "jlis":
+            raise ValueError(f"unknown simulator {name!r}")
+        transport = self.transport("simulator-jlis")
+        host = SimulatorHost(JlisSimulator(population), self.host_deps(transport))
+        group.consume(
+            "simulator-jlis",
+            transport,
+            self.names.counterpart_queue("jlis", "outbound"),
+            host,
+            **self._consumer_options(),  # type: ignore[arg-type]
+        )
+        return group
+
+    def services(self, *, simulators: bool, population: SyntheticPopulation | None = None) -> ServiceGroup:
+        """Every service of the survival/change flow as threads of one process."""
+        group = self.hub_services()
+        for adapter in self.ADAPTERS:
+            self.adapter_services(adapter, group)
+        if simulators:
+            if population is None:
+                raise ValueError("the J-LIS simulator needs its population")
+            self.simulator_services("jlis", population, group)
+        return group
+
+    def close(self) -> None:
+        """Close every transport and the engine."""
+        with self._lock:
+            transports, self._transports = self._transports, []
+        for transport in transports:
+            transport.close()
+        self.engine.dispose()
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    transport_factory: TransportFactory | None = None,
+    engine: Engine | None = None,
+    keyring: Keyring | None = None,
+    configure_logs: bool = True,
+) -> Hub:
+    """Build the hub from settings; pass fakes to replace any piece."""
+    if configure_logs:
+        configure_logging(
+            settings.log_level, json=settings.log_json, file=settings.data_dir / "logs" / "renkei.log"
+        )
+    keys = keyring or load_keyring(settings)
+    db = engine or make_engine(settings.database_url)
+    return Hub(
+        settings=settings,
+        names=Names(settings.exchange_prefix),
+        engine=db,
+        keyring=keys,
+        policy=load_policy(),
+        transport_factory=transport_factory
+        or (lambda role: PikaTransport(settings.amqp_url, connection_name=f"renkei-{role}-{os.getpid()}")),
+        chain=ChainWriter.for_process(),
+    )

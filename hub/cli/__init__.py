@@ -1,0 +1,1 @@
+"""The ``renkei`` command line (Typer): entrypoints only; the wiring lives in :mod:`hub.bootstrap`."""

@@ -1,0 +1,28 @@
+"""The ``renkei`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from hub.cli import contracts_cmd, db_cmd, run_cmd, topology_cmd
+from hub.cli.demo import demo
+
+app = typer.Typer(
+    name="renkei",
+    help=(
+        "renkei (連携): the My Number linkage hub of the pension federation. "
+        "Routes messages between the pension system, J-LIS, the intermediate server and eLTAX, "
+        "keeps Individual Numbers in an encrypted vault and an access record for every message."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold numbers: never print them
+)
+app.command("demo")(demo)
+app.add_typer(contracts_cmd.app, name="contracts")
+app.add_typer(topology_cmd.app, name="topology")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(run_cmd.app, name="run")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

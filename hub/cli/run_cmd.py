@@ -1,0 +1,63 @@
+"""``renkei run``: one service in the foreground, until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from hub.bootstrap import Hub, bootstrap, demo_population
+from hub.infra.runner import ServiceGroup
+from hub.settings import Settings
+
+app = typer.Typer(help="Run one service of renkei in the foreground (stops cleanly on SIGTERM or Ctrl-C).")
+
+
+def _serve(build: str, make: type[object] | None = None, **kwargs: object) -> None:
+    hub = bootstrap(Settings())
+    hub.prepare()
+    group: ServiceGroup = getattr(hub, build)(**kwargs)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    group.start()
+    Console(stderr=True).print(f"renkei: {build} running ({len(group.threads)} threads); Ctrl-C stops it")
+    try:
+        while not stop.wait(1.0):
+            if group.failures:
+                break
+    finally:
+        group.shutdown()
+        hub.close()
+    if group.failures:
+        raise typer.Exit(1)
+
+
+@app.command("hub")
+def run_hub() -> None:
+    """The hub: consumes its ingress, routes, enriches, records; relays its outbox."""
+    _serve("hub_services")
+
+
+@app.command("adapter")
+def run_adapter(
+    name: Annotated[str, typer.Argument(help="jlis or pension")],
+) -> None:
+    """One adapter: consumes its queue (and its counterpart link), publishes to the hub."""
+    if name not in Hub.ADAPTERS:
+        raise typer.BadParameter(f"unknown adapter {name!r}; choose one of {', '.join(Hub.ADAPTERS)}")
+    _serve("adapter_services", name=name)
+
+
+@app.command("simulator")
+def run_simulator(
+    name: Annotated[str, typer.Argument(help="jlis")],
+    records: Annotated[int, typer.Option(help="size of the synthetic register")] = 1_000_000,
+) -> None:
+    """A simulated counterpart on the broker (synthetic data only)."""
+    if name not in Hub.SIMULATORS:
+        raise typer.BadParameter(f"unknown simulator {name!r}; choose one of {', '.join(Hub.SIMULATORS)}")
+    _serve("simulator_services", name=name, population=demo_population(records))

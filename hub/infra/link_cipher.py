@@ -1,0 +1,67 @@
+"""AES-GCM protection of counterpart files on the broker (the encrypted line of each network)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Mapping
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from contracts.errors import ConfigurationError, DecodeError, SealError
+from contracts.link import CounterpartFile
+
+__all__ = ["AeadLinkCipher"]
+
+
+class AeadLinkCipher:
+    """Encrypts each counterpart file under its counterpart's link key, bound to its name.
+
+    The message body is a small JSON header (counterpart, name, correlation id, which are not
+    personal data) and the ciphertext of the content.
+    """
+
+    def __init__(self, keys: Mapping[str, bytes]) -> None:
+        for counterpart, key in keys.items():
+            if len(key) != 32:
+                raise ConfigurationError(f"the link key of {counterpart} must be 32 bytes")
+        self._aead = {counterpart: AESGCM(key) for counterpart, key in keys.items()}
+
+    def _cipher(self, counterpart: str) -> AESGCM:
+        try:
+            return self._aead[counterpart]
+        except KeyError:
+            raise SealError(f"no link key for counterpart {counterpart!r}") from None
+
+    def protect(self, file: CounterpartFile) -> bytes:
+        """Encrypt ``file`` for the broker."""
+        nonce = os.urandom(12)
+        aad = f"{file.counterpart}|{file.name}|{file.correlation_id}".encode()
+        sealed = nonce + self._cipher(file.counterpart).encrypt(nonce, file.content, aad)
+        return json.dumps(
+            {
+                "counterpart": file.counterpart,
+                "name": file.name,
+                "correlation_id": file.correlation_id,
+                "content": base64.urlsafe_b64encode(sealed).decode(),
+            }
+        ).encode()
+
+    def open(self, body: bytes) -> CounterpartFile:
+        """Decrypt a link message; tampering raises :class:`SealError`."""
+        try:
+            head = json.loads(body)
+            counterpart, name, correlation = head["counterpart"], head["name"], head["correlation_id"]
+            sealed = base64.urlsafe_b64decode(head["content"])
+        except (ValueError, KeyError, TypeError):
+            raise DecodeError("a counterpart link message is not in the link format") from None
+        aad = f"{counterpart}|{name}|{correlation}".encode()
+        try:
+            content = self._cipher(str(counterpart)).decrypt(sealed[:12], sealed[12:], aad)
+        except InvalidTag:
+            raise SealError(f"the link message {name!r} failed authentication") from None
+        return CounterpartFile(
+            counterpart=str(counterpart), name=str(name), content=content, correlation_id=str(correlation)
+        )
