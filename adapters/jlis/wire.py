@@ -1,0 +1,394 @@
+"""The J-LIS batch file layout of the survival/change inquiry (生存異動照会): request and result files.
+
+**Modelled on public facts, pending the official J-LIS specification** (住基ネット 本人確認情報提供 仕様書):
+the fields follow the seven items of 本人確認情報 and their 変更情報 (domain.md §1.1, §1.4, §6.1); the
+record lengths, codes, encoding and checksum are renkei's own choices. Everything about the layout lives
+in this module (and the engine in :mod:`adapters.jlis._fixedwidth`) so it can be replaced when the
+specification is in hand. The layout is documented in ``docs/formats/jlis.md``.
+
+A file is a sequence of fixed-length records, each followed by CR LF: one header (record kind ``1``),
+one or more data records (``2``) and one trailer (``9``). Text is UTF-8 and lengths are in bytes. The
+trailer holds the data-record count and the SHA-256 of every byte before the trailer.
+
+Parsing is strict: a wrong length, a bad check digit, full-width digits, a truncated file, a count or
+checksum mismatch or an unknown code is a :class:`~adapters.jlis.errors.JlisWireError` naming the record
+and the field, never the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from functools import partial
+from operator import attrgetter
+from typing import Any, Final
+
+from adapters.jlis._fixedwidth import FieldType as T
+from adapters.jlis._fixedwidth import Layout, RecordCodec, field, layout
+from adapters.jlis.errors import JlisWireError
+from contracts.individual_number import IndividualNumber
+from contracts.messages.survival import MoveKind, SurvivalOutcome, UnmatchedReason
+
+__all__ = [
+    "REQUEST_LAYOUTS",
+    "RESULT_LAYOUTS",
+    "BatchHeader",
+    "RequestFile",
+    "RequestRecord",
+    "ResultFile",
+    "ResultRecord",
+    "WirePurpose",
+    "parse_request",
+    "parse_result",
+    "write_request",
+    "write_result",
+]
+
+TERMINATOR: Final = b"\r\n"
+REQUEST_RECORD_LENGTH: Final = 160
+RESULT_RECORD_LENGTH: Final = 800
+HEADER, DATA, TRAILER = b"1"[0], b"2"[0], b"9"[0]
+
+
+class WirePurpose(StrEnum):
+    """The purposes a J-LIS file may serve (the hub's purpose codes); the wire carries a short code."""
+
+    SURVIVAL_CHANGE = "jlis.survival_change"
+
+
+PURPOSE_CODES: Final = (("SV01", WirePurpose.SURVIVAL_CHANGE),)
+OUTCOME_CODES: Final = (
+    ("00", SurvivalOutcome.ALIVE),
+    ("10", SurvivalOutcome.DEAD),
+    ("20", SurvivalOutcome.MOVED),
+    ("30", SurvivalOutcome.NAME_CHANGED),
+    ("40", SurvivalOutcome.NUMBER_CHANGED),
+    ("90", SurvivalOutcome.NOT_FOUND),
+)
+MOVE_CODES: Final = (
+    ("1", MoveKind.RELOCATION),
+    ("2", MoveKind.MOVED_IN),
+    ("3", MoveKind.MOVED_OUT_PENDING),
+    ("4", MoveKind.MOVED_ABROAD),
+)
+UNMATCHED_CODES: Final = (
+    ("1", UnmatchedReason.ABROAD),
+    ("2", UnmatchedReason.NO_RESIDENT_CODE),
+    ("3", UnmatchedReason.NOT_CONNECTED_MUNICIPALITY),
+    ("4", UnmatchedReason.NUMBER_UNKNOWN),
+)
+
+_REF = r"[a-z][a-z0-9_]{7,63}"
+_BATCH_ID = r"[A-Za-z0-9_.-]{1,64}"
+
+
+def _header(name: str, length: int, format_id: str, *extra: Any) -> Layout:
+    return layout(
+        name,
+        length,
+        field("record_kind", 1, T.LITERAL, literal="1"),
+        field("format_id", 4, T.LITERAL, literal=format_id),
+        field("request_id", 32, T.ASCII, pattern=r"[0-9a-f]{32}"),
+        field("batch_id", 64, T.ASCII, pattern=_BATCH_ID),
+        field("chunk_index", 6, T.DIGITS),
+        field("chunk_count", 6, T.DIGITS),
+        field("total_records", 9, T.DIGITS),
+        field("cycle", 6, T.MONTH),
+        field("as_of", 8, T.DATE),
+        field("purpose", 4, T.CODE, codes=PURPOSE_CODES),
+        field("record_count", 7, T.DIGITS),
+        *extra,
+    )
+
+
+def _trailer(name: str, length: int) -> Layout:
+    return layout(
+        name,
+        length,
+        field("record_kind", 1, T.LITERAL, literal="9"),
+        field("record_count", 7, T.DIGITS),
+        field("checksum", 64, T.ASCII, pattern=r"[0-9a-f]{64}"),
+    )
+
+
+REQUEST_HEADER: Final = _header("request header", REQUEST_RECORD_LENGTH, "SVQ1")
+REQUEST_DATA: Final = layout(
+    "request data",
+    REQUEST_RECORD_LENGTH,
+    field("record_kind", 1, T.LITERAL, literal="2"),
+    field("record_seq", 9, T.DIGITS),
+    field("ref", 64, T.ASCII, pattern=_REF),
+    field("individual_number", 12, T.INDIVIDUAL_NUMBER),
+)
+REQUEST_TRAILER: Final = _trailer("request trailer", REQUEST_RECORD_LENGTH)
+RESULT_HEADER: Final = _header("result header", RESULT_RECORD_LENGTH, "SVR1", field("fee_units", 9, T.DIGITS))
+RESULT_DATA: Final = layout(
+    "result data",
+    RESULT_RECORD_LENGTH,
+    field("record_kind", 1, T.LITERAL, literal="2"),
+    field("record_seq", 9, T.DIGITS),
+    field("ref", 64, T.ASCII, pattern=_REF),
+    field("outcome", 2, T.CODE, codes=OUTCOME_CODES),
+    field("death_date", 8, T.DATE, required=False),
+    field("move_kind", 1, T.CODE, required=False, codes=MOVE_CODES),
+    field("moved_on", 8, T.DATE, required=False),
+    field("new_address", 480, T.TEXT, required=False),
+    field("postal_code", 7, T.ASCII, required=False, pattern=r"[0-9]{7}"),
+    field("municipality_code", 6, T.ASCII, required=False, pattern=r"[0-9]{5,6}"),
+    field("abroad", 1, T.FLAG, required=False),
+    field("new_name", 150, T.TEXT, required=False),
+    field("name_changed_on", 8, T.DATE, required=False),
+    field("new_individual_number", 12, T.INDIVIDUAL_NUMBER, required=False),
+    field("unmatched_reason", 1, T.CODE, required=False, codes=UNMATCHED_CODES),
+)
+RESULT_TRAILER: Final = _trailer("result trailer", RESULT_RECORD_LENGTH)
+REQUEST_LAYOUTS: Final = (REQUEST_HEADER, REQUEST_DATA, REQUEST_TRAILER)
+RESULT_LAYOUTS: Final = (RESULT_HEADER, RESULT_DATA, RESULT_TRAILER)
+
+# What each outcome must carry, and the facts only some outcomes may carry (the rest stay blank).
+_REQUIRED: Final = {
+    SurvivalOutcome.DEAD: ("death_date",),
+    SurvivalOutcome.MOVED: ("move_kind", "moved_on"),
+    SurvivalOutcome.NAME_CHANGED: ("new_name", "name_changed_on"),
+    SurvivalOutcome.NUMBER_CHANGED: ("new_individual_number",),
+    SurvivalOutcome.NOT_FOUND: ("unmatched_reason",),
+}
+_ONLY_WITH: Final = {
+    "new_individual_number": SurvivalOutcome.NUMBER_CHANGED,
+    "unmatched_reason": SurvivalOutcome.NOT_FOUND,
+    "death_date": SurvivalOutcome.DEAD,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BatchHeader:
+    """The header of both files: which inquiry chunk the file belongs to.
+
+    Attributes:
+        request_id: the message id of the inquiry the request was written from; pairs result and request.
+        batch_id, chunk_index, chunk_count, total_records: the chunk's place in its batch.
+        cycle: the payment month the inquiry serves, ``YYYY-MM``.
+        as_of: the inquiry's reference date.
+        purpose: what the inquiry is for.
+    """
+
+    request_id: uuid.UUID
+    batch_id: str
+    chunk_index: int
+    chunk_count: int
+    total_records: int
+    cycle: str
+    as_of: date
+    purpose: WirePurpose = WirePurpose.SURVIVAL_CHANGE
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One person asked about."""
+
+    record_seq: int
+    ref: str
+    individual_number: IndividualNumber
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRecord:
+    """J-LIS's answer for one person (blank facts are ``None``)."""
+
+    record_seq: int
+    ref: str
+    outcome: SurvivalOutcome
+    death_date: date | None = None
+    move_kind: MoveKind | None = None
+    moved_on: date | None = None
+    new_address: str | None = None
+    postal_code: str | None = None
+    municipality_code: str | None = None
+    abroad: bool | None = None
+    new_name: str | None = None
+    name_changed_on: date | None = None
+    new_individual_number: IndividualNumber | None = None
+    unmatched_reason: UnmatchedReason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFile:
+    """A request file: header and records."""
+
+    header: BatchHeader
+    records: tuple[RequestRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResultFile:
+    """A result file: header, the fee J-LIS charges for the file, and records."""
+
+    header: BatchHeader
+    fee_units: int
+    records: tuple[ResultRecord, ...]
+
+
+def _header_values(header: BatchHeader, count: int) -> dict[str, Any]:
+    return {
+        "request_id": header.request_id.hex,
+        "batch_id": header.batch_id,
+        "chunk_index": header.chunk_index,
+        "chunk_count": header.chunk_count,
+        "total_records": header.total_records,
+        "cycle": header.cycle,
+        "as_of": header.as_of,
+        "purpose": header.purpose,
+        "record_count": count,
+    }
+
+
+def _check_header(values: dict[str, Any]) -> BatchHeader:
+    if values["chunk_count"] < 1 or values["chunk_index"] >= values["chunk_count"]:
+        raise JlisWireError("chunk index is not below the chunk count", record_no=1, field="chunk_index")
+    if values["record_count"] < 1:
+        raise JlisWireError("a file holds at least one data record", record_no=1, field="record_count")
+    return BatchHeader(
+        request_id=uuid.UUID(hex=values["request_id"]),
+        batch_id=values["batch_id"],
+        chunk_index=values["chunk_index"],
+        chunk_count=values["chunk_count"],
+        total_records=values["total_records"],
+        cycle=values["cycle"],
+        as_of=values["as_of"],
+        purpose=values["purpose"],
+    )
+
+
+def _result_problem(get: Callable[[str], Any]) -> tuple[str, str] | None:
+    """The first ``(field, problem)`` of a result record's outcome rules, or ``None``."""
+    outcome = get("outcome")
+    for name in _REQUIRED.get(outcome, ()):
+        if get(name) is None:
+            return name, f"is required for outcome {outcome.value}"
+    for name, only in _ONLY_WITH.items():
+        if get(name) is not None and outcome is not only:
+            return name, f"is only allowed with outcome {only.value}"
+    if get("new_address") is None:
+        for name in ("postal_code", "municipality_code", "abroad"):
+            if get(name) is not None:
+                return name, "is only allowed with a new address"
+    return None
+
+
+def _result_record(values: dict[str, Any], record_no: int) -> ResultRecord:
+    problem = _result_problem(values.__getitem__)
+    if problem is not None:
+        raise JlisWireError(problem[1], record_no=record_no, field=problem[0])
+    return ResultRecord(**values)
+
+
+def _write(
+    codecs: tuple[RecordCodec, RecordCodec, RecordCodec],
+    header: dict[str, Any],
+    records: Sequence[Any],
+) -> bytes:
+    if not records:
+        raise JlisWireError("a file holds at least one data record", record_no=1, field="record_count")
+    head, data, trail = codecs
+    parts = [head.encode_mapping(header, 1), TERMINATOR]
+    values_of = attrgetter(*data.value_names)
+    for record_no, record in enumerate(records, start=2):
+        parts.append(data.encode(values_of(record), record_no))
+        parts.append(TERMINATOR)
+    body = b"".join(parts)
+    checksum = hashlib.sha256(body).hexdigest()
+    trailer = trail.encode_mapping({"record_count": len(records), "checksum": checksum}, len(records) + 2)
+    return body + trailer + TERMINATOR
+
+
+def _split(
+    content: bytes, codecs: tuple[RecordCodec, RecordCodec, RecordCodec]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Check the frame (lengths, terminators, kinds, counts, checksum) and decode every record."""
+    if not isinstance(content, bytes):
+        raise JlisWireError("content is not bytes")
+    head, data, trail = codecs
+    size = head.layout.length + len(TERMINATOR)
+    if len(content) % size:
+        raise JlisWireError("length is not a whole number of records: truncated or padded")
+    count = len(content) // size
+    if count < 3:
+        raise JlisWireError("a file needs a header, at least one data record and a trailer")
+    for record_no in range(1, count + 1):
+        end = record_no * size
+        if content[end - 2 : end] != TERMINATOR:
+            raise JlisWireError("does not end with CR LF", record_no=record_no, field="terminator")
+        kind = content[end - size]
+        expected = HEADER if record_no == 1 else TRAILER if record_no == count else DATA
+        if kind != expected:
+            raise JlisWireError("unexpected record kind here", record_no=record_no, field="record_kind")
+    header = head.decode(content, 0, 1)
+    records = [data.decode(content, (no - 1) * size, no) for no in range(2, count)]
+    trailer = trail.decode(content, (count - 1) * size, count)
+    if trailer["record_count"] != count - 2:
+        raise JlisWireError("does not match the data records", record_no=count, field="record_count")
+    if header["record_count"] != count - 2:
+        raise JlisWireError("does not match the data records", record_no=1, field="record_count")
+    if hashlib.sha256(content[: (count - 1) * size]).hexdigest() != trailer["checksum"]:
+        raise JlisWireError("does not match the file", record_no=count, field="checksum")
+    seen: set[int] = set()
+    for record_no, values in enumerate(records, start=2):
+        if values["record_seq"] in seen:
+            raise JlisWireError("is repeated", record_no=record_no, field="record_seq")
+        seen.add(values["record_seq"])
+    return header, records
+
+
+_REQUEST: Final = (RecordCodec(REQUEST_HEADER), RecordCodec(REQUEST_DATA), RecordCodec(REQUEST_TRAILER))
+_RESULT: Final = (RecordCodec(RESULT_HEADER), RecordCodec(RESULT_DATA), RecordCodec(RESULT_TRAILER))
+
+
+def write_request(file: RequestFile) -> bytes:
+    """The bytes of a request file.
+
+    Raises:
+        JlisWireError: a value does not fit the layout (the record and field are named).
+    """
+    return _write(_REQUEST, _header_values(file.header, len(file.records)), file.records)
+
+
+def write_result(file: ResultFile) -> bytes:
+    """The bytes of a result file.
+
+    Raises:
+        JlisWireError: a value does not fit the layout (the record and field are named).
+    """
+    values = _header_values(file.header, len(file.records)) | {"fee_units": file.fee_units}
+    for record_no, record in enumerate(file.records, start=2):
+        problem = _result_problem(partial(getattr, record))
+        if problem is not None:
+            raise JlisWireError(problem[1], record_no=record_no, field=problem[0])
+    return _write(_RESULT, values, file.records)
+
+
+def parse_request(content: bytes) -> RequestFile:
+    """Parse a request file strictly.
+
+    Raises:
+        JlisWireError: the file breaks the layout (the record and field are named, never the value).
+    """
+    header, records = _split(content, _REQUEST)
+    return RequestFile(_check_header(header), tuple(RequestRecord(**values) for values in records))
+
+
+def parse_result(content: bytes) -> ResultFile:
+    """Parse a result file strictly.
+
+    Raises:
+        JlisWireError: the file breaks the layout (the record and field are named, never the value).
+    """
+    header, records = _split(content, _RESULT)
+    return ResultFile(
+        _check_header(header),
+        header["fee_units"],
+        tuple(_result_record(values, no) for no, values in enumerate(records, start=2)),
+    )
