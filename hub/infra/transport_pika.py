@@ -1,0 +1,280 @@
+"""The RabbitMQ transport: confirmed publishing with many messages in flight, batched consuming.
+
+:class:`PikaTransport` implements :class:`~hub.ports.transport.Transport` with pika 1.x. Publishing runs
+on one connection whose ``SelectConnection`` I/O loop has a thread of its own (``_pika_publisher``); each
+:meth:`~PikaTransport.consume` call opens a connection of its own (``_pika_consumer``), because a
+consumer must never share a connection with the publisher whose confirms it may be waiting for.
+Declarations and queue look-ups go on a separate channel of the publishing connection (``_pika_admin``).
+
+Every pika exception is translated into :mod:`contracts.errors` before it leaves this package.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+from tenacity.stop import stop_base
+
+from contracts.errors import BrokerUnavailable
+from hub.infra._pika_consumer import ConsumerSession
+from hub.infra._pika_io import connection_parameters
+from hub.infra._pika_publisher import PublisherSession
+from hub.ports.transport import BatchHandler, Delivery, Disposition, OutgoingMessage, Topology
+
+__all__ = ["PikaTransport"]
+
+_log = logging.getLogger(__name__)
+logging.getLogger("pika").setLevel(logging.WARNING)  # pika logs every frame problem at INFO/ERROR itself
+
+_HEALTHY_SESSION_S = 5.0  # a consumer session that lasted this long resets the reconnect budget
+
+
+class _SessionEnded(Exception):
+    """A consumer session was lost after it had done useful work: reconnect with a fresh budget."""
+
+
+class PikaTransport:
+    """A :class:`~hub.ports.transport.Transport` over RabbitMQ.
+
+    Args:
+        amqp_url: ``amqp://`` or ``amqps://`` URL; TLS options come from the URL (``ssl_options``).
+        connection_name: shown in the broker's connection list; ``.publisher``/``.consumer`` is appended.
+        confirm_timeout_s: how long :meth:`publish` waits for the broker to confirm a batch.
+        reconnect_max_s: how long :meth:`consume` keeps trying to reconnect before it gives up.
+        publish_retry_s: how long :meth:`publish` retries a batch whose connection was lost (the batch
+            is published again in full, so a consumer may see a message twice; consumers are idempotent).
+        max_in_flight: unconfirmed publishes allowed at once on the publishing connection.
+        connect_timeout_s: how long to wait for a connection, and for one declaration or look-up.
+
+    Raises:
+        ConfigurationError: the URL cannot be parsed.
+    """
+
+    def __init__(
+        self,
+        amqp_url: str,
+        *,
+        connection_name: str,
+        confirm_timeout_s: float = 30,
+        reconnect_max_s: float = 120,
+        publish_retry_s: float = 5,
+        max_in_flight: int = 1_000,
+        connect_timeout_s: float = 10,
+    ) -> None:
+        self._publisher_params = connection_parameters(amqp_url, f"{connection_name}.publisher")
+        self._consumer_params = connection_parameters(amqp_url, f"{connection_name}.consumer")
+        self._confirm_timeout_s = confirm_timeout_s
+        self._reconnect_max_s = reconnect_max_s
+        self._publish_retry_s = publish_retry_s
+        self._max_in_flight = max_in_flight
+        self._connect_timeout_s = connect_timeout_s
+        self._lock = threading.Lock()
+        self._publisher: PublisherSession | None = None
+        self._topologies: list[Topology] = []
+        self._known_exchanges: set[str] = {""}
+        self._closed = False
+
+    def declare(self, topology: Topology) -> None:
+        """Declare every exchange, queue and binding of ``topology``; it is declared again on every connect.
+
+        Raises:
+            ConfigurationError: something exists with other arguments or type.
+            BrokerUnavailable: the broker could not be reached.
+        """
+        self._session().admin.declare(topology)
+        with self._lock:
+            if topology not in self._topologies:
+                self._topologies.append(topology)
+            self._known_exchanges.update(ex.name for ex in topology.exchanges)
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Publish ``messages`` (persistent, mandatory) and return once the broker confirmed them all.
+
+        Raises:
+            Unroutable: a message reached no queue, or its exchange does not exist.
+            PublishNotConfirmed: the broker nacked a message or did not confirm in time.
+            BrokerUnavailable: the connection stayed down for ``publish_retry_s``.
+        """
+        if self._closed:
+            raise BrokerUnavailable("the transport is closed")
+        if not messages:
+            return
+        for attempt in Retrying(
+            retry=retry_if_exception_type(BrokerUnavailable),
+            wait=wait_exponential_jitter(max=1.0, jitter=0.2),  # ~1 s apart
+            stop=stop_after_delay(self._publish_retry_s),
+            before_sleep=before_sleep_log(_log, logging.WARNING),
+            reraise=True,
+        ):
+            with attempt:
+                session = self._session()
+                self._check_exchanges(session, {m.exchange for m in messages})
+                session.publish(messages, self._confirm_timeout_s)
+
+    def consume(
+        self,
+        queue: str,
+        handler: BatchHandler,
+        *,
+        stop: threading.Event,
+        prefetch: int = 500,
+        batch_size: int = 200,
+        batch_wait_s: float = 0.02,
+    ) -> None:
+        """Deliver batches from ``queue`` to ``handler`` in the calling thread until ``stop`` is set.
+
+        Reconnects after a lost connection, with exponential back-off and jitter, for at most
+        ``reconnect_max_s`` without a healthy session; deliveries of the lost connection are never settled.
+
+        Raises:
+            BrokerUnavailable: no connection for ``reconnect_max_s``.
+            ConfigurationError: the queue does not exist, or the credentials are refused.
+        """
+
+        def sleep(seconds: float) -> None:
+            stop.wait(seconds)
+
+        # Bounded: each pass either returns (stop), raises (budget spent) or follows a healthy session.
+        while not stop.is_set():
+            try:
+                for attempt in Retrying(
+                    retry=retry_if_exception_type(BrokerUnavailable),
+                    wait=wait_exponential_jitter(max=5.0, jitter=0.5),  # 1, 2, 4, 5, 5 ... s
+                    stop=stop_after_delay(self._reconnect_max_s) | _when(stop),
+                    sleep=sleep,
+                    before_sleep=before_sleep_log(_log, logging.WARNING),
+                    reraise=True,
+                ):
+                    with attempt:
+                        self._consume_session(
+                            queue,
+                            handler,
+                            stop=stop,
+                            prefetch=prefetch,
+                            batch_size=batch_size,
+                            batch_wait_s=batch_wait_s,
+                        )
+            except _SessionEnded:
+                _log.warning("consumer of %s lost its connection; reconnecting", queue)
+            except BrokerUnavailable:
+                if stop.is_set():
+                    return
+                raise
+            else:
+                return
+
+    def queue_depth(self, queue: str) -> tuple[int, int]:
+        """Return ``(messages ready, consumers)`` of ``queue`` (a passive declaration).
+
+        Raises:
+            ConfigurationError: the queue does not exist.
+            BrokerUnavailable: the broker could not be reached.
+        """
+        return self._session().admin.queue_depth(queue)
+
+    def close(self) -> None:
+        """Close the publishing connection; a later call raises ``BrokerUnavailable``."""
+        with self._lock:
+            self._closed = True
+            session, self._publisher = self._publisher, None
+        if session is not None:
+            session.close()
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _session(self) -> PublisherSession:
+        with self._lock:
+            if self._closed:
+                raise BrokerUnavailable("the transport is closed")
+            session = self._publisher
+            if session is not None and session.alive:
+                return session
+            self._known_exchanges = {""}  # a new connection: look the exchanges up again
+            session = PublisherSession(
+                self._publisher_params, max_in_flight=self._max_in_flight, timeout_s=self._connect_timeout_s
+            )
+            self._publisher = session
+            topologies = list(self._topologies)
+        for topology in topologies:  # declared again on every connect
+            session.admin.declare(topology)
+        return session
+
+    def _check_exchanges(self, session: PublisherSession, exchanges: set[str]) -> None:
+        # Publishing to a missing exchange would close the confirm channel and fail every batch in
+        # flight; look each exchange up once per connection instead, and fail only this batch.
+        with self._lock:
+            unknown = exchanges - self._known_exchanges
+        for exchange in sorted(unknown):
+            session.admin.check_exchange(exchange)
+            with self._lock:
+                self._known_exchanges.add(exchange)
+
+    def _consume_session(
+        self,
+        queue: str,
+        handler: BatchHandler,
+        *,
+        stop: threading.Event,
+        prefetch: int,
+        batch_size: int,
+        batch_wait_s: float,
+    ) -> None:
+        with self._lock:
+            topologies = list(self._topologies)
+        session = ConsumerSession(
+            self._consumer_params,
+            queue=queue,
+            prefetch=prefetch,
+            topologies=topologies,
+            timeout_s=self._connect_timeout_s,
+        )
+        started, settled = time.monotonic(), 0
+        try:
+            while not stop.is_set():  # each pass waits at most a poll interval for deliveries
+                batch = session.next_batch(batch_size, batch_wait_s)
+                if batch:
+                    session.settle(batch, _run_handler(handler, batch, queue))
+                    settled += 1
+        except BrokerUnavailable as exc:
+            if settled or time.monotonic() - started >= _HEALTHY_SESSION_S:
+                raise _SessionEnded(str(exc)) from exc
+            raise
+        finally:
+            session.close()
+
+
+class _when(stop_base):  # noqa: N801 - reads like tenacity's own stop conditions
+    """Stop retrying once ``event`` is set."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self._event = event
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        del retry_state
+        return self._event.is_set()
+
+
+def _run_handler(handler: BatchHandler, batch: Sequence[Delivery], queue: str) -> Sequence[Disposition]:
+    """Call ``handler``; a failure, or a wrong number of dispositions, requeues the whole batch."""
+    try:
+        dispositions = handler(batch)
+    except Exception:  # noqa: BLE001 - any handler failure requeues the batch; the delivery limit ends loops
+        _log.exception("handler failed; requeueing %d deliveries of %s", len(batch), queue)
+        return [Disposition.REQUEUE] * len(batch)
+    if len(dispositions) != len(batch):
+        _log.error(
+            "handler returned %d dispositions for %d deliveries; requeueing", len(dispositions), len(batch)
+        )
+        return [Disposition.REQUEUE] * len(batch)
+    return dispositions
