@@ -1,0 +1,86 @@
+"""Fixtures shared by every test tier: the local broker, isolated by unique names and cleaned up.
+
+The broker URL comes from ``RENKEI_TEST_AMQP_URL`` (``make pytest`` sets it from ``var/services``). When it
+is unset or nobody answers, broker tests are skipped on a developer machine and fail under ``CI``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import pytest
+
+from hub.ports.transport import Topology
+
+logging.getLogger("pika").setLevel(logging.WARNING)
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so broker tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    """The test broker's URL; skips (or fails under CI) when there is none."""
+    url = os.environ.get("RENKEI_TEST_AMQP_URL", "")
+    if not url:
+        _unavailable("RENKEI_TEST_AMQP_URL is not set")
+    parts = urlparse(url.replace("amqp", "http", 1))
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), timeout=2):
+            pass
+    except OSError:
+        _unavailable(f"no broker answers at {parts.hostname}:{parts.port}")
+    return url
+
+
+@dataclass
+class BrokerSandbox:
+    """A unique name prefix for one test, and the topologies to delete after it."""
+
+    url: str
+    prefix: str
+    connection_name: str
+    _topologies: list[Topology] = field(default_factory=list)
+
+    def track(self, topology: Topology) -> Topology:
+        """Delete every queue and exchange of ``topology`` when the test ends; returns it."""
+        self._topologies.append(topology)
+        return topology
+
+    def cleanup(self) -> None:
+        """Delete what was tracked (deleting a missing queue or exchange is fine)."""
+        if not self._topologies:
+            return
+        import pika
+
+        conn = pika.BlockingConnection(pika.URLParameters(self.url))
+        try:
+            channel = conn.channel()
+            for topology in self._topologies:
+                for queue in topology.queues:
+                    channel.queue_delete(queue.name)
+                for exchange in topology.exchanges:
+                    channel.exchange_delete(exchange.name)
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def broker_sandbox(amqp_url: str, request: pytest.FixtureRequest) -> Iterator[BrokerSandbox]:
+    """A per-test prefix ``t<8 hex>`` on the shared broker, cleaned up afterwards."""
+    sandbox = BrokerSandbox(
+        url=amqp_url,
+        prefix=f"t{uuid.uuid4().hex[:8]}",
+        connection_name=f"renkei-test:{request.node.nodeid}"[:200],
+    )
+    yield sandbox
+    sandbox.cleanup()

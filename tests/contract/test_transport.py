@@ -1,0 +1,386 @@
+"""One contract for every Transport: the in-memory double and RabbitMQ must behave alike.
+
+``TransportContract`` holds the tests; each subclass supplies ``make_transport`` (and ``pass_time`` for
+message TTLs). The RabbitMQ subclass runs on the shared local broker under a unique prefix per test.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import pytest
+from tenacity import Retrying, stop_after_delay, wait_fixed
+
+from contracts.errors import BrokerUnavailable, ConfigurationError, Unroutable
+from hub.infra.topology import Names, renkei_topology
+from hub.infra.transport_memory import InMemoryTransport, ManualClock
+from hub.ports.transport import (
+    Delivery,
+    Disposition,
+    ExchangeSpec,
+    HeaderValue,
+    OutgoingMessage,
+    QueueSpec,
+    Topology,
+    Transport,
+)
+from hub.settings import RetrySettings
+
+if TYPE_CHECKING:
+    from tests.conftest import BrokerSandbox
+
+RETRY = RetrySettings(max_attempts=3, delays_ms=(200,), delivery_limit=2)
+TIMEOUT_S = 8.0
+
+
+def message(
+    names: Names,
+    *,
+    n: int = 0,
+    exchange: str | None = None,
+    routing_key: str = "hub",
+    headers: Mapping[str, HeaderValue] | None = None,
+) -> OutgoingMessage:
+    return OutgoingMessage(
+        exchange=names.ingress_exchange if exchange is None else exchange,
+        routing_key=routing_key,
+        body=f'{{"n": {n}}}'.encode(),
+        message_id=str(uuid.uuid4()),
+        message_type="test.ping",
+        correlation_id=str(uuid.uuid4()),
+        headers=dict(headers or {}),
+    )
+
+
+def take(
+    transport: Transport,
+    queue: str,
+    count: int,
+    decide: Callable[[Delivery], Disposition] = lambda _d: Disposition.ACK,
+    *,
+    batch_size: int = 200,
+    timeout_s: float = TIMEOUT_S,
+) -> list[Delivery]:
+    """Consume ``queue`` until ``count`` deliveries were seen (or the timeout); settle each by ``decide``."""
+    seen: list[Delivery] = []
+    stop = threading.Event()
+
+    def handler(batch: Sequence[Delivery]) -> list[Disposition]:
+        assert len(batch) <= batch_size
+        seen.extend(batch)
+        if len(seen) >= count:
+            stop.set()
+        return [decide(d) for d in batch]
+
+    timer = threading.Timer(timeout_s, stop.set)
+    timer.start()
+    try:
+        transport.consume(queue, handler, stop=stop, prefetch=50, batch_size=batch_size, batch_wait_s=0.05)
+    finally:
+        timer.cancel()
+    return seen
+
+
+def eventually(check: Callable[[], object], timeout_s: float = TIMEOUT_S) -> None:
+    for attempt in Retrying(stop=stop_after_delay(timeout_s), wait=wait_fixed(0.05), reraise=True):
+        with attempt:
+            assert check()
+
+
+def first_death(delivery: Delivery) -> dict[str, object]:
+    deaths = delivery.headers["x-death"]
+    assert isinstance(deaths, list)
+    assert deaths
+    return dict(deaths[0])
+
+
+@pytest.mark.timeout(30)
+class TransportContract:
+    """The behaviour renkei relies on. Subclasses provide ``make_transport`` and ``pass_time``."""
+
+    @pytest.fixture
+    def make_transport(self) -> Callable[[], Transport]:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def pass_time(self) -> Callable[[float], None]:
+        """Let ``seconds`` pass for message TTLs (a real broker's clock runs by itself)."""
+        return lambda seconds: None
+
+    @pytest.fixture
+    def names(self) -> Names:
+        return Names(f"t{uuid.uuid4().hex[:8]}")
+
+    @pytest.fixture
+    def topology(self, names: Names) -> Topology:
+        return renkei_topology(names.prefix, RETRY)
+
+    @pytest.fixture
+    def transport(self, make_transport: Callable[[], Transport], topology: Topology) -> Iterator[Transport]:
+        transport = make_transport()
+        transport.declare(topology)
+        yield transport
+        transport.close()
+
+    def test_round_trip_keeps_body_ids_and_headers(self, transport: Transport, names: Names) -> None:
+        sent = message(
+            names, n=7, headers={"x-hub-attempt": 2, "replayed": True, "origin": "pension", "none": None}
+        )
+        transport.publish([sent])
+
+        [got] = take(transport, names.ingress_queue, 1)
+
+        assert got.body == sent.body
+        assert (got.message_id, got.message_type, got.correlation_id) == (
+            sent.message_id,
+            sent.message_type,
+            sent.correlation_id,
+        )
+        assert {k: got.headers.get(k) for k in sent.headers} == dict(sent.headers)
+        assert (got.queue, got.exchange, got.routing_key) == (
+            names.ingress_queue,
+            names.ingress_exchange,
+            "hub",
+        )
+        assert not got.redelivered
+        eventually(lambda: transport.queue_depth(names.ingress_queue)[0] == 0)
+
+    def test_default_exchange_routes_by_queue_name(self, transport: Transport, names: Names) -> None:
+        transport.publish([message(names, exchange="", routing_key=names.adapter_queue("eltax"))])
+
+        [got] = take(transport, names.adapter_queue("eltax"), 1)
+
+        assert got.routing_key == names.adapter_queue("eltax")
+
+    def test_unroutable_raises_and_the_routable_rest_is_delivered(
+        self, transport: Transport, names: Names
+    ) -> None:
+        good = message(names, n=1)
+        lost = message(names, n=2, exchange=names.route_exchange, routing_key="nobody")
+
+        with pytest.raises(Unroutable, match=lost.message_id):
+            transport.publish([good, lost])
+
+        [got] = take(transport, names.ingress_queue, 1)
+        assert got.message_id == good.message_id
+
+    def test_missing_exchange_raises_unroutable(self, transport: Transport, names: Names) -> None:
+        with pytest.raises(Unroutable):
+            transport.publish([message(names, exchange=f"{names.prefix}.nowhere")])
+        transport.publish([message(names)])  # the transport is still usable
+
+    def test_dead_letter_lands_in_dead_letter_queue_with_reason(
+        self, transport: Transport, names: Names
+    ) -> None:
+        sent = message(names, n=3, headers={"reason": "bad"})
+        transport.publish([sent])
+
+        take(transport, names.ingress_queue, 1, lambda _d: Disposition.DEAD_LETTER)
+        [dead] = take(transport, names.dead_letter_queue, 1)
+
+        assert (dead.message_id, dead.body) == (sent.message_id, sent.body)
+        assert dead.headers.get("reason") == "bad"
+        death = first_death(dead)
+        assert (death["reason"], death["queue"]) == ("rejected", names.ingress_queue)
+        assert dead.headers["x-first-death-queue"] == names.ingress_queue
+        assert dead.headers["x-first-death-reason"] == "rejected"
+
+    def test_crashing_handler_dead_letters_after_the_delivery_limit(
+        self, transport: Transport, names: Names
+    ) -> None:
+        sent = message(names)
+        transport.publish([sent])
+        deliveries: list[Delivery] = []
+        stop = threading.Event()
+
+        def crash(batch: Sequence[Delivery]) -> list[Disposition]:
+            deliveries.extend(batch)
+            if len(deliveries) >= RETRY.delivery_limit + 1:
+                stop.set()
+            raise RuntimeError("handler bug")
+
+        timer = threading.Timer(TIMEOUT_S, stop.set)
+        timer.start()
+        try:
+            transport.consume(names.ingress_queue, crash, stop=stop, prefetch=10, batch_size=10)
+        finally:
+            timer.cancel()
+
+        # Delivered once plus once per allowed redelivery, then dead-lettered: never lost, never looping.
+        assert [d.message_id for d in deliveries] == [sent.message_id] * (RETRY.delivery_limit + 1)
+        assert [d.redelivered for d in deliveries] == [False] + [True] * RETRY.delivery_limit
+        [dead] = take(transport, names.dead_letter_queue, 1)
+        assert dead.message_id == sent.message_id
+        assert first_death(dead)["reason"] == "delivery_limit"
+        assert dead.headers["x-first-death-queue"] == names.ingress_queue
+        eventually(lambda: transport.queue_depth(names.ingress_queue)[0] == 0)
+
+    def test_retry_tier_returns_message_to_its_queue_after_the_ttl(
+        self, transport: Transport, names: Names, pass_time: Callable[[float], None]
+    ) -> None:
+        tier = names.retry_exchange(RETRY.delays_ms[0])
+        sent = message(names, exchange=tier, routing_key=names.ingress_queue, headers={"x-hub-attempt": 1})
+        transport.publish([sent])
+        pass_time(RETRY.delays_ms[0] / 1000)
+
+        [back] = take(transport, names.ingress_queue, 1)
+
+        assert (back.message_id, back.body, back.headers["x-hub-attempt"]) == (sent.message_id, sent.body, 1)
+        assert back.routing_key == names.ingress_queue
+        death = first_death(back)
+        assert (death["reason"], death["queue"]) == ("expired", names.retry_queue(RETRY.delays_ms[0]))
+
+    def test_batches_settle_each_delivery_by_its_disposition(
+        self, transport: Transport, names: Names
+    ) -> None:
+        sent = [message(names, n=i) for i in range(60)]
+        transport.publish(sent)
+        doomed = {m.message_id for m in sent[3::10]}
+        retried = {m.message_id for m in sent[5::10]}
+        requeued: set[str] = set()
+
+        def decide(d: Delivery) -> Disposition:
+            assert d.message_id is not None
+            if d.message_id in doomed:
+                return Disposition.DEAD_LETTER
+            if d.message_id in retried and d.message_id not in requeued:
+                requeued.add(d.message_id)
+                return Disposition.REQUEUE
+            return Disposition.ACK
+
+        seen = take(transport, names.ingress_queue, len(sent) + len(retried), decide, batch_size=20)
+
+        assert len(seen) == len(sent) + len(retried)
+        assert {d.message_id for d in seen} == {m.message_id for m in sent}
+        assert requeued == retried
+        for message_id in retried:
+            assert [d.redelivered for d in seen if d.message_id == message_id] == [False, True]
+        dead = take(transport, names.dead_letter_queue, len(doomed))
+        assert {d.message_id for d in dead} == doomed
+        eventually(lambda: transport.queue_depth(names.ingress_queue)[0] == 0)
+
+    def test_declare_twice_is_fine(self, transport: Transport, topology: Topology, names: Names) -> None:
+        transport.declare(topology)
+        transport.publish([message(names)])
+        eventually(lambda: transport.queue_depth(names.ingress_queue) == (1, 0))
+
+    def test_declare_with_other_arguments_raises_configuration_error(
+        self, transport: Transport, names: Names
+    ) -> None:
+        clash = Topology(exchanges=(), queues=(QueueSpec(names.ingress_queue, {"x-queue-type": "classic"}),))
+        with pytest.raises(ConfigurationError):
+            transport.declare(clash)
+        transport.publish([message(names)])  # the transport is still usable
+
+    def test_queue_depth_counts_ready_messages(self, transport: Transport, names: Names) -> None:
+        assert transport.queue_depth(names.adapter_queue("jlis")) == (0, 0)
+        transport.publish(
+            [message(names, exchange=names.route_exchange, routing_key="jlis") for _ in range(3)]
+        )
+        eventually(lambda: transport.queue_depth(names.adapter_queue("jlis")) == (3, 0))
+
+    def test_missing_queue_raises_configuration_error(self, transport: Transport, names: Names) -> None:
+        with pytest.raises(ConfigurationError):
+            transport.queue_depth(f"{names.prefix}.missing")
+        with pytest.raises(ConfigurationError):
+            transport.consume(f"{names.prefix}.missing", lambda b: [], stop=threading.Event())
+        assert transport.queue_depth(names.ingress_queue) == (0, 0)
+
+    def test_stop_event_ends_consume(self, transport: Transport, names: Names) -> None:
+        stop = threading.Event()
+        worker = threading.Thread(
+            target=transport.consume,
+            args=(names.ingress_queue, lambda b: [Disposition.ACK] * len(b)),
+            kwargs={"stop": stop},
+        )
+        worker.start()
+        eventually(lambda: transport.queue_depth(names.ingress_queue)[1] == 1)
+        stop.set()
+        worker.join(timeout=3)
+        assert not worker.is_alive()
+
+    def test_publish_after_close_raises_broker_unavailable(self, transport: Transport, names: Names) -> None:
+        transport.close()
+        with pytest.raises(BrokerUnavailable):
+            transport.publish([message(names)])
+
+
+class TestInMemoryTransport(TransportContract):
+    @pytest.fixture
+    def clock(self) -> ManualClock:
+        return ManualClock()
+
+    @pytest.fixture
+    def make_transport(self, clock: ManualClock) -> Callable[[], Transport]:
+        return lambda: InMemoryTransport(clock=clock)
+
+    @pytest.fixture
+    def pass_time(self, clock: ManualClock) -> Callable[[float], None]:
+        return clock.advance
+
+    def test_drain_and_run_until_idle(self, names: Names, topology: Topology) -> None:
+        transport = InMemoryTransport()
+        transport.declare(topology)
+        transport.publish([message(names, n=i) for i in range(5)])
+
+        def forward(batch: Sequence[Delivery]) -> list[Disposition]:
+            transport.publish(
+                [message(names, exchange=names.route_exchange, routing_key="pension") for _ in batch]
+            )
+            return [Disposition.ACK] * len(batch)
+
+        acked: list[Delivery] = []
+
+        def sink(batch: Sequence[Delivery]) -> list[Disposition]:
+            acked.extend(batch)
+            return [Disposition.ACK] * len(batch)
+
+        handled = transport.run_until_idle(
+            {names.ingress_queue: forward, names.adapter_queue("pension"): sink}
+        )
+
+        assert (handled, len(acked)) == (10, 5)
+        assert transport.queue_depth(names.ingress_queue) == (0, 0)
+
+    def test_topic_exchange_matches_wildcards(self) -> None:
+        transport = InMemoryTransport()
+        transport.declare(
+            Topology(
+                exchanges=(ExchangeSpec("events", "topic"),),
+                queues=(
+                    QueueSpec("all", bindings=(("events", "filing.#"),)),
+                    QueueSpec("one", bindings=(("events", "filing.*.done"),)),
+                ),
+            )
+        )
+        names = Names("x")
+        transport.publish([message(names, exchange="events", routing_key="filing.eltax.done")])
+        transport.publish([message(names, exchange="events", routing_key="filing")])
+        assert transport.queue_depth("all") == (2, 0)
+        assert transport.queue_depth("one") == (1, 0)
+
+
+@pytest.mark.rabbitmq
+class TestPikaTransport(TransportContract):
+    @pytest.fixture
+    def names(self, broker_sandbox: BrokerSandbox) -> Names:
+        return Names(broker_sandbox.prefix)
+
+    @pytest.fixture
+    def topology(self, names: Names, broker_sandbox: BrokerSandbox) -> Topology:
+        return broker_sandbox.track(renkei_topology(names.prefix, RETRY))
+
+    @pytest.fixture
+    def make_transport(self, broker_sandbox: BrokerSandbox) -> Callable[[], Transport]:
+        from hub.infra.transport_pika import PikaTransport
+
+        return lambda: PikaTransport(
+            broker_sandbox.url,
+            connection_name=broker_sandbox.connection_name,
+            confirm_timeout_s=5,
+            reconnect_max_s=5,
+            connect_timeout_s=5,
+        )
