@@ -1,0 +1,121 @@
+"""Pairwise tokens of subjects: deterministic per (scope, subject, key version), unlinkable across scopes.
+
+A token stands for a subject outside the vault (in access records, references to counterparts), the way a
+機関別符号 stands for a person in the information-provision network: each scope has its own key, derived
+from the token root with HKDF (``info`` = the scope), so tokens of one subject in two scopes share nothing
+a holder of both could match. The token is an HMAC of the subject id, never a function of the number.
+
+Shape: ``tk<version><tag>_<body>``, e.g. ``tk1hvqa_kzbxq...``: ``tk`` and the key version, a four-letter
+tag of the scope (a public function of the scope name, so that a token presented in the wrong scope is
+refused without a lookup), and a 28-letter body (128 bits in base 26, letters only). The body has no
+digits at all, so no part of a token can ever pass for a twelve-digit Individual Number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from hub.infra.crypto.keyring import KeySeries
+
+__all__ = [
+    "SCOPE_PATTERN",
+    "TOKEN_PATTERN",
+    "ParsedToken",
+    "Tokenizer",
+    "check_scope",
+    "parse_token",
+    "scope_tag",
+]
+
+SCOPE_PATTERN: Final = r"^[a-z][a-z0-9_.-]{0,63}$"
+TOKEN_PATTERN: Final = r"^tk([1-9][0-9]{0,3})([a-z]{4})_([a-z]{28})$"  # noqa: S105 (a shape, not a secret)
+_SCOPE: Final = re.compile(SCOPE_PATTERN)
+_TOKEN: Final = re.compile(TOKEN_PATTERN)
+_LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
+_BODY_LETTERS: Final = 28  # 26**28 > 2**128: every 128-bit value has its own body
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedToken:
+    """The visible parts of a token."""
+
+    version: int
+    tag: str
+    body: str
+
+
+def _base26(value: bytes, width: int) -> str:
+    number = int.from_bytes(value, "big")
+    letters = []
+    for _ in range(width):
+        number, digit = divmod(number, 26)
+        letters.append(_LETTERS[digit])
+    return "".join(reversed(letters))
+
+
+def check_scope(scope: str) -> str:
+    """Return ``scope`` if it is a valid scope name.
+
+    Raises:
+        ValueError: when ``scope`` is not lower-case letters, digits, ``_``, ``.`` or ``-`` (1-64).
+    """
+    if not _SCOPE.match(scope):
+        raise ValueError("a token scope is 1-64 of [a-z0-9_.-], starting with a letter")
+    return scope
+
+
+@lru_cache(maxsize=256)
+def scope_tag(scope: str) -> str:
+    """The public four-letter tag of ``scope`` (not a secret: it only names the scope)."""
+    return _base26(hashlib.sha256(b"renkei/token-scope/v1|" + check_scope(scope).encode()).digest()[:4], 4)
+
+
+def parse_token(token: str) -> ParsedToken | None:
+    """Split a token into its parts, or ``None`` when it does not have the token shape."""
+    match = _TOKEN.match(token)
+    if match is None:
+        return None
+    return ParsedToken(int(match.group(1)), match.group(2), match.group(3))
+
+
+class Tokenizer:
+    """Computes tokens from the keyring's token roots; scope keys are derived once and cached."""
+
+    def __init__(self, roots: KeySeries) -> None:
+        self._roots = {v.version: v.material for v in roots.versions}
+        self._current = roots.current.version
+        self._scope_keys: dict[tuple[str, int], bytes] = {}
+
+    @property
+    def current_version(self) -> int:
+        """The root version new tokens are made under."""
+        return self._current
+
+    def _scope_key(self, scope: str, version: int) -> bytes:
+        key = self._scope_keys.get((scope, version))
+        if key is None:
+            hkdf = HKDF(
+                algorithm=hashes.SHA256(), length=32, salt=None, info=b"renkei/token/v1|" + scope.encode()
+            )
+            key = hkdf.derive(self._roots[version])
+            self._scope_keys[(scope, version)] = key
+        return key
+
+    def token(self, scope: str, subject_id: str, version: int | None = None) -> str:
+        """The token of ``subject_id`` in ``scope`` under root ``version`` (default: the current one)."""
+        v = self._current if version is None else version
+        mac = hmac.new(self._scope_key(check_scope(scope), v), subject_id.encode("ascii"), hashlib.sha256)
+        return f"tk{v}{scope_tag(scope)}_{_base26(mac.digest()[:16], _BODY_LETTERS)}"
+
+    def belongs_to(self, scope: str, token: str) -> bool:
+        """Tell whether ``token`` has the token shape, the tag of ``scope`` and a root version we hold."""
+        parsed = parse_token(token)
+        return parsed is not None and parsed.tag == scope_tag(scope) and parsed.version in self._roots
