@@ -1,0 +1,204 @@
+"""Canonical bytes and hashes of the access record: what the writer seals and the verifier recomputes.
+
+A record's hash is SHA-256 over a length-prefixed encoding of every stored value (``None`` is distinct from
+``""``), its sorted subject tokens, its chain id and sequence number and its predecessor's hash. The encoding
+works on the values *as stored* (text, with the timestamp in one canonical form), so any change to a stored
+byte changes the hash; it does not depend on the database backend, so an export can be re-verified elsewhere.
+
+Checkpoints seal the chain heads in a Merkle tree (RFC 9162 §2.1 hashing: ``0x00`` leaf and ``0x01`` node
+prefixes) and are chained by the digest of their signed message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Final
+
+__all__ = [
+    "GENESIS",
+    "RECORD_FIELDS",
+    "canonical_at",
+    "checkpoint_digest",
+    "checkpoint_message",
+    "checkpoint_root",
+    "details_text",
+    "encode_parts",
+    "head_leaf",
+    "heads_text",
+    "merkle_root",
+    "parse_heads",
+    "record_hash",
+    "stored_at_text",
+    "to_utc",
+]
+
+GENESIS: Final = "0" * 64
+"""The ``prev_hash`` of the first record of every chain and the ``prev_digest`` of the first checkpoint."""
+
+RECORD_FIELDS: Final = (
+    "at",
+    "actor",
+    "action",
+    "message_id",
+    "correlation_id",
+    "message_type",
+    "source",
+    "destination",
+    "purpose",
+    "legal_basis",
+    "outcome",
+    "reason",
+    "details",
+)
+"""The stored columns a record's hash covers, in hashing order (``at`` in :func:`canonical_at` form)."""
+
+_RECORD_DOMAIN: Final = b"renkei.audit.record.v1"
+_CHECKPOINT_DOMAIN: Final = b"renkei.audit.checkpoint.v1"
+_LEAF_DOMAIN: Final = b"renkei.audit.head.v1"
+# SQLAlchemy's storage format for DateTime on SQLite; the verifier insists on it byte for byte.
+_SQLITE_FORMAT: Final = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def encode_parts(parts: Iterable[str | None]) -> bytes:
+    """Length-prefixed encoding: no two different sequences of values share bytes."""
+    out = bytearray()
+    for part in parts:
+        if part is None:
+            out += b"\x00"
+        else:
+            data = part.encode("utf-8", "surrogatepass")
+            out += b"\x01" + len(data).to_bytes(8, "big") + data
+    return bytes(out)
+
+
+def to_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive value is taken to be UTC already (how SQLite returns it)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def canonical_at(moment: datetime) -> str:
+    """``2025-04-01T09:30:00.000000Z``: the timestamp form that is hashed and exported."""
+    return to_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def stored_at_text(value: object) -> str | None:
+    """The canonical form of a stored timestamp, or ``None`` when the stored value is malformed.
+
+    Accepts a ``datetime`` (PostgreSQL) or the raw text SQLite keeps, which must be exactly in
+    SQLAlchemy's storage format: ``2025-04-01 09:30:00`` and ``2025-04-01T09:30:00`` are the same instant,
+    but only one of them was written by the hub.
+    """
+    if isinstance(value, datetime):
+        return canonical_at(value)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.strptime(value, _SQLITE_FORMAT)  # SQLite keeps UTC without an offset
+    except ValueError:
+        return None
+    if parsed.strftime(_SQLITE_FORMAT) != value:
+        return None
+    return canonical_at(parsed)
+
+
+def details_text(details: Mapping[str, str]) -> str:
+    """Canonical JSON of a record's details (sorted keys, no spaces, UTF-8 kept)."""
+    return json.dumps(dict(details), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def record_hash(
+    chain_id: str, seq: int, fields: Sequence[str | None], subjects: Sequence[str], prev_hash: str
+) -> str:
+    """SHA-256 (hex) of one record.
+
+    Args:
+        chain_id: the record's chain.
+        seq: its position in the chain (1-based).
+        fields: the stored values of :data:`RECORD_FIELDS`, in that order.
+        subjects: its subject tokens; sorted here, so the order they are stored in does not matter.
+        prev_hash: the hash of the record before it (:data:`GENESIS` for the first).
+    """
+    if len(fields) != len(RECORD_FIELDS):
+        raise ValueError("a record hash needs every field of RECORD_FIELDS")
+    ordered = sorted(subjects)
+    payload = encode_parts(
+        [chain_id, str(seq), *fields, str(len(ordered)), *ordered, prev_hash],
+    )
+    return hashlib.sha256(_RECORD_DOMAIN + payload).hexdigest()
+
+
+def head_leaf(chain_id: str, seq: int, head_hash: str) -> bytes:
+    """The Merkle leaf of one chain head."""
+    return _LEAF_DOMAIN + encode_parts([chain_id, str(seq), head_hash])
+
+
+def merkle_root(leaves: Sequence[bytes]) -> str:
+    """RFC 9162 Merkle tree hash (hex) of ``leaves`` in the given order; SHA-256 of nothing when empty."""
+    if not leaves:
+        return hashlib.sha256(b"").hexdigest()
+    level = [hashlib.sha256(b"\x00" + leaf).digest() for leaf in leaves]
+    return _subtree(level).hex()
+
+
+def _subtree(hashes: list[bytes]) -> bytes:
+    # RFC 9162: split at the largest power of two smaller than n.
+    if len(hashes) == 1:
+        return hashes[0]
+    split = 1 << ((len(hashes) - 1).bit_length() - 1)
+    return hashlib.sha256(b"\x01" + _subtree(hashes[:split]) + _subtree(hashes[split:])).digest()
+
+
+def heads_text(heads: Mapping[str, tuple[int, str]]) -> str:
+    """Canonical JSON ``{chain_id: [seq, hash]}`` as stored in a checkpoint."""
+    return json.dumps(
+        {chain: [seq, digest] for chain, (seq, digest) in heads.items()},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def parse_heads(text: str) -> dict[str, tuple[int, str]] | None:
+    """Parse a checkpoint's heads; ``None`` when the text is not exactly the canonical form."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    heads: dict[str, tuple[int, str]] = {}
+    for chain, value in raw.items():
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or type(value[0]) is not int
+            or not isinstance(value[1], str)
+        ):
+            return None
+        heads[chain] = (value[0], value[1])
+    if heads_text(heads) != text:
+        return None
+    return heads
+
+
+def checkpoint_root(heads: Mapping[str, tuple[int, str]]) -> str:
+    """Merkle root over the heads, leaves sorted by chain id (code point order, not a collation)."""
+    return merkle_root([head_leaf(chain, *heads[chain]) for chain in sorted(heads)])
+
+
+def checkpoint_message(
+    checkpoint_id: int, at_text: str, root: str, *, prev_digest: str, key_id: str, head_count: int
+) -> bytes:
+    """The bytes an Ed25519 key signs for one checkpoint."""
+    return _CHECKPOINT_DOMAIN + encode_parts(
+        [str(checkpoint_id), at_text, root, prev_digest, key_id, str(head_count)]
+    )
+
+
+def checkpoint_digest(message: bytes) -> str:
+    """The digest that links a checkpoint to the next one (hex SHA-256 of its signed message)."""
+    return hashlib.sha256(message).hexdigest()

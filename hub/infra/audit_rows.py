@@ -1,0 +1,208 @@
+"""From an :class:`~hub.ports.audit.AccessRecord` to the values stored and hashed, and back.
+
+This is where the "never a number" rule is enforced for the access record, which cannot be edited once
+written: a subject that is an Individual Number is refused (it is a programming error, subjects are
+audit-scope tokens), and a number that slipped into free text is masked before it is stored, with the
+masked field names kept in ``details["renkei.redacted"]``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from contracts.errors import PolicyRefused, ValidationFailed
+from contracts.individual_number import IndividualNumber, find_individual_numbers
+from hub.infra.audit_codec import RECORD_FIELDS, canonical_at, details_text, to_utc
+from hub.ports.audit import AccessRecord, AuditAction, Outcome
+
+__all__ = ["REDACTED_KEY", "StoredRecord", "hashed_fields", "parse_details", "record_values", "stored_record"]
+
+log = logging.getLogger(__name__)
+
+REDACTED_KEY: Final = "renkei.redacted"
+"""Details key naming the fields in which an Individual Number was masked before storing."""
+
+# Lengths of the String columns (see hub.infra.db.audit_tables); Text columns are unbounded.
+_LIMITS: Final = {
+    "actor": 200,
+    "message_id": 200,
+    "correlation_id": 200,
+    "message_type": 200,
+    "source": 200,
+    "destination": 200,
+}
+_SUBJECT_LIMIT: Final = 200
+_FREE_TEXT: Final = (
+    "actor",
+    "message_id",
+    "correlation_id",
+    "message_type",
+    "source",
+    "destination",
+    "purpose",
+    "legal_basis",
+    "reason",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """One access record as stored: text values, hash-chain position and hashes."""
+
+    chain_id: str
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    message_id: str | None
+    correlation_id: str | None
+    message_type: str | None
+    source: str | None
+    destination: str | None
+    purpose: str | None
+    legal_basis: str | None
+    outcome: str
+    reason: str | None
+    details: Mapping[str, str]
+    subjects: tuple[str, ...]
+    prev_hash: str
+    hash: str
+
+    def to_access_record(self) -> AccessRecord:
+        """The port's value object (raises ``ValueError`` for an action or outcome renkei does not know)."""
+        return AccessRecord(
+            actor=self.actor,
+            action=AuditAction(self.action),
+            message_id=self.message_id,
+            correlation_id=self.correlation_id,
+            message_type=self.message_type,
+            source=self.source,
+            destination=self.destination,
+            purpose=self.purpose,
+            legal_basis=self.legal_basis,
+            subjects=self.subjects,
+            outcome=Outcome(self.outcome),
+            reason=self.reason,
+            at=self.at,
+            details=dict(self.details),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (timestamps in canonical form, details as an object)."""
+        return {
+            "chain_id": self.chain_id,
+            "seq": self.seq,
+            "at": canonical_at(self.at),
+            "actor": self.actor,
+            "action": self.action,
+            "message_id": self.message_id,
+            "correlation_id": self.correlation_id,
+            "message_type": self.message_type,
+            "source": self.source,
+            "destination": self.destination,
+            "purpose": self.purpose,
+            "legal_basis": self.legal_basis,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "details": dict(self.details),
+            "subjects": list(self.subjects),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def _mask(text: str) -> str:
+    spans = find_individual_numbers(text)
+    for start, end in reversed(spans):
+        text = text[:start] + IndividualNumber.MASK + text[end:]
+    return text
+
+
+def record_values(record: AccessRecord, now: datetime) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The column values of ``record`` (without chain position and hashes) and its sorted subjects.
+
+    Args:
+        record: the record to store.
+        now: its time when ``record.at`` is ``None``.
+
+    Raises:
+        PolicyRefused: a subject is an Individual Number rather than a token.
+        ValidationFailed: a value does not fit its column, or details are not ``str`` to ``str``.
+    """
+    values: dict[str, Any] = {name: getattr(record, name) for name in _FREE_TEXT}
+    redacted: list[str] = []
+    for name in _FREE_TEXT:
+        text = values[name]
+        if text is not None and find_individual_numbers(text):
+            values[name] = _mask(text)
+            redacted.append(name)
+    details: dict[str, str] = {}
+    for key, value in record.details.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ValidationFailed("access record details map text to text")
+        if find_individual_numbers(key) or find_individual_numbers(value):
+            redacted.append(f"details.{_mask(key)}")
+        details[_mask(key)] = _mask(value)
+    if redacted:
+        details[REDACTED_KEY] = ",".join(sorted(set(redacted)))
+        # Names the fields, never the values.
+        log.warning("an Individual Number was masked in an access record", extra={"fields": redacted})
+    for name, limit in _LIMITS.items():
+        if values[name] is not None and len(values[name]) > limit:
+            raise ValidationFailed(f"access record field {name} is longer than {limit} characters")
+    subjects = tuple(sorted(set(record.subjects)))
+    for token in subjects:
+        if find_individual_numbers(token):
+            raise PolicyRefused("access record subjects are audit-scope tokens, never Individual Numbers")
+        if not token or len(token) > _SUBJECT_LIMIT:
+            raise ValidationFailed(f"a subject token is empty or longer than {_SUBJECT_LIMIT} characters")
+    values["at"] = to_utc(record.at or now)
+    values["action"] = AuditAction(record.action).value
+    values["outcome"] = Outcome(record.outcome).value
+    values["details"] = details_text(details)
+    return values, subjects
+
+
+def hashed_fields(values: Mapping[str, Any]) -> list[str | None]:
+    """The values of :data:`RECORD_FIELDS` as hashed (the timestamp in canonical form)."""
+    return [canonical_at(values["at"]) if name == "at" else values[name] for name in RECORD_FIELDS]
+
+
+def parse_details(text: str) -> dict[str, str]:
+    """Details read back from the store (a malformed value becomes ``{"renkei.unreadable": text}``)."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return {"renkei.unreadable": text}
+    if not isinstance(raw, dict):
+        return {"renkei.unreadable": text}
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def stored_record(row: Mapping[str, Any], subjects: Sequence[str]) -> StoredRecord:
+    """A :class:`StoredRecord` from a row of ``access_records`` and its subject tokens."""
+    return StoredRecord(
+        chain_id=row["chain_id"],
+        seq=row["seq"],
+        at=to_utc(row["at"]),
+        actor=row["actor"],
+        action=row["action"],
+        message_id=row["message_id"],
+        correlation_id=row["correlation_id"],
+        message_type=row["message_type"],
+        source=row["source"],
+        destination=row["destination"],
+        purpose=row["purpose"],
+        legal_basis=row["legal_basis"],
+        outcome=row["outcome"],
+        reason=row["reason"],
+        details=parse_details(row["details"]),
+        subjects=tuple(sorted(subjects)),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
