@@ -1,0 +1,63 @@
+"""The J-LIS adapter (住基ネット / 地方公共団体情報システム機構) and its simulator.
+
+The survival/change inquiry (生存異動照会): :class:`JlisAdapter` turns the hub's inquiry into a J-LIS
+request file and a result file into the result message; :class:`JlisSimulator` answers request files from
+a :class:`SyntheticPopulation`. The wire format (:mod:`adapters.jlis.wire`) is modelled on public facts
+pending the official J-LIS specification; see ``docs/formats/jlis.md``.
+"""
+
+from adapters.jlis.errors import JlisFileError, JlisMappingError, JlisPurposeRefused, JlisWireError
+from adapters.jlis.gateway import (
+    COUNTERPART,
+    JlisCounterpart,
+    JlisGateway,
+    check_pairing,
+    request_file_name,
+    result_file_name,
+)
+from adapters.jlis.mapping import JLIS_PURPOSE, result_message_id
+from adapters.jlis.population import PersonOutcome, Rates, SyntheticPerson, SyntheticPopulation, cycle_window
+from adapters.jlis.service import JlisAdapter
+from adapters.jlis.simulator import JlisSimulator
+from adapters.jlis.wire import (
+    BatchHeader,
+    RequestFile,
+    RequestRecord,
+    ResultFile,
+    ResultRecord,
+    parse_request,
+    parse_result,
+    write_request,
+    write_result,
+)
+
+__all__ = [
+    "COUNTERPART",
+    "JLIS_PURPOSE",
+    "BatchHeader",
+    "JlisAdapter",
+    "JlisCounterpart",
+    "JlisFileError",
+    "JlisGateway",
+    "JlisMappingError",
+    "JlisPurposeRefused",
+    "JlisSimulator",
+    "JlisWireError",
+    "PersonOutcome",
+    "Rates",
+    "RequestFile",
+    "RequestRecord",
+    "ResultFile",
+    "ResultRecord",
+    "SyntheticPerson",
+    "SyntheticPopulation",
+    "check_pairing",
+    "cycle_window",
+    "parse_request",
+    "parse_result",
+    "request_file_name",
+    "result_file_name",
+    "result_message_id",
+    "write_request",
+    "write_result",
+]

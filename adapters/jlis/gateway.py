@@ -1,0 +1,134 @@
+"""The link to J-LIS: file naming, the pairing of a result with its request, and the counterpart's side.
+
+Files travel as :class:`~contracts.link.CounterpartFile` objects that the hub's runtime carries over an
+encrypted link; nothing here does I/O. A request file is named after the inquiry message it was written
+from, and its result after the request, so that both are deterministic: a redelivered inquiry gives the same
+request file, a redelivered result the same result message id downstream.
+
+Names (``<id>`` is the inquiry's message id as 32 lowercase hex digits)::
+
+    request  JLIS-SVQ1-<id>.dat     hub -> J-LIS
+    result   JLIS-SVR1-<id>.dat     J-LIS -> hub, same <id>, same correlation id
+
+The result file's header repeats ``<id>`` (field ``request_id``); the adapter checks that both agree.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Final, Literal, Protocol
+
+from adapters.jlis.errors import JlisFileError
+from contracts.link import CounterpartFile
+
+__all__ = [
+    "COUNTERPART",
+    "JlisCounterpart",
+    "JlisGateway",
+    "check_pairing",
+    "correlation_of",
+    "request_file_name",
+    "request_id_of",
+    "result_file_name",
+]
+
+COUNTERPART: Final = "jlis"
+_PREFIX: Final = {"request": "JLIS-SVQ1-", "result": "JLIS-SVR1-"}
+_SUFFIX: Final = ".dat"
+_NAME: Final = re.compile(r"JLIS-(SVQ1|SVR1)-([0-9a-f]{32})\.dat")
+
+FileKind = Literal["request", "result"]
+
+
+def request_file_name(request_id: uuid.UUID) -> str:
+    """The name of the request file written from the inquiry with message id ``request_id``."""
+    return f"{_PREFIX['request']}{request_id.hex}{_SUFFIX}"
+
+
+def result_file_name(request_id: uuid.UUID) -> str:
+    """The name of the result file that answers the request written for ``request_id``."""
+    return f"{_PREFIX['result']}{request_id.hex}{_SUFFIX}"
+
+
+def request_id_of(name: str, kind: FileKind) -> uuid.UUID:
+    """The inquiry message id a file name carries.
+
+    Raises:
+        JlisFileError: the name is not a J-LIS file name of that kind.
+    """
+    match = _NAME.fullmatch(name) if isinstance(name, str) else None
+    if match is None or not name.startswith(_PREFIX[kind]):
+        raise JlisFileError(f"not a J-LIS {kind} file name")
+    return uuid.UUID(hex=match.group(2))
+
+
+def correlation_of(file: CounterpartFile) -> uuid.UUID:
+    """The correlation id a file carries, as a UUID.
+
+    Raises:
+        JlisFileError: the file is not from J-LIS or its correlation id is not a UUID.
+    """
+    if file.counterpart != COUNTERPART:
+        raise JlisFileError("the file is not from the J-LIS link")
+    text = file.correlation_id
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9a-fA-F-]{32,36}", text):
+        raise JlisFileError("the file's correlation id is not a UUID")
+    try:
+        parsed = uuid.UUID(text)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise JlisFileError("the file's correlation id is not a UUID")
+    return parsed
+
+
+def check_pairing(request: CounterpartFile, result: CounterpartFile) -> None:
+    """Check that ``result`` answers ``request``: same request id in the names, same correlation id.
+
+    Raises:
+        JlisFileError: the result does not belong to the request.
+    """
+    request_id = request_id_of(request.name, "request")
+    if request_id_of(result.name, "result") != request_id:
+        raise JlisFileError("the result file answers another request")
+    if correlation_of(result) != correlation_of(request):
+        raise JlisFileError("the result file carries another correlation id than its request")
+
+
+class JlisCounterpart(Protocol):
+    """What the J-LIS side of the link offers: the real network's file exchange, or the simulator.
+
+    It answers a request file with its result file(s), named by :func:`result_file_name` and carrying
+    the request's correlation id.
+    """
+
+    name: str
+
+    def handle(self, file: CounterpartFile) -> list[CounterpartFile]:
+        """Answer one request file."""
+        ...
+
+
+class JlisGateway:
+    """Carries request files to a counterpart in process, and checks that every answer pairs up.
+
+    The hub's runtime does the same over its encrypted link; this in-process form serves tests and the
+    demo, where the counterpart is :class:`~adapters.jlis.simulator.JlisSimulator`.
+    """
+
+    def __init__(self, counterpart: JlisCounterpart) -> None:
+        self._counterpart = counterpart
+
+    def exchange(self, request: CounterpartFile) -> list[CounterpartFile]:
+        """Send ``request`` and return the answers.
+
+        Raises:
+            JlisFileError: the request is not a J-LIS request file, or an answer does not pair with it.
+        """
+        request_id_of(request.name, "request")
+        correlation_of(request)
+        answers = self._counterpart.handle(request)
+        for answer in answers:
+            check_pairing(request, answer)
+        return answers

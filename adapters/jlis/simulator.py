@@ -1,0 +1,106 @@
+"""The simulated J-LIS: answers survival/change request files from a synthetic population.
+
+:class:`JlisSimulator` implements :class:`contracts.link.Simulator` (and the counterpart side of
+:mod:`adapters.jlis.gateway`). It reads a request file, asks :class:`~adapters.jlis.population.
+SyntheticPopulation` what to answer for each number, and writes the paired result file. It keeps no
+per-person state, only two counters; the answers are deterministic, so a redelivered request gets the same
+result file, byte for byte. A number outside the population is answered ``not_found`` with reason
+``number_unknown``: the simulator never makes up a person.
+
+Like the real network, it charges per queried record (情報提供手数料): ``fee_units_per_record`` for every
+record of every request handled, redeliveries included, counted in :attr:`JlisSimulator.fee_units` and
+written in the result header.
+
+Not modelled yet (later issues): error/acknowledgement files for malformed requests (a malformed request
+raises :class:`~adapters.jlis.errors.JlisWireError` here), several-candidate matches on 3情報 queries, and
+persons without a 住民票コード queried by 4情報.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from adapters.jlis.errors import JlisFileError
+from adapters.jlis.gateway import COUNTERPART, correlation_of, request_id_of, result_file_name
+from adapters.jlis.population import PersonOutcome, SyntheticPopulation
+from adapters.jlis.wire import ResultFile, ResultRecord, parse_request, write_result
+from contracts.link import CounterpartFile
+
+__all__ = ["JlisSimulator", "result_record"]
+
+_NAME: Final = "jlis"
+
+
+def result_record(record_seq: int, ref: str, outcome: PersonOutcome) -> ResultRecord:
+    """The result file's data record of one answer."""
+    return ResultRecord(
+        record_seq=record_seq,
+        ref=ref,
+        outcome=outcome.outcome,
+        death_date=outcome.death_date,
+        move_kind=outcome.move_kind,
+        moved_on=outcome.moved_on,
+        new_address=outcome.new_address,
+        postal_code=outcome.postal_code,
+        municipality_code=outcome.municipality_code,
+        abroad=outcome.abroad,
+        new_name=outcome.new_name,
+        name_changed_on=outcome.name_changed_on,
+        new_individual_number=outcome.new_individual_number,
+        unmatched_reason=outcome.unmatched_reason,
+    )
+
+
+class JlisSimulator:
+    """A simulated J-LIS answering from ``population``.
+
+    Args:
+        population: the synthetic people J-LIS knows.
+        fee_units_per_record: the fee charged per queried record.
+
+    Attributes:
+        fee_units: fee units charged so far, over every request handled.
+        records_answered: records answered so far.
+    """
+
+    __slots__ = ("fee_units", "fee_units_per_record", "name", "population", "records_answered")
+
+    def __init__(self, population: SyntheticPopulation, *, fee_units_per_record: int = 1) -> None:
+        if fee_units_per_record < 0:
+            raise ValueError("a fee is not negative")
+        self.name: str = _NAME
+        self.population = population
+        self.fee_units_per_record = fee_units_per_record
+        self.fee_units = 0
+        self.records_answered = 0
+
+    def handle(self, file: CounterpartFile) -> list[CounterpartFile]:
+        """Answer one request file with its result file.
+
+        Raises:
+            JlisFileError: the file is not a J-LIS request file.
+            JlisWireError: the request breaks the layout.
+        """
+        request_id = request_id_of(file.name, "request")
+        correlation_of(file)
+        request = parse_request(file.content)
+        if request.header.request_id != request_id:
+            raise JlisFileError("the request file's header names another request than its name")
+        cycle = request.header.cycle
+        answers = self.population.answers((r.individual_number for r in request.records), cycle)
+        records = tuple(
+            result_record(r.record_seq, r.ref, outcome)
+            for r, outcome in zip(request.records, answers, strict=True)
+        )
+        fee = self.fee_units_per_record * len(records)
+        self.fee_units += fee
+        self.records_answered += len(records)
+        content = write_result(ResultFile(request.header, fee, records))
+        return [
+            CounterpartFile(
+                counterpart=COUNTERPART,
+                name=result_file_name(request_id),
+                content=content,
+                correlation_id=file.correlation_id,
+            )
+        ]
