@@ -25,7 +25,7 @@ from datetime import date
 from enum import StrEnum
 from functools import partial
 from operator import attrgetter
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from adapters.jlis._fixedwidth import FieldType as T
 from adapters.jlis._fixedwidth import Layout, RecordCodec, field, layout
@@ -51,6 +51,7 @@ __all__ = [
 TERMINATOR: Final = b"\r\n"
 REQUEST_RECORD_LENGTH: Final = 160
 RESULT_RECORD_LENGTH: Final = 800
+R = TypeVar("R")
 HEADER, DATA, TRAILER = b"1"[0], b"2"[0], b"9"[0]
 
 
@@ -305,10 +306,15 @@ def _write(
     return body + trailer + TERMINATOR
 
 
-def _split(
-    content: bytes, codecs: tuple[RecordCodec, RecordCodec, RecordCodec]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Check the frame (lengths, terminators, kinds, counts, checksum) and decode every record."""
+def _parse(
+    content: bytes,
+    codecs: tuple[RecordCodec, RecordCodec, RecordCodec],
+    build: Callable[[dict[str, Any], int], R],
+) -> tuple[BatchHeader, dict[str, Any], list[R]]:
+    """Check the frame, decode and check every record, then the counts and the checksum.
+
+    Record-level problems are reported first (they say where), file-level ones (counts, checksum) last.
+    """
     if not isinstance(content, bytes):
         raise JlisWireError("content is not bytes")
     head, data, trail = codecs
@@ -326,21 +332,23 @@ def _split(
         expected = HEADER if record_no == 1 else TRAILER if record_no == count else DATA
         if kind != expected:
             raise JlisWireError("unexpected record kind here", record_no=record_no, field="record_kind")
-    header = head.decode(content, 0, 1)
-    records = [data.decode(content, (no - 1) * size, no) for no in range(2, count)]
-    trailer = trail.decode(content, (count - 1) * size, count)
-    if trailer["record_count"] != count - 2:
-        raise JlisWireError("does not match the data records", record_no=count, field="record_count")
-    if header["record_count"] != count - 2:
-        raise JlisWireError("does not match the data records", record_no=1, field="record_count")
-    if hashlib.sha256(content[: (count - 1) * size]).hexdigest() != trailer["checksum"]:
-        raise JlisWireError("does not match the file", record_no=count, field="checksum")
-    seen: set[int] = set()
-    for record_no, values in enumerate(records, start=2):
+    header_values = head.decode(content, 0, 1)
+    header = _check_header(header_values)
+    records, seen = [], set()
+    for record_no in range(2, count):
+        values = data.decode(content, (record_no - 1) * size, record_no)
         if values["record_seq"] in seen:
             raise JlisWireError("is repeated", record_no=record_no, field="record_seq")
         seen.add(values["record_seq"])
-    return header, records
+        records.append(build(values, record_no))
+    trailer = trail.decode(content, (count - 1) * size, count)
+    if trailer["record_count"] != count - 2:
+        raise JlisWireError("does not match the data records", record_no=count, field="record_count")
+    if header_values["record_count"] != count - 2:
+        raise JlisWireError("does not match the data records", record_no=1, field="record_count")
+    if hashlib.sha256(content[: (count - 1) * size]).hexdigest() != trailer["checksum"]:
+        raise JlisWireError("does not match the file", record_no=count, field="checksum")
+    return header, header_values, records
 
 
 _REQUEST: Final = (RecordCodec(REQUEST_HEADER), RecordCodec(REQUEST_DATA), RecordCodec(REQUEST_TRAILER))
@@ -370,14 +378,18 @@ def write_result(file: ResultFile) -> bytes:
     return _write(_RESULT, values, file.records)
 
 
+def _request_record(values: dict[str, Any], record_no: int) -> RequestRecord:
+    return RequestRecord(**values)
+
+
 def parse_request(content: bytes) -> RequestFile:
     """Parse a request file strictly.
 
     Raises:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
     """
-    header, records = _split(content, _REQUEST)
-    return RequestFile(_check_header(header), tuple(RequestRecord(**values) for values in records))
+    header, _, records = _parse(content, _REQUEST, _request_record)
+    return RequestFile(header, tuple(records))
 
 
 def parse_result(content: bytes) -> ResultFile:
@@ -386,9 +398,5 @@ def parse_result(content: bytes) -> ResultFile:
     Raises:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
     """
-    header, records = _split(content, _RESULT)
-    return ResultFile(
-        _check_header(header),
-        header["fee_units"],
-        tuple(_result_record(values, no) for no, values in enumerate(records, start=2)),
-    )
+    header, values, records = _parse(content, _RESULT, _result_record)
+    return ResultFile(header, values["fee_units"], tuple(records))
