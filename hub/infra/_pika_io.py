@@ -13,7 +13,8 @@ import concurrent.futures
 import copy
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pika
@@ -62,6 +63,51 @@ def translate(exc: BaseException, doing: str) -> RenkeiError:
     return BrokerUnavailable(f"{doing}: {type(exc).__name__}: {exc}")
 
 
+class _BatchingConnection(SelectConnection):
+    """A ``SelectConnection`` that can hand many frames to the socket in one write.
+
+    pika writes every frame separately (three per published message) and its transport makes one
+    ``send()`` per write; in the publisher's profile those system calls took most of the time. Inside
+    :meth:`batched_output` frames are joined into writes of up to ``_MAX_WRITE`` bytes instead. Order is
+    unchanged: every frame of this connection is written on the I/O thread, through this method.
+    """
+
+    _MAX_WRITE = 256 * 1024
+    _pending: list[bytes] | None = None
+    _pending_bytes = 0
+
+    # pika.connection.Connection._output_marshaled_frames: private, but stable through pika 1.x.
+    def _output_marshaled_frames(self, marshaled_frames: Sequence[bytes]) -> None:
+        if self._pending is None:
+            super()._output_marshaled_frames(marshaled_frames)  # type: ignore[misc]  # not in the stubs
+            return
+        for marshaled in marshaled_frames:
+            self.bytes_sent += len(marshaled)
+            self.frames_sent += 1
+            self._pending.append(marshaled)
+            self._pending_bytes += len(marshaled)
+        if self._pending_bytes >= self._MAX_WRITE:
+            self._flush_pending()
+
+    @contextmanager
+    def batched_output(self) -> Iterator[None]:
+        """Join the frames written inside the block (I/O thread only)."""
+        if self._pending is not None:  # already batching: the outer block flushes
+            yield
+            return
+        self._pending, self._pending_bytes = [], 0
+        try:
+            yield
+        finally:
+            self._flush_pending()
+            self._pending = None
+
+    def _flush_pending(self) -> None:
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
+        if pending and self.is_open:
+            self._adapter_emit_data(b"".join(pending))  # type: ignore[attr-defined]  # missing from the stubs
+
+
 class IoThread:
     """A ``SelectConnection`` running its I/O loop on a daemon thread.
 
@@ -87,7 +133,7 @@ class IoThread:
         self._lock = threading.Lock()
         self._futures: set[concurrent.futures.Future[Any]] = set()
         self._error: RenkeiError | None = None
-        self._conn: SelectConnection | None = None
+        self._conn: _BatchingConnection | None = None
         name = (
             str(params.client_properties.get("connection_name", "amqp"))
             if params.client_properties
@@ -96,7 +142,7 @@ class IoThread:
         self._thread = threading.Thread(target=self._run, name=f"pika-io:{name}", daemon=True)
 
     @property
-    def connection(self) -> SelectConnection:
+    def connection(self) -> _BatchingConnection:
         """The connection; touch it only on the I/O thread."""
         assert self._conn is not None
         return self._conn
@@ -183,7 +229,7 @@ class IoThread:
 
     def _run(self) -> None:
         try:
-            self._conn = SelectConnection(
+            self._conn = _BatchingConnection(
                 self._params,
                 on_open_callback=self._on_open,
                 on_open_error_callback=self._on_open_error,

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pika
+import pika.exceptions
 import pika.spec
 from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
@@ -129,6 +130,10 @@ class PublisherSession:
         self._pump()
 
     def _pump(self) -> None:
+        with self._io.connection.batched_output():
+            self._publish_window()
+
+    def _publish_window(self) -> None:
         channel = self._channel
         while self._backlog and len(self._in_flight) < self._max_in_flight:
             batch, message = self._backlog.popleft()
@@ -138,9 +143,13 @@ class PublisherSession:
             if channel is None or not channel.is_open:
                 batch.fail(BrokerUnavailable("the publishing channel is closed"))
                 continue
-            channel.basic_publish(
-                message.exchange, message.routing_key, message.body, _properties(message), mandatory=True
-            )
+            try:
+                channel.basic_publish(
+                    message.exchange, message.routing_key, message.body, _properties(message), mandatory=True
+                )
+            except pika.exceptions.AMQPError as exc:  # the channel or connection is closing under us
+                batch.fail(translate(exc, "publishing"))
+                continue
             self._next_tag += 1
             self._in_flight[self._next_tag] = _InFlight(batch, message.message_id)
 
