@@ -5,11 +5,9 @@ a cycle from ``(seed, index, cycle)``, through a keyed BLAKE2b hash. So the popu
 for ten people as for ten million, and :meth:`SyntheticPopulation.expected_outcome` is a pure function that
 tests call to know what the simulator must answer.
 
-Individual Numbers: the 11-digit base of generation ``g`` is ``(index * P + OFFSET_g) mod 10**11`` with
-``P`` coprime to ``10**11``, so the map is invertible (``index = (base - OFFSET_g) * P**-1 mod 10**11``,
-valid when below the size), plus the check digit of the ordinance. Generation 0 is the number a person
-starts with; generation 1 the number after a change (番号法 第7条第2項). The offsets are chosen so the two
-generations never collide within the population.
+Individual Numbers come from an invertible map of the index (:mod:`adapters.jlis._numbers`): the number
+of a person is computed, and a number is traced back to its person, without any table. Generation 0 is
+the number a person starts with; generation 1 the number after a change (番号法 第7条第2項).
 
 What persists and what does not:
 
@@ -38,15 +36,13 @@ from datetime import date, timedelta
 from typing import Final
 
 from adapters.jlis._names import ABROAD, MUNICIPALITIES, Municipality, compose_address, compose_name
-from contracts.individual_number import IndividualNumber, check_digit
+from adapters.jlis._numbers import GENERATIONS, NumberMap
+from contracts.individual_number import IndividualNumber
 from contracts.messages.survival import MoveKind, SurvivalOutcome, UnmatchedReason
 from contracts.usage_number import UsageNumber, UsageNumberKind
 
 __all__ = ["PersonOutcome", "Rates", "SyntheticPerson", "SyntheticPopulation", "cycle_window"]
 
-_MODULUS: Final = 10**11
-_P: Final = 73_939_133_337  # odd, not a multiple of 5: coprime to 10**11
-_P_INVERSE: Final = pow(_P, -1, _MODULUS)
 _EIGHT: Final = struct.Struct(">8Q")
 _KEYED: Final = struct.Struct(">QI")
 _SCALE: Final = 2.0**-64
@@ -153,7 +149,7 @@ class SyntheticPopulation:
         epoch: the day from which deaths and number changes are drawn (everyone is alive then).
     """
 
-    __slots__ = ("_key", "_offsets", "epoch", "rates", "seed", "size")
+    __slots__ = ("_key", "_numbers", "epoch", "rates", "seed", "size")
 
     def __init__(
         self, size: int, *, seed: int = 0, rates: Rates | None = None, epoch: date | None = None
@@ -165,30 +161,18 @@ class SyntheticPopulation:
         self.rates = rates or Rates()
         self.epoch = epoch or date(2025, 4, 1)
         self._key = hashlib.sha256(f"renkei.jlis.population/{seed}".encode()).digest()
-        offset0 = self._uniforms(b"offset", 0)[0] % _MODULUS
-        offset1 = self._uniforms(b"offset", 1)[0] % _MODULUS
-        # Generation 1 of person i equals generation 0 of person i + D; keep D away from 0 so no
-        # generation-1 number is another person's generation-0 number (a handful of tries at most).
-        while not size <= (offset1 - offset0) * _P_INVERSE % _MODULUS <= _MODULUS - size:
-            offset1 = (offset1 + size) % _MODULUS
-        self._offsets = (offset0, offset1)
+        draws = self._uniforms(b"numbers", 0)
+        self._numbers = NumberMap(size, draws[0], draws[1])
 
     # -- numbers -------------------------------------------------------------------------------------
 
     def individual_number(self, index: int, generation: int = 0) -> IndividualNumber:
         """The Individual Number of person ``index``: generation 0, or 1 after a number change."""
-        self._check_index(index)
-        base = f"{(index * _P + self._offsets[generation]) % _MODULUS:011d}"
-        return IndividualNumber(base + str(check_digit(base)))
+        return self._numbers.number(index, generation)
 
     def locate(self, number: IndividualNumber) -> tuple[int, int] | None:
         """The ``(index, generation)`` of a number, or ``None`` when nobody in the population has it."""
-        base = int(number.reveal()[:11])
-        for generation, offset in enumerate(self._offsets):
-            index = (base - offset) * _P_INVERSE % _MODULUS
-            if index < self.size:
-                return index, generation
-        return None
+        return self._numbers.locate(number)
 
     def usage_number(self, index: int) -> UsageNumber:
         """The pension certificate number (年金証書記号番号) of person ``index``: ``P`` and ten digits."""
@@ -247,6 +231,8 @@ class SyntheticPopulation:
         A pure function of ``(seed, rates, epoch, index, cycle, generation)``.
         """
         self._check_index(index)
+        if generation not in GENERATIONS:
+            raise ValueError("a number's generation is 0 or 1")
         start, end = cycle_window(cycle)
         return self._outcome(index, generation, start, end, _ordinal(cycle))
 
