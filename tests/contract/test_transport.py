@@ -15,7 +15,7 @@ import pytest
 from tenacity import Retrying, stop_after_delay, wait_fixed
 
 from contracts.errors import BrokerUnavailable, ConfigurationError, Unroutable
-from hub.infra.topology import Names, renkei_topology
+from hub.infra.topology import Names, apply_topology, renkei_topology, retry_delay_ms
 from hub.infra.transport_memory import InMemoryTransport, ManualClock
 from hub.ports.transport import (
     Delivery,
@@ -27,7 +27,7 @@ from hub.ports.transport import (
     Topology,
     Transport,
 )
-from hub.settings import RetrySettings
+from hub.settings import RetrySettings, Settings
 
 if TYPE_CHECKING:
     from tests.conftest import BrokerSandbox
@@ -302,10 +302,84 @@ class TransportContract:
         worker.join(timeout=3)
         assert not worker.is_alive()
 
+    def test_apply_topology_declares_every_queue(
+        self, transport: Transport, topology: Topology, names: Names
+    ) -> None:
+        settings = Settings(exchange_prefix=names.prefix, retry=RETRY)
+
+        assert apply_topology(transport, settings) == topology
+        for queue in topology.queues:
+            assert transport.queue_depth(queue.name) == (0, 0)
+
     def test_publish_after_close_raises_broker_unavailable(self, transport: Transport, names: Names) -> None:
         transport.close()
         with pytest.raises(BrokerUnavailable):
             transport.publish([message(names)])
+
+
+class TestRenkeiTopology:
+    """The topology as value objects (no broker needed)."""
+
+    def test_names_follow_the_documented_scheme(self) -> None:
+        names = Names("renkei")
+        assert (names.ingress_exchange, names.ingress_queue) == ("renkei.ingress", "renkei.hub.ingress")
+        assert (names.route_exchange, names.adapter_queue("pension")) == (
+            "renkei.route",
+            "renkei.adapter.pension",
+        )
+        assert names.counterpart_queue("jlis", "outbound") == "renkei.counterpart.jlis.outbound"
+        assert names.counterpart_routing_key("eltax", "inbound") == "eltax.inbound"
+        assert names.retry_exchange(5_000) == names.retry_queue(5_000) == "renkei.retry.5000ms"
+        assert (names.dead_letter_exchange, names.dead_letter_queue) == ("renkei.dead", "renkei.dead_letter")
+
+    def test_every_work_queue_dead_letters_at_least_once_with_a_delivery_limit(self) -> None:
+        topology = renkei_topology("renkei", RetrySettings(delivery_limit=7))
+        names = Names("renkei")
+        work = [q for q in topology.queues if ".retry." not in q.name and q.name != names.dead_letter_queue]
+
+        assert len(work) == 1 + 4 + 3 * 2
+        for queue in work:
+            assert dict(queue.arguments) == {
+                "x-queue-type": "quorum",
+                "x-dead-letter-exchange": "renkei.dead",
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+                "x-delivery-limit": 7,
+            }
+            assert len(queue.bindings) == 1
+
+    def test_retry_tiers_expire_back_through_the_default_exchange(self) -> None:
+        topology = renkei_topology("renkei", RetrySettings(delays_ms=(1_000, 5_000, 1_000)))
+        tiers = {q.name: q for q in topology.queues if ".retry." in q.name}
+        kinds = {e.name: e.type for e in topology.exchanges}
+
+        assert sorted(tiers) == ["renkei.retry.1000ms", "renkei.retry.5000ms"]
+        for delay in (1_000, 5_000):
+            queue = tiers[f"renkei.retry.{delay}ms"]
+            assert queue.arguments["x-message-ttl"] == delay
+            assert queue.arguments["x-dead-letter-exchange"] == ""
+            assert "x-dead-letter-routing-key" not in queue.arguments
+            assert queue.bindings == ((queue.name, ""),)
+            assert kinds[queue.name] == "fanout"
+        assert kinds["renkei.dead"] == "fanout"
+
+    def test_retry_delay_of_an_attempt_repeats_the_last_tier(self) -> None:
+        retry = RetrySettings(delays_ms=(1_000, 5_000))
+        assert [retry_delay_ms(retry, n) for n in (1, 2, 3, 9)] == [1_000, 5_000, 5_000, 5_000]
+
+    @pytest.mark.parametrize("prefix", ["", "has space", "a/b", "x" * 200])
+    def test_bad_prefix_is_a_configuration_error(self, prefix: str) -> None:
+        with pytest.raises(ConfigurationError):
+            renkei_topology(prefix, RETRY)
+
+    def test_bad_names_are_configuration_errors(self) -> None:
+        names = Names("renkei")
+        with pytest.raises(ConfigurationError):
+            names.adapter_queue("mystery")
+        with pytest.raises(ConfigurationError):
+            names.counterpart_queue("pension", "outbound")  # the pension system has no simulated counterpart
+        with pytest.raises(ConfigurationError):
+            renkei_topology("renkei", RetrySettings(delays_ms=(0,)))
 
 
 class TestInMemoryTransport(TransportContract):
