@@ -21,6 +21,7 @@ __all__ = [
     "GENESIS",
     "RECORD_FIELDS",
     "canonical_at",
+    "chain_genesis",
     "checkpoint_digest",
     "checkpoint_message",
     "checkpoint_root",
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 GENESIS: Final = "0" * 64
-"""The ``prev_hash`` of the first record of every chain and the ``prev_digest`` of the first checkpoint."""
+"""The ``prev_digest`` of the first checkpoint."""
 
 RECORD_FIELDS: Final = (
     "at",
@@ -56,6 +57,7 @@ RECORD_FIELDS: Final = (
 """The stored columns a record's hash covers, in hashing order (``at`` in :func:`canonical_at` form)."""
 
 _RECORD_DOMAIN: Final = b"renkei.audit.record.v1"
+_CHAIN_DOMAIN: Final = b"renkei.audit.chain.v1"
 _CHECKPOINT_DOMAIN: Final = b"renkei.audit.checkpoint.v1"
 _LEAF_DOMAIN: Final = b"renkei.audit.head.v1"
 # SQLAlchemy's storage format for DateTime on SQLite; the verifier insists on it byte for byte.
@@ -111,6 +113,11 @@ def details_text(details: Mapping[str, str]) -> str:
     return json.dumps(dict(details), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def chain_genesis(chain_id: str, writer: str | None, created_at_text: str | None) -> str:
+    """The ``prev_hash`` of a chain's first record: it seals the chain's own row (id, writer, creation)."""
+    return hashlib.sha256(_CHAIN_DOMAIN + encode_parts([chain_id, writer, created_at_text])).hexdigest()
+
+
 def record_hash(
     chain_id: str, seq: int, fields: Sequence[str | None], subjects: Sequence[str], prev_hash: str
 ) -> str:
@@ -121,7 +128,7 @@ def record_hash(
         seq: its position in the chain (1-based).
         fields: the stored values of :data:`RECORD_FIELDS`, in that order.
         subjects: its subject tokens; sorted here, so the order they are stored in does not matter.
-        prev_hash: the hash of the record before it (:data:`GENESIS` for the first).
+        prev_hash: the hash of the record before it (:func:`chain_genesis` for the first).
     """
     if len(fields) != len(RECORD_FIELDS):
         raise ValueError("a record hash needs every field of RECORD_FIELDS")

@@ -2,8 +2,8 @@
 
 This is where the "never a number" rule is enforced for the access record, which cannot be edited once
 written: a subject that is an Individual Number is refused (it is a programming error, subjects are
-audit-scope tokens), and a number that slipped into free text is masked before it is stored, with the
-masked field names kept in ``details["renkei.redacted"]``.
+audit-scope tokens), and a number that slipped into free text (purpose, legal basis, reason, details) is
+masked before it is stored, with the masked field names kept in ``details["renkei.redacted"]``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ _LIMITS: Final = {
     "destination": 200,
 }
 _SUBJECT_LIMIT: Final = 200
-_FREE_TEXT: Final = (
+_COLUMNS: Final = (
     "actor",
     "message_id",
     "correlation_id",
@@ -48,6 +48,9 @@ _FREE_TEXT: Final = (
     "legal_basis",
     "reason",
 )
+# Only prose is masked: identifiers are generated, and a random hex id holds a 12-digit run with a valid
+# check digit about once in a thousand, which masking would turn into a record no search can find.
+_FREE_TEXT: Final = ("purpose", "legal_basis", "reason")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +137,7 @@ def record_values(record: AccessRecord, now: datetime) -> tuple[dict[str, Any], 
         PolicyRefused: a subject is an Individual Number rather than a token.
         ValidationFailed: a value does not fit its column, or details are not ``str`` to ``str``.
     """
-    values: dict[str, Any] = {name: getattr(record, name) for name in _FREE_TEXT}
+    values: dict[str, Any] = {name: getattr(record, name) for name in _COLUMNS}
     redacted: list[str] = []
     for name in _FREE_TEXT:
         text = values[name]
@@ -159,8 +162,15 @@ def record_values(record: AccessRecord, now: datetime) -> tuple[dict[str, Any], 
     for token in subjects:
         if find_individual_numbers(token):
             raise PolicyRefused("access record subjects are audit-scope tokens, never Individual Numbers")
-        if not token or len(token) > _SUBJECT_LIMIT:
-            raise ValidationFailed(f"a subject token is empty or longer than {_SUBJECT_LIMIT} characters")
+        if (
+            not token
+            or len(token) > _SUBJECT_LIMIT
+            or not token.isprintable()
+            or any(c.isspace() for c in token)
+        ):
+            raise ValidationFailed(
+                f"a subject token is 1 to {_SUBJECT_LIMIT} printable characters, no spaces"
+            )
     values["at"] = to_utc(record.at or now)
     values["action"] = AuditAction(record.action).value
     values["outcome"] = Outcome(record.outcome).value
@@ -184,7 +194,7 @@ def parse_details(text: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in raw.items()}
 
 
-def stored_record(row: Mapping[str, Any], subjects: Sequence[str]) -> StoredRecord:
+def stored_record(row: Mapping[Any, Any], subjects: Sequence[str]) -> StoredRecord:
     """A :class:`StoredRecord` from a row of ``access_records`` and its subject tokens."""
     return StoredRecord(
         chain_id=row["chain_id"],

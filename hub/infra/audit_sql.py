@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import AuditWriteFailed
-from hub.infra.audit_codec import GENESIS, record_hash
+from hub.infra.audit_codec import canonical_at, chain_genesis, record_hash, to_utc
 from hub.infra.audit_rows import hashed_fields, record_values
 from hub.infra.db.audit_tables import access_record_subjects, access_records, audit_chains
 from hub.ports.audit import AccessRecord
@@ -81,12 +81,13 @@ class ChainWriter:
         """
         head = self._select_head(conn)
         if head is None:
+            created_at = to_utc(self.now())
             row = {
                 "chain_id": self.chain_id,
                 "writer": self.writer,
-                "created_at": self.now(),
+                "created_at": created_at,
                 "head_seq": 0,
-                "head_hash": GENESIS,
+                "head_hash": chain_genesis(self.chain_id, self.writer, canonical_at(created_at)),
             }
             conn.execute(_insert_ignore(conn, row))
             head = self._select_head(conn)

@@ -1,0 +1,265 @@
+"""``renkei audit``: verify, search and export the access record (アクセス記録) and the 情報提供等記録.
+
+``renkei audit search --subject TOKEN`` answers "who touched this person's number, when and why" in one
+command. ``renkei audit verify`` exits 1 and names the first bad record when anything was changed,
+deleted, inserted or reordered, or a checkpoint does not match; 2 when it cannot run (configuration).
+
+Times given on the command line are ISO 8601; without an offset they are UTC (``2025-04-01T09:00+09:00``
+for Japan time). Times shown are UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from contracts.errors import ConfigurationError
+from hub.infra.audit_checkpoint import write_checkpoint
+from hub.infra.audit_codec import canonical_at
+from hub.infra.audit_query import ExportFormat, RecordFilter, export_provisions, export_records, search
+from hub.infra.audit_verify import VerifyReport, verify
+from hub.infra.crypto.signing import load_public_key, load_signer, public_key_pem, signer_from_settings
+from hub.infra.db.engine import make_engine
+from hub.ports.audit import AuditAction
+from hub.settings import Settings
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="The access record: verify its hash chains and signed checkpoints, search it, export it.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+_out = Console()
+_err = Console(stderr=True)
+
+SubjectOpt = Annotated[str | None, typer.Option("--subject", help="audit-scope token of a person")]
+SinceOpt = Annotated[str | None, typer.Option(help="from this time (inclusive; ISO 8601, UTC if no offset)")]
+UntilOpt = Annotated[
+    str | None, typer.Option(help="before this time (exclusive; ISO 8601, UTC if no offset)")
+]
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    # Tests and the parent command may pass Settings as the click context object.
+    return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    _err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--{name} is not an ISO 8601 time: {value!r}") from None
+
+
+@contextmanager
+def _engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+    except SQLAlchemyError as exc:
+        raise _fail(
+            f"the database failed ({type(exc).__name__}); is it migrated (renkei db upgrade)?"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+def _snapshot(engine: Engine) -> Connection:
+    conn = engine.connect()
+    if conn.dialect.name == "postgresql":
+        # One consistent view while the hub keeps writing.
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
+
+
+def _trusted_keys(settings: Settings, files: list[Path] | None) -> list[Ed25519PublicKey]:
+    if files:
+        return [load_public_key(path) for path in files]
+    if settings.audit_key_path.exists():
+        return [load_signer(settings.audit_key_path).public_key]
+    _err.print(
+        f"[yellow]warning:[/yellow] no audit signing key at {settings.audit_key_path} and no --public-key: "
+        "no checkpoint signature can be trusted",
+        highlight=False,
+    )
+    return []
+
+
+@app.command("verify")
+def verify_cmd(
+    ctx: typer.Context,
+    *,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    public_key: Annotated[
+        list[Path] | None,
+        typer.Option("--public-key", help="trusted checkpoint key (PEM); repeat for rotated keys"),
+    ] = None,
+) -> None:
+    """Recompute every hash chain, checkpoint and 情報提供等記録 seal; exit 1 naming the first bad record."""
+    settings = _settings(ctx)
+    try:
+        keys = _trusted_keys(settings, public_key)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+    with _engine(settings) as engine, _snapshot(engine) as conn, conn.begin():
+        report = verify(conn, keys)
+    if as_json:
+        _out.print_json(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: VerifyReport) -> None:
+    summary = (
+        f"{report.records_checked} records in {report.chains} chains, {report.checkpoints} checkpoints, "
+        f"{report.provision_records} 情報提供等記録"
+    )
+    first = report.first_problem
+    if first is None:
+        _out.print(f"[green]OK[/green]: {summary}", highlight=False)
+        if report.uncovered_records:
+            _out.print(
+                f"{report.uncovered_records} records are newer than the last checkpoint", highlight=False
+            )
+        return
+    _out.print(f"[red]TAMPERED[/red] ({first.kind.value}): {first.message}", highlight=False)
+    for problem in report.problems[1:20]:
+        _out.print(f"  also ({problem.kind.value}): {problem.message}", highlight=False)
+    if len(report.problems) > 20:
+        _out.print(f"  ... and {len(report.problems) - 20} more", highlight=False)
+    _out.print(f"checked: {summary}", highlight=False)
+
+
+@app.command("search")
+def search_cmd(
+    ctx: typer.Context,
+    *,
+    subject: SubjectOpt = None,
+    message_id: Annotated[str | None, typer.Option(help="message id")] = None,
+    correlation_id: Annotated[str | None, typer.Option(help="correlation id")] = None,
+    actor: Annotated[str | None, typer.Option(help="who acted (service or operator)")] = None,
+    action: Annotated[AuditAction | None, typer.Option(help="what was done")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="at most this many records")] = 100,
+) -> None:
+    """Find access records: who touched what, when and why (oldest first)."""
+    settings = _settings(ctx)
+    start, end = _time(since, "since"), _time(until, "until")
+    with _engine(settings) as engine, engine.connect() as conn:
+        records = search(
+            conn,
+            subject_token=subject,
+            message_id=message_id,
+            correlation_id=correlation_id,
+            actor=actor,
+            action=None if action is None else action.value,
+            since=start,
+            until=end,
+            limit=limit,
+        )
+    if as_json:
+        for record in records:
+            sys.stdout.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"{len(records)} access record(s)", show_lines=False)
+    for column in ("at (UTC)", "actor", "action", "outcome", "purpose", "legal basis", "reason", "message"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        message = " ".join(x for x in (r.message_type, r.message_id) if x)
+        table.add_row(
+            canonical_at(r.at), r.actor, r.action, r.outcome, r.purpose, r.legal_basis, r.reason, message
+        )
+    _out.print(table)
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    # Exports hold tokens and reasons, not numbers, but are still personal data: owner-only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        yield out
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    *,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv")] = ExportFormat.JSONL,
+    provision: Annotated[bool, typer.Option("--provision", help="export the 情報提供等記録 instead")] = False,
+    output: Annotated[Path | None, typer.Option("--output", help="file to write (default: stdout)")] = None,
+    subject: SubjectOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+) -> None:
+    """Export access records (or 情報提供等記録) as JSON lines or CSV, oldest first, streaming."""
+    settings = _settings(ctx)
+    start, end = _time(since, "since"), _time(until, "until")
+    with _engine(settings) as engine, engine.connect() as conn, _output(output) as out:
+        if provision:
+            count = export_provisions(conn, out, fmt, subject_token=subject, since=start, until=end)
+        else:
+            record_filter = RecordFilter(subject_token=subject, since=start, until=end)
+            count = export_records(conn, out, fmt, record_filter)
+    _err.print(f"exported {count} {'情報提供等記録' if provision else 'access records'}", highlight=False)
+
+
+@app.command("checkpoint")
+def checkpoint_cmd(ctx: typer.Context) -> None:
+    """Seal the current chain heads in a signed checkpoint now."""
+    settings = _settings(ctx)
+    try:
+        signer = signer_from_settings(settings)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+    with _engine(settings) as engine, engine.begin() as conn:
+        checkpoint = write_checkpoint(conn, signer)
+    if checkpoint is None:
+        _out.print("nothing to seal: no chain grew since the last checkpoint")
+        return
+    _out.print(
+        f"checkpoint {checkpoint.id}: sealed {len(checkpoint.heads)} chain head(s), root {checkpoint.root}, "
+        f"key {checkpoint.key_id}",
+        highlight=False,
+    )
+
+
+@app.command("public-key")
+def public_key_cmd(ctx: typer.Context) -> None:
+    """Print the checkpoint verification key (PEM), to hand to auditors."""
+    settings = _settings(ctx)
+    try:
+        signer = load_signer(settings.audit_key_path)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+    sys.stdout.write(public_key_pem(signer.public_key).decode("ascii"))

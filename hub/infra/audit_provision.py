@@ -1,0 +1,214 @@
+"""情報提供等の記録 (番号法 第23条) on SQLAlchemy, sealed by the hash chain of the access record.
+
+Both the 情報照会者 and the 情報提供者 must record, for every exchange through the information-provision
+network: who asked and who provided, when the request was made and when the information was provided, the
+items (利用特定個人情報の項目), and whether the item is 不開示情報 (§23②); renkei adds the 事務, both legal
+bases (命令第2条表 and the old 別表第二) and the person's audit-scope token.
+
+Each provision row is written with an access record whose details carry the row's id and a SHA-256 digest
+of its values (:data:`PROVISION_ID_KEY`, :data:`PROVISION_DIGEST_KEY`). The access record is in a hash
+chain, so a changed, deleted or forged provision row is caught by ``renkei audit verify``. Rows are written
+once, when the exchange completes or fails, and never updated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Final
+
+from sqlalchemy import Connection, insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from contracts.errors import AuditWriteFailed, PolicyRefused, ValidationFailed
+from contracts.individual_number import find_individual_numbers
+from hub.infra.audit_codec import canonical_at, encode_parts, stored_at_text, to_utc
+from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.db.audit_tables import provision_records
+from hub.ports.audit import AccessRecord, ProvisionRecord, ProvisionRole
+
+__all__ = [
+    "PROVISION_DIGEST_KEY",
+    "PROVISION_ID_KEY",
+    "RETENTION_YEARS",
+    "SqlProvisionLog",
+    "default_retention",
+    "provision_digest",
+    "provision_json",
+    "record_provision",
+]
+
+PROVISION_ID_KEY: Final = "renkei.provision.record_id"
+PROVISION_DIGEST_KEY: Final = "renkei.provision.digest"
+RETENTION_YEARS: Final = 7
+"""番号法施行令 第29条 as commonly cited; confirm against the official text."""
+
+_JST: Final = timezone(timedelta(hours=9))
+_DOMAIN: Final = b"renkei.audit.provision.v1"
+_MALFORMED: Final = "\x00malformed"  # never equal to a value the hub wrote
+DIGEST_FIELDS: Final = (
+    "record_id",
+    "role",
+    "requester",
+    "provider",
+    "requested_at",
+    "provided_at",
+    "items",
+    "jimu",
+    "legal_basis_current",
+    "legal_basis_legacy",
+    "non_disclosure",
+    "subject_token",
+    "retention_until",
+)
+
+
+def default_retention(requested_at: datetime, provided_at: datetime | None) -> date:
+    """Seven years after the (Japanese) day of the exchange; 29 February becomes 28 February."""
+    day = to_utc(provided_at or requested_at).astimezone(_JST).date()
+    try:
+        return day.replace(year=day.year + RETENTION_YEARS)
+    except ValueError:
+        return day.replace(year=day.year + RETENTION_YEARS, day=28)
+
+
+def _values(p: ProvisionRecord) -> dict[str, Any]:
+    for text in (
+        p.requester,
+        p.provider,
+        p.jimu,
+        p.legal_basis_current,
+        p.legal_basis_legacy or "",
+        *p.items,
+    ):
+        if find_individual_numbers(text):
+            raise PolicyRefused("a 情報提供等記録 never holds an Individual Number")
+    if p.subject is not None and find_individual_numbers(p.subject):
+        raise PolicyRefused("a 情報提供等記録 names its subject by audit-scope token, never by number")
+    if not p.record_id or len(p.record_id) > 200:
+        raise ValidationFailed("a provision record id is 1 to 200 characters")
+    return {
+        "record_id": p.record_id,
+        "role": ProvisionRole(p.role).value,
+        "requester": p.requester,
+        "provider": p.provider,
+        "requested_at": to_utc(p.requested_at),
+        "provided_at": None if p.provided_at is None else to_utc(p.provided_at),
+        "items": json.dumps(list(p.items), ensure_ascii=False, separators=(",", ":")),
+        "jimu": p.jimu,
+        "legal_basis_current": p.legal_basis_current,
+        "legal_basis_legacy": p.legal_basis_legacy,
+        "non_disclosure": bool(p.non_disclosure),
+        "subject_token": p.subject,
+        "retention_until": p.retention_until or default_retention(p.requested_at, p.provided_at),
+    }
+
+
+def _text(name: str, value: object) -> str | None:
+    """A stored value in the form that is digested."""
+    if value is None:
+        return None
+    if name in ("requested_at", "provided_at"):
+        return stored_at_text(value) or _MALFORMED
+    if name == "retention_until":
+        if isinstance(value, date):
+            return value.isoformat()
+        try:
+            parsed = date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            return _MALFORMED
+        return parsed if parsed == value else _MALFORMED
+    if name == "non_disclosure":
+        if value is True or value == 1:
+            return "1"
+        if value is False or value == 0:
+            return "0"
+        return _MALFORMED
+    return str(value)
+
+
+def provision_digest(values: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of a provision row's values (as written or as read back from either backend)."""
+    return hashlib.sha256(_DOMAIN + encode_parts([_text(n, values[n]) for n in DIGEST_FIELDS])).hexdigest()
+
+
+class SqlProvisionLog:
+    """:class:`hub.ports.audit.ProvisionLog` on the unit of work's connection. Never commits by itself."""
+
+    def __init__(self, conn: Connection, chain: ChainWriter) -> None:
+        self._conn = conn
+        self._audit = SqlAuditLog(conn, chain)
+
+    def record(self, provisions: Sequence[tuple[ProvisionRecord, AccessRecord]]) -> None:
+        """Store each provision record with its access record, in the caller's transaction.
+
+        Raises:
+            AuditWriteFailed: the database refused or failed (for example a record id already stored).
+            PolicyRefused: a value holds an Individual Number.
+            ValidationFailed: a record id repeats within the call or does not fit.
+        """
+        if not provisions:
+            return
+        values = [_values(p) for p, _ in provisions]
+        ids = [v["record_id"] for v in values]
+        if len(set(ids)) != len(ids):
+            raise ValidationFailed("a provision record id repeats within one call")
+        sealed = [
+            replace(
+                access,
+                details={
+                    **access.details,
+                    PROVISION_ID_KEY: v["record_id"],
+                    PROVISION_DIGEST_KEY: provision_digest(v),
+                },
+            )
+            for v, (_, access) in zip(values, provisions, strict=True)
+        ]
+        positions = self._audit.append_positions(sealed)
+        rows = [
+            {**v, "access_chain_id": chain_id, "access_seq": seq}
+            for v, (chain_id, seq) in zip(values, positions, strict=True)
+        ]
+        try:
+            self._conn.execute(insert(provision_records), rows)
+        except SQLAlchemyError as exc:
+            raise AuditWriteFailed("the 情報提供等記録 could not be written") from exc
+
+
+def record_provision(
+    conn: Connection, chain: ChainWriter, provision: ProvisionRecord, access: AccessRecord
+) -> None:
+    """Store one 情報提供等記録 with the access record describing the exchange.
+
+    See :class:`SqlProvisionLog`, which this wraps.
+    """
+    SqlProvisionLog(conn, chain).record([(provision, access)])
+
+
+def provision_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A stored provision row as a JSON-ready dict, for exports."""
+    try:
+        items = json.loads(row["items"])
+    except ValueError:
+        items = row["items"]
+    retention = row["retention_until"]
+    return {
+        "record_id": row["record_id"],
+        "role": row["role"],
+        "requester": row["requester"],
+        "provider": row["provider"],
+        "requested_at": canonical_at(row["requested_at"]),
+        "provided_at": None if row["provided_at"] is None else canonical_at(row["provided_at"]),
+        "items": items,
+        "jimu": row["jimu"],
+        "legal_basis_current": row["legal_basis_current"],
+        "legal_basis_legacy": row["legal_basis_legacy"],
+        "non_disclosure": bool(row["non_disclosure"]),
+        "subject": row["subject_token"],
+        "retention_until": retention.isoformat() if isinstance(retention, date) else str(retention),
+        "access_chain_id": row["access_chain_id"],
+        "access_seq": row["access_seq"],
+    }
