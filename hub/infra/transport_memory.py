@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from contracts.errors import BrokerUnavailable, ConfigurationError, Unroutable
@@ -61,14 +61,10 @@ class ManualClock:
 
 @dataclass(slots=True)
 class _Message:
+    sent: OutgoingMessage  # body and ids as published; exchange, routing key and headers change below
     exchange: str
     routing_key: str
-    body: bytes
-    message_id: str | None
-    message_type: str | None
-    correlation_id: str | None
     headers: dict[str, object]
-    content_type: str
     enqueued_at: float
     delivery_count: int = 0
     delivered: bool = False
@@ -106,8 +102,6 @@ class InMemoryTransport:
         self._tags = itertools.count(1)
         self._closed = False
 
-    # -- Transport ---------------------------------------------------------------------------------
-
     def declare(self, topology: Topology) -> None:
         """Declare exchanges, queues and bindings; repeating an identical declaration changes nothing.
 
@@ -139,19 +133,7 @@ class InMemoryTransport:
                     unroutable.append(m.message_id)
                     continue
                 for queue in targets:
-                    queue.ready.append(
-                        _Message(
-                            m.exchange,
-                            m.routing_key,
-                            m.body,
-                            m.message_id,
-                            m.message_type,
-                            m.correlation_id,
-                            dict(m.headers),
-                            m.content_type,
-                            now,
-                        )
-                    )
+                    queue.ready.append(_Message(m, m.exchange, m.routing_key, dict(m.headers), now))
             self._cond.notify_all()
         if unroutable:
             raise Unroutable(f"{len(unroutable)} message(s) reached no queue: {', '.join(unroutable[:10])}")
@@ -203,8 +185,6 @@ class InMemoryTransport:
             self._closed = True
             self._cond.notify_all()
 
-    # -- Test helpers ------------------------------------------------------------------------------
-
     def drain(
         self, queue: str, handler: BatchHandler, *, batch_size: int = 200, max_batches: int = 10_000
     ) -> int:
@@ -240,8 +220,6 @@ class InMemoryTransport:
         with self._cond:
             self._expire_due()
             return [self._delivery(self._queue(queue), m, 0) for m in self._queue(queue).ready]
-
-    # -- Internals ---------------------------------------------------------------------------------
 
     def _handle_one_batch(self, queue: str, handler: BatchHandler, size: int) -> int:
         with self._cond:
@@ -291,14 +269,8 @@ class InMemoryTransport:
         key = q.arguments.get("x-dead-letter-routing-key")
         routing_key = key if isinstance(key, str) else message.routing_key
         headers = dict(message.headers)
-        death = {
-            "count": 1,
-            "reason": reason,
-            "queue": q.name,
-            "time": datetime.now(UTC),
-            "exchange": message.exchange,
-            "routing-keys": [message.routing_key],
-        }
+        death = {"count": 1, "reason": reason, "queue": q.name, "time": datetime.now(UTC)}
+        death.update({"exchange": message.exchange, "routing-keys": [message.routing_key]})
         previous = [d for d in _deaths(headers) if (d.get("queue"), d.get("reason")) == (q.name, reason)]
         if previous:
             death["count"] = int(str(previous[0].get("count", 0))) + 1
@@ -318,18 +290,8 @@ class InMemoryTransport:
                     "dropped a %s message from %s: its dead-letter exchange routes nowhere", reason, q.name
                 )
             return
-        for target in targets:
-            target.ready.append(
-                replace(
-                    message,
-                    exchange=exchange,
-                    routing_key=routing_key,
-                    headers=dict(headers),
-                    enqueued_at=self._clock(),
-                    delivery_count=0,
-                    delivered=False,
-                )
-            )
+        for target in targets:  # a fresh message there: delivery count 0, not redelivered
+            target.ready.append(_Message(message.sent, exchange, routing_key, dict(headers), self._clock()))
 
     def _expire_due(self) -> None:
         now = self._clock()
@@ -393,10 +355,10 @@ class InMemoryTransport:
             headers["x-delivery-count"] = m.delivery_count
         return Delivery(
             queue=q.name,
-            body=m.body,
-            message_id=m.message_id,
-            message_type=m.message_type,
-            correlation_id=m.correlation_id,
+            body=m.sent.body,
+            message_id=m.sent.message_id,
+            message_type=m.sent.message_type,
+            correlation_id=m.sent.correlation_id,
             headers=headers,
             redelivered=m.delivered,
             delivery_tag=tag,

@@ -20,6 +20,7 @@ from tenacity import (
     RetryCallState,
     Retrying,
     before_sleep_log,
+    retry_if_exception,
     retry_if_exception_type,
     stop_after_delay,
     wait_exponential_jitter,
@@ -111,7 +112,7 @@ class PikaTransport:
         if not messages:
             return
         for attempt in Retrying(
-            retry=retry_if_exception_type(BrokerUnavailable),
+            retry=retry_if_exception(lambda exc: isinstance(exc, BrokerUnavailable) and not self._closed),
             wait=wait_exponential_jitter(max=1.0, jitter=0.2),  # ~1 s apart
             stop=stop_after_delay(self._publish_retry_s),
             before_sleep=before_sleep_log(_log, logging.WARNING),
