@@ -8,6 +8,7 @@ arguments instead of touching the network.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import tomllib
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from adapters.jlis import JlisAdapter, JlisSimulator, SyntheticPopulation
 from adapters.pension import DirectoryGateway, PensionAdapter, PensionSystemSimulator
+from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber
 from hub.core.failure import Exchanges, RetryPolicy
 from hub.core.hosting import AdapterHost, DirectoryPoller, HostDeps, SimulatorHost
@@ -170,6 +172,10 @@ class Hub:
         gateway = DirectoryGateway(self.settings.wire_dir / "pension")
         return PensionAdapter(gateway, chunk_records=self.settings.chunk_records)
 
+    def population(self, records: int) -> SyntheticPopulation:
+        """The synthetic register of ``records`` people shared by the demo flows and the simulators."""
+        return demo_population(records)
+
     def pension_system(self) -> PensionSystemSimulator:
         """The simulated pension benefit system, on the other side of the pension adapter's directories."""
         return PensionSystemSimulator(self.settings.wire_dir / "pension")
@@ -178,7 +184,7 @@ class Hub:
         """Load the synthetic 個人番号管理ファイル (usage number ↔ number) into the vault, in chunks."""
         factory = self.uow_factory()
         for start in range(0, records, chunk):
-            links: list[tuple[UsageNumber, object]] = [
+            links: list[tuple[UsageNumber, IndividualNumber | None]] = [
                 (population.usage_number(i), population.individual_number(i))
                 for i in range(start, min(records, start + chunk))
             ]
@@ -188,7 +194,7 @@ class Hub:
                 if fresh:
                     uow.vault.enrol(
                         fresh, retention=Retention(basis="pension.entitlement"), source="demo-load"
-                    )  # type: ignore[arg-type]
+                    )
                 uow.commit()
 
     def dead_letter_depth(self) -> int:
@@ -282,11 +288,15 @@ def bootstrap(
     engine: Engine | None = None,
     keyring: Keyring | None = None,
     configure_logs: bool = True,
+    log_to_stderr: bool = True,
 ) -> Hub:
     """Build the hub from settings; pass fakes to replace any piece."""
     if configure_logs:
         configure_logging(
-            settings.log_level, json=settings.log_json, file=settings.data_dir / "logs" / "renkei.log"
+            settings.log_level,
+            json=settings.log_json,
+            file=settings.data_dir / "logs" / "renkei.log",
+            stderr=log_to_stderr,
         )
     keys = keyring or load_keyring(settings)
     db = engine or make_engine(settings.database_url)
@@ -298,5 +308,5 @@ def bootstrap(
         policy=load_policy(),
         transport_factory=transport_factory
         or (lambda role: PikaTransport(settings.amqp_url, connection_name=f"renkei-{role}-{os.getpid()}")),
-        chain=ChainWriter.for_process(),
+        chain=ChainWriter(f"renkei pid {os.getpid()} on {socket.gethostname()}"),
     )

@@ -120,6 +120,16 @@ class HubWorker:
             outgoing.extend(self._dead_letter(uow, deliveries, failures))
             outbox_ids = uow.outbox.add(outgoing)
             uow.commit()
+        for index, error, stage in failures:
+            log.warning(
+                "message dead-lettered",
+                extra={
+                    **_ctx(deliveries[index]),
+                    "reason": error.code if isinstance(error, PermanentError) else "crash",
+                    "stage": stage,
+                    "exception": type(error).__name__,
+                },
+            )
         return list(zip(outbox_ids, outgoing, strict=True))
 
     def _dead_letter(
@@ -143,10 +153,6 @@ class HubWorker:
                     reason=code,
                     details={"stage": stage, "exception": type(error).__name__},
                 )
-            )
-            log.warning(
-                "message dead-lettered",
-                extra={**_ctx(delivery), "reason": code, "stage": stage, "exception": type(error).__name__},
             )
         if records:
             uow.audit.append(records)

@@ -24,7 +24,9 @@ class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
         return redact_text(super().format(record))
 
 
-def configure_logging(level: str = "INFO", *, json: bool = True, file: Path | None = None) -> None:
+def configure_logging(
+    level: str = "INFO", *, json: bool = True, file: Path | None = None, stderr: bool = True
+) -> None:
     """Route every log record through structlog's renderer (JSON or console) to stderr and ``file``."""
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -41,7 +43,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True, file: Path | No
             structlog.processors.format_exc_info,
         ],
     )
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)] if stderr else []
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         handlers.append(logging.FileHandler(file, encoding="utf-8"))

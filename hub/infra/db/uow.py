@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from contracts.errors import StoreUnavailable
 from hub.infra.db.messaging import SqlInbox, SqlOutbox
 from hub.ports.audit import AuditLog
+from hub.ports.store import Inbox, Outbox
 from hub.ports.vault import Vault
 
 __all__ = ["SqlAlchemyUnitOfWork", "SqlUnitOfWorkFactory"]
@@ -23,8 +24,8 @@ AuditFactory = Callable[[Connection], AuditLog]
 class SqlAlchemyUnitOfWork:
     """One transaction over inbox, outbox, vault and access record."""
 
-    inbox: SqlInbox
-    outbox: SqlOutbox
+    inbox: Inbox
+    outbox: Outbox
     vault: Vault
     audit: AuditLog
 

@@ -1,0 +1,15 @@
+"""The flows ``renkei demo`` runs, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hub.demo.flow import DemoFlow
+from hub.demo.survival import SurvivalFlow
+
+__all__ = ["FLOWS"]
+
+FLOWS: dict[str, Callable[[], DemoFlow]] = {
+    "survival_inquiry": SurvivalFlow,
+}
+"""Flow name → factory. A new flow adds one line here."""

@@ -1,0 +1,113 @@
+"""Runs the demo flows against the broker and counts what was sent, completed, lost and dead-lettered."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hub.bootstrap import bootstrap
+from hub.demo.flow import DemoFlow
+from hub.demo.registry import FLOWS
+from hub.infra.runner import ServiceGroup
+from hub.settings import Settings
+
+__all__ = ["DemoReport", "run_demo"]
+
+
+@dataclass
+class DemoReport:
+    """What a demo run did; ``lost`` must be 0."""
+
+    records: int
+    flows: dict[str, dict[str, int]] = field(default_factory=dict)
+    dead_lettered: int = 0
+    duplicates: int = 0
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lost(self) -> int:
+        """Records sent and never completed, over every flow."""
+        return sum(f["sent"] - f["completed"] for f in self.flows.values())
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON summary printed by ``--json``."""
+        return {
+            "records": self.records,
+            "lost": self.lost,
+            "dead_lettered": self.dead_lettered,
+            "duplicates": self.duplicates,
+            "flows": self.flows,
+            "outcomes": self.outcomes,
+            "seconds": round(self.seconds, 2),
+            **self.details,
+        }
+
+
+def run_demo(
+    settings: Settings,
+    records: int,
+    *,
+    timeout_s: float,
+    console: Console | None,
+    flows: Sequence[str] | None = None,
+) -> DemoReport:
+    """Run the flows (all by default) once and return the report."""
+    started = time.monotonic()
+    hub = bootstrap(settings, log_to_stderr=False)
+    chosen: list[DemoFlow] = [FLOWS[name]() for name in (flows or list(FLOWS))]
+    try:
+        hub.prepare()
+        for flow in chosen:
+            flow.prepare(hub, records)
+        dead_before = hub.dead_letter_depth()
+        services = hub.services(simulators=True, population=hub.population(records))
+        services.start()
+        try:
+            for flow in chosen:
+                flow.start(hub, records)
+            _wait(chosen, timeout_s, services, console)
+        finally:
+            services.shutdown()
+        report = DemoReport(records=records)
+        for flow in chosen:
+            counts = flow.finish()
+            report.flows[flow.name] = {"sent": counts.sent, "completed": counts.completed}
+            report.outcomes[flow.name] = counts.outcomes
+            report.duplicates += counts.duplicates
+            report.details[flow.name] = {k: v for k, v in vars(flow).items() if k in ("batch_id", "cycle")}
+        report.dead_lettered = max(0, hub.dead_letter_depth() - dead_before)
+        if services.failures:
+            report.details["service_failures"] = sorted(services.failures)
+    finally:
+        hub.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _wait(flows: list[DemoFlow], timeout_s: float, services: ServiceGroup, console: Console | None) -> None:
+    deadline = time.monotonic() + timeout_s
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=console is None,
+    ) as progress:
+        tasks = {flow.name: progress.add_task(flow.name, total=flow.sent()) for flow in flows}
+        while time.monotonic() < deadline and not services.failures:
+            done = True
+            for flow in flows:
+                completed = flow.completed()
+                progress.update(tasks[flow.name], completed=completed)
+                done = done and completed >= flow.sent()
+            if done:
+                return
+            time.sleep(0.2)

@@ -1,0 +1,77 @@
+"""The survival/change inquiry (生存異動照会) as a demo flow."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from adapters.pension import PensionSystemSimulator
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Hub
+
+__all__ = ["SurvivalFlow", "SurvivalResult", "next_payment_cycle"]
+
+
+def next_payment_cycle(today: date) -> str:
+    """The next even payment month (pensions are paid in even months), ``YYYY-MM``."""
+    month = today.month + 1 + (today.month + 1) % 2
+    year = today.year + (month > 12)
+    return f"{year}-{(month - 1) % 12 + 1:02d}"
+
+
+@dataclass
+class SurvivalResult:
+    """Counts of one inquiry cycle."""
+
+    sent: int
+    completed: int
+    duplicates: int
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class SurvivalFlow:
+    """Drops a request file of every pensioner into the pension system's outbound directory."""
+
+    name = "survival_inquiry"
+
+    def __init__(self) -> None:
+        self.batch_id = f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+        self.cycle = next_payment_cycle(date.today())
+        self._records = 0
+        self._pension: PensionSystemSimulator | None = None
+
+    def prepare(self, hub: Hub, records: int) -> None:
+        """Load the synthetic 個人番号管理ファイル (usage number ↔ number) into the vault."""
+        hub.enrol_population(hub.population(records), records)
+
+    def start(self, hub: Hub, records: int) -> None:
+        """Write the request file the way the pension system does (temporary name, manifest last)."""
+        population = hub.population(records)
+        self._records = records
+        self._pension = hub.pension_system()
+        usage = (population.usage_number(i) for i in range(records))
+        self._pension.drop_survival_request(
+            list(usage), cycle=self.cycle, as_of=date.today(), batch_id=self.batch_id
+        )
+
+    def sent(self) -> int:
+        """People asked about."""
+        return self._records
+
+    def completed(self) -> int:
+        """People with an outcome row."""
+        return self._pension.completed(self.batch_id) if self._pension else 0
+
+    def finish(self) -> SurvivalResult:
+        """Read the outcome files: distinct people, duplicated rows, outcomes."""
+        rows = self._pension.read_outcomes(self.batch_id) if self._pension else []
+        distinct = {row.record_seq for row in rows}
+        return SurvivalResult(
+            sent=self._records,
+            completed=len(distinct),
+            duplicates=len(rows) - len(distinct),
+            outcomes=dict(Counter(str(row.outcome) for row in rows)),
+        )
