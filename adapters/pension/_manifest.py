@@ -1,0 +1,98 @@
+"""The manifest that accompanies every exchange data file (``NAME.manifest.json``).
+
+The manifest is written last: its presence says the data file is complete, and its SHA-256 and record
+count let the reader prove it. Manifests are strict (unknown fields, wrong types and bools-for-ints are
+refused) and serialised deterministically, so that rewriting an outcome file's manifest is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
+from contracts.individual_number import find_individual_numbers
+
+__all__ = [
+    "MAX_MANIFEST_BYTES",
+    "InquiryManifest",
+    "Manifest",
+    "OutcomeManifest",
+    "dump_manifest",
+    "parse_manifest",
+]
+
+MAX_MANIFEST_BYTES: Final = 16 * 1024
+_BATCH = r"^[A-Za-z0-9_.-]{1,64}$"
+_CYCLE = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+_FILE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.csv$"
+
+
+class _ManifestBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True, strict=True)
+
+    format_version: Literal[1]
+    file_name: str = Field(pattern=_FILE)
+    record_count: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    cycle: str = Field(pattern=_CYCLE)
+    batch_id: str = Field(pattern=_BATCH)
+
+
+class InquiryManifest(_ManifestBase):
+    """The manifest of a survival inquiry request file."""
+
+    kind: Literal["survival_inquiry"]
+    as_of: date = Field(strict=False)
+
+
+class OutcomeManifest(_ManifestBase):
+    """The manifest of an outcome file (one answered chunk)."""
+
+    kind: Literal["survival_outcomes"]
+    chunk_index: int = Field(ge=0)
+    chunk_count: int = Field(ge=1)
+    answered_by: Literal["jlis", "hub"]
+
+
+Manifest = Annotated[InquiryManifest | OutcomeManifest, Field(discriminator="kind")]
+_MANIFEST: Final[TypeAdapter[InquiryManifest | OutcomeManifest]] = TypeAdapter(Manifest)
+
+
+def dump_manifest(manifest: InquiryManifest | OutcomeManifest) -> bytes:
+    """Serialise a manifest deterministically (same manifest, same bytes)."""
+    data = manifest.model_dump(mode="json")
+    return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
+
+
+def parse_manifest(raw: bytes) -> InquiryManifest | OutcomeManifest:
+    """Parse and validate a manifest.
+
+    Raises:
+        MalformedPensionFile: it is not a valid manifest (the message names fields, never values).
+        IndividualNumberInFile: it contains a value with the form of an Individual Number.
+    """
+
+    def bad(problem: str) -> MalformedPensionFile:
+        return MalformedPensionFile(f"manifest: {problem}", reason=Reason.MANIFEST_INVALID)
+
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise bad(f"larger than {MAX_MANIFEST_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad("not UTF-8") from None
+    if find_individual_numbers(text):
+        raise IndividualNumberInFile(column="manifest")
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise bad("not JSON") from None
+    try:
+        return _MANIFEST.validate_python(data)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "(root)" for e in exc.errors()})
+        raise bad(f"invalid or missing field(s): {', '.join(fields[:10])}") from None

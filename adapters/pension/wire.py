@@ -1,0 +1,307 @@
+"""The file formats of the pension exchange (年金給付システム連携ファイル): CSV data files and JSON manifests.
+
+Documented for the pension system's developers in ``docs/formats/pension.md``; this module is the
+executable form of that document. Two data files exist, each with a manifest ``NAME.manifest.json``:
+
+* the survival inquiry request (生存異動照会依頼), pension system -> renkei: ``survival_inquiry.<batch>.csv``
+  with columns :data:`INQUIRY_COLUMNS`;
+* the outcome file (照会結果), renkei -> pension system, one per answered chunk:
+  ``survival_outcomes.<batch>.<chunk:06d>.<answered_by>.csv`` with columns :data:`OUTCOME_COLUMNS`.
+
+Neither ever carries an Individual Number: any 12-digit value with a valid check digit refuses the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Final, TypeVar
+
+from pydantic import ValidationError
+
+from adapters.pension._manifest import (
+    MAX_MANIFEST_BYTES,
+    InquiryManifest,
+    Manifest,
+    OutcomeManifest,
+    dump_manifest,
+    parse_manifest,
+)
+from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
+from contracts.individual_number import find_individual_numbers
+from contracts.messages.survival import MoveKind, PensionAction, SurvivalOutcome, UnmatchedReason
+from contracts.usage_number import UsageNumber, UsageNumberKind
+
+__all__ = [
+    "FORMAT_VERSION",
+    "INQUIRY_COLUMNS",
+    "MANIFEST_SUFFIX",
+    "MAX_MANIFEST_BYTES",
+    "OUTCOME_COLUMNS",
+    "REPORT_SUFFIX",
+    "InquiryManifest",
+    "InquiryRow",
+    "Manifest",
+    "OutcomeManifest",
+    "OutcomeRow",
+    "dump_manifest",
+    "encode_rows",
+    "format_inquiry_row",
+    "format_outcome_row",
+    "inquiry_file_name",
+    "manifest_name",
+    "outcome_file_name",
+    "outcome_file_prefix",
+    "parse_inquiry_row",
+    "parse_manifest",
+    "parse_outcome_row",
+    "refuse_individual_numbers",
+]
+
+FORMAT_VERSION: Final = 1
+MANIFEST_SUFFIX: Final = ".manifest.json"
+REPORT_SUFFIX: Final = ".report.json"
+INQUIRY_KIND: Final = "survival_inquiry"
+OUTCOME_KIND: Final = "survival_outcomes"
+INQUIRY_COLUMNS: Final = ("record_seq", "usage_number_kind", "usage_number")
+OUTCOME_COLUMNS: Final = (
+    "record_seq",
+    "usage_number_kind",
+    "usage_number",
+    "outcome",
+    "actions",
+    "death_date",
+    "move_kind",
+    "moved_on",
+    "address_text",
+    "address_postal_code",
+    "address_municipality_code",
+    "address_abroad",
+    "new_name",
+    "needs_document",
+    "unmatched_reason",
+)
+ACTION_SEPARATOR: Final = "|"
+_SEQ = re.compile(r"[0-9]{1,15}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+E = TypeVar("E")
+
+
+def manifest_name(data_name: str) -> str:
+    """The manifest's name for a data file: ``NAME.manifest.json``."""
+    return data_name + MANIFEST_SUFFIX
+
+
+def inquiry_file_name(batch_id: str) -> str:
+    """The conventional name of a survival inquiry request file."""
+    return f"{INQUIRY_KIND}.{batch_id}.csv"
+
+
+def outcome_file_prefix(batch_id: str) -> str:
+    """The common prefix of every outcome file of a batch."""
+    return f"{OUTCOME_KIND}.{batch_id}."
+
+
+def outcome_file_name(batch_id: str, chunk_index: int, answered_by: str) -> str:
+    """The outcome file of one answered chunk; a function of its inputs, so rewriting it is idempotent."""
+    return f"{outcome_file_prefix(batch_id)}{chunk_index:06d}.{answered_by}.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryRow:
+    """One person to check (a row of the request file)."""
+
+    record_seq: int
+    usage_number: UsageNumber
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRow:
+    """One outcome (a row of an outcome file). Empty cells are ``None``."""
+
+    record_seq: int
+    usage_number_kind: UsageNumberKind
+    usage_number: str
+    outcome: SurvivalOutcome
+    actions: tuple[PensionAction, ...]
+    death_date: date | None = None
+    move_kind: MoveKind | None = None
+    moved_on: date | None = None
+    address_text: str | None = None
+    address_postal_code: str | None = None
+    address_municipality_code: str | None = None
+    address_abroad: bool | None = None
+    new_name: str | None = None
+    needs_document: bool = False
+    unmatched_reason: UnmatchedReason | None = None
+
+
+def refuse_individual_numbers(fields: Sequence[str], columns: Sequence[str], line: int | None) -> None:
+    """Raise :class:`IndividualNumberInFile` if any field holds a 12-digit run with a valid check digit."""
+    for value, column in zip(fields, columns, strict=False):
+        # A 12-digit run needs 12 characters: most cells are shorter and need no scan.
+        if len(value) >= 12 and find_individual_numbers(value):
+            raise IndividualNumberInFile(line=line, column=column)
+
+
+def _field_error(
+    line: int, column: str, rule: str, reason: Reason = Reason.BAD_FIELD
+) -> MalformedPensionFile:
+    return MalformedPensionFile(rule, reason=reason, line=line, column=column)
+
+
+def _record_seq(text: str, line: int) -> int:
+    if not _SEQ.fullmatch(text):
+        raise _field_error(line, "record_seq", "must be a non-negative integer of ASCII digits")
+    return int(text)
+
+
+def _usage_number(kind_text: str, value: str, line: int) -> UsageNumber:
+    try:
+        kind = UsageNumberKind(kind_text)
+    except ValueError:
+        allowed = ", ".join(k.value for k in UsageNumberKind)
+        raise _field_error(line, "usage_number_kind", f"must be one of {allowed}") from None
+    if not value.isascii():
+        raise _field_error(line, "usage_number", "contains non-ASCII characters", Reason.NON_ASCII)
+    try:
+        return UsageNumber(kind=kind, value=value)
+    except ValidationError:
+        raise _field_error(line, "usage_number", "must be 1-32 of A-Z, a-z, 0-9 and '-'") from None
+
+
+def _check_shape(fields: Sequence[str], columns: Sequence[str], line: int) -> None:
+    refuse_individual_numbers(fields, columns, line)
+    if len(fields) != len(columns):
+        raise MalformedPensionFile(
+            f"{len(fields)} fields; expected {len(columns)} ({', '.join(columns)})",
+            reason=Reason.FIELD_COUNT,
+            line=line,
+        )
+
+
+def parse_inquiry_row(fields: Sequence[str], line: int) -> InquiryRow:
+    """Validate one request row.
+
+    Raises:
+        MalformedPensionFile: a field breaks its format.
+        IndividualNumberInFile: a field holds a value with the form of an Individual Number.
+    """
+    _check_shape(fields, INQUIRY_COLUMNS, line)
+    return InquiryRow(_record_seq(fields[0], line), _usage_number(fields[1], fields[2], line))
+
+
+def _opt(text: str) -> str | None:
+    return text or None
+
+
+def _date(text: str, line: int, column: str) -> date | None:
+    if not text:
+        return None
+    try:
+        if _DATE.fullmatch(text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise _field_error(line, column, "must be a date YYYY-MM-DD, or empty")
+
+
+def _bool(text: str, line: int, column: str) -> bool:
+    if text not in ("true", "false"):
+        raise _field_error(line, column, "must be true or false")
+    return text == "true"
+
+
+def _enum(kind: Callable[[str], E], text: str, line: int, column: str) -> E:
+    try:
+        return kind(text)
+    except ValueError:
+        raise _field_error(line, column, "is not one of the documented values") from None
+
+
+def parse_outcome_row(fields: Sequence[str], line: int) -> OutcomeRow:
+    """Validate one outcome row.
+
+    Raises:
+        MalformedPensionFile: a field breaks its format.
+        IndividualNumberInFile: a field holds a value with the form of an Individual Number.
+    """
+    _check_shape(fields, OUTCOME_COLUMNS, line)
+    (seq, kind, value, outcome, actions, death, move, moved, text, postal, municipality, abroad, name,
+     needs_document, unmatched) = fields  # fmt: skip
+    usage = _usage_number(kind, value, line)
+    if not actions:
+        raise _field_error(line, "actions", "needs at least one action")
+    address_cells = (text, postal, municipality, abroad)
+    if any(address_cells) and not (text and abroad):
+        raise _field_error(line, "address_text", "an address needs address_text and address_abroad")
+    return OutcomeRow(
+        record_seq=_record_seq(seq, line),
+        usage_number_kind=usage.kind,
+        usage_number=usage.value,
+        outcome=_enum(SurvivalOutcome, outcome, line, "outcome"),
+        actions=tuple(_enum(PensionAction, a, line, "actions") for a in actions.split(ACTION_SEPARATOR)),
+        death_date=_date(death, line, "death_date"),
+        move_kind=_enum(MoveKind, move, line, "move_kind") if move else None,
+        moved_on=_date(moved, line, "moved_on"),
+        address_text=_opt(text),
+        address_postal_code=_opt(postal),
+        address_municipality_code=_opt(municipality),
+        address_abroad=_bool(abroad, line, "address_abroad") if abroad else None,
+        new_name=_opt(name),
+        needs_document=_bool(needs_document, line, "needs_document"),
+        unmatched_reason=_enum(UnmatchedReason, unmatched, line, "unmatched_reason") if unmatched else None,
+    )
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def format_inquiry_row(row: InquiryRow) -> list[str]:
+    """The cells of one request row, in :data:`INQUIRY_COLUMNS` order."""
+    return [str(row.record_seq), row.usage_number.kind.value, row.usage_number.value]
+
+
+def format_outcome_row(row: OutcomeRow) -> list[str]:
+    """The cells of one outcome row, in :data:`OUTCOME_COLUMNS` order.
+
+    Raises:
+        IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
+    """
+    cells = [
+        str(row.record_seq),
+        row.usage_number_kind.value,
+        row.usage_number,
+        row.outcome.value,
+        ACTION_SEPARATOR.join(a.value for a in row.actions),
+        *(_cell(getattr(row, column)) for column in OUTCOME_COLUMNS[5:]),
+    ]
+    refuse_individual_numbers(cells, OUTCOME_COLUMNS, None)
+    return cells
+
+
+def encode_rows(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[bytes]:
+    """Encode a header and rows as UTF-8 CSV (LF line ends, minimal quoting), one bytes chunk per row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in _with_header(header, rows):
+        writer.writerow(row)
+        yield buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def _with_header(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[Sequence[str]]:
+    yield header
+    yield from rows
