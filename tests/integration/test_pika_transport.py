@@ -83,8 +83,14 @@ def transport(broker_sandbox: BrokerSandbox, names: Names) -> Iterator[PikaTrans
 
 @pytest.fixture
 def rabbitmqctl() -> None:
+    """Skip unless ``rabbitmqctl`` can talk to the node (it needs the node's Erlang cookie)."""
     if shutil.which("rabbitmqctl") is None:
         pytest.skip("rabbitmqctl is not available to close connections")
+    probe = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "pid"], check=False, capture_output=True, timeout=30
+    )
+    if probe.returncode != 0:
+        pytest.skip("rabbitmqctl cannot reach the broker node (not root, or another node)")
 
 
 @pytest.mark.rabbitmq
