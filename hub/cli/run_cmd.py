@@ -16,9 +16,13 @@ from hub.settings import Settings
 app = typer.Typer(help="Run one service of renkei in the foreground (stops cleanly on SIGTERM or Ctrl-C).")
 
 
-def _serve(build: str, make: type[object] | None = None, **kwargs: object) -> None:
+def _serve(build: str, *, database: bool = False, **kwargs: object) -> None:
     hub = bootstrap(Settings())
-    hub.prepare()
+    # Only the hub owns the database; adapters and simulators need the broker alone.
+    if database:
+        hub.prepare()
+    else:
+        hub.prepare_broker()
     group: ServiceGroup = getattr(hub, build)(**kwargs)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -39,7 +43,7 @@ def _serve(build: str, make: type[object] | None = None, **kwargs: object) -> No
 @app.command("hub")
 def run_hub() -> None:
     """The hub: consumes its ingress, routes, enriches, records; relays its outbox."""
-    _serve("hub_services")
+    _serve("hub_services", database=True)
 
 
 @app.command("adapter")
