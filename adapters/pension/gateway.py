@@ -1,0 +1,286 @@
+"""The directory exchange with the pension benefit system (年金給付システム): ``inbound/`` to ``processed/``.
+
+Layout under the exchange root (every directory 0o700, every file renkei writes 0o600)::
+
+    inbound/     the pension system drops request files here (NAME.tmp, rename to NAME, manifest last)
+    outbound/    renkei writes outcome files here, the same way
+    processed/   request files whose messages the broker confirmed, with their manifests
+    rejected/    refused request files, with their manifests and a NAME.report.json each
+
+A request file is taken only when complete: its manifest exists and the file's SHA-256 and record count
+match it. A file that breaks any rule is moved, with its manifest, to ``rejected/`` with a report that
+says what is wrong and what to do; no message is ever made from part of a file. A name holding an
+Individual Number is never repeated: the file is stored and reported under a neutral name.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Final
+
+from adapters.pension._fs import TMP_SUFFIX, ensure_private_dir, open_regular, rename, write_bytes
+from adapters.pension._quarantine import Quarantine, Rejection, shown_name
+from adapters.pension._reader import check_integrity, iter_rows, run_to_end
+from adapters.pension.errors import (
+    AcknowledgeRefused,
+    IndividualNumberInFile,
+    MalformedPensionFile,
+    OutcomeFileConflict,
+    PensionDirectoryUnavailable,
+    PensionFileProblem,
+    Reason,
+)
+from adapters.pension.wire import (
+    INQUIRY_COLUMNS,
+    MANIFEST_SUFFIX,
+    MAX_MANIFEST_BYTES,
+    REPORT_SUFFIX,
+    InquiryManifest,
+    InquiryRow,
+    OutcomeManifest,
+    dump_manifest,
+    manifest_name,
+    parse_inquiry_row,
+    parse_manifest,
+)
+from contracts.individual_number import find_individual_numbers
+
+__all__ = ["DirectoryGateway", "InboundFile", "Rejection"]
+
+log = logging.getLogger(__name__)
+
+_DATA_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.csv")
+_MAX_SCAN: Final = 10_000  # entries looked at per call; the rest wait for the next poll
+
+
+@dataclass(frozen=True, slots=True)
+class InboundFile:
+    """A complete, valid request file in ``inbound/``, not yet acknowledged."""
+
+    name: str
+    manifest: InquiryManifest
+
+
+class DirectoryGateway:
+    """The pension exchange directories under ``root``, created owner-only (0o700) if missing.
+
+    Raises:
+        ConfigurationError: an existing exchange directory is open to group or others.
+        PensionDirectoryUnavailable: a directory cannot be created.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.inbound = root / "inbound"
+        self.outbound = root / "outbound"
+        self.processed = root / "processed"
+        self.rejected = root / "rejected"
+        for directory in (root, self.inbound, self.outbound, self.processed, self.rejected):
+            ensure_private_dir(directory)
+        self._quarantine = Quarantine(self.inbound, self.rejected)
+
+    # -- inbound ---------------------------------------------------------------------------------------
+
+    def take_next(self) -> InboundFile | Rejection | None:
+        """Look at ``inbound/`` in name order: the first complete file, valid or refused.
+
+        Data files without a manifest are left alone (still being written). A manifest without its data
+        file either finishes an interrupted move or is refused. Returns ``None`` when nothing is ready.
+
+        Raises:
+            PensionDirectoryUnavailable: the directory cannot be read or a file cannot be moved.
+        """
+        try:
+            with os.scandir(self.inbound) as entries:
+                names = sorted(entry.name for entry in islice(entries, _MAX_SCAN))
+        except OSError as exc:
+            raise PensionDirectoryUnavailable("cannot list inbound/") from exc
+        present = set(names)
+        for name in names:
+            if name.endswith((TMP_SUFFIX, REPORT_SUFFIX)) or name.startswith("."):
+                continue
+            if name.endswith(MANIFEST_SUFFIX):
+                if name[: -len(MANIFEST_SUFFIX)] not in present:
+                    rejection = self._quarantine.settle_orphan_manifest(name, self.processed)
+                    if rejection is not None:
+                        return rejection
+                continue
+            if manifest_name(name) not in present:
+                continue  # still being written: the manifest comes last
+            try:
+                return self._validate(name)
+            except PensionFileProblem as problem:
+                return self._quarantine.reject(name, problem)
+            except FileNotFoundError:
+                continue  # taken away meanwhile
+            except OSError as exc:
+                raise PensionDirectoryUnavailable(f"cannot read inbound/{shown_name(name)}") from exc
+        return None
+
+    def rows(self, file: InboundFile) -> Iterator[InquiryRow]:
+        """The rows of a taken file, streamed; the checksum and count are checked again at the end.
+
+        Raises:
+            MalformedPensionFile: the file changed since it was taken.
+            PensionDirectoryUnavailable: it cannot be read.
+        """
+        manifest = file.manifest
+        try:
+            with open_regular(self.inbound / file.name) as stream:
+                yield from iter_rows(
+                    stream,
+                    columns=INQUIRY_COLUMNS,
+                    parse=parse_inquiry_row,
+                    expected_count=manifest.record_count,
+                    expected_sha256=manifest.sha256,
+                )
+        except OSError as exc:
+            raise PensionDirectoryUnavailable(f"cannot read inbound/{shown_name(file.name)}") from exc
+
+    def mark_processed(self, file: InboundFile) -> None:
+        """Move a taken file and its manifest to ``processed/``; its messages are confirmed.
+
+        Idempotent: a file already moved (for example by an interrupted earlier call) is left there.
+
+        Raises:
+            AcknowledgeRefused: the file is gone, or changed since it was taken.
+            PensionDirectoryUnavailable: it cannot be moved.
+        """
+        name, manifest = file.name, manifest_name(file.name)
+        try:
+            if not (self.inbound / name).exists():
+                if (self.processed / name).exists():
+                    if (self.inbound / manifest).exists():
+                        rename(self.inbound / manifest, self.processed / manifest)
+                    return
+                raise AcknowledgeRefused(f"inbound/{shown_name(name)} is gone; it was not acknowledged")
+            if (
+                self._digest(self.inbound / name) != file.manifest.sha256
+                or self._read_manifest(self.inbound / manifest) != file.manifest
+            ):
+                raise AcknowledgeRefused(f"inbound/{shown_name(name)} changed after it was taken")
+            if (self.processed / name).exists():
+                raise AcknowledgeRefused(f"processed/{shown_name(name)} already exists")
+            rename(self.inbound / name, self.processed / name)
+            rename(self.inbound / manifest, self.processed / manifest)
+        except (PensionFileProblem, FileNotFoundError) as exc:
+            raise AcknowledgeRefused(f"inbound/{shown_name(name)} changed after it was taken") from exc
+        except OSError as exc:
+            raise PensionDirectoryUnavailable(f"cannot move inbound/{shown_name(name)}") from exc
+        log.info("request file processed", extra={"file": name, "batch_id": file.manifest.batch_id})
+
+    def rejection_reports(self) -> list[dict[str, object]]:
+        """Every report in ``rejected/``, in name order (for operators and tests)."""
+        return self._quarantine.reports()
+
+    def _read_manifest(self, path: Path) -> InquiryManifest | OutcomeManifest:
+        with open_regular(path) as stream:
+            return parse_manifest(stream.read(MAX_MANIFEST_BYTES + 1))
+
+    @staticmethod
+    def _digest(path: Path) -> str:
+        digest = hashlib.sha256()
+        with open_regular(path) as stream:
+            while block := stream.read(1 << 20):
+                digest.update(block)
+        return digest.hexdigest()
+
+    def _validate(self, name: str) -> InboundFile:
+        if find_individual_numbers(name):
+            raise IndividualNumberInFile(column="file name")
+        if not _DATA_NAME.fullmatch(name):
+            raise MalformedPensionFile("the file name is not supported", reason=Reason.UNSUPPORTED_NAME)
+        try:
+            manifest = self._read_manifest(self.inbound / manifest_name(name))
+            with open_regular(self.inbound / name) as stream:
+                if not isinstance(manifest, InquiryManifest):
+                    raise MalformedPensionFile(
+                        "manifest: kind survival_outcomes is not accepted in inbound/",
+                        reason=Reason.MANIFEST_MISMATCH,
+                    )
+                if manifest.file_name != name:
+                    raise MalformedPensionFile(
+                        "manifest: file_name does not name this data file", reason=Reason.MANIFEST_MISMATCH
+                    )
+                check_integrity(stream, expected_sha256=manifest.sha256)
+                self._check_history(name, manifest)
+                stream.seek(0)
+                run_to_end(
+                    iter_rows(
+                        stream,
+                        columns=INQUIRY_COLUMNS,
+                        parse=parse_inquiry_row,
+                        expected_count=manifest.record_count,
+                        expected_sha256=manifest.sha256,
+                    )
+                )
+        except IsADirectoryError:
+            raise MalformedPensionFile("not a regular file", reason=Reason.NOT_REGULAR_FILE) from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # a symbolic link, refused by O_NOFOLLOW
+                raise MalformedPensionFile("not a regular file", reason=Reason.NOT_REGULAR_FILE) from None
+            raise
+        log.info(
+            "request file taken",
+            extra={"file": name, "batch_id": manifest.batch_id, "records": manifest.record_count},
+        )
+        return InboundFile(name=name, manifest=manifest)
+
+    def _check_history(self, name: str, manifest: InquiryManifest) -> None:
+        """Refuse a file that repeats an earlier processed file's name or batch id."""
+        for path in self.processed.glob("*" + MANIFEST_SUFFIX):
+            try:
+                earlier = self._read_manifest(path)
+            except (PensionFileProblem, OSError):
+                continue
+            if not isinstance(earlier, InquiryManifest):
+                continue
+            if earlier.sha256 == manifest.sha256:
+                raise MalformedPensionFile(
+                    "this exact file was processed before", reason=Reason.ALREADY_PROCESSED
+                )
+            if earlier.file_name == name:
+                raise MalformedPensionFile("an earlier file had this name", reason=Reason.NAME_ALREADY_USED)
+            if earlier.batch_id == manifest.batch_id:
+                raise MalformedPensionFile("an earlier file had this batch id", reason=Reason.BATCH_ID_REUSED)
+
+    # -- outbound --------------------------------------------------------------------------------------
+
+    def publish_outcome(self, name: str, content: bytes, manifest: OutcomeManifest) -> bool:
+        """Write an outcome file and then its manifest to ``outbound/``, idempotently.
+
+        Returns:
+            ``True`` if written, ``False`` if the identical complete file was already there.
+
+        Raises:
+            OutcomeFileConflict: a complete file of that name exists with other content.
+            IndividualNumberInFile: the name or manifest would carry a value with the form of a number.
+            PensionDirectoryUnavailable: the directory cannot be written.
+        """
+        manifest_bytes = dump_manifest(manifest)
+        if find_individual_numbers(name) or find_individual_numbers(manifest_bytes.decode()):
+            raise IndividualNumberInFile(column="file name or manifest")
+        if manifest.file_name != name or manifest.sha256 != hashlib.sha256(content).hexdigest():
+            raise ValueError("the manifest does not describe this content")
+        data_path, manifest_path = self.outbound / name, self.outbound / manifest_name(name)
+        try:
+            if data_path.exists() and manifest_path.exists():
+                if data_path.read_bytes() == content and manifest_path.read_bytes() == manifest_bytes:
+                    return False
+                raise OutcomeFileConflict(
+                    f"outbound/{name} exists with other content: a second, different answer for this chunk"
+                )
+            write_bytes(data_path, content)
+            write_bytes(manifest_path, manifest_bytes)
+        except OSError as exc:
+            raise PensionDirectoryUnavailable(f"cannot write outbound/{name}") from exc
+        log.info("outcome file written", extra={"file": name, "records": manifest.record_count})
+        return True

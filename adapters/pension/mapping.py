@@ -1,0 +1,196 @@
+"""Contracts <-> pension file records: the purpose, the deterministic ids, chunking and outcome rows.
+
+Message ids are functions of the file, never random: a crash after publishing a file's messages and
+before the file is moved to ``processed/`` publishes the same messages again, with the same ids, and the
+hub's inbox drops the duplicates. The id depends on the file's SHA-256, the chunk size and the chunk
+index; the chunk size belongs in it because a restart with another size cuts other chunks, which must
+not be mistaken for (and dropped as) the chunks already published.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Final
+
+from adapters.pension.wire import InquiryManifest, InquiryRow, OutcomeManifest, OutcomeRow
+from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.messages.common import Address, ChunkInfo
+from contracts.messages.survival import (
+    SurvivalCheckOutcomes,
+    SurvivalInquiryRecord,
+    SurvivalInquiryRequested,
+    SurvivalOutcomeRecord,
+)
+from contracts.registry import payload_dict
+from contracts.usage_number import UsageNumber
+
+__all__ = [
+    "INQUIRY_MESSAGE_TYPE",
+    "NAMESPACE",
+    "OUTCOMES_MESSAGE_TYPE",
+    "SCHEMA_VERSION",
+    "SURVIVAL_CHECK_PURPOSE",
+    "batch_correlation_id",
+    "chunk_count",
+    "chunk_message_id",
+    "inquiry_envelopes",
+    "outcome_manifest",
+    "outcome_record",
+    "outcome_row",
+]
+
+INQUIRY_MESSAGE_TYPE: Final = "pension.survival_inquiry.requested"
+OUTCOMES_MESSAGE_TYPE: Final = "pension.survival_check.outcomes"
+SCHEMA_VERSION: Final = 1
+NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "urn:renkei:adapters:pension")
+"""The uuid5 namespace of every id this adapter derives."""
+
+SURVIVAL_CHECK_PURPOSE: Final = Purpose(
+    code="pension.survival_check",
+    legal_basis=(
+        # 番号法 別表(第九条関係) 59の項: 地方公務員共済組合又は全国市町村職員共済組合連合会,
+        # 地共済法による年金である給付の支給に関する事務. The hub uses the 個人番号 in this 事務 when it
+        # turns this request's usage numbers into the numbers it asks J-LIS with.
+        LegalBasis(law="番号法", article="第9条第1項", item="別表 59の項"),
+        # 住民基本台帳法 第30条の9, 別表第一 19の項: J-LIS provides 本人確認情報 to 地方公務員共済組合
+        # and 全国市町村職員共済組合連合会 for 地共済法 第76条 退職等年金給付 and the 一元化法 附則
+        # pensions: the survival/change check itself. Both rows as in the e-Gov text in force on
+        # 2025-06-20 (docs/formats/pension.md cites the source).
+        LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一 19の項"),
+    ),
+)
+"""Purpose of the survival/change inquiry (生存異動照会) the pension system requests."""
+
+
+def batch_correlation_id(batch_id: str) -> uuid.UUID:
+    """The correlation id of every message of a batch (the whole inquiry cycle)."""
+    return uuid.uuid5(NAMESPACE, f"batch:{batch_id}")
+
+
+def chunk_message_id(sha256: str, chunk_records: int, chunk_index: int) -> uuid.UUID:
+    """The id of one chunk's message: a function of the file's bytes, the chunk size and the index."""
+    return uuid.uuid5(NAMESPACE, f"survival_inquiry:{sha256}:{chunk_records}:{chunk_index}")
+
+
+def chunk_count(total_records: int, chunk_records: int) -> int:
+    """How many chunks ``total_records`` make (at least one)."""
+    return max(1, -(-total_records // chunk_records))
+
+
+def inquiry_envelopes(
+    manifest: InquiryManifest,
+    rows: Iterable[InquiryRow],
+    *,
+    chunk_records: int,
+    first_chunk: int = 0,
+    max_chunks: int | None = None,
+) -> Iterator[Envelope]:
+    """The request's ``pension.survival_inquiry.requested`` envelopes, one per chunk, lazily.
+
+    Args:
+        manifest: the request file's manifest (batch, cycle, as_of, record count, checksum).
+        rows: the file's rows from the start, or from the first row of chunk ``first_chunk``.
+        chunk_records: records per message.
+        first_chunk: the index of the chunk the rows start with.
+        max_chunks: stop after this many chunks (``None``: all).
+    """
+    count = chunk_count(manifest.record_count, chunk_records)
+    iterator = iter(rows)
+    index = first_chunk
+    while index < count and (max_chunks is None or index - first_chunk < max_chunks):
+        batch = list(islice(iterator, chunk_records))
+        if not batch:
+            return
+        payload = SurvivalInquiryRequested(
+            chunk=ChunkInfo(
+                batch_id=manifest.batch_id,
+                chunk_index=index,
+                chunk_count=count,
+                total_records=manifest.record_count,
+            ),
+            cycle=manifest.cycle,
+            as_of=manifest.as_of,
+            records=tuple(
+                SurvivalInquiryRecord(record_seq=r.record_seq, usage_number=r.usage_number) for r in batch
+            ),
+        )
+        yield new_envelope(
+            message_type=INQUIRY_MESSAGE_TYPE,
+            schema_version=SCHEMA_VERSION,
+            source="pension",
+            destination="hub",
+            purpose=SURVIVAL_CHECK_PURPOSE,
+            payload=payload_dict(payload),
+            correlation_id=batch_correlation_id(manifest.batch_id),
+            message_id=chunk_message_id(manifest.sha256, chunk_records, index),
+        )
+        index += 1
+
+
+def outcome_row(record: SurvivalOutcomeRecord) -> OutcomeRow:
+    """One outcome as a file row."""
+    address = record.new_address
+    return OutcomeRow(
+        record_seq=record.record_seq,
+        usage_number_kind=record.usage_number.kind,
+        usage_number=record.usage_number.value,
+        outcome=record.outcome,
+        actions=record.actions,
+        death_date=record.death_date,
+        move_kind=record.move_kind,
+        moved_on=record.moved_on,
+        address_text=address.text if address else None,
+        address_postal_code=address.postal_code if address else None,
+        address_municipality_code=address.municipality_code if address else None,
+        address_abroad=address.abroad if address else None,
+        new_name=record.new_name or None,
+        needs_document=record.needs_document,
+        unmatched_reason=record.unmatched_reason,
+    )
+
+
+def outcome_record(row: OutcomeRow) -> SurvivalOutcomeRecord:
+    """A file row back as the contract's record (the inverse of :func:`outcome_row`).
+
+    Raises:
+        pydantic.ValidationError: the row does not satisfy the contract (for example a bad postal code).
+    """
+    address = None
+    if row.address_text is not None:
+        address = Address(
+            text=row.address_text,
+            postal_code=row.address_postal_code,
+            municipality_code=row.address_municipality_code,
+            abroad=bool(row.address_abroad),
+        )
+    return SurvivalOutcomeRecord(
+        record_seq=row.record_seq,
+        usage_number=UsageNumber(kind=row.usage_number_kind, value=row.usage_number),
+        outcome=row.outcome,
+        actions=row.actions,
+        death_date=row.death_date,
+        move_kind=row.move_kind,
+        moved_on=row.moved_on,
+        new_address=address,
+        new_name=row.new_name,
+        needs_document=row.needs_document,
+        unmatched_reason=row.unmatched_reason,
+    )
+
+
+def outcome_manifest(outcomes: SurvivalCheckOutcomes, *, file_name: str, sha256: str) -> OutcomeManifest:
+    """The manifest of the outcome file written for ``outcomes``."""
+    return OutcomeManifest(
+        format_version=1,
+        kind="survival_outcomes",
+        file_name=file_name,
+        record_count=len(outcomes.records),
+        sha256=sha256,
+        cycle=outcomes.cycle,
+        batch_id=outcomes.chunk.batch_id,
+        chunk_index=outcomes.chunk.chunk_index,
+        chunk_count=outcomes.chunk.chunk_count,
+        answered_by=outcomes.answered_by,
+    )

@@ -1,0 +1,222 @@
+"""A simulated pension benefit system (年金給付システム) on the far side of the exchange directory.
+
+It does what the real system is asked to do (docs/formats/pension.md): drop request files the right way
+(``NAME.tmp``, rename, manifest last) and read only complete outcome files (manifest present, checksum
+and record count right). It streams both ways, so a cycle of a million pensioners needs no more memory
+than a line: rows are written as they come, outcome files are read lazily, and :meth:`completed` keeps a
+bitmap of the ``record_seq`` seen rather than the rows.
+
+It never hides a duplicate: :meth:`read_outcomes` returns every row of every outcome file, so a test
+that compares its length with :meth:`completed` sees any record answered twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from pathlib import Path
+
+from adapters.pension._fs import AtomicWriter, ensure_private_dir, open_regular, write_bytes
+from adapters.pension._reader import check_integrity, iter_rows
+from adapters.pension.errors import MalformedPensionFile, Reason
+from adapters.pension.wire import (
+    INQUIRY_COLUMNS,
+    MANIFEST_SUFFIX,
+    MAX_MANIFEST_BYTES,
+    OUTCOME_COLUMNS,
+    InquiryManifest,
+    InquiryRow,
+    OutcomeManifest,
+    OutcomeRow,
+    dump_manifest,
+    encode_rows,
+    format_inquiry_row,
+    inquiry_file_name,
+    manifest_name,
+    outcome_file_prefix,
+    parse_manifest,
+    parse_outcome_row,
+)
+from contracts.usage_number import UsageNumber
+
+__all__ = ["PensionSystemSimulator"]
+
+_PLACEHOLDER_SHA = "0" * 64
+_MAX_BITMAP_BYTES = 1 << 24  # record_seq below 2**27: 16 MiB at most
+
+
+class PensionSystemSimulator:
+    """The pension system's side of the exchange directory under ``root``.
+
+    Args:
+        root: the same root the adapter's :class:`~adapters.pension.gateway.DirectoryGateway` uses.
+    """
+
+    name = "pension"
+
+    def __init__(self, root: Path) -> None:
+        self.inbound = root / "inbound"
+        self.outbound = root / "outbound"
+        for directory in (root, self.inbound, self.outbound):
+            ensure_private_dir(directory)
+        # Complete outcome files never change, so what was learnt from one is kept, keyed by its checksum.
+        self._seen: dict[tuple[str, str], array[int]] = {}
+
+    def drop_survival_request(
+        self,
+        usage_numbers: Iterable[UsageNumber],
+        *,
+        cycle: str,
+        as_of: date,
+        batch_id: str,
+        file_name: str | None = None,
+    ) -> Path:
+        """Write a request file (rows numbered from 1) and its manifest; returns the data file's path.
+
+        Rows are written as ``usage_numbers`` yields them, so a generator of any length is fine.
+
+        Raises:
+            MalformedPensionFile: the cycle, as_of or batch id is not valid for a manifest.
+        """
+        name = file_name or inquiry_file_name(batch_id)
+        # Validate the manifest's fields before writing anything.
+        self._manifest(name, count=0, sha256=_PLACEHOLDER_SHA, cycle=cycle, as_of=as_of, batch=batch_id)
+        count = 0
+        with AtomicWriter(self.inbound / name, unique_tmp=False) as writer:
+            rows = (format_inquiry_row(InquiryRow(seq, u)) for seq, u in enumerate(usage_numbers, start=1))
+            for chunk in encode_rows(INQUIRY_COLUMNS, rows):
+                writer.write(chunk)
+                count += 1
+            writer.commit()
+            sha256 = writer.sha256
+        manifest = self._manifest(
+            name, count=count - 1, sha256=sha256, cycle=cycle, as_of=as_of, batch=batch_id
+        )
+        write_bytes(self.inbound / manifest_name(name), dump_manifest(manifest), unique_tmp=False)
+        return self.inbound / name
+
+    def drop_raw_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        manifest: Mapping[str, object] | bytes | None = None,
+        **fields: object,
+    ) -> Path:
+        """Drop arbitrary bytes as a request file, for fault injection (tests, demos of rejection).
+
+        Args:
+            name: the data file's name.
+            content: its bytes, as they are.
+            manifest: the manifest's raw bytes, or a mapping to serialise; ``None`` builds a correct one
+                from ``content`` (record count = lines after the header), with ``fields`` overriding.
+            **fields: manifest fields to override in the built manifest.
+        """
+        write_bytes(self.inbound / name, content, unique_tmp=False)
+        if isinstance(manifest, bytes):
+            raw = manifest
+        else:
+            data: dict[str, object] = {
+                "format_version": 1,
+                "kind": "survival_inquiry",
+                "file_name": name,
+                "record_count": max(0, len(content.splitlines()) - 1),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "cycle": "2026-12",
+                "as_of": "2026-11-20",
+                "batch_id": "raw",
+            }
+            data.update(manifest or {})
+            data.update(fields)
+            raw = json.dumps(data, ensure_ascii=False).encode()
+        write_bytes(self.inbound / manifest_name(name), raw, unique_tmp=False)
+        return self.inbound / name
+
+    @staticmethod
+    def _manifest(
+        name: str, *, count: int, sha256: str, cycle: str, as_of: date, batch: str
+    ) -> InquiryManifest:
+        try:
+            return InquiryManifest(
+                format_version=1,
+                kind="survival_inquiry",
+                file_name=name,
+                record_count=count,
+                sha256=sha256,
+                cycle=cycle,
+                as_of=as_of,
+                batch_id=batch,
+            )
+        except ValueError:
+            raise MalformedPensionFile(
+                "invalid file name, cycle, as_of or batch id", reason=Reason.BAD_FIELD
+            ) from None
+
+    def outcome_files(self, batch_id: str) -> list[tuple[Path, OutcomeManifest]]:
+        """The complete outcome files of a batch (manifest present), in name order.
+
+        Raises:
+            MalformedPensionFile: a manifest is invalid or describes another file or batch.
+        """
+        prefix = outcome_file_prefix(batch_id)
+        found = []
+        for manifest_path in sorted(self.outbound.glob(f"{prefix}*{MANIFEST_SUFFIX}")):
+            with open_regular(manifest_path) as stream:
+                manifest = parse_manifest(stream.read(MAX_MANIFEST_BYTES + 1))
+            data_name = manifest_path.name[: -len(MANIFEST_SUFFIX)]
+            if (
+                not isinstance(manifest, OutcomeManifest)
+                or manifest.file_name != data_name
+                or manifest.batch_id != batch_id
+            ):
+                raise MalformedPensionFile(
+                    "the manifest does not describe its outcome file", reason=Reason.MANIFEST_MISMATCH
+                )
+            found.append((self.outbound / data_name, manifest))
+        return found
+
+    def iter_outcomes(self, batch_id: str) -> Iterator[OutcomeRow]:
+        """Every outcome row of a batch, file by file, lazily; each file is verified before it is read.
+
+        Raises:
+            MalformedPensionFile: an outcome file is corrupt (checksum, count or format).
+            IndividualNumberInFile: an outcome file holds a value with the form of an Individual Number.
+        """
+        for path, manifest in self.outcome_files(batch_id):
+            yield from self._rows_of(path, manifest)
+
+    def read_outcomes(self, batch_id: str) -> list[OutcomeRow]:
+        """Every outcome row of a batch, duplicates included."""
+        return list(self.iter_outcomes(batch_id))
+
+    def completed(self, batch_id: str) -> int:
+        """How many distinct ``record_seq`` of the batch have an outcome so far."""
+        bitmap, beyond = bytearray(), set()  # a bit per record_seq; a set only for outlandish ones
+        for path, manifest in self.outcome_files(batch_id):
+            key = (path.name, manifest.sha256)
+            if key not in self._seen:
+                self._seen[key] = array("Q", (row.record_seq for row in self._rows_of(path, manifest)))
+            for seq in self._seen[key]:
+                byte, bit = divmod(seq, 8)
+                if byte >= _MAX_BITMAP_BYTES:
+                    beyond.add(seq)
+                    continue
+                if byte >= len(bitmap):
+                    bitmap.extend(bytes(byte + 1 - len(bitmap)))
+                bitmap[byte] |= 1 << bit
+        return sum(bin(b).count("1") for b in bitmap) + len(beyond)
+
+    def _rows_of(self, path: Path, manifest: OutcomeManifest) -> Iterator[OutcomeRow]:
+        with open_regular(path) as stream:
+            check_integrity(stream, expected_sha256=manifest.sha256)
+            stream.seek(0)
+            yield from iter_rows(
+                stream,
+                columns=OUTCOME_COLUMNS,
+                parse=parse_outcome_row,
+                expected_count=manifest.record_count,
+                expected_sha256=manifest.sha256,
+            )
