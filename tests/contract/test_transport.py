@@ -262,6 +262,26 @@ class TransportContract:
         assert {d.message_id for d in dead} == doomed
         eventually(lambda: transport.queue_depth(names.ingress_queue)[0] == 0)
 
+    def test_concurrent_publishers_share_one_transport(self, transport: Transport, names: Names) -> None:
+        batches = [[message(names, n=t * 100 + i) for i in range(50)] for t in range(4)]
+        errors: list[BaseException] = []
+
+        def publish(batch: list[OutgoingMessage]) -> None:
+            try:
+                transport.publish(batch)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=publish, args=(b,)) for b in batches]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=TIMEOUT_S)
+
+        assert not errors
+        seen = take(transport, names.ingress_queue, 200)
+        assert {d.message_id for d in seen} == {m.message_id for b in batches for m in b}
+
     def test_declare_twice_is_fine(self, transport: Transport, topology: Topology, names: Names) -> None:
         transport.declare(topology)
         transport.publish([message(names)])
