@@ -20,7 +20,7 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -125,7 +125,7 @@ class DirectoryGateway:
                 raise PensionDirectoryUnavailable(f"cannot read inbound/{shown_name(name)}") from exc
         return None
 
-    def rows(self, file: InboundFile) -> Iterator[InquiryRow]:
+    def rows(self, file: InboundFile) -> Generator[InquiryRow, None, None]:
         """The rows of a taken file, streamed; the checksum and count are checked again at the end.
 
         Raises:

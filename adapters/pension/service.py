@@ -1,0 +1,240 @@
+"""The pension adapter: request files in, ``pension.survival_inquiry.requested`` out; outcomes back as files.
+
+The pension benefit system (年金給付システム) never sees an Individual Number and is not on the broker: its
+link is the exchange directory. The host polls (:class:`contracts.link.PollingAdapter`)::
+
+    while (polled := adapter.poll()) is not None:
+        publish(polled.output.to_hub)          # with confirms
+        adapter.acknowledge(polled.source)     # after the confirms
+
+A large file is handed out in slices of whole chunks, so that memory stays bounded whatever the file's
+size; the file moves to ``processed/`` when its last slice is acknowledged. Until then a slice that was
+polled and not acknowledged is handed out again, identical. A crash anywhere re-reads the file from the
+start and publishes the same messages again with the same ids, which the hub's inbox drops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Final
+
+from adapters.pension.errors import AcknowledgeRefused, DirectoryLinkOnly, MalformedPensionFile, Reason
+from adapters.pension.gateway import DirectoryGateway, InboundFile, Rejection
+from adapters.pension.mapping import (
+    OUTCOMES_MESSAGE_TYPE,
+    SCHEMA_VERSION,
+    chunk_count,
+    inquiry_envelopes,
+    outcome_manifest,
+    outcome_row,
+)
+from adapters.pension.wire import (
+    OUTCOME_COLUMNS,
+    InquiryRow,
+    encode_rows,
+    format_outcome_row,
+    outcome_file_name,
+)
+from contracts.errors import ConfigurationError, UnknownMessageType, ValidationFailed
+from contracts.link import AdapterOutput, CounterpartFile, Polled
+from contracts.messages.survival import MAX_RECORDS, SurvivalCheckOutcomes
+from contracts.registry import Decoded
+
+__all__ = ["PensionAdapter"]
+
+log = logging.getLogger(__name__)
+
+_MAX_REJECTIONS_PER_POLL: Final = 100
+"""Bad files refused in one :meth:`PensionAdapter.poll` before it gives the rest to the next poll."""
+
+
+@dataclass(slots=True)
+class _Cursor:
+    """Where the adapter is in the file it is handing out."""
+
+    file: InboundFile
+    rows: Generator[InquiryRow, None, None]
+    """The file's rows, read lazily and kept open between slices."""
+    chunk_count: int
+    next_chunk: int = 0
+    pending: Polled | None = None
+    rejected: int = 0
+
+
+class PensionAdapter:
+    """The adapter between renkei and the pension benefit system's exchange directory.
+
+    Args:
+        gateway: the exchange directory.
+        chunk_records: records per ``pension.survival_inquiry.requested`` message (1 to 50,000).
+        max_records_per_poll: records handed out by one :meth:`poll` (rounded down to whole chunks, at
+            least one chunk): bounds the memory a large file takes.
+
+    Raises:
+        ConfigurationError: ``chunk_records`` or ``max_records_per_poll`` is out of range.
+    """
+
+    name: str = "pension"
+
+    def __init__(
+        self, gateway: DirectoryGateway, *, chunk_records: int, max_records_per_poll: int = 50_000
+    ) -> None:
+        if not 1 <= chunk_records <= MAX_RECORDS:
+            raise ConfigurationError(f"chunk_records must be between 1 and {MAX_RECORDS}")
+        if max_records_per_poll < 1:
+            raise ConfigurationError("max_records_per_poll must be positive")
+        self.gateway = gateway
+        self.chunk_records = chunk_records
+        self._chunks_per_poll = max(1, max_records_per_poll // chunk_records)
+        self._cursor: _Cursor | None = None
+        self.recent_rejections: deque[Rejection] = deque(maxlen=100)
+        """The latest files refused by :meth:`poll` (their reports are in ``rejected/``)."""
+
+    # -- pension system -> hub -------------------------------------------------------------------------
+
+    def poll(self) -> Polled | None:
+        """The next slice of the current request file, or of the next complete one; ``None`` if none.
+
+        Invalid files met on the way are moved to ``rejected/`` with a report and skipped.
+
+        Raises:
+            PensionDirectoryUnavailable: the directory cannot be read (retry later).
+            MalformedPensionFile: the file changed while it was being handed out (it is refused at the
+                next poll).
+        """
+        if self._cursor is not None and self._cursor.pending is not None:
+            return self._cursor.pending
+        try:
+            cursor = self._cursor or self._open_next()
+            if cursor is None:
+                return None
+            self._cursor = cursor
+            return self._next_slice(cursor)
+        except BaseException:
+            self._drop_cursor()
+            raise
+
+    def acknowledge(self, source: str) -> None:
+        """The slice ``source`` is published and confirmed; after the last slice, file to ``processed/``.
+
+        Raises:
+            AcknowledgeRefused: ``source`` is not the slice last polled, or the file changed meanwhile.
+            PensionDirectoryUnavailable: the file cannot be moved (acknowledge again later).
+        """
+        cursor = self._cursor
+        if cursor is None or cursor.pending is None or cursor.pending.source != source:
+            raise AcknowledgeRefused("the acknowledged source is not the slice last polled")
+        if cursor.next_chunk < cursor.chunk_count:
+            cursor.pending = None
+            return
+        try:
+            self.gateway.mark_processed(cursor.file)
+        except AcknowledgeRefused:
+            self._drop_cursor()
+            raise
+        self._drop_cursor()
+
+    def _drop_cursor(self) -> None:
+        """Forget the current file (closing it); the next poll looks at the directory afresh."""
+        if self._cursor is not None:
+            self._cursor.rows.close()
+            self._cursor = None
+
+    def _open_next(self) -> _Cursor | None:
+        rejected = 0
+        for _ in range(_MAX_REJECTIONS_PER_POLL):
+            taken = self.gateway.take_next()
+            if taken is None:
+                return None
+            if isinstance(taken, Rejection):
+                self.recent_rejections.append(taken)
+                rejected += 1
+                continue
+            count = chunk_count(taken.manifest.record_count, self.chunk_records)
+            return _Cursor(file=taken, rows=self.gateway.rows(taken), chunk_count=count, rejected=rejected)
+        return None
+
+    def _next_slice(self, cursor: _Cursor) -> Polled:
+        rows = cursor.rows
+        first = cursor.next_chunk
+        envelopes = tuple(
+            inquiry_envelopes(
+                cursor.file.manifest,
+                rows,
+                chunk_records=self.chunk_records,
+                first_chunk=first,
+                max_chunks=self._chunks_per_poll,
+            )
+        )
+        cursor.next_chunk = first + len(envelopes)
+        if cursor.next_chunk >= cursor.chunk_count:
+            # Exhaust the rows so that the end-of-file checks (count, checksum) run before the last slice
+            # is handed out: a file changed since it was taken is never acknowledged.
+            for _row in rows:
+                pass
+        elif not envelopes:
+            raise MalformedPensionFile(
+                "the file ended early: it changed after it was taken", reason=Reason.CHECKSUM_MISMATCH
+            )
+        records = sum(len(env.payload["records"]) for env in envelopes)
+        last = cursor.next_chunk - 1
+        source = f"{cursor.file.name}#chunks={first}-{last}/{cursor.chunk_count}"
+        cursor.pending = Polled(
+            output=AdapterOutput(
+                to_hub=envelopes,
+                details={"records": records, "chunks": len(envelopes), "rejected_files": cursor.rejected},
+            ),
+            source=source,
+        )
+        cursor.rejected = 0
+        log.info(
+            "request slice ready",
+            extra={"file": cursor.file.name, "first_chunk": first, "last_chunk": last, "records": records},
+        )
+        return cursor.pending
+
+    # -- hub -> pension system -------------------------------------------------------------------------
+
+    def from_hub(self, message: Decoded) -> AdapterOutput:
+        """Write the outcome file of one ``pension.survival_check.outcomes`` chunk, idempotently.
+
+        Raises:
+            UnknownMessageType: any other message.
+            ValidationFailed: the message is not addressed to the pension system.
+            OutcomeFileConflict: a different outcome file for the same chunk already exists.
+            IndividualNumberInFile: an outcome would carry a value with the form of an Individual Number.
+            PensionDirectoryUnavailable: the outbound directory cannot be written (retry later).
+        """
+        env, outcomes = message.envelope, message.payload
+        if (env.message_type, env.schema_version) != (
+            OUTCOMES_MESSAGE_TYPE,
+            SCHEMA_VERSION,
+        ) or not isinstance(outcomes, SurvivalCheckOutcomes):
+            raise UnknownMessageType(
+                f"the pension adapter does not handle {env.message_type} v{env.schema_version}"
+            )
+        if env.destination != "pension":
+            raise ValidationFailed(f"the message is addressed to {env.destination}, not to pension")
+        name = outcome_file_name(outcomes.chunk.batch_id, outcomes.chunk.chunk_index, outcomes.answered_by)
+        rows = (format_outcome_row(outcome_row(r)) for r in outcomes.records)
+        content = b"".join(encode_rows(OUTCOME_COLUMNS, rows))
+        manifest = outcome_manifest(outcomes, file_name=name, sha256=hashlib.sha256(content).hexdigest())
+        written = self.gateway.publish_outcome(name, content, manifest)
+        return AdapterOutput(
+            completed_records=len(outcomes.records),
+            details={"outcome_files_written": int(written), "outcome_files_unchanged": int(not written)},
+        )
+
+    def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
+        """Never used: the pension system's link is the exchange directory, read by :meth:`poll`.
+
+        Raises:
+            DirectoryLinkOnly: always.
+        """
+        raise DirectoryLinkOnly(
+            "the pension system exchanges files through its directory, not the broker; use poll()"
+        )
