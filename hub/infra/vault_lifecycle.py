@@ -30,7 +30,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper
 from hub.infra.crypto.keyring import Keyring
 from hub.infra.db.vault_tables import deletion_log, numbers, subject_keys, subjects, tokens, usage_numbers
-from hub.infra.vault_store import DEFAULT_CHUNK
+from hub.infra.vault_store import DEFAULT_CHUNK, among, plan_each_statement
 from hub.ports.vault import SubjectId
 
 __all__ = ["DueSubject", "ErasureReport", "erase_due", "retention_due", "rewrap_all"]
@@ -57,6 +57,7 @@ def rewrap_all(
     Raises:
         ConfigurationError: a data key is wrapped by a KEK the keyring no longer holds.
     """
+    plan_each_statement(conn)
     wrapper = KeyWrapper(keyring.kek)
     current = wrapper.current_kek_id
     now = (clock or (lambda: datetime.now(UTC)))()
@@ -146,6 +147,7 @@ class ErasureReport:
 
 def _due_chunks(conn: Connection, as_of: date, chunk_size: int) -> Iterator[list[DueSubject]]:
     # Keyset pagination over subject ids: each round starts after the last id seen, so it ends.
+    plan_each_statement(conn)
     last = ""
     while True:
         ids = (
@@ -164,7 +166,7 @@ def _due_chunks(conn: Connection, as_of: date, chunk_size: int) -> Iterator[list
         rows = conn.execute(
             select(
                 numbers.c.id, numbers.c.subject_id, numbers.c.purge_after, numbers.c.retention_basis
-            ).where(numbers.c.subject_id.in_(ids))
+            ).where(among(conn, numbers.c.subject_id, ids))
         ).all()
         due: dict[str, list[Any]] = {s: [] for s in ids}
         kept: dict[str, int] = dict.fromkeys(ids, 0)
@@ -232,11 +234,11 @@ def _erase_subjects(conn: Connection, due: Sequence[DueSubject], now: datetime) 
         return
     ids = [d.subject_id for d in due]
     # The data key first: from here on no copy of the ciphertexts can be decrypted.
-    conn.execute(delete(subject_keys).where(subject_keys.c.subject_id.in_(ids)))
-    conn.execute(delete(numbers).where(numbers.c.subject_id.in_(ids)))
-    conn.execute(delete(tokens).where(tokens.c.subject_id.in_(ids)))
-    conn.execute(delete(usage_numbers).where(usage_numbers.c.subject_id.in_(ids)))
-    conn.execute(update(subjects).where(subjects.c.id.in_(ids)).values(erased_at=now))
+    conn.execute(delete(subject_keys).where(among(conn, subject_keys.c.subject_id, ids)))
+    conn.execute(delete(numbers).where(among(conn, numbers.c.subject_id, ids)))
+    conn.execute(delete(tokens).where(among(conn, tokens.c.subject_id, ids)))
+    conn.execute(delete(usage_numbers).where(among(conn, usage_numbers.c.subject_id, ids)))
+    conn.execute(update(subjects).where(among(conn, subjects.c.id, ids)).values(erased_at=now))
 
 
 def _rekey_subjects(conn: Connection, wrapper: KeyWrapper, due: Sequence[DueSubject], now: datetime) -> None:
@@ -246,12 +248,12 @@ def _rekey_subjects(conn: Connection, wrapper: KeyWrapper, due: Sequence[DueSubj
     due_rows = [r for d in due for r in d.due_rows]
     old_keys = {
         row.subject_id: wrapper.unwrap(row.subject_id, row.dek_version, bytes(row.wrapped_dek), row.kek_id)
-        for row in conn.execute(select(subject_keys).where(subject_keys.c.subject_id.in_(ids)))
+        for row in conn.execute(select(subject_keys).where(among(conn, subject_keys.c.subject_id, ids)))
     }
     new_keys = {s: wrapper.new_data_key(s, old_keys[s].version + 1) for s in ids}
     rows = conn.execute(
         select(numbers.c.id, numbers.c.subject_id, numbers.c.nonce, numbers.c.ciphertext).where(
-            numbers.c.subject_id.in_(ids)
+            among(conn, numbers.c.subject_id, ids)
         )
     ).all()
     shredded = set(due_rows)
@@ -291,7 +293,9 @@ def _rekey_subjects(conn: Connection, wrapper: KeyWrapper, due: Sequence[DueSubj
             renewed,
         )
     for start in range(0, len(due_rows), DEFAULT_CHUNK):
-        conn.execute(delete(numbers).where(numbers.c.id.in_(due_rows[start : start + DEFAULT_CHUNK])))
+        conn.execute(
+            delete(numbers).where(among(conn, numbers.c.id, due_rows[start : start + DEFAULT_CHUNK]))
+        )
 
 
 def _log(conn: Connection, due: Sequence[DueSubject], now: datetime, actor: str) -> None:

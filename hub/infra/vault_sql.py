@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, select, update
 
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber, UsageNumberKind
@@ -25,7 +25,15 @@ from hub.infra.crypto.keyring import Keyring
 from hub.infra.crypto.tokens import Tokenizer, check_scope
 from hub.infra.db.vault_tables import numbers, tokens, usage_numbers
 from hub.infra.vault_plan import normalise_enrol_links, plan_enrol, plan_links
-from hub.infra.vault_store import DEFAULT_CHUNK, VaultStore, aware, chunked, translated_integrity
+from hub.infra.vault_store import (
+    DEFAULT_CHUNK,
+    VaultStore,
+    among,
+    aware,
+    by_kind,
+    chunked,
+    translated_integrity,
+)
 from hub.ports.vault import (
     NumberConflict,
     NumberRecord,
@@ -91,13 +99,15 @@ class SqlVault:
         """
         best: dict[SubjectId, tuple[tuple[int, int], UsageNumber]] = {}
         for chunk in chunked(list(set(subjects)), self._chunk):
-            rows = self._conn.execute(
+            rows = self._store.execute(
                 select(
                     usage_numbers.c.id,
                     usage_numbers.c.subject_id,
                     usage_numbers.c.kind,
                     usage_numbers.c.value,
-                ).where(usage_numbers.c.valid_to.is_(None), usage_numbers.c.subject_id.in_(chunk))
+                ).where(
+                    usage_numbers.c.valid_to.is_(None), among(self._conn, usage_numbers.c.subject_id, chunk)
+                )
             )
             for row_id, subject, kind, value in rows:
                 rank = (_PRIMARY_ORDER.get(kind, 9), row_id)
@@ -110,9 +120,9 @@ class SqlVault:
         """Every usage number each subject has had, oldest first."""
         history: dict[SubjectId, list[UsageRecord]] = {}
         for chunk in chunked(list(set(subjects)), self._chunk):
-            rows = self._conn.execute(
+            rows = self._store.execute(
                 select(usage_numbers)
-                .where(usage_numbers.c.subject_id.in_(chunk))
+                .where(among(self._conn, usage_numbers.c.subject_id, chunk))
                 .order_by(usage_numbers.c.valid_from, usage_numbers.c.id)
             )
             for row in rows:
@@ -144,16 +154,17 @@ class SqlVault:
     def retire_usage_numbers(self, usage: Sequence[UsageNumber]) -> None:
         """End usage numbers in force (they stay in the history); unknown ones are ignored."""
         now = self._store.now()
-        keys = list({(u.kind.value, u.value) for u in usage})
-        for chunk in chunked(keys, self._chunk):
-            self._conn.execute(
-                update(usage_numbers)
-                .where(
-                    usage_numbers.c.valid_to.is_(None),
-                    tuple_(usage_numbers.c.kind, usage_numbers.c.value).in_(chunk),
+        for chunk in chunked(list(set(usage)), self._chunk):
+            for kind, values in by_kind(chunk).items():
+                self._store.execute(
+                    update(usage_numbers)
+                    .where(
+                        usage_numbers.c.valid_to.is_(None),
+                        usage_numbers.c.kind == kind,
+                        among(self._conn, usage_numbers.c.value, values),
+                    )
+                    .values(valid_to=now)
                 )
-                .values(valid_to=now)
-            )
 
     # --- numbers -------------------------------------------------------------------------------------------
 
@@ -229,9 +240,9 @@ class SqlVault:
     def set_retention(self, subjects: Sequence[SubjectId], retention: Retention) -> None:
         """Replace the retention of the subjects' current numbers."""
         for chunk in chunked(list(set(subjects)), self._chunk):
-            self._conn.execute(
+            self._store.execute(
                 update(numbers)
-                .where(numbers.c.is_current, numbers.c.subject_id.in_(chunk))
+                .where(numbers.c.is_current, among(self._conn, numbers.c.subject_id, chunk))
                 .values(retention_basis=retention.basis, purge_after=retention.purge_after)
             )
 
@@ -252,11 +263,11 @@ class SqlVault:
             if not live:
                 continue
             recorded = set(
-                self._conn.execute(
+                self._store.execute(
                     select(tokens.c.subject_id).where(
                         tokens.c.scope == scope,
                         tokens.c.key_version == version,
-                        tokens.c.subject_id.in_(live),
+                        among(self._conn, tokens.c.subject_id, live),
                     )
                 ).scalars()
             )
@@ -275,7 +286,7 @@ class SqlVault:
                     )
             if fresh:
                 # Two transactions may tokenise the same subject at once: the second insert is a no-op.
-                self._conn.execute(self._store.insert_ignoring_duplicates(tokens), fresh)
+                self._store.execute(self._store.insert_ignoring_duplicates(tokens), fresh)
         return result
 
     def subjects_of_tokens(self, scope: TokenScope, tokens_: Sequence[str]) -> Mapping[str, SubjectId]:
@@ -284,9 +295,9 @@ class SqlVault:
         candidates = list({t for t in tokens_ if self._tokenizer.belongs_to(scope, t)})
         found: dict[str, SubjectId] = {}
         for chunk in chunked(candidates, self._chunk):
-            rows = self._conn.execute(
+            rows = self._store.execute(
                 select(tokens.c.token, tokens.c.subject_id).where(
-                    tokens.c.scope == scope, tokens.c.token.in_(chunk)
+                    tokens.c.scope == scope, among(self._conn, tokens.c.token, chunk)
                 )
             )
             found.update((token, SubjectId(subject)) for token, subject in rows)
