@@ -65,6 +65,7 @@ class ConsumerSession:
         # I/O thread state only:
         self._channel: Channel | None = None
         self._settled_upto = 0  # every delivery tag up to here has been settled on this channel
+        self._consuming = False
         self._io.start(timeout_s)
 
     def next_batch(self, batch_size: int, batch_wait_s: float) -> list[Delivery]:
@@ -131,8 +132,12 @@ class ConsumerSession:
             else:
                 channel.basic_qos(prefetch_count=self._prefetch, callback=start_consuming)
 
+        def consuming(_frame: object) -> None:
+            self._consuming = True
+            self._io.ready()
+
         def start_consuming(_frame: object) -> None:
-            channel.basic_consume(self._queue, self._on_message, callback=lambda _f: self._io.ready())
+            channel.basic_consume(self._queue, self._on_message, callback=consuming)
 
         declare_next()
 
@@ -192,6 +197,10 @@ class ConsumerSession:
         del channel
         self._channel = None
         error = translate(reason, f"consuming {self._queue!r}")
+        if self._consuming and not isinstance(error, BrokerUnavailable):
+            # Set-up errors (no such queue) are permanent; once consuming, a channel error (say, a
+            # settlement the broker refused) costs this connection only: reconnect and carry on.
+            error = BrokerUnavailable(str(error))
         if self._lost is None:
             self._lost = error
         self._io.fail(error)

@@ -102,6 +102,11 @@ class PikaTransport:
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """Publish ``messages`` (persistent, mandatory) and return once the broker confirmed them all.
 
+        Every message is handed to the broker before the first confirm is awaited (up to
+        ``max_in_flight`` unconfirmed at once). When some messages reach no queue the others are still
+        published and confirmed, and ``Unroutable`` names the ids of those that were not; when an exchange
+        does not exist, nothing of the batch is published.
+
         Raises:
             Unroutable: a message reached no queue, or its exchange does not exist.
             PublishNotConfirmed: the broker nacked a message or did not confirm in time.
