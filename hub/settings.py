@@ -35,7 +35,7 @@ class RetrySettings(BaseSettings):
         description="delay of each retry tier; attempt n waits delays_ms[min(n, len) - 1]",
     )
     delivery_limit: int = Field(
-        5, ge=1, le=100, description="x-delivery-limit of every quorum work queue (crash loops dead-letter)"
+        20, ge=1, le=100, description="x-delivery-limit of every quorum work queue (crash loops dead-letter)"
     )
 
 
@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path("./var"), description="where the embedded database, keys and files live")
     db_url: str = Field("", description="SQLAlchemy URL; empty means an SQLite file under data_dir")
-    key_file: Path | None = Field(None, description="the vault's keyring file (JSON); generated in development")
+    key_file: Path | None = Field(
+        None, description="the vault's keyring file (JSON); generated in development"
+    )
     key_env: str | None = Field(
         None, description="name of an environment variable that holds the keyring JSON, instead of a file"
     )
@@ -78,7 +80,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_keys(self) -> Settings:
         if self.environment is Environment.PRODUCTION and not (self.key_file or self.key_env):
-            raise ValueError("production needs RENKEI_KEY_FILE or RENKEI_KEY_ENV; keys are never generated there")
+            raise ValueError(
+                "production needs RENKEI_KEY_FILE or RENKEI_KEY_ENV; keys are never generated there"
+            )
         return self
 
     @property
