@@ -18,6 +18,7 @@ from contracts.individual_number import IndividualNumber
 
 __all__ = ["Field", "FieldProblem", "FieldType", "decoder", "encode_value"]
 
+_UNKNOWN: Final = object()
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -163,10 +164,10 @@ def decoder(f: Field) -> Callable[[bytes], Any]:  # noqa: PLR0915 - one small cl
         table = {code.encode("ascii").ljust(f.length): value for code, value in f.codes}
 
         def code(raw: bytes) -> Any:
-            try:
-                return table[raw]
-            except KeyError:
-                raise FieldProblem("is not a known code") from None
+            value = table.get(raw, _UNKNOWN)
+            if value is _UNKNOWN:
+                raise FieldProblem("is not a known code")
+            return value
 
         return code
     if f.type is FieldType.FLAG:

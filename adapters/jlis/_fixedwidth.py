@@ -92,15 +92,19 @@ class RecordCodec:
         self.value_names = tuple(
             f.name for f in lay.fields if f.type not in (FieldType.LITERAL, FieldType.FILLER)
         )
-        # Per field: (field, blank bytes, literal bytes, decoder or None for literals and fillers).
-        self._reads = tuple(
-            (
-                f,
-                b" " * f.length,
-                f.literal.encode("ascii"),
-                None if f.type in (FieldType.LITERAL, FieldType.FILLER) else decoder(f),
-            )
-            for f in lay.fields
+        # Literals and fillers: (position, expected bytes, name, problem), checked first.
+        self._constants = tuple(
+            (i, f.literal.encode("ascii"), f.name, "is not the expected literal")
+            if f.type is FieldType.LITERAL
+            else (i, b" " * f.length, f.name, "is not blank")
+            for i, f in enumerate(lay.fields)
+            if f.type in (FieldType.LITERAL, FieldType.FILLER)
+        )
+        # Value fields: (position, name, blank bytes, required, decoder).
+        self._values = tuple(
+            (i, f.name, b" " * f.length, f.required, decoder(f))
+            for i, f in enumerate(lay.fields)
+            if f.type not in (FieldType.LITERAL, FieldType.FILLER)
         )
         # Per field: (constant bytes, None, -1) for literals and fillers, else (blank, field, value index).
         steps: list[tuple[bytes, Field | None, int]] = []
@@ -119,26 +123,25 @@ class RecordCodec:
         Raises:
             JlisWireError: a field breaks its type; the error names ``record_no`` and the field.
         """
-        values: dict[str, Any] = {}
         parts = self._struct.unpack_from(buffer, offset)
-        for (f, blank, literal, decode), raw in zip(self._reads, parts, strict=True):
+        for position, expected, name, rule in self._constants:
+            if parts[position] != expected:
+                raise JlisWireError(rule, record_no=record_no, field=name)
+        values: dict[str, Any] = {}
+        for position, name, blank, required, decode in self._values:
+            raw = parts[position]
+            if raw == blank:
+                if required:
+                    raise JlisWireError("is required", record_no=record_no, field=name)
+                values[name] = None
+                continue
             problem: str | None = None
-            if decode is None:
-                if f.type is FieldType.LITERAL and raw != literal:
-                    problem = "is not the expected literal"
-                elif f.type is FieldType.FILLER and raw != blank:
-                    problem = "is not blank"
-            elif raw == blank:
-                if f.required:
-                    problem = "is required"
-                values[f.name] = None
-            else:
-                try:
-                    values[f.name] = decode(raw)
-                except FieldProblem as exc:
-                    problem = str(exc)
-            if problem is not None:
-                raise JlisWireError(problem, record_no=record_no, field=f.name)
+            try:
+                values[name] = decode(raw)
+            except FieldProblem as exc:
+                problem = str(exc)  # names the rule broken, never the value
+            if problem is not None:  # raised here, outside the handler, so that nothing is chained
+                raise JlisWireError(problem, record_no=record_no, field=name)
         return values
 
     def encode(self, values: Sequence[Any], record_no: int) -> bytes:
@@ -156,10 +159,13 @@ class RecordCodec:
             if value is None and not f.required:
                 parts.append(constant)
                 continue
+            problem: str | None = None
             try:
                 parts.append(encode_value(f, value))
             except FieldProblem as exc:
-                raise JlisWireError(str(exc), record_no=record_no, field=f.name) from None
+                problem = str(exc)
+            if problem is not None:
+                raise JlisWireError(problem, record_no=record_no, field=f.name)
         return b"".join(parts)
 
     def encode_mapping(self, values: Mapping[str, Any], record_no: int) -> bytes:

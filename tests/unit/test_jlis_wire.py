@@ -273,7 +273,12 @@ CASES: dict[str, Case] = {
 
 
 def assert_safe(error: JlisWireError, offending: bytes | None) -> None:
-    """The error names a place, never the value: no digit run, no valid number, no offending bytes."""
+    """The error names a place, never the value: no digit run, no valid number, no offending bytes.
+
+    Nor does it carry a chained exception (a KeyError or UnicodeDecodeError would hold the raw bytes).
+    """
+    assert error.__cause__ is None
+    assert error.__context__ is None
     chain = [str(error)]
     context = error.__cause__ or error.__context__
     while context is not None:
