@@ -401,3 +401,11 @@ def test_the_result_envelope_is_valid_json_without_numbers(population: Synthetic
     env = JlisAdapter(JLIS_SEAL, HUB_SEAL).from_counterpart(result).to_hub[0]
     body = json.loads(encode(env))
     assert body["payload"]["records"][0]["ref"] == "ref_00000000"
+
+
+def test_the_package_exports_what_it_lists() -> None:
+    import adapters.jlis as package
+
+    assert sorted(package.__all__) == sorted(set(package.__all__))
+    for name in package.__all__:
+        assert getattr(package, name) is not None
