@@ -10,6 +10,8 @@
 # Nodes renkei1@localhost .. renkei3@localhost listen for AMQP on 127.0.0.1:5681..5683 (user guest/guest,
 # loopback only) and for Erlang distribution on 127.0.0.1:25681..25683. Management is off. Each node keeps
 # its database and logs under DIR/nodeN (default var/cluster); DIR/cluster.env gives the AMQP URLs.
+# Partitions are handled with pause_minority, as in production: with two nodes stopped, the third pauses
+# its broker (its VM stays up; `status` shows it as paused) until a peer returns.
 #
 # Why it runs rabbitmq-server from /usr/lib/rabbitmq/bin: the Debian wrapper in /usr/sbin switches from
 # root to the rabbitmq user with `su`, which resets HOME to /var/lib/rabbitmq. The node would then read
@@ -82,7 +84,14 @@ ctl() {
   HOME="$HOME_DIR" timeout "$((CTL_TIMEOUT_S + 10))" "$SBIN/rabbitmqctl" -q -n "$(node_name "$n")" "$@"
 }
 
+# The node's Erlang VM answers (its broker application may still be paused: see app_running).
 running() { ctl "$1" --timeout 5 ping >/dev/null 2>&1; }
+
+# The broker application runs (pause_minority stops it on a node that sees too few of its peers).
+app_running() {
+  HOME="$HOME_DIR" timeout "$((CTL_TIMEOUT_S + 10))" "$SBIN/rabbitmq-diagnostics" -q -n "$(node_name "$1")" \
+    --timeout 5 check_running >/dev/null 2>&1
+}
 
 port_busy() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
@@ -235,10 +244,12 @@ cmd_stop() {
 cmd_status() {
   local n up=0 members=""
   for n in "${NODES[@]}"; do
-    if running "$n"; then
+    if app_running "$n"; then
       up=$((up + 1))
       [ -n "$members" ] || members="$(running_members "$n" | tr '\n' ' ')"
       echo "$(node_name "$n")  running  amqp 127.0.0.1:$(amqp_port "$n")"
+    elif running "$n"; then
+      echo "$(node_name "$n")  paused   (VM up, broker stopped: it sees too few peers)"
     else
       echo "$(node_name "$n")  stopped"
     fi
