@@ -13,6 +13,7 @@ wrapped by a KEK the running hub does not have.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -80,6 +81,7 @@ def rotate_keys(
     token_root: bool = False,
     sealing: tuple[str, ...] = (),
     output: Path | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> RotationReport:
     """Add key versions, save the keyring, and (when it is the keyring in force) re-wrap the data keys.
 
@@ -87,7 +89,7 @@ def rotate_keys(
         ConfigurationError: the keyring cannot be loaded, a recipient is unknown, or the keyring comes
             from an environment variable and no ``output`` was given.
     """
-    keyring = load_keyring(settings)
+    keyring = load_keyring(settings, environ)
     unknown = [r for r in sealing if r not in keyring.sealing]
     if unknown:
         raise ConfigurationError(f"no sealing key to rotate for {', '.join(unknown)}")

@@ -1,0 +1,117 @@
+"""``renkei keys`` and ``renkei retention`` on an embedded SQLite database, and the vault benchmark."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from contracts.errors import ConfigurationError
+from contracts.individual_number import find_individual_numbers, synthetic_individual_number
+from contracts.usage_number import UsageNumber, UsageNumberKind
+from hub.cli import keys, retention
+from hub.core.retention import dependants_declaration_retention
+from hub.infra.crypto.keyring import keyring_to_json, load_keyring
+from hub.infra.db.engine import make_engine
+from hub.infra.db.migrate import upgrade
+from hub.infra.db.vault_tables import deletion_log, subject_keys
+from hub.infra.vault_bench import bench_vault
+from hub.infra.vault_sql import SqlVault
+from hub.ports.vault import Retention, SubjectId
+from hub.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    s = Settings(data_dir=tmp_path / "var")
+    upgrade(s.database_url)
+    return s
+
+
+def enrol(settings: Settings, n: int, retention_: Retention) -> list[SubjectId]:
+    engine = make_engine(settings.database_url)
+    links = [
+        (UsageNumber(kind=UsageNumberKind.DEPENDANT, value=f"DEP-{i}"), synthetic_individual_number())
+        for i in range(n)
+    ]
+    try:
+        with engine.begin() as conn:
+            enrolled = SqlVault(conn, load_keyring(settings)).enrol(
+                links, retention=retention_, source="test"
+            )
+    finally:
+        engine.dispose()
+    return list(enrolled.values())
+
+
+def test_keys_rotate_saves_the_keyring_and_rewraps(settings: Settings) -> None:
+    subjects = enrol(settings, 5, Retention("pension.entitlement"))
+    result = CliRunner().invoke(keys.app, ["rotate", "--json", "--seal", "jlis"], obj=settings)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["rewrapped"] == 5
+    assert report["rotated"] == ["kek", "sealing.jlis"]
+    ring = load_keyring(settings)
+    assert ring.kek.current.version == 2
+    assert stat.S_IMODE(settings.keyring_path.stat().st_mode) == 0o600
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            assert set(conn.execute(select(subject_keys.c.kek_id)).scalars()) == {ring.kek.current.key_id}
+            assert len(SqlVault(conn, ring).numbers_of(subjects)) == 5
+    finally:
+        engine.dispose()
+    again = CliRunner().invoke(keys.app, ["rewrap", "--json"], obj=settings)
+    assert json.loads(again.output) == {"rewrapped": 0}
+
+
+def test_keys_from_a_variable_are_written_elsewhere_and_not_rewrapped(
+    settings: Settings, tmp_path: Path
+) -> None:
+    variable = f"RENKEI_TEST_KEYS_{tmp_path.name.upper()}"
+    keyed = settings.model_copy(update={"key_env": variable})
+    refused = CliRunner().invoke(keys.app, ["rotate"], obj=keyed)
+    assert refused.exit_code == 2
+    assert "RENKEI_KEY_ENV" in refused.output or variable in refused.output
+    out = tmp_path / "rotated" / "keyring.json"
+    ring = load_keyring(settings)
+    with pytest.raises(ConfigurationError, match="--output"):
+        keys.rotate_keys(keyed, environ={variable: keyring_to_json(ring)})
+    report = keys.rotate_keys(keyed, output=out, environ={variable: keyring_to_json(ring)})
+    assert report.rewrapped is None
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert load_keyring(Settings(key_file=out)).kek.versions[0] == ring.kek.current
+
+
+def test_retention_run_erases_what_is_due_and_prints_no_number(settings: Settings) -> None:
+    subjects = enrol(settings, 4, dependants_declaration_retention(date(2024, 12, 1)))
+    runner = CliRunner()
+    dry = runner.invoke(retention.app, ["run", "--as-of", "2032-01-11", "--dry-run", "--json"], obj=settings)
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.output)["subjects_erased"] == 4
+    early = runner.invoke(retention.app, ["run", "--as-of", "2032-01-10", "--json"], obj=settings)
+    assert json.loads(early.output)["numbers_erased"] == 0
+    real = runner.invoke(retention.app, ["run", "--as-of", "2032-01-11", "--actor", "ops:test"], obj=settings)
+    assert real.exit_code == 0, real.output
+    assert "erased entirely" in real.output
+    for output in (dry.output, early.output, real.output):
+        assert find_individual_numbers(output) == []
+        assert not any(s in output for s in subjects)
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            assert conn.execute(select(func.count()).select_from(deletion_log)).scalar_one() == 4
+            assert set(conn.execute(select(deletion_log.c.actor)).scalars()) == {"ops:test"}
+    finally:
+        engine.dispose()
+
+
+def test_the_benchmark_runs(tmp_path: Path) -> None:
+    result = bench_vault(f"sqlite:///{tmp_path / 'bench.db'}", 200)
+    assert result["n"] == 200
+    assert all(result[k] > 0 for k in ("enrol_per_s", "lookup_per_s", "numbers_of_per_s", "tokenise_per_s"))
