@@ -243,14 +243,15 @@ class DirectoryGateway:
                 continue
             if not isinstance(earlier, InquiryManifest):
                 continue
-            if earlier.sha256 == manifest.sha256:
+            # The same data under another batch is a new cycle asking about the same people: fine.
+            if earlier == manifest:
                 raise MalformedPensionFile(
-                    "this exact file was processed before", reason=Reason.ALREADY_PROCESSED
+                    "this exact request was processed before", reason=Reason.ALREADY_PROCESSED
                 )
-            if earlier.file_name == name:
-                raise MalformedPensionFile("an earlier file had this name", reason=Reason.NAME_ALREADY_USED)
             if earlier.batch_id == manifest.batch_id:
                 raise MalformedPensionFile("an earlier file had this batch id", reason=Reason.BATCH_ID_REUSED)
+            if earlier.file_name == name:
+                raise MalformedPensionFile("an earlier file had this name", reason=Reason.NAME_ALREADY_USED)
 
     # -- outbound --------------------------------------------------------------------------------------
 

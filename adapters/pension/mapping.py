@@ -1,20 +1,26 @@
 """Contracts <-> pension file records: the purpose, the deterministic ids, chunking and outcome rows.
 
-Message ids are functions of the file, never random: a crash after publishing a file's messages and
+Message ids are functions of the request, never random: a crash after publishing a file's messages and
 before the file is moved to ``processed/`` publishes the same messages again, with the same ids, and the
-hub's inbox drops the duplicates. The id depends on the file's SHA-256, the chunk size and the chunk
-index; the chunk size belongs in it because a restart with another size cuts other chunks, which must
-not be mistaken for (and dropped as) the chunks already published.
+hub's inbox drops the duplicates. The id depends on
+
+* the manifest's digest, which covers the data file's SHA-256 *and* the batch, cycle and as_of date: the
+  data file alone names no cycle, so two cycles asking about the same people have byte-identical data
+  files, and ids from the data alone would make the hub drop the second cycle as a duplicate;
+* the chunk size, because a restart with another size cuts other chunks, which must not be mistaken for
+  (and dropped as) the chunks already published;
+* the chunk index.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Final
 
-from adapters.pension.wire import InquiryManifest, InquiryRow, OutcomeManifest, OutcomeRow
+from adapters.pension.wire import InquiryManifest, InquiryRow, OutcomeManifest, OutcomeRow, dump_manifest
 from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
 from contracts.messages.common import Address, ChunkInfo
 from contracts.messages.survival import (
@@ -39,6 +45,7 @@ __all__ = [
     "outcome_manifest",
     "outcome_record",
     "outcome_row",
+    "request_digest",
 ]
 
 INQUIRY_MESSAGE_TYPE: Final = "pension.survival_inquiry.requested"
@@ -69,9 +76,14 @@ def batch_correlation_id(batch_id: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"batch:{batch_id}")
 
 
-def chunk_message_id(sha256: str, chunk_records: int, chunk_index: int) -> uuid.UUID:
-    """The id of one chunk's message: a function of the file's bytes, the chunk size and the index."""
-    return uuid.uuid5(NAMESPACE, f"survival_inquiry:{sha256}:{chunk_records}:{chunk_index}")
+def request_digest(manifest: InquiryManifest) -> str:
+    """SHA-256 of the manifest's canonical form: the data's checksum, batch, cycle, as_of, name, count."""
+    return hashlib.sha256(dump_manifest(manifest)).hexdigest()
+
+
+def chunk_message_id(manifest: InquiryManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
+    """The id of one chunk's message: a function of the request, the chunk size and the index."""
+    return uuid.uuid5(NAMESPACE, f"survival_inquiry:{request_digest(manifest)}:{chunk_records}:{chunk_index}")
 
 
 def chunk_count(total_records: int, chunk_records: int) -> int:
@@ -124,7 +136,7 @@ def inquiry_envelopes(
             purpose=SURVIVAL_CHECK_PURPOSE,
             payload=payload_dict(payload),
             correlation_id=batch_correlation_id(manifest.batch_id),
-            message_id=chunk_message_id(manifest.sha256, chunk_records, index),
+            message_id=chunk_message_id(manifest, chunk_records, index),
         )
         index += 1
 

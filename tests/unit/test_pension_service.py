@@ -132,6 +132,24 @@ def test_message_ids_are_deterministic_across_a_crash_before_the_acknowledgement
     assert len(set(ids)) == 3
 
 
+def test_next_cycle_about_the_same_people_gets_new_ids(root, pension):
+    # The data file names no cycle: the same people next cycle give byte-identical data, another batch.
+    first = pension.drop_survival_request(
+        [usage(i) for i in range(3)], cycle=CYCLE, as_of=AS_OF, batch_id="b1"
+    )
+    data = first.read_bytes()
+    ids_first = {e.message_id for e in drain(adapter_on(root))}
+    second = pension.drop_survival_request(
+        [usage(i) for i in range(3)], cycle="2027-02", as_of=date(2027, 1, 20), batch_id="b2"
+    )
+    assert second.read_bytes() == data
+    envelopes = drain(adapter_on(root))
+    assert len(envelopes) == 2
+    assert not ids_first & {e.message_id for e in envelopes}
+    assert {e.correlation_id for e in envelopes} == {batch_correlation_id("b2")}
+    assert os.listdir(root / "rejected") == []
+
+
 def test_another_chunk_size_gives_other_ids(tmp_path, root, pension):
     pension.drop_survival_request([usage(i) for i in range(4)], cycle=CYCLE, as_of=AS_OF, batch_id="b1")
     copy = tmp_path / "copy"
