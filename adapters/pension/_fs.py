@@ -27,6 +27,7 @@ __all__ = [
     "fsync_dir",
     "open_regular",
     "rename",
+    "restrict",
     "write_bytes",
 ]
 
@@ -69,6 +70,16 @@ def rename(source: Path, target: Path) -> None:
     fsync_dir(target.parent)
     if source.parent != target.parent:
         fsync_dir(source.parent)
+
+
+def restrict(path: Path) -> None:
+    """Make a regular file owner-only (0o600) if it is not; best effort (the producer may own it)."""
+    try:
+        info = path.lstat()
+        if stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) != FILE_MODE:
+            os.chmod(path, FILE_MODE)
+    except OSError:
+        pass  # the directory is owner-only anyway; this is defence in depth
 
 
 def open_regular(path: Path) -> BinaryIO:

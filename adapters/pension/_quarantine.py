@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from adapters.pension._fs import rename, write_bytes
+from adapters.pension._fs import rename, restrict, write_bytes
 from adapters.pension.errors import (
     MalformedPensionFile,
     PensionDirectoryUnavailable,
@@ -107,6 +107,7 @@ class Quarantine:
             for source, target in ((name, stored), (manifest_name(name), manifest_name(stored))):
                 if os.path.lexists(self.inbound / source):
                     rename(self.inbound / source, self.rejected / target)
+                    restrict(self.rejected / target)
         except OSError as exc:
             raise PensionDirectoryUnavailable(f"cannot move inbound/{shown} to rejected/") from exc
         log.warning(

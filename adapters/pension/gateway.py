@@ -26,7 +26,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Final
 
-from adapters.pension._fs import TMP_SUFFIX, ensure_private_dir, open_regular, rename, write_bytes
+from adapters.pension._fs import TMP_SUFFIX, ensure_private_dir, open_regular, rename, restrict, write_bytes
 from adapters.pension._quarantine import Quarantine, Rejection, shown_name
 from adapters.pension._reader import check_integrity, iter_rows, run_to_end
 from adapters.pension.errors import (
@@ -171,6 +171,8 @@ class DirectoryGateway:
                 raise AcknowledgeRefused(f"processed/{shown_name(name)} already exists")
             rename(self.inbound / name, self.processed / name)
             rename(self.inbound / manifest, self.processed / manifest)
+            restrict(self.processed / name)
+            restrict(self.processed / manifest)
         except (PensionFileProblem, FileNotFoundError) as exc:
             raise AcknowledgeRefused(f"inbound/{shown_name(name)} changed after it was taken") from exc
         except OSError as exc:

@@ -349,3 +349,20 @@ def test_any_dropped_bytes_are_either_taken_or_refused_whole(body, count):
             assert len(list(gateway.rows(result))) == count
         else:
             assert listing(gateway.inbound) == []
+
+
+def test_moved_request_files_are_made_owner_only(gateway, pension):
+    for batch in ("a", "b"):
+        path = pension.drop_survival_request(
+            [usage(1)], cycle="2026-12", as_of=date(2026, 11, 20), batch_id=batch
+        )
+        os.chmod(path, 0o644)
+    (gateway.inbound / "survival_inquiry.b.csv").write_bytes(GOOD)  # refused: checksum
+    os.chmod(gateway.inbound / "survival_inquiry.b.csv", 0o644)
+    taken = gateway.take_next()
+    assert isinstance(taken, InboundFile)
+    gateway.mark_processed(taken)
+    assert isinstance(gateway.take_next(), Rejection)
+    for directory in (gateway.processed, gateway.rejected):
+        for name in os.listdir(directory):
+            assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600, name
