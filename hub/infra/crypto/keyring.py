@@ -72,7 +72,13 @@ class KeySeries:
 
     @property
     def current(self) -> KeyVersion:
-        """The newest version."""
+        """The newest version.
+
+        Raises:
+            ConfigurationError: the series is empty (a keyring made for an adapter holds no vault keys).
+        """
+        if not self.versions:
+            raise ConfigurationError(f"this keyring holds no {self.name!r} key")
         return self.versions[-1]
 
     def by_id(self, key_id: str) -> KeyVersion | None:
