@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
 import re
@@ -322,12 +323,18 @@ def _generate_once(path: Path) -> Keyring:
     # Written to a private temporary file, then hard-linked into place: linking never replaces an existing
     # file, so two processes starting together agree on whichever keyring was linked first.
     _private_dir(path.parent)
+    text = keyring_to_json(generate_keyring())
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    _write_private(tmp, keyring_to_json(generate_keyring()))
+    _write_private(tmp, text)
     try:
         os.link(tmp, path)
     except FileExistsError:
         pass
+    except OSError:
+        # No hard links on this file system: create the file exclusively instead (a reader starting in
+        # the same instant may then see it half-written and fail once; it will not see another keyring).
+        with contextlib.suppress(FileExistsError):
+            _write_private(path, text)
     finally:
         tmp.unlink()
     _fsync_dir(path.parent)
