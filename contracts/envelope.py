@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, Field
 
 from contracts.base import ContractModel
+from contracts.ids import new_id
 
 __all__ = ["Envelope", "LegalBasis", "Party", "Purpose", "new_envelope"]
 
@@ -69,7 +70,7 @@ def new_envelope(
     message_id: uuid.UUID | None = None,
 ) -> Envelope:
     """Build an envelope with a fresh message id and the current time."""
-    mid = message_id or uuid.uuid4()
+    mid = message_id or new_id()
     return Envelope(
         message_id=mid,
         correlation_id=correlation_id or mid,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from contracts.ids import stable_id
 from contracts.sealing import Sealer, Unsealer
 from hub.core.policy import NumberPolicy
 from hub.ports.store import UnitOfWork
@@ -35,4 +36,4 @@ class HandlerContext:
 
 def derived_id(cause: uuid.UUID, label: str) -> uuid.UUID:
     """A message id derived from its cause, so that handling a message twice produces the same ids."""
-    return uuid.uuid5(_NAMESPACE, f"{cause}/{label}")
+    return stable_id(_NAMESPACE, f"{cause}/{label}")

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 SubjectId = NewType("SubjectId", str)
-"""A random 128-bit id, hex; never leaves the hub."""
+"""26 random letters (about 122 bits; no digits, so never mistaken for a number); never leaves the hub."""
 
 TokenScope = NewType("TokenScope", str)
 """A tokenisation scope such as ``audit`` or ``jlis.ref``: tokens of two scopes cannot be linked."""

@@ -52,7 +52,7 @@ def _subjects() -> None:
     op.create_table(
         "subjects",
         sa.Column(
-            "id", sa.String(length=32), nullable=False, comment="random 128-bit hex; never leaves the hub"
+            "id", sa.String(length=32), nullable=False, comment="26 random letters (about 122 bits); never leaves the hub"
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
