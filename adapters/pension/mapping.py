@@ -22,6 +22,7 @@ from typing import Final
 
 from adapters.pension.wire import InquiryManifest, InquiryRow, OutcomeManifest, OutcomeRow, dump_manifest
 from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.ids import stable_id
 from contracts.messages.common import Address, ChunkInfo
 from contracts.messages.survival import (
     SurvivalCheckOutcomes,
@@ -73,7 +74,7 @@ SURVIVAL_CHECK_PURPOSE: Final = Purpose(
 
 def batch_correlation_id(batch_id: str) -> uuid.UUID:
     """The correlation id of every message of a batch (the whole inquiry cycle)."""
-    return uuid.uuid5(NAMESPACE, f"batch:{batch_id}")
+    return stable_id(NAMESPACE, f"batch:{batch_id}")
 
 
 def request_digest(manifest: InquiryManifest) -> str:
@@ -83,7 +84,7 @@ def request_digest(manifest: InquiryManifest) -> str:
 
 def chunk_message_id(manifest: InquiryManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
     """The id of one chunk's message: a function of the request, the chunk size and the index."""
-    return uuid.uuid5(NAMESPACE, f"survival_inquiry:{request_digest(manifest)}:{chunk_records}:{chunk_index}")
+    return stable_id(NAMESPACE, f"survival_inquiry:{request_digest(manifest)}:{chunk_records}:{chunk_index}")
 
 
 def chunk_count(total_records: int, chunk_records: int) -> int:
