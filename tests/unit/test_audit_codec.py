@@ -1,0 +1,190 @@
+"""Canonical encoding, hashes, Merkle roots and checkpoint messages of the access record (no I/O)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.infra.audit_codec import (
+    RECORD_FIELDS,
+    canonical_at,
+    chain_genesis,
+    checkpoint_message,
+    checkpoint_root,
+    head_leaf,
+    heads_text,
+    merkle_root,
+    parse_heads,
+    record_hash,
+    stored_at_text,
+)
+from hub.infra.audit_provision import DIGEST_FIELDS, provision_digest
+
+FIELDS = [
+    "2026-04-01T00:00:00.000000Z",
+    "hub",
+    "received",
+    "m1",
+    "c1",
+    "t",
+    "a",
+    "b",
+    "p",
+    "l",
+    "ok",
+    "r",
+    "{}",
+]
+
+
+def test_the_fields_list_matches_the_record_fields() -> None:
+    assert len(FIELDS) == len(RECORD_FIELDS)
+
+
+def test_none_and_empty_text_hash_differently() -> None:
+    with_none = [*FIELDS[:-2], None, "{}"]
+    with_empty = [*FIELDS[:-2], "", "{}"]
+    assert record_hash("c", 1, with_none, [], "0" * 64) != record_hash("c", 1, with_empty, [], "0" * 64)
+
+
+def test_values_cannot_slide_between_fields() -> None:
+    # "ab" + "c" and "a" + "bc" are different records.
+    one = ["x", "ab", "c", *FIELDS[3:]]
+    two = ["x", "a", "bc", *FIELDS[3:]]
+    assert record_hash("c", 1, one, [], "0") != record_hash("c", 1, two, [], "0")
+
+
+def test_subject_order_does_not_matter_but_content_does() -> None:
+    base = record_hash("c", 1, FIELDS, ["tkA_b", "tkA_a"], "0")
+    assert base == record_hash("c", 1, FIELDS, ["tkA_a", "tkA_b"], "0")
+    assert base != record_hash("c", 1, FIELDS, ["tkA_a"], "0")
+    assert base != record_hash("c", 1, FIELDS, ["tkA_a", "tkA_b", "tkA_c"], "0")
+
+
+@given(
+    index=st.integers(min_value=0, max_value=len(FIELDS) + 3),
+    position=st.integers(min_value=0, max_value=80),
+    replacement=st.characters(codec="utf-8"),
+)
+def test_any_single_character_change_changes_the_hash(index: int, position: int, replacement: str) -> None:
+    parts = [*FIELDS, "chain", "7", "0" * 64, "tkA_x"]
+    text = parts[index]
+    i = position % len(text)
+    if text[i] == replacement:
+        return
+    changed = list(parts)
+    changed[index] = text[:i] + replacement + text[i + 1 :]
+
+    def digest(p: list[str]) -> str:
+        return record_hash(p[13], int(p[14]), p[:13], [p[16]], p[15])
+
+    if index == 14 and not (changed[14].isascii() and changed[14].isdigit()):
+        return  # a sequence number is an integer: the verifier reports text there as malformed
+    assert digest(parts) != digest(changed)
+
+
+def test_chain_genesis_seals_the_chain_row() -> None:
+    genesis = chain_genesis("c", "writer", "2026-04-01T00:00:00.000000Z")
+    assert genesis != chain_genesis("c", "writer2", "2026-04-01T00:00:00.000000Z")
+    assert genesis != chain_genesis("c", "writer", "2026-04-01T00:00:00.000001Z")
+    assert genesis != chain_genesis("d", "writer", "2026-04-01T00:00:00.000000Z")
+
+
+def test_timestamps_have_one_canonical_form() -> None:
+    jst = datetime(2026, 4, 1, 9, 0, tzinfo=timezone(timedelta(hours=9)))
+    assert canonical_at(jst) == "2026-04-01T00:00:00.000000Z"
+    assert canonical_at(datetime(2026, 4, 1)) == "2026-04-01T00:00:00.000000Z"  # naive = UTC (SQLite)
+    assert stored_at_text(jst) == "2026-04-01T00:00:00.000000Z"
+    assert stored_at_text("2026-04-01 00:00:00.000000") == "2026-04-01T00:00:00.000000Z"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2026-04-01T00:00:00.000000",  # same instant, but not what the hub wrote
+        "2026-04-01 00:00:00",
+        "2026-04-01 00:00:00.0000000",
+        "2026-04-01 00:00:00.000000+00:00",
+        "2026-4-01 00:00:00.000000",
+        "garbage",
+        b"2026-04-01 00:00:00.000000",
+        12,
+    ],
+)
+def test_a_stored_timestamp_not_in_the_storage_format_is_malformed(raw: object) -> None:
+    assert stored_at_text(raw) is None
+
+
+def test_merkle_root_follows_rfc_9162() -> None:
+    def leaf(data: bytes) -> bytes:
+        return hashlib.sha256(b"\x00" + data).digest()
+
+    def node(left: bytes, right: bytes) -> bytes:
+        return hashlib.sha256(b"\x01" + left + right).digest()
+
+    a, b, c = b"a", b"b", b"c"
+    assert merkle_root([]) == hashlib.sha256(b"").hexdigest()
+    assert merkle_root([a]) == leaf(a).hex()
+    assert merkle_root([a, b]) == node(leaf(a), leaf(b)).hex()
+    assert merkle_root([a, b, c]) == node(node(leaf(a), leaf(b)), leaf(c)).hex()
+
+
+def test_checkpoint_root_covers_every_head_in_code_point_order() -> None:
+    heads = {"b": (2, "h2"), "a": (1, "h1")}
+    assert checkpoint_root(heads) == merkle_root([head_leaf("a", 1, "h1"), head_leaf("b", 2, "h2")])
+    assert checkpoint_root(heads) != checkpoint_root({"a": (1, "h1"), "b": (3, "h2")})
+
+
+def test_heads_round_trip_and_only_the_canonical_text_parses() -> None:
+    heads = {"chain-b": (2, "ff"), "chain-a": (10, "ee")}
+    text = heads_text(heads)
+    assert text == '{"chain-a":[10,"ee"],"chain-b":[2,"ff"]}'
+    assert parse_heads(text) == heads
+    for bad in (
+        '{"chain-a": [10,"ee"]}',
+        '{"chain-a":[10.0,"ee"]}',
+        '{"a":[true,"ee"]}',
+        "[]",
+        "{",
+        '{"a":[1]}',
+    ):
+        assert parse_heads(bad) is None
+
+
+def test_every_checkpoint_field_is_signed() -> None:
+    base = {"prev_digest": "p", "key_id": "k", "head_count": 2}
+    message = checkpoint_message(1, "t", "r", **base)  # type: ignore[arg-type]
+    assert message != checkpoint_message(2, "t", "r", **base)  # type: ignore[arg-type]
+    assert message != checkpoint_message(1, "u", "r", **base)  # type: ignore[arg-type]
+    assert message != checkpoint_message(1, "t", "s", **base)  # type: ignore[arg-type]
+    for key, value in (("prev_digest", "q"), ("key_id", "l"), ("head_count", 3)):
+        assert message != checkpoint_message(1, "t", "r", **{**base, key: value})  # type: ignore[arg-type]
+
+
+def test_a_provision_digest_is_the_same_as_written_and_as_read_back() -> None:
+    at = datetime(2026, 4, 1, 1, 0, 0, 5, tzinfo=UTC)
+    written = {
+        "record_id": "RID1",
+        "role": "requester",
+        "requester": "連合会",
+        "provider": "市町村長",
+        "requested_at": at,
+        "provided_at": None,
+        "items": '["TM00000000000002"]',
+        "jimu": "年金",
+        "legal_basis_current": "84",
+        "legal_basis_legacy": "59",
+        "non_disclosure": True,
+        "subject_token": "tkA_x",
+        "retention_until": date(2033, 4, 1),
+    }
+    sqlite_raw = {**written, "requested_at": "2026-04-01 01:00:00.000005", "non_disclosure": 1}
+    sqlite_raw["retention_until"] = "2033-04-01"
+    assert set(written) == set(DIGEST_FIELDS)
+    assert provision_digest(written) == provision_digest(sqlite_raw)
+    for key, value in (("non_disclosure", 2), ("retention_until", "2033-4-01"), ("provided_at", at)):
+        assert provision_digest({**written, key: value}) != provision_digest(written)
