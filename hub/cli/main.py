@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import contracts_cmd, db_cmd, run_cmd, topology_cmd
+from hub.cli import audit, broker_cmd, contracts_cmd, db_cmd, keys, retention, run_cmd, topology_cmd
 from hub.cli.demo import demo
 
 app = typer.Typer(
@@ -22,6 +22,10 @@ app.add_typer(contracts_cmd.app, name="contracts")
 app.add_typer(topology_cmd.app, name="topology")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(run_cmd.app, name="run")
+app.add_typer(keys.app, name="keys")
+app.add_typer(retention.app, name="retention")
+app.add_typer(audit.app, name="audit")
+topology_cmd.app.command("definitions")(broker_cmd.definitions)
 
 
 if __name__ == "__main__":  # pragma: no cover
