@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from adapters.jlis.errors import JlisMappingError, JlisPurposeRefused
 from adapters.jlis.wire import BatchHeader, RequestFile, RequestRecord, ResultFile, ResultRecord, WirePurpose
 from contracts.envelope import LegalBasis, Purpose
+from contracts.ids import stable_id
 from contracts.messages.common import Address, ChunkInfo
 from contracts.messages.survival import JlisResultRecord, JlisSurvivalChangeInquiry, JlisSurvivalChangeResult
 from contracts.sealing import Sealer, Unsealer
@@ -41,7 +42,7 @@ JLIS_PURPOSE: Final = Purpose(
     # The same statute name as the hub's number policy (hub/number_policy.toml), so both sides agree.
     legal_basis=(LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一"),),
 )
-# Result message ids are uuid5(namespace, file name): a redelivered file gets the same id downstream.
+# Result message ids are stable_id(namespace, file name): a redelivered file gets the same id downstream.
 _RESULT_NAMESPACE: Final = uuid.UUID("2f0d4d55-8e0b-5c52-9a57-6a6c69732e72")
 
 T = TypeVar("T")
@@ -58,8 +59,11 @@ def new_number_field(record_seq: int) -> str:
 
 
 def result_message_id(file_name: str) -> uuid.UUID:
-    """The deterministic message id of the result envelope built from the file ``file_name``."""
-    return uuid.uuid5(_RESULT_NAMESPACE, file_name)
+    """The deterministic message id of the result envelope built from the file ``file_name``.
+
+    A uuid5 of the name that never looks like an Individual Number (:func:`contracts.ids.stable_id`).
+    """
+    return stable_id(_RESULT_NAMESPACE, file_name)
 
 
 def _validated(build: Callable[[], T], what: str) -> T:
