@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol, Self
 
 from hub.ports.audit import AuditLog
+from hub.ports.dead_letters import DeadLetterStore
 from hub.ports.transport import OutgoingMessage
 from hub.ports.vault import Vault
 
@@ -53,6 +54,7 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     vault: Vault
     audit: AuditLog
+    dead_letters: DeadLetterStore
 
     def __enter__(self) -> Self: ...
 

@@ -11,7 +11,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from contracts.errors import StoreUnavailable
 from hub.infra.db.messaging import SqlInbox, SqlOutbox
+from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.ports.audit import AuditLog
+from hub.ports.dead_letters import DeadLetterStore
 from hub.ports.store import Inbox, Outbox
 from hub.ports.vault import Vault
 
@@ -22,12 +24,13 @@ AuditFactory = Callable[[Connection], AuditLog]
 
 
 class SqlAlchemyUnitOfWork:
-    """One transaction over inbox, outbox, vault and access record."""
+    """One transaction over inbox, outbox, vault, access record and dead-letter store."""
 
     inbox: Inbox
     outbox: Outbox
     vault: Vault
     audit: AuditLog
+    dead_letters: DeadLetterStore
 
     def __init__(self, engine: Engine, vault_factory: VaultFactory, audit_factory: AuditFactory) -> None:
         self._engine = engine
@@ -54,6 +57,7 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SqlOutbox(self._conn)
         self.vault = self._vault_factory(self._conn)
         self.audit = self._audit_factory(self._conn)
+        self.dead_letters = SqlDeadLetterStore(self._conn)
         return self
 
     def __exit__(self, *exc: object) -> None:
