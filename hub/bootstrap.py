@@ -7,6 +7,7 @@ arguments instead of touching the network.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -24,12 +25,15 @@ from adapters.jlis import JlisAdapter, JlisSimulator, SyntheticPopulation
 from adapters.pension import DirectoryGateway, PensionAdapter, PensionSystemSimulator
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber
+from hub.core.dead_letters import DeadLetterConfig, DeadLetterConsumer
 from hub.core.failure import Exchanges, RetryPolicy
 from hub.core.hosting import AdapterHost, DirectoryPoller, HostDeps, SimulatorHost
 from hub.core.policy import NumberPolicy
 from hub.core.routing import HANDLERS
 from hub.core.worker import HubWorker, WorkerDeps
+from hub.infra.audit_checkpoint import Checkpointer
 from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.crypto.signing import signer_from_settings
 from hub.infra.crypto.keyring import Keyring, load_keyring
 from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
 from hub.infra.db.engine import make_engine
@@ -41,6 +45,7 @@ from hub.infra.runner import ServiceGroup
 from hub.infra.topology import Names, apply_topology, renkei_topology
 from hub.infra.transport_pika import PikaTransport
 from hub.infra.vault_sql import SqlVault
+from hub.ports.dead_letters import DeadLetterStatus
 from hub.ports.transport import Transport
 from hub.ports.vault import Retention
 from hub.settings import Settings
@@ -159,8 +164,14 @@ class Hub:
                 retry=self.retry,
                 handlers=HANDLERS,
                 actor=actor or f"hub:{os.getpid()}",
+                after_commit=self.checkpointer.maybe_checkpoint,
             )
         )
+
+    @functools.cached_property
+    def checkpointer(self) -> Checkpointer:
+        """Signs a checkpoint of every chain head after each 1,000 records or minute with new records."""
+        return Checkpointer(self.engine, signer_from_settings(self.settings), [self.chain])
 
     def jlis_adapter(self) -> JlisAdapter:
         """The J-LIS adapter, holding only the J-LIS and hub sealing keys."""
@@ -197,10 +208,23 @@ class Hub:
                     )
                 uow.commit()
 
+    def dead_letter_consumer(self, actor: str | None = None) -> DeadLetterConsumer:
+        """The consumer that keeps what reaches the dead-letter queue in the dead-letter store."""
+        config = DeadLetterConfig(
+            hub_queue=self.names.ingress_queue,
+            queue_prefix=self.names.prefix,
+            delivery_limit=self.settings.retry.delivery_limit,
+        )
+        return DeadLetterConsumer(
+            self.uow_factory(), config, actor=actor or f"hub:dead-letters:{os.getpid()}"
+        )
+
     def dead_letter_depth(self) -> int:
-        """Messages waiting in the dead-letter queue."""
+        """Dead letters waiting for an operator: pending in the store, plus those still in the queue."""
+        with self.uow_factory()() as uow:
+            pending = uow.dead_letters.count(DeadLetterStatus.PENDING)
         ready, _ = self.transport("depth").queue_depth(self.names.dead_letter_queue)
-        return ready
+        return pending + ready
 
     ADAPTERS = ("jlis", "pension")
     SIMULATORS = ("jlis",)
@@ -210,12 +234,20 @@ class Hub:
         return {"prefetch": s.prefetch, "batch_size": s.batch_size, "batch_wait_s": s.batch_wait_ms / 1000}
 
     def hub_services(self, group: ServiceGroup | None = None) -> ServiceGroup:
-        """The hub's ingress consumer and its outbox relay."""
+        """The hub's ingress consumer, its outbox relay and the dead-letter consumer."""
         group = group or ServiceGroup()
         transport = self.transport("hub")
         worker = self.hub_worker(transport)
         group.consume("hub", transport, self.names.ingress_queue, worker, **self._consumer_options())  # type: ignore[arg-type]
         group.every("outbox-relay", 5.0, worker.relay_pending)
+        group.consume(
+            "dead-letters",
+            self.transport("dead-letters"),
+            self.names.dead_letter_queue,
+            self.dead_letter_consumer(),
+            **self._consumer_options(),  # type: ignore[arg-type]
+        )
+        group.every("audit-checkpoint", 10.0, self.checkpointer.maybe_checkpoint)
         return group
 
     def adapter_services(self, name: str, group: ServiceGroup | None = None) -> ServiceGroup:
