@@ -33,9 +33,9 @@ from hub.core.routing import HANDLERS
 from hub.core.worker import HubWorker, WorkerDeps
 from hub.infra.audit_checkpoint import Checkpointer
 from hub.infra.audit_sql import ChainWriter, SqlAuditLog
-from hub.infra.crypto.signing import signer_from_settings
 from hub.infra.crypto.keyring import Keyring, load_keyring
 from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.signing import signer_from_settings
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
 from hub.infra.db.uow import SqlUnitOfWorkFactory
