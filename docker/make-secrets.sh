@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Generate every secret docker/compose.yaml needs into docker/secrets (once per deployment).
+#
+#   docker/make-secrets.sh [--dir DIR] [--force]
+#
+# Writes: the Erlang cookie, one broker password per role, the database password, the env files rendered
+# from docker/env/*.env.example (the same passwords inside RENKEI_AMQP_URL / RENKEI_DB_URL), the vault's
+# keyring and the audit checkpoint signing key (Ed25519) with its public key. Existing files are kept unless
+# --force is given: regenerating a keyring makes every number in an existing vault unreadable.
+#
+# The keyring is made by renkei itself: with the Python of the checkout (.venv) when there is one, else with
+# the renkei image (docker run). Nothing is printed but file names.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+DIR="$HERE/secrets"
+FORCE=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) DIR="$2"; shift 2 ;;
+    --force) FORCE=1; shift ;;
+    *) echo "usage: $0 [--dir DIR] [--force]" >&2; exit 2 ;;
+  esac
+done
+ROLES=(hub operator adapter-jlis adapter-pension simulator-jlis)
+UID_RENKEI=10001
+IMAGE="${IMAGE:-renkei:0.1.0}"
+if [ -x "$HERE/../.venv/bin/python" ]; then
+  PY=("$HERE/../.venv/bin/python")
+else
+  PY=(docker run --rm -i --entrypoint python "$IMAGE")
+fi
+
+umask 077
+mkdir -p "$DIR/broker"
+
+fresh() { [ "$FORCE" = 1 ] || [ ! -s "$1" ]; }
+random() { python3 -c 'import secrets; print(secrets.token_urlsafe(32), end="")'; }
+var_of() { echo "$1" | tr 'a-z-' 'A-Z_'; }
+
+fresh "$DIR/erlang_cookie" && python3 -c 'import secrets; print(secrets.token_hex(32), end="")' >"$DIR/erlang_cookie"
+fresh "$DIR/db_password" && random >"$DIR/db_password"
+for role in "${ROLES[@]}"; do
+  fresh "$DIR/broker/$role" && random >"$DIR/broker/$role"
+done
+
+# Env files: every ${NAME} of the examples replaced by the matching secret (a missing one is an error).
+declare -A values=([DB_PASSWORD]="$(cat "$DIR/db_password")")
+for role in "${ROLES[@]}"; do values["BROKER_PASSWORD_$(var_of "$role")"]="$(cat "$DIR/broker/$role")"; done
+for example in "$HERE"/env/*.env.example; do
+  target="$DIR/$(basename "$example" .example)"
+  args=()
+  for name in "${!values[@]}"; do args+=("$name=${values[$name]}"); done
+  python3 - "$example" "$target" "${args[@]}" <<'EOF'
+import string, sys
+example, target, *pairs = sys.argv[1:]
+values = dict(pair.split("=", 1) for pair in pairs)
+with open(example, encoding="utf-8") as src:
+    text = string.Template(src.read()).substitute(values)
+with open(target, "w", encoding="utf-8") as out:
+    out.write(text)
+EOF
+done
+
+if fresh "$DIR/keyring.json"; then
+  "${PY[@]}" -c 'from hub.infra.crypto.keyring import generate_keyring, keyring_to_json; print(keyring_to_json(generate_keyring()))' >"$DIR/keyring.json"
+fi
+if fresh "$DIR/audit-signing.pem"; then
+  openssl genpkey -algorithm ed25519 -out "$DIR/audit-signing.pem"
+  openssl pkey -in "$DIR/audit-signing.pem" -pubout -out "$DIR/audit-signing.pub.pem"
+fi
+chmod 600 "$DIR"/erlang_cookie "$DIR"/db_password "$DIR"/keyring.json "$DIR"/audit-signing.pem "$DIR"/*.env "$DIR"/broker/*
+chmod 644 "$DIR/audit-signing.pub.pem"
+
+# renkei (uid 10001 in the image) must own what it reads; RabbitMQ and PostgreSQL read theirs as root.
+if [ "$(id -u)" = 0 ]; then
+  chown "$UID_RENKEI:$UID_RENKEI" "$DIR/keyring.json" "$DIR/audit-signing.pem" "$DIR"/broker/*
+else
+  echo "make-secrets: as root, run: chown $UID_RENKEI:$UID_RENKEI $DIR/keyring.json $DIR/audit-signing.pem $DIR/broker/*" >&2
+fi
+echo "make-secrets: secrets in $DIR:"
+(cd "$DIR" && ls -1 ./*.json ./*.pem ./*.env erlang_cookie db_password broker/* | sed 's|^\./||; s/^/  /')
+echo "make-secrets: back up audit-signing.pub.pem and keyring.json outside this machine (see docs/deploy.md)"
