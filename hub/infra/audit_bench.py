@@ -52,7 +52,8 @@ def bench_audit(url: str, n: int, batch: int, *, subjects_per_record: int = 2) -
 
     Returns:
         ``backend``, ``records``, ``batch``, ``subjects_per_record``, ``seconds``, ``records_per_second``,
-        ``verify_seconds``, ``verified_records`` and ``verify_records_per_second``, and ``verify_ok``.
+        ``subject_rows_per_second``, ``verify_seconds``, ``verified_records``, ``verify_records_per_second``
+        and ``verify_ok``.
     """
     if n < 1 or batch < 1:
         raise ValueError("n and batch are positive")
@@ -80,6 +81,7 @@ def bench_audit(url: str, n: int, batch: int, *, subjects_per_record: int = 2) -
             "subjects_per_record": subjects_per_record,
             "seconds": round(seconds, 3),
             "records_per_second": round(n / seconds),
+            "subject_rows_per_second": round(n * subjects_per_record / seconds),
             "verify_seconds": round(verify_seconds, 3),
             "verified_records": report.records_checked,
             "verify_records_per_second": round(report.records_checked / verify_seconds),

@@ -10,8 +10,11 @@ and a rolled-back transaction leaves both untouched: there is no in-memory head 
 The lock is held until the caller's transaction ends, so two transactions appending to *one* chain take
 turns; give each concurrent worker its own :class:`ChainWriter` (chains are cheap; checkpoints cover all).
 
-Cost per :meth:`SqlAuditLog.append`: one SELECT, one batched INSERT of records, one of subjects (chunked),
-one UPDATE, whatever the number of records.
+Cost per :meth:`SqlAuditLog.append`: one SELECT, one bulk write of the records and one of their subjects,
+one UPDATE, whatever the number of records. The bulk writes are ``COPY ... FROM STDIN`` on PostgreSQL (on
+the same connection, inside the same transaction; about three times the rate of a pipelined
+``executemany``, which matters when one record names a chunk of a thousand people) and chunked
+``executemany`` on SQLite.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, insert, select, update
+import psycopg
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import AuditWriteFailed
@@ -179,21 +183,33 @@ class SqlAuditLog:
                 rows.append({**values, "chain_id": chain_id, "seq": seq, "prev_hash": prev, "hash": digest})
                 subject_rows.extend({"chain_id": chain_id, "seq": seq, "subject_token": t} for t in subjects)
                 prev = digest
-            for chunk in _chunks(rows, _RECORD_CHUNK):
-                self._conn.execute(insert(access_records), chunk)
-            for chunk in _chunks(subject_rows, _SUBJECT_CHUNK):
-                self._conn.execute(insert(access_record_subjects), chunk)
+            _bulk_insert(self._conn, access_records, rows, _RECORD_CHUNK)
+            _bulk_insert(self._conn, access_record_subjects, subject_rows, _SUBJECT_CHUNK)
             self._chain.advance(self._conn, seq, prev, len(rows))
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, psycopg.Error) as exc:
             raise AuditWriteFailed(
                 "the access record could not be written; nothing that depends on it may proceed"
             ) from exc
         return [(chain_id, row["seq"]) for row in rows]
 
 
-def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], chunk: int) -> None:
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        # The names come from our own table definition, never from data.
+        columns = [c.name for c in table.columns]
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        return
+    for start in range(0, len(rows), chunk):
+        conn.execute(insert(table), rows[start : start + chunk])
 
 
 @contextmanager

@@ -16,6 +16,7 @@ KEYS = {
     "subjects_per_record",
     "seconds",
     "records_per_second",
+    "subject_rows_per_second",
     "verify_seconds",
     "verified_records",
     "verify_records_per_second",
