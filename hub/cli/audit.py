@@ -23,14 +23,14 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import ConfigurationError
 from hub.infra.audit_checkpoint import write_checkpoint
 from hub.infra.audit_codec import canonical_at
 from hub.infra.audit_query import ExportFormat, RecordFilter, export_provisions, export_records, search
-from hub.infra.audit_verify import VerifyReport, verify
+from hub.infra.audit_verify import VerifyReport, verify_engine
 from hub.infra.crypto.signing import load_public_key, load_signer, public_key_pem, signer_from_settings
 from hub.infra.db.engine import make_engine
 from hub.ports.audit import AuditAction
@@ -88,14 +88,6 @@ def _engine(settings: Settings) -> Iterator[Engine]:
         engine.dispose()
 
 
-def _snapshot(engine: Engine) -> Connection:
-    conn = engine.connect()
-    if conn.dialect.name == "postgresql":
-        # One consistent view while the hub keeps writing.
-        conn = conn.execution_options(isolation_level="REPEATABLE READ")
-    return conn
-
-
 def _trusted_keys(settings: Settings, files: list[Path] | None) -> list[Ed25519PublicKey]:
     if files:
         return [load_public_key(path) for path in files]
@@ -125,8 +117,8 @@ def verify_cmd(
         keys = _trusted_keys(settings, public_key)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
-    with _engine(settings) as engine, _snapshot(engine) as conn, conn.begin():
-        report = verify(conn, keys)
+    with _engine(settings) as engine:
+        report = verify_engine(engine, keys)
     if as_json:
         _out.print_json(json.dumps(report.to_json(), ensure_ascii=False))
     else:

@@ -12,8 +12,9 @@ What is checked, in this order (problems are reported in the same order, so the 
 
 Verification is security-critical code (security.md §4.5): it trusts nothing it reads, converts nothing it
 cannot parse, and treats an unparsable value as modified. Memory is bounded by the number of chains and a
-batch, not by the number of records. Run it in one transaction (REPEATABLE READ on PostgreSQL) so that it
-sees one consistent state while writers go on.
+batch, not by the number of records. Run it in one transaction that sees one consistent state while writers
+go on: :func:`verify_engine` does (REPEATABLE READ on PostgreSQL; on SQLite the transaction holds the write
+lock, so writers wait for the verification).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, String, and_, func, select, tuple_, type_coerce
+from sqlalchemy import Connection, Engine, String, and_, func, select, tuple_, type_coerce
 
 from hub.infra.audit_codec import (
     GENESIS,
@@ -51,7 +52,7 @@ from hub.infra.db.audit_tables import (
     provision_records,
 )
 
-__all__ = ["Problem", "ProblemKind", "VerifyReport", "verify"]
+__all__ = ["Problem", "ProblemKind", "VerifyReport", "verify", "verify_engine"]
 
 _BATCH: Final = 500
 
@@ -117,6 +118,15 @@ def verify(conn: Connection, public_keys: Ed25519PublicKey | Sequence[Ed25519Pub
     report.uncovered_records = sum(max(0, last - covered.get(chain, 0)) for chain, last in last_seq.items())
     report.problems = chain_problems + orphan_problems + checkpoint_problems + provision_problems
     return report
+
+
+def verify_engine(engine: Engine, public_keys: Ed25519PublicKey | Sequence[Ed25519PublicKey]) -> VerifyReport:
+    """:func:`verify` in a transaction of its own, on one consistent snapshot of the database."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            return verify(conn, public_keys)
 
 
 def _chain_heads(conn: Connection, problems: list[Problem]) -> list[ChainHead]:

@@ -19,7 +19,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Row, String, select, type_coerce
 
 from hub.infra.audit_codec import RECORD_FIELDS, record_hash, stored_at_text
-from hub.infra.db.audit_tables import access_record_subjects, access_records
+from hub.infra.db.audit_tables import access_record_subjects, access_records, audit_chains
 
 __all__ = ["ChainHead", "ChainOutcome", "Problem", "ProblemKind", "walk_chain"]
 
@@ -193,6 +193,8 @@ def _walk(
                 return stop(ProblemKind.DELETED, expected, f"missing (the next record is seq {seq})")
             return stop(ProblemKind.INSERTED, seq, f"lies beyond the chain head ({head_seq})")
         if seq > head_seq:
+            if _head_now(conn, chain_id) >= seq:
+                break  # appended and committed since the head was read: newer than this verification
             return stop(ProblemKind.INSERTED, seq, f"lies beyond the chain head ({head_seq})")
         tokens = subjects.take(seq)
         if row.fits(chain_id, seq, tokens) and row.prev_hash == prev:
@@ -216,6 +218,12 @@ def _walk(
             return ChainOutcome(0, 0, Problem(ProblemKind.MODIFIED, message, chain_id))
         return stop(ProblemKind.MODIFIED, last, "the chain head's hash does not match this record")
     return ChainOutcome(last, last, None)
+
+
+def _head_now(conn: Connection, chain_id: str) -> int:
+    # Read again: without a snapshot (READ COMMITTED), a writer may have committed since the first read.
+    value = conn.execute(select(audit_chains.c.head_seq).where(audit_chains.c.chain_id == chain_id)).scalar()
+    return value if type(value) is int else -1
 
 
 def _window(conn: Connection, chain_id: str, lo: int, hi: int) -> dict[int, tuple[_Stored, list[str]]]:

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from contracts.errors import AuditWriteFailed, PolicyRefused
 from contracts.individual_number import synthetic_individual_number
 from hub.infra.audit_checkpoint import Checkpointer, CheckpointPolicy, write_checkpoint
+from hub.infra.audit_codec import canonical_at, chain_genesis
 from hub.infra.audit_provision import (
     PROVISION_DIGEST_KEY,
     SqlProvisionLog,
@@ -32,7 +33,8 @@ from hub.infra.audit_query import (
 )
 from hub.infra.audit_rows import REDACTED_KEY
 from hub.infra.audit_sql import ChainWriter, SqlAuditLog, append_durably
-from hub.infra.audit_verify import ProblemKind, VerifyReport, verify
+from hub.infra.audit_verify import ProblemKind, VerifyReport, verify, verify_engine
+from hub.infra.audit_verify_chain import ChainHead, walk_chain
 from hub.infra.crypto.signing import Ed25519Signer
 from hub.infra.db.audit_tables import access_records, audit_chains, audit_coverage, provision_records
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
@@ -154,6 +156,41 @@ class AuditStoreContract:
         assert report.ok, report.problems
         assert report.records_checked == 120
         assert report.chains == (1 if shared else 2)
+
+    def test_a_head_read_before_newer_appends_is_not_an_insertion(self, engine: Engine) -> None:
+        chain = ChainWriter("w", chain_id="c1")
+        self.append(engine, chain, [make_record(i) for i in range(3)])
+        with engine.connect() as conn:
+            row = conn.execute(select(audit_chains)).mappings().one()
+            genesis = chain_genesis("c1", row["writer"], canonical_at(row["created_at"]))
+            stale = ChainHead("c1", genesis, row["head_seq"], row["head_hash"])
+        self.append(engine, chain, [make_record(i) for i in range(3, 6)])  # committed after the head was read
+        with engine.connect() as conn, conn.begin():
+            outcome = walk_chain(conn, stale)
+        assert outcome.problem is None
+        assert outcome.last_seq == 3
+
+    def test_verification_while_a_writer_appends(self, engine: Engine, signer: Ed25519Signer) -> None:
+        chain = ChainWriter("w", chain_id="c1")
+        self.append(engine, chain, [make_record(0)])
+        errors: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                for batch in range(40):
+                    self.append(engine, chain, [make_record(i) for i in range(batch * 5, batch * 5 + 5)])
+            except BaseException as exc:
+                errors.append(exc)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        reports = [verify_engine(engine, signer.public_key) for _ in range(5)]
+        writer.join(timeout=120)
+        assert not errors
+        assert all(r.ok for r in reports), [r.problems for r in reports]
+        final = verify_engine(engine, signer.public_key)
+        assert final.ok
+        assert final.records_checked == 201
 
     def test_a_database_failure_becomes_audit_write_failed(
         self, engine: Engine, signer: Ed25519Signer
