@@ -286,6 +286,17 @@ class AuditTamperContract:
         self.assert_first(report, ProblemKind.DELETED, 8)
         assert first_of(report).checkpoint_id == 1
 
+    def test_a_whole_chain_deleted_after_a_checkpoint_is_caught(
+        self, engine: Engine, chain: ChainWriter, signer: Ed25519Signer
+    ) -> None:
+        self.checkpoint(engine, signer)
+        with engine.begin() as conn:
+            for table in (S, R, C):
+                conn.execute(delete(table).where(table.c.chain_id == "chain-a"))
+        report = self.check(engine, signer)
+        self.assert_first(report, ProblemKind.DELETED, 1)
+        assert "no such chain remains" in first_of(report).message
+
     # --- inserted ---
 
     def test_a_record_beyond_the_head_is_caught(
