@@ -14,7 +14,9 @@ class ContractModel(BaseModel):
     validation error, and so out of logs, exceptions and dead-letter reasons.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True, str_strip_whitespace=False)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", hide_input_in_errors=True, str_strip_whitespace=False
+    )
 
 
 class TolerantModel(ContractModel):

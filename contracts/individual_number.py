@@ -46,9 +46,7 @@ def check_digit(base11: str) -> int:
 
 def is_valid_individual_number(text: str) -> bool:
     """Tell whether ``text`` is twelve ASCII digits with a valid check digit."""
-    return (
-        len(text) == 12 and text.isascii() and text.isdigit() and check_digit(text[:11]) == int(text[11])
-    )
+    return len(text) == 12 and text.isascii() and text.isdigit() and check_digit(text[:11]) == int(text[11])
 
 
 def find_individual_numbers(text: str) -> list[tuple[int, int]]:
@@ -98,7 +96,9 @@ class IndividualNumber:
         raise TypeError("an IndividualNumber is never pickled")
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
         def validate(value: Any) -> IndividualNumber:
             if isinstance(value, IndividualNumber):
                 return value

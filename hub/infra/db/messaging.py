@@ -39,7 +39,8 @@ class SqlInbox:
             return
         now = datetime.now(UTC)
         self._conn.execute(
-            insert(inbox), [{"consumer": consumer, "message_id": mid, "handled_at": now} for mid in message_ids]
+            insert(inbox),
+            [{"consumer": consumer, "message_id": mid, "handled_at": now} for mid in message_ids],
         )
 
 

@@ -32,7 +32,9 @@ _ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only
 subjects = Table(
     "subjects",
     metadata,
-    Column("id", String(32), primary_key=True, comment="26 random letters (about 122 bits); never leaves the hub"),
+    Column(
+        "id", String(32), primary_key=True, comment="26 random letters (about 122 bits); never leaves the hub"
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=True),
 )
