@@ -163,12 +163,18 @@ await_node() {
 is_member_of_1() { running_members 1 | grep -qx "$(node_name "$1")"; }
 
 join() {
-  local n="$1"
-  # A node that is not yet a member holds no data of this cluster: reset it and join node 1.
-  ctl "$n" --timeout "$CTL_TIMEOUT_S" stop_app >/dev/null
-  ctl "$n" --timeout "$CTL_TIMEOUT_S" reset >/dev/null
-  ctl "$n" --timeout "$CTL_TIMEOUT_S" join_cluster "$(node_name 1)" >/dev/null
-  ctl "$n" --timeout "$START_TIMEOUT_S" start_app >/dev/null
+  local n="$1" log step; log="$(node_dir "$1")/log/join.log"
+  : >"$log"
+  # A node that is not yet a member holds no data of this cluster: reset it and join node 1. The CLI
+  # reports the usual join-time warnings (feature flags, connection tracking) on stderr: keep them in the
+  # log unless a step fails.
+  for step in "stop_app" "reset" "join_cluster $(node_name 1)" "start_app"; do
+    # shellcheck disable=SC2086 # the step's words are the command and its argument
+    if ! ctl "$n" --timeout "$START_TIMEOUT_S" $step >>"$log" 2>&1; then
+      tail -n 20 "$log" >&2
+      die "$(node_name "$n"): '$step' failed; see $log"
+    fi
+  done
 }
 
 await_members() {
