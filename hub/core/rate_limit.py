@@ -48,7 +48,7 @@ class TokenBucket:
             now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
             self._at = now
-            if self._tokens >= need:
+            if self._tokens >= need - 1e-9:  # float sums of waits fall a hair short
                 self._tokens -= need
                 return
             self._sleep((need - self._tokens) / self.rate)

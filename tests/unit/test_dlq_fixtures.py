@@ -1,0 +1,150 @@
+"""Shared set-up for the dead-letter tests: the hub on the in-memory broker and an SQLite file.
+
+No test lives here; the other ``test_dlq_*`` modules import :func:`make_env` and the message helpers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.errors import PermanentError
+from contracts.ids import new_id
+from contracts.messages.common import ChunkInfo
+from contracts.messages.survival import SurvivalInquiryRecord, SurvivalInquiryRequested
+from contracts.registry import Decoded, payload_dict
+from contracts.usage_number import UsageNumber, UsageNumberKind
+from hub.bootstrap import Hub, bootstrap
+from hub.core.context import HandlerContext
+from hub.core.dead_letters import DeadLetterConsumer
+from hub.core.operations import DeadLetterOperations
+from hub.core.routing import to_outgoing
+from hub.core.worker import HubWorker, WorkerDeps
+from hub.infra.audit_query import search
+from hub.infra.audit_rows import StoredRecord
+from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.transport_memory import InMemoryTransport, ManualClock
+from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
+from hub.ports.transport import BatchHandler, OutgoingMessage
+from hub.settings import RetrySettings, Settings
+
+INQUIRY = ("pension.survival_inquiry.requested", 1)
+
+
+def inquiry(message_id: uuid.UUID | None = None) -> Envelope:
+    """A valid survival inquiry from the pension system (usage numbers only, nobody real)."""
+    payload = SurvivalInquiryRequested(
+        chunk=ChunkInfo(batch_id="b1", chunk_index=0, chunk_count=1, total_records=1),
+        cycle="2026-12",
+        as_of=date(2026, 11, 26),
+        records=(
+            SurvivalInquiryRecord(
+                record_seq=0, usage_number=UsageNumber(kind=UsageNumberKind.BASIC_PENSION, value="AB-1")
+            ),
+        ),
+    )
+    return new_envelope(
+        message_type=INQUIRY[0],
+        schema_version=INQUIRY[1],
+        source="pension",
+        destination="hub",
+        purpose=Purpose(code="pension.survival", legal_basis=(LegalBasis(law="番号法", article="第9条"),)),
+        payload=payload_dict(payload),
+        message_id=message_id or new_id(),
+    )
+
+
+@dataclass
+class FlakyHandler:
+    """Fails with ``error`` for the first ``failures`` calls of each message, then completes."""
+
+    error: Callable[[], Exception] = lambda: PermanentError("injected fault", code="injected")
+    failures: int = 1
+    calls: list[str] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+
+    def __call__(self, message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+        mid = str(message.envelope.message_id)
+        self.calls.append(mid)
+        if self.calls.count(mid) <= self.failures:
+            raise self.error()
+        self.completed.append(mid)
+        return []
+
+
+@dataclass
+class DlqEnv:
+    """The hub wired to an in-memory broker and an SQLite file, with test handlers on its ingress."""
+
+    settings: Settings
+    hub: Hub
+    mem: InMemoryTransport
+    clock: ManualClock
+
+    @property
+    def names(self):
+        return self.hub.names
+
+    def worker(self, handlers: Mapping[tuple[str, int], object]) -> HubWorker:
+        return HubWorker(
+            WorkerDeps(
+                uow_factory=self.hub.uow_factory(),
+                transport=self.mem,
+                sealer=AeadSealer(self.hub.keyring),
+                unsealer=AeadUnsealer(self.hub.keyring, owner="hub"),
+                policy=self.hub.policy,
+                exchanges=self.hub.exchanges,
+                retry=self.hub.retry,
+                handlers=handlers,  # type: ignore[arg-type]
+                actor="hub:test",
+            )
+        )
+
+    def consumer(self) -> DeadLetterConsumer:
+        return self.hub.dead_letter_consumer(actor="hub:dead-letters:test")
+
+    def operations(self, **kwargs) -> DeadLetterOperations:
+        return DeadLetterOperations(self.hub.uow_factory(), self.mem, **kwargs)
+
+    def send(self, envelope: Envelope) -> None:
+        self.mem.publish([to_outgoing(envelope, self.hub.exchanges)])
+
+    def send_raw(self, body: bytes, message_type: str = "garbage", message_id: str | None = None) -> str:
+        mid = message_id or str(new_id())
+        self.mem.publish([OutgoingMessage(self.names.ingress_exchange, "hub", body, mid, message_type, mid)])
+        return mid
+
+    def run(self, worker: BatchHandler, extra: Mapping[str, BatchHandler] | None = None) -> int:
+        """Hub ingress and dead-letter queue until both are empty."""
+        handlers = {self.names.ingress_queue: worker, self.names.dead_letter_queue: self.consumer()}
+        return self.mem.run_until_idle({**handlers, **(extra or {})})
+
+    def dead_letters(self, query: DeadLetterQuery | None = None) -> list[DeadLetter]:
+        with self.hub.uow_factory()() as uow:
+            return uow.dead_letters.find(query or DeadLetterQuery(statuses=()))
+
+    def records(self, action: str | None = None) -> list[StoredRecord]:
+        with self.hub.engine.connect() as conn:
+            return search(conn, action=action, limit=10_000)
+
+
+def make_env(tmp_path: Path, *, delivery_limit: int = 2) -> DlqEnv:
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        exchange_prefix="t",
+        log_json=False,
+        retry=RetrySettings(max_attempts=2, delays_ms=(100, 200), delivery_limit=delivery_limit),
+    )
+    clock = ManualClock()
+    mem = InMemoryTransport(clock=clock)
+    hub = bootstrap(settings, transport_factory=lambda role: mem, configure_logs=False)
+    hub.prepare()  # migrations and topology, both on the fakes
+    return DlqEnv(settings, hub, mem, clock)
+
+
+def headers_of(messages: Sequence[object]) -> list[Mapping[str, object]]:
+    return [m.headers for m in messages]  # type: ignore[attr-defined]
