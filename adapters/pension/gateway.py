@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Final
 
 from adapters.pension._fs import TMP_SUFFIX, ensure_private_dir, open_regular, rename, restrict, write_bytes
+from adapters.pension._manifest import manifest_holds_a_number
 from adapters.pension._quarantine import Quarantine, Rejection, shown_name
 from adapters.pension._reader import check_integrity, iter_rows, run_to_end
 from adapters.pension.errors import (
@@ -269,7 +270,7 @@ class DirectoryGateway:
             PensionDirectoryUnavailable: the directory cannot be written.
         """
         manifest_bytes = dump_manifest(manifest)
-        if find_individual_numbers(name) or find_individual_numbers(manifest_bytes.decode()):
+        if find_individual_numbers(name) or manifest_holds_a_number(manifest_bytes.decode()):
             raise IndividualNumberInFile(column="file name or manifest")
         if manifest.file_name != name or manifest.sha256 != hashlib.sha256(content).hexdigest():
             raise ValueError("the manifest does not describe this content")
