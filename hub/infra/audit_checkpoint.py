@@ -30,6 +30,7 @@ from hub.infra.audit_codec import (
     checkpoint_digest,
     checkpoint_message,
     checkpoint_root,
+    digest_text,
     heads_text,
     parse_heads,
     to_utc,
@@ -158,7 +159,7 @@ def write_checkpoint(
         root=root,
         prev_digest=prev_digest,
         key_id=signer.key_id,
-        signature=signer.sign(message).hex(),
+        signature=digest_text(signer.sign(message)),
     )
     conn.execute(
         insert(audit_checkpoints).values(

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import AuditWriteFailed, PolicyRefused, ValidationFailed
 from contracts.individual_number import find_individual_numbers
-from hub.infra.audit_codec import canonical_at, encode_parts, stored_at_text, to_utc
+from hub.infra.audit_codec import canonical_at, digest_text, encode_parts, stored_at_text, to_utc
 from hub.infra.audit_sql import ChainWriter, SqlAuditLog
 from hub.infra.db.audit_tables import provision_records
 from hub.ports.audit import AccessRecord, ProvisionRecord, ProvisionRole
@@ -131,8 +131,10 @@ def _text(name: str, value: object) -> str | None:
 
 
 def provision_digest(values: Mapping[str, Any]) -> str:
-    """Hex SHA-256 of a provision row's values (as written or as read back from either backend)."""
-    return hashlib.sha256(_DOMAIN + encode_parts([_text(n, values[n]) for n in DIGEST_FIELDS])).hexdigest()
+    """SHA-256 of a provision row's values (as written or read back), as :func:`digest_text`."""
+    return digest_text(
+        hashlib.sha256(_DOMAIN + encode_parts([_text(n, values[n]) for n in DIGEST_FIELDS])).digest()
+    )
 
 
 class SqlProvisionLog:

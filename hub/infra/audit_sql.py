@@ -20,7 +20,6 @@ the same connection, inside the same transaction; about three times the rate of 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import AuditWriteFailed
+from contracts.ids import random_letters
 from hub.infra.audit_codec import canonical_at, chain_genesis, record_hash, to_utc
 from hub.infra.audit_rows import hashed_fields, record_values
 from hub.infra.db.audit_tables import access_record_subjects, access_records, audit_chains
@@ -56,7 +56,7 @@ class ChainWriter:
     def __init__(
         self, writer: str, *, chain_id: str | None = None, clock: Callable[[], datetime] | None = None
     ) -> None:
-        chain_id = chain_id or uuid.uuid4().hex
+        chain_id = chain_id or random_letters(26)
         if not 0 < len(chain_id) <= 64 or not chain_id.isprintable():
             raise ValueError("a chain id is 1 to 64 printable characters")
         if not 0 < len(writer) <= 200:

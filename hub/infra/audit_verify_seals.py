@@ -20,6 +20,7 @@ from hub.infra.audit_codec import (
     checkpoint_digest,
     checkpoint_message,
     checkpoint_root,
+    digest_bytes,
     parse_heads,
     stored_at_text,
 )
@@ -112,7 +113,7 @@ class CheckpointCheck:
             cid, at_text, row.root, prev_digest=row.prev_digest, key_id=row.key_id, head_count=len(heads)
         )
         try:
-            signature = bytes.fromhex(row.signature)
+            signature = digest_bytes(row.signature)
         except ValueError:
             signature = b""
         if not self._keys.verify(row.key_id, message, signature):

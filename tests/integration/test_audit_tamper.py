@@ -14,7 +14,13 @@ import pytest
 from sqlalchemy import Engine, String, delete, insert, select, type_coerce, update
 
 from hub.infra.audit_checkpoint import write_checkpoint
-from hub.infra.audit_codec import RECORD_FIELDS, checkpoint_message, record_hash, stored_at_text
+from hub.infra.audit_codec import (
+    RECORD_FIELDS,
+    checkpoint_message,
+    digest_text,
+    record_hash,
+    stored_at_text,
+)
 from hub.infra.audit_rows import hashed_fields, record_values
 from hub.infra.audit_sql import ChainWriter, SqlAuditLog
 from hub.infra.audit_verify import Problem, ProblemKind, VerifyReport, verify
@@ -373,7 +379,7 @@ class AuditTamperContract:
                 key_id=key_id,
                 head_count=1,
             )
-            signature = "ab" * 64 if attack == "garbage" else attacker.sign(message).hex()
+            signature = "ab" * 51 if attack == "garbage" else digest_text(attacker.sign(message))
             conn.execute(update(K).where(K.c.id == 1).values(signature=signature, key_id=key_id))
         first = first_of(self.check(engine, signer))
         assert (first.kind, first.checkpoint_id) == (ProblemKind.BAD_SIGNATURE, 1), first

@@ -9,12 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts.individual_number import find_individual_numbers
 from hub.infra.audit_codec import (
     RECORD_FIELDS,
     canonical_at,
     chain_genesis,
     checkpoint_message,
     checkpoint_root,
+    digest_bytes,
+    digest_text,
     head_leaf,
     heads_text,
     merkle_root,
@@ -127,10 +130,18 @@ def test_merkle_root_follows_rfc_9162() -> None:
         return hashlib.sha256(b"\x01" + left + right).digest()
 
     a, b, c = b"a", b"b", b"c"
-    assert merkle_root([]) == hashlib.sha256(b"").hexdigest()
-    assert merkle_root([a]) == leaf(a).hex()
-    assert merkle_root([a, b]) == node(leaf(a), leaf(b)).hex()
-    assert merkle_root([a, b, c]) == node(node(leaf(a), leaf(b)), leaf(c)).hex()
+    assert merkle_root([]) == digest_text(hashlib.sha256(b"").digest())
+    assert merkle_root([a]) == digest_text(leaf(a))
+    assert merkle_root([a, b]) == digest_text(node(leaf(a), leaf(b)))
+    assert merkle_root([a, b, c]) == digest_text(node(node(leaf(a), leaf(b)), leaf(c)))
+
+
+def test_digest_text_round_trips_and_never_holds_a_number_like_run() -> None:
+    for i in range(5_000):
+        raw = hashlib.sha256(str(i).encode()).digest()
+        text = digest_text(raw)
+        assert digest_bytes(text) == raw
+        assert not find_individual_numbers(text)
 
 
 def test_checkpoint_root_covers_every_head_in_code_point_order() -> None:

@@ -9,6 +9,7 @@ checkpoint, so that a rotated key can be told apart.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import os
@@ -35,9 +36,9 @@ __all__ = [
 
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
-    """Sixteen hex digits that name ``public_key``."""
+    """Sixteen base32 characters that name ``public_key`` (base32, not hex: see ``digest_text``)."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    return base64.b32encode(hashlib.sha256(raw).digest()).decode("ascii").lower()[:16]
 
 
 def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
