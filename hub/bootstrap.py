@@ -136,8 +136,12 @@ class Hub:
 
     def prepare(self) -> None:
         """Migrate the database and declare the broker topology (both idempotent)."""
-        upgrade(self.engine)
+        self.prepare_database()
         self.prepare_broker()
+
+    def prepare_database(self) -> None:
+        """Migrate the database to the newest schema (idempotent)."""
+        upgrade(self.engine)
 
     def prepare_broker(self) -> None:
         """Declare the broker topology (idempotent)."""

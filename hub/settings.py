@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Environment", "RetrySettings", "Settings"]
+__all__ = ["ConsoleSettings", "Environment", "RetrySettings", "Settings"]
 
 
 class Environment(StrEnum):
@@ -37,6 +37,29 @@ class RetrySettings(BaseSettings):
     delivery_limit: int = Field(
         20, ge=1, le=100, description="x-delivery-limit of every quorum work queue (crash loops dead-letter)"
     )
+
+
+class ConsoleSettings(BaseSettings):
+    """The operator console (``renkei console``): where it listens, who may sign in, how long history is kept.
+
+    There are no default users and no default secrets: without ``users_file`` the console refuses to start.
+    The session secret comes from ``session_secret_file``; in development it is generated on first run under
+    ``data_dir/keys`` (owner-only), in production it must be given.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RENKEI_CONSOLE_", frozen=True)
+
+    host: str = Field("127.0.0.1", description="address the console listens on (loopback by default)")
+    port: int = Field(8480, ge=1, le=65_535, description="port the console listens on")
+    users_file: Path | None = Field(
+        None, description="TOML file of console users (name, role, org, password or token hash); required"
+    )
+    session_secret_file: Path | None = Field(
+        None, description="file holding the session-signing secret; generated under data_dir in development"
+    )
+    session_hours: float = Field(8.0, gt=0, le=24, description="how long a sign-in lasts")
+    history_days: int = Field(30, ge=1, le=400, description="days of per-minute flow samples kept")
+    sample_interval_s: float = Field(10.0, ge=1, le=300, description="how often flow metrics are sampled")
 
 
 class Settings(BaseSettings):
@@ -65,9 +88,17 @@ class Settings(BaseSettings):
     batch_size: int = Field(200, ge=1, le=5_000, description="deliveries handled in one database transaction")
     batch_wait_ms: int = Field(20, ge=0, le=5_000, description="how long a consumer waits to fill a batch")
     chunk_records: int = Field(1_000, ge=1, le=50_000, description="records per message on bulk flows")
+    declare_topology: bool = Field(
+        True,
+        description="declare exchanges and queues at start; false where broker users may not (production)",
+    )
+    migrate_on_start: bool = Field(
+        True, description="run database migrations when the hub starts; false where a deploy job does it"
+    )
     log_level: str = "INFO"
     log_json: bool = Field(True, description="structured JSON log lines (false: human-readable)")
     retry: RetrySettings = Field(default_factory=RetrySettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     @field_validator("log_level")
     @classmethod

@@ -17,11 +17,13 @@ app = typer.Typer(help="Run one service of renkei in the foreground (stops clean
 
 
 def _serve(build: str, *, database: bool = False, **kwargs: object) -> None:
-    hub = bootstrap(Settings())
-    # Only the hub owns the database; adapters and simulators need the broker alone.
-    if database:
-        hub.prepare()
-    else:
+    settings = Settings()
+    hub = bootstrap(settings)
+    # Only the hub owns the database; adapters and simulators need the broker alone. In production a
+    # deploy job migrates and declares as the operator: least-privilege broker users may not declare.
+    if database and settings.migrate_on_start:
+        hub.prepare_database()
+    if settings.declare_topology:
         hub.prepare_broker()
     group: ServiceGroup = getattr(hub, build)(**kwargs)
     stop = threading.Event()

@@ -18,6 +18,7 @@ from contracts.registry import Decoded, decode
 from contracts.sealing import Sealer, Unsealer
 from hub.core.context import HandlerContext
 from hub.core.failure import Exchanges, RetryPolicy, dead_letter_message, retry_message
+from hub.core.legal_basis import LegalBasisTable
 from hub.core.policy import NumberPolicy
 from hub.core.routing import Handler, to_outgoing
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
@@ -43,7 +44,9 @@ class WorkerDeps:
     retry: RetryPolicy
     handlers: Mapping[tuple[str, int], Handler]
     actor: str
-    after_commit: Callable[[], None] | None = None
+    after_commit: Callable[[], object] | None = None
+    legal_basis: LegalBasisTable | None = None
+    """The legal-basis table of the information-provision network; ``None`` refuses every query."""
 
 
 def _ctx(delivery: Delivery) -> dict[str, object]:
@@ -96,7 +99,14 @@ class HubWorker:
         with self._d.uow_factory() as uow:
             ids = [str(m.envelope.message_id) for _, m in decoded]
             already = uow.inbox.handled(CONSUMER, ids)
-            ctx = HandlerContext(uow, self._d.sealer, self._d.unsealer, self._d.policy, self._d.actor)
+            ctx = HandlerContext(
+                uow,
+                self._d.sealer,
+                self._d.unsealer,
+                self._d.policy,
+                self._d.actor,
+                LegalBasisTable.empty() if self._d.legal_basis is None else self._d.legal_basis,
+            )
             for index, message in decoded:
                 mid = str(message.envelope.message_id)
                 if mid in already:
