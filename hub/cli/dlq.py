@@ -234,7 +234,7 @@ def groups_cmd(
         for g in groups:
             _json_line(
                 {
-                    "group": g.fingerprint,
+                    "fingerprint": g.fingerprint,
                     "label": g.label,
                     "exception": g.exception_type,
                     "stage": g.stage,
