@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from contracts.errors import PermanentError, RenkeiError, TransientError
+from contracts.errors import RenkeiError, TransientError
 from hub.core import headers as h
 from hub.core.redaction import redact_bytes, redact_text
 from hub.ports.transport import Delivery, HeaderValue, OutgoingMessage
@@ -112,7 +112,3 @@ def retry_message(
         headers=headers,
     )
 
-
-def is_permanent(error: BaseException) -> bool:
-    """Tell whether ``error`` must dead-letter at once."""
-    return isinstance(error, PermanentError)

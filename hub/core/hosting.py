@@ -52,7 +52,6 @@ def _settle(
     work: Callable[[Delivery], list[OutgoingMessage]],
     deps: HostDeps,
     stage: str,
-    on_done: Callable[[Delivery], None] | None = None,
 ) -> list[Disposition]:
     """Run ``work`` per delivery, publish everything produced at once, and apply the ack policy."""
     dispositions = [Disposition.ACK] * len(deliveries)
@@ -81,10 +80,6 @@ def _settle(
     except TransientError as exc:
         log.warning("publish failed; the batch is requeued", extra={"reason": exc.code, "stage": stage})
         return [Disposition.REQUEUE] * len(deliveries)
-    if on_done is not None:
-        for delivery, disposition in zip(deliveries, dispositions, strict=True):
-            if disposition is Disposition.ACK:
-                on_done(delivery)
     return dispositions
 
 
