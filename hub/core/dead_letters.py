@@ -331,6 +331,8 @@ class DeadLetterConsumer:
             log.warning("dead letters not stored yet; handed back", extra={"error": exc.code})
             self._pause(self._transient_pause_s)
             return [Disposition.REQUEUE] * len(deliveries)
+        if Disposition.REQUEUE in dispositions:
+            self._pause(self._transient_pause_s)  # it comes straight back: do not spin on it
         return dispositions
 
     def _store(

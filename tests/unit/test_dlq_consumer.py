@@ -185,6 +185,8 @@ def test_one_dead_letter_the_store_cannot_take_is_handed_back_alone(env, monkeyp
             monkeypatch.setattr(uow.dead_letters, "add", add_or_fail)
             yield uow
 
-    consumer = DeadLetterConsumer(broken_for_bad, env.consumer()._config, actor="x", pause=lambda s: None)
+    pauses: list[float] = []
+    consumer = DeadLetterConsumer(broken_for_bad, env.consumer()._config, actor="x", pause=pauses.append)
     assert consumer([good, bad]) == [Disposition.ACK, Disposition.REQUEUE]
+    assert pauses == [1.0]
     assert [d.message_id for d in env.dead_letters()] == ["good"]
