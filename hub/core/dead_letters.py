@@ -144,7 +144,8 @@ def _text(value: object, limit: int = _TEXT_LIMIT) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         return None
-    return redact_text(value)[:limit]
+    # NUL: PostgreSQL refuses it in text, and a dead letter that cannot be stored would come back forever.
+    return redact_text(value.replace("\x00", "\ufffd"))[:limit]
 
 
 def _time(value: object) -> datetime | None:

@@ -179,6 +179,24 @@ def test_numbers_in_bodies_and_headers_are_redacted():
     assert not find_individual_numbers(entry.message_id)
 
 
+def test_no_text_field_keeps_a_nul_which_postgresql_would_refuse():
+    d = delivery(
+        headers={h.FAILED_STAGE: "de\x00code", h.FAILURE_REASON: "a\x00b", "x-k": "v\x00"},
+        message_id="m\x00",
+        message_type="t\x00",
+    )
+    entry = describe(d, CONFIG, NOW)
+    texts = [
+        entry.message_id,
+        entry.message_type,
+        entry.failure.stage,
+        entry.failure.reason_text,
+        entry.group_label,
+    ]
+    texts += [v for v in entry.headers.values() if isinstance(v, str)]
+    assert not any("\x00" in (t or "") for t in texts)
+
+
 def test_binary_bodies_keep_their_bytes_but_lose_any_number():
     number = synthetic_individual_number().reveal().encode()
     clean = b"\xff\xfe\x00 sealed \x01"
