@@ -343,6 +343,10 @@ def bootstrap(
         keyring=keys,
         policy=load_policy(),
         transport_factory=transport_factory
-        or (lambda role: PikaTransport(settings.amqp_url, connection_name=f"renkei-{role}-{os.getpid()}")),
+        or (
+            lambda role: PikaTransport(
+                settings.amqp_addresses, connection_name=f"renkei-{role}-{os.getpid()}"
+            )
+        ),
         chain=ChainWriter(f"renkei pid {os.getpid()} on {socket.gethostname()}"),
     )

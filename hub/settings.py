@@ -72,6 +72,13 @@ class Settings(BaseSettings):
         "amqp://guest:guest@127.0.0.1:5672/%2F",
         description="AMQP URL of the broker; amqps:// with ssl_options for TLS",
     )
+    amqp_urls: str = Field(
+        "",
+        description=(
+            "several AMQP URLs, comma-separated, one per cluster node; when set it replaces amqp_url. "
+            "A connection goes to the first that answers and moves on to the next when it is lost"
+        ),
+    )
     data_dir: Path = Field(Path("./var"), description="where the embedded database, keys and files live")
     db_url: str = Field("", description="SQLAlchemy URL; empty means an SQLite file under data_dir")
     key_file: Path | None = Field(
@@ -108,6 +115,19 @@ class Settings(BaseSettings):
             raise ValueError("log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("amqp_urls")
+    @classmethod
+    def _amqp_urls(cls, value: str) -> str:
+        # A comma inside one URL (in ssl_options, say) must be percent-encoded as %2C; a piece that is not
+        # a URL of its own is most likely such a comma, so it is refused rather than guessed at.
+        for url in _split_urls(value):
+            if not url.startswith(("amqp://", "amqps://")):
+                raise ValueError(
+                    "amqp_urls holds comma-separated amqp:// or amqps:// URLs (write a comma inside a URL "
+                    "as %2C)"
+                )
+        return value
+
     @model_validator(mode="after")
     def _production_needs_keys(self) -> Settings:
         if self.environment is Environment.PRODUCTION and not (self.key_file or self.key_env):
@@ -115,6 +135,11 @@ class Settings(BaseSettings):
                 "production needs RENKEI_KEY_FILE or RENKEI_KEY_ENV; keys are never generated there"
             )
         return self
+
+    @property
+    def amqp_addresses(self) -> tuple[str, ...]:
+        """The broker URLs in force, in order of preference: ``amqp_urls`` if set, else ``amqp_url``."""
+        return _split_urls(self.amqp_urls) or (self.amqp_url,)
 
     @property
     def database_url(self) -> str:
@@ -137,3 +162,7 @@ class Settings(BaseSettings):
     def wire_dir(self) -> Path:
         """Root of the adapters' file exchanges (inbound/outbound directories per counterpart)."""
         return self.data_dir / "wire"
+
+
+def _split_urls(value: str) -> tuple[str, ...]:
+    return tuple(url.strip() for url in value.split(",") if url.strip())

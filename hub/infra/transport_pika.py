@@ -28,8 +28,8 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from contracts.errors import BrokerUnavailable
+from hub.infra._pika_addresses import BrokerAddresses
 from hub.infra._pika_consumer import ConsumerSession
-from hub.infra._pika_io import connection_parameters
 from hub.infra._pika_publisher import PublisherSession
 from hub.ports.transport import BatchHandler, Delivery, Disposition, OutgoingMessage, Topology
 
@@ -49,7 +49,9 @@ class PikaTransport:
     """A :class:`~hub.ports.transport.Transport` over RabbitMQ.
 
     Args:
-        amqp_url: ``amqp://`` or ``amqps://`` URL; TLS options come from the URL (``ssl_options``).
+        amqp_url: ``amqp://`` or ``amqps://`` URL; TLS options come from the URL (``ssl_options``). Or
+            several, one per cluster node, in order of preference: every connection goes to the first
+            that answers, starting with the one that last worked (``_pika_addresses``).
         connection_name: shown in the broker's connection list; ``.publisher``/``.consumer`` is appended.
         confirm_timeout_s: how long :meth:`publish` waits for the broker to confirm a batch.
         reconnect_max_s: how long :meth:`consume` keeps trying to reconnect before it gives up.
@@ -64,7 +66,7 @@ class PikaTransport:
 
     def __init__(
         self,
-        amqp_url: str,
+        amqp_url: str | Sequence[str],
         *,
         connection_name: str,
         confirm_timeout_s: float = 30,
@@ -73,8 +75,7 @@ class PikaTransport:
         max_in_flight: int = 1_000,
         connect_timeout_s: float = 10,
     ) -> None:
-        self._publisher_params = connection_parameters(amqp_url, f"{connection_name}.publisher")
-        self._consumer_params = connection_parameters(amqp_url, f"{connection_name}.consumer")
+        self._addresses = BrokerAddresses(amqp_url, connection_name)
         self._confirm_timeout_s = confirm_timeout_s
         self._reconnect_max_s = reconnect_max_s
         self._publish_retry_s = publish_retry_s
@@ -207,8 +208,11 @@ class PikaTransport:
             if session is not None and session.alive:
                 return session
             self._known_exchanges = {""}  # a new connection: look the exchanges up again
-            session = PublisherSession(
-                self._publisher_params, max_in_flight=self._max_in_flight, timeout_s=self._connect_timeout_s
+            session = self._addresses.open(
+                "publisher",
+                lambda params: PublisherSession(
+                    params, max_in_flight=self._max_in_flight, timeout_s=self._connect_timeout_s
+                ),
             )
             self._publisher = session
             topologies = list(self._topologies)
@@ -238,12 +242,15 @@ class PikaTransport:
     ) -> None:
         with self._lock:
             topologies = list(self._topologies)
-        session = ConsumerSession(
-            self._consumer_params,
-            queue=queue,
-            prefetch=prefetch,
-            topologies=topologies,
-            timeout_s=self._connect_timeout_s,
+        session = self._addresses.open(
+            "consumer",
+            lambda params: ConsumerSession(
+                params,
+                queue=queue,
+                prefetch=prefetch,
+                topologies=topologies,
+                timeout_s=self._connect_timeout_s,
+            ),
         )
         started, settled = time.monotonic(), 0
         try:
