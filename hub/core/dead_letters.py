@@ -297,8 +297,8 @@ class DeadLetterConsumer:
         uow_factory: units of work with a dead-letter store, an inbox and the access record.
         config: the queue names it needs.
         actor: who writes the access records (``hub:dead-letters:<pid>``).
-        pause: called with a number of seconds after a transient failure, before the batch is handed
-            back; the dead-letter queue has no retry tier, and a database outage must not spin.
+        pause: called with a number of seconds before a batch (or one dead letter of it) is handed back;
+            the dead-letter queue has no retry tier, and a database outage must not spin.
         transient_pause_s: that number of seconds.
     """
 
@@ -330,11 +330,14 @@ class DeadLetterConsumer:
                 uow.commit()
         except TransientError as exc:
             log.warning("dead letters not stored yet; handed back", extra={"error": exc.code})
-            self._pause(self._transient_pause_s)
-            return [Disposition.REQUEUE] * len(deliveries)
-        if Disposition.REQUEUE in dispositions:
-            self._pause(self._transient_pause_s)  # it comes straight back: do not spin on it
-        return dispositions
+        except Exception:  # nowhere else to send them: keep them in the queue, slowly
+            log.exception("dead letters not stored; handed back")
+        else:
+            if Disposition.REQUEUE in dispositions:
+                self._pause(self._transient_pause_s)  # it comes straight back: do not spin on it
+            return dispositions
+        self._pause(self._transient_pause_s)
+        return [Disposition.REQUEUE] * len(deliveries)
 
     def _store(
         self, uow: UnitOfWork, entries: list[DeadLetterEntry], dispositions: list[Disposition]

@@ -150,17 +150,22 @@ def test_a_second_dead_lettering_of_a_pending_message_is_merged_and_recorded(env
     assert len(env.records("dead_lettered")) == 2
 
 
-def test_a_transient_store_failure_hands_the_batch_back_after_a_pause(env):
+def test_a_store_failure_hands_the_batch_back_after_a_pause(env):
     pauses: list[float] = []
 
     class Down:
         def __call__(self):
             raise StoreUnavailable("db down")
 
-    consumer = DeadLetterConsumer(Down(), env.consumer()._config, actor="x", pause=pauses.append)
+    class Broken:
+        def __call__(self):
+            raise RuntimeError("a driver error nobody translated")
+
     failed = Delivery("t.hub.ingress", b"{}", "m", "t", "c", {h.FAILED_STAGE: "decode"}, False, 1)
-    assert consumer([failed, failed]) == [Disposition.REQUEUE, Disposition.REQUEUE]
-    assert pauses == [1.0]
+    for factory in (Down(), Broken()):
+        consumer = DeadLetterConsumer(factory, env.consumer()._config, actor="x", pause=pauses.append)
+        assert consumer([failed, failed]) == [Disposition.REQUEUE, Disposition.REQUEUE]
+    assert pauses == [1.0, 1.0]
 
 
 def test_one_dead_letter_the_store_cannot_take_is_handed_back_alone(env, monkeypatch):
