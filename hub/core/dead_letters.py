@@ -1,54 +1,28 @@
 """The dead-letter consumer: takes what reaches ``{p}.dead_letter`` and keeps it in the dead-letter store.
 
-Two kinds of dead letter arrive:
-
-* dead-lettered by renkei's ack policy (:mod:`hub.core.failure`), from the hub's worker or an adapter or
-  simulator host: the failure is in ``x-renkei-*`` headers (reason, stage, exception, queue, time);
-* dead-lettered by the broker, past a quorum queue's delivery limit (a consumer that kept crashing) or
-  rejected: the failure is in ``x-death``. Its *first* entry is the latest death (RabbitMQ keeps the array
-  most recent first). ``x-first-death-*`` is only a fallback: a message that waited in a retry tier
-  carries ``x-first-death-reason: expired`` from that tier for the rest of its life.
-
-Each becomes a :class:`~hub.ports.dead_letters.DeadLetterEntry` (body redacted again), grouped by a
-fingerprint of exception type, stage and message type. Repeated deliveries of one dead-lettering are
-dropped through the consumer's inbox, keyed by the event's ``death_key``. A DEAD_LETTERED access record is
-written for every dead-lettering the hub's worker has not recorded itself (hosts and the broker cannot:
-they have no database), in the same transaction; then the batch is acknowledged.
-
-Describing a delivery never raises, whatever its headers hold: the dead-letter queue has no dead-letter
-queue of its own, and a dead letter this consumer cannot take would come back forever.
+Each delivery is described (:mod:`hub.core.dead_letter_entry`: failure, group, identity, redacted body).
+Repeated deliveries of one dead-lettering are dropped through the consumer's inbox, keyed by the event's
+``death_key``. A DEAD_LETTERED access record is written for every dead-lettering the hub's worker has not
+recorded itself (hosts and the broker cannot: they have no database), in the same transaction as the
+store; then the batch is acknowledged. Nothing is ever dropped: what cannot be stored is handed back to
+the queue, after a pause.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from contracts.errors import TransientError
-from contracts.individual_number import find_individual_numbers
-from hub.core import headers as h
-from hub.core.redaction import REDACTED, redact_bytes, redact_text
+from hub.core.dead_letter_entry import DeadLetterConfig, describe
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.store import UnitOfWork, UnitOfWorkFactory
-from hub.ports.transport import Delivery, Disposition, HeaderValue
+from hub.ports.transport import Delivery, Disposition
 
-__all__ = [
-    "CONSUMER",
-    "HUB_RECORDED_STAGES",
-    "DeadLetterConfig",
-    "DeadLetterConsumer",
-    "describe",
-    "fingerprint",
-    "group_label",
-    "hub_recorded",
-    "redact_body",
-]
+__all__ = ["CONSUMER", "HUB_RECORDED_STAGES", "DeadLetterConfig", "DeadLetterConsumer", "hub_recorded"]
 
 log = logging.getLogger(__name__)
 
@@ -60,234 +34,10 @@ HUB_RECORDED_STAGES = frozenset({"decode", "handle"})
 dead-letters (``HubWorker._dead_letter``). Its ``retry`` stage (transient attempts spent) publishes the
 dead letter without a record, so this consumer writes it."""
 
-_TEXT_LIMIT = 200
-_HEADER_TEXT_LIMIT = 1_000
-_REASON_LIMIT = 2_000
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetterConfig:
-    """What the consumer must know of the topology.
-
-    Attributes:
-        hub_queue: the hub's ingress queue (dead letters from there come from the hub's worker).
-        queue_prefix: the exchange prefix, stripped from queue names to name a broker failure's stage.
-        delivery_limit: the work queues' delivery limit, quoted in the reason of a crash loop.
-    """
-
-    hub_queue: str
-    queue_prefix: str
-    delivery_limit: int | None = None
-
-
-_NIBBLE_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
-
-
-def _digest(*parts: str | bytes, length: int = 64) -> str:
-    """SHA-256 of ``parts`` written in letters ``a``-``p`` (one per hex digit).
-
-    Letters, not hex: a hex digest holds twelve decimal digits with a valid check digit often enough that
-    the database's leak scan (and the federation's) would flag it as an Individual Number.
-    """
-    h256 = hashlib.sha256()
-    for part in parts:
-        h256.update(part if isinstance(part, bytes) else part.encode("utf-8"))
-        h256.update(b"\x1f")
-    return h256.hexdigest()[:length].translate(_NIBBLE_LETTERS)
-
-
-def fingerprint(exception_type: str, stage: str, message_type: str) -> str:
-    """The failure group: a stable hash of exception type, stage and message type (16 letters)."""
-    return _digest(exception_type, stage, message_type, length=16)
-
-
-def group_label(exception_type: str, stage: str, message_type: str) -> str:
-    """The readable name of a failure group, e.g. ``ValidationFailed at decode on pension.x``."""
-    return f"{exception_type} at {stage} on {message_type}"[:400]
-
 
 def hub_recorded(failure: Failure) -> bool:
     """Whether the hub's worker already wrote the DEAD_LETTERED access record for this failure."""
     return failure.origin is FailureOrigin.HUB and failure.stage in HUB_RECORDED_STAGES
-
-
-def redact_body(body: bytes) -> tuple[bytes, bool]:
-    """Redact a body for storing; returns it and whether anything changed.
-
-    UTF-8 bodies go through :func:`hub.core.redaction.redact_bytes`. Other bodies (the link's encrypted
-    files) keep their bytes, except any 12-digit run with a valid check digit, so that they can still be
-    replayed; one holding a full-width number is redacted leniently as text.
-    """
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = body.decode("latin-1")  # one character per byte: spans are byte offsets
-        out, last = bytearray(), 0
-        for start, end in find_individual_numbers(text):
-            out += body[last:start] + REDACTED.encode("utf-8")
-            last = end
-        kept = bytes(out + body[last:])
-        if find_individual_numbers(kept.decode("utf-8", errors="replace")):
-            kept = redact_bytes(kept)  # a full-width number: redacted as text, losing the bytes
-        return kept, kept != body
-    redacted = redact_bytes(body)
-    return redacted, redacted != body
-
-
-def _text(value: object, limit: int = _TEXT_LIMIT) -> str | None:
-    """A header value as redacted text, or ``None`` when it is not a scalar."""
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    if isinstance(value, bool):
-        value = str(value).lower()
-    if isinstance(value, int | float):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    # NUL: PostgreSQL refuses it in text, and a dead letter that cannot be stored would come back forever.
-    return redact_text(value.replace("\x00", "\ufffd"))[:limit]
-
-
-def _time(value: object) -> datetime | None:
-    try:
-        if isinstance(value, datetime):
-            return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC)
-        if isinstance(value, str | bytes):
-            parsed = datetime.fromisoformat(value.decode() if isinstance(value, bytes) else value)
-            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-    except (ValueError, OverflowError, OSError, UnicodeDecodeError):
-        return None
-    return None
-
-
-def _scalar_headers(headers: Mapping[str, object]) -> dict[str, HeaderValue]:
-    kept: dict[str, HeaderValue] = {}
-    for key, value in headers.items():
-        if isinstance(value, bool | int) or value is None:
-            kept[str(key)[:_TEXT_LIMIT]] = value
-        elif (text := _text(value, _HEADER_TEXT_LIMIT)) is not None:
-            kept[str(key)[:_TEXT_LIMIT]] = text
-    return kept
-
-
-def _stage_of(queue: str, prefix: str) -> str:
-    return queue[len(prefix) + 1 :] if queue.startswith(prefix + ".") else queue
-
-
-def _broker_reason(reason: str, queue: str, limit: int | None) -> str:
-    if reason == "delivery_limit":
-        within = f" ({limit})" if limit else ""
-        return (
-            f"the consumer of {queue} did not settle it within the delivery limit{within}: it crashed or "
-            "lost its connection on every delivery; its log names the exception"
-        )
-    if reason == "rejected":
-        return f"the consumer of {queue} rejected it without requeueing"
-    if reason == "expired":
-        return f"it expired in {queue}"
-    if reason == "maxlen":
-        return f"{queue} was full"
-    return f"the broker dead-lettered it from {queue} ({reason})"
-
-
-def _ours(d: Delivery, config: DeadLetterConfig, now: datetime) -> tuple[Failure, str]:
-    hd = d.headers
-    queue = _text(hd.get(h.FAILED_QUEUE)) or d.routing_key[:_TEXT_LIMIT] or "unknown"
-    failed_raw = _text(hd.get(h.FAILURE_AT)) or ""
-    failure = Failure(
-        reason_code=(_text(hd.get(h.FAILURE_CODE)) or "unknown")[:80],
-        reason_text=_text(hd.get(h.FAILURE_REASON), _REASON_LIMIT) or "",
-        exception_type=_text(hd.get(h.FAILURE_TYPE)) or "unknown",
-        stage=_text(hd.get(h.FAILED_STAGE)) or "unknown",
-        source_queue=queue,
-        attempts=h.attempt_of(hd),
-        failed_at=_time(failed_raw) or now,
-        origin=FailureOrigin.HUB if queue == config.hub_queue else FailureOrigin.HOST,
-    )
-    event = failed_raw or json.dumps(_scalar_headers(hd), sort_keys=True, default=str)
-    return failure, f"renkei|{queue}|{failure.stage}|{event}"
-
-
-def _broker(d: Delivery, config: DeadLetterConfig, now: datetime) -> tuple[Failure, str]:
-    hd = d.headers
-    deaths = hd.get("x-death")
-    latest: Mapping[str, object] = {}
-    if isinstance(deaths, list | tuple):
-        latest = next((x for x in deaths if isinstance(x, Mapping)), {})
-    reason = _text(latest.get("reason")) or _text(hd.get("x-first-death-reason"))
-    queue = _text(latest.get("queue")) or _text(hd.get("x-first-death-queue"))
-    if reason is None and queue is None:
-        queue = d.routing_key[:_TEXT_LIMIT] or "unknown"
-        failure = Failure(
-            reason_code="unknown",
-            reason_text="published to the dead-letter exchange without a reason",
-            exception_type="unknown",
-            stage="unknown",
-            source_queue=queue,
-            attempts=h.attempt_of(hd),
-            failed_at=now,
-            origin=FailureOrigin.UNKNOWN,
-        )
-        return failure, "unknown|" + json.dumps(_scalar_headers(hd), sort_keys=True, default=str)
-    reason, queue = (reason or "unknown")[:80], queue or "unknown"
-    failed_at = _time(latest.get("time")) or now
-    failure = Failure(
-        reason_code=reason,
-        reason_text=_broker_reason(reason, queue, config.delivery_limit),
-        exception_type=f"broker:{reason}",
-        stage=_stage_of(queue, config.queue_prefix),
-        source_queue=queue,
-        attempts=h.attempt_of(hd),
-        failed_at=failed_at,
-        origin=FailureOrigin.BROKER,
-    )
-    return failure, f"broker|{queue}|{reason}|{_text(latest.get('count'))}|{failed_at.isoformat()}"
-
-
-def _replay_of(value: object) -> int | None:
-    text = _text(value)
-    return int(text) if text is not None and text.isdigit() and len(text) <= 18 else None
-
-
-def describe(delivery: Delivery, config: DeadLetterConfig, now: datetime | None = None) -> DeadLetterEntry:
-    """What a delivery from the dead-letter queue is: its failure, group, redacted body and identity.
-
-    Never raises: unreadable headers give ``unknown`` fields.
-    """
-    now = now or datetime.now(UTC)
-    if _text(delivery.headers.get(h.FAILED_STAGE)) is not None:
-        failure, event = _ours(delivery, config, now)
-    else:
-        failure, event = _broker(delivery, config, now)
-    body, redacted = redact_body(delivery.body)
-    message_type = (_text(delivery.message_type) or "unknown") if delivery.message_type else "unknown"
-    fp = fingerprint(failure.exception_type, failure.stage, message_type)
-    message_id = _text(delivery.message_id) if delivery.message_id else None
-    message_key = (
-        message_id
-        if message_id and message_id != "unknown"
-        # Over the redacted body only: a digest of a body holding a number could be reversed by trying
-        # every number (10^11).
-        else "body:" + _digest(body, length=40)
-    )
-    death_key = _digest(message_key, fp, event)
-    correlation_id = _text(delivery.correlation_id) if delivery.correlation_id else None
-    return DeadLetterEntry(
-        death_key=death_key,
-        message_key=message_key,
-        message_id=message_id,
-        correlation_id=correlation_id,
-        message_type=message_type,
-        failure=failure,
-        fingerprint=fp,
-        group_label=group_label(failure.exception_type, failure.stage, message_type),
-        headers=_scalar_headers(delivery.headers),
-        body=body,
-        body_redacted=redacted,
-        replay_of=_replay_of(delivery.headers.get(h.REPLAY_OF)),
-    )
 
 
 class DeadLetterConsumer:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from contracts.errors import ValidationFailed
 from contracts.individual_number import find_individual_numbers, synthetic_individual_number
 from hub.core import headers as h
-from hub.core.dead_letters import DeadLetterConfig, describe, fingerprint, group_label, redact_body
+from hub.core.dead_letter_entry import DeadLetterConfig, describe, fingerprint, group_label, redact_body
 from hub.core.failure import Exchanges, dead_letter_message
 from hub.core.redaction import REDACTED
 from hub.ports.dead_letters import FailureOrigin
