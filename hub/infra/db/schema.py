@@ -6,10 +6,24 @@ out of a comparison between the models and the migrations. A new table module is
 
 from __future__ import annotations
 
-from hub.infra.db import audit_tables, dead_letter_tables, messaging_tables, vault_tables
+from hub.infra.db import (
+    association_tables,
+    audit_tables,
+    dead_letter_tables,
+    messaging_tables,
+    metrics_tables,
+    vault_tables,
+)
 from hub.infra.db.metadata import metadata
 
 __all__ = ["TABLE_MODULES", "metadata"]
 
-TABLE_MODULES = (messaging_tables, vault_tables, audit_tables, dead_letter_tables)
+TABLE_MODULES = (
+    messaging_tables,
+    vault_tables,
+    audit_tables,
+    dead_letter_tables,
+    metrics_tables,
+    association_tables,
+)
 """The modules that define tables (imported for their side effect on :data:`metadata`)."""
