@@ -41,6 +41,7 @@ from hub.infra.db.migrate import upgrade
 from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.link_cipher import AeadLinkCipher
 from hub.infra.logs import configure_logging
+from hub.infra.metrics_sampler import MetricsSampler
 from hub.infra.runner import ServiceGroup
 from hub.infra.topology import Names, apply_topology, renkei_topology
 from hub.infra.transport_pika import PikaTransport
@@ -252,6 +253,8 @@ class Hub:
             **self._consumer_options(),  # type: ignore[arg-type]
         )
         group.every("audit-checkpoint", 10.0, self.checkpointer.maybe_checkpoint)
+        sampler = MetricsSampler(self.engine, self.names, queue_depth=self.transport("metrics").queue_depth)
+        group.every("metrics-sampler", self.settings.console.sample_interval_s, sampler.sample)
         return group
 
     def adapter_services(self, name: str, group: ServiceGroup | None = None) -> ServiceGroup:
