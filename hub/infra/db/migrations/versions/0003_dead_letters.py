@@ -65,10 +65,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letters")),
         sa.UniqueConstraint("death_key", name=op.f("uq_dead_letters_death_key")),
     )
-    op.create_index("ix_dead_letters_message_key", "dead_letters", ["message_key", "fingerprint"], unique=False)
-    op.create_index("ix_dead_letters_status_failed", "dead_letters", ["status", "last_failed_at"], unique=False)
-    op.create_index("ix_dead_letters_fingerprint", "dead_letters", ["fingerprint", "status"], unique=False)
-    op.create_index("ix_dead_letters_message_id", "dead_letters", ["message_id"], unique=False)
+    for name, columns in (
+        ("ix_dead_letters_message_key", ["message_key", "fingerprint"]),
+        ("ix_dead_letters_status_failed", ["status", "last_failed_at"]),
+        ("ix_dead_letters_fingerprint", ["fingerprint", "status"]),
+        ("ix_dead_letters_message_id", ["message_id"]),
+    ):
+        op.create_index(name, "dead_letters", columns, unique=False)
 
 
 def downgrade() -> None:
