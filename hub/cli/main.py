@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hub.cli import audit, broker_cmd, contracts_cmd, db_cmd, dlq, keys, retention, run_cmd, topology_cmd
+from hub.cli.console_cmd import app as console_app
 from hub.cli.demo import demo
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(run_cmd.app, name="run")
 app.add_typer(keys.app, name="keys")
 app.add_typer(retention.app, name="retention")
 app.add_typer(audit.app, name="audit")
+app.add_typer(console_app, name="console")
 app.add_typer(dlq.app, name="dlq")
 topology_cmd.app.command("definitions")(broker_cmd.definitions)
 

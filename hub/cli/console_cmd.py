@@ -1,0 +1,130 @@
+"""``renkei console``: the operator console on 127.0.0.1 (by default), and the tools to configure its users.
+
+``renkei console [--host H] [--port P]`` serves the console until Ctrl-C. It refuses to start without a users
+file (``RENKEI_CONSOLE_USERS_FILE``): there are no default users. ``hash-password`` and ``new-token`` make
+the hashes that file holds; ``members load`` tells the console which 構成組合 each person belongs to.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from contracts.errors import ConfigurationError
+from contracts.usage_number import UsageNumber, UsageNumberKind
+from hub.console.roles import FEDERATION, valid_org
+from hub.console.users import hash_password, hash_token, load_users, new_token
+from hub.settings import Settings
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="The operator console: flows, dead letters, traces, the access record, health (web and JSON API).",
+    invoke_without_command=True,
+    pretty_exceptions_show_locals=False,
+)
+members = typer.Typer(
+    help="Which constituent association (構成組合) each person belongs to.", no_args_is_help=True
+)
+app.add_typer(members, name="members")
+
+_err = Console(stderr=True, highlight=False)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+
+
+def _fail(message: str) -> typer.Exit:
+    _err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
+
+
+@app.callback()
+def console(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65_535, help="port (default 8480)")] = None,
+) -> None:
+    """Serve the console (loopback only unless --host says otherwise) until Ctrl-C."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from hub.bootstrap import bootstrap
+    from hub.console.app import create_app
+
+    settings = _settings(ctx)
+    try:
+        users = load_users(settings.console.users_file)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+    hub = bootstrap(settings)
+    try:
+        hub.prepare()
+        application = create_app(hub, users)
+    except ConfigurationError as exc:
+        hub.close()
+        raise _fail(str(exc)) from exc
+    bind_host, bind_port = host or settings.console.host, port or settings.console.port
+    _err.print(f"renkei console on http://{bind_host}:{bind_port}/ ({len(users)} users); Ctrl-C stops it")
+    try:
+        uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning", access_log=False)
+    finally:
+        hub.close()
+
+
+@app.command("hash-password")
+def hash_password_cmd() -> None:
+    """Ask for a password (twice, hidden) and print its Argon2id hash for the users file."""
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        typer.echo(hash_password(password))
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command("new-token")
+def new_token_cmd() -> None:
+    """Make an API token: prints the token (give it to the client) and its hash (for the users file)."""
+    token = new_token()
+    typer.echo(f"token:      {token}")
+    typer.echo(f"token_hash: {hash_token(token)}")
+
+
+@members.command("load")
+def members_load(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="CSV with columns usage_number,association (kind:value usage)")
+    ],
+) -> None:
+    """Load the member list: each usage number's association; unknown usage numbers are reported."""
+    from hub.bootstrap import bootstrap
+    from hub.infra.association_scope import load_members
+
+    rows: list[tuple[UsageNumber, str]] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            kind, _, value = (row.get("usage_number") or "").partition(":")
+            code = (row.get("association") or "").strip()
+            try:
+                usage = UsageNumber(kind=UsageNumberKind(kind), value=value)
+            except ValueError:
+                raise _fail(f"line {line}: usage_number must be kind:value") from None
+            if not valid_org(code) or code == FEDERATION:
+                raise _fail(f"line {line}: association must be an association code")
+            rows.append((usage, code))
+    hub = bootstrap(_settings(ctx), log_to_stderr=False)
+    try:
+        hub.prepare()
+        with hub.uow_factory()() as uow:
+            stored, unknown = load_members(uow.connection, uow.vault, rows)
+            uow.commit()
+    finally:
+        hub.close()
+    _err.print(f"{stored} member(s) stored; {len(unknown)} usage number(s) unknown to the vault")

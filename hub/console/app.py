@@ -1,0 +1,213 @@
+"""The console's application factory: pages, the JSON API (``/api``, described at ``/openapi.json``), metrics.
+
+``create_app(hub, users)`` wires the routers, the error pages, the security headers, the number guard
+(:mod:`hub.console.guard`) and a background metrics sampler (started with the application's lifespan,
+stopped with it). Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from importlib import resources
+from typing import TYPE_CHECKING, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hub.console.auth import NeedsSignIn, Refused, is_api
+from hub.console.context import ConsoleState, SerialTransport
+from hub.console.guard import NumberGuard
+from hub.console.pages import render
+from hub.console.sessions import SessionCodec, load_session_secret
+from hub.console.users import UserDirectory
+from hub.console.views import audit, dead_letters, flows, health, metrics, session, trace
+from hub.infra.metrics_sampler import MetricsSampler
+from hub.ports.transport import Transport
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Hub
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+_HEADERS: Final = {
+    "content-security-policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+}
+
+
+def _package_dir(name: str) -> str:
+    return str(resources.files("hub.console").joinpath(name))
+
+
+def _sampler_loop(state: ConsoleState, stop: threading.Event, interval_s: float) -> None:
+    # The first pass runs at once: after a short `renkei demo`, the flows view has its counts right away.
+    for _ in range(10**9):
+        try:
+            state.sampler.sample()
+        except Exception:
+            log.exception("console metrics sampler: pass failed")
+        if stop.wait(interval_s):
+            return
+
+
+def create_app(
+    hub: Hub,
+    users: UserDirectory,
+    *,
+    sessions: SessionCodec | None = None,
+    transport: Transport | None = None,
+    start_sampler: bool = True,
+) -> FastAPI:
+    """Build the console for ``hub`` and ``users``.
+
+    Args:
+        hub: the wired hub (database, keyring, settings, topology names).
+        users: who may sign in.
+        sessions: the session codec (default: the secret from the settings, generated in development).
+        transport: the broker connection for queue depths and replays (default: a new one from the hub;
+            pass one in tests).
+        start_sampler: run the metrics sampler in the background while the app runs.
+    """
+    settings = hub.settings.console
+    codec = sessions or SessionCodec(
+        load_session_secret(hub.settings), timedelta(hours=settings.session_hours)
+    )
+    serial = SerialTransport(transport if transport is not None else hub.transport("console"))
+    state = ConsoleState(
+        hub=hub,
+        users=users,
+        sessions=codec,
+        templates=Jinja2Templates(directory=_package_dir("templates")),
+        sampler=MetricsSampler(
+            hub.engine,
+            hub.names,
+            queue_depth=serial.queue_depth,
+            history=timedelta(days=settings.history_days),
+        ),
+        transport=serial,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if start_sampler:
+            thread = threading.Thread(
+                target=_sampler_loop,
+                args=(state, stop, settings.sample_interval_s),
+                name="console-sampler",
+                daemon=True,
+            )
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(10)
+
+    app = FastAPI(
+        title="renkei console API",
+        version="1",
+        description=(
+            "The operator console's JSON API: flows, dead letters (replay, discard, reveal), flow traces, "
+            "the access record, health. Authenticate with `Authorization: Bearer <token>` "
+            "(tokens from `renkei console new-token`). No response carries an Individual Number, except the "
+            "reveal call's, which is recorded in the access record first."
+        ),
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.console = state
+    _install_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for key, value in _HEADERS.items():
+            response.headers.setdefault(key, value)
+        if request.url.path.startswith("/api/docs"):
+            # Swagger UI is the one page with scripts; it is served from the package, never a CDN.
+            del response.headers["content-security-policy"]
+        return response
+
+    def hit(_: str) -> None:
+        state.guard_hits += 1
+
+    app.add_middleware(NumberGuard, on_hit=hit)
+    app.mount("/static", StaticFiles(directory=_package_dir("static")), name="static")
+    for module in (flows, dead_letters, trace, audit, health):
+        app.include_router(module.pages)
+        app.include_router(module.api)
+    app.include_router(session.router)
+    app.include_router(metrics.router)
+    return app
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NeedsSignIn)
+    async def needs_sign_in(request: Request, _: NeedsSignIn) -> Response:
+        if is_api(request):
+            return JSONResponse(
+                {"detail": "sign in: send Authorization: Bearer <token>"},
+                status_code=401,
+                headers={"www-authenticate": "Bearer"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        if is_api(request):
+            return JSONResponse({"detail": exc.message}, status_code=403)
+        return render(request, "error.html", status=403, title="Not allowed", message=exc.message)
+
+    # FastAPI's HTTPException is Starlette's: this one handler covers both.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_api(request) or request.url.path in ("/openapi.json",) or exc.status_code == 405:
+            return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code)
+        return render(
+            request, "error.html", status=exc.status_code, title="Cannot show this", message=exc.detail
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # Never echo the input: it may hold anything, a number included.
+        problems = [
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type")),
+            }
+            for e in exc.errors()
+        ]
+        if is_api(request):
+            return JSONResponse({"detail": problems}, status_code=422)
+        text = "; ".join(f"{'.'.join(p['loc'][1:])}: {p['msg']}" for p in problems)
+        return render(request, "error.html", status=422, title="Please check the form", message=text)
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/")

@@ -1,0 +1,124 @@
+"""Revealing one number of one message: admin only, with a reason, recorded before it is shown (fail closed).
+
+The only numbers a dead letter can hold are sealed ones (bodies are redacted when stored). An admin names
+one of them by its position (``⟨sealed for jlis · #2⟩``) and gives a reason. The console then
+
+1. opens that one sealed value in memory with the recipient's sealing key (bound to the message id and
+   field, so a value moved from elsewhere does not open);
+2. finds the person's audit token through the vault's blind index, to name them in the record;
+3. appends a REVEALED access record (actor, reason, dead letter, field, person) to its chain and commits it
+   durably (``append_durably``);
+4. only then returns the digits, in this one response (``request.state.revealed_number`` lets the response
+   guard pass exactly that number).
+
+If step 3 fails, the answer is 503 and the number is dropped: it is never shown unrecorded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import Request
+
+from contracts.errors import AuditWriteFailed, ConfigurationError, SealError
+from contracts.individual_number import IndividualNumber
+from hub.console.auth import Principal
+from hub.console.context import state_of
+from hub.console.render import SealedRef, sealed_value
+from hub.core.redaction import redact_text
+from hub.infra.crypto.sealing import AeadUnsealer
+from hub.ports.audit import AccessRecord, AuditAction, Outcome
+from hub.ports.dead_letters import DeadLetter
+from hub.ports.vault import TokenScope
+
+__all__ = ["RevealFailed", "RevealUnavailable", "Revealed", "reveal_sealed"]
+
+_AUDIT = TokenScope("audit")
+
+
+class RevealFailed(Exception):
+    """Nothing to reveal there (no such sealed value, or it does not open): 422, nothing shown."""
+
+
+class RevealUnavailable(Exception):
+    """The access record could not be written: 503, nothing shown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Revealed:
+    """A revealed number, already recorded."""
+
+    ref: SealedRef
+    number: str
+    recorded_at: datetime
+
+
+def _open(request: Request, sealed: str, ref: SealedRef, message_id: str | None) -> IndividualNumber:
+    try:
+        message_uuid = uuid.UUID(message_id or "")
+        unsealer = AeadUnsealer(state_of(request).hub.keyring, owner=ref.recipient)
+    except (ValueError, ConfigurationError, KeyError) as exc:
+        raise RevealFailed("this sealed number cannot be opened here") from exc
+    for field in ref.fields:
+        try:
+            return unsealer.unseal(sealed, message_id=message_uuid, field=field)
+        except SealError:
+            continue
+    raise RevealFailed("this sealed number does not open (it was moved, altered or sealed elsewhere)")
+
+
+def _subject_token(request: Request, number: IndividualNumber) -> tuple[str, ...]:
+    with state_of(request).hub.uow_factory()() as uow:
+        subjects = uow.vault.subjects_by_number([number])
+        subject = subjects.get(number)
+        if subject is None:
+            return ()
+        token = uow.vault.tokens(_AUDIT, [subject]).get(subject)
+        uow.commit()  # a token made on first use is kept, like everywhere else
+    return () if token is None else (token,)
+
+
+def reveal_sealed(
+    request: Request, principal: Principal, row: DeadLetter, index: int, reason: str
+) -> Revealed:
+    """Reveal the ``index``-th sealed number of dead letter ``row`` (role and scope already checked).
+
+    Raises:
+        RevealFailed: no such sealed number, or it does not open.
+        RevealUnavailable: the REVEALED record was not written; nothing may be shown.
+    """
+    found = sealed_value(row.body, index)
+    if found is None:
+        raise RevealFailed(f"dead letter {row.id} has no sealed number #{index}")
+    ref, sealed, message_id = found
+    number = _open(request, sealed, ref, message_id)
+    subjects = _subject_token(request, number)
+    now = datetime.now(UTC)
+    record = AccessRecord(
+        actor=principal.user.actor,
+        action=AuditAction.REVEALED,
+        message_id=row.message_id,
+        correlation_id=row.correlation_id,
+        message_type=row.message_type,
+        source="dead_letters",
+        destination="console",
+        subjects=subjects,
+        outcome=Outcome.OK,
+        reason=redact_text(" ".join(reason.split()))[:1_000],
+        at=now,
+        details={
+            "dead_letter_id": str(row.id),
+            "field": ref.path[:200],
+            "sealed_for": ref.recipient,
+            "role": principal.user.role.value,
+            "org": principal.user.org,
+        },
+    )
+    try:
+        state_of(request).record([record])
+    except AuditWriteFailed as exc:
+        raise RevealUnavailable("the reveal could not be recorded; the number is not shown") from exc
+    request.state.revealed_number = number.reveal()
+    return Revealed(ref=ref, number=number.reveal(), recorded_at=now)

@@ -1,0 +1,119 @@
+"""Health: the database, the broker, the hub's consumers, each adapter and simulator, the samplers.
+
+An adapter or simulator is *live* when its queue has a consumer (RabbitMQ drops the consumer of a process
+that died or lost its connection); adapters that run no consumer in this deployment show as ``warn``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from contracts.errors import RenkeiError
+from hub.console.auth import Principal, require
+from hub.console.context import state_of
+from hub.console.pages import render
+from hub.console.roles import Permission
+from hub.console.schemas import HealthCheckOut, HealthOut
+from hub.infra import metrics_history as history
+from hub.infra.db.migrate import current_revision, head_revision
+from hub.infra.topology import ADAPTERS, COUNTERPARTS
+
+__all__ = ["api", "pages"]
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["health"])
+
+
+def _database(request: Request) -> list[HealthCheckOut]:
+    engine = state_of(request).hub.engine
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            last = history.last_sample_at(conn)
+        current, head = current_revision(engine), head_revision()
+    except (SQLAlchemyError, RenkeiError) as exc:
+        return [HealthCheckOut(name="database", kind="database", status="fail", detail=type(exc).__name__)]
+    checks = [
+        HealthCheckOut(
+            name="database",
+            kind="database",
+            status="ok" if current == head else "warn",
+            detail=f"{engine.dialect.name}, migration {current} (newest {head})",
+        )
+    ]
+    stale = last is None or datetime.now(UTC) - last > timedelta(minutes=2)
+    checks.append(
+        HealthCheckOut(
+            name="metrics sampler",
+            kind="sampler",
+            status="warn" if stale else "ok",
+            detail="no sample yet" if last is None else f"last sample {last:%Y-%m-%d %H:%M:%SZ}",
+        )
+    )
+    return checks
+
+
+def _queue(request: Request, name: str, kind: str, queue: str, expected: bool) -> HealthCheckOut:
+    transport = state_of(request).transport
+    if transport is None:
+        return HealthCheckOut(name=name, kind=kind, status="warn", detail="no broker connection configured")
+    try:
+        ready, consumers = transport.queue_depth(queue)
+    except RenkeiError as exc:
+        return HealthCheckOut(name=name, kind=kind, status="fail", detail=f"{queue}: {exc.code}")
+    live = consumers > 0
+    status = "ok" if live else ("fail" if expected else "warn")
+    return HealthCheckOut(
+        name=name,
+        kind=kind,
+        status=status,
+        detail=f"{queue}: {consumers} consumer(s), {ready} ready" + ("" if live else " — not running"),
+    )
+
+
+def _health(request: Request) -> HealthOut:
+    state = state_of(request)
+    names, hub = state.hub.names, state.hub
+    checks = _database(request)
+    broker = _queue(request, "broker", "broker", names.ingress_queue, expected=False)
+    if broker.status == "fail" or state.transport is None:
+        checks.append(broker.model_copy(update={"detail": "unreachable: " + broker.detail}))
+    else:
+        checks.append(HealthCheckOut(name="broker", kind="broker", status="ok", detail="answers"))
+        checks.append(_queue(request, "hub worker", "hub", names.ingress_queue, expected=True))
+        checks.append(_queue(request, "dead-letter consumer", "hub", names.dead_letter_queue, expected=True))
+        for adapter in ADAPTERS:
+            deployed = adapter in hub.ADAPTERS
+            checks.append(
+                _queue(request, f"adapter {adapter}", "adapter", names.adapter_queue(adapter), deployed)
+            )
+        for counterpart in COUNTERPARTS:
+            # Simulators run only in demo and test set-ups: a missing one is worth a warning, not a failure.
+            queue = names.counterpart_queue(counterpart, "outbound")
+            checks.append(_queue(request, f"simulator {counterpart}", "simulator", queue, expected=False))
+    worst = "fail" if any(c.status == "fail" for c in checks) else "ok"
+    if worst == "ok" and any(c.status == "warn" for c in checks):
+        worst = "warn"
+    return HealthOut(status=worst, checks=checks)
+
+
+@api.get("/health", response_model=HealthOut, summary="Liveness of the database, broker, adapters")
+def health_api(
+    request: Request, _: Annotated[Principal, Depends(require(Permission.VIEW_HEALTH))]
+) -> HealthOut:
+    """Every check, and the worst status among them."""
+    return _health(request)
+
+
+@pages.get("/health", response_class=HTMLResponse)
+def health_page(
+    request: Request, _: Annotated[Principal, Depends(require(Permission.VIEW_HEALTH))]
+) -> HTMLResponse:
+    """The health page."""
+    return render(request, "health.html", health=_health(request))
