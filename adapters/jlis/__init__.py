@@ -2,8 +2,10 @@
 
 The survival/change inquiry (生存異動照会): :class:`JlisAdapter` turns the hub's inquiry into a J-LIS
 request file and a result file into the result message; :class:`JlisSimulator` answers request files from
-a :class:`SyntheticPopulation`. The wire format (:mod:`adapters.jlis.wire`) is modelled on public facts
-pending the official J-LIS specification; see ``docs/formats/jlis.md``.
+a :class:`SyntheticPopulation`. Number acquisition by 基本4情報 (個人番号の取得照会) goes the same way with
+query files (:mod:`adapters.jlis.wire_acquisition`), answered from a :class:`NewEntitlementRegister`. The
+wire formats are modelled on public facts pending the official J-LIS specification; see
+``docs/formats/jlis.md``.
 """
 
 from adapters.jlis.errors import JlisFileError, JlisMappingError, JlisPurposeRefused, JlisWireError
@@ -12,11 +14,14 @@ from adapters.jlis.gateway import (
     JlisCounterpart,
     JlisGateway,
     check_pairing,
+    flow_of,
     request_file_name,
     result_file_name,
 )
 from adapters.jlis.mapping import JLIS_PURPOSE, result_message_id
+from adapters.jlis.mapping_acquisition import ACQUISITION_PURPOSE
 from adapters.jlis.population import PersonOutcome, Rates, SyntheticPerson, SyntheticPopulation, cycle_window
+from adapters.jlis.register import NewEntitlement, NewEntitlementRegister, RegisterPerson, RegisterRates
 from adapters.jlis.service import JlisAdapter
 from adapters.jlis.simulator import JlisSimulator
 from adapters.jlis.wire import (
@@ -32,6 +37,7 @@ from adapters.jlis.wire import (
 )
 
 __all__ = [
+    "ACQUISITION_PURPOSE",
     "COUNTERPART",
     "JLIS_PURPOSE",
     "BatchHeader",
@@ -43,8 +49,12 @@ __all__ = [
     "JlisPurposeRefused",
     "JlisSimulator",
     "JlisWireError",
+    "NewEntitlement",
+    "NewEntitlementRegister",
     "PersonOutcome",
     "Rates",
+    "RegisterPerson",
+    "RegisterRates",
     "RequestFile",
     "RequestRecord",
     "ResultFile",
@@ -53,6 +63,7 @@ __all__ = [
     "SyntheticPopulation",
     "check_pairing",
     "cycle_window",
+    "flow_of",
     "parse_request",
     "parse_result",
     "request_file_name",

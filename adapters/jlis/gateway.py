@@ -5,12 +5,15 @@ encrypted link; nothing here does I/O. A request file is named after the inquiry
 from, and its result after the request, so that both are deterministic: a redelivered inquiry gives the same
 request file, a redelivered result the same result message id downstream.
 
-Names (``<id>`` is the inquiry's message id as 32 lowercase hex digits)::
+Names (``<id>`` is the inquiry's or query's message id as 32 lowercase hex digits)::
 
-    request  JLIS-SVQ1-<id>.dat     hub -> J-LIS
-    result   JLIS-SVR1-<id>.dat     J-LIS -> hub, same <id>, same correlation id
+    survival/change inquiry   request  JLIS-SVQ1-<id>.dat     hub -> J-LIS
+                              result   JLIS-SVR1-<id>.dat     J-LIS -> hub, same <id>, same correlation id
+    number acquisition        request  JLIS-NAQ1-<id>.dat     hub -> J-LIS
+                              result   JLIS-NAR1-<id>.dat     J-LIS -> hub
 
-The result file's header repeats ``<id>`` (field ``request_id``); the adapter checks that both agree.
+The result file's header repeats ``<id>`` (field ``request_id``); the adapter checks that both agree. A
+result pairs only with a request of the same flow.
 """
 
 from __future__ import annotations
@@ -28,39 +31,67 @@ __all__ = [
     "JlisGateway",
     "check_pairing",
     "correlation_of",
+    "flow_of",
     "request_file_name",
     "request_id_of",
     "result_file_name",
 ]
 
 COUNTERPART: Final = "jlis"
-_PREFIX: Final = {"request": "JLIS-SVQ1-", "result": "JLIS-SVR1-"}
 _SUFFIX: Final = ".dat"
-_NAME: Final = re.compile(r"JLIS-(SVQ1|SVR1)-([0-9a-f]{32})\.dat")
+_NAME: Final = re.compile(r"JLIS-(SVQ1|SVR1|NAQ1|NAR1)-([0-9a-f]{32})\.dat")
 
 FileKind = Literal["request", "result"]
+FileFlow = Literal["survival", "acquisition"]
+_FORMATS: Final[dict[tuple[FileFlow, FileKind], str]] = {
+    ("survival", "request"): "SVQ1",
+    ("survival", "result"): "SVR1",
+    ("acquisition", "request"): "NAQ1",
+    ("acquisition", "result"): "NAR1",
+}
+_BY_FORMAT: Final = {fmt: key for key, fmt in _FORMATS.items()}
 
 
-def request_file_name(request_id: uuid.UUID) -> str:
-    """The name of the request file written from the inquiry with message id ``request_id``."""
-    return f"{_PREFIX['request']}{request_id.hex}{_SUFFIX}"
+def request_file_name(request_id: uuid.UUID, flow: FileFlow = "survival") -> str:
+    """The name of the request file written from the inquiry (or query) with message id ``request_id``."""
+    return f"JLIS-{_FORMATS[(flow, 'request')]}-{request_id.hex}{_SUFFIX}"
 
 
-def result_file_name(request_id: uuid.UUID) -> str:
+def result_file_name(request_id: uuid.UUID, flow: FileFlow = "survival") -> str:
     """The name of the result file that answers the request written for ``request_id``."""
-    return f"{_PREFIX['result']}{request_id.hex}{_SUFFIX}"
+    return f"JLIS-{_FORMATS[(flow, 'result')]}-{request_id.hex}{_SUFFIX}"
+
+
+def _parts(name: str) -> tuple[FileFlow, FileKind, uuid.UUID] | None:
+    match = _NAME.fullmatch(name) if isinstance(name, str) else None
+    if match is None:
+        return None
+    flow, kind = _BY_FORMAT[match.group(1)]
+    return flow, kind, uuid.UUID(hex=match.group(2))
 
 
 def request_id_of(name: str, kind: FileKind) -> uuid.UUID:
-    """The inquiry message id a file name carries.
+    """The inquiry (or query) message id a file name carries.
 
     Raises:
         JlisFileError: the name is not a J-LIS file name of that kind.
     """
-    match = _NAME.fullmatch(name) if isinstance(name, str) else None
-    if match is None or not name.startswith(_PREFIX[kind]):
+    parts = _parts(name)
+    if parts is None or parts[1] != kind:
         raise JlisFileError(f"not a J-LIS {kind} file name")
-    return uuid.UUID(hex=match.group(2))
+    return parts[2]
+
+
+def flow_of(name: str) -> FileFlow:
+    """Which exchange a J-LIS file belongs to: ``survival`` or ``acquisition``.
+
+    Raises:
+        JlisFileError: the name is not a J-LIS file name.
+    """
+    parts = _parts(name)
+    if parts is None:
+        raise JlisFileError("not a J-LIS file name")
+    return parts[0]
 
 
 def correlation_of(file: CounterpartFile) -> uuid.UUID:
@@ -90,7 +121,7 @@ def check_pairing(request: CounterpartFile, result: CounterpartFile) -> None:
         JlisFileError: the result does not belong to the request.
     """
     request_id = request_id_of(request.name, "request")
-    if request_id_of(result.name, "result") != request_id:
+    if request_id_of(result.name, "result") != request_id or flow_of(result.name) != flow_of(request.name):
         raise JlisFileError("the result file answers another request")
     if correlation_of(result) != correlation_of(request):
         raise JlisFileError("the result file carries another correlation id than its request")

@@ -17,18 +17,17 @@ and the field, never the value.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import partial
-from operator import attrgetter
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from adapters.jlis._fixedwidth import FieldType as T
 from adapters.jlis._fixedwidth import Layout, RecordCodec, field, layout
+from adapters.jlis._frame import parse_frame, write_frame
 from adapters.jlis.errors import JlisWireError
 from contracts.individual_number import IndividualNumber
 from contracts.messages.survival import MoveKind, SurvivalOutcome, UnmatchedReason
@@ -48,11 +47,8 @@ __all__ = [
     "write_result",
 ]
 
-TERMINATOR: Final = b"\r\n"
 REQUEST_RECORD_LENGTH: Final = 160
 RESULT_RECORD_LENGTH: Final = 800
-R = TypeVar("R")
-HEADER, DATA, TRAILER = b"1"[0], b"2"[0], b"9"[0]
 
 
 class WirePurpose(StrEnum):
@@ -287,70 +283,6 @@ def _result_record(values: dict[str, Any], record_no: int) -> ResultRecord:
     return ResultRecord(**values)
 
 
-def _write(
-    codecs: tuple[RecordCodec, RecordCodec, RecordCodec],
-    header: dict[str, Any],
-    records: Sequence[Any],
-) -> bytes:
-    if not records:
-        raise JlisWireError("a file holds at least one data record", record_no=1, field="record_count")
-    head, data, trail = codecs
-    parts = [head.encode_mapping(header, 1), TERMINATOR]
-    values_of = attrgetter(*data.value_names)
-    for record_no, record in enumerate(records, start=2):
-        parts.append(data.encode(values_of(record), record_no))
-        parts.append(TERMINATOR)
-    body = b"".join(parts)
-    checksum = hashlib.sha256(body).hexdigest()
-    trailer = trail.encode_mapping({"record_count": len(records), "checksum": checksum}, len(records) + 2)
-    return body + trailer + TERMINATOR
-
-
-def _parse(
-    content: bytes,
-    codecs: tuple[RecordCodec, RecordCodec, RecordCodec],
-    build: Callable[[dict[str, Any], int], R],
-) -> tuple[BatchHeader, dict[str, Any], list[R]]:
-    """Check the frame, decode and check every record, then the counts and the checksum.
-
-    Record-level problems are reported first (they say where), file-level ones (counts, checksum) last.
-    """
-    if not isinstance(content, bytes):
-        raise JlisWireError("content is not bytes")
-    head, data, trail = codecs
-    size = head.layout.length + len(TERMINATOR)
-    if len(content) % size:
-        raise JlisWireError("length is not a whole number of records: truncated or padded")
-    count = len(content) // size
-    if count < 3:
-        raise JlisWireError("a file needs a header, at least one data record and a trailer")
-    for record_no in range(1, count + 1):
-        end = record_no * size
-        if content[end - 2 : end] != TERMINATOR:
-            raise JlisWireError("does not end with CR LF", record_no=record_no, field="terminator")
-        kind = content[end - size]
-        expected = HEADER if record_no == 1 else TRAILER if record_no == count else DATA
-        if kind != expected:
-            raise JlisWireError("unexpected record kind here", record_no=record_no, field="record_kind")
-    header_values = head.decode(content, 0, 1)
-    header = _check_header(header_values)
-    records, seen = [], set()
-    for record_no in range(2, count):
-        values = data.decode(content, (record_no - 1) * size, record_no)
-        if values["record_seq"] in seen:
-            raise JlisWireError("is repeated", record_no=record_no, field="record_seq")
-        seen.add(values["record_seq"])
-        records.append(build(values, record_no))
-    trailer = trail.decode(content, (count - 1) * size, count)
-    if trailer["record_count"] != count - 2:
-        raise JlisWireError("does not match the data records", record_no=count, field="record_count")
-    if header_values["record_count"] != count - 2:
-        raise JlisWireError("does not match the data records", record_no=1, field="record_count")
-    if hashlib.sha256(content[: (count - 1) * size]).hexdigest() != trailer["checksum"]:
-        raise JlisWireError("does not match the file", record_no=count, field="checksum")
-    return header, header_values, records
-
-
 _REQUEST: Final = (RecordCodec(REQUEST_HEADER), RecordCodec(REQUEST_DATA), RecordCodec(REQUEST_TRAILER))
 _RESULT: Final = (RecordCodec(RESULT_HEADER), RecordCodec(RESULT_DATA), RecordCodec(RESULT_TRAILER))
 
@@ -361,7 +293,7 @@ def write_request(file: RequestFile) -> bytes:
     Raises:
         JlisWireError: a value does not fit the layout (the record and field are named).
     """
-    return _write(_REQUEST, _header_values(file.header, len(file.records)), file.records)
+    return write_frame(_REQUEST, _header_values(file.header, len(file.records)), file.records)
 
 
 def write_result(file: ResultFile) -> bytes:
@@ -375,7 +307,11 @@ def write_result(file: ResultFile) -> bytes:
         problem = _result_problem(partial(getattr, record))
         if problem is not None:
             raise JlisWireError(problem[1], record_no=record_no, field=problem[0])
-    return _write(_RESULT, values, file.records)
+    return write_frame(_RESULT, values, file.records)
+
+
+def _seq(values: dict[str, Any]) -> int:
+    return int(values["record_seq"])
 
 
 def _request_record(values: dict[str, Any], record_no: int) -> RequestRecord:
@@ -388,7 +324,9 @@ def parse_request(content: bytes) -> RequestFile:
     Raises:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
     """
-    header, _, records = _parse(content, _REQUEST, _request_record)
+    header, _, records = parse_frame(
+        content, _REQUEST, check_header=_check_header, build=_request_record, key=_seq
+    )
     return RequestFile(header, tuple(records))
 
 
@@ -398,5 +336,7 @@ def parse_result(content: bytes) -> ResultFile:
     Raises:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
     """
-    header, values, records = _parse(content, _RESULT, _result_record)
+    header, values, records = parse_frame(
+        content, _RESULT, check_header=_check_header, build=_result_record, key=_seq
+    )
     return ResultFile(header, values["fee_units"], tuple(records))
