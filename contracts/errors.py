@@ -143,9 +143,17 @@ class WireFormatError(ContractError):
 
 
 class Unroutable(PermanentError):
-    """No queue is bound for the message's destination."""
+    """No queue is bound for the message's destination.
+
+    Attributes:
+        message_ids: the ids of the messages no queue took (the rest of the batch was published).
+    """
 
     code = "unroutable"
+
+    def __init__(self, message: str, *, message_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message_ids = message_ids
 
 
 class PolicyRefused(PermanentError):

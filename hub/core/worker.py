@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
-from contracts.errors import ContractError, PermanentError, TransientError, UnknownMessageType
+from contracts.errors import ContractError, PermanentError, TransientError, UnknownMessageType, Unroutable
 from contracts.registry import Decoded, decode
 from contracts.sealing import Sealer, Unsealer
 from hub.core.context import HandlerContext
@@ -29,6 +30,10 @@ __all__ = ["HubWorker", "WorkerDeps"]
 
 log = logging.getLogger(__name__)
 CONSUMER = "hub"
+RELAY_GRACE = timedelta(seconds=10)
+"""How old an unsent outbox row must be before the sweep publishes it."""
+ID_LIMIT = 200
+"""Longest id or type the access record keeps (AMQP allows 255); longer ones are cut."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,11 @@ class WorkerDeps:
     after_commit: Callable[[], object] | None = None
     legal_basis: LegalBasisTable | None = None
     """The legal-basis table of the information-provision network; ``None`` refuses every query."""
+
+
+def _cut(value: str | None) -> str | None:
+    """An AMQP property as the access record can keep it: at most :data:`ID_LIMIT` characters, no NUL."""
+    return None if value is None else value.replace("\x00", "")[:ID_LIMIT]
 
 
 def _ctx(delivery: Delivery) -> dict[str, object]:
@@ -69,6 +79,7 @@ class HubWorker:
         dispositions = [Disposition.ACK] * len(deliveries)
         decoded: list[tuple[int, Decoded]] = []
         failures: list[tuple[int, BaseException, str]] = []
+        transient: list[tuple[int, TransientError]] = []
         for index, delivery in enumerate(deliveries):
             try:
                 message = decode(delivery.body)
@@ -79,13 +90,17 @@ class HubWorker:
             except ContractError as exc:
                 failures.append((index, exc, "decode"))
         try:
-            sent = self._handle_in_transaction(deliveries, decoded, failures, dispositions)
+            sent = self._handle_in_transaction(deliveries, decoded, failures, transient, dispositions)
         except TransientError as exc:
             log.warning("batch failed transiently, scheduling retries", extra={"error": exc.code})
-            return self._retry_all(deliveries, exc)
+            return self._retry([(delivery, exc) for delivery in deliveries])
         if self._d.after_commit is not None:
             self._d.after_commit()
         self._relay(sent)
+        # Messages that failed transiently on their own retry alone, after their neighbours committed.
+        retried = self._retry([(deliveries[index], error) for index, error in transient])
+        for (index, _), disposition in zip(transient, retried, strict=True):
+            dispositions[index] = disposition
         return dispositions
 
     def _handle_in_transaction(
@@ -93,6 +108,7 @@ class HubWorker:
         deliveries: Sequence[Delivery],
         decoded: list[tuple[int, Decoded]],
         failures: list[tuple[int, BaseException, str]],
+        transient: list[tuple[int, TransientError]],
         dispositions: list[Disposition],
     ) -> list[tuple[int, OutgoingMessage]]:
         outgoing: list[OutgoingMessage] = []
@@ -121,8 +137,10 @@ class HubWorker:
                     outgoing.extend(produced)
                 except PermanentError as exc:
                     failures.append((index, exc, "handle"))
-                except TransientError:
-                    raise
+                except TransientError as exc:
+                    # Rolled back to its savepoint: this message alone is retried after the commit.
+                    transient.append((index, exc))
+                    already.discard(mid)
                 except Exception:
                     # A crash (a bug): requeue this one alone; the delivery limit stops a crash loop.
                     log.exception("handler crashed; the delivery is requeued", extra=_ctx(deliveries[index]))
@@ -155,9 +173,9 @@ class HubWorker:
                 AccessRecord(
                     actor=self._d.actor,
                     action=AuditAction.DEAD_LETTERED,
-                    message_id=delivery.message_id,
-                    correlation_id=delivery.correlation_id,
-                    message_type=delivery.message_type,
+                    message_id=_cut(delivery.message_id),
+                    correlation_id=_cut(delivery.correlation_id),
+                    message_type=_cut(delivery.message_type),
                     source=delivery.queue,
                     outcome=Outcome.REFUSED if code == "policy_refused" else Outcome.FAILED,
                     reason=code,
@@ -172,7 +190,15 @@ class HubWorker:
         if not sent:
             return
         try:
-            self._d.transport.publish([m for _, m in sent])
+            try:
+                self._d.transport.publish([m for _, m in sent])
+            except Unroutable as exc:
+                # Permanent: the rest of the batch went out. Park what no queue took in the dead letters,
+                # instead of re-publishing it with every sweep forever.
+                lost = set(exc.message_ids)
+                parked = [self._unroutable(m, exc) for _, m in sent if m.message_id in lost]
+                log.error("outbox messages reached no queue; dead-lettered", extra={"messages": len(parked)})
+                self._d.transport.publish(parked)
             with self._d.uow_factory() as uow:
                 uow.outbox.mark_sent([i for i, _ in sent])
                 uow.commit()
@@ -180,24 +206,43 @@ class HubWorker:
             # The outbox keeps them; the relay sweep publishes them later. Downstream consumers dedupe.
             log.warning("outbox relay deferred", extra={"error": exc.code, "messages": len(sent)})
 
-    def _retry_all(self, deliveries: Sequence[Delivery], error: TransientError) -> list[Disposition]:
-        retries, dead = [], []
-        for delivery in deliveries:
-            copy = retry_message(delivery, error, policy=self._d.retry, exchanges=self._d.exchanges)
-            if copy is None:
-                dead.append(dead_letter_message(delivery, error, stage="retry", exchanges=self._d.exchanges))
-            else:
-                retries.append(copy)
-        try:
-            self._d.transport.publish([*retries, *dead])
-        except TransientError:
-            return [Disposition.REQUEUE] * len(deliveries)
-        return [Disposition.ACK] * len(deliveries)
+    def _unroutable(self, message: OutgoingMessage, error: Unroutable) -> OutgoingMessage:
+        delivery = Delivery(
+            queue=f"{message.exchange}/{message.routing_key}",
+            body=message.body,
+            message_id=message.message_id,
+            message_type=message.message_type,
+            correlation_id=message.correlation_id,
+            headers=dict(message.headers),
+            redelivered=False,
+            delivery_tag=0,
+        )
+        return dead_letter_message(delivery, error, stage="relay", exchanges=self._d.exchanges)
 
-    def relay_pending(self, limit: int = 1_000) -> int:
-        """Publish outbox rows a crash or a broker outage left behind; returns how many."""
+    def _retry(self, failed: Sequence[tuple[Delivery, TransientError]]) -> list[Disposition]:
+        """Republish each delivery to its next retry tier (or dead-letter it when its attempts are spent)."""
+        if not failed:
+            return []
+        copies = []
+        for delivery, error in failed:
+            copy = retry_message(delivery, error, policy=self._d.retry, exchanges=self._d.exchanges)
+            copies.append(
+                copy or dead_letter_message(delivery, error, stage="retry", exchanges=self._d.exchanges)
+            )
+        try:
+            self._d.transport.publish(copies)
+        except TransientError:
+            return [Disposition.REQUEUE] * len(failed)
+        return [Disposition.ACK] * len(failed)
+
+    def relay_pending(self, limit: int = 1_000, grace: timedelta = RELAY_GRACE) -> int:
+        """Publish outbox rows a crash or a broker outage left behind; returns how many.
+
+        Only rows older than ``grace`` (:data:`RELAY_GRACE`): younger ones belong to a batch that is
+        relaying them itself right now, and taking them too would publish them twice.
+        """
         with self._d.uow_factory() as uow:
-            pending = uow.outbox.pending(limit)
+            pending = uow.outbox.pending(limit, older_than=grace)
         if pending:
             self._relay(pending)
         return len(pending)

@@ -104,7 +104,9 @@ class PublisherSession:
             raise batch.error
         if batch.returned:
             ids = ", ".join(batch.returned[:10])
-            raise Unroutable(f"{len(batch.returned)} message(s) reached no queue: {ids}")
+            raise Unroutable(
+                f"{len(batch.returned)} message(s) reached no queue: {ids}", message_ids=tuple(batch.returned)
+            )
 
     def close(self) -> None:
         """Close the connection; unconfirmed batches fail with ``BrokerUnavailable``."""

@@ -136,7 +136,10 @@ class InMemoryTransport:
                     queue.ready.append(_Message(m, m.exchange, m.routing_key, dict(m.headers), now))
             self._cond.notify_all()
         if unroutable:
-            raise Unroutable(f"{len(unroutable)} message(s) reached no queue: {', '.join(unroutable[:10])}")
+            raise Unroutable(
+                f"{len(unroutable)} message(s) reached no queue: {', '.join(unroutable[:10])}",
+                message_ids=tuple(unroutable),
+            )
 
     def consume(
         self,

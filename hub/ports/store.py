@@ -8,10 +8,12 @@ commits at once, so that the broker is acknowledged only after the work is durab
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from contextlib import AbstractContextManager
 from typing import Protocol, Self
 
-from hub.ports.audit import AuditLog
+from hub.ports.audit import AuditLog, ProvisionLog
+from hub.ports.codes import CodeStore, PendingQueryStore
 from hub.ports.dead_letters import DeadLetterStore
 from hub.ports.transport import OutgoingMessage
 from hub.ports.vault import Vault
@@ -38,8 +40,8 @@ class Outbox(Protocol):
         """Queue ``messages``; returns their outbox ids."""
         ...
 
-    def pending(self, limit: int) -> list[tuple[int, OutgoingMessage]]:
-        """Unsent messages, oldest first."""
+    def pending(self, limit: int, older_than: timedelta | None = None) -> list[tuple[int, OutgoingMessage]]:
+        """Unsent messages, oldest first; with ``older_than``, only rows written at least that long ago."""
         ...
 
     def mark_sent(self, ids: Sequence[int]) -> None:
@@ -55,6 +57,12 @@ class UnitOfWork(Protocol):
     vault: Vault
     audit: AuditLog
     dead_letters: DeadLetterStore
+    provisions: ProvisionLog
+    """情報提供等の記録 (番号法 第23条), each sealed by an access record."""
+    codes: CodeStore
+    """The federation's codes (符号) on the information-provision network, and each subject's 宛名番号."""
+    pending_queries: PendingQueryStore
+    """Queries sent through the intermediate server, until their answers settle them."""
 
     def __enter__(self) -> Self: ...
 

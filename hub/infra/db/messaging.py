@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -71,11 +71,12 @@ class SqlOutbox:
         result = self._conn.execute(insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows)
         return [row[0] for row in result]
 
-    def pending(self, limit: int) -> list[tuple[int, OutgoingMessage]]:
-        """Unsent messages, oldest first."""
-        rows = self._conn.execute(
-            select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(limit)
-        )
+    def pending(self, limit: int, older_than: timedelta | None = None) -> list[tuple[int, OutgoingMessage]]:
+        """Unsent messages, oldest first; with ``older_than``, only rows written at least that long ago."""
+        query = select(outbox).where(outbox.c.sent_at.is_(None))
+        if older_than is not None:
+            query = query.where(outbox.c.created_at <= datetime.now(UTC) - older_than)
+        rows = self._conn.execute(query.order_by(outbox.c.id).limit(limit))
         return [
             (
                 row.id,

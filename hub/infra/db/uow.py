@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Self
+from typing import Any, Self, cast
 
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from contracts.errors import StoreUnavailable
+from contracts.errors import ConfigurationError, StoreUnavailable
+from hub.infra.codes_sql import SqlPendingQueries
 from hub.infra.db.messaging import SqlInbox, SqlOutbox
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
-from hub.ports.audit import AuditLog
+from hub.ports.audit import AuditLog, ProvisionLog
+from hub.ports.codes import CodeStore, PendingQueryStore
 from hub.ports.dead_letters import DeadLetterStore
 from hub.ports.store import Inbox, Outbox
 from hub.ports.vault import Vault
@@ -21,6 +23,18 @@ __all__ = ["SqlAlchemyUnitOfWork", "SqlUnitOfWorkFactory"]
 
 VaultFactory = Callable[[Connection], Vault]
 AuditFactory = Callable[[Connection], AuditLog]
+CodesFactory = Callable[[Connection], CodeStore]
+ProvisionsFactory = Callable[[Connection], ProvisionLog]
+
+
+class _Unwired:
+    """Stands for a store the factory was built without: any use fails closed."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        raise ConfigurationError(f"this unit of work was built without {self._what}")
 
 
 class SqlAlchemyUnitOfWork:
@@ -31,11 +45,24 @@ class SqlAlchemyUnitOfWork:
     vault: Vault
     audit: AuditLog
     dead_letters: DeadLetterStore
+    provisions: ProvisionLog
+    codes: CodeStore
+    pending_queries: PendingQueryStore
 
-    def __init__(self, engine: Engine, vault_factory: VaultFactory, audit_factory: AuditFactory) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        vault_factory: VaultFactory,
+        audit_factory: AuditFactory,
+        *,
+        codes_factory: CodesFactory | None = None,
+        provisions_factory: ProvisionsFactory | None = None,
+    ) -> None:
         self._engine = engine
         self._vault_factory = vault_factory
         self._audit_factory = audit_factory
+        self._codes_factory = codes_factory
+        self._provisions_factory = provisions_factory
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
 
@@ -58,6 +85,17 @@ class SqlAlchemyUnitOfWork:
         self.vault = self._vault_factory(self._conn)
         self.audit = self._audit_factory(self._conn)
         self.dead_letters = SqlDeadLetterStore(self._conn)
+        self.pending_queries = SqlPendingQueries(self._conn)
+        self.codes = (
+            self._codes_factory(self._conn)
+            if self._codes_factory
+            else cast(CodeStore, _Unwired("a code store (the keyring)"))
+        )
+        self.provisions = (
+            self._provisions_factory(self._conn)
+            if self._provisions_factory
+            else cast(ProvisionLog, _Unwired("a provision log (the access record's chain)"))
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -82,14 +120,27 @@ class SqlAlchemyUnitOfWork:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A nested transaction: an exception inside rolls back only the work inside."""
-        nested = self.connection.begin_nested()
+        """A nested transaction: an exception inside rolls back only the work inside.
+
+        A database failure while opening, rolling back or releasing the savepoint becomes
+        :class:`StoreUnavailable`, so the caller's ack policy sees a transient failure, not a crash.
+        """
+        try:
+            nested = self.connection.begin_nested()
+        except DBAPIError as exc:
+            raise StoreUnavailable("the database refused a savepoint") from exc
         try:
             yield
         except BaseException:
-            nested.rollback()
+            try:
+                nested.rollback()
+            except DBAPIError as exc:
+                raise StoreUnavailable("the database could not roll back a savepoint") from exc
             raise
-        nested.commit()
+        try:
+            nested.commit()
+        except DBAPIError as exc:
+            raise StoreUnavailable("the database could not release a savepoint") from exc
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -101,11 +152,27 @@ class SqlAlchemyUnitOfWork:
 class SqlUnitOfWorkFactory:
     """Opens :class:`SqlAlchemyUnitOfWork` instances on one engine."""
 
-    def __init__(self, engine: Engine, vault_factory: VaultFactory, audit_factory: AuditFactory) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        vault_factory: VaultFactory,
+        audit_factory: AuditFactory,
+        *,
+        codes_factory: CodesFactory | None = None,
+        provisions_factory: ProvisionsFactory | None = None,
+    ) -> None:
         self.engine = engine
         self._vault_factory = vault_factory
         self._audit_factory = audit_factory
+        self._codes_factory = codes_factory
+        self._provisions_factory = provisions_factory
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
         """Open a new unit of work (the transaction begins on ``with``)."""
-        return SqlAlchemyUnitOfWork(self.engine, self._vault_factory, self._audit_factory)
+        return SqlAlchemyUnitOfWork(
+            self.engine,
+            self._vault_factory,
+            self._audit_factory,
+            codes_factory=self._codes_factory,
+            provisions_factory=self._provisions_factory,
+        )
