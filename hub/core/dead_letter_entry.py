@@ -26,9 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from contracts.individual_number import find_individual_numbers
 from hub.core import headers as h
-from hub.core.redaction import REDACTED, redact_bytes, redact_text
+from hub.core.redaction import redact_bytes, redact_text
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.transport import Delivery, HeaderValue
 
@@ -87,18 +86,6 @@ def redact_body(body: bytes) -> tuple[bytes, bool]:
     files) keep their bytes, except any 12-digit run with a valid check digit, so that they can still be
     replayed; one holding a full-width number is redacted leniently as text.
     """
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = body.decode("latin-1")  # one character per byte: spans are byte offsets
-        out, last = bytearray(), 0
-        for start, end in find_individual_numbers(text):
-            out += body[last:start] + REDACTED.encode("utf-8")
-            last = end
-        kept = bytes(out + body[last:])
-        if find_individual_numbers(kept.decode("utf-8", errors="replace")):
-            kept = redact_bytes(kept)  # a full-width number: redacted as text, losing the bytes
-        return kept, kept != body
     redacted = redact_bytes(body)
     return redacted, redacted != body
 

@@ -29,9 +29,24 @@ def redact_text(text: str) -> str:
 
 
 def redact_bytes(body: bytes) -> bytes:
-    """Redact a message body; bodies that are not UTF-8 are decoded leniently first."""
-    text = body.decode("utf-8", errors="replace")
+    """Redact a message body.
+
+    UTF-8 bodies are redacted as text. Other bodies (a counterpart link's encrypted files) keep every byte
+    but the 12-digit runs with a valid check digit, so that they can still be replayed.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        latin = body.decode("latin-1")  # one character per byte: spans are byte offsets
+        out, last = bytearray(), 0
+        for start, end in find_individual_numbers(latin):
+            out += body[last:start] + REDACTED.encode("utf-8")
+            last = end
+        kept = bytes(out + body[last:])
+        lenient = kept.decode("utf-8", errors="replace")
+        if find_individual_numbers(lenient):
+            # A full-width number in a body that is not UTF-8 as a whole: redact as text, losing the bytes.
+            return redact_text(lenient).encode("utf-8")
+        return kept
     redacted = redact_text(text)
-    if redacted == text and "\ufffd" not in text:
-        return body
-    return redacted.encode("utf-8")
+    return body if redacted == text else redacted.encode("utf-8")
