@@ -197,7 +197,9 @@ class HubWorker:
                 # instead of re-publishing it with every sweep forever.
                 lost = set(exc.message_ids)
                 parked = [self._unroutable(m, exc) for _, m in sent if m.message_id in lost]
-                log.exception("outbox messages reached no queue; dead-lettered", extra={"messages": len(parked)})
+                log.exception(
+                    "outbox messages reached no queue; dead-lettered", extra={"messages": len(parked)}
+                )
                 self._d.transport.publish(parked)
             with self._d.uow_factory() as uow:
                 uow.outbox.mark_sent([i for i, _ in sent])
