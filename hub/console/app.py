@@ -145,6 +145,7 @@ def create_app(
         response = await call_next(request)
         for key, value in _HEADERS.items():
             response.headers.setdefault(key, value)
+        response.headers.setdefault("cache-control", "no-store")  # nothing here may sit in a cache
         if request.url.path.startswith("/api/docs"):
             # Swagger UI is the one page with scripts; it is served from the package, never a CDN.
             del response.headers["content-security-policy"]

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from contracts.errors import AuditWriteFailed
 from hub.console.sessions import SessionCodec
+from hub.console.throttle import SignInThrottle
 from hub.console.users import ConsoleUser, UserDirectory
 from hub.infra.audit_sql import ChainWriter, append_durably
 from hub.infra.metrics_sampler import MetricsSampler
@@ -79,6 +80,7 @@ class ConsoleState:
     chain: ChainWriter = field(
         default_factory=lambda: ChainWriter(f"renkei console pid {os.getpid()} on {socket.gethostname()}")
     )
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
     guard_hits: int = 0
 
     def record(self, records: Sequence[AccessRecord]) -> None:

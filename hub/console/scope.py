@@ -1,10 +1,15 @@
-"""Applying a user's association scope to dead letters and access records (see ``association_scope``)."""
+"""Applying a user's association scope to dead letters and access records (see ``association_scope``).
+
+Each function takes the caller's connection: on SQLite a second connection in the same thread would wait
+for the first one's lock.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from fastapi import Request
+from sqlalchemy import Connection
 
 from hub.console.auth import Principal
 from hub.console.context import state_of
@@ -22,18 +27,17 @@ def dead_letter_owner(request: Request, row: DeadLetter) -> str | None:
 
 
 def visible_dead_letters(
-    request: Request, principal: Principal, rows: Sequence[DeadLetter]
+    conn: Connection, principal: Principal, rows: Sequence[DeadLetter]
 ) -> list[DeadLetter]:
     """The rows the principal may see: all for the federation, its members' for an association."""
     user = principal.user
     if user.federation:
         return list(rows)
-    with state_of(request).hub.engine.connect() as conn:
-        scope = AssociationScope(conn)
-        by_correlation = scope.owners_of_correlations([r.correlation_id for r in rows if r.correlation_id])
-        by_message = scope.owners_of_messages(
-            [r.message_id for r in rows if not r.correlation_id and r.message_id]
-        )
+    scope = AssociationScope(conn)
+    by_correlation = scope.owners_of_correlations([r.correlation_id for r in rows if r.correlation_id])
+    by_message = scope.owners_of_messages(
+        [r.message_id for r in rows if not r.correlation_id and r.message_id]
+    )
     kept = []
     for row in rows:
         if row.correlation_id:
@@ -46,21 +50,20 @@ def visible_dead_letters(
 
 
 def visible_records(
-    request: Request, principal: Principal, records: Sequence[StoredRecord]
+    conn: Connection, principal: Principal, records: Sequence[StoredRecord]
 ) -> list[StoredRecord]:
     """The access records the principal may see (an association: those of its members' correlations)."""
     user = principal.user
     if user.federation:
         return list(records)
-    with state_of(request).hub.engine.connect() as conn:
-        scope = AssociationScope(conn)
-        owners = scope.owners_of_correlations([r.correlation_id for r in records if r.correlation_id])
-        kept = []
-        for record in records:
-            if record.correlation_id:
-                owner = owners.get(record.correlation_id)
-            else:
-                owner = scope.owner_of_tokens(record.subjects)
-            if owner == user.org:
-                kept.append(record)
+    scope = AssociationScope(conn)
+    owners = scope.owners_of_correlations([r.correlation_id for r in records if r.correlation_id])
+    kept = []
+    for record in records:
+        if record.correlation_id:
+            owner = owners.get(record.correlation_id)
+        else:
+            owner = scope.owner_of_tokens(record.subjects)
+        if owner == user.org:
+            kept.append(record)
     return kept

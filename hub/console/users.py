@@ -21,6 +21,7 @@ enough (no dictionary to try), compared in constant time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -49,8 +50,12 @@ __all__ = [
 _HASHER: Final = PasswordHasher()
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _TOKEN_PREFIX: Final = "sha256:"  # noqa: S105 - a hash format name, not a secret
-# Verifying against this keeps a sign-in for an unknown name as slow as one for a known name.
-_DUMMY_HASH: Final = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verifying against this keeps a sign-in for an unknown name as slow as one for a known name.
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +128,7 @@ class UserDirectory:
     def by_password(self, name: str, password: str) -> ConsoleUser | None:
         """The user if ``password`` is theirs; ``None`` otherwise (same work for unknown names)."""
         user = self._users.get(name)
-        stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+        stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
         try:
             _HASHER.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -51,12 +51,12 @@ def _search(
             batch.append(record)
             if len(batch) < _BATCH:
                 continue
-            found.extend(record_out(r) for r in visible_records(request, principal, batch))
+            found.extend(record_out(r) for r in visible_records(conn, principal, batch))
             batch = []
             if len(found) > limit:
                 break
         if batch:
-            found.extend(record_out(r) for r in visible_records(request, principal, batch))
+            found.extend(record_out(r) for r in visible_records(conn, principal, batch))
     return found[:limit], len(found) > limit
 
 

@@ -67,7 +67,7 @@ def _rows(request: Request, principal: Principal, query: DeadLetterQuery, want: 
             if not page:
                 break
             after = page[-1].id
-            found.extend(visible_dead_letters(request, principal, page))
+            found.extend(visible_dead_letters(conn, principal, page))
             if len(found) >= want or principal.user.federation:
                 break
     return found[:want]
@@ -186,7 +186,7 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
                 rows = SqlDeadLetterStore(conn).find(
                     DeadLetterQuery(ids=ids, fingerprint=action.group, statuses=(), limit=len(ids))
                 )
-            visible = {r.id for r in visible_dead_letters(request, principal, rows)}
+                visible = {r.id for r in visible_dead_letters(conn, principal, rows)}
             if visible != {r.id for r in rows}:
                 state.refuse(principal.user, request, f"scope: outside association {principal.user.org}")
                 raise Refused(

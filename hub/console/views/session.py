@@ -7,10 +7,8 @@ name within fifteen minutes, that name is locked for fifteen minutes (in this pr
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict, deque
-from typing import Annotated, Final
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,28 +21,6 @@ from hub.console.sessions import COOKIE
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-
-_WINDOW_S: Final = 900.0
-_MAX_FAILURES: Final = 5
-_failures: dict[str, deque[float]] = defaultdict(deque)
-_lock = threading.Lock()
-
-
-def _locked(name: str, now: float) -> bool:
-    with _lock:
-        recent = _failures[name]
-        while recent and now - recent[0] > _WINDOW_S:
-            recent.popleft()
-        if not recent:
-            _failures.pop(name, None)
-        return len(recent) >= _MAX_FAILURES
-
-
-def _failed(name: str, now: float) -> None:
-    with _lock:
-        if len(_failures) > 10_000:  # bounded: forget the oldest names
-            _failures.pop(next(iter(_failures)))
-        _failures[name].append(now)
 
 
 def _safe_next(target: str | None) -> str:
@@ -77,14 +53,14 @@ def login(
     state = state_of(request)
     now = time.monotonic()
     known = state.users.get(name)
-    if _locked(name, now):
+    if state.throttle.locked(name, now):
         state.refuse(known, request, "sign-in locked after repeated failures")
         return render(
             request, "login.html", status=429, next=_safe_next(next), error="Too many failed sign-ins; wait."
         )
     user = state.users.by_password(name, password)
     if user is None:
-        _failed(name, now)
+        state.throttle.failed(name, now)
         state.refuse(known, request, "sign-in failed: wrong name or password")
         return render(
             request, "login.html", status=401, next=_safe_next(next), error="Wrong name or password."

@@ -1,0 +1,255 @@
+"""The console's gates: sign-in, roles, CSRF, association scope, refusals recorded, reveal fail-closed."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from contracts.errors import AuditWriteFailed, ConfigurationError
+from contracts.individual_number import find_individual_numbers
+from hub.console.users import load_users
+from tests.console_fixtures import ConsoleWorld, console_world, sign_in, token
+
+__all__ = ["console_world"]
+
+ROLE_MATRIX = [
+    # (method, path template, json body, roles allowed)
+    ("GET", "/api/flows", None, {"ada", "olga", "aki", "vic"}),
+    ("GET", "/api/health", None, {"ada", "olga", "aki", "vic"}),
+    ("GET", "/api/dead-letters", None, {"ada", "olga", "aki", "vic"}),
+    ("GET", "/api/trace/{chiba}", None, {"ada", "olga", "aki"}),
+    ("GET", "/api/audit/records", None, {"ada", "aki"}),
+    ("GET", "/api/audit/verify", None, {"ada", "aki"}),
+    ("POST", "/api/dead-letters/discard", {"ids": [999], "reason": "nothing"}, {"ada", "olga"}),
+    ("POST", "/api/dead-letters/{dl}/reveal", {"sealed_index": 1, "reason": "a reason long enough"}, {"ada"}),
+]
+
+
+def _fill(path: str, world: ConsoleWorld) -> str:
+    return path.format(chiba=world.correlations["chiba"], dl=world.dead_letters["chiba"])
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROLE_MATRIX)
+def test_every_api_call_checks_the_role_and_records_refusals(console_world, method, path, body, allowed):
+    world = console_world
+    with TestClient(world.app) as client:
+        for name in ("ada", "olga", "aki", "vic"):
+            before = len(world.records("refused"))
+            response = client.request(method, _fill(path, world), json=body, headers=token(name))
+            refusals = [r for r in world.records("refused")[before:] if r["actor"] == f"console:{name}"]
+            if name in allowed:
+                assert response.status_code < 400, (name, response.text)
+                assert not refusals
+            else:
+                assert response.status_code == 403, (name, response.text)
+                assert len(refusals) == 1
+                assert refusals[0]["outcome"] == "refused"
+                assert "may not" in refusals[0]["reason"]
+
+
+def test_without_credentials_the_api_says_401_and_pages_send_to_sign_in(console_world):
+    with TestClient(console_world.app) as client:
+        assert client.get("/api/flows").status_code == 401
+        assert client.get("/api/flows", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        page = client.get("/dead-letters", follow_redirects=False)
+        assert page.status_code == 303
+        assert page.headers["location"].startswith("/login?next=/dead-letters")
+        assert client.get("/metrics").status_code == 401
+
+
+def test_sign_in_with_password_and_failed_sign_ins_are_recorded(console_world):
+    world = console_world
+    with TestClient(world.app) as client:
+        bad = client.post("/login", data={"name": "olga", "password": "not her password"})
+        assert bad.status_code == 401
+        refused = world.records("refused")
+        assert refused[-1]["actor"] == "console:olga"
+        assert "sign-in failed" in refused[-1]["reason"]
+        unknown = client.post("/login", data={"name": "nobody-123456", "password": "x"})
+        assert unknown.status_code == 401
+        assert world.records("refused")[-1]["actor"] == "console:anonymous"  # a typed password stays out
+        sign_in(client, "olga")
+        page = client.get("/flows")
+        assert page.status_code == 200
+        assert "olga · operator · federation" in page.text
+        assert page.headers["cache-control"] == "no-store"
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        client.post("/logout")
+        assert client.get("/flows", follow_redirects=False).status_code == 303
+
+
+def test_sign_in_locks_a_name_after_five_failures(console_world):
+    with TestClient(console_world.app) as client:
+        wrong = {"name": "vic", "password": "wrong"}
+        codes = [client.post("/login", data=wrong).status_code for _ in range(6)]
+        assert codes == [401] * 5 + [429]
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_recorded(console_world):
+    world = console_world
+    with TestClient(world.app) as client:
+        csrf = sign_in(client, "olga")
+        dl = world.dead_letters["chiba"]
+        form = {"operation": "discard", "reason": "duplicate of a fixed batch", "ids": str(dl)}
+        assert client.post("/dead-letters/actions", data=form).status_code == 403
+        assert world.records("refused")[-1]["reason"] == "missing or wrong CSRF token"
+        done = client.post("/dead-letters/actions", data={**form, "csrf": csrf})
+        assert done.status_code == 200
+        assert "discarded" in done.text
+        discarded = world.records("discarded")
+        assert discarded[-1]["actor"] == "operator:olga@console"
+        assert discarded[-1]["reason"] == "duplicate of a fixed batch"
+
+
+def test_replay_from_the_api_publishes_and_records_before(console_world):
+    world = console_world
+    queue = world.hub.names.adapter_queue("jlis")
+    with TestClient(world.app) as client:
+        dl = world.dead_letters["saitama"]
+        response = client.post(
+            "/api/dead-letters/replay",
+            json={"ids": [dl], "reason": "J-LIS fixed its side", "rate": 5, "limit": 5},
+            headers=token("olga"),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["counts"] == {"replayed": 1}
+        assert world.transport.queue_depth(queue)[0] == 1
+        replayed = world.records("replayed")
+        assert replayed[-1]["actor"] == "operator:olga@console"
+        assert replayed[-1]["destination"] == queue
+        again = client.get(f"/api/dead-letters/{dl}", headers=token("olga")).json()
+        assert again["status"] == "replayed"
+        too_slow = client.post(
+            "/api/dead-letters/replay",
+            json={"group": "abcdefghijklmnop", "reason": "all of them", "rate": 1, "limit": 500},
+            headers=token("olga"),
+        )
+        assert too_slow.status_code == 422  # limit / rate over 60 s: the request would run too long
+
+
+def test_an_association_sees_only_its_members(console_world):
+    world = console_world
+    with TestClient(world.app) as client:
+        ids = {d["id"] for d in client.get("/api/dead-letters", headers=token("chiba-op")).json()}
+        assert ids == {world.dead_letters["chiba"], world.dead_letters["legacy"]}
+        every = {d["id"] for d in client.get("/api/dead-letters", headers=token("olga")).json()}
+        assert every == set(world.dead_letters.values())
+        groups = client.get("/api/dead-letters/groups", headers=token("chiba-op")).json()
+        assert groups[0]["count"] == 2
+        records = client.get("/api/audit/records?limit=500", headers=token("chiba-aud")).json()["records"]
+        assert records
+        assert {r["correlation_id"] for r in records} == {world.correlations["chiba"]}
+        mixed = client.get("/api/audit/records?limit=500", headers=token("aki")).json()["records"]
+        assert world.correlations["mixed"] in {r["correlation_id"] for r in mixed}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/dead-letters/{saitama_dl}", None),
+        ("GET", "/api/dead-letters/{unread_dl}", None),
+        ("GET", "/api/trace/{saitama}", None),
+        ("GET", "/api/trace/{mixed}", None),
+        ("POST", "/api/dead-letters/replay", {"ids": ["{saitama_dl}"], "reason": "not ours"}),
+        ("POST", "/api/dead-letters/{saitama_dl}/reveal", {"sealed_index": 1, "reason": "curious about it"}),
+        ("GET", "/metrics", None),
+    ],
+)
+def test_out_of_scope_is_refused_and_recorded(console_world, method, path, body):
+    world = console_world
+    values = {
+        "saitama_dl": world.dead_letters["saitama"],
+        "unread_dl": world.dead_letters["unread"],
+        "saitama": world.correlations["saitama"],
+        "mixed": world.correlations["mixed"],
+    }
+    if body and "ids" in body:
+        body = {**body, "ids": [values["saitama_dl"]]}
+    name = "chiba-admin" if "reveal" in path else "chiba-op"
+    with TestClient(world.app) as client:
+        response = client.request(method, path.format(**values), json=body, headers=token(name))
+        assert response.status_code == 403, response.text
+        last = world.records("refused")[-1]
+        assert last["actor"] == f"console:{name}"
+        assert last["reason"] == "scope: outside association chiba"
+    assert not world.records("revealed")
+    assert not world.records("replayed")
+
+
+def test_an_admin_reveals_one_number_recorded_first(console_world):
+    world = console_world
+    dl = world.dead_letters["chiba"]
+    with TestClient(world.app) as client:
+        detail = client.get(f"/api/dead-letters/{dl}", headers=token("ada")).json()
+        assert [s["index"] for s in detail["sealed"]] == [1, 2]
+        assert not find_individual_numbers(str(detail))
+        response = client.post(
+            f"/api/dead-letters/{dl}/reveal",
+            json={"sealed_index": 2, "reason": "pensioner asked which number we hold"},
+            headers=token("chiba-admin"),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["number"] == world.sealed[dl][1]
+        assert response.headers["cache-control"] == "no-store"
+    revealed = world.records("revealed")
+    assert len(revealed) == 1
+    assert revealed[0]["actor"] == "console:chiba-admin"
+    assert revealed[0]["reason"] == "pensioner asked which number we hold"
+    assert world.sealed[dl][1] not in str(revealed[0])
+
+
+def test_a_reveal_is_refused_when_its_record_cannot_be_written(console_world, monkeypatch):
+    world = console_world
+    state = world.app.state.console
+
+    def broken(_records):
+        raise AuditWriteFailed("the access record could not be committed")
+
+    monkeypatch.setattr(state, "record", broken)
+    dl = world.dead_letters["chiba"]
+    with TestClient(world.app) as client:
+        response = client.post(
+            f"/api/dead-letters/{dl}/reveal",
+            json={"sealed_index": 1, "reason": "pensioner asked which number we hold"},
+            headers=token("ada"),
+        )
+    assert response.status_code == 503
+    assert not find_individual_numbers(response.text)
+    assert world.sealed[dl][0] not in response.text
+    assert not world.records("revealed")
+
+
+def test_a_reveal_needs_an_admin_and_a_reason(console_world):
+    world = console_world
+    dl = world.dead_letters["chiba"]
+    with TestClient(world.app) as client:
+        operator = client.post(
+            f"/api/dead-letters/{dl}/reveal",
+            json={"sealed_index": 1, "reason": "pensioner asked which number we hold"},
+            headers=token("olga"),
+        )
+        assert operator.status_code == 403
+        short = client.post(
+            f"/api/dead-letters/{dl}/reveal", json={"sealed_index": 1, "reason": "why"}, headers=token("ada")
+        )
+        assert short.status_code == 422
+        missing = client.post(
+            f"/api/dead-letters/{dl}/reveal",
+            json={"sealed_index": 9, "reason": "pensioner asked which number we hold"},
+            headers=token("ada"),
+        )
+        assert missing.status_code == 422
+    assert not world.records("revealed")
+
+
+def test_no_users_file_no_console(tmp_path):
+    with pytest.raises(ConfigurationError, match="RENKEI_CONSOLE_USERS_FILE"):
+        load_users(None)
+    loose = tmp_path / "users.toml"
+    loose.write_text('[[users]]\nname = "a"\nrole = "admin"\norg = "federation"\ntoken_hash = "sha256:x"\n')
+    loose.chmod(0o666)
+    with pytest.raises(ConfigurationError, match="writable by others"):
+        load_users(loose)
+    loose.chmod(0o600)
+    with pytest.raises(ConfigurationError, match="token_hash"):
+        load_users(loose)
