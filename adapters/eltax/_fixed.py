@@ -1,0 +1,320 @@
+"""The fixed-length engine: records whose layout is a table of fields with byte offsets.
+
+Used for the special collection file (年金特徴): a 96-byte label and 500-byte header, data and trailer
+records in JIS8 (:mod:`adapters.eltax._text`). Shift sequences are fields of their own (``SHIFT_IN`` and
+``SHIFT_OUT``, 3 bytes each), so every offset in the table is a true byte offset and a kanji field holds
+nothing but its two-byte codes: the shifts are counted in bytes, exactly as the layout does.
+
+Strictness is the point: a field that breaks its type is an error naming the record and the field, never
+the value (a field may hold an Individual Number). Writing checks every field before a byte is returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+from adapters.eltax._fields import CONSTANT_TYPES, Field, FieldProblem, FieldType, Problem, ProblemKind, place
+from adapters.eltax._text import (
+    JIS_SPACE,
+    KANJI_IN_ACCEPTED,
+    KANJI_OUT_ACCEPTED,
+    decode_jis0208,
+    decode_jis_single,
+    encode_jis0208,
+    encode_jis_single,
+    to_fullwidth_kana,
+    to_halfwidth_kana,
+)
+from adapters.eltax.errors import EltaxFieldRefused, EltaxWireError
+from contracts.individual_number import IndividualNumber, is_valid_individual_number
+
+__all__ = ["FixedCodec", "FixedLayout", "fixed_layout"]
+
+_UNKNOWN: Final = object()
+_SHIFT = 3
+
+
+@dataclass(frozen=True, slots=True)
+class FixedLayout:
+    """The fields of one record kind, contiguous from byte 0 to ``length``."""
+
+    name: str
+    length: int
+    fields: tuple[Field, ...]
+
+    def __post_init__(self) -> None:
+        position = 0
+        for index, f in enumerate(self.fields):
+            if f.offset != position or f.length < 1:
+                raise ValueError(f"layout {self.name}: field {f.name} is not contiguous")
+            if f.type in (FieldType.SHIFT_IN, FieldType.SHIFT_OUT) and f.length != _SHIFT:
+                raise ValueError(f"layout {self.name}: shift {f.name} is not 3 bytes")
+            if f.type is FieldType.KANJI:
+                before = self.fields[index - 1].type if index else None
+                after = self.fields[index + 1].type if index + 1 < len(self.fields) else None
+                if f.length % 2 or before is not FieldType.SHIFT_IN or after is not FieldType.SHIFT_OUT:
+                    raise ValueError(f"layout {self.name}: kanji {f.name} is not shifted or not even")
+            if f.type is FieldType.FULLWIDTH:
+                raise ValueError(f"layout {self.name}: {f.name}: full-width items are CSV only")
+            position += f.length
+        if position != self.length:
+            raise ValueError(f"layout {self.name}: fields cover {position} bytes, not {self.length}")
+
+
+def fixed_layout(name: str, length: int, *fields: Field) -> FixedLayout:
+    """Lay ``fields`` out one after the other; pad the record with a trailing filler up to ``length``."""
+    placed = list(place(fields, by_bytes=True))
+    used = sum(f.length for f in placed)
+    if used < length:
+        placed.append(Field("reserve", "予備", used, length - used, FieldType.FILLER, required=False))
+    return FixedLayout(name, length, tuple(placed))
+
+
+def _blank(f: Field) -> bytes:
+    return JIS_SPACE * (f.length // 2) if f.type is FieldType.KANJI else b" " * f.length
+
+
+def _constant(f: Field) -> tuple[bytes, ...]:
+    if f.type is FieldType.LITERAL:
+        return (f.literal.encode("ascii"),)
+    if f.type is FieldType.SHIFT_IN:
+        return KANJI_IN_ACCEPTED
+    if f.type is FieldType.SHIFT_OUT:
+        return KANJI_OUT_ACCEPTED
+    return (b" " * f.length,)
+
+
+def _left(raw: bytes, f: Field) -> bytes:
+    if len(raw) > f.length:
+        raise FieldProblem(f"is longer than {f.length} bytes", ProblemKind.SIZE)
+    return raw.ljust(f.length, b" ")
+
+
+def _text_value(value: Any) -> str:
+    if not isinstance(value, str) or not value or value != value.strip(" \u3000"):
+        raise FieldProblem("is not text without surrounding spaces")
+    return value
+
+
+def encode_value(f: Field, value: Any) -> bytes:  # noqa: PLR0912 - a flat dispatch on the type
+    """``value`` as exactly ``f.length`` bytes, raising :class:`FieldProblem`."""
+    t = f.type
+    if t is FieldType.DIGITS:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**f.length:
+            raise FieldProblem("is not a non-negative integer that fits", ProblemKind.SIZE)
+        return b"%0*d" % (f.length, value)
+    if t is FieldType.ASCII:
+        text = _text_value(value)
+        if not text.isascii() or not text.isprintable() or (f.pattern and not re.fullmatch(f.pattern, text)):
+            raise FieldProblem("does not match its pattern")
+        return _left(text.encode("ascii"), f)
+    if t is FieldType.KANA:
+        half = to_halfwidth_kana(_text_value(value))
+        raw = None if half is None else encode_jis_single(half)
+        if raw is None:
+            raise FieldProblem("is not katakana with a half-width form (JIS X 0201)", ProblemKind.CHARSET)
+        return _left(raw, f)
+    if t is FieldType.KANJI:
+        raw = encode_jis0208(_text_value(value))
+        if raw is None:
+            raise FieldProblem("holds a character outside JIS X 0208", ProblemKind.CHARSET)
+        if len(raw) > f.length:
+            raise FieldProblem(f"is longer than {f.length // 2} characters", ProblemKind.SIZE)
+        return raw + JIS_SPACE * ((f.length - len(raw)) // 2)
+    if t is FieldType.DATE:
+        if not isinstance(value, date) or not 1 <= value.year <= 9999:
+            raise FieldProblem("is not a date")
+        return b"%04d%02d%02d" % (value.year, value.month, value.day)
+    if t is FieldType.CODE:
+        codes = [code for code, v in f.codes if v == value]
+        if not codes:
+            raise FieldProblem("has no code")
+        return _left(codes[0].encode("ascii"), f)
+    if t is FieldType.FLAG:
+        if not isinstance(value, bool):
+            raise FieldProblem("is not a flag")
+        return b"1" if value else b"0"
+    if t is FieldType.INDIVIDUAL_NUMBER:
+        if not isinstance(value, IndividualNumber):
+            raise FieldProblem("is not an Individual Number")
+        return value.reveal().encode("ascii")
+    raise FieldProblem("cannot be written")
+
+
+def _digits(raw: bytes) -> int:
+    if not raw.isascii() or not raw.isdigit():
+        raise FieldProblem("is not ASCII digits")
+    return int(raw)
+
+
+def _single(raw: bytes) -> str:
+    text = decode_jis_single(raw)
+    if text is None:
+        raise FieldProblem("is not JIS X 0201", ProblemKind.CHARSET)
+    value = text.rstrip(" ")
+    if value.startswith(" "):
+        raise FieldProblem("is not left-aligned")
+    return value
+
+
+def _make_date(raw: bytes) -> date | None:
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    try:
+        return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+    except ValueError:
+        return None
+
+
+def decoder(f: Field) -> Callable[[bytes], Any]:
+    """The function that reads ``f`` from its (non-blank) bytes, raising :class:`FieldProblem`."""
+    t = f.type
+    if t is FieldType.DIGITS:
+        return _digits
+    if t is FieldType.ASCII:
+        rule = re.compile(f.pattern) if f.pattern else None
+
+        def ascii_(raw: bytes) -> str:
+            value = _single(raw)
+            if not value.isascii() or (rule is not None and not rule.fullmatch(value)):
+                raise FieldProblem("does not match its pattern")
+            return value
+
+        return ascii_
+    if t is FieldType.KANA:
+        return lambda raw: to_fullwidth_kana(_single(raw))
+    if t is FieldType.KANJI:
+
+        def kanji(raw: bytes) -> str:
+            text = decode_jis0208(raw)
+            if text is None:
+                raise FieldProblem("is not JIS X 0208", ProblemKind.CHARSET)
+            value = text.rstrip("\u3000")
+            if value.startswith("\u3000"):
+                raise FieldProblem("is not left-aligned")
+            return value
+
+        return kanji
+    if t is FieldType.DATE:
+
+        def date_(raw: bytes) -> date:
+            value = _make_date(raw)
+            if value is None:
+                raise FieldProblem("is not a calendar date YYYYMMDD", ProblemKind.RANGE)
+            return value
+
+        return date_
+    if t is FieldType.CODE:
+        table = {code.encode("ascii").ljust(f.length): value for code, value in f.codes}
+
+        def code(raw: bytes) -> Any:
+            value = table.get(raw, _UNKNOWN)
+            if value is _UNKNOWN:
+                raise FieldProblem("is not a known code")
+            return value
+
+        return code
+    if t is FieldType.FLAG:
+        return lambda raw: raw == b"1" if raw in (b"0", b"1") else _fail("is not a flag 0 or 1")
+    if t is FieldType.INDIVIDUAL_NUMBER:
+
+        def number(raw: bytes) -> IndividualNumber:
+            if not raw.isascii() or not is_valid_individual_number(raw.decode("ascii")):
+                raise FieldProblem("is not twelve ASCII digits with a valid check digit")
+            return IndividualNumber(raw.decode("ascii"))
+
+        return number
+    raise ValueError(f"no decoder for {t}")
+
+
+def _fail(problem: str) -> Any:
+    raise FieldProblem(problem)
+
+
+class FixedCodec:
+    """Reads and writes the records of one :class:`FixedLayout`.
+
+    Args:
+        layout: the record's layout.
+        file_kind: how errors name the file (``special collection notice``).
+    """
+
+    def __init__(self, layout: FixedLayout, file_kind: str) -> None:
+        self.layout = layout
+        self.file_kind = file_kind
+        self.value_names = tuple(f.name for f in layout.fields if f.type not in CONSTANT_TYPES)
+        self._fields = tuple(
+            (f, _constant(f), None) if f.type in CONSTANT_TYPES else (f, (), decoder(f))
+            for f in layout.fields
+        )
+
+    def problems(self, buffer: bytes, offset: int) -> tuple[dict[str, Any], list[Problem]]:
+        """Read the record at ``offset``, collecting every problem: ``(values read, problems)``."""
+        values: dict[str, Any] = {}
+        found: list[Problem] = []
+        if len(buffer) < offset + self.layout.length:
+            return values, [Problem(None, "the record is truncated", ProblemKind.STRUCTURE)]
+        for f, constants, read in self._fields:
+            raw = buffer[offset + f.offset : offset + f.offset + f.length]
+            if read is None:
+                if raw not in constants:
+                    found.append(Problem(f, "is not the expected constant", ProblemKind.STRUCTURE))
+                continue
+            if raw == _blank(f):
+                if f.required:
+                    found.append(Problem(f, "is required", ProblemKind.REQUIRED))
+                values[f.name] = None
+                continue
+            problem: FieldProblem | None = None
+            try:
+                values[f.name] = read(raw)
+            except FieldProblem as exc:
+                problem = exc  # its text names the rule, never the value
+            if problem is not None:  # appended outside the handler: nothing chained
+                found.append(Problem(f, str(problem), problem.kind))
+        return values, found
+
+    def decode(self, buffer: bytes, offset: int, record_no: int) -> dict[str, Any]:
+        """Read the record at ``offset`` into ``{field name: value}`` (no literal, shift or filler).
+
+        Raises:
+            EltaxWireError: a field breaks the layout; the first one is named with the record.
+        """
+        values, found = self.problems(buffer, offset)
+        if found:
+            raise EltaxWireError(
+                found[0].text, file_kind=self.file_kind, record_no=record_no, field=found[0].where
+            )
+        return values
+
+    def encode(self, values: Mapping[str, Any], record_no: int) -> bytes:
+        """Write one record from ``{field name: value}`` (absent names are ``None``).
+
+        Raises:
+            EltaxFieldRefused: a value the layout forbids; the record and the field are named.
+        """
+        parts = []
+        for f, constants, read in self._fields:
+            if read is None:
+                parts.append(constants[0])
+                continue
+            value = values.get(f.name)
+            problem: str | None = None
+            if value is None:
+                if f.required:
+                    problem = "is required"
+                else:
+                    parts.append(_blank(f))
+                    continue
+            else:
+                try:
+                    parts.append(encode_value(f, value))
+                except FieldProblem as exc:
+                    problem = str(exc)
+            if problem is not None:
+                raise EltaxFieldRefused(problem, file_kind=self.file_kind, record_no=record_no, field=f.title)
+        return b"".join(parts)

@@ -1,0 +1,171 @@
+"""The eLTAX adapter: submissions and notices from the hub become files, files from eLTAX become messages.
+
+:class:`EltaxAdapter` implements :class:`contracts.link.Adapter`. It is stateless: file names derive from
+the message id, message ids from file names, so a redelivered input produces the same output and is
+deduplicated downstream.
+
+Before anything leaves, every field of every file is checked against its layout: the writers refuse what
+the layout forbids (:class:`~adapters.eltax.errors.EltaxFieldRefused`, naming the record and the field, never
+the value), and each written file is read back with the same layout. One refused field fails the whole
+message, so it is dead-lettered and no file of it is sent. Numbers arriving in municipalities' notices are
+sealed for the hub as the file is read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Final
+
+from pydantic import BaseModel
+
+from adapters.eltax.errors import EltaxFileError
+from adapters.eltax.gateway import (
+    COUNTERPART,
+    correlation_of,
+    inbound,
+    notice_file_name,
+    parse_name,
+    report_file_name,
+)
+from adapters.eltax.mapping import inbound_payload, message_id_of, notice_files, receipt_payload, report_files
+from adapters.eltax.receipt import parse_receipt
+from adapters.eltax.report import parse_report, write_report
+from adapters.eltax.tokucho import parse_notice, write_notice
+from contracts.envelope import new_envelope
+from contracts.errors import UnknownMessageType
+from contracts.link import AdapterOutput, CounterpartFile
+from contracts.messages.eltax import (
+    NOTICE_PURPOSE,
+    PAYMENT_REPORT_PURPOSE,
+    EltaxDocument,
+    EltaxPaymentReportSubmission,
+    EltaxTokuchoNotice,
+    purpose_of_notice,
+)
+from contracts.registry import Decoded, payload_dict
+from contracts.sealing import Sealer, Unsealer
+
+__all__ = ["INBOUND_TYPE", "NOTICE_TYPE", "RECEIPT_TYPE", "SUBMISSION_TYPE", "EltaxAdapter"]
+
+log = logging.getLogger(__name__)
+SUBMISSION_TYPE: Final = ("eltax.payment_report.submission", 1)
+NOTICE_TYPE: Final = ("eltax.tokucho.notice", 1)
+RECEIPT_TYPE: Final = ("eltax.receipt", 1)
+INBOUND_TYPE: Final = ("eltax.tokucho.inbound", 1)
+
+
+class EltaxAdapter:
+    """The eLTAX adapter of the payment reports and the special collection.
+
+    Args:
+        unsealer: opens numbers the hub sealed for ``eltax``.
+        sealer: seals numbers of municipalities' notices for the hub.
+    """
+
+    name: str = COUNTERPART
+
+    def __init__(self, unsealer: Unsealer, sealer: Sealer) -> None:
+        self._unsealer = unsealer
+        self._sealer = sealer
+
+    def from_hub(self, message: Decoded) -> AdapterOutput:
+        """Write the files of a submission (one per municipality) or of a notice (one per municipality).
+
+        Raises:
+            UnknownMessageType: any other message type or version.
+            EltaxFieldRefused: a field the layout forbids; nothing is written.
+            EltaxMappingError: the message repeats a record_seq.
+            SealError: a sealed number does not open for this message and field.
+        """
+        env, payload = message.envelope, message.payload
+        key = (env.message_type, env.schema_version)
+        correlation = str(env.correlation_id)
+        if key == SUBMISSION_TYPE and isinstance(payload, EltaxPaymentReportSubmission):
+            files = []
+            for municipality, report in report_files(env.message_id, payload, self._unsealer):
+                content = write_report(report)
+                parse_report(content)  # read back with the same layout: what leaves is what it says
+                name = report_file_name(municipality, env.message_id)
+                files.append(CounterpartFile(COUNTERPART, name, content, correlation))
+            records = len(payload.records)
+        elif key == NOTICE_TYPE and isinstance(payload, EltaxTokuchoNotice):
+            files = []
+            seq = payload.chunk.chunk_index + 1
+            for municipality, notice in notice_files(env.message_id, payload, self._unsealer, medium_seq=seq):
+                content = write_notice(notice)
+                parse_notice(content)
+                name = notice_file_name(payload.notice_code, municipality, env.message_id)
+                files.append(CounterpartFile(COUNTERPART, name, content, correlation))
+            records = len(payload.records)
+        else:
+            raise UnknownMessageType(
+                f"the eLTAX adapter does not handle {env.message_type} v{env.schema_version}"
+            )
+        log.info(
+            "eltax files written message_id=%s correlation_id=%s files=%d records=%d",
+            env.message_id,
+            env.correlation_id,
+            len(files),
+            records,
+        )
+        return AdapterOutput(to_counterpart=tuple(files), details={"files": len(files), "records": records})
+
+    def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
+        """Turn a receipt or a municipality's notice into a message for the hub.
+
+        Raises:
+            EltaxFileError: not a file eLTAX sends to the federation, or its contents contradict its name.
+            EltaxWireError: the file breaks its layout.
+            EltaxMappingError: a record breaks the contract.
+        """
+        name = parse_name(file.name)
+        correlation_id = correlation_of(file)
+        if not inbound(name):
+            raise EltaxFileError("the federation does not receive this file from eLTAX")
+        message_id = message_id_of(file.name)
+        if name.kind == "receipt":
+            receipt = parse_receipt(file.content)
+            if receipt.submission != name.submission or receipt.municipality_code != name.municipality_code:
+                raise EltaxFileError("the receipt's header answers another file than its name")
+            payload: BaseModel = receipt_payload(receipt)
+            purpose = (
+                PAYMENT_REPORT_PURPOSE
+                if receipt.document is EltaxDocument.PAYMENT_REPORT
+                else purpose_of_notice(receipt.notice_code)
+                if receipt.notice_code is not None
+                else NOTICE_PURPOSE
+            )
+            message_type, causation = RECEIPT_TYPE, name.file_id
+            details = Counter(r.status.value for r in receipt.records)
+        else:
+            notice = parse_notice(file.content)
+            header = notice.header
+            if (
+                header.notice_code is not name.notice_code
+                or header.municipality_code != name.municipality_code
+            ):
+                raise EltaxFileError("the notice's header says another notice or municipality than its name")
+            payload = inbound_payload(file.name, notice, message_id, self._sealer)
+            purpose, message_type, causation = NOTICE_PURPOSE, INBOUND_TYPE, None
+            details = Counter({f"notice_{header.notice_code.value}": len(notice.records)})
+        envelope = new_envelope(
+            message_type=message_type[0],
+            schema_version=message_type[1],
+            source="eltax",
+            destination="hub",
+            purpose=purpose,
+            payload=payload_dict(payload),
+            correlation_id=correlation_id,
+            causation_id=causation,
+            message_id=message_id,
+        )
+        log.info(
+            "eltax file read message_id=%s correlation_id=%s type=%s",
+            message_id,
+            correlation_id,
+            message_type[0],
+        )
+        return AdapterOutput(
+            to_hub=(envelope,), completed_records=sum(details.values()), details=dict(details)
+        )
