@@ -9,6 +9,7 @@ from __future__ import annotations
 from hub.infra.db import (
     association_tables,
     audit_tables,
+    code_tables,
     dead_letter_tables,
     messaging_tables,
     metrics_tables,
@@ -25,5 +26,6 @@ TABLE_MODULES = (
     dead_letter_tables,
     metrics_tables,
     association_tables,
+    code_tables,
 )
 """The modules that define tables (imported for their side effect on :data:`metadata`)."""
