@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contracts.ids import stable_id
 from contracts.sealing import Sealer, Unsealer
+from hub.core.legal_basis import LegalBasisTable
 from hub.core.policy import NumberPolicy
 from hub.ports.store import UnitOfWork
 
@@ -25,6 +26,7 @@ class HandlerContext:
         unsealer: opens numbers adapters sealed for the hub.
         policy: the number policy.
         actor: who acts, as written in the access record (``hub:<worker>``).
+        legal_basis: the legal-basis table of the information-provision network (empty: refuse every query).
     """
 
     uow: UnitOfWork
@@ -32,6 +34,7 @@ class HandlerContext:
     unsealer: Unsealer
     policy: NumberPolicy
     actor: str
+    legal_basis: LegalBasisTable = field(default_factory=LegalBasisTable.empty)
 
 
 def derived_id(cause: uuid.UUID, label: str) -> uuid.UUID:

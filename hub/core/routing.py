@@ -8,6 +8,16 @@ from contracts.envelope import Envelope
 from contracts.registry import Decoded, encode
 from hub.core.context import HandlerContext
 from hub.core.failure import Exchanges
+from hub.core.intermediate_server import (
+    handle_code_acquisition,
+    handle_code_acquisition_result,
+    handle_duplicate_change,
+    handle_duplicate_result,
+    handle_info_query,
+    handle_info_query_result,
+    handle_provision_notice,
+    handle_refused_queries,
+)
 from hub.core.survival import handle_jlis_result, handle_survival_request
 from hub.ports.transport import OutgoingMessage
 
@@ -18,6 +28,14 @@ Handler = Callable[[Decoded, HandlerContext], list[Envelope]]
 HANDLERS: Mapping[tuple[str, int], Handler] = {
     ("pension.survival_inquiry.requested", 1): handle_survival_request,
     ("jlis.survival_change.result", 1): handle_jlis_result,
+    ("pension.code_acquisition.requested", 1): handle_code_acquisition,
+    ("intermediate_server.code_acquisition.result", 1): handle_code_acquisition_result,
+    ("pension.info_query.requested", 1): handle_info_query,
+    ("intermediate_server.info_query.result", 1): handle_info_query_result,
+    ("hub.info_query.refused", 1): handle_refused_queries,
+    ("pension.duplicate_data.changed", 1): handle_duplicate_change,
+    ("intermediate_server.duplicate.result", 1): handle_duplicate_result,
+    ("intermediate_server.provision.notice", 1): handle_provision_notice,
 }
 """Message types the hub handles on its ingress; anything else is dead-lettered as unknown."""
 

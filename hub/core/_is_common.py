@@ -1,0 +1,132 @@
+"""What the hub's intermediate server handlers share: purposes, access records, replies, error texts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any, Final
+
+from contracts.envelope import Envelope, LegalBasis, Party, Purpose, new_envelope
+from contracts.ids import stable_id
+from contracts.messages.intermediate_server import IsError
+from contracts.registry import payload_dict
+from hub.core.context import HandlerContext, derived_id
+from hub.ports.audit import AccessRecord, AuditAction, Outcome
+from hub.ports.vault import TokenScope
+
+__all__ = [
+    "AUDIT_SCOPE",
+    "CODE_PURPOSE",
+    "DUPLICATE_PURPOSE",
+    "IS",
+    "NUMBER_ACT",
+    "access",
+    "error_text",
+    "query_purpose",
+    "query_record_id",
+    "reply",
+]
+
+AUDIT_SCOPE: Final = TokenScope("audit")
+IS: Final = "intermediate_server"
+NUMBER_ACT: Final = "行政手続における特定の個人を識別するための番号の利用等に関する法律"
+"""番号法, spelled as in the number policy (``hub/number_policy.toml``)."""
+
+CODE_PURPOSE: Final = Purpose(
+    code="intermediate_server.code_acquisition",
+    legal_basis=(LegalBasis(law=NUMBER_ACT, article="第21条の2", item="情報提供用個人識別符号の取得"),),
+)
+DUPLICATE_PURPOSE: Final = Purpose(
+    code="intermediate_server.duplicate_data",
+    legal_basis=(LegalBasis(law=NUMBER_ACT, article="第19条第8号", item="副本 (情報提供データベース)"),),
+)
+_RECORD_NAMESPACE: Final = uuid.UUID("5b0e3c1d-6a8e-5e8b-9c41-6973686f6b61")
+
+_TEXTS: Final = {
+    IsError.CODE_NOT_ACQUIRED: "指定された対象者は符号が未取得です。",
+    IsError.DUPLICATE_RECORD_ID: "「レコード識別番号」が既に存在しています。",
+    IsError.QUERY_NOT_PERMITTED: "指定された特定個人情報名の照会は許可されていません。",
+    IsError.PROVIDER_UNAVAILABLE: "情報提供者の中間サーバーに接続できません。",
+    IsError.NO_DATA: "該当する特定個人情報が存在しません。",
+    IsError.RECORD_NOT_FOUND: "指定された「レコード識別番号」は存在しません。",
+}
+
+
+def error_text(error: IsError | None) -> str | None:
+    """The network's wording of an error, for the pension system.
+
+    The network's own message may name the 宛名番号, which the pension system must not see; this is the same
+    wording with the identifying part left out.
+    """
+    return None if error is None else _TEXTS[error]
+
+
+def query_purpose(items: Iterable[tuple[int, str]]) -> Purpose:
+    """The purpose of a query message: 番号法 第19条第8号 and each table item the queries rely on."""
+    bases = [LegalBasis(law=NUMBER_ACT, article="第19条第8号")]
+    for item, article in sorted(set(items)):
+        bases.append(
+            LegalBasis(law="令和6年デジタル庁・総務省令第9号", article=article, item=f"第2条の表 {item}の項")
+        )
+    return Purpose(code="intermediate_server.info_query", legal_basis=tuple(bases))
+
+
+def query_record_id(cause: uuid.UUID, record_seq: int) -> str:
+    """The レコード識別番号 of a query: deterministic from its request, never shaped like a number."""
+    return stable_id(_RECORD_NAMESPACE, f"{cause}/{record_seq}").hex.upper()
+
+
+def _basis_text(purpose: Purpose) -> str:
+    return "; ".join(f"{b.law} {b.article}{' ' + b.item if b.item else ''}" for b in purpose.legal_basis)
+
+
+def access(
+    ctx: HandlerContext,
+    action: AuditAction,
+    env: Envelope,
+    subjects: Iterable[str] = (),
+    *,
+    outcome: Outcome = Outcome.OK,
+    reason: str | None = None,
+    details: dict[str, str] | None = None,
+    **more: str,
+) -> AccessRecord:
+    """An access record of ``env`` (subjects as audit-scope tokens)."""
+    return AccessRecord(
+        actor=ctx.actor,
+        action=action,
+        message_id=str(env.message_id),
+        correlation_id=str(env.correlation_id),
+        message_type=env.message_type,
+        source=env.source,
+        destination=env.destination,
+        purpose=env.purpose.code,
+        legal_basis=_basis_text(env.purpose),
+        subjects=tuple(dict.fromkeys(subjects)),
+        outcome=outcome,
+        reason=reason,
+        details={**(details or {}), **more},
+    )
+
+
+def reply(
+    cause: Envelope,
+    *,
+    message_type: str,
+    payload: Any,
+    label: str,
+    purpose: Purpose,
+    destination: Party = "pension",
+) -> Envelope:
+    """A message caused by ``cause``, with an id derived from it (handling twice gives the same id)."""
+    return new_envelope(
+        message_type=message_type,
+        schema_version=1,
+        source="hub",
+        destination=destination,
+        purpose=purpose,
+        payload=payload_dict(payload),
+        correlation_id=cause.correlation_id,
+        causation_id=cause.message_id,
+        message_id=derived_id(cause.message_id, label),
+    )
