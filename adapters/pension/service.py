@@ -32,6 +32,7 @@ from adapters.pension.mapping import (
     outcome_manifest,
     outcome_row,
 )
+from adapters.pension.messages import HUB_MESSAGE_TYPES, write_message_file
 from adapters.pension.wire import (
     OUTCOME_COLUMNS,
     InquiryRow,
@@ -202,6 +203,9 @@ class PensionAdapter:
     def from_hub(self, message: Decoded) -> AdapterOutput:
         """Write the outcome file of one ``pension.survival_check.outcomes`` chunk, idempotently.
 
+        The intermediate server's answers (:data:`~adapters.pension.messages.HUB_MESSAGE_TYPES`) are written
+        as one JSON file per message instead (:mod:`adapters.pension.messages`).
+
         Raises:
             UnknownMessageType: any other message.
             ValidationFailed: the message is not addressed to the pension system.
@@ -210,6 +214,8 @@ class PensionAdapter:
             PensionDirectoryUnavailable: the outbound directory cannot be written (retry later).
         """
         env, outcomes = message.envelope, message.payload
+        if (env.message_type, env.schema_version) in HUB_MESSAGE_TYPES and env.destination == "pension":
+            return write_message_file(self.gateway.outbound, message)
         if (env.message_type, env.schema_version) != (
             OUTCOMES_MESSAGE_TYPE,
             SCHEMA_VERSION,

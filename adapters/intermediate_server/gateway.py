@@ -1,0 +1,158 @@
+"""The link to the intermediate server: file naming, pairing answers with requests, the counterpart's side.
+
+Files travel as :class:`~contracts.link.CounterpartFile` objects that the hub's runtime carries over an
+encrypted link; nothing here does I/O. A request file is named after the hub message it was written from
+(and, for queries, the provider asked), its answers after the request, so that every name is deterministic
+and a redelivered input gives the same file. Ids are written as 27 lowercase letters (no digit can form a
+run that passes for an Individual Number in a name that appears in headers and logs)::
+
+    IS-FGQ1-<id>.csv           符号取得要求         hub -> network
+    IS-FGR1-<id>.csv           符号取得結果         network -> hub, same <id>
+    IS-SKQ1-<id>-<org>.csv     情報照会要求         hub -> network, one file per provider <org>
+    IS-SKA1-<id>-<org>.csv     情報照会受付結果     network -> hub at once (errors found at reception)
+    IS-SKR1-<id>-<org>.csv     情報照会結果         network -> hub later (late answers)
+    IS-DBQ1-<id>.csv           副本登録要求         hub -> network
+    IS-DBR1-<id>.csv           副本登録結果         network -> hub
+    IS-TKN1-<id>.csv           情報提供通知         network -> hub, on its own (<id> is the network's)
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Final, Protocol
+
+from adapters.intermediate_server._csv import id_of_text, id_text
+from adapters.intermediate_server.errors import IsFileError
+from contracts.link import CounterpartFile
+
+__all__ = [
+    "ANSWERS",
+    "COUNTERPART",
+    "IntermediateServerCounterpart",
+    "IntermediateServerGateway",
+    "check_pairing",
+    "correlation_of",
+    "file_name",
+    "parse_name",
+]
+
+COUNTERPART: Final = "intermediate_server"
+ANSWERS: Final = {"FGQ1": ("FGR1",), "SKQ1": ("SKA1", "SKR1"), "DBQ1": ("DBR1",)}
+"""The answer kinds of each request kind."""
+_KINDS: Final = ("FGQ1", "FGR1", "SKQ1", "SKA1", "SKR1", "DBQ1", "DBR1", "TKN1")
+_WITH_PROVIDER: Final = ("SKQ1", "SKA1", "SKR1")
+_NAME: Final = re.compile(r"IS-([A-Z]{3}1)-([a-z]{27})(?:-([0-9A-Z]{6}))?\.csv")
+
+
+def file_name(kind: str, request_id: uuid.UUID, provider: str | None = None) -> str:
+    """The name of a file of ``kind`` for ``request_id`` (and ``provider`` for query files)."""
+    if kind not in _KINDS or (kind in _WITH_PROVIDER) != (provider is not None):
+        raise ValueError("a query file names its provider; no other file does")
+    return f"IS-{kind}-{id_text(request_id)}{'-' + provider if provider else ''}.csv"
+
+
+def parse_name(name: str) -> tuple[str, uuid.UUID, str | None]:
+    """The kind, request id and provider a file name carries.
+
+    Raises:
+        IsFileError: the name is not an intermediate server file name.
+    """
+    match = _NAME.fullmatch(name) if isinstance(name, str) else None
+    request_id = None if match is None else id_of_text(match.group(2))
+    if match is None or request_id is None or match.group(1) not in _KINDS:
+        raise IsFileError("not an intermediate server file name")
+    kind, provider = match.group(1), match.group(3)
+    if (kind in _WITH_PROVIDER) != (provider is not None):
+        raise IsFileError("a query file names its provider; no other file does")
+    return kind, request_id, provider
+
+
+def correlation_of(file: CounterpartFile) -> uuid.UUID:
+    """The correlation id a file carries.
+
+    Raises:
+        IsFileError: the file is not from the intermediate server link, or its correlation id is no UUID.
+    """
+    if file.counterpart != COUNTERPART:
+        raise IsFileError("the file is not from the intermediate server link")
+    text = file.correlation_id
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9a-fA-F-]{32,36}", text):
+        raise IsFileError("the file's correlation id is not a UUID")
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise IsFileError("the file's correlation id is not a UUID") from None
+
+
+def check_pairing(request: CounterpartFile, answer: CounterpartFile) -> None:
+    """Check that ``answer`` answers ``request``: an answer kind, same id, provider and correlation.
+
+    Raises:
+        IsFileError: the answer does not belong to the request.
+    """
+    kind, request_id, provider = parse_name(request.name)
+    answer_kind, answer_id, answer_provider = parse_name(answer.name)
+    if answer_kind not in ANSWERS.get(kind, ()) or (answer_id, answer_provider) != (request_id, provider):
+        raise IsFileError("the answer file answers another request")
+    if correlation_of(answer) != correlation_of(request):
+        raise IsFileError("the answer file carries another correlation id than its request")
+
+
+class IntermediateServerCounterpart(Protocol):
+    """What the network side of the link offers: the real intermediate server, or the simulator.
+
+    It answers a request file at once with zero or more files, and releases later answers (and its own
+    notices) when time passes: :meth:`tick` returns them until :meth:`confirm` says they were carried.
+    """
+
+    name: str
+
+    def handle(self, file: CounterpartFile) -> list[CounterpartFile]:
+        """Answer one request file at once."""
+        ...
+
+    def tick(self) -> list[CounterpartFile]:
+        """Let time pass; return every released file not yet confirmed."""
+        ...
+
+    def confirm(self, names: Sequence[str]) -> None:
+        """These released files were carried: stop returning them."""
+        ...
+
+
+class IntermediateServerGateway:
+    """Carries files to a counterpart in process and checks that every immediate answer pairs up.
+
+    The hub's runtime does the same over its encrypted link; this in-process form serves tests and the
+    demo's in-process runs, where the counterpart is the simulator.
+    """
+
+    def __init__(self, counterpart: IntermediateServerCounterpart) -> None:
+        self._counterpart = counterpart
+
+    def exchange(self, request: CounterpartFile) -> list[CounterpartFile]:
+        """Send ``request`` and return the immediate answers.
+
+        Raises:
+            IsFileError: the request is not a request file, or an answer does not pair with it.
+            ProviderUnavailable: the provider is down (try again later).
+        """
+        kind, _, _ = parse_name(request.name)
+        if kind not in ANSWERS:
+            raise IsFileError("only request files go to the intermediate server")
+        correlation_of(request)
+        answers = self._counterpart.handle(request)
+        for answer in answers:
+            check_pairing(request, answer)
+        return answers
+
+    def tick(self) -> list[CounterpartFile]:
+        """Let time pass and take what the counterpart released (late answers, notices)."""
+        released = self._counterpart.tick()
+        for file in released:
+            parse_name(file.name)
+            correlation_of(file)
+        self._counterpart.confirm([f.name for f in released])
+        return released
