@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -21,18 +21,23 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Engine
 
+from adapters.intermediate_server import IntermediateServerAdapter, IntermediateServerSimulator, Permission
 from adapters.jlis import JlisAdapter, JlisSimulator, SyntheticPopulation
 from adapters.pension import DirectoryGateway, PensionAdapter, PensionSystemSimulator
+from contracts.envelope import Envelope
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber
 from hub.core.dead_letters import DeadLetterConfig, DeadLetterConsumer
 from hub.core.failure import Exchanges, RetryPolicy
-from hub.core.hosting import AdapterHost, DirectoryPoller, HostDeps, SimulatorHost
+from hub.core.hosting import AdapterHost, DirectoryPoller, HostDeps, SimulatorHost, counterpart_message
+from hub.core.legal_basis import MUNICIPALITY, LegalBasisTable
 from hub.core.policy import NumberPolicy
-from hub.core.routing import HANDLERS
+from hub.core.routing import HANDLERS, to_outgoing
 from hub.core.worker import HubWorker, WorkerDeps
 from hub.infra.audit_checkpoint import Checkpointer
+from hub.infra.audit_provision import SqlProvisionLog
 from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.codes_sql import SqlCodeStore
 from hub.infra.crypto.keyring import Keyring, load_keyring
 from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
 from hub.infra.crypto.signing import signer_from_settings
@@ -73,6 +78,16 @@ def load_policy(path: Path | None = None) -> NumberPolicy:
     return NumberPolicy.from_mapping(tomllib.loads(text))
 
 
+def load_legal_basis_table(path: Path | None = None) -> LegalBasisTable:
+    """Load the legal-basis table of the information-provision network (``hub/legal_basis_table.toml``)."""
+    text = (
+        path.read_text(encoding="utf-8")
+        if path
+        else resources.files("hub").joinpath("legal_basis_table.toml").read_text(encoding="utf-8")
+    )
+    return LegalBasisTable.from_mapping(tomllib.loads(text))
+
+
 def _link_keys(keyring: Keyring) -> dict[str, bytes]:
     # One key per counterpart line, derived from that counterpart's current sealing key.
     keys = {}
@@ -98,6 +113,7 @@ class Hub:
     chain: ChainWriter
     _transports: list[Transport] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    legal_basis: LegalBasisTable = field(default_factory=load_legal_basis_table)
 
     @property
     def exchanges(self) -> Exchanges:
@@ -133,7 +149,15 @@ class Hub:
         def audit(conn: Connection) -> SqlAuditLog:
             return SqlAuditLog(conn, self.chain)
 
-        return SqlUnitOfWorkFactory(self.engine, vault, audit)
+        def codes(conn: Connection) -> SqlCodeStore:
+            return SqlCodeStore(conn, keyring)
+
+        def provisions(conn: Connection) -> SqlProvisionLog:
+            return SqlProvisionLog(conn, self.chain)
+
+        return SqlUnitOfWorkFactory(
+            self.engine, vault, audit, codes_factory=codes, provisions_factory=provisions
+        )
 
     def prepare(self) -> None:
         """Migrate the database and declare the broker topology (both idempotent)."""
@@ -170,6 +194,7 @@ class Hub:
                 handlers=HANDLERS,
                 actor=actor or f"hub:{os.getpid()}",
                 after_commit=self.checkpointer.maybe_checkpoint,
+                legal_basis=self.legal_basis,
             )
         )
 
@@ -182,6 +207,36 @@ class Hub:
         """The J-LIS adapter, holding only the J-LIS and hub sealing keys."""
         keys = self.keyring.for_recipients(["jlis", "hub"])
         return JlisAdapter(unsealer=AeadUnsealer(keys, owner="jlis"), sealer=AeadSealer(keys))
+
+    def intermediate_server_adapter(self) -> IntermediateServerAdapter:
+        """The intermediate server adapter, holding only the intermediate server's sealing key."""
+        keys = self.keyring.for_recipients(["intermediate_server"])
+        return IntermediateServerAdapter(unsealer=AeadUnsealer(keys, owner="intermediate_server"))
+
+    def intermediate_server_simulator(self) -> IntermediateServerSimulator:
+        """The simulated intermediate server: its permissions are the table's rows for municipalities.
+
+        Its registrations (codes, record ids, 副本) are kept under the data directory across restarts.
+        """
+        permissions = [
+            Permission(r.jimu_code, r.current_item, r.current_article, r.legacy_item, r.spi_codes)
+            for r in self.legal_basis.queries
+            if r.provider_kind == MUNICIPALITY and r.requester == self.legal_basis.requester
+        ]
+        state = self.settings.data_dir / "simulators" / "intermediate_server" / "state.jsonl"
+        return IntermediateServerSimulator(seed=DEMO_SEED, permissions=permissions, state_file=state)
+
+    def publish_as_pension(self, envelopes: Sequence[Envelope]) -> None:
+        """Publish the pension system's messages straight to the hub's ingress (demo and tests).
+
+        The pension adapter reads only survival request files; flows whose requests have no file format yet
+        stand in for the pension system this way.
+        """
+        transport = self.transport_factory("as-pension")
+        try:
+            transport.publish([to_outgoing(env, self.exchanges) for env in envelopes])
+        finally:
+            transport.close()
 
     def pension_adapter(self) -> PensionAdapter:
         """The pension adapter on its directory exchange."""
@@ -231,8 +286,10 @@ class Hub:
         ready, _ = self.transport("depth").queue_depth(self.names.dead_letter_queue)
         return pending + ready
 
-    ADAPTERS = ("jlis", "pension")
-    SIMULATORS = ("jlis",)
+    ADAPTERS = ("jlis", "intermediate_server", "pension")
+    SIMULATORS = ("jlis", "intermediate_server")
+    SIMULATOR_TICK_S = 0.2
+    """How often the simulated intermediate server lets time pass (releases late answers and notices)."""
 
     def _consumer_options(self) -> dict[str, float | int]:
         s = self.settings
@@ -260,15 +317,16 @@ class Hub:
     def adapter_services(self, name: str, group: ServiceGroup | None = None) -> ServiceGroup:
         """One adapter: its queue from the hub and its counterpart link (or directory poller)."""
         group, n, opts = group or ServiceGroup(), self.names, self._consumer_options()
-        if name == "jlis":
-            t_hub, t_link = self.transport("adapter-jlis"), self.transport("adapter-jlis-link")
-            from_hub = AdapterHost(self.jlis_adapter(), self.host_deps(t_hub))
-            from_link = AdapterHost(self.jlis_adapter(), self.host_deps(t_link))
-            group.consume("adapter-jlis", t_hub, n.adapter_queue("jlis"), from_hub.from_hub, **opts)  # type: ignore[arg-type]
+        if name in ("jlis", "intermediate_server"):
+            make = self.jlis_adapter if name == "jlis" else self.intermediate_server_adapter
+            t_hub, t_link = self.transport(f"adapter-{name}"), self.transport(f"adapter-{name}-link")
+            from_hub = AdapterHost(make(), self.host_deps(t_hub))
+            from_link = AdapterHost(make(), self.host_deps(t_link))
+            group.consume(f"adapter-{name}", t_hub, n.adapter_queue(name), from_hub.from_hub, **opts)  # type: ignore[arg-type]
             group.consume(
-                "adapter-jlis-link",
+                f"adapter-{name}-link",
                 t_link,
-                n.counterpart_queue("jlis", "inbound"),
+                n.counterpart_queue(name, "inbound"),
                 from_link.from_counterpart,
                 **opts,  # type: ignore[arg-type]
             )
@@ -287,14 +345,29 @@ class Hub:
     ) -> ServiceGroup:
         """A simulated counterpart on the broker."""
         group = group or ServiceGroup()
-        if name != "jlis":
+        if name not in self.SIMULATORS:
             raise ValueError(f"unknown simulator {name!r}")
-        transport = self.transport("simulator-jlis")
-        host = SimulatorHost(JlisSimulator(population), self.host_deps(transport))
+        transport = self.transport(f"simulator-{name}")
+        if name == "jlis":
+            host = SimulatorHost(JlisSimulator(population), self.host_deps(transport))
+        else:
+            simulator = self.intermediate_server_simulator()
+            host = SimulatorHost(simulator, self.host_deps(transport))
+            deps = self.host_deps(self.transport(f"simulator-{name}-tick"))
+
+            def release() -> int:
+                # Late answers and notices leave when time has passed; unconfirmed ones are offered again.
+                files = simulator.tick()
+                if files:
+                    deps.transport.publish([counterpart_message(f, "inbound", deps) for f in files])
+                    simulator.confirm([f.name for f in files])
+                return len(files)
+
+            group.every(f"simulator-{name}-tick", self.SIMULATOR_TICK_S, release)
         group.consume(
-            "simulator-jlis",
+            f"simulator-{name}",
             transport,
-            self.names.counterpart_queue("jlis", "outbound"),
+            self.names.counterpart_queue(name, "outbound"),
             host,
             **self._consumer_options(),  # type: ignore[arg-type]
         )
@@ -308,7 +381,8 @@ class Hub:
         if simulators:
             if population is None:
                 raise ValueError("the J-LIS simulator needs its population")
-            self.simulator_services("jlis", population, group)
+            for simulator in self.SIMULATORS:
+                self.simulator_services(simulator, population, group)
         return group
 
     def close(self) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hub.demo.flow import DemoFlow
+from hub.demo.intermediate_server import DuplicateDataFlow, InfoQueryFlow, ProvisionNoticeFlow
 from hub.demo.survival import SurvivalFlow
 
 __all__ = ["FLOWS"]
 
 FLOWS: dict[str, Callable[[], DemoFlow]] = {
     "survival_inquiry": SurvivalFlow,
+    "info_query": InfoQueryFlow,
+    "duplicate_data": DuplicateDataFlow,
+    "provision_notice": ProvisionNoticeFlow,
 }
 """Flow name → factory. A new flow adds one line here."""
