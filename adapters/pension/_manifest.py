@@ -3,6 +3,10 @@
 The manifest is written last: its presence says the data file is complete, and its SHA-256 and record
 count let the reader prove it. Manifests are strict (unknown fields, wrong types and bools-for-ints are
 refused) and serialised deterministically, so that rewriting an outcome file's manifest is idempotent.
+
+Each file kind has its manifest, told apart by ``kind``: the survival inquiry and its outcomes carry the
+payment ``cycle``; number acquisition requests carry ``as_of``; dependants' declarations carry the
+``tax_year`` and the ``filing_deadline`` their retention runs from.
 """
 
 from __future__ import annotations
@@ -19,9 +23,15 @@ from contracts.individual_number import find_individual_numbers
 
 __all__ = [
     "MAX_MANIFEST_BYTES",
+    "AcquisitionManifest",
+    "AcquisitionOutcomeManifest",
+    "AnyManifest",
+    "DependantsAckManifest",
+    "DependantsManifest",
     "InquiryManifest",
     "Manifest",
     "OutcomeManifest",
+    "RequestManifest",
     "dump_manifest",
     "manifest_holds_a_number",
     "parse_manifest",
@@ -43,18 +53,21 @@ class _ManifestBase(BaseModel):
     file_name: str = Field(pattern=_FILE)
     record_count: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    cycle: str = Field(pattern=_CYCLE)
     batch_id: str = Field(pattern=_BATCH)
 
 
-class InquiryManifest(_ManifestBase):
+class _CycleManifest(_ManifestBase):
+    cycle: str = Field(pattern=_CYCLE)
+
+
+class InquiryManifest(_CycleManifest):
     """The manifest of a survival inquiry request file."""
 
     kind: Literal["survival_inquiry"]
     as_of: date = Field(strict=False)
 
 
-class OutcomeManifest(_ManifestBase):
+class OutcomeManifest(_CycleManifest):
     """The manifest of an outcome file (one answered chunk)."""
 
     kind: Literal["survival_outcomes"]
@@ -63,11 +76,47 @@ class OutcomeManifest(_ManifestBase):
     answered_by: Literal["jlis", "hub"]
 
 
-Manifest = Annotated[InquiryManifest | OutcomeManifest, Field(discriminator="kind")]
-_MANIFEST: Final[TypeAdapter[InquiryManifest | OutcomeManifest]] = TypeAdapter(Manifest)
+class AcquisitionManifest(_ManifestBase):
+    """The manifest of a number acquisition request file (新規裁定者の個人番号取得依頼)."""
+
+    kind: Literal["number_acquisition"]
+    as_of: date = Field(strict=False)
 
 
-def dump_manifest(manifest: InquiryManifest | OutcomeManifest) -> bytes:
+class AcquisitionOutcomeManifest(_ManifestBase):
+    """The manifest of a number acquisition outcome file (one answered chunk, or one resolved hold)."""
+
+    kind: Literal["number_acquisition_outcomes"]
+    chunk_index: int = Field(ge=0)
+    chunk_count: int = Field(ge=1)
+    answered_by: Literal["jlis", "hub", "operator"]
+
+
+class DependantsManifest(_ManifestBase):
+    """The manifest of a dependants' declaration file (扶養親族等申告書): the one kind that holds numbers."""
+
+    kind: Literal["dependants_declaration"]
+    tax_year: int = Field(ge=2016, le=2100)
+    filing_deadline: date = Field(strict=False)
+
+
+class DependantsAckManifest(_ManifestBase):
+    """The manifest of a dependants' declaration acknowledgement file (one acknowledged chunk)."""
+
+    kind: Literal["dependants_declaration_acks"]
+    tax_year: int = Field(ge=2016, le=2100)
+    chunk_index: int = Field(ge=0)
+    chunk_count: int = Field(ge=1)
+
+
+RequestManifest = InquiryManifest | AcquisitionManifest | DependantsManifest
+"""The manifests of files the pension system drops in ``inbound/``."""
+AnyManifest = RequestManifest | OutcomeManifest | AcquisitionOutcomeManifest | DependantsAckManifest
+Manifest = Annotated[AnyManifest, Field(discriminator="kind")]
+_MANIFEST: Final[TypeAdapter[AnyManifest]] = TypeAdapter(Manifest)
+
+
+def dump_manifest(manifest: AnyManifest) -> bytes:
     """Serialise a manifest deterministically (same manifest, same bytes)."""
     data = manifest.model_dump(mode="json")
     return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
@@ -82,7 +131,7 @@ def manifest_holds_a_number(text: str) -> bool:
     return bool(find_individual_numbers(_DIGEST_VALUE.sub(r"\1\2", text)))
 
 
-def parse_manifest(raw: bytes) -> InquiryManifest | OutcomeManifest:
+def parse_manifest(raw: bytes) -> AnyManifest:
     """Parse and validate a manifest.
 
     Raises:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from adapters.pension._fs import rename, restrict, write_bytes
+from adapters.pension._fs import fsync_dir, rename, restrict, write_bytes
 from adapters.pension.errors import (
     MalformedPensionFile,
     PensionDirectoryUnavailable,
@@ -71,8 +71,15 @@ class Quarantine:
             for path in sorted(self.rejected.glob("*" + REPORT_SUFFIX))
         ]
 
-    def reject(self, name: str, problem: PensionFileProblem) -> Rejection:
+    def reject(self, name: str, problem: PensionFileProblem, *, keep_data: bool = True) -> Rejection:
         """Refuse ``inbound/name`` (and its manifest, if any) for ``problem``.
+
+        Args:
+            name: the data file in ``inbound/``.
+            problem: why it is refused.
+            keep_data: move the data file to ``rejected/`` (the default); ``False`` deletes it instead, for
+                files that may hold Individual Numbers (dependants' declarations), which must not rest
+                outside the vault; the report and the manifest are kept.
 
         Raises:
             PensionDirectoryUnavailable: the files cannot be moved or the report written.
@@ -93,7 +100,8 @@ class Quarantine:
             "name_digest": name_digest(name),
             "stored_as": stored,
             "rejected_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "refused": "whole file; no record was taken",
+            "refused": "whole file; no record was taken"
+            + ("" if keep_data else "; the data file was deleted (it may hold Individual Numbers)"),
             "reason": problem.reason.value,
             "problem": problem.problem,
             "line": problem.line,
@@ -104,6 +112,9 @@ class Quarantine:
         body = (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode()
         try:
             write_bytes(self.rejected / (stored + REPORT_SUFFIX), body)
+            if not keep_data and os.path.lexists(self.inbound / name):
+                os.unlink(self.inbound / name)
+                fsync_dir(self.inbound)
             for source, target in ((name, stored), (manifest_name(name), manifest_name(stored))):
                 if os.path.lexists(self.inbound / source):
                     rename(self.inbound / source, self.rejected / target)

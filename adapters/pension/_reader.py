@@ -40,8 +40,14 @@ def _mismatch(expected: str) -> MalformedPensionFile:
     )
 
 
-def check_integrity(stream: BinaryIO, *, expected_sha256: str) -> None:
+def check_integrity(stream: BinaryIO, *, expected_sha256: str, allow_numbers: bool = False) -> None:
     """Pass one: checksum, number policy, encoding, byte-order mark and line length.
+
+    Args:
+        stream: the data file, at its start.
+        expected_sha256: the manifest's checksum.
+        allow_numbers: skip the number scan, for the one kind whose rows carry numbers in designated
+            columns (dependants' declarations); its row parser scans every other column itself.
 
     Raises:
         IndividualNumberInFile: any line holds a value with the form of an Individual Number (first).
@@ -58,7 +64,7 @@ def check_integrity(stream: BinaryIO, *, expected_sha256: str) -> None:
             line += 1
         complete = chunk.endswith(b"\n")
         text = chunk.decode("utf-8", errors="replace")
-        if number_line is None and find_individual_numbers(tail + text):
+        if not allow_numbers and number_line is None and find_individual_numbers(tail + text):
             number_line = line
         tail = "" if complete else text[-_TAIL:]
         if problem is None:

@@ -67,6 +67,8 @@ class Reason(StrEnum):
     NAME_ALREADY_USED = "name_already_used"
     ALREADY_PROCESSED = "already_processed"
     BATCH_ID_REUSED = "batch_id_reused"
+    BASIC_INFO_INCOMPLETE = "basic_info_incomplete"
+    INVALID_INDIVIDUAL_NUMBER = "invalid_individual_number"
 
 
 _RESEND = (
@@ -81,8 +83,9 @@ ACTIONS: Final[dict[Reason, str]] = {
     "then its manifest.",
     Reason.MANIFEST_INVALID: "The manifest must be the JSON object documented in docs/formats/pension.md. "
     + _RESEND,
-    Reason.MANIFEST_MISMATCH: "The manifest must name this data file and be of kind survival_inquiry. "
-    + _RESEND,
+    Reason.MANIFEST_MISMATCH: "The manifest must name this data file and be of a request kind "
+    "(survival_inquiry, number_acquisition or dependants_declaration; a file named dependants_declaration.* "
+    "must be of kind dependants_declaration). " + _RESEND,
     Reason.CHECKSUM_MISMATCH: "The file is incomplete (truncated) or was changed after its manifest was "
     "written. Write it again, and its manifest only after the data file is complete.",
     Reason.RECORD_COUNT_MISMATCH: "Set record_count to the number of data rows (header excluded). " + _RESEND,
@@ -103,6 +106,12 @@ ACTIONS: Final[dict[Reason, str]] = {
     Reason.NAME_ALREADY_USED: "This name was used by an earlier, different file. Use a new name per batch.",
     Reason.ALREADY_PROCESSED: "Nothing to do: this exact file was already processed. Do not drop it again.",
     Reason.BATCH_ID_REUSED: "This batch id belongs to an earlier, different file. Use a new batch id.",
+    Reason.BASIC_INFO_INCOMPLETE: "J-LIS answers a number acquisition query only with all four of 氏名, "
+    "生年月日, 性別 and 住所, or the three without 性別: sex may be empty, name, birth_date and address may "
+    "not. Complete the row from the entitlement's records. " + _RESEND,
+    Reason.INVALID_INDIVIDUAL_NUMBER: "A dependant's 個人番号 is 12 half-width digits whose last is the "
+    "check digit; check the row against the declaration form. The refused file was deleted (it held "
+    "numbers). " + _RESEND,
 }
 
 

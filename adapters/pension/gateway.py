@@ -11,6 +11,11 @@ A request file is taken only when complete: its manifest exists and the file's S
 match it. A file that breaks any rule is moved, with its manifest, to ``rejected/`` with a report that
 says what is wrong and what to do; no message is ever made from part of a file. A name holding an
 Individual Number is never repeated: the file is stored and reported under a neutral name.
+
+The request kinds (:mod:`adapters.pension.kinds`) share these rules. Dependants' declarations, the one
+kind that carries Individual Numbers, never rest here: once their messages are confirmed the data file is
+deleted and only its manifest moves to ``processed/`` (logged as an audit event), and a refused one is
+deleted with only its report and manifest kept in ``rejected/``.
 """
 
 from __future__ import annotations
@@ -24,10 +29,18 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
-from adapters.pension._fs import TMP_SUFFIX, ensure_private_dir, open_regular, rename, restrict, write_bytes
-from adapters.pension._manifest import manifest_holds_a_number
+from adapters.pension._fs import (
+    TMP_SUFFIX,
+    ensure_private_dir,
+    fsync_dir,
+    open_regular,
+    rename,
+    restrict,
+    write_bytes,
+)
+from adapters.pension._manifest import AnyManifest, RequestManifest, manifest_holds_a_number
 from adapters.pension._quarantine import Quarantine, Rejection, shown_name
 from adapters.pension._reader import check_integrity, iter_rows, run_to_end
 from adapters.pension.errors import (
@@ -39,17 +52,13 @@ from adapters.pension.errors import (
     PensionFileProblem,
     Reason,
 )
+from adapters.pension.kinds import RequestKind, carries_numbers, request_kind
 from adapters.pension.wire import (
-    INQUIRY_COLUMNS,
     MANIFEST_SUFFIX,
     MAX_MANIFEST_BYTES,
     REPORT_SUFFIX,
-    InquiryManifest,
-    InquiryRow,
-    OutcomeManifest,
     dump_manifest,
     manifest_name,
-    parse_inquiry_row,
     parse_manifest,
 )
 from contracts.individual_number import find_individual_numbers
@@ -67,7 +76,14 @@ class InboundFile:
     """A complete, valid request file in ``inbound/``, not yet acknowledged."""
 
     name: str
-    manifest: InquiryManifest
+    manifest: RequestManifest
+
+    @property
+    def kind(self) -> RequestKind:
+        """The file's request kind."""
+        kind = request_kind(self.manifest)
+        assert kind is not None  # a taken file's manifest is a request manifest
+        return kind
 
 
 class DirectoryGateway:
@@ -110,6 +126,8 @@ class DirectoryGateway:
                 continue
             if name.endswith(MANIFEST_SUFFIX):
                 if name[: -len(MANIFEST_SUFFIX)] not in present:
+                    if self._settle_deleted(name):
+                        continue
                     rejection = self._quarantine.settle_orphan_manifest(name, self.processed)
                     if rejection is not None:
                         return rejection
@@ -119,27 +137,27 @@ class DirectoryGateway:
             try:
                 return self._validate(name)
             except PensionFileProblem as problem:
-                return self._quarantine.reject(name, problem)
+                return self._quarantine.reject(name, problem, keep_data=not carries_numbers(name))
             except FileNotFoundError:
                 continue  # taken away meanwhile
             except OSError as exc:
                 raise PensionDirectoryUnavailable(f"cannot read inbound/{shown_name(name)}") from exc
         return None
 
-    def rows(self, file: InboundFile) -> Generator[InquiryRow, None, None]:
+    def rows(self, file: InboundFile) -> Generator[Any, None, None]:
         """The rows of a taken file, streamed; the checksum and count are checked again at the end.
 
         Raises:
             MalformedPensionFile: the file changed since it was taken.
             PensionDirectoryUnavailable: it cannot be read.
         """
-        manifest = file.manifest
+        manifest, kind = file.manifest, file.kind
         try:
             with open_regular(self.inbound / file.name) as stream:
                 yield from iter_rows(
                     stream,
-                    columns=INQUIRY_COLUMNS,
-                    parse=parse_inquiry_row,
+                    columns=kind.columns,
+                    parse=kind.parse_row,
                     expected_count=manifest.record_count,
                     expected_sha256=manifest.sha256,
                 )
@@ -149,13 +167,18 @@ class DirectoryGateway:
     def mark_processed(self, file: InboundFile) -> None:
         """Move a taken file and its manifest to ``processed/``; its messages are confirmed.
 
-        Idempotent: a file already moved (for example by an interrupted earlier call) is left there.
+        Idempotent: a file already moved (for example by an interrupted earlier call) is left there. A kind
+        that is deleted after publishing (dependants' declarations) is deleted instead, and its manifest
+        moved; the deletion is logged as an audit event.
 
         Raises:
             AcknowledgeRefused: the file is gone, or changed since it was taken.
             PensionDirectoryUnavailable: it cannot be moved.
         """
         name, manifest = file.name, manifest_name(file.name)
+        if file.kind.delete_after_publishing:
+            self._delete_published(file)
+            return
         try:
             if not (self.inbound / name).exists():
                 if (self.processed / name).exists():
@@ -184,7 +207,7 @@ class DirectoryGateway:
         """Every report in ``rejected/``, in name order (for operators and tests)."""
         return self._quarantine.reports()
 
-    def _read_manifest(self, path: Path) -> InquiryManifest | OutcomeManifest:
+    def _read_manifest(self, path: Path) -> AnyManifest:
         with open_regular(path) as stream:
             return parse_manifest(stream.read(MAX_MANIFEST_BYTES + 1))
 
@@ -202,25 +225,34 @@ class DirectoryGateway:
         if not _DATA_NAME.fullmatch(name):
             raise MalformedPensionFile("the file name is not supported", reason=Reason.UNSUPPORTED_NAME)
         try:
-            manifest = self._read_manifest(self.inbound / manifest_name(name))
+            read = self._read_manifest(self.inbound / manifest_name(name))
             with open_regular(self.inbound / name) as stream:
-                if not isinstance(manifest, InquiryManifest):
+                kind = request_kind(read)
+                if kind is None:
                     raise MalformedPensionFile(
-                        "manifest: kind survival_outcomes is not accepted in inbound/",
+                        f"manifest: kind {read.kind} is not accepted in inbound/",
                         reason=Reason.MANIFEST_MISMATCH,
                     )
+                manifest: RequestManifest = read  # type: ignore[assignment]  # a request kind, checked above
                 if manifest.file_name != name:
                     raise MalformedPensionFile(
                         "manifest: file_name does not name this data file", reason=Reason.MANIFEST_MISMATCH
                     )
-                check_integrity(stream, expected_sha256=manifest.sha256)
+                if carries_numbers(name) != bool(kind.number_columns):
+                    raise MalformedPensionFile(
+                        "manifest: only a dependants_declaration.* file is of kind dependants_declaration",
+                        reason=Reason.MANIFEST_MISMATCH,
+                    )
+                check_integrity(
+                    stream, expected_sha256=manifest.sha256, allow_numbers=bool(kind.number_columns)
+                )
                 self._check_history(name, manifest)
                 stream.seek(0)
                 run_to_end(
                     iter_rows(
                         stream,
-                        columns=INQUIRY_COLUMNS,
-                        parse=parse_inquiry_row,
+                        columns=kind.columns,
+                        parse=kind.parse_row,
                         expected_count=manifest.record_count,
                         expected_sha256=manifest.sha256,
                     )
@@ -237,14 +269,18 @@ class DirectoryGateway:
         )
         return InboundFile(name=name, manifest=manifest)
 
-    def _check_history(self, name: str, manifest: InquiryManifest) -> None:
-        """Refuse a file that repeats an earlier processed file's name or batch id."""
+    def _check_history(self, name: str, manifest: RequestManifest) -> None:
+        """Refuse a file that repeats an earlier processed file's name, or its batch id within its kind."""
         for path in self.processed.glob("*" + MANIFEST_SUFFIX):
             try:
                 earlier = self._read_manifest(path)
             except (PensionFileProblem, OSError):
                 continue
-            if not isinstance(earlier, InquiryManifest):
+            if earlier.kind != manifest.kind:
+                if earlier.file_name == name:
+                    raise MalformedPensionFile(
+                        "an earlier file had this name", reason=Reason.NAME_ALREADY_USED
+                    )
                 continue
             # The same data under another batch is a new cycle asking about the same people: fine.
             if earlier == manifest:
@@ -256,9 +292,60 @@ class DirectoryGateway:
             if earlier.file_name == name:
                 raise MalformedPensionFile("an earlier file had this name", reason=Reason.NAME_ALREADY_USED)
 
+    def _delete_published(self, file: InboundFile) -> None:
+        """Delete a number-bearing file whose messages are confirmed; keep its manifest in ``processed/``."""
+        name, manifest = file.name, manifest_name(file.name)
+        data, kept = self.inbound / name, self.processed / manifest
+        try:
+            if data.exists():
+                if self._digest(data) != file.manifest.sha256:
+                    raise AcknowledgeRefused(f"inbound/{shown_name(name)} changed after it was taken")
+                # The manifest is copied first: a crash after it finds the file already processed (and
+                # refuses it again, deleting it); a crash after the deletion settles the manifest by copy.
+                if not kept.exists():
+                    write_bytes(kept, dump_manifest(file.manifest))
+                os.unlink(data)
+                fsync_dir(self.inbound)
+                log.warning(
+                    "number-bearing request file deleted after publishing",
+                    extra={
+                        "event": "pension.file_deleted",
+                        "file": name,
+                        "kind": file.manifest.kind,
+                        "batch_id": file.manifest.batch_id,
+                        "records": file.manifest.record_count,
+                        "sha256": file.manifest.sha256,
+                    },
+                )
+            elif not kept.exists():
+                raise AcknowledgeRefused(f"inbound/{shown_name(name)} is gone; it was not acknowledged")
+            if (self.inbound / manifest).exists():
+                os.unlink(self.inbound / manifest)
+                fsync_dir(self.inbound)
+        except FileNotFoundError as exc:
+            raise AcknowledgeRefused(f"inbound/{shown_name(name)} changed after it was taken") from exc
+        except OSError as exc:
+            raise PensionDirectoryUnavailable(f"cannot delete inbound/{shown_name(name)}") from exc
+
+    def _settle_deleted(self, manifest_file: str) -> bool:
+        """A manifest left in ``inbound/`` after its data file was deleted as published: remove it.
+
+        Only when ``processed/`` holds the identical manifest, which :meth:`_delete_published` writes
+        before deleting the data file.
+        """
+        kept = self.processed / manifest_file
+        try:
+            if not kept.exists() or kept.read_bytes() != (self.inbound / manifest_file).read_bytes():
+                return False
+            os.unlink(self.inbound / manifest_file)
+            fsync_dir(self.inbound)
+        except OSError:
+            return False
+        return True
+
     # -- outbound --------------------------------------------------------------------------------------
 
-    def publish_outcome(self, name: str, content: bytes, manifest: OutcomeManifest) -> bool:
+    def publish_outcome(self, name: str, content: bytes, manifest: AnyManifest) -> bool:
         """Write an outcome file and then its manifest to ``outbound/``, idempotently.
 
         Returns:

@@ -7,6 +7,10 @@ link is the exchange directory. The host polls (:class:`contracts.link.PollingAd
         publish(polled.output.to_hub)          # with confirms
         adapter.acknowledge(polled.source)     # after the confirms
 
+Three request kinds come this way (:mod:`adapters.pension.kinds`): survival inquiries, number acquisition
+requests and dependants' declarations, whose Individual Numbers the adapter seals for the hub at once with
+the :class:`~contracts.sealing.Sealer` it is given. Their answers go back as CSV outcome files.
+
 A large file is handed out in slices of whole chunks, so that memory stays bounded whatever the file's
 size; the file moves to ``processed/`` when its last slice is acknowledged. Until then a slice that was
 polled and not acknowledged is handed out again, identical. A crash anywhere re-reads the file from the
@@ -20,22 +24,20 @@ import logging
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from adapters.pension.errors import AcknowledgeRefused, DirectoryLinkOnly, MalformedPensionFile, Reason
 from adapters.pension.gateway import DirectoryGateway, InboundFile, Rejection
+from adapters.pension.kinds import OUTCOME_WRITERS
 from adapters.pension.mapping import (
     OUTCOMES_MESSAGE_TYPE,
     SCHEMA_VERSION,
     chunk_count,
-    inquiry_envelopes,
     outcome_manifest,
     outcome_row,
 )
-from adapters.pension.messages import HUB_MESSAGE_TYPES, write_message_file
 from adapters.pension.wire import (
     OUTCOME_COLUMNS,
-    InquiryRow,
     encode_rows,
     format_outcome_row,
     outcome_file_name,
@@ -44,6 +46,7 @@ from contracts.errors import ConfigurationError, UnknownMessageType, ValidationF
 from contracts.link import AdapterOutput, CounterpartFile, Polled
 from contracts.messages.survival import MAX_RECORDS, SurvivalCheckOutcomes
 from contracts.registry import Decoded
+from contracts.sealing import Sealer
 
 __all__ = ["PensionAdapter"]
 
@@ -58,7 +61,7 @@ class _Cursor:
     """Where the adapter is in the file it is handing out."""
 
     file: InboundFile
-    rows: Generator[InquiryRow, None, None]
+    rows: Generator[Any, None, None]
     """The file's rows, read lazily and kept open between slices."""
     chunk_count: int
     next_chunk: int = 0
@@ -74,6 +77,8 @@ class PensionAdapter:
         chunk_records: records per ``pension.survival_inquiry.requested`` message (1 to 50,000).
         max_records_per_poll: records handed out by one :meth:`poll` (rounded down to whole chunks, at
             least one chunk): bounds the memory a large file takes.
+        sealer: seals the numbers of dependants' declarations for the hub (without it such a file cannot
+            be handed out).
 
     Raises:
         ConfigurationError: ``chunk_records`` or ``max_records_per_poll`` is out of range.
@@ -82,13 +87,19 @@ class PensionAdapter:
     name: str = "pension"
 
     def __init__(
-        self, gateway: DirectoryGateway, *, chunk_records: int, max_records_per_poll: int = 50_000
+        self,
+        gateway: DirectoryGateway,
+        *,
+        chunk_records: int,
+        max_records_per_poll: int = 50_000,
+        sealer: Sealer | None = None,
     ) -> None:
         if not 1 <= chunk_records <= MAX_RECORDS:
             raise ConfigurationError(f"chunk_records must be between 1 and {MAX_RECORDS}")
         if max_records_per_poll < 1:
             raise ConfigurationError("max_records_per_poll must be positive")
         self.gateway = gateway
+        self._sealer = sealer
         self.chunk_records = chunk_records
         self._chunks_per_poll = max(1, max_records_per_poll // chunk_records)
         self._cursor: _Cursor | None = None
@@ -163,12 +174,13 @@ class PensionAdapter:
         rows = cursor.rows
         first = cursor.next_chunk
         envelopes = tuple(
-            inquiry_envelopes(
+            cursor.file.kind.envelopes(
                 cursor.file.manifest,
                 rows,
                 chunk_records=self.chunk_records,
                 first_chunk=first,
                 max_chunks=self._chunks_per_poll,
+                sealer=self._sealer,
             )
         )
         cursor.next_chunk = first + len(envelopes)
@@ -203,8 +215,8 @@ class PensionAdapter:
     def from_hub(self, message: Decoded) -> AdapterOutput:
         """Write the outcome file of one ``pension.survival_check.outcomes`` chunk, idempotently.
 
-        The intermediate server's answers (:data:`~adapters.pension.messages.HUB_MESSAGE_TYPES`) are written
-        as one JSON file per message instead (:mod:`adapters.pension.messages`).
+        Number acquisition outcomes and dependants' declaration acknowledgements are written the same way,
+        by their writers in :data:`~adapters.pension.kinds.OUTCOME_WRITERS`.
 
         Raises:
             UnknownMessageType: any other message.
@@ -214,8 +226,9 @@ class PensionAdapter:
             PensionDirectoryUnavailable: the outbound directory cannot be written (retry later).
         """
         env, outcomes = message.envelope, message.payload
-        if (env.message_type, env.schema_version) in HUB_MESSAGE_TYPES and env.destination == "pension":
-            return write_message_file(self.gateway.outbound, message)
+        writer = OUTCOME_WRITERS.get((env.message_type, env.schema_version))
+        if writer is not None and isinstance(outcomes, writer[0]):
+            return self._write_outcome(message, writer[1])
         if (env.message_type, env.schema_version) != (
             OUTCOMES_MESSAGE_TYPE,
             SCHEMA_VERSION,
@@ -243,4 +256,16 @@ class PensionAdapter:
         """
         raise DirectoryLinkOnly(
             "the pension system exchanges files through its directory, not the broker; use poll()"
+        )
+
+    def _write_outcome(self, message: Decoded, write: Any) -> AdapterOutput:
+        """Write one outcome file of a kind of :data:`~adapters.pension.kinds.OUTCOME_WRITERS`."""
+        env = message.envelope
+        if env.destination != "pension":
+            raise ValidationFailed(f"the message is addressed to {env.destination}, not to pension")
+        name, content, manifest = write(message.payload)
+        written = self.gateway.publish_outcome(name, content, manifest)
+        return AdapterOutput(
+            completed_records=manifest.record_count,
+            details={"outcome_files_written": int(written), "outcome_files_unchanged": int(not written)},
         )

@@ -1,0 +1,331 @@
+"""Number acquisition files of the pension exchange: new entitlements in, outcomes back.
+
+Documented in ``docs/formats/pension.md``:
+
+* request (新規裁定者の個人番号取得依頼), pension system -> renkei: ``number_acquisition.<batch>.csv`` with
+  columns :data:`ACQUISITION_COLUMNS`: a usage number and the person's 基本4情報;
+* outcome, renkei -> pension system: ``number_acquisition_outcomes.<batch>.<chunk:06d>.<answered_by>.csv``
+  (and ``....operator.<hold id>.csv`` for a hold an operator resolved), columns :data:`OUTCOME_COLUMNS`.
+
+Neither carries an Individual Number. A row whose 4情報 break J-LIS's rule (all four, or three without 性別)
+refuses the file whole, with reason ``basic_info_incomplete``: such a query never leaves renkei.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import islice
+from typing import Final
+
+from adapters.pension._manifest import AcquisitionManifest, AcquisitionOutcomeManifest, dump_manifest
+from adapters.pension.errors import MalformedPensionFile, Reason
+from adapters.pension.mapping import NAMESPACE, chunk_count
+from adapters.pension.wire import (
+    _check_shape,
+    _date,
+    _enum,
+    _field_error,
+    _record_seq,
+    _usage_number,
+    encode_rows,
+    refuse_individual_numbers,
+)
+from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.ids import stable_id
+from contracts.messages.common import ChunkInfo
+from contracts.messages.jlis_acquisition import (
+    AcquisitionRequestRecord,
+    AcquisitionStatus,
+    BasicInfo,
+    HoldReason,
+    NoMatchReason,
+    NumberAcquisitionOutcomes,
+    NumberAcquisitionRequested,
+    Sex,
+    basic_info_problem,
+)
+from contracts.registry import payload_dict
+from contracts.sealing import Sealer
+from contracts.usage_number import UsageNumber
+
+__all__ = [
+    "ACQUISITION_COLUMNS",
+    "ACQUISITION_KIND",
+    "NUMBER_ACQUISITION_PURPOSE",
+    "OUTCOME_COLUMNS",
+    "OUTCOME_KIND",
+    "OUTCOME_MESSAGE_TYPE",
+    "REQUEST_MESSAGE_TYPE",
+    "AcquisitionOutcomeRow",
+    "AcquisitionRow",
+    "acquisition_envelopes",
+    "acquisition_file_name",
+    "chunk_message_id",
+    "format_acquisition_row",
+    "outcome_file",
+    "outcome_file_prefix",
+    "parse_acquisition_row",
+    "parse_outcome_row",
+]
+
+ACQUISITION_KIND: Final = "number_acquisition"
+OUTCOME_KIND: Final = "number_acquisition_outcomes"
+REQUEST_MESSAGE_TYPE: Final = "pension.number_acquisition.requested"
+OUTCOME_MESSAGE_TYPE: Final = "pension.number_acquisition.outcome"
+ACQUISITION_COLUMNS: Final = (
+    "record_seq",
+    "usage_number_kind",
+    "usage_number",
+    "name",
+    "name_kana",
+    "birth_date",
+    "sex",
+    "address",
+)
+OUTCOME_COLUMNS: Final = (
+    "record_seq",
+    "usage_number_kind",
+    "usage_number",
+    "status",
+    "hold_id",
+    "hold_reason",
+    "candidate_count",
+    "no_match_reason",
+    "note",
+)
+NUMBER_ACQUISITION_PURPOSE: Final = Purpose(
+    code="pension.number_acquisition",
+    legal_basis=(
+        # 番号法 第14条第2項: a 個人番号利用事務実施者 may ask J-LIS for 機構保存本人確認情報 when it needs
+        # a person's 個人番号 for its 事務 (as commonly cited; verify the paragraph against e-Gov).
+        LegalBasis(law="番号法", article="第14条第2項"),
+        # 住民基本台帳法 第30条の9, 別表第一 19の項: J-LIS provides 本人確認情報 to 地方公務員共済組合 and
+        # 全国市町村職員共済組合連合会 for their pension 事務 (the row cited for the survival inquiry).
+        LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一 19の項"),
+    ),
+)
+"""Purpose of a number acquisition the pension system requests (個人番号の取得照会)."""
+_TEXT_LIMITS: Final = {"name": 50, "name_kana": 50, "address": 160}
+
+
+def acquisition_file_name(batch_id: str) -> str:
+    """The conventional name of a number acquisition request file."""
+    return f"{ACQUISITION_KIND}.{batch_id}.csv"
+
+
+def outcome_file_prefix(batch_id: str) -> str:
+    """The common prefix of every outcome file of a batch."""
+    return f"{OUTCOME_KIND}.{batch_id}."
+
+
+@dataclass(frozen=True, slots=True)
+class AcquisitionRow:
+    """One new entitlement (a row of the request file); ``sex`` ``None`` is a three-item query."""
+
+    record_seq: int
+    usage_number: UsageNumber
+    name: str
+    birth_date: date | None
+    address: str
+    sex: Sex | None = None
+    name_kana: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AcquisitionOutcomeRow:
+    """One outcome (a row of an outcome file); empty cells are ``None``."""
+
+    record_seq: int
+    usage_number: UsageNumber
+    status: AcquisitionStatus
+    hold_id: str | None = None
+    hold_reason: HoldReason | None = None
+    candidate_count: int | None = None
+    no_match_reason: NoMatchReason | None = None
+    note: str | None = None
+
+
+_MISSING_COLUMN: Final = {"氏名 name": "name", "生年月日 birth_date": "birth_date", "住所 address": "address"}
+
+
+def parse_acquisition_row(fields: Sequence[str], line: int) -> AcquisitionRow:
+    """Validate one request row, including J-LIS's rule of four items or three without 性別.
+
+    Raises:
+        MalformedPensionFile: a field breaks its format, or the 4情報 are incomplete.
+        IndividualNumberInFile: a field holds a value with the form of an Individual Number.
+    """
+    _check_shape(fields, ACQUISITION_COLUMNS, line)
+    seq, kind, value, name, kana, born, sex_text, address = fields
+    usage = _usage_number(kind, value, line)
+    for column, text in (("name", name), ("name_kana", kana), ("address", address)):
+        if len(text) > _TEXT_LIMITS[column]:
+            raise _field_error(line, column, f"is longer than {_TEXT_LIMITS[column]} characters")
+    birth_date = _date(born, line, "birth_date")
+    sex = _enum(Sex, sex_text, line, "sex") if sex_text else None
+    problem = basic_info_problem(name=name or None, birth_date=birth_date, sex=sex, address=address or None)
+    if problem is not None:
+        first = problem.split("missing: ")[1].split(", ")[0]
+        raise MalformedPensionFile(
+            problem, reason=Reason.BASIC_INFO_INCOMPLETE, line=line, column=_MISSING_COLUMN[first]
+        )
+    return AcquisitionRow(_record_seq(seq, line), usage, name, birth_date, address, sex, kana or None)
+
+
+def format_acquisition_row(row: AcquisitionRow) -> list[str]:
+    """The cells of one request row, in :data:`ACQUISITION_COLUMNS` order."""
+    cells = [
+        str(row.record_seq),
+        row.usage_number.kind.value,
+        row.usage_number.value,
+        row.name,
+        row.name_kana or "",
+        row.birth_date.isoformat() if row.birth_date else "",
+        row.sex.value if row.sex else "",
+        row.address,
+    ]
+    refuse_individual_numbers(cells, ACQUISITION_COLUMNS, None)
+    return cells
+
+
+def _request_digest(manifest: AcquisitionManifest) -> str:
+    return hashlib.sha256(dump_manifest(manifest)).hexdigest()
+
+
+def chunk_message_id(manifest: AcquisitionManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
+    """The id of one chunk's message: a function of the request, the chunk size and the index."""
+    return stable_id(
+        NAMESPACE, f"{ACQUISITION_KIND}:{_request_digest(manifest)}:{chunk_records}:{chunk_index}"
+    )
+
+
+def acquisition_envelopes(
+    manifest: AcquisitionManifest,
+    rows: Iterable[AcquisitionRow],
+    *,
+    chunk_records: int,
+    first_chunk: int = 0,
+    max_chunks: int | None = None,
+    sealer: Sealer | None = None,
+) -> Iterator[Envelope]:
+    """The request's ``pension.number_acquisition.requested`` envelopes, one per chunk, lazily.
+
+    ``sealer`` is not used: these files carry no number.
+    """
+    del sealer
+    count = chunk_count(manifest.record_count, chunk_records)
+    iterator = iter(rows)
+    index = first_chunk
+    while index < count and (max_chunks is None or index - first_chunk < max_chunks):
+        batch = list(islice(iterator, chunk_records))
+        if not batch:
+            return
+        payload = NumberAcquisitionRequested(
+            chunk=ChunkInfo(
+                batch_id=manifest.batch_id,
+                chunk_index=index,
+                chunk_count=count,
+                total_records=manifest.record_count,
+            ),
+            as_of=manifest.as_of,
+            records=tuple(
+                AcquisitionRequestRecord(
+                    record_seq=r.record_seq,
+                    usage_number=r.usage_number,
+                    basic_info=BasicInfo(
+                        name=r.name,
+                        name_kana=r.name_kana,
+                        birth_date=r.birth_date,
+                        sex=r.sex,
+                        address=r.address,
+                    ),
+                )
+                for r in batch
+            ),
+        )
+        yield new_envelope(
+            message_type=REQUEST_MESSAGE_TYPE,
+            schema_version=1,
+            source="pension",
+            destination="hub",
+            purpose=NUMBER_ACQUISITION_PURPOSE,
+            payload=payload_dict(payload),
+            correlation_id=stable_id(NAMESPACE, f"{ACQUISITION_KIND}:batch:{manifest.batch_id}"),
+            message_id=chunk_message_id(manifest, chunk_records, index),
+        )
+        index += 1
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def outcome_file(outcomes: NumberAcquisitionOutcomes) -> tuple[str, bytes, AcquisitionOutcomeManifest]:
+    """The outcome file of one outcome message: its name, content and manifest.
+
+    The name is a function of the message's chunk and answerer (and, for an operator's resolution, of the
+    hold), so rewriting it is idempotent.
+
+    Raises:
+        IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
+    """
+    chunk = outcomes.chunk
+    name = f"{outcome_file_prefix(chunk.batch_id)}{chunk.chunk_index:06d}.{outcomes.answered_by}"
+    if outcomes.answered_by == "operator":
+        name += f".{outcomes.records[0].hold_id or 'unheld'}"
+    name += ".csv"
+    rows = []
+    for r in outcomes.records:
+        cells = [
+            str(r.record_seq),
+            r.usage_number.kind.value,
+            r.usage_number.value,
+            r.status.value,
+            _cell(r.hold_id),
+            _cell(r.hold_reason.value if r.hold_reason else None),
+            _cell(r.candidate_count),
+            _cell(r.no_match_reason.value if r.no_match_reason else None),
+            _cell(r.note),
+        ]
+        refuse_individual_numbers(cells, OUTCOME_COLUMNS, None)
+        rows.append(cells)
+    content = b"".join(encode_rows(OUTCOME_COLUMNS, rows))
+    manifest = AcquisitionOutcomeManifest(
+        format_version=1,
+        kind=OUTCOME_KIND,
+        file_name=name,
+        record_count=len(rows),
+        sha256=hashlib.sha256(content).hexdigest(),
+        batch_id=chunk.batch_id,
+        chunk_index=chunk.chunk_index,
+        chunk_count=chunk.chunk_count,
+        answered_by=outcomes.answered_by,
+    )
+    return name, content, manifest
+
+
+def parse_outcome_row(fields: Sequence[str], line: int) -> AcquisitionOutcomeRow:
+    """Validate one outcome row (the pension system's side).
+
+    Raises:
+        MalformedPensionFile: a field breaks its format.
+        IndividualNumberInFile: a field holds a value with the form of an Individual Number.
+    """
+    _check_shape(fields, OUTCOME_COLUMNS, line)
+    seq, kind, value, status, hold_id, hold_reason, count, reason, note = fields
+    if count and not count.isdigit():
+        raise _field_error(line, "candidate_count", "must be a small non-negative integer, or empty")
+    return AcquisitionOutcomeRow(
+        record_seq=_record_seq(seq, line),
+        usage_number=_usage_number(kind, value, line),
+        status=_enum(AcquisitionStatus, status, line, "status"),
+        hold_id=hold_id or None,
+        hold_reason=_enum(HoldReason, hold_reason, line, "hold_reason") if hold_reason else None,
+        candidate_count=int(count) if count else None,
+        no_match_reason=_enum(NoMatchReason, reason, line, "no_match_reason") if reason else None,
+        note=note or None,
+    )

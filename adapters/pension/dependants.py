@@ -1,0 +1,365 @@
+"""Dependants' declaration files (扶養親族等申告書): the one pension file kind that carries numbers.
+
+Documented in ``docs/formats/pension.md``:
+
+* declaration, pension system -> renkei: ``dependants_declaration.<batch>.csv``, one row per declaration,
+  columns :data:`DECLARATION_COLUMNS`: the declarant's usage number and up to six dependants, each with
+  the federation's key for them (扶養親族キー), the relation and the **個人番号**;
+* acknowledgement, renkei -> pension system: ``dependants_declaration_acks.<batch>.<chunk:06d>.csv``,
+  columns :data:`ACK_COLUMNS`, never with a number.
+
+Numbers are allowed only in the ``dependant_<k>_individual_number`` columns (any number-like value in
+another column refuses the file as usual). The adapter seals each number for the hub as it builds the
+message (:func:`declaration_envelopes`), so the plain digits exist only in the file and in the parsed row
+in memory; the file itself is deleted once its messages are confirmed (see the gateway), and a refused one
+is deleted too, its report kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import islice
+from typing import Final
+
+from adapters.pension._manifest import DependantsAckManifest, DependantsManifest, dump_manifest
+from adapters.pension.errors import MalformedPensionFile, Reason
+from adapters.pension.mapping import NAMESPACE, chunk_count
+from adapters.pension.wire import (
+    _date,
+    _enum,
+    _field_error,
+    _record_seq,
+    _usage_number,
+    encode_rows,
+    refuse_individual_numbers,
+)
+from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.errors import ConfigurationError
+from contracts.ids import stable_id
+from contracts.individual_number import IndividualNumber, is_valid_individual_number
+from contracts.messages.common import ChunkInfo
+from contracts.messages.dependants import (
+    MAX_DEPENDANTS,
+    DeclarationStatus,
+    DeclaredDependant,
+    DependantRelation,
+    DependantsDeclaration,
+    DependantsDeclarationAcknowledged,
+    DependantsDeclarationSubmitted,
+    dependant_number_field,
+)
+from contracts.registry import payload_dict
+from contracts.sealing import Sealer
+from contracts.usage_number import UsageNumber, UsageNumberKind
+
+__all__ = [
+    "ACK_COLUMNS",
+    "ACK_KIND",
+    "DECLARATION_COLUMNS",
+    "DECLARATION_KIND",
+    "DEPENDANTS_PURPOSE",
+    "NUMBER_COLUMNS",
+    "AckRow",
+    "DeclarationRow",
+    "DependantEntry",
+    "ack_file",
+    "ack_file_prefix",
+    "declaration_envelopes",
+    "declaration_file_name",
+    "format_declaration_row",
+    "parse_ack_row",
+    "parse_declaration_row",
+]
+
+DECLARATION_KIND: Final = "dependants_declaration"
+ACK_KIND: Final = "dependants_declaration_acks"
+SUBMITTED_MESSAGE_TYPE: Final = "pension.dependants_declaration.submitted"
+ACK_MESSAGE_TYPE: Final = "pension.dependants_declaration.acknowledged"
+HUB_RECIPIENT: Final = "hub"
+_GROUP: Final = ("usage_number", "relation", "individual_number")
+DECLARATION_COLUMNS: Final = (
+    "record_seq",
+    "declarant_kind",
+    "declarant_usage_number",
+    "submitted_on",
+    *(f"dependant_{k}_{part}" for k in range(1, MAX_DEPENDANTS + 1) for part in _GROUP),
+)
+NUMBER_COLUMNS: Final = frozenset(f"dependant_{k}_individual_number" for k in range(1, MAX_DEPENDANTS + 1))
+"""The only columns of any pension file where an Individual Number may stand."""
+ACK_COLUMNS: Final = (
+    "record_seq",
+    "declarant_kind",
+    "declarant_usage_number",
+    "status",
+    "dependants_stored",
+    "retention_basis",
+    "purge_after",
+    "reason",
+)
+DEPENDANTS_PURPOSE: Final = Purpose(
+    code="pension.dependants_declaration",
+    legal_basis=(
+        # 所得税法 第203条の6: 公的年金等の受給者の扶養親族等申告書, given to the payer (the federation),
+        # which handles the dependants' numbers in a 個人番号関係事務 (番号法 第9条; verify the paragraph).
+        LegalBasis(law="所得税法", article="第203条の6"),
+        LegalBasis(law="番号法", article="第9条", item="個人番号関係事務"),
+    ),
+)
+"""Purpose of a dependants' declaration handed to the hub."""
+
+
+def declaration_file_name(batch_id: str) -> str:
+    """The name of a dependants' declaration file (the prefix is required for this kind)."""
+    return f"{DECLARATION_KIND}.{batch_id}.csv"
+
+
+def ack_file_prefix(batch_id: str) -> str:
+    """The common prefix of every acknowledgement file of a batch."""
+    return f"{ACK_KIND}.{batch_id}."
+
+
+@dataclass(frozen=True, slots=True)
+class DependantEntry:
+    """One dependant of a parsed row; the number stays an :class:`IndividualNumber` (never printed)."""
+
+    dependant_seq: int
+    usage_number: UsageNumber
+    relation: DependantRelation
+    individual_number: IndividualNumber
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationRow:
+    """One declaration (a row of the declaration file)."""
+
+    record_seq: int
+    declarant: UsageNumber
+    submitted_on: date
+    dependants: tuple[DependantEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AckRow:
+    """One acknowledgement (a row of an acknowledgement file)."""
+
+    record_seq: int
+    declarant: UsageNumber
+    status: DeclarationStatus
+    dependants_stored: int
+    retention_basis: str
+    purge_after: date | None
+    reason: str | None = None
+
+
+def _dependant(cells: Sequence[str], k: int, line: int) -> DependantEntry | None:
+    usage_text, relation_text, number_text = cells
+    prefix = f"dependant_{k}_"
+    if not any(cells):
+        return None
+    for part, text in zip(_GROUP, cells, strict=True):
+        if not text:
+            raise _field_error(line, prefix + part, "is required when the dependant's other cells are filled")
+    usage = _usage_number(UsageNumberKind.DEPENDANT.value, usage_text, line)
+    relation = _enum(DependantRelation, relation_text, line, prefix + "relation")
+    if not is_valid_individual_number(number_text):
+        raise MalformedPensionFile(
+            "is not 12 half-width digits with a valid check digit",
+            reason=Reason.INVALID_INDIVIDUAL_NUMBER,
+            line=line,
+            column=prefix + "individual_number",
+        )
+    return DependantEntry(k, usage, relation, IndividualNumber(number_text))
+
+
+def parse_declaration_row(fields: Sequence[str], line: int) -> DeclarationRow:
+    """Validate one declaration row; numbers are allowed in :data:`NUMBER_COLUMNS` only.
+
+    Raises:
+        MalformedPensionFile: a field breaks its format, a dependant is incomplete or out of place, or a
+            number has a bad check digit (the column is named, never the value).
+        IndividualNumberInFile: another column holds a value with the form of an Individual Number.
+    """
+    outside = [(v, c) for v, c in zip(fields, DECLARATION_COLUMNS, strict=False) if c not in NUMBER_COLUMNS]
+    refuse_individual_numbers([v for v, _ in outside], [c for _, c in outside], line)
+    if len(fields) != len(DECLARATION_COLUMNS):
+        raise MalformedPensionFile(
+            f"{len(fields)} fields; expected {len(DECLARATION_COLUMNS)}", reason=Reason.FIELD_COUNT, line=line
+        )
+    seq, kind, value, submitted = fields[:4]
+    declarant = _usage_number(kind, value, line)
+    submitted_on = _date(submitted, line, "submitted_on")
+    if submitted_on is None:
+        raise _field_error(line, "submitted_on", "is required")
+    dependants: list[DependantEntry] = []
+    ended = False
+    for k in range(1, MAX_DEPENDANTS + 1):
+        start = 4 + (k - 1) * len(_GROUP)
+        entry = _dependant(fields[start : start + len(_GROUP)], k, line)
+        if entry is None:
+            ended = True
+        elif ended:
+            raise _field_error(line, f"dependant_{k}_usage_number", "follows an empty dependant; fill from 1")
+        else:
+            dependants.append(entry)
+    if not dependants:
+        raise _field_error(line, "dependant_1_usage_number", "a declaration names at least one dependant")
+    keys = [d.usage_number for d in dependants]
+    if len(set(keys)) != len(keys) or declarant in keys:
+        raise _field_error(line, "dependant_1_usage_number", "names a dependant twice, or the declarant")
+    return DeclarationRow(_record_seq(seq, line), declarant, submitted_on, tuple(dependants))
+
+
+def format_declaration_row(row: DeclarationRow) -> list[str]:
+    """The cells of one declaration row (for the simulated pension system)."""
+    cells = [str(row.record_seq), row.declarant.kind.value, row.declarant.value, row.submitted_on.isoformat()]
+    for k in range(1, MAX_DEPENDANTS + 1):
+        entry = row.dependants[k - 1] if k <= len(row.dependants) else None
+        if entry is None:
+            cells += ["", "", ""]
+        else:
+            cells += [entry.usage_number.value, entry.relation.value, entry.individual_number.reveal()]
+    return cells
+
+
+def chunk_message_id(manifest: DependantsManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
+    """The id of one chunk's message: a function of the request, the chunk size and the index."""
+    digest = hashlib.sha256(dump_manifest(manifest)).hexdigest()
+    return stable_id(NAMESPACE, f"{DECLARATION_KIND}:{digest}:{chunk_records}:{chunk_index}")
+
+
+def declaration_envelopes(
+    manifest: DependantsManifest,
+    rows: Iterable[DeclarationRow],
+    *,
+    chunk_records: int,
+    first_chunk: int = 0,
+    max_chunks: int | None = None,
+    sealer: Sealer | None = None,
+) -> Iterator[Envelope]:
+    """The file's ``pension.dependants_declaration.submitted`` envelopes, every number sealed for the hub.
+
+    Each number is sealed at once, bound to its chunk's message id and to the field
+    ``records.<seq>.dependants.<k>.individual_number``.
+
+    Raises:
+        ConfigurationError: no sealer was given (the adapter must be wired with one for this kind).
+    """
+    if sealer is None:
+        raise ConfigurationError("the pension adapter needs a sealer for dependants' declarations")
+    count = chunk_count(manifest.record_count, chunk_records)
+    iterator = iter(rows)
+    index = first_chunk
+    while index < count and (max_chunks is None or index - first_chunk < max_chunks):
+        batch = list(islice(iterator, chunk_records))
+        if not batch:
+            return
+        message_id = chunk_message_id(manifest, chunk_records, index)
+        records = tuple(
+            DependantsDeclaration(
+                record_seq=row.record_seq,
+                declarant=row.declarant,
+                submitted_on=row.submitted_on,
+                dependants=tuple(
+                    DeclaredDependant(
+                        dependant_seq=d.dependant_seq,
+                        usage_number=d.usage_number,
+                        relation=d.relation,
+                        individual_number=sealer.seal(
+                            d.individual_number,
+                            recipient=HUB_RECIPIENT,
+                            message_id=message_id,
+                            field=dependant_number_field(row.record_seq, d.dependant_seq),
+                        ),
+                    )
+                    for d in row.dependants
+                ),
+            )
+            for row in batch
+        )
+        payload = DependantsDeclarationSubmitted(
+            chunk=ChunkInfo(
+                batch_id=manifest.batch_id,
+                chunk_index=index,
+                chunk_count=count,
+                total_records=manifest.record_count,
+            ),
+            tax_year=manifest.tax_year,
+            filing_deadline=manifest.filing_deadline,
+            records=records,
+        )
+        yield new_envelope(
+            message_type=SUBMITTED_MESSAGE_TYPE,
+            schema_version=1,
+            source="pension",
+            destination="hub",
+            purpose=DEPENDANTS_PURPOSE,
+            payload=payload_dict(payload),
+            correlation_id=stable_id(NAMESPACE, f"{DECLARATION_KIND}:batch:{manifest.batch_id}"),
+            message_id=message_id,
+        )
+        index += 1
+
+
+def ack_file(acks: DependantsDeclarationAcknowledged) -> tuple[str, bytes, DependantsAckManifest]:
+    """The acknowledgement file of one message: its name, content and manifest (idempotent by name).
+
+    Raises:
+        IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
+    """
+    chunk = acks.chunk
+    name = f"{ack_file_prefix(chunk.batch_id)}{chunk.chunk_index:06d}.csv"
+    rows = []
+    for r in acks.records:
+        cells = [
+            str(r.record_seq),
+            r.declarant.kind.value,
+            r.declarant.value,
+            r.status.value,
+            str(r.dependants_stored),
+            r.retention_basis,
+            r.purge_after.isoformat(),
+            r.reason or "",
+        ]
+        refuse_individual_numbers(cells, ACK_COLUMNS, None)
+        rows.append(cells)
+    content = b"".join(encode_rows(ACK_COLUMNS, rows))
+    manifest = DependantsAckManifest(
+        format_version=1,
+        kind=ACK_KIND,
+        file_name=name,
+        record_count=len(rows),
+        sha256=hashlib.sha256(content).hexdigest(),
+        batch_id=chunk.batch_id,
+        tax_year=acks.tax_year,
+        chunk_index=chunk.chunk_index,
+        chunk_count=chunk.chunk_count,
+    )
+    return name, content, manifest
+
+
+def parse_ack_row(fields: Sequence[str], line: int) -> AckRow:
+    """Validate one acknowledgement row (the pension system's side).
+
+    Raises:
+        MalformedPensionFile: a field breaks its format.
+        IndividualNumberInFile: a field holds a value with the form of an Individual Number.
+    """
+    refuse_individual_numbers(fields, ACK_COLUMNS, line)
+    if len(fields) != len(ACK_COLUMNS):
+        raise MalformedPensionFile("wrong number of fields", reason=Reason.FIELD_COUNT, line=line)
+    seq, kind, value, status, stored, basis, purge_after, reason = fields
+    if not stored.isdigit():
+        raise _field_error(line, "dependants_stored", "must be a small non-negative integer")
+    return AckRow(
+        record_seq=_record_seq(seq, line),
+        declarant=_usage_number(kind, value, line),
+        status=_enum(DeclarationStatus, status, line, "status"),
+        dependants_stored=int(stored),
+        retention_basis=basis,
+        purge_after=_date(purge_after, line, "purge_after"),
+        reason=reason or None,
+    )

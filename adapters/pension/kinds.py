@@ -1,0 +1,132 @@
+"""The file kinds of the pension exchange: what each request kind is and how each answer is written.
+
+A request file's manifest names its kind; the gateway and the adapter look the kind up here for its
+columns, its row parser, whether it may carry Individual Numbers (and in which columns), what becomes of
+the file once its messages are confirmed, and how its rows become messages. Answers from the hub are
+written by the writer registered for their message type.
+
+* ``survival_inquiry`` → ``pension.survival_inquiry.requested``; never a number; moved to ``processed/``;
+* ``number_acquisition`` → ``pension.number_acquisition.requested``; never a number; moved to
+  ``processed/``;
+* ``dependants_declaration`` → ``pension.dependants_declaration.submitted``; numbers in its number columns
+  only, sealed for the hub at once; **deleted** once its messages are confirmed (its manifest, which holds
+  no number, goes to ``processed/``), and deleted when refused (its report stays in ``rejected/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+from adapters.pension import acquisition, dependants
+from adapters.pension._manifest import (
+    AcquisitionManifest,
+    AnyManifest,
+    DependantsManifest,
+    InquiryManifest,
+    RequestManifest,
+)
+from adapters.pension.mapping import inquiry_envelopes
+from adapters.pension.wire import INQUIRY_COLUMNS, parse_inquiry_row
+from contracts.envelope import Envelope
+from contracts.messages.dependants import DependantsDeclarationAcknowledged
+from contracts.messages.jlis_acquisition import NumberAcquisitionOutcomes
+from contracts.sealing import Sealer
+
+__all__ = [
+    "NUMBER_BEARING_PREFIX",
+    "OUTCOME_WRITERS",
+    "REQUEST_KINDS",
+    "RequestKind",
+    "carries_numbers",
+    "request_kind",
+]
+
+EnvelopeBuilder = Callable[..., Iterator[Envelope]]
+OutcomeWriter = Callable[[Any], tuple[str, bytes, AnyManifest]]
+NUMBER_BEARING_PREFIX: Final = dependants.DECLARATION_KIND + "."
+"""A data file named so may hold numbers: whatever its fate, it never rests in ``rejected/``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestKind:
+    """One kind of request file.
+
+    Attributes:
+        kind: the manifest's ``kind``.
+        columns: the header row, exactly.
+        parse_row: validates one row (fields, physical line) into a typed row with a ``record_seq``.
+        number_columns: the columns where an Individual Number may stand (empty: none anywhere).
+        delete_after_publishing: delete the data file (keeping its manifest in ``processed/``) instead of
+            moving it to ``processed/``, once its messages are confirmed.
+        envelopes: builds the messages of a slice of chunks (``manifest, rows, *, chunk_records,
+            first_chunk, max_chunks, sealer``).
+    """
+
+    kind: str
+    columns: Sequence[str]
+    parse_row: Callable[[Sequence[str], int], Any]
+    number_columns: frozenset[str]
+    delete_after_publishing: bool
+    envelopes: EnvelopeBuilder
+
+
+def _survival_envelopes(
+    manifest: InquiryManifest,
+    rows: Iterable[Any],
+    *,
+    chunk_records: int,
+    first_chunk: int = 0,
+    max_chunks: int | None = None,
+    sealer: Sealer | None = None,
+) -> Iterator[Envelope]:
+    del sealer  # survival requests carry no number
+    return inquiry_envelopes(
+        manifest, rows, chunk_records=chunk_records, first_chunk=first_chunk, max_chunks=max_chunks
+    )
+
+
+REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
+    "survival_inquiry": RequestKind(
+        "survival_inquiry", INQUIRY_COLUMNS, parse_inquiry_row, frozenset(), False, _survival_envelopes
+    ),
+    acquisition.ACQUISITION_KIND: RequestKind(
+        acquisition.ACQUISITION_KIND,
+        acquisition.ACQUISITION_COLUMNS,
+        acquisition.parse_acquisition_row,
+        frozenset(),
+        False,
+        acquisition.acquisition_envelopes,
+    ),
+    dependants.DECLARATION_KIND: RequestKind(
+        dependants.DECLARATION_KIND,
+        dependants.DECLARATION_COLUMNS,
+        dependants.parse_declaration_row,
+        dependants.NUMBER_COLUMNS,
+        True,
+        dependants.declaration_envelopes,
+    ),
+}
+_REQUEST_MANIFESTS: Final = (InquiryManifest, AcquisitionManifest, DependantsManifest)
+
+
+def request_kind(manifest: AnyManifest) -> RequestKind | None:
+    """The request kind of a manifest, or ``None`` for an outcome manifest (not accepted in ``inbound/``)."""
+    if not isinstance(manifest, _REQUEST_MANIFESTS):
+        return None
+    return REQUEST_KINDS[manifest.kind]
+
+
+def carries_numbers(name: str, manifest: RequestManifest | None = None) -> bool:
+    """Whether a data file may hold Individual Numbers: by its name, or by its manifest's kind."""
+    return name.startswith(NUMBER_BEARING_PREFIX) or isinstance(manifest, DependantsManifest)
+
+
+OUTCOME_WRITERS: Final[Mapping[tuple[str, int], tuple[type[BaseModel], OutcomeWriter]]] = {
+    (acquisition.OUTCOME_MESSAGE_TYPE, 1): (NumberAcquisitionOutcomes, acquisition.outcome_file),
+    (dependants.ACK_MESSAGE_TYPE, 1): (DependantsDeclarationAcknowledged, dependants.ack_file),
+}
+"""Hub → pension messages written as CSV outcome files by these writers (name, content, manifest)."""
