@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
 from adapters.eltax.errors import EltaxFileError
+from contracts.ids import stable_id
 from contracts.link import CounterpartFile
 from contracts.messages.eltax import FROM_FEDERATION, FROM_MUNICIPALITIES, TokuchoNoticeCode
 
@@ -85,7 +86,7 @@ def receipt_file_name(submission: str) -> str:
 
 def reply_id(source: str, code: TokuchoNoticeCode) -> uuid.UUID:
     """The id of the notice a municipality writes in reply to ``source``: deterministic, for redeliveries."""
-    return uuid.uuid5(_REPLY_NAMESPACE, f"{source}|{code.value}")
+    return stable_id(_REPLY_NAMESPACE, f"{source}|{code.value}")
 
 
 def parse_name(name: str) -> FileName:

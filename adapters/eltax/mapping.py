@@ -26,6 +26,7 @@ from adapters.eltax.report import (
     ReportSpouseEntry,
 )
 from adapters.eltax.tokucho import AMOUNT_SLOTS, NoticeFile, NoticeHeader, NoticeRecord
+from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber
 from contracts.messages.eltax import (
     DependantKind,
@@ -71,8 +72,8 @@ T = TypeVar("T")
 
 
 def message_id_of(file_name: str) -> uuid.UUID:
-    """The deterministic message id of the envelope built from the file ``file_name``."""
-    return uuid.uuid5(_NAMESPACE, file_name)
+    """The deterministic message id of the envelope built from the file ``file_name`` (never number-like)."""
+    return stable_id(_NAMESPACE, file_name)
 
 
 def _validated(build: Callable[[], T], what: str) -> T:

@@ -7,6 +7,12 @@ from collections.abc import Callable, Mapping
 from contracts.envelope import Envelope
 from contracts.registry import Decoded, encode
 from hub.core.context import HandlerContext
+from hub.core.eltax import (
+    handle_eltax_receipt,
+    handle_payment_report_request,
+    handle_tokucho_inbound,
+    handle_tokucho_notice_request,
+)
 from hub.core.failure import Exchanges
 from hub.core.intermediate_server import (
     handle_code_acquisition,
@@ -28,6 +34,10 @@ Handler = Callable[[Decoded, HandlerContext], list[Envelope]]
 HANDLERS: Mapping[tuple[str, int], Handler] = {
     ("pension.survival_inquiry.requested", 1): handle_survival_request,
     ("jlis.survival_change.result", 1): handle_jlis_result,
+    ("pension.payment_report.requested", 1): handle_payment_report_request,
+    ("pension.tokucho.notice_requested", 1): handle_tokucho_notice_request,
+    ("eltax.receipt", 1): handle_eltax_receipt,
+    ("eltax.tokucho.inbound", 1): handle_tokucho_inbound,
     ("pension.code_acquisition.requested", 1): handle_code_acquisition,
     ("intermediate_server.code_acquisition.result", 1): handle_code_acquisition_result,
     ("pension.info_query.requested", 1): handle_info_query,

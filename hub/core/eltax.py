@@ -1,0 +1,352 @@
+"""The hub's part in the eLTAX exchanges: payment reports and the special collection of resident tax.
+
+Outbound (個人番号付加): the pension system's usage numbers become subjects, and subjects become numbers
+sealed for the eLTAX adapter, under the number policy: a payment report carries the recipient's, the
+spouse's and the dependants' numbers; of the special collection notices, only the target notice (00)
+carries numbers. A person the vault holds no number for is reported without one.
+
+Inbound: eLTAX's receipts and the municipalities' notices reach the pension system by usage number. A
+number a municipality sent is compared with the vault's and never linked: a mismatch is held for a person
+to resolve (the 2023 紐付け誤り).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from contracts.envelope import Envelope, Purpose, new_envelope
+from contracts.messages.eltax import (
+    PAYMENT_REPORT_PURPOSE,
+    EltaxOutcomeRecord,
+    EltaxOutcomes,
+    EltaxPaymentReportSubmission,
+    EltaxReceipt,
+    EltaxTokuchoInbound,
+    EltaxTokuchoNotice,
+    EltaxTokuchoRecord,
+    InstructionKind,
+    NumberCheck,
+    PaymentReportRequested,
+    SubmissionRecord,
+    TokuchoInstruction,
+    TokuchoInstructions,
+    TokuchoNoticeCode,
+    TokuchoNoticeRequested,
+    notice_number_field,
+    purpose_of_notice,
+    recipient_number_field,
+    report_dependant_number_field,
+    spouse_number_field,
+)
+from contracts.registry import Decoded, payload_dict
+from contracts.usage_number import UsageNumber
+from hub.core.context import HandlerContext, derived_id
+from hub.ports.audit import AccessRecord, AuditAction, Outcome
+from hub.ports.vault import SubjectId, TokenScope
+
+__all__ = [
+    "SUBMISSION_TYPE",
+    "handle_eltax_receipt",
+    "handle_payment_report_request",
+    "handle_tokucho_inbound",
+    "handle_tokucho_notice_request",
+]
+
+AUDIT_SCOPE = TokenScope("audit")
+SUBMISSION_TYPE = "eltax.payment_report.submission"
+NOTICE_TYPE = "eltax.tokucho.notice"
+RECIPIENT = "eltax"
+
+
+def _record(
+    ctx: HandlerContext, action: AuditAction, env: Envelope, subjects: Sequence[str], **details: str
+) -> AccessRecord:
+    return AccessRecord(
+        actor=ctx.actor,
+        action=action,
+        message_id=str(env.message_id),
+        correlation_id=str(env.correlation_id),
+        message_type=env.message_type,
+        source=env.source,
+        destination=env.destination,
+        purpose=env.purpose.code,
+        legal_basis="; ".join(
+            f"{b.law} {b.article}{' ' + b.item if b.item else ''}" for b in env.purpose.legal_basis
+        ),
+        subjects=tuple(subjects),
+        outcome=Outcome.OK,
+        details=dict(details),
+    )
+
+
+class _People:
+    """The subjects, numbers and audit tokens of a message's usage numbers, looked up in one go each."""
+
+    def __init__(self, ctx: HandlerContext, usage: Sequence[UsageNumber], *, numbers: bool) -> None:
+        vault = ctx.uow.vault
+        self.subjects = vault.subjects_by_usage(list(dict.fromkeys(usage)))
+        known = list(dict.fromkeys(self.subjects.values()))
+        self.numbers = vault.numbers_of(known) if numbers and known else {}
+        self.tokens = vault.tokens(AUDIT_SCOPE, known) if known else {}
+
+    def subject(self, usage: UsageNumber) -> SubjectId | None:
+        return self.subjects.get(usage)
+
+    def audit(self, usage: Sequence[UsageNumber]) -> list[str]:
+        """Audit tokens of the known people among ``usage``, each once."""
+        found = (self.subjects.get(u) for u in usage)
+        return list(dict.fromkeys(self.tokens[s] for s in found if s is not None))
+
+
+def _envelope(
+    source: Envelope, *, message_type: str, destination: Any, purpose: Purpose, payload: Any, label: str
+) -> Envelope:
+    return new_envelope(
+        message_type=message_type,
+        schema_version=1,
+        source="hub",
+        destination=destination,
+        purpose=purpose,
+        payload=payload_dict(payload),
+        correlation_id=source.correlation_id,
+        causation_id=source.message_id,
+        message_id=derived_id(source.message_id, label),
+    )
+
+
+def handle_payment_report_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+    """Add the numbers of recipients, spouses and dependants, sealed for eLTAX, and route the reports."""
+    env, request = message.envelope, message.payload
+    assert isinstance(request, PaymentReportRequested)
+    usage = [r.usage_number for r in request.records]
+    usage += [r.spouse.usage_number for r in request.records if r.spouse is not None]
+    usage += [d.usage_number for r in request.records for d in r.dependants]
+    people = _People(ctx, usage, numbers=True)
+    ctx.policy.check(destination=RECIPIENT, message_type=SUBMISSION_TYPE, purpose=PAYMENT_REPORT_PURPOSE)
+    outgoing = derived_id(env.message_id, RECIPIENT)
+    added: list[UsageNumber] = []
+
+    def sealed(person: UsageNumber, field: str) -> str | None:
+        subject = people.subject(person)
+        number = people.numbers.get(subject) if subject is not None else None
+        if number is None:
+            return None
+        added.append(person)
+        return ctx.sealer.seal(number, recipient=RECIPIENT, message_id=outgoing, field=field)
+
+    records = []
+    for r in request.records:
+        base = r.model_dump(exclude={"spouse", "dependants"})
+        seq = r.record_seq
+        spouse = None
+        if r.spouse is not None:
+            spouse = {
+                "name": r.spouse.name,
+                "individual_number": sealed(r.spouse.usage_number, spouse_number_field(seq)),
+            }
+        dependants = [
+            {
+                "name": d.name,
+                "kana_name": d.kana_name,
+                "kind": d.kind,
+                "individual_number": sealed(d.usage_number, report_dependant_number_field(seq, k)),
+            }
+            for k, d in enumerate(r.dependants)
+        ]
+        number = sealed(r.usage_number, recipient_number_field(seq))
+        records.append(
+            SubmissionRecord.model_validate(
+                {**base, "individual_number": number, "spouse": spouse, "dependants": dependants}
+            )
+        )
+    submission = EltaxPaymentReportSubmission(
+        chunk=request.chunk, tax_year=request.tax_year, payer=request.payer, records=tuple(records)
+    )
+    out = _envelope(
+        env,
+        message_type=SUBMISSION_TYPE,
+        destination=RECIPIENT,
+        purpose=PAYMENT_REPORT_PURPOSE,
+        payload=submission,
+        label=RECIPIENT,
+    )
+    ctx.uow.audit.append(
+        [
+            _record(ctx, AuditAction.RECEIVED, env, people.audit(usage), records=str(len(records))),
+            _record(
+                ctx,
+                AuditAction.ENRICHED,
+                out,
+                people.audit(added),
+                numbers=str(len(added)),
+                without_number=str(len(usage) - len(added)),
+            ),
+            _record(ctx, AuditAction.ROUTED, out, []),
+        ]
+    )
+    return [out]
+
+
+def handle_eltax_receipt(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+    """Tell the pension system what eLTAX said about each record of a file, by usage number."""
+    env, receipt = message.envelope, message.payload
+    assert isinstance(receipt, EltaxReceipt)
+    usage = [r.usage_number for r in receipt.records if r.usage_number is not None]
+    people = _People(ctx, usage, numbers=False)
+    outcomes = EltaxOutcomes(
+        submission=receipt.submission,
+        document=receipt.document,
+        notice_code=receipt.notice_code,
+        municipality_code=receipt.municipality_code,
+        received_on=receipt.received_on,
+        file_status=receipt.file_status,
+        file_errors=receipt.file_errors,
+        records=tuple(
+            EltaxOutcomeRecord(line=r.line, usage_number=r.usage_number, status=r.status, errors=r.errors)
+            for r in receipt.records
+            if r.usage_number is not None
+        ),
+        unmatched_lines=tuple(r.line for r in receipt.records if r.usage_number is None),
+    )
+    out = _envelope(
+        env,
+        message_type="pension.eltax.outcomes",
+        destination="pension",
+        purpose=Purpose(code="pension.eltax", legal_basis=env.purpose.legal_basis),
+        payload=outcomes,
+        label="pension",
+    )
+    statuses = Counter(r.status.value for r in receipt.records)
+    ctx.uow.audit.append(
+        [
+            _record(
+                ctx,
+                AuditAction.RECEIVED,
+                env,
+                people.audit(usage),
+                file_status=receipt.file_status.value,
+                **{k: str(v) for k, v in statuses.items()},
+            ),
+            _record(ctx, AuditAction.ROUTED, out, []),
+        ]
+    )
+    return [out]
+
+
+def handle_tokucho_notice_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+    """Route a notice to the municipalities; a target notice (00) gets the numbers, sealed for eLTAX."""
+    env, request = message.envelope, message.payload
+    assert isinstance(request, TokuchoNoticeRequested)
+    targets = request.notice_code is TokuchoNoticeCode.TARGET
+    purpose = purpose_of_notice(request.notice_code)
+    usage = [r.usage_number for r in request.records]
+    people = _People(ctx, usage, numbers=targets)
+    if targets:
+        ctx.policy.check(destination=RECIPIENT, message_type=NOTICE_TYPE, purpose=purpose)
+    outgoing = derived_id(env.message_id, RECIPIENT)
+    added: list[UsageNumber] = []
+    records = []
+    for r in request.records:
+        subject = people.subject(r.usage_number)
+        number = people.numbers.get(subject) if subject is not None else None
+        sealed = None
+        if number is not None:
+            sealed = ctx.sealer.seal(
+                number, recipient=RECIPIENT, message_id=outgoing, field=notice_number_field(r.record_seq)
+            )
+            added.append(r.usage_number)
+        records.append(EltaxTokuchoRecord.model_validate({**r.model_dump(), "individual_number": sealed}))
+    notice = EltaxTokuchoNotice(
+        chunk=request.chunk,
+        notice_code=request.notice_code,
+        fiscal_year=request.fiscal_year,
+        created_on=request.created_on,
+        records=tuple(records),
+    )
+    out = _envelope(
+        env, message_type=NOTICE_TYPE, destination=RECIPIENT, purpose=purpose, payload=notice, label=RECIPIENT
+    )
+    audit = [_record(ctx, AuditAction.RECEIVED, env, people.audit(usage), notice=request.notice_code.value)]
+    if added:
+        audit.append(_record(ctx, AuditAction.ENRICHED, out, people.audit(added), numbers=str(len(added))))
+    audit.append(_record(ctx, AuditAction.ROUTED, out, [], records=str(len(records))))
+    ctx.uow.audit.append(audit)
+    return [out]
+
+
+def _instruction(code: TokuchoNoticeCode, category: str | None) -> InstructionKind:
+    if code is TokuchoNoticeCode.LOSS:
+        return InstructionKind.STOP_DEDUCTION
+    if code is TokuchoNoticeCode.PROVISIONAL_CHANGE:
+        return InstructionKind.CHANGE_PROVISIONAL
+    return InstructionKind.NO_DEDUCTION if category == "03" else InstructionKind.START_DEDUCTION
+
+
+def handle_tokucho_inbound(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+    """Turn a municipality's notice into instructions for the pension system; check any number it carried."""
+    env, notice = message.envelope, message.payload
+    assert isinstance(notice, EltaxTokuchoInbound)
+    usage = [r.usage_number for r in notice.records]
+    carries = any(r.individual_number is not None for r in notice.records)
+    people = _People(ctx, usage, numbers=carries)
+    checks: dict[int, NumberCheck] = {}
+    for r in notice.records:
+        subject = people.subject(r.usage_number)
+        if subject is None:
+            checks[r.record_seq] = NumberCheck.UNKNOWN_PERSON
+        elif r.individual_number is None:
+            checks[r.record_seq] = NumberCheck.ABSENT
+        else:
+            sent = ctx.unsealer.unseal(
+                r.individual_number, message_id=env.message_id, field=notice_number_field(r.record_seq)
+            )
+            checks[r.record_seq] = (
+                NumberCheck.MATCH if people.numbers.get(subject) == sent else NumberCheck.MISMATCH
+            )
+    instructions = TokuchoInstructions(
+        source_file=notice.source_file,
+        notice_code=notice.notice_code,
+        municipality_code=notice.municipality_code,
+        created_on=notice.created_on,
+        records=tuple(
+            TokuchoInstruction(
+                record_seq=r.record_seq,
+                usage_number=r.usage_number,
+                basic_pension_number=r.basic_pension_number,
+                pension_code=r.pension_code,
+                instruction=_instruction(notice.notice_code, r.category),
+                category=r.category,
+                event_date=r.event_date,
+                amounts=r.amounts,
+                number_check=checks[r.record_seq],
+            )
+            for r in notice.records
+        ),
+    )
+    out = _envelope(
+        env,
+        message_type="pension.tokucho.instructions",
+        destination="pension",
+        purpose=Purpose(code="pension.tokucho", legal_basis=env.purpose.legal_basis),
+        payload=instructions,
+        label="pension",
+    )
+    tally = Counter(c.value for c in checks.values())
+    audit = [
+        _record(
+            ctx,
+            AuditAction.RECEIVED,
+            env,
+            people.audit(usage),
+            notice=notice.notice_code.value,
+            **{f"number_{k}": str(v) for k, v in tally.items()},
+        )
+    ]
+    held = [r.usage_number for r in notice.records if checks[r.record_seq] is NumberCheck.MISMATCH]
+    if held:
+        audit.append(_record(ctx, AuditAction.HELD, env, people.audit(held), reason="number_mismatch"))
+    audit.append(_record(ctx, AuditAction.ROUTED, out, [], records=str(len(notice.records))))
+    ctx.uow.audit.append(audit)
+    return [out]
