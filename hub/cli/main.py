@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hub.cli import audit, broker_cmd, contracts_cmd, db_cmd, dlq, keys, retention, run_cmd, topology_cmd
+from hub.cli.bench_cmd import bench
 from hub.cli.console_cmd import app as console_app
 from hub.cli.demo import demo
 
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold numbers: never print them
 )
 app.command("demo")(demo)
+app.command("bench")(bench)
 app.add_typer(contracts_cmd.app, name="contracts")
 app.add_typer(topology_cmd.app, name="topology")
 app.add_typer(db_cmd.app, name="db")

@@ -1,0 +1,82 @@
+"""One benchmark phase's world: its own exchange prefix, data directory, hub and services, removed after.
+
+Phases never share state: each gets a fresh prefix (so its queues start empty), a fresh data directory
+under ``<data_dir>/bench`` (a new SQLite file and new development keys) and always the embedded SQLite
+database, whatever ``RENKEI_DB_URL`` says, so that a benchmark can never touch a real database.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from contracts.ids import random_letters
+from hub.bench.services import ServiceSet
+from hub.bootstrap import Hub, bootstrap
+from hub.infra.topology import renkei_topology
+from hub.infra.topology_teardown import delete_topology
+from hub.ports.transport import Transport
+from hub.settings import Settings
+
+__all__ = ["Phase", "phase"]
+
+
+@dataclass
+class Phase:
+    """What a phase works with."""
+
+    name: str
+    settings: Settings
+    hub: Hub
+    directory: Path
+    services: ServiceSet
+    admin: Transport
+    """For queue look-ups (one connection for the whole phase)."""
+
+    def consume_options(self) -> dict[str, float | int]:
+        """The consumer settings of the project (prefetch, batch size, batch wait), for the bench's own."""
+        s = self.settings
+        return {"prefetch": s.prefetch, "batch_size": s.batch_size, "batch_wait_s": s.batch_wait_ms / 1000}
+
+    def consumers(self, *queues: str) -> bool:
+        """Whether every queue has at least one consumer."""
+        return all(self.admin.queue_depth(queue)[1] >= 1 for queue in queues)
+
+
+@contextmanager
+def phase(settings: Settings, name: str, *, keep: bool = False) -> Iterator[Phase]:
+    """Set up a phase (database migrated, topology declared) and tear it down afterwards.
+
+    Args:
+        settings: the caller's settings; the phase changes the prefix, the data directory and the database.
+        name: the phase's name, part of its prefix and directory.
+        keep: keep the data directory (and its logs) for a look afterwards.
+    """
+    base = settings.data_dir / "bench"
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    directory = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base)).resolve()
+    prefix = f"{settings.exchange_prefix}-bench-{name}-{random_letters(6)}"
+    phase_settings = settings.model_copy(
+        update={"data_dir": directory, "exchange_prefix": prefix, "db_url": ""}
+    )
+    hub = bootstrap(phase_settings, configure_logs=False)
+    services = ServiceSet(phase_settings, directory / "services")
+    try:
+        hub.prepare()
+        yield Phase(name, phase_settings, hub, directory, services, hub.transport("bench-admin"))
+    finally:
+        try:
+            services.stop()
+        finally:
+            hub.close()
+            delete_topology(
+                phase_settings.amqp_addresses[0],
+                renkei_topology(prefix, phase_settings.retry),
+                connection_name=f"renkei-bench-{name}-teardown",
+            )
+            if not keep:
+                shutil.rmtree(directory, ignore_errors=True)

@@ -1,0 +1,57 @@
+"""``renkei bench`` stays runnable: a small run of every phase gives every figure, with sane values.
+
+No timing is asserted: only that each figure is there, positive where it must be, and consistent.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.bench import run_bench
+from hub.cli.main import app
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+def test_a_small_bench_reports_every_figure(e2e_settings):
+    report = run_bench(e2e_settings, messages=200, records=2000, timeout_s=240)
+    report = json.loads(json.dumps(report))  # what --json prints
+
+    assert report["machine"]["cpus"] >= 1
+    for name in ("baseline", "hub"):
+        phase = report[name]
+        assert phase["messages"] == 200
+        assert phase["messages_per_s"] > 0
+        assert phase["seconds"] > 0
+        latency = phase["latency_ms"]
+        assert 0 <= latency["p50"] <= latency["p99"] <= latency["max"]
+        assert phase["peak_memory_mib"]["bench"] > 0
+    assert report["hub"]["peak_memory_mib"]["hub"] > 0
+    assert report["hub"]["enrol_seconds"] >= 0
+    expected = report["hub"]["messages_per_s"] / report["baseline"]["messages_per_s"]
+    assert report["hub_to_baseline"] == pytest.approx(expected, abs=0.001)
+
+    bulk = report["bulk"]
+    assert bulk["records"] == 2000
+    assert bulk["records_per_s"] > 0
+    assert bulk["lost"] == 0
+    assert bulk["duplicates"] == 0
+    assert sum(bulk["outcomes"].values()) == 2000
+    assert bulk["enrol_seconds"] > 0
+    for process in ("hub", "adapter-jlis", "adapter-pension", "simulator-jlis", "bench"):
+        assert bulk["peak_memory_mib"][process] > 0
+
+    # Every phase cleaned up after itself.
+    assert not any((e2e_settings.data_dir / "bench").iterdir())
+
+
+def test_the_command_is_mounted():
+    result = CliRunner().invoke(app, ["bench", "--help"])
+    assert result.exit_code == 0
+    assert "--messages" in result.output
+    assert "--records" in result.output
+    assert "--json" in result.output
