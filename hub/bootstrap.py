@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Engine
 
+from adapters.eltax import EltaxAdapter, EltaxSimulator, MunicipalRegister
 from adapters.intermediate_server import IntermediateServerAdapter, IntermediateServerSimulator, Permission
 from adapters.jlis import JlisAdapter, JlisSimulator, SyntheticPopulation
 from adapters.pension import DirectoryGateway, PensionAdapter, PensionSystemSimulator
@@ -208,6 +209,15 @@ class Hub:
         keys = self.keyring.for_recipients(["jlis", "hub"])
         return JlisAdapter(unsealer=AeadUnsealer(keys, owner="jlis"), sealer=AeadSealer(keys))
 
+    def eltax_adapter(self) -> EltaxAdapter:
+        """The eLTAX adapter, holding only the eLTAX and hub sealing keys."""
+        keys = self.keyring.for_recipients(["eltax", "hub"])
+        return EltaxAdapter(unsealer=AeadUnsealer(keys, owner="eltax"), sealer=AeadSealer(keys))
+
+    def eltax_simulator(self) -> EltaxSimulator:
+        """The simulated eLTAX and municipalities; their decisions are pure functions of the demo seed."""
+        return EltaxSimulator(MunicipalRegister(seed=DEMO_SEED))
+
     def intermediate_server_adapter(self) -> IntermediateServerAdapter:
         """The intermediate server adapter, holding only the intermediate server's sealing key."""
         keys = self.keyring.for_recipients(["intermediate_server"])
@@ -286,8 +296,8 @@ class Hub:
         ready, _ = self.transport("depth").queue_depth(self.names.dead_letter_queue)
         return pending + ready
 
-    ADAPTERS = ("jlis", "intermediate_server", "pension")
-    SIMULATORS = ("jlis", "intermediate_server")
+    ADAPTERS = ("jlis", "intermediate_server", "eltax", "pension")
+    SIMULATORS = ("jlis", "intermediate_server", "eltax")
     SIMULATOR_TICK_S = 0.2
     """How often the simulated intermediate server lets time pass (releases late answers and notices)."""
 
@@ -330,6 +340,18 @@ class Hub:
                 from_link.from_counterpart,
                 **opts,  # type: ignore[arg-type]
             )
+        elif name == "eltax":
+            t_hub, t_link = self.transport("adapter-eltax"), self.transport("adapter-eltax-link")
+            from_hub = AdapterHost(self.eltax_adapter(), self.host_deps(t_hub))
+            from_link = AdapterHost(self.eltax_adapter(), self.host_deps(t_link))
+            group.consume("adapter-eltax", t_hub, n.adapter_queue("eltax"), from_hub.from_hub, **opts)  # type: ignore[arg-type]
+            group.consume(
+                "adapter-eltax-link",
+                t_link,
+                n.counterpart_queue("eltax", "inbound"),
+                from_link.from_counterpart,
+                **opts,  # type: ignore[arg-type]
+            )
         elif name == "pension":
             t_hub = self.transport("adapter-pension")
             host = AdapterHost(self.pension_adapter(), self.host_deps(t_hub))
@@ -350,6 +372,8 @@ class Hub:
         transport = self.transport(f"simulator-{name}")
         if name == "jlis":
             host = SimulatorHost(JlisSimulator(population), self.host_deps(transport))
+        elif name == "eltax":
+            host = SimulatorHost(self.eltax_simulator(), self.host_deps(transport))
         else:
             simulator = self.intermediate_server_simulator()
             host = SimulatorHost(simulator, self.host_deps(transport))

@@ -1,7 +1,8 @@
 """Hub messages for the pension system that have no CSV format yet, written as one JSON file per message.
 
 The survival/change outcomes have their CSV exchange (docs/formats/pension.md). The intermediate server's
-answers (code statuses, query answers, 副本 results, provision notices) do not yet: until the pension
+answers (code statuses, query answers, 副本 results, provision notices) and eLTAX's (receipt outcomes of
+payment reports and notices, special collection instructions) do not yet: until the pension
 system's developers agree formats for them, the adapter writes each such message whole, as the JSON of its
 envelope, to ``outbound/messages/<message type>/<message id>.json``, atomically and owner-only. They carry
 usage numbers only, never an Individual Number (the adapter refuses one that would).
@@ -32,6 +33,8 @@ HUB_MESSAGE_TYPES: Final = frozenset(
         ("pension.info_query.answered", 1),
         ("pension.duplicate_data.registered", 1),
         ("pension.provision.noticed", 1),
+        ("pension.eltax.outcomes", 1),
+        ("pension.tokucho.instructions", 1),
     }
 )
 """The hub → pension messages written as JSON files."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hub.demo.eltax import PaymentReportFlow, SpecialCollectionFlow
 from hub.demo.flow import DemoFlow
 from hub.demo.intermediate_server import DuplicateDataFlow, InfoQueryFlow, ProvisionNoticeFlow
 from hub.demo.survival import SurvivalFlow
@@ -15,5 +16,7 @@ FLOWS: dict[str, Callable[[], DemoFlow]] = {
     "info_query": InfoQueryFlow,
     "duplicate_data": DuplicateDataFlow,
     "provision_notice": ProvisionNoticeFlow,
+    "payment_report": PaymentReportFlow,
+    "special_collection": SpecialCollectionFlow,
 }
 """Flow name → factory. A new flow adds one line here."""

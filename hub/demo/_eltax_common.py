@@ -1,0 +1,136 @@
+"""What the eLTAX demo flows share: the households, the chunks, the pension system's side of the files."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from adapters.jlis import SyntheticPopulation
+from adapters.pension.messages import read_hub_messages
+from contracts.envelope import Envelope, Purpose, new_envelope
+from contracts.ids import new_id
+from contracts.individual_number import IndividualNumber, synthetic_individual_number
+from contracts.messages.eltax import DependantKind
+from contracts.registry import payload_dict
+from contracts.usage_number import UsageNumber, UsageNumberKind
+from hub.ports.vault import Retention
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from hub.bootstrap import Hub
+
+__all__ = [
+    "CHUNK",
+    "FlowResult",
+    "PensionInbox",
+    "Relative",
+    "as_pension",
+    "chunks",
+    "enrol_households",
+    "household",
+]
+
+CHUNK: Final = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Relative:
+    """A spouse (``kind`` None) or dependant named on a pensioner's declaration, synthetic."""
+
+    usage: UsageNumber
+    number: IndividualNumber
+    name: str
+    kind: DependantKind | None
+
+
+def household(population: SyntheticPopulation, index: int) -> list[Relative]:
+    """The spouse (one in three) and dependants (one in five: a parent; one in ten: a grandchild too)."""
+    person = population.person(index)
+    family = person.name.split("\u3000")[0]
+
+    def relative(k: int, given: str, kind: DependantKind | None) -> Relative:
+        draw = random.Random(f"renkei.demo.household/{population.seed}/{index}/{k}")
+        usage = UsageNumber(kind=UsageNumberKind.DEPENDANT, value=f"D{index:010d}{k}")
+        return Relative(usage, synthetic_individual_number(draw), f"{family}\u3000{given}", kind)
+
+    people = []
+    if index % 3 == 0:
+        people.append(relative(0, "和夫" if person.female else "節子", None))
+    if index % 5 == 0:
+        people.append(relative(1, "千代子", DependantKind.ELDERLY))
+    if index % 10 == 0:
+        people.append(relative(2, "陽菜", DependantKind.UNDER_16))
+    return people
+
+
+def enrol_households(hub: Hub, population: SyntheticPopulation, records: int) -> None:
+    """Enrol the relatives' usage numbers and numbers (as a 扶養親族等申告書 intake would); idempotent."""
+    factory = hub.uow_factory()
+    for start in range(0, records, 2_000):
+        links = [
+            (r.usage, r.number)
+            for i in range(start, min(records, start + 2_000))
+            for r in household(population, i)
+        ]
+        if not links:
+            continue
+        with factory() as uow:
+            known = uow.vault.subjects_by_usage([u for u, _ in links])
+            new = [(u, n) for u, n in links if u not in known]
+            taken = uow.vault.subjects_by_number([n for _, n in new]) if new else {}
+            # A synthetic number that clashes with someone's is left out: that relative goes without one.
+            fresh: list[tuple[UsageNumber, IndividualNumber | None]] = [
+                (u, n) for u, n in new if n not in taken
+            ]
+            if fresh:
+                retention = Retention(basis="income_tax.dependants_declaration")
+                uow.vault.enrol(fresh, retention=retention, source="demo-dependants")
+            uow.commit()
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[tuple[int, int, Sequence[Any]]]:
+    count = max(1, -(-len(items) // size))
+    for index, start in enumerate(range(0, len(items), size)):
+        yield index, count, items[start : start + size]
+
+
+def as_pension(message_type: str, purpose: Purpose, payload: BaseModel, correlation: Any) -> Envelope:
+    return new_envelope(
+        message_type=message_type,
+        schema_version=1,
+        source="pension",
+        destination="hub",
+        purpose=purpose,
+        payload=payload_dict(payload),
+        correlation_id=correlation,
+        message_id=new_id(),
+    )
+
+
+@dataclass
+class FlowResult:
+    """Counts of one flow."""
+
+    sent: int
+    completed: int
+    duplicates: int
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class PensionInbox:
+    """The pension system's side: the JSON files of one correlation id, each read once."""
+
+    def __init__(self, hub: Hub, correlation: Any) -> None:
+        self._outbound = hub.settings.wire_dir / "pension" / "outbound"
+        self._correlation = correlation
+        self._seen: dict[str, dict[str, Any]] = {}
+
+    def read(self, message_type: str, model: type[BaseModel]) -> list[Any]:
+        seen = self._seen.setdefault(message_type, {})
+        for env in read_hub_messages(self._outbound, message_type):
+            if env.correlation_id == self._correlation and str(env.message_id) not in seen:
+                seen[str(env.message_id)] = model.model_validate(env.payload)
+        return list(seen.values())
