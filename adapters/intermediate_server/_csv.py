@@ -2,7 +2,7 @@
 
 A file is UTF-8 (no BOM) lines ending in CR LF::
 
-    IS1,<kind>,<request id: 27 letters>,<batch id or ->,<provider code or ->,<record count>  control line
+    IS1,<kind>,<request id: 28 letters>,<batch id or ->,<provider code or ->,<record count>  control line
     <column label>,<column label>,...                                                          column line
     <value>,<value>,...                                                                        one per record
 
@@ -47,11 +47,11 @@ _BATCH = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _PROVIDER = re.compile(r"[0-9A-Z]{6}")
 R = TypeVar("R")
 _LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
-ID_LETTERS: Final = 27  # 26**27 > 2**128
+ID_LETTERS: Final = 28  # 26**28 > 2**128 > 26**27
 
 
 def id_text(value: uuid.UUID) -> str:
-    """A UUID as 27 lowercase letters: no digit, so no part of a file name can pass for a number."""
+    """A UUID as 28 lowercase letters: no digit, so no part of a file name can pass for a number."""
     number, letters = value.int, []
     for _ in range(ID_LETTERS):
         number, digit = divmod(number, 26)
@@ -302,7 +302,7 @@ def _header(values: list[str], layout: Layout[Any]) -> tuple[FileHeader, int]:
         raise IsWireError("names another kind of file", line_no=1, column="kind")
     request_id = id_of_text(values[2])
     if request_id is None:
-        raise IsWireError("is not a request id (27 lowercase letters)", line_no=1, column="request_id")
+        raise IsWireError("is not a request id (28 lowercase letters)", line_no=1, column="request_id")
     batch = None if values[3] == "-" else values[3]
     if batch is not None and not _BATCH.fullmatch(batch):
         raise IsWireError("is not a batch id", line_no=1, column="batch_id")

@@ -3,7 +3,7 @@
 Files travel as :class:`~contracts.link.CounterpartFile` objects that the hub's runtime carries over an
 encrypted link; nothing here does I/O. A request file is named after the hub message it was written from
 (and, for queries, the provider asked), its answers after the request, so that every name is deterministic
-and a redelivered input gives the same file. Ids are written as 27 lowercase letters (no digit can form a
+and a redelivered input gives the same file. Ids are written as 28 lowercase letters (no digit can form a
 run that passes for an Individual Number in a name that appears in headers and logs)::
 
     IS-FGQ1-<id>.csv           符号取得要求         hub -> network
@@ -43,7 +43,7 @@ ANSWERS: Final = {"FGQ1": ("FGR1",), "SKQ1": ("SKA1", "SKR1"), "DBQ1": ("DBR1",)
 """The answer kinds of each request kind."""
 _KINDS: Final = ("FGQ1", "FGR1", "SKQ1", "SKA1", "SKR1", "DBQ1", "DBR1", "TKN1")
 _WITH_PROVIDER: Final = ("SKQ1", "SKA1", "SKR1")
-_NAME: Final = re.compile(r"IS-([A-Z]{3}1)-([a-z]{27})(?:-([0-9A-Z]{6}))?\.csv")
+_NAME: Final = re.compile(r"IS-([A-Z]{3}1)-([a-z]{28})(?:-([0-9A-Z]{6}))?\.csv")
 
 
 def file_name(kind: str, request_id: uuid.UUID, provider: str | None = None) -> str:

@@ -109,6 +109,7 @@ class IntermediateServerSimulator:
         codes_issued: codes registered.
         answers_made: answers made (released at once, or held for later).
         notices_made: provision notices made (all held for later).
+        late_released: files released by :meth:`tick` after they were held (late answers, notices).
     """
 
     name: str = COUNTERPART
@@ -146,6 +147,7 @@ class IntermediateServerSimulator:
         self.codes_issued = 0
         self.answers_made = 0
         self.notices_made = 0
+        self.late_released = 0
 
     # -- the link ----------------------------------------------------------------------------------------
 
@@ -183,6 +185,7 @@ class IntermediateServerSimulator:
             self._clock += 1
             due = [f for at, f in self._held if at <= self._clock]
             self._held = [(at, f) for at, f in self._held if at > self._clock]
+            self.late_released += len(due)
             for released in due:
                 self._released[released.name] = released
             return list(self._released.values())

@@ -116,7 +116,11 @@ class SqlCodeStore:
             chosen |= draws - taken
         if len(chosen) < count:
             raise StoreUnavailable("could not draw free 宛名番号; the batch will be retried")
-        return sorted(chosen)[:count]
+        fresh = list(chosen)
+        secrets.SystemRandom().shuffle(
+            fresh
+        )  # a set's order follows the values: handing them out sorted would not do
+        return fresh
 
     def subjects_by_atena(self, atena_numbers: Sequence[str]) -> dict[str, SubjectId]:
         """The subjects of 宛名番号; unknown or malformed ones are absent."""
