@@ -42,6 +42,7 @@ __all__ = [
     "FileHeader",
     "NoticeRow",
     "QueryRow",
+    "markdown_table",
     "parse",
     "write",
 ]
@@ -394,3 +395,26 @@ def parse(layout: Layout[R], content: bytes) -> tuple[FileHeader, list[R]]:
         IsWireError: the file breaks the layout (the line and column are named, never the value).
     """
     return parse_file(layout, content)
+
+
+def markdown_table(layout: Layout[Any]) -> str:
+    """The columns of ``layout`` as a Markdown table (``docs/formats/intermediate_server.md`` prints them)."""
+    lines = ["| # | Column | Field | Type | Required | Values |", "|---|---|---|---|---|---|"]
+    for number, c in enumerate(layout.columns, start=1):
+        if c.codes:
+            values = ", ".join(f"`{text}` {getattr(value, 'value', value)}" for text, value in c.codes)
+        elif c.pattern:
+            values = f"`{c.pattern}`"
+        elif c.kind is Kind.TEXT:
+            values = f"up to {c.max_len} characters"
+        else:
+            values = {
+                Kind.INT: "0-9999999999",
+                Kind.FLAG: "`0` / `1`",
+                Kind.DATE: "`YYYYMMDD`",
+                Kind.DATETIME: "`YYYYMMDDHHMMSS` (JST)",
+                Kind.NUMBER: "12 digits, valid check digit",
+            }.get(c.kind, "")
+        required = "yes" if c.required else "no"
+        lines.append(f"| {number} | {c.label} | `{c.attr}` | {c.kind.name.lower()} | {required} | {values} |")
+    return "\n".join(lines)

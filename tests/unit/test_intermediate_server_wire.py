@@ -344,3 +344,18 @@ def test_a_text_line_of_csv_noise_never_escapes_as_another_error(data):
     )
     with contextlib.suppress(IsWireError):
         parse(QUERY, content)
+
+
+def test_the_format_documentation_prints_every_layout_as_declared():
+    from pathlib import Path
+
+    from adapters.intermediate_server.wire import markdown_table
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "formats" / "intermediate_server.md").read_text(
+        "utf-8"
+    )
+    assert "Modelled on public facts, pending the official 中間サーバー interface specification" in doc
+    for kind, layout in LAYOUTS.items():
+        assert f"(`{kind}`)\n\n{markdown_table(layout)}\n" in doc, (
+            f"docs/formats/intermediate_server.md: {kind}"
+        )
