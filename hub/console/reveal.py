@@ -39,7 +39,11 @@ _AUDIT = TokenScope("audit")
 
 
 class RevealFailed(Exception):
-    """Nothing to reveal there (no such sealed value, or it does not open): 422, nothing shown."""
+    """Nothing to reveal there: 404 (no such sealed value) or 409 (it does not open); nothing shown."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class RevealUnavailable(Exception):
@@ -91,7 +95,7 @@ def reveal_sealed(
     """
     found = sealed_value(row.body, index)
     if found is None:
-        raise RevealFailed(f"dead letter {row.id} has no sealed number #{index}")
+        raise RevealFailed(f"dead letter {row.id} has no sealed number #{index}", status=404)
     ref, sealed, message_id = found
     number = _open(request, sealed, ref, message_id)
     subjects = _subject_token(request, number)

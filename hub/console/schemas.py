@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "API_ERRORS",
     "ActionIn",
     "ActionOut",
     "ActionResultOut",
@@ -42,6 +43,13 @@ class ErrorOut(_Out):
     """Why a call failed."""
 
     detail: str
+
+
+API_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorOut, "description": "no or unknown credentials"},
+    403: {"model": ErrorOut, "description": "the role or the association scope does not allow it (recorded)"},
+}
+"""Answers every API call may give."""
 
 
 class FlowRowOut(_Out):
@@ -131,7 +139,10 @@ class DeadLetterOut(DeadLetterSummaryOut):
     sealed: list[SealedOut]
 
 
-Reason = Annotated[str, Field(min_length=3, max_length=1_000, description="why: goes to the access record")]
+Reason = Annotated[
+    str,
+    Field(min_length=3, max_length=1_000, pattern=r"\S", description="why: goes to the access record"),
+]
 
 
 class ActionIn(BaseModel):
@@ -139,7 +150,7 @@ class ActionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, max_length=500)
+    ids: list[Annotated[int, Field(ge=1, le=2**53)]] = Field(default_factory=list, max_length=500)
     group: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[a-p]{1,64}$")
     reason: Reason
     rate: float = Field(10.0, gt=0, le=100, description="messages per second at most (replay)")
@@ -172,7 +183,7 @@ class RevealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sealed_index: int = Field(ge=1, le=100_000)
-    reason: Annotated[str, Field(min_length=10, max_length=1_000)]
+    reason: Annotated[str, Field(min_length=10, max_length=1_000, pattern=r"\S")]
 
 
 class RevealOut(_Out):

@@ -20,7 +20,7 @@ from hub.console.context import state_of
 from hub.console.pages import render
 from hub.console.render import safe
 from hub.console.roles import Permission
-from hub.console.schemas import AuditRecordOut, AuditSearchOut, VerifyOut
+from hub.console.schemas import API_ERRORS, AuditRecordOut, AuditSearchOut, VerifyOut
 from hub.console.scope import visible_records
 from hub.console.views.records import record_out
 from hub.infra.audit_browse import newest_first
@@ -32,7 +32,7 @@ from hub.ports.audit import AuditAction
 __all__ = ["api", "pages"]
 
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/audit", tags=["audit"])
+api = APIRouter(prefix="/api/audit", tags=["audit"], responses=API_ERRORS)
 
 Auditor = Annotated[Principal, Depends(require(Permission.VIEW_AUDIT))]
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]

@@ -23,6 +23,7 @@ from hub.console.render import body_view, headers_view, safe
 from hub.console.reveal import RevealFailed, RevealUnavailable, reveal_sealed
 from hub.console.roles import Permission
 from hub.console.schemas import (
+    API_ERRORS,
     ActionIn,
     ActionOut,
     ActionResultOut,
@@ -53,7 +54,7 @@ Act = Annotated[Principal, Depends(require(Permission.ACT_ON_DEAD_LETTERS))]
 Reveal = Annotated[Principal, Depends(require(Permission.REVEAL_NUMBER))]
 Status = Annotated[DeadLetterStatus, Query(description="which dead letters")]
 Group = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[a-p]{1,64}$")]
-DeadLetterId = Annotated[int, Path(ge=1, le=2**62)]
+DeadLetterId = Annotated[int, Path(ge=1, le=2**53)]
 
 
 def _rows(request: Request, principal: Principal, query: DeadLetterQuery, want: int) -> list[DeadLetter]:
@@ -172,9 +173,13 @@ class _Action:
 
 def _act(request: Request, principal: Principal, action: _Action) -> OperationReport:
     if not action.ids and not action.group:
-        raise HTTPException(422, "name dead letters by ids or by group")
+        return OperationReport(action.operation, "-", principal.user.name, action.dry_run)
+    limit, capped = action.limit, None
     if action.operation == "replay" and action.limit / action.rate > _MAX_SECONDS:
-        raise HTTPException(422, f"limit / rate must be at most {_MAX_SECONDS:g} seconds; lower the limit")
+        # One request runs for at most a minute: replay what fits, say so; the operator asks again.
+        limit = max(1, int(action.rate * _MAX_SECONDS))
+        capped = f"limited to {limit} (rate × {_MAX_SECONDS:g} s); replay the rest in another request"
+    action = replace(action, limit=limit)
     state = state_of(request)
     ids = tuple(dict.fromkeys(action.ids))
     statuses: tuple[DeadLetterStatus, ...] = (DeadLetterStatus.PENDING, DeadLetterStatus.REPLAYING)
@@ -202,7 +207,7 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
     operator = f"{principal.user.name}@console"
     try:
         if action.operation == "replay":
-            return operations.replay(
+            report = operations.replay(
                 query,
                 operator=operator,
                 reason=action.reason,
@@ -210,11 +215,13 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
                 limit=action.limit,
                 dry_run=action.dry_run,
             )
+            report.error = report.error or capped
+            return report
         return operations.discard(
             query, operator=operator, reason=action.reason, limit=action.limit, dry_run=action.dry_run
         )
     except ConfigurationError as exc:
-        raise HTTPException(422, safe(exc)) from exc
+        raise HTTPException(409, safe(exc)) from exc
     except RenkeiError as exc:
         raise HTTPException(503, f"not done: {exc.code}") from exc
 
@@ -236,9 +243,10 @@ def _report_out(report: OperationReport) -> ActionOut:
 # -- JSON API ------------------------------------------------------------------------------------------
 
 _ERRORS: Final[dict[int | str, dict[str, object]]] = {
-    401: {"model": ErrorOut},
-    403: {"model": ErrorOut},
+    **API_ERRORS,
+    409: {"model": ErrorOut},
     404: {"model": ErrorOut},
+    503: {"model": ErrorOut},
 }
 
 
@@ -286,7 +294,7 @@ def discard_api(request: Request, principal: Act, body: ActionIn) -> ActionOut:
 @api.post(
     "/{dead_letter_id}/reveal",
     response_model=RevealOut,
-    responses={**_ERRORS, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses={**_ERRORS, 409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
     summary="Reveal one sealed number (admins; recorded first)",
 )
 def reveal_api(
@@ -297,7 +305,7 @@ def reveal_api(
     try:
         revealed = reveal_sealed(request, principal, row, body.sealed_index, body.reason)
     except RevealFailed as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise HTTPException(exc.status, str(exc)) from exc
     except RevealUnavailable as exc:
         raise HTTPException(503, str(exc)) from exc
     return RevealOut(
@@ -359,6 +367,8 @@ def action_form(
     limit: Annotated[int, Form(ge=1, le=500)] = 50,
 ) -> HTMLResponse:
     """Replay or discard from a form; shows what was done."""
+    if any(not 1 <= i <= 2**62 for i in ids or []):
+        raise HTTPException(404, "no such dead letter")
     action = _Action(operation, ids or [], group or None, reason, rate, limit, False)
     report = _act(request, principal, action)
     return render(request, "action_done.html", report=_report_out(report))
@@ -377,7 +387,7 @@ def reveal_form(
     try:
         revealed = reveal_sealed(request, principal, row, sealed_index, reason)
     except RevealFailed as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise HTTPException(exc.status, str(exc)) from exc
     except RevealUnavailable as exc:
         raise HTTPException(503, str(exc)) from exc
     return render(request, "revealed.html", row=row, revealed=revealed)

@@ -16,14 +16,14 @@ from hub.console.auth import Principal, require
 from hub.console.context import state_of
 from hub.console.pages import render
 from hub.console.roles import Permission
-from hub.console.schemas import AdapterGaugeOut, FlowRowOut, FlowsOut
+from hub.console.schemas import API_ERRORS, AdapterGaugeOut, FlowRowOut, FlowsOut
 from hub.infra import metrics_history as history
 
 __all__ = ["api", "pages"]
 
 WINDOWS: Final = (15, 60, 360, 1440)
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api", tags=["flows"])
+api = APIRouter(prefix="/api", tags=["flows"], responses=API_ERRORS)
 
 Window = Annotated[int, Query(ge=1, le=43_200, description="minutes to look back")]
 

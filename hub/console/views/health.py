@@ -19,7 +19,7 @@ from hub.console.auth import Principal, require
 from hub.console.context import state_of
 from hub.console.pages import render
 from hub.console.roles import Permission
-from hub.console.schemas import HealthCheckOut, HealthOut
+from hub.console.schemas import API_ERRORS, HealthCheckOut, HealthOut
 from hub.infra import metrics_history as history
 from hub.infra.db.migrate import current_revision, head_revision
 from hub.infra.topology import ADAPTERS, COUNTERPARTS
@@ -27,7 +27,7 @@ from hub.infra.topology import ADAPTERS, COUNTERPARTS
 __all__ = ["api", "pages"]
 
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api", tags=["health"])
+api = APIRouter(prefix="/api", tags=["health"], responses=API_ERRORS)
 
 
 def _database(request: Request) -> list[HealthCheckOut]:

@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from hub.console.auth import Principal, check_scope, require
 from hub.console.context import ConsoleState, state_of
 from hub.console.roles import Permission
+from hub.console.schemas import API_ERRORS
 from hub.infra import metrics_history as history
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.infra.metrics_sampler import LATENCY_BOUNDS_S
@@ -35,7 +36,7 @@ from hub.ports.dead_letters import DeadLetterStatus
 
 __all__ = ["SampleCollector", "router"]
 
-router = APIRouter(tags=["metrics"])
+router = APIRouter(tags=["metrics"], responses=API_ERRORS)
 
 
 class SampleCollector(Collector):

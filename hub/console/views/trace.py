@@ -11,7 +11,7 @@ from hub.console.auth import Principal, check_scope, require
 from hub.console.context import state_of
 from hub.console.pages import render
 from hub.console.roles import Permission
-from hub.console.schemas import TraceOut
+from hub.console.schemas import API_ERRORS, ErrorOut, TraceOut
 from hub.console.views.records import record_out
 from hub.infra.association_scope import AssociationScope
 from hub.infra.audit_browse import newest_first
@@ -20,7 +20,7 @@ from hub.infra.audit_query import RecordFilter, search
 __all__ = ["api", "pages"]
 
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api", tags=["trace"])
+api = APIRouter(prefix="/api", tags=["trace"], responses={**API_ERRORS, 404: {"model": ErrorOut}})
 
 Tracer = Annotated[Principal, Depends(require(Permission.VIEW_TRACE))]
 _STEPS: Final = 2_000

@@ -1,0 +1,41 @@
+"""Fuzzing the console's JSON API from its OpenAPI description (schemathesis), authenticated as an admin.
+
+Bounded: at most 25 examples per operation, no deadline (SQLite on a shared machine). Every answer must
+match the schema, carry no server error, and hold no Individual Number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from contracts.individual_number import find_individual_numbers
+from tests.console_fixtures import make_world, token
+
+
+@pytest.fixture(scope="module")
+def fuzz_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    world = make_world(Path(tmp_path_factory.mktemp("console-fuzz")))
+    world.app.state.console.sampler.sample()
+    yield world
+    world.hub.close()
+
+
+def test_api_conforms_to_its_openapi_description(fuzz_world):
+    schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_world.app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 10
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def run(case):
+            response = case.call_and_validate(headers=token("ada"))
+            assert response.status_code < 500 or response.status_code == 503
+            assert not find_individual_numbers(response.text) or "/reveal" in case.path
+
+        run()

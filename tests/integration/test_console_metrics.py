@@ -1,0 +1,88 @@
+"""Flow metrics: derived from the access record, kept per minute in the database, the same on every pass."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from hub.infra.db.metrics_tables import metric_samples
+from hub.infra.metrics_sampler import MetricsSampler, adapter_of_queue, flow_name
+from hub.infra.topology import Names
+from tests.console_fixtures import console_world, token
+
+__all__ = ["console_world"]
+
+
+def _flows(client: TestClient) -> dict[tuple[str, str], dict[str, object]]:
+    data = client.get("/api/flows", headers=token("vic")).json()
+    return {(row["flow"], row["adapter"]): row for row in data["flows"]}
+
+
+def test_flows_show_counts_from_the_access_record_and_stay_the_same_on_every_pass(console_world):
+    world = console_world
+    sampler = world.app.state.console.sampler
+    first = sampler.sample()
+    assert first.records == 15  # three correlations of five records
+    with TestClient(world.app) as client:
+        flows = _flows(client)
+        assert set(flows) == {("survival_inquiry", "jlis"), ("survival_inquiry", "pension")}
+        for row in flows.values():
+            assert (row["received"], row["routed"], row["completed"], row["failed"]) == (3, 3, 6, 0)
+            assert row["total_completed"] == 6
+        sampler.sample()
+        fresh = MetricsSampler(world.hub.engine, world.hub.names)  # another process catching up
+        fresh.sample()
+        assert _flows(client) == flows
+        metrics = client.get("/metrics", headers=token("vic")).text
+    assert 'renkei_messages_total{adapter="jlis",direction="received",flow="survival_inquiry"} 3.0' in metrics
+    assert 'renkei_leg_latency_seconds_count{adapter="jlis",flow="survival_inquiry"} 3.0' in metrics
+    # The J-LIS leg answered after 3 s and the pension system got its outcome 5 s after asking.
+    assert 'renkei_leg_latency_seconds_bucket{adapter="jlis",flow="survival_inquiry",le="2.5"} 0.0' in metrics
+    assert 'renkei_leg_latency_seconds_bucket{adapter="jlis",flow="survival_inquiry",le="5"} 3.0' in metrics
+    assert 'renkei_leg_latency_seconds_sum{adapter="pension",flow="survival_inquiry"} 15.0' in metrics
+    assert 'renkei_dead_letters{group="abcdefghijklmnop"' in metrics
+    with world.hub.engine.connect() as conn:
+        rows = conn.execute(select(func.count()).select_from(metric_samples)).scalar_one()
+    assert rows >= 6  # counts per flow and adapter, and gauges for the four adapters
+
+
+def test_queue_gauges_come_from_the_broker(console_world):
+    world = console_world
+    with TestClient(world.app) as client:
+        client.post(
+            "/api/dead-letters/replay",
+            json={"ids": [world.dead_letters["chiba"]], "reason": "fixed", "rate": 5, "limit": 5},
+            headers=token("olga"),
+        )
+        world.app.state.console.sampler.sample()
+        data = client.get("/api/flows", headers=token("vic")).json()
+        adapters = {a["adapter"]: a for a in data["adapters"]}
+    assert adapters["jlis"]["queue_depth"] == 1
+    assert adapters["jlis"]["consumers"] == 0
+    assert adapters["pension"]["queue_depth"] == 0
+
+
+def test_old_samples_are_pruned(console_world):
+    world = console_world
+    later = datetime.now(UTC) + timedelta(days=40)
+    MetricsSampler(world.hub.engine, world.hub.names).sample()
+    hub = world.hub
+    pruner = MetricsSampler(hub.engine, hub.names, clock=lambda: later, history=timedelta(days=30))
+    pruner.sample()
+    with world.hub.engine.connect() as conn:
+        oldest = conn.execute(select(func.min(metric_samples.c.minute))).scalar_one()
+    assert oldest.replace(tzinfo=UTC) > later - timedelta(days=31)
+
+
+def test_names_of_flows_and_adapters():
+    names = Names("renkei")
+    assert flow_name("pension.survival_inquiry.requested") == "survival_inquiry"
+    assert flow_name("short.type") == "short.type"
+    assert flow_name(None) == "unknown"
+    assert adapter_of_queue("renkei.adapter.jlis", names) == "jlis"
+    assert adapter_of_queue("renkei.counterpart.eltax.inbound", names) == "eltax"
+    assert adapter_of_queue("renkei.hub.ingress", names, "pension.x.y") == "pension"
+    assert adapter_of_queue("renkei.hub.ingress", names, "weird.x") == "hub"
+    assert adapter_of_queue(None, names) == "hub"
