@@ -22,6 +22,7 @@ postgres:
 	@scripts/ensure-postgres.sh
 
 services: rabbitmq postgres
+	@scripts/ensure-chromium.sh
 
 demo: $(STAMP) rabbitmq
 	$(BIN)/renkei demo

@@ -1,0 +1,124 @@
+"""The console in headless Chromium: sign-in, flows, a replay from the dead-letter view, a refused reveal.
+
+Set ``RENKEI_CONSOLE_SCREENSHOTS=docs/console`` to write the screenshots of ``docs/console.md``; by default
+they go to the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from contracts.individual_number import find_individual_numbers
+from tests.console_fixtures import password
+
+pytestmark = pytest.mark.e2e
+
+
+def _shot(page, tmp_path: Path, name: str) -> None:
+    directory = Path(os.environ.get("RENKEI_CONSOLE_SCREENSHOTS") or tmp_path)
+    directory.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+
+
+def _sign_in(page, url: str, name: str) -> None:
+    page.goto(f"{url}/")
+    assert page.url.endswith("/login")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(password(name))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{url}/flows")
+
+
+def _clean(page) -> None:
+    assert not find_individual_numbers(page.content())
+
+
+def test_sign_in_and_the_flows_view(served, page, tmp_path):
+    page.goto(f"{served.url}/login")
+    _shot(page, tmp_path, "sign-in")
+    page.get_by_label("Name").fill("vic")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    assert "Wrong name or password" in page.get_by_role("alert").inner_text()
+    _sign_in(page, served.url, "vic")
+    assert page.get_by_test_id("who").inner_text() == "vic · viewer · federation"
+    table = page.get_by_test_id("flows-table")
+    rows = table.locator("tbody tr")
+    assert rows.count() == 2
+    assert "survival_inquiry" in rows.first.inner_text()
+    assert page.locator("svg.chart").count() == 3
+    assert page.locator("svg.chart title").first.text_content().startswith("Messages completed")
+    # A viewer's navigation has no trace and no audit, and the audit page refuses it.
+    assert page.get_by_role("link", name="Audit").count() == 0
+    _clean(page)
+    _shot(page, tmp_path, "flows")
+    response = page.goto(f"{served.url}/audit")
+    assert response.status == 403
+    assert served.world.records("refused")[-1]["actor"] == "console:vic"
+
+
+def test_replay_from_the_dead_letter_view(served, page, tmp_path):
+    world = served.world
+    target = world.dead_letters["saitama"]
+    _sign_in(page, served.url, "olga")
+    page.get_by_role("link", name="Dead letters").click()
+    page.wait_for_url(f"{served.url}/dead-letters")
+    groups = page.get_by_test_id("groups-table")
+    assert "GatewayRejected at jlis.from_hub" in groups.inner_text()
+    groups.get_by_role("link").first.click()
+    _clean(page)
+    _shot(page, tmp_path, "dead-letters")
+    page.get_by_role("link", name=f"#{target}", exact=True).click()
+    body = page.get_by_test_id("body").inner_text()
+    assert "⟨sealed for jlis · #1⟩" in body
+    _clean(page)
+    _shot(page, tmp_path, "dead-letter")
+    page.get_by_label("Reason (goes to the access record)").fill("J-LIS fixed the rejected file")
+    page.get_by_test_id("replay").click()
+    results = page.get_by_test_id("action-results")
+    assert "replayed" in results.inner_text()
+    _shot(page, tmp_path, "replayed")
+    replayed = world.records("replayed")
+    assert replayed[-1]["actor"] == "operator:olga@console"
+    assert replayed[-1]["reason"] == "J-LIS fixed the rejected file"
+    assert world.transport.queue_depth(world.hub.names.adapter_queue("jlis"))[0] >= 1
+
+
+def test_a_reveal_by_an_operator_is_refused_and_recorded(served, page, tmp_path):
+    world = served.world
+    target = world.dead_letters["chiba"]
+    _sign_in(page, served.url, "olga")
+    page.goto(f"{served.url}/dead-letters/{target}")
+    assert "Your role may not" in page.content()
+    page.get_by_label("Reason (at least 10 characters)").fill("just curious about this one")
+    page.get_by_test_id("reveal").click()
+    assert "Not allowed" in page.locator("h1").inner_text()
+    _clean(page)
+    _shot(page, tmp_path, "reveal-refused")
+    refused = world.records("refused")[-1]
+    assert refused["actor"] == "console:olga"
+    assert "reveal_number" in refused["reason"]
+    assert not world.records("revealed")
+
+
+def test_trace_audit_and_health_views(served, page, tmp_path):
+    world = served.world
+    _sign_in(page, served.url, "ada")
+    page.get_by_role("link", name="Trace").click()
+    page.get_by_role("link", name=world.correlations["chiba"]).click()
+    assert page.get_by_test_id("trace-table").locator("tbody tr").count() == 5
+    _clean(page)
+    _shot(page, tmp_path, "trace")
+    page.get_by_role("link", name="Audit").click()
+    page.get_by_role("link", name="Verify now").click()
+    assert page.get_by_test_id("verify-status").inner_text() in ("verified", "NOT verified")
+    page.get_by_role("link", name="Back to the access record").click()
+    _clean(page)
+    _shot(page, tmp_path, "audit")
+    page.get_by_role("link", name="Health").click()
+    assert page.get_by_test_id("health-status").inner_text() in ("ok", "warn", "fail")
+    _clean(page)
+    _shot(page, tmp_path, "health")
