@@ -1,0 +1,51 @@
+"""SIGKILL the hub, and every service at once, in the middle of a 10,000-record survival inquiry.
+
+The hub holds the only state of the flow (vault, inbox, outbox, access record). A kill loses its
+in-memory work: unacknowledged deliveries come back from the broker, committed outbox rows that were not
+relayed are published by the restarted hub's relay sweep, and the inbox drops whatever was already
+handled. After recovery every person has exactly one outcome and the access record has no duplicate.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.faults.harness import assert_every_record_once
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
+
+CHUNK = 250
+"""Records per message: 40 chunks per leg, so kills fall between messages of the same batch."""
+
+
+@pytest.mark.timeout(240)
+def test_the_hub_killed_at_four_points_still_completes_every_record_once(deploy):
+    d = deploy(chunk_records=CHUNK)
+    d.start()
+    d.drop_request()
+    # While the inquiry is being enriched: as soon as the hub has handled its first message.
+    d.wait_until(lambda: d.hub_handled() > 0, "the hub's first handled message", 90)
+    d.restart("hub")
+    # While J-LIS's answers are being turned into outcomes.
+    for fraction in (0.1, 0.5, 0.8):
+        d.wait_completed(int(fraction * d.records), 120)
+        d.restart("hub")
+    d.wait_completed(d.records, 120)
+    report = assert_every_record_once(d)
+    assert d.services["hub"].kills == 4
+    print("\n".join(d.events), report, sep="\n")
+
+
+@pytest.mark.timeout(240)
+def test_every_service_killed_together_then_restarted_completes_every_record_once(deploy):
+    d = deploy(chunk_records=CHUNK)
+    d.start()
+    d.drop_request()
+    d.wait_completed(int(0.4 * d.records), 120)
+    for name in d.services:  # a host crash: everything dies at (nearly) the same moment
+        d.kill(name)
+    d.start()
+    d.wait_completed(d.records, 120)
+    report = assert_every_record_once(d)
+    assert all(service.kills == 1 for service in d.services.values())
+    print("\n".join(d.events), report, sep="\n")
