@@ -96,7 +96,11 @@ def decode(body: bytes) -> Decoded:
         UnknownMessageType: no contract for the message type and version.
     """
     try:
-        raw = json.loads(body)
+        # Decoded here, strictly: json.loads(bytes) would also take UTF-16, UTF-32 and a byte-order mark.
+        text = body.decode("utf-8")
+        if text.startswith("\ufeff"):
+            raise DecodeError("the body starts with a byte-order mark")
+        raw = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise DecodeError("the body is not UTF-8 JSON") from None
     if not isinstance(raw, dict):
