@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from contracts.base import ContractModel
+from contracts.individual_number import find_individual_numbers
 
 __all__ = ["UsageNumber", "UsageNumberKind"]
 
@@ -27,6 +28,15 @@ class UsageNumber(ContractModel):
 
     kind: UsageNumberKind
     value: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z-]+$")
+
+    @field_validator("value")
+    @classmethod
+    def _not_an_individual_number(cls, value: str) -> str:
+        # The pension system knows people by usage numbers precisely so that it never holds their
+        # Individual Number: one sent in its place must not travel on (to the outbox, queues and files).
+        if find_individual_numbers(value):
+            raise ValueError("a usage number never has the form of an Individual Number")
+        return value
 
     def __str__(self) -> str:
         return f"{self.kind.value}:{self.value}"
