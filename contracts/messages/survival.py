@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from contracts.base import ContractModel
-from contracts.messages.common import Address, ChunkInfo
+from contracts.messages.common import Address, ChunkInfo, PlainText
 from contracts.registry import register
 from contracts.sealing import SealedNumber
 from contracts.usage_number import UsageNumber
@@ -137,7 +137,7 @@ class JlisResultRecord(ContractModel):
     move_kind: MoveKind | None = None
     moved_on: date | None = None
     new_address: Address | None = None
-    new_name: str | None = Field(None, min_length=1, max_length=50)
+    new_name: PlainText | None = Field(None, min_length=1, max_length=50)
     name_changed_on: date | None = None
     new_individual_number: SealedNumber | None = None
     unmatched_reason: UnmatchedReason | None = None
