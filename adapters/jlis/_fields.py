@@ -19,7 +19,9 @@ from contracts.individual_number import IndividualNumber
 __all__ = ["Field", "FieldProblem", "FieldType", "decoder", "encode_value"]
 
 _UNKNOWN: Final = object()
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Also the bidirectional marks, embeddings, overrides and isolates: an RTL override in a name makes it
+# display other than it reads, in every file and screen it reaches.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class FieldType(StrEnum):
