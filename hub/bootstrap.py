@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine
 
 from adapters.eltax import EltaxAdapter, EltaxSimulator, MunicipalRegister
 from adapters.intermediate_server import IntermediateServerAdapter, IntermediateServerSimulator, Permission
-from adapters.jlis import JlisAdapter, JlisSimulator, SyntheticPopulation
+from adapters.jlis import JlisAdapter, JlisSimulator, NewEntitlementRegister, SyntheticPopulation
 from adapters.pension import DirectoryGateway, PensionAdapter, PensionSystemSimulator
 from contracts.envelope import Envelope
 from contracts.individual_number import IndividualNumber
@@ -57,7 +57,7 @@ from hub.ports.transport import Transport
 from hub.ports.vault import Retention
 from hub.settings import Settings
 
-__all__ = ["DEMO_SEED", "Hub", "bootstrap", "demo_population"]
+__all__ = ["DEMO_SEED", "Hub", "bootstrap", "demo_population", "demo_register"]
 
 DEMO_SEED = 20_261_126
 COUNTERPARTS = ("jlis", "intermediate_server", "eltax")
@@ -67,6 +67,14 @@ TransportFactory = Callable[[str], Transport]
 def demo_population(records: int) -> SyntheticPopulation:
     """The synthetic register the demo, the simulator and the tests share (same seed, same people)."""
     return SyntheticPopulation(size=records, seed=DEMO_SEED)
+
+
+def demo_register(records: int) -> NewEntitlementRegister:
+    """The people J-LIS finds by 4情報 for number acquisition (new entitlements), shared like the population.
+
+    A register of its own seed: new entitlements are not yet in the pensioners' population.
+    """
+    return NewEntitlementRegister(size=records, seed=DEMO_SEED + 1)
 
 
 def load_policy(path: Path | None = None) -> NumberPolicy:
@@ -251,7 +259,10 @@ class Hub:
     def pension_adapter(self) -> PensionAdapter:
         """The pension adapter on its directory exchange."""
         gateway = DirectoryGateway(self.settings.wire_dir / "pension")
-        return PensionAdapter(gateway, chunk_records=self.settings.chunk_records)
+        # Dependants' declarations carry numbers: the adapter seals them for the hub at once, so it holds
+        # the hub's sealing key and no other.
+        sealer = AeadSealer(self.keyring.for_recipients(["hub"]))
+        return PensionAdapter(gateway, chunk_records=self.settings.chunk_records, sealer=sealer)
 
     def population(self, records: int) -> SyntheticPopulation:
         """The synthetic register of ``records`` people shared by the demo flows and the simulators."""
@@ -371,7 +382,8 @@ class Hub:
             raise ValueError(f"unknown simulator {name!r}")
         transport = self.transport(f"simulator-{name}")
         if name == "jlis":
-            host = SimulatorHost(JlisSimulator(population), self.host_deps(transport))
+            jlis = JlisSimulator(population, register=demo_register(population.size))
+            host = SimulatorHost(jlis, self.host_deps(transport))
         elif name == "eltax":
             host = SimulatorHost(self.eltax_simulator(), self.host_deps(transport))
         else:

@@ -8,6 +8,7 @@ from hub.cli import audit, broker_cmd, contracts_cmd, db_cmd, dlq, keys, retenti
 from hub.cli.bench_cmd import bench
 from hub.cli.console_cmd import app as console_app
 from hub.cli.demo import demo
+from hub.cli.vault_cmd import app as vault_app
 
 app = typer.Typer(
     name="renkei",
@@ -30,6 +31,7 @@ app.add_typer(retention.app, name="retention")
 app.add_typer(audit.app, name="audit")
 app.add_typer(console_app, name="console")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(vault_app, name="vault")
 topology_cmd.app.command("definitions")(broker_cmd.definitions)
 
 

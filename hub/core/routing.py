@@ -6,7 +6,9 @@ from collections.abc import Callable, Mapping
 
 from contracts.envelope import Envelope
 from contracts.registry import Decoded, encode
+from hub.core.acquisition import handle_acquisition_request, handle_acquisition_result
 from hub.core.context import HandlerContext
+from hub.core.dependants import handle_dependants_declaration
 from hub.core.eltax import (
     handle_eltax_receipt,
     handle_payment_report_request,
@@ -34,6 +36,9 @@ Handler = Callable[[Decoded, HandlerContext], list[Envelope]]
 HANDLERS: Mapping[tuple[str, int], Handler] = {
     ("pension.survival_inquiry.requested", 1): handle_survival_request,
     ("jlis.survival_change.result", 1): handle_jlis_result,
+    ("pension.number_acquisition.requested", 1): handle_acquisition_request,
+    ("jlis.number_acquisition.result", 1): handle_acquisition_result,
+    ("pension.dependants_declaration.submitted", 1): handle_dependants_declaration,
     ("pension.payment_report.requested", 1): handle_payment_report_request,
     ("pension.tokucho.notice_requested", 1): handle_tokucho_notice_request,
     ("eltax.receipt", 1): handle_eltax_receipt,

@@ -2,15 +2,20 @@
 
 Outbound: usage numbers from the pension system become subjects, subjects become numbers sealed for the
 J-LIS adapter (個人番号付加), each person travelling with a J-LIS-scope reference token instead of any
-identifier the pension system knows. Inbound: J-LIS's answers are matched back by token, number changes
-are relinked in the vault, and the pension system receives each outcome by usage number with its actions.
+identifier the pension system knows. Pensioners and their spouses alike: a spouse (加給年金額の対象) is
+asked about by the federation's dependant key (扶養親族キー), like any usage number linked in the vault.
+Inbound: J-LIS's answers are matched back by token, number changes are relinked in the vault (a new number
+that already belongs to another subject is held for an operator instead, and the rest of the chunk goes
+on), and the pension system receives each outcome by usage number with its actions.
 """
 
 from __future__ import annotations
 
 from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
 from contracts.errors import ValidationFailed
+from contracts.individual_number import IndividualNumber
 from contracts.messages.common import ChunkInfo
+from contracts.messages.jlis_acquisition import HoldReason
 from contracts.messages.survival import (
     JlisInquiryRecord,
     JlisSurvivalChangeInquiry,
@@ -24,9 +29,11 @@ from contracts.messages.survival import (
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber
 from hub.core.context import HandlerContext, derived_id
+from hub.core.holds import ENTITLEMENT_RETENTION, hold_id_for, link_what_can_be_linked, seal_for_hold
 from hub.core.survival_actions import actions_for
 from hub.ports.audit import AccessRecord, AuditAction
-from hub.ports.vault import Retention, SubjectId, TokenScope
+from hub.ports.holds import HeldCandidate, Hold, HoldFlow
+from hub.ports.vault import SubjectId, TokenScope
 
 __all__ = ["JLIS_PURPOSE", "JLIS_REF_SCOPE", "handle_jlis_result", "handle_survival_request"]
 
@@ -191,24 +198,53 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
     audit_tokens = vault.tokens(AUDIT_SCOPE, subjects)
     records = [_record(ctx, AuditAction.RECEIVED, env, [audit_tokens[s] for s in subjects])]
 
-    relinked = []
+    changes: dict[SubjectId, tuple[int, IndividualNumber]] = {}
     for r in result.records:
         if r.outcome is SurvivalOutcome.NUMBER_CHANGED and r.new_individual_number is not None:
-            subject = by_ref[r.ref]
-            number = ctx.unsealer.unseal(
-                r.new_individual_number,
-                message_id=env.message_id,
-                field=f"records.{r.record_seq}.new_individual_number",
+            changes[by_ref[r.ref]] = (
+                r.record_seq,
+                ctx.unsealer.unseal(
+                    r.new_individual_number,
+                    message_id=env.message_id,
+                    field=f"records.{r.record_seq}.new_individual_number",
+                ),
             )
-            vault.link_number(
-                subject,
-                number,
-                retention=Retention(basis="pension.entitlement"),
-                source=f"jlis:{result.chunk.batch_id}",
-            )
-            relinked.append(audit_tokens[subject])
+    # A new number that already belongs to another subject is held for an operator, never forced: the
+    # rest of the chunk is relinked and answered as usual (the pension system sees no number either way).
+    conflicted = link_what_can_be_linked(
+        vault,
+        [(subject, number) for subject, (_, number) in changes.items()],
+        retention=ENTITLEMENT_RETENTION,
+        source=f"jlis:{result.chunk.batch_id}",
+    )
+    relinked = [audit_tokens[s] for s in changes if s not in conflicted]
     if relinked:
         records.append(_record(ctx, AuditAction.RELINKED, env, relinked, reason="番号法 第7条第2項"))
+    if conflicted:
+        holds = [
+            _conflict_hold(
+                ctx,
+                env,
+                result,
+                subject,
+                usage[subject],
+                record_seq=changes[subject][0],
+                number=changes[subject][1],
+            )
+            for subject in sorted(conflicted)
+        ]
+        ctx.uow.holds.add(holds)
+        records.extend(
+            _record(
+                ctx,
+                AuditAction.HELD,
+                env,
+                [audit_tokens[h.subject]],
+                hold_id=h.hold_id,
+                hold_reason=h.reason.value,
+            )
+            for h in holds
+        )
 
     outcomes = SurvivalCheckOutcomes(
         chunk=ChunkInfo(
@@ -250,3 +286,33 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
     records.append(_record(ctx, AuditAction.ROUTED, reply, [], records=str(len(result.records))))
     ctx.uow.audit.append(records)
     return [reply]
+
+
+def _conflict_hold(
+    ctx: HandlerContext,
+    env: Envelope,
+    result: JlisSurvivalChangeResult,
+    subject: SubjectId,
+    usage: UsageNumber,
+    *,
+    record_seq: int,
+    number: IndividualNumber,
+) -> Hold:
+    """The hold of a new number (番号法 第7条第2項) that already belongs to another subject."""
+    hold_id = hold_id_for(env.message_id, record_seq)
+    return Hold(
+        hold_id=hold_id,
+        flow=HoldFlow.SURVIVAL_CHANGE,
+        reason=HoldReason.NUMBER_CONFLICT,
+        subject=subject,
+        usage_number=usage,
+        batch_id=result.chunk.batch_id,
+        chunk_index=result.chunk.chunk_index,
+        chunk_count=result.chunk.chunk_count,
+        total_records=result.chunk.total_records,
+        record_seq=record_seq,
+        correlation_id=str(env.correlation_id),
+        source_message_id=str(env.message_id),
+        created_at=env.created_at,
+        candidates=(HeldCandidate(1, seal_for_hold(ctx.sealer, number, hold_id, 1)),),
+    )

@@ -15,6 +15,7 @@ from typing import Protocol, Self
 from hub.ports.audit import AuditLog, ProvisionLog
 from hub.ports.codes import CodeStore, PendingQueryStore
 from hub.ports.dead_letters import DeadLetterStore
+from hub.ports.holds import HoldStore
 from hub.ports.transport import OutgoingMessage
 from hub.ports.vault import Vault
 
@@ -63,6 +64,8 @@ class UnitOfWork(Protocol):
     """The federation's codes (符号) on the information-provision network, and each subject's 宛名番号."""
     pending_queries: PendingQueryStore
     """Queries sent through the intermediate server, until their answers settle them."""
+    holds: HoldStore
+    """Links held for an operator (several candidates, none, a number conflict)."""
 
     def __enter__(self) -> Self: ...
 

@@ -11,6 +11,7 @@ from hub.infra.db import (
     audit_tables,
     code_tables,
     dead_letter_tables,
+    holds_tables,
     messaging_tables,
     metrics_tables,
     vault_tables,
@@ -27,5 +28,6 @@ TABLE_MODULES = (
     metrics_tables,
     association_tables,
     code_tables,
+    holds_tables,
 )
 """The modules that define tables (imported for their side effect on :data:`metadata`)."""

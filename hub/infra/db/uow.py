@@ -13,9 +13,11 @@ from contracts.errors import ConfigurationError, StoreUnavailable
 from hub.infra.codes_sql import SqlPendingQueries
 from hub.infra.db.messaging import SqlInbox, SqlOutbox
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
+from hub.infra.holds_sql import SqlHoldStore
 from hub.ports.audit import AuditLog, ProvisionLog
 from hub.ports.codes import CodeStore, PendingQueryStore
 from hub.ports.dead_letters import DeadLetterStore
+from hub.ports.holds import HoldStore
 from hub.ports.store import Inbox, Outbox
 from hub.ports.vault import Vault
 
@@ -48,6 +50,7 @@ class SqlAlchemyUnitOfWork:
     provisions: ProvisionLog
     codes: CodeStore
     pending_queries: PendingQueryStore
+    holds: HoldStore
 
     def __init__(
         self,
@@ -86,6 +89,7 @@ class SqlAlchemyUnitOfWork:
         self.audit = self._audit_factory(self._conn)
         self.dead_letters = SqlDeadLetterStore(self._conn)
         self.pending_queries = SqlPendingQueries(self._conn)
+        self.holds = SqlHoldStore(self._conn)
         self.codes = (
             self._codes_factory(self._conn)
             if self._codes_factory

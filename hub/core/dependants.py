@@ -1,0 +1,165 @@
+"""The hub's part in dependants' declarations (公的年金等の受給者の扶養親族等申告書).
+
+The pension adapter sealed every dependant's number for the hub as it read the declaration. The hub opens
+them here and keeps them in the vault under the dependants' usage numbers (扶養親族キー), with the
+declaration's retention: basis ``tax.dependants_declaration``, kept until 10 January seven years after the
+year following the filing deadline (:func:`hub.core.retention.dependants_declaration_purge_after`). A
+dependant who is already in the vault (a spouse who is a pensioner too) keeps the longer of the two
+retentions. A declaration whose dependant key is linked to another number is refused whole, never
+overwritten; the pension system is told which, by usage number, never with a number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Final
+
+from contracts.envelope import Envelope, Purpose, new_envelope
+from contracts.individual_number import IndividualNumber
+from contracts.messages.dependants import (
+    DeclarationAck,
+    DeclarationStatus,
+    DependantsDeclaration,
+    DependantsDeclarationAcknowledged,
+    DependantsDeclarationSubmitted,
+    dependant_number_field,
+)
+from contracts.registry import Decoded, payload_dict
+from contracts.usage_number import UsageNumber
+from hub.core.context import HandlerContext, derived_id
+from hub.core.retention import dependants_declaration_retention
+from hub.core.survival import AUDIT_SCOPE, _record
+from hub.ports.audit import AuditAction, Outcome
+from hub.ports.vault import NumberConflict, Retention, SubjectId, Vault
+
+__all__ = ["handle_dependants_declaration"]
+
+_MAX_ATTEMPTS: Final = 4
+_CONFLICT: Final = "a dependant's key is linked to another number in the vault"
+
+
+def _enrol_what_can_be(
+    vault: Vault,
+    declarations: Sequence[tuple[DependantsDeclaration, list[tuple[UsageNumber, IndividualNumber]]]],
+    *,
+    retention: Retention,
+    source: str,
+) -> tuple[dict[UsageNumber, SubjectId], set[int]]:
+    """Enrol every declaration's dependants; returns the subjects and the refused declarations' record_seq.
+
+    The vault refuses a batch with a conflict before writing any of it and names the usage numbers at
+    fault; the declarations holding them are set aside whole and the rest enrolled again.
+    """
+    refused: set[int] = set()
+    for _ in range(_MAX_ATTEMPTS):
+        links = [link for d, links in declarations if d.record_seq not in refused for link in links]
+        if not links:
+            return {}, refused
+        try:
+            return vault.enrol(links, retention=retention, source=source), refused
+        except NumberConflict as exc:
+            if not exc.usage:
+                raise
+            refused |= _at_fault(vault, declarations, set(exc.usage), refused)
+    raise NumberConflict("declarations kept conflicting; none of the rest was stored")
+
+
+def _at_fault(
+    vault: Vault,
+    declarations: Sequence[tuple[DependantsDeclaration, list[tuple[UsageNumber, IndividualNumber]]]],
+    usage: set[UsageNumber],
+    refused: set[int],
+) -> set[int]:
+    """The declarations to set aside for conflicts on ``usage``.
+
+    A dependant key the vault already links to a number is right with that number: only declarations
+    giving it another one are at fault. A key the vault does not know, given different numbers by two
+    declarations of the batch, cannot be decided here: every declaration naming it is set aside.
+    """
+    known = vault.subjects_by_usage(sorted(usage, key=str))
+    current = vault.numbers_of(list(set(known.values())))
+    at_fault = set()
+    for d, links in declarations:
+        if d.record_seq in refused:
+            continue
+        for u, number in links:
+            if u in usage and (u not in known or current.get(known[u]) != number):
+                at_fault.add(d.record_seq)
+    return at_fault or {d.record_seq for d, links in declarations if any(u in usage for u, _ in links)}
+
+
+def handle_dependants_declaration(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+    """Store the dependants' numbers with the declaration's retention and acknowledge each declaration."""
+    env, submitted = message.envelope, message.payload
+    assert isinstance(submitted, DependantsDeclarationSubmitted)
+    retention = dependants_declaration_retention(submitted.filing_deadline)
+    assert retention.purge_after is not None  # a declaration's retention always has an end
+    opened = [
+        (
+            record,
+            [
+                (
+                    d.usage_number,
+                    ctx.unsealer.unseal(
+                        d.individual_number,
+                        message_id=env.message_id,
+                        field=dependant_number_field(record.record_seq, d.dependant_seq),
+                    ),
+                )
+                for d in record.dependants
+            ],
+        )
+        for record in submitted.records
+    ]
+    subjects, refused = _enrol_what_can_be(
+        ctx.uow.vault, opened, retention=retention, source=f"pension:declaration:{submitted.chunk.batch_id}"
+    )
+    tokens = ctx.uow.vault.tokens(AUDIT_SCOPE, list(set(subjects.values())))
+    stored = [tokens[s] for s in dict.fromkeys(subjects.values())]
+    records = [
+        _record(ctx, AuditAction.RECEIVED, env, stored, declarations=str(len(submitted.records))),
+        _record(
+            ctx,
+            AuditAction.LINKED,
+            env,
+            stored,
+            retention_basis=retention.basis,
+            purge_after=retention.purge_after.isoformat(),
+        ),
+    ]
+    if refused:
+        refusal = _record(ctx, AuditAction.REFUSED, env, [], declarations=str(len(refused)))
+        records.append(replace(refusal, outcome=Outcome.REFUSED, reason="number_conflict"))
+    acks = DependantsDeclarationAcknowledged(
+        chunk=submitted.chunk,
+        tax_year=submitted.tax_year,
+        records=tuple(
+            DeclarationAck(
+                record_seq=record.record_seq,
+                declarant=record.declarant,
+                status=DeclarationStatus.REFUSED
+                if record.record_seq in refused
+                else DeclarationStatus.STORED,
+                dependants_stored=0 if record.record_seq in refused else len(record.dependants),
+                retention_basis=retention.basis,
+                purge_after=retention.purge_after,
+                reason=_CONFLICT if record.record_seq in refused else None,
+            )
+            for record in submitted.records
+        ),
+    )
+    reply = new_envelope(
+        message_type="pension.dependants_declaration.acknowledged",
+        schema_version=1,
+        source="hub",
+        destination="pension",
+        purpose=Purpose(code=env.purpose.code, legal_basis=env.purpose.legal_basis),
+        payload=payload_dict(acks),
+        correlation_id=env.correlation_id,
+        causation_id=env.message_id,
+        message_id=derived_id(env.message_id, "pension"),
+    )
+    records.append(_record(ctx, AuditAction.ROUTED, reply, [], records=str(len(submitted.records))))
+    ctx.uow.audit.append(records)
+    return [reply]
