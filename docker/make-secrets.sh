@@ -21,7 +21,8 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--dir DIR] [--force]" >&2; exit 2 ;;
   esac
 done
-ROLES=(hub operator adapter-jlis adapter-pension simulator-jlis)
+ROLES=(hub operator adapter-jlis adapter-pension adapter-intermediate_server adapter-eltax simulator-jlis
+  simulator-intermediate_server simulator-eltax)
 UID_RENKEI=10001
 IMAGE="${IMAGE:-renkei:0.1.0}"
 if [ -x "$HERE/../.venv/bin/python" ]; then
@@ -39,6 +40,10 @@ var_of() { echo "$1" | tr 'a-z-' 'A-Z_'; }
 
 fresh "$DIR/erlang_cookie" && python3 -c 'import secrets; print(secrets.token_hex(32), end="")' >"$DIR/erlang_cookie"
 fresh "$DIR/db_password" && random >"$DIR/db_password"
+fresh "$DIR/console_session_secret" && random >"$DIR/console_session_secret"
+# Console users are people: the operator writes this file with hashes from `renkei console hash-password`
+# (docs/console.md). An empty directory of users keeps the console from starting, by design.
+[ -e "$DIR/console_users.toml" ] || : >"$DIR/console_users.toml"
 for role in "${ROLES[@]}"; do
   fresh "$DIR/broker/$role" && random >"$DIR/broker/$role"
 done
