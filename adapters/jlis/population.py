@@ -21,8 +21,10 @@ What persists and what does not:
 A cycle ``YYYY-MM`` is the payment month; its window is the two months before it (the 2025-10 cycle covers
 events from 2025-08-01 to 2025-09-30).
 
-Later issues: several-candidate matches on three-item (3情報) queries, and queries for persons without a
-住民票コード by 4情報, are not modelled yet.
+Queries by 4情報 (number acquisition, with several-candidate matches on three-item queries and records
+without a 住民票コード) are answered from a register of its own, :mod:`adapters.jlis.register`. Spouses
+(every tenth person) are also known to the pension system by a dependant key (:meth:`SyntheticPopulation.
+spouse_usage_number`), with which the survival inquiry asks about them.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ _SCALE: Final = 2.0**-64
 _DAYS_PER_YEAR: Final = 365.2425
 _DAYS_PER_CYCLE: Final = _DAYS_PER_YEAR / 6
 MAX_SIZE: Final = 10**9
+SPOUSE_EVERY: Final = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +182,30 @@ class SyntheticPopulation:
         self._check_index(index)
         return UsageNumber(kind=UsageNumberKind.PENSION_CERTIFICATE, value=f"P{index:010d}")
 
+    def is_spouse(self, index: int) -> bool:
+        """Whether the pension system knows person ``index`` as a pensioner's spouse (加給年金額の対象).
+
+        Every tenth person (``index % 10 == 9``) is the spouse of the person before them, and the pension
+        system keys them by a dependant key (:meth:`spouse_usage_number`) as well as by their own
+        certificate number.
+        """
+        self._check_index(index)
+        return index % SPOUSE_EVERY == SPOUSE_EVERY - 1
+
+    def spouse_usage_number(self, index: int) -> UsageNumber:
+        """The dependant key (扶養親族キー) of person ``index`` as a spouse: ``S`` and ten digits."""
+        self._check_index(index)
+        return UsageNumber(kind=UsageNumberKind.DEPENDANT, value=f"S{index:010d}")
+
+    def roster_usage_number(self, index: int) -> UsageNumber:
+        """The usage number a survival inquiry asks with: the spouse key of a spouse, else the certificate."""
+        return self.spouse_usage_number(index) if self.is_spouse(index) else self.usage_number(index)
+
     def index_of_usage_number(self, usage: UsageNumber) -> int | None:
-        """The index of the person with this usage number, or ``None``."""
+        """The index of the person with this usage number (certificate or spouse key), or ``None``."""
         value = usage.value
-        if usage.kind is not UsageNumberKind.PENSION_CERTIFICATE or len(value) != 11 or value[0] != "P":
+        kinds = {"P": UsageNumberKind.PENSION_CERTIFICATE, "S": UsageNumberKind.DEPENDANT}
+        if len(value) != 11 or kinds.get(value[0]) is not usage.kind:
             return None
         digits = value[1:]
         index = int(digits) if digits.isascii() and digits.isdigit() else self.size

@@ -8,6 +8,7 @@ bitmap of ``record_seq``, not the rows.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -68,6 +69,8 @@ class PensionRequestsSimulator:
         self.outbound = root / "outbound"
         for directory in (root, self.inbound, self.outbound):
             ensure_private_dir(directory)
+        # Complete answer files never change: what was counted in one is kept, keyed by its checksum.
+        self._seen: dict[tuple[str, str], array[int]] = {}
 
     # -- requests ------------------------------------------------------------------------------------
 
@@ -154,7 +157,12 @@ class PensionRequestsSimulator:
 
     def completed_acquisitions(self, batch_id: str) -> int:
         """How many distinct ``record_seq`` of the batch have an outcome so far."""
-        return distinct_count(r.record_seq for r in self.acquisition_outcomes(batch_id))
+        return self._distinct(
+            acquisition.outcome_file_prefix(batch_id),
+            AcquisitionOutcomeManifest,
+            acquisition.OUTCOME_COLUMNS,
+            acquisition.parse_outcome_row,
+        )
 
     def dependants_acks(self, batch_id: str) -> Iterator[dependants.AckRow]:
         """Every acknowledgement row of a declaration batch, file by file, duplicates included."""
@@ -167,7 +175,29 @@ class PensionRequestsSimulator:
 
     def acknowledged_declarations(self, batch_id: str) -> int:
         """How many distinct declarations of the batch are acknowledged so far."""
-        return distinct_count(r.record_seq for r in self.dependants_acks(batch_id))
+        return self._distinct(
+            dependants.ack_file_prefix(batch_id),
+            DependantsAckManifest,
+            dependants.ACK_COLUMNS,
+            dependants.parse_ack_row,
+        )
+
+    def _distinct(
+        self,
+        prefix: str,
+        kind: type[AnyManifest],
+        columns: Sequence[str],
+        parse: Callable[[Sequence[str], int], Any],
+    ) -> int:
+        def seqs() -> Iterator[int]:
+            for path, manifest in self._files(prefix, kind):
+                key = (path.name, manifest.sha256)
+                if key not in self._seen:
+                    rows = self._rows_of(path, manifest, columns, parse)
+                    self._seen[key] = array("Q", (row.record_seq for row in rows))
+                yield from self._seen[key]
+
+        return distinct_count(seqs())
 
     def _rows(
         self,
@@ -176,6 +206,10 @@ class PensionRequestsSimulator:
         columns: Sequence[str],
         parse: Callable[[Sequence[str], int], Any],
     ) -> Iterator[Any]:
+        for path, manifest in self._files(prefix, kind):
+            yield from self._rows_of(path, manifest, columns, parse)
+
+    def _files(self, prefix: str, kind: type[AnyManifest]) -> Iterator[tuple[Path, Any]]:
         for manifest_path in sorted(self.outbound.glob(f"{prefix}*{MANIFEST_SUFFIX}")):
             with open_regular(manifest_path) as stream:
                 manifest: Any = parse_manifest(stream.read(MAX_MANIFEST_BYTES + 1))
@@ -184,13 +218,19 @@ class PensionRequestsSimulator:
                 raise MalformedPensionFile(
                     "the manifest does not describe its outcome file", reason=Reason.MANIFEST_MISMATCH
                 )
-            with open_regular(self.outbound / data_name) as stream:
-                check_integrity(stream, expected_sha256=manifest.sha256)
-                stream.seek(0)
-                yield from iter_rows(
-                    stream,
-                    columns=columns,
-                    parse=parse,
-                    expected_count=manifest.record_count,
-                    expected_sha256=manifest.sha256,
-                )
+            yield self.outbound / data_name, manifest
+
+    @staticmethod
+    def _rows_of(
+        path: Path, manifest: Any, columns: Sequence[str], parse: Callable[[Sequence[str], int], Any]
+    ) -> Iterator[Any]:
+        with open_regular(path) as stream:
+            check_integrity(stream, expected_sha256=manifest.sha256)
+            stream.seek(0)
+            yield from iter_rows(
+                stream,
+                columns=columns,
+                parse=parse,
+                expected_count=manifest.record_count,
+                expected_sha256=manifest.sha256,
+            )

@@ -11,6 +11,8 @@ on), and the pension system receives each outcome by usage number with its actio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
 from contracts.errors import ValidationFailed
 from contracts.individual_number import IndividualNumber
@@ -27,18 +29,26 @@ from contracts.messages.survival import (
     SurvivalOutcomeRecord,
 )
 from contracts.registry import Decoded, payload_dict
-from contracts.usage_number import UsageNumber
+from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.context import HandlerContext, derived_id
 from hub.core.holds import ENTITLEMENT_RETENTION, hold_id_for, link_what_can_be_linked, seal_for_hold
 from hub.core.survival_actions import actions_for
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow
-from hub.ports.vault import SubjectId, TokenScope
+from hub.ports.vault import SubjectId, TokenScope, Vault
 
-__all__ = ["JLIS_PURPOSE", "JLIS_REF_SCOPE", "handle_jlis_result", "handle_survival_request"]
+__all__ = [
+    "JLIS_DEPENDANT_REF_SCOPE",
+    "JLIS_PURPOSE",
+    "JLIS_REF_SCOPE",
+    "handle_jlis_result",
+    "handle_survival_request",
+]
 
 AUDIT_SCOPE = TokenScope("audit")
 JLIS_REF_SCOPE = TokenScope("jlis.ref")
+JLIS_DEPENDANT_REF_SCOPE = TokenScope("jlis.ref.dependant")
+"""References of people asked about by a dependant key (a spouse): the answer goes back under that key."""
 JLIS_PURPOSE = Purpose(
     code="jlis.survival_change",
     legal_basis=(LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一"),),
@@ -89,7 +99,7 @@ def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envel
             destination="jlis", message_type="jlis.survival_change.inquiry", purpose=JLIS_PURPOSE
         )
         asked = [subjects[r.usage_number] for r in askable]
-        refs = vault.tokens(JLIS_REF_SCOPE, asked)
+        refs = _refs(vault, askable, subjects)
         outgoing_id = derived_id(env.message_id, "jlis")
         inquiry = JlisSurvivalChangeInquiry(
             chunk=request.chunk,
@@ -98,7 +108,7 @@ def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envel
             records=tuple(
                 JlisInquiryRecord(
                     record_seq=r.record_seq,
-                    ref=refs[subjects[r.usage_number]],
+                    ref=refs[r.usage_number],
                     individual_number=ctx.sealer.seal(
                         numbers[subjects[r.usage_number]],
                         recipient="jlis",
@@ -186,7 +196,10 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
     env, result = message.envelope, message.payload
     assert isinstance(result, JlisSurvivalChangeResult)
     vault = ctx.uow.vault
-    by_ref = vault.subjects_of_tokens(JLIS_REF_SCOPE, [r.ref for r in result.records])
+    refs = [r.ref for r in result.records]
+    by_ref = {**vault.subjects_of_tokens(JLIS_REF_SCOPE, refs)}
+    as_dependant = vault.subjects_of_tokens(JLIS_DEPENDANT_REF_SCOPE, refs)
+    by_ref.update(as_dependant)
     unknown = [r.record_seq for r in result.records if r.ref not in by_ref]
     if unknown:
         raise ValidationFailed(
@@ -194,15 +207,16 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
             f"{unknown[0]}); they cannot be matched to anyone"
         )
     subjects = [by_ref[r.ref] for r in result.records]
-    usage = vault.usage_of(subjects)
+    usage = _usage_by_ref(vault, by_ref, set(as_dependant))
     audit_tokens = vault.tokens(AUDIT_SCOPE, subjects)
     records = [_record(ctx, AuditAction.RECEIVED, env, [audit_tokens[s] for s in subjects])]
 
-    changes: dict[SubjectId, tuple[int, IndividualNumber]] = {}
+    changes: dict[SubjectId, tuple[int, str, IndividualNumber]] = {}
     for r in result.records:
         if r.outcome is SurvivalOutcome.NUMBER_CHANGED and r.new_individual_number is not None:
             changes[by_ref[r.ref]] = (
                 r.record_seq,
+                r.ref,
                 ctx.unsealer.unseal(
                     r.new_individual_number,
                     message_id=env.message_id,
@@ -213,7 +227,7 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
     # rest of the chunk is relinked and answered as usual (the pension system sees no number either way).
     conflicted = link_what_can_be_linked(
         vault,
-        [(subject, number) for subject, (_, number) in changes.items()],
+        [(subject, number) for subject, (_, _, number) in changes.items()],
         retention=ENTITLEMENT_RETENTION,
         source=f"jlis:{result.chunk.batch_id}",
     )
@@ -227,9 +241,9 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
                 env,
                 result,
                 subject,
-                usage[subject],
+                usage[changes[subject][1]],
                 record_seq=changes[subject][0],
-                number=changes[subject][1],
+                number=changes[subject][2],
             )
             for subject in sorted(conflicted)
         ]
@@ -258,7 +272,7 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
         records=tuple(
             SurvivalOutcomeRecord(
                 record_seq=r.record_seq,
-                usage_number=usage[by_ref[r.ref]],
+                usage_number=usage[r.ref],
                 outcome=r.outcome,
                 actions=actions_for(r.outcome, r.move_kind),
                 death_date=r.death_date,
@@ -316,3 +330,44 @@ def _conflict_hold(
         created_at=env.created_at,
         candidates=(HeldCandidate(1, seal_for_hold(ctx.sealer, number, hold_id, 1)),),
     )
+
+
+def _refs(
+    vault: Vault, askable: list[SurvivalInquiryRecord], subjects: dict[UsageNumber, SubjectId]
+) -> dict[UsageNumber, str]:
+    """The J-LIS reference of each usage number asked with: a dependant key (a spouse) in its own scope.
+
+    The scope of the reference says, when J-LIS answers, which of the subject's usage numbers the pension
+    system asked with, so that the answer goes back under that very key.
+    """
+    by_scope: dict[TokenScope, list[UsageNumber]] = {}
+    for r in askable:
+        scope = (
+            JLIS_DEPENDANT_REF_SCOPE if r.usage_number.kind is UsageNumberKind.DEPENDANT else JLIS_REF_SCOPE
+        )
+        by_scope.setdefault(scope, []).append(r.usage_number)
+    refs: dict[UsageNumber, str] = {}
+    for scope, usage in by_scope.items():
+        tokens = vault.tokens(scope, [subjects[u] for u in usage])
+        refs.update((u, tokens[subjects[u]]) for u in usage)
+    return refs
+
+
+def _usage_by_ref(
+    vault: Vault, by_ref: Mapping[str, SubjectId], dependant_refs: set[str]
+) -> dict[str, UsageNumber]:
+    """The usage number each answer goes back under: the subject's dependant key for a dependant ref."""
+    subjects = list(set(by_ref.values()))
+    primary = vault.usage_of(subjects)
+    keys: dict[SubjectId, UsageNumber] = {}
+    wanted = list({by_ref[ref] for ref in dependant_refs})
+    for subject, history in vault.usage_history(wanted).items():
+        in_force = [
+            h.usage for h in history if h.valid_to is None and h.usage.kind is UsageNumberKind.DEPENDANT
+        ]
+        if in_force:
+            keys[subject] = in_force[0]
+    return {
+        ref: keys.get(subject, primary[subject]) if ref in dependant_refs else primary[subject]
+        for ref, subject in by_ref.items()
+    }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hub.demo.acquisition import AcquisitionFlow
+from hub.demo.dependants import DependantsFlow
 from hub.demo.eltax import PaymentReportFlow, SpecialCollectionFlow
 from hub.demo.flow import DemoFlow
 from hub.demo.intermediate_server import DuplicateDataFlow, InfoQueryFlow, ProvisionNoticeFlow
@@ -13,6 +15,8 @@ __all__ = ["FLOWS"]
 
 FLOWS: dict[str, Callable[[], DemoFlow]] = {
     "survival_inquiry": SurvivalFlow,
+    "number_acquisition": AcquisitionFlow,
+    "dependants_declaration": DependantsFlow,
     "info_query": InfoQueryFlow,
     "duplicate_data": DuplicateDataFlow,
     "provision_notice": ProvisionNoticeFlow,

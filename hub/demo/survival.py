@@ -1,4 +1,9 @@
-"""The survival/change inquiry (生存異動照会) as a demo flow."""
+"""The survival/change inquiry (生存異動照会) as a demo flow: every pensioner, and spouses by their key.
+
+Every tenth person of the synthetic register is a pensioner's spouse (加給年金額の対象): the pension
+system asks about them by their dependant key (``S`` and ten digits), which the flow links in the vault to
+the same subject as their number, and the answer comes back under that key.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from adapters.jlis.population import SPOUSE_EVERY
 from adapters.pension import PensionSystemSimulator
 
 if TYPE_CHECKING:
@@ -44,15 +50,28 @@ class SurvivalFlow:
         self._pension: PensionSystemSimulator | None = None
 
     def prepare(self, hub: Hub, records: int) -> None:
-        """Load the synthetic 個人番号管理ファイル (usage number ↔ number) into the vault."""
-        hub.enrol_population(hub.population(records), records)
+        """Load the synthetic 個人番号管理ファイル (usage number ↔ number) and the spouses' keys."""
+        population = hub.population(records)
+        hub.enrol_population(population, records)
+        factory = hub.uow_factory()
+        step = 2_000 * SPOUSE_EVERY
+        for start in range(SPOUSE_EVERY - 1, records, step):
+            part = range(start, min(records, start + step), SPOUSE_EVERY)
+            with factory() as uow:
+                keys = {population.spouse_usage_number(i): population.usage_number(i) for i in part}
+                known = uow.vault.subjects_by_usage(list(keys))
+                subjects = uow.vault.subjects_by_usage(list(keys.values()))
+                fresh = [(subjects[u], k) for k, u in keys.items() if k not in known and u in subjects]
+                if fresh:
+                    uow.vault.add_usage_numbers(fresh)
+                uow.commit()
 
     def start(self, hub: Hub, records: int) -> None:
         """Write the request file the way the pension system does (temporary name, manifest last)."""
         population = hub.population(records)
         self._records = records
         self._pension = hub.pension_system()
-        usage = (population.usage_number(i) for i in range(records))
+        usage = (population.roster_usage_number(i) for i in range(records))
         self._pension.drop_survival_request(
             list(usage), cycle=self.cycle, as_of=date.today(), batch_id=self.batch_id
         )
