@@ -27,7 +27,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from contracts.errors import BrokerUnavailable
+from contracts.errors import BrokerUnavailable, PublishNotConfirmed
 from hub.infra._pika_addresses import BrokerAddresses
 from hub.infra._pika_consumer import ConsumerSession
 from hub.infra._pika_publisher import PublisherSession
@@ -55,8 +55,9 @@ class PikaTransport:
         connection_name: shown in the broker's connection list; ``.publisher``/``.consumer`` is appended.
         confirm_timeout_s: how long :meth:`publish` waits for the broker to confirm a batch.
         reconnect_max_s: how long :meth:`consume` keeps trying to reconnect before it gives up.
-        publish_retry_s: how long :meth:`publish` retries a batch whose connection was lost (the batch
-            is published again in full, so a consumer may see a message twice; consumers are idempotent).
+        publish_retry_s: how long :meth:`publish` retries a batch whose connection was lost or that the
+            broker nacked (the batch is published again in full, so a consumer may see a message twice;
+            consumers are idempotent).
         max_in_flight: unconfirmed publishes allowed at once on the publishing connection.
         connect_timeout_s: how long to wait for a connection, and for one declaration or look-up.
 
@@ -110,7 +111,7 @@ class PikaTransport:
 
         Raises:
             Unroutable: a message reached no queue, or its exchange does not exist.
-            PublishNotConfirmed: the broker nacked a message or did not confirm in time.
+            PublishNotConfirmed: still nacked after ``publish_retry_s``, or no confirm in time.
             BrokerUnavailable: the connection stayed down for ``publish_retry_s``.
         """
         if self._closed:
@@ -118,7 +119,13 @@ class PikaTransport:
         if not messages:
             return
         for attempt in Retrying(
-            retry=retry_if_exception(lambda exc: isinstance(exc, BrokerUnavailable) and not self._closed),
+            # A nack is transient too: a quorum queue whose leader was on a stopped node nacks publishes
+            # until a new leader is elected (13 s seen on the local cluster). Failing at once would make
+            # every caller requeue its delivery at once, and that loop spends a message's whole delivery
+            # limit in a second and dead-letters it.
+            retry=retry_if_exception(
+                lambda exc: isinstance(exc, BrokerUnavailable | PublishNotConfirmed) and not self._closed
+            ),
             wait=wait_exponential_jitter(max=1.0, jitter=0.2),  # ~1 s apart
             stop=stop_after_delay(self._publish_retry_s),
             before_sleep=before_sleep_log(_log, logging.WARNING),
