@@ -10,8 +10,9 @@ and a rolled-back transaction leaves both untouched: there is no in-memory head 
 The lock is held until the caller's transaction ends, so two transactions appending to *one* chain take
 turns; give each concurrent worker its own :class:`ChainWriter` (chains are cheap; checkpoints cover all).
 
-Cost per :meth:`SqlAuditLog.append`: one SELECT, one bulk write of the records and one of their subjects,
-one UPDATE, whatever the number of records. The bulk writes are ``COPY ... FROM STDIN`` on PostgreSQL (on
+Cost per write: one SELECT, one bulk write of the records and one of their subjects, one UPDATE, whatever
+the number of records. Inside a unit of work the appends of a whole transaction make one write, just before
+the commit (:meth:`SqlAuditLog.defer`). The bulk writes are ``COPY ... FROM STDIN`` on PostgreSQL (on
 the same connection, inside the same transaction; about three times the rate of a pipelined
 ``executemany``, which matters when one record names a chunk of a thousand people) and chunked
 ``executemany`` on SQLite.
@@ -137,6 +138,12 @@ def _insert_ignore(conn: Connection, row: dict[str, Any]) -> Any:
 class SqlAuditLog:
     """:class:`hub.ports.audit.AuditLog` on the unit of work's connection. Never commits by itself.
 
+    By default every :meth:`append` writes at once. A unit of work calls :meth:`defer` instead: records are
+    then checked when appended (so a refused record still fails the handler that made it) but written by
+    :meth:`flush`, which the unit of work calls just before it commits: one lock of the chain head and one
+    bulk write per transaction, however many handlers appended. :meth:`pending` and :meth:`discard_after`
+    let a savepoint that rolls back drop the records appended inside it.
+
     Args:
         conn: the connection whose transaction the records join.
         chain: the chain this log appends to.
@@ -145,6 +152,8 @@ class SqlAuditLog:
     def __init__(self, conn: Connection, chain: ChainWriter) -> None:
         self._conn = conn
         self._chain = chain
+        self._deferred = False
+        self._pending: list[tuple[dict[str, Any], tuple[str, ...]]] = []
 
     @classmethod
     def factory(cls, chain: ChainWriter) -> Callable[[Connection], SqlAuditLog]:
@@ -156,6 +165,29 @@ class SqlAuditLog:
         """The chain this log appends to."""
         return self._chain
 
+    def defer(self) -> None:
+        """Hold appended records until :meth:`flush` (whoever calls this must flush before committing)."""
+        self._deferred = True
+
+    @property
+    def pending(self) -> int:
+        """Records appended and not yet written."""
+        return len(self._pending)
+
+    def discard_after(self, mark: int) -> None:
+        """Drop the records appended since :attr:`pending` was ``mark`` (a savepoint rolled back)."""
+        del self._pending[mark:]
+
+    def flush(self) -> None:
+        """Write the records held back, in the order they were appended.
+
+        Raises:
+            AuditWriteFailed: the database refused or failed (the transaction must be rolled back).
+        """
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._write(pending)
+
     def append(self, records: Sequence[AccessRecord]) -> None:
         """Append ``records`` to the chain, in order, within the caller's transaction.
 
@@ -164,14 +196,28 @@ class SqlAuditLog:
             PolicyRefused: a subject is an Individual Number.
             ValidationFailed: a value does not fit its column.
         """
-        self.append_positions(records)
+        if not records:
+            return
+        now = self._chain.now()
+        prepared = [record_values(record, now) for record in records]  # validation before any I/O
+        if self._deferred:
+            self._pending.extend(prepared)
+        else:
+            self._write(prepared)
 
     def append_positions(self, records: Sequence[AccessRecord]) -> list[tuple[str, int]]:
-        """Like :meth:`append`, returning each record's ``(chain_id, seq)``."""
+        """Like :meth:`append`, returning each record's ``(chain_id, seq)``.
+
+        Always written at once, so ahead of records still held back (flushing those here would put them
+        in a savepoint they were not appended in, and a rollback of that savepoint would lose them).
+        """
         if not records:
             return []
         now = self._chain.now()
         prepared = [record_values(record, now) for record in records]  # validation before any I/O
+        return self._write(prepared)
+
+    def _write(self, prepared: Sequence[tuple[dict[str, Any], tuple[str, ...]]]) -> list[tuple[str, int]]:
         chain_id = self._chain.chain_id
         try:
             seq, prev = self._chain.lock_head(self._conn)

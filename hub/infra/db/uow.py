@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from contracts.errors import ConfigurationError, StoreUnavailable
+from hub.infra.audit_sql import SqlAuditLog
 from hub.infra.codes_sql import SqlPendingQueries
 from hub.infra.db.messaging import SqlInbox, SqlOutbox
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
@@ -87,6 +88,8 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SqlOutbox(self._conn)
         self.vault = self._vault_factory(self._conn)
         self.audit = self._audit_factory(self._conn)
+        if isinstance(self.audit, SqlAuditLog):
+            self.audit.defer()  # one write per transaction, at commit; see commit() and savepoint()
         self.dead_letters = SqlDeadLetterStore(self._conn)
         self.pending_queries = SqlPendingQueries(self._conn)
         self.holds = SqlHoldStore(self._conn)
@@ -112,9 +115,16 @@ class SqlAlchemyUnitOfWork:
             self._close()
 
     def commit(self) -> None:
-        """Commit; a database failure becomes :class:`StoreUnavailable` (retried later)."""
+        """Write the access records held back, then commit.
+
+        Raises:
+            AuditWriteFailed: the access records could not be written (nothing is committed).
+            StoreUnavailable: the database did not commit (retried later).
+        """
         if self._tx is None:
             raise RuntimeError("the unit of work is not open")
+        if isinstance(self.audit, SqlAuditLog):
+            self.audit.flush()
         try:
             self._tx.commit()
         except IntegrityError:
@@ -133,6 +143,8 @@ class SqlAlchemyUnitOfWork:
             nested = self.connection.begin_nested()
         except DBAPIError as exc:
             raise StoreUnavailable("the database refused a savepoint") from exc
+        audit = self.audit if isinstance(self.audit, SqlAuditLog) else None
+        mark = audit.pending if audit is not None else 0
         try:
             yield
         except BaseException:
@@ -140,6 +152,9 @@ class SqlAlchemyUnitOfWork:
                 nested.rollback()
             except DBAPIError as exc:
                 raise StoreUnavailable("the database could not roll back a savepoint") from exc
+            finally:
+                if audit is not None:
+                    audit.discard_after(mark)  # records held back inside it go with it
             raise
         try:
             nested.commit()
