@@ -36,6 +36,7 @@ from adapters.pension.mapping import (
     outcome_manifest,
     outcome_row,
 )
+from adapters.pension.messages import HUB_MESSAGE_TYPES, write_message_file
 from adapters.pension.wire import (
     OUTCOME_COLUMNS,
     encode_rows,
@@ -218,6 +219,9 @@ class PensionAdapter:
         Number acquisition outcomes and dependants' declaration acknowledgements are written the same way,
         by their writers in :data:`~adapters.pension.kinds.OUTCOME_WRITERS`.
 
+        The intermediate server's and eLTAX's answers (:data:`~adapters.pension.messages.HUB_MESSAGE_TYPES`)
+        are written as one JSON file per message instead (:mod:`adapters.pension.messages`).
+
         Raises:
             UnknownMessageType: any other message.
             ValidationFailed: the message is not addressed to the pension system.
@@ -229,6 +233,8 @@ class PensionAdapter:
         writer = OUTCOME_WRITERS.get((env.message_type, env.schema_version))
         if writer is not None and isinstance(outcomes, writer[0]):
             return self._write_outcome(message, writer[1])
+        if (env.message_type, env.schema_version) in HUB_MESSAGE_TYPES and env.destination == "pension":
+            return write_message_file(self.gateway.outbound, message)
         if (env.message_type, env.schema_version) != (
             OUTCOMES_MESSAGE_TYPE,
             SCHEMA_VERSION,
