@@ -55,12 +55,22 @@ class RetryPolicy:
 
 
 def _plain_headers(delivery: Delivery) -> dict[str, HeaderValue]:
-    # Keep our own scalar headers; x-death and friends are the broker's business.
+    # Keep our own scalar headers; x-death and friends are the broker's business. A producer may have put
+    # anything in them: text is redacted like the body.
     return {
-        k: v
+        k: redact_text(v) if isinstance(v, str) else v
         for k, v in delivery.headers.items()
         if k.startswith("x-renkei-") and isinstance(v, str | int | bool)
     }
+
+
+def _property(value: str | None, fallback: str | None = None) -> str:
+    """An AMQP property of the failed delivery, as its copy may carry it: redacted, never empty.
+
+    Producers set message ids, types and correlation ids as they like (a number, even); the copy goes to
+    a queue and, through the outbox and the dead-letter store, to the database.
+    """
+    return redact_text(value or fallback or "unknown")
 
 
 def dead_letter_message(
@@ -84,9 +94,9 @@ def dead_letter_message(
         exchange=exchanges.dead,
         routing_key=delivery.queue,
         body=redact_bytes(delivery.body),
-        message_id=delivery.message_id or "unknown",
-        message_type=delivery.message_type or "unknown",
-        correlation_id=delivery.correlation_id or delivery.message_id or "unknown",
+        message_id=_property(delivery.message_id),
+        message_type=_property(delivery.message_type),
+        correlation_id=_property(delivery.correlation_id, delivery.message_id),
         headers=headers,
     )
 
@@ -106,9 +116,8 @@ def retry_message(
         exchange=exchanges.retry(policy.delay_for(attempt)),
         routing_key=delivery.queue,
         body=delivery.body,
-        message_id=delivery.message_id or "unknown",
-        message_type=delivery.message_type or "unknown",
-        correlation_id=delivery.correlation_id or delivery.message_id or "unknown",
+        message_id=_property(delivery.message_id),
+        message_type=_property(delivery.message_type),
+        correlation_id=_property(delivery.correlation_id, delivery.message_id),
         headers=headers,
     )
-

@@ -21,6 +21,7 @@ from hub.core.context import HandlerContext
 from hub.core.failure import Exchanges, RetryPolicy, dead_letter_message, retry_message
 from hub.core.legal_basis import LegalBasisTable
 from hub.core.policy import NumberPolicy
+from hub.core.redaction import redact_text
 from hub.core.routing import Handler, to_outgoing
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.store import UnitOfWork, UnitOfWorkFactory
@@ -55,8 +56,8 @@ class WorkerDeps:
 
 
 def _cut(value: str | None) -> str | None:
-    """An AMQP property as the access record can keep it: at most :data:`ID_LIMIT` characters, no NUL."""
-    return None if value is None else value.replace("\x00", "")[:ID_LIMIT]
+    """An AMQP property as the access record can keep it: no Individual Number, no NUL, ID_LIMIT long."""
+    return None if value is None else redact_text(value.replace("\x00", ""))[:ID_LIMIT]
 
 
 def _ctx(delivery: Delivery) -> dict[str, object]:
