@@ -131,15 +131,23 @@ class PrivateBroker:
         return env
 
     def ctl(self, *args: str, timeout_s: float = _CTL_TIMEOUT_S, check: bool = True) -> str:
-        """Run ``rabbitmqctl -n NODE ARGS`` (bounded); returns its output."""
-        result = subprocess.run(
-            [str(self.sbin / "rabbitmqctl"), "-q", "-n", self.node, *args],
-            env=self._env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout_s + 10,
-            check=False,
-        )
+        """Run ``rabbitmqctl -n NODE ARGS`` (bounded); returns its output.
+
+        The CLI is an Erlang node of its own; on a busy machine it sometimes fails to start its
+        distribution (``nodistribution``), which says nothing about the broker: that is tried again.
+        """
+        for attempt in range(3):
+            result = subprocess.run(
+                [str(self.sbin / "rabbitmqctl"), "-q", "-n", self.node, *args],
+                env=self._env(),
+                capture_output=True,
+                text=True,
+                timeout=timeout_s + 10,
+                check=False,
+            )
+            if "nodistribution" not in result.stderr or attempt == 2:
+                break
+            time.sleep(1)
         if check and result.returncode != 0:
             raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stderr.strip()[-500:]}")
         return result.stdout

@@ -108,7 +108,7 @@ def fault_settings(broker: PrivateBroker, data_dir: Path, **overrides: object) -
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def _delete_topology(url: str, settings: Settings) -> None:
+def delete_topology(url: str, settings: Settings) -> None:
     topology = renkei_topology(settings.exchange_prefix, settings.retry)
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
@@ -161,4 +161,4 @@ def deploy(fault_broker: PrivateBroker, enrolled_data_dir: Path, tmp_path: Path)
         deployment.close()
         # The broker application may be down after a failed restart test; the node is private anyway.
         with contextlib.suppress(pika.exceptions.AMQPError):
-            _delete_topology(fault_broker.url, deployment.settings)
+            delete_topology(fault_broker.url, deployment.settings)

@@ -206,9 +206,13 @@ class Deployment:
         settings: the test's settings (broker URL, prefix, data directory, database URL).
         records: size of the synthetic population and of the request file.
         log_dir: where the services' logs go.
+        services: which services to run (:data:`SERVICES`, and optionally the ``intermediate_server`` and
+            ``eltax`` adapters).
     """
 
-    def __init__(self, settings: Settings, records: int, log_dir: Path) -> None:
+    def __init__(
+        self, settings: Settings, records: int, log_dir: Path, services: tuple[str, ...] = SERVICES
+    ) -> None:
         self.settings = settings
         self.records = records
         self.log_dir = log_dir
@@ -225,8 +229,10 @@ class Deployment:
             "jlis": [*base, "run", "adapter", "jlis"],
             "pension": [*base, "run", "adapter", "pension"],
             "simulator": [*base, "run", "simulator", "jlis", "--records", str(records)],
+            "intermediate_server": [*base, "run", "adapter", "intermediate_server"],
+            "eltax": [*base, "run", "adapter", "eltax"],
         }
-        self.services = {name: ServiceProcess(name, argv[name], env, log_dir) for name in SERVICES}
+        self.services = {name: ServiceProcess(name, argv[name], env, log_dir) for name in services}
         self.events: list[str] = []
         self._admin: pika.BlockingConnection | None = None
         self._t0 = time.monotonic()
@@ -240,7 +246,7 @@ class Deployment:
 
     def start(self, *names: str) -> None:
         """Start the named services (all by default)."""
-        for name in names or SERVICES:
+        for name in names or tuple(self.services):
             self.services[name].start()
             self.note(f"start {name} (generation {self.services[name].generation})")
 
