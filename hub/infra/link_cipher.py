@@ -15,6 +15,9 @@ from contracts.link import CounterpartFile
 
 __all__ = ["AeadLinkCipher"]
 
+_NONCE = 12
+_TAG = 16
+
 
 class AeadLinkCipher:
     """Encrypts each counterpart file under its counterpart's link key, bound to its name.
@@ -37,7 +40,7 @@ class AeadLinkCipher:
 
     def protect(self, file: CounterpartFile) -> bytes:
         """Encrypt ``file`` for the broker."""
-        nonce = os.urandom(12)
+        nonce = os.urandom(_NONCE)
         aad = f"{file.counterpart}|{file.name}|{file.correlation_id}".encode()
         sealed = nonce + self._cipher(file.counterpart).encrypt(nonce, file.content, aad)
         return json.dumps(
@@ -55,11 +58,16 @@ class AeadLinkCipher:
             head = json.loads(body)
             counterpart, name, correlation = head["counterpart"], head["name"], head["correlation_id"]
             sealed = base64.urlsafe_b64decode(head["content"])
-        except (ValueError, KeyError, TypeError):
+            # Inside the try: a \ud800 escape in the JSON gives a string UTF-8 cannot encode.
+            aad = f"{counterpart}|{name}|{correlation}".encode()
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise DecodeError("a counterpart link message is not in the link format") from None
-        aad = f"{counterpart}|{name}|{correlation}".encode()
+        cipher = self._cipher(str(counterpart))
+        if len(sealed) < _NONCE + _TAG:
+            # Too short for a nonce and a tag: AESGCM would raise ValueError, not InvalidTag.
+            raise SealError(f"the link message {name!r} failed authentication (truncated)")
         try:
-            content = self._cipher(str(counterpart)).decrypt(sealed[:12], sealed[12:], aad)
+            content = cipher.decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
         except InvalidTag:
             raise SealError(f"the link message {name!r} failed authentication") from None
         return CounterpartFile(
