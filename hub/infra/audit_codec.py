@@ -198,7 +198,7 @@ def parse_heads(text: str) -> dict[str, tuple[int, str]] | None:
     """Parse a checkpoint's heads; ``None`` when the text is not exactly the canonical form."""
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         return None
     if not isinstance(raw, dict):
         return None

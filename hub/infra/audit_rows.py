@@ -187,7 +187,7 @@ def parse_details(text: str) -> dict[str, str]:
     """Details read back from the store (a malformed value becomes ``{"renkei.unreadable": text}``)."""
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         return {"renkei.unreadable": text}
     if not isinstance(raw, dict):
         return {"renkei.unreadable": text}
