@@ -125,6 +125,11 @@ def jlis_cases(correlation: str, refs: list[str]) -> Iterator[LinkCase]:
     )
     mallory = {"counterpart": "mallory", "name": name, "correlation_id": correlation, "content": "AAAA" * 10}
     yield LinkCase("link-unknown-counterpart", "jlis", SEAL, raw=json.dumps(mallory).encode())
+    short = {"counterpart": "jlis", "name": name, "correlation_id": correlation, "content": "AAAA"}
+    yield LinkCase("link-content-shorter-than-a-nonce", "jlis", SEAL, raw=json.dumps(short).encode())
+    yield LinkCase("link-deeply-nested", "jlis", UNDECODABLE, raw=b"[" * 100_000)
+    surrogate = b'{"counterpart": "jlis", "name": "\\ud800", "correlation_id": "c", "content": "AAAA"}'
+    yield LinkCase("link-name-lone-surrogate", "jlis", UNDECODABLE, raw=surrogate)
     yield LinkCase(
         "link-another-counterparts-file", "jlis", JLIS_FILE, CounterpartFile("eltax", name, good, correlation)
     )
