@@ -73,7 +73,7 @@ class SurvivalFlow:
         self._pension = hub.pension_system()
         usage = (population.roster_usage_number(i) for i in range(records))
         self._pension.drop_survival_request(
-            list(usage), cycle=self.cycle, as_of=date.today(), batch_id=self.batch_id
+            usage, cycle=self.cycle, as_of=date.today(), batch_id=self.batch_id
         )
 
     def sent(self) -> int:
