@@ -8,8 +8,8 @@ commits at once, so that the broker is acknowledged only after the work is durab
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from typing import Protocol, Self
 
 from hub.ports.audit import AuditLog, ProvisionLog
