@@ -409,3 +409,32 @@ def test_any_declaration_row_round_trips(seq: int, count: int, data: st.DataObje
 @given(st.lists(st.integers(0, 10**9), max_size=50))
 def test_distinct_count_counts_distinct_values(values: list[int]) -> None:
     assert distinct_count(values) == len(set(values))
+
+
+def test_a_truncated_acquisition_file_is_refused_whole(root: Path) -> None:
+    sim = PensionRequestsSimulator(root)
+    path = sim.drop_acquisition_request(
+        [entitlement(1), entitlement(2)], as_of=date(2026, 11, 20), batch_id="cut"
+    )
+    content = path.read_bytes()
+    path.write_bytes(content[: len(content) // 2])  # the manifest still describes the whole file
+    adapter = PensionAdapter(DirectoryGateway(root), chunk_records=10)
+    assert drain(adapter) == []
+    assert adapter.recent_rejections[-1].reason is Reason.CHECKSUM_MISMATCH
+    assert (root / "rejected" / path.name).exists()
+
+
+def test_a_number_bearing_name_with_another_kind_is_refused_and_deleted(root: Path) -> None:
+    sim = PensionRequestsSimulator(root)
+    path = sim.drop_acquisition_request([entitlement(1)], as_of=date(2026, 11, 20), batch_id="x")
+    disguised = path.with_name("dependants_declaration.x.csv")
+    path.rename(disguised)
+    manifest = json.loads((root / "inbound" / (path.name + ".manifest.json")).read_text())
+    manifest["file_name"] = disguised.name
+    (root / "inbound" / (path.name + ".manifest.json")).unlink()
+    (root / "inbound" / (disguised.name + ".manifest.json")).write_text(json.dumps(manifest))
+    adapter = PensionAdapter(DirectoryGateway(root), chunk_records=10, sealer=AeadSealer(KEYRING))
+    assert drain(adapter) == []
+    assert adapter.recent_rejections[-1].reason is Reason.MANIFEST_MISMATCH
+    assert not (root / "rejected" / disguised.name).exists()  # a file so named may hold numbers: deleted
+    assert (root / "rejected" / (disguised.name + ".report.json")).exists()
