@@ -51,7 +51,7 @@ from hub.infra.metrics_sampler import MetricsSampler
 from hub.infra.runner import ServiceGroup
 from hub.infra.topology import Names, apply_topology, renkei_topology
 from hub.infra.transport_pika import PikaTransport
-from hub.infra.vault_sql import SqlVault
+from hub.infra.vault_memo import MemoisingVault
 from hub.ports.dead_letters import DeadLetterStatus
 from hub.ports.transport import Transport
 from hub.ports.vault import Retention
@@ -152,8 +152,8 @@ class Hub:
         """Units of work on the hub's database."""
         keyring = self.keyring
 
-        def vault(conn: Connection) -> SqlVault:
-            return SqlVault(conn, keyring)
+        def vault(conn: Connection) -> MemoisingVault:
+            return MemoisingVault(conn, keyring)
 
         def audit(conn: Connection) -> SqlAuditLog:
             return SqlAuditLog(conn, self.chain)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from contracts.envelope import Envelope
 from contracts.registry import Decoded, encode
@@ -26,12 +26,18 @@ from hub.core.intermediate_server import (
     handle_provision_notice,
     handle_refused_queries,
 )
-from hub.core.survival import handle_jlis_result, handle_survival_request
+from hub.core.survival import (
+    handle_jlis_result,
+    handle_survival_request,
+    prefetch_jlis_results,
+    prefetch_survival_requests,
+)
 from hub.ports.transport import OutgoingMessage
 
-__all__ = ["HANDLERS", "Handler", "to_outgoing"]
+__all__ = ["HANDLERS", "PREFETCHERS", "Handler", "Prefetcher", "to_outgoing"]
 
 Handler = Callable[[Decoded, HandlerContext], list[Envelope]]
+Prefetcher = Callable[[Sequence[Decoded], HandlerContext], None]
 
 HANDLERS: Mapping[tuple[str, int], Handler] = {
     ("pension.survival_inquiry.requested", 1): handle_survival_request,
@@ -53,6 +59,16 @@ HANDLERS: Mapping[tuple[str, int], Handler] = {
     ("intermediate_server.provision.notice", 1): handle_provision_notice,
 }
 """Message types the hub handles on its ingress; anything else is dead-lettered as unknown."""
+
+PREFETCHERS: Mapping[tuple[str, int], Prefetcher] = {
+    ("pension.survival_inquiry.requested", 1): prefetch_survival_requests,
+    ("jlis.survival_change.result", 1): prefetch_jlis_results,
+}
+"""Message types whose people the worker looks up for a whole batch at once, before their handlers run.
+
+A prefetcher only reads (and records tokens), so that the handlers find what they need in the unit of
+work's memory; it never decides anything. Bulk flows that handle many small messages belong here.
+"""
 
 
 def to_outgoing(envelope: Envelope, exchanges: Exchanges) -> OutgoingMessage:

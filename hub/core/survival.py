@@ -11,7 +11,7 @@ on), and the pension system receives each outcome by usage number with its actio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
 from contracts.errors import ValidationFailed
@@ -43,6 +43,8 @@ __all__ = [
     "JLIS_REF_SCOPE",
     "handle_jlis_result",
     "handle_survival_request",
+    "prefetch_jlis_results",
+    "prefetch_survival_requests",
 ]
 
 AUDIT_SCOPE = TokenScope("audit")
@@ -76,6 +78,27 @@ def _record(
         subjects=tuple(subjects),
         details=dict(kw),
     )
+
+
+def prefetch_survival_requests(messages: Sequence[Decoded], ctx: HandlerContext) -> None:
+    """Look up every person of a batch of requests at once: subjects, numbers, audit tokens, references.
+
+    The handlers ask again, message by message, and are answered from the unit of work's memory.
+    """
+    records = [
+        r for m in messages if isinstance(m.payload, SurvivalInquiryRequested) for r in m.payload.records
+    ]
+    vault = ctx.uow.vault
+    subjects = vault.subjects_by_usage([r.usage_number for r in records])
+    known = list(set(subjects.values()))
+    numbers = vault.numbers_of(known)
+    vault.tokens(AUDIT_SCOPE, known)
+    askable = [r for r in records if subjects.get(r.usage_number) in numbers]
+    if askable:
+        ctx.policy.check(
+            destination="jlis", message_type="jlis.survival_change.inquiry", purpose=JLIS_PURPOSE
+        )
+        _refs(vault, askable, subjects)
 
 
 def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
@@ -189,6 +212,21 @@ def _no_number_outcomes(
     touched = [audit_tokens[subjects[r.usage_number]] for r in unaskable if r.usage_number in subjects]
     records.append(_record(ctx, AuditAction.ROUTED, reply, touched, outcome="no_number"))
     return reply
+
+
+def prefetch_jlis_results(messages: Sequence[Decoded], ctx: HandlerContext) -> None:
+    """Look up every person of a batch of J-LIS results at once: references, usage numbers, audit tokens."""
+    refs = [
+        r.ref for m in messages if isinstance(m.payload, JlisSurvivalChangeResult) for r in m.payload.records
+    ]
+    vault = ctx.uow.vault
+    by_ref = {
+        **vault.subjects_of_tokens(JLIS_REF_SCOPE, refs),
+        **vault.subjects_of_tokens(JLIS_DEPENDANT_REF_SCOPE, refs),
+    }
+    subjects = list(set(by_ref.values()))
+    vault.usage_of(subjects)
+    vault.tokens(AUDIT_SCOPE, subjects)
 
 
 def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from contracts.errors import ContractError, PermanentError, TransientError, UnknownMessageType, Unroutable
@@ -22,7 +22,7 @@ from hub.core.failure import Exchanges, RetryPolicy, dead_letter_message, retry_
 from hub.core.legal_basis import LegalBasisTable
 from hub.core.policy import NumberPolicy
 from hub.core.redaction import redact_text
-from hub.core.routing import Handler, to_outgoing
+from hub.core.routing import PREFETCHERS, Handler, Prefetcher, to_outgoing
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.store import UnitOfWork, UnitOfWorkFactory
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage, Transport
@@ -53,6 +53,8 @@ class WorkerDeps:
     after_commit: Callable[[], object] | None = None
     legal_basis: LegalBasisTable | None = None
     """The legal-basis table of the information-provision network; ``None`` refuses every query."""
+    prefetchers: Mapping[tuple[str, int], Prefetcher] = field(default_factory=lambda: PREFETCHERS)
+    """Per message type: looks up a whole batch's people before the handlers run (see routing)."""
 
 
 def _cut(value: str | None) -> str | None:
@@ -124,6 +126,7 @@ class HubWorker:
                 self._d.actor,
                 LegalBasisTable.empty() if self._d.legal_basis is None else self._d.legal_basis,
             )
+            self._prefetch(uow, ctx, [m for _, m in decoded if str(m.envelope.message_id) not in already])
             for index, message in decoded:
                 mid = str(message.envelope.message_id)
                 if mid in already:
@@ -160,6 +163,28 @@ class HubWorker:
                 },
             )
         return list(zip(outbox_ids, outgoing, strict=True))
+
+    def _prefetch(self, uow: UnitOfWork, ctx: HandlerContext, messages: list[Decoded]) -> None:
+        """Let each message type's prefetcher look up the batch's people in a few statements.
+
+        An optimisation only: a prefetcher that fails (short of a transient failure, which fails the
+        batch like any other) is rolled back and logged, and the handlers look their people up themselves.
+        """
+        groups: dict[tuple[str, int], list[Decoded]] = {}
+        for message in messages:
+            key = (message.envelope.message_type, message.envelope.schema_version)
+            if key in self._d.prefetchers:
+                groups.setdefault(key, []).append(message)
+        for key, group in groups.items():
+            if len(group) < 2:
+                continue  # nothing to gain: the handler makes the same look-ups
+            try:
+                with uow.savepoint():
+                    self._d.prefetchers[key](group, ctx)
+            except TransientError:
+                raise
+            except Exception:  # noqa: BLE001 - see the docstring: the handlers do the work either way
+                log.warning("prefetch failed; handlers look up their own", extra={"message_type": key[0]})
 
     def _dead_letter(
         self, uow: UnitOfWork, deliveries: Sequence[Delivery], failures: list[tuple[int, BaseException, str]]

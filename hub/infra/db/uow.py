@@ -15,6 +15,7 @@ from hub.infra.codes_sql import SqlPendingQueries
 from hub.infra.db.messaging import SqlInbox, SqlOutbox
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.infra.holds_sql import SqlHoldStore
+from hub.infra.vault_memo import MemoisingVault
 from hub.ports.audit import AuditLog, ProvisionLog
 from hub.ports.codes import CodeStore, PendingQueryStore
 from hub.ports.dead_letters import DeadLetterStore
@@ -155,6 +156,8 @@ class SqlAlchemyUnitOfWork:
             finally:
                 if audit is not None:
                     audit.discard_after(mark)  # records held back inside it go with it
+                if isinstance(self.vault, MemoisingVault):
+                    self.vault.forget()  # what it recorded inside (tokens) is gone from the database
             raise
         try:
             nested.commit()
