@@ -21,9 +21,10 @@ from adapters.jlis.wire import ResultRecord
 from contracts.individual_number import synthetic_individual_number
 from contracts.link import CounterpartFile
 from contracts.messages.survival import MoveKind, SurvivalOutcome
+from hub.bootstrap import Hub
 from tests.corpus.builders import jlis_result_file, splice_result_field
 
-__all__ = ["LinkCase", "eltax_cases", "intermediate_server_cases", "jlis_cases"]
+__all__ = ["LinkCase", "eltax_cases", "intermediate_server_cases", "jlis_cases", "link_body"]
 
 UNDECODABLE = frozenset({"undecodable"})
 SEAL = frozenset({"seal_invalid"})
@@ -274,3 +275,13 @@ def eltax_cases(correlation: str) -> Iterator[LinkCase]:
     yield case("eltax-not-shift-jis-or-utf8", request, b"\xff\xfe\xfd" * 200, wire)
     yield case("eltax-truncated-label", request, b"1" * 95, wire)
     yield LinkCase("eltax-link-not-json", "eltax", UNDECODABLE, raw=b"[]")
+
+
+def link_body(hub: Hub, case: LinkCase) -> bytes:
+    """The message body of a link case, as published on the counterpart's inbound queue."""
+    link = hub.host_deps(None).link  # type: ignore[arg-type]  # only the cipher is used
+    if case.file is None:
+        assert case.raw is not None
+        return case.raw
+    body = link.protect(case.file)
+    return case.tamper(body) if case.tamper else body

@@ -8,13 +8,15 @@ bad ones.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from contracts.individual_number import synthetic_individual_number
 from tests.corpus.builders import DELETE, inquiry_csv, pension_manifest
 
-__all__ = ["PensionCase", "duplicate_cases", "pension_cases", "valid_request"]
+__all__ = ["PensionCase", "duplicate_cases", "pension_cases", "valid_request", "write_case"]
 
 
 @dataclass(frozen=True)
@@ -161,3 +163,20 @@ def duplicate_cases(
         pension_manifest(processed_name, changed, batch_id="reuses-name"),
         frozenset({"name_already_used"}),
     )
+
+
+def write_case(inbound: Path, case: PensionCase) -> None:
+    """Drop a case in ``inbound`` as the pension system does: data first, manifest last, each by rename."""
+    if case.symlink_to is not None:
+        os.symlink(case.symlink_to, inbound / case.name)
+    elif case.data is not None:
+        _atomic(inbound / case.name, case.data)
+    if case.manifest is not None:
+        _atomic(inbound / (case.name + ".manifest.json"), case.manifest)
+
+
+def _atomic(path: Path, content: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(content)
+    tmp.chmod(0o600)
+    os.replace(tmp, path)

@@ -8,7 +8,6 @@ directory gateway for the pension exchange.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,8 @@ from contracts.registry import decode
 from hub.bootstrap import Hub, bootstrap
 from hub.settings import Settings
 from tests.corpus.ingress import IngressCase, ingress_cases
-from tests.corpus.links import LinkCase, eltax_cases, intermediate_server_cases, jlis_cases
-from tests.corpus.pension import PensionCase, pension_cases
+from tests.corpus.links import LinkCase, eltax_cases, intermediate_server_cases, jlis_cases, link_body
+from tests.corpus.pension import PensionCase, pension_cases, write_case
 
 USAGE = [f"P{i:010d}" for i in range(5)]
 REFS = ["abcdefghijklmnop"]
@@ -78,16 +77,6 @@ def _adapter(hub: Hub, counterpart: str):
     return make[counterpart]()
 
 
-def link_body(hub: Hub, case: LinkCase) -> bytes:
-    """The message body of a link case, as published on the counterpart's inbound queue."""
-    link = hub.host_deps(None).link  # type: ignore[arg-type]  # only the cipher is used
-    if case.file is None:
-        assert case.raw is not None
-        return case.raw
-    body = link.protect(case.file)
-    return case.tamper(body) if case.tamper else body
-
-
 @pytest.mark.parametrize("case", LINKS, ids=lambda c: c.id)
 def test_each_link_case_is_refused_by_the_link_or_its_adapter_with_its_reason(hub: Hub, case: LinkCase):
     body = link_body(hub, case)
@@ -116,20 +105,3 @@ def test_each_request_file_is_refused_whole_with_its_reason(tmp_path: Path, case
     assert taken.problem
     assert taken.action
     assert not list(gateway.inbound.iterdir()), "the refused file left inbound/"
-
-
-def write_case(inbound: Path, case: PensionCase) -> None:
-    """Drop a case in ``inbound`` as the pension system does: data first, manifest last, each by rename."""
-    if case.symlink_to is not None:
-        os.symlink(case.symlink_to, inbound / case.name)
-    elif case.data is not None:
-        _atomic(inbound / case.name, case.data)
-    if case.manifest is not None:
-        _atomic(inbound / (case.name + ".manifest.json"), case.manifest)
-
-
-def _atomic(path: Path, content: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(content)
-    tmp.chmod(0o600)
-    os.replace(tmp, path)

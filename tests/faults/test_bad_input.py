@@ -35,9 +35,8 @@ from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
 from hub.settings import RetrySettings
 from tests.corpus.builders import survival_request_envelope
 from tests.corpus.ingress import CASE_HEADER, TEXT_NAMES, ingress_cases, result_envelope
-from tests.corpus.links import eltax_cases, intermediate_server_cases, jlis_cases
-from tests.corpus.pension import PensionCase, duplicate_cases, pension_cases, valid_request
-from tests.corpus.test_readers import link_body, write_case
+from tests.corpus.links import eltax_cases, intermediate_server_cases, jlis_cases, link_body
+from tests.corpus.pension import PensionCase, duplicate_cases, pension_cases, valid_request, write_case
 from tests.faults._broker import PrivateBroker
 from tests.faults.conftest import delete_topology, fault_settings
 from tests.faults.harness import Deployment
