@@ -62,6 +62,15 @@ def _cut(value: str | None) -> str | None:
     return None if value is None else redact_text(value.replace("\x00", ""))[:ID_LIMIT]
 
 
+class _HandlerFailed(Exception):
+    """A handler failed in a batch run without savepoints: run the batch again, one savepoint each."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index)
+        self.index = index
+        self.error = error
+
+
 def _ctx(delivery: Delivery) -> dict[str, object]:
     return {
         "message_id": delivery.message_id,
@@ -93,7 +102,12 @@ class HubWorker:
             except ContractError as exc:
                 failures.append((index, exc, "decode"))
         try:
-            sent = self._handle_in_transaction(deliveries, decoded, failures, transient, dispositions)
+            try:
+                sent = self._handle_in_transaction(deliveries, decoded, failures, transient, dispositions)
+            except _HandlerFailed as failed:
+                sent = self._handle_in_transaction(
+                    deliveries, decoded, failures, transient, dispositions, careful=failed
+                )
         except TransientError as exc:
             log.warning("batch failed transiently, scheduling retries", extra={"error": exc.code})
             return self._retry([(delivery, exc) for delivery in deliveries])
@@ -113,8 +127,19 @@ class HubWorker:
         failures: list[tuple[int, BaseException, str]],
         transient: list[tuple[int, TransientError]],
         dispositions: list[Disposition],
+        *,
+        careful: _HandlerFailed | None = None,
     ) -> list[tuple[int, OutgoingMessage]]:
+        """Handle the batch in one transaction.
+
+        First without a savepoint per message (two statements each, a tenth of the hub's time): if every
+        handler succeeds, their messages are marked in the inbox with one statement. If one fails, the
+        whole transaction rolls back (:class:`_HandlerFailed`) and the batch runs again ``careful``ly:
+        each handler in a savepoint of its own, so that one failure does not spoil its neighbours; the
+        message that failed is not handled a second time, its failure is taken as it was.
+        """
         outgoing: list[OutgoingMessage] = []
+        handled: list[str] = []
         with self._d.uow_factory() as uow:
             ids = [str(m.envelope.message_id) for _, m in decoded]
             already = uow.inbox.handled(CONSUMER, ids)
@@ -134,7 +159,16 @@ class HubWorker:
                     continue
                 already.add(mid)
                 handler = self._d.handlers[(message.envelope.message_type, message.envelope.schema_version)]
+                if careful is None:
+                    try:
+                        outgoing.extend(to_outgoing(env, self._d.exchanges) for env in handler(message, ctx))
+                    except Exception as exc:
+                        raise _HandlerFailed(index, exc) from exc
+                    handled.append(mid)
+                    continue
                 try:
+                    if index == careful.index:
+                        raise careful.error  # noqa: TRY301 - the same handling as a fresh failure
                     with uow.savepoint():
                         produced = [to_outgoing(env, self._d.exchanges) for env in handler(message, ctx)]
                         uow.inbox.mark(CONSUMER, [mid])
@@ -149,6 +183,7 @@ class HubWorker:
                     # A crash (a bug): requeue this one alone; the delivery limit stops a crash loop.
                     log.exception("handler crashed; the delivery is requeued", extra=_ctx(deliveries[index]))
                     dispositions[index] = Disposition.REQUEUE
+            uow.inbox.mark(CONSUMER, handled)
             outgoing.extend(self._dead_letter(uow, deliveries, failures))
             outbox_ids = uow.outbox.add(outgoing)
             uow.commit()
