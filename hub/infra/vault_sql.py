@@ -274,8 +274,8 @@ class SqlVault:
                 ).scalars()
             )
             fresh = []
-            for subject in live:
-                result[subject] = token = self._tokenizer.token(scope, subject, version)
+            for subject, token in zip(live, self._tokenizer.tokens(scope, live, version), strict=True):
+                result[subject] = token
                 if subject not in recorded:
                     fresh.append(
                         {

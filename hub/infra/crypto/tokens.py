@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
@@ -52,13 +53,22 @@ class ParsedToken:
     body: str
 
 
+_TRIPLES: Final = tuple(a + b + c for a in _LETTERS for b in _LETTERS for c in _LETTERS)
+"""Every three-letter group, by its value (0 to 26**3 - 1): a third of the divisions per token."""
+
+
 def _base26(value: bytes, width: int) -> str:
+    """``value`` (big-endian) modulo ``26**width`` as ``width`` letters, most significant first."""
     number = int.from_bytes(value, "big")
-    letters = []
-    for _ in range(width):
+    groups, singles = divmod(width, 3)
+    parts = []
+    for _ in range(groups):
+        number, triple = divmod(number, 17_576)
+        parts.append(_TRIPLES[triple])
+    for _ in range(singles):
         number, digit = divmod(number, 26)
-        letters.append(_LETTERS[digit])
-    return "".join(reversed(letters))
+        parts.append(_LETTERS[digit])
+    return "".join(reversed(parts))
 
 
 def check_scope(scope: str) -> str:
@@ -111,9 +121,17 @@ class Tokenizer:
 
     def token(self, scope: str, subject_id: str, version: int | None = None) -> str:
         """The token of ``subject_id`` in ``scope`` under root ``version`` (default: the current one)."""
+        return self.tokens(scope, [subject_id], version)[0]
+
+    def tokens(self, scope: str, subject_ids: Sequence[str], version: int | None = None) -> list[str]:
+        """The tokens of many subjects in one scope, in order (the scope's key and tag looked up once)."""
         v = self._current if version is None else version
-        mac = hmac.new(self._scope_key(check_scope(scope), v), subject_id.encode("ascii"), hashlib.sha256)
-        return f"tk{v}{scope_tag(scope)}_{_base26(mac.digest()[:16], _BODY_LETTERS)}"
+        key = self._scope_key(check_scope(scope), v)
+        prefix = f"tk{v}{scope_tag(scope)}_"
+        return [
+            prefix + _base26(hmac.digest(key, subject.encode("ascii"), "sha256")[:16], _BODY_LETTERS)
+            for subject in subject_ids
+        ]
 
     def belongs_to(self, scope: str, token: str) -> bool:
         """Tell whether ``token`` has the token shape, the tag of ``scope`` and a root version we hold."""
