@@ -23,11 +23,13 @@ import pika
 import pytest
 
 from hub.bootstrap import bootstrap
+from hub.demo.flow import DemoFlow
+from hub.demo.survival import SurvivalFlow
 from hub.infra.topology import renkei_topology
 from hub.settings import RetrySettings, Settings
 from tests.faults._broker import PrivateBroker, broker_binaries, free_port, reap_stale_nodes
 from tests.faults._postgres import PrivatePostgres, postgres_binaries, reap_stale
-from tests.faults.harness import Deployment
+from tests.faults.harness import SERVICES, Deployment
 
 RECORDS = 10_000
 """Records per fault flow (the issue asks for at least 10,000)."""
@@ -146,12 +148,18 @@ def deploy(fault_broker: PrivateBroker, enrolled_data_dir: Path, tmp_path: Path)
     """Build (and prepare) deployments; every process they start is killed when the test ends."""
     made: list[Deployment] = []
 
-    def build(records: int = RECORDS, **overrides: object) -> Deployment:
+    def build(
+        records: int = RECORDS,
+        *,
+        services: tuple[str, ...] = SERVICES,
+        flow: Callable[[], DemoFlow] = SurvivalFlow,
+        **overrides: object,
+    ) -> Deployment:
         root = tmp_path / f"d{len(made)}"
         settings = fault_settings(fault_broker, root / "var", **overrides)
         if records == RECORDS and not settings.db_url:
             shutil.copytree(enrolled_data_dir, settings.data_dir)
-        deployment = Deployment(settings, records, root / "logs")
+        deployment = Deployment(settings, records, root / "logs", services=services, flow=flow)
         made.append(deployment)
         deployment.prepare()
         return deployment

@@ -31,6 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from contracts.usage_number import UsageNumber
 from hub.bootstrap import Hub, bootstrap
+from hub.demo.flow import DemoFlow
 from hub.demo.survival import SurvivalFlow
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.messaging_tables import inbox, outbox
@@ -207,11 +208,18 @@ class Deployment:
         records: size of the synthetic population and of the request file.
         log_dir: where the services' logs go.
         services: which services to run (:data:`SERVICES`, and optionally the ``intermediate_server`` and
-            ``eltax`` adapters).
+            ``eltax`` adapters and their simulators, ``simulator-intermediate_server`` and
+            ``simulator-eltax``).
+        flow: the demo flow to run (the survival inquiry by default).
     """
 
     def __init__(
-        self, settings: Settings, records: int, log_dir: Path, services: tuple[str, ...] = SERVICES
+        self,
+        settings: Settings,
+        records: int,
+        log_dir: Path,
+        services: tuple[str, ...] = SERVICES,
+        flow: Callable[[], DemoFlow] = SurvivalFlow,
     ) -> None:
         self.settings = settings
         self.records = records
@@ -221,7 +229,7 @@ class Deployment:
         # Reads of the test process take no lock: the hub's engine begins every SQLite transaction with
         # BEGIN IMMEDIATE (the write lock), which polling would take from the hub many times a second.
         self._reader = create_engine(settings.database_url, poolclass=NullPool)
-        self.flow = SurvivalFlow()
+        self.flow = flow()
         env = service_env(settings)
         base = renkei_command()
         argv = {
@@ -231,6 +239,10 @@ class Deployment:
             "simulator": [*base, "run", "simulator", "jlis", "--records", str(records)],
             "intermediate_server": [*base, "run", "adapter", "intermediate_server"],
             "eltax": [*base, "run", "adapter", "eltax"],
+            **{
+                f"simulator-{name}": [*base, "run", "simulator", name, "--records", str(records)]
+                for name in ("intermediate_server", "eltax")
+            },
         }
         self.services = {name: ServiceProcess(name, argv[name], env, log_dir) for name in services}
         self.events: list[str] = []
@@ -251,9 +263,9 @@ class Deployment:
             self.note(f"start {name} (generation {self.services[name].generation})")
 
     def drop_request(self) -> None:
-        """The pension system drops the survival request of every person in its inbound directory."""
+        """The pension system sends its requests (for the survival inquiry: a file in its directory)."""
         self.flow.start(self.hub, self.records)
-        self.note(f"request dropped: batch {self.flow.batch_id}, {self.records} records")
+        self.note(f"{self.flow.name} started: {self.flow.sent()} records")
 
     def kill(self, name: str) -> None:
         """SIGKILL a service (it stays down)."""
@@ -321,7 +333,7 @@ class Deployment:
             seen = self.completed()
             return seen >= at_least
 
-        self.wait_until(reached, f"{at_least} of {self.records} outcomes", timeout_s, poll_s=0.1)
+        self.wait_until(reached, f"{at_least} of {self.flow.sent()} outcomes", timeout_s, poll_s=0.1)
         return seen
 
     def hub_handled(self) -> int:
@@ -347,7 +359,7 @@ class Deployment:
 
     def diagnosis(self) -> str:
         """Events, services and the last lines of each service's log."""
-        parts = ["events:", *self.events, f"outcomes: {self.completed()} of {self.records}"]
+        parts = ["events:", *self.events, f"outcomes: {self.completed()} of {self.flow.sent()}"]
         for service in self.services.values():
             code = service.proc.poll() if service.proc is not None else None
             state = "running" if service.alive() else f"ended with {code}, earlier {service.exit_codes}"
@@ -359,6 +371,11 @@ class Deployment:
 
     def report(self) -> FlowReport:
         """Read the outcome files and the access record (call after the services stopped)."""
+        if not isinstance(self.flow, SurvivalFlow):
+            counts = self.flow.finish()  # what reached the pension system, duplicates included
+            return self._report(
+                counts.completed, counts.completed + counts.duplicates, dict(counts.outcomes), wrong=0
+            )
         population = self.hub.population(self.records)
         rows = self.hub.pension_system().read_outcomes(self.flow.batch_id)
         wrong = 0
@@ -377,12 +394,19 @@ class Deployment:
                 want.move_kind,
             ):
                 wrong += 1
+        outcomes = dict(Counter(str(row.outcome) for row in rows))
+        return self._report(len({row.record_seq for row in rows}), len(rows), outcomes, wrong=wrong)
+
+    def _report(self, distinct: int, rows: int, outcomes: dict[str, int], *, wrong: int) -> FlowReport:
         with self._reader.connect() as conn:
+            # The same effect recorded twice: one message, one action, the same details (a message may
+            # have many records of one action, one per person or query, each with its own details).
+            r = access_records.c
             duplicated = [
-                (str(r[0]), str(r[1]), int(r[2]))
-                for r in conn.execute(
-                    select(access_records.c.message_id, access_records.c.action, func.count())
-                    .group_by(access_records.c.message_id, access_records.c.action)
+                (str(row[0]), str(row[1]), int(row[2]))
+                for row in conn.execute(
+                    select(r.message_id, r.action, func.count())
+                    .group_by(r.message_id, r.action, r.details)
                     .having(func.count() > 1)
                 )
             ]
@@ -398,10 +422,10 @@ class Deployment:
                 ).scalar_one()
             )
         return FlowReport(
-            sent=self.records,
-            distinct=len({row.record_seq for row in rows}),
-            rows=len(rows),
-            outcomes=dict(Counter(str(row.outcome) for row in rows)),
+            sent=self.flow.sent(),
+            distinct=distinct,
+            rows=rows,
+            outcomes=outcomes,
             wrong_outcomes=wrong,
             duplicated_audit=duplicated,
             audit_actions={str(k): int(v) for k, v in actions.items()},
@@ -443,8 +467,9 @@ def assert_every_record_once(deployment: Deployment) -> FlowReport:
 
     * every record has exactly one outcome row, with the outcome the synthetic register says (lost 0,
       duplicates 0 in the outcome files);
-    * every message the hub handled has one RECEIVED record, and no message id has two records of the
-      same action (one ENRICHED and one ROUTED per message sent on: no duplicated effect);
+    * no effect is recorded twice: no two access records of one message and action with the same details
+      (in the survival flow: one RECEIVED per handled message, one ENRICHED and one ROUTED per message
+      sent on);
     * nothing was dead-lettered, and ``renkei audit verify`` passes.
     """
     deployment.stop_all()
@@ -454,7 +479,8 @@ def assert_every_record_once(deployment: Deployment) -> FlowReport:
     assert report.duplicates == 0, f"{report.duplicates} duplicated outcome rows{where}"
     assert report.wrong_outcomes == 0, f"{report.wrong_outcomes} wrong outcomes{where}"
     assert report.duplicated_audit == [], f"duplicated access records{where}"
-    assert report.audit_actions.get("received") == report.inbox_rows, f"RECEIVED records ≠ handled{where}"
+    if isinstance(deployment.flow, SurvivalFlow):  # one RECEIVED per handled message in this flow
+        assert report.audit_actions.get("received") == report.inbox_rows, f"RECEIVED ≠ handled{where}"
     assert "dead_lettered" not in report.audit_actions, f"something was dead-lettered{where}"
     verified = deployment.audit_verify()
     assert verified["exit_code"] == 0, f"renkei audit verify failed: {verified}"
