@@ -24,7 +24,12 @@ else
   echo "rabbitmq: starting a local node"
   # systemd does not run here, so the package's service never starts by itself.
   rabbitmq-server -detached >/dev/null 2>&1 || true
-  rabbitmqctl -q await_startup --timeout 60
+  # The node registers with epmd a few seconds after -detached returns (longer on a loaded machine), and
+  # await_startup fails at once until it has: retry it within a bounded wait.
+  for _ in $(seq 1 30); do
+    rabbitmqctl -q await_startup --timeout 10 >/dev/null 2>&1 && break
+    sleep 3
+  done
   for _ in $(seq 1 30); do answers && break; sleep 1; done
   answers || { echo "rabbitmq: the broker did not answer on $HOST:$PORT" >&2; exit 1; }
   echo "rabbitmq: running on $HOST:$PORT"
