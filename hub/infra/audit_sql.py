@@ -15,7 +15,7 @@ the number of records. Inside a unit of work the appends of a whole transaction 
 the commit (:meth:`SqlAuditLog.defer`). The bulk writes are ``COPY ... FROM STDIN`` on PostgreSQL (on
 the same connection, inside the same transaction; about three times the rate of a pipelined
 ``executemany``, which matters when one record names a chunk of a thousand people) and chunked
-``executemany`` on SQLite.
+``executemany`` on SQLite, with rows handed to the driver as tuples (:mod:`hub.infra.db.bulk`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from contracts.ids import random_letters
 from hub.infra.audit_codec import canonical_at, chain_genesis, record_hash, to_utc
 from hub.infra.audit_rows import hashed_fields, record_values
 from hub.infra.db.audit_tables import access_record_subjects, access_records, audit_chains
+from hub.infra.db.bulk import insert_rows
 from hub.ports.audit import AccessRecord
 
 __all__ = ["ChainWriter", "SqlAuditLog", "append_durably"]
@@ -253,6 +254,9 @@ def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], chu
         ):
             for row in rows:
                 copy.write_row([row[c] for c in columns])
+        return
+    if conn.dialect.name == "sqlite":
+        insert_rows(conn, table, rows)  # compiled once, rows as driver tuples
         return
     for start in range(0, len(rows), chunk):
         conn.execute(insert(table), rows[start : start + chunk])

@@ -23,6 +23,7 @@ from hub.infra.crypto.blind_index import BlindIndexer
 from hub.infra.crypto.envelope import KeyWrapper
 from hub.infra.crypto.keyring import Keyring
 from hub.infra.crypto.tokens import Tokenizer, check_scope
+from hub.infra.db.bulk import insert_rows
 from hub.infra.db.vault_tables import numbers, tokens, usage_numbers
 from hub.infra.vault_plan import normalise_enrol_links, plan_enrol, plan_links
 from hub.infra.vault_store import (
@@ -288,7 +289,7 @@ class SqlVault:
                     )
             if fresh:
                 # Two transactions may tokenise the same subject at once: the second insert is a no-op.
-                self._store.execute(self._store.insert_ignoring_duplicates(tokens), fresh)
+                insert_rows(self._conn, tokens, fresh, ignore_duplicates=True)
         return result
 
     def subjects_of_tokens(self, scope: TokenScope, tokens_: Sequence[str]) -> Mapping[str, SubjectId]:
