@@ -227,10 +227,7 @@ class SqlVault:
 
     def numbers_of(self, subjects: Sequence[SubjectId]) -> dict[SubjectId, IndividualNumber]:
         """Current numbers of the subjects that have one (decrypted in memory only)."""
-        return {
-            s: records[0].number
-            for s, records in self._store.number_rows(subjects, current_only=True).items()
-        }
+        return self._store.current_numbers(subjects)
 
     def number_history(self, subjects: Sequence[SubjectId]) -> dict[SubjectId, list[NumberRecord]]:
         """Every number each subject has had and the vault still holds, oldest first."""

@@ -13,9 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, any_, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ARRAY, ColumnElement, Connection, any_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import StoreUnavailable
@@ -23,6 +21,7 @@ from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.blind_index import BlindIndexer
 from hub.infra.crypto.envelope import DataKey, EncryptedNumber, KeyWrapper
+from hub.infra.db.bulk import insert_rows
 from hub.infra.db.vault_tables import numbers, subject_keys, subjects, usage_numbers
 from hub.infra.vault_plan import Holding
 from hub.ports.vault import NumberRecord, Retention, SubjectId, UnknownSubject
@@ -132,6 +131,7 @@ class VaultStore:
         """Subjects of the usage numbers in force (one statement per chunk and kind)."""
         found: dict[UsageNumber, SubjectId] = {}
         for chunk in chunked(list(set(usage)), self._chunk):
+            asked = {(u.kind.value, u.value): u for u in chunk}  # answered with the caller's own keys
             for kind, values in by_kind(chunk).items():
                 rows = self.execute(
                     select(usage_numbers.c.value, usage_numbers.c.subject_id).where(
@@ -141,7 +141,8 @@ class VaultStore:
                     )
                 )
                 for value, subject in rows:
-                    found[UsageNumber(kind=UsageNumberKind(kind), value=value)] = SubjectId(subject)
+                    key = asked.get((kind, value)) or UsageNumber(kind=UsageNumberKind(kind), value=value)
+                    found[key] = SubjectId(subject)
         return found
 
     def to_history(self, row_ids: Sequence[int], now: datetime) -> None:
@@ -227,6 +228,27 @@ class VaultStore:
                 )
         return keys
 
+    def current_numbers(self, wanted: Sequence[SubjectId]) -> dict[SubjectId, IndividualNumber]:
+        """The current number of each subject that has one, decrypted; nothing else read or built."""
+        result: dict[SubjectId, IndividualNumber] = {}
+        for chunk in chunked(list(set(wanted)), self._chunk):
+            rows = self.execute(
+                select(
+                    numbers.c.subject_id,
+                    numbers.c.nonce,
+                    numbers.c.ciphertext,
+                    subject_keys.c.wrapped_dek,
+                    subject_keys.c.kek_id,
+                    subject_keys.c.dek_version,
+                )
+                .join(subject_keys, subject_keys.c.subject_id == numbers.c.subject_id)
+                .where(numbers.c.is_current, among(self._conn, numbers.c.subject_id, chunk))
+            )
+            for subject, nonce, ciphertext, wrapped, kek_id, key_version in rows:
+                key = self._wrapper.unwrap(subject, key_version, bytes(wrapped), kek_id)
+                result[SubjectId(subject)] = key.decrypt(EncryptedNumber(bytes(nonce), bytes(ciphertext)))
+        return result
+
     def number_rows(
         self, wanted: Sequence[SubjectId], *, current_only: bool
     ) -> dict[SubjectId, list[NumberRecord]]:
@@ -287,15 +309,16 @@ class VaultStore:
                         "updated_at": now,
                     }
                 )
-            self.execute(insert(subjects), subject_rows)
-            self.execute(insert(subject_keys), key_rows)
+            insert_rows(self._conn, subjects, subject_rows)
+            insert_rows(self._conn, subject_keys, key_rows)
         return keys
 
     def insert_usage(self, links: Sequence[tuple[SubjectId, UsageNumber]], now: datetime) -> None:
         """Insert usage numbers in force."""
         for chunk in chunked(links, self._chunk):
-            self.execute(
-                insert(usage_numbers),
+            insert_rows(
+                self._conn,
+                usage_numbers,
                 [
                     {
                         "subject_id": s,
@@ -340,7 +363,7 @@ class VaultStore:
                         "source": source,
                     }
                 )
-            self.execute(insert(numbers), rows)
+            insert_rows(self._conn, numbers, rows)
 
     def update_retention(self, updates: Mapping[int, Retention]) -> None:
         """Set the retention of number rows by id."""
@@ -354,14 +377,6 @@ class VaultStore:
             self.execute(
                 statement, [{"row_id": i, "basis": r.basis, "until": r.purge_after} for i, r in chunk]
             )
-
-    def insert_ignoring_duplicates(self, table: Any) -> Any:
-        """An INSERT that skips rows whose key exists (PostgreSQL and SQLite ``ON CONFLICT DO NOTHING``)."""
-        if self._conn.dialect.name == "postgresql":
-            return pg_insert(table).on_conflict_do_nothing()
-        if self._conn.dialect.name == "sqlite":
-            return sqlite_insert(table).on_conflict_do_nothing()
-        return insert(table)
 
 
 @contextmanager
