@@ -8,12 +8,13 @@ decrypted here, with each subject's data key; nothing here decides *what* to lin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, any_, bindparam, select, update
+from sqlalchemy import ARRAY, ColumnElement, Connection, Text, any_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import StoreUnavailable
@@ -52,10 +53,15 @@ def among(conn: Connection, column: Any, values: Sequence[Any]) -> ColumnElement
 
     On PostgreSQL this is ``column = ANY(:array)``: one parameter, so one statement text (and one prepared
     statement) whatever the chunk's length, where ``IN`` would give each length its own text of up to 500
-    parameters. SQLite gets a plain ``IN``.
+    parameters. SQLite gets the same idea with ``IN (SELECT value FROM json_each(:json))`` for text and
+    integers (SQLite still searches the column's index for each value): SQLAlchemy no longer renders and
+    binds 500 parameters per statement, which was a tenth of the hub's look-ups. Bytes get a plain ``IN``.
     """
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+    if conn.dialect.name == "sqlite" and values and isinstance(values[0], str | int):
+        listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=Text)).table_valued("value")
+        return column.in_(select(listed.c.value))  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
 
 
