@@ -108,7 +108,11 @@ def to_utc(moment: datetime) -> datetime:
 
 def canonical_at(moment: datetime) -> str:
     """``2025-04-01T09:30:00.000000Z``: the timestamp form that is hashed and exported."""
-    return to_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = to_utc(moment)
+    if utc.year < 1000:  # strftime does not pad such years; keep its exact form for them
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same characters as the strftime above, at a fraction of its cost (once per record written).
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def stored_at_text(value: object) -> str | None:

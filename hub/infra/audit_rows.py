@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ _LIMITS: Final = {
     "destination": 200,
 }
 _SUBJECT_LIMIT: Final = 200
+_SPACE: Final = re.compile(r"\s")
 _COLUMNS: Final = (
     "actor",
     "message_id",
@@ -159,18 +161,18 @@ def record_values(record: AccessRecord, now: datetime) -> tuple[dict[str, Any], 
         if values[name] is not None and len(values[name]) > limit:
             raise ValidationFailed(f"access record field {name} is longer than {limit} characters")
     subjects = tuple(sorted(set(record.subjects)))
-    for token in subjects:
-        if find_individual_numbers(token):
-            raise PolicyRefused("access record subjects are audit-scope tokens, never Individual Numbers")
-        if (
-            not token
-            or len(token) > _SUBJECT_LIMIT
-            or not token.isprintable()
-            or any(c.isspace() for c in token)
-        ):
-            raise ValidationFailed(
-                f"a subject token is 1 to {_SUBJECT_LIMIT} printable characters, no spaces"
-            )
+    # Checked all at once (a chunk's record names a thousand people): joined by "|", which is neither a
+    # digit nor a space, no number can span two tokens and no check below changes its answer.
+    joined = "|".join(subjects)
+    if find_individual_numbers(joined):
+        raise PolicyRefused("access record subjects are audit-scope tokens, never Individual Numbers")
+    if subjects and (
+        not all(subjects)
+        or max(map(len, subjects)) > _SUBJECT_LIMIT
+        or not joined.isprintable()
+        or _SPACE.search(joined)
+    ):
+        raise ValidationFailed(f"a subject token is 1 to {_SUBJECT_LIMIT} printable characters, no spaces")
     values["at"] = to_utc(record.at or now)
     values["action"] = AuditAction(record.action).value
     values["outcome"] = Outcome(record.outcome).value
