@@ -120,4 +120,5 @@ def run_bulk(p: Phase, records: int, *, timeout_s: float) -> dict[str, Any]:
         "enrol_per_s": round(records / enrol_s, 1) if enrol_s > 0 else None,
         **checked,
         "peak_memory_mib": {**peaks, "bench": peak_memory_mib()},
+        "cpu_seconds": p.services.cpu(),
     }

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["machine", "peak_memory_mib", "percentile", "reset_peak_memory"]
+__all__ = ["cpu_seconds", "machine", "peak_memory_mib", "percentile", "reset_peak_memory"]
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -41,6 +41,18 @@ def peak_memory_mib(pid: int | None = None) -> float | None:
     """Peak resident memory (``VmHWM``) of a process in MiB; ``None`` where ``/proc`` cannot tell."""
     kib = _status_kib("self" if pid is None else pid, "VmHWM")
     return None if kib is None else round(kib / 1024, 1)
+
+
+def cpu_seconds(pid: int | None = None) -> float | None:
+    """CPU time (user and system) a process has used so far; ``None`` where ``/proc`` cannot tell."""
+    try:
+        fields = Path(f"/proc/{'self' if pid is None else pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces: count from the closing parenthesis.
+    rest = fields.rsplit(")", 1)[1].split()
+    ticks = int(rest[11]) + int(rest[12])  # utime and stime, fields 14 and 15
+    return round(ticks / os.sysconf("SC_CLK_TCK"), 2)
 
 
 def reset_peak_memory() -> bool:

@@ -130,4 +130,5 @@ def run_hub_path(p: Phase, count: int, *, window: int, timeout_s: float) -> dict
         "body_bytes": len(messages[0].body) if messages else 0,
         "enrol_seconds": round(enrol_s, 2),
         "peak_memory_mib": {**peaks, "bench": peak_memory_mib()},
+        "cpu_seconds": p.services.cpu(),
     }

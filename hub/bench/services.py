@@ -24,7 +24,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings
 
 from hub.bench.errors import BenchError
-from hub.bench.measure import peak_memory_mib
+from hub.bench.measure import cpu_seconds, peak_memory_mib
 from hub.settings import Settings
 
 __all__ = ["Service", "ServiceSet", "settings_env"]
@@ -77,6 +77,7 @@ class Service:
     process: subprocess.Popen[bytes] | None = None
     output: Path | None = None
     peak_mib: float | None = None
+    cpu_s: float | None = None
 
     def tail(self, lines: int = 20) -> str:
         """The last lines of the service's output."""
@@ -144,11 +145,16 @@ class ServiceSet:
                 )
 
     def read_peaks(self) -> dict[str, float | None]:
-        """Each running service's peak resident memory so far, in MiB (also kept on the service)."""
+        """Each running service's peak resident memory so far, in MiB (and its CPU time, kept on it)."""
         for service in self.services:
             if service.process is not None and service.process.poll() is None:
                 service.peak_mib = peak_memory_mib(service.process.pid)
+                service.cpu_s = cpu_seconds(service.process.pid)
         return {s.name: s.peak_mib for s in self.services}
+
+    def cpu(self) -> dict[str, float | None]:
+        """CPU seconds each service had used when :meth:`read_peaks` last looked (start-up included)."""
+        return {s.name: s.cpu_s for s in self.services}
 
     def stop(self) -> None:
         """Stop every service: SIGTERM, then SIGKILL after the grace period."""
