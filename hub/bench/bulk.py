@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from hub.bench.phase import Phase
 from hub.bench.services import Service
 from hub.demo.survival import SurvivalFlow
 
-__all__ = ["run_bulk"]
+__all__ = ["Tick", "run_bulk"]
 
 _READY_S = 120.0
 _POLL_S = 0.25
@@ -84,15 +85,23 @@ def _services(p: Phase, records: int) -> list[Service]:
     ]
 
 
-def run_bulk(p: Phase, records: int, *, timeout_s: float) -> dict[str, Any]:
+Tick = Callable[[str, int, int], None]
+"""Told ``(stage, done, total)`` as the bulk phase goes: ``enrol`` once before and once after the set-up,
+``answer`` at every look at the outcome files."""
+
+
+def run_bulk(p: Phase, records: int, *, timeout_s: float, tick: Tick | None = None) -> dict[str, Any]:
     """Run one inquiry of ``records`` people end to end and report its rate and every process's peak.
 
     Raises:
         BenchError: a service died, or the outcomes did not cover everyone within ``timeout_s``.
     """
+    show = tick or (lambda _stage, _done, _total: None)
     flow = SurvivalFlow()
     started = time.perf_counter()
+    show("enrol", 0, records)
     flow.prepare(p.hub, records)
+    show("enrol", records, records)
     enrol_s = time.perf_counter() - started
     p.services.start(_services(p, records), timeout_s=_READY_S)
     reset_peak_memory()
@@ -103,11 +112,13 @@ def run_bulk(p: Phase, records: int, *, timeout_s: float) -> dict[str, Any]:
     counted = _OutcomeCounter(pension.outbound, flow.batch_id)
     deadline = time.monotonic() + timeout_s
     while (done := counted()) < records:  # bounded by the deadline
+        show("answer", done, records)
         p.services.check_alive()
         if time.monotonic() > deadline:
             raise BenchError(f"{done} of {records} records answered after {timeout_s:g} s")
         time.sleep(_POLL_S)
     seconds = time.perf_counter() - started
+    show("answer", records, records)
     peaks = p.services.read_peaks()
     p.services.stop()
     checked = _verify(pension, flow.batch_id, records)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from hub.bench.bulk import run_bulk
+from hub.bench.bulk import Tick, run_bulk
 from hub.bench.measure import machine
 from hub.bench.messages import run_baseline, run_hub_path
 from hub.bench.phase import phase
@@ -28,6 +28,7 @@ def run_bench(
     timeout_s: float = 1_800,
     keep: bool = False,
     progress: Callable[[str], None] | None = None,
+    tick: Tick | None = None,
 ) -> dict[str, Any]:
     """Run the chosen phases and return the report (see ``docs/performance.md`` for its fields).
 
@@ -41,6 +42,7 @@ def run_bench(
         timeout_s: the longest any one phase may take.
         keep: keep each phase's data directory (logs, database) afterwards.
         progress: called with a line of text as the phases go.
+        tick: told the bulk phase's progress (see :data:`hub.bench.bulk.Tick`), for a progress bar.
 
     Raises:
         BenchError: a phase could not complete.
@@ -77,6 +79,6 @@ def run_bench(
     if "bulk" in phases:
         say(f"bulk: a survival/change inquiry of {records} people, every stage in its own process")
         with phase(settings, "bulk", keep=keep) as p:
-            report["bulk"] = run_bulk(p, records, timeout_s=timeout_s)
+            report["bulk"] = run_bulk(p, records, timeout_s=timeout_s, tick=tick)
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from hub.bench import PHASES, BenchError, run_bench
+from hub.bench.bulk import Tick
 from hub.settings import Settings
 
 __all__ = ["bench"]
@@ -45,16 +49,18 @@ def bench(  # noqa: PLR0917 - typer maps options to parameters
         raise typer.BadParameter(f"unknown phase(s) {', '.join(unknown)}; choose from {', '.join(PHASES)}")
     err = Console(stderr=True)
     try:
-        report = run_bench(
-            Settings(),
-            messages=messages,
-            records=records,
-            phases=chosen,
-            window=window,
-            timeout_s=timeout,
-            keep=keep,
-            progress=None if as_json else lambda line: err.print(f"[dim]{line}[/dim]"),
-        )
+        with _bulk_bar(err) as tick:
+            report = run_bench(
+                Settings(),
+                messages=messages,
+                records=records,
+                phases=chosen,
+                window=window,
+                timeout_s=timeout,
+                keep=keep,
+                progress=None if as_json else lambda line: err.print(f"[dim]{line}[/dim]"),
+                tick=tick,
+            )
     except BenchError as exc:
         err.print(f"renkei bench: {exc}")
         raise typer.Exit(1) from None
@@ -62,6 +68,32 @@ def bench(  # noqa: PLR0917 - typer maps options to parameters
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
         _print(report)
+
+
+@contextmanager
+def _bulk_bar(err: Console) -> Iterator[Tick]:
+    """A progress bar on standard error for the bulk phase: people enrolled, then people answered.
+
+    Standard error only, so that ``--json`` keeps standard output one JSON object; Rich draws nothing
+    but the last state where standard error is not a terminal.
+    """
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+        labels = {"enrol": "bulk: people enrolled in the vault", "answer": "bulk: people answered"}
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done)
+
+        yield tick
 
 
 def _memory(peaks: dict[str, Any]) -> str:

@@ -18,7 +18,14 @@ from hub.cli.main import app
 @pytest.mark.e2e
 @pytest.mark.timeout(300)
 def test_a_small_bench_reports_every_figure(e2e_settings):
-    report = run_bench(e2e_settings, messages=200, records=2000, timeout_s=240)
+    ticks: list[tuple[str, int, int]] = []
+    report = run_bench(
+        e2e_settings,
+        messages=200,
+        records=2000,
+        timeout_s=240,
+        tick=lambda stage, done, total: ticks.append((stage, done, total)),
+    )
     report = json.loads(json.dumps(report))  # what --json prints
 
     assert report["machine"]["cpus"] >= 1
@@ -44,6 +51,14 @@ def test_a_small_bench_reports_every_figure(e2e_settings):
     assert bulk["enrol_seconds"] > 0
     for process in ("hub", "adapter-jlis", "adapter-pension", "simulator-jlis", "bench"):
         assert bulk["peak_memory_mib"][process] > 0
+    for process in ("hub", "adapter-jlis", "adapter-pension", "simulator-jlis"):
+        assert bulk["cpu_seconds"][process] > 0
+
+    # The progress bar's feed: enrolment from 0 to everyone, then answers that only grow, up to everyone.
+    assert [t for t in ticks if t[0] == "enrol"] == [("enrol", 0, 2000), ("enrol", 2000, 2000)]
+    answered = [done for stage, done, total in ticks if stage == "answer" and total == 2000]
+    assert answered == sorted(answered)
+    assert answered[-1] == 2000
 
     # Every phase cleaned up after itself.
     assert not any((e2e_settings.data_dir / "bench").iterdir())
