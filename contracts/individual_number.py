@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from operator import mul
 from typing import Any, ClassVar, Final
 
 from pydantic import GetCoreSchemaHandler
@@ -25,6 +26,7 @@ __all__ = [
 
 # Left-to-right weights of the 11-digit base (n = 1 at the rightmost digit: Q = n+1 up to 6, then n-5).
 _WEIGHTS: Final = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_CODE_OFFSET: Final = ord("0") * sum(_WEIGHTS)
 _FULLWIDTH: Final = str.maketrans("０１２３４５６７８９", "0123456789")
 _CANDIDATE: Final = re.compile(r"(?<![0-9０-９])[0-9０-９]{12}(?![0-9０-９])")
 
@@ -40,7 +42,9 @@ def check_digit(base11: str) -> int:
     """
     if len(base11) != 11 or not base11.isascii() or not base11.isdigit():
         raise ValueError("the base of an Individual Number is eleven ASCII digits")
-    remainder = sum(int(d) * w for d, w in zip(base11, _WEIGHTS, strict=True)) % 11
+    # On the ASCII codes (digit + 48) and one subtraction: a quarter of the time of int() per digit, and
+    # the hub checks every number it decrypts.
+    remainder = (sum(map(mul, base11.encode("ascii"), _WEIGHTS)) - _CODE_OFFSET) % 11
     return 0 if remainder <= 1 else 11 - remainder
 
 
@@ -54,7 +58,9 @@ def find_individual_numbers(text: str) -> list[tuple[int, int]]:
 
     Used by the redactor and the leak scanners; returns ``(start, end)`` spans, never the digits.
     """
-    spans = []
+    spans: list[tuple[int, int]] = []
+    if len(text) < 12:  # too short to hold one, like most usage numbers and codes
+        return spans
     for match in _CANDIDATE.finditer(text):
         if is_valid_individual_number(match.group().translate(_FULLWIDTH)):
             spans.append(match.span())
