@@ -26,7 +26,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import ConfigurationError
+from contracts.errors import ConfigurationError, StoreUnavailable
 from hub.infra.audit_checkpoint import write_checkpoint
 from hub.infra.audit_codec import canonical_at
 from hub.infra.audit_query import ExportFormat, RecordFilter, export_provisions, export_records, search
@@ -80,7 +80,7 @@ def _engine(settings: Settings) -> Iterator[Engine]:
         yield engine
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, StoreUnavailable) as exc:
         raise _fail(
             f"the database failed ({type(exc).__name__}); is it migrated (renkei db upgrade)?"
         ) from exc

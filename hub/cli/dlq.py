@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import ConfigurationError, RenkeiError
+from contracts.errors import ConfigurationError, RenkeiError, StoreUnavailable
 from hub.bootstrap import Hub, bootstrap
 from hub.core.operations import DeadLetterOperations, OperationReport
 from hub.core.redaction import redact_text
@@ -115,7 +115,7 @@ def _store(settings: Settings) -> Iterator[DeadLetterStore]:
             yield SqlDeadLetterStore(conn)
     except RenkeiError as exc:
         raise _fail(str(exc)) from exc
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, StoreUnavailable) as exc:
         raise _fail(
             f"the database failed ({type(exc).__name__}); is it migrated (renkei db upgrade)?"
         ) from exc

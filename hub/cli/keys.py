@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import ConfigurationError
+from contracts.errors import ConfigurationError, StoreUnavailable
 from hub.infra.crypto.keyring import Keyring, load_keyring, rotate, save_keyring
 from hub.infra.db.engine import make_engine
 from hub.infra.vault_lifecycle import rewrap_all
@@ -145,7 +145,7 @@ def rotate_cmd(
         )
     except ConfigurationError as exc:
         raise _fail(console, str(exc)) from exc
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, StoreUnavailable) as exc:
         raise _fail(
             console,
             "the keyring was rotated and saved, but the data keys could not be re-wrapped "
@@ -179,7 +179,7 @@ def rewrap_cmd(
         count = rewrap_keys(_settings(ctx))
     except ConfigurationError as exc:
         raise _fail(console, str(exc)) from exc
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, StoreUnavailable) as exc:
         raise _fail(console, f"the database failed ({type(exc).__name__}); is the schema current?") from exc
     if as_json:
         typer.echo(json.dumps({"rewrapped": count}))

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import ConfigurationError
+from contracts.errors import ConfigurationError, StoreUnavailable
 from hub.infra.crypto.keyring import load_keyring
 from hub.infra.db.engine import make_engine
 from hub.infra.vault_lifecycle import ErasureReport, erase_due
@@ -97,7 +97,7 @@ def run_cmd(
     except ConfigurationError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, StoreUnavailable) as exc:
         console.print(
             f"[red]error:[/red] the database failed ({type(exc).__name__}); nothing was erased. "
             "Is the schema current (`renkei db upgrade`)?"

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import RenkeiError
+from contracts.errors import RenkeiError, StoreUnavailable
 from contracts.individual_number import IndividualNumber
 from hub.bootstrap import Hub, bootstrap
 from hub.core.holds import ResolutionRefused, record_refused_resolution, resolve_hold
@@ -110,7 +110,7 @@ def pending(
         with hub.uow_factory()() as uow:
             holds = uow.holds.pending(limit=limit)
             total = uow.holds.count_pending()
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, StoreUnavailable) as exc:
         raise _fail(f"the database failed ({type(exc).__name__}); is the schema current?", 2) from exc
     finally:
         hub.close()

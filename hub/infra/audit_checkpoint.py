@@ -23,7 +23,7 @@ from typing import Final, Protocol
 from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import AuditWriteFailed
+from contracts.errors import AuditWriteFailed, StoreUnavailable
 from hub.infra.audit_codec import (
     GENESIS,
     canonical_at,
@@ -267,5 +267,5 @@ class Checkpointer:
         try:
             with self._engine.begin() as conn:
                 return write_checkpoint(conn, self._signer)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, StoreUnavailable) as exc:
             raise AuditWriteFailed("the audit checkpoint could not be written") from exc

@@ -23,7 +23,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import AuditWriteFailed, PolicyRefused, ValidationFailed
+from contracts.errors import AuditWriteFailed, PolicyRefused, StoreUnavailable, ValidationFailed
 from contracts.individual_number import find_individual_numbers
 from hub.infra.audit_codec import canonical_at, digest_text, encode_parts, stored_at_text, to_utc
 from hub.infra.audit_sql import ChainWriter, SqlAuditLog
@@ -176,7 +176,7 @@ class SqlProvisionLog:
         ]
         try:
             self._conn.execute(insert(provision_records), rows)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, StoreUnavailable) as exc:
             raise AuditWriteFailed("the 情報提供等記録 could not be written") from exc
 
 

@@ -30,7 +30,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import AuditWriteFailed
+from contracts.errors import AuditWriteFailed, StoreUnavailable
 from contracts.ids import random_letters
 from hub.infra.audit_codec import canonical_at, chain_genesis, record_hash, to_utc
 from hub.infra.audit_rows import hashed_fields, record_values
@@ -233,7 +233,7 @@ class SqlAuditLog:
             _bulk_insert(self._conn, access_records, rows, _RECORD_CHUNK)
             _bulk_insert(self._conn, access_record_subjects, subject_rows, _SUBJECT_CHUNK)
             self._chain.advance(self._conn, seq, prev, len(rows))
-        except (SQLAlchemyError, psycopg.Error) as exc:
+        except (SQLAlchemyError, psycopg.Error, StoreUnavailable) as exc:
             raise AuditWriteFailed(
                 "the access record could not be written; nothing that depends on it may proceed"
             ) from exc
@@ -293,5 +293,5 @@ def append_durably(engine: Engine, chain: ChainWriter, records: Sequence[AccessR
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
             SqlAuditLog(conn, chain).append(records)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, StoreUnavailable) as exc:
         raise AuditWriteFailed("the access record could not be committed; release refused") from exc

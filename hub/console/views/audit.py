@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import ConfigurationError
+from contracts.errors import ConfigurationError, StoreUnavailable
 from hub.console.auth import Principal, require
 from hub.console.context import state_of
 from hub.console.pages import render
@@ -104,7 +104,7 @@ def _verify(request: Request) -> VerifyOut:
                 uncovered_records=report.uncovered_records,
                 problems=problems,
             )
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, StoreUnavailable) as exc:
             result = VerifyOut(
                 ok=False,
                 checked_at=datetime.now(UTC),

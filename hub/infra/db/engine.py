@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from hub.infra.db.unavailable import translate_passing_failures
+
 __all__ = ["make_engine"]
 
 
@@ -15,7 +17,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``.
 
     SQLite runs in WAL mode with a busy timeout, so that several processes (hub, adapters, console) can
-    share the embedded file; its directory is created with owner-only permissions.
+    share the embedded file; its directory is created with owner-only permissions. A failure that passes
+    (a lost connection, a lock held too long) raises :class:`~contracts.errors.StoreUnavailable`
+    (:mod:`hub.infra.db.unavailable`).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -44,5 +48,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # "database is locked" when another process committed in between.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    translate_passing_failures(engine)
+    return engine

@@ -82,6 +82,9 @@ class SqlAlchemyUnitOfWork:
         try:
             self._conn = self._engine.connect()
             self._tx = self._conn.begin()
+        except StoreUnavailable:
+            self._close()
+            raise
         except (OperationalError, DBAPIError) as exc:
             self._close()
             raise StoreUnavailable("the database cannot be reached; the message will be retried") from exc
@@ -110,7 +113,7 @@ class SqlAlchemyUnitOfWork:
         try:
             if self._tx is not None and self._tx.is_active:
                 self._tx.rollback()
-        except DBAPIError:  # the connection is gone; nothing to roll back
+        except (DBAPIError, StoreUnavailable):  # the connection is gone; nothing to roll back
             pass
         finally:
             self._close()
