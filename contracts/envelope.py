@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field
 
 from contracts.base import ContractModel
 from contracts.ids import new_id
+from contracts.text import NumberFreeText
 
 __all__ = ["Envelope", "LegalBasis", "Party", "Purpose", "new_envelope"]
 
@@ -23,9 +24,9 @@ Party = Literal["pension", "jlis", "intermediate_server", "eltax", "hub", "opera
 class LegalBasis(ContractModel):
     """One legal basis of an exchange, for example 番号法 第9条 別表 or 住基法 第30条の9."""
 
-    law: str = Field(min_length=1, max_length=120, description="the statute, e.g. 番号法, 住基法")
-    article: str = Field(min_length=1, max_length=60, description="article, e.g. 第30条の9")
-    item: str | None = Field(None, max_length=60, description="item or table row, e.g. 別表 84")
+    law: NumberFreeText = Field(min_length=1, max_length=120, description="the statute, e.g. 番号法, 住基法")
+    article: NumberFreeText = Field(min_length=1, max_length=60, description="article, e.g. 第30条の9")
+    item: NumberFreeText | None = Field(None, max_length=60, description="item or table row, e.g. 別表 84")
 
 
 class Purpose(ContractModel):

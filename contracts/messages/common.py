@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Final
-
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from contracts.base import ContractModel
+from contracts.text import NumberFreeText, PlainText, holds_no_number, plain_text
 
-__all__ = ["Address", "ChunkInfo", "PlainText", "plain_text"]
-
-_UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-"""Control characters, line and paragraph separators, and bidirectional marks, embeddings, overrides
-and isolates: nothing a name or an address holds, and what breaks line-based files or makes text
-display other than it reads (an RTL override)."""
-
-
-def plain_text(value: str) -> str:
-    """Refuse text with a control or bidirectional formatting character (the message names no value).
-
-    Raises:
-        ValueError: such a character is present.
-    """
-    if _UNSAFE.search(value):
-        raise ValueError("holds a control or bidirectional formatting character")
-    return value
-
-
-PlainText = Annotated[str, AfterValidator(plain_text)]
-"""Free text (a name, an address) without control or bidirectional formatting characters."""
+__all__ = ["Address", "ChunkInfo", "NumberFreeText", "PlainText", "holds_no_number", "plain_text"]
 
 
 class Address(ContractModel):
@@ -44,7 +22,7 @@ class Address(ContractModel):
 class ChunkInfo(ContractModel):
     """Where a chunk sits in its batch: bulk flows travel as many messages of bounded size."""
 
-    batch_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    batch_id: NumberFreeText = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     chunk_index: int = Field(ge=0)
     chunk_count: int = Field(ge=1)
     total_records: int = Field(ge=0)

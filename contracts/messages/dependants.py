@@ -19,7 +19,7 @@ from enum import StrEnum
 from pydantic import Field, model_validator
 
 from contracts.base import ContractModel
-from contracts.messages.common import ChunkInfo
+from contracts.messages.common import ChunkInfo, NumberFreeText
 from contracts.registry import register
 from contracts.sealing import SealedNumber
 from contracts.usage_number import UsageNumber, UsageNumberKind
@@ -116,9 +116,9 @@ class DeclarationAck(ContractModel):
     declarant: UsageNumber
     status: DeclarationStatus
     dependants_stored: int = Field(ge=0, le=MAX_DEPENDANTS)
-    retention_basis: str = Field(min_length=1, max_length=64)
+    retention_basis: NumberFreeText = Field(min_length=1, max_length=64)
     purge_after: date
-    reason: str | None = Field(None, max_length=200)
+    reason: NumberFreeText | None = Field(None, max_length=200)
 
 
 @register("pension.dependants_declaration.acknowledged", 1)

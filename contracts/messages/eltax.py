@@ -24,11 +24,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Final, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from contracts.base import ContractModel
 from contracts.envelope import LegalBasis, Purpose
-from contracts.messages.common import ChunkInfo
+from contracts.messages.common import ChunkInfo, NumberFreeText, PlainText, holds_no_number
 from contracts.messages.eltax_tokucho import (
     CATEGORIES,
     FROM_FEDERATION,
@@ -164,11 +164,18 @@ class DependantKind(StrEnum):
 class PaymentReportPayer(ContractModel):
     """The payer (提出義務者): the federation."""
 
-    name: str = Field(min_length=1, max_length=30)
-    address: str = Field(min_length=1, max_length=60)
+    name: PlainText = Field(min_length=1, max_length=30)
+    address: PlainText = Field(min_length=1, max_length=60)
     phone: str | None = Field(None, pattern=r"^[0-9-]{1,15}$")
     corporate_number: str | None = Field(None, pattern=r"^[0-9]{13}$", description="法人番号")
     reference_number: str | None = Field(None, pattern=r"^[0-9A-Za-z]{1,10}$", description="整理番号1")
+
+    @field_validator("phone")
+    @classmethod
+    def _phone_is_not_a_number(cls, value: str | None) -> str | None:
+        # Fifteen digits and hyphens leave room for twelve digits in a row (a validator, not a new type, so
+        # that the published schema keeps its shape).
+        return None if value is None else holds_no_number(value)
 
 
 class PaymentAmounts(ContractModel):
@@ -198,14 +205,14 @@ class ReportSpouse(ContractModel):
     """The spouse named on the declaration, by usage number (the hub adds the number)."""
 
     usage_number: UsageNumber
-    name: str = Field(min_length=1, max_length=30)
+    name: PlainText = Field(min_length=1, max_length=30)
 
 
 class ReportDependant(ContractModel):
     """A dependant named on the declaration, by a usage number of kind ``dependant``."""
 
     usage_number: UsageNumber
-    name: str = Field(min_length=1, max_length=30)
+    name: PlainText = Field(min_length=1, max_length=30)
     kana_name: str = Field(min_length=1, max_length=30, pattern=_FULLWIDTH_KANA)
     kind: DependantKind
 
@@ -223,14 +230,14 @@ class _ReportRecordBase(ContractModel):
     usage_number: UsageNumber = Field(description="the recipient's 年金証書記号番号, also 受給者番号")
     destination_municipality_code: str = Field(pattern=_MUNICIPALITY, description="1月1日 住所地")
     correction: Literal[0, 1, 2, 3] = Field(0, description="訂正表示")
-    name: str = Field(min_length=1, max_length=30)
+    name: PlainText = Field(min_length=1, max_length=30)
     kana_name: str = Field(min_length=1, max_length=60, pattern=_FULLWIDTH_KANA)
-    address: str = Field(min_length=1, max_length=60)
+    address: PlainText = Field(min_length=1, max_length=60)
     abroad: bool = False
     birth_date: date
     sections: tuple[PaymentAmounts | None, PaymentAmounts | None, PaymentAmounts | None] = (None, None, None)
     deductions: PaymentReportDeductions = PaymentReportDeductions()
-    remarks: str | None = Field(None, min_length=1, max_length=100, description="摘要")
+    remarks: NumberFreeText | None = Field(None, min_length=1, max_length=100, description="摘要")
 
     @model_validator(mode="after")
     def _recipient_key(self) -> _ReportRecordBase:
@@ -270,14 +277,14 @@ class PaymentReportRequested(ContractModel):
 class SealedSpouse(ContractModel):
     """The spouse as eLTAX receives it: a name and the number, sealed for the eLTAX adapter."""
 
-    name: str = Field(min_length=1, max_length=30)
+    name: PlainText = Field(min_length=1, max_length=30)
     individual_number: SealedNumber | None = None
 
 
 class SealedDependant(ContractModel):
     """A dependant as eLTAX receives it (no usage number: the report does not need it)."""
 
-    name: str = Field(min_length=1, max_length=30)
+    name: PlainText = Field(min_length=1, max_length=30)
     kana_name: str = Field(min_length=1, max_length=30, pattern=_FULLWIDTH_KANA)
     kind: DependantKind
     individual_number: SealedNumber | None = None
@@ -349,7 +356,7 @@ class ReceiptRecord(ContractModel):
 class EltaxReceipt(ContractModel):
     """eLTAX's receipt of one submitted file (受付結果), as the eLTAX adapter read it."""
 
-    submission: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
+    submission: NumberFreeText = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
     document: EltaxDocument
     notice_code: TokuchoNoticeCode | None = None
     municipality_code: str = Field(pattern=_MUNICIPALITY)
@@ -372,7 +379,7 @@ class EltaxOutcomeRecord(ContractModel):
 class EltaxOutcomes(ContractModel):
     """What eLTAX said about one submitted file, for the pension system (no number, ever)."""
 
-    submission: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
+    submission: NumberFreeText = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
     document: EltaxDocument
     notice_code: TokuchoNoticeCode | None = None
     municipality_code: str = Field(pattern=_MUNICIPALITY)

@@ -27,7 +27,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
 from contracts.base import ContractModel
-from contracts.individual_number import is_valid_individual_number
+from contracts.messages.common import NumberFreeText, PlainText, holds_no_number
 from contracts.registry import register
 from contracts.sealing import SealedNumber
 from contracts.usage_number import UsageNumber
@@ -92,19 +92,14 @@ PersonCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{8,64}$")]
 """符号 (情報提供用個人識別符号) as this network hands it out: capital letters only."""
 
 
-def _not_a_number(value: str) -> str:
-    # A record id of exactly twelve digits with a valid check digit would pass for an Individual Number.
-    if is_valid_individual_number(value):
-        raise ValueError("a record identification number must not have the form of an Individual Number")
-    return value
-
-
-RecordId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{4,32}$"), AfterValidator(_not_a_number)]
+RecordId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{4,32}$"), AfterValidator(holds_no_number)]
 """レコード識別番号 of a query or a 副本 record; unique on the network."""
 OrgCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{6}$")]
 """情報提供者機関コード / 情報照会者機関コード; six digits for a municipality (全国地方公共団体コード)."""
-JimuCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,15}$")]
-Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+JimuCode = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,15}$"), AfterValidator(holds_no_number)
+]
+Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$"), AfterValidator(holds_no_number)]
 
 
 class InfoKind(StrEnum):
@@ -153,7 +148,7 @@ class CodeAcquisitionRecord(ContractModel):
 class CodeAcquisitionRequested(ContractModel):
     """The pension system asks the hub to hold a code for each person (usage numbers only)."""
 
-    batch_id: str = Field(pattern=_BATCH)
+    batch_id: NumberFreeText = Field(pattern=_BATCH)
     records: tuple[CodeAcquisitionRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -169,7 +164,7 @@ class IsCodeAcquisitionRecord(ContractModel):
 class IsCodeAcquisitionRequest(ContractModel):
     """符号取得要求, as the hub sends it to the intermediate server adapter."""
 
-    batch_id: str = Field(pattern=_BATCH)
+    batch_id: NumberFreeText = Field(pattern=_BATCH)
     records: tuple[IsCodeAcquisitionRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -180,7 +175,7 @@ class IsCodeResultRecord(ContractModel):
     atena_no: AtenaNumber
     acquired: bool
     code: PersonCode | None = None
-    message_ja: str | None = Field(None, max_length=200)
+    message_ja: NumberFreeText | None = Field(None, max_length=200)
 
     @model_validator(mode="after")
     def _code_iff_acquired(self) -> IsCodeResultRecord:
@@ -193,7 +188,7 @@ class IsCodeResultRecord(ContractModel):
 class IsCodeAcquisitionResult(ContractModel):
     """符号取得結果, from the adapter to the hub."""
 
-    batch_id: str = Field(pattern=_BATCH)
+    batch_id: NumberFreeText = Field(pattern=_BATCH)
     records: tuple[IsCodeResultRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -221,7 +216,7 @@ class CodeAcquisitionOutcome(ContractModel):
 class CodeAcquisitionCompleted(ContractModel):
     """Code statuses for the pension system."""
 
-    batch_id: str = Field(pattern=_BATCH)
+    batch_id: NumberFreeText = Field(pattern=_BATCH)
     answered_by: Literal["intermediate_server", "hub"]
     records: tuple[CodeAcquisitionOutcome, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
@@ -247,7 +242,7 @@ class InfoQueryRecord(ContractModel):
 class InfoQueryRequested(ContractModel):
     """Queries from the pension system (usage numbers only)."""
 
-    batch_id: str = Field(pattern=_BATCH)
+    batch_id: NumberFreeText = Field(pattern=_BATCH)
     records: tuple[InfoQueryRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -269,7 +264,7 @@ class IsInfoQueryRecord(ContractModel):
 class IsInfoQueryRequest(ContractModel):
     """情報照会要求, as the hub sends it to the adapter."""
 
-    batch_id: str = Field(pattern=_BATCH)
+    batch_id: NumberFreeText = Field(pattern=_BATCH)
     records: tuple[IsInfoQueryRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -294,7 +289,7 @@ class ResidentRecordInfo(ContractModel):
     """住民票関係情報: the household (世帯) as the 住民票 records it."""
 
     household_head: bool = Field(description="世帯主か")
-    relationship: str = Field(min_length=1, max_length=20, description="世帯主との続柄")
+    relationship: PlainText = Field(min_length=1, max_length=20, description="世帯主との続柄")
     household_size: int = Field(ge=1, le=99, description="世帯員数")
 
 
@@ -305,8 +300,8 @@ class IsInfoQueryResultRecord(ContractModel):
     provider_org_code: OrgCode
     status: QueryStatus
     error: IsError | None = None
-    message_ja: str | None = Field(None, max_length=200)
-    provider_name: str | None = Field(None, max_length=60)
+    message_ja: NumberFreeText | None = Field(None, max_length=200)
+    provider_name: PlainText | None = Field(None, max_length=60)
     provided_at: AwareDatetime | None = None
     non_disclosure: bool = False
     local_tax: LocalTaxInfo | None = None
@@ -338,7 +333,7 @@ class InfoQueryAnswer(ContractModel):
     provider_org_code: OrgCode
     status: QueryStatus
     error: IsError | None = None
-    message_ja: str | None = Field(None, max_length=200)
+    message_ja: NumberFreeText | None = Field(None, max_length=200)
     record_id: RecordId | None = None
     provided_at: AwareDatetime | None = None
     non_disclosure: bool = False
@@ -358,19 +353,19 @@ class RefusedQuery(ContractModel):
     """A query the legal-basis table does not allow; the person appears by audit-scope token only."""
 
     query_ref: Ref
-    subject_token: str | None = Field(None, max_length=64)
+    subject_token: NumberFreeText | None = Field(None, max_length=64)
     spi_code: SpiCode
     jimu_code: JimuCode
     basis: TableBasis
     provider_org_code: OrgCode
-    reason: str = Field(min_length=1, max_length=300)
+    reason: NumberFreeText = Field(min_length=1, max_length=300)
 
 
 @register("hub.info_query.refused", 1)
 class InfoQueryRefused(ContractModel):
     """Queries refused by the legal-basis table, sent by the hub to itself to be dead-lettered."""
 
-    batch_id: str = Field(pattern=_BATCH)
+    batch_id: NumberFreeText = Field(pattern=_BATCH)
     records: tuple[RefusedQuery, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -411,7 +406,9 @@ class DuplicateChangeRecord(ContractModel):
     operation: DuplicateOperation
     record_id: RecordId = Field(description="レコード識別番号 of the 副本 record (the pension system's key)")
     spi_code: SpiCode
-    dataset_item_code: str = Field(pattern=r"^[0-9A-Z]{1,16}$", description="データセットの識別項目コード")
+    dataset_item_code: NumberFreeText = Field(
+        pattern=r"^[0-9A-Z]{1,16}$", description="データセットの識別項目コード"
+    )
     spi_version: int = Field(ge=1, le=99, description="特定個人情報の版番号")
     publication_start: date = Field(description="公開開始日")
     publication_end: date | None = Field(None, description="公開終了日")
@@ -430,7 +427,7 @@ class DuplicateChangeRecord(ContractModel):
 class DuplicateDataChanged(ContractModel):
     """Changes of the 副本 from the pension system (usage numbers only)."""
 
-    batch_id: str = Field(pattern=_BATCH)
+    batch_id: NumberFreeText = Field(pattern=_BATCH)
     records: tuple[DuplicateChangeRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -442,7 +439,7 @@ class IsDuplicateRecord(ContractModel):
     record_id: RecordId
     atena_no: AtenaNumber
     spi_code: SpiCode
-    dataset_item_code: str = Field(pattern=r"^[0-9A-Z]{1,16}$")
+    dataset_item_code: NumberFreeText = Field(pattern=r"^[0-9A-Z]{1,16}$")
     spi_version: int = Field(ge=1, le=99)
     publication_start: date
     publication_end: date | None = None
@@ -453,7 +450,7 @@ class IsDuplicateRecord(ContractModel):
 class IsDuplicateRegister(ContractModel):
     """副本登録 (情報提供データベース管理), as the hub sends it to the adapter."""
 
-    batch_id: str = Field(pattern=_BATCH)
+    batch_id: NumberFreeText = Field(pattern=_BATCH)
     records: tuple[IsDuplicateRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -473,14 +470,14 @@ class IsDuplicateResultRecord(ContractModel):
     operation: DuplicateOperation
     status: DuplicateStatus
     error: IsError | None = None
-    message_ja: str | None = Field(None, max_length=200)
+    message_ja: NumberFreeText | None = Field(None, max_length=200)
 
 
 @register("intermediate_server.duplicate.result", 1)
 class IsDuplicateResult(ContractModel):
     """副本登録結果, from the adapter to the hub."""
 
-    batch_id: str = Field(pattern=_BATCH)
+    batch_id: NumberFreeText = Field(pattern=_BATCH)
     records: tuple[IsDuplicateResultRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -493,14 +490,14 @@ class DuplicateOutcome(ContractModel):
     operation: DuplicateOperation
     status: DuplicateStatus
     error: IsError | None = None
-    message_ja: str | None = Field(None, max_length=200)
+    message_ja: NumberFreeText | None = Field(None, max_length=200)
 
 
 @register("pension.duplicate_data.registered", 1)
 class DuplicateDataRegistered(ContractModel):
     """Results of 副本 changes for the pension system."""
 
-    batch_id: str = Field(pattern=_BATCH)
+    batch_id: NumberFreeText = Field(pattern=_BATCH)
     answered_by: Literal["intermediate_server", "hub"]
     records: tuple[DuplicateOutcome, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
@@ -515,9 +512,9 @@ class IsProvisionNoticeRecord(ContractModel):
     record_id: RecordId = Field(description="レコード識別番号 of the 副本 record that was provided")
     atena_no: AtenaNumber
     requester_org_code: OrgCode
-    requester_name: str = Field(min_length=1, max_length=60)
+    requester_name: PlainText = Field(min_length=1, max_length=60)
     spi_code: SpiCode
-    jimu_name: str = Field(min_length=1, max_length=120)
+    jimu_name: PlainText = Field(min_length=1, max_length=120)
     basis: TableBasis
     requested_at: AwareDatetime
     provided_at: AwareDatetime
@@ -537,7 +534,7 @@ class ProvisionOutcome(ContractModel):
     usage_number: UsageNumber
     provision_id: RecordId
     record_id: RecordId
-    requester_name: str = Field(min_length=1, max_length=60)
+    requester_name: PlainText = Field(min_length=1, max_length=60)
     spi_code: SpiCode
     provided_at: AwareDatetime
     non_disclosure: bool = False

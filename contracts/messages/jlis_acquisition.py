@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from contracts.base import ContractModel
-from contracts.messages.common import ChunkInfo
+from contracts.messages.common import ChunkInfo, NumberFreeText, PlainText
 from contracts.registry import register
 from contracts.sealing import SealedNumber
 from contracts.usage_number import UsageNumber
@@ -99,11 +99,11 @@ class BasicInfo(ContractModel):
     Validation enforces :func:`basic_info_problem`: a value with fewer items cannot be built.
     """
 
-    name: str | None = Field(None, min_length=1, max_length=50, description="氏名 (kanji)")
-    name_kana: str | None = Field(None, min_length=1, max_length=50, description="氏名カナ (a hint)")
+    name: PlainText | None = Field(None, min_length=1, max_length=50, description="氏名 (kanji)")
+    name_kana: PlainText | None = Field(None, min_length=1, max_length=50, description="氏名カナ (a hint)")
     birth_date: date | None = None
     sex: Sex | None = None
-    address: str | None = Field(None, min_length=1, max_length=160, description="住所, as written")
+    address: PlainText | None = Field(None, min_length=1, max_length=160, description="住所, as written")
 
     @model_validator(mode="after")
     def _four_items_or_three_without_sex(self) -> BasicInfo:
@@ -275,7 +275,9 @@ class AcquisitionOutcomeRecord(ContractModel):
     hold_reason: HoldReason | None = None
     candidate_count: int | None = Field(None, ge=0, le=MAX_CANDIDATES)
     no_match_reason: NoMatchReason | None = None
-    note: str | None = Field(None, max_length=200, description="already_linked, or the operator's reason")
+    note: NumberFreeText | None = Field(
+        None, max_length=200, description="already_linked, or the operator's reason"
+    )
 
     @model_validator(mode="after")
     def _held_says_why(self) -> AcquisitionOutcomeRecord:

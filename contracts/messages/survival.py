@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from contracts.base import ContractModel
-from contracts.messages.common import Address, ChunkInfo, PlainText
+from contracts.messages.common import Address, ChunkInfo, NumberFreeText, PlainText
 from contracts.registry import register
 from contracts.sealing import SealedNumber
 from contracts.usage_number import UsageNumber
@@ -178,7 +178,7 @@ class SurvivalOutcomeRecord(ContractModel):
     move_kind: MoveKind | None = None
     moved_on: date | None = None
     new_address: Address | None = None
-    new_name: str | None = None
+    new_name: NumberFreeText | None = None
     needs_document: bool = False
     unmatched_reason: UnmatchedReason | None = None
 

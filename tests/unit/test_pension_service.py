@@ -323,15 +323,24 @@ def test_outcome_files_are_owner_only(root):
 
 def test_an_outcome_with_an_individual_number_is_refused_and_nothing_is_written(root):
     number = synthetic_individual_number().reveal()
-    record = SurvivalOutcomeRecord(
-        record_seq=1,
-        usage_number=usage(1),
-        outcome=SurvivalOutcome.NAME_CHANGED,
-        actions=(PensionAction.REQUEST_NAME_DOCUMENTS,),
-        new_name=number,
-    )
+    fields = {
+        "record_seq": 1,
+        "usage_number": usage(1),
+        "outcome": SurvivalOutcome.NAME_CHANGED,
+        "actions": (PensionAction.REQUEST_NAME_DOCUMENTS,),
+        "new_name": number,
+    }
+    forged = SurvivalOutcomeRecord.model_construct(**fields)  # what the contract would never build
+    # On the way in, the contract refuses it (the message is dead-lettered, the error names no value) ...
+    with pytest.raises(ValidationFailed) as refused:
+        outcomes_message((forged,))
+    assert number not in str(refused.value)
+    # ... and past the contract, the writer refuses it again (defence in depth).
+    message = outcomes_message((alive(1),))
+    assert isinstance(message.payload, SurvivalCheckOutcomes)
+    smuggled = Decoded(message.envelope, message.payload.model_copy(update={"records": (forged,)}))
     with pytest.raises(IndividualNumberInFile) as caught:
-        adapter_on(root).from_hub(outcomes_message((record,)))
+        adapter_on(root).from_hub(smuggled)
     assert number not in str(caught.value)
     assert os.listdir(root / "outbound") == []
 

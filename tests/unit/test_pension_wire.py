@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from adapters.pension._reader import check_integrity, iter_rows
 from adapters.pension.errors import (
@@ -132,13 +133,17 @@ def test_actions_are_joined_with_a_bar():
 
 def test_an_outcome_row_with_an_individual_number_is_refused_on_write():
     number = synthetic_individual_number().reveal()
-    record = SurvivalOutcomeRecord(
-        record_seq=1,
-        usage_number=_usage("1234567890"),
-        outcome=SurvivalOutcome.NAME_CHANGED,
-        actions=(PensionAction.REQUEST_NAME_DOCUMENTS,),
-        new_name=f"name {number}",
-    )
+    fields = {
+        "record_seq": 1,
+        "usage_number": _usage("1234567890"),
+        "outcome": SurvivalOutcome.NAME_CHANGED,
+        "actions": (PensionAction.REQUEST_NAME_DOCUMENTS,),
+        "new_name": f"name {number}",
+    }
+    with pytest.raises(ValidationError):  # the contract refuses it first ...
+        SurvivalOutcomeRecord(**fields)
+    # ... and the writer refuses it again, should one ever get past the contract (defence in depth).
+    record = SurvivalOutcomeRecord.model_construct(**fields)
     with pytest.raises(IndividualNumberInFile) as caught:
         format_outcome_row(outcome_row(record))
     assert caught.value.column == "new_name"
