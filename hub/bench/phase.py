@@ -1,8 +1,10 @@
 """One benchmark phase's world: its own exchange prefix, data directory, hub and services, removed after.
 
 Phases never share state: each gets a fresh prefix (so its queues start empty), a fresh data directory
-under ``<data_dir>/bench`` (a new SQLite file and new development keys) and always the embedded SQLite
-database, whatever ``RENKEI_DB_URL`` says, so that a benchmark can never touch a real database.
+under ``<data_dir>/bench`` (new development keys) and a fresh database: the embedded SQLite file by
+default, whatever ``RENKEI_DB_URL`` says, or, given a PostgreSQL server, a scratch database created on it
+for the phase and dropped afterwards (:mod:`hub.infra.db.scratch`). A benchmark never touches a database
+that holds anything else.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.ids import random_letters
 from hub.bench.services import ServiceSet
 from hub.bootstrap import Hub, bootstrap
+from hub.infra.db.scratch import scratch_database
 from hub.infra.topology import renkei_topology
 from hub.infra.topology_teardown import delete_topology
 from hub.ports.transport import Transport
@@ -48,35 +51,45 @@ class Phase:
 
 
 @contextmanager
-def phase(settings: Settings, name: str, *, keep: bool = False) -> Iterator[Phase]:
+def phase(
+    settings: Settings, name: str, *, keep: bool = False, postgres: str | None = None
+) -> Iterator[Phase]:
     """Set up a phase (database migrated, topology declared) and tear it down afterwards.
 
     Args:
         settings: the caller's settings; the phase changes the prefix, the data directory and the database.
         name: the phase's name, part of its prefix and directory.
         keep: keep the data directory (and its logs) for a look afterwards.
+        postgres: a PostgreSQL server URL to measure on (a scratch database per phase) instead of SQLite.
     """
-    base = settings.data_dir / "bench"
-    base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    directory = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base)).resolve()
     prefix = f"{settings.exchange_prefix}-bench-{name}-{random_letters(6)}"
-    phase_settings = settings.model_copy(
-        update={"data_dir": directory, "exchange_prefix": prefix, "db_url": ""}
-    )
-    hub = bootstrap(phase_settings, configure_logs=False)
-    services = ServiceSet(phase_settings, directory / "services")
-    try:
-        hub.prepare()
-        yield Phase(name, phase_settings, hub, directory, services, hub.transport("bench-admin"))
-    finally:
+    with ExitStack() as scratch:
+        # The database first: a server that refuses leaves nothing behind.
+        db_url = (
+            ""
+            if postgres is None
+            else scratch.enter_context(scratch_database(postgres, f"renkei_bench_{name}"))
+        )
+        base = settings.data_dir / "bench"
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base)).resolve()
+        phase_settings = settings.model_copy(
+            update={"data_dir": directory, "exchange_prefix": prefix, "db_url": db_url}
+        )
+        hub = bootstrap(phase_settings, configure_logs=False)
+        services = ServiceSet(phase_settings, directory / "services")
         try:
-            services.stop()
+            hub.prepare()
+            yield Phase(name, phase_settings, hub, directory, services, hub.transport("bench-admin"))
         finally:
-            hub.close()
-            delete_topology(
-                phase_settings.amqp_addresses[0],
-                renkei_topology(prefix, phase_settings.retry),
-                connection_name=f"renkei-bench-{name}-teardown",
-            )
-            if not keep:
-                shutil.rmtree(directory, ignore_errors=True)
+            try:
+                services.stop()
+            finally:
+                hub.close()
+                delete_topology(
+                    phase_settings.amqp_addresses[0],
+                    renkei_topology(prefix, phase_settings.retry),
+                    connection_name=f"renkei-bench-{name}-teardown",
+                )
+                if not keep:
+                    shutil.rmtree(directory, ignore_errors=True)

@@ -29,6 +29,7 @@ def run_bench(
     keep: bool = False,
     progress: Callable[[str], None] | None = None,
     tick: Tick | None = None,
+    postgres: str | None = None,
 ) -> dict[str, Any]:
     """Run the chosen phases and return the report (see ``docs/performance.md`` for its fields).
 
@@ -43,6 +44,7 @@ def run_bench(
         keep: keep each phase's data directory (logs, database) afterwards.
         progress: called with a line of text as the phases go.
         tick: told the bulk phase's progress (see :data:`hub.bench.bulk.Tick`), for a progress bar.
+        postgres: a PostgreSQL server URL: each phase gets a scratch database on it instead of SQLite.
 
     Raises:
         BenchError: a phase could not complete.
@@ -62,23 +64,25 @@ def run_bench(
             "batch_wait_ms": settings.batch_wait_ms,
             "chunk_records": settings.chunk_records,
             "window": window,
-            "database": "sqlite (embedded, one per phase)",
+            "database": "sqlite (embedded, one per phase)"
+            if postgres is None
+            else "postgresql (a scratch database per phase)",
         },
     }
     if "baseline" in phases:
         say(f"baseline: {messages} messages through RabbitMQ alone")
-        with phase(settings, "baseline", keep=keep) as p:
+        with phase(settings, "baseline", keep=keep, postgres=postgres) as p:
             report["baseline"] = run_baseline(p, messages, window=window, timeout_s=timeout_s)
     if "hub" in phases:
         say(f"hub: {messages} messages through the hub's full path")
-        with phase(settings, "hub", keep=keep) as p:
+        with phase(settings, "hub", keep=keep, postgres=postgres) as p:
             report["hub"] = run_hub_path(p, messages, window=window, timeout_s=timeout_s)
     if "baseline" in report and "hub" in report:
         base = report["baseline"]["messages_per_s"]
         report["hub_to_baseline"] = round(report["hub"]["messages_per_s"] / base, 3) if base else None
     if "bulk" in phases:
         say(f"bulk: a survival/change inquiry of {records} people, every stage in its own process")
-        with phase(settings, "bulk", keep=keep) as p:
+        with phase(settings, "bulk", keep=keep, postgres=postgres) as p:
             report["bulk"] = run_bulk(p, records, timeout_s=timeout_s, tick=tick)
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from contracts.errors import ConfigurationError, StoreUnavailable
 from hub.bench import PHASES, BenchError, run_bench
 from hub.bench.bulk import Tick
 from hub.settings import Settings
@@ -36,12 +37,22 @@ def bench(  # noqa: PLR0917 - typer maps options to parameters
     window: Annotated[int, typer.Option(min=1, max=100_000, help="messages in flight at most")] = 1_000,
     timeout: Annotated[float, typer.Option(min=1, help="seconds any one phase may take")] = 1_800,
     keep: Annotated[bool, typer.Option(help="keep each phase's data directory (logs, database)")] = False,
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            "--postgres",
+            metavar="URL",
+            help="measure on PostgreSQL: a server URL whose role may create databases; each phase gets a "
+            "scratch database there, dropped afterwards (default: the embedded SQLite)",
+        ),
+    ] = None,
 ) -> None:
     """Measure the broker alone, the hub's full path and a bulk inquiry, end to end, on this machine.
 
     Runs against the broker at RENKEI_AMQP_URL (default: the local RabbitMQ) with the embedded SQLite
-    database; every phase has its own exchange prefix and data directory under ./var/bench, removed
-    afterwards. The bulk phase starts the hub, the adapters and the J-LIS simulator as separate processes.
+    database (or, with --postgres, a scratch PostgreSQL database); every phase has its own exchange prefix
+    and data directory under ./var/bench, removed afterwards. The bulk phase starts the hub, the adapters
+    and the J-LIS simulator as separate processes.
     """
     chosen = phase or list(PHASES)
     unknown = sorted(set(chosen) - set(PHASES))
@@ -60,8 +71,9 @@ def bench(  # noqa: PLR0917 - typer maps options to parameters
                 keep=keep,
                 progress=None if as_json else lambda line: err.print(f"[dim]{line}[/dim]"),
                 tick=tick,
+                postgres=postgres,
             )
-    except BenchError as exc:
+    except (BenchError, ConfigurationError, StoreUnavailable) as exc:
         err.print(f"renkei bench: {exc}")
         raise typer.Exit(1) from None
     if as_json:
