@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import ConfigurationError, StoreUnavailable
+from hub.infra.audit_anchor import append_anchor, newest_anchor, read_anchors
 from hub.infra.audit_checkpoint import write_checkpoint
 from hub.infra.audit_codec import canonical_at
 from hub.infra.audit_query import ExportFormat, RecordFilter, export_provisions, export_records, search
@@ -110,15 +111,30 @@ def verify_cmd(
         list[Path] | None,
         typer.Option("--public-key", help="trusted checkpoint key (PEM); repeat for rotated keys"),
     ] = None,
+    anchors: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchors",
+            metavar="FILE",
+            help="the file of `renkei audit anchor`: each checkpoint in it must be found unchanged",
+        ),
+    ] = None,
 ) -> None:
-    """Recompute every hash chain, checkpoint and 情報提供等記録 seal; exit 1 naming the first bad record."""
+    """Recompute every hash chain, checkpoint and 情報提供等記録 seal; exit 1 naming the first bad record.
+
+    With --anchors, also require every checkpoint anchored outside the database to be there unchanged: this
+    catches the newest records cut away together with their checkpoints, which nothing inside the database
+    can show.
+    """
     settings = _settings(ctx)
     try:
         keys = _trusted_keys(settings, public_key)
+        anchored, anchor_problems = read_anchors(anchors) if anchors is not None else ([], [])
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
     with _engine(settings) as engine:
-        report = verify_engine(engine, keys)
+        report = verify_engine(engine, keys, anchored)
+    report.problems.extend(anchor_problems)
     if as_json:
         _out.print_json(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -244,6 +260,32 @@ def checkpoint_cmd(ctx: typer.Context) -> None:
         f"key {checkpoint.key_id}",
         highlight=False,
     )
+
+
+@app.command("anchor")
+def anchor_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="the anchor file to append to (created if missing)")],
+) -> None:
+    """Append the newest signed checkpoint's digest to FILE, to keep where the database's admin cannot write.
+
+    Run it after `renkei audit checkpoint` (or on a timer), with FILE on another host, a write-once bucket or
+    anything the database administrator cannot change; `renkei audit verify --anchors FILE` then proves that
+    no checkpoint, and no record it sealed, was cut away since. The line holds an id, a time and a digest.
+    """
+    settings = _settings(ctx)
+    with _engine(settings) as engine, engine.connect() as conn:
+        anchor = newest_anchor(conn)
+    if anchor is None:
+        raise _fail("no checkpoint to anchor yet: run `renkei audit checkpoint` first", 1)
+    try:
+        appended = append_anchor(file, anchor)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+    if appended:
+        _out.print(f"anchored checkpoint {anchor.checkpoint} ({anchor.at}) in {file}", highlight=False)
+    else:
+        _out.print(f"checkpoint {anchor.checkpoint} is anchored in {file} already", highlight=False)
 
 
 @app.command("public-key")

@@ -6,8 +6,8 @@ so a checkpoint cannot be dropped from the middle unnoticed. Between them, the h
 chain rewritten, reordered or cut short behind a checkpoint no longer matches it.
 
 What a checkpoint cannot do alone: the newest checkpoint, and the records after it, are only as safe as the
-signing key and the database. Copy checkpoints (or their digests) somewhere the database administrator
-cannot write (security.md §4.4) to close that gap.
+signing key and the database. Anchors close that gap (:mod:`hub.infra.audit_anchor`, security.md §4.4):
+``renkei audit anchor`` copies each checkpoint's digest somewhere the database administrator cannot write.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ What is checked, in this order (problems are reported in the same order, so the 
 3. every checkpoint: its Ed25519 signature by a trusted key (bad_signature), its heads against its root,
    its link to the checkpoint before and the order of heads (bad_checkpoint), and each sealed head against
    the record now stored at that position (a chain rewritten or cut short behind a checkpoint);
-4. every 情報提供等記録 against the digest its access record carries.
+4. every 情報提供等記録 against the digest its access record carries;
+5. given anchors (:mod:`hub.infra.audit_anchor`), every anchored checkpoint against the one stored.
 
 Steps 3 and 4 live in :mod:`hub.infra.audit_verify_seals`.
 
@@ -28,6 +29,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine, String, and_, func, select, type_coerce
 
+from hub.infra.audit_anchor import Anchor, check_anchors
 from hub.infra.audit_codec import chain_genesis, stored_at_text
 from hub.infra.audit_verify_chain import ChainHead, Problem, ProblemKind, walk_chain
 from hub.infra.audit_verify_seals import CheckpointCheck, ProvisionCheck
@@ -47,6 +49,8 @@ class VerifyReport:
     provision_records: int = 0
     uncovered_records: int = 0
     """Records after the newest checkpoint of their chain: protected by the chain only, not by a signature."""
+    anchors: int = 0
+    """Anchored checkpoints checked (copies kept outside the database)."""
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -68,17 +72,23 @@ class VerifyReport:
             "checkpoints": self.checkpoints,
             "provision_records": self.provision_records,
             "uncovered_records": self.uncovered_records,
+            "anchors": self.anchors,
             "first_problem": None if self.first_problem is None else self.first_problem.to_json(),
             "problems": [p.to_json() for p in self.problems],
         }
 
 
-def verify(conn: Connection, public_keys: Ed25519PublicKey | Sequence[Ed25519PublicKey]) -> VerifyReport:
+def verify(
+    conn: Connection,
+    public_keys: Ed25519PublicKey | Sequence[Ed25519PublicKey],
+    anchors: Sequence[Anchor] = (),
+) -> VerifyReport:
     """Verify the whole access record on ``conn``.
 
     Args:
         conn: a connection; the caller chooses the transaction (see the module docstring).
         public_keys: the checkpoint keys to trust (several while a rotated key's checkpoints remain).
+        anchors: checkpoints anchored outside the database, each to be found unchanged.
     """
     report = VerifyReport()
     provisions = ProvisionCheck(conn)
@@ -98,17 +108,25 @@ def verify(conn: Connection, public_keys: Ed25519PublicKey | Sequence[Ed25519Pub
     provision_problems = provisions.finish(clean=not chain_problems and not orphan_problems)
     report.provision_records = provisions.checked
     report.uncovered_records = sum(max(0, last - covered.get(chain, 0)) for chain, last in last_seq.items())
-    report.problems = chain_problems + orphan_problems + checkpoint_problems + provision_problems
+    report.anchors = len(anchors)
+    anchor_problems = check_anchors(conn, anchors)
+    report.problems = (
+        chain_problems + orphan_problems + checkpoint_problems + provision_problems + anchor_problems
+    )
     return report
 
 
-def verify_engine(engine: Engine, public_keys: Ed25519PublicKey | Sequence[Ed25519PublicKey]) -> VerifyReport:
+def verify_engine(
+    engine: Engine,
+    public_keys: Ed25519PublicKey | Sequence[Ed25519PublicKey],
+    anchors: Sequence[Anchor] = (),
+) -> VerifyReport:
     """:func:`verify` in a transaction of its own, on one consistent snapshot of the database."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
-            return verify(conn, public_keys)
+            return verify(conn, public_keys, anchors)
 
 
 def _chain_heads(conn: Connection, problems: list[Problem]) -> list[ChainHead]:
