@@ -67,6 +67,28 @@ def find_individual_numbers(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+REDACTED: Final = "[個人番号:redacted]"
+"""What :func:`redact_individual_numbers` puts in place of a number."""
+
+
+def redact_individual_numbers(text: str, marker: str = REDACTED) -> str:
+    """``text`` with every 12-digit run that carries a valid check digit replaced by ``marker``.
+
+    For free text that crosses an edge (a counterpart's message, a dead letter's body, a log line): the
+    rest of the text stays readable, the number does not travel on.
+    """
+    spans = find_individual_numbers(text)
+    if not spans:
+        return text
+    parts, last = [], 0
+    for start, end in spans:
+        parts.append(text[last:start])
+        parts.append(marker)
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
+
+
 class IndividualNumber:
     """A validated 個人番号 that keeps its digits to itself."""
 

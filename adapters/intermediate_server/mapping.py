@@ -31,6 +31,7 @@ from adapters.intermediate_server.wire import (
 )
 from contracts.envelope import LegalBasis, Purpose
 from contracts.ids import stable_id
+from contracts.individual_number import redact_individual_numbers
 from contracts.messages.intermediate_server import (
     DuplicateStatus,
     IsCodeAcquisitionRequest,
@@ -99,6 +100,20 @@ def number_field(record_seq: int) -> str:
     return f"records.{record_seq}.individual_number"
 
 
+MESSAGE_LIMIT: Final = 200
+"""The contracts' limit on a counterpart's message (``message_ja``)."""
+
+
+def _counterpart_text(text: str | None) -> str | None:
+    # A municipality's message may quote a number (the contract would refuse the whole answer for it):
+    # masked here, at the edge, so that the answer goes on and the number does not. The marker is longer
+    # than a number: cut back to the contract's limit what only the marker made too long.
+    if text is None:
+        return None
+    masked = redact_individual_numbers(text)
+    return masked[:MESSAGE_LIMIT] if len(text) <= MESSAGE_LIMIT < len(masked) else masked
+
+
 def inbound_message_id(file_name: str) -> uuid.UUID:
     """The deterministic id of the message made from the file ``file_name`` (redelivery gives the same)."""
     return stable_id(_NAMESPACE, file_name)
@@ -151,7 +166,7 @@ def code_result_payload(batch_id: str, rows: Sequence[CodeResultRow]) -> IsCodeA
                     atena_no=r.atena_no,
                     acquired=r.acquired,
                     code=r.code,
-                    message_ja=r.message,
+                    message_ja=_counterpart_text(r.message),
                 )
                 for r in rows
             ),
@@ -191,7 +206,7 @@ def acceptance_records(provider: str, rows: Sequence[AcceptanceRow]) -> list[IsI
                 provider_org_code=provider,
                 status=QueryStatus.ERROR,
                 error=IsError(r.status),
-                message_ja=r.message,
+                message_ja=_counterpart_text(r.message),
             )
             for r in rows
             if r.status != ACCEPTED
@@ -222,7 +237,7 @@ def _answer(r: AnswerRow) -> IsInfoQueryResultRecord:
         provider_org_code=r.provider_org_code,
         provider_name=r.provider_name,
         status=QueryStatus.ANSWERED if r.spi_status == SPI_NORMAL else QueryStatus.NO_DATA,
-        message_ja=r.message,
+        message_ja=_counterpart_text(r.message),
         provided_at=r.provided_at,
         non_disclosure=r.non_disclosure,
         local_tax=local_tax,
@@ -292,7 +307,7 @@ def duplicate_result_payload(batch_id: str, rows: Sequence[DuplicateResultRow]) 
                     operation=r.operation,
                     status=DuplicateStatus.REGISTERED if r.status == REGISTERED else DuplicateStatus.ERROR,
                     error=None if r.status == REGISTERED else IsError(r.status),
-                    message_ja=r.message,
+                    message_ja=_counterpart_text(r.message),
                 )
                 for r in rows
             ),

@@ -22,7 +22,7 @@ class Address(ContractModel):
 class ChunkInfo(ContractModel):
     """Where a chunk sits in its batch: bulk flows travel as many messages of bounded size."""
 
-    batch_id: NumberFreeText = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    batch_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     chunk_index: int = Field(ge=0)
     chunk_count: int = Field(ge=1)
     total_records: int = Field(ge=0)

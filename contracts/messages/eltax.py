@@ -356,7 +356,7 @@ class ReceiptRecord(ContractModel):
 class EltaxReceipt(ContractModel):
     """eLTAX's receipt of one submitted file (受付結果), as the eLTAX adapter read it."""
 
-    submission: NumberFreeText = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
+    submission: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
     document: EltaxDocument
     notice_code: TokuchoNoticeCode | None = None
     municipality_code: str = Field(pattern=_MUNICIPALITY)
@@ -379,7 +379,7 @@ class EltaxOutcomeRecord(ContractModel):
 class EltaxOutcomes(ContractModel):
     """What eLTAX said about one submitted file, for the pension system (no number, ever)."""
 
-    submission: NumberFreeText = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
+    submission: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
     document: EltaxDocument
     notice_code: TokuchoNoticeCode | None = None
     municipality_code: str = Field(pattern=_MUNICIPALITY)

@@ -15,7 +15,7 @@ from typing import Final
 from pydantic import Field, model_validator
 
 from contracts.base import ContractModel
-from contracts.messages.common import ChunkInfo, NumberFreeText, PlainText
+from contracts.messages.common import ChunkInfo, PlainText
 from contracts.registry import register
 from contracts.sealing import SealedNumber
 from contracts.usage_number import UsageNumber, UsageNumberKind
@@ -210,7 +210,7 @@ class EltaxTokuchoInbound(ContractModel):
     ``<seq>`` is the record's position among the file's data records (from 1).
     """
 
-    source_file: NumberFreeText = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
+    source_file: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
     notice_code: TokuchoNoticeCode
     municipality_code: str = Field(pattern=_TOKUCHO_MUNICIPALITY)
     created_on: date
@@ -269,7 +269,7 @@ class TokuchoInstruction(ContractModel):
 class TokuchoInstructions(ContractModel):
     """Deduction instructions and changes from one municipality's notice, for the pension system."""
 
-    source_file: NumberFreeText = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
+    source_file: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
     notice_code: TokuchoNoticeCode
     municipality_code: str = Field(pattern=_TOKUCHO_MUNICIPALITY)
     created_on: date

@@ -27,7 +27,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
 from contracts.base import ContractModel
-from contracts.messages.common import NumberFreeText, PlainText, holds_no_number
+from contracts.individual_number import is_valid_individual_number
+from contracts.messages.common import NumberFreeText, PlainText
 from contracts.registry import register
 from contracts.sealing import SealedNumber
 from contracts.usage_number import UsageNumber
@@ -92,14 +93,21 @@ PersonCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{8,64}$")]
 """符号 (情報提供用個人識別符号) as this network hands it out: capital letters only."""
 
 
-RecordId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{4,32}$"), AfterValidator(holds_no_number)]
+def _not_a_number(value: str) -> str:
+    # A record id of exactly twelve digits with a valid check digit would pass for an Individual Number.
+    # (Only the whole value: ids are hex and decimal by construction, and twelve digits inside a longer one
+    # would refuse a good record once in about a thousand.)
+    if is_valid_individual_number(value):
+        raise ValueError("a record identification number must not have the form of an Individual Number")
+    return value
+
+
+RecordId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{4,32}$"), AfterValidator(_not_a_number)]
 """レコード識別番号 of a query or a 副本 record; unique on the network."""
 OrgCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{6}$")]
 """情報提供者機関コード / 情報照会者機関コード; six digits for a municipality (全国地方公共団体コード)."""
-JimuCode = Annotated[
-    str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,15}$"), AfterValidator(holds_no_number)
-]
-Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$"), AfterValidator(holds_no_number)]
+JimuCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,15}$")]
+Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
 class InfoKind(StrEnum):
@@ -148,7 +156,7 @@ class CodeAcquisitionRecord(ContractModel):
 class CodeAcquisitionRequested(ContractModel):
     """The pension system asks the hub to hold a code for each person (usage numbers only)."""
 
-    batch_id: NumberFreeText = Field(pattern=_BATCH)
+    batch_id: str = Field(pattern=_BATCH)
     records: tuple[CodeAcquisitionRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -164,7 +172,7 @@ class IsCodeAcquisitionRecord(ContractModel):
 class IsCodeAcquisitionRequest(ContractModel):
     """符号取得要求, as the hub sends it to the intermediate server adapter."""
 
-    batch_id: NumberFreeText = Field(pattern=_BATCH)
+    batch_id: str = Field(pattern=_BATCH)
     records: tuple[IsCodeAcquisitionRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -188,7 +196,7 @@ class IsCodeResultRecord(ContractModel):
 class IsCodeAcquisitionResult(ContractModel):
     """符号取得結果, from the adapter to the hub."""
 
-    batch_id: NumberFreeText = Field(pattern=_BATCH)
+    batch_id: str = Field(pattern=_BATCH)
     records: tuple[IsCodeResultRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -216,7 +224,7 @@ class CodeAcquisitionOutcome(ContractModel):
 class CodeAcquisitionCompleted(ContractModel):
     """Code statuses for the pension system."""
 
-    batch_id: NumberFreeText = Field(pattern=_BATCH)
+    batch_id: str = Field(pattern=_BATCH)
     answered_by: Literal["intermediate_server", "hub"]
     records: tuple[CodeAcquisitionOutcome, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
@@ -242,7 +250,7 @@ class InfoQueryRecord(ContractModel):
 class InfoQueryRequested(ContractModel):
     """Queries from the pension system (usage numbers only)."""
 
-    batch_id: NumberFreeText = Field(pattern=_BATCH)
+    batch_id: str = Field(pattern=_BATCH)
     records: tuple[InfoQueryRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -264,7 +272,7 @@ class IsInfoQueryRecord(ContractModel):
 class IsInfoQueryRequest(ContractModel):
     """情報照会要求, as the hub sends it to the adapter."""
 
-    batch_id: NumberFreeText = Field(pattern=_BATCH)
+    batch_id: str = Field(pattern=_BATCH)
     records: tuple[IsInfoQueryRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -365,7 +373,7 @@ class RefusedQuery(ContractModel):
 class InfoQueryRefused(ContractModel):
     """Queries refused by the legal-basis table, sent by the hub to itself to be dead-lettered."""
 
-    batch_id: NumberFreeText = Field(pattern=_BATCH)
+    batch_id: str = Field(pattern=_BATCH)
     records: tuple[RefusedQuery, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -406,9 +414,7 @@ class DuplicateChangeRecord(ContractModel):
     operation: DuplicateOperation
     record_id: RecordId = Field(description="レコード識別番号 of the 副本 record (the pension system's key)")
     spi_code: SpiCode
-    dataset_item_code: NumberFreeText = Field(
-        pattern=r"^[0-9A-Z]{1,16}$", description="データセットの識別項目コード"
-    )
+    dataset_item_code: str = Field(pattern=r"^[0-9A-Z]{1,16}$", description="データセットの識別項目コード")
     spi_version: int = Field(ge=1, le=99, description="特定個人情報の版番号")
     publication_start: date = Field(description="公開開始日")
     publication_end: date | None = Field(None, description="公開終了日")
@@ -427,7 +433,7 @@ class DuplicateChangeRecord(ContractModel):
 class DuplicateDataChanged(ContractModel):
     """Changes of the 副本 from the pension system (usage numbers only)."""
 
-    batch_id: NumberFreeText = Field(pattern=_BATCH)
+    batch_id: str = Field(pattern=_BATCH)
     records: tuple[DuplicateChangeRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -439,7 +445,7 @@ class IsDuplicateRecord(ContractModel):
     record_id: RecordId
     atena_no: AtenaNumber
     spi_code: SpiCode
-    dataset_item_code: NumberFreeText = Field(pattern=r"^[0-9A-Z]{1,16}$")
+    dataset_item_code: str = Field(pattern=r"^[0-9A-Z]{1,16}$")
     spi_version: int = Field(ge=1, le=99)
     publication_start: date
     publication_end: date | None = None
@@ -450,7 +456,7 @@ class IsDuplicateRecord(ContractModel):
 class IsDuplicateRegister(ContractModel):
     """副本登録 (情報提供データベース管理), as the hub sends it to the adapter."""
 
-    batch_id: NumberFreeText = Field(pattern=_BATCH)
+    batch_id: str = Field(pattern=_BATCH)
     records: tuple[IsDuplicateRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -477,7 +483,7 @@ class IsDuplicateResultRecord(ContractModel):
 class IsDuplicateResult(ContractModel):
     """副本登録結果, from the adapter to the hub."""
 
-    batch_id: NumberFreeText = Field(pattern=_BATCH)
+    batch_id: str = Field(pattern=_BATCH)
     records: tuple[IsDuplicateResultRecord, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -497,7 +503,7 @@ class DuplicateOutcome(ContractModel):
 class DuplicateDataRegistered(ContractModel):
     """Results of 副本 changes for the pension system."""
 
-    batch_id: NumberFreeText = Field(pattern=_BATCH)
+    batch_id: str = Field(pattern=_BATCH)
     answered_by: Literal["intermediate_server", "hub"]
     records: tuple[DuplicateOutcome, ...] = Field(min_length=1, max_length=MAX_RECORDS)
 

@@ -7,25 +7,17 @@ before such a body is kept in a dead letter or shown to anyone, every 12-digit r
 
 from __future__ import annotations
 
-from contracts.individual_number import find_individual_numbers
+from contracts.individual_number import REDACTED as INDIVIDUAL_NUMBER_REDACTED
+from contracts.individual_number import find_individual_numbers, redact_individual_numbers
 
 __all__ = ["REDACTED", "redact_bytes", "redact_text"]
 
-REDACTED = "[個人番号:redacted]"
+REDACTED = INDIVIDUAL_NUMBER_REDACTED
 
 
 def redact_text(text: str) -> str:
     """Return ``text`` with every candidate Individual Number replaced by :data:`REDACTED`."""
-    spans = find_individual_numbers(text)
-    if not spans:
-        return text
-    parts, last = [], 0
-    for start, end in spans:
-        parts.append(text[last:start])
-        parts.append(REDACTED)
-        last = end
-    parts.append(text[last:])
-    return "".join(parts)
+    return redact_individual_numbers(text, REDACTED)
 
 
 def redact_bytes(body: bytes) -> bytes:

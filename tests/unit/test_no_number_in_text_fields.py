@@ -1,9 +1,13 @@
 """No text field of any contract can carry an Individual Number in plain text.
 
-Numbers travel only in their sealed fields. Every other field that holds text (names, addresses, remarks,
-a counterpart's message, identifiers, the legal basis) refuses a 12-digit run with a valid check digit,
-ASCII or full-width, on its own or inside other text. The test walks every model reachable from the
-registry and the envelope, so that a field added later without the guard fails here.
+Numbers travel only in their sealed fields. Every field that holds free text (names, addresses, remarks,
+a counterpart's message, the legal basis) refuses a 12-digit run with a valid check digit, ASCII or
+full-width, on its own or inside other text. Identifiers are the one exception, on purpose: they are
+hex or decimal by construction (a file name holds a 32-hex-digit id), so twelve decimal digits with a
+valid check digit turn up inside a good one about once in a thousand; their patterns refuse spaces,
+kana, kanji and full-width digits, and a record id that *is* twelve such digits is refused. The test walks
+every model reachable from the registry and the envelope, so that a field added later without its guard
+fails here.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ CARRIERS = {
 }
 GUARDED_BY_A_VALIDATOR = {"UsageNumber.value", "PaymentReportPayer.phone"}
 """Fields whose guard is a field validator of their model (tested below), not part of their type."""
+IDENTIFIERS = {"batch_id", "submission", "source_file", "record_id", "provision_id", "query_ref"}
+IDENTIFIERS |= {"jimu_code", "dataset_item_code"}
+"""Field names of identifiers (see the module docstring): only text around a number is refused."""
+WHOLE_VALUE_CHECKED = {"record_id", "provision_id"}
+"""Identifiers that also refuse being a number themselves (レコード識別番号, 提供記録番号)."""
 
 
 def _types(annotation: Any) -> Iterator[Any]:
@@ -69,7 +78,12 @@ def _text_fields() -> list[tuple[str, TypeAdapter[Any]]]:
 
 
 TEXT_FIELDS = _text_fields()
-TYPED_FIELDS = [(name, adapter) for name, adapter in TEXT_FIELDS if name not in GUARDED_BY_A_VALIDATOR]
+TYPED_FIELDS = [
+    (name, adapter)
+    for name, adapter in TEXT_FIELDS
+    if name not in GUARDED_BY_A_VALIDATOR and name.split(".")[1] not in IDENTIFIERS
+]
+IDENTIFIER_FIELDS = [(name, adapter) for name, adapter in TEXT_FIELDS if name.split(".")[1] in IDENTIFIERS]
 
 
 def test_the_walk_finds_the_text_fields():
@@ -94,6 +108,16 @@ def test_no_text_field_takes_a_number(name, adapter):
         else:
             taken.append(carrier)
     assert not taken, f"{name} takes an Individual Number ({', '.join(taken)})"
+
+
+@pytest.mark.parametrize(("name", "adapter"), IDENTIFIER_FIELDS, ids=[name for name, _ in IDENTIFIER_FIELDS])
+def test_identifiers_take_no_text_around_a_number(name, adapter):
+    refused = ["in Japanese text", "full-width", "after a space"]
+    if name.split(".")[1] in WHOLE_VALUE_CHECKED:
+        refused.append("bare")
+    for carrier in refused:
+        with pytest.raises(ValidationError):
+            adapter.validate_python(CARRIERS[carrier])
 
 
 @pytest.mark.parametrize("text", list(CARRIERS.values())[:2])
