@@ -23,7 +23,8 @@ from typing import Final
 from sqlalchemy import Connection, select
 
 from contracts.errors import ConfigurationError
-from hub.infra.audit_codec import canonical_at, checkpoint_digest, checkpoint_message, parse_heads
+from hub.infra.audit_checkpoint import stored_digest
+from hub.infra.audit_codec import canonical_at
 from hub.infra.audit_verify_chain import Problem, ProblemKind
 from hub.infra.db.audit_tables import audit_checkpoints
 
@@ -53,16 +54,7 @@ def _digests(conn: Connection, ids: Sequence[int] | None = None) -> dict[int, tu
         query = query.where(audit_checkpoints.c.id.in_(list(ids)))
     found = {}
     for row in conn.execute(query).mappings():
-        heads = parse_heads(row["heads"])
-        message = checkpoint_message(
-            row["id"],
-            canonical_at(row["at"]),
-            row["root"],
-            prev_digest=row["prev_digest"],
-            key_id=row["key_id"],
-            head_count=-1 if heads is None else len(heads),
-        )
-        found[int(row["id"])] = (canonical_at(row["at"]), checkpoint_digest(message))
+        found[int(row["id"])] = (canonical_at(row["at"]), stored_digest(row))
     return found
 
 

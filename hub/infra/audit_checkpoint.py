@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Protocol
 
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, RowMapping, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import AuditWriteFailed, StoreUnavailable
@@ -44,6 +44,7 @@ __all__ = [
     "CheckpointSigner",
     "Checkpointer",
     "latest_checkpoint",
+    "stored_digest",
     "write_checkpoint",
 ]
 
@@ -96,15 +97,8 @@ class Checkpoint:
         return checkpoint_digest(self.message)
 
 
-def latest_checkpoint(conn: Connection) -> tuple[int, datetime, str] | None:
-    """``(id, at, digest)`` of the newest checkpoint, computed from its stored fields."""
-    row = (
-        conn.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.id.desc()).limit(1))
-        .mappings()
-        .first()
-    )
-    if row is None:
-        return None
+def stored_digest(row: RowMapping) -> str:
+    """The digest of a stored checkpoint row, computed from its fields (what the next one names)."""
     heads = parse_heads(row["heads"])
     head_count = -1 if heads is None else len(heads)  # a malformed one is reported by the verifier
     message = checkpoint_message(
@@ -115,7 +109,19 @@ def latest_checkpoint(conn: Connection) -> tuple[int, datetime, str] | None:
         key_id=row["key_id"],
         head_count=head_count,
     )
-    return row["id"], to_utc(row["at"]), checkpoint_digest(message)
+    return checkpoint_digest(message)
+
+
+def latest_checkpoint(conn: Connection) -> tuple[int, datetime, str] | None:
+    """``(id, at, digest)`` of the newest checkpoint, computed from its stored fields."""
+    row = (
+        conn.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.id.desc()).limit(1))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    return row["id"], to_utc(row["at"]), stored_digest(row)
 
 
 def write_checkpoint(
