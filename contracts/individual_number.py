@@ -71,13 +71,14 @@ REDACTED: Final = "[個人番号:redacted]"
 """What :func:`redact_individual_numbers` puts in place of a number."""
 
 
-def redact_individual_numbers(text: str, marker: str = REDACTED) -> str:
+def redact_individual_numbers(text: str, marker: str = REDACTED, *, keep: str | None = None) -> str:
     """``text`` with every 12-digit run that carries a valid check digit replaced by ``marker``.
 
     For free text that crosses an edge (a counterpart's message, a dead letter's body, a log line): the
-    rest of the text stays readable, the number does not travel on.
+    rest of the text stays readable, the number does not travel on. ``keep``: one number to leave as it is
+    (the console's audited reveal).
     """
-    spans = find_individual_numbers(text)
+    spans = [(s, e) for s, e in find_individual_numbers(text) if keep is None or text[s:e] != keep]
     if not spans:
         return text
     parts, last = [], 0

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.individual_number import find_individual_numbers
+from contracts.individual_number import find_individual_numbers, redact_individual_numbers
 from hub.core.redaction import REDACTED
 
 __all__ = ["NumberGuard", "scrub"]
@@ -27,17 +27,8 @@ _TEXT_TYPES = ("text/", "application/json", "application/problem+json", "applica
 
 def scrub(text: str, allowed: str | None = None) -> tuple[str, int]:
     """``text`` with every number but ``allowed`` redacted, and how many were."""
-    spans = find_individual_numbers(text)
-    hits = [(s, e) for s, e in spans if allowed is None or text[s:e] != allowed]
-    if not hits:
-        return text, 0
-    parts, last = [], 0
-    for start, end in hits:
-        parts.append(text[last:start])
-        parts.append(REDACTED)
-        last = end
-    parts.append(text[last:])
-    return "".join(parts), len(hits)
+    hits = sum(1 for s, e in find_individual_numbers(text) if allowed is None or text[s:e] != allowed)
+    return (redact_individual_numbers(text, REDACTED, keep=allowed) if hits else text), hits
 
 
 class NumberGuard:
