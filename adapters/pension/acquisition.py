@@ -18,12 +18,11 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import islice
 from typing import Final
 
-from adapters.pension._manifest import AcquisitionManifest, AcquisitionOutcomeManifest, dump_manifest
+from adapters.pension._manifest import AcquisitionManifest, AcquisitionOutcomeManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import NAMESPACE, chunk_count
+from adapters.pension.mapping import NAMESPACE, chunked, kind_chunk_message_id
 from adapters.pension.wire import (
     _check_shape,
     _date,
@@ -36,7 +35,6 @@ from adapters.pension.wire import (
 )
 from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
 from contracts.ids import stable_id
-from contracts.messages.common import ChunkInfo
 from contracts.messages.jlis_acquisition import (
     AcquisitionRequestRecord,
     AcquisitionStatus,
@@ -192,15 +190,9 @@ def format_acquisition_row(row: AcquisitionRow) -> list[str]:
     return cells
 
 
-def _request_digest(manifest: AcquisitionManifest) -> str:
-    return hashlib.sha256(dump_manifest(manifest)).hexdigest()
-
-
 def chunk_message_id(manifest: AcquisitionManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
-    """The id of one chunk's message: a function of the request, the chunk size and the index."""
-    return stable_id(
-        NAMESPACE, f"{ACQUISITION_KIND}:{_request_digest(manifest)}:{chunk_records}:{chunk_index}"
-    )
+    """The id of one chunk's message (see :func:`~adapters.pension.mapping.kind_chunk_message_id`)."""
+    return kind_chunk_message_id(ACQUISITION_KIND, manifest, chunk_records, chunk_index)
 
 
 def acquisition_envelopes(
@@ -217,20 +209,16 @@ def acquisition_envelopes(
     ``sealer`` is not used: these files carry no number.
     """
     del sealer
-    count = chunk_count(manifest.record_count, chunk_records)
-    iterator = iter(rows)
-    index = first_chunk
-    while index < count and (max_chunks is None or index - first_chunk < max_chunks):
-        batch = list(islice(iterator, chunk_records))
-        if not batch:
-            return
+    for chunk, batch in chunked(
+        manifest.batch_id,
+        manifest.record_count,
+        rows,
+        chunk_records=chunk_records,
+        first_chunk=first_chunk,
+        max_chunks=max_chunks,
+    ):
         payload = NumberAcquisitionRequested(
-            chunk=ChunkInfo(
-                batch_id=manifest.batch_id,
-                chunk_index=index,
-                chunk_count=count,
-                total_records=manifest.record_count,
-            ),
+            chunk=chunk,
             as_of=manifest.as_of,
             records=tuple(
                 AcquisitionRequestRecord(
@@ -255,9 +243,8 @@ def acquisition_envelopes(
             purpose=NUMBER_ACQUISITION_PURPOSE,
             payload=payload_dict(payload),
             correlation_id=stable_id(NAMESPACE, f"{ACQUISITION_KIND}:batch:{manifest.batch_id}"),
-            message_id=chunk_message_id(manifest, chunk_records, index),
+            message_id=chunk_message_id(manifest, chunk_records, chunk.chunk_index),
         )
-        index += 1
 
 
 def _cell(value: object) -> str:

@@ -22,12 +22,11 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import islice
 from typing import Final
 
-from adapters.pension._manifest import DependantsAckManifest, DependantsManifest, dump_manifest
+from adapters.pension._manifest import DependantsAckManifest, DependantsManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import NAMESPACE, chunk_count
+from adapters.pension.mapping import NAMESPACE, chunked, kind_chunk_message_id
 from adapters.pension.wire import (
     _date,
     _enum,
@@ -41,7 +40,6 @@ from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
 from contracts.errors import ConfigurationError
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
-from contracts.messages.common import ChunkInfo
 from contracts.messages.dependants import (
     MAX_DEPENDANTS,
     DeclarationStatus,
@@ -226,9 +224,8 @@ def format_declaration_row(row: DeclarationRow) -> list[str]:
 
 
 def chunk_message_id(manifest: DependantsManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
-    """The id of one chunk's message: a function of the request, the chunk size and the index."""
-    digest = hashlib.sha256(dump_manifest(manifest)).hexdigest()
-    return stable_id(NAMESPACE, f"{DECLARATION_KIND}:{digest}:{chunk_records}:{chunk_index}")
+    """The id of one chunk's message (see :func:`~adapters.pension.mapping.kind_chunk_message_id`)."""
+    return kind_chunk_message_id(DECLARATION_KIND, manifest, chunk_records, chunk_index)
 
 
 def declaration_envelopes(
@@ -250,14 +247,15 @@ def declaration_envelopes(
     """
     if sealer is None:
         raise ConfigurationError("the pension adapter needs a sealer for dependants' declarations")
-    count = chunk_count(manifest.record_count, chunk_records)
-    iterator = iter(rows)
-    index = first_chunk
-    while index < count and (max_chunks is None or index - first_chunk < max_chunks):
-        batch = list(islice(iterator, chunk_records))
-        if not batch:
-            return
-        message_id = chunk_message_id(manifest, chunk_records, index)
+    for chunk, batch in chunked(
+        manifest.batch_id,
+        manifest.record_count,
+        rows,
+        chunk_records=chunk_records,
+        first_chunk=first_chunk,
+        max_chunks=max_chunks,
+    ):
+        message_id = chunk_message_id(manifest, chunk_records, chunk.chunk_index)
         records = tuple(
             DependantsDeclaration(
                 record_seq=row.record_seq,
@@ -281,12 +279,7 @@ def declaration_envelopes(
             for row in batch
         )
         payload = DependantsDeclarationSubmitted(
-            chunk=ChunkInfo(
-                batch_id=manifest.batch_id,
-                chunk_index=index,
-                chunk_count=count,
-                total_records=manifest.record_count,
-            ),
+            chunk=chunk,
             tax_year=manifest.tax_year,
             filing_deadline=manifest.filing_deadline,
             records=records,
@@ -301,7 +294,6 @@ def declaration_envelopes(
             correlation_id=stable_id(NAMESPACE, f"{DECLARATION_KIND}:batch:{manifest.batch_id}"),
             message_id=message_id,
         )
-        index += 1
 
 
 def ack_file(acks: DependantsDeclarationAcknowledged) -> tuple[str, bytes, DependantsAckManifest]:

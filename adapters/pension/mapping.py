@@ -18,8 +18,9 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
 from itertools import islice
-from typing import Final
+from typing import Final, TypeVar
 
+from adapters.pension._manifest import AnyManifest
 from adapters.pension.wire import InquiryManifest, InquiryRow, OutcomeManifest, OutcomeRow, dump_manifest
 from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
 from contracts.ids import stable_id
@@ -72,24 +73,70 @@ SURVIVAL_CHECK_PURPOSE: Final = Purpose(
 """Purpose of the survival/change inquiry (生存異動照会) the pension system requests."""
 
 
+R = TypeVar("R")
+
+
 def batch_correlation_id(batch_id: str) -> uuid.UUID:
     """The correlation id of every message of a batch (the whole inquiry cycle)."""
     return stable_id(NAMESPACE, f"batch:{batch_id}")
 
 
-def request_digest(manifest: InquiryManifest) -> str:
+def request_digest(manifest: AnyManifest) -> str:
     """SHA-256 of the manifest's canonical form: the data's checksum, batch, cycle, as_of, name, count."""
     return hashlib.sha256(dump_manifest(manifest)).hexdigest()
 
 
+def kind_chunk_message_id(
+    kind: str, manifest: AnyManifest, chunk_records: int, chunk_index: int
+) -> uuid.UUID:
+    """The id of one chunk's message of a ``kind`` of request, from the request, chunk size and index.
+
+    A file taken again after a crash gives the same messages, which the hub's inbox drops.
+    """
+    return stable_id(NAMESPACE, f"{kind}:{request_digest(manifest)}:{chunk_records}:{chunk_index}")
+
+
 def chunk_message_id(manifest: InquiryManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
-    """The id of one chunk's message: a function of the request, the chunk size and the index."""
-    return stable_id(NAMESPACE, f"survival_inquiry:{request_digest(manifest)}:{chunk_records}:{chunk_index}")
+    """The id of one chunk's message of a survival/change inquiry (see :func:`kind_chunk_message_id`)."""
+    return kind_chunk_message_id("survival_inquiry", manifest, chunk_records, chunk_index)
 
 
 def chunk_count(total_records: int, chunk_records: int) -> int:
     """How many chunks ``total_records`` make (at least one)."""
     return max(1, -(-total_records // chunk_records))
+
+
+def chunked(
+    batch_id: str,
+    total_records: int,
+    rows: Iterable[R],
+    *,
+    chunk_records: int,
+    first_chunk: int = 0,
+    max_chunks: int | None = None,
+) -> Iterator[tuple[ChunkInfo, list[R]]]:
+    """A request file's rows in chunks of ``chunk_records``, each with its place in the batch, lazily.
+
+    Args:
+        batch_id: the request's batch.
+        total_records: the rows the whole file holds (its manifest's count).
+        rows: the file's rows from the start, or from the first row of chunk ``first_chunk``.
+        chunk_records: records per chunk.
+        first_chunk: the index of the chunk the rows start with.
+        max_chunks: stop after this many chunks (``None``: all).
+    """
+    count = chunk_count(total_records, chunk_records)
+    iterator = iter(rows)
+    index = first_chunk
+    while index < count and (max_chunks is None or index - first_chunk < max_chunks):
+        batch = list(islice(iterator, chunk_records))
+        if not batch:
+            return
+        yield (
+            ChunkInfo(batch_id=batch_id, chunk_index=index, chunk_count=count, total_records=total_records),
+            batch,
+        )
+        index += 1
 
 
 def inquiry_envelopes(
@@ -109,20 +156,16 @@ def inquiry_envelopes(
         first_chunk: the index of the chunk the rows start with.
         max_chunks: stop after this many chunks (``None``: all).
     """
-    count = chunk_count(manifest.record_count, chunk_records)
-    iterator = iter(rows)
-    index = first_chunk
-    while index < count and (max_chunks is None or index - first_chunk < max_chunks):
-        batch = list(islice(iterator, chunk_records))
-        if not batch:
-            return
+    for chunk, batch in chunked(
+        manifest.batch_id,
+        manifest.record_count,
+        rows,
+        chunk_records=chunk_records,
+        first_chunk=first_chunk,
+        max_chunks=max_chunks,
+    ):
         payload = SurvivalInquiryRequested(
-            chunk=ChunkInfo(
-                batch_id=manifest.batch_id,
-                chunk_index=index,
-                chunk_count=count,
-                total_records=manifest.record_count,
-            ),
+            chunk=chunk,
             cycle=manifest.cycle,
             as_of=manifest.as_of,
             records=tuple(
@@ -137,9 +180,8 @@ def inquiry_envelopes(
             purpose=SURVIVAL_CHECK_PURPOSE,
             payload=payload_dict(payload),
             correlation_id=batch_correlation_id(manifest.batch_id),
-            message_id=chunk_message_id(manifest, chunk_records, index),
+            message_id=chunk_message_id(manifest, chunk_records, chunk.chunk_index),
         )
-        index += 1
 
 
 def outcome_row(record: SurvivalOutcomeRecord) -> OutcomeRow:
