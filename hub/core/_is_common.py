@@ -10,8 +10,7 @@ from contracts.envelope import Envelope, LegalBasis, Party, Purpose, new_envelop
 from contracts.ids import stable_id
 from contracts.messages.intermediate_server import IsError
 from contracts.registry import payload_dict
-from hub.core.context import HandlerContext, derived_id
-from hub.ports.audit import AccessRecord, AuditAction, Outcome
+from hub.core.context import derived_id
 from hub.ports.vault import TokenScope
 
 __all__ = [
@@ -20,7 +19,6 @@ __all__ = [
     "DUPLICATE_PURPOSE",
     "IS",
     "NUMBER_ACT",
-    "access",
     "error_text",
     "query_purpose",
     "query_record_id",
@@ -74,39 +72,6 @@ def query_purpose(items: Iterable[tuple[int, str]]) -> Purpose:
 def query_record_id(cause: uuid.UUID, record_seq: int) -> str:
     """The レコード識別番号 of a query: deterministic from its request, never shaped like a number."""
     return stable_id(_RECORD_NAMESPACE, f"{cause}/{record_seq}").hex.upper()
-
-
-def _basis_text(purpose: Purpose) -> str:
-    return "; ".join(f"{b.law} {b.article}{' ' + b.item if b.item else ''}" for b in purpose.legal_basis)
-
-
-def access(
-    ctx: HandlerContext,
-    action: AuditAction,
-    env: Envelope,
-    subjects: Iterable[str] = (),
-    *,
-    outcome: Outcome = Outcome.OK,
-    reason: str | None = None,
-    details: dict[str, str] | None = None,
-    **more: str,
-) -> AccessRecord:
-    """An access record of ``env`` (subjects as audit-scope tokens)."""
-    return AccessRecord(
-        actor=ctx.actor,
-        action=action,
-        message_id=str(env.message_id),
-        correlation_id=str(env.correlation_id),
-        message_type=env.message_type,
-        source=env.source,
-        destination=env.destination,
-        purpose=env.purpose.code,
-        legal_basis=_basis_text(env.purpose),
-        subjects=tuple(dict.fromkeys(subjects)),
-        outcome=outcome,
-        reason=reason,
-        details={**(details or {}), **more},
-    )
 
 
 def reply(

@@ -30,7 +30,8 @@ from contracts.messages.intermediate_server import (
     ProvisionOutcome,
 )
 from contracts.registry import Decoded
-from hub.core._is_common import AUDIT_SCOPE, DUPLICATE_PURPOSE, IS, access, error_text, reply
+from hub.core._is_common import AUDIT_SCOPE, DUPLICATE_PURPOSE, IS, error_text, reply
+from hub.core.access import access_record
 from hub.core.context import HandlerContext
 from hub.core.legal_basis import current_text, legacy_text
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
@@ -61,7 +62,9 @@ def handle_duplicate_change(message: Decoded, ctx: HandlerContext) -> list[Envel
     tokens = vault.tokens(AUDIT_SCOPE, known)
     held = codes.codes_of(known)
     atena = codes.atena_numbers(list(held))
-    records = [access(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(change.records)))]
+    records = [
+        access_record(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(change.records)))
+    ]
     send = [(r, subjects[r.usage_number]) for r in change.records if subjects.get(r.usage_number) in held]
     answers = [_unaskable(r) for r in change.records if subjects.get(r.usage_number) not in held]
     out: list[Envelope] = []
@@ -93,7 +96,9 @@ def handle_duplicate_change(message: Decoded, ctx: HandlerContext) -> list[Envel
             destination=IS,
         )
         records.append(
-            access(ctx, AuditAction.ROUTED, register, [tokens[s] for _, s in send], records=str(len(send)))
+            access_record(
+                ctx, AuditAction.ROUTED, register, [tokens[s] for _, s in send], records=str(len(send))
+            )
         )
         out.append(register)
     if answers:
@@ -106,7 +111,7 @@ def handle_duplicate_change(message: Decoded, ctx: HandlerContext) -> list[Envel
             label="hub-answers",
             purpose=env.purpose,
         )
-        records.append(access(ctx, AuditAction.ROUTED, answer, records=str(len(answers))))
+        records.append(access_record(ctx, AuditAction.ROUTED, answer, records=str(len(answers))))
         out.append(answer)
     ctx.uow.audit.append(records)
     return out
@@ -120,7 +125,9 @@ def handle_duplicate_result(message: Decoded, ctx: HandlerContext) -> list[Envel
     subjects = list(dict.fromkeys(by_atena.values()))
     usage = ctx.uow.vault.usage_of(subjects)
     tokens = ctx.uow.vault.tokens(AUDIT_SCOPE, subjects)
-    records = [access(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(result.records)))]
+    records = [
+        access_record(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(result.records)))
+    ]
     outcomes = tuple(
         DuplicateOutcome(
             record_seq=r.record_seq,
@@ -143,7 +150,7 @@ def handle_duplicate_result(message: Decoded, ctx: HandlerContext) -> list[Envel
             label="pension",
             purpose=DUPLICATE_PURPOSE.model_copy(update={"code": "pension.duplicate_data"}),
         )
-        records.append(access(ctx, AuditAction.ROUTED, answer, records=str(len(outcomes))))
+        records.append(access_record(ctx, AuditAction.ROUTED, answer, records=str(len(outcomes))))
         out.append(answer)
     ctx.uow.audit.append(records)
     return out
@@ -178,7 +185,7 @@ def _provided(
         "record_id": r.record_id,
         "known_subject": str(token is not None),
     }
-    return record, access(ctx, AuditAction.RECEIVED, env, [token] if token else [], details=detail)
+    return record, access_record(ctx, AuditAction.RECEIVED, env, [token] if token else [], details=detail)
 
 
 def handle_provision_notice(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
@@ -217,5 +224,5 @@ def handle_provision_notice(message: Decoded, ctx: HandlerContext) -> list[Envel
         label="pension",
         purpose=env.purpose.model_copy(update={"code": "pension.provision"}),
     )
-    ctx.uow.audit.append([access(ctx, AuditAction.ROUTED, answer, records=str(len(outcomes)))])
+    ctx.uow.audit.append([access_record(ctx, AuditAction.ROUTED, answer, records=str(len(outcomes)))])
     return [answer]

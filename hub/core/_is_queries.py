@@ -36,7 +36,8 @@ from contracts.messages.intermediate_server import (
     RefusedQuery,
 )
 from contracts.registry import Decoded
-from hub.core._is_common import AUDIT_SCOPE, IS, access, error_text, query_purpose, query_record_id, reply
+from hub.core._is_common import AUDIT_SCOPE, IS, error_text, query_purpose, query_record_id, reply
+from hub.core.access import access_record
 from hub.core.context import HandlerContext
 from hub.core.legal_basis import LegalBasisRefused, QueryPermission
 from hub.ports.audit import AccessRecord, AuditAction, Outcome, ProvisionRecord, ProvisionRole
@@ -94,7 +95,9 @@ def handle_info_query(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
     tokens = vault.tokens(AUDIT_SCOPE, known)
     held = codes.codes_of(known)
     atena = codes.atena_numbers(list(held))
-    records = [access(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(request.records)))]
+    records = [
+        access_record(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(request.records)))
+    ]
 
     asked: list[_Asked] = []
     refused: list[tuple[InfoQueryRecord, str]] = []
@@ -107,7 +110,7 @@ def handle_info_query(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
             refused.append((r, str(exc)))
             answers.append(_hub_answer(r, IsError.QUERY_NOT_PERMITTED))
             records.append(
-                access(
+                access_record(
                     ctx,
                     AuditAction.REFUSED,
                     env,
@@ -135,7 +138,7 @@ def handle_info_query(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
             label="hub-answers",
             purpose=env.purpose,
         )
-        records.append(access(ctx, AuditAction.ROUTED, answer, records=str(len(answers))))
+        records.append(access_record(ctx, AuditAction.ROUTED, answer, records=str(len(answers))))
         out.append(answer)
     if refused:
         trail = InfoQueryRefused(
@@ -227,7 +230,7 @@ def _send(  # noqa: PLR0917 (one call site, private)
         destination=IS,
     )
     records.append(
-        access(
+        access_record(
             ctx, AuditAction.ROUTED, query_env, [tokens[a.subject] for a in asked], records=str(len(asked))
         )
     )
@@ -288,7 +291,7 @@ def _provision(
     detail = {"record_id": p.record_id, "status": r.status.value}
     if r.error is not None:
         detail["error"] = r.error.value
-    return record, access(ctx, AuditAction.RESOLVED, env, [token] if token else [], details=detail)
+    return record, access_record(ctx, AuditAction.RESOLVED, env, [token] if token else [], details=detail)
 
 
 def handle_info_query_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
@@ -303,7 +306,7 @@ def handle_info_query_result(message: Decoded, ctx: HandlerContext) -> list[Enve
     fresh = list({r.record_id: r for r in fresh}.values())
     tokens = ctx.uow.vault.tokens(AUDIT_SCOPE, list({pending[r.record_id].subject for r in fresh}))
     records = [
-        access(
+        access_record(
             ctx,
             AuditAction.RECEIVED,
             env,
@@ -334,6 +337,6 @@ def handle_info_query_result(message: Decoded, ctx: HandlerContext) -> list[Enve
         label="pension",
         purpose=env.purpose.model_copy(update={"code": "pension.info_query"}),
     )
-    records.append(access(ctx, AuditAction.ROUTED, answer, records=str(len(fresh))))
+    records.append(access_record(ctx, AuditAction.ROUTED, answer, records=str(len(fresh))))
     ctx.uow.audit.append(records)
     return [answer]

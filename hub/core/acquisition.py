@@ -34,9 +34,10 @@ from contracts.messages.jlis_acquisition import (
 )
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber
+from hub.core.access import record_of
 from hub.core.context import HandlerContext, derived_id
 from hub.core.holds import ENTITLEMENT_RETENTION, hold_id_for, link_what_can_be_linked, seal_for_hold
-from hub.core.survival import AUDIT_SCOPE, JLIS_REF_SCOPE, _record
+from hub.core.survival import AUDIT_SCOPE, JLIS_REF_SCOPE
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow, QueriedInfo
 from hub.ports.vault import SubjectId
@@ -65,7 +66,7 @@ def handle_acquisition_request(message: Decoded, ctx: HandlerContext) -> list[En
     ask = [r for r in request.records if subjects[r.usage_number] not in numbers]
     known = [r for r in request.records if subjects[r.usage_number] in numbers]
     audit_tokens = vault.tokens(AUDIT_SCOPE, list(set(subjects.values())))
-    records = [_record(ctx, AuditAction.RECEIVED, env, sorted(set(audit_tokens.values())))]
+    records = [record_of(ctx, AuditAction.RECEIVED, env, sorted(set(audit_tokens.values())))]
     out: list[Envelope] = []
     if ask:
         refs = vault.tokens(JLIS_REF_SCOPE, [subjects[r.usage_number] for r in ask])
@@ -91,7 +92,7 @@ def handle_acquisition_request(message: Decoded, ctx: HandlerContext) -> list[En
             message_id=derived_id(env.message_id, "jlis"),
         )
         asked = [audit_tokens[subjects[r.usage_number]] for r in ask]
-        records.append(_record(ctx, AuditAction.ROUTED, jlis_env, asked, records=str(len(ask))))
+        records.append(record_of(ctx, AuditAction.ROUTED, jlis_env, asked, records=str(len(ask))))
         out.append(jlis_env)
     if known:
         outcomes = NumberAcquisitionOutcomes(
@@ -108,7 +109,7 @@ def handle_acquisition_request(message: Decoded, ctx: HandlerContext) -> list[En
             ),
         )
         reply = _to_pension(env, outcomes, "already-linked")
-        records.append(_record(ctx, AuditAction.ROUTED, reply, [], records=str(len(known))))
+        records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(known))))
         out.append(reply)
     ctx.uow.audit.append(records)
     return out
@@ -206,7 +207,7 @@ def handle_acquisition_result(message: Decoded, ctx: HandlerContext) -> list[Env
     usage = vault.usage_of(subjects)
     current = vault.numbers_of(subjects)
     audit_tokens = vault.tokens(AUDIT_SCOPE, subjects)
-    records = [_record(ctx, AuditAction.RECEIVED, env, sorted({audit_tokens[s] for s in subjects}))]
+    records = [record_of(ctx, AuditAction.RECEIVED, env, sorted({audit_tokens[s] for s in subjects}))]
     answers = _Answers(env, result, ctx, usage)
     for r in result.records:
         subject = by_ref[r.ref]
@@ -249,18 +250,20 @@ def handle_acquisition_result(message: Decoded, ctx: HandlerContext) -> list[Env
     linked = [s for s, _ in answers.links if s not in conflicted]
     if linked:
         records.append(
-            _record(ctx, AuditAction.LINKED, env, [audit_tokens[s] for s in linked], records=str(len(linked)))
+            record_of(
+                ctx, AuditAction.LINKED, env, [audit_tokens[s] for s in linked], records=str(len(linked))
+            )
         )
     ctx.uow.holds.add(answers.holds)
     records.extend(_held_record(ctx, env, h, audit_tokens[h.subject]) for h in answers.holds)
     reply = _to_pension(env, _outcomes(result, by_ref, usage, answers), "pension")
-    records.append(_record(ctx, AuditAction.ROUTED, reply, [], records=str(len(result.records))))
+    records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(result.records))))
     ctx.uow.audit.append(records)
     return [reply]
 
 
 def _held_record(ctx: HandlerContext, env: Envelope, hold: Hold, token: str) -> AccessRecord:
-    return _record(
+    return record_of(
         ctx,
         AuditAction.HELD,
         env,

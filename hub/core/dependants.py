@@ -27,9 +27,10 @@ from contracts.messages.dependants import (
 )
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber
+from hub.core.access import record_of
 from hub.core.context import HandlerContext, derived_id
 from hub.core.retention import dependants_declaration_retention
-from hub.core.survival import AUDIT_SCOPE, _record
+from hub.core.survival import AUDIT_SCOPE
 from hub.ports.audit import AuditAction, Outcome
 from hub.ports.vault import NumberConflict, Retention, SubjectId, Vault
 
@@ -118,8 +119,8 @@ def handle_dependants_declaration(message: Decoded, ctx: HandlerContext) -> list
     tokens = ctx.uow.vault.tokens(AUDIT_SCOPE, list(set(subjects.values())))
     stored = [tokens[s] for s in dict.fromkeys(subjects.values())]
     records = [
-        _record(ctx, AuditAction.RECEIVED, env, stored, declarations=str(len(submitted.records))),
-        _record(
+        record_of(ctx, AuditAction.RECEIVED, env, stored, declarations=str(len(submitted.records))),
+        record_of(
             ctx,
             AuditAction.LINKED,
             env,
@@ -129,7 +130,7 @@ def handle_dependants_declaration(message: Decoded, ctx: HandlerContext) -> list
         ),
     ]
     if refused:
-        refusal = _record(ctx, AuditAction.REFUSED, env, [], declarations=str(len(refused)))
+        refusal = record_of(ctx, AuditAction.REFUSED, env, [], declarations=str(len(refused)))
         records.append(replace(refusal, outcome=Outcome.REFUSED, reason="number_conflict"))
     acks = DependantsDeclarationAcknowledged(
         chunk=submitted.chunk,
@@ -160,6 +161,6 @@ def handle_dependants_declaration(message: Decoded, ctx: HandlerContext) -> list
         causation_id=env.message_id,
         message_id=derived_id(env.message_id, "pension"),
     )
-    records.append(_record(ctx, AuditAction.ROUTED, reply, [], records=str(len(submitted.records))))
+    records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(submitted.records))))
     ctx.uow.audit.append(records)
     return [reply]

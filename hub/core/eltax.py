@@ -42,8 +42,9 @@ from contracts.messages.eltax import (
 )
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber
+from hub.core.access import record_of
 from hub.core.context import HandlerContext, derived_id
-from hub.ports.audit import AccessRecord, AuditAction, Outcome
+from hub.ports.audit import AuditAction
 from hub.ports.vault import SubjectId, TokenScope
 
 __all__ = [
@@ -58,27 +59,6 @@ AUDIT_SCOPE = TokenScope("audit")
 SUBMISSION_TYPE = "eltax.payment_report.submission"
 NOTICE_TYPE = "eltax.tokucho.notice"
 RECIPIENT = "eltax"
-
-
-def _record(
-    ctx: HandlerContext, action: AuditAction, env: Envelope, subjects: Sequence[str], **details: str
-) -> AccessRecord:
-    return AccessRecord(
-        actor=ctx.actor,
-        action=action,
-        message_id=str(env.message_id),
-        correlation_id=str(env.correlation_id),
-        message_type=env.message_type,
-        source=env.source,
-        destination=env.destination,
-        purpose=env.purpose.code,
-        legal_basis="; ".join(
-            f"{b.law} {b.article}{' ' + b.item if b.item else ''}" for b in env.purpose.legal_basis
-        ),
-        subjects=tuple(subjects),
-        outcome=Outcome.OK,
-        details=dict(details),
-    )
 
 
 class _People:
@@ -174,8 +154,8 @@ def handle_payment_report_request(message: Decoded, ctx: HandlerContext) -> list
     )
     ctx.uow.audit.append(
         [
-            _record(ctx, AuditAction.RECEIVED, env, people.audit(usage), records=str(len(records))),
-            _record(
+            record_of(ctx, AuditAction.RECEIVED, env, people.audit(usage), records=str(len(records))),
+            record_of(
                 ctx,
                 AuditAction.ENRICHED,
                 out,
@@ -183,7 +163,7 @@ def handle_payment_report_request(message: Decoded, ctx: HandlerContext) -> list
                 numbers=str(len(added)),
                 without_number=str(len(usage) - len(added)),
             ),
-            _record(ctx, AuditAction.ROUTED, out, []),
+            record_of(ctx, AuditAction.ROUTED, out, []),
         ]
     )
     return [out]
@@ -221,7 +201,7 @@ def handle_eltax_receipt(message: Decoded, ctx: HandlerContext) -> list[Envelope
     statuses = Counter(r.status.value for r in receipt.records)
     ctx.uow.audit.append(
         [
-            _record(
+            record_of(
                 ctx,
                 AuditAction.RECEIVED,
                 env,
@@ -229,7 +209,7 @@ def handle_eltax_receipt(message: Decoded, ctx: HandlerContext) -> list[Envelope
                 file_status=receipt.file_status.value,
                 **{k: str(v) for k, v in statuses.items()},
             ),
-            _record(ctx, AuditAction.ROUTED, out, []),
+            record_of(ctx, AuditAction.ROUTED, out, []),
         ]
     )
     return [out]
@@ -268,10 +248,10 @@ def handle_tokucho_notice_request(message: Decoded, ctx: HandlerContext) -> list
     out = _envelope(
         env, message_type=NOTICE_TYPE, destination=RECIPIENT, purpose=purpose, payload=notice, label=RECIPIENT
     )
-    audit = [_record(ctx, AuditAction.RECEIVED, env, people.audit(usage), notice=request.notice_code.value)]
+    audit = [record_of(ctx, AuditAction.RECEIVED, env, people.audit(usage), notice=request.notice_code.value)]
     if added:
-        audit.append(_record(ctx, AuditAction.ENRICHED, out, people.audit(added), numbers=str(len(added))))
-    audit.append(_record(ctx, AuditAction.ROUTED, out, [], records=str(len(records))))
+        audit.append(record_of(ctx, AuditAction.ENRICHED, out, people.audit(added), numbers=str(len(added))))
+    audit.append(record_of(ctx, AuditAction.ROUTED, out, [], records=str(len(records))))
     ctx.uow.audit.append(audit)
     return [out]
 
@@ -335,7 +315,7 @@ def handle_tokucho_inbound(message: Decoded, ctx: HandlerContext) -> list[Envelo
     )
     tally = Counter(c.value for c in checks.values())
     audit = [
-        _record(
+        record_of(
             ctx,
             AuditAction.RECEIVED,
             env,
@@ -346,7 +326,7 @@ def handle_tokucho_inbound(message: Decoded, ctx: HandlerContext) -> list[Envelo
     ]
     held = [r.usage_number for r in notice.records if checks[r.record_seq] is NumberCheck.MISMATCH]
     if held:
-        audit.append(_record(ctx, AuditAction.HELD, env, people.audit(held), reason="number_mismatch"))
-    audit.append(_record(ctx, AuditAction.ROUTED, out, [], records=str(len(notice.records))))
+        audit.append(record_of(ctx, AuditAction.HELD, env, people.audit(held), reason="number_mismatch"))
+    audit.append(record_of(ctx, AuditAction.ROUTED, out, [], records=str(len(notice.records))))
     ctx.uow.audit.append(audit)
     return [out]

@@ -25,9 +25,10 @@ from contracts.messages.intermediate_server import (
     IsCodeAcquisitionResult,
 )
 from contracts.registry import Decoded
-from hub.core._is_common import AUDIT_SCOPE, CODE_PURPOSE, IS, access, reply
+from hub.core._is_common import AUDIT_SCOPE, CODE_PURPOSE, IS, reply
 from hub.core._is_duplicates import handle_duplicate_change, handle_duplicate_result, handle_provision_notice
 from hub.core._is_queries import handle_info_query, handle_info_query_result, handle_refused_queries
+from hub.core.access import access_record
 from hub.core.context import HandlerContext, derived_id
 from hub.ports.audit import AuditAction
 from hub.ports.vault import SubjectId
@@ -72,7 +73,9 @@ def handle_code_acquisition(message: Decoded, ctx: HandlerContext) -> list[Envel
     held = codes.codes_of(known)
     numbers = vault.numbers_of([s for s in known if s not in held])
     tokens = vault.tokens(AUDIT_SCOPE, known)
-    records = [access(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(request.records)))]
+    records = [
+        access_record(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(request.records)))
+    ]
 
     answered: list[tuple[CodeAcquisitionRecord, CodeStatus]] = []
     ask: list[tuple[CodeAcquisitionRecord, SubjectId]] = []
@@ -112,8 +115,8 @@ def handle_code_acquisition(message: Decoded, ctx: HandlerContext) -> list[Envel
             env, message_type=REQUEST_TYPE, payload=payload, label=IS, purpose=CODE_PURPOSE, destination=IS
         )
         touched = [tokens[s] for _, s in ask]
-        records.append(access(ctx, AuditAction.ENRICHED, request_env, touched, records=str(len(ask))))
-        records.append(access(ctx, AuditAction.ROUTED, request_env))
+        records.append(access_record(ctx, AuditAction.ENRICHED, request_env, touched, records=str(len(ask))))
+        records.append(access_record(ctx, AuditAction.ROUTED, request_env))
         out.append(request_env)
     if answered:
         answer = reply(
@@ -123,7 +126,7 @@ def handle_code_acquisition(message: Decoded, ctx: HandlerContext) -> list[Envel
             label="hub-answers",
             purpose=env.purpose,
         )
-        records.append(access(ctx, AuditAction.ROUTED, answer, records=str(len(answered))))
+        records.append(access_record(ctx, AuditAction.ROUTED, answer, records=str(len(answered))))
         out.append(answer)
     ctx.uow.audit.append(records)
     return out
@@ -146,10 +149,12 @@ def handle_code_acquisition_result(message: Decoded, ctx: HandlerContext) -> lis
     usage = vault.usage_of(subjects)
     acquired = [(by_atena[r.atena_no], r.code) for r in result.records if r.acquired and r.code]
     codes.store_codes(acquired)
-    records = [access(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(result.records)))]
+    records = [
+        access_record(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(result.records)))
+    ]
     if acquired:
         records.append(
-            access(
+            access_record(
                 ctx,
                 AuditAction.LINKED,
                 env,
@@ -176,6 +181,6 @@ def handle_code_acquisition_result(message: Decoded, ctx: HandlerContext) -> lis
         label="pension",
         purpose=CODE_PURPOSE.model_copy(update={"code": "pension.code_acquisition"}),
     )
-    records.append(access(ctx, AuditAction.ROUTED, answer, records=str(len(outcomes))))
+    records.append(access_record(ctx, AuditAction.ROUTED, answer, records=str(len(outcomes))))
     ctx.uow.audit.append(records)
     return [answer]

@@ -30,6 +30,7 @@ from contracts.messages.survival import (
 )
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
+from hub.core.access import record_of
 from hub.core.context import HandlerContext, derived_id
 from hub.core.holds import ENTITLEMENT_RETENTION, hold_id_for, link_what_can_be_linked, seal_for_hold
 from hub.core.survival_actions import actions_for
@@ -56,28 +57,6 @@ JLIS_PURPOSE = Purpose(
     legal_basis=(LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一"),),
 )
 PENSION_PURPOSE_CODE = "pension.survival_check"
-
-
-def _legal_basis_text(purpose: Purpose) -> str:
-    return "; ".join(f"{b.law} {b.article}{' ' + b.item if b.item else ''}" for b in purpose.legal_basis)
-
-
-def _record(
-    ctx: HandlerContext, action: AuditAction, env: Envelope, subjects: list[str], **kw: str
-) -> AccessRecord:
-    return AccessRecord(
-        actor=ctx.actor,
-        action=action,
-        message_id=str(env.message_id),
-        correlation_id=str(env.correlation_id),
-        message_type=env.message_type,
-        source=env.source,
-        destination=env.destination,
-        purpose=env.purpose.code,
-        legal_basis=_legal_basis_text(env.purpose),
-        subjects=tuple(subjects),
-        details=dict(kw),
-    )
 
 
 def prefetch_survival_requests(messages: Sequence[Decoded], ctx: HandlerContext) -> None:
@@ -114,7 +93,7 @@ def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envel
     unaskable = [r for r in request.records if subjects.get(r.usage_number) not in numbers]
     known = list({subjects[r.usage_number] for r in request.records if r.usage_number in subjects})
     audit_tokens = vault.tokens(AUDIT_SCOPE, known)
-    records = [_record(ctx, AuditAction.RECEIVED, env, [audit_tokens[s] for s in known])]
+    records = [record_of(ctx, AuditAction.RECEIVED, env, [audit_tokens[s] for s in known])]
     out: list[Envelope] = []
 
     if askable:
@@ -154,8 +133,8 @@ def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envel
             message_id=outgoing_id,
         )
         touched = [audit_tokens[s] for s in asked]
-        records.append(_record(ctx, AuditAction.ENRICHED, jlis_env, touched, records=str(len(askable))))
-        records.append(_record(ctx, AuditAction.ROUTED, jlis_env, []))
+        records.append(record_of(ctx, AuditAction.ENRICHED, jlis_env, touched, records=str(len(askable))))
+        records.append(record_of(ctx, AuditAction.ROUTED, jlis_env, []))
         out.append(jlis_env)
 
     if unaskable:
@@ -210,7 +189,7 @@ def _no_number_outcomes(
         message_id=derived_id(env.message_id, "no-number"),
     )
     touched = [audit_tokens[subjects[r.usage_number]] for r in unaskable if r.usage_number in subjects]
-    records.append(_record(ctx, AuditAction.ROUTED, reply, touched, outcome="no_number"))
+    records.append(record_of(ctx, AuditAction.ROUTED, reply, touched, outcome="no_number"))
     return reply
 
 
@@ -247,7 +226,7 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
     subjects = [by_ref[r.ref] for r in result.records]
     usage = _usage_by_ref(vault, by_ref, set(as_dependant))
     audit_tokens = vault.tokens(AUDIT_SCOPE, subjects)
-    records = [_record(ctx, AuditAction.RECEIVED, env, [audit_tokens[s] for s in subjects])]
+    records = [record_of(ctx, AuditAction.RECEIVED, env, [audit_tokens[s] for s in subjects])]
 
     changes: dict[SubjectId, tuple[int, str, IndividualNumber]] = {}
     for r in result.records:
@@ -271,7 +250,7 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
     )
     relinked = [audit_tokens[s] for s in changes if s not in conflicted]
     if relinked:
-        records.append(_record(ctx, AuditAction.RELINKED, env, relinked, reason="番号法 第7条第2項"))
+        records.append(record_of(ctx, AuditAction.RELINKED, env, relinked, reason="番号法 第7条第2項"))
     if conflicted:
         holds = [
             _conflict_hold(
@@ -287,7 +266,7 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
         ]
         ctx.uow.holds.add(holds)
         records.extend(
-            _record(
+            record_of(
                 ctx,
                 AuditAction.HELD,
                 env,
@@ -335,7 +314,7 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
         causation_id=env.message_id,
         message_id=derived_id(env.message_id, "pension"),
     )
-    records.append(_record(ctx, AuditAction.ROUTED, reply, [], records=str(len(result.records))))
+    records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(result.records))))
     ctx.uow.audit.append(records)
     return [reply]
 
