@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from operator import mul
 from typing import Any, ClassVar, Final
 
@@ -78,7 +79,16 @@ def redact_individual_numbers(text: str, marker: str = REDACTED, *, keep: str | 
     rest of the text stays readable, the number does not travel on. ``keep``: one number to leave as it is
     (the console's audited reveal).
     """
-    spans = [(s, e) for s, e in find_individual_numbers(text) if keep is None or text[s:e] != keep]
+    return replace_spans(text, number_spans(text, keep=keep), marker)
+
+
+def number_spans(text: str, *, keep: str | None = None) -> list[tuple[int, int]]:
+    """The spans of :func:`find_individual_numbers`, but those of the number ``keep``."""
+    return [(s, e) for s, e in find_individual_numbers(text) if keep is None or text[s:e] != keep]
+
+
+def replace_spans(text: str, spans: Sequence[tuple[int, int]], marker: str) -> str:
+    """``text`` with each of the (ordered, disjoint) ``spans`` replaced by ``marker``."""
     if not spans:
         return text
     parts, last = [], 0

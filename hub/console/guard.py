@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.individual_number import find_individual_numbers, redact_individual_numbers
+from contracts.individual_number import number_spans, replace_spans
 from hub.core.redaction import REDACTED
 
 __all__ = ["NumberGuard", "scrub"]
@@ -27,8 +27,8 @@ _TEXT_TYPES = ("text/", "application/json", "application/problem+json", "applica
 
 def scrub(text: str, allowed: str | None = None) -> tuple[str, int]:
     """``text`` with every number but ``allowed`` redacted, and how many were."""
-    hits = sum(1 for s, e in find_individual_numbers(text) if allowed is None or text[s:e] != allowed)
-    return (redact_individual_numbers(text, REDACTED, keep=allowed) if hits else text), hits
+    spans = number_spans(text, keep=allowed)
+    return replace_spans(text, spans, REDACTED), len(spans)
 
 
 class NumberGuard:
