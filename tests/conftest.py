@@ -17,14 +17,9 @@ from urllib.parse import urlparse
 import pytest
 
 from hub.ports.transport import Topology
+from tests._availability import unavailable
 
 logging.getLogger("pika").setLevel(logging.WARNING)
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so broker tests must run)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -32,13 +27,13 @@ def amqp_url() -> str:
     """The test broker's URL; skips (or fails under CI) when there is none."""
     url = os.environ.get("RENKEI_TEST_AMQP_URL", "")
     if not url:
-        _unavailable("RENKEI_TEST_AMQP_URL is not set")
+        unavailable("RENKEI_TEST_AMQP_URL is not set", tests="broker tests")
     parts = urlparse(url.replace("amqp", "http", 1))
     try:
         with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), timeout=2):
             pass
     except OSError:
-        _unavailable(f"no broker answers at {parts.hostname}:{parts.port}")
+        unavailable(f"no broker answers at {parts.hostname}:{parts.port}", tests="broker tests")
     return url
 
 

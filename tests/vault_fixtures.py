@@ -27,6 +27,7 @@ from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.keyring import Keyring, generate_keyring
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
+from tests._availability import unavailable
 
 __all__ = [
     "StatementCounter",
@@ -39,24 +40,18 @@ __all__ = [
 ]
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so PostgreSQL tests must run)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """The PostgreSQL server's URL (a database the test role can connect to, to create others)."""
     url = os.environ.get("RENKEI_TEST_PG_URL", "")
     if not url:
-        _unavailable("RENKEI_TEST_PG_URL is not set")
+        unavailable("RENKEI_TEST_PG_URL is not set", tests="PostgreSQL tests")
     admin = create_engine(url)
     try:
         with admin.connect():
             pass
     except OperationalError:
-        _unavailable("no PostgreSQL server answers at RENKEI_TEST_PG_URL")
+        unavailable("no PostgreSQL server answers at RENKEI_TEST_PG_URL", tests="PostgreSQL tests")
     finally:
         admin.dispose()
     return url

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["NODES", "LocalCluster", "cluster_binaries"]
+__all__ = ["NODES", "LocalCluster"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "rabbitmq-cluster.sh"
@@ -24,12 +24,6 @@ _STOP_TIMEOUT_S = 240
 _NODE_TIMEOUT_S = 180
 _CTL_TIMEOUT_S = 40
 _AMQP_PORT_BASE = 5680  # node N listens on 5680 + N (the script's AMQP_PORT_BASE)
-
-
-def cluster_binaries() -> Path | None:
-    """Where ``rabbitmq-server`` and ``rabbitmqctl`` are run from by the script, if installed."""
-    sbin = Path(os.environ.get("RABBITMQ_SBIN", "/usr/lib/rabbitmq/bin"))
-    return sbin if (sbin / "rabbitmq-server").exists() and (sbin / "rabbitmqctl").exists() else None
 
 
 @dataclass

@@ -26,7 +26,8 @@ import pytest
 
 from hub.infra.topology import renkei_topology
 from hub.settings import RetrySettings, Settings
-from tests.cluster._cluster import ROOT, LocalCluster, cluster_binaries
+from tests._availability import rabbitmq_binaries, unavailable
+from tests.cluster._cluster import ROOT, LocalCluster
 from tests.cluster._scaled import ScaledDeployment
 
 RECORDS = 10_000
@@ -37,25 +38,22 @@ _RUNS_DIR = ROOT / "var" / "cluster-runs"
 _KEEP = bool(os.environ.get("RENKEI_CLUSTER_KEEP"))
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so the cluster tests must run)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def local_cluster() -> Iterator[LocalCluster]:
     """Three RabbitMQ nodes on 127.0.0.1:5681..5683, stopped and deleted when the session ends."""
-    sbin = cluster_binaries()
+    sbin = rabbitmq_binaries()
     if sbin is None:
-        _unavailable("RabbitMQ is not installed (/usr/lib/rabbitmq/bin): run scripts/ensure-rabbitmq.sh")
+        unavailable(
+            "RabbitMQ is not installed (/usr/lib/rabbitmq/bin): run scripts/ensure-rabbitmq.sh",
+            tests="the cluster tests",
+        )
     assert sbin is not None
     cluster = LocalCluster(_CLUSTER_DIR, sbin)
     try:
         cluster.start()
     except (RuntimeError, OSError) as exc:
         cluster.destroy()
-        _unavailable(f"the local cluster did not start: {exc}")
+        unavailable(f"the local cluster did not start: {exc}", tests="the cluster tests")
     try:
         yield cluster
     finally:
@@ -157,14 +155,17 @@ def fresh_pg_url() -> Iterator[str]:
     """A new, empty PostgreSQL database on RENKEI_TEST_PG_URL's server, dropped after the test."""
     base = os.environ.get("RENKEI_TEST_PG_URL", "")
     if not base:
-        _unavailable("RENKEI_TEST_PG_URL is not set")
+        unavailable(
+            "RENKEI_TEST_PG_URL is not set",
+            tests="the cluster tests",
+        )
     name = f"renkei_mw_{uuid.uuid4().hex[:10]}"
     admin = base.replace("postgresql+psycopg://", "postgresql://", 1)
     try:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.Error as exc:
-        _unavailable(f"cannot create a test database: {exc}")
+        unavailable(f"cannot create a test database: {exc}", tests="the cluster tests")
     head, _, _ = base.rpartition("/")
     try:
         yield f"{head}/{name}"

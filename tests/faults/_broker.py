@@ -25,18 +25,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["PrivateBroker", "broker_binaries", "free_port", "reap_stale_nodes"]
+__all__ = ["PrivateBroker", "free_port", "reap_stale_nodes"]
 
 _START_TIMEOUT_S = 90
 _CTL_TIMEOUT_S = 60
-
-
-def broker_binaries() -> Path | None:
-    """The directory of ``rabbitmq-server`` and ``rabbitmqctl`` run without the Debian ``su`` wrapper."""
-    sbin = Path(os.environ.get("RABBITMQ_SBIN", "/usr/lib/rabbitmq/bin"))
-    if (sbin / "rabbitmq-server").exists() and (sbin / "rabbitmqctl").exists():
-        return sbin
-    return None
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

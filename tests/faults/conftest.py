@@ -27,7 +27,8 @@ from hub.demo.flow import DemoFlow
 from hub.demo.survival import SurvivalFlow
 from hub.infra.topology import renkei_topology
 from hub.settings import RetrySettings, Settings
-from tests.faults._broker import PrivateBroker, broker_binaries, free_port, reap_stale_nodes
+from tests._availability import rabbitmq_binaries, unavailable
+from tests.faults._broker import PrivateBroker, free_port, reap_stale_nodes
 from tests.faults._postgres import PrivatePostgres, postgres_binaries, reap_stale
 from tests.faults.harness import SERVICES, Deployment
 
@@ -38,18 +39,15 @@ _ROOT = Path(os.environ.get("RENKEI_FAULTS_DIR") or Path(__file__).resolve().par
 _KEEP = bool(os.environ.get("RENKEI_FAULTS_KEEP_SERVERS"))
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so the fault tests must run)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def fault_broker() -> Iterator[PrivateBroker]:
     """The session's own RabbitMQ node on free loopback ports."""
-    sbin = broker_binaries()
+    sbin = rabbitmq_binaries()
     if sbin is None:
-        _unavailable("RabbitMQ is not installed (/usr/lib/rabbitmq/bin): no private broker for fault tests")
+        unavailable(
+            "RabbitMQ is not installed (/usr/lib/rabbitmq/bin): no private broker for fault tests",
+            tests="the fault tests",
+        )
     assert sbin is not None
     _ROOT.mkdir(parents=True, exist_ok=True)
     reap_stale_nodes(_ROOT, sbin)
@@ -66,7 +64,7 @@ def fault_broker() -> Iterator[PrivateBroker]:
         broker.start()
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         broker.shutdown(remove=not _KEEP)
-        _unavailable(f"the private broker did not start: {exc}")
+        unavailable(f"the private broker did not start: {exc}", tests="the fault tests")
     yield broker
     if not _KEEP:
         broker.shutdown(remove=True)
@@ -77,7 +75,10 @@ def fault_postgres() -> Iterator[PrivatePostgres]:
     """The session's own PostgreSQL cluster on a free loopback port."""
     binaries = postgres_binaries()
     if binaries is None:
-        _unavailable("PostgreSQL is not installed (/usr/lib/postgresql/*/bin): no private cluster")
+        unavailable(
+            "PostgreSQL is not installed (/usr/lib/postgresql/*/bin): no private cluster",
+            tests="the fault tests",
+        )
     assert binaries is not None
     _ROOT.mkdir(parents=True, exist_ok=True)
     reap_stale(_ROOT, binaries)
@@ -89,7 +90,7 @@ def fault_postgres() -> Iterator[PrivatePostgres]:
         cluster.start()
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         cluster.stop(remove=not _KEEP)
-        _unavailable(f"the private PostgreSQL cluster did not start: {exc}")
+        unavailable(f"the private PostgreSQL cluster did not start: {exc}", tests="the fault tests")
     yield cluster
     if not _KEEP:
         cluster.stop(remove=True)
