@@ -377,7 +377,9 @@ _TEXT = st.text(
 
 @settings(max_examples=80, deadline=None)
 @given(
-    seq=st.integers(0, 10**15 - 1),
+    # A twelve-digit record_seq with a valid check digit is refused by design (every field of the pension
+    # files is checked for the form of a number; test_pension_wire.py), so it cannot round-trip.
+    seq=st.integers(0, 10**15 - 1).filter(lambda s: not find_individual_numbers(str(s))),
     name=_TEXT,
     address=_TEXT,
     born=st.dates(date(1900, 1, 1), date(2030, 12, 31)),
