@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.envelope import Envelope
 from contracts.errors import DecodeError, UnknownMessageType, ValidationFailed
+from contracts.validation import describe
 
 __all__ = [
     "Decoded",
@@ -77,16 +78,6 @@ class Decoded:
     payload: BaseModel
 
 
-def _describe(exc: ValidationError) -> str:
-    # Only locations and error kinds: pydantic's own message may quote the input, which may be a number.
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False)[:10]:
-        loc = ".".join(str(p) for p in error["loc"]) or "(root)"
-        parts.append(f"{loc}: {error['type']}")
-    more = len(exc.errors()) - 10
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
-
-
 def decode(body: bytes) -> Decoded:
     """Decode and validate a message body.
 
@@ -108,13 +99,13 @@ def decode(body: bytes) -> Decoded:
     try:
         envelope = Envelope.model_validate(raw)
     except ValidationError as exc:
-        raise ValidationFailed(f"envelope invalid: {_describe(exc)}") from None
+        raise ValidationFailed(f"envelope invalid: {describe(exc)}") from None
     model = payload_model(envelope.message_type, envelope.schema_version)
     try:
         payload = model.model_validate(envelope.payload)
     except ValidationError as exc:
         raise ValidationFailed(
-            f"{envelope.message_type} v{envelope.schema_version} payload invalid: {_describe(exc)}"
+            f"{envelope.message_type} v{envelope.schema_version} payload invalid: {describe(exc)}"
         ) from None
     return Decoded(envelope, payload)
 

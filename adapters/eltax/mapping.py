@@ -48,6 +48,7 @@ from contracts.messages.eltax import (
 )
 from contracts.sealing import Sealer, Unsealer
 from contracts.usage_number import UsageNumber, UsageNumberKind
+from contracts.validation import validated
 
 __all__ = [
     "HUB_RECIPIENT",
@@ -78,15 +79,7 @@ def message_id_of(file_name: str) -> uuid.UUID:
 
 def _validated(build: Callable[[], T], what: str) -> T:
     """Run ``build``; a pydantic error becomes :class:`EltaxMappingError` naming locations only."""
-    problem: str | None = None
-    try:
-        return build()
-    except ValidationError as exc:
-        problem = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['type']}"
-            for e in exc.errors(include_input=False, include_url=False)[:10]
-        )
-    raise EltaxMappingError(f"{what} does not fit the contract: {problem}")
+    return validated(build, what, EltaxMappingError)
 
 
 def slots_of(code: TokuchoNoticeCode, amounts: TokuchoAmounts) -> tuple[int | None, ...]:

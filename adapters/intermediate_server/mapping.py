@@ -11,8 +11,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Final, TypeVar
 
-from pydantic import ValidationError
-
 from adapters.intermediate_server.errors import IsMappingError
 from adapters.intermediate_server.wire import (
     ACCEPTED,
@@ -53,6 +51,7 @@ from contracts.messages.intermediate_server import (
     TableBasis,
 )
 from contracts.sealing import Unsealer
+from contracts.validation import validated
 
 __all__ = [
     "INBOUND_PURPOSES",
@@ -121,15 +120,7 @@ def inbound_message_id(file_name: str) -> uuid.UUID:
 
 def _validated(build: Callable[[], T], what: str) -> T:
     """Run ``build``; a pydantic error becomes :class:`IsMappingError` naming locations only."""
-    problem: str | None = None
-    try:
-        return build()
-    except ValidationError as exc:
-        problem = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['type']}"
-            for e in exc.errors(include_input=False, include_url=False)[:10]
-        )
-    raise IsMappingError(f"{what} does not fit the contract: {problem}")
+    return validated(build, what, IsMappingError)
 
 
 def code_request_rows(

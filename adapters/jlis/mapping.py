@@ -11,8 +11,6 @@ import uuid
 from collections.abc import Callable
 from typing import Final, TypeVar
 
-from pydantic import ValidationError
-
 from adapters.jlis.errors import JlisMappingError, JlisPurposeRefused
 from adapters.jlis.wire import BatchHeader, RequestFile, RequestRecord, ResultFile, ResultRecord, WirePurpose
 from contracts.envelope import LegalBasis, Purpose
@@ -20,6 +18,7 @@ from contracts.ids import stable_id
 from contracts.messages.common import Address, ChunkInfo
 from contracts.messages.survival import JlisResultRecord, JlisSurvivalChangeInquiry, JlisSurvivalChangeResult
 from contracts.sealing import Sealer, Unsealer
+from contracts.validation import validated
 
 __all__ = [
     "HUB_RECIPIENT",
@@ -68,16 +67,7 @@ def result_message_id(file_name: str) -> uuid.UUID:
 
 def _validated(build: Callable[[], T], what: str) -> T:
     """Run ``build``; a pydantic error becomes :class:`JlisMappingError` naming locations only."""
-    problem: str | None = None
-    try:
-        return build()
-    except ValidationError as exc:
-        # Raised after the except block, so the error carries no chained ValidationError (and no input).
-        problem = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['type']}"
-            for e in exc.errors(include_input=False, include_url=False)[:10]
-        )
-    raise JlisMappingError(f"{what} does not fit the contract: {problem}")
+    return validated(build, what, JlisMappingError)
 
 
 def request_from_inquiry(
