@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Final
 
-from contracts.envelope import Envelope, LegalBasis, Party, Purpose, new_envelope
+from contracts.envelope import LegalBasis, Purpose
 from contracts.ids import stable_id
 from contracts.messages.intermediate_server import IsError
-from contracts.registry import payload_dict
-from hub.core.context import derived_id
 from hub.ports.vault import TokenScope
 
 __all__ = [
@@ -22,7 +20,6 @@ __all__ = [
     "error_text",
     "query_purpose",
     "query_record_id",
-    "reply",
 ]
 
 AUDIT_SCOPE: Final = TokenScope("audit")
@@ -72,26 +69,3 @@ def query_purpose(items: Iterable[tuple[int, str]]) -> Purpose:
 def query_record_id(cause: uuid.UUID, record_seq: int) -> str:
     """The レコード識別番号 of a query: deterministic from its request, never shaped like a number."""
     return stable_id(_RECORD_NAMESPACE, f"{cause}/{record_seq}").hex.upper()
-
-
-def reply(
-    cause: Envelope,
-    *,
-    message_type: str,
-    payload: Any,
-    label: str,
-    purpose: Purpose,
-    destination: Party = "pension",
-) -> Envelope:
-    """A message caused by ``cause``, with an id derived from it (handling twice gives the same id)."""
-    return new_envelope(
-        message_type=message_type,
-        schema_version=1,
-        source="hub",
-        destination=destination,
-        purpose=purpose,
-        payload=payload_dict(payload),
-        correlation_id=cause.correlation_id,
-        causation_id=cause.message_id,
-        message_id=derived_id(cause.message_id, label),
-    )

@@ -30,9 +30,9 @@ from contracts.messages.intermediate_server import (
     ProvisionOutcome,
 )
 from contracts.registry import Decoded
-from hub.core._is_common import AUDIT_SCOPE, DUPLICATE_PURPOSE, IS, error_text, reply
+from hub.core._is_common import AUDIT_SCOPE, DUPLICATE_PURPOSE, IS, error_text
 from hub.core.access import access_record
-from hub.core.context import HandlerContext
+from hub.core.context import HandlerContext, reply
 from hub.core.legal_basis import current_text, legacy_text
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
 from hub.ports.vault import SubjectId

@@ -36,9 +36,9 @@ from contracts.messages.intermediate_server import (
     RefusedQuery,
 )
 from contracts.registry import Decoded
-from hub.core._is_common import AUDIT_SCOPE, IS, error_text, query_purpose, query_record_id, reply
+from hub.core._is_common import AUDIT_SCOPE, IS, error_text, query_purpose, query_record_id
 from hub.core.access import access_record
-from hub.core.context import HandlerContext
+from hub.core.context import HandlerContext, reply
 from hub.core.legal_basis import LegalBasisRefused, QueryPermission
 from hub.ports.audit import AccessRecord, AuditAction, Outcome, ProvisionRecord, ProvisionRole
 from hub.ports.codes import PendingQuery, PendingStatus

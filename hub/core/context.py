@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
+from contracts.envelope import Envelope, Party, Purpose, new_envelope
 from contracts.ids import stable_id
+from contracts.registry import payload_dict
 from contracts.sealing import Sealer, Unsealer
 from hub.core.legal_basis import LegalBasisTable
 from hub.core.policy import NumberPolicy
@@ -40,3 +43,26 @@ class HandlerContext:
 def derived_id(cause: uuid.UUID, label: str) -> uuid.UUID:
     """A message id derived from its cause, so that handling a message twice produces the same ids."""
     return stable_id(_NAMESPACE, f"{cause}/{label}")
+
+
+def reply(
+    cause: Envelope,
+    *,
+    message_type: str,
+    payload: Any,
+    label: str,
+    purpose: Purpose,
+    destination: Party = "pension",
+) -> Envelope:
+    """A message caused by ``cause``, with an id derived from it (handling twice gives the same id)."""
+    return new_envelope(
+        message_type=message_type,
+        schema_version=1,
+        source="hub",
+        destination=destination,
+        purpose=purpose,
+        payload=payload_dict(payload),
+        correlation_id=cause.correlation_id,
+        causation_id=cause.message_id,
+        message_id=derived_id(cause.message_id, label),
+    )

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Final
 
-from contracts.envelope import Envelope, Purpose, new_envelope
+from contracts.envelope import Envelope, Party, Purpose
 from contracts.messages.eltax import (
     PAYMENT_REPORT_PURPOSE,
     EltaxOutcomeRecord,
@@ -40,10 +40,10 @@ from contracts.messages.eltax import (
     report_dependant_number_field,
     spouse_number_field,
 )
-from contracts.registry import Decoded, payload_dict
+from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber
 from hub.core.access import record_of
-from hub.core.context import HandlerContext, derived_id
+from hub.core.context import HandlerContext, derived_id, reply
 from hub.ports.audit import AuditAction
 from hub.ports.vault import SubjectId, TokenScope
 
@@ -58,7 +58,7 @@ __all__ = [
 AUDIT_SCOPE = TokenScope("audit")
 SUBMISSION_TYPE = "eltax.payment_report.submission"
 NOTICE_TYPE = "eltax.tokucho.notice"
-RECIPIENT = "eltax"
+RECIPIENT: Final[Party] = "eltax"
 
 
 class _People:
@@ -78,22 +78,6 @@ class _People:
         """Audit tokens of the known people among ``usage``, each once."""
         found = (self.subjects.get(u) for u in usage)
         return list(dict.fromkeys(self.tokens[s] for s in found if s is not None))
-
-
-def _envelope(
-    source: Envelope, *, message_type: str, destination: Any, purpose: Purpose, payload: Any, label: str
-) -> Envelope:
-    return new_envelope(
-        message_type=message_type,
-        schema_version=1,
-        source="hub",
-        destination=destination,
-        purpose=purpose,
-        payload=payload_dict(payload),
-        correlation_id=source.correlation_id,
-        causation_id=source.message_id,
-        message_id=derived_id(source.message_id, label),
-    )
 
 
 def handle_payment_report_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
@@ -144,7 +128,7 @@ def handle_payment_report_request(message: Decoded, ctx: HandlerContext) -> list
     submission = EltaxPaymentReportSubmission(
         chunk=request.chunk, tax_year=request.tax_year, payer=request.payer, records=tuple(records)
     )
-    out = _envelope(
+    out = reply(
         env,
         message_type=SUBMISSION_TYPE,
         destination=RECIPIENT,
@@ -190,7 +174,7 @@ def handle_eltax_receipt(message: Decoded, ctx: HandlerContext) -> list[Envelope
         ),
         unmatched_lines=tuple(r.line for r in receipt.records if r.usage_number is None),
     )
-    out = _envelope(
+    out = reply(
         env,
         message_type="pension.eltax.outcomes",
         destination="pension",
@@ -245,7 +229,7 @@ def handle_tokucho_notice_request(message: Decoded, ctx: HandlerContext) -> list
         created_on=request.created_on,
         records=tuple(records),
     )
-    out = _envelope(
+    out = reply(
         env, message_type=NOTICE_TYPE, destination=RECIPIENT, purpose=purpose, payload=notice, label=RECIPIENT
     )
     audit = [record_of(ctx, AuditAction.RECEIVED, env, people.audit(usage), notice=request.notice_code.value)]
@@ -305,7 +289,7 @@ def handle_tokucho_inbound(message: Decoded, ctx: HandlerContext) -> list[Envelo
             for r in notice.records
         ),
     )
-    out = _envelope(
+    out = reply(
         env,
         message_type="pension.tokucho.instructions",
         destination="pension",

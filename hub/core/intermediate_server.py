@@ -25,11 +25,11 @@ from contracts.messages.intermediate_server import (
     IsCodeAcquisitionResult,
 )
 from contracts.registry import Decoded
-from hub.core._is_common import AUDIT_SCOPE, CODE_PURPOSE, IS, reply
+from hub.core._is_common import AUDIT_SCOPE, CODE_PURPOSE, IS
 from hub.core._is_duplicates import handle_duplicate_change, handle_duplicate_result, handle_provision_notice
 from hub.core._is_queries import handle_info_query, handle_info_query_result, handle_refused_queries
 from hub.core.access import access_record
-from hub.core.context import HandlerContext, derived_id
+from hub.core.context import HandlerContext, derived_id, reply
 from hub.ports.audit import AuditAction
 from hub.ports.vault import SubjectId
 

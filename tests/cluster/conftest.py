@@ -19,12 +19,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pika
-import pika.exceptions
 import psycopg
 import pytest
 
+from contracts.errors import BrokerUnavailable
 from hub.infra.topology import renkei_topology
+from hub.infra.topology_teardown import delete_topology as delete_flow_topology
 from hub.settings import RetrySettings, Settings
 from tests._availability import rabbitmq_binaries, unavailable
 from tests.cluster._cluster import ROOT, LocalCluster
@@ -86,17 +86,9 @@ def delete_topology(urls: list[str], settings: Settings) -> None:
     topology = renkei_topology(settings.exchange_prefix, settings.retry)
     for url in urls:
         try:
-            connection = pika.BlockingConnection(pika.URLParameters(url))
-        except pika.exceptions.AMQPError:
+            delete_flow_topology(url, topology, connection_name="renkei-cluster-test-teardown")
+        except BrokerUnavailable:
             continue
-        try:
-            channel = connection.channel()
-            for queue in topology.queues:
-                channel.queue_delete(queue.name)
-            for exchange in topology.exchanges:
-                channel.exchange_delete(exchange.name)
-        finally:
-            connection.close()
         return
 
 

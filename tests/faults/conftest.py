@@ -19,13 +19,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pika
 import pytest
 
+from contracts.errors import BrokerUnavailable
 from hub.bootstrap import bootstrap
 from hub.demo.flow import DemoFlow
 from hub.demo.survival import SurvivalFlow
 from hub.infra.topology import renkei_topology
+from hub.infra.topology_teardown import delete_topology as delete_flow_topology
 from hub.settings import RetrySettings, Settings
 from tests._availability import rabbitmq_binaries, unavailable
 from tests.faults._broker import PrivateBroker, free_port, reap_stale_nodes
@@ -112,16 +113,9 @@ def fault_settings(broker: PrivateBroker, data_dir: Path, **overrides: object) -
 
 
 def delete_topology(url: str, settings: Settings) -> None:
+    """Delete a flow's queues and exchanges."""
     topology = renkei_topology(settings.exchange_prefix, settings.retry)
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = connection.channel()
-        for queue in topology.queues:
-            channel.queue_delete(queue.name)
-        for exchange in topology.exchanges:
-            channel.exchange_delete(exchange.name)
-    finally:
-        connection.close()
+    delete_flow_topology(url, topology, connection_name="renkei-faults-teardown")
 
 
 @pytest.fixture(scope="session")
@@ -169,5 +163,5 @@ def deploy(fault_broker: PrivateBroker, enrolled_data_dir: Path, tmp_path: Path)
     for deployment in made:
         deployment.close()
         # The broker application may be down after a failed restart test; the node is private anyway.
-        with contextlib.suppress(pika.exceptions.AMQPError):
+        with contextlib.suppress(BrokerUnavailable):
             delete_topology(fault_broker.url, deployment.settings)

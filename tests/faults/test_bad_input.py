@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from adapters.jlis import result_message_id
+from contracts.errors import BrokerUnavailable
 from contracts.ids import new_id
 from contracts.individual_number import find_individual_numbers, synthetic_individual_number
 from contracts.usage_number import UsageNumber, UsageNumberKind
@@ -65,7 +66,7 @@ def corpus_deployment(fault_broker: PrivateBroker, tmp_path: Path) -> Iterator[D
         yield d
     finally:
         d.close()
-        with contextlib.suppress(pika.exceptions.AMQPError):
+        with contextlib.suppress(BrokerUnavailable):
             delete_topology(fault_broker.url, settings)
 
 
