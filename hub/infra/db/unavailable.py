@@ -45,15 +45,13 @@ def is_passing_failure(original: BaseException | None, *, is_disconnect: bool = 
 def translate_passing_failures(engine: Engine) -> None:
     """Make every statement on ``engine`` raise :class:`StoreUnavailable` for a failure that passes.
 
-    SQLAlchemy's ``handle_error`` event lets a listener replace the exception it is about to raise; the
-    original stays chained (``__cause__``) for the log. Connection invalidation after a disconnect still
-    happens first, so the pool hands out a fresh connection next time.
+    SQLAlchemy's ``handle_error`` event lets a listener replace the exception it is about to raise, and
+    raises the replacement ``from`` the driver's exception, which so stays chained for the log. Connection
+    invalidation after a disconnect still happens first, so the pool hands out a fresh connection next time.
     """
 
     @event.listens_for(engine, "handle_error")
     def _translate(context: ExceptionContext) -> BaseException | None:
         if is_passing_failure(context.original_exception, is_disconnect=context.is_disconnect):
-            error = StoreUnavailable("the database is unavailable for now; the work will be retried")
-            error.__cause__ = context.sqlalchemy_exception or context.original_exception
-            return error
+            return StoreUnavailable("the database is unavailable for now; the work will be retried")
         return None
