@@ -128,10 +128,8 @@ def append_anchor(path: Path, anchor: Anchor) -> bool:
         ConfigurationError: the file cannot be read or written.
     """
     try:
-        if path.exists():
-            lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-            if lines and _parse(lines[-1]) == anchor:
-                return False
+        if path.exists() and _last_line(path) == anchor.line().strip():
+            return False
         with path.open("a", encoding="utf-8") as out:
             out.write(anchor.line())
             out.flush()
@@ -143,9 +141,20 @@ def append_anchor(path: Path, anchor: Anchor) -> bool:
     return True
 
 
+def _last_line(path: Path) -> str:
+    """The file's last non-empty line, read from its tail only (the file grows by a line a checkpoint)."""
+    with path.open("rb") as data:
+        size = data.seek(0, os.SEEK_END)
+        data.seek(max(0, size - 2 * _MAX_LINE))
+        tail = data.read().decode("utf-8")
+    lines = [line for line in tail.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
 def check_anchors(conn: Connection, anchors: Sequence[Anchor]) -> list[Problem]:
     """A problem for every anchored checkpoint the database no longer holds as it was anchored."""
-    stored = _digests(conn, [a.checkpoint for a in anchors]) if anchors else {}
+    # Every stored checkpoint in one pass (there are about as many as anchors), not an IN list of them all.
+    stored = _digests(conn) if anchors else {}
     problems = []
     for anchor in anchors:
         found = stored.get(anchor.checkpoint)
