@@ -46,7 +46,7 @@ from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
 from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.link_cipher import AeadLinkCipher
-from hub.infra.logs import configure_logging
+from hub.infra.logs import configure_logging_from
 from hub.infra.metrics_sampler import MetricsSampler
 from hub.infra.runner import ServiceGroup
 from hub.infra.topology import Names, apply_topology, renkei_topology
@@ -441,12 +441,7 @@ def bootstrap(
 ) -> Hub:
     """Build the hub from settings; pass fakes to replace any piece."""
     if configure_logs:
-        configure_logging(
-            settings.log_level,
-            json=settings.log_json,
-            file=settings.data_dir / "logs" / "renkei.log",
-            stderr=log_to_stderr,
-        )
+        configure_logging_from(settings, stderr=log_to_stderr)
     keys = keyring or load_keyring(settings)
     db = engine or make_engine(settings.database_url)
     return Hub(

@@ -104,6 +104,26 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool = Field(True, description="structured JSON log lines (false: human-readable)")
+    log_file: Path | None = Field(
+        None,
+        description=(
+            "also write logs to this file, rotated by size; unset: stderr only (containers), except that "
+            "interactive commands in development (demo, console) write data_dir/logs/renkei.log instead"
+        ),
+    )
+    log_file_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, le=2**31, description="size at which the log file is rotated"
+    )
+    log_file_backups: int = Field(5, ge=0, le=100, description="rotated log files kept (renkei.log.1, ...)")
+    health_host: str = Field(
+        "127.0.0.1", description="address of the process's /healthz, /readyz and /metrics (loopback default)"
+    )
+    health_port: int | None = Field(
+        None,
+        ge=0,
+        le=65_535,
+        description="port of /healthz, /readyz and /metrics of a `renkei run` process; unset: off; 0: any",
+    )
     retry: RetrySettings = Field(default_factory=RetrySettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 

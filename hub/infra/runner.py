@@ -1,17 +1,58 @@
-"""Runs services as threads: consumers on the transport and periodic tasks, stopped together."""
+"""Runs services as threads: consumers on the transport and periodic tasks, stopped together.
+
+A :class:`ServiceGroup` also knows how its threads are doing, for the process's own health endpoints
+(:mod:`hub.infra.health_server`): each consumer reports whether the broker has confirmed it, each periodic
+task when it last succeeded, and extra checks (the database) can be added. Consumers and tasks are counted
+in :mod:`hub.infra.process_metrics`.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from prometheus_client.registry import Collector
+
+from hub.infra.process_metrics import CONSUMER_UP, TaskTimer, instrument
 from hub.ports.transport import BatchHandler, Transport
 
-__all__ = ["ServiceGroup"]
+__all__ = ["Check", "Readiness", "ServiceGroup"]
 
 log = logging.getLogger(__name__)
+
+MIN_STALE_S = 30.0
+"""A periodic task that has not succeeded for this long (or ten intervals, if longer) makes it unready."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of a readiness report."""
+
+    name: str
+    kind: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """Whether the group does its work: every check ok."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every check is ok (and there is at least one)."""
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+
+@dataclass
+class _Task:
+    timer: TaskTimer
+    stale_after_s: float
 
 
 @dataclass
@@ -24,6 +65,14 @@ class ServiceGroup:
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     failures: dict[str, BaseException] = field(default_factory=dict)
+    collectors: list[Collector] = field(default_factory=list)
+    """Extra Prometheus collectors of this group (stored-state gauges), exported beside the process's."""
+    clock: Callable[[], float] = time.monotonic
+    _consumers: dict[str, bool] = field(default_factory=dict)
+    _tasks: dict[str, _Task] = field(default_factory=dict)
+    _checks: dict[str, tuple[str, Callable[[], str]]] = field(default_factory=dict)
+    _started_at: float | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         def run() -> None:
@@ -47,33 +96,95 @@ class ServiceGroup:
         batch_size: int,
         batch_wait_s: float,
     ) -> None:
-        """Add a consumer of ``queue``."""
+        """Add a consumer of ``queue``, counted under ``name`` (``renkei_messages_handled_total``)."""
+        with self._lock:
+            self._consumers[name] = False
+        CONSUMER_UP.labels(name).set(0)
+
+        def on_ready(up: bool) -> None:
+            with self._lock:
+                self._consumers[name] = up
+            CONSUMER_UP.labels(name).set(1 if up else 0)
+
+        measured = instrument(name, handler)
         self._spawn(
             name,
             lambda: transport.consume(
                 queue,
-                handler,
+                measured,
                 stop=self.stop,
                 prefetch=prefetch,
                 batch_size=batch_size,
                 batch_wait_s=batch_wait_s,
+                on_ready=on_ready,
             ),
         )
 
-    def every(self, name: str, interval_s: float, task: Callable[[], object]) -> None:
-        """Add a periodic task; an error in one run is logged and the next run goes on."""
+    def every(
+        self, name: str, interval_s: float, task: Callable[[], object], *, stale_after_s: float | None = None
+    ) -> None:
+        """Add a periodic task; an error in one run is logged and the next run goes on.
+
+        The group is unready once the task has not succeeded for ``stale_after_s`` (default: ten intervals,
+        at least :data:`MIN_STALE_S`).
+        """
+        timer = TaskTimer(name, clock=self.clock)
+        with self._lock:
+            self._tasks[name] = _Task(timer, stale_after_s or max(MIN_STALE_S, 10 * interval_s))
 
         def loop() -> None:
             while not self.stop.wait(interval_s):
                 try:
-                    task()
+                    result = task()
                 except Exception:
+                    timer.failed()
                     log.exception("periodic task failed", extra={"service": name})
+                else:
+                    timer.succeeded(result)
 
         self._spawn(name, loop)
 
+    def check(self, name: str, kind: str, probe: Callable[[], str]) -> None:
+        """Add a readiness check: ``probe`` returns a detail when all is well and raises when not."""
+        with self._lock:
+            self._checks[name] = (kind, probe)
+
+    def readiness(self) -> Readiness:
+        """Every consumer confirmed, every periodic task recent, every added check passing, no thread dead."""
+        now = self.clock()
+        with self._lock:
+            consumers = dict(self._consumers)
+            tasks = dict(self._tasks)
+            checks = dict(self._checks)
+            started = self._started_at
+        found: list[Check] = []
+        if started is None:
+            found.append(Check("services", "group", False, "not started"))
+        for name, exc in list(self.failures.items()):
+            found.append(Check(name, "thread", False, f"stopped: {type(exc).__name__}"))
+        for name, up in sorted(consumers.items()):
+            detail = "consuming" if up else "not consuming (no broker connection or no consumer yet)"
+            found.append(Check(name, "consumer", up, detail))
+        for name, entry in sorted(tasks.items()):
+            found.append(_task_check(name, entry, now, started))
+        for name, (kind, probe) in sorted(checks.items()):
+            try:
+                detail = probe()
+            except Exception as exc:  # noqa: BLE001 - any failure of a probe is a failed check
+                found.append(Check(name, kind, False, f"failed: {type(exc).__name__}"))
+            else:
+                found.append(Check(name, kind, True, detail))
+        return Readiness(tuple(found))
+
+    @property
+    def alive(self) -> bool:
+        """Liveness: started, not stopping, and no thread died."""
+        return self._started_at is not None and not self.stop.is_set() and not self.failures
+
     def start(self) -> None:
         """Start every thread."""
+        with self._lock:
+            self._started_at = self.clock()
         for thread in self.threads:
             thread.start()
 
@@ -82,3 +193,18 @@ class ServiceGroup:
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout_s)
+
+
+def _task_check(name: str, entry: _Task, now: float, started: float | None) -> Check:
+    last = entry.timer.last_success
+    since = last if last is not None else started
+    if since is None:
+        return Check(name, "task", False, "not started")
+    age = now - since
+    ok = age <= entry.stale_after_s
+    detail = f"no run yet ({age:.0f} s since start)" if last is None else f"last success {age:.1f} s ago"
+    if entry.timer.last_run_failed:
+        detail += "; the last run failed"
+    if not ok:
+        detail += f" (more than {entry.stale_after_s:.0f} s)"
+    return Check(name, "task", ok, detail)

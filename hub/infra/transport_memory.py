@@ -150,6 +150,7 @@ class InMemoryTransport:
         prefetch: int = 500,
         batch_size: int = 200,
         batch_wait_s: float = 0.02,
+        on_ready: Callable[[bool], None] | None = None,
     ) -> None:
         """Hand batches from ``queue`` to ``handler`` in the calling thread until ``stop`` is set.
 
@@ -161,12 +162,16 @@ class InMemoryTransport:
         with self._cond:
             self._check_open()
             self._queue(queue).consumers += 1
+        if on_ready is not None:
+            on_ready(True)
         try:
             while not stop.is_set():
                 if not self._handle_one_batch(queue, handler, size):
                     with self._cond:
                         self._cond.wait(self._idle_wait_s)
         finally:
+            if on_ready is not None:
+                on_ready(False)
             with self._cond:
                 self._queue(queue).consumers -= 1
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tenacity import (
     RetryCallState,
@@ -31,6 +31,7 @@ from contracts.errors import BrokerUnavailable, PublishNotConfirmed
 from hub.infra._pika_addresses import BrokerAddresses
 from hub.infra._pika_consumer import ConsumerSession
 from hub.infra._pika_publisher import PublisherSession
+from hub.infra.process_metrics import count_published
 from hub.ports.transport import BatchHandler, Delivery, Disposition, OutgoingMessage, Topology
 
 __all__ = ["PikaTransport"]
@@ -135,6 +136,7 @@ class PikaTransport:
                 session = self._session()
                 self._check_exchanges(session, {m.exchange for m in messages})
                 session.publish(messages, self._confirm_timeout_s)
+        count_published(messages)
 
     def consume(
         self,
@@ -145,6 +147,7 @@ class PikaTransport:
         prefetch: int = 500,
         batch_size: int = 200,
         batch_wait_s: float = 0.02,
+        on_ready: Callable[[bool], None] | None = None,
     ) -> None:
         """Deliver batches from ``queue`` to ``handler`` in the calling thread until ``stop`` is set.
 
@@ -178,6 +181,7 @@ class PikaTransport:
                             prefetch=prefetch,
                             batch_size=batch_size,
                             batch_wait_s=batch_wait_s,
+                            on_ready=on_ready,
                         )
             except _SessionEnded:
                 _log.warning("consumer of %s lost its connection; reconnecting", queue)
@@ -246,6 +250,7 @@ class PikaTransport:
         prefetch: int,
         batch_size: int,
         batch_wait_s: float,
+        on_ready: Callable[[bool], None] | None,
     ) -> None:
         with self._lock:
             topologies = list(self._topologies)
@@ -260,6 +265,8 @@ class PikaTransport:
             ),
         )
         started, settled = time.monotonic(), 0
+        if on_ready is not None:
+            on_ready(True)  # the session's constructor returns once the broker confirmed the consumer
         try:
             while not stop.is_set():  # each pass waits at most a poll interval for deliveries
                 batch = session.next_batch(batch_size, batch_wait_s)
@@ -271,6 +278,8 @@ class PikaTransport:
                 raise _SessionEnded(str(exc)) from exc
             raise
         finally:
+            if on_ready is not None:
+                on_ready(False)
             session.close()
 
 

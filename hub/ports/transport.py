@@ -130,8 +130,12 @@ class Transport(Protocol):
         prefetch: int = 500,
         batch_size: int = 200,
         batch_wait_s: float = 0.02,
+        on_ready: Callable[[bool], None] | None = None,
     ) -> None:
         """Deliver batches from ``queue`` to ``handler`` until ``stop`` is set.
+
+        ``on_ready(True)`` is called once the broker has confirmed the consumer (after every reconnect),
+        ``on_ready(False)`` when it is lost or stopped: health checks read it (``/readyz``).
 
         The handler returns one :class:`Disposition` per delivery, in order, and the transport settles
         them (acks in bulk with ``multiple`` where it can). If the handler raises, every delivery of the
