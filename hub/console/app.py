@@ -161,6 +161,7 @@ def create_app(
         app.include_router(module.api)
     app.include_router(session.router)
     app.include_router(metrics.router)
+    app.include_router(health.probes)
     return app
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from hub.infra.audit_codec import to_utc
-from hub.infra.db.metrics_tables import ALL_FLOWS, metric_samples
+from hub.infra.db.metrics_tables import ALL_FLOWS, metric_carried, metric_samples
 from hub.infra.metrics_sampler import LATENCY_BOUNDS_S, minute_of
 
 __all__ = [
@@ -126,6 +126,13 @@ def flow_rows(conn: Connection, since: datetime, now: datetime) -> list[FlowRow]
             total_failed=int(failed or 0),
             last_seen=None if last is None else to_utc(last),
         )
+    c = metric_carried
+    for flow, adapter, received, routed, failed in conn.execute(
+        select(c.c.flow, c.c.adapter, c.c.received, c.c.routed, c.c.failed)
+    ):
+        row = rows.setdefault((flow, adapter), FlowRow(flow, adapter))
+        row.total_completed += int(received + routed)
+        row.total_failed += int(failed)
     window_q = select(m.c.minute, m.c.flow, m.c.adapter, m.c.received, m.c.routed, m.c.failed, m.c.in_flight)
     window_q = window_q.where(m.c.flow != ALL_FLOWS, m.c.minute >= since).order_by(m.c.minute)
     for minute, flow, adapter, received, routed, failed, in_flight in conn.execute(window_q):
@@ -191,7 +198,10 @@ def last_sample_at(conn: Connection) -> datetime | None:
 
 
 def totals(conn: Connection) -> list[Total]:
-    """Counters and latency histograms per flow and adapter over every sample kept."""
+    """Counters and latency histograms per flow and adapter since the first sample: never falling.
+
+    The samples kept, plus what pruning carried out of them (``metric_carried``).
+    """
     query = select(
         m.c.flow,
         m.c.adapter,
@@ -202,8 +212,20 @@ def totals(conn: Connection) -> list[Total]:
         m.c.latency_sum_ms,
         m.c.latency_buckets,
     ).where(m.c.flow != ALL_FLOWS)
+    c = metric_carried
+    carried = select(
+        c.c.flow,
+        c.c.adapter,
+        c.c.received,
+        c.c.routed,
+        c.c.failed,
+        c.c.latency_count,
+        c.c.latency_sum_ms,
+        c.c.latency_buckets,
+    )
     found: dict[tuple[str, str], Total] = {}
-    for flow, adapter, received, routed, failed, count, sum_ms, buckets in conn.execute(query):
+    rows = [*conn.execute(carried), *conn.execute(query)]
+    for flow, adapter, received, routed, failed, count, sum_ms, buckets in rows:
         total = found.setdefault((flow, adapter), Total(flow, adapter))
         total.received += received
         total.routed += routed

@@ -33,13 +33,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from contracts.errors import RenkeiError
 from hub.infra.audit_codec import to_utc
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.messaging_tables import outbox
-from hub.infra.db.metrics_tables import ALL_FLOWS, metric_samples
+from hub.infra.db.metrics_tables import ALL_FLOWS, metric_carried, metric_samples
 from hub.infra.topology import ADAPTERS, COUNTERPARTS, Names
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "adapter_of_queue",
     "flow_name",
     "minute_of",
+    "parse_buckets",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ _IN_CHUNK: Final = 500
 _MAX_ROWS_PER_PASS: Final = 2_000_000
 _ROOT_CACHE: Final = 20_000
 _OVERLAP: Final = timedelta(minutes=3)
+_PRUNE_MARGIN: Final = timedelta(hours=1)
 
 
 def minute_of(moment: datetime) -> datetime:
@@ -372,7 +374,109 @@ class MetricsSampler:
         )
 
     def _prune(self, conn: Connection, now: datetime) -> None:
+        """Delete samples older than the history, carrying their counts into ``metric_carried``.
+
+        The cut-off lies an hour before the oldest minute any sampler recomputes (``_since``), so that a
+        minute carried is never written again (samplers in other processes may run a little ahead or
+        behind). The delete returns what it removed, and only that is carried: two pruners racing cannot
+        carry one row twice (PostgreSQL locks the rows the first one deletes).
+        """
         if self._pruned_at is not None and now - self._pruned_at < timedelta(hours=1):
             return
-        conn.execute(delete(metric_samples).where(metric_samples.c.minute < now - self._history))
+        cutoff = minute_of(now - self._history) - _PRUNE_MARGIN
+        m = metric_samples
+        removed = conn.execute(
+            delete(m)
+            .where(m.c.minute < cutoff)
+            .returning(
+                m.c.flow,
+                m.c.adapter,
+                m.c.received,
+                m.c.routed,
+                m.c.failed,
+                m.c.latency_count,
+                m.c.latency_sum_ms,
+                m.c.latency_buckets,
+            )
+        ).all()
+        sums: dict[tuple[str, str], _Carry] = {}
+        for flow, adapter, *values in removed:
+            if flow == ALL_FLOWS:
+                continue  # gauges only: nothing to carry
+            sums.setdefault((flow, adapter), _Carry()).add(values)
+        for (flow, adapter), carry in sums.items():
+            self._carry(conn, flow, adapter, carry, now)
         self._pruned_at = now
+
+    @staticmethod
+    def _carry(conn: Connection, flow: str, adapter: str, carry: _Carry, now: datetime) -> None:
+        c = metric_carried
+        zero = json.dumps([0] * len(LATENCY_BOUNDS_S))
+        row = conn.execute(
+            select(c).where(c.c.flow == flow, c.c.adapter == adapter).with_for_update()
+        ).first()
+        if row is None:
+            conn.execute(
+                insert(c).values(
+                    flow=flow,
+                    adapter=adapter,
+                    received=0,
+                    routed=0,
+                    failed=0,
+                    latency_count=0,
+                    latency_sum_ms=0,
+                    latency_buckets=zero,
+                    updated_at=now,
+                )
+            )
+            row = conn.execute(
+                select(c).where(c.c.flow == flow, c.c.adapter == adapter).with_for_update()
+            ).one()
+        kept = carry.buckets_plus(row.latency_buckets)
+        conn.execute(
+            update(c)
+            .where(c.c.flow == flow, c.c.adapter == adapter)
+            .values(
+                received=row.received + carry.received,
+                routed=row.routed + carry.routed,
+                failed=row.failed + carry.failed,
+                latency_count=row.latency_count + carry.latency_count,
+                latency_sum_ms=row.latency_sum_ms + carry.latency_sum_ms,
+                latency_buckets=json.dumps(kept),
+                updated_at=now,
+            )
+        )
+
+
+@dataclass(slots=True)
+class _Carry:
+    received: int = 0
+    routed: int = 0
+    failed: int = 0
+    latency_count: int = 0
+    latency_sum_ms: int = 0
+    buckets: list[int] = field(default_factory=lambda: [0] * len(LATENCY_BOUNDS_S))
+
+    def add(self, row: Sequence[Any]) -> None:
+        """Add one pruned sample ``(received, routed, failed, count, sum_ms, buckets)``."""
+        received, routed, failed, count, sum_ms, buckets = row
+        self.received += received
+        self.routed += routed
+        self.failed += failed
+        self.latency_count += count
+        self.latency_sum_ms += sum_ms
+        self.buckets = self.buckets_plus(buckets)
+
+    def buckets_plus(self, text: str) -> list[int]:
+        return [a + b for a, b in zip(self.buckets, parse_buckets(text), strict=True)]
+
+
+def parse_buckets(text: str) -> list[int]:
+    """A row's JSON latency buckets; anything malformed counts as empty."""
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return [0] * len(LATENCY_BOUNDS_S)
+    if not isinstance(values, list) or len(values) != len(LATENCY_BOUNDS_S):
+        return [0] * len(LATENCY_BOUNDS_S)
+    return [int(v) if isinstance(v, int) else 0 for v in values]

@@ -86,3 +86,54 @@ def test_names_of_flows_and_adapters():
     assert adapter_of_queue("renkei.hub.ingress", names, "pension.x.y") == "pension"
     assert adapter_of_queue("renkei.hub.ingress", names, "weird.x") == "hub"
     assert adapter_of_queue(None, names) == "hub"
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_counters_never_fall_when_old_samples_are_pruned(console_world):
+    # Pruning used to delete the counts with the samples: every hour Prometheus saw a false counter reset.
+    world = console_world
+    MetricsSampler(world.hub.engine, world.hub.names).sample()
+    with TestClient(world.app) as client:
+        before = _samples(client.get("/metrics", headers=token("vic")).text)
+        flows_before = _flows(client)
+        later = datetime.now(UTC) + timedelta(days=40)
+        MetricsSampler(world.hub.engine, world.hub.names, clock=lambda: later).sample()
+        with world.hub.engine.connect() as conn:
+            kept = conn.execute(
+                select(func.count()).select_from(metric_samples).where(metric_samples.c.received > 0)
+            ).scalar_one()
+        assert kept == 0  # the samples with counts are gone
+        after = _samples(client.get("/metrics", headers=token("vic")).text)
+        flows_after = _flows(client)
+    counters = {k: v for k, v in before.items() if k[0].endswith(("_total", "_count", "_sum", "_bucket"))}
+    assert counters
+    assert any(v > 0 for v in counters.values())
+    for key, value in counters.items():
+        assert after.get(key) == value, key
+    # The flows view's totals still count what was pruned; its window no longer holds it.
+    for key, row in flows_before.items():
+        assert flows_after[key]["total_completed"] == row["total_completed"] > 0
+        assert flows_after[key]["completed"] == 0
+    # Pruning twice carries nothing twice.
+    MetricsSampler(world.hub.engine, world.hub.names, clock=lambda: later + timedelta(hours=2)).sample()
+    with TestClient(world.app) as client:
+        again = _samples(client.get("/metrics", headers=token("vic")).text)
+    for key, value in counters.items():
+        assert again.get(key) == value, key
+
+
+def test_metrics_carry_the_stored_state_gauges(console_world):
+    with TestClient(console_world.app) as client:
+        found = _samples(client.get("/metrics", headers=token("vic")).text)
+    assert found[("renkei_state_up", ())] == 1
+    assert found[("renkei_dead_letters_pending", ())] == 4  # the fixture's four dead letters
+    assert found[("renkei_outbox_backlog", ())] == 0

@@ -1,7 +1,12 @@
 """Health: the database, the broker, the hub's consumers, each adapter and simulator, the samplers.
 
 An adapter or simulator is *live* when its queue has a consumer (RabbitMQ drops the consumer of a process
-that died or lost its connection); adapters that run no consumer in this deployment show as ``warn``.
+that died or lost its connection). Every adapter is expected: one without a consumer fails. Simulators are
+expected in development only (a missing one warns there); in production none is listed unless one runs,
+which warns. So a complete production deployment says ``ok``.
+
+``/healthz`` and ``/readyz`` (no sign-in, for container health checks) tell whether the console itself
+runs and reaches its database: they say nothing about the rest of the deployment.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,8 +28,9 @@ from hub.console.schemas import API_ERRORS, HealthCheckOut, HealthOut
 from hub.infra import metrics_history as history
 from hub.infra.db.migrate import current_revision, head_revision
 from hub.infra.topology import ADAPTERS, COUNTERPARTS
+from hub.settings import Environment
 
-__all__ = ["api", "pages"]
+__all__ = ["api", "pages", "probes"]
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["health"], responses=API_ERRORS)
@@ -77,6 +83,29 @@ def _queue(request: Request, name: str, kind: str, queue: str, expected: bool) -
     )
 
 
+def _simulators(request: Request) -> list[HealthCheckOut]:
+    """Simulators run only in demo and test set-ups.
+
+    In development a missing one is worth a warning. In production none is expected: a missing one is not
+    listed, and one that runs (synthetic data where real counterparts are) is a warning.
+    """
+    state = state_of(request)
+    production = state.hub.settings.environment is Environment.PRODUCTION
+    checks = []
+    for counterpart in COUNTERPARTS:
+        queue = state.hub.names.counterpart_queue(counterpart, "outbound")
+        check = _queue(request, f"simulator {counterpart}", "simulator", queue, expected=False)
+        if production:
+            if check.status == "warn":
+                continue  # not running, as it should be
+            if check.status == "ok":
+                check = check.model_copy(
+                    update={"status": "warn", "detail": check.detail + " — a simulator runs in production"}
+                )
+        checks.append(check)
+    return checks
+
+
 def _health(request: Request) -> HealthOut:
     state = state_of(request)
     names, hub = state.hub.names, state.hub
@@ -93,10 +122,7 @@ def _health(request: Request) -> HealthOut:
             checks.append(
                 _queue(request, f"adapter {adapter}", "adapter", names.adapter_queue(adapter), deployed)
             )
-        for counterpart in COUNTERPARTS:
-            # Simulators run only in demo and test set-ups: a missing one is worth a warning, not a failure.
-            queue = names.counterpart_queue(counterpart, "outbound")
-            checks.append(_queue(request, f"simulator {counterpart}", "simulator", queue, expected=False))
+        checks.extend(_simulators(request))
     worst = "fail" if any(c.status == "fail" for c in checks) else "ok"
     if worst == "ok" and any(c.status == "warn" for c in checks):
         worst = "warn"
@@ -117,3 +143,31 @@ def health_page(
 ) -> HTMLResponse:
     """The health page."""
     return render(request, "health.html", health=_health(request))
+
+
+probes = APIRouter(include_in_schema=False)
+
+
+@probes.get("/healthz")
+def healthz() -> JSONResponse:
+    """Liveness of the console process (no sign-in: for container health checks)."""
+    return JSONResponse({"status": "ok", "role": "console"}, headers={"cache-control": "no-store"})
+
+
+@probes.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    """The console answers and reaches its database (no sign-in: names and statuses only)."""
+    engine = state_of(request).hub.engine
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (SQLAlchemyError, RenkeiError) as exc:
+        check = {"name": "database", "kind": "database", "status": "fail", "detail": type(exc).__name__}
+        return JSONResponse({"status": "fail", "role": "console", "checks": [check]}, status_code=503)
+    check = {
+        "name": "database",
+        "kind": "database",
+        "status": "ok",
+        "detail": f"{engine.dialect.name} answers",
+    }
+    return JSONResponse({"status": "ok", "role": "console", "checks": [check]})

@@ -8,8 +8,12 @@
   per failure group;
 * ``renkei_console_guard_redactions_total``: responses the number guard had to fix (should stay 0).
 
-Counters are sums over the samples kept (``history_days``): pruning old samples looks like a counter reset,
-which Prometheus's ``rate()`` handles. Only federation users may scrape: the figures span associations.
+* the stored-state gauges of :mod:`hub.infra.state_metrics` (held links, outbox backlog, dead letters
+  pending, checkpoint age, retention overdue).
+
+Counters are sums over every sample since the first: the samples kept (``history_days``) plus what pruning
+carried out of them (``metric_carried``), so they never fall. Only federation users may scrape: the figures
+span associations.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from hub.console.schemas import API_ERRORS
 from hub.infra import metrics_history as history
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.infra.metrics_sampler import LATENCY_BOUNDS_S
+from hub.infra.state_metrics import StoredStateCollector
 from hub.ports.dead_letters import DeadLetterStatus
 
 __all__ = ["SampleCollector", "router"]
@@ -119,4 +124,5 @@ def metrics(
     state = state_of(request)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SampleCollector(state.hub.engine, state))
+    registry.register(StoredStateCollector(state.hub.engine))
     return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")

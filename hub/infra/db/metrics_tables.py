@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from hub.infra.db.metadata import metadata
 
-__all__ = ["ALL_FLOWS", "metric_samples"]
+__all__ = ["ALL_FLOWS", "metric_carried", "metric_samples"]
 
 ALL_FLOWS = "*"
 """The ``flow`` of rows that hold an adapter's queue gauges (depth, consumers), shared by every flow."""
@@ -51,3 +51,24 @@ metric_samples = Table(
     PrimaryKeyConstraint("minute", "flow", "adapter"),
     Index("ix_metric_samples_flow_minute", "flow", "minute"),
 )
+
+metric_carried = Table(
+    "metric_carried",
+    metadata,
+    Column("flow", String(80), nullable=False),
+    Column("adapter", String(80), nullable=False),
+    Column("received", BigInteger, nullable=False),
+    Column("routed", BigInteger, nullable=False),
+    Column("failed", BigInteger, nullable=False),
+    Column("latency_count", BigInteger, nullable=False),
+    Column("latency_sum_ms", BigInteger, nullable=False),
+    Column("latency_buckets", Text, nullable=False, comment="JSON list: cumulative counts per bound"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("flow", "adapter"),
+)
+"""What pruning took out of ``metric_samples``, per flow and adapter: counts and latency buckets summed.
+
+Pruning moves a sample's counts here in the same transaction that deletes it, so that the totals the
+console exports to Prometheus (carried + kept samples) never fall: an hourly prune used to look like a
+counter reset.
+"""
