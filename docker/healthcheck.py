@@ -1,75 +1,77 @@
 #!/usr/bin/env python3
-"""Container health check of a renkei process: its queues have a consumer on the broker.
+"""Container health check of a renkei process: the process's own ``/readyz`` says ok.
 
-Installed in the image as ``renkei-healthcheck``; its arguments mirror ``renkei run``:
+Installed in the image as ``renkei-healthcheck``; its arguments mirror ``renkei run`` (or name the console):
 
     renkei-healthcheck hub
     renkei-healthcheck adapter jlis
     renkei-healthcheck simulator jlis
+    renkei-healthcheck console
 
-It reads the process's own settings (``RENKEI_AMQP_URL``, ``RENKEI_EXCHANGE_PREFIX``), looks each of the
-process's queues up with a passive declaration (which needs no permission) and exits 0 when every one has
-at least one consumer, 1 otherwise. A crashed consumer thread already ends ``renkei run`` (and Docker
-restarts it); this check also catches a process that lost its broker and is still reconnecting. With
-several replicas, another replica's consumer satisfies the check: it reports the service, not the copy.
+It reads the process's own settings: ``RENKEI_HEALTH_PORT`` (and ``RENKEI_HEALTH_HOST``) for a worker,
+``RENKEI_CONSOLE_PORT`` for the console, asks ``/readyz`` on that port and exits 0 when the answer is ok
+and comes from the process named by the arguments, 1 otherwise, printing the checks that failed. The
+answer is this copy's own (its consumers confirmed by the broker, its periodic tasks recent, its database
+reachable): another replica cannot stand in for it, as it could when the check asked the broker whether
+the queue had some consumer.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import urllib.error
+import urllib.request
 
-import pika
-import pika.exceptions
-
-from hub.infra.topology import COUNTERPARTS, Names
 from hub.settings import Settings
 
 TIMEOUT_S = 5
+USAGE = "usage: renkei-healthcheck hub | adapter NAME | simulator NAME | console"
 
 
-def queues(names: Names, argv: list[str]) -> list[str]:
-    """The queues the process named by ``argv`` consumes."""
+def target(settings: Settings, argv: list[str]) -> tuple[str, int, str]:
+    """``(host, port, role)`` of the process named by ``argv``."""
     match argv:
-        case ["hub"]:
-            return [names.ingress_queue]
-        case ["adapter", name]:
-            own = [names.adapter_queue(name)]
-            return own + ([names.counterpart_queue(name, "inbound")] if name in COUNTERPARTS else [])
-        case ["simulator", name]:
-            return [names.counterpart_queue(name, "outbound")]
-    raise SystemExit(f"usage: renkei-healthcheck hub | adapter NAME | simulator NAME (got {argv})")
+        case ["console"]:
+            return _local(settings.console.host), settings.console.port, "console"
+        case ["hub"] | ["adapter", _] | ["simulator", _]:
+            if settings.health_port is None:
+                raise SystemExit("unhealthy: RENKEI_HEALTH_PORT is not set, so the process serves no /readyz")
+            return _local(settings.health_host), settings.health_port, " ".join(argv)
+    raise SystemExit(f"{USAGE} (got {argv})")
+
+
+def _local(host: str) -> str:
+    # A process listening on every interface is asked on loopback.
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104 - compared, not bound
 
 
 def main(argv: list[str]) -> int:
-    """Check the process's queues; print what is wrong; return the exit status."""
-    settings = Settings()
-    wanted = queues(Names(settings.exchange_prefix), argv)
-    params = pika.URLParameters(settings.amqp_url)
-    params.socket_timeout = params.blocked_connection_timeout = TIMEOUT_S
-    params.stack_timeout, params.connection_attempts = TIMEOUT_S, 1
-    params.client_properties = {"connection_name": f"renkei-healthcheck:{' '.join(argv)}"}
+    """Ask the process's ``/readyz``; print what is wrong; return the exit status."""
+    host, port, role = target(Settings(), argv)
+    url = f"http://{host}:{port}/readyz"
     try:
-        connection = pika.BlockingConnection(params)
-    except pika.exceptions.AMQPError as exc:
-        print(f"unhealthy: no connection to the broker ({type(exc).__name__})")
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as answer:
+            body = json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        try:
+            body = json.loads(error.read())
+        except ValueError:
+            print(f"unhealthy: {url} answered {error.code}")
+            return 1
+    except (OSError, ValueError) as exc:
+        print(f"unhealthy: no answer from {url} ({type(exc).__name__})")
         return 1
-    try:
-        channel = connection.channel()
-        idle = []
-        for queue in wanted:
-            frame = channel.queue_declare(queue, passive=True)
-            if not frame.method.consumer_count:
-                idle.append(queue)
-    except pika.exceptions.AMQPError as exc:
-        print(f"unhealthy: {type(exc).__name__} while looking up {', '.join(wanted)}")
+    if body.get("role") != role:
+        print(
+            f"unhealthy: {url} is {body.get('role')!r}, not {role!r} (RENKEI_HEALTH_PORT of another process?)"
+        )
         return 1
-    finally:
-        if connection.is_open:
-            connection.close()
-    if idle:
-        print(f"unhealthy: no consumer on {', '.join(idle)}")
+    failed = [c for c in body.get("checks", []) if c.get("status") != "ok"]
+    if body.get("status") != "ok" or failed:
+        print("unhealthy: " + "; ".join(f"{c.get('name')}: {c.get('detail')}" for c in failed))
         return 1
-    print(f"healthy: {', '.join(wanted)} consumed")
+    print(f"healthy: {role} ({len(body.get('checks', []))} checks ok)")
     return 0
 
 
