@@ -5,7 +5,9 @@
 #
 # Writes: the Erlang cookie, one broker password per role, the database password, the env files rendered
 # from docker/env/*.env.example (the same passwords inside RENKEI_AMQP_URL / RENKEI_DB_URL), the vault's
-# keyring and the audit checkpoint signing key (Ed25519) with its public key. Existing files are kept unless
+# keyring, the audit checkpoint signing key (Ed25519) with its public key, the console's session secret
+# (and an empty users file for the operator to fill), Grafana's admin password. Run as root, it gives each
+# file to the uid of the container that reads it (mode 0600), as compose mounts it. Existing files are kept unless
 # --force is given: regenerating a keyring makes every number in an existing vault unreadable.
 #
 # The keyring is made by renkei itself: with the Python of the checkout (.venv) when there is one, else with
@@ -24,6 +26,7 @@ done
 ROLES=(hub operator adapter-jlis adapter-pension adapter-intermediate_server adapter-eltax simulator-jlis
   simulator-intermediate_server simulator-eltax)
 UID_RENKEI=10001
+UID_GRAFANA=472
 IMAGE="${IMAGE:-renkei:0.1.0}"
 if [ -x "$HERE/../.venv/bin/python" ]; then
   PY=("$HERE/../.venv/bin/python")
@@ -41,6 +44,7 @@ var_of() { echo "$1" | tr 'a-z-' 'A-Z_'; }
 fresh "$DIR/erlang_cookie" && python3 -c 'import secrets; print(secrets.token_hex(32), end="")' >"$DIR/erlang_cookie"
 fresh "$DIR/db_password" && random >"$DIR/db_password"
 fresh "$DIR/console_session_secret" && random >"$DIR/console_session_secret"
+fresh "$DIR/grafana_admin_password" && random >"$DIR/grafana_admin_password"
 # Console users are people: the operator writes this file with hashes from `renkei console hash-password`
 # (docs/console.md). An empty directory of users keeps the console from starting, by design.
 [ -e "$DIR/console_users.toml" ] || : >"$DIR/console_users.toml"
@@ -73,15 +77,24 @@ if fresh "$DIR/audit-signing.pem"; then
   openssl genpkey -algorithm ed25519 -out "$DIR/audit-signing.pem"
   openssl pkey -in "$DIR/audit-signing.pem" -pubout -out "$DIR/audit-signing.pub.pem"
 fi
-chmod 600 "$DIR"/erlang_cookie "$DIR"/db_password "$DIR"/keyring.json "$DIR"/audit-signing.pem "$DIR"/*.env "$DIR"/broker/*
+# Compose bind-mounts file secrets with the host file's owner and mode, so each file is owned by the user of
+# the container that reads it, mode 0600: renkei (uid 10001 in the image) reads the keyring, the audit
+# signing key, the broker passwords (broker-definitions) and the console's users and session secret;
+# Grafana (uid 472 in its image) its admin password; RabbitMQ and PostgreSQL read theirs as root. The env
+# files are read by `docker compose` itself, on the host.
+RENKEI_READS=("$DIR/keyring.json" "$DIR/audit-signing.pem" "$DIR/console_users.toml" "$DIR/console_session_secret"
+  "$DIR"/broker/*)
+GRAFANA_READS=("$DIR/grafana_admin_password")
+chmod 600 "$DIR"/erlang_cookie "$DIR"/db_password "$DIR"/*.env "${RENKEI_READS[@]}" "${GRAFANA_READS[@]}"
 chmod 644 "$DIR/audit-signing.pub.pem"
-
-# renkei (uid 10001 in the image) must own what it reads; RabbitMQ and PostgreSQL read theirs as root.
 if [ "$(id -u)" = 0 ]; then
-  chown "$UID_RENKEI:$UID_RENKEI" "$DIR/keyring.json" "$DIR/audit-signing.pem" "$DIR"/broker/*
+  chown "$UID_RENKEI:$UID_RENKEI" "${RENKEI_READS[@]}"
+  chown "$UID_GRAFANA:$UID_GRAFANA" "${GRAFANA_READS[@]}"
 else
-  echo "make-secrets: as root, run: chown $UID_RENKEI:$UID_RENKEI $DIR/keyring.json $DIR/audit-signing.pem $DIR/broker/*" >&2
+  echo "make-secrets: as root, run: chown $UID_RENKEI:$UID_RENKEI ${RENKEI_READS[*]}" >&2
+  echo "make-secrets: as root, run: chown $UID_GRAFANA:$UID_GRAFANA ${GRAFANA_READS[*]}" >&2
 fi
 echo "make-secrets: secrets in $DIR:"
-(cd "$DIR" && ls -1 ./*.json ./*.pem ./*.env erlang_cookie db_password broker/* | sed 's|^\./||; s/^/  /')
+(cd "$DIR" && ls -1 ./*.json ./*.pem ./*.env ./*.toml erlang_cookie db_password console_session_secret \
+  grafana_admin_password broker/* | sed 's|^\./||; s/^/  /')
 echo "make-secrets: back up audit-signing.pub.pem and keyring.json outside this machine (see docs/deploy.md)"
