@@ -2,19 +2,31 @@
 #   make demo   - set up, make sure a broker runs, run one survival/change inquiry cycle end to end
 #   make test   - set up, start every service the tests need, run lint, types, layering and the whole suite
 #   make test-cluster - the cluster test: a node of a local three-node RabbitMQ cluster stops mid-flow (~2 min)
+#   make lock   - regenerate requirements.lock (hashed runtime dependencies) after changing pyproject.toml
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-cluster check lint typecheck layers pytest services rabbitmq postgres clean
+.PHONY: demo test test-cluster check lint typecheck layers pytest services rabbitmq postgres promtool lock clean
 
-$(STAMP): pyproject.toml
+# The runtime dependencies come from requirements.lock (exact versions, every file's hash), as in the image;
+# then the project itself without resolving anything, then the development tools, held to the same runtime
+# versions by the lock used as constraints.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	sed -n 's/^\([A-Za-z0-9._-]*==[^ ;]*\).*/\1/p' requirements.lock >$(VENV)/runtime-constraints.txt
+	$(BIN)/pip install --quiet -c $(VENV)/runtime-constraints.txt -e '.[dev]'
 	@touch $(STAMP)
+
+# Regenerate requirements.lock after changing the runtime dependencies in pyproject.toml (needs PyPI).
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" --quiet -o requirements.lock
 
 rabbitmq:
 	@scripts/ensure-rabbitmq.sh
@@ -22,7 +34,10 @@ rabbitmq:
 postgres:
 	@scripts/ensure-postgres.sh
 
-services: rabbitmq postgres
+promtool:
+	@scripts/ensure-promtool.sh
+
+services: rabbitmq postgres promtool
 	@scripts/ensure-chromium.sh
 
 demo: $(STAMP) rabbitmq

@@ -355,7 +355,11 @@ def test_three_rabbitmq_nodes_with_one_cookie_and_classic_peer_discovery() -> No
         if str(svc.get("image", "")).startswith("rabbitmq:") and svc.get("command") == ["rabbitmq-server"]
     }
     assert len(nodes) == 3, sorted(nodes)
-    assert {svc["image"] for svc in nodes.values()} == {"rabbitmq:3.10-management"}
+    # One supported 4.x series on every node (4.0 gave quorum queues a default delivery limit of 20;
+    # renkei sets x-delivery-limit itself either way).
+    images = {svc["image"] for svc in nodes.values()}
+    assert images == {"rabbitmq:4.2-management"}
+    assert {svc["image"] for svc in SERVICES.values() if str(svc.get("image", "")).startswith("rabbitmq:")} == images
     cookie_sources = {
         tuple(sorted(s for s in svc.get("secrets", []) if "cookie" in s)) for svc in nodes.values()
     }
