@@ -8,7 +8,8 @@ consumers and the topology cannot drift apart. ``docs/topology.md`` draws the re
 Why these arguments (RabbitMQ 3.10.8):
 
 - Work queues are quorum queues (replicated, durable) with ``x-delivery-limit`` set explicitly: 3.10 has
-  no default limit, and a message that crashes its consumer would otherwise be redelivered forever.
+  no default limit, and a message that crashes its consumer would otherwise be redelivered forever; 4.0
+  made the default 20, and renkei keeps the choice its own on every series (compose runs 4.2).
 - ``x-dead-letter-strategy: at-least-once`` keeps a dead-lettered message in its queue until the
   dead-letter queue has confirmed it; it needs ``x-overflow: reject-publish``.
 - Retry tiers are quorum queues with ``x-message-ttl`` and the *default* exchange as dead-letter
