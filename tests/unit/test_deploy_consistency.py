@@ -359,7 +359,8 @@ def test_three_rabbitmq_nodes_with_one_cookie_and_classic_peer_discovery() -> No
     # renkei sets x-delivery-limit itself either way).
     images = {svc["image"] for svc in nodes.values()}
     assert images == {"rabbitmq:4.2-management"}
-    assert {svc["image"] for svc in SERVICES.values() if str(svc.get("image", "")).startswith("rabbitmq:")} == images
+    every = {svc["image"] for svc in SERVICES.values() if str(svc.get("image", "")).startswith("rabbitmq:")}
+    assert every == images
     cookie_sources = {
         tuple(sorted(s for s in svc.get("secrets", []) if "cookie" in s)) for svc in nodes.values()
     }
