@@ -22,6 +22,7 @@ cryptography, pydantic) are translated at the edge where they are raised, with `
         ├── Unroutable                  no queue is bound for the destination
         ├── PolicyRefused               the number policy or the legal-basis table forbids the exchange
         ├── SealError                   a sealed number was tampered with, moved or sealed for someone else
+        ├── SenderNotPermitted          the broker-proven sender may not send this (or claims another's user)
         ├── DuplicateMessage            already handled; the consumer acks and skips (not a failure)
         ├── CounterpartRejected         the counterpart refused the request on its merits
         └── ConfigurationError          settings missing or invalid; fix the configuration and restart
@@ -45,6 +46,7 @@ __all__ = [
     "PublishNotConfirmed",
     "RenkeiError",
     "SealError",
+    "SenderNotPermitted",
     "StoreUnavailable",
     "TransientError",
     "UnknownMessageType",
@@ -166,6 +168,17 @@ class SealError(PermanentError):
     """A sealed value failed authentication: tampered, moved to another message or field, or wrong key."""
 
     code = "seal_invalid"
+
+
+class SenderNotPermitted(PermanentError):
+    """The sender is not proven or not allowed.
+
+    Raised by a transport asked to publish with an AMQP ``user_id`` other than its connection's user
+    (RabbitMQ refuses such a publish: "Validated User-ID"), and by the hub for a message whose broker-proven
+    ``user_id`` is missing, may not send its type, or does not match the envelope's ``source``.
+    """
+
+    code = "sender_not_permitted"
 
 
 class DuplicateMessage(PermanentError):

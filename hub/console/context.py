@@ -42,6 +42,11 @@ class SerialTransport:
         self._inner = inner
         self._lock = threading.Lock()
 
+    @property
+    def user(self) -> str:
+        """The broker user of the inner transport."""
+        return self._inner.user
+
     def declare(self, topology: Topology) -> None:
         """Declare ``topology``."""
         with self._lock:

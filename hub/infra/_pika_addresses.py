@@ -55,6 +55,20 @@ class BrokerAddresses:
     def __len__(self) -> int:
         return len(self._params["publisher"])
 
+    @property
+    def user(self) -> str:
+        """The user name of the URLs' credentials (``guest`` when a URL names none, as pika defaults).
+
+        Raises:
+            ConfigurationError: the URLs name different users (one transport is one broker user).
+        """
+        users = {_user_of(params) for params in self._params["publisher"]}
+        if len(users) != 1:
+            raise ConfigurationError(
+                "the AMQP URLs of one transport name different users; one transport is one broker user"
+            )
+        return users.pop()
+
     def open(self, role: Role, open_one: Callable[[pika.URLParameters], T]) -> T:
         """Return ``open_one(params)`` for the first address that answers, starting with the last good one.
 
@@ -87,3 +101,8 @@ class BrokerAddresses:
         if len(params) == 1:
             raise last
         raise BrokerUnavailable(f"none of {len(params)} broker addresses answered; last: {last}") from last
+
+
+def _user_of(params: pika.URLParameters) -> str:
+    username = getattr(params.credentials, "username", None)
+    return username if isinstance(username, str) else ""

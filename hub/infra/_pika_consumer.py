@@ -169,6 +169,7 @@ class ConsumerSession:
                 delivery_tag=int(method.delivery_tag or 0),
                 routing_key=str(method.routing_key),
                 exchange=str(method.exchange),
+                user_id=props.user_id or None,
             )
         )
 

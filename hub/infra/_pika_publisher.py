@@ -22,7 +22,13 @@ import pika.spec
 from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
 
-from contracts.errors import BrokerUnavailable, PublishNotConfirmed, RenkeiError, Unroutable
+from contracts.errors import (
+    BrokerUnavailable,
+    PublishNotConfirmed,
+    RenkeiError,
+    SenderNotPermitted,
+    Unroutable,
+)
 from hub.infra._pika_admin import AdminChannel
 from hub.infra._pika_io import IoThread, translate
 from hub.ports.transport import OutgoingMessage
@@ -69,8 +75,11 @@ class PublisherSession:
         timeout_s: how long to wait for the connection and for declarations.
     """
 
-    def __init__(self, params: pika.URLParameters, *, max_in_flight: int, timeout_s: float) -> None:
+    def __init__(
+        self, params: pika.URLParameters, *, max_in_flight: int, timeout_s: float, user: str
+    ) -> None:
         self._max_in_flight = max_in_flight
+        self._user = user
         self._io = IoThread(params, on_open=self._on_open, on_lost=self._on_lost)
         self.admin = AdminChannel(self._io, timeout_s)
         # I/O thread state only:
@@ -147,7 +156,11 @@ class PublisherSession:
                 continue
             try:
                 channel.basic_publish(
-                    message.exchange, message.routing_key, message.body, _properties(message), mandatory=True
+                    message.exchange,
+                    message.routing_key,
+                    message.body,
+                    _properties(message, self._user),
+                    mandatory=True,
                 )
             except pika.exceptions.AMQPError as exc:  # the channel or connection is closing under us
                 batch.fail(translate(exc, "publishing"))
@@ -192,7 +205,15 @@ class PublisherSession:
         # A channel error (say, an exchange deleted under our feet) leaves every unconfirmed message in
         # doubt: fail them as transient and drop the connection; the next publish opens a fresh one.
         error = translate(reason, "publishing")
-        self._fail_all(PublishNotConfirmed(str(error)) if not isinstance(error, BrokerUnavailable) else error)
+        if _user_id_refused(reason):
+            # Validated User-ID: the broker closes the channel on a user_id that is not the connection's
+            # user. Every message of this session carries the same user_id, so none would pass: permanent.
+            error = SenderNotPermitted(f"the broker refused the user_id {self._user!r}: {reason}")
+            self._fail_all(error)
+        else:
+            self._fail_all(
+                PublishNotConfirmed(str(error)) if not isinstance(error, BrokerUnavailable) else error
+            )
         self._channel = None
         self._io.fail(error)
 
@@ -208,8 +229,17 @@ class PublisherSession:
         self._backlog.clear()
 
 
-def _properties(message: OutgoingMessage) -> pika.BasicProperties:
+def _user_id_refused(reason: BaseException) -> bool:
+    return (
+        isinstance(reason, pika.exceptions.ChannelClosedByBroker)
+        and reason.reply_code == 406  # PRECONDITION_FAILED
+        and "user_id" in reason.reply_text
+    )
+
+
+def _properties(message: OutgoingMessage, user: str) -> pika.BasicProperties:
     return pika.BasicProperties(
+        user_id=message.user_id or user,
         content_type=message.content_type,
         delivery_mode=2,  # persistent
         message_id=message.message_id,

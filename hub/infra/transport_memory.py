@@ -5,7 +5,12 @@ against RabbitMQ alike: direct, fanout and topic exchanges; the default exchange
 name); mandatory publishing (:class:`~contracts.errors.Unroutable` when no queue takes a message);
 ``x-dead-letter-exchange``/``-routing-key`` on reject and past ``x-delivery-limit`` (quorum queues count
 deliveries from 0 and dead-letter on the return that passes the limit); ``x-message-ttl`` against an
-injectable clock; and the ``x-death`` / ``x-first-death-*`` headers the broker adds.
+injectable clock; the ``x-death`` / ``x-first-death-*`` headers the broker adds; and Validated User-ID:
+every message carries the AMQP ``user_id`` of the transport that published it (dead-lettering and retry
+tiers keep it), and a publish that names another user is refused, as RabbitMQ refuses it.
+
+One broker, several users: :meth:`InMemoryTransport.for_user` gives a transport on the same queues that
+connects as another broker user, the way each renkei service connects to RabbitMQ as its own.
 
 :meth:`InMemoryTransport.consume` runs in the calling thread until ``stop`` is set, like the real
 transport; :meth:`~InMemoryTransport.drain` and :meth:`~InMemoryTransport.run_until_idle` run handlers
@@ -14,6 +19,7 @@ until the queues are empty, which is what most unit tests want. Every method is 
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import threading
@@ -23,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from contracts.errors import BrokerUnavailable, ConfigurationError, Unroutable
+from contracts.errors import BrokerUnavailable, ConfigurationError, SenderNotPermitted, Unroutable
 from hub.ports.transport import (
     BatchHandler,
     Delivery,
@@ -62,6 +68,7 @@ class ManualClock:
 @dataclass(slots=True)
 class _Message:
     sent: OutgoingMessage  # body and ids as published; exchange, routing key and headers change below
+    user_id: str  # the publishing transport's user, as the broker validated it
     exchange: str
     routing_key: str
     headers: dict[str, object]
@@ -89,9 +96,19 @@ class InMemoryTransport:
     Args:
         clock: seconds, monotonic; message TTLs expire against it (see :class:`ManualClock`).
         idle_wait_s: how long :meth:`consume` sleeps on an empty queue before it looks at ``stop`` again.
+        user: the broker user this transport connects as (RabbitMQ's default user by default).
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic, idle_wait_s: float = 0.01) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        idle_wait_s: float = 0.01,
+        user: str = "guest",
+    ) -> None:
+        if not user:
+            raise ConfigurationError("a broker user name must not be empty")
+        self._user = user
         self._clock = clock
         self._idle_wait_s = idle_wait_s
         self._cond = threading.Condition(threading.RLock())
@@ -101,6 +118,23 @@ class InMemoryTransport:
         self._unacked: dict[int, tuple[_Queue, _Message]] = {}
         self._tags = itertools.count(1)
         self._closed = False
+
+    @property
+    def user(self) -> str:
+        """The broker user this transport publishes as."""
+        return self._user
+
+    def for_user(self, user: str) -> InMemoryTransport:
+        """A transport on the same broker (queues, exchanges, messages) connected as ``user``.
+
+        Closing it does not close this one.
+        """
+        if not user:
+            raise ConfigurationError("a broker user name must not be empty")
+        other = copy.copy(self)  # shares every queue, binding and lock; only the user and ``closed`` differ
+        other._user = user
+        other._closed = False
+        return other
 
     def declare(self, topology: Topology) -> None:
         """Declare exchanges, queues and bindings; repeating an identical declaration changes nothing.
@@ -121,7 +155,15 @@ class InMemoryTransport:
 
         Raises:
             Unroutable: some message reached no queue (its id is named), or its exchange does not exist.
+            SenderNotPermitted: a message names another ``user_id`` than this transport's user; nothing
+                of the batch is published.
         """
+        for m in messages:
+            if m.user_id is not None and m.user_id != self._user:
+                raise SenderNotPermitted(
+                    f"user_id {m.user_id!r} is not the connection's user {self._user!r}: refused, as "
+                    "RabbitMQ refuses it (Validated User-ID)"
+                )
         unroutable: list[str] = []
         with self._cond:
             self._check_open()
@@ -133,7 +175,9 @@ class InMemoryTransport:
                     unroutable.append(m.message_id)
                     continue
                 for queue in targets:
-                    queue.ready.append(_Message(m, m.exchange, m.routing_key, dict(m.headers), now))
+                    queue.ready.append(
+                        _Message(m, self._user, m.exchange, m.routing_key, dict(m.headers), now)
+                    )
             self._cond.notify_all()
         if unroutable:
             raise Unroutable(
@@ -299,7 +343,9 @@ class InMemoryTransport:
                 )
             return
         for target in targets:  # a fresh message there: delivery count 0, not redelivered
-            target.ready.append(_Message(message.sent, exchange, routing_key, dict(headers), self._clock()))
+            target.ready.append(
+                _Message(message.sent, message.user_id, exchange, routing_key, dict(headers), self._clock())
+            )
 
     def _expire_due(self) -> None:
         now = self._clock()
@@ -372,6 +418,7 @@ class InMemoryTransport:
             delivery_tag=tag,
             routing_key=m.routing_key,
             exchange=m.exchange,
+            user_id=m.user_id,
         )
 
 

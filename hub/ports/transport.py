@@ -43,6 +43,12 @@ class OutgoingMessage:
     correlation_id: str
     headers: Mapping[str, HeaderValue] = field(default_factory=dict)
     content_type: str = "application/json"
+    user_id: str | None = None
+    """The AMQP ``user_id`` to publish with; ``None`` (the rule) means the transport's own user.
+
+    Every transport stamps its connection's user on every message it publishes; naming another user
+    here is refused (:class:`~contracts.errors.SenderNotPermitted`), as RabbitMQ refuses it.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +56,9 @@ class Delivery:
     """One message received from a queue, not yet settled.
 
     ``headers`` holds the AMQP headers as the broker delivered them (``x-death`` included, so values may
-    be nested lists and tables).
+    be nested lists and tables). ``user_id`` is the AMQP ``user_id`` property it arrived with: the broker
+    user that published it, proven by the broker (Validated User-ID), or ``None`` when the publisher set
+    none. A message the broker dead-lettered or moved through a retry tier keeps its publisher's user.
     """
 
     queue: str
@@ -63,6 +71,7 @@ class Delivery:
     delivery_tag: int
     routing_key: str = ""
     exchange: str = ""
+    user_id: str | None = None
 
 
 class Disposition(enum.Enum):
@@ -109,16 +118,30 @@ class Topology:
 class Transport(Protocol):
     """Publish and consume messages.
 
+    Every message is published with the AMQP ``user_id`` of the transport's broker user (:attr:`user`),
+    which RabbitMQ validates against the connection; consumers read it from :attr:`Delivery.user_id`.
+
     Errors: ``BrokerUnavailable`` (transient), ``PublishNotConfirmed`` (transient), ``Unroutable``
-    (permanent, a mandatory publish that no queue took).
+    (permanent, a mandatory publish that no queue took), ``SenderNotPermitted`` (permanent, a message
+    that names another ``user_id``).
     """
+
+    @property
+    def user(self) -> str:
+        """The broker user this transport connects as and stamps on every message it publishes."""
+        ...
 
     def declare(self, topology: Topology) -> None:
         """Declare every exchange, queue and binding of ``topology``; safe to repeat."""
         ...
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Publish ``messages`` and return once the broker has confirmed every one of them."""
+        """Publish ``messages`` and return once the broker has confirmed every one of them.
+
+        Raises:
+            SenderNotPermitted: a message names a ``user_id`` other than :attr:`user`; nothing of the
+                batch is published.
+        """
         ...
 
     def consume(

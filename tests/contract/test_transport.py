@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 from tenacity import Retrying, stop_after_delay, wait_fixed
 
-from contracts.errors import BrokerUnavailable, ConfigurationError, Unroutable
+from contracts.errors import BrokerUnavailable, ConfigurationError, SenderNotPermitted, Unroutable
 from hub.infra.topology import Names, apply_topology, renkei_topology, retry_delay_ms
 from hub.infra.transport_memory import InMemoryTransport, ManualClock
 from hub.ports.transport import (
@@ -88,6 +88,10 @@ def eventually(check: Callable[[], object], timeout_s: float = TIMEOUT_S) -> Non
     for attempt in Retrying(stop=stop_after_delay(timeout_s), wait=wait_fixed(0.05), reraise=True):
         with attempt:
             assert check()
+
+
+def _fields(m: OutgoingMessage) -> dict[str, object]:
+    return {name: getattr(m, name) for name in OutgoingMessage.__slots__}
 
 
 def first_death(delivery: Delivery) -> dict[str, object]:
@@ -187,6 +191,41 @@ class TransportContract:
         assert (death["reason"], death["queue"]) == ("rejected", names.ingress_queue)
         assert dead.headers["x-first-death-queue"] == names.ingress_queue
         assert dead.headers["x-first-death-reason"] == "rejected"
+        assert dead.user_id == transport.user  # the broker keeps the publisher's user when it dead-letters
+
+    # -- Validated User-ID: every message names its publisher, and no publisher can name another --------
+
+    def test_every_delivery_carries_the_user_that_published_it(
+        self, transport: Transport, names: Names
+    ) -> None:
+        transport.publish([message(names, n=1), message(names, n=2)])
+
+        got = take(transport, names.ingress_queue, 2)
+
+        assert transport.user
+        assert [d.user_id for d in got] == [transport.user, transport.user]
+
+    def test_a_message_naming_its_own_user_is_published(self, transport: Transport, names: Names) -> None:
+        sent = message(names)
+        transport.publish([OutgoingMessage(**{**_fields(sent), "user_id": transport.user})])
+
+        [got] = take(transport, names.ingress_queue, 1)
+
+        assert (got.message_id, got.user_id) == (sent.message_id, transport.user)
+
+    def test_a_message_naming_another_user_is_refused_and_nothing_of_its_batch_is_published(
+        self, transport: Transport, names: Names
+    ) -> None:
+        honest = message(names, n=1)
+        forged = OutgoingMessage(**{**_fields(message(names, n=2)), "user_id": f"{transport.user}-other"})
+
+        with pytest.raises(SenderNotPermitted, match="user_id"):
+            transport.publish([honest, forged])
+
+        assert transport.queue_depth(names.ingress_queue)[0] == 0
+        transport.publish([honest])  # the transport is still usable
+        [got] = take(transport, names.ingress_queue, 1)
+        assert (got.message_id, got.user_id) == (honest.message_id, transport.user)
 
     def test_crashing_handler_dead_letters_after_the_delivery_limit(
         self, transport: Transport, names: Names
@@ -232,6 +271,7 @@ class TransportContract:
         assert back.routing_key == names.ingress_queue
         death = first_death(back)
         assert (death["reason"], death["queue"]) == ("expired", names.retry_queue(RETRY.delays_ms[0]))
+        assert back.user_id == transport.user  # the retry tier keeps the publisher's user
 
     def test_batches_settle_each_delivery_by_its_disposition(
         self, transport: Transport, names: Names
@@ -438,6 +478,27 @@ class TestInMemoryTransport(TransportContract):
 
         assert (handled, len(acked)) == (10, 5)
         assert transport.queue_depth(names.ingress_queue) == (0, 0)
+
+    def test_a_transport_for_another_user_shares_the_queues_and_stamps_its_own_user(
+        self, names: Names, topology: Topology
+    ) -> None:
+        hub = InMemoryTransport(user="renkei-hub")
+        hub.declare(topology)
+        pension = hub.for_user("renkei-adapter-pension")
+        pension.publish([message(names)])
+
+        with pytest.raises(SenderNotPermitted):
+            pension.publish(
+                [OutgoingMessage(**{**_fields(message(names)), "user_id": "renkei-adapter-jlis"})]
+            )
+        pension.close()
+
+        [got] = take(hub, names.ingress_queue, 1)
+        assert (got.user_id, hub.user, pension.user) == (
+            "renkei-adapter-pension",
+            "renkei-hub",
+            "renkei-adapter-pension",
+        )
 
     def test_topic_exchange_matches_wildcards(self) -> None:
         transport = InMemoryTransport()
