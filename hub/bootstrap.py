@@ -38,6 +38,7 @@ from hub.core.worker import HubWorker, WorkerDeps
 from hub.infra.audit_checkpoint import Checkpointer
 from hub.infra.audit_provision import SqlProvisionLog
 from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.broker_credentials import sender_identities
 from hub.infra.codes_sql import SqlCodeStore
 from hub.infra.crypto.keyring import Keyring, load_keyring
 from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
@@ -202,6 +203,7 @@ class Hub:
                 retry=self.retry,
                 handlers=HANDLERS,
                 actor=actor or f"hub:{os.getpid()}",
+                identities=sender_identities(self.settings),
                 after_commit=self.checkpointer.maybe_checkpoint,
                 legal_basis=self.legal_basis,
             )
@@ -295,6 +297,7 @@ class Hub:
             hub_queue=self.names.ingress_queue,
             queue_prefix=self.names.prefix,
             delivery_limit=self.settings.retry.delivery_limit,
+            identities=sender_identities(self.settings),
         )
         return DeadLetterConsumer(
             self.uow_factory(), config, actor=actor or f"hub:dead-letters:{os.getpid()}"

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ConsoleSettings", "Environment", "RetrySettings", "Settings"]
+__all__ = ["BrokerIdentity", "BrokerSettings", "ConsoleSettings", "Environment", "RetrySettings", "Settings"]
 
 
 class Environment(StrEnum):
@@ -36,6 +36,41 @@ class RetrySettings(BaseSettings):
     )
     delivery_limit: int = Field(
         20, ge=1, le=100, description="x-delivery-limit of every quorum work queue (crash loops dead-letter)"
+    )
+
+
+class BrokerIdentity(StrEnum):
+    """How renkei's services log in to the broker."""
+
+    SHARED = "shared"
+    """Every service uses the credentials of the AMQP URL (``guest`` on a development broker). The broker then
+    proves nobody: the hub checks only what a message's envelope claims (development and tests only)."""
+    PER_SERVICE = "per_service"
+    """Each service logs in as its own user, ``{prefix}-{service}``, allowed only its own queues; the hub
+    believes the user the broker proves (Validated User-ID). The only choice in production."""
+
+
+class BrokerSettings(BaseSettings):
+    """Broker log-in per service (:mod:`hub.infra.broker_credentials`)."""
+
+    model_config = SettingsConfigDict(env_prefix="RENKEI_BROKER_", frozen=True)
+
+    identity: BrokerIdentity | None = Field(
+        None, description="shared or per_service; default: shared in development, per_service in production"
+    )
+    password_file: str | None = Field(
+        None,
+        description=(
+            "production: file holding this service's broker password; '{service}' in the path is replaced by "
+            "the service name (hub, adapter-jlis, ...). Without it the AMQP URL's own credentials are used, "
+            "and must name the service's user"
+        ),
+    )
+    management_url: str = Field(
+        "",
+        description=(
+            "RabbitMQ management API (http://host:15672) for `renkei topology users`; empty: use rabbitmqctl"
+        ),
     )
 
 
@@ -126,6 +161,7 @@ class Settings(BaseSettings):
     )
     retry: RetrySettings = Field(default_factory=RetrySettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
 
     @field_validator("log_level")
     @classmethod
@@ -155,6 +191,25 @@ class Settings(BaseSettings):
                 "production needs RENKEI_KEY_FILE or RENKEI_KEY_ENV; keys are never generated there"
             )
         return self
+
+    @model_validator(mode="after")
+    def _production_proves_senders(self) -> Settings:
+        if self.environment is Environment.PRODUCTION and self.broker.identity is BrokerIdentity.SHARED:
+            raise ValueError(
+                "production needs RENKEI_BROKER_IDENTITY=per_service: every service logs in as its own user"
+            )
+        return self
+
+    @property
+    def broker_identity(self) -> BrokerIdentity:
+        """The broker log-in in force: as set, else shared in development and per-service in production."""
+        if self.broker.identity is not None:
+            return self.broker.identity
+        return (
+            BrokerIdentity.PER_SERVICE
+            if self.environment is Environment.PRODUCTION
+            else BrokerIdentity.SHARED
+        )
 
     @property
     def amqp_addresses(self) -> tuple[str, ...]:

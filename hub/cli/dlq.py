@@ -31,6 +31,7 @@ from contracts.errors import ConfigurationError, RenkeiError, StoreUnavailable
 from hub.bootstrap import Hub, bootstrap
 from hub.core.operations import DeadLetterOperations, OperationReport
 from hub.core.redaction import redact_text
+from hub.infra.broker_credentials import replay_routes
 from hub.infra.db.engine import make_engine
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus, DeadLetterStore
@@ -383,7 +384,9 @@ def replay_cmd(
 
     def replay(hub: Hub) -> OperationReport:
         transport = None if dry_run else hub.transport("dlq-replay")
-        operations = DeadLetterOperations(hub.uow_factory(), transport)
+        operations = DeadLetterOperations(
+            hub.uow_factory(), transport, routes=replay_routes(hub.settings, hub.exchanges)
+        )
         return operations.replay(query, operator=who, reason=reason, rate=rate, limit=limit, dry_run=dry_run)
 
     _report(_act(settings, replay), as_json)

@@ -9,7 +9,15 @@ Two kinds of dead letter arrive in ``{p}.dead_letter``:
   most recent first). ``x-first-death-*`` is only a fallback: a message that waited in a retry tier
   carries ``x-first-death-reason: expired`` from that tier for the rest of its life.
 
-Failures are grouped by a fingerprint of exception type, stage and message type. A dead-lettering event is
+Failures are grouped by a fingerprint of reason code, stage and message type, and the group's label is made
+of the same three, each taken from what the hub knows, never from a producer's text: the message type only
+if the sender table knows it, the stage only if it is one of the hub's or a consumer's stages, the reason
+code only if it is shaped like one (anything else reads ``unknown``). The producer's own words (exception
+type, reason text, the queue it names in ``x-renkei-queue``) are kept for reading, redacted, and decide
+nothing: a replay's target comes from the message type (:class:`hub.core.senders.ReplayRoutes`).
+
+The entry's ``sender`` is the service that sent the message as far as the broker proves it (its AMQP
+``user_id``; see :mod:`hub.core.senders`), ``None`` when nothing is proven. A dead-lettering event is
 identified by its ``death_key`` (message, fingerprint and the event's own time), so that the same event
 delivered twice is recognised. Hashes are written in letters: a hex digest holds twelve decimal digits
 with a valid check digit often enough to trip every leak scanner.
@@ -22,12 +30,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from hub.core import headers as h
 from hub.core.redaction import redact_bytes, redact_text
+from hub.core.senders import HUB, SenderIdentities, SenderTable, load_sender_table
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.transport import Delivery, HeaderValue
 
@@ -46,11 +56,15 @@ class DeadLetterConfig:
         hub_queue: the hub's ingress queue (dead letters from there come from the hub's worker).
         queue_prefix: the exchange prefix, stripped from queue names to name a broker failure's stage.
         delivery_limit: the work queues' delivery limit, quoted in the reason of a crash loop.
+        identities: which broker user is which service; ``None`` proves no sender.
+        senders: the sender table (the message types and stages the hub knows).
     """
 
     hub_queue: str
     queue_prefix: str
     delivery_limit: int | None = None
+    identities: SenderIdentities | None = None
+    senders: SenderTable = field(default_factory=load_sender_table)
 
 
 _NIBBLE_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
@@ -69,14 +83,25 @@ def _digest(*parts: str | bytes, length: int = 64) -> str:
     return h256.hexdigest()[:length].translate(_NIBBLE_LETTERS)
 
 
-def fingerprint(exception_type: str, stage: str, message_type: str) -> str:
-    """The failure group: a stable hash of exception type, stage and message type (16 letters)."""
-    return _digest(exception_type, stage, message_type, length=16)
+def fingerprint(reason_code: str, stage: str, message_type: str) -> str:
+    """The failure group: a stable hash of reason code, stage and message type (16 letters)."""
+    return _digest(reason_code, stage, message_type, length=16)
 
 
-def group_label(exception_type: str, stage: str, message_type: str) -> str:
-    """The readable name of a failure group, e.g. ``ValidationFailed at decode on pension.x``."""
-    return f"{exception_type} at {stage} on {message_type}"[:400]
+def group_label(reason_code: str, stage: str, message_type: str) -> str:
+    """The readable name of a failure group, e.g. ``validation_failed at decode on pension.x``."""
+    return f"{reason_code} at {stage} on {message_type}"[:400]
+
+
+_CODE = re.compile(r"^[a-z][a-z0-9_:]{0,59}$")
+
+
+def _known_facts(failure: Failure, message_type: str, config: DeadLetterConfig) -> tuple[str, str, str]:
+    """Reason code, stage and message type as the hub knows them: anything else is ``unknown``."""
+    code = failure.reason_code if _CODE.match(failure.reason_code) else "unknown"
+    stage = failure.stage if failure.stage in config.senders.stages() else "unknown"
+    known_type = message_type if message_type in config.senders.message_types else "unknown"
+    return code, stage, known_type
 
 
 def redact_body(body: bytes) -> tuple[bytes, bool]:
@@ -215,11 +240,15 @@ def describe(delivery: Delivery, config: DeadLetterConfig, now: datetime | None 
     now = now or datetime.now(UTC)
     if _text(delivery.headers.get(h.FAILED_STAGE)) is not None:
         failure, event = _ours(delivery, config, now)
+        if failure.origin is FailureOrigin.HUB and not _from_hub(delivery, config):
+            # It names the hub's queue, but the hub did not publish it: the hub wrote no record of it.
+            failure = replace(failure, origin=FailureOrigin.HOST)
     else:
         failure, event = _broker(delivery, config, now)
     body, redacted = redact_body(delivery.body)
     message_type = (_text(delivery.message_type) or "unknown") if delivery.message_type else "unknown"
-    fp = fingerprint(failure.exception_type, failure.stage, message_type)
+    facts = _known_facts(failure, message_type, config)
+    fp = fingerprint(*facts)
     message_id = _text(delivery.message_id) if delivery.message_id else None
     message_key = (
         message_id
@@ -238,9 +267,26 @@ def describe(delivery: Delivery, config: DeadLetterConfig, now: datetime | None 
         message_type=message_type,
         failure=failure,
         fingerprint=fp,
-        group_label=group_label(failure.exception_type, failure.stage, message_type),
+        group_label=group_label(*facts),
         headers=_scalar_headers(delivery.headers),
         body=body,
         body_redacted=redacted,
         replay_of=_replay_of(delivery.headers.get(h.REPLAY_OF)),
+        sender=_sender(delivery, config),
     )
+
+
+def _from_hub(delivery: Delivery, config: DeadLetterConfig) -> bool:
+    """Whether the hub published this dead letter (always assumed when nobody is proven)."""
+    identities = config.identities
+    if identities is None or identities.shared(delivery.user_id):
+        return True
+    return identities.role_of(delivery.user_id) == HUB
+
+
+def _sender(delivery: Delivery, config: DeadLetterConfig) -> str | None:
+    """Who sent the message, as far as the broker proves it (an operator's replay is resolved later)."""
+    identities = config.identities
+    if identities is None or identities.shared(delivery.user_id):
+        return None
+    return identities.proven_sender(delivery.user_id, delivery.headers)

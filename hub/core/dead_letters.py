@@ -13,10 +13,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from contracts.errors import TransientError
 from hub.core.dead_letter_entry import DeadLetterConfig, describe
+from hub.core.senders import OPERATOR
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.store import UnitOfWork, UnitOfWorkFactory
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 CONSUMER = "dead-letters"
 """The consumer name in the inbox (its ids are ``death_key`` values)."""
 
-HUB_RECORDED_STAGES = frozenset({"decode", "handle"})
+HUB_RECORDED_STAGES = frozenset({"decode", "sender", "handle"})
 """Stages at which the hub's worker writes the DEAD_LETTERED record itself, in the transaction that
 dead-letters (``HubWorker._dead_letter``). Its ``retry`` stage (transient attempts spent) publishes the
 dead letter without a record, so this consumer writes it."""
@@ -94,7 +96,12 @@ class DeadLetterConsumer:
     ) -> list[AccessRecord]:
         seen = uow.inbox.handled(CONSUMER, [e.death_key for e in entries])
         records: list[AccessRecord] = []
-        for index, entry in enumerate(entries):
+        for index, described in enumerate(entries):
+            entry = (
+                replace(described, sender=_replayed_sender(uow, described))
+                if described.sender == OPERATOR
+                else described
+            )
             context = {
                 "message_id": entry.message_id,
                 "message_type": entry.message_type,
@@ -144,3 +151,16 @@ class DeadLetterConsumer:
                 "fingerprint": entry.fingerprint,
             },
         )
+
+
+def _replayed_sender(uow: UnitOfWork, entry: DeadLetterEntry) -> str | None:
+    """The sender of a replay the broker dead-lettered: the one stored with the dead letter it replays.
+
+    Only when the replay is that dead letter's exact message (id and body); otherwise nothing is proven.
+    """
+    if entry.replay_of is None:
+        return None
+    row = uow.dead_letters.get(entry.replay_of)
+    if row is None or (row.message_id, row.body) != (entry.message_id, entry.body):
+        return None
+    return row.sender

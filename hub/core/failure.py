@@ -54,14 +54,18 @@ class RetryPolicy:
         return self.delays_ms[min(attempt, len(self.delays_ms)) - 1]
 
 
-def _plain_headers(delivery: Delivery) -> dict[str, HeaderValue]:
+def _plain_headers(delivery: Delivery, sender: str | None) -> dict[str, HeaderValue]:
     # Keep our own scalar headers; x-death and friends are the broker's business. A producer may have put
-    # anything in them: text is redacted like the body.
-    return {
+    # anything in them: text is redacted like the body. The sender header is never copied: the copy's
+    # publisher sets it (only the hub does), or it goes.
+    headers: dict[str, HeaderValue] = {
         k: redact_text(v) if isinstance(v, str) else v
         for k, v in delivery.headers.items()
-        if k.startswith("x-renkei-") and isinstance(v, str | int | bool)
+        if k.startswith("x-renkei-") and k != h.SENDER and isinstance(v, str | int | bool)
     }
+    if sender is not None:
+        headers[h.SENDER] = sender
+    return headers
 
 
 def _property(value: str | None, fallback: str | None = None) -> str:
@@ -74,11 +78,21 @@ def _property(value: str | None, fallback: str | None = None) -> str:
 
 
 def dead_letter_message(
-    delivery: Delivery, error: BaseException, *, stage: str, exchanges: Exchanges, now: datetime | None = None
+    delivery: Delivery,
+    error: BaseException,
+    *,
+    stage: str,
+    exchanges: Exchanges,
+    now: datetime | None = None,
+    sender: str | None = None,
 ) -> OutgoingMessage:
-    """A copy of ``delivery`` for the dead-letter exchange, redacted, with its failure in headers."""
+    """A copy of ``delivery`` for the dead-letter exchange, redacted, with its failure in headers.
+
+    ``sender``: the role the hub proved sent ``delivery`` (:data:`~hub.core.headers.SENDER`); only the hub
+    passes one, and the dead-letter consumer believes it only on a copy the hub's user published.
+    """
     code = error.code if isinstance(error, RenkeiError) else "crash"
-    headers = _plain_headers(delivery)
+    headers = _plain_headers(delivery, sender)
     headers.update(
         {
             h.FAILURE_CODE: code,
@@ -102,13 +116,21 @@ def dead_letter_message(
 
 
 def retry_message(
-    delivery: Delivery, error: TransientError, *, policy: RetryPolicy, exchanges: Exchanges
+    delivery: Delivery,
+    error: TransientError,
+    *,
+    policy: RetryPolicy,
+    exchanges: Exchanges,
+    sender: str | None = None,
 ) -> OutgoingMessage | None:
-    """A copy of ``delivery`` for its next retry tier, or ``None`` when the attempts are spent."""
+    """A copy of ``delivery`` for its next retry tier, or ``None`` when the attempts are spent.
+
+    ``sender``: as for :func:`dead_letter_message`.
+    """
     attempt = h.attempt_of(delivery.headers)
     if attempt >= policy.max_attempts:
         return None
-    headers = _plain_headers(delivery)
+    headers = _plain_headers(delivery, sender)
     headers[h.ATTEMPT] = attempt + 1
     headers[h.FAILURE_CODE] = error.code
     headers[h.FAILURE_REASON] = redact_text(str(error))[:500]

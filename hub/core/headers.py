@@ -15,6 +15,7 @@ __all__ = [
     "REPLAY_ID",
     "REPLAY_OF",
     "REPLAY_OPERATOR",
+    "SENDER",
     "attempt_of",
 ]
 
@@ -27,10 +28,14 @@ FAILURE_REASON = "x-renkei-reason-text"
 FAILURE_TYPE = "x-renkei-exception"
 FAILED_STAGE = "x-renkei-stage"
 FAILED_QUEUE = "x-renkei-queue"
+"""Where the producer of a dead letter says it failed: shown to operators, never used to route a replay."""
 FAILURE_AT = "x-renkei-failed-at"
 REPLAY_OF = "x-renkei-replay-of"
 REPLAY_ID = "x-renkei-replay-id"
 REPLAY_OPERATOR = "x-renkei-replay-operator"
+SENDER = "x-renkei-sender"
+"""The sender the hub proved for a message, carried on the copies the hub republishes itself (retry tiers,
+dead letters). Believed only on a message whose AMQP ``user_id`` is the hub's (:mod:`hub.core.senders`)."""
 
 
 def attempt_of(headers: Mapping[str, object]) -> int:

@@ -5,10 +5,12 @@ Replay, per chunk of rows:
 1. claim each row (a conditional ``pending → replaying`` update, so two operators cannot replay one row
    at once) and write a REPLAYED access record naming the operator, the reason, the replay id and the
    dead letter, and commit: *before* anything is published (fail closed);
-2. publish the stored body back to the queue it failed on, through the default exchange, with the same
-   message id (the consumer's inbox turns a second replay into a no-op), renkei's attempt count reset to 1
-   and its provenance in ``x-renkei-replay-of`` / ``-replay-id`` / ``-replay-operator``; wait for the
-   broker's confirms;
+2. publish the stored body to the queue the hub computes from its message type (:class:`ReplayRoutes
+   <hub.core.senders.ReplayRoutes>`; never the queue a header names), through that queue's own exchange,
+   with the same message id (the consumer's inbox turns a second replay into a no-op), renkei's attempt
+   count reset to 1 and its provenance in ``x-renkei-replay-of`` / ``-replay-id`` / ``-replay-operator``;
+   wait for the broker's confirms. The hub accepts a replay only as the exact message of a dead letter
+   whose sender it proved (:func:`hub.core.senders.replayed_sender`);
 3. mark the rows replayed.
 
 If publishing fails, the rows are given back (pending) and a failed REPLAYED record says so; some messages
@@ -33,6 +35,7 @@ from contracts.ids import new_id
 from hub.core import headers as h
 from hub.core.rate_limit import TokenBucket
 from hub.core.redaction import redact_text
+from hub.core.senders import ReplayRoutes, ReplayTarget
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus
 from hub.ports.store import UnitOfWorkFactory
@@ -60,6 +63,7 @@ _FAILURE_HEADERS = frozenset(
         h.REPLAY_OF,
         h.REPLAY_ID,
         h.REPLAY_OPERATOR,
+        h.SENDER,
     }
 )
 _MAX_PAGES = 100_000  # bounds every loop: 5 million rows at the default chunk
@@ -110,8 +114,10 @@ def operator_actor(operator: str) -> str:
     return f"operator:{operator}"
 
 
-def replay_message(dead_letter: DeadLetter, *, replay_id: str, operator: str) -> OutgoingMessage:
-    """The stored message, addressed back to its queue with its provenance and a fresh attempt count."""
+def replay_message(
+    dead_letter: DeadLetter, *, replay_id: str, operator: str, target: ReplayTarget
+) -> OutgoingMessage:
+    """The stored message, addressed to ``target`` with its provenance and a fresh attempt count."""
     headers = {
         k: v
         for k, v in dead_letter.headers.items()
@@ -132,8 +138,8 @@ def replay_message(dead_letter: DeadLetter, *, replay_id: str, operator: str) ->
         content_type = "application/octet-stream"
     message_id = dead_letter.message_id or "unknown"
     return OutgoingMessage(
-        exchange="",  # the default exchange: routing key = queue name
-        routing_key=dead_letter.failure.source_queue,
+        exchange=target.exchange,
+        routing_key=target.routing_key,
         body=dead_letter.body,
         message_id=message_id,
         message_type=dead_letter.message_type,
@@ -162,14 +168,26 @@ class _Run:
         return cls(operator, reason, OperationReport(operation, str(new_id()), operator, dry_run))
 
     def add(
-        self, row: DeadLetter, outcome: ActionOutcome, detail: str = "", replay_id: str | None = None
+        self,
+        row: DeadLetter,
+        outcome: ActionOutcome,
+        detail: str = "",
+        replay_id: str | None = None,
+        queue: str | None = None,
     ) -> None:
         self.report.results.append(
-            ActionResult(row.id, row.message_id, row.failure.source_queue, outcome, detail, replay_id)
+            ActionResult(
+                row.id, row.message_id, queue or row.failure.source_queue, outcome, detail, replay_id
+            )
         )
 
     def record(
-        self, action: AuditAction, row: DeadLetter, replay_id: str | None = None, failed: str | None = None
+        self,
+        action: AuditAction,
+        row: DeadLetter,
+        replay_id: str | None = None,
+        failed: str | None = None,
+        queue: str | None = None,
     ) -> AccessRecord:
         details = {
             "operator": self.operator,
@@ -189,7 +207,7 @@ class _Run:
             correlation_id=row.correlation_id,
             message_type=row.message_type,
             source="dead_letters",
-            destination=row.failure.source_queue if action is AuditAction.REPLAYED else None,
+            destination=(queue or row.failure.source_queue) if action is AuditAction.REPLAYED else None,
             outcome=Outcome.FAILED if failed else Outcome.OK,
             reason=failed or self.reason,
             details=details,
@@ -202,6 +220,7 @@ class DeadLetterOperations:
     Args:
         uow_factory: units of work with the dead-letter store and the access record.
         transport: publishes replays with confirms (``None``: replay is refused; discard still works).
+        routes: where each message type is replayed to (``None``: replay is refused).
         clock: the current time.
         sleep: how the rate limiter waits.
         monotonic: the rate limiter's clock.
@@ -214,6 +233,7 @@ class DeadLetterOperations:
         uow_factory: UnitOfWorkFactory,
         transport: Transport | None = None,
         *,
+        routes: ReplayRoutes | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -222,6 +242,7 @@ class DeadLetterOperations:
     ) -> None:
         self._uow_factory = uow_factory
         self._transport = transport
+        self._routes = routes
         self._clock = clock
         self._sleep = sleep
         self._monotonic = monotonic
@@ -249,6 +270,9 @@ class DeadLetterOperations:
         run = _Run.start("replay", operator, reason, dry_run)
         if self._transport is None and not dry_run:
             raise ConfigurationError("replaying needs a transport to the broker")
+        if self._routes is None:
+            raise ConfigurationError("replaying needs the replay routes (where each message type goes)")
+        routes = self._routes
         bucket = TokenBucket(rate, clock=self._monotonic, sleep=self._sleep) if rate is not None else None
         chunk = self._chunk if bucket is None else max(1, min(self._chunk, int(bucket.burst)))
         done, after = 0, 0
@@ -257,10 +281,10 @@ class DeadLetterOperations:
             if not rows:
                 break
             after = rows[-1].id
-            ready = self._claimable(rows, run)
+            ready = self._claimable(rows, run, routes)
             if dry_run:
-                for row in ready:
-                    run.add(row, ActionOutcome.WOULD_REPLAY)
+                for row, target in ready:
+                    run.add(row, ActionOutcome.WOULD_REPLAY, queue=target.queue)
             elif ready:
                 if bucket is not None:
                     bucket.take(len(ready))
@@ -315,24 +339,34 @@ class DeadLetterOperations:
         with self._uow_factory() as uow:
             return uow.dead_letters.find(replace(query, after_id=max(after_id, query.after_id), limit=size))
 
-    def _claimable(self, rows: list[DeadLetter], run: _Run) -> list[DeadLetter]:
-        """Rows that can be claimed now; the others are reported as skipped."""
+    def _claimable(
+        self, rows: list[DeadLetter], run: _Run, routes: ReplayRoutes
+    ) -> list[tuple[DeadLetter, ReplayTarget]]:
+        """Rows that can be claimed now, with their targets; the others are reported as skipped."""
         stale_before = self._clock() - self._stale
         ready = []
         for row in rows:
-            if row.failure.source_queue in ("", "unknown"):
-                run.add(row, ActionOutcome.SKIPPED, "the queue it failed on is unknown")
-            elif row.status is DeadLetterStatus.PENDING or (
-                row.status is DeadLetterStatus.REPLAYING
-                and (row.claimed_at is None or row.claimed_at < stale_before)
+            if not (
+                row.status is DeadLetterStatus.PENDING
+                or (
+                    row.status is DeadLetterStatus.REPLAYING
+                    and (row.claimed_at is None or row.claimed_at < stale_before)
+                )
             ):
-                ready.append(row)
-            else:
                 run.add(row, ActionOutcome.SKIPPED, f"it is {row.status.value}")
+                continue
+            try:
+                target = routes.target(row.message_type, row.sender)
+            except ConfigurationError as exc:
+                run.add(row, ActionOutcome.SKIPPED, f"not replayed: {exc}")
+                continue
+            ready.append((row, target))
         return ready
 
-    def _replay_chunk(self, rows: list[DeadLetter], run: _Run) -> None:
+    def _replay_chunk(self, ready: list[tuple[DeadLetter, ReplayTarget]], run: _Run) -> None:
         now = self._clock()
+        rows = [row for row, _ in ready]
+        targets = {row.id: target for row, target in ready}
         claims = {row.id: str(new_id()) for row in rows}
         with self._uow_factory() as uow:  # 1. claim and record, before anything leaves (fail closed)
             store = uow.dead_letters
@@ -348,7 +382,12 @@ class DeadLetterOperations:
                 )
             ]
             if claimed:
-                uow.audit.append([run.record(AuditAction.REPLAYED, row, claims[row.id]) for row in claimed])
+                uow.audit.append(
+                    [
+                        run.record(AuditAction.REPLAYED, row, claims[row.id], queue=targets[row.id].queue)
+                        for row in claimed
+                    ]
+                )
             uow.commit()
         for row in rows:
             if row.id not in {c.id for c in claimed}:
@@ -358,7 +397,10 @@ class DeadLetterOperations:
         assert self._transport is not None
         try:  # 2. publish, confirmed
             self._transport.publish(
-                [replay_message(r, replay_id=claims[r.id], operator=run.operator) for r in claimed]
+                [
+                    replay_message(r, replay_id=claims[r.id], operator=run.operator, target=targets[r.id])
+                    for r in claimed
+                ]
             )
         except RenkeiError as exc:
             self._give_back(claimed, claims, run, exc)
@@ -373,7 +415,7 @@ class DeadLetterOperations:
                 f"published, but not marked replayed ({exc.code}): they stay replaying until stale"
             )
         for row in claimed:
-            run.add(row, ActionOutcome.REPLAYED, replay_id=claims[row.id])
+            run.add(row, ActionOutcome.REPLAYED, replay_id=claims[row.id], queue=targets[row.id].queue)
 
     def _give_back(
         self, rows: list[DeadLetter], claims: dict[int, str], run: _Run, error: RenkeiError

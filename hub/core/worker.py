@@ -1,10 +1,11 @@
 """The hub's consumer: one database transaction per batch of deliveries, acks only after commit.
 
-For each batch: decode every body against the registry; skip ids the inbox has seen (redelivery or
-replay); run each message's handler inside a savepoint, so that one bad message does not spoil its
-neighbours; write outgoing messages to the outbox and the access records in the same transaction;
-commit; relay the outbox with publisher confirms; then let the transport ack. Failures follow
-:mod:`hub.core.failure`.
+For each batch: decode every body against the registry; check that the broker-proven sender may send
+each message (:mod:`hub.core.senders`: refused ones are dead-lettered with ``sender_not_permitted`` and
+recorded, nothing else happens to them); skip ids the inbox has seen (redelivery or replay); run each
+message's handler inside a savepoint, so that one bad message does not spoil its neighbours; write
+outgoing messages to the outbox and the access records in the same transaction; commit; relay the outbox
+with publisher confirms; then let the transport ack. Failures follow :mod:`hub.core.failure`.
 """
 
 from __future__ import annotations
@@ -14,16 +15,34 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from contracts.errors import ContractError, PermanentError, TransientError, UnknownMessageType, Unroutable
+from contracts.errors import (
+    ContractError,
+    PermanentError,
+    SenderNotPermitted,
+    TransientError,
+    UnknownMessageType,
+    Unroutable,
+)
 from contracts.registry import Decoded, decode
 from contracts.sealing import Sealer, Unsealer
+from hub.core import headers as h
 from hub.core.context import HandlerContext
 from hub.core.failure import Exchanges, RetryPolicy, dead_letter_message, retry_message
 from hub.core.legal_basis import LegalBasisTable
 from hub.core.policy import NumberPolicy
 from hub.core.redaction import redact_text
 from hub.core.routing import PREFETCHERS, Handler, Prefetcher, to_outgoing
+from hub.core.senders import (
+    HUB,
+    OPERATOR,
+    SenderIdentities,
+    SenderTable,
+    check_sender,
+    load_sender_table,
+    replayed_sender,
+)
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
+from hub.ports.dead_letters import DeadLetter
 from hub.ports.store import UnitOfWork, UnitOfWorkFactory
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage, Transport
 
@@ -35,6 +54,17 @@ RELAY_GRACE = timedelta(seconds=10)
 """How old an unsent outbox row must be before the sweep publishes it."""
 ID_LIMIT = 200
 """Longest id or type the access record keeps (AMQP allows 255); longer ones are cut."""
+_REFUSALS = frozenset({"policy_refused", "sender_not_permitted"})
+"""Reasons recorded as REFUSED (a rule said no) rather than FAILED."""
+
+
+def _replay_of(headers: Mapping[str, object]) -> int | None:
+    value = headers.get(h.REPLAY_OF)
+    if isinstance(value, bytes):
+        value = value.decode("ascii", errors="replace")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) <= 18 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +80,15 @@ class WorkerDeps:
     retry: RetryPolicy
     handlers: Mapping[tuple[str, int], Handler]
     actor: str
+    identities: SenderIdentities
+    """Which broker user is which service (and which users are shared, in development)."""
     after_commit: Callable[[], object] | None = None
     legal_basis: LegalBasisTable | None = None
     """The legal-basis table of the information-provision network; ``None`` refuses every query."""
     prefetchers: Mapping[tuple[str, int], Prefetcher] = field(default_factory=lambda: PREFETCHERS)
     """Per message type: looks up a whole batch's people before the handlers run (see routing)."""
+    senders: SenderTable = field(default_factory=load_sender_table)
+    """Which service may send which message type (``hub/senders.toml``)."""
 
 
 def _cut(value: str | None) -> str | None:
@@ -101,24 +135,86 @@ class HubWorker:
                 decoded.append((index, message))
             except ContractError as exc:
                 failures.append((index, exc, "decode"))
+        passed = self._senders(deliveries, decoded, failures)
+        decoded = [(index, message) for index, message in decoded if index in passed]
+        # The sender each copy the hub republishes (retry, dead letter) carries: as verified, or as proven.
+        senders = [
+            passed[i] if i in passed else self._proven(delivery) for i, delivery in enumerate(deliveries)
+        ]
         try:
             try:
-                sent = self._handle_in_transaction(deliveries, decoded, failures, transient, dispositions)
+                sent = self._handle_in_transaction(
+                    deliveries, decoded, failures, transient, dispositions, senders=senders
+                )
             except _HandlerFailed as failed:
                 sent = self._handle_in_transaction(
-                    deliveries, decoded, failures, transient, dispositions, careful=failed
+                    deliveries, decoded, failures, transient, dispositions, senders=senders, careful=failed
                 )
         except TransientError as exc:
             log.warning("batch failed transiently, scheduling retries", extra={"error": exc.code})
-            return self._retry([(delivery, exc) for delivery in deliveries])
+            return self._retry([(delivery, exc, senders[i]) for i, delivery in enumerate(deliveries)])
         if self._d.after_commit is not None:
             self._d.after_commit()
         self._relay(sent)
         # Messages that failed transiently on their own retry alone, after their neighbours committed.
-        retried = self._retry([(deliveries[index], error) for index, error in transient])
+        retried = self._retry([(deliveries[index], error, senders[index]) for index, error in transient])
         for (index, _), disposition in zip(transient, retried, strict=True):
             dispositions[index] = disposition
         return dispositions
+
+    def _senders(
+        self,
+        deliveries: Sequence[Delivery],
+        decoded: list[tuple[int, Decoded]],
+        failures: list[tuple[int, BaseException, str]],
+    ) -> dict[int, str | None]:
+        """Check each decoded message's sender; refusals join ``failures`` (stage ``sender``).
+
+        Returns the proven sender by delivery index, for the messages that passed (``None``: a shared
+        development user, nothing proven). Replays by the operator are resolved to the sender stored
+        with the dead letter they replay, read in one short transaction of their own.
+        """
+        identities, table = self._d.identities, self._d.senders
+        proven: dict[int, str | None] = {}
+        replays: dict[int, int | None] = {}
+        for index, _ in decoded:
+            delivery = deliveries[index]
+            sender = identities.proven_sender(delivery.user_id, delivery.headers)
+            if sender == OPERATOR and not identities.shared(delivery.user_id):
+                replays[index] = _replay_of(delivery.headers)
+            proven[index] = sender
+        stored = self._stored_dead_letters({i for i in replays.values() if i is not None}) if replays else {}
+        passed: dict[int, str | None] = {}
+        for index, message in decoded:
+            delivery = deliveries[index]
+            shared = identities.shared(delivery.user_id)
+            try:
+                sender = proven[index]
+                if index in replays:
+                    replay_of = replays[index]
+                    sender = replayed_sender(
+                        stored.get(replay_of) if replay_of is not None else None,
+                        dead_letter_id=replay_of,
+                        message_id=str(message.envelope.message_id),
+                        body=delivery.body,
+                        message_type=message.envelope.message_type,
+                    )
+                check_sender(table, message.envelope, sender, shared=shared and sender is None)
+            except SenderNotPermitted as exc:
+                failures.append((index, exc, "sender"))
+                continue
+            passed[index] = sender
+        return passed
+
+    def _stored_dead_letters(self, ids: set[int]) -> dict[int, DeadLetter]:
+        with self._d.uow_factory() as uow:
+            found = {i: uow.dead_letters.get(i) for i in sorted(ids)}
+        return {i: row for i, row in found.items() if row is not None}
+
+    def _proven(self, delivery: Delivery) -> str | None:
+        """The sender the broker proves for a message that was not checked (an operator's is no sender)."""
+        sender = self._d.identities.proven_sender(delivery.user_id, delivery.headers)
+        return None if sender == OPERATOR else sender
 
     def _handle_in_transaction(
         self,
@@ -128,6 +224,7 @@ class HubWorker:
         transient: list[tuple[int, TransientError]],
         dispositions: list[Disposition],
         *,
+        senders: Sequence[str | None],
         careful: _HandlerFailed | None = None,
     ) -> list[tuple[int, OutgoingMessage]]:
         """Handle the batch in one transaction.
@@ -184,7 +281,7 @@ class HubWorker:
                     log.exception("handler crashed; the delivery is requeued", extra=_ctx(deliveries[index]))
                     dispositions[index] = Disposition.REQUEUE
             uow.inbox.mark(CONSUMER, handled)
-            outgoing.extend(self._dead_letter(uow, deliveries, failures))
+            outgoing.extend(self._dead_letter(uow, deliveries, failures, senders))
             outbox_ids = uow.outbox.add(outgoing)
             uow.commit()
         for index, error, stage in failures:
@@ -222,14 +319,24 @@ class HubWorker:
                 log.warning("prefetch failed; handlers look up their own", extra={"message_type": key[0]})
 
     def _dead_letter(
-        self, uow: UnitOfWork, deliveries: Sequence[Delivery], failures: list[tuple[int, BaseException, str]]
+        self,
+        uow: UnitOfWork,
+        deliveries: Sequence[Delivery],
+        failures: list[tuple[int, BaseException, str]],
+        senders: Sequence[str | None],
     ) -> list[OutgoingMessage]:
         messages, records = [], []
         for index, error, stage in failures:
             delivery = deliveries[index]
-            message = dead_letter_message(delivery, error, stage=stage, exchanges=self._d.exchanges)
+            message = dead_letter_message(
+                delivery, error, stage=stage, exchanges=self._d.exchanges, sender=senders[index]
+            )
             messages.append(message)
             code = error.code if isinstance(error, PermanentError) else "crash"
+            details = {"stage": stage, "exception": type(error).__name__}
+            if stage == "sender":
+                details["sender"] = senders[index] or "unproven"
+                details["user_id"] = _cut(delivery.user_id) or "none"
             records.append(
                 AccessRecord(
                     actor=self._d.actor,
@@ -238,9 +345,9 @@ class HubWorker:
                     correlation_id=_cut(delivery.correlation_id),
                     message_type=_cut(delivery.message_type),
                     source=delivery.queue,
-                    outcome=Outcome.REFUSED if code == "policy_refused" else Outcome.FAILED,
+                    outcome=Outcome.REFUSED if code in _REFUSALS else Outcome.FAILED,
                     reason=code,
-                    details={"stage": stage, "exception": type(error).__name__},
+                    details=details,
                 )
             )
         if records:
@@ -280,17 +387,23 @@ class HubWorker:
             redelivered=False,
             delivery_tag=0,
         )
-        return dead_letter_message(delivery, error, stage="relay", exchanges=self._d.exchanges)
+        return dead_letter_message(delivery, error, stage="relay", exchanges=self._d.exchanges, sender=HUB)
 
-    def _retry(self, failed: Sequence[tuple[Delivery, TransientError]]) -> list[Disposition]:
-        """Republish each delivery to its next retry tier (or dead-letter it when its attempts are spent)."""
+    def _retry(self, failed: Sequence[tuple[Delivery, TransientError, str | None]]) -> list[Disposition]:
+        """Republish each delivery to its next retry tier (or dead-letter it when its attempts are spent).
+
+        The copy is published by the hub: it carries the sender the hub verified (:data:`h.SENDER`), so
+        that the next attempt is checked against the original sender, not the hub.
+        """
         if not failed:
             return []
         copies = []
-        for delivery, error in failed:
-            copy = retry_message(delivery, error, policy=self._d.retry, exchanges=self._d.exchanges)
+        for delivery, error, sender in failed:
+            exchanges = self._d.exchanges
+            copy = retry_message(delivery, error, policy=self._d.retry, exchanges=exchanges, sender=sender)
             copies.append(
-                copy or dead_letter_message(delivery, error, stage="retry", exchanges=self._d.exchanges)
+                copy
+                or dead_letter_message(delivery, error, stage="retry", exchanges=exchanges, sender=sender)
             )
         try:
             self._d.transport.publish(copies)

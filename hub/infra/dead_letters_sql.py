@@ -84,6 +84,8 @@ class SqlDeadLetterStore:
                     t.c.message_key == entry.message_key,
                     t.c.fingerprint == entry.fingerprint,
                     t.c.status == _PENDING,
+                    # Never merge a planted copy into a proven one, or the other way round.
+                    t.c.sender.is_not_distinct_from(entry.sender),
                 )
                 .order_by(t.c.id)
                 .limit(1)
@@ -135,6 +137,7 @@ class SqlDeadLetterStore:
             "status": _PENDING,
             "replay_of": entry.replay_of,
             "replay_count": 0,
+            "sender": entry.sender,
         }
 
     def get(self, dead_letter_id: int) -> DeadLetter | None:
@@ -296,4 +299,5 @@ def _dead_letter(row: Mapping[Any, Any]) -> DeadLetter:
         last_operator=row["last_operator"],
         discard_reason=row["discard_reason"],
         discarded_at=_utc_or_none(row["discarded_at"]),
+        sender=row["sender"],
     )

@@ -97,6 +97,9 @@ class DeadLetterEntry:
         message_key: the message id, or a digest of the body for a message without one; with the
             fingerprint it says "the same message failing the same way".
         replay_of: the dead letter a replay of which failed again (``x-renkei-replay-of``), if any.
+        sender: the role that sent the message, as far as the broker proves it (its AMQP ``user_id``,
+            resolved through the hub's own headers; see :mod:`hub.core.senders`), or ``None``. Only a dead
+            letter with a proven sender allowed for its type can be replayed to the hub.
     """
 
     death_key: str
@@ -111,6 +114,7 @@ class DeadLetterEntry:
     body: bytes
     body_redacted: bool
     replay_of: int | None = None
+    sender: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +148,8 @@ class DeadLetter:
     last_operator: str | None
     discard_reason: str | None
     discarded_at: datetime | None
+    sender: str | None = None
+    """The proven sender (see :attr:`DeadLetterEntry.sender`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,7 +119,7 @@ class _FakePublisher:
     down: set[int] = set()  # noqa: RUF012 - test double, set per test
     published: list[tuple[int, list[str]]] = []  # noqa: RUF012
 
-    def __init__(self, params: object, *, max_in_flight: int, timeout_s: float) -> None:
+    def __init__(self, params: object, *, max_in_flight: int, timeout_s: float, user: str) -> None:
         del max_in_flight, timeout_s
         self.port = _port(params)
         if self.port in self.down:

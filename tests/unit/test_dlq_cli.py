@@ -59,8 +59,8 @@ def test_groups_count_by_fingerprint(env):
     groups = lines(invoke(env, "groups", "--json"))
     assert sorted(g["count"] for g in groups) == [1, 2]
     assert {g["label"] for g in groups} == {
-        "PermanentError at handle on pension.survival_inquiry.requested",
-        "DecodeError at decode on garbage",
+        "injected at handle on pension.survival_inquiry.requested",
+        "undecodable at decode on unknown",  # "garbage" is no type the hub knows: not in the label
     }
     assert invoke(env, "groups").exit_code == 0
 

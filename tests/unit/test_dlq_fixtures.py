@@ -26,6 +26,7 @@ from hub.core.routing import to_outgoing
 from hub.core.worker import HubWorker, WorkerDeps
 from hub.infra.audit_query import search
 from hub.infra.audit_rows import StoredRecord
+from hub.infra.broker_credentials import replay_routes, sender_identities
 from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
 from hub.infra.transport_memory import InMemoryTransport, ManualClock
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
@@ -101,6 +102,7 @@ class DlqEnv:
                 retry=self.hub.retry,
                 handlers=handlers,  # type: ignore[arg-type]
                 actor="hub:test",
+                identities=sender_identities(self.settings),
             )
         )
 
@@ -108,6 +110,7 @@ class DlqEnv:
         return self.hub.dead_letter_consumer(actor="hub:dead-letters:test")
 
     def operations(self, **kwargs) -> DeadLetterOperations:
+        kwargs.setdefault("routes", replay_routes(self.settings, self.hub.exchanges))
         return DeadLetterOperations(self.hub.uow_factory(), self.mem, **kwargs)
 
     def send(self, envelope: Envelope) -> None:

@@ -14,11 +14,16 @@ from contracts.individual_number import find_individual_numbers, synthetic_indiv
 from hub.core import headers as h
 from hub.core.operations import ActionOutcome, DeadLetterOperations
 from hub.core.rate_limit import TokenBucket
+from hub.infra.broker_credentials import replay_routes
 from hub.infra.db.dead_letter_tables import dead_letters as table
 from hub.ports.dead_letters import DeadLetterQuery, DeadLetterStatus
 from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry, make_env
 
 PENDING = DeadLetterQuery()
+
+
+def ROUTES(env):  # noqa: N802 - reads like the constant it stands for
+    return replay_routes(env.settings, env.hub.exchanges)
 
 
 @pytest.fixture
@@ -52,7 +57,9 @@ def test_a_replay_carries_its_provenance_the_same_id_and_a_fresh_attempt(env):
     [result] = report.results
     assert result.outcome is ActionOutcome.REPLAYED
     [replayed] = env.mem.ready(env.names.ingress_queue)
-    assert (replayed.message_id, replayed.body, replayed.exchange) == (mid, dead.body, "")
+    # Through the ingress exchange its type takes, never the default exchange or a queue a header names.
+    assert (replayed.message_id, replayed.body) == (mid, dead.body)
+    assert (replayed.exchange, replayed.routing_key) == (env.names.ingress_exchange, "hub")
     assert replayed.headers[h.REPLAY_OF] == str(dead.id)
     assert replayed.headers[h.REPLAY_ID] == result.replay_id
     assert replayed.headers[h.REPLAY_OPERATOR] == "alice"
@@ -117,7 +124,7 @@ def test_two_operators_replaying_the_same_dead_letters_at_once_replay_each_once(
     reports = []
 
     def replay(name):
-        operations = DeadLetterOperations(env.hub.uow_factory(), env.mem)
+        operations = DeadLetterOperations(env.hub.uow_factory(), env.mem, routes=ROUTES(env))
         barrier.wait(timeout=10)
         reports.append(operations.replay(PENDING, operator=name, reason="both at once"))
 
@@ -179,7 +186,7 @@ def test_nothing_is_published_when_the_access_record_cannot_be_written(env, monk
             yield uow
 
     with pytest.raises(AuditWriteFailed):
-        DeadLetterOperations(no_audit, env.mem).replay(PENDING, operator="alice", reason="fixed")
+        DeadLetterOperations(no_audit, env.mem, routes=ROUTES(env)).replay(PENDING, operator="alice", reason="fixed")
     assert env.mem.ready(env.names.ingress_queue) == []
     assert [d.status for d in env.dead_letters()] == [DeadLetterStatus.PENDING]
 
@@ -191,7 +198,7 @@ def test_a_failed_publish_gives_the_rows_back_and_records_the_failure(env):
         def publish(self, messages):
             raise BrokerUnavailable("broker down")
 
-    report = DeadLetterOperations(env.hub.uow_factory(), Down()).replay(
+    report = DeadLetterOperations(env.hub.uow_factory(), Down(), routes=ROUTES(env)).replay(
         PENDING, operator="alice", reason="fixed"
     )
     assert report.error is not None

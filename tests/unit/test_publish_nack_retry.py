@@ -26,7 +26,7 @@ class _NackingPublisher:
     nacks = 0
     attempts = 0
 
-    def __init__(self, params: object, *, max_in_flight: int, timeout_s: float) -> None:
+    def __init__(self, params: object, *, max_in_flight: int, timeout_s: float, user: str) -> None:
         del params, max_in_flight, timeout_s
         self.alive = True
         self.admin = self

@@ -37,6 +37,7 @@ from hub.console.schemas import (
 )
 from hub.console.scope import dead_letter_owner, visible_dead_letters
 from hub.core.operations import DeadLetterOperations, OperationReport
+from hub.infra.broker_credentials import replay_routes
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus, FailureGroup
 
@@ -203,7 +204,11 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
         if not ids:
             return OperationReport(action.operation, "-", principal.user.name, action.dry_run)
     query = DeadLetterQuery(ids=ids, fingerprint=None if ids else action.group, statuses=statuses)
-    operations = DeadLetterOperations(state.hub.uow_factory(), state.transport)
+    operations = DeadLetterOperations(
+        state.hub.uow_factory(),
+        state.transport,
+        routes=replay_routes(state.hub.settings, state.hub.exchanges),
+    )
     operator = f"{principal.user.name}@console"
     try:
         if action.operation == "replay":

@@ -72,6 +72,7 @@ dead_letters = Table(
     Column("last_operator", String(200), nullable=True),
     Column("discard_reason", Text, nullable=True),
     Column("discarded_at", DateTime(timezone=True), nullable=True),
+    Column("sender", String(64), nullable=True),  # the proven sender (hub/core/senders.py), or NULL
     UniqueConstraint("death_key"),
     CheckConstraint(
         "status IN ('pending', 'replaying', 'replayed', 'discarded')",
