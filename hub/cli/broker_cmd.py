@@ -15,12 +15,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from contracts.errors import ConfigurationError
+from contracts.errors import ConfigurationError, RenkeiError
 from hub.infra import broker_definitions as defs
+from hub.infra.broker_users import apply_users, delete_users
 from hub.settings import Settings
 
-__all__ = ["app", "definitions"]
+__all__ = ["app", "definitions", "users_app"]
 
 app = typer.Typer(help="Broker security: the RabbitMQ definitions document (vhost, topology, users).")
 
@@ -102,3 +104,77 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
     path.chmod(0o600)
+
+
+users_app = typer.Typer(
+    help=(
+        "Broker users: one per renkei service ({prefix}-hub, -adapter-<name>, -simulator-<counterpart>, "
+        "-operator), each allowed only its own queues and exchanges."
+    ),
+    no_args_is_help=True,
+)
+
+
+@users_app.command("apply")
+def users_apply(
+    vhost: Annotated[
+        str | None, typer.Option(help="virtual host to grant in; default: the one of RENKEI_AMQP_URL")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the users as JSON (no passwords)")] = False,
+) -> None:
+    """Create or update every service's broker user and least-privilege permissions (idempotent).
+
+    Users and permissions come from `renkei topology definitions`. Passwords: in development generated
+    owner-only under RENKEI_DATA_DIR/broker/<service>.password (kept on later runs); in production read from
+    RENKEI_BROKER_PASSWORD_FILE, which must hold {service}. The broker is reached with rabbitmqctl on its own
+    machine, or the management API when RENKEI_BROKER_MANAGEMENT_URL is set. Declare the topology afterwards
+    as the operator (`renkei topology apply`): only the operator may.
+    """
+    settings = Settings()
+    try:
+        users = apply_users(settings, vhost=vhost)
+    except RenkeiError as exc:
+        Console(stderr=True).print(f"[red]broker users not applied:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _print_users(users, as_json, verb="applied")
+
+
+@users_app.command("delete")
+def users_delete(
+    yes: Annotated[bool, typer.Option("--yes", help="do it without asking")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the users deleted as JSON")] = False,
+) -> None:
+    """Delete every service's broker user of RENKEI_EXCHANGE_PREFIX (their password files stay)."""
+    settings = Settings()
+    if not yes:
+        typer.confirm(f"delete the broker users {settings.exchange_prefix}-*?", abort=True)
+    try:
+        users = delete_users(settings)
+    except RenkeiError as exc:
+        Console(stderr=True).print(f"[red]broker users not deleted:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _print_users(users, as_json, verb="deleted")
+
+
+@users_app.command("show")
+def users_show(
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """List every service's broker user and its permissions (regexes); the broker is not touched."""
+    _print_users(defs.broker_users(Settings().exchange_prefix), as_json, verb=None)
+
+
+def _print_users(users: tuple[defs.BrokerUser, ...], as_json: bool, *, verb: str | None) -> None:
+    if as_json:
+        rows = [
+            {"role": u.role, "user": u.name, "configure": u.configure, "write": u.write, "read": u.read}
+            for u in users
+        ]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"broker users ({verb})" if verb else "broker users")
+    for column in ("user", "configure", "write", "read"):
+        table.add_column(column, overflow="fold")
+    for u in users:
+        table.add_row(u.name, u.configure, u.write, u.read)
+    Console().print(table)

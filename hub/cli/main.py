@@ -33,6 +33,7 @@ app.add_typer(console_app, name="console")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(vault_app, name="vault")
 topology_cmd.app.command("definitions")(broker_cmd.definitions)
+topology_cmd.app.add_typer(broker_cmd.users_app, name="users")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,14 +9,17 @@ only its own queues and exchanges:
 ============================ ==================================== ======================================
 user (``{prefix}-`` + role)  reads (consumes)                     writes (publishes to)
 ============================ ==================================== ======================================
-``hub``                      ``{p}.hub.ingress``                  ``{p}.route``, ``{p}.ingress``,
-                                                                  ``{p}.dead``, ``{p}.retry.*``
+``hub``                      ``{p}.hub.ingress``,                 ``{p}.route``, ``{p}.ingress``,
+                             ``{p}.dead_letter``                  ``{p}.dead``, ``{p}.retry.*``
 ``adapter-<a>``              ``{p}.adapter.<a>`` (and, for a      ``{p}.ingress``, ``{p}.dead``,
                              counterpart, its ``.inbound`` link)  ``{p}.retry.*`` (``{p}.counterpart``)
 ``simulator-<c>``            ``{p}.counterpart.<c>.outbound``     ``{p}.counterpart``, ``{p}.dead``,
                                                                   ``{p}.retry.*``
 ``operator``                 everything under ``{p}.``            everything under ``{p}.``
 ============================ ==================================== ======================================
+
+Each user's *read* permission is exactly the queues its process consumes (:func:`consumed_queues`, which
+``tests/integration/test_broker_definitions.py`` checks against what the composition root really consumes).
 
 Only ``operator`` may *configure* (declare or delete) anything: the topology comes from this document or
 from ``renkei topology apply`` run as the operator, never from a worker, so a compromised worker cannot
@@ -50,6 +53,7 @@ __all__ = [
     "HASHING_ALGORITHM",
     "BrokerUser",
     "broker_users",
+    "consumed_queues",
     "definitions",
     "hash_password",
     "password_matches",
@@ -84,6 +88,26 @@ class BrokerUser:
     read: str
 
 
+def consumed_queues(prefix: str, role: str) -> tuple[str, ...]:
+    """The queues the process of ``role`` consumes: its read permission, and nothing more.
+
+    Raises:
+        ConfigurationError: an unknown role or prefix.
+    """
+    names = Names(prefix)
+    if role == "hub":  # its worker, and the dead-letter consumer that keeps what fails for operators
+        return (names.ingress_queue, names.dead_letter_queue)
+    if role.startswith("adapter-") and role.removeprefix("adapter-") in ADAPTERS:
+        adapter = role.removeprefix("adapter-")
+        link = (names.counterpart_queue(adapter, "inbound"),) if adapter in COUNTERPARTS else ()
+        return (names.adapter_queue(adapter), *link)
+    if role.startswith("simulator-") and role.removeprefix("simulator-") in COUNTERPARTS:
+        return (names.counterpart_queue(role.removeprefix("simulator-"), "outbound"),)
+    if role == "operator":
+        return ()  # it reads everything under the prefix, but runs no consumer
+    raise ConfigurationError(f"unknown broker role {role!r}")
+
+
 def broker_users(prefix: str) -> tuple[BrokerUser, ...]:
     """Every user of renkei's broker for ``prefix``, with its permissions.
 
@@ -97,28 +121,19 @@ def broker_users(prefix: str) -> tuple[BrokerUser, ...]:
         # Anchored at both ends: RabbitMQ matches permission regexes anywhere in the name otherwise.
         return rf"^{p}\.(?:{'|'.join(parts)})$"
 
-    users = [
-        _user(
-            prefix, "hub", write=only("route", "ingress", "dead", _RETRY_TIERS), read=only(r"hub\.ingress")
-        ),
-    ]
+    def reads(role: str) -> str:
+        return only(*(_suffix(names, queue) for queue in consumed_queues(prefix, role)))
+
+    users = [_user(prefix, "hub", write=only("route", "ingress", "dead", _RETRY_TIERS), read=reads("hub"))]
     for adapter in ADAPTERS:
-        reads = [_suffix(names, names.adapter_queue(adapter))]
         writes = ["ingress", "dead", _RETRY_TIERS]
         if adapter in COUNTERPARTS:  # the adapter also answers its counterpart's link
-            reads.append(_suffix(names, names.counterpart_queue(adapter, "inbound")))
             writes.insert(1, "counterpart")
-        users.append(_user(prefix, f"adapter-{adapter}", write=only(*writes), read=only(*reads)))
+        role = f"adapter-{adapter}"
+        users.append(_user(prefix, role, write=only(*writes), read=reads(role)))
     for counterpart in COUNTERPARTS:
-        outbound = _suffix(names, names.counterpart_queue(counterpart, "outbound"))
-        users.append(
-            _user(
-                prefix,
-                f"simulator-{counterpart}",
-                write=only("counterpart", "dead", _RETRY_TIERS),
-                read=only(outbound),
-            )
-        )
+        role = f"simulator-{counterpart}"
+        users.append(_user(prefix, role, write=only("counterpart", "dead", _RETRY_TIERS), read=reads(role)))
     everything = rf"^{p}\..*$"
     users.append(BrokerUser("operator", f"{prefix}-operator", everything, everything, everything))
     return tuple(users)
