@@ -60,6 +60,8 @@ class ServiceGroup:
     """A set of named threads sharing one stop event.
 
     A thread that dies records its exception in :attr:`failures`, which health checks and the demo read.
+    :attr:`consumed` lists ``(service name, queue)`` of every consumer added (what the broker user of the
+    process must be allowed to read).
     """
 
     stop: threading.Event = field(default_factory=threading.Event)
@@ -73,6 +75,8 @@ class ServiceGroup:
     _checks: dict[str, tuple[str, Callable[[], str]]] = field(default_factory=dict)
     _started_at: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    consumed: list[tuple[str, str]] = field(default_factory=list)
+    """``(service name, queue)`` of every consumer added: what the process's broker user must read."""
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         def run() -> None:
@@ -97,6 +101,7 @@ class ServiceGroup:
         batch_wait_s: float,
     ) -> None:
         """Add a consumer of ``queue``, counted under ``name`` (``renkei_messages_handled_total``)."""
+        self.consumed.append((name, queue))
         with self._lock:
             self._consumers[name] = False
         CONSUMER_UP.labels(name).set(0)

@@ -18,21 +18,25 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import pytest
 
 from contracts.errors import ConfigurationError
+from hub.bootstrap import bootstrap, demo_population
 from hub.infra.broker_definitions import (
     broker_users,
+    consumed_queues,
     definitions,
     hash_password,
     password_matches,
 )
-from hub.infra.topology import Names, renkei_topology
+from hub.infra.topology import ADAPTERS, COUNTERPARTS, Names, renkei_topology
+from hub.infra.transport_memory import InMemoryTransport
 from hub.infra.transport_pika import PikaTransport
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage
-from hub.settings import RetrySettings
+from hub.settings import RetrySettings, Settings
 
 RETRY = RetrySettings(max_attempts=3, delays_ms=(200, 1_000), delivery_limit=5)
 GUEST_HASH = "oMKMwmtBxv0FAQTliL8ZNjngy7N3t6iYxGTP2pIKnztc1xeC"  # RabbitMQ's own hash of "guest"
@@ -73,8 +77,9 @@ def test_the_jlis_adapter_reads_its_queue_and_link_and_writes_towards_the_hub() 
     assert granted(p, "adapter-jlis", "configure") == set()
 
 
-def test_the_hub_reads_only_its_ingress_and_routes() -> None:
-    assert granted("renkei", "hub", "read") == {"renkei.hub.ingress"}
+def test_the_hub_reads_its_ingress_and_the_dead_letter_queue_it_consumes() -> None:
+    # The dead-letter consumer runs in the hub's process (issue 18 found the hub's user could not read it).
+    assert granted("renkei", "hub", "read") == {"renkei.hub.ingress", "renkei.dead_letter"}
     assert granted("renkei", "hub", "write") == {
         "renkei.route",
         "renkei.ingress",
@@ -91,6 +96,34 @@ def test_the_pension_adapter_has_no_counterpart_link() -> None:
 
 def test_a_simulator_reads_only_what_its_adapter_sends() -> None:
     assert granted("renkei", "simulator-jlis", "read") == {"renkei.counterpart.jlis.outbound"}
+
+
+def consumed_in_code(tmp_path: Path, prefix: str) -> dict[str, set[str]]:
+    """The queues each service's composition root consumes, by broker role (nothing connects)."""
+    settings = Settings(data_dir=tmp_path, exchange_prefix=prefix)
+    memory = InMemoryTransport()
+    hub = bootstrap(settings, transport_factory=lambda _role: memory, configure_logs=False)
+    try:
+        groups = {"hub": hub.hub_services()}
+        for adapter in ADAPTERS:
+            groups[f"adapter-{adapter}"] = hub.adapter_services(adapter)
+        population = demo_population(10)
+        for counterpart in COUNTERPARTS:
+            groups[f"simulator-{counterpart}"] = hub.simulator_services(counterpart, population)
+        return {role: {queue for _, queue in group.consumed} for role, group in groups.items()}
+    finally:
+        hub.close()
+
+
+def test_every_service_may_read_exactly_the_queues_its_code_consumes(tmp_path: Path) -> None:
+    prefix = "renkei"
+    consumed = consumed_in_code(tmp_path, prefix)
+    roles = {u.role for u in broker_users(prefix)} - {"operator"}
+    assert set(consumed) == roles  # every service with a broker user, and no other
+    for role, queues in consumed.items():
+        assert queues, role
+        assert granted(prefix, role, "read") == queues, role  # may read all it consumes, and nothing more
+        assert set(consumed_queues(prefix, role)) == queues, role
 
 
 def test_only_the_operator_configures_and_nothing_outside_the_prefix() -> None:
