@@ -31,7 +31,7 @@ from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
 from hub.infra.transport_memory import InMemoryTransport, ManualClock
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
 from hub.ports.transport import BatchHandler, OutgoingMessage
-from hub.settings import RetrySettings, Settings
+from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
 
 INQUIRY = ("pension.survival_inquiry.requested", 1)
 
@@ -135,15 +135,17 @@ class DlqEnv:
             return search(conn, action=action, limit=10_000)
 
 
-def make_env(tmp_path: Path, *, delivery_limit: int = 2) -> DlqEnv:
+def make_env(tmp_path: Path, *, delivery_limit: int = 2, per_service: bool = False) -> DlqEnv:
+    """The env; ``per_service``: every service its own broker user, the hub's transport as ``t-hub``."""
     settings = Settings(
         data_dir=tmp_path / "var",
         exchange_prefix="t",
         log_json=False,
         retry=RetrySettings(max_attempts=2, delays_ms=(100, 200), delivery_limit=delivery_limit),
+        broker=BrokerSettings(identity=BrokerIdentity.PER_SERVICE if per_service else BrokerIdentity.SHARED),
     )
     clock = ManualClock()
-    mem = InMemoryTransport(clock=clock)
+    mem = InMemoryTransport(clock=clock, user="t-hub" if per_service else "guest")
     hub = bootstrap(settings, transport_factory=lambda role: mem, configure_logs=False)
     hub.prepare()  # migrations and topology, both on the fakes
     return DlqEnv(settings, hub, mem, clock)
