@@ -54,7 +54,11 @@ __all__ = [
     "load_sender_table",
     "replayed_sender",
     "senders_markdown",
+    "with_senders_section",
 ]
+
+SECTION_BEGIN: Final = "<!-- senders:begin -->"
+SECTION_END: Final = "<!-- senders:end -->"
 
 HUB: Final = "hub"
 OPERATOR: Final = "operator"
@@ -423,3 +427,19 @@ def senders_markdown(table: SenderTable, prefix: str = "renkei") -> str:
             f"| {rule.note} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def with_senders_section(document: str, table: SenderTable, prefix: str = "renkei") -> str:
+    """``document`` with the text between its senders markers replaced by :func:`senders_markdown`.
+
+    ``tests/unit/test_security_doc.py`` keeps ``docs/security.md`` equal to it, and rewrites the section
+    when run with ``RENKEI_WRITE_DOCS=1``.
+
+    Raises:
+        ConfigurationError: the document lacks the markers.
+    """
+    begin, end = document.find(SECTION_BEGIN), document.find(SECTION_END)
+    if begin < 0 or end < begin:
+        raise ConfigurationError(f"the document has no {SECTION_BEGIN} ... {SECTION_END} section")
+    head = document[: begin + len(SECTION_BEGIN)]
+    return f"{head}\n{senders_markdown(table, prefix)}{document[end:]}"
