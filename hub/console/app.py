@@ -15,17 +15,18 @@ from datetime import timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Final
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.console.auth import NeedsSignIn, Refused, is_api
-from hub.console.context import ConsoleState, SerialTransport
+from hub.console.auth import NeedsSignIn, Refused, is_api, require
+from hub.console.context import ConsoleState, SerialTransport, state_of
 from hub.console.guard import NumberGuard
 from hub.console.pages import render
+from hub.console.roles import Permission
 from hub.console.sessions import SessionCodec, load_session_secret
 from hub.console.users import UserDirectory
 from hub.console.views import audit, dead_letters, flows, health, metrics, session, trace
@@ -39,11 +40,16 @@ __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
+_CSP: Final = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+_DOCS_CSP: Final = _CSP + "; script-src 'self'; connect-src 'self'"
+"""The API docs page runs Swagger UI: scripts and the fetch of /openapi.json, from the console itself only."""
+_DOCS_ASSETS: Final = "/api/docs/assets"
+
 _HEADERS: Final = {
-    "content-security-policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
+    "content-security-policy": _CSP,
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
@@ -131,9 +137,10 @@ def create_app(
             "reveal call's, which is recorded in the access record first."
         ),
         lifespan=lifespan,
-        docs_url="/api/docs",
+        # Served below, behind sign-in, from installed assets (never a CDN).
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=None,
     )
     app.state.console = state
     _install_handlers(app)
@@ -146,9 +153,9 @@ def create_app(
         for key, value in _HEADERS.items():
             response.headers.setdefault(key, value)
         response.headers.setdefault("cache-control", "no-store")  # nothing here may sit in a cache
-        if request.url.path.startswith("/api/docs"):
-            # Swagger UI is the one page with scripts; it is served from the package, never a CDN.
-            del response.headers["content-security-policy"]
+        if request.url.path == "/api/docs":
+            # Swagger UI is the one page with scripts: its own and the console's, nothing from elsewhere.
+            response.headers["content-security-policy"] = _DOCS_CSP
         return response
 
     def hit(_: str) -> None:
@@ -162,7 +169,28 @@ def create_app(
     app.include_router(session.router)
     app.include_router(metrics.router)
     app.include_router(health.probes)
+    _install_docs(app)
     return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    """``/openapi.json`` and ``/api/docs``, signed in only; Swagger UI from the installed fastapi-offline."""
+    signed_in = Depends(require(Permission.VIEW_FLOWS))
+    app.mount(_DOCS_ASSETS, StaticFiles(directory=_swagger_assets()), name="api-docs-assets")
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[signed_in])
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/api/docs", include_in_schema=False, dependencies=[signed_in])
+    async def docs(request: Request) -> Response:
+        templates = state_of(request).templates
+        return templates.TemplateResponse(request, "api_docs.html", {})
+
+
+def _swagger_assets() -> str:
+    """Swagger UI's files as the pinned ``fastapi-offline`` package ships them (no CDN, no network)."""
+    return str(resources.files("fastapi_offline").joinpath("static"))
 
 
 def _install_handlers(app: FastAPI) -> None:

@@ -56,9 +56,9 @@ class Principal:
 
 
 def is_api(request: Request) -> bool:
-    """Whether the request is to the JSON API or the metrics endpoint (not a page)."""
+    """Whether the request is to the JSON API, its description or the metrics endpoint (not a page)."""
     path = request.url.path
-    return path.startswith("/api/") or path == "/metrics"
+    return path.startswith("/api/") or path in ("/metrics", "/openapi.json")
 
 
 def authenticate(request: Request) -> tuple[ConsoleUser, Session | None] | None:
