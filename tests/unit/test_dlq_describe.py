@@ -62,7 +62,9 @@ def test_the_fingerprint_is_a_stable_hash_of_reason_stage_and_type_written_in_le
         )
         == 4
     )
-    assert group_label("validation_failed", "decode", "pension.x") == "validation_failed at decode on pension.x"
+    assert (
+        group_label("validation_failed", "decode", "pension.x") == "validation_failed at decode on pension.x"
+    )
 
 
 def test_a_hub_dead_letter_is_described_from_renkeis_headers():

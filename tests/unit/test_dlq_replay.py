@@ -186,7 +186,9 @@ def test_nothing_is_published_when_the_access_record_cannot_be_written(env, monk
             yield uow
 
     with pytest.raises(AuditWriteFailed):
-        DeadLetterOperations(no_audit, env.mem, routes=ROUTES(env)).replay(PENDING, operator="alice", reason="fixed")
+        DeadLetterOperations(no_audit, env.mem, routes=ROUTES(env)).replay(
+            PENDING, operator="alice", reason="fixed"
+        )
     assert env.mem.ready(env.names.ingress_queue) == []
     assert [d.status for d in env.dead_letters()] == [DeadLetterStatus.PENDING]
 
