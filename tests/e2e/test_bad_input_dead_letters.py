@@ -14,6 +14,7 @@ import pytest
 
 from contracts.individual_number import synthetic_individual_number
 from hub.bootstrap import bootstrap
+from hub.infra.broker_credentials import url_user
 from hub.ports.dead_letters import DeadLetterQuery
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
@@ -29,7 +30,9 @@ def _publish(url: str, exchange: str, body: bytes, message_type: str = "garbage"
             exchange,
             "hub",
             body,
-            pika.BasicProperties(delivery_mode=2, message_id=message_id, type=message_type),
+            pika.BasicProperties(
+                delivery_mode=2, message_id=message_id, type=message_type, user_id=url_user(url)
+            ),
             mandatory=True,
         )
     finally:

@@ -12,6 +12,7 @@ from contracts.errors import PolicyRefused
 from hub.core import headers as h
 from hub.core.operations import replay_message
 from hub.core.routing import to_outgoing
+from hub.infra.broker_credentials import replay_routes
 from hub.ports.dead_letters import DeadLetterQuery
 from tests.e2e.test_dlq_support import eventually, renkei, running_hub
 from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry
@@ -68,7 +69,8 @@ def test_an_injected_fault_is_found_replayed_once_and_recorded(e2e_settings, mon
         # ...and a duplicate that reaches the queue anyway (a replay published twice) is dropped by the inbox.
         with hub.uow_factory()() as uow:
             [row] = uow.dead_letters.find(DeadLetterQuery(ids=(listed["id"],), statuses=()))
-        duplicate = replay_message(row, replay_id=replay_id, operator="e2e-op")
+        target = replay_routes(e2e_settings, hub.exchanges).target(row.message_type, row.sender)
+        duplicate = replay_message(row, replay_id=replay_id, operator="e2e-op", target=target)
         assert duplicate.headers[h.REPLAY_OF] == str(listed["id"])
         hub.transport("test").publish([duplicate])
         eventually(

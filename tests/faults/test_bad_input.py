@@ -31,6 +31,7 @@ from contracts.ids import new_id
 from contracts.individual_number import find_individual_numbers, synthetic_individual_number
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.survival import JLIS_REF_SCOPE
+from hub.infra.broker_credentials import url_user
 from hub.infra.crypto.sealing import AeadSealer
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
 from hub.settings import RetrySettings
@@ -74,6 +75,7 @@ class Publisher:
     """Publishes with confirms on a connection of the test's own."""
 
     def __init__(self, url: str) -> None:
+        self._user = url_user(url)  # stamped as user_id, as every renkei transport does (Validated User-ID)
         self._connection = pika.BlockingConnection(pika.URLParameters(url))
         self._channel = self._connection.channel()
         self._channel.confirm_delivery()
@@ -95,6 +97,7 @@ class Publisher:
             type=message_type,
             correlation_id=correlation_id,
             headers={CASE_HEADER: case},
+            user_id=self._user,
         )
         self._channel.basic_publish(exchange, routing_key, body, props, mandatory=True)
 
