@@ -1,7 +1,7 @@
 """The proven sender of a dead letter: only what the broker proved may be replayed to the hub.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-10
 
 ``dead_letters.sender`` is the renkei service that sent the message, as far as the broker proves it (its AMQP
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
