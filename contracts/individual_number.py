@@ -4,13 +4,13 @@ An :class:`IndividualNumber` accepts only twelve ASCII digits whose last digit i
 ordinance (平成26年総務省令第85号 第5条). It never shows its digits in ``repr``, ``str``, f-strings, logs,
 pydantic validation errors or JSON dumps: the digits come out only through :meth:`IndividualNumber.reveal`,
 which the vault and the adapters' wire writers call, and nothing else should.
+
+Finding numbers in text and bytes (to refuse or redact them) is :mod:`contracts.redaction`'s job.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
-from collections.abc import Sequence
 from operator import mul
 from typing import Any, ClassVar, Final
 
@@ -20,7 +20,6 @@ from pydantic_core import PydanticCustomError, core_schema
 __all__ = [
     "IndividualNumber",
     "check_digit",
-    "find_individual_numbers",
     "is_valid_individual_number",
     "synthetic_individual_number",
 ]
@@ -28,8 +27,6 @@ __all__ = [
 # Left-to-right weights of the 11-digit base (n = 1 at the rightmost digit: Q = n+1 up to 6, then n-5).
 _WEIGHTS: Final = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _CODE_OFFSET: Final = ord("0") * sum(_WEIGHTS)
-_FULLWIDTH: Final = str.maketrans("０１２３４５６７８９", "0123456789")
-_CANDIDATE: Final = re.compile(r"(?<![0-9０-９])[0-9０-９]{12}(?![0-9０-９])")
 
 
 def check_digit(base11: str) -> int:
@@ -52,52 +49,6 @@ def check_digit(base11: str) -> int:
 def is_valid_individual_number(text: str) -> bool:
     """Tell whether ``text`` is twelve ASCII digits with a valid check digit."""
     return len(text) == 12 and text.isascii() and text.isdigit() and check_digit(text[:11]) == int(text[11])
-
-
-def find_individual_numbers(text: str) -> list[tuple[int, int]]:
-    """Find spans of 12-digit runs (ASCII or full-width) that carry a valid check digit.
-
-    Used by the redactor and the leak scanners; returns ``(start, end)`` spans, never the digits.
-    """
-    spans: list[tuple[int, int]] = []
-    if len(text) < 12:  # too short to hold one, like most usage numbers and codes
-        return spans
-    for match in _CANDIDATE.finditer(text):
-        if is_valid_individual_number(match.group().translate(_FULLWIDTH)):
-            spans.append(match.span())
-    return spans
-
-
-REDACTED: Final = "[個人番号:redacted]"
-"""What :func:`redact_individual_numbers` puts in place of a number."""
-
-
-def redact_individual_numbers(text: str, marker: str = REDACTED, *, keep: str | None = None) -> str:
-    """``text`` with every 12-digit run that carries a valid check digit replaced by ``marker``.
-
-    For free text that crosses an edge (a counterpart's message, a dead letter's body, a log line): the
-    rest of the text stays readable, the number does not travel on. ``keep``: one number to leave as it is
-    (the console's audited reveal).
-    """
-    return replace_spans(text, number_spans(text, keep=keep), marker)
-
-
-def number_spans(text: str, *, keep: str | None = None) -> list[tuple[int, int]]:
-    """The spans of :func:`find_individual_numbers`, but those of the number ``keep``."""
-    return [(s, e) for s, e in find_individual_numbers(text) if keep is None or text[s:e] != keep]
-
-
-def replace_spans(text: str, spans: Sequence[tuple[int, int]], marker: str) -> str:
-    """``text`` with each of the (ordered, disjoint) ``spans`` replaced by ``marker``."""
-    if not spans:
-        return text
-    parts, last = [], 0
-    for start, end in spans:
-        parts.append(text[last:start])
-        parts.append(marker)
-        last = end
-    parts.append(text[last:])
-    return "".join(parts)
 
 
 class IndividualNumber:

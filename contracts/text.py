@@ -12,7 +12,7 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator
 
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import holds_number
 
 __all__ = ["NumberFreeText", "PlainText", "holds_no_number", "plain_text"]
 
@@ -40,9 +40,10 @@ def holds_no_number(value: str) -> str:
     would otherwise ride through every queue, log and table in plain text.
 
     Raises:
-        ValueError: a 12-digit run with a valid check digit is present.
+        ValueError: a number in any form :mod:`contracts.redaction` finds (spaced, full-width, escaped,
+            inside a longer digit run) is present.
     """
-    if find_individual_numbers(value):
+    if holds_number(value):
         raise ValueError(
             "holds a 12-digit number with a valid check digit (the form of an Individual Number); "
             "numbers travel only in their sealed fields"

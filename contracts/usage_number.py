@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import Field, field_validator
 
 from contracts.base import ContractModel
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import holds_number
 
 __all__ = ["UsageNumber", "UsageNumberKind"]
 
@@ -34,7 +34,7 @@ class UsageNumber(ContractModel):
     def _not_an_individual_number(cls, value: str) -> str:
         # The pension system knows people by usage numbers precisely so that it never holds their
         # Individual Number: one sent in its place must not travel on (to the outbox, queues and files).
-        if find_individual_numbers(value):
+        if holds_number(value):
             raise ValueError("a usage number never has the form of an Individual Number")
         return value
 

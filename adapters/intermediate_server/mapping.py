@@ -29,7 +29,6 @@ from adapters.intermediate_server.wire import (
 )
 from contracts.envelope import LegalBasis, Purpose
 from contracts.ids import stable_id
-from contracts.individual_number import redact_individual_numbers
 from contracts.messages.intermediate_server import (
     DuplicateStatus,
     IsCodeAcquisitionRequest,
@@ -50,6 +49,7 @@ from contracts.messages.intermediate_server import (
     ResidentRecordInfo,
     TableBasis,
 )
+from contracts.redaction import redact_text
 from contracts.sealing import Unsealer
 from contracts.validation import validated
 
@@ -109,7 +109,7 @@ def _counterpart_text(text: str | None) -> str | None:
     # than a number: cut back to the contract's limit what only the marker made too long.
     if text is None:
         return None
-    masked = redact_individual_numbers(text)
+    masked = redact_text(text)
     return masked[:MESSAGE_LIMIT] if len(text) <= MESSAGE_LIMIT < len(masked) else masked
 
 

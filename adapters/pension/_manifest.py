@@ -19,7 +19,7 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import holds_number
 
 __all__ = [
     "MAX_MANIFEST_BYTES",
@@ -128,7 +128,7 @@ def manifest_holds_a_number(text: str) -> bool:
     The checksum (``"sha256"``: 64 lower-case hex digits) is left out of the scan: it is a digest of the
     data file, and its digit runs are chance, not numbers.
     """
-    return bool(find_individual_numbers(_DIGEST_VALUE.sub(r"\1\2", text)))
+    return holds_number(_DIGEST_VALUE.sub(r"\1\2", text))
 
 
 def parse_manifest(raw: bytes) -> AnyManifest:

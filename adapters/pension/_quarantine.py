@@ -25,7 +25,7 @@ from adapters.pension.errors import (
     Reason,
 )
 from adapters.pension.wire import MANIFEST_SUFFIX, REPORT_SUFFIX, manifest_name
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import holds_number
 
 __all__ = ["Quarantine", "Rejection", "name_digest", "shown_name"]
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def shown_name(name: str) -> str:
     """The name as logs and reports may show it: never with an Individual Number in it."""
-    if find_individual_numbers(name) or not name.isprintable():
+    if holds_number(name) or not name.isprintable():
         return "redacted-" + name_digest(name)[:16]
     return name
 

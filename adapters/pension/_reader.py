@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO, Final, Protocol, TypeVar
 
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import holds_number
 
 __all__ = ["MAX_LINE_BYTES", "check_integrity", "iter_rows", "run_to_end"]
 
 MAX_LINE_BYTES: Final = 64 * 1024
 _BOM: Final = b"\xef\xbb\xbf"
-_TAIL: Final = 12  # an Individual Number split over two reads is found by keeping this much of the first
+_TAIL: Final = 11 * 24  # a number split over two reads is found by keeping this much of the first
 
 
 class _Sequenced(Protocol):
@@ -64,7 +64,7 @@ def check_integrity(stream: BinaryIO, *, expected_sha256: str, allow_numbers: bo
             line += 1
         complete = chunk.endswith(b"\n")
         text = chunk.decode("utf-8", errors="replace")
-        if not allow_numbers and number_line is None and find_individual_numbers(tail + text):
+        if not allow_numbers and number_line is None and holds_number(tail + text):
             number_line = line
         tail = "" if complete else text[-_TAIL:]
         if problem is None:

@@ -61,7 +61,7 @@ from adapters.pension.wire import (
     manifest_name,
     parse_manifest,
 )
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import holds_number
 
 __all__ = ["DirectoryGateway", "InboundFile", "Rejection"]
 
@@ -220,7 +220,7 @@ class DirectoryGateway:
         return digest.hexdigest()
 
     def _validate(self, name: str) -> InboundFile:
-        if find_individual_numbers(name):
+        if holds_number(name):
             raise IndividualNumberInFile(column="file name")
         if not _DATA_NAME.fullmatch(name):
             raise MalformedPensionFile("the file name is not supported", reason=Reason.UNSUPPORTED_NAME)
@@ -357,7 +357,7 @@ class DirectoryGateway:
             PensionDirectoryUnavailable: the directory cannot be written.
         """
         manifest_bytes = dump_manifest(manifest)
-        if find_individual_numbers(name) or manifest_holds_a_number(manifest_bytes.decode()):
+        if holds_number(name) or manifest_holds_a_number(manifest_bytes.decode()):
             raise IndividualNumberInFile(column="file name or manifest")
         if manifest.file_name != name or manifest.sha256 != hashlib.sha256(content).hexdigest():
             raise ValueError("the manifest does not describe this content")

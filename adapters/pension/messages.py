@@ -20,8 +20,8 @@ from typing import Final
 from adapters.pension._fs import ensure_private_dir, write_bytes
 from adapters.pension.errors import IndividualNumberInFile
 from contracts.envelope import Envelope
-from contracts.individual_number import find_individual_numbers
 from contracts.link import AdapterOutput
+from contracts.redaction import holds_number
 from contracts.registry import Decoded, encode
 
 __all__ = ["HUB_MESSAGE_TYPES", "MESSAGES_DIR", "message_files", "read_hub_messages", "write_message_file"]
@@ -53,7 +53,7 @@ def write_message_file(outbound: Path, message: Decoded) -> AdapterOutput:
     """
     env = message.envelope
     body = encode(env)
-    if find_individual_numbers(body.decode("utf-8")):
+    if holds_number(body.decode("utf-8")):
         raise IndividualNumberInFile()
     directory = _directory(outbound, env.message_type)
     ensure_private_dir(outbound / MESSAGES_DIR)

@@ -32,8 +32,8 @@ from adapters.pension._manifest import (
     parse_manifest,
 )
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
-from contracts.individual_number import find_individual_numbers
 from contracts.messages.survival import MoveKind, PensionAction, SurvivalOutcome, UnmatchedReason
+from contracts.redaction import holds_number
 from contracts.usage_number import UsageNumber, UsageNumberKind
 
 __all__ = [
@@ -144,7 +144,7 @@ def refuse_individual_numbers(fields: Sequence[str], columns: Sequence[str], lin
     """Raise :class:`IndividualNumberInFile` if any field holds a 12-digit run with a valid check digit."""
     for value, column in zip(fields, columns, strict=False):
         # A 12-digit run needs 12 characters: most cells are shorter and need no scan.
-        if len(value) >= 12 and find_individual_numbers(value):
+        if len(value) >= 12 and holds_number(value):
             raise IndividualNumberInFile(line=line, column=column)
 
 

@@ -28,9 +28,9 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import ConfigurationError, RenkeiError, StoreUnavailable
+from contracts.redaction import redact_text
 from hub.bootstrap import Hub, bootstrap
 from hub.core.operations import DeadLetterOperations, OperationReport
-from hub.core.redaction import redact_text
 from hub.infra.broker_credentials import replay_routes
 from hub.infra.db.engine import make_engine
 from hub.infra.dead_letters_sql import SqlDeadLetterStore

@@ -2,7 +2,7 @@
 
 Pages and API responses are built from redacted data (:mod:`hub.console.render`), so this middleware should
 never find anything. It reads every text, HTML and JSON response body before it is sent, and replaces any
-12-digit run with a valid check digit by the redaction marker, except the one number an admin's reveal put
+number :mod:`contracts.redaction` finds by the redaction marker, except the one number an admin's reveal put
 in ``request.state.revealed_number`` for that one response. Each hit is logged (without the digits) and
 counted (``renkei_console_guard_redactions_total``), because it means a page forgot to redact.
 """
@@ -15,8 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.individual_number import number_spans, replace_spans
-from hub.core.redaction import REDACTED
+from contracts.redaction import scrub as redact_counted
 
 __all__ = ["NumberGuard", "scrub"]
 
@@ -26,9 +25,8 @@ _TEXT_TYPES = ("text/", "application/json", "application/problem+json", "applica
 
 
 def scrub(text: str, allowed: str | None = None) -> tuple[str, int]:
-    """``text`` with every number but ``allowed`` redacted, and how many were."""
-    spans = number_spans(text, keep=allowed)
-    return replace_spans(text, spans, REDACTED), len(spans)
+    """``text`` with every number but ``allowed`` redacted, and how many were (:mod:`contracts.redaction`)."""
+    return redact_counted(text, keep=allowed)
 
 
 class NumberGuard:

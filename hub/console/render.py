@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from contracts.redaction import redact_text
 from contracts.sealing import is_sealed
-from hub.core.redaction import redact_text
 from hub.infra.audit_codec import to_utc
 
 __all__ = ["BodyView", "SealedRef", "body_view", "headers_view", "safe", "sealed_value", "short", "when"]

@@ -24,10 +24,10 @@ from fastapi import Request
 
 from contracts.errors import AuditWriteFailed, ConfigurationError, SealError
 from contracts.individual_number import IndividualNumber
+from contracts.redaction import redact_text
 from hub.console.auth import Principal
 from hub.console.context import state_of
 from hub.console.render import SealedRef, sealed_value
-from hub.core.redaction import redact_text
 from hub.infra.crypto.sealing import AeadUnsealer
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter

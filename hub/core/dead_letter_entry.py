@@ -35,8 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from contracts.redaction import redact_bytes, redact_text
 from hub.core import headers as h
-from hub.core.redaction import redact_bytes, redact_text
 from hub.core.senders import HUB, SenderIdentities, SenderTable, load_sender_table
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.transport import Delivery, HeaderValue

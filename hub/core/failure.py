@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from contracts.errors import RenkeiError, TransientError
+from contracts.redaction import redact_bytes, redact_text
 from hub.core import headers as h
-from hub.core.redaction import redact_bytes, redact_text
 from hub.ports.transport import Delivery, HeaderValue, OutgoingMessage
 
 __all__ = ["Exchanges", "RetryPolicy", "dead_letter_message", "retry_message"]

@@ -32,9 +32,9 @@ from enum import StrEnum
 
 from contracts.errors import ConfigurationError, RenkeiError
 from contracts.ids import new_id
+from contracts.redaction import redact_text
 from hub.core import headers as h
 from hub.core.rate_limit import TokenBucket
-from hub.core.redaction import redact_text
 from hub.core.senders import ReplayRoutes, ReplayTarget
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus

@@ -23,6 +23,7 @@ from contracts.errors import (
     UnknownMessageType,
     Unroutable,
 )
+from contracts.redaction import redact_text
 from contracts.registry import Decoded, decode
 from contracts.sealing import Sealer, Unsealer
 from hub.core import headers as h
@@ -30,7 +31,6 @@ from hub.core.context import HandlerContext
 from hub.core.failure import Exchanges, RetryPolicy, dead_letter_message, retry_message
 from hub.core.legal_basis import LegalBasisTable
 from hub.core.policy import NumberPolicy
-from hub.core.redaction import redact_text
 from hub.core.routing import PREFETCHERS, Handler, Prefetcher, to_outgoing
 from hub.core.senders import (
     HUB,

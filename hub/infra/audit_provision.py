@@ -24,7 +24,7 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import AuditWriteFailed, PolicyRefused, StoreUnavailable, ValidationFailed
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import holds_number
 from hub.infra.audit_codec import canonical_at, digest_text, encode_parts, stored_at_text, to_utc
 from hub.infra.audit_sql import ChainWriter, SqlAuditLog
 from hub.infra.db.audit_tables import provision_records
@@ -84,9 +84,9 @@ def _values(p: ProvisionRecord) -> dict[str, Any]:
         p.legal_basis_legacy or "",
         *p.items,
     ):
-        if find_individual_numbers(text):
+        if holds_number(text):
             raise PolicyRefused("a 情報提供等記録 never holds an Individual Number")
-    if p.subject is not None and find_individual_numbers(p.subject):
+    if p.subject is not None and holds_number(p.subject):
         raise PolicyRefused("a 情報提供等記録 names its subject by audit-scope token, never by number")
     if not p.record_id or len(p.record_id) > 200:
         raise ValidationFailed("a provision record id is 1 to 200 characters")

@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from contracts.errors import PolicyRefused, ValidationFailed
-from contracts.individual_number import IndividualNumber, find_individual_numbers
+from contracts.individual_number import IndividualNumber
+from contracts.redaction import find_numbers, holds_number, replace_spans
 from hub.infra.audit_codec import RECORD_FIELDS, canonical_at, details_text, to_utc
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 
@@ -122,10 +123,7 @@ class StoredRecord:
 
 
 def _mask(text: str) -> str:
-    spans = find_individual_numbers(text)
-    for start, end in reversed(spans):
-        text = text[:start] + IndividualNumber.MASK + text[end:]
-    return text
+    return replace_spans(text, find_numbers(text), IndividualNumber.MASK)
 
 
 def record_values(record: AccessRecord, now: datetime) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -143,14 +141,14 @@ def record_values(record: AccessRecord, now: datetime) -> tuple[dict[str, Any], 
     redacted: list[str] = []
     for name in _FREE_TEXT:
         text = values[name]
-        if text is not None and find_individual_numbers(text):
+        if text is not None and holds_number(text):
             values[name] = _mask(text)
             redacted.append(name)
     details: dict[str, str] = {}
     for key, value in record.details.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise ValidationFailed("access record details map text to text")
-        if find_individual_numbers(key) or find_individual_numbers(value):
+        if holds_number(key) or holds_number(value):
             redacted.append(f"details.{_mask(key)}")
         details[_mask(key)] = _mask(value)
     if redacted:
@@ -164,7 +162,9 @@ def record_values(record: AccessRecord, now: datetime) -> tuple[dict[str, Any], 
     # Checked all at once (a chunk's record names a thousand people): joined by "|", which is neither a
     # digit nor a space, no number can span two tokens and no check below changes its answer.
     joined = "|".join(subjects)
-    if find_individual_numbers(joined):
+    # Read without recognising identifiers: a token has no digit at all, so nothing of one can look like a
+    # number, and a subject that is an identifier's shape around a number is refused all the same.
+    if find_numbers(joined, identifiers=False):
         raise PolicyRefused("access record subjects are audit-scope tokens, never Individual Numbers")
     if subjects and (
         not all(subjects)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from contracts.errors import StoreUnavailable
-from hub.core.redaction import redact_text
+from contracts.redaction import redact_text
 from hub.infra.db.dead_letter_tables import dead_letters as t
 from hub.ports.dead_letters import (
     DeadLetter,

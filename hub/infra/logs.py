@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from hub.core.redaction import redact_text
+from contracts.redaction import redact_text
 from hub.settings import Environment, Settings
 
 __all__ = ["configure_logging", "configure_logging_from", "log_file_of"]

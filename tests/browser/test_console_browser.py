@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import find_numbers
 from tests.console_fixtures import password
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ def _sign_in(page, url: str, name: str) -> None:
 
 
 def _clean(page) -> None:
-    assert not find_individual_numbers(page.content())
+    assert not find_numbers(page.content())
 
 
 def test_sign_in_and_the_flows_view(served, page, tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import find_numbers
 from hub.bootstrap import bootstrap
 from hub.demo.runner import run_demo
 from tests.e2e.eltax_helpers import bind_spy, drain
@@ -25,7 +25,7 @@ RECORDS = 200
 
 
 def _leaks(data: bytes) -> int:
-    return len(find_individual_numbers(data.decode("utf-8", errors="ignore")))
+    return len(find_numbers(data.decode("utf-8", errors="ignore")))
 
 
 @pytest.mark.timeout(60)
@@ -67,7 +67,7 @@ def test_no_plain_number_crosses_the_broker_in_the_eltax_flows(e2e_settings):
 
     # Control: inside the link's encryption, the submissions and target notices do carry numbers.
     opened = [link.open(body) for properties, body in captured if properties.type == "eltax.file"]
-    with_numbers = [f for f in opened if find_individual_numbers(f.content.decode("cp932", errors="ignore"))]
+    with_numbers = [f for f in opened if find_numbers(f.content.decode("cp932", errors="ignore"))]
     assert any(f.name.startswith("ELTAX-PR331-") for f in with_numbers)
     assert any(f.name.startswith("ELTAX-TK00-") for f in with_numbers)
 

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from adapters.jlis import NewEntitlementRegister, SyntheticPopulation
 from adapters.pension.acquisition import AcquisitionOutcomeRow, AcquisitionRow
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
-from contracts.individual_number import find_individual_numbers
 from contracts.messages.jlis_acquisition import AcquisitionStatus, HoldReason, MatchStatus, NoMatchReason, Sex
+from contracts.redaction import find_numbers
 from hub.bootstrap import DEMO_SEED, demo_register
 from hub.cli import vault_cmd
 from tests.e2e._running import running_hub, wait_until
@@ -111,7 +111,7 @@ def test_acquisition_links_holds_and_resolves_through_the_broker(e2e_settings) -
         runner = CliRunner()
         listed = runner.invoke(vault_cmd.app, ["pending", "--json"], obj=e2e_settings)
         assert listed.exit_code == 0, listed.output
-        assert not find_individual_numbers(listed.output)
+        assert not find_numbers(listed.output)
         holds = json.loads(listed.output)["holds"]
         assert Counter(h["reason"] for h in holds) == {"multiple_candidates": 2, "no_match": 2}
         multiple = next(h for h in holds if h["reason"] == "multiple_candidates")
@@ -143,4 +143,4 @@ def test_acquisition_links_holds_and_resolves_through_the_broker(e2e_settings) -
         with hub.uow_factory()() as uow:
             assert uow.holds.count_pending() == 2
     for path in (e2e_settings.wire_dir / "pension" / "outbound").iterdir():
-        assert not find_individual_numbers(path.read_text(errors="ignore")), path.name
+        assert not find_numbers(path.read_text(errors="ignore")), path.name

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from adapters.jlis import SyntheticPopulation
 from adapters.pension import PensionSystemSimulator
-from contracts.individual_number import find_individual_numbers
 from contracts.messages.survival import MoveKind, PensionAction, SurvivalOutcome, UnmatchedReason
+from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.bootstrap import DEMO_SEED
 from hub.cli import vault_cmd
@@ -150,11 +150,11 @@ def test_every_survival_outcome_kind_reaches_the_pension_system(e2e_settings) ->
     listed = CliRunner().invoke(vault_cmd.app, ["pending", "--json"], obj=e2e_settings)
     assert listed.exit_code == 0, listed.output
     assert [h["hold_id"] for h in json.loads(listed.output)["holds"]] == [hold.hold_id]
-    assert not find_individual_numbers(listed.output)
+    assert not find_numbers(listed.output)
 
     # The spouse is answered under the spouse's own key.
     spouse_row = rows[population.spouse_usage_number(spouse).value]
     assert spouse_row.usage_number_kind is UsageNumberKind.DEPENDANT
     assert spouse_row.outcome is SurvivalOutcome.ALIVE
     for path in (e2e_settings.wire_dir / "pension" / "outbound").iterdir():
-        assert not find_individual_numbers(path.read_text(errors="ignore")), path.name
+        assert not find_numbers(path.read_text(errors="ignore")), path.name

@@ -16,7 +16,7 @@ from pathlib import Path
 import pika
 import pytest
 
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import find_numbers
 from hub.bootstrap import bootstrap, demo_population
 from hub.demo.runner import run_demo
 from hub.infra.topology import ADAPTERS, COUNTERPARTS, renkei_topology
@@ -27,7 +27,7 @@ RECORDS = 500
 
 
 def _leaks(data: bytes) -> int:
-    return len(find_individual_numbers(data.decode("utf-8", errors="ignore")))
+    return len(find_numbers(data.decode("utf-8", errors="ignore")))
 
 
 def _bind_spy(url: str, settings) -> str:

@@ -10,8 +10,8 @@ import pytest
 
 from adapters.jlis import SyntheticPopulation
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
-from contracts.individual_number import find_individual_numbers
 from contracts.messages.dependants import DeclarationStatus
+from contracts.redaction import find_numbers
 from hub.bootstrap import DEMO_SEED
 from hub.core.retention import DEPENDANTS_DECLARATION, dependants_declaration_purge_after
 from hub.demo.dependants import MAX_RELATIVES, declaration_rows, declarations_in, filing_deadline
@@ -55,5 +55,5 @@ def test_declarations_are_stored_with_their_retention_and_acknowledged(e2e_setti
     for root, _, files in os.walk(e2e_settings.data_dir):
         for name in files:
             content = open(os.path.join(root, name), "rb").read().decode("utf-8", errors="ignore")  # noqa: SIM115
-            assert not find_individual_numbers(content), name
+            assert not find_numbers(content), name
     assert date(2035, 1, 10) == purge

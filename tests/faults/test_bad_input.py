@@ -28,7 +28,8 @@ from sqlalchemy.pool import NullPool
 from adapters.jlis import result_message_id
 from contracts.errors import BrokerUnavailable
 from contracts.ids import new_id
-from contracts.individual_number import find_individual_numbers, synthetic_individual_number
+from contracts.individual_number import synthetic_individual_number
+from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.survival import JLIS_REF_SCOPE
 from hub.infra.broker_credentials import url_user
@@ -353,7 +354,7 @@ def _assert_no_number_in_clear(d: Deployment, secrets: list[str]) -> None:
                     for column, value in zip(columns, row, strict=True):
                         shown = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
                         if isinstance(shown, str) and (
-                            any(s in shown for s in secrets) or find_individual_numbers(shown)
+                            any(s in shown for s in secrets) or find_numbers(shown)
                         ):
                             found.append(f"{table}.{column}")
     finally:

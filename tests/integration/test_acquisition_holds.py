@@ -24,7 +24,7 @@ from adapters.pension.dependants import DeclarationRow, DependantEntry
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from contracts.envelope import Envelope, new_envelope
 from contracts.ids import new_id
-from contracts.individual_number import find_individual_numbers, synthetic_individual_number
+from contracts.individual_number import synthetic_individual_number
 from contracts.messages.common import ChunkInfo
 from contracts.messages.dependants import DependantRelation
 from contracts.messages.jlis_acquisition import AcquisitionStatus, HoldReason, NoMatchReason
@@ -33,6 +33,7 @@ from contracts.messages.survival import (
     JlisSurvivalChangeResult,
     SurvivalOutcome,
 )
+from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.bootstrap import Hub, bootstrap, demo_register
@@ -163,12 +164,12 @@ def test_acquisition_links_unique_matches_and_holds_the_rest(hub: Hub) -> None:
 
     out, reply = run_acquisition(hub, indexes)
     query = next(e for e in out if e.destination == "jlis")
-    assert not find_individual_numbers(encode(query).decode())  # the query carries 4情報, never a number
+    assert not find_numbers(encode(query).decode())  # the query carries 4情報, never a number
     outcome_rows = {r["record_seq"]: r for r in reply.payload["records"]}
     statuses = Counter(r["status"] for r in outcome_rows.values())
     assert statuses == {"linked": 3, "held": 5}
     assert outcome_rows[1]["hold_reason"] == HoldReason.NUMBER_CONFLICT.value
-    assert not find_individual_numbers(encode(reply).decode())
+    assert not find_numbers(encode(reply).decode())
 
     with hub.uow_factory()() as uow:
         pending = uow.holds.pending()
@@ -197,7 +198,7 @@ def test_acquisition_links_unique_matches_and_holds_the_rest(hub: Hub) -> None:
     assert Counter(r.status for r in rows) == {AcquisitionStatus.LINKED: 3, AcquisitionStatus.HELD: 5}
     # At rest the candidates' numbers are sealed: no plain number in the database file.
     db = (hub.settings.data_dir / "renkei.db").read_bytes().decode("utf-8", errors="ignore")
-    assert not find_individual_numbers(db)
+    assert not find_numbers(db)
 
 
 def test_operator_lists_and_resolves_holds_and_every_decision_is_recorded(hub: Hub) -> None:
@@ -207,7 +208,7 @@ def test_operator_lists_and_resolves_holds_and_every_decision_is_recorded(hub: H
     runner = CliRunner()
     listed = runner.invoke(vault_cmd.app, ["pending", "--json"], obj=hub.settings)
     assert listed.exit_code == 0, listed.output
-    assert not find_individual_numbers(listed.output)
+    assert not find_numbers(listed.output)
     report = json.loads(listed.output)
     assert report["pending"] == 2
     multiple = next(h for h in report["holds"] if h["reason"] == "multiple_candidates")
@@ -395,5 +396,5 @@ def test_dependants_are_stored_with_their_retention_and_a_conflict_refuses_its_d
     assert [r["outcome"] for r in records(hub, "refused")] == ["refused"]
     for directory in ("inbound", "processed", "rejected", "outbound"):
         for file in (root / directory).iterdir():
-            assert not find_individual_numbers(file.read_text(errors="ignore")), file
+            assert not find_numbers(file.read_text(errors="ignore")), file
     assert not os.listdir(root / "inbound")

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from contracts.errors import AuditWriteFailed, ConfigurationError
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import find_numbers
 from hub.console.users import load_users
 from tests.console_fixtures import ConsoleWorld, console_world, sign_in, token
 
@@ -183,7 +183,7 @@ def test_an_admin_reveals_one_number_recorded_first(console_world):
     with TestClient(world.app) as client:
         detail = client.get(f"/api/dead-letters/{dl}", headers=token("ada")).json()
         assert [s["index"] for s in detail["sealed"]] == [1, 2]
-        assert not find_individual_numbers(str(detail))
+        assert not find_numbers(str(detail))
         response = client.post(
             f"/api/dead-letters/{dl}/reveal",
             json={"sealed_index": 2, "reason": "pensioner asked which number we hold"},
@@ -215,7 +215,7 @@ def test_a_reveal_is_refused_when_its_record_cannot_be_written(console_world, mo
             headers=token("ada"),
         )
     assert response.status_code == 503
-    assert not find_individual_numbers(response.text)
+    assert not find_numbers(response.text)
     assert world.sealed[dl][0] not in response.text
     assert not world.records("revealed")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import find_numbers
 from tests.console_fixtures import USERS, ConsoleWorld, console_world, sign_in, token
 
 __all__ = ["console_world"]
@@ -42,7 +42,7 @@ def _pages(world: ConsoleWorld) -> list[str]:
 
 
 def _assert_clean(text: str, where: str) -> None:
-    assert not find_individual_numbers(text), f"a number in {where}"
+    assert not find_numbers(text), f"a number in {where}"
 
 
 def test_no_response_holds_a_number_for_any_role(console_world):
@@ -83,7 +83,7 @@ def test_the_one_reveal_shows_its_number_and_nothing_else_does(console_world):
             data={"csrf": csrf, "sealed_index": "1", "reason": "the pensioner asked which number we hold"},
         )
         assert revealed.status_code == 200
-        spans = find_individual_numbers(revealed.text)
+        spans = find_numbers(revealed.text)
         assert [revealed.text[s:e] for s, e in spans] == [world.sealed[dl][0]]
         after = client.get(f"/dead-letters/{dl}")
         _assert_clean(after.text, "the page after the reveal")
@@ -99,7 +99,7 @@ def test_the_guard_scrubs_what_a_page_forgot(console_world):
     number = console_world.numbers[5].reveal()
     text, hits = scrub(f"a {number} and {number}")
     assert hits == 2
-    assert not find_individual_numbers(text)
+    assert not find_numbers(text)
     kept, hits = scrub(f"only {number}", allowed=number)
     assert hits == 0
     assert number in kept

@@ -10,11 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, func, select
 
-from contracts.individual_number import (
-    IndividualNumber,
-    find_individual_numbers,
-    synthetic_individual_number,
-)
+from contracts.individual_number import IndividualNumber, synthetic_individual_number
+from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.retention import dependants_declaration_retention
 from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper, VaultIntegrityError
@@ -49,7 +46,7 @@ def rows(conn: Connection, table: Any) -> int:
 
 
 def no_number_in(text: str) -> bool:
-    return find_individual_numbers(text) == []
+    return find_numbers(text) == []
 
 
 class VaultContract:

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from contracts.errors import ConfigurationError
-from contracts.individual_number import find_individual_numbers, synthetic_individual_number
+from contracts.individual_number import synthetic_individual_number
+from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.cli import keys, retention
 from hub.core.retention import dependants_declaration_retention
@@ -100,7 +101,7 @@ def test_retention_run_erases_what_is_due_and_prints_no_number(settings: Setting
     assert real.exit_code == 0, real.output
     assert "erased entirely" in real.output
     for output in (dry.output, early.output, real.output):
-        assert find_individual_numbers(output) == []
+        assert find_numbers(output) == []
         assert not any(s in output for s in subjects)
     engine = make_engine(settings.database_url)
     try:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.individual_number import find_individual_numbers
+from contracts.redaction import find_numbers
 from hub.infra.audit_codec import (
     RECORD_FIELDS,
     canonical_at,
@@ -141,7 +141,7 @@ def test_digest_text_round_trips_and_never_holds_a_number_like_run() -> None:
         raw = hashlib.sha256(str(i).encode()).digest()
         text = digest_text(raw)
         assert digest_bytes(text) == raw
-        assert not find_individual_numbers(text)
+        assert not find_numbers(text)
 
 
 def test_checkpoint_root_covers_every_head_in_code_point_order() -> None:

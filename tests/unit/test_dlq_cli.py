@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from contracts.individual_number import find_individual_numbers, synthetic_individual_number
+from contracts.individual_number import synthetic_individual_number
+from contracts.redaction import REDACTED, find_numbers
 from hub.cli import dlq
 from hub.cli.audit import app as audit_app
-from hub.core.redaction import REDACTED
 from hub.infra.db.dead_letter_tables import dead_letters as table
 from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry, make_env
 
@@ -74,7 +74,7 @@ def test_show_never_prints_a_number_even_if_the_store_held_one(env):
         result = invoke(env, *args)
         assert result.exit_code == 0, result.output
         assert number not in result.stdout
-        assert not find_individual_numbers(result.stdout)
+        assert not find_numbers(result.stdout)
         assert REDACTED in result.stdout
     assert invoke(env, "show", "999").exit_code == 1
 

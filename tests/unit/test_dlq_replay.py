@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import update
 
 from contracts.errors import AuditWriteFailed, BrokerUnavailable, ConfigurationError
-from contracts.individual_number import find_individual_numbers, synthetic_individual_number
+from contracts.individual_number import synthetic_individual_number
+from contracts.redaction import find_numbers
 from hub.core import headers as h
 from hub.core.operations import ActionOutcome, DeadLetterOperations
 from hub.core.rate_limit import TokenBucket
@@ -153,10 +154,10 @@ def test_a_discarded_dead_letter_is_archived_with_its_reason_and_recorded(env):
     assert row.discarded_at is not None
     assert row.discard_reason is not None
     assert row.discard_reason.startswith("sender error")
-    assert not find_individual_numbers(row.discard_reason)
+    assert not find_numbers(row.discard_reason)
     [record] = env.records("discarded")
     assert (record.actor, record.message_id) == ("operator:carol", dead.message_id)
-    assert not find_individual_numbers(record.reason or "")
+    assert not find_numbers(record.reason or "")
     replay = env.operations().replay(by_id(dead.id), operator="carol", reason="oops")
     assert [r.outcome for r in replay.results] == [ActionOutcome.SKIPPED]
 

@@ -19,7 +19,6 @@ from adapters.eltax import (
     report_file_name,
 )
 from contracts.errors import SealError, UnknownMessageType, WireFormatError
-from contracts.individual_number import find_individual_numbers
 from contracts.link import Adapter, CounterpartFile, Simulator
 from contracts.messages.eltax import (
     EltaxReceipt,
@@ -28,6 +27,7 @@ from contracts.messages.eltax import (
     TokuchoNoticeCode,
     notice_number_field,
 )
+from contracts.redaction import find_numbers
 from contracts.registry import Decoded, decode, encode
 from tests.eltax_fixtures import Sealing, decoded, notice, number, simulator, submission
 
@@ -81,7 +81,7 @@ def test_a_field_the_layout_forbids_is_caught_before_anything_leaves(sealing):
     assert error.record_no == 2  # the second row of 27100's file
     assert "payment report record #2, field name (支払を受ける者 氏名)" in str(error)
     assert "𠮷" not in str(error)
-    assert not find_individual_numbers(str(error))
+    assert not find_numbers(str(error))
     assert error.code == "eltax_field_refused"
     assert isinstance(error, WireFormatError)  # permanent: the host dead-letters the message
 
@@ -158,7 +158,7 @@ def test_a_target_notice_brings_requests_whose_numbers_are_sealed_for_the_hub(se
                 field=notice_number_field(record.record_seq),
             )
             assert opened in {number(500 + i) for i in range(6)}
-        assert not find_individual_numbers(encode(message.envelope).decode())
+        assert not find_numbers(encode(message.envelope).decode())
 
 
 def test_redelivered_files_give_the_same_message_ids(sealing):

@@ -9,7 +9,6 @@ import pytest
 
 from contracts.envelope import Envelope, new_envelope
 from contracts.errors import PolicyRefused
-from contracts.individual_number import find_individual_numbers
 from contracts.messages.common import ChunkInfo
 from contracts.messages.eltax import (
     NOTICE_PURPOSE,
@@ -40,6 +39,7 @@ from contracts.messages.eltax import (
     report_dependant_number_field,
     spouse_number_field,
 )
+from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.bootstrap import bootstrap
@@ -149,7 +149,7 @@ def test_a_report_gets_every_number_sealed_for_eltax_in_its_own_field(hub):
         "hub",
     )
     assert out.causation_id == request.message_id
-    assert not find_individual_numbers(encode(out).decode())
+    assert not find_numbers(encode(out).decode())
     payload = EltaxPaymentReportSubmission.model_validate(out.payload)
     eltax = AeadUnsealer(hub.keyring, owner="eltax")
     first = payload.records[0]
@@ -328,7 +328,7 @@ def test_a_request_becomes_instructions_and_its_numbers_are_checked_never_linked
         amounts=TokuchoAmounts(main_october=10_000),
     )
     [out] = run(hub, handle_tokucho_inbound, envelope)
-    assert not find_individual_numbers(encode(out).decode())
+    assert not find_numbers(encode(out).decode())
     instructions = TokuchoInstructions.model_validate(out.payload)
     assert [r.number_check for r in instructions.records] == [
         NumberCheck.MATCH,

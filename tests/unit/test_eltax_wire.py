@@ -34,8 +34,8 @@ from adapters.eltax._text import (
 )
 from adapters.eltax.report import ROW, ReportSpouseEntry
 from adapters.eltax.tokucho import DATA, HEADER, LABEL, LABEL_LENGTH, RECORD_LENGTH, TRAILER
-from contracts.individual_number import find_individual_numbers
 from contracts.messages.eltax import EltaxDocument, ReceiptStatus, TokuchoNoticeCode
+from contracts.redaction import find_numbers
 from tests.eltax_fixtures import notice_file, notice_record, number, report_file, report_record
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "formats" / "eltax.md"
@@ -230,7 +230,7 @@ def test_a_repeated_number_in_a_row_is_refused_without_showing_it():
     record = replace(record, spouse=ReportSpouseEntry("佐藤　節子", record.individual_number))
     error = _refused(write_report, replace(report_file(1), records=(record,)))
     assert error.field.startswith("spouse_number ")
-    assert not find_individual_numbers(str(error))
+    assert not find_numbers(str(error))
 
 
 def test_more_named_dependants_than_counted_are_refused():

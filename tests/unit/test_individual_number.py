@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from contracts.individual_number import (
     IndividualNumber,
     check_digit,
-    find_individual_numbers,
     is_valid_individual_number,
     synthetic_individual_number,
 )
+from contracts.redaction import find_numbers
 
 # Synthetic vectors from the reference (not real numbers).
 VECTORS = {"12345678901": 8, "00000000000": 0, "11111111111": 8, "98765432109": 3, "31415926535": 2}
@@ -94,4 +94,4 @@ def test_finder_sees_ascii_and_full_width_numbers_but_not_longer_runs():
     number = synthetic_individual_number(random.Random(1)).reveal()
     full = number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     text = f"a {number} b {full} c 9{number}"
-    assert len(find_individual_numbers(text)) == 2
+    assert len(find_numbers(text)) == 2

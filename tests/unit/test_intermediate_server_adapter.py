@@ -22,7 +22,7 @@ from adapters.intermediate_server.wire import CODE_REQUEST, parse
 from adapters.pension.messages import read_hub_messages, write_message_file
 from contracts.envelope import LegalBasis, Purpose, new_envelope
 from contracts.errors import SealError, UnknownMessageType
-from contracts.individual_number import find_individual_numbers, synthetic_individual_number
+from contracts.individual_number import synthetic_individual_number
 from contracts.link import Adapter, CounterpartFile
 from contracts.messages.intermediate_server import (
     DuplicateOperation,
@@ -45,6 +45,7 @@ from contracts.messages.intermediate_server import (
     QueryStatus,
     TableBasis,
 )
+from contracts.redaction import find_numbers
 from contracts.registry import Decoded, decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.keyring import generate_keyring
@@ -113,8 +114,8 @@ def test_a_code_request_becomes_one_file_with_the_numbers_opened_and_a_result_co
     header, rows = parse(CODE_REQUEST, file.content)
     assert header.batch_id == "b1"
     assert len(rows) == 3
-    assert len(find_individual_numbers(file.content.decode())) == 3, "the wire file alone holds plain numbers"
-    assert not find_individual_numbers(file.name)
+    assert len(find_numbers(file.content.decode())) == 3, "the wire file alone holds plain numbers"
+    assert not find_numbers(file.name)
 
     sim = IntermediateServerSimulator(seed=2, code_failure_every=0)
     (answer,) = IntermediateServerGateway(sim).exchange(file)
@@ -127,7 +128,7 @@ def test_a_code_request_becomes_one_file_with_the_numbers_opened_and_a_result_co
     assert a.from_counterpart(answer).to_hub[0].message_id == env.message_id, "redelivery: same id"
     payload = IsCodeAcquisitionResult.model_validate(env.payload)
     assert [r.acquired for r in payload.records] == [True, True, True]
-    assert not find_individual_numbers(encode(env).decode())
+    assert not find_numbers(encode(env).decode())
 
 
 def test_a_number_sealed_for_someone_else_or_another_field_is_refused(adapter):

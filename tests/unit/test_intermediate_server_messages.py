@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from adapters.intermediate_server.mapping import MESSAGE_LIMIT, duplicate_result_payload
 from adapters.intermediate_server.wire import DuplicateResultRow
-from contracts.individual_number import REDACTED, find_individual_numbers, synthetic_individual_number
+from contracts.individual_number import synthetic_individual_number
 from contracts.messages.intermediate_server import DuplicateOperation, IsError
+from contracts.redaction import REDACTED, find_numbers
 
 ATENA = "000000000012345"
 
@@ -21,7 +22,7 @@ def test_a_quoted_number_is_masked_and_the_rest_kept():
     number = synthetic_individual_number().reveal()
     record = _result(f"個人番号 {number} は符号が未取得です。")
     assert record.message_ja == f"個人番号 {REDACTED} は符号が未取得です。"
-    assert not find_individual_numbers(record.model_dump_json())
+    assert not find_numbers(record.model_dump_json())
 
 
 def test_a_message_at_the_limit_stays_within_it_after_masking():

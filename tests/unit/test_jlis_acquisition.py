@@ -47,7 +47,7 @@ from adapters.jlis.wire_acquisition import (
     write_result,
 )
 from contracts.envelope import LegalBasis, Purpose, new_envelope
-from contracts.individual_number import find_individual_numbers, synthetic_individual_number
+from contracts.individual_number import synthetic_individual_number
 from contracts.link import CounterpartFile
 from contracts.messages.common import ChunkInfo
 from contracts.messages.jlis_acquisition import (
@@ -62,6 +62,7 @@ from contracts.messages.jlis_acquisition import (
     candidate_number_field,
     unique_number_field,
 )
+from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from hub.infra.crypto.keyring import generate_keyring
 from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
@@ -360,11 +361,11 @@ def test_query_to_result_through_the_simulator_seals_every_number_for_the_hub() 
     out = adapter.from_hub(message)
     (query_file,) = out.to_counterpart
     assert flow_of(query_file.name) == "acquisition"
-    assert not find_individual_numbers(query_file.content.decode())  # the query carries no number
+    assert not find_numbers(query_file.content.decode())  # the query carries no number
     (answer,) = JlisGateway(simulator).exchange(query_file)
     result = adapter.from_counterpart(answer)
     (env,) = result.to_hub
-    assert not find_individual_numbers(json.dumps(env.model_dump(mode="json"), ensure_ascii=False))
+    assert not find_numbers(json.dumps(env.model_dump(mode="json"), ensure_ascii=False))
     decoded = decode(encode(env))
     payload = decoded.payload
     assert isinstance(payload, JlisNumberAcquisitionResult)

@@ -33,7 +33,7 @@ from adapters.jlis import (
 from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
 from contracts.errors import SealError, UnknownMessageType
 from contracts.ids import looks_like_a_number, stable_id
-from contracts.individual_number import IndividualNumber, find_individual_numbers
+from contracts.individual_number import IndividualNumber
 from contracts.link import Adapter, CounterpartFile, Simulator
 from contracts.messages.common import ChunkInfo
 from contracts.messages.survival import (
@@ -44,6 +44,7 @@ from contracts.messages.survival import (
     SurvivalOutcome,
     UnmatchedReason,
 )
+from contracts.redaction import find_numbers
 from contracts.registry import Decoded, decode, encode, payload_dict
 from contracts.sealing import is_sealed
 
@@ -290,7 +291,7 @@ def test_no_plain_number_leaves_in_the_envelope(
     inquiry = _inquiry([kinds["number_changed"], kinds["alive"]], population)
     _, env = _round(JlisAdapter(JLIS_SEAL, HUB_SEAL), JlisSimulator(population), inquiry)
     text = encode(env).decode()
-    assert find_individual_numbers(text) == []
+    assert find_numbers(text) == []
     assert population.individual_number(kinds["number_changed"], 1).reveal() not in text
 
 

@@ -36,8 +36,9 @@ from adapters.jlis.wire import (
     RESULT_LAYOUTS,
     RESULT_TRAILER,
 )
-from contracts.individual_number import IndividualNumber, check_digit, find_individual_numbers
+from contracts.individual_number import IndividualNumber, check_digit
 from contracts.messages.survival import MoveKind, SurvivalOutcome, UnmatchedReason
+from contracts.redaction import find_numbers
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "formats" / "jlis.md"
 RNG = random.Random(20251001)
@@ -281,7 +282,7 @@ def assert_safe(error: JlisWireError, offending: bytes | None) -> None:
     assert error.__context__ is None
     text = str(error)
     assert not re.search(r"[0-9０-９]{5,}", text), text
-    assert find_individual_numbers(text) == []
+    assert find_numbers(text) == []
     if offending:
         assert offending.decode("utf-8", "replace") not in text
 

@@ -28,9 +28,10 @@ from adapters.jlis.gateway import correlation_of, request_id_of
 from adapters.pension import IndividualNumberInFile, MalformedPensionFile
 from adapters.pension.wire import dump_manifest, parse_manifest
 from contracts.errors import ContractError, DecodeError, SealError
-from contracts.individual_number import find_individual_numbers, synthetic_individual_number
+from contracts.individual_number import synthetic_individual_number
 from contracts.link import CounterpartFile
 from contracts.messages.common import ChunkInfo, plain_text
+from contracts.redaction import find_numbers
 from contracts.registry import decode, encode
 from contracts.usage_number import UsageNumber
 from hub.core import headers as h
@@ -142,7 +143,7 @@ def test_a_usage_number_is_valid_text_or_a_validation_error_never_a_number(value
         usage = UsageNumber(kind="pension_certificate", value=value)  # type: ignore[arg-type]
     except ValidationError:
         return
-    assert not find_individual_numbers(usage.value)
+    assert not find_numbers(usage.value)
     assert usage.value.isascii()
 
 

@@ -36,7 +36,7 @@ from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile
 from adapters.pension.simulator_kinds import PensionRequestsSimulator, distinct_count
 from contracts.envelope import Envelope, new_envelope
 from contracts.errors import ConfigurationError
-from contracts.individual_number import find_individual_numbers, synthetic_individual_number
+from contracts.individual_number import synthetic_individual_number
 from contracts.messages.common import ChunkInfo
 from contracts.messages.dependants import (
     DeclarationAck,
@@ -54,6 +54,7 @@ from contracts.messages.jlis_acquisition import (
     NumberAcquisitionRequested,
     Sex,
 )
+from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.keyring import generate_keyring
@@ -235,13 +236,13 @@ def test_declarations_are_sealed_at_once_and_the_file_deleted_after_publishing(
     path = sim.drop_dependants_declarations(
         rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="dec-1"
     )
-    assert find_individual_numbers(path.read_text())  # the file kind that carries numbers
+    assert find_numbers(path.read_text())  # the file kind that carries numbers
     adapter = PensionAdapter(DirectoryGateway(root), chunk_records=2, sealer=AeadSealer(KEYRING))
     with caplog.at_level(logging.INFO, logger="adapters.pension.gateway"):
         envelopes = drain(adapter)
     assert len(envelopes) == 2
     for env in envelopes:
-        assert not find_individual_numbers(encode(env).decode())
+        assert not find_numbers(encode(env).decode())
     unsealer = AeadUnsealer(KEYRING, owner="hub")
     seen = {}
     for env in envelopes:
@@ -265,7 +266,7 @@ def test_declarations_are_sealed_at_once_and_the_file_deleted_after_publishing(
     assert event.records == 3  # type: ignore[attr-defined]
     for directory in ("inbound", "processed", "rejected", "outbound"):
         for file in (root / directory).iterdir():
-            assert not find_individual_numbers(file.read_text(errors="ignore")), file
+            assert not find_numbers(file.read_text(errors="ignore")), file
 
 
 def test_a_redropped_declaration_is_refused_as_processed_and_deleted(root: Path) -> None:
@@ -372,14 +373,14 @@ def test_acknowledgements_are_written_and_read_back(root: Path) -> None:
 
 _TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=40
-).filter(lambda t: t.strip(" \u3000\t") and not find_individual_numbers(t))
+).filter(lambda t: t.strip(" \u3000\t") and not find_numbers(t))
 
 
 @settings(max_examples=80, deadline=None)
 @given(
     # A twelve-digit record_seq with a valid check digit is refused by design (every field of the pension
     # files is checked for the form of a number; test_pension_wire.py), so it cannot round-trip.
-    seq=st.integers(0, 10**15 - 1).filter(lambda s: not find_individual_numbers(str(s))),
+    seq=st.integers(0, 10**15 - 1).filter(lambda s: not find_numbers(str(s))),
     name=_TEXT,
     address=_TEXT,
     born=st.dates(date(1900, 1, 1), date(2030, 12, 31)),
