@@ -18,7 +18,8 @@ cryptography, pydantic) are translated at the edge where they are raised, with `
         │   ├── DecodeError             undecodable body (not UTF-8, not JSON, not an envelope)
         │   ├── UnknownMessageType      no contract registered for (message_type, schema_version)
         │   ├── ValidationFailed        the payload does not validate (missing field, bad check digit, ...)
-        │   └── WireFormatError         a counterpart's file breaks its layout
+        │   ├── WireFormatError         a counterpart's file breaks its layout
+        │   └── BodyTooLarge            the body is over its type's size limit; refused before decoding
         ├── Unroutable                  no queue is bound for the destination
         ├── PolicyRefused               the number policy or the legal-basis table forbids the exchange
         ├── SealError                   a sealed number was tampered with, moved or sealed for someone else
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuditWriteFailed",
+    "BodyTooLarge",
     "BrokerUnavailable",
     "ConfigurationError",
     "ContractError",
@@ -142,6 +144,22 @@ class WireFormatError(ContractError):
     """A counterpart file or record breaks its documented layout."""
 
     code = "wire_format"
+
+
+class BodyTooLarge(ContractError):
+    """The body is over the size limit of its message type: refused unread, before anything decodes it.
+
+    Attributes:
+        size: the body's size in bytes as it arrived.
+        limit: the limit in force for its message type.
+    """
+
+    code = "too_large"
+
+    def __init__(self, message: str, *, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
 
 
 class Unroutable(PermanentError):

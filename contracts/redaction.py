@@ -52,13 +52,16 @@ byte.
 **Bytes of unknown encoding.** A body is read in every encoding renkei reads or writes, each pass masking in
 place (so the passes compose without moving a byte):
 
-1. as UTF-8, with every byte that is not UTF-8 kept as itself (``surrogateescape``): UTF-8 text, the ASCII
-   digits of CP932/Shift_JIS, EUC-JP, JIS8 (JIS X 0201) and ISO-2022-JP's ASCII mode, and the two-byte
-   full-width digits and separators of Shift_JIS/CP932 and EUC-JP where the bytes are not UTF-8;
-2. as JIS X 0208 two-byte codes (ISO-2022-JP, and the kanji fields of JIS8 files between their shift
+1. as UTF-8, with every byte that is not UTF-8 kept as itself (``surrogateescape``): UTF-8 text, and the
+   ASCII digits of CP932/Shift_JIS, EUC-JP, JIS8 (JIS X 0201) and ISO-2022-JP's ASCII mode (an ASCII byte
+   is never part of another character in any of them);
+2. as Shift_JIS/CP932 and EUC-JP, on the bytes themselves: their two-byte full-width digits and separators,
+   with ASCII digits and separators beside them (not through a decode, where a trail byte and the next
+   lead byte can pass for a UTF-8 character and hide a digit); a run must hold a two-byte part;
+3. as JIS X 0208 two-byte codes (ISO-2022-JP, and the kanji fields of JIS8 files between their shift
    sequences): full-width digits ``#0``-``#9`` and separators, with the shift sequences themselves
    (``ESC $ B``, ``ESC ( B`` ...) read as nothing, so a number split by one is still one run;
-3. as UTF-16, little- and big-endian, from an even and from an odd offset, with or without a byte-order
+4. as UTF-16, little- and big-endian, from an even and from an odd offset, with or without a byte-order
    mark, identifiers recognised as in text; only when the body holds a NUL or a 0xFF byte, which every
    ASCII or full-width digit in UTF-16 has (another script's digits in a UTF-16 body without a single ASCII
    character would go unread).
@@ -74,8 +77,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
-from typing import Final
+from collections.abc import Callable, Iterable, Sequence
+from typing import AnyStr, Final
 
 from contracts.individual_number import check_digit
 
@@ -100,71 +103,39 @@ LONG_RUN: Final = 64
 """A run of more digits than this is one span as a whole, without checking its windows."""
 
 Span = tuple[int, int]
-_Number = tuple[int, int, list[Span]]  # a number's span and the spans of its twelve digits
+_Number = tuple[int, int, list[Span]]  # a number's span and the spans of its digits (none: the whole run)
 
-# -- the alphabet ---------------------------------------------------------------------------------------
+# -- text ---------------------------------------------------------------------------------------------
 
 _SEPARATOR_CHARS: Final = " \u00a0\u3000-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\u30fc\uff70"
 _ESCAPED_DIGIT: Final = r"\\u(?:003[0-9]|[fF][fF]1[0-9])"
 _ESCAPED_SEPARATOR: Final = (
     r"\\u(?:0020|00[aA]0|3000|002[dD]|201[0-5]|2212|[fF][fF]0[dD]|30[fF][cC]|[fF][fF]70)"
 )
-
-
-def _escaped_bytes(raw: bytes) -> str:
-    """``raw`` as ``bytes.decode("utf-8", "surrogateescape")`` shows it where it is not UTF-8."""
-    return "".join(chr(b) if b < 0x80 else chr(0xDC00 + b) for b in raw)
-
-
-def _legacy(char: str) -> set[str]:
-    """The two-byte Shift_JIS/CP932 and EUC-JP forms of ``char``, as escaped bytes."""
-    forms = set()
-    for codec in ("cp932", "shift_jis", "euc_jp"):
-        try:
-            raw = char.encode(codec)
-        except UnicodeEncodeError:
-            continue
-        if len(raw) == 2 and raw[0] >= 0x80:
-            forms.add(_escaped_bytes(raw))
-    return forms
-
-
-_LEGACY_DIGITS: Final = {form: d for d in range(10) for form in _legacy(chr(0xFF10 + d))}
-_LEGACY_SEPARATORS: Final = {form for char in _SEPARATOR_CHARS for form in _legacy(char)}
-_SJIS_DIGITS: Final = frozenset(_escaped_bytes(chr(0xFF10 + d).encode("cp932")) for d in range(10))
-_SJIS_MASK: Final = _escaped_bytes("＊".encode("cp932"))
-_EUC_MASK: Final = _escaped_bytes("＊".encode("euc_jp"))
-
-
-def _either(forms: Iterable[str]) -> str:
-    return "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-
-
-def _run_of(digit: str, separator: str) -> re.Pattern[str]:
-    # Twelve digits at least; neighbours at most three separators apart.
-    return re.compile(rf"{digit}(?:{separator}{{0,3}}{digit}){{11,}}")
-
-
 _SEPARATOR_CLASS: Final = f"[{re.escape(_SEPARATOR_CHARS)}]"
-_TEXT_DIGIT: Final = rf"(?:\d|{_ESCAPED_DIGIT})"
-_TEXT_SEPARATOR: Final = rf"(?:{_SEPARATOR_CLASS}|{_ESCAPED_SEPARATOR})"
-_BYTE_DIGIT: Final = rf"(?:\d|{_ESCAPED_DIGIT}|{_either(_LEGACY_DIGITS)})"
-_BYTE_SEPARATOR: Final = rf"(?:{_SEPARATOR_CLASS}|{_ESCAPED_SEPARATOR}|{_either(_LEGACY_SEPARATORS)})"
+
+
+def _run_of(digit: AnyStr, separator: AnyStr) -> re.Pattern[AnyStr]:
+    # Twelve digits at least; neighbours at most three separators apart.
+    group, gap, more = (
+        (b"(?:", b"{0,3}", b"){11,}") if isinstance(digit, bytes) else ("(?:", "{0,3}", "){11,}")
+    )
+    return re.compile(digit + group + separator + gap + digit + more)
+
+
 _PLAIN: Final = (_run_of(r"\d", _SEPARATOR_CLASS), re.compile(r"\d"))
-"""Text without an escape or a legacy byte (nearly every log line): character classes only, twice as fast."""
-_TEXT: Final = (_run_of(_TEXT_DIGIT, _TEXT_SEPARATOR), re.compile(_TEXT_DIGIT))
-_BYTES: Final = (_run_of(_BYTE_DIGIT, _BYTE_SEPARATOR), re.compile(_BYTE_DIGIT))
-_LEGACY_LEADS: Final = tuple(sorted({form[0] for form in (*_LEGACY_DIGITS, *_LEGACY_SEPARATORS)}))
-_LEGACY_UNIT: Final = re.compile(_either((*_LEGACY_DIGITS, *_LEGACY_SEPARATORS)))
-_ID_REACH: Final = 256
-"""How far around a digit run identifiers are looked for: an identifier longer than this that holds the run
-is not recognised, and the run is redacted."""
+"""Text without an escape (nearly every log line): character classes only, twice as fast."""
+_TEXT_DIGIT: Final = rf"(?:\d|{_ESCAPED_DIGIT})"
+_TEXT: Final = (
+    _run_of(_TEXT_DIGIT, rf"(?:{_SEPARATOR_CLASS}|{_ESCAPED_SEPARATOR})"),
+    re.compile(_TEXT_DIGIT),
+)
 _LONGEST_UNIT: Final = 24
 """The most characters one digit and the gap before it can take (an escape and three escaped separators):
 a run longer than ``LONG_RUN`` times this holds more than ``LONG_RUN`` digits, without counting them."""
-_MASKS: Final = str.maketrans(
-    {**{chr(48 + d): "*" for d in range(10)}, **{chr(0xFF10 + d): "＊" for d in range(10)}}
-)
+_ID_REACH: Final = 256
+"""How far around a digit run identifiers are looked for: an identifier longer than this that holds the run
+is not recognised, and the run is redacted."""
 
 _ID_SHAPES: Final = (
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
@@ -174,10 +145,48 @@ _ID_SHAPES: Final = (
     r"|mn[0-9]{1,3}\.[A-Za-z2-7]{16,}\.[0-9]{1,4}"  # token of the reference design
 )
 _IDENTIFIER: Final = re.compile(rf"(?<![0-9A-Za-z])(?:{_ID_SHAPES})(?![0-9A-Za-z])")
+_IDENTIFIER_BYTES: Final = re.compile(_IDENTIFIER.pattern.encode("ascii"))
 _WHOLE_IDENTIFIER: Final = re.compile(_ID_SHAPES)
 
-# JIS X 0208 (ISO-2022-JP, the kanji fields of JIS8): full-width digits and separators are two 7-bit
-# bytes; shift sequences switch between it and ASCII or JIS X 0201.
+# -- bytes: Shift_JIS/CP932 and EUC-JP ----------------------------------------------------------------
+
+
+def _legacy(char: str) -> set[bytes]:
+    """The two-byte Shift_JIS/CP932 and EUC-JP forms of ``char``."""
+    forms = set()
+    for codec in ("cp932", "shift_jis", "euc_jp"):
+        try:
+            raw = char.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        if len(raw) == 2 and raw[0] >= 0x80:
+            forms.add(raw)
+    return forms
+
+
+def _either(forms: Iterable[bytes]) -> bytes:
+    return b"|".join(re.escape(f) for f in sorted(forms))
+
+
+_LEGACY_DIGITS: Final = {form: d for d in range(10) for form in _legacy(chr(0xFF10 + d))}
+_LEGACY_SEPARATORS: Final = {form for char in _SEPARATOR_CHARS for form in _legacy(char)}
+_LEGACY_UNIT: Final = re.compile(_either({*_LEGACY_DIGITS, *_LEGACY_SEPARATORS}))
+_SJIS_DIGITS: Final = frozenset(chr(0xFF10 + d).encode("cp932") for d in range(10))
+_SJIS_MASK: Final = "＊".encode("cp932")
+_EUC_MASK: Final = "＊".encode("euc_jp")
+_ESCAPED_DIGIT_BYTES: Final = _ESCAPED_DIGIT.encode("ascii")
+_LEGACY_DIGIT: Final = b"(?:[0-9]|%s|%s)" % (_ESCAPED_DIGIT_BYTES, _either(_LEGACY_DIGITS))
+_LEGACY: Final = (
+    _run_of(
+        _LEGACY_DIGIT, b"(?:[ \\-]|%s|%s)" % (_ESCAPED_SEPARATOR.encode("ascii"), _either(_LEGACY_SEPARATORS))
+    ),
+    re.compile(_LEGACY_DIGIT),
+)
+
+# -- bytes: JIS X 0208 ----------------------------------------------------------------------------------
+
+# ISO-2022-JP and the kanji fields of JIS8: full-width digits and separators are two 7-bit bytes; shift
+# sequences switch between it and ASCII or JIS X 0201.
 _JIS_DIGIT: Final = rb"(?:#[0-9]|[0-9])"
 _JIS_SEPARATOR: Final = rb"(?:!!|!<|!=|!>|!\]|[ \-])"
 _JIS_SHIFT: Final = rb"(?:\x1b\$[@B]|\x1b\$\(D|\x1b\([BJI]|[\x0e\x0f])"
@@ -185,9 +194,8 @@ _JIS_RUN: Final = re.compile(
     rb"%s(?:%s*(?:%s%s*){0,3}%s){11,}" % (_JIS_DIGIT, _JIS_SHIFT, _JIS_SEPARATOR, _JIS_SHIFT, _JIS_DIGIT)
 )
 _JIS_DIGITS: Final = re.compile(_JIS_DIGIT)
-_JIS_SPECIFIC: Final = re.compile(rb"#|\x1b|[\x0e\x0f]")
+_JIS_SPECIFIC: Final = re.compile(rb"#[0-9]|[\x0e\x0f\x1b]")
 _JIS_MASK: Final = b"!v"  # ＊ in JIS X 0208
-_JIS_HINT: Final = re.compile(rb"#[0-9]|[\x0e\x0f\x1b]")
 
 
 # -- finding ------------------------------------------------------------------------------------------
@@ -203,15 +211,17 @@ def is_identifier(value: str) -> bool:
     return _WHOLE_IDENTIFIER.fullmatch(value) is not None
 
 
-def _digit_value(unit: str) -> int:
+def _digit_value(unit: str | bytes) -> int:
+    if isinstance(unit, str):
+        return unicodedata.digit(unit) if len(unit) == 1 else int(unit[-1])  # a digit, or its escape
     if len(unit) == 1:
-        return unicodedata.digit(unit)
-    if unit[0] == "\\":
-        return int(unit[-1])
-    return _LEGACY_DIGITS[unit]
+        return unit[0] - 48
+    if unit[:1] == b"\\":
+        return unit[-1] - 48
+    return _LEGACY_DIGITS[unit] if unit in _LEGACY_DIGITS else unit[1] - 48  # two-byte: Shift_JIS/EUC, JIS
 
 
-def _windows(units: list[Span], values: str, keep: str | None, embedded: bool = True) -> list[_Number]:
+def _windows(units: list[Span], values: str, keep: str | None, embedded: bool) -> list[_Number]:
     """The numbers among the digits ``values`` of one run (``units``: where each digit is)."""
     found: list[_Number] = []
     if not embedded and len(units) != 12:
@@ -223,53 +233,36 @@ def _windows(units: list[Span], values: str, keep: str | None, embedded: bool = 
     return found
 
 
-def _patterns(text: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    if any(lead in text for lead in _LEGACY_LEADS) and _LEGACY_UNIT.search(text):
-        return _BYTES
-    return _TEXT if "\\u" in text else _PLAIN
-
-
-def _outside_identifiers(text: str, runs: list[re.Match[str]], run: re.Pattern[str]) -> list[re.Match[str]]:
+def _outside_identifiers(
+    text: AnyStr, runs: list[re.Match[AnyStr]], run: re.Pattern[AnyStr], ids: re.Pattern[AnyStr]
+) -> list[re.Match[AnyStr]]:
     """The runs once identifiers are taken out: the identifiers win, the text between them is searched.
 
     Identifiers are looked for only around each run, so a large body full of ids costs little.
     """
-    kept: list[re.Match[str]] = []
+    kept: list[re.Match[AnyStr]] = []
     for match in runs:
         start, end = match.span()
-        ids = [
-            (i, j)
-            for i, j in (
-                m.span()
-                for m in _IDENTIFIER.finditer(
-                    text, max(0, start - _ID_REACH), min(len(text), end + _ID_REACH)
-                )
-            )
-            if i < end and j > start
-        ]
-        if not ids:
+        near = ids.finditer(text, max(0, start - _ID_REACH), min(len(text), end + _ID_REACH))
+        spans: list[Span] = [(i, j) for i, j in (m.span() for m in near) if i < end and j > start]
+        if not spans:
             kept.append(match)
             continue
         last = start
-        for id_start, id_end in [*ids, (end, end)]:
+        for id_start, id_end in [*spans, (end, end)]:
             if id_start > last:
                 kept.extend(run.finditer(text, last, id_start))
             last = max(last, id_end)
     return kept
 
 
-def _scan(
-    text: str, keep: str | None = None, identifiers: bool = True, embedded: bool = True
+def _numbers(
+    text: AnyStr,
+    runs: Iterable[re.Match[AnyStr]],
+    digits: re.Pattern[AnyStr],
+    keep: str | None,
+    embedded: bool,
 ) -> list[_Number]:
-    """The numbers of ``text``; a number of an over-long run has no digit spans (it is the whole run)."""
-    if len(text) < 12:  # too short to hold one, like most ids, codes and words
-        return []
-    run, digits = _patterns(text)
-    runs = list(run.finditer(text))
-    if not runs:
-        return []
-    if identifiers:
-        runs = _outside_identifiers(text, runs, run)
     found: list[_Number] = []
     for match in runs:
         start, end = match.span()
@@ -278,12 +271,26 @@ def _scan(
                 found.append((start, end, []))
             continue
         units = [m.span() for m in digits.finditer(text, start, end)]
-        if len(units) > LONG_RUN and embedded:
-            found.append((start, end, []))
+        if len(units) > LONG_RUN:
+            if embedded:
+                found.append((start, end, []))
             continue
         values = "".join(str(_digit_value(text[s:e])) for s, e in units)
         found.extend(_windows(units, values, keep, embedded))
     return found
+
+
+def _scan(
+    text: str, keep: str | None = None, identifiers: bool = True, embedded: bool = True
+) -> list[_Number]:
+    """The numbers of ``text``; a number of an over-long run has no digit spans (it is the whole run)."""
+    if len(text) < 12:  # too short to hold one, like most ids, codes and words
+        return []
+    run, digits = _TEXT if "\\u" in text else _PLAIN
+    runs = list(run.finditer(text))
+    if runs and identifiers:
+        runs = _outside_identifiers(text, runs, run, _IDENTIFIER)
+    return _numbers(text, runs, digits, keep, embedded) if runs else []
 
 
 def _merged(spans: Iterable[Span]) -> list[Span]:
@@ -353,78 +360,106 @@ def redact_identifier(value: str) -> str:
     return value if is_identifier(value) else redact_text(value)
 
 
-# -- bytes --------------------------------------------------------------------------------------------
+# -- masking bytes ------------------------------------------------------------------------------------
+
+_MASKS: Final = str.maketrans(
+    {chr(48 + d): "*" for d in range(10)} | {chr(0xFF10 + d): "＊" for d in range(10)}
+)
 
 
-def _mask(unit: str, utf16: bool) -> str:
-    """A mask for one digit, of the same length in bytes in the same form."""
+def _mask_char(unit: str, utf16: bool) -> str:
+    """A mask for one digit of text, of the same length in bytes (UTF-8, or UTF-16 code units)."""
     if unit[0] == "\\":  # an escape: six ASCII characters either way
         return "\\uff0a" if unit[2] in "fF" else "\\u002a"
-    if len(unit) == 2:  # a two-byte Shift_JIS or EUC-JP digit, as escaped bytes
-        return _SJIS_MASK if unit in _SJIS_DIGITS else _EUC_MASK
     if "\uff10" <= unit <= "\uff19":
-        return "＊"  # the same width as a full-width digit in every encoding
-    # ASCII, or another script's digit: as many asterisks as it takes bytes (code units in UTF-16).
+        return "＊"  # the width of a full-width digit in every encoding
     size = len(unit.encode("utf-16-le")) // 2 if utf16 else len(unit.encode("utf-8"))
-    return "*" * size
+    return "*" * size  # ASCII, or another script's digit: as many asterisks as it takes
 
 
-def _mask_run(segment: str, utf16: bool) -> str:
-    """Every digit of an over-long run masked (ASCII and full-width ones at C speed)."""
-    if "\\" not in segment and not any(lead in segment for lead in _LEGACY_LEADS):
-        segment = segment.translate(_MASKS)
-        if not re.search(r"\d", segment):
-            return segment
-    return _BYTES[1].sub(lambda m: _mask(m.group(), utf16), segment)
-
-
-def _masked(text: str, *, utf16: bool) -> str | None:
+def _masked_text(text: str, *, utf16: bool) -> str | None:
     """``text`` with each digit of each number masked, or ``None`` when it holds none."""
     found = _scan(text)
     if not found:
         return None
-    pieces: list[tuple[int, int, str]] = []
+    digits = _TEXT[1]
+    pieces: list[tuple[int, int]] = []
     for start, end, units in found:
-        if not units:
-            pieces.append((start, end, _mask_run(text[start:end], utf16)))
-        else:
-            pieces.extend((s, e, _mask(text[s:e], utf16)) for s, e in units)
+        pieces.extend(units or [m.span() for m in digits.finditer(text, start, end)])
     parts, last = [], 0
-    for start, end, mask in sorted(set(pieces)):
-        if start < last:
-            continue  # a digit of an over-long run, masked with it
+    for start, end in sorted(set(pieces)):
         parts.append(text[last:start])
-        parts.append(mask)
+        parts.append(_mask_char(text[start:end], utf16))
         last = end
     parts.append(text[last:])
     return "".join(parts)
 
 
-def _mask_jis(body: bytes) -> bytes:
-    """Mask the numbers of ``body`` read as JIS X 0208 with shift sequences (a run needs a JIS part)."""
-    if not _JIS_HINT.search(body):
+def _mask_utf8(body: bytes) -> bytes:
+    """Pass 1: the body as UTF-8 (bytes that are not UTF-8 kept as themselves)."""
+    text = body.decode("utf-8", "surrogateescape")
+    if not _PLAIN[0].search(text) and "\\u" not in text:
         return body
-    out: bytearray | None = None
-    for match in _JIS_RUN.finditer(body):
-        if not _JIS_SPECIFIC.search(match.group()):
-            continue  # plain ASCII digits: the UTF-8 pass has read them, with identifiers
-        units = [m.span() for m in _JIS_DIGITS.finditer(body, match.start(), match.end())]
-        values = "".join(chr(body[e - 1]) for _, e in units)
-        numbers = [(0, 0, units)] if len(units) > LONG_RUN else _windows(units, values, None)
-        for _, _, digits in numbers:
-            out = out if out is not None else bytearray(body)
-            for start, end in digits:
-                out[start:end] = _JIS_MASK if end - start == 2 else b"*"
-    return body if out is None else bytes(out)
+    masked = _masked_text(text, utf16=False)
+    return body if masked is None else masked.encode("utf-8", "surrogateescape")
+
+
+def _escape_mask(unit: bytes) -> bytes:
+    return b"\\uff0a" if unit[2:3] in (b"f", b"F") else b"\\u002a"
+
+
+def _legacy_mask(unit: bytes) -> bytes:
+    if unit[:1] == b"\\":
+        return _escape_mask(unit)
+    if len(unit) == 1:
+        return b"*"
+    return _SJIS_MASK if unit in _SJIS_DIGITS else _EUC_MASK
+
+
+def _jis_mask(unit: bytes) -> bytes:
+    return b"*" if len(unit) == 1 else _JIS_MASK
+
+
+def _mask_in_place(
+    body: bytes, numbers: list[_Number], digits: re.Pattern[bytes], mask: Callable[[bytes], bytes]
+) -> bytes:
+    """``body`` with each digit of ``numbers`` replaced by ``mask`` of it (the same length)."""
+    if not numbers:
+        return body
+    out = bytearray(body)
+    for start, end, units in numbers:
+        for s, e in units or [m.span() for m in digits.finditer(body, start, end)]:
+            out[s:e] = mask(body[s:e])
+    return bytes(out)
+
+
+def _mask_legacy(body: bytes) -> bytes:
+    """Pass 2: Shift_JIS/CP932 and EUC-JP two-byte digits and separators, on the bytes."""
+    if not _LEGACY_UNIT.search(body):
+        return body
+    run, digits = _LEGACY
+    runs = [m for m in run.finditer(body) if _LEGACY_UNIT.search(body, m.start(), m.end())]
+    runs = _outside_identifiers(body, runs, run, _IDENTIFIER_BYTES) if runs else []
+    return _mask_in_place(body, _numbers(body, runs, digits, None, embedded=True), digits, _legacy_mask)
+
+
+def _mask_jis(body: bytes) -> bytes:
+    """Pass 3: JIS X 0208 with shift sequences (a run must hold a two-byte digit or a shift)."""
+    if not _JIS_SPECIFIC.search(body):
+        return body
+    runs = [m for m in _JIS_RUN.finditer(body) if _JIS_SPECIFIC.search(body, m.start(), m.end())]
+    return _mask_in_place(
+        body, _numbers(body, runs, _JIS_DIGITS, None, embedded=True), _JIS_DIGITS, _jis_mask
+    )
 
 
 def _mask_utf16(body: bytes, codec: str, offset: int) -> bytes:
-    """Mask the numbers of ``body`` read as UTF-16 (``codec``) from ``offset``."""
+    """Pass 4: the body as UTF-16 (``codec``) from ``offset``."""
     end = offset + (len(body) - offset) // 2 * 2
     if end - offset < 24:  # twelve code units
         return body
     text = body[offset:end].decode(codec, "surrogatepass")
-    masked = _masked(text, utf16=True)
+    masked = _masked_text(text, utf16=True)
     if masked is None:
         return body
     return body[:offset] + masked.encode(codec, "surrogatepass") + body[end:]
@@ -438,9 +473,7 @@ def redact_bytes(body: bytes) -> bytes:
     """
     if len(body) < 12:
         return body
-    masked = _masked(body.decode("utf-8", "surrogateescape"), utf16=False)
-    out = body if masked is None else masked.encode("utf-8", "surrogateescape")
-    out = _mask_jis(out)
+    out = _mask_jis(_mask_legacy(_mask_utf8(body)))
     if b"\x00" in out or b"\xff" in out:  # a digit in UTF-16, ASCII or full-width, has one of them
         for codec in ("utf-16-le", "utf-16-be"):
             for offset in (0, 1):

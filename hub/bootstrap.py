@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -28,6 +29,7 @@ from adapters.pension import DirectoryGateway, PensionAdapter, PensionSystemSimu
 from contracts.envelope import Envelope
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber
+from hub.core.body_limits import BodyLimits
 from hub.core.dead_letters import DeadLetterConfig, DeadLetterConsumer
 from hub.core.failure import Exchanges, RetryPolicy
 from hub.core.hosting import AdapterHost, DirectoryPoller, HostDeps, SimulatorHost, counterpart_message
@@ -96,6 +98,11 @@ def load_legal_basis_table(path: Path | None = None) -> LegalBasisTable:
         else resources.files("hub").joinpath("legal_basis_table.toml").read_text(encoding="utf-8")
     )
     return LegalBasisTable.from_mapping(tomllib.loads(text))
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    """The body size limits of every consumer, from settings."""
+    return BodyLimits(settings.body_limit.default_bytes, MappingProxyType(dict(settings.body_limit.per_type)))
 
 
 def _link_keys(keyring: Keyring) -> dict[str, bytes]:
@@ -188,7 +195,8 @@ class Hub:
 
     def host_deps(self, transport: Transport) -> HostDeps:
         """Dependencies of adapter and simulator hosts."""
-        return HostDeps(transport, self.exchanges, self.retry, AeadLinkCipher(_link_keys(self.keyring)))
+        link = AeadLinkCipher(_link_keys(self.keyring))
+        return HostDeps(transport, self.exchanges, self.retry, link, body_limits(self.settings))
 
     def hub_worker(self, transport: Transport, actor: str | None = None) -> HubWorker:
         """The hub's ingress consumer."""
@@ -206,6 +214,7 @@ class Hub:
                 identities=sender_identities(self.settings),
                 after_commit=self.checkpointer.maybe_checkpoint,
                 legal_basis=self.legal_basis,
+                body_limits=body_limits(self.settings),
             )
         )
 
@@ -298,6 +307,7 @@ class Hub:
             queue_prefix=self.names.prefix,
             delivery_limit=self.settings.retry.delivery_limit,
             identities=sender_identities(self.settings),
+            body_limits=body_limits(self.settings),
         )
         return DeadLetterConsumer(
             self.uow_factory(), config, actor=actor or f"hub:dead-letters:{os.getpid()}"
@@ -456,7 +466,9 @@ def bootstrap(
         transport_factory=transport_factory
         or (
             lambda role: PikaTransport(
-                settings.amqp_addresses, connection_name=f"renkei-{role}-{os.getpid()}"
+                settings.amqp_addresses,
+                connection_name=f"renkei-{role}-{os.getpid()}",
+                body_limits=body_limits(settings),
             )
         ),
         chain=ChainWriter(f"renkei pid {os.getpid()} on {socket.gethostname()}"),

@@ -14,7 +14,39 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["BrokerIdentity", "BrokerSettings", "ConsoleSettings", "Environment", "RetrySettings", "Settings"]
+__all__ = [
+    "BULK_MESSAGE_TYPES",
+    "BodyLimitSettings",
+    "BrokerIdentity",
+    "BrokerSettings",
+    "ConsoleSettings",
+    "Environment",
+    "RetrySettings",
+    "Settings",
+]
+
+_MIB = 1024 * 1024
+_BODY_LIMIT_RANGE = (64 * 1024, 512 * _MIB)  # RabbitMQ's own max_message_size cannot exceed 512 MiB
+
+BULK_MESSAGE_TYPES = (
+    "pension.survival_inquiry.requested",
+    "pension.survival_check.outcomes",
+    "pension.number_acquisition.requested",
+    "pension.number_acquisition.outcome",
+    "pension.dependants_declaration.submitted",
+    "pension.dependants_declaration.acknowledged",
+    "pension.payment_report.requested",
+    "pension.tokucho.instructions",
+    "pension.eltax.outcomes",
+    "jlis.survival_change.inquiry",
+    "jlis.survival_change.result",
+    "jlis.number_acquisition.query",
+    "jlis.number_acquisition.result",
+    "jlis.file",
+    "eltax.file",
+)
+"""The bulk kinds of the pension flows: a chunk of up to 50,000 records of a pension file, the J-LIS and
+eLTAX messages and files made of one, and their answers."""
 
 
 class Environment(StrEnum):
@@ -72,6 +104,45 @@ class BrokerSettings(BaseSettings):
             "RabbitMQ management API (http://host:15672) for `renkei topology users`; empty: use rabbitmqctl"
         ),
     )
+
+
+class BodyLimitSettings(BaseSettings):
+    """How large a message body may be. A larger one is dead-lettered unread, reason ``too_large``.
+
+    Every consumer applies them before decoding (:mod:`hub.core.body_limits`); keep the broker's
+    ``max_message_size`` (``docker/rabbitmq/rabbitmq.conf``) at least as large as the largest. A chunk of
+    ``chunk_records`` records takes about 150-300 bytes a record: raise the bulk limits with it.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RENKEI_BODY_LIMIT_", frozen=True)
+
+    default_bytes: int = Field(
+        4 * _MIB,
+        ge=_BODY_LIMIT_RANGE[0],
+        le=_BODY_LIMIT_RANGE[1],
+        description="largest body of a message type without a limit of its own (4 MiB)",
+    )
+    per_type: dict[str, int] = Field(
+        default_factory=lambda: dict.fromkeys(BULK_MESSAGE_TYPES, 32 * _MIB),
+        description=(
+            "largest body by message type, as JSON {type: bytes}; replaces the defaults (32 MiB for the "
+            "bulk kinds of the pension flows) when set"
+        ),
+    )
+
+    @field_validator("per_type")
+    @classmethod
+    def _in_range(cls, value: dict[str, int]) -> dict[str, int]:
+        low, high = _BODY_LIMIT_RANGE
+        for message_type, limit in value.items():
+            if not low <= limit <= high:
+                raise ValueError(f"the body limit of {message_type} must be between {low} and {high} bytes")
+        return value
+
+    @property
+    def largest(self) -> int:
+        """The largest limit of any message type."""
+        return max([self.default_bytes, *self.per_type.values()])
 
 
 class ConsoleSettings(BaseSettings):
@@ -162,6 +233,7 @@ class Settings(BaseSettings):
     retry: RetrySettings = Field(default_factory=RetrySettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    body_limit: BodyLimitSettings = Field(default_factory=BodyLimitSettings)
 
     @field_validator("log_level")
     @classmethod

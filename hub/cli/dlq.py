@@ -28,7 +28,7 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import ConfigurationError, RenkeiError, StoreUnavailable
-from contracts.redaction import redact_text
+from contracts.redaction import redact_bytes, redact_text
 from hub.bootstrap import Hub, bootstrap
 from hub.core.operations import DeadLetterOperations, OperationReport
 from hub.infra.broker_credentials import replay_routes
@@ -258,6 +258,7 @@ def groups_cmd(
 
 
 def _body_text(body: bytes) -> str:
+    body = redact_bytes(body)  # a UTF-16 body decodes as UTF-8 with NULs between its digits
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -280,7 +281,7 @@ def show_cmd(
         d = store.get(dead_letter_id)
     if d is None:
         raise _fail(f"no dead letter {dead_letter_id}", 1)
-    headers = {k: _shown(v) if isinstance(v, str) else v for k, v in sorted(d.headers.items())}
+    headers = {_shown(k): _shown(v) if isinstance(v, str) else v for k, v in sorted(d.headers.items())}
     body = _body_text(d.body)
     if as_json:
         _json_line({**_summary(d), "headers": headers, "body": body})

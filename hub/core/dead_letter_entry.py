@@ -9,6 +9,11 @@ Two kinds of dead letter arrive in ``{p}.dead_letter``:
   most recent first). ``x-first-death-*`` is only a fallback: a message that waited in a retry tier
   carries ``x-first-death-reason: expired`` from that tier for the rest of its life.
 
+A body over its type's size limit (:mod:`hub.core.body_limits`; a renkei dead letter never is, it was cut
+to its limit when it was made) is kept up to the limit only, and its failure becomes ``too_large``, naming
+the failure it was dead-lettered for. Every text kept is redacted (:mod:`contracts.redaction`), header
+names as well as values; message and correlation ids that are identifiers are kept whole.
+
 Failures are grouped by a fingerprint of reason code, stage and message type, and the group's label is made
 of the same three, each taken from what the hub knows, never from a producer's text: the message type only
 if the sender table knows it, the stage only if it is one of the hub's or a consumer's stages, the reason
@@ -35,8 +40,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from contracts.redaction import redact_bytes, redact_text
+from contracts.redaction import redact_bytes, redact_identifier, redact_text
 from hub.core import headers as h
+from hub.core.body_limits import BodyLimits
 from hub.core.senders import HUB, SenderIdentities, SenderTable, load_sender_table
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.transport import Delivery, HeaderValue
@@ -58,6 +64,7 @@ class DeadLetterConfig:
         delivery_limit: the work queues' delivery limit, quoted in the reason of a crash loop.
         identities: which broker user is which service; ``None`` proves no sender.
         senders: the sender table (the message types and stages the hub knows).
+        body_limits: bodies over these are kept up to the limit only, as ``too_large``.
     """
 
     hub_queue: str
@@ -65,6 +72,7 @@ class DeadLetterConfig:
     delivery_limit: int | None = None
     identities: SenderIdentities | None = None
     senders: SenderTable = field(default_factory=load_sender_table)
+    body_limits: BodyLimits = field(default_factory=BodyLimits)
 
 
 _NIBBLE_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
@@ -105,18 +113,20 @@ def _known_facts(failure: Failure, message_type: str, config: DeadLetterConfig) 
 
 
 def redact_body(body: bytes) -> tuple[bytes, bool]:
-    """Redact a body for storing; returns it and whether anything changed.
+    """Redact a body for storing (:func:`contracts.redaction.redact_bytes`); returns it and whether it did.
 
-    UTF-8 bodies go through :func:`hub.core.redaction.redact_bytes`. Other bodies (the link's encrypted
-    files) keep their bytes, except any 12-digit run with a valid check digit, so that they can still be
-    replayed; one holding a full-width number is redacted leniently as text.
+    Whatever its encoding, the body keeps its length and every byte but the digits of a number, which are
+    masked in place: a fixed-width record keeps its layout, an encrypted file can still be replayed.
     """
     redacted = redact_bytes(body)
     return redacted, redacted != body
 
 
-def _text(value: object, limit: int = _TEXT_LIMIT) -> str | None:
-    """A header value as redacted text, or ``None`` when it is not a scalar."""
+def _text(value: object, limit: int = _TEXT_LIMIT, *, identifier: bool = False) -> str | None:
+    """A header value as redacted text, or ``None`` when it is not a scalar.
+
+    ``identifier``: the value is an id (kept whole when it has an identifier's shape).
+    """
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
     if isinstance(value, bool):
@@ -126,7 +136,8 @@ def _text(value: object, limit: int = _TEXT_LIMIT) -> str | None:
     if not isinstance(value, str):
         return None
     # NUL: PostgreSQL refuses it in text, and a dead letter that cannot be stored would come back forever.
-    return redact_text(value.replace("\x00", "\ufffd"))[:limit]
+    value = value.replace("\x00", "\ufffd")
+    return (redact_identifier(value) if identifier else redact_text(value))[:limit]
 
 
 def _time(value: object) -> datetime | None:
@@ -146,10 +157,11 @@ def _time(value: object) -> datetime | None:
 def _scalar_headers(headers: Mapping[str, object]) -> dict[str, HeaderValue]:
     kept: dict[str, HeaderValue] = {}
     for key, value in headers.items():
+        name = _text(str(key)) or ""  # a header's name can hold a number as well as its value
         if isinstance(value, bool | int) or value is None:
-            kept[str(key)[:_TEXT_LIMIT]] = value
+            kept[name] = value
         elif (text := _text(value, _HEADER_TEXT_LIMIT)) is not None:
-            kept[str(key)[:_TEXT_LIMIT]] = text
+            kept[name] = text
     return kept
 
 
@@ -245,11 +257,21 @@ def describe(delivery: Delivery, config: DeadLetterConfig, now: datetime | None 
             failure = replace(failure, origin=FailureOrigin.HOST)
     else:
         failure, event = _broker(delivery, config, now)
-    body, redacted = redact_body(delivery.body)
+    kept = delivery.body
+    if (too_large := config.body_limits.check(delivery)) is not None:
+        kept = kept[: too_large.limit]
+        why = f"{too_large} It was dead-lettered as {failure.reason_code}: {failure.reason_text}"
+        failure = replace(
+            failure,
+            reason_code=too_large.code,
+            reason_text=why[:_REASON_LIMIT],
+            exception_type=type(too_large).__name__,
+        )
+    body, redacted = redact_body(kept)
     message_type = (_text(delivery.message_type) or "unknown") if delivery.message_type else "unknown"
     facts = _known_facts(failure, message_type, config)
     fp = fingerprint(*facts)
-    message_id = _text(delivery.message_id) if delivery.message_id else None
+    message_id = _text(delivery.message_id, identifier=True) if delivery.message_id else None
     message_key = (
         message_id
         if message_id and message_id != "unknown"
@@ -258,7 +280,7 @@ def describe(delivery: Delivery, config: DeadLetterConfig, now: datetime | None 
         else "body:" + _digest(body, length=40)
     )
     death_key = _digest(message_key, fp, event)
-    correlation_id = _text(delivery.correlation_id) if delivery.correlation_id else None
+    correlation_id = _text(delivery.correlation_id, identifier=True) if delivery.correlation_id else None
     return DeadLetterEntry(
         death_key=death_key,
         message_key=message_key,

@@ -6,7 +6,10 @@
 * anything else is a crash: the delivery is requeued and the queue's delivery limit catches a message
   that keeps crashing, so it is dead-lettered by the broker, never redelivered forever.
 
-Dead-letter bodies are redacted, so no number reaches the dead-letter queue even from malformed input.
+Dead-letter copies are redacted (:mod:`contracts.redaction`): body, header names and values, reason and
+AMQP properties, so no number reaches the dead-letter queue even from malformed input; message and
+correlation ids that are identifiers are kept as they are. A body refused as too large
+(:class:`~contracts.errors.BodyTooLarge`) is kept up to its limit only, with its size in a header.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from contracts.errors import RenkeiError, TransientError
-from contracts.redaction import redact_bytes, redact_text
+from contracts.errors import BodyTooLarge, RenkeiError, TransientError
+from contracts.redaction import redact_bytes, redact_identifier, redact_text
 from hub.core import headers as h
 from hub.ports.transport import Delivery, HeaderValue, OutgoingMessage
 
@@ -56,10 +59,10 @@ class RetryPolicy:
 
 def _plain_headers(delivery: Delivery, sender: str | None) -> dict[str, HeaderValue]:
     # Keep our own scalar headers; x-death and friends are the broker's business. A producer may have put
-    # anything in them: text is redacted like the body. The sender header is never copied: the copy's
-    # publisher sets it (only the hub does), or it goes.
+    # anything in them: text is redacted like the body, names as well as values. The sender header is never
+    # copied: the copy's publisher sets it (only the hub does), or it goes.
     headers: dict[str, HeaderValue] = {
-        k: redact_text(v) if isinstance(v, str) else v
+        redact_text(k): redact_text(v) if isinstance(v, str) else v
         for k, v in delivery.headers.items()
         if k.startswith("x-renkei-") and k != h.SENDER and isinstance(v, str | int | bool)
     }
@@ -72,9 +75,10 @@ def _property(value: str | None, fallback: str | None = None) -> str:
     """An AMQP property of the failed delivery, as its copy may carry it: redacted, never empty.
 
     Producers set message ids, types and correlation ids as they like (a number, even); the copy goes to
-    a queue and, through the outbox and the dead-letter store, to the database.
+    a queue and, through the outbox and the dead-letter store, to the database. An id that is an identifier
+    (a UUID, a file name with one) is kept whole: it is what the dead letter is found and replayed by.
     """
-    return redact_text(value or fallback or "unknown")
+    return redact_identifier(value or fallback or "unknown")
 
 
 def dead_letter_message(
@@ -93,6 +97,10 @@ def dead_letter_message(
     """
     code = error.code if isinstance(error, RenkeiError) else "crash"
     headers = _plain_headers(delivery, sender)
+    body = delivery.body
+    if isinstance(error, BodyTooLarge):  # kept up to the limit only: the rest was never read
+        body = body[: error.limit]
+        headers[h.BODY_SIZE] = error.size
     headers.update(
         {
             h.FAILURE_CODE: code,
@@ -107,7 +115,7 @@ def dead_letter_message(
     return OutgoingMessage(
         exchange=exchanges.dead,
         routing_key=delivery.queue,
-        body=redact_bytes(delivery.body),
+        body=redact_bytes(body),
         message_id=_property(delivery.message_id),
         message_type=_property(delivery.message_type),
         correlation_id=_property(delivery.correlation_id, delivery.message_id),

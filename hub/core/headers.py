@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 __all__ = [
     "ATTEMPT",
+    "BODY_SIZE",
     "FAILED_QUEUE",
     "FAILED_STAGE",
     "FAILURE_AT",
@@ -30,6 +31,8 @@ FAILED_STAGE = "x-renkei-stage"
 FAILED_QUEUE = "x-renkei-queue"
 """Where the producer of a dead letter says it failed: shown to operators, never used to route a replay."""
 FAILURE_AT = "x-renkei-failed-at"
+BODY_SIZE = "x-renkei-body-size"
+"""On a dead letter refused as ``too_large``: the body's size in bytes as it arrived (the copy keeps less)."""
 REPLAY_OF = "x-renkei-replay-of"
 REPLAY_ID = "x-renkei-replay-id"
 REPLAY_OPERATOR = "x-renkei-replay-operator"

@@ -1,7 +1,8 @@
 """Hosts that run adapters and simulators on the transport.
 
 Adapters and simulators are pure translators (:mod:`contracts.link`); these hosts consume their queues,
-call them, publish what they produce with confirms, and settle each delivery by the ack policy. A host
+call them, publish what they produce with confirms, and settle each delivery by the ack policy; a body
+over its type's size limit is dead-lettered unread (:mod:`hub.core.body_limits`). A host
 keeps no state of its own: idempotency comes from deterministic message ids and file names downstream.
 """
 
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contracts.errors import PermanentError, TransientError
 from contracts.link import Adapter, AdapterOutput, CounterpartFile, PollingAdapter, Simulator
 from contracts.registry import decode
+from hub.core.body_limits import BodyLimits
 from hub.core.failure import Exchanges, RetryPolicy, dead_letter_message, retry_message
 from hub.core.routing import to_outgoing
 from hub.ports.link import LinkCipher
@@ -32,6 +34,7 @@ class HostDeps:
     exchanges: Exchanges
     retry: RetryPolicy
     link: LinkCipher
+    body_limits: BodyLimits = field(default_factory=BodyLimits)
 
 
 def counterpart_message(file: CounterpartFile, direction: str, deps: HostDeps) -> OutgoingMessage:
@@ -64,6 +67,8 @@ def _settle(
             "stage": stage,
         }
         try:
+            if (too_large := deps.body_limits.check(delivery)) is not None:
+                raise too_large  # noqa: TRY301 - dead-lettered like any permanent failure, unread
             outgoing.extend(work(delivery))
         except PermanentError as exc:
             log.warning("dead-lettered", extra={**context, "reason": exc.code})

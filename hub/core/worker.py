@@ -1,11 +1,12 @@
 """The hub's consumer: one database transaction per batch of deliveries, acks only after commit.
 
-For each batch: decode every body against the registry; check that the broker-proven sender may send
-each message (:mod:`hub.core.senders`: refused ones are dead-lettered with ``sender_not_permitted`` and
-recorded, nothing else happens to them); skip ids the inbox has seen (redelivery or replay); run each
-message's handler inside a savepoint, so that one bad message does not spoil its neighbours; write
-outgoing messages to the outbox and the access records in the same transaction; commit; relay the outbox
-with publisher confirms; then let the transport ack. Failures follow :mod:`hub.core.failure`.
+For each batch: refuse every body over its type's size limit unread (:mod:`hub.core.body_limits`), decode
+the others against the registry; check that the broker-proven sender may send each message
+(:mod:`hub.core.senders`: refused ones are dead-lettered with ``sender_not_permitted`` and recorded, nothing
+else happens to them); skip ids the inbox has seen (redelivery or replay); run each message's handler
+inside a savepoint, so that one bad message does not spoil its neighbours; write outgoing messages to the
+outbox and the access records in the same transaction; commit; relay the outbox with publisher confirms;
+then let the transport ack. Failures follow :mod:`hub.core.failure`.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from contracts.errors import (
     UnknownMessageType,
     Unroutable,
 )
-from contracts.redaction import redact_text
+from contracts.redaction import redact_identifier
 from contracts.registry import Decoded, decode
 from contracts.sealing import Sealer, Unsealer
 from hub.core import headers as h
+from hub.core.body_limits import BodyLimits
 from hub.core.context import HandlerContext
 from hub.core.failure import Exchanges, RetryPolicy, dead_letter_message, retry_message
 from hub.core.legal_basis import LegalBasisTable
@@ -89,11 +91,13 @@ class WorkerDeps:
     """Per message type: looks up a whole batch's people before the handlers run (see routing)."""
     senders: SenderTable = field(default_factory=load_sender_table)
     """Which service may send which message type (``hub/senders.toml``)."""
+    body_limits: BodyLimits = field(default_factory=BodyLimits)
+    """A body over its type's limit is dead-lettered (``too_large``) without being decoded."""
 
 
 def _cut(value: str | None) -> str | None:
     """An AMQP property as the access record can keep it: no Individual Number, no NUL, ID_LIMIT long."""
-    return None if value is None else redact_text(value.replace("\x00", ""))[:ID_LIMIT]
+    return None if value is None else redact_identifier(value.replace("\x00", ""))[:ID_LIMIT]
 
 
 class _HandlerFailed(Exception):
@@ -128,6 +132,8 @@ class HubWorker:
         transient: list[tuple[int, TransientError]] = []
         for index, delivery in enumerate(deliveries):
             try:
+                if (too_large := self._d.body_limits.check(delivery)) is not None:
+                    raise too_large
                 message = decode(delivery.body)
                 key = (message.envelope.message_type, message.envelope.schema_version)
                 if key not in self._d.handlers:

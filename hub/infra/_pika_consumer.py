@@ -22,6 +22,7 @@ from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
 
 from contracts.errors import BrokerUnavailable, RenkeiError
+from hub.core.body_limits import BodyLimits
 from hub.infra._pika_admin import declare_on
 from hub.infra._pika_io import IoThread, translate
 from hub.ports.transport import Delivery, Disposition, Topology
@@ -48,6 +49,9 @@ class ConsumerSession:
         prefetch: ``basic.qos`` prefetch count.
         topologies: declared again (idempotently) before consuming, as on every connect.
         timeout_s: how long to wait for the connection and the consumer to be set up.
+        body_limits: a body over its type's limit is cut to the limit as it arrives, in the I/O thread, so
+            that ``prefetch`` large messages cannot fill the memory; the consumer dead-letters it as
+            ``too_large`` (:mod:`hub.core.body_limits`).
 
     Raises:
         BrokerUnavailable: the connection could not be opened.
@@ -62,8 +66,10 @@ class ConsumerSession:
         prefetch: int,
         topologies: Sequence[Topology] = (),
         timeout_s: float,
+        body_limits: BodyLimits | None = None,
     ) -> None:
         self._queue = queue
+        self._body_limits = body_limits
         self._prefetch = prefetch
         self._topologies = tuple(topologies)
         self._inbox: queue_mod.SimpleQueue[Delivery] = queue_mod.SimpleQueue()
@@ -157,6 +163,9 @@ class ConsumerSession:
         body: bytes,
     ) -> None:
         del channel
+        arrived_size = None
+        if self._body_limits is not None:
+            body, arrived_size = self._body_limits.cut(props.type, body)
         self._inbox.put(
             Delivery(
                 queue=self._queue,
@@ -170,6 +179,7 @@ class ConsumerSession:
                 routing_key=str(method.routing_key),
                 exchange=str(method.exchange),
                 user_id=props.user_id or None,
+                arrived_size=arrived_size,
             )
         )
 

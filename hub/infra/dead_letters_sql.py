@@ -47,7 +47,7 @@ def _utc_or_none(value: datetime | None) -> datetime | None:
 
 def _headers_text(headers: Mapping[str, HeaderValue]) -> str:
     scalar = {
-        str(k): (redact_text(v) if isinstance(v, str) else v)
+        redact_text(str(k)): (redact_text(v) if isinstance(v, str) else v)
         for k, v in headers.items()
         if v is None or isinstance(v, str | int | bool)
     }

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from contracts.errors import BrokerUnavailable, ConfigurationError, SenderNotPermitted, Unroutable
+from hub.core.body_limits import BodyLimits
 from hub.ports.transport import (
     BatchHandler,
     Delivery,
@@ -97,6 +98,7 @@ class InMemoryTransport:
         clock: seconds, monotonic; message TTLs expire against it (see :class:`ManualClock`).
         idle_wait_s: how long :meth:`consume` sleeps on an empty queue before it looks at ``stop`` again.
         user: the broker user this transport connects as (RabbitMQ's default user by default).
+        body_limits: deliveries keep no more of a body than its type's limit, as the RabbitMQ transport's.
     """
 
     def __init__(
@@ -105,10 +107,12 @@ class InMemoryTransport:
         clock: Callable[[], float] = time.monotonic,
         idle_wait_s: float = 0.01,
         user: str = "guest",
+        body_limits: BodyLimits | None = None,
     ) -> None:
         if not user:
             raise ConfigurationError("a broker user name must not be empty")
         self._user = user
+        self._body_limits = body_limits
         self._clock = clock
         self._idle_wait_s = idle_wait_s
         self._cond = threading.Condition(threading.RLock())
@@ -402,14 +406,16 @@ class InMemoryTransport:
         if self._closed:
             raise BrokerUnavailable("the in-memory transport is closed")
 
-    @staticmethod
-    def _delivery(q: _Queue, m: _Message, tag: int) -> Delivery:
+    def _delivery(self, q: _Queue, m: _Message, tag: int) -> Delivery:
         headers = dict(m.headers)
         if q.quorum:
             headers["x-delivery-count"] = m.delivery_count
+        body, arrived_size = m.sent.body, None
+        if self._body_limits is not None:
+            body, arrived_size = self._body_limits.cut(m.sent.message_type, body)
         return Delivery(
             queue=q.name,
-            body=m.sent.body,
+            body=body,
             message_id=m.sent.message_id,
             message_type=m.sent.message_type,
             correlation_id=m.sent.correlation_id,
@@ -419,6 +425,7 @@ class InMemoryTransport:
             routing_key=m.routing_key,
             exchange=m.exchange,
             user_id=m.user_id,
+            arrived_size=arrived_size,
         )
 
 

@@ -28,6 +28,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from contracts.errors import BrokerUnavailable, ConfigurationError, PublishNotConfirmed, SenderNotPermitted
+from hub.core.body_limits import BodyLimits
 from hub.infra._pika_addresses import BrokerAddresses
 from hub.infra._pika_consumer import ConsumerSession
 from hub.infra._pika_publisher import PublisherSession
@@ -64,6 +65,8 @@ class PikaTransport:
         user: the broker user the connection authenticates as, stamped as AMQP ``user_id`` on every
             message published (RabbitMQ validates it: "Validated User-ID"). Default: the user of the URLs'
             credentials; name it where the URL carries none (a client certificate's user, say).
+        body_limits: consumers keep no more of an arriving body than its type's limit (``None``: all of
+            it); see :class:`~hub.ports.transport.Delivery`.
 
     Raises:
         ConfigurationError: the URL cannot be parsed, or the URLs name different users.
@@ -80,11 +83,13 @@ class PikaTransport:
         max_in_flight: int = 1_000,
         connect_timeout_s: float = 10,
         user: str | None = None,
+        body_limits: BodyLimits | None = None,
     ) -> None:
         self._addresses = BrokerAddresses(amqp_url, connection_name)
         self._user = user or self._addresses.user
         if not self._user:
             raise ConfigurationError("no broker user: the URL names none; pass user=")
+        self._body_limits = body_limits
         self._confirm_timeout_s = confirm_timeout_s
         self._reconnect_max_s = reconnect_max_s
         self._publish_retry_s = publish_retry_s
@@ -287,6 +292,7 @@ class PikaTransport:
                 prefetch=prefetch,
                 topologies=topologies,
                 timeout_s=self._connect_timeout_s,
+                body_limits=self._body_limits,
             ),
         )
         started, settled = time.monotonic(), 0

@@ -59,6 +59,10 @@ class Delivery:
     be nested lists and tables). ``user_id`` is the AMQP ``user_id`` property it arrived with: the broker
     user that published it, proven by the broker (Validated User-ID), or ``None`` when the publisher set
     none. A message the broker dead-lettered or moved through a retry tier keeps its publisher's user.
+
+    A transport given body limits keeps no more of a body over its type's limit than the limit (so that
+    memory stays flat whatever arrives) and says how large it was in ``arrived_size``; :attr:`size` is the
+    size as it arrived either way.
     """
 
     queue: str
@@ -72,6 +76,12 @@ class Delivery:
     routing_key: str = ""
     exchange: str = ""
     user_id: str | None = None
+    arrived_size: int | None = None
+
+    @property
+    def size(self) -> int:
+        """The body's size in bytes as it arrived (``body`` may be only its first part)."""
+        return len(self.body) if self.arrived_size is None else self.arrived_size
 
 
 class Disposition(enum.Enum):

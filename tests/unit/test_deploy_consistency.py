@@ -378,6 +378,15 @@ def test_three_rabbitmq_nodes_with_one_cookie_and_classic_peer_discovery() -> No
         assert any(c["source"] == "rabbitmq_conf" for c in svc["configs"])
 
 
+def test_the_broker_takes_every_body_a_consumer_would_read() -> None:
+    # Above every limit (a lawful bulk message must pass the broker), and set at all (RabbitMQ 3.10's own
+    # default is 128 MiB, larger than any body renkei reads).
+    conf = (DOCKER / "rabbitmq" / "rabbitmq.conf").read_text(encoding="utf-8")
+    found = re.findall(r"^max_message_size\s*=\s*(\d+)\s*$", conf, re.M)
+    assert len(found) == 1, "the broker's max_message_size is set once"
+    assert Settings().body_limit.largest <= int(found[0]) <= 512 * 1024 * 1024
+
+
 def test_postgres_is_pinned_to_15() -> None:
     images = [svc["image"] for svc in SERVICES.values() if str(svc.get("image", "")).startswith("postgres")]
     assert images
