@@ -6,15 +6,18 @@ message TTLs). The RabbitMQ subclass runs on the shared local broker under a uni
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import pytest
 from tenacity import Retrying, stop_after_delay, wait_fixed
 
 from contracts.errors import BrokerUnavailable, ConfigurationError, SenderNotPermitted, Unroutable
+from hub.core.body_limits import BodyLimits
 from hub.infra.topology import Names, apply_topology, renkei_topology, retry_delay_ms
 from hub.infra.transport_memory import InMemoryTransport, ManualClock
 from hub.ports.transport import (
@@ -106,7 +109,8 @@ class TransportContract:
     """The behaviour renkei relies on. Subclasses provide ``make_transport`` and ``pass_time``."""
 
     @pytest.fixture
-    def make_transport(self) -> Callable[[], Transport]:
+    def make_transport(self) -> Callable[..., Transport]:
+        """A new transport; keyword arguments (``body_limits``) go to its constructor."""
         raise NotImplementedError
 
     @pytest.fixture
@@ -123,7 +127,7 @@ class TransportContract:
         return renkei_topology(names.prefix, RETRY)
 
     @pytest.fixture
-    def transport(self, make_transport: Callable[[], Transport], topology: Topology) -> Iterator[Transport]:
+    def transport(self, make_transport: Callable[..., Transport], topology: Topology) -> Iterator[Transport]:
         transport = make_transport()
         transport.declare(topology)
         yield transport
@@ -151,6 +155,24 @@ class TransportContract:
         )
         assert not got.redelivered
         eventually(lambda: transport.queue_depth(names.ingress_queue)[0] == 0)
+
+    def test_a_body_over_its_limit_arrives_cut_to_the_limit_with_its_size(
+        self, make_transport: Callable[..., Transport], topology: Topology, names: Names
+    ) -> None:
+        transport = make_transport(body_limits=BodyLimits(1024, MappingProxyType({"test.bulk": 4096})))
+        try:
+            transport.declare(topology)
+            small = message(names, n=1)
+            big = dataclasses.replace(message(names, n=2), body=b"x" * 3000)
+            bulk = dataclasses.replace(message(names, n=3), body=b"y" * 3000, message_type="test.bulk")
+            transport.publish([small, big, bulk])
+            got = {d.message_id: d for d in take(transport, names.ingress_queue, 3)}
+        finally:
+            transport.close()
+        assert (got[small.message_id].body, got[small.message_id].arrived_size) == (small.body, None)
+        assert got[big.message_id].body == b"x" * 1024
+        assert (got[big.message_id].arrived_size, got[big.message_id].size) == (3000, 3000)
+        assert (got[bulk.message_id].body, got[bulk.message_id].size) == (bulk.body, 3000)
 
     def test_default_exchange_routes_by_queue_name(self, transport: Transport, names: Names) -> None:
         transport.publish([message(names, exchange="", routing_key=names.adapter_queue("eltax"))])
@@ -448,8 +470,8 @@ class TestInMemoryTransport(TransportContract):
         return ManualClock()
 
     @pytest.fixture
-    def make_transport(self, clock: ManualClock) -> Callable[[], Transport]:
-        return lambda: InMemoryTransport(clock=clock)
+    def make_transport(self, clock: ManualClock) -> Callable[..., Transport]:
+        return lambda **options: InMemoryTransport(clock=clock, **options)
 
     @pytest.fixture
     def pass_time(self, clock: ManualClock) -> Callable[[float], None]:
@@ -529,13 +551,14 @@ class TestPikaTransport(TransportContract):
         return broker_sandbox.track(renkei_topology(names.prefix, RETRY))
 
     @pytest.fixture
-    def make_transport(self, broker_sandbox: BrokerSandbox) -> Callable[[], Transport]:
+    def make_transport(self, broker_sandbox: BrokerSandbox) -> Callable[..., Transport]:
         from hub.infra.transport_pika import PikaTransport
 
-        return lambda: PikaTransport(
+        return lambda **options: PikaTransport(
             broker_sandbox.url,
             connection_name=broker_sandbox.connection_name,
             confirm_timeout_s=5,
             reconnect_max_s=5,
             connect_timeout_s=5,
+            **options,
         )

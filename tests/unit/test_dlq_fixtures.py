@@ -18,7 +18,7 @@ from contracts.messages.common import ChunkInfo
 from contracts.messages.survival import SurvivalInquiryRecord, SurvivalInquiryRequested
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.bootstrap import Hub, bootstrap
+from hub.bootstrap import Hub, body_limits, bootstrap
 from hub.core.context import HandlerContext
 from hub.core.dead_letters import DeadLetterConsumer
 from hub.core.operations import DeadLetterOperations
@@ -31,7 +31,7 @@ from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
 from hub.infra.transport_memory import InMemoryTransport, ManualClock
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
 from hub.ports.transport import BatchHandler, OutgoingMessage
-from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
+from hub.settings import BodyLimitSettings, BrokerIdentity, BrokerSettings, RetrySettings, Settings
 
 INQUIRY = ("pension.survival_inquiry.requested", 1)
 
@@ -103,6 +103,7 @@ class DlqEnv:
                 handlers=handlers,  # type: ignore[arg-type]
                 actor="hub:test",
                 identities=sender_identities(self.settings),
+                body_limits=body_limits(self.settings),
             )
         )
 
@@ -135,7 +136,13 @@ class DlqEnv:
             return search(conn, action=action, limit=10_000)
 
 
-def make_env(tmp_path: Path, *, delivery_limit: int = 2, per_service: bool = False) -> DlqEnv:
+def make_env(
+    tmp_path: Path,
+    *,
+    delivery_limit: int = 2,
+    per_service: bool = False,
+    body_limit: BodyLimitSettings | None = None,
+) -> DlqEnv:
     """The env; ``per_service``: every service its own broker user, the hub's transport as ``t-hub``."""
     settings = Settings(
         data_dir=tmp_path / "var",
@@ -143,6 +150,7 @@ def make_env(tmp_path: Path, *, delivery_limit: int = 2, per_service: bool = Fal
         log_json=False,
         retry=RetrySettings(max_attempts=2, delays_ms=(100, 200), delivery_limit=delivery_limit),
         broker=BrokerSettings(identity=BrokerIdentity.PER_SERVICE if per_service else BrokerIdentity.SHARED),
+        body_limit=body_limit or BodyLimitSettings(),
     )
     clock = ManualClock()
     mem = InMemoryTransport(clock=clock, user="t-hub" if per_service else "guest")
