@@ -152,14 +152,16 @@ class BodyTooLarge(ContractError):
     Attributes:
         size: the body's size in bytes as it arrived.
         limit: the limit in force for its message type.
+        kept: how many bytes of its beginning the dead letter keeps (at most ``limit``).
     """
 
     code = "too_large"
 
-    def __init__(self, message: str, *, size: int, limit: int) -> None:
+    def __init__(self, message: str, *, size: int, limit: int, kept: int | None = None) -> None:
         super().__init__(message)
         self.size = size
         self.limit = limit
+        self.kept = limit if kept is None else min(kept, limit)
 
 
 class Unroutable(PermanentError):

@@ -102,7 +102,8 @@ def load_legal_basis_table(path: Path | None = None) -> LegalBasisTable:
 
 def body_limits(settings: Settings) -> BodyLimits:
     """The body size limits of every consumer, from settings."""
-    return BodyLimits(settings.body_limit.default_bytes, MappingProxyType(dict(settings.body_limit.per_type)))
+    limits = settings.body_limit
+    return BodyLimits(limits.default_bytes, MappingProxyType(dict(limits.per_type)), limits.kept_bytes)
 
 
 def _link_keys(keyring: Keyring) -> dict[str, bytes]:

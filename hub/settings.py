@@ -130,6 +130,16 @@ class BodyLimitSettings(BaseSettings):
         ),
     )
 
+    kept_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        le=_BODY_LIMIT_RANGE[1],
+        description=(
+            "how much of a refused body's beginning its dead letter keeps (64 KiB; never more than its "
+            "limit); what a consumer holds of each refused body it has taken from the broker"
+        ),
+    )
+
     @field_validator("per_type")
     @classmethod
     def _in_range(cls, value: dict[str, int]) -> dict[str, int]:

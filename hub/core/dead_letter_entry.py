@@ -10,7 +10,7 @@ Two kinds of dead letter arrive in ``{p}.dead_letter``:
   carries ``x-first-death-reason: expired`` from that tier for the rest of its life.
 
 A body over its type's size limit (:mod:`hub.core.body_limits`; a renkei dead letter never is, it was cut
-to its limit when it was made) is kept up to the limit only, and its failure becomes ``too_large``, naming
+to its limit when it was made) keeps only its beginning, and its failure becomes ``too_large``, naming
 the failure it was dead-lettered for. Every text kept is redacted (:mod:`contracts.redaction`), header
 names as well as values; message and correlation ids that are identifiers are kept whole.
 
@@ -64,7 +64,7 @@ class DeadLetterConfig:
         delivery_limit: the work queues' delivery limit, quoted in the reason of a crash loop.
         identities: which broker user is which service; ``None`` proves no sender.
         senders: the sender table (the message types and stages the hub knows).
-        body_limits: bodies over these are kept up to the limit only, as ``too_large``.
+        body_limits: bodies over these keep only their beginning, as ``too_large``.
     """
 
     hub_queue: str
@@ -259,7 +259,7 @@ def describe(delivery: Delivery, config: DeadLetterConfig, now: datetime | None 
         failure, event = _broker(delivery, config, now)
     kept = delivery.body
     if (too_large := config.body_limits.check(delivery)) is not None:
-        kept = kept[: too_large.limit]
+        kept = kept[: too_large.kept]
         why = f"{too_large} It was dead-lettered as {failure.reason_code}: {failure.reason_text}"
         failure = replace(
             failure,

@@ -9,7 +9,7 @@
 Dead-letter copies are redacted (:mod:`contracts.redaction`): body, header names and values, reason and
 AMQP properties, so no number reaches the dead-letter queue even from malformed input; message and
 correlation ids that are identifiers are kept as they are. A body refused as too large
-(:class:`~contracts.errors.BodyTooLarge`) is kept up to its limit only, with its size in a header.
+(:class:`~contracts.errors.BodyTooLarge`) keeps only its beginning, with its size in a header.
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ def dead_letter_message(
     code = error.code if isinstance(error, RenkeiError) else "crash"
     headers = _plain_headers(delivery, sender)
     body = delivery.body
-    if isinstance(error, BodyTooLarge):  # kept up to the limit only: the rest was never read
-        body = body[: error.limit]
+    if isinstance(error, BodyTooLarge):  # its beginning only: the rest was never read
+        body = body[: error.kept]
         headers[h.BODY_SIZE] = error.size
     headers.update(
         {
