@@ -119,9 +119,9 @@ def replay_message(
 ) -> OutgoingMessage:
     """The stored message, addressed to ``target`` with its provenance and a fresh attempt count."""
     headers = {
-        k: v
+        redact_text(k): redact_text(v) if isinstance(v, str) else v
         for k, v in dead_letter.headers.items()
-        if k.startswith("x-renkei-") and k not in _FAILURE_HEADERS
+        if k.startswith("x-renkei-") and k not in _FAILURE_HEADERS | {h.BODY_SIZE}
     }
     headers.update(
         {
