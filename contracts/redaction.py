@@ -377,19 +377,32 @@ def _mask_char(unit: str, utf16: bool) -> str:
     return "*" * size  # ASCII, or another script's digit: as many asterisks as it takes
 
 
+def _masked_run(segment: str, utf16: bool) -> str:
+    """Every digit of an over-long run masked: ASCII and full-width ones at C speed, others one by one."""
+    if "\\" not in segment:
+        segment = segment.translate(_MASKS)
+        if not _PLAIN[1].search(segment):
+            return segment
+    return _TEXT[1].sub(lambda m: _mask_char(m.group(), utf16), segment)
+
+
 def _masked_text(text: str, *, utf16: bool) -> str | None:
     """``text`` with each digit of each number masked, or ``None`` when it holds none."""
     found = _scan(text)
     if not found:
         return None
-    digits = _TEXT[1]
-    pieces: list[tuple[int, int]] = []
+    pieces: list[tuple[int, int, str]] = []
     for start, end, units in found:
-        pieces.extend(units or [m.span() for m in digits.finditer(text, start, end)])
+        if units:
+            pieces.extend((s, e, _mask_char(text[s:e], utf16)) for s, e in units)
+        else:
+            pieces.append((start, end, _masked_run(text[start:end], utf16)))
     parts, last = [], 0
-    for start, end in sorted(set(pieces)):
+    for start, end, mask in sorted(set(pieces)):
+        if start < last:
+            continue  # a digit of an over-long run, masked with it
         parts.append(text[last:start])
-        parts.append(_mask_char(text[start:end], utf16))
+        parts.append(mask)
         last = end
     parts.append(text[last:])
     return "".join(parts)
@@ -428,8 +441,11 @@ def _mask_in_place(
         return body
     out = bytearray(body)
     for start, end, units in numbers:
-        for s, e in units or [m.span() for m in digits.finditer(body, start, end)]:
-            out[s:e] = mask(body[s:e])
+        if units:
+            for s, e in units:
+                out[s:e] = mask(body[s:e])
+        else:  # an over-long run, masked whole
+            out[start:end] = digits.sub(lambda m: mask(m.group()), body[start:end])
     return bytes(out)
 
 
