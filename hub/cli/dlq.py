@@ -258,14 +258,14 @@ def groups_cmd(
 
 
 def _body_text(body: bytes) -> str:
-    body = redact_bytes(body)  # a UTF-16 body decodes as UTF-8 with NULs between its digits
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return f"<{len(body)} bytes, not UTF-8: not shown>"
     with suppress(ValueError):
         text = json.dumps(json.loads(text), indent=2, ensure_ascii=False, sort_keys=True)
-    return redact_text(text)
+    # Then what text does not show as digits (UTF-16 or JIS X 0208 read as UTF-8) is masked in place.
+    return redact_bytes(redact_text(text).encode()).decode("utf-8", "replace")
 
 
 @app.command("show")

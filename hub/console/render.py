@@ -110,8 +110,7 @@ class _Walker:
 
 
 def body_view(body: bytes) -> BodyView:
-    """How a stored (already redacted) body is shown."""
-    body = redact_bytes(body)  # again, whatever the store holds: the same length, numbers masked
+    """How a stored (already redacted) body is shown: redacted again, whatever the store holds."""
     size = len(body)
     try:
         text = body.decode("utf-8")
@@ -120,7 +119,7 @@ def body_view(body: bytes) -> BodyView:
     try:
         data = json.loads(text)
     except ValueError:
-        return BodyView(text=safe(text[:_BODY_LIMIT]), kind="text", size=size)
+        return BodyView(text=_unreadable_digits_masked(safe(text[:_BODY_LIMIT])), kind="text", size=size)
     walker = _Walker()
     shown = walker.walk(data, [], [])
     message_id = data.get("message_id") if isinstance(data, dict) else None
@@ -128,12 +127,17 @@ def body_view(body: bytes) -> BodyView:
     if len(rendered) > _BODY_LIMIT:
         rendered = rendered[:_BODY_LIMIT] + "\n… (cut)"
     return BodyView(
-        text=safe(rendered),
+        text=_unreadable_digits_masked(safe(rendered)),
         kind="json",
         size=size,
         message_id=message_id if isinstance(message_id, str) else None,
         sealed=tuple(walker.sealed),
     )
+
+
+def _unreadable_digits_masked(text: str) -> str:
+    """``text`` with the digits it does not show as digits (UTF-16 or JIS X 0208 read as UTF-8) masked."""
+    return redact_bytes(text.encode("utf-8")).decode("utf-8", "replace")
 
 
 def sealed_value(body: bytes, index: int) -> tuple[SealedRef, str, str | None] | None:
