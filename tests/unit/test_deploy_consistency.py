@@ -379,8 +379,8 @@ def test_three_rabbitmq_nodes_with_one_cookie_and_classic_peer_discovery() -> No
 
 
 def test_the_broker_takes_every_body_a_consumer_would_read() -> None:
-    # Above every limit (a lawful bulk message must pass the broker), and set at all (RabbitMQ 3.10's own
-    # default is 128 MiB, larger than any body renkei reads).
+    # Above every limit (a lawful bulk message must pass the broker), and set at all: RabbitMQ 4's own
+    # default, 16 MiB, would refuse a lawful 32 MiB bulk message at the broker.
     conf = (DOCKER / "rabbitmq" / "rabbitmq.conf").read_text(encoding="utf-8")
     found = re.findall(r"^max_message_size\s*=\s*(\d+)\s*$", conf, re.M)
     assert len(found) == 1, "the broker's max_message_size is set once"
