@@ -10,18 +10,20 @@ so that what is refused at the door and what is redacted on the way out is one d
 scripts' digits) or a JSON/JavaScript escape of an ASCII or full-width digit (``\u0031``, ``\uff11``). A
 *run* is a sequence of digits in which two neighbours are at most three *separator* characters apart:
 spaces (ASCII, no-break, ideographic U+3000), hyphens and dashes (``-``, U+2010-U+2015, U+2212 minus, the
-full-width hyphen-minus U+FF0D, the prolonged sound mark ー), or a JSON escape of one of them. A run of
-exactly twelve digits whose last is the check digit of the eleven before it *is* a number: twelve digits
-in a row, ``dddd dddd dddd``, full-width digits with full-width hyphens, ``\u0031\u0032…`` all are.
+full-width hyphen-minus U+FF0D, the prolonged sound mark ー), or a JSON escape of one of them. Twelve
+digits whose last is the check digit of the eleven before it *are* a number when they stand in a row that
+is not part of a longer row of digits, or in three groups of four: ``dddddddddddd``, ``dddd dddd dddd``,
+full-width digits with full-width hyphens and ``\u0031\u0032…`` are, wherever they stand in a run.
 
-Redaction goes further (``embedded``): every 12-digit *window* of a longer run with a valid check digit is
-a number too, so that one inside the digits of a fixed-width record (``0120240101<number>19580803``) or
-glued to a date is found. Windows that overlap are one span. A run of more than :data:`LONG_RUN` digits is
-a span as a whole: nearly every such run holds valid windows that cover it (about one window in ten is
-valid), and checking millions of windows of a hostile body would cost seconds. The price is paid in
-readability only: a 15-digit 団体内統合宛名番号 or a long timestamp is often redacted too. Input validation
-(:func:`holds_number`) and leak scanners do not take that price: a longer run is a value of its own, not a
-number, and refusing every message with a 15-digit code would refuse lawful work.
+Redaction goes further (``embedded``): every 12-digit *window* of a run with a valid check digit is a
+number too, however it is grouped, so that one inside the digits of a fixed-width record
+(``0120240101<number>19580803``) or glued to a date is found. Windows that overlap are one span. A run of
+more than :data:`LONG_RUN` digits is a span as a whole: nearly every such run holds valid windows that
+cover it (about one window in ten is valid), and checking millions of windows of a hostile body would cost
+seconds. The price is paid in readability only: a 15-digit 団体内統合宛名番号, a long timestamp or a date
+and a time written together are often redacted too. Input validation (:func:`holds_number`) and leak
+scanners do not take that price: a longer row of digits is a value of its own, not a number, and refusing
+every message with a 15-digit code would refuse lawful work.
 
 **What it never rewrites.** Identifiers are recognised by their shape *before* numbers are looked for, and
 a digit run never crosses one: the identifier wins, and the text on either side is searched on its own.
@@ -221,14 +223,34 @@ def _digit_value(unit: str | bytes) -> int:
     return _LEGACY_DIGITS[unit] if unit in _LEGACY_DIGITS else unit[1] - 48  # two-byte: Shift_JIS/EUC, JIS
 
 
+def _stands_alone(units: list[Span], i: int) -> bool:
+    """Whether the window of twelve digits from ``i`` is a row of its own or three groups of four.
+
+    A digit "touches" the next when nothing stands between them; the window must not touch the digits
+    around it, and inside it either every digit touches the next, or exactly the 4th and 8th do not.
+    """
+    if i > 0 and units[i - 1][1] == units[i][0]:
+        return False
+    if i + 12 < len(units) and units[i + 11][1] == units[i + 12][0]:
+        return False
+    apart = [k for k in range(11) if units[i + k][1] != units[i + k + 1][0]]
+    return apart in ([], [3, 7])
+
+
 def _windows(units: list[Span], values: str, keep: str | None, embedded: bool) -> list[_Number]:
-    """The numbers among the digits ``values`` of one run (``units``: where each digit is)."""
+    """The numbers among the digits ``values`` of one run (``units``: where each digit is).
+
+    ``embedded``: every window with a valid check digit; otherwise only those that stand alone.
+    """
     found: list[_Number] = []
-    if not embedded and len(units) != 12:
-        return found
-    for i in range(len(units) - 11):
+    starts: Iterable[int] = range(len(units) - 11)
+    if not embedded:  # a window that stands alone starts a group: look at those only
+        starts = [i for i in starts if i == 0 or units[i - 1][1] != units[i][0]]
+    for i in starts:
         window = values[i : i + 12]
-        if check_digit(window[:11]) == ord(window[11]) - 48 and window != keep:
+        if check_digit(window[:11]) != ord(window[11]) - 48 or window == keep:
+            continue
+        if embedded or _stands_alone(units, i):
             found.append((units[i][0], units[i + 11][1], units[i : i + 12]))
     return found
 
@@ -266,14 +288,12 @@ def _numbers(
     found: list[_Number] = []
     for match in runs:
         start, end = match.span()
-        if end - start > LONG_RUN * _LONGEST_UNIT:  # more than LONG_RUN digits, certainly
-            if embedded:
-                found.append((start, end, []))
+        if embedded and end - start > LONG_RUN * _LONGEST_UNIT:  # more than LONG_RUN digits, certainly
+            found.append((start, end, []))
             continue
         units = [m.span() for m in digits.finditer(text, start, end)]
-        if len(units) > LONG_RUN:
-            if embedded:
-                found.append((start, end, []))
+        if embedded and len(units) > LONG_RUN:
+            found.append((start, end, []))
             continue
         values = "".join(str(_digit_value(text[s:e])) for s, e in units)
         found.extend(_windows(units, values, keep, embedded))
@@ -322,7 +342,8 @@ def find_numbers(
 def holds_number(text: str) -> bool:
     """Tell whether ``text`` holds a value that is a number, in any form (what input validation refuses).
 
-    A window of a longer digit run is not one here (see the module docstring); redaction treats it as one.
+    Twelve digits in a row of their own or in groups of four (see the module docstring): a window of a longer
+    row of digits, or of digits grouped otherwise, is not one here; redaction treats it as one.
     """
     return bool(_scan(text, embedded=False))
 

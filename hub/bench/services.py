@@ -42,6 +42,8 @@ def _env_value(value: object) -> str | None:
         return str(value.value)
     if isinstance(value, tuple | list):
         return json.dumps(list(value))
+    if isinstance(value, dict):
+        return json.dumps(value)  # pydantic-settings reads complex values as JSON
     if isinstance(value, Path):
         return str(value.resolve())
     return str(value)

@@ -222,3 +222,14 @@ def test_replay_skips_a_dead_letter_whose_body_was_cut(env):
     assert result.outcome is ActionOutcome.SKIPPED
     assert "send it again" in result.detail
     assert env.mem.queue_depth(env.names.ingress_queue) == (0, 0)
+
+
+def test_the_bench_hands_the_limits_to_its_services_as_settings_they_read(monkeypatch):
+    from hub.bench.services import settings_env
+    from hub.settings import Settings
+
+    limits = BodyLimitSettings(default_bytes=SMALL, per_type={"pension.x": 2 * SMALL}, kept_bytes=KIB)
+    env = settings_env(Settings(body_limit=limits))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert Settings().body_limit == limits

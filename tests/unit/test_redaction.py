@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import string
 import uuid
 
@@ -306,3 +307,56 @@ def test_runs_without_a_valid_window_are_left_alone(size):
     text = "9" * size  # every window of nines fails the check digit
     assert redact_text(text) == text
     assert redact_bytes(text.encode()) == text.encode()
+
+
+# -- what validation refuses (exact mode) ------------------------------------------------------------------
+
+OLD_FINDER = re.compile(r"(?<![0-9０-９])[0-9０-９]{12}(?![0-9０-９])")
+"""The finder this module replaced: twelve ASCII or full-width digits, not part of a longer row."""
+
+
+def old_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for m in OLD_FINDER.finditer(text):
+        digits = m.group().translate(NARROW)
+        if check_digit(digits[:11]) == int(digits[11]):
+            spans.append(m.span())
+    return spans
+
+
+@FAST
+@given(
+    st.text(alphabet="0123456789０１２３４５６７８９ -－　abc.,", max_size=80),
+    st.randoms(use_true_random=False),
+)
+def test_validation_finds_everything_the_old_finder_found(filler, rng):
+    digits = valid_number(rng)
+    cut = rng.randint(0, len(filler))
+    text = f"{filler[:cut]} {digits} {filler[cut:]}"
+    found = find_numbers(text, identifiers=False)
+    for start, end in old_spans(text):
+        assert any(s <= start and end <= e for s, e in found), (text, text[start:end])
+    assert holds_number(text)
+
+
+def test_validation_reads_a_number_in_a_row_of_its_own_or_in_groups_of_four():
+    rng = random.Random(8)
+    digits = valid_number(rng)
+    assert holds_number(f"c00-{digits}.csv")  # a file name carrying one
+    assert holds_number(f"2026-11-26 {digits}")  # beside a date
+    assert holds_number(f"{digits[:4]} {digits[4:8]} {digits[8:]}")
+    assert holds_number(f"{digits[:4]}－{digits[4:8]}－{digits[8:]}".translate(WIDE))
+    many = " ".join(valid_number(rng) for _ in range(10))  # one long run of separated numbers
+    assert len(find_numbers(many)) == 10
+    assert not holds_number("1" + digits)  # a 13-digit code
+    assert not holds_number(f"{digits[:2]} {digits[2:8]} {digits[8:]}")  # grouped otherwise
+
+
+def test_a_date_and_a_time_are_not_refused_but_are_redacted_when_they_pass_the_check_digit():
+    for minute in range(600):  # bounded: the first time of day whose digits pass
+        text = f"2026-11-26 {minute // 60:02d}{minute % 60:02d}"
+        base = "".join(c for c in text if c.isdigit())
+        if check_digit(base[:11]) == int(base[11]):
+            break
+    assert not holds_number(text)
+    assert redact_text(text) == REDACTED
