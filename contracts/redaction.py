@@ -69,10 +69,12 @@ place (so the passes compose without moving a byte):
    character would go unread).
 
 **Performance.** Text shorter than twelve characters costs a length check; other text one regular
-expression scan, of character classes only unless it holds an escape (a log line: about ten microseconds,
-as before this module); identifiers are looked for only where a run was found. A UTF-8 body costs a decode
-and a scan (tens of milliseconds per megabyte); a binary or UTF-16 body several times that. Meant for dead
-letters and output, not for every message on the hot path.
+expression scan, of character classes only unless it holds an escape; identifiers are looked for only
+around a run that was found. A JSON log line of 370 characters with two UUIDs and a timestamp takes about
+12 µs, as long as the finder this module replaced, which knew no separator, escape or identifier. A
+body costs more (measured on the shared development machine): 4 MiB of UTF-8 JSON about half a second,
+4 MiB of random bytes under a second, 1 MiB of CP932 text or of UTF-16 JSON about 0.15 s. That is the
+dead-letter path, never the path of every message.
 """
 
 from __future__ import annotations
@@ -118,9 +120,10 @@ _SEPARATOR_CLASS: Final = f"[{re.escape(_SEPARATOR_CHARS)}]"
 
 
 def _run_of(digit: AnyStr, separator: AnyStr) -> re.Pattern[AnyStr]:
-    # Twelve digits at least; neighbours at most three separators apart.
+    # Twelve digits at least; neighbours at most three separators apart. Possessive: no separator is a
+    # digit, so giving one back could never help, and not trying is faster.
     group, gap, more = (
-        (b"(?:", b"{0,3}", b"){11,}") if isinstance(digit, bytes) else ("(?:", "{0,3}", "){11,}")
+        (b"(?:", b"{0,3}+", b"){11,}") if isinstance(digit, bytes) else ("(?:", "{0,3}+", "){11,}")
     )
     return re.compile(digit + group + separator + gap + digit + more)
 
@@ -336,7 +339,8 @@ def find_numbers(
             (:mod:`contracts.ids`).
         keep: one number (twelve ASCII digits) not to report: the console's audited reveal.
     """
-    return _merged((s, e) for s, e, _ in _scan(text, keep, identifiers, embedded))
+    found = _scan(text, keep, identifiers, embedded)
+    return _merged((s, e) for s, e, _ in found) if found else []
 
 
 def holds_number(text: str) -> bool:
@@ -369,6 +373,8 @@ def scrub(text: str, *, keep: str | None = None, marker: str = REDACTED) -> tupl
 
 def redact_text(text: str, *, keep: str | None = None, marker: str = REDACTED) -> str:
     """``text`` with every number (but ``keep``) replaced by ``marker`` (:data:`REDACTED`)."""
+    if len(text) < 12:  # the fast path: most log fields, ids and codes
+        return text
     return replace_spans(text, find_numbers(text, embedded=True, keep=keep), marker)
 
 
