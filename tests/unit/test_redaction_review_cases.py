@@ -28,6 +28,7 @@ from hub.cli import dlq
 from hub.console.render import body_view, headers_view
 from hub.core import worker as worker_module
 from hub.core.operations import replay_message
+from hub.core.senders import ReplayTarget
 from hub.infra.logs import configure_logging
 from hub.ports.transport import OutgoingMessage
 from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry, make_env
@@ -101,7 +102,8 @@ def assert_kept_without_numbers(env, dead, encoding: str, *digits: str) -> None:
     stored = dead.body.decode(encoding)
     assert not leaks(stored, *digits), f"the dead-letter store kept a number ({encoding})"
     assert not leaks(shown(env, dead), *digits), "an operator was shown a number"
-    replayed = replay_message(dead, replay_id="r", operator="o").body
+    target = ReplayTarget(env.names.ingress_exchange, "hub", env.names.ingress_queue)
+    replayed = replay_message(dead, replay_id="r", operator="o", target=target).body
     assert not leaks(replayed.decode(encoding), *digits), "replay would publish a number"
 
 
