@@ -18,7 +18,7 @@ from pathlib import Path
 
 from contracts.ids import random_letters
 from hub.bench.services import ServiceSet
-from hub.bootstrap import Hub, bootstrap
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.db.scratch import scratch_database
 from hub.infra.topology import renkei_topology
 from hub.infra.topology_teardown import delete_topology
@@ -34,7 +34,8 @@ class Phase:
 
     name: str
     settings: Settings
-    hub: Hub
+    hub: LocalDeployment
+    """Every role in this process (the services measured run as processes of their own)."""
     directory: Path
     services: ServiceSet
     admin: Transport
@@ -76,7 +77,7 @@ def phase(
         phase_settings = settings.model_copy(
             update={"data_dir": directory, "exchange_prefix": prefix, "db_url": db_url}
         )
-        hub = bootstrap(phase_settings, configure_logs=False)
+        hub = local_deployment(phase_settings, configure_logs=False)
         services = ServiceSet(phase_settings, directory / "services")
         try:
             hub.prepare()

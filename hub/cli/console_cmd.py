@@ -55,27 +55,37 @@ def console(
         return
     import uvicorn
 
-    from hub.bootstrap import bootstrap
+    from hub.bootstrap.common import configure_process_logs, open_database
+    from hub.bootstrap.console import ConsoleRoot
+    from hub.bootstrap.prepare import prepare_broker, prepare_database
+    from hub.bootstrap.transports import pika_transports
     from hub.console.app import create_app
+    from hub.infra.crypto.service_keys import console_keys
 
     settings = _settings(ctx)
     try:
         users = load_users(settings.console.users_file)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
-    hub = bootstrap(settings)
+    configure_process_logs(settings)
+    transports = pika_transports(settings)
     try:
-        hub.prepare()
-        application = create_app(hub, users)
+        root = ConsoleRoot(settings, console_keys(settings), transports, engine=open_database(settings))
     except ConfigurationError as exc:
-        hub.close()
+        raise _fail(str(exc)) from exc
+    try:
+        prepare_database(root.engine)
+        prepare_broker(settings, transports, "console")
+        application = create_app(root, users)
+    except ConfigurationError as exc:
+        root.close()
         raise _fail(str(exc)) from exc
     bind_host, bind_port = host or settings.console.host, port or settings.console.port
     _err.print(f"renkei console on http://{bind_host}:{bind_port}/ ({len(users)} users); Ctrl-C stops it")
     try:
         uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning", access_log=False)
     finally:
-        hub.close()
+        root.close()
 
 
 @app.command("hash-password")
@@ -104,8 +114,11 @@ def members_load(
     ],
 ) -> None:
     """Load the member list: each usage number's association; unknown usage numbers are reported."""
-    from hub.bootstrap import bootstrap
+    from hub.bootstrap.common import configure_process_logs, open_database
+    from hub.bootstrap.operator import OperatorTools
+    from hub.bootstrap.prepare import prepare_database
     from hub.infra.association_scope import load_members
+    from hub.infra.crypto.service_keys import operator_keys
 
     rows: list[tuple[UsageNumber, str]] = []
     with path.open(encoding="utf-8", newline="") as handle:
@@ -119,12 +132,14 @@ def members_load(
             if not valid_org(code) or code == FEDERATION:
                 raise _fail(f"line {line}: association must be an association code")
             rows.append((usage, code))
-    hub = bootstrap(_settings(ctx), log_to_stderr=False)
+    settings = _settings(ctx)
+    configure_process_logs(settings, stderr=False)
+    tools = OperatorTools(settings, engine=open_database(settings), keys=operator_keys(settings))
     try:
-        hub.prepare()
-        with hub.uow_factory()() as uow:
+        prepare_database(tools.engine)
+        with tools.uow_factory() as uow:
             stored, unknown = load_members(uow.connection, uow.vault, rows)
             uow.commit()
     finally:
-        hub.close()
+        tools.close()
     _err.print(f"{stored} member(s) stored; {len(unknown)} usage number(s) unknown to the vault")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from hub.infra.db.engine import make_engine
-from hub.infra.db.migrate import upgrade
+from hub.bootstrap.common import open_database
+from hub.bootstrap.prepare import prepare_database
 from hub.settings import Settings
 
 app = typer.Typer(help="Database schema (Alembic migrations).")
@@ -16,9 +16,9 @@ app = typer.Typer(help="Database schema (Alembic migrations).")
 def upgrade_cmd() -> None:
     """Migrate the database to the newest schema (idempotent)."""
     settings = Settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings)
     try:
-        upgrade(engine)
+        prepare_database(engine)
     finally:
         engine.dispose()
     Console().print("database schema is current")

@@ -29,12 +29,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import ConfigurationError, RenkeiError, StoreUnavailable
 from contracts.redaction import redact_bytes, redact_text
-from hub.bootstrap import Hub, bootstrap
+from hub.bootstrap.common import open_database
+from hub.bootstrap.operator import OperatorTools
+from hub.bootstrap.transports import pika_transports
 from hub.core.operations import DeadLetterOperations, OperationReport
-from hub.infra.broker_credentials import replay_routes
 from hub.infra.db.engine import make_engine
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus, DeadLetterStore
+from hub.ports.transport import Transport
 from hub.settings import Settings
 
 __all__ = ["app"]
@@ -318,16 +320,17 @@ def _selection(settings: Settings, ids: list[int] | None, **filters: str | None)
     )
 
 
-def _act(settings: Settings, action: Callable[[Hub], OperationReport]) -> OperationReport:
-    hub = bootstrap(settings, configure_logs=False)
+def _act(settings: Settings, action: Callable[[OperatorTools], OperationReport]) -> OperationReport:
+    # Dead-letter commands need no key: their units of work have no vault.
+    tools = OperatorTools(settings, engine=open_database(settings), transports=pika_transports(settings))
     try:
-        return action(hub)
+        return action(tools)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
     except RenkeiError as exc:
         raise _fail(f"{exc} ({exc.code}); nothing more was done", 1) from exc
     finally:
-        hub.close()
+        tools.close()
 
 
 def _report(report: OperationReport, as_json: bool) -> None:
@@ -383,12 +386,17 @@ def replay_cmd(
     )
     who = _operator(operator)
 
-    def replay(hub: Hub) -> OperationReport:
-        transport = None if dry_run else hub.transport("dlq-replay")
-        operations = DeadLetterOperations(
-            hub.uow_factory(), transport, routes=replay_routes(hub.settings, hub.exchanges)
-        )
-        return operations.replay(query, operator=who, reason=reason, rate=rate, limit=limit, dry_run=dry_run)
+    def replay(tools: OperatorTools) -> OperationReport:
+        def run(transport: Transport | None) -> OperationReport:
+            operations = DeadLetterOperations(tools.uow_factory, transport, routes=tools.replay_routes)
+            return operations.replay(
+                query, operator=who, reason=reason, rate=rate, limit=limit, dry_run=dry_run
+            )
+
+        if dry_run:
+            return run(None)
+        with tools.transport("dlq-replay") as transport:  # closed once the replay is done
+            return run(transport)
 
     _report(_act(settings, replay), as_json)
 
@@ -416,8 +424,8 @@ def discard_cmd(
     )
     who = _operator(operator)
 
-    def discard(hub: Hub) -> OperationReport:
-        operations = DeadLetterOperations(hub.uow_factory())
+    def discard(tools: OperatorTools) -> OperationReport:
+        operations = DeadLetterOperations(tools.uow_factory)
         return operations.discard(query, operator=who, reason=reason, limit=limit, dry_run=dry_run)
 
     _report(_act(settings, discard), as_json)

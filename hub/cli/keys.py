@@ -24,8 +24,9 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import ConfigurationError, StoreUnavailable
+from hub.bootstrap.common import open_database
 from hub.infra.crypto.keyring import Keyring, load_keyring, rotate, save_keyring
-from hub.infra.db.engine import make_engine
+from hub.infra.crypto.service_keys import operator_keys
 from hub.infra.vault_lifecycle import rewrap_all
 from hub.settings import Settings
 
@@ -65,11 +66,11 @@ def _current_ids(keyring: Keyring) -> dict[str, str]:
 
 def rewrap_keys(settings: Settings, keyring: Keyring | None = None) -> int:
     """Re-wrap every data key under the newest KEK of the keyring in force; returns how many."""
-    ring = keyring or load_keyring(settings)
-    engine = make_engine(settings.database_url)
+    vault = keyring.vault if keyring is not None else operator_keys(settings).vault
+    engine = open_database(settings)
     try:
         with engine.begin() as conn:
-            return rewrap_all(conn, ring)
+            return rewrap_all(conn, vault)
     finally:
         engine.dispose()
 

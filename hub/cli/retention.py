@@ -20,8 +20,8 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import ConfigurationError, StoreUnavailable
-from hub.infra.crypto.keyring import load_keyring
-from hub.infra.db.engine import make_engine
+from hub.bootstrap.common import open_database
+from hub.infra.crypto.service_keys import operator_keys
 from hub.infra.vault_lifecycle import ErasureReport, erase_due
 from hub.settings import Settings
 
@@ -54,12 +54,12 @@ def run_retention(
     settings: Settings, *, as_of: date | None = None, dry_run: bool = False, actor: str | None = None
 ) -> ErasureReport:
     """Erase (or with ``dry_run`` list) what is due on ``as_of`` (default: today in Japan)."""
-    keyring = load_keyring(settings)
-    engine = make_engine(settings.database_url)
+    keys = operator_keys(settings).vault
+    engine = open_database(settings)
     try:
         with engine.begin() as conn:
             return erase_due(
-                conn, keyring, as_of or today_in_japan(), dry_run=dry_run, actor=actor or _default_actor()
+                conn, keys, as_of or today_in_japan(), dry_run=dry_run, actor=actor or _default_actor()
             )
     finally:
         engine.dispose()

@@ -1,17 +1,31 @@
-"""``renkei run``: one service in the foreground, until SIGTERM or Ctrl-C."""
+"""``renkei run``: one service in the foreground, until SIGTERM or Ctrl-C.
+
+Each subcommand builds its own role only (:mod:`hub.bootstrap`), with its own keys: the hub worker the hub's,
+an adapter that adapter's, a simulator its line's.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 
-from hub.bootstrap import Hub, bootstrap, demo_population
+from hub.bootstrap.adapters import ADAPTER_SPECS, adapter_spec, build_adapter_host
+from hub.bootstrap.common import configure_process_logs, open_database
+from hub.bootstrap.hub_worker import HubWorkerRoot, worker_checkpoint_signer
+from hub.bootstrap.prepare import prepare_broker, prepare_database
+from hub.bootstrap.simulators import SIMULATOR_SPECS, build_simulator_host, simulator_spec
+from hub.bootstrap.transports import TransportFactory, pika_transports
+from hub.demo.data import demo_population, demo_world
+from hub.infra.crypto.service_keys import adapter_keys, hub_keys, simulator_keys
 from hub.infra.health_server import serve_health, watch_database
 from hub.infra.runner import ServiceGroup
+from hub.infra.service_names import ServiceName, adapter_service, simulator_service
 from hub.settings import Settings
 
 app = typer.Typer(
@@ -21,25 +35,36 @@ app = typer.Typer(
     )
 )
 
+Build = Callable[[Settings, TransportFactory], ServiceGroup]
 
-def _serve(build: str, role: str, *, database: bool = False, **kwargs: object) -> None:
+
+def _choices(specs: dict[str, str]) -> str:
+    return ", ".join(f"{name} ({summary})" for name, summary in specs.items())
+
+
+def _settings() -> Settings:
     settings = Settings()
-    hub = bootstrap(settings)
+    configure_process_logs(settings)
+    return settings
+
+
+def _serve(
+    settings: Settings, service: ServiceName, role: str, build: Build, *, engine: Engine | None = None
+) -> None:
+    transports = pika_transports(settings)
     # Only the hub owns the database; adapters and simulators need the broker alone. In production a
     # deploy job migrates and declares as the operator: least-privilege broker users may not declare.
-    if database and settings.migrate_on_start:
-        hub.prepare_database()
     if settings.declare_topology:
-        hub.prepare_broker()
-    group: ServiceGroup = getattr(hub, build)(**kwargs)
-    if database:
-        watch_database(group, hub.engine)
+        prepare_broker(settings, transports, service)
+    group = build(settings, transports)
+    if engine is not None:
+        watch_database(group, engine)
     health = serve_health(group, role, settings.health_host, settings.health_port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     group.start()
-    Console(stderr=True).print(f"renkei: {build} running ({len(group.threads)} threads); Ctrl-C stops it")
+    Console(stderr=True).print(f"renkei: {service} running ({len(group.threads)} threads); Ctrl-C stops it")
     try:
         while not stop.wait(1.0):
             if group.failures:
@@ -47,34 +72,75 @@ def _serve(build: str, role: str, *, database: bool = False, **kwargs: object) -
     finally:
         if health is not None:
             health.close()
-        group.shutdown()
-        hub.close()
+        group.shutdown()  # closes the group's transports
+        if engine is not None:
+            engine.dispose()
     if group.failures:
         raise typer.Exit(1)
 
 
 @app.command("hub")
 def run_hub() -> None:
-    """The hub: consumes its ingress, routes, enriches, records; relays its outbox."""
-    _serve("hub_services", "hub", database=True)
+    """The hub: consumes its ingress, routes, enriches, records; relays its outbox; keeps dead letters."""
+    settings = _settings()
+    engine = open_database(settings)
+    if settings.migrate_on_start:
+        prepare_database(engine)
+
+    def build(settings: Settings, transports: TransportFactory) -> ServiceGroup:
+        root = HubWorkerRoot(
+            settings,
+            hub_keys(settings),
+            transports,
+            engine=engine,
+            signer=worker_checkpoint_signer(settings),
+        )
+        return root.services()
+
+    _serve(settings, "hub", "hub", build, engine=engine)
 
 
 @app.command("adapter")
 def run_adapter(
-    name: Annotated[str, typer.Argument(help=f"which adapter: {', '.join(Hub.ADAPTERS)}")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="one of " + _choices({s.name: s.summary for s in ADAPTER_SPECS.values()}),
+            metavar="NAME",
+        ),
+    ],
 ) -> None:
-    """One adapter: consumes its queue (and its counterpart link), publishes to the hub."""
-    if name not in Hub.ADAPTERS:
-        raise typer.BadParameter(f"unknown adapter {name!r}; choose one of {', '.join(Hub.ADAPTERS)}")
-    _serve("adapter_services", f"adapter {name}", name=name)
+    """One adapter: consumes its queue (and its counterpart link or directory), publishes to the hub."""
+    try:
+        spec = adapter_spec(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    def build(settings: Settings, transports: TransportFactory) -> ServiceGroup:
+        return build_adapter_host(spec, settings, adapter_keys(settings, spec.name), transports)
+
+    _serve(_settings(), adapter_service(spec.name), f"adapter {spec.name}", build)
 
 
 @app.command("simulator")
 def run_simulator(
-    name: Annotated[str, typer.Argument(help=f"which simulator: {', '.join(Hub.SIMULATORS)}")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="one of " + _choices({s.name: s.summary for s in SIMULATOR_SPECS.values()}),
+            metavar="NAME",
+        ),
+    ],
     records: Annotated[int, typer.Option(help="size of the synthetic register")] = 1_000_000,
 ) -> None:
     """A simulated counterpart on the broker (synthetic data only)."""
-    if name not in Hub.SIMULATORS:
-        raise typer.BadParameter(f"unknown simulator {name!r}; choose one of {', '.join(Hub.SIMULATORS)}")
-    _serve("simulator_services", f"simulator {name}", name=name, population=demo_population(records))
+    try:
+        spec = simulator_spec(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    def build(settings: Settings, transports: TransportFactory) -> ServiceGroup:
+        world = demo_world(demo_population(records))
+        return build_simulator_host(spec, settings, simulator_keys(settings, spec.name), transports, world)
+
+    _serve(_settings(), simulator_service(spec.name), f"simulator {spec.name}", build)

@@ -1,4 +1,4 @@
-"""``renkei topology``: the broker's exchanges and queues."""
+"""``renkei topology``: the broker's exchanges and queues (an operator tool, connected as ``operator``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.bootstrap import bootstrap
+from hub.bootstrap.prepare import declared_queues, prepare_broker
+from hub.bootstrap.transports import pika_transports, transient
 from hub.settings import Settings
 
 app = typer.Typer(help="Broker topology: exchanges, quorum queues, retry tiers and the dead-letter queue.")
@@ -15,17 +16,15 @@ app = typer.Typer(help="Broker topology: exchanges, quorum queues, retry tiers a
 @app.command("apply")
 def apply() -> None:
     """Declare every exchange, queue and binding (idempotent; safe on a running system)."""
-    hub = bootstrap(Settings(), configure_logs=False)
-    try:
-        hub.prepare_broker()
-        table = Table(title=f"topology applied on {hub.names.prefix}.*")
-        table.add_column("queue")
-        table.add_column("ready", justify="right")
-        table.add_column("consumers", justify="right")
-        transport = hub.transport("topology-report")
-        for queue in hub.declared_queues():
+    settings = Settings()
+    transports = pika_transports(settings)
+    prepare_broker(settings, transports, "operator")
+    table = Table(title=f"topology applied on {settings.exchange_prefix}.*")
+    table.add_column("queue")
+    table.add_column("ready", justify="right")
+    table.add_column("consumers", justify="right")
+    with transient(transports, "operator", "topology-report") as transport:
+        for queue in declared_queues(settings):
             ready, consumers = transport.queue_depth(queue)
             table.add_row(queue, str(ready), str(consumers))
-        Console().print(table)
-    finally:
-        hub.close()
+    Console().print(table)

@@ -24,10 +24,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import RenkeiError, StoreUnavailable
 from contracts.individual_number import IndividualNumber
-from hub.bootstrap import Hub, bootstrap
+from hub.bootstrap.common import open_database
+from hub.bootstrap.operator import OperatorTools
 from hub.core.holds import ResolutionRefused, record_refused_resolution, resolve_hold
 from hub.core.routing import to_outgoing
-from hub.infra.crypto.sealing import AeadUnsealer
+from hub.infra.crypto.service_keys import operator_keys
 from hub.ports.holds import Hold, HoldNotPending, QueriedInfo, UnknownHold
 from hub.ports.vault import NumberConflict
 from hub.settings import Settings
@@ -54,8 +55,9 @@ def _settings(ctx: typer.Context) -> Settings:
     return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
 
 
-def _hub(ctx: typer.Context) -> Hub:
-    return bootstrap(_settings(ctx), configure_logs=False)
+def _tools(ctx: typer.Context) -> OperatorTools:
+    settings = _settings(ctx)
+    return OperatorTools(settings, engine=open_database(settings), keys=operator_keys(settings))
 
 
 def _info(info: QueriedInfo | None) -> dict[str, Any] | None:
@@ -105,15 +107,15 @@ def pending(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="at most this many holds")] = 100,
 ) -> None:
     """List the links held for an operator, oldest first (numbers masked)."""
-    hub = _hub(ctx)
+    tools = _tools(ctx)
     try:
-        with hub.uow_factory()() as uow:
+        with tools.uow_factory() as uow:
             holds = uow.holds.pending(limit=limit)
             total = uow.holds.count_pending()
     except (SQLAlchemyError, StoreUnavailable) as exc:
         raise _fail(f"the database failed ({type(exc).__name__}); is the schema current?", 2) from exc
     finally:
-        hub.close()
+        tools.close()
     if as_json:
         typer.echo(json.dumps({"pending": total, "holds": [hold_json(h) for h in holds]}, ensure_ascii=False))
         return
@@ -157,17 +159,19 @@ def resolve(
         raise _fail("give exactly one of --link-candidate N and --reject", 2)
     if not reason.strip() or not operator.strip():
         raise _fail("--reason and --operator must not be empty", 2)
-    hub = _hub(ctx)
+    tools = _tools(ctx)
     try:
-        outcome = _resolve(hub, hold_id, link_candidate, operator.strip(), reason.strip())
+        outcome = _resolve(tools, hold_id, link_candidate, operator.strip(), reason.strip())
     finally:
-        hub.close()
+        tools.close()
     _out.print(outcome)
 
 
-def _resolve(hub: Hub, hold_id: str, link_candidate: int | None, operator: str, reason: str) -> str:
-    unsealer = AeadUnsealer(hub.keyring, owner="hub")
-    factory = hub.uow_factory()
+def _resolve(
+    tools: OperatorTools, hold_id: str, link_candidate: int | None, operator: str, reason: str
+) -> str:
+    unsealer = tools.hub_unsealer()
+    factory = tools.uow_factory
     try:
         with factory() as uow:
             answers = resolve_hold(
@@ -178,7 +182,7 @@ def _resolve(hub: Hub, hold_id: str, link_candidate: int | None, operator: str, 
                 operator=operator,
                 reason=reason,
             )
-            uow.outbox.add([to_outgoing(env, hub.exchanges) for env in answers])
+            uow.outbox.add([to_outgoing(env, tools.exchanges) for env in answers])
             uow.commit()
     except (UnknownHold, HoldNotPending, ResolutionRefused) as exc:
         raise _fail(str(exc), 2) from None

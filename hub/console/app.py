@@ -1,6 +1,6 @@
 """The console's application factory: pages, the JSON API (``/api``, described at ``/openapi.json``), metrics.
 
-``create_app(hub, users)`` wires the routers, the error pages, the security headers, the number guard
+``create_app(root, users)`` wires the routers, the error pages, the security headers, the number guard
 (:mod:`hub.console.guard`) and a background metrics sampler (started with the application's lifespan,
 stopped with it). Nothing connects at import time.
 """
@@ -34,7 +34,7 @@ from hub.infra.metrics_sampler import MetricsSampler
 from hub.ports.transport import Transport
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Hub
+    from hub.bootstrap.console import ConsoleRoot
 
 __all__ = ["create_app"]
 
@@ -72,36 +72,36 @@ def _sampler_loop(state: ConsoleState, stop: threading.Event, interval_s: float)
 
 
 def create_app(
-    hub: Hub,
+    root: ConsoleRoot,
     users: UserDirectory,
     *,
     sessions: SessionCodec | None = None,
     transport: Transport | None = None,
     start_sampler: bool = True,
 ) -> FastAPI:
-    """Build the console for ``hub`` and ``users``.
+    """Build the console for ``root`` and ``users``.
 
     Args:
-        hub: the wired hub (database, keyring, settings, topology names).
+        root: the console's composition root (database, keys, settings, topology names, its connection).
         users: who may sign in.
         sessions: the session codec (default: the secret from the settings, generated in development).
-        transport: the broker connection for queue depths and replays (default: a new one from the hub;
-            pass one in tests).
+        transport: the broker connection for queue depths and replays (default: the root's; pass one in
+            tests).
         start_sampler: run the metrics sampler in the background while the app runs.
     """
-    settings = hub.settings.console
+    settings = root.settings.console
     codec = sessions or SessionCodec(
-        load_session_secret(hub.settings), timedelta(hours=settings.session_hours)
+        load_session_secret(root.settings), timedelta(hours=settings.session_hours)
     )
-    serial = SerialTransport(transport if transport is not None else hub.transport("console"))
+    serial = SerialTransport(transport if transport is not None else root.transport())
     state = ConsoleState(
-        hub=hub,
+        root=root,
         users=users,
         sessions=codec,
         templates=Jinja2Templates(directory=_package_dir("templates")),
         sampler=MetricsSampler(
-            hub.engine,
-            hub.names,
+            root.engine,
+            root.names,
             queue_depth=serial.queue_depth,
             history=timedelta(days=settings.history_days),
         ),

@@ -1,4 +1,4 @@
-"""What every console request works with: the wired hub, users, sessions, the console's own audit chain.
+"""What every console request works with: the console's root, users, sessions, the console's own audit chain.
 
 The console is one more writer of the access record, with its own hash chain (like every hub worker):
 refusals and reveals are appended there, each in its own durably committed transaction
@@ -28,7 +28,7 @@ from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.transport import OutgoingMessage, Topology, Transport
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Hub
+    from hub.bootstrap.console import ConsoleRoot
 
 __all__ = ["ConsoleState", "SerialTransport", "state_of"]
 
@@ -76,7 +76,7 @@ class SerialTransport:
 class ConsoleState:
     """Everything the console's routes need, built once by :func:`hub.console.app.create_app`."""
 
-    hub: Hub
+    root: ConsoleRoot
     users: UserDirectory
     sessions: SessionCodec
     templates: Jinja2Templates
@@ -90,7 +90,7 @@ class ConsoleState:
 
     def record(self, records: Sequence[AccessRecord]) -> None:
         """Append ``records`` to the console's chain, durably; raises :class:`AuditWriteFailed`."""
-        append_durably(self.hub.engine, self.chain, records)
+        append_durably(self.root.engine, self.chain, records)
 
     def refuse(
         self,

@@ -28,7 +28,6 @@ from contracts.redaction import redact_text
 from hub.console.auth import Principal
 from hub.console.context import state_of
 from hub.console.render import SealedRef, sealed_value
-from hub.infra.crypto.sealing import AeadUnsealer
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter
 from hub.ports.vault import TokenScope
@@ -62,7 +61,7 @@ class Revealed:
 def _open(request: Request, sealed: str, ref: SealedRef, message_id: str | None) -> IndividualNumber:
     try:
         message_uuid = uuid.UUID(message_id or "")
-        unsealer = AeadUnsealer(state_of(request).hub.keyring, owner=ref.recipient)
+        unsealer = state_of(request).root.unsealer(ref.recipient)
     except (ValueError, ConfigurationError, KeyError) as exc:
         raise RevealFailed("this sealed number cannot be opened here") from exc
     for field in ref.fields:
@@ -74,7 +73,7 @@ def _open(request: Request, sealed: str, ref: SealedRef, message_id: str | None)
 
 
 def _subject_token(request: Request, number: IndividualNumber) -> tuple[str, ...]:
-    with state_of(request).hub.uow_factory()() as uow:
+    with state_of(request).root.uow_factory() as uow:
         subjects = uow.vault.subjects_by_number([number])
         subject = subjects.get(number)
         if subject is None:

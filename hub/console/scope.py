@@ -22,7 +22,7 @@ __all__ = ["dead_letter_owner", "visible_dead_letters", "visible_records"]
 
 def dead_letter_owner(request: Request, row: DeadLetter) -> str | None:
     """The association a dead letter belongs to (``None``: the federation's alone)."""
-    with state_of(request).hub.engine.connect() as conn:
+    with state_of(request).root.engine.connect() as conn:
         return AssociationScope(conn).owner(correlation_id=row.correlation_id, message_id=row.message_id)
 
 

@@ -20,7 +20,7 @@ from hub.ports.vault import Retention
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from hub.bootstrap import Hub
+    from hub.demo.deployment import LocalDeployment
 
 __all__ = [
     "CHUNK",
@@ -66,7 +66,7 @@ def household(population: SyntheticPopulation, index: int) -> list[Relative]:
     return people
 
 
-def enrol_households(hub: Hub, population: SyntheticPopulation, records: int) -> None:
+def enrol_households(hub: LocalDeployment, population: SyntheticPopulation, records: int) -> None:
     """Enrol the relatives' usage numbers and numbers (as a 扶養親族等申告書 intake would); idempotent."""
     factory = hub.uow_factory()
     for start in range(0, records, 2_000):
@@ -123,7 +123,7 @@ class FlowResult:
 class PensionInbox:
     """The pension system's side: the JSON files of one correlation id, each read once."""
 
-    def __init__(self, hub: Hub, correlation: Any) -> None:
+    def __init__(self, hub: LocalDeployment, correlation: Any) -> None:
         self._outbound = hub.settings.wire_dir / "pension" / "outbound"
         self._correlation = correlation
         self._seen: dict[str, dict[str, Any]] = {}

@@ -29,9 +29,10 @@ from contracts.messages.eltax import (
 from contracts.usage_number import UsageNumber
 from hub.demo._eltax_common import FlowResult, PensionInbox, as_pension, chunks
 from hub.demo._kana import reading
+from hub.demo.data import demo_municipalities
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Hub
+    from hub.demo.deployment import LocalDeployment
 
 __all__ = ["SpecialCollectionFlow"]
 
@@ -48,13 +49,13 @@ class SpecialCollectionFlow:
         today = date.today()
         self.fiscal_year = today.year if today.month >= 4 else today.year - 1
         self._correlation = new_id()
-        self._hub: Hub | None = None
+        self._hub: LocalDeployment | None = None
         self._inbox: PensionInbox | None = None
         self._targets: dict[UsageNumber, TokuchoRecord] = {}
         self._expected: dict[TokuchoNoticeCode, int] = {}
         self._stage = 0
 
-    def prepare(self, hub: Hub, records: int) -> None:
+    def prepare(self, hub: LocalDeployment, records: int) -> None:
         """Enrol the pensioners in the vault."""
         hub.enrol_population(hub.population(records), records)
 
@@ -79,7 +80,7 @@ class SpecialCollectionFlow:
             amounts=TokuchoAmounts(annual_pension=annual, previous_year_tax=previous),
         )
 
-    def start(self, hub: Hub, records: int) -> None:
+    def start(self, hub: LocalDeployment, records: int) -> None:
         """Send the target notice (00) of everyone 65 or over on 1 April, and foresee the replies."""
         population = hub.population(records)
         self._hub, self._inbox = hub, PensionInbox(hub, self._correlation)
@@ -91,9 +92,9 @@ class SpecialCollectionFlow:
         self._foresee(hub, targets)
         self._send(C.TARGET, date(self.fiscal_year, 5, 20), targets)
 
-    def _foresee(self, hub: Hub, targets: list[TokuchoRecord]) -> None:
+    def _foresee(self, hub: LocalDeployment, targets: list[TokuchoRecord]) -> None:
         """What the simulated municipalities will answer, from their register (the simulator's own)."""
-        register = hub.eltax_simulator().register
+        register = demo_municipalities()
         accepted = [t for t in targets if register.resident(t.municipality_code, t.usage_number.value)]
         collecting = [
             t

@@ -1,7 +1,7 @@
 """Number acquisition by 基本4情報 (個人番号の取得照会) as a demo flow.
 
 The simulated pension system drops a request file of ``records`` new entitlements (新規裁定) with their
-4情報, taken from the register the simulated J-LIS searches (:func:`hub.bootstrap.demo_register`): most are
+4情報, taken from the register the simulated J-LIS searches (:func:`hub.demo.data.demo_register`): most are
 found alone and linked, namesakes asked with three items come back with two candidates, some are not found
 (a mistyped birth date, a record without a 住民票コード). Those are held for an operator, and a held record
 is complete for the demo: it has its outcome (``held``), and ``renkei vault pending`` lists it.
@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 from adapters.jlis import NewEntitlementRegister
 from adapters.pension.acquisition import AcquisitionRow
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
-from hub.bootstrap import demo_register
+from hub.demo.data import demo_register
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Hub
+    from hub.demo.deployment import LocalDeployment
 
 __all__ = ["AcquisitionFlow", "AcquisitionResult", "entitlement_rows"]
 
@@ -53,10 +53,10 @@ class AcquisitionFlow:
         self._records = 0
         self._pension: PensionRequestsSimulator | None = None
 
-    def prepare(self, hub: Hub, records: int) -> None:
+    def prepare(self, hub: LocalDeployment, records: int) -> None:
         """Nothing to seed: new entitlements are not in the vault yet."""
 
-    def start(self, hub: Hub, records: int) -> None:
+    def start(self, hub: LocalDeployment, records: int) -> None:
         """Write the request file the way the pension system does (temporary name, manifest last)."""
         self._records = records
         self._pension = PensionRequestsSimulator(hub.settings.wire_dir / "pension")

@@ -23,10 +23,10 @@ from adapters.pension.dependants import DeclarationRow, DependantEntry
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from contracts.messages.dependants import DependantRelation
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.bootstrap import DEMO_SEED
+from hub.demo.data import DEMO_SEED
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Hub
+    from hub.demo.deployment import LocalDeployment
 
 __all__ = ["DependantsFlow", "DependantsResult", "declaration_rows", "filing_deadline", "relatives"]
 
@@ -102,10 +102,10 @@ class DependantsFlow:
         self._sent = 0
         self._pension: PensionRequestsSimulator | None = None
 
-    def prepare(self, hub: Hub, records: int) -> None:
+    def prepare(self, hub: LocalDeployment, records: int) -> None:
         """Nothing to seed: the declarations bring their numbers."""
 
-    def start(self, hub: Hub, records: int) -> None:
+    def start(self, hub: LocalDeployment, records: int) -> None:
         """Write the declaration file the way the pension system does (temporary name, manifest last)."""
         population = hub.population(records)
         relatives_register = SyntheticPopulation(size=records * MAX_RELATIVES, seed=DEMO_SEED + 2)

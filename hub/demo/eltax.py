@@ -1,7 +1,7 @@
 """The eLTAX exchanges as demo flows: the January payment reports and a special collection cycle.
 
 The demo stands in for the pension system: it publishes the pension system's messages straight to the hub's
-ingress (:meth:`hub.bootstrap.Hub.publish_as_pension`); what comes back reaches the pension system through the
+ingress (:func:`hub.demo.data.publish_as_pension`); what comes back reaches the pension system through the
 pension adapter, which writes each message as a JSON file (:mod:`adapters.pension.messages`). The flows count
 completion from those files only, so a record counts once it reached the pension system, by usage number.
 
@@ -44,7 +44,7 @@ from hub.demo._eltax_cycle import SpecialCollectionFlow
 from hub.demo._kana import reading
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Hub
+    from hub.demo.deployment import LocalDeployment
 
 __all__ = ["FlowResult", "PaymentReportFlow", "SpecialCollectionFlow", "household"]
 
@@ -66,7 +66,7 @@ class PaymentReportFlow:
         self._records = 0
         self._inbox: PensionInbox | None = None
 
-    def prepare(self, hub: Hub, records: int) -> None:
+    def prepare(self, hub: LocalDeployment, records: int) -> None:
         """Enrol the pensioners and their relatives (usage numbers and numbers) in the vault."""
         population = hub.population(records)
         hub.enrol_population(population, records)
@@ -99,7 +99,7 @@ class PaymentReportFlow:
             ),
         )
 
-    def start(self, hub: Hub, records: int) -> None:
+    def start(self, hub: LocalDeployment, records: int) -> None:
         """Send every pensioner's report, in chunks."""
         population = hub.population(records)
         self._records = records

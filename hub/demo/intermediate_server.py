@@ -1,7 +1,7 @@
 """The intermediate server exchanges as demo flows: information queries, 副本 changes, provision notices.
 
 The pension adapter reads only survival request files: for these flows the demo stands in for the pension
-system and publishes its messages straight to the hub's ingress (:meth:`hub.bootstrap.Hub.publish_as_pension`)
+system and publishes its messages straight to the hub's ingress (:func:`hub.demo.data.publish_as_pension`)
 instead of extending the pension file formats. What comes back reaches the pension system the usual way,
 through the pension adapter, which writes each answer as a JSON file (:mod:`adapters.pension.messages`);
 the flows count completion from those files, so a record counts only once it reached the pension system.
@@ -48,7 +48,7 @@ from contracts.usage_number import UsageNumber
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from hub.bootstrap import Hub
+    from hub.demo.deployment import LocalDeployment
 
 __all__ = ["DuplicateDataFlow", "FlowResult", "InfoQueryFlow", "ProvisionNoticeFlow"]
 
@@ -113,16 +113,16 @@ class _Flow:
         stamp = f"{datetime.now(UTC):%Y%m%d%H%M%S}"
         self.batch_id = f"{self.name}-{stamp}-{random_letters(4)}"
         self._run = random_letters(6).upper()
-        self._hub: Hub | None = None
+        self._hub: LocalDeployment | None = None
         self._usage: list[UsageNumber] = []
         self._codes: _Inbox | None = None
         self._requests_sent = False
 
-    def prepare(self, hub: Hub, records: int) -> None:
+    def prepare(self, hub: LocalDeployment, records: int) -> None:
         """Load the synthetic 個人番号管理ファイル (usage number ↔ number) into the vault."""
         hub.enrol_population(hub.population(records), records)
 
-    def start(self, hub: Hub, records: int) -> None:
+    def start(self, hub: LocalDeployment, records: int) -> None:
         """Ask for the code of every person of the flow."""
         population = hub.population(records)
         self._hub = hub

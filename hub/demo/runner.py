@@ -10,7 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hub.bootstrap import bootstrap
+from hub.bootstrap.operator import checkpoint_now, checkpoint_signer
+from hub.demo.deployment import local_deployment
 from hub.demo.flow import DemoFlow
 from hub.demo.registry import FLOWS
 from hub.infra.runner import ServiceGroup
@@ -60,7 +61,7 @@ def run_demo(
 ) -> DemoReport:
     """Run the flows (all by default) once and return the report."""
     started = time.monotonic()
-    hub = bootstrap(settings, log_to_stderr=False)
+    hub = local_deployment(settings, log_to_stderr=False)
     chosen: list[DemoFlow] = [FLOWS[name]() for name in (flows or list(FLOWS))]
     try:
         hub.prepare()
@@ -75,8 +76,8 @@ def run_demo(
             _wait(chosen, timeout_s, services, console)
         finally:
             services.shutdown()
-        # Seal the run: a signed checkpoint covers every record the demo wrote.
-        hub.checkpointer.checkpoint_now()
+        # Seal the run as the checkpoint job does: a signed checkpoint covers every record the demo wrote.
+        checkpoint_now(hub.engine, checkpoint_signer(settings))
         report = DemoReport(records=records)
         for flow in chosen:
             counts = flow.finish()

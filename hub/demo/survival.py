@@ -16,7 +16,7 @@ from adapters.jlis.population import SPOUSE_EVERY
 from adapters.pension import PensionSystemSimulator
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Hub
+    from hub.demo.deployment import LocalDeployment
 
 __all__ = ["SurvivalFlow", "SurvivalResult", "next_payment_cycle"]
 
@@ -49,7 +49,7 @@ class SurvivalFlow:
         self._records = 0
         self._pension: PensionSystemSimulator | None = None
 
-    def prepare(self, hub: Hub, records: int) -> None:
+    def prepare(self, hub: LocalDeployment, records: int) -> None:
         """Load the synthetic 個人番号管理ファイル (usage number ↔ number) and the spouses' keys."""
         population = hub.population(records)
         hub.enrol_population(population, records)
@@ -66,7 +66,7 @@ class SurvivalFlow:
                     uow.vault.add_usage_numbers(fresh)
                 uow.commit()
 
-    def start(self, hub: Hub, records: int) -> None:
+    def start(self, hub: LocalDeployment, records: int) -> None:
         """Write the request file the way the pension system does (temporary name, manifest last)."""
         population = hub.population(records)
         self._records = records

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import StoreUnavailable
 from contracts.usage_number import UsageNumber, UsageNumberKind
+from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.code_cipher import CodeCipher
-from hub.infra.crypto.keyring import Keyring
 from hub.infra.db.code_tables import is_codes, is_pending_queries
 from hub.infra.vault_store import DEFAULT_CHUNK, among, aware, chunked
 from hub.ports.codes import DuplicateRecordId, PendingQuery, PendingStatus
@@ -57,7 +57,7 @@ class SqlCodeStore:
 
     Args:
         conn: the unit of work's connection.
-        keyring: the keys (the codes' key is derived from the current KEK).
+        keys: the vault's keys (the codes' key is derived from the current KEK).
         clock: the time source (tests).
         chunk_size: records per statement.
     """
@@ -65,13 +65,13 @@ class SqlCodeStore:
     def __init__(
         self,
         conn: Connection,
-        keyring: Keyring,
+        keys: VaultKeys,
         *,
         clock: Callable[[], datetime] | None = None,
         chunk_size: int = DEFAULT_CHUNK,
     ) -> None:
         self._conn = conn
-        self._cipher = CodeCipher(keyring.kek)
+        self._cipher = CodeCipher(keys.kek)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._chunk = chunk_size
 

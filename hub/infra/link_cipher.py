@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Mapping
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.errors import ConfigurationError, DecodeError, SealError
 from contracts.link import CounterpartFile
+from hub.infra.crypto.bundles import LinkKey
 
 __all__ = ["AeadLinkCipher"]
 
@@ -26,11 +26,16 @@ class AeadLinkCipher:
     personal data) and the ciphertext of the content.
     """
 
-    def __init__(self, keys: Mapping[str, bytes]) -> None:
-        for counterpart, key in keys.items():
-            if len(key) != 32:
-                raise ConfigurationError(f"the link key of {counterpart} must be 32 bytes")
-        self._aead = {counterpart: AESGCM(key) for counterpart, key in keys.items()}
+    def __init__(self, *keys: LinkKey) -> None:
+        counterparts = [k.counterpart for k in keys]
+        if len(set(counterparts)) != len(counterparts):
+            raise ConfigurationError("a link cipher holds one key per counterpart")
+        self._aead = {k.counterpart: AESGCM(k.material) for k in keys}
+
+    @property
+    def counterparts(self) -> frozenset[str]:
+        """The counterparts whose lines this cipher can protect and open."""
+        return frozenset(self._aead)
 
     def _cipher(self, counterpart: str) -> AESGCM:
         try:

@@ -3,7 +3,9 @@
 A :class:`ServiceGroup` also knows how its threads are doing, for the process's own health endpoints
 (:mod:`hub.infra.health_server`): each consumer reports whether the broker has confirmed it, each periodic
 task when it last succeeded, and extra checks (the database) can be added. Consumers and tasks are counted
-in :mod:`hub.infra.process_metrics`.
+in :mod:`hub.infra.process_metrics`. A group also owns what its services use (transports):
+:meth:`ServiceGroup.own` hands a resource to the group, and :meth:`ServiceGroup.shutdown` closes it once every
+thread has stopped.
 """
 
 from __future__ import annotations
@@ -13,15 +15,27 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from prometheus_client.registry import Collector
 
 from hub.infra.process_metrics import CONSUMER_UP, TaskTimer, instrument
 from hub.ports.transport import BatchHandler, Transport
 
-__all__ = ["Check", "Readiness", "ServiceGroup"]
+__all__ = ["Check", "Closeable", "Readiness", "ServiceGroup"]
 
 log = logging.getLogger(__name__)
+
+
+class Closeable(Protocol):
+    """Anything a group closes when it shuts down (a transport)."""
+
+    def close(self) -> None:
+        """Release it."""
+        ...
+
+
+C = TypeVar("C", bound=Closeable)
 
 MIN_STALE_S = 30.0
 """A periodic task that has not succeeded for this long (or ten intervals, if longer) makes it unready."""
@@ -77,6 +91,7 @@ class ServiceGroup:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     consumed: list[tuple[str, str]] = field(default_factory=list)
     """``(service name, queue)`` of every consumer added: what the process's broker user must read."""
+    owned: list[Closeable] = field(default_factory=list)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         def run() -> None:
@@ -186,6 +201,11 @@ class ServiceGroup:
         """Liveness: started, not stopping, and no thread died."""
         return self._started_at is not None and not self.stop.is_set() and not self.failures
 
+    def own(self, resource: C) -> C:
+        """Close ``resource`` when the group shuts down (after its threads); returns it."""
+        self.owned.append(resource)
+        return resource
+
     def start(self) -> None:
         """Start every thread."""
         with self._lock:
@@ -194,10 +214,17 @@ class ServiceGroup:
             thread.start()
 
     def shutdown(self, timeout_s: float = 10.0) -> None:
-        """Ask every thread to stop and wait for them."""
+        """Ask every thread to stop, wait for them, then close what the group owns (newest first)."""
         self.stop.set()
         for thread in self.threads:
-            thread.join(timeout_s)
+            if thread.ident is not None:  # a group built but never started still closes what it owns
+                thread.join(timeout_s)
+        owned, self.owned = self.owned, []
+        for resource in reversed(owned):
+            try:
+                resource.close()
+            except Exception:
+                log.exception("closing a service's resource failed")
 
 
 def _task_check(name: str, entry: _Task, now: float, started: float | None) -> Check:

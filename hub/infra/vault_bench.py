@@ -79,7 +79,7 @@ def bench_vault(url: str, n: int, *, keyring: Keyring | None = None, seed: int =
 
 
 def _vault(conn: Connection, keyring: Keyring) -> SqlVault:
-    return SqlVault(conn, keyring)
+    return SqlVault(conn, keyring.vault)
 
 
 def _rate(n: int, seconds: float) -> float:

@@ -27,8 +27,8 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper
-from hub.infra.crypto.keyring import Keyring
 from hub.infra.db.vault_tables import deletion_log, numbers, subject_keys, subjects, tokens, usage_numbers
 from hub.infra.vault_store import DEFAULT_CHUNK, among, plan_each_statement
 from hub.ports.vault import SubjectId
@@ -44,7 +44,7 @@ METHOD_REKEY: Final = "crypto_shred_rekeyed"
 
 def rewrap_all(
     conn: Connection,
-    keyring: Keyring,
+    keys: VaultKeys,
     *,
     chunk_size: int = DEFAULT_CHUNK,
     clock: Callable[[], datetime] | None = None,
@@ -58,7 +58,7 @@ def rewrap_all(
         ConfigurationError: a data key is wrapped by a KEK the keyring no longer holds.
     """
     plan_each_statement(conn)
-    wrapper = KeyWrapper(keyring.kek)
+    wrapper = KeyWrapper(keys.kek)
     current = wrapper.current_kek_id
     now = (clock or (lambda: datetime.now(UTC)))()
     statement = (
@@ -195,7 +195,7 @@ def retention_due(conn: Connection, as_of: date, *, chunk_size: int = DEFAULT_CH
 
 def erase_due(
     conn: Connection,
-    keyring: Keyring,
+    keys: VaultKeys,
     as_of: date,
     *,
     dry_run: bool = False,
@@ -210,14 +210,14 @@ def erase_due(
 
     Args:
         conn: an open connection in a transaction.
-        keyring: the keys (the KEK unwraps data keys of subjects that are re-keyed).
+        keys: the vault's keys (the KEK unwraps data keys of subjects that are re-keyed).
         as_of: the day of the run; rows with ``purge_after`` before it are due.
         dry_run: only report.
         actor: who runs the erasure (recorded in the deletion log).
         chunk_size: subjects per round of statements.
         clock: the time source (tests).
     """
-    wrapper = KeyWrapper(keyring.kek)
+    wrapper = KeyWrapper(keys.kek)
     now = (clock or (lambda: datetime.now(UTC)))()
     erased: list[DueSubject] = []
     for chunk in _due_chunks(conn, as_of, chunk_size):

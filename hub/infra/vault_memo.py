@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber
-from hub.infra.crypto.keyring import Keyring
+from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.vault_sql import SqlVault
 from hub.infra.vault_store import DEFAULT_CHUNK
 from hub.ports.vault import Retention, SubjectId, TokenScope
@@ -68,12 +68,12 @@ class MemoisingVault(SqlVault):
     def __init__(
         self,
         conn: Connection,
-        keyring: Keyring,
+        keys: VaultKeys,
         *,
         chunk_size: int = DEFAULT_CHUNK,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        super().__init__(conn, keyring, chunk_size=chunk_size, clock=clock)
+        super().__init__(conn, keys, chunk_size=chunk_size, clock=clock)
         self.forget()
 
     def forget(self) -> None:

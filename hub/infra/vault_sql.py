@@ -20,8 +20,8 @@ from contracts.ids import random_letters
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.blind_index import BlindIndexer
+from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.envelope import KeyWrapper
-from hub.infra.crypto.keyring import Keyring
 from hub.infra.crypto.tokens import Tokenizer, check_scope
 from hub.infra.db.bulk import insert_rows
 from hub.infra.db.vault_tables import numbers, tokens, usage_numbers
@@ -64,7 +64,7 @@ class SqlVault:
 
     Args:
         conn: the unit of work's connection; the vault never commits or rolls back.
-        keyring: the keys (KEK, blind-index key, token root).
+        keys: the vault's keys (KEK, blind-index key, token root).
         chunk_size: records per statement.
         clock: the time source (tests).
     """
@@ -72,18 +72,18 @@ class SqlVault:
     def __init__(
         self,
         conn: Connection,
-        keyring: Keyring,
+        keys: VaultKeys,
         *,
         chunk_size: int = DEFAULT_CHUNK,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._conn = conn
-        self._tokenizer = Tokenizer(keyring.token_root)
+        self._tokenizer = Tokenizer(keys.token_root)
         self._chunk = chunk_size
         self._store = VaultStore(
             conn,
-            KeyWrapper(keyring.kek),
-            BlindIndexer(keyring.blind_index),
+            KeyWrapper(keys.kek),
+            BlindIndexer(keys.blind_index),
             chunk_size=chunk_size,
             clock=clock,
         )

@@ -45,7 +45,7 @@ def _search(
     request: Request, principal: Principal, record_filter: RecordFilter, limit: int
 ) -> tuple[list[AuditRecordOut], bool]:
     found: list[AuditRecordOut] = []
-    with state_of(request).hub.engine.connect() as conn:
+    with state_of(request).root.engine.connect() as conn:
         batch = []
         for record in newest_first(conn, record_filter):
             batch.append(record)
@@ -83,14 +83,14 @@ def _filter(
 
 def _verify(request: Request) -> VerifyOut:
     state = state_of(request)
-    path = state.hub.settings.audit_key_path
+    path = state.root.settings.audit_key_path
     try:
         keys = [load_signer(path).public_key] if path.exists() else []
     except ConfigurationError:
         keys = []
     with _verify_lock:
         try:
-            with state.hub.engine.connect() as conn, conn.begin():
+            with state.root.engine.connect() as conn, conn.begin():
                 report = verify(conn, keys)
             problems = [safe(p.message) for p in report.problems[:20]]
             if not keys:

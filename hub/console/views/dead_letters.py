@@ -37,7 +37,6 @@ from hub.console.schemas import (
 )
 from hub.console.scope import dead_letter_owner, visible_dead_letters
 from hub.core.operations import DeadLetterOperations, OperationReport
-from hub.infra.broker_credentials import replay_routes
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus, FailureGroup
 
@@ -62,7 +61,7 @@ def _rows(request: Request, principal: Principal, query: DeadLetterQuery, want: 
     """Up to ``want`` rows matching ``query`` that the principal may see (bounded scan)."""
     found: list[DeadLetter] = []
     after = 0
-    with state_of(request).hub.engine.connect() as conn:
+    with state_of(request).root.engine.connect() as conn:
         store = SqlDeadLetterStore(conn)
         for _ in range(_SCAN_PAGES):
             page = store.find(replace(query, after_id=after, limit=_PAGE))
@@ -77,7 +76,7 @@ def _rows(request: Request, principal: Principal, query: DeadLetterQuery, want: 
 
 def _groups(request: Request, principal: Principal, status: DeadLetterStatus) -> list[FailureGroup]:
     if principal.user.federation:
-        with state_of(request).hub.engine.connect() as conn:
+        with state_of(request).root.engine.connect() as conn:
             return SqlDeadLetterStore(conn).groups([status])
     rows = _rows(request, principal, DeadLetterQuery(statuses=(status,)), _SCAN_PAGES * _PAGE)
     groups: dict[str, FailureGroup] = {}
@@ -144,7 +143,7 @@ def _detail(r: DeadLetter) -> DeadLetterOut:
 
 
 def _one(request: Request, principal: Principal, dead_letter_id: int) -> DeadLetter:
-    with state_of(request).hub.engine.connect() as conn:
+    with state_of(request).root.engine.connect() as conn:
         row = SqlDeadLetterStore(conn).get(dead_letter_id)
     if row is None:
         raise HTTPException(404, f"no dead letter {dead_letter_id}")
@@ -188,7 +187,7 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
         # An association acts on its own members' dead letters only: resolve the selection to ids first.
         candidates = DeadLetterQuery(ids=ids, fingerprint=action.group, statuses=statuses)
         if ids:
-            with state.hub.engine.connect() as conn:
+            with state.root.engine.connect() as conn:
                 rows = SqlDeadLetterStore(conn).find(
                     DeadLetterQuery(ids=ids, fingerprint=action.group, statuses=(), limit=len(ids))
                 )
@@ -205,9 +204,7 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
             return OperationReport(action.operation, "-", principal.user.name, action.dry_run)
     query = DeadLetterQuery(ids=ids, fingerprint=None if ids else action.group, statuses=statuses)
     operations = DeadLetterOperations(
-        state.hub.uow_factory(),
-        state.transport,
-        routes=replay_routes(state.hub.settings, state.hub.exchanges),
+        state.root.uow_factory, state.transport, routes=state.root.replay_routes
     )
     operator = f"{principal.user.name}@console"
     try:

@@ -32,7 +32,7 @@ def _flows(request: Request, window: int) -> FlowsOut:
     state = state_of(request)
     now = datetime.now(UTC)
     since = now - timedelta(minutes=window)
-    with state.hub.engine.connect() as conn:
+    with state.root.engine.connect() as conn:
         rows = history.flow_rows(conn, since, now)
         gauges = history.adapter_gauges(conn)
         last = history.last_sample_at(conn)
@@ -88,7 +88,7 @@ def flows_page(
     data = _flows(request, window)
     now = datetime.now(UTC)
     since = now - timedelta(minutes=window)
-    with state_of(request).hub.engine.connect() as conn:
+    with state_of(request).root.engine.connect() as conn:
         series = history.flow_series(conn, since)
         queues = history.queue_series(conn, since)
     completed = {f: [(p.minute, float(p.completed)) for p in points] for f, points in series.items()}

@@ -123,6 +123,6 @@ def metrics(
     check_scope(request, principal, None)
     state = state_of(request)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SampleCollector(state.hub.engine, state))
-    registry.register(StoredStateCollector(state.hub.engine))
+    registry.register(SampleCollector(state.root.engine, state))
+    registry.register(StoredStateCollector(state.root.engine))
     return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -28,7 +28,7 @@ _ID = r"^[A-Za-z0-9._:-]{1,200}$"
 
 
 def _trace(request: Request, principal: Principal, correlation_id: str) -> TraceOut:
-    with state_of(request).hub.engine.connect() as conn:
+    with state_of(request).root.engine.connect() as conn:
         steps = search(conn, correlation_id=correlation_id, limit=_STEPS)
         owner = (
             AssociationScope(conn).owner(correlation_id=correlation_id, message_id=None) if steps else None
@@ -67,7 +67,7 @@ def trace_page(
 def _recent(request: Request, principal: Principal, count: int = 15) -> list[tuple[str, str, str]]:
     """The newest correlations the principal may trace: ``(correlation id, message type, time)``."""
     seen: dict[str, tuple[str, str]] = {}
-    with state_of(request).hub.engine.connect() as conn:
+    with state_of(request).root.engine.connect() as conn:
         for record in newest_first(conn, RecordFilter(), max_pages=5):
             if record.correlation_id and record.correlation_id not in seen:
                 seen[record.correlation_id] = (

@@ -24,12 +24,15 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from contracts.errors import ConfigurationError
+from hub.infra.crypto.bundles import LinkKey, SealingKeys, UnsealingKeys, VaultKeys
+from hub.infra.crypto.key_series import KEY_BYTES, KeySeries, KeyVersion, new_version
+from hub.infra.crypto.link_keys import derive_link_key
 from hub.settings import Environment, Settings
 
 __all__ = [
@@ -46,54 +49,11 @@ __all__ = [
     "save_keyring",
 ]
 
-KEY_BYTES: Final = 32
 RECIPIENTS: Final = ("hub", "jlis", "intermediate_server", "eltax", "pension")
 """Recipients that numbers may be sealed for (``pension`` only seals dependants' numbers for the hub)."""
 
 _FORMAT: Final = "renkei-keyring/1"
 _KEY_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-
-
-@dataclass(frozen=True, slots=True)
-class KeyVersion:
-    """One version of a key. ``material`` never appears in ``repr``."""
-
-    version: int
-    key_id: str
-    material: bytes = field(repr=False)
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class KeySeries:
-    """The versions of one key, oldest first; the newest is the one in force for new data."""
-
-    name: str
-    versions: tuple[KeyVersion, ...]
-
-    @property
-    def current(self) -> KeyVersion:
-        """The newest version.
-
-        Raises:
-            ConfigurationError: the series is empty (a keyring made for an adapter holds no vault keys).
-        """
-        if not self.versions:
-            raise ConfigurationError(f"this keyring holds no {self.name!r} key")
-        return self.versions[-1]
-
-    def by_id(self, key_id: str) -> KeyVersion | None:
-        """The version with ``key_id``, if this keyring still has it."""
-        return next((v for v in self.versions if v.key_id == key_id), None)
-
-    def by_version(self, version: int) -> KeyVersion | None:
-        """The version numbered ``version``, if this keyring still has it."""
-        return next((v for v in self.versions if v.version == version), None)
-
-    def added(self, now: datetime) -> KeySeries:
-        """This series with one new version appended."""
-        version = self.current.version + 1
-        return replace(self, versions=(*self.versions, _new_version(self.name, version, now)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,37 +76,44 @@ class Keyring:
         except KeyError:
             raise ConfigurationError(f"the keyring has no sealing key for recipient {recipient!r}") from None
 
-    def for_recipients(self, recipients: Iterable[str]) -> Keyring:
-        """A copy holding only the sealing keys of ``recipients`` and no vault keys.
+    @property
+    def vault(self) -> VaultKeys:
+        """The vault's keys (KEKs, blind-index keys, token roots)."""
+        return VaultKeys(kek=self.kek, blind_index=self.blind_index, token_root=self.token_root)
 
-        For processes that only seal or unseal (an adapter): they never need the KEK, the blind-index key or
-        the token root. The vault keys are replaced by empty series that fail on use.
+    def sealing_for(self, recipients: Iterable[str] = RECIPIENTS) -> SealingKeys:
+        """The keys that seal for ``recipients`` (every recipient by default).
+
+        Raises:
+            ConfigurationError: the keyring has no key for one of them.
         """
-        empty = tuple[KeyVersion, ...]()
-        return Keyring(
-            kek=KeySeries("kek", empty),
-            blind_index=KeySeries("blind_index", empty),
-            token_root=KeySeries("token_root", empty),
-            sealing={r: self.sealing_keys(r) for r in recipients},
-        )
+        return SealingKeys({r: self.sealing_keys(r) for r in recipients})
 
+    def unsealing(self, owner: str) -> UnsealingKeys:
+        """The keys that open what was sealed for ``owner``.
 
-def _new_version(name: str, version: int, now: datetime) -> KeyVersion:
-    # The id names purpose and version and adds randomness, so that ids of two keyrings never coincide.
-    prefix = name.replace("_", "")[:16]
-    return KeyVersion(
-        version, f"{prefix}-v{version}-{secrets.token_hex(3)}", secrets.token_bytes(KEY_BYTES), now
-    )
+        Raises:
+            ConfigurationError: the keyring has no key for ``owner``.
+        """
+        return UnsealingKeys(owner, self.sealing_keys(owner))
+
+    def link_key(self, counterpart: str) -> LinkKey:
+        """The link key of ``counterpart``, derived from its current sealing key.
+
+        Raises:
+            ConfigurationError: the keyring has no sealing key for ``counterpart``.
+        """
+        return derive_link_key(counterpart, self.sealing_keys(counterpart))
 
 
 def generate_keyring(now: datetime | None = None) -> Keyring:
     """A fresh keyring with version 1 of every key (development and tests only)."""
     at = now or datetime.now(UTC)
     return Keyring(
-        kek=KeySeries("kek", (_new_version("kek", 1, at),)),
-        blind_index=KeySeries("blind_index", (_new_version("bix", 1, at),)),
-        token_root=KeySeries("token_root", (_new_version("tok", 1, at),)),
-        sealing={r: KeySeries(r, (_new_version(r, 1, at),)) for r in RECIPIENTS},
+        kek=KeySeries("kek", (new_version("kek", 1, at),)),
+        blind_index=KeySeries("blind_index", (new_version("bix", 1, at),)),
+        token_root=KeySeries("token_root", (new_version("tok", 1, at),)),
+        sealing={r: KeySeries(r, (new_version(r, 1, at),)) for r in RECIPIENTS},
     )
 
 

@@ -7,8 +7,8 @@ sealed value fails to open when it is moved into another message or field, when 
 name another recipient or key, or when anyone but its recipient tries it.
 
 Keys are symmetric: a party that can seal for R can also unseal for R. Adapters that seal numbers for the
-hub therefore hold the hub's sealing key; give each process only the keys it needs
-(:meth:`~hub.infra.crypto.keyring.Keyring.for_recipients`).
+hub therefore hold the hub's sealing key; each process gets only the bundles its role needs
+(:mod:`hub.infra.crypto.service_keys`).
 
 :class:`~contracts.errors.SealError` messages never contain digits: neither the number nor a key id.
 """
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from contracts.errors import SealError
 from contracts.individual_number import IndividualNumber
 from contracts.sealing import SEALED_PATTERN, seal_context
-from hub.infra.crypto.keyring import Keyring, KeySeries
+from hub.infra.crypto.bundles import SealingKeys, UnsealingKeys
 
 __all__ = ["AeadSealer", "AeadUnsealer"]
 
@@ -49,18 +49,19 @@ def _unb64(text: str) -> bytes:
 
 
 class AeadSealer:
-    """Seals numbers for any recipient whose sealing key the keyring holds (a :class:`Sealer`)."""
+    """Seals numbers for the recipients whose keys ``keys`` holds, and no others (a :class:`Sealer`)."""
 
-    def __init__(self, keyring: Keyring) -> None:
-        self._keyring = keyring
+    def __init__(self, keys: SealingKeys) -> None:
+        self._keys = keys
         self._aeads: dict[str, tuple[str, AESGCM]] = {}
 
     def _current(self, recipient: str) -> tuple[str, AESGCM]:
         cached = self._aeads.get(recipient)
         if cached is None:
-            if recipient not in self._keyring.sealing:
+            series = self._keys.for_recipient(recipient)
+            if series is None:
                 raise SealError("no sealing key is configured for this recipient")
-            key = self._keyring.sealing[recipient].current
+            key = series.current
             cached = (key.key_id, AESGCM(key.material))
             self._aeads[recipient] = cached
         return cached
@@ -78,15 +79,11 @@ class AeadSealer:
 
 
 class AeadUnsealer:
-    """Opens numbers sealed for ``owner`` and nobody else (an :class:`Unsealer`).
+    """Opens numbers sealed for the owner of ``keys`` and nobody else (an :class:`Unsealer`)."""
 
-    Only the owner's sealing keys are kept; the rest of the keyring is not referenced.
-    """
-
-    def __init__(self, keyring: Keyring, owner: str) -> None:
-        keys: KeySeries = keyring.sealing_keys(owner)
-        self._owner = owner
-        self._aeads = {v.key_id: AESGCM(v.material) for v in keys.versions}
+    def __init__(self, keys: UnsealingKeys) -> None:
+        self._owner = keys.owner
+        self._aeads = {v.key_id: AESGCM(v.material) for v in keys.keys.versions}
 
     @property
     def owner(self) -> str:

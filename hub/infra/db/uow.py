@@ -57,7 +57,7 @@ class SqlAlchemyUnitOfWork:
     def __init__(
         self,
         engine: Engine,
-        vault_factory: VaultFactory,
+        vault_factory: VaultFactory | None,
         audit_factory: AuditFactory,
         *,
         codes_factory: CodesFactory | None = None,
@@ -90,7 +90,11 @@ class SqlAlchemyUnitOfWork:
             raise StoreUnavailable("the database cannot be reached; the message will be retried") from exc
         self.inbox = SqlInbox(self._conn)
         self.outbox = SqlOutbox(self._conn)
-        self.vault = self._vault_factory(self._conn)
+        self.vault = (
+            self._vault_factory(self._conn)
+            if self._vault_factory
+            else cast(Vault, _Unwired("a vault (the vault's keys)"))
+        )
         self.audit = self._audit_factory(self._conn)
         if isinstance(self.audit, SqlAuditLog):
             self.audit.defer()  # one write per transaction, at commit; see commit() and savepoint()
@@ -180,7 +184,7 @@ class SqlUnitOfWorkFactory:
     def __init__(
         self,
         engine: Engine,
-        vault_factory: VaultFactory,
+        vault_factory: VaultFactory | None,
         audit_factory: AuditFactory,
         *,
         codes_factory: CodesFactory | None = None,

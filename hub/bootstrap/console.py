@@ -1,0 +1,79 @@
+"""The operator console's composition root: its database, its keys, its one broker connection.
+
+The console holds the vault's keys (tokens, member scope) and, per recipient, the key that reveals a dead
+letter's sealed number to an operator allowed to see it (:class:`~hub.infra.crypto.service_keys.ConsoleKeys`);
+it connects to the broker as ``console`` (replays, queue depths).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import Engine
+
+from contracts.errors import ConfigurationError
+from hub.bootstrap.common import Wiring, process_chain, uow_factory
+from hub.bootstrap.transports import TransportFactory
+from hub.core.failure import Exchanges
+from hub.core.senders import ReplayRoutes
+from hub.infra.broker_credentials import replay_routes
+from hub.infra.crypto.sealing import AeadUnsealer
+from hub.infra.crypto.service_keys import ConsoleKeys
+from hub.infra.db.uow import SqlUnitOfWorkFactory
+from hub.infra.topology import Names
+from hub.ports.transport import Transport
+from hub.settings import Settings
+
+__all__ = ["ConsoleRoot"]
+
+
+class ConsoleRoot:
+    """What the console's routes work with; :meth:`close` releases its connection and its engine.
+
+    Args:
+        settings: the settings in force.
+        keys: the console's key bundles.
+        transports: makes its broker connection (service ``console``).
+        engine: the database (disposed of by :meth:`close`).
+    """
+
+    def __init__(
+        self, settings: Settings, keys: ConsoleKeys, transports: TransportFactory, *, engine: Engine
+    ) -> None:
+        wiring = Wiring.of(settings)
+        self.settings = settings
+        self.names: Names = wiring.names
+        self.exchanges: Exchanges = wiring.exchanges
+        self.engine = engine
+        self.uow_factory: SqlUnitOfWorkFactory = uow_factory(engine, process_chain(), keys.vault)
+        self.replay_routes: ReplayRoutes = replay_routes(settings, wiring.exchanges)
+        self._reveal = {owner: AeadUnsealer(k) for owner, k in keys.reveal.items()}
+        self._transports = transports
+        self._transport: Transport | None = None
+        self._lock = threading.Lock()
+
+    def unsealer(self, recipient: str) -> AeadUnsealer:
+        """What opens a number sealed for ``recipient``, to reveal it.
+
+        Raises:
+            ConfigurationError: the console holds no key for ``recipient``.
+        """
+        try:
+            return self._reveal[recipient]
+        except KeyError:
+            raise ConfigurationError("the console holds no key for this recipient") from None
+
+    def transport(self) -> Transport:
+        """The console's broker connection (made on first use, closed by :meth:`close`)."""
+        with self._lock:
+            if self._transport is None:
+                self._transport = self._transports("console", "console")
+            return self._transport
+
+    def close(self) -> None:
+        """Close the broker connection and dispose of the engine."""
+        with self._lock:
+            transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+        self.engine.dispose()
