@@ -26,10 +26,11 @@ from sqlalchemy import select
 
 from contracts.ids import new_id
 from contracts.individual_number import IndividualNumber
-from hub.bootstrap import Hub, bootstrap, demo_population
 from hub.console.app import create_app
 from hub.console.sessions import COOKIE
 from hub.console.users import hash_password, hash_token, load_users
+from hub.demo.data import demo_population
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.association_scope import load_members
 from hub.infra.crypto.keyring import generate_keyring
 from hub.infra.crypto.sealing import AeadSealer
@@ -40,6 +41,7 @@ from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.vault import SubjectId, TokenScope
 from hub.settings import ConsoleSettings, Settings
+from tests._shared_transport import shared
 
 __all__ = ["USERS", "ConsoleWorld", "console_world", "make_world", "sign_in", "token"]
 
@@ -70,7 +72,7 @@ def token(name: str) -> dict[str, str]:
 class ConsoleWorld:
     """What the tests get: the hub, the app, the broker and the ids of what was seeded."""
 
-    hub: Hub
+    hub: LocalDeployment
     app: FastAPI
     transport: InMemoryTransport
     numbers: dict[int, IndividualNumber]
@@ -107,7 +109,7 @@ def _users_file(directory: Path) -> Path:
     return path
 
 
-def _flow(hub: Hub, correlation: uuid.UUID, tokens: list[str], start: datetime) -> None:
+def _flow(hub: LocalDeployment, correlation: uuid.UUID, tokens: list[str], start: datetime) -> None:
     """The access records of one survival inquiry round trip, as the hub writes them."""
     cid = str(correlation)
     request, inquiry, result, outcomes = (str(new_id()) for _ in range(4))
@@ -157,7 +159,7 @@ def _inquiry_body(sealer: AeadSealer, message_id: uuid.UUID, numbers: list[Indiv
 
 
 def _dead_letter(
-    hub: Hub,
+    hub: LocalDeployment,
     *,
     key: str,
     body: bytes,
@@ -203,9 +205,9 @@ def make_world(directory: Path, *, start_sampler: bool = False) -> ConsoleWorld:
     )
     transport = InMemoryTransport()
     keyring = generate_keyring()
-    hub = bootstrap(
+    hub = local_deployment(
         settings,
-        transport_factory=lambda _role: transport,
+        transports=shared(transport),
         engine=make_engine(f"sqlite:///{directory / 'console.db'}"),
         keyring=keyring,
         configure_logs=False,
@@ -222,7 +224,10 @@ def make_world(directory: Path, *, start_sampler: bool = False) -> ConsoleWorld:
         uow.commit()
     token_of = {i: tokens[SubjectId(subjects[population.usage_number(i)])] for i in range(PEOPLE)}
     app = create_app(
-        hub, load_users(settings.console.users_file), transport=transport, start_sampler=start_sampler
+        hub.console(),
+        load_users(settings.console.users_file),
+        transport=transport,
+        start_sampler=start_sampler,
     )
     world = ConsoleWorld(hub=hub, app=app, transport=transport, numbers=numbers)
     start = datetime.now(UTC) - timedelta(minutes=3)
@@ -231,7 +236,7 @@ def make_world(directory: Path, *, start_sampler: bool = False) -> ConsoleWorld:
         correlation = new_id()
         world.correlations[name] = str(correlation)
         _flow(hub, correlation, [token_of[i] for i in people], start)
-    sealer = AeadSealer(keyring)
+    sealer = AeadSealer(keyring.sealing_for())
     for name, people in (("chiba", (1, 2)), ("saitama", (11, 12))):
         message_id = new_id()
         chosen = [numbers[i] for i in people]

@@ -154,9 +154,9 @@ class Sealing:
 
     def __init__(self) -> None:
         self.keyring: Keyring = generate_keyring()
-        self.sealer = AeadSealer(self.keyring)
-        self.for_eltax = AeadUnsealer(self.keyring, owner="eltax")
-        self.for_hub = AeadUnsealer(self.keyring, owner="hub")
+        self.sealer = AeadSealer(self.keyring.sealing_for())
+        self.for_eltax = AeadUnsealer(self.keyring.unsealing("eltax"))
+        self.for_hub = AeadUnsealer(self.keyring.unsealing("hub"))
 
     def adapter(self) -> EltaxAdapter:
         """An adapter holding the eLTAX and hub keys."""

@@ -17,9 +17,10 @@ from sqlalchemy import Engine
 from adapters.jlis import SyntheticPopulation
 from adapters.pension import PensionSystemSimulator
 from contracts.envelope import Envelope
-from contracts.link import Simulator
+from contracts.link import Adapter, Simulator
 from hub.bootstrap.adapters import ADAPTER_SPECS, adapter_spec, build_adapter_host
 from hub.bootstrap.common import Wiring, configure_process_logs, load_policy, open_database
+from hub.bootstrap.console import ConsoleRoot
 from hub.bootstrap.hub_worker import HubWorkerRoot, worker_checkpoint_signer
 from hub.bootstrap.prepare import declared_queues, prepare_broker, prepare_database
 from hub.bootstrap.simulators import SIMULATOR_SPECS, build_simulator_host, simulator_spec
@@ -30,9 +31,16 @@ from hub.core.worker import HubWorker
 from hub.demo.data import demo_population, demo_world, enrol_population, pension_system, publish_as_pension
 from hub.infra.audit_checkpoint import Checkpointer
 from hub.infra.crypto.keyring import Keyring, load_keyring
-from hub.infra.crypto.service_keys import adapter_keys_from, hub_keys_from, simulator_keys_from
+from hub.infra.crypto.service_keys import (
+    adapter_keys_from,
+    console_keys_from,
+    hub_keys_from,
+    simulator_keys_from,
+)
 from hub.infra.db.uow import SqlUnitOfWorkFactory
+from hub.infra.link_cipher import AeadLinkCipher
 from hub.infra.runner import ServiceGroup
+from hub.infra.topology import COUNTERPARTS
 from hub.ports.dead_letters import DeadLetterStatus
 from hub.ports.transport import Transport
 from hub.settings import Settings
@@ -110,6 +118,15 @@ class LocalDeployment:
         keys = adapter_keys_from(self.keyring, name)
         return build_adapter_host(adapter_spec(name), self.settings, keys, self.transports, group)
 
+    def adapter(self, name: str) -> Adapter:
+        """Adapter ``name`` itself (no host), built with its own keys alone."""
+        return adapter_spec(name).build(self.settings, adapter_keys_from(self.keyring, name))
+
+    def link_cipher(self, *counterparts: str) -> AeadLinkCipher:
+        """A cipher of the lines of ``counterparts`` (every counterpart by default), to watch or feed them."""
+        chosen = counterparts or COUNTERPARTS
+        return AeadLinkCipher(*(simulator_keys_from(self.keyring, c) for c in chosen))
+
     def simulator_services(
         self,
         name: str,
@@ -137,6 +154,12 @@ class LocalDeployment:
             for simulator in SIMULATOR_SPECS:
                 self.simulator_services(simulator, population, group)
         return group
+
+    def console(self) -> ConsoleRoot:
+        """The console's root on this deployment's database, with the console's keys alone."""
+        return ConsoleRoot(
+            self.settings, console_keys_from(self.keyring), self.transports, engine=self.engine
+        )
 
     # -- preparing, looking, closing ------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from adapters.jlis.wire import ResultRecord
 from contracts.individual_number import synthetic_individual_number
 from contracts.link import CounterpartFile
 from contracts.messages.survival import MoveKind, SurvivalOutcome
-from hub.bootstrap import Hub
+from hub.demo.deployment import LocalDeployment
 from tests.corpus.builders import jlis_result_file, splice_result_field
 
 __all__ = ["LinkCase", "eltax_cases", "intermediate_server_cases", "jlis_cases", "link_body"]
@@ -131,8 +131,9 @@ def jlis_cases(correlation: str, refs: list[str]) -> Iterator[LinkCase]:
     yield LinkCase("link-deeply-nested", "jlis", UNDECODABLE, raw=b"[" * 100_000)
     surrogate = b'{"counterpart": "jlis", "name": "\\ud800", "correlation_id": "c", "content": "AAAA"}'
     yield LinkCase("link-name-lone-surrogate", "jlis", UNDECODABLE, raw=surrogate)
+    # Sealed under eLTAX's line key: the J-LIS adapter holds only its own line's key, so it cannot open it.
     yield LinkCase(
-        "link-another-counterparts-file", "jlis", JLIS_FILE, CounterpartFile("eltax", name, good, correlation)
+        "link-another-counterparts-file", "jlis", SEAL, CounterpartFile("eltax", name, good, correlation)
     )
     # -- names and pairing ------------------------------------------------------------------------------
     yield dataclasses.replace(file("name-not-jlis", good, name="evil.dat"), reasons=JLIS_FILE)
@@ -277,9 +278,9 @@ def eltax_cases(correlation: str) -> Iterator[LinkCase]:
     yield LinkCase("eltax-link-not-json", "eltax", UNDECODABLE, raw=b"[]")
 
 
-def link_body(hub: Hub, case: LinkCase) -> bytes:
-    """The message body of a link case, as published on the counterpart's inbound queue."""
-    link = hub.host_deps(None).link  # type: ignore[arg-type]  # only the cipher is used
+def link_body(hub: LocalDeployment, case: LinkCase) -> bytes:
+    """The message body of a link case on the counterpart's inbound queue (under its file's line key)."""
+    link = hub.link_cipher()
     if case.file is None:
         assert case.raw is not None
         return case.raw

@@ -7,14 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from adapters.jlis import SyntheticPopulation
-from hub.bootstrap import Hub, bootstrap
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.settings import Settings
 
 
 @contextmanager
-def running_hub(settings: Settings, population: SyntheticPopulation) -> Iterator[Hub]:
+def running_hub(settings: Settings, population: SyntheticPopulation) -> Iterator[LocalDeployment]:
     """The hub, every adapter and the simulators as threads on the broker, until the block ends."""
-    hub = bootstrap(settings, configure_logs=False)
+    hub = local_deployment(settings, configure_logs=False)
     hub.prepare()
     services = hub.services(simulators=True, population=population)
     services.start()

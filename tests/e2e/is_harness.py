@@ -36,7 +36,7 @@ from contracts.messages.intermediate_server import (
     TableBasis,
 )
 from contracts.registry import payload_dict
-from hub.bootstrap import Hub, bootstrap
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.runner import ServiceGroup
 
 T = TypeVar("T")
@@ -69,7 +69,7 @@ def wait_for(check: Callable[[], T], seconds: float = WAIT_S) -> T:
 
 @dataclass
 class Harness:
-    hub: Hub
+    hub: LocalDeployment
     simulator: IntermediateServerSimulator
     people: int
 
@@ -181,17 +181,16 @@ def duplicate_record(
 @contextmanager
 def running(settings, simulator: IntermediateServerSimulator, people: int = 12) -> Iterator[Harness]:
     """The hub, the intermediate server and pension adapters and ``simulator``, running on the broker."""
-    hub = bootstrap(settings, configure_logs=False)
+    hub = local_deployment(settings, configure_logs=False)
     group = ServiceGroup()
     try:
         hub.prepare()
         population = hub.population(people)
         hub.enrol_population(population, people)
-        hub.intermediate_server_simulator = lambda: simulator  # type: ignore[method-assign]
         hub.hub_services(group)
         hub.adapter_services("intermediate_server", group)
         hub.adapter_services("pension", group)
-        hub.simulator_services("intermediate_server", population, group)
+        hub.simulator_services("intermediate_server", population, group, simulator=simulator)
         group.start()
         yield Harness(hub, simulator, people)
         assert not group.failures, f"services failed: {sorted(group.failures)}"

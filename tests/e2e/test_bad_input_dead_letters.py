@@ -16,7 +16,7 @@ import pika
 import pytest
 
 from contracts.individual_number import check_digit, synthetic_individual_number
-from hub.bootstrap import bootstrap
+from hub.demo.deployment import local_deployment
 from hub.infra.broker_credentials import url_user
 from hub.ports.dead_letters import DeadLetterQuery
 
@@ -69,7 +69,7 @@ def _stored(hub, expected: int, timeout_s: float = 20) -> list:
 
 @pytest.mark.timeout(90)
 def test_malformed_messages_reach_the_dead_letter_queue_with_reasons(e2e_settings):
-    hub = bootstrap(e2e_settings)
+    hub = local_deployment(e2e_settings)
     hub.prepare()
     services = hub.hub_services()
     services.start()

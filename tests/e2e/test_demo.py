@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from hub.bootstrap import bootstrap, demo_population
+from hub.demo.data import demo_population
+from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
@@ -24,7 +25,7 @@ def test_demo_completes_every_record_once_with_the_right_outcome(e2e_settings):
     # Every person's outcome is what the synthetic register says J-LIS answers for them this cycle.
     population = demo_population(1000)
     batch_id, cycle = summary["survival_inquiry"]["batch_id"], summary["survival_inquiry"]["cycle"]
-    rows = bootstrap(e2e_settings, configure_logs=False).pension_system().read_outcomes(batch_id)
+    rows = local_deployment(e2e_settings, configure_logs=False).pension_system().read_outcomes(batch_id)
     expected = Counter()
     for row in rows:
         index = population.index_of_usage_number(population.usage_number(int(row.usage_number[1:])))

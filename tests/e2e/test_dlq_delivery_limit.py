@@ -29,7 +29,7 @@ def test_a_crash_loop_ends_in_the_store_with_reason_delivery_limit(e2e_settings,
         calls.append(str(message.envelope.message_id))
         raise RuntimeError("injected crash")
 
-    monkeypatch.setattr("hub.bootstrap.HANDLERS", {INQUIRY: crash})
+    monkeypatch.setattr("hub.bootstrap.hub_worker.HANDLERS", {INQUIRY: crash})
     envelope = inquiry()
     mid = str(envelope.message_id)
     with running_hub(settings) as hub:

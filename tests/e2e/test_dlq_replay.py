@@ -25,7 +25,7 @@ def test_an_injected_fault_is_found_replayed_once_and_recorded(e2e_settings, mon
     caplog.set_level(logging.INFO, logger="hub.core.worker")
     # The fault: the hub's handler refuses the message the first time only (a policy since fixed).
     flaky = FlakyHandler(error=lambda: PolicyRefused("injected: not allowed yet"), failures=1)
-    monkeypatch.setattr("hub.bootstrap.HANDLERS", {INQUIRY: flaky})
+    monkeypatch.setattr("hub.bootstrap.hub_worker.HANDLERS", {INQUIRY: flaky})
     envelope = inquiry()
     mid = str(envelope.message_id)
 

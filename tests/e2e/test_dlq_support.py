@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 from typer.testing import CliRunner
 
-from hub.bootstrap import Hub, bootstrap
 from hub.cli.main import app
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.runner import ServiceGroup
 from hub.settings import Settings
 
@@ -55,9 +55,11 @@ def eventually(check: Callable[[], T], timeout_s: float = 30) -> T:
 
 
 @contextmanager
-def running_hub(settings: Settings, services: Callable[[Hub], ServiceGroup] | None = None) -> Iterator[Hub]:
+def running_hub(
+    settings: Settings, services: Callable[[LocalDeployment], ServiceGroup] | None = None
+) -> Iterator[LocalDeployment]:
     """The hub (migrated, topology declared) with its services running until the block ends."""
-    hub = bootstrap(settings, configure_logs=False)
+    hub = local_deployment(settings, configure_logs=False)
     hub.prepare()
     group = services(hub) if services else hub.hub_services()
     group.start()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from contracts.redaction import find_numbers
-from hub.bootstrap import bootstrap
+from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
 from tests.e2e.eltax_helpers import bind_spy, drain
 
@@ -30,10 +30,10 @@ def _leaks(data: bytes) -> int:
 
 @pytest.mark.timeout(60)
 def test_no_plain_number_crosses_the_broker_in_the_eltax_flows(e2e_settings):
-    hub = bootstrap(e2e_settings, configure_logs=False)
+    hub = local_deployment(e2e_settings, configure_logs=False)
     try:
         hub.prepare_broker()
-        link = hub.host_deps(hub.transport("spy")).link
+        link = hub.link_cipher("eltax")
     finally:
         hub.close()
     spy = bind_spy(

@@ -16,8 +16,9 @@ from contracts.messages.eltax import (
     PaymentReportRequested,
     ReceiptStatus,
 )
-from hub.bootstrap import bootstrap, demo_population
 from hub.demo._eltax_common import as_pension
+from hub.demo.data import demo_municipalities, demo_population
+from hub.demo.deployment import local_deployment
 from hub.demo.eltax import PAYER, PaymentReportFlow
 from hub.demo.runner import run_demo
 from hub.ports.dead_letters import DeadLetterQuery
@@ -37,11 +38,7 @@ def test_reports_go_per_municipality_and_rejections_reach_the_pension_system_by_
     assert summary["dead_lettered"] == 0
     assert summary["duplicates"] == 0
 
-    hub = bootstrap(e2e_settings, configure_logs=False)
-    try:
-        register = hub.eltax_simulator().register
-    finally:
-        hub.close()
+    register = demo_municipalities()
     population = demo_population(RECORDS)
     people = {population.usage_number(i): population.person(i) for i in range(RECORDS)}
     outcomes = [
@@ -74,7 +71,7 @@ def test_reports_go_per_municipality_and_rejections_reach_the_pension_system_by_
 
 @pytest.mark.timeout(60)
 def test_a_field_the_layout_forbids_is_caught_before_it_leaves_with_the_field_named(e2e_settings):
-    hub = bootstrap(e2e_settings, configure_logs=False)
+    hub = local_deployment(e2e_settings, configure_logs=False)
     services = None
     try:
         hub.prepare()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.bootstrap import bootstrap
+from hub.demo.deployment import local_deployment
 from hub.demo.eltax import PaymentReportFlow
 from hub.infra.runner import ServiceGroup
 from tests.e2e.eltax_helpers import wait_for
@@ -23,7 +23,7 @@ RECORDS = 60
 
 @pytest.mark.timeout(60)
 def test_reports_are_answered_by_a_simulator_running_as_its_own_process(e2e_settings):
-    hub = bootstrap(e2e_settings, configure_logs=False)
+    hub = local_deployment(e2e_settings, configure_logs=False)
     group: ServiceGroup | None = None
     simulator: subprocess.Popen[bytes] | None = None
     try:

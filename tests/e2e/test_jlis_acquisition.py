@@ -19,8 +19,8 @@ from adapters.pension.acquisition import AcquisitionOutcomeRow, AcquisitionRow
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from contracts.messages.jlis_acquisition import AcquisitionStatus, HoldReason, MatchStatus, NoMatchReason, Sex
 from contracts.redaction import find_numbers
-from hub.bootstrap import DEMO_SEED, demo_register
 from hub.cli import vault_cmd
+from hub.demo.data import DEMO_SEED, demo_register
 from tests.e2e._running import running_hub, wait_until
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]

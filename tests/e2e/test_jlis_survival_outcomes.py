@@ -19,8 +19,8 @@ from adapters.pension import PensionSystemSimulator
 from contracts.messages.survival import MoveKind, PensionAction, SurvivalOutcome, UnmatchedReason
 from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.bootstrap import DEMO_SEED
 from hub.cli import vault_cmd
+from hub.demo.data import DEMO_SEED
 from hub.ports.vault import Retention
 from tests.e2e._running import running_hub, wait_until
 

@@ -17,7 +17,8 @@ import pika
 import pytest
 
 from contracts.redaction import find_numbers
-from hub.bootstrap import bootstrap, demo_population
+from hub.demo.data import demo_population
+from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
 from hub.infra.topology import ADAPTERS, COUNTERPARTS, renkei_topology
 
@@ -70,7 +71,7 @@ def _drain_all(url: str, queues: list[str]) -> list[tuple[str, bytes, dict]]:
 @pytest.mark.timeout(240)
 def test_no_plain_number_in_queues_database_logs_or_files(e2e_settings):
     url = e2e_settings.amqp_url
-    hub = bootstrap(e2e_settings, configure_logs=False)
+    hub = local_deployment(e2e_settings, configure_logs=False)
     hub.prepare_broker()
     hub.close()
     spy = _bind_spy(url, e2e_settings)

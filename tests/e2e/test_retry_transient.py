@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
 def test_a_transient_fault_is_retried_through_a_tier_and_completes_once(e2e_settings, monkeypatch):
     # The fault: the vault's database is unavailable the first time the message is handled.
     flaky = FlakyHandler(error=lambda: StoreUnavailable("injected: database restarting"), failures=1)
-    monkeypatch.setattr("hub.bootstrap.HANDLERS", {INQUIRY: flaky})
+    monkeypatch.setattr("hub.bootstrap.hub_worker.HANDLERS", {INQUIRY: flaky})
     seen: list[Delivery] = []
 
     def services(hub):

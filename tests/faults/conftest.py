@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from contracts.errors import BrokerUnavailable
-from hub.bootstrap import bootstrap
+from hub.demo.deployment import local_deployment
 from hub.demo.flow import DemoFlow
 from hub.demo.survival import SurvivalFlow
 from hub.infra.topology import renkei_topology
@@ -126,7 +126,7 @@ def enrolled_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     data_dir = tmp_path_factory.mktemp("enrolled") / "var"
     settings = Settings(data_dir=data_dir, exchange_prefix="template")
-    hub = bootstrap(settings, configure_logs=False)
+    hub = local_deployment(settings, configure_logs=False)
     try:
         hub.prepare_database()
         hub.enrol_population(hub.population(RECORDS), RECORDS)

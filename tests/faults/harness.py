@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.pool import NullPool
 
 from contracts.usage_number import UsageNumber
-from hub.bootstrap import Hub, bootstrap
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.demo.flow import DemoFlow
 from hub.demo.survival import SurvivalFlow
 from hub.infra.db.audit_tables import access_records
@@ -225,7 +225,7 @@ class Deployment:
         self.records = records
         self.log_dir = log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.hub: Hub = bootstrap(settings, configure_logs=False)
+        self.hub: LocalDeployment = local_deployment(settings, configure_logs=False)
         # Reads of the test process take no lock: the hub's engine begins every SQLite transaction with
         # BEGIN IMMEDIATE (the write lock), which polling would take from the hub many times a second.
         self._reader = create_engine(settings.database_url, poolclass=NullPool)

@@ -163,7 +163,7 @@ def test_every_bad_input_is_refused_with_its_reason_and_every_valid_neighbour_co
     names = d.hub.names
     usage = [_usage(i) for i in range(RECORDS)]
     refs = _known_refs(d, usage[:4])
-    sealer = AeadSealer(d.hub.keyring)
+    sealer = AeadSealer(d.hub.keyring.sealing_for())
     number = synthetic_individual_number()
 
     def seal(message_id: uuid.UUID, recipient: str, field: str) -> str:

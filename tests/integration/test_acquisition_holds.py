@@ -36,12 +36,13 @@ from contracts.messages.survival import (
 from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.bootstrap import Hub, bootstrap, demo_register
 from hub.cli import vault_cmd
 from hub.core.context import HandlerContext
 from hub.core.retention import DEPENDANTS_DECLARATION, dependants_declaration_purge_after
 from hub.core.routing import HANDLERS
 from hub.core.survival import JLIS_PURPOSE, JLIS_REF_SCOPE
+from hub.demo.data import demo_register
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.migrate import upgrade
@@ -56,27 +57,31 @@ AS_OF = date(2026, 11, 20)
 @pytest.fixture
 def hub(tmp_path: Path):
     settings = Settings(data_dir=tmp_path / "var", chunk_records=50)
-    hub = bootstrap(settings, configure_logs=False)
+    hub = local_deployment(settings, configure_logs=False)
     upgrade(hub.engine)
     yield hub
     hub.close()
 
 
-def handle(hub: Hub, env: Envelope) -> list[Envelope]:
+def handle(hub: LocalDeployment, env: Envelope) -> list[Envelope]:
     """What the hub's worker does for one message, minus the broker: decode, handle, commit."""
     message = decode(encode(env))
     key = (message.envelope.message_type, message.envelope.schema_version)
     with hub.uow_factory()() as uow:
         ctx = HandlerContext(
-            uow, AeadSealer(hub.keyring), AeadUnsealer(hub.keyring, "hub"), hub.policy, "hub:t"
+            uow,
+            AeadSealer(hub.keyring.sealing_for()),
+            AeadUnsealer(hub.keyring.unsealing("hub")),
+            hub.policy,
+            "hub:t",
         )
         out = HANDLERS[key](message, ctx)
         uow.commit()
     return [decode(encode(e)).envelope for e in out]
 
 
-def through_jlis(hub: Hub, query: Envelope, simulator: JlisSimulator) -> Envelope:
-    adapter = hub.jlis_adapter()
+def through_jlis(hub: LocalDeployment, query: Envelope, simulator: JlisSimulator) -> Envelope:
+    adapter = hub.adapter("jlis")
     (file,) = adapter.from_hub(decode(encode(query))).to_counterpart
     (answer,) = simulator.handle(file)
     (result,) = adapter.from_counterpart(answer).to_hub
@@ -94,7 +99,7 @@ def drain(adapter: PensionAdapter) -> list[Envelope]:
     raise AssertionError("never ran dry")
 
 
-def records(hub: Hub, action: str) -> list[dict]:
+def records(hub: LocalDeployment, action: str) -> list[dict]:
     with hub.engine.connect() as conn:
         rows = conn.execute(select(access_records).where(access_records.c.action == action)).mappings()
         return [{**row, "details": json.loads(row["details"])} for row in rows]
@@ -124,14 +129,16 @@ def acquisition_rows(register, indexes: list[int]) -> list[AcquisitionRow]:
     return rows
 
 
-def run_acquisition(hub: Hub, indexes: list[int], batch: str = "acq-1") -> tuple[list[Envelope], Envelope]:
+def run_acquisition(
+    hub: LocalDeployment, indexes: list[int], batch: str = "acq-1"
+) -> tuple[list[Envelope], Envelope]:
     register = demo_register(REGISTER_SIZE)
     root = hub.settings.wire_dir / "pension"
     DirectoryGateway(root)
     PensionRequestsSimulator(root).drop_acquisition_request(
         acquisition_rows(register, indexes), as_of=AS_OF, batch_id=batch
     )
-    pension = hub.pension_adapter()
+    pension = hub.adapter("pension")
     (request,) = drain(pension)
     out = handle(hub, request)
     query = next(e for e in out if e.destination == "jlis")
@@ -143,7 +150,7 @@ def run_acquisition(hub: Hub, indexes: list[int], batch: str = "acq-1") -> tuple
     return out, reply
 
 
-def test_acquisition_links_unique_matches_and_holds_the_rest(hub: Hub) -> None:
+def test_acquisition_links_unique_matches_and_holds_the_rest(hub: LocalDeployment) -> None:
     register = demo_register(REGISTER_SIZE)
     indexes = pick(
         register,
@@ -201,7 +208,7 @@ def test_acquisition_links_unique_matches_and_holds_the_rest(hub: Hub) -> None:
     assert not find_numbers(db)
 
 
-def test_operator_lists_and_resolves_holds_and_every_decision_is_recorded(hub: Hub) -> None:
+def test_operator_lists_and_resolves_holds_and_every_decision_is_recorded(hub: LocalDeployment) -> None:
     register = demo_register(REGISTER_SIZE)
     indexes = pick(register, {"multiple_candidates::False": 1, "none:no_record:False": 1})
     run_acquisition(hub, indexes)
@@ -271,7 +278,7 @@ def test_operator_lists_and_resolves_holds_and_every_decision_is_recorded(hub: H
     assert bad.exit_code == 2  # neither --link-candidate nor --reject
 
 
-def test_a_number_change_colliding_in_the_vault_is_held_and_the_chunk_goes_on(hub: Hub) -> None:
+def test_a_number_change_colliding_in_the_vault_is_held_and_the_chunk_goes_on(hub: LocalDeployment) -> None:
     population = SyntheticPopulation(10, seed=5)
     usage = [population.usage_number(i) for i in range(3)]
     with hub.uow_factory()() as uow:
@@ -286,7 +293,7 @@ def test_a_number_change_colliding_in_the_vault_is_held_and_the_chunk_goes_on(hu
         uow.commit()
     fresh, taken = population.individual_number(0, 1), population.individual_number(1)
     env_id = new_id()
-    sealer = AeadSealer(hub.keyring)
+    sealer = AeadSealer(hub.keyring.sealing_for())
     result = JlisSurvivalChangeResult(
         chunk=ChunkInfo(batch_id="b", chunk_index=0, chunk_count=1, total_records=3),
         cycle="2026-12",
@@ -345,7 +352,9 @@ def test_a_number_change_colliding_in_the_vault_is_held_and_the_chunk_goes_on(hu
     assert ok.exit_code == 0, ok.output
 
 
-def test_dependants_are_stored_with_their_retention_and_a_conflict_refuses_its_declaration(hub: Hub) -> None:
+def test_dependants_are_stored_with_their_retention_and_a_conflict_refuses_its_declaration(
+    hub: LocalDeployment,
+) -> None:
     population = SyntheticPopulation(10, seed=9)
     spouse = UsageNumber(kind=UsageNumberKind.DEPENDANT, value="S0000000004")
     with hub.uow_factory()() as uow:
@@ -374,7 +383,7 @@ def test_dependants_are_stored_with_their_retention_and_a_conflict_refuses_its_d
     path = sim.drop_dependants_declarations(
         rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d1"
     )
-    pension = hub.pension_adapter()
+    pension = hub.adapter("pension")
     (submitted,) = drain(pension)
     assert not path.exists()  # deleted once published
     (ack,) = handle(hub, submitted)

@@ -28,7 +28,7 @@ sqlite_engine = fx.sqlite_engine
 
 def subjects(engine: Engine, keyring: Keyring, people: Callable[[int], list], n: int) -> list[SubjectId]:
     with engine.begin() as conn:
-        enrolled = SqlVault(conn, keyring).enrol(
+        enrolled = SqlVault(conn, keyring.vault).enrol(
             people(n), retention=Retention("pension.entitlement"), source="t"
         )
     return list(enrolled.values())
@@ -60,7 +60,7 @@ class CodeStoreContract:
     def test_atena_numbers_are_random_fifteen_digits_and_stable(self, engine, keyring, people) -> None:
         who = subjects(engine, keyring, people, 40)
         with engine.begin() as conn:
-            store = SqlCodeStore(conn, keyring, chunk_size=7)
+            store = SqlCodeStore(conn, keyring.vault, chunk_size=7)
             assert store.atena_numbers(who) == {}
             given = store.atena_numbers(who, allocate=True)
             assert store.atena_numbers(who) == given
@@ -74,7 +74,7 @@ class CodeStoreContract:
     def test_codes_rest_encrypted_bound_to_their_row(self, engine, keyring, people) -> None:
         a, b = subjects(engine, keyring, people, 2)
         with engine.begin() as conn:
-            store = SqlCodeStore(conn, keyring)
+            store = SqlCodeStore(conn, keyring.vault)
             store.atena_numbers([a, b], allocate=True)
             store.store_codes([(a, "CODEFORPERSONA"), (b, "CODEFORPERSONB")])
             assert store.codes_of([a, b, SubjectId("nobody")]) == {a: "CODEFORPERSONA", b: "CODEFORPERSONB"}
@@ -86,21 +86,21 @@ class CodeStoreContract:
                 update(is_codes).where(is_codes.c.subject_id == a).values(code_ciphertext=swapped[b])
             )
         with engine.begin() as conn, pytest.raises(VaultIntegrityError):
-            SqlCodeStore(conn, keyring).codes_of([a])
+            SqlCodeStore(conn, keyring.vault).codes_of([a])
 
     def test_codes_stay_readable_after_a_key_rotation(self, engine, keyring, people) -> None:
         (a,) = subjects(engine, keyring, people, 1)
         with engine.begin() as conn:
-            store = SqlCodeStore(conn, keyring)
+            store = SqlCodeStore(conn, keyring.vault)
             store.atena_numbers([a], allocate=True)
             store.store_codes([(a, "OLDKEYCODE")])
         with engine.begin() as conn:
-            assert SqlCodeStore(conn, rotate(keyring)).codes_of([a]) == {a: "OLDKEYCODE"}
+            assert SqlCodeStore(conn, rotate(keyring).vault).codes_of([a]) == {a: "OLDKEYCODE"}
 
     def test_a_code_needs_a_atena_number_and_erase_forgets_both(self, engine, keyring, people) -> None:
         a, b = subjects(engine, keyring, people, 2)
         with engine.begin() as conn:
-            store = SqlCodeStore(conn, keyring)
+            store = SqlCodeStore(conn, keyring.vault)
             with pytest.raises(UnknownSubject):
                 store.store_codes([(a, "NOATENAYET")])
             store.atena_numbers([a, b], allocate=True)

@@ -66,10 +66,10 @@ class VaultContract:
     def test_enrol_batch_and_every_lookup(self, tx, keyring: Keyring, people: People) -> None:
         links = people(50)
         with tx() as conn:
-            enrolled = SqlVault(conn, keyring).enrol(links, retention=PENSION, source="test")
+            enrolled = SqlVault(conn, keyring.vault).enrol(links, retention=PENSION, source="test")
         assert len(set(enrolled.values())) == 50
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             stranger = usage("9999999999")
             assert vault.subjects_by_usage([u for u, _ in links] + [stranger]) == enrolled
             subjects = list(enrolled.values())
@@ -85,11 +85,11 @@ class VaultContract:
     ) -> None:
         links = people(5)
         with tx() as conn:
-            first = SqlVault(conn, keyring).enrol(
+            first = SqlVault(conn, keyring.vault).enrol(
                 links, retention=Retention("a", date(2030, 1, 10)), source="t"
             )
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             again = vault.enrol(links, retention=Retention("b", date(2031, 1, 10)), source="t")
             shorter = vault.enrol(links[:1], retention=Retention("c", date(2029, 1, 10)), source="t")
             assert rows(conn, subjects) == 5
@@ -106,7 +106,7 @@ class VaultContract:
         [(pension, number)] = people(1)
         dependant = usage("DEP-0001", UsageNumberKind.DEPENDANT)
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             subject = vault.enrol([(pension, number)], retention=PENSION, source="t")[pension]
             joined = vault.enrol(
                 [(dependant, number)],
@@ -123,7 +123,7 @@ class VaultContract:
         number = synthetic_individual_number()
         a, b = usage("0000000001"), usage("CERT-1", UsageNumberKind.PENSION_CERTIFICATE)
         with tx() as conn:
-            enrolled = SqlVault(conn, keyring).enrol(
+            enrolled = SqlVault(conn, keyring.vault).enrol(
                 [(a, number), (b, number)], retention=PENSION, source="t"
             )
             assert enrolled[a] == enrolled[b]
@@ -132,7 +132,7 @@ class VaultContract:
     def test_enrol_without_a_number_then_link_one(self, tx, keyring: Keyring) -> None:
         u, number = usage("0000000001"), synthetic_individual_number()
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             subject = vault.enrol([(u, None)], retention=PENSION, source="t")[u]
             assert vault.numbers_of([subject]) == {}
             assert vault.enrol([(u, number)], retention=PENSION, source="t") == {u: subject}
@@ -143,7 +143,7 @@ class VaultContract:
     ) -> None:
         (u1, n1), (u2, n2), (u3, _) = people(3)
         with tx() as conn:
-            SqlVault(conn, keyring).enrol([(u1, n1), (u2, n2)], retention=PENSION, source="t")
+            SqlVault(conn, keyring.vault).enrol([(u1, n1), (u2, n2)], retention=PENSION, source="t")
         bad_batches = [
             [(u3, synthetic_individual_number()), (u1, n2)],  # a known usage number with another's number
             [(u3, synthetic_individual_number()), (u1, synthetic_individual_number())],  # a silent change
@@ -151,7 +151,7 @@ class VaultContract:
         ]
         for batch in bad_batches:
             with tx() as conn:
-                vault = SqlVault(conn, keyring)
+                vault = SqlVault(conn, keyring.vault)
                 with pytest.raises(NumberConflict) as caught:
                     vault.enrol(batch, retention=PENSION, source="t")
                 assert rows(conn, subjects) == 2
@@ -165,7 +165,7 @@ class VaultContract:
     ) -> None:
         links = people(20)
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             enrolled = vault.enrol(links, retention=PENSION, source="t")
             vault.tokens(AUDIT, list(enrolled.values()))
         digits = [n.reveal() for _, n in links]
@@ -185,17 +185,17 @@ class VaultContract:
     ) -> None:
         links = people(30)
         with tx() as conn:
-            enrolled = SqlVault(conn, keyring).enrol(links, retention=PENSION, source="t")
+            enrolled = SqlVault(conn, keyring.vault).enrol(links, retention=PENSION, source="t")
             before = {r.id: (bytes(r.nonce), bytes(r.ciphertext)) for r in conn.execute(select(numbers))}
         rotated = rotate(keyring)
         with tx() as conn:
-            assert rewrap_all(conn, rotated, chunk_size=7) == 30
-            assert rewrap_all(conn, rotated) == 0
+            assert rewrap_all(conn, rotated.vault, chunk_size=7) == 30
+            assert rewrap_all(conn, rotated.vault) == 0
         with tx() as conn:
             after = {r.id: (bytes(r.nonce), bytes(r.ciphertext)) for r in conn.execute(select(numbers))}
             assert after == before  # no number was decrypted or rewritten
             assert set(conn.execute(select(subject_keys.c.kek_id)).scalars()) == {rotated.kek.current.key_id}
-            vault = SqlVault(conn, rotated)
+            vault = SqlVault(conn, rotated.vault)
             assert vault.subjects_by_number([n for _, n in links]) == {n: enrolled[u] for u, n in links}
             assert vault.numbers_of(list(enrolled.values())) == {enrolled[u]: n for u, n in links}
             new = people(1)
@@ -207,10 +207,10 @@ class VaultContract:
     ) -> None:
         old, new = people(10), people(10)[5:]
         with tx() as conn:
-            SqlVault(conn, keyring).enrol(old[:5], retention=PENSION, source="t")
+            SqlVault(conn, keyring.vault).enrol(old[:5], retention=PENSION, source="t")
         rotated = rotate(keyring, kek=False, blind_index=True)
         with tx() as conn:
-            vault = SqlVault(conn, rotated)
+            vault = SqlVault(conn, rotated.vault)
             vault.enrol(new, retention=PENSION, source="t")
             assert set(conn.execute(select(numbers.c.bix_version)).scalars()) == {1, 2}
             assert len(vault.subjects_by_number([n for _, n in old[:5] + new])) == 10
@@ -223,9 +223,9 @@ class VaultContract:
     def test_a_number_change_keeps_the_history(self, tx, keyring: Keyring, people: People) -> None:
         [(u, old)], new = people(1), synthetic_individual_number()
         with tx() as conn:
-            subject = SqlVault(conn, keyring).enrol([(u, old)], retention=PENSION, source="t")[u]
+            subject = SqlVault(conn, keyring.vault).enrol([(u, old)], retention=PENSION, source="t")[u]
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             vault.link_number(subject, new, retention=PENSION, source="jlis:cycle")
             assert vault.numbers_of([subject]) == {subject: new}
             history = vault.number_history([subject])[subject]
@@ -242,9 +242,11 @@ class VaultContract:
     ) -> None:
         (u1, n1), (u2, n2) = people(2)
         with tx() as conn:
-            enrolled = SqlVault(conn, keyring).enrol([(u1, n1), (u2, n2)], retention=PENSION, source="t")
+            enrolled = SqlVault(conn, keyring.vault).enrol(
+                [(u1, n1), (u2, n2)], retention=PENSION, source="t"
+            )
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             with pytest.raises(NumberConflict) as caught:
                 vault.link_numbers([(enrolled[u1], n2)], retention=PENSION, source="t")
             assert caught.value.subjects == (enrolled[u1],)
@@ -260,7 +262,7 @@ class VaultContract:
         (u1, n1), (u2, n2) = people(2)
         cert = usage("CERT-9", UsageNumberKind.PENSION_CERTIFICATE)
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             enrolled = vault.enrol([(u1, n1), (u2, n2)], retention=PENSION, source="t")
             s1, s2 = enrolled[u1], enrolled[u2]
             vault.add_usage_numbers([(s1, cert)])
@@ -282,13 +284,13 @@ class VaultContract:
     ) -> None:
         with tx() as conn:
             subjects_ = list(
-                SqlVault(conn, keyring).enrol(people(40), retention=PENSION, source="t").values()
+                SqlVault(conn, keyring.vault).enrol(people(40), retention=PENSION, source="t").values()
             )
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             audit, jlis = vault.tokens(AUDIT, subjects_), vault.tokens(JLIS, subjects_)
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             assert vault.tokens(AUDIT, subjects_) == audit  # same token, another transaction
             assert dict(vault.subjects_of_tokens(AUDIT, list(audit.values()))) == {
                 t: s for s, t in audit.items()
@@ -304,12 +306,12 @@ class VaultContract:
         self, tx, keyring: Keyring, people: People
     ) -> None:
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             subjects_ = list(vault.enrol(people(5), retention=PENSION, source="t").values())
             old = vault.tokens(AUDIT, subjects_)
         rotated = rotate(keyring, kek=False, token_root=True)
         with tx() as conn:
-            vault = SqlVault(conn, rotated)
+            vault = SqlVault(conn, rotated.vault)
             new = vault.tokens(AUDIT, subjects_)
             assert all(new[s] != old[s] and new[s].startswith("tk2") for s in subjects_)
             resolved = vault.subjects_of_tokens(AUDIT, list(old.values()) + list(new.values()))
@@ -322,22 +324,22 @@ class VaultContract:
         due, kept = people(6)[:3], people(6)[3:]
         retention = dependants_declaration_retention(date(2024, 12, 1))  # kept until 2032-01-10
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             gone = vault.enrol(due, retention=retention, source="扶養親族等申告書")
             stay = vault.enrol(kept, retention=PENSION, source="t")
             vault.tokens(AUDIT, list(gone.values()) + list(stay.values()))
         with tx() as conn:
             assert retention_due(conn, date(2032, 1, 10)) == []  # the last day it may be kept
-            assert erase_due(conn, keyring, date(2032, 1, 10), actor="test").subjects == ()
-            planned = erase_due(conn, keyring, date(2032, 1, 11), dry_run=True, actor="test")
+            assert erase_due(conn, keyring.vault, date(2032, 1, 10), actor="test").subjects == ()
+            planned = erase_due(conn, keyring.vault, date(2032, 1, 11), dry_run=True, actor="test")
             assert planned.subjects_erased == 3
             assert rows(conn, subject_keys) == 6  # a dry run writes nothing
         with tx() as conn:
-            report = erase_due(conn, keyring, date(2032, 1, 11), actor="retention-test")
+            report = erase_due(conn, keyring.vault, date(2032, 1, 11), actor="retention-test")
         assert (report.subjects_erased, report.subjects_rekeyed, report.numbers_erased) == (3, 0, 3)
         erased = list(gone.values())
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             assert rows(conn, subject_keys) == 3
             assert rows(conn, numbers) == 3
             assert rows(conn, tokens) == 3
@@ -353,10 +355,10 @@ class VaultContract:
             }
             assert vault.numbers_of(list(stay.values())) == {stay[u]: n for u, n in kept}
         with tx() as conn:
-            assert erase_due(conn, keyring, date(2040, 1, 1), actor="t").subjects == ()  # nothing twice
+            assert erase_due(conn, keyring.vault, date(2040, 1, 1), actor="t").subjects == ()  # nothing twice
             # The same usage number can be enrolled again: it gets a new subject.
             assert set(
-                SqlVault(conn, keyring).enrol(due[:1], retention=PENSION, source="t").values()
+                SqlVault(conn, keyring.vault).enrol(due[:1], retention=PENSION, source="t").values()
             ).isdisjoint(erased)
 
     def test_partial_erasure_rekeys_so_the_erased_ciphertext_cannot_be_read(
@@ -364,17 +366,17 @@ class VaultContract:
     ) -> None:
         [(u, old)], new = people(1), synthetic_individual_number()
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             subject = vault.enrol([(u, old)], retention=Retention("x", date(2020, 1, 1)), source="t")[u]
             vault.link_number(subject, new, retention=PENSION, source="t")
             copy = conn.execute(
                 select(numbers).where(~numbers.c.is_current)
             ).one()  # a "backup" of the old row
         with tx() as conn:
-            report = erase_due(conn, keyring, date(2020, 1, 2), actor="t")
+            report = erase_due(conn, keyring.vault, date(2020, 1, 2), actor="t")
             assert (report.subjects_erased, report.subjects_rekeyed, report.numbers_erased) == (0, 1, 1)
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             assert vault.numbers_of([subject]) == {subject: new}
             assert [r.number for r in vault.number_history([subject])[subject]] == [new]
             key_row = conn.execute(select(subject_keys)).one()
@@ -392,7 +394,7 @@ class VaultContract:
     ) -> None:
         [(u, n)] = people(1)
         with tx() as conn:
-            vault = SqlVault(conn, keyring)
+            vault = SqlVault(conn, keyring.vault)
             subject = vault.enrol([(u, n)], retention=PENSION, source="t")[u]
             vault.set_retention([subject], Retention("pension.ended", date(2026, 3, 31)))
             assert [d.subject_id for d in retention_due(conn, date(2026, 4, 1))] == [subject]
@@ -419,7 +421,7 @@ class VaultContract:
             return counter.count
 
         def vault(conn: Connection) -> SqlVault:
-            return SqlVault(conn, keyring)
+            return SqlVault(conn, keyring.vault)
 
         enrolled: dict[UsageNumber, SubjectId] = {}
         assert statements(lambda c: enrolled.update(vault(c).enrol(links, retention=past, source="t"))) <= 40
@@ -433,8 +435,8 @@ class VaultContract:
         assert statements(lambda c: vault(c).tokens(AUDIT, subjects_)) <= 20  # recorded already: selects only
         changes = [(s, synthetic_individual_number()) for s in subjects_]
         assert statements(lambda c: vault(c).link_numbers(changes, retention=past, source="t")) <= 40
-        assert statements(lambda c: rewrap_all(c, rotated)) <= 20
-        assert statements(lambda c: erase_due(c, rotated, date(2021, 1, 1), actor="t")) <= 60
+        assert statements(lambda c: rewrap_all(c, rotated.vault)) <= 20
+        assert statements(lambda c: erase_due(c, rotated.vault, date(2021, 1, 1), actor="t")) <= 60
         with tx() as conn:
             assert rows(conn, numbers) == 0
             assert rows(conn, deletion_log) == 2_000

@@ -42,7 +42,7 @@ def enrol(settings: Settings, n: int, retention_: Retention) -> list[SubjectId]:
     ]
     try:
         with engine.begin() as conn:
-            enrolled = SqlVault(conn, load_keyring(settings)).enrol(
+            enrolled = SqlVault(conn, load_keyring(settings).vault).enrol(
                 links, retention=retention_, source="test"
             )
     finally:
@@ -64,7 +64,7 @@ def test_keys_rotate_saves_the_keyring_and_rewraps(settings: Settings) -> None:
     try:
         with engine.begin() as conn:
             assert set(conn.execute(select(subject_keys.c.kek_id)).scalars()) == {ring.kek.current.key_id}
-            assert len(SqlVault(conn, ring).numbers_of(subjects)) == 5
+            assert len(SqlVault(conn, ring.vault).numbers_of(subjects)) == 5
     finally:
         engine.dispose()
     again = CliRunner().invoke(keys.app, ["rewrap", "--json"], obj=settings)

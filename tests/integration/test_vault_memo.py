@@ -29,7 +29,7 @@ People = Callable[[int], list[tuple[UsageNumber, IndividualNumber]]]
 def factory(engine: Engine, keys: Keyring) -> SqlUnitOfWorkFactory:
     chain = ChainWriter("memo test")
     return SqlUnitOfWorkFactory(
-        engine, lambda conn: MemoisingVault(conn, keys), lambda conn: SqlAuditLog(conn, chain)
+        engine, lambda conn: MemoisingVault(conn, keys.vault), lambda conn: SqlAuditLog(conn, chain)
     )
 
 

@@ -22,7 +22,8 @@ import yaml
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from hub.bootstrap import Hub
+from hub.bootstrap.adapters import ADAPTER_SPECS
+from hub.bootstrap.simulators import SIMULATOR_SPECS
 from hub.cli.main import app
 from hub.infra.broker_definitions import broker_users
 from hub.settings import ConsoleSettings, RetrySettings, Settings
@@ -247,17 +248,17 @@ def test_adapters_and_simulators_run_are_known_to_the_hub() -> None:
     for name in RENKEI_SERVICES:
         for argv in invocations(SERVICES[name]):
             if argv[:2] == ["run", "adapter"]:
-                assert argv[2] in Hub.ADAPTERS, f"{name}: unknown adapter {argv[2]}"
+                assert argv[2] in ADAPTER_SPECS, f"{name}: unknown adapter {argv[2]}"
             if argv[:2] == ["run", "simulator"]:
-                assert argv[2] in Hub.SIMULATORS, f"{name}: unknown simulator {argv[2]}"
+                assert argv[2] in SIMULATOR_SPECS, f"{name}: unknown simulator {argv[2]}"
 
 
 def test_every_adapter_and_simulator_of_the_hub_has_a_service() -> None:
     runs = [argv for name in RENKEI_SERVICES for argv in invocations(SERVICES[name])]
     assert ["run", "hub"] in runs
-    for adapter in Hub.ADAPTERS:
+    for adapter in ADAPTER_SPECS:
         assert ["run", "adapter", adapter] in runs, f"no service runs adapter {adapter}"
-    for simulator in Hub.SIMULATORS:
+    for simulator in SIMULATOR_SPECS:
         assert ["run", "simulator", simulator] in runs, f"no service runs simulator {simulator}"
     assert ["db", "upgrade"] in runs
     assert ["topology", "apply"] in runs

@@ -18,12 +18,13 @@ from contracts.messages.common import ChunkInfo
 from contracts.messages.survival import SurvivalInquiryRecord, SurvivalInquiryRequested
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.bootstrap import Hub, body_limits, bootstrap
+from hub.bootstrap.common import body_limits
 from hub.core.context import HandlerContext
 from hub.core.dead_letters import DeadLetterConsumer
 from hub.core.operations import DeadLetterOperations
 from hub.core.routing import to_outgoing
 from hub.core.worker import HubWorker, WorkerDeps
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.audit_query import search
 from hub.infra.audit_rows import StoredRecord
 from hub.infra.broker_credentials import replay_routes, sender_identities
@@ -32,6 +33,7 @@ from hub.infra.transport_memory import InMemoryTransport, ManualClock
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
 from hub.ports.transport import BatchHandler, OutgoingMessage
 from hub.settings import BodyLimitSettings, BrokerIdentity, BrokerSettings, RetrySettings, Settings
+from tests._shared_transport import shared
 
 INQUIRY = ("pension.survival_inquiry.requested", 1)
 
@@ -82,7 +84,7 @@ class DlqEnv:
     """The hub wired to an in-memory broker and an SQLite file, with test handlers on its ingress."""
 
     settings: Settings
-    hub: Hub
+    hub: LocalDeployment
     mem: InMemoryTransport
     clock: ManualClock
 
@@ -95,8 +97,8 @@ class DlqEnv:
             WorkerDeps(
                 uow_factory=self.hub.uow_factory(),
                 transport=self.mem,
-                sealer=AeadSealer(self.hub.keyring),
-                unsealer=AeadUnsealer(self.hub.keyring, owner="hub"),
+                sealer=AeadSealer(self.hub.keyring.sealing_for()),
+                unsealer=AeadUnsealer(self.hub.keyring.unsealing("hub")),
                 policy=self.hub.policy,
                 exchanges=self.hub.exchanges,
                 retry=self.hub.retry,
@@ -154,7 +156,7 @@ def make_env(
     )
     clock = ManualClock()
     mem = InMemoryTransport(clock=clock, user="t-hub" if per_service else "guest")
-    hub = bootstrap(settings, transport_factory=lambda role: mem, configure_logs=False)
+    hub = local_deployment(settings, transports=shared(mem), configure_logs=False)
     hub.prepare()  # migrations and topology, both on the fakes
     return DlqEnv(settings, hub, mem, clock)
 

@@ -60,7 +60,7 @@ KEYRING = generate_keyring()
 
 @pytest.fixture
 def adapter() -> IntermediateServerAdapter:
-    return IntermediateServerAdapter(AeadUnsealer(KEYRING, owner="intermediate_server"))
+    return IntermediateServerAdapter(AeadUnsealer(KEYRING.unsealing("intermediate_server")))
 
 
 def message(message_type: str, payload, message_id: uuid.UUID | None = None) -> Decoded:
@@ -83,7 +83,7 @@ def atena(i: int) -> str:
 def code_request(people: int, recipient: str = "intermediate_server", field_shift: int = 0) -> Decoded:
     mid = uuid.uuid4()
     rng = random.Random(3)
-    sealer = AeadSealer(KEYRING)
+    sealer = AeadSealer(KEYRING.sealing_for())
     records = tuple(
         IsCodeAcquisitionRecord(
             record_seq=i,

@@ -10,7 +10,7 @@ import pytest
 
 from contracts.errors import ConfigurationError, PolicyRefused
 from contracts.messages.intermediate_server import TableBasis
-from hub.bootstrap import load_legal_basis_table
+from hub.bootstrap.common import load_legal_basis_table
 from hub.core._is_common import query_record_id
 from hub.core.legal_basis import MUNICIPALITY, LegalBasisRefused, LegalBasisTable
 

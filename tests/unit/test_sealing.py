@@ -14,9 +14,10 @@ from contracts.individual_number import IndividualNumber, check_digit, synthetic
 from contracts.sealing import is_sealed
 from hub.infra.crypto.keyring import RECIPIENTS, generate_keyring, rotate
 from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.service_keys import adapter_keys_from
 
 KEYS = generate_keyring()
-SEALER = AeadSealer(KEYS)
+SEALER = AeadSealer(KEYS.sealing_for())
 MID = uuid.UUID("00000000-0000-4000-8000-000000000001")
 FIELD = "records.1.individual_number"
 
@@ -27,7 +28,7 @@ fields = st.from_regex(r"[a-z_.0-9]{1,40}", fullmatch=True)
 
 
 def open_as(owner: str, sealed: str, *, message_id: uuid.UUID = MID, field: str = FIELD) -> IndividualNumber:
-    return AeadUnsealer(KEYS, owner=owner).unseal(sealed, message_id=message_id, field=field)
+    return AeadUnsealer(KEYS.unsealing(owner)).unseal(sealed, message_id=message_id, field=field)
 
 
 def refused(owner: str, sealed: str, *, message_id: uuid.UUID = MID, field: str = FIELD) -> SealError:
@@ -86,7 +87,7 @@ def test_only_the_recipient_can_open_it() -> None:
 def test_another_keyring_cannot_open_it() -> None:
     sealed = SEALER.seal(synthetic_individual_number(), recipient="jlis", message_id=MID, field=FIELD)
     with pytest.raises(SealError):
-        AeadUnsealer(generate_keyring(), owner="jlis").unseal(sealed, message_id=MID, field=FIELD)
+        AeadUnsealer(generate_keyring().unsealing("jlis")).unseal(sealed, message_id=MID, field=FIELD)
 
 
 @pytest.mark.parametrize(
@@ -100,26 +101,30 @@ def test_numbers_sealed_under_an_earlier_key_still_open_after_rotation() -> None
     number = synthetic_individual_number()
     old = SEALER.seal(number, recipient="jlis", message_id=MID, field=FIELD)
     rotated = rotate(KEYS, kek=False, sealing=["jlis"])
-    new = AeadSealer(rotated).seal(number, recipient="jlis", message_id=MID, field=FIELD)
+    new = AeadSealer(rotated.sealing_for()).seal(number, recipient="jlis", message_id=MID, field=FIELD)
     assert rotated.sealing["jlis"].current.key_id in new
-    unsealer = AeadUnsealer(rotated, owner="jlis")
+    unsealer = AeadUnsealer(rotated.unsealing("jlis"))
     assert unsealer.unseal(old, message_id=MID, field=FIELD) == number
     assert unsealer.unseal(new, message_id=MID, field=FIELD) == number
     with pytest.raises(SealError):  # the old keyring does not have the new key
-        AeadUnsealer(KEYS, owner="jlis").unseal(new, message_id=MID, field=FIELD)
+        AeadUnsealer(KEYS.unsealing("jlis")).unseal(new, message_id=MID, field=FIELD)
 
 
-def test_an_adapter_keyring_holds_only_what_it_needs() -> None:
-    adapter = KEYS.for_recipients(["jlis", "hub"])
-    assert set(adapter.sealing) == {"jlis", "hub"}
-    assert adapter.kek.versions == ()
-    assert adapter.blind_index.versions == ()
+def test_an_adapter_holds_only_what_it_needs() -> None:
+    adapter = adapter_keys_from(KEYS, "jlis")
+    assert set(adapter.sealing.recipients) == {"hub"}
+    assert adapter.unsealing is not None
+    assert adapter.unsealing.owner == "jlis"
+    assert not hasattr(adapter, "vault")
     number = synthetic_individual_number()
-    sealed = AeadSealer(adapter).seal(number, recipient="hub", message_id=MID, field=FIELD)
+    sealed = AeadSealer(adapter.sealing).seal(number, recipient="hub", message_id=MID, field=FIELD)
     assert open_as("hub", sealed) == number  # sealed by the adapter, opened by the hub
     with pytest.raises(SealError):
-        AeadSealer(adapter).seal(
+        AeadSealer(adapter.sealing).seal(
             synthetic_individual_number(), recipient="eltax", message_id=MID, field=FIELD
         )
+    for_eltax = SEALER.seal(number, recipient="eltax", message_id=MID, field=FIELD)
+    with pytest.raises(SealError):
+        AeadUnsealer(adapter.unsealing).unseal(for_eltax, message_id=MID, field=FIELD)
     with pytest.raises(ConfigurationError):
-        AeadUnsealer(adapter, owner="eltax")
+        KEYS.unsealing("nobody")

@@ -1,0 +1,156 @@
+"""Each process role's composition root receives its own keys and nothing more (no I/O beyond a temp dir)."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Iterator
+
+import pytest
+
+from hub.bootstrap.adapters import ADAPTER_SPECS, build_adapter_host
+from hub.bootstrap.console import ConsoleRoot
+from hub.bootstrap.hub_worker import HubWorkerRoot
+from hub.bootstrap.operator import OperatorTools
+from hub.bootstrap.simulators import build_simulator_host
+from hub.infra.broker_definitions import broker_users
+from hub.infra.crypto.bundles import LinkKey, SealingKeys, UnsealingKeys, VaultKeys
+from hub.infra.crypto.keyring import Keyring, generate_keyring
+from hub.infra.crypto.service_keys import (
+    KEY_NEEDS,
+    AdapterKeys,
+    ConsoleKeys,
+    HubKeys,
+    OperatorKeys,
+    adapter_keys_from,
+    console_keys_from,
+    hub_keys_from,
+    operator_keys_from,
+    simulator_keys_from,
+)
+from hub.infra.service_names import SERVICE_NAMES
+from hub.infra.topology import COUNTERPARTS
+
+KEYRING = generate_keyring()
+VAULT_NAMES = ("kek", "blind_index", "token_root")
+
+
+def materials(bundle: object) -> Iterator[bytes]:
+    """Every piece of key material a bundle holds, however deep."""
+    if isinstance(bundle, LinkKey):
+        yield bundle.material
+    elif isinstance(bundle, UnsealingKeys):
+        yield from (v.material for v in bundle.keys.versions)
+    elif isinstance(bundle, SealingKeys):
+        for series in bundle.recipients.values():
+            yield from (v.material for v in series.versions)
+    elif isinstance(bundle, VaultKeys):
+        for name in VAULT_NAMES:
+            yield from (v.material for v in getattr(bundle, name).versions)
+    elif isinstance(bundle, dict):
+        for value in bundle.values():
+            yield from materials(value)
+    elif dataclasses.is_dataclass(bundle):
+        for f in dataclasses.fields(bundle):
+            yield from materials(getattr(bundle, f.name))
+
+
+def mentioned(hint: object) -> set[object]:
+    """Every type a type hint names, however nested (unions, callables, generics)."""
+    args = typing.get_args(hint)
+    if not args:
+        return {hint}
+    found: set[object] = set()
+    for arg in args:
+        found |= mentioned(arg) if not isinstance(arg, list) else set().union(*map(mentioned, arg))
+    return found
+
+
+def vault_material(keyring: Keyring) -> set[bytes]:
+    return set(materials(keyring.vault))
+
+
+def sealing_material(keyring: Keyring, recipient: str) -> set[bytes]:
+    return {v.material for v in keyring.sealing_keys(recipient).versions}
+
+
+@pytest.mark.parametrize("adapter", list(ADAPTER_SPECS))
+def test_an_adapter_gets_no_vault_key_and_no_other_counterparts_key(adapter: str) -> None:
+    keys = adapter_keys_from(KEYRING, adapter)
+    held = set(materials(keys))
+    assert not hasattr(keys, "vault")
+    assert not held & vault_material(KEYRING)
+    for other in COUNTERPARTS:
+        if other == adapter:
+            continue
+        assert not held & sealing_material(KEYRING, other), f"{adapter} holds {other}'s sealing key"
+        assert KEYRING.link_key(other).material not in held, f"{adapter} holds {other}'s link key"
+    assert set(keys.sealing.recipients) <= {"hub"}
+    assert keys.unsealing is None or keys.unsealing.owner == adapter
+    assert keys.link is None or keys.link.counterpart == adapter
+
+
+def test_the_jlis_adapter_holds_exactly_its_own_keys_and_the_hubs_sealing_key() -> None:
+    keys = adapter_keys_from(KEYRING, "jlis")
+    assert keys.unsealing == KEYRING.unsealing("jlis")
+    assert keys.sealing == KEYRING.sealing_for(["hub"])
+    assert keys.link == KEYRING.link_key("jlis")
+    pension = adapter_keys_from(KEYRING, "pension")
+    assert (pension.unsealing, pension.link) == (None, None)
+    assert set(pension.sealing.recipients) == {"hub"}
+    intermediate = adapter_keys_from(KEYRING, "intermediate_server")
+    assert not intermediate.sealing.recipients  # it never seals a number
+
+
+@pytest.mark.parametrize("counterpart", COUNTERPARTS)
+def test_a_simulator_gets_only_its_side_of_the_line(counterpart: str) -> None:
+    link = simulator_keys_from(KEYRING, counterpart)
+    assert isinstance(link, LinkKey)
+    assert link == adapter_keys_from(KEYRING, counterpart).link  # both ends of the line agree
+    others = {KEYRING.link_key(c).material for c in COUNTERPARTS if c != counterpart}
+    assert link.material not in others
+    assert link.material not in vault_material(KEYRING)
+    assert all(link.material not in sealing_material(KEYRING, r) for r in KEYRING.sealing)
+
+
+def test_the_hub_gets_the_vault_and_opens_only_what_is_sealed_for_it() -> None:
+    keys = hub_keys_from(KEYRING)
+    assert keys.vault == KEYRING.vault
+    assert keys.unsealing.owner == "hub"
+    assert set(keys.sealing.recipients) == {"hub", "jlis", "intermediate_server", "eltax"}
+    held = set(materials(keys))
+    assert not held & {KEYRING.link_key(c).material for c in COUNTERPARTS}
+
+
+def test_the_operator_and_the_console_hold_what_their_commands_use() -> None:
+    operator = operator_keys_from(KEYRING)
+    assert operator.vault == KEYRING.vault
+    assert operator.unsealing.owner == "hub"
+    console = console_keys_from(KEYRING)
+    assert set(console.reveal) == {"hub", "jlis", "intermediate_server", "eltax"}
+    for keys in (operator, console):
+        assert not set(materials(keys)) & {KEYRING.link_key(c).material for c in COUNTERPARTS}
+
+
+def test_every_service_has_its_key_needs_and_is_a_broker_role() -> None:
+    assert set(KEY_NEEDS) == set(SERVICE_NAMES)
+    roles = {user.role for user in broker_users("renkei")}
+    assert set(SERVICE_NAMES) - {"console"} == roles  # the console is the one service beyond the broker's
+
+
+@pytest.mark.parametrize(
+    ("builder", "parameter", "bundle"),
+    [
+        (HubWorkerRoot.__init__, "keys", HubKeys),
+        (build_adapter_host, "keys", AdapterKeys),
+        (build_simulator_host, "link", LinkKey),
+        (ConsoleRoot.__init__, "keys", ConsoleKeys),
+        (OperatorTools.__init__, "keys", OperatorKeys | None),
+    ],
+)
+def test_each_builder_names_its_own_bundle_and_never_the_keyring(builder, parameter, bundle) -> None:
+    hints = typing.get_type_hints(builder)
+    assert hints[parameter] == bundle
+    key_types = {Keyring, HubKeys, AdapterKeys, ConsoleKeys, OperatorKeys, LinkKey, VaultKeys}
+    others = [name for name, hint in hints.items() if name != parameter and mentioned(hint) & key_types]
+    assert others == [], f"{builder.__qualname__} also asks for {others}"
