@@ -27,12 +27,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import ConfigurationError, StoreUnavailable
+from hub.bootstrap.operator import checkpoint_now, checkpoint_signer
 from hub.infra.audit_anchor import append_anchor, newest_anchor, read_anchors
-from hub.infra.audit_checkpoint import write_checkpoint
 from hub.infra.audit_codec import canonical_at
 from hub.infra.audit_query import ExportFormat, RecordFilter, export_provisions, export_records, search
 from hub.infra.audit_verify import VerifyReport, verify_engine
-from hub.infra.crypto.signing import load_public_key, load_signer, public_key_pem, signer_from_settings
+from hub.infra.crypto.signing import load_public_key, load_signer, public_key_pem
 from hub.infra.db.engine import make_engine
 from hub.ports.audit import AuditAction
 from hub.settings import Settings
@@ -247,11 +247,11 @@ def checkpoint_cmd(ctx: typer.Context) -> None:
     """Seal the current chain heads in a signed checkpoint now."""
     settings = _settings(ctx)
     try:
-        signer = signer_from_settings(settings)
+        signer = checkpoint_signer(settings)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
-    with _engine(settings) as engine, engine.begin() as conn:
-        checkpoint = write_checkpoint(conn, signer)
+    with _engine(settings) as engine:
+        checkpoint = checkpoint_now(engine, signer)
     if checkpoint is None:
         _out.print("nothing to seal: no chain grew since the last checkpoint")
         return
