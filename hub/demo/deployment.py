@@ -1,9 +1,11 @@
 """Every role of renkei in one process: the deployment of the demo, the benchmark and tests (not production).
 
 :class:`LocalDeployment` assembles the roles' composition roots (:mod:`hub.bootstrap`) on one database and
-one transport factory, each role given its own keys cut from one keyring, and adds the demo's conveniences
-(the synthetic population, loading the vault, publishing as the pension system). Production entrypoints
-(``renkei run hub|adapter|simulator``, the console, the operator commands) use only their own role's builder.
+one transport factory. Each role gets its own keys through the same role functions as the production
+entrypoints (:mod:`hub.infra.crypto.service_keys`), or cut from a keyring a test hands in. It adds the
+demo's conveniences (the synthetic population, loading the vault, publishing as the pension system).
+Production entrypoints (``renkei run hub|adapter|simulator``, the console, the operator commands) use only
+their own role's builder.
 """
 
 from __future__ import annotations
@@ -30,11 +32,17 @@ from hub.core.policy import NumberPolicy
 from hub.core.worker import HubWorker
 from hub.demo.data import demo_population, demo_world, enrol_population, pension_system, publish_as_pension
 from hub.infra.audit_checkpoint import Checkpointer
+from hub.infra.crypto.bundles import LinkKey
 from hub.infra.crypto.keyring import Keyring, load_keyring
 from hub.infra.crypto.service_keys import (
+    AdapterKeys,
+    adapter_keys,
     adapter_keys_from,
+    console_keys,
     console_keys_from,
+    hub_keys,
     hub_keys_from,
+    simulator_keys,
     simulator_keys_from,
 )
 from hub.infra.db.uow import SqlUnitOfWorkFactory
@@ -55,11 +63,17 @@ class LocalDeployment:
         settings: the settings in force.
         transports: makes every role's connections.
         engine: the database (disposed of by :meth:`close`).
-        keyring: the keyring each role's keys are cut from (tests seal and open with it directly).
+        keyring: a keyring to cut every role's keys from (tests); by default each role's keys come from
+            its role function, as in production.
     """
 
     def __init__(
-        self, settings: Settings, *, transports: TransportFactory, engine: Engine, keyring: Keyring
+        self,
+        settings: Settings,
+        *,
+        transports: TransportFactory,
+        engine: Engine,
+        keyring: Keyring | None = None,
     ) -> None:
         wiring = Wiring.of(settings)
         self.settings = settings
@@ -67,7 +81,7 @@ class LocalDeployment:
         self.exchanges = wiring.exchanges
         self.retry = wiring.retry
         self.engine = engine
-        self.keyring = keyring
+        self._keyring = keyring
         self.transports = transports
         self._owned: list[Transport] = []
         self._lock = threading.Lock()
@@ -79,11 +93,26 @@ class LocalDeployment:
         """The hub worker's root (built on first use: in development that may generate the signing key)."""
         return HubWorkerRoot(
             self.settings,
-            hub_keys_from(self.keyring),
+            hub_keys_from(self._keyring) if self._keyring is not None else hub_keys(self.settings),
             self.transports,
             engine=self.engine,
             signer=worker_checkpoint_signer(self.settings),
         )
+
+    @functools.cached_property
+    def keyring(self) -> Keyring:
+        """The whole keyring, for tests that seal or open numbers as any party (never a role's source)."""
+        return self._keyring if self._keyring is not None else load_keyring(self.settings)
+
+    def _adapter_keys(self, name: str) -> AdapterKeys:
+        if self._keyring is not None:
+            return adapter_keys_from(self._keyring, name)
+        return adapter_keys(self.settings, name)
+
+    def _link_key(self, counterpart: str) -> LinkKey:
+        if self._keyring is not None:
+            return simulator_keys_from(self._keyring, counterpart)
+        return simulator_keys(self.settings, counterpart)
 
     @functools.cached_property
     def policy(self) -> NumberPolicy:
@@ -115,17 +144,17 @@ class LocalDeployment:
 
     def adapter_services(self, name: str, group: ServiceGroup | None = None) -> ServiceGroup:
         """One adapter's threads, with that adapter's keys alone."""
-        keys = adapter_keys_from(self.keyring, name)
+        keys = self._adapter_keys(name)
         return build_adapter_host(adapter_spec(name), self.settings, keys, self.transports, group)
 
     def adapter(self, name: str) -> Adapter:
         """Adapter ``name`` itself (no host), built with its own keys alone."""
-        return adapter_spec(name).build(self.settings, adapter_keys_from(self.keyring, name))
+        return adapter_spec(name).build(self.settings, self._adapter_keys(name))
 
     def link_cipher(self, *counterparts: str) -> AeadLinkCipher:
         """A cipher of the lines of ``counterparts`` (every counterpart by default), to watch or feed them."""
         chosen = counterparts or COUNTERPARTS
-        return AeadLinkCipher(*(simulator_keys_from(self.keyring, c) for c in chosen))
+        return AeadLinkCipher(*(self._link_key(c) for c in chosen))
 
     def simulator_services(
         self,
@@ -137,7 +166,7 @@ class LocalDeployment:
     ) -> ServiceGroup:
         """One simulated counterpart's threads, answering from the demo world of ``population``."""
         spec = simulator_spec(name)
-        link = simulator_keys_from(self.keyring, name)
+        link = self._link_key(name)
         world = demo_world(population)
         return build_simulator_host(
             spec, self.settings, link, self.transports, world, simulator=simulator, group=group
@@ -158,7 +187,10 @@ class LocalDeployment:
     def console(self) -> ConsoleRoot:
         """The console's root on this deployment's database, with the console's keys alone."""
         return ConsoleRoot(
-            self.settings, console_keys_from(self.keyring), self.transports, engine=self.engine
+            self.settings,
+            console_keys_from(self._keyring) if self._keyring is not None else console_keys(self.settings),
+            self.transports,
+            engine=self.engine,
         )
 
     # -- preparing, looking, closing ------------------------------------------------------------------
@@ -238,5 +270,5 @@ def local_deployment(
         settings,
         transports=transports or pika_transports(settings),
         engine=engine or open_database(settings),
-        keyring=keyring or load_keyring(settings),
+        keyring=keyring,
     )
