@@ -41,8 +41,8 @@ def consumers(world: ConsoleWorld, queues: list[str]) -> Iterator[None]:
 
 
 def _health(world: ConsoleWorld, environment: Environment) -> dict[str, object]:
-    hub = world.hub
-    hub.settings = hub.settings.model_copy(update={"environment": environment})
+    root = world.app.state.console.root  # the console's own composition root
+    root.settings = root.settings.model_copy(update={"environment": environment})
     with TestClient(world.app) as client:
         world.app.state.console.sampler.sample()
         data: dict[str, object] = client.get("/api/health", headers=token("vic")).json()

@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
-from hub.bootstrap import bootstrap
 from hub.cli.retention import run_retention
+from hub.demo.deployment import local_deployment
 from hub.infra.db.messaging_tables import outbox
 from hub.infra.state_metrics import STATE_METRIC_NAMES, StoredStateCollector
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
@@ -34,7 +34,7 @@ def gauges(collector: StoredStateCollector) -> dict[str, float]:
 
 def test_gauges_follow_the_outbox_the_checkpoints_and_retention(tmp_path):
     settings = Settings(data_dir=tmp_path / "var", exchange_prefix="state")
-    hub = bootstrap(settings, configure_logs=False)
+    hub = local_deployment(settings, configure_logs=False)
     try:
         hub.prepare_database()
         collector = StoredStateCollector(hub.engine, clock=lambda: NOW)

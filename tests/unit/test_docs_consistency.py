@@ -17,7 +17,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from hub.bootstrap import Hub
+from hub.bootstrap.adapters import ADAPTER_SPECS
+from hub.bootstrap.simulators import SIMULATOR_SPECS
 from hub.cli.main import app
 from hub.settings import RetrySettings
 from tests.unit.test_deploy_consistency import check_command, invocations, is_renkei
@@ -82,9 +83,9 @@ def documented_runs() -> list[tuple[str, list[str]]]:
 
 def test_the_documents_name_every_adapter_and_simulator():
     runs = [argv for _, argv in documented_runs()]
-    for adapter in Hub.ADAPTERS:
+    for adapter in ADAPTER_SPECS:
         assert ["run", "adapter", adapter] in runs
-    for simulator in Hub.SIMULATORS:
+    for simulator in SIMULATOR_SPECS:
         assert ["run", "simulator", simulator] in runs
 
 
@@ -97,7 +98,7 @@ def test_every_documented_renkei_run_is_accepted(where, argv):
 
 @pytest.mark.parametrize("group", ["adapter", "simulator"])
 def test_run_help_names_every_choice(group):
-    known = Hub.ADAPTERS if group == "adapter" else Hub.SIMULATORS
+    known = ADAPTER_SPECS if group == "adapter" else SIMULATOR_SPECS
     result = CliRunner().invoke(app, ["run", group, "--help"], terminal_width=200)
     assert result.exit_code == 0
     text = " ".join(result.output.split())

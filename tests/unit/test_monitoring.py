@@ -20,8 +20,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from hub.bootstrap import bootstrap
 from hub.console.views.metrics import SampleCollector
+from hub.demo.deployment import local_deployment
 from hub.infra.health_server import serve_health, watch_database
 from hub.infra.runner import ServiceGroup
 from hub.infra.state_metrics import STATE_METRIC_NAMES
@@ -91,7 +91,7 @@ def test_every_alert_has_a_unit_test():
 def exported(tmp_path_factory) -> frozenset[str]:
     """Every series name a hub process's /metrics and the console's /metrics can carry."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("monitoring") / "var", exchange_prefix="mon")
-    hub = bootstrap(settings, configure_logs=False)
+    hub = local_deployment(settings, configure_logs=False)
     group = ServiceGroup()
     try:
         hub.prepare_database()
