@@ -241,7 +241,8 @@ def _broker(d: Delivery, config: DeadLetterConfig, now: datetime) -> tuple[Failu
 
 def _replay_of(value: object) -> int | None:
     text = _text(value)
-    return int(text) if text is not None and text.isdigit() and len(text) <= 18 else None
+    digits = text is not None and text.isascii() and text.isdigit()  # "¹".isdigit() holds too
+    return int(text) if text is not None and digits and len(text) <= 18 else None
 
 
 def describe(delivery: Delivery, config: DeadLetterConfig, now: datetime | None = None) -> DeadLetterEntry:

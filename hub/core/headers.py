@@ -46,6 +46,6 @@ def attempt_of(headers: Mapping[str, object]) -> int:
     value = headers.get(ATTEMPT)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
-    if isinstance(value, str | bytes) and value.isdigit():
+    if isinstance(value, str | bytes) and value.isascii() and value.isdigit():  # "¹".isdigit() holds too
         return int(value)
     return 1

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from contracts.errors import ValidationFailed
@@ -250,6 +250,8 @@ _values = st.recursive(
     ),
     body=st.binary(max_size=64),
 )
+@example(headers={h.ATTEMPT: "¹"}, body=b"")  # digits to str.isdigit(), not to int()
+@example(headers={h.REPLAY_OF: "²³"}, body=b"")
 def test_describing_never_raises_whatever_the_headers_hold(headers, body):
     entry = describe(delivery(body, headers), CONFIG, NOW)
     assert entry.death_key
