@@ -66,7 +66,9 @@ def _replay_of(headers: Mapping[str, object]) -> int | None:
         value = value.decode("ascii", errors="replace")
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    return int(value) if isinstance(value, str) and value.isdigit() and len(value) <= 18 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:  # not "¹"
+        return int(value)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

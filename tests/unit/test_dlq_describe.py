@@ -257,3 +257,10 @@ def test_describing_never_raises_whatever_the_headers_hold(headers, body):
     assert entry.death_key
     assert entry.fingerprint
     assert entry.failure.source_queue
+
+
+def test_the_worker_reads_no_replay_id_from_non_ascii_digits():
+    from hub.core.worker import _replay_of
+
+    assert _replay_of({h.REPLAY_OF: "¹²"}) is None  # str.isdigit() says yes, int() refuses
+    assert _replay_of({h.REPLAY_OF: "12"}) == 12
