@@ -42,12 +42,13 @@ from contracts.messages.jlis_acquisition import (
 )
 from contracts.registry import decode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.bootstrap import Hub, bootstrap
 from hub.core.routing import to_outgoing
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.audit_query import search
 from hub.infra.broker_credentials import broker_login
 from hub.infra.broker_users import apply_users, delete_users
 from hub.infra.crypto.sealing import AeadSealer
+from hub.infra.crypto.service_keys import adapter_keys_from
 from hub.infra.runner import ServiceGroup
 from hub.infra.topology import renkei_topology
 from hub.infra.transport_pika import PikaTransport
@@ -66,7 +67,7 @@ ADAPTERS = ("adapter-jlis", "adapter-intermediate_server", "adapter-eltax", "ada
 @dataclass
 class World:
     settings: Settings
-    hub: Hub
+    hub: LocalDeployment
     transports: dict[str, PikaTransport]
 
     def transport(self, service: str) -> PikaTransport:
@@ -128,16 +129,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     )
     admin.declare(renkei_topology(settings.exchange_prefix, settings.retry))
     admin.close()
-    hub_login = broker_login(settings, "hub")
-    hub = bootstrap(
-        settings,
-        configure_logs=False,
-        transport_factory=lambda role: PikaTransport(
-            hub_login.addresses,
-            connection_name=f"renkei-test:{settings.exchange_prefix}:{role}",
-            user=hub_login.user,
-        ),
-    )
+    hub = local_deployment(settings, configure_logs=False)  # each role logs in as its own broker user
     hub.prepare_database()
     group: ServiceGroup = hub.hub_services()
     group.start()
@@ -196,11 +188,11 @@ def acquisition_request(usage: UsageNumber, batch: str) -> Envelope:
     )
 
 
-def forged_result(hub: Hub, ref: str, batch: str) -> tuple[Envelope, str]:
+def forged_result(hub: LocalDeployment, ref: str, batch: str) -> tuple[Envelope, str]:
     """A J-LIS answer linking a number of the forger's choosing, sealed with the pension adapter's key."""
     message_id = uuid.uuid4()
     number = synthetic_individual_number()
-    sealed = AeadSealer(hub.keyring.for_recipients(["hub"])).seal(
+    sealed = AeadSealer(adapter_keys_from(hub.keyring, "pension").sealing).seal(
         number, recipient="hub", message_id=message_id, field=unique_number_field(1)
     )
     payload = JlisNumberAcquisitionResult(
@@ -238,7 +230,7 @@ def outstanding_query(world: World, usage: UsageNumber, batch: str) -> str:
     return payload.records[0].ref
 
 
-def vault_number(hub: Hub, usage: UsageNumber) -> object:
+def vault_number(hub: LocalDeployment, usage: UsageNumber) -> object:
     with hub.uow_factory()() as uow:
         subjects = uow.vault.subjects_by_usage([usage])
         return uow.vault.numbers_of(list(subjects.values())).get(subjects[usage]) if subjects else None

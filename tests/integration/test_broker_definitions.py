@@ -24,7 +24,8 @@ from urllib.parse import quote, urlparse
 import pytest
 
 from contracts.errors import ConfigurationError
-from hub.bootstrap import bootstrap, demo_population
+from hub.demo.data import demo_population
+from hub.demo.deployment import local_deployment
 from hub.infra.broker_definitions import (
     broker_users,
     consumed_queues,
@@ -37,6 +38,7 @@ from hub.infra.transport_memory import InMemoryTransport
 from hub.infra.transport_pika import PikaTransport
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage
 from hub.settings import RetrySettings, Settings
+from tests._shared_transport import shared
 
 RETRY = RetrySettings(max_attempts=3, delays_ms=(200, 1_000), delivery_limit=5)
 GUEST_HASH = "oMKMwmtBxv0FAQTliL8ZNjngy7N3t6iYxGTP2pIKnztc1xeC"  # RabbitMQ's own hash of "guest"
@@ -102,7 +104,7 @@ def consumed_in_code(tmp_path: Path, prefix: str) -> dict[str, set[str]]:
     """The queues each service's composition root consumes, by broker role (nothing connects)."""
     settings = Settings(data_dir=tmp_path, exchange_prefix=prefix)
     memory = InMemoryTransport()
-    hub = bootstrap(settings, transport_factory=lambda _role: memory, configure_logs=False)
+    hub = local_deployment(settings, transports=shared(memory), configure_logs=False)
     try:
         groups = {"hub": hub.hub_services()}
         for adapter in ADAPTERS:
