@@ -20,8 +20,8 @@ from unittest import mock
 
 import pytest
 
-from hub.bootstrap import bootstrap
 from hub.core import worker as worker_module
+from hub.demo.deployment import local_deployment
 from hub.ports.dead_letters import DeadLetterStatus
 from hub.settings import BodyLimitSettings, Settings
 
@@ -81,7 +81,7 @@ def publish(url: str, exchange: str, first: int, count: int, size: int) -> None:
 
 def measure(settings: Settings, *, size: int = BODY, timeout_s: float = 90) -> Measured:
     """Send ROUNDS rounds of PER_ROUND over-limit bodies to the running hub; sample the heap after each."""
-    hub = bootstrap(settings)
+    hub = local_deployment(settings)
     hub.prepare()
     names = hub.names
     decoded: list[int] = []

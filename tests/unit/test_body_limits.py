@@ -21,6 +21,7 @@ from contracts.errors import BodyTooLarge
 from contracts.individual_number import check_digit
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.redaction import find_numbers
+from hub.bootstrap.common import body_limits
 from hub.core import hosting
 from hub.core.body_limits import DEFAULT_LIMIT, BodyLimits
 from hub.core.hosting import AdapterHost, HostDeps, SimulatorHost
@@ -129,7 +130,9 @@ def env(tmp_path):
 
 
 def host_deps(env) -> HostDeps:
-    return env.hub.host_deps(env.mem)  # the limits from settings, as the composition root wires them
+    # The limits from settings, as the adapter and simulator roots wire them.
+    hub = env.hub
+    return HostDeps(env.mem, hub.exchanges, hub.retry, hub.link_cipher(), body_limits(env.settings))
 
 
 def dead_copies(env) -> list[Delivery]:
