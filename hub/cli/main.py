@@ -9,6 +9,7 @@ from hub.cli.bench_cmd import bench
 from hub.cli.console_cmd import app as console_app
 from hub.cli.demo import demo
 from hub.cli.vault_cmd import app as vault_app
+from hub.infra.private_files import owner_only_umask
 
 app = typer.Typer(
     name="renkei",
@@ -20,6 +21,14 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold numbers: never print them
 )
+
+
+@app.callback()
+def _owner_only() -> None:
+    """Every renkei process writes owner-only files (umask 077): see hub/infra/private_files.py."""
+    owner_only_umask()
+
+
 app.command("demo")(demo)
 app.command("bench")(bench)
 app.add_typer(contracts_cmd.app, name="contracts")
