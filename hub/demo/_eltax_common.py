@@ -15,7 +15,8 @@ from contracts.individual_number import IndividualNumber, synthetic_individual_n
 from contracts.messages.eltax import DependantKind
 from contracts.registry import payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.ports.vault import Retention
+from hub.core.retention import dependants_declaration_retention
+from hub.demo.dependants import filing_deadline
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -66,8 +67,15 @@ def household(population: SyntheticPopulation, index: int) -> list[Relative]:
     return people
 
 
-def enrol_households(hub: LocalDeployment, population: SyntheticPopulation, records: int) -> None:
-    """Enrol the relatives' usage numbers and numbers (as a 扶養親族等申告書 intake would); idempotent."""
+def enrol_households(
+    hub: LocalDeployment, population: SyntheticPopulation, records: int, *, tax_year: int
+) -> None:
+    """Enrol the relatives' usage numbers and numbers (as a 扶養親族等申告書 intake would); idempotent.
+
+    They are kept as the declaration for ``tax_year`` keeps them: until 10 January seven years after the
+    year following its filing deadline (:func:`hub.core.retention.dependants_declaration_retention`).
+    """
+    retention = dependants_declaration_retention(filing_deadline(tax_year))
     factory = hub.uow_factory()
     for start in range(0, records, 2_000):
         links = [
@@ -86,7 +94,6 @@ def enrol_households(hub: LocalDeployment, population: SyntheticPopulation, reco
                 (u, n) for u, n in new if n not in taken
             ]
             if fresh:
-                retention = Retention(basis="income_tax.dependants_declaration")
                 uow.vault.enrol(fresh, retention=retention, source="demo-dependants")
             uow.commit()
 

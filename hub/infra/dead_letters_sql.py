@@ -300,4 +300,6 @@ def _dead_letter(row: Mapping[Any, Any]) -> DeadLetter:
         discard_reason=row["discard_reason"],
         discarded_at=_utc_or_none(row["discarded_at"]),
         sender=row["sender"],
+        erased_at=_utc_or_none(row["erased_at"]),
+        erasure_note=row["erasure_note"],
     )

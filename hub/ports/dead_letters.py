@@ -150,6 +150,16 @@ class DeadLetter:
     discarded_at: datetime | None
     sender: str | None = None
     """The proven sender (see :attr:`DeadLetterEntry.sender`)."""
+    erased_at: datetime | None = None
+    """When the retention job destroyed its sealed values (an erased person's data, or an old archive):
+    such a dead letter is shown as erased and never replayed."""
+    erasure_note: str | None = None
+    """What the retention job destroyed (counts only)."""
+
+    @property
+    def erased(self) -> bool:
+        """Whether retention destroyed part of the body (it can no longer be replayed)."""
+        return self.erased_at is not None
 
 
 @dataclass(frozen=True, slots=True)

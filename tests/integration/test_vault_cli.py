@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from contracts.errors import ConfigurationError
@@ -17,6 +17,7 @@ from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.cli import keys, retention
 from hub.core.retention import dependants_declaration_retention
+from hub.core.retention_model import RETENTION_MODEL
 from hub.infra.crypto.keyring import keyring_to_json, load_keyring
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
@@ -94,7 +95,11 @@ def test_retention_run_erases_what_is_due_and_prints_no_number(settings: Setting
     runner = CliRunner()
     dry = runner.invoke(retention.app, ["run", "--as-of", "2032-01-11", "--dry-run", "--json"], obj=settings)
     assert dry.exit_code == 0, dry.output
-    assert json.loads(dry.output)["subjects_erased"] == 4
+    planned = json.loads(dry.output)
+    assert planned["subjects_erased"] == 4
+    assert set(planned["kinds"]) == {row.kind.value for row in RETENTION_MODEL}  # every kind, counted
+    assert planned["kinds"]["vault.tax_dependants_declaration"]["due"] == 4
+    assert planned["kinds"]["vault.person"]["due"] == 4
     early = runner.invoke(retention.app, ["run", "--as-of", "2032-01-10", "--json"], obj=settings)
     assert json.loads(early.output)["numbers_erased"] == 0
     real = runner.invoke(retention.app, ["run", "--as-of", "2032-01-11", "--actor", "ops:test"], obj=settings)
@@ -106,7 +111,12 @@ def test_retention_run_erases_what_is_due_and_prints_no_number(settings: Setting
     engine = make_engine(settings.database_url)
     try:
         with engine.begin() as conn:
-            assert conn.execute(select(func.count()).select_from(deletion_log)).scalar_one() == 4
+            # One entry per person and kind: the numbers (by basis) and the person.
+            kinds = conn.execute(select(deletion_log.c.kind, deletion_log.c.person_ref)).all()
+            assert (
+                sorted(k for k, _ in kinds) == ["vault.person"] * 4 + ["vault.tax_dependants_declaration"] * 4
+            )
+            assert len({ref for _, ref in kinds}) == 4
             assert set(conn.execute(select(deletion_log.c.actor)).scalars()) == {"ops:test"}
     finally:
         engine.dispose()
