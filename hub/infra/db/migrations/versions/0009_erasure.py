@@ -12,6 +12,12 @@ Create Date: 2026-12-14
 
 Erased subjects of earlier versions keep their ``subjects`` row until the next ``renkei retention run``,
 which removes them and moves their deletion-log entries to a reference.
+
+On PostgreSQL, the columns that hold secrets or identify a person get statistics target 0: ``ANALYZE``
+(autovacuum's included) copies sampled column values into the ``pg_statistic`` catalog (with fewer rows
+than the target, every value), where an erasure cannot reach them. The planner estimates these columns
+with its defaults, which still choose their indexes. Statistics collected before this revision stay until
+the table is analysed again.
 """
 
 from __future__ import annotations
@@ -27,8 +33,33 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_NO_STATISTICS = {
+    "subjects": ("id",),
+    "subject_keys": ("subject_id", "wrapped_dek"),
+    "numbers": ("subject_id", "nonce", "ciphertext", "blind_index"),
+    "usage_numbers": ("subject_id", "value"),
+    "tokens": ("token", "subject_id"),
+    "deletion_log": ("subject_id", "person_ref"),
+    "is_codes": ("subject_id", "atena_no", "code_ciphertext"),
+    "is_pending_queries": ("subject_id", "usage_value"),
+    "number_holds": ("subject_id", "usage_value", "queried", "candidates"),
+    "association_members": ("subject_id",),
+    "outbox": ("body",),
+    "dead_letters": ("body",),
+}
+"""PostgreSQL columns ANALYZE must not sample (see the module docstring)."""
+
+
+def _statistics(target: int) -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return  # SQLite's ANALYZE (which renkei never runs) keeps counts, not values
+    for table, columns in _NO_STATISTICS.items():
+        for column in columns:
+            op.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" SET STATISTICS {target}')
+
+
 def upgrade() -> None:
-    """Add the deletion log's ``person_ref`` and ``kind``, and the dead letters' erasure columns."""
+    """Add the deletion log's ``person_ref`` and ``kind``, the dead letters' erasure columns; no statistics."""
     with op.batch_alter_table("deletion_log") as batch:
         batch.alter_column(
             "subject_id",
@@ -57,10 +88,12 @@ def upgrade() -> None:
     with op.batch_alter_table("dead_letters") as batch:
         batch.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("erasure_note", sa.Text(), nullable=True))
+    _statistics(0)
 
 
 def downgrade() -> None:
     """Drop them again (entries without a subject id are dropped: the old schema cannot hold them)."""
+    _statistics(-1)
     with op.batch_alter_table("dead_letters") as batch:
         batch.drop_column("erasure_note")
         batch.drop_column("erased_at")
