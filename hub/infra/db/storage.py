@@ -32,6 +32,7 @@ __all__ = ["StorageReport", "forget_deleted"]
 
 _ATTEMPTS: Final = 3
 _PAUSE_S: Final = 1.0
+_WAIT_MS: Final = 2_000
 LOCK_TIMEOUT: Final = "15s"
 """How long ``VACUUM FULL`` waits for its table's lock before falling back to a plain ``VACUUM``."""
 
@@ -94,6 +95,8 @@ def _checkpoint(engine: Engine) -> StorageReport:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        (timeout,) = cursor.execute("PRAGMA busy_timeout").fetchone()
+        cursor.execute(f"PRAGMA busy_timeout={_WAIT_MS}")  # each attempt waits this long for readers
         for attempt in range(_ATTEMPTS):
             busy, frames, done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             report.wal_frames_left = max(0, int(frames) - int(done)) if busy else 0
@@ -101,6 +104,7 @@ def _checkpoint(engine: Engine) -> StorageReport:
                 break
             if attempt + 1 < _ATTEMPTS:
                 time.sleep(_PAUSE_S)
+        cursor.execute(f"PRAGMA busy_timeout={int(timeout)}")
         cursor.close()
     finally:
         raw.close()
