@@ -494,6 +494,15 @@ _STORAGE: Final = """\
   only live rows and the old ones are truncated at once. It takes an exclusive lock on each table for the
   time of its rewrite (seconds for a million people); with `--no-rewrite`, or when the lock is not
   obtained in time, the run does a plain `VACUUM` and says so.
+* **PostgreSQL's planner statistics**: `ANALYZE` (autovacuum's too) copies sampled column values into the
+  `pg_statistic` catalog (with fewer rows than the statistics target, every value), where no erasure
+  reaches. Every column holding a secret or naming a person (ciphertexts, wrapped keys, blind indexes,
+  subject ids, usage numbers, bodies) has statistics target 0, set by the migration `0009_erasure`, so
+  none of their values is ever sampled; the planner estimates them with its defaults. A table added later
+  needs the same for such columns.
+* **PostgreSQL's server log** may quote key values of a failed statement (a unique violation names the
+  blind index or usage number that collided; never a number): it is the database host's, kept by its
+  log rotation, like the backups below.
 * **PostgreSQL WAL, WAL archives and base backups** hold every change as it was written, erased rows
   included: `pg_wal` until its segments are recycled (after a checkpoint, within `max_wal_size`), the WAL
   archive and base backups for as long as the backup rotation keeps them (docs/deploy.md §4: nightly base

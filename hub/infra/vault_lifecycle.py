@@ -47,6 +47,7 @@ from contracts.sealing import Unsealer
 from hub.core.erasure import scrub_body, scrub_text
 from hub.core.holds import candidate_field, hold_seal_id
 from hub.core.retention_model import Kind, kind_of_basis
+from hub.infra.codes_sql import SqlCodeStore
 from hub.infra.crypto.blind_index import BlindIndexer
 from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper
@@ -57,6 +58,7 @@ from hub.infra.db.holds_tables import number_holds
 from hub.infra.db.schema import metadata
 from hub.infra.db.vault_tables import deletion_log, numbers, subject_keys, subjects, tokens, usage_numbers
 from hub.infra.vault_store import DEFAULT_CHUNK, among, plan_each_statement
+from hub.ports.codes import CodeStore
 from hub.ports.vault import SubjectId
 
 __all__ = [
@@ -357,6 +359,7 @@ def erase_due(
         clock: the time source (tests).
     """
     wrapper = KeyWrapper(keys.kek)
+    codes = SqlCodeStore(conn, keys, chunk_size=chunk_size)
     now = (clock or (lambda: datetime.now(UTC)))()
     found: list[DueSubject] = []
     refs: dict[SubjectId, str] = {}
@@ -368,7 +371,7 @@ def erase_due(
         for d in chunk:
             refs[d.subject_id] = new_person_ref() if d.full else d.subject_id
         _collect_traces(conn, full, partial, refs, traces)
-        _erase_people(conn, full, refs, tally, dry_run=dry_run)
+        _erase_people(conn, codes, full, refs, traces, tally, dry_run=dry_run)
         if not dry_run:
             _rekey_subjects(conn, wrapper, partial, now)
         found.extend(chunk)
@@ -434,19 +437,32 @@ def _collect_traces(
             traces.correlations[correlation_id].add(owner[token])
 
 
-def _erase_people(
+def _erase_people(  # noqa: PLR0917 - one step of erase_due, with its state
     conn: Connection,
+    codes: CodeStore,
     full: Sequence[DueSubject],
     refs: Mapping[SubjectId, str],
+    traces: _Traces,
     tally: _Tally,
     *,
     dry_run: bool,
 ) -> None:
-    """Delete the people's rows from every subject table, move their log entries, delete the subjects."""
+    """Delete the people's rows from every subject table, move their log entries, delete the subjects.
+
+    The intermediate server's codes go through their own store (:meth:`CodeStore.erase`); the people whose
+    宛名番号 the traces hold are the ones who had a row there.
+    """
     ids = [d.subject_id for d in full]
     if not ids:
         return
+    mine = {refs[s] for s in ids}
+    for ref in (r for r in traces.atena.values() if r in mine):
+        tally.add(ref, is_codes.name)
+    if not dry_run and codes.erase(ids):
+        tally.tables.add(is_codes.name)
     for table in subject_tables():
+        if table is is_codes:
+            continue
         column = table.c.subject_id
         if dry_run:
             owners = conn.execute(select(column).where(among(conn, column, ids))).scalars().all()

@@ -1,4 +1,4 @@
-"""What erasure does to a stored body: every sealed value goes, and the erased person's records lose their text."""
+"""What erasure does to a stored body: sealed values go; an erased person's records lose their text."""
 
 from __future__ import annotations
 

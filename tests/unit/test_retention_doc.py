@@ -20,7 +20,7 @@ def test_the_documented_retention_model_is_the_one_in_force() -> None:
     if os.environ.get("RENKEI_WRITE_DOCS") == "1" and text != expected:
         DOC.write_text(expected, encoding="utf-8")
         text = expected
-    assert text == expected, "docs/retention.md differs from the retention model: run with RENKEI_WRITE_DOCS=1"
+    assert text == expected, "docs/retention.md differs from the model: run with RENKEI_WRITE_DOCS=1"
 
 
 def test_every_kind_has_one_row_and_a_job_that_enforces_it() -> None:
