@@ -1,4 +1,4 @@
-"""The ``renkei`` command."""
+"""The ``renkei`` command (``main`` is the process entry point: ``renkei = hub.cli.main:main``)."""
 
 from __future__ import annotations
 
@@ -21,14 +21,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold numbers: never print them
 )
-
-
-@app.callback()
-def _owner_only() -> None:
-    """Every renkei process writes owner-only files (umask 077): see hub/infra/private_files.py."""
-    owner_only_umask()
-
-
 app.command("demo")(demo)
 app.command("bench")(bench)
 app.add_typer(contracts_cmd.app, name="contracts")
@@ -45,5 +37,15 @@ topology_cmd.app.command("definitions")(broker_cmd.definitions)
 topology_cmd.app.add_typer(broker_cmd.users_app, name="users")
 
 
-if __name__ == "__main__":  # pragma: no cover
+def main() -> None:
+    """The ``renkei`` process: owner-only files from its first write (umask 077), then the command.
+
+    The umask is the process's, so it is set here, where the process starts, and not by a command (a test
+    that invokes a command in its own process keeps its umask).
+    """
+    owner_only_umask()
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

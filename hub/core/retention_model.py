@@ -484,16 +484,17 @@ _STORAGE: Final = """\
 * **SQLite** (development and the demo): every connection sets `PRAGMA secure_delete=ON`, so deleted rows
   and freed pages are overwritten with zeros. Until a checkpoint the WAL still holds the pages as they were
   before; the run ends with `PRAGMA wal_checkpoint(TRUNCATE)`, which empties the WAL file. It cannot do so
-  while another connection holds a read transaction: it waits up to the busy timeout, tries a few times
-  and reports what stayed (`wal_frames_left`), so run it again when the services are idle.
+  while another connection holds a read transaction: it waits a moment, tries three times and reports
+  what stayed (`wal_frames_left`, exit code 3), so run it again when the services are idle.
 * **PostgreSQL**: a deleted row stays in its page as a dead row version until VACUUM, and a plain VACUUM
   only marks the space free: the bytes stay in the page until new rows overwrite them (measured on
   PostgreSQL 15: of 1,050 rows deleted from a small table, 492 were still readable in its relation file
   after `VACUUM` and a checkpoint). So after a run that erased or scrubbed anything, the tables it touched
   are rewritten with `VACUUM FULL`, outside any transaction and under a lock timeout: the new files hold
-  only live rows and the old ones are truncated at once. It takes an exclusive lock on each table for the
-  time of its rewrite (seconds for a million people); with `--no-rewrite`, or when the lock is not
-  obtained in time, the run does a plain `VACUUM` and says so.
+  only live rows and the old ones are truncated at once. It takes an exclusive lock on each table for as
+  long as writing it anew takes (the hub waits meanwhile: schedule the job in a quiet hour); with
+  `--no-rewrite`, or when the lock is not obtained within 15 seconds, the run does a plain `VACUUM` and
+  says so (exit code 3).
 * **PostgreSQL's planner statistics**: `ANALYZE` (autovacuum's too) copies sampled column values into the
   `pg_statistic` catalog (with fewer rows than the statistics target, every value), where no erasure
   reaches. Every column holding a secret or naming a person (ciphertexts, wrapped keys, blind indexes,

@@ -65,7 +65,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _private_file(path: Path) -> None:
     """Create the database file owner-only before SQLite does (SQLite would follow the umask).
 
-    A file left open to others by an earlier version (and its ``-wal`` and ``-shm``) is made owner-only.
+    A file of this user left open to others by an earlier version (and its ``-wal`` and ``-shm``) is made
+    owner-only: it is renkei's own file, unlike the directory it is in.
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
