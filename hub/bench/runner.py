@@ -1,4 +1,4 @@
-"""``run_bench``: the three phases in order, each in a world of its own, as one report."""
+"""``run_bench``: the phases in order (sealing in-process, the others each in a world of its own)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from hub.bench.bulk import Tick, run_bulk
 from hub.bench.measure import machine
 from hub.bench.messages import run_baseline, run_hub_path
 from hub.bench.phase import phase
+from hub.bench.sealing import run_sealing
 from hub.settings import Settings
 
 __all__ = ["PHASES", "run_bench"]
 
-PHASES: Final = ("baseline", "hub", "bulk")
+PHASES: Final = ("sealing", "baseline", "hub", "bulk")
 
 
 def run_bench(
@@ -69,6 +70,9 @@ def run_bench(
             else "postgresql (a scratch database per phase)",
         },
     }
+    if "sealing" in phases:
+        say("sealing: the cost of sealing numbers to public keys, per operation (in this process)")
+        report["sealing"] = run_sealing(chunk=settings.chunk_records)
     if "baseline" in phases:
         say(f"baseline: {messages} messages through RabbitMQ alone")
         with phase(settings, "baseline", keep=keep, postgres=postgres) as p:

@@ -60,6 +60,13 @@ def test_a_small_bench_reports_every_figure(e2e_settings):
     assert answered == sorted(answered)
     assert answered[-1] == 2000
 
+    # Sealing to public keys: one HPKE operation per message and side, sizes as the format says.
+    sealing = report["sealing"]
+    assert all(us > 0 for us in sealing["per_operation_us"].values())
+    assert sealing["bulk_message"]["public_key_operations_per_side"] == 1
+    assert sealing["value_chars"]["v2"] > sealing["value_chars"]["v2_key_once_per_message"]
+    assert sealing["value_chars"]["v2"] - sealing["value_chars"]["v2_key_once_per_message"] == 128
+
     # Every phase cleaned up after itself.
     assert not any((e2e_settings.data_dir / "bench").iterdir())
 

@@ -214,8 +214,8 @@ def _cell(names: Iterable[str]) -> str:
 def key_table_markdown() -> str:
     """The table of which service holds which key, as Markdown (from :data:`KEY_NEEDS`)."""
     lines = [
-        "| service | vault keys | opens numbers sealed for (private key) | seals for (public key) | "
-        "link keys | why |",
+        "| service | vault keys | opens numbers sealed for (private key; and v1 key, migration window) | "
+        "seals for (public key) | link keys | why |",
         "|---|---|---|---|---|---|",
     ]
     for service in SERVICE_NAMES:
