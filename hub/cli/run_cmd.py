@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
+from contracts.errors import ConfigurationError
 from hub.bootstrap.adapters import ADAPTER_SPECS, adapter_spec, build_adapter_host
 from hub.bootstrap.common import configure_process_logs, open_database
 from hub.bootstrap.hub_worker import HubWorkerRoot, worker_checkpoint_signer
@@ -52,11 +53,15 @@ def _serve(
     settings: Settings, service: ServiceName, role: str, build: Build, *, engine: Engine | None = None
 ) -> None:
     transports = pika_transports(settings)
-    # Only the hub owns the database; adapters and simulators need the broker alone. In production a
-    # deploy job migrates and declares as the operator: least-privilege broker users may not declare.
-    if settings.declare_topology:
-        prepare_broker(settings, transports, service)
-    group = build(settings, transports)
+    try:
+        # Only the hub owns the database; adapters and simulators need the broker alone. In production a
+        # deploy job migrates and declares as the operator: least-privilege broker users may not declare.
+        if settings.declare_topology:
+            prepare_broker(settings, transports, service)
+        group = build(settings, transports)
+    except ConfigurationError as exc:  # its keyring, its settings: what to fix, not a traceback
+        Console(stderr=True).print(f"[red]renkei: {service} cannot start:[/red] {exc}")
+        raise typer.Exit(code=2) from None
     if engine is not None:
         watch_database(group, engine)
     health = serve_health(group, role, settings.health_host, settings.health_port)

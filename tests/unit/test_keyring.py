@@ -126,7 +126,8 @@ def test_a_service_refuses_a_key_it_must_not_hold_and_names_it(tmp_path: Path, s
     with pytest.raises(ConfigurationError) as refused:
         keyring_of(Settings(key_file=path), service, environ={})  # type: ignore[arg-type]
     text = str(refused.value)
-    assert f"{service} refuses to start" in text
+    assert f"the keyring of {service} holds" in text
+    assert "refuses to start" in text
     assert str(foreign) in text
     assert whole.series(foreign).current.key_id in text
     assert whole.series(foreign).current.material.hex() not in text

@@ -151,9 +151,9 @@ def check_keyring(keyring: Keyring, service: ServiceName) -> Keyring:
             f"{name} ({', '.join(v.key_id for v in keyring.keys[name].versions)})" for name in extra
         )
         raise ConfigurationError(
-            f"{service} refuses to start: its keyring holds {listed}, which {service} must not hold; "
-            f"remove {'it' if len(extra) == 1 else 'them'} (`renkei keys init` writes each service only "
-            "its own keys)"
+            f"the keyring of {service} holds {listed}, which {service} must not hold, so it refuses to "
+            f"start; remove {'it' if len(extra) == 1 else 'them'} (`renkei keys init` writes each service "
+            "only its own keys)"
         )
     missing = sorted(required_names(service) - set(keyring.names()))
     if missing:
