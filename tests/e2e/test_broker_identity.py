@@ -192,6 +192,7 @@ def test_every_connection_logs_in_as_the_user_of_its_service(run: Run) -> None:
     assert set(RUNNING) <= set(by_service)  # every long-running service was seen connected
     for service, users in by_service.items():
         assert users == {f"{prefix}-{service}"}, (service, users)
+    print(f"\nconnections: {len(run.connections)} of {len(by_service)} services, each as its own user")
 
 
 @pytest.mark.timeout(300)
@@ -210,6 +211,8 @@ def test_every_message_carries_the_user_the_sender_table_names(run: Run) -> None
         assert message["user_id"] == f"{prefix}-{rule.sender}", message
         senders.add(rule.sender)
     assert senders == set(RUNNING)  # every service sent something, and each was proven by the broker
+    types = {m["type"] for m in run.spied}
+    print(f"\nspy: {len(run.spied)} messages of {len(types)} types from {len(senders)} senders, each proven")
 
 
 @pytest.mark.timeout(120)
