@@ -77,10 +77,12 @@ class BrokerIdentity(StrEnum):
 
     SHARED = "shared"
     """Every service uses the credentials of the AMQP URL (``guest`` on a development broker). The broker then
-    proves nobody: the hub checks only what a message's envelope claims (development and tests only)."""
+    proves nobody: the hub checks only what a message's envelope claims. An explicit opt-out for development
+    and tests that do not care who sends; refused in production."""
     PER_SERVICE = "per_service"
     """Each service logs in as its own user, ``{prefix}-{service}``, allowed only its own queues; the hub
-    believes the user the broker proves (Validated User-ID). The only choice in production."""
+    believes the user the broker proves (Validated User-ID). The default everywhere; the only choice in
+    production. In development the users are created on start (``hub.bootstrap.broker_identity``)."""
 
 
 class BrokerSettings(BaseSettings):
@@ -89,7 +91,12 @@ class BrokerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RENKEI_BROKER_", frozen=True)
 
     identity: BrokerIdentity | None = Field(
-        None, description="shared or per_service; default: shared in development, per_service in production"
+        None,
+        description=(
+            "per_service (each service its own broker user) or shared (every service the AMQP URL's user). "
+            "Unset: per_service; in development, if the broker users cannot be created (no rabbitmqctl "
+            "access and no management URL), shared, with a warning. Production refuses shared"
+        ),
     )
     password_file: str | None = Field(
         None,
@@ -229,7 +236,11 @@ class Settings(BaseSettings):
     chunk_records: int = Field(1_000, ge=1, le=50_000, description="records per message on bulk flows")
     declare_topology: bool = Field(
         True,
-        description="declare exchanges and queues at start; false where broker users may not (production)",
+        description=(
+            "prepare the broker at start: declare exchanges and queues (in development with per-service "
+            "identity also create or update the broker users, and declare as the operator); false where a "
+            "deploy job does it (production)"
+        ),
     )
     migrate_on_start: bool = Field(
         True, description="run database migrations when the hub starts; false where a deploy job does it"
@@ -301,14 +312,8 @@ class Settings(BaseSettings):
 
     @property
     def broker_identity(self) -> BrokerIdentity:
-        """The broker log-in in force: as set, else shared in development and per-service in production."""
-        if self.broker.identity is not None:
-            return self.broker.identity
-        return (
-            BrokerIdentity.PER_SERVICE
-            if self.environment is Environment.PRODUCTION
-            else BrokerIdentity.SHARED
-        )
+        """The broker log-in in force: as set, else per-service (development mirrors production)."""
+        return self.broker.identity if self.broker.identity is not None else BrokerIdentity.PER_SERVICE
 
     @property
     def amqp_addresses(self) -> tuple[str, ...]:

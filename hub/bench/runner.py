@@ -77,10 +77,12 @@ def run_bench(
         say(f"baseline: {messages} messages through RabbitMQ alone")
         with phase(settings, "baseline", keep=keep, postgres=postgres) as p:
             report["baseline"] = run_baseline(p, messages, window=window, timeout_s=timeout_s)
+            report["broker_identity"] = p.identity.as_json()
     if "hub" in phases:
         say(f"hub: {messages} messages through the hub's full path")
         with phase(settings, "hub", keep=keep, postgres=postgres) as p:
             report["hub"] = run_hub_path(p, messages, window=window, timeout_s=timeout_s)
+            report["broker_identity"] = p.identity.as_json()
     if "baseline" in report and "hub" in report:
         base = report["baseline"]["messages_per_s"]
         report["hub_to_baseline"] = round(report["hub"]["messages_per_s"] / base, 3) if base else None
@@ -88,5 +90,6 @@ def run_bench(
         say(f"bulk: a survival/change inquiry of {records} people, every stage in its own process")
         with phase(settings, "bulk", keep=keep, postgres=postgres) as p:
             report["bulk"] = run_bulk(p, records, timeout_s=timeout_s, tick=tick)
+            report["broker_identity"] = p.identity.as_json()
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report

@@ -49,6 +49,7 @@ from hub.infra.crypto.service_keys import (
 from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.link_cipher import AeadLinkCipher
 from hub.infra.runner import ServiceGroup
+from hub.infra.service_names import ServiceName
 from hub.infra.topology import COUNTERPARTS
 from hub.ports.dead_letters import DeadLetterStatus
 from hub.ports.transport import Transport
@@ -221,9 +222,15 @@ class LocalDeployment:
         """Names of every queue of the topology."""
         return declared_queues(self.settings)
 
-    def transport(self, role: str) -> Transport:
-        """A connection as the operator for a test's or the demo's own use; closed by :meth:`close`."""
-        transport = self.transports("operator", role)
+    def transport(self, role: str, service: ServiceName = "operator") -> Transport:
+        """A connection for a test's, the demo's or the benchmark's own use; closed by :meth:`close`.
+
+        Args:
+            role: what the connection is for (part of its name).
+            service: whom it connects as: the operator by default (look-ups); the service whose part it
+                plays when it publishes or consumes (the benchmark publishes as the pension adapter).
+        """
+        transport = self.transports(service, role)
         with self._lock:
             self._owned.append(transport)
         return transport
