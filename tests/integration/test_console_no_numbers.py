@@ -77,7 +77,7 @@ def test_the_one_reveal_shows_its_number_and_nothing_else_does(console_world):
         csrf = sign_in(client, "ada")
         page = client.get(f"/dead-letters/{dl}")
         _assert_clean(page.text, "the dead letter page")
-        assert "⟨sealed for jlis · #1⟩" in page.text
+        assert "⟨sealed for hub · #1⟩" in page.text
         revealed = client.post(
             f"/dead-letters/{dl}/reveal",
             data={"csrf": csrf, "sealed_index": "1", "reason": "the pensioner asked which number we hold"},
