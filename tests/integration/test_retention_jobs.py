@@ -30,7 +30,7 @@ from hub.core.routing import to_outgoing
 from hub.infra.audit_sql import ChainWriter
 from hub.infra.audit_verify import verify_engine
 from hub.infra.crypto.keyring import Keyring
-from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.db.association_tables import association_members
 from hub.infra.db.audit_tables import provision_records
 from hub.infra.db.code_tables import is_codes, is_pending_queries
@@ -70,7 +70,7 @@ class World:
         return run_all(
             self.factory,
             self.keyring.vault,
-            AeadUnsealer(self.keyring.unsealing("hub")),
+            HpkeUnsealer(self.keyring.unsealing("hub")),
             address=lambda env: to_outgoing(env, EXCHANGES),
             places=self.places,
             as_of=AS_OF,
@@ -150,7 +150,7 @@ class RetentionJobsContract:
         self, world: World, people: Callable[[int], list[tuple[UsageNumber, IndividualNumber]]]
     ) -> None:
         (gone_u, gone_n), (stay_u, stay_n) = people(2)
-        sealer = AeadSealer(world.keyring.sealing_for(("hub",)))
+        sealer = HpkeSealer(world.keyring.sealing_for(("hub",)))
         with world.factory() as uow:
             gone = uow.vault.enrol(
                 [(gone_u, gone_n)], retention=Retention("x", date(2031, 2, 1)), source="t"
