@@ -445,6 +445,14 @@ class ProcessStack:
             stderr=subprocess.DEVNULL,
         )
 
+    def files_in_mounts(self, pattern: str) -> list[Path]:
+        """Files matching ``pattern`` in any container's tmpfs or any volume (in containers: memory or disk
+        nobody watches)."""
+        found: list[Path] = []
+        for directory in [*self.run_dir.glob("containers/*/tmpfs*"), *self.run_dir.glob("volumes/*")]:
+            found.extend(p for p in directory.rglob(pattern) if p.is_file())
+        return sorted(found)
+
     def readyz(self) -> dict[str, dict[str, object]]:
         """Every long-running process's ``/readyz`` answer, by container."""
         answers: dict[str, dict[str, object]] = {}

@@ -124,7 +124,13 @@ def test_the_compose_stack_runs_every_flow_through_a_node_and_a_hub_stopped_mid_
     )
     stack.note(f"stack: {form}")
     active = stack.up(PROFILES)
-    stack.wait_for(lambda: not stack.unhealthy(), "every service's health check", 150, poll_s=1)
+
+    def all_healthy() -> bool:
+        # A process that exits would crash-loop under compose's restart policy and never be healthy.
+        assert not stack.died(), f"processes exited at start-up: {stack.died()}\n{stack.diagnosis()}"
+        return not stack.unhealthy()
+
+    stack.wait_for(all_healthy, "every service's health check", 150, poll_s=1)
     stack.note(f"every service up and healthy: {', '.join(c.name for c in stack.running())}")
 
     settings = operator_settings(stack, monkeypatch)
@@ -218,6 +224,11 @@ def test_the_compose_stack_runs_every_flow_through_a_node_and_a_hub_stopped_mid_
         not_ok = {name: body for name, body in ready.items() if body.get("status") != "ok"}
         assert not not_ok, f"/readyz not ok: {json.dumps(not_ok, ensure_ascii=False)[:3000]}"
         unhealthy = stack.unhealthy()
+        # Logs go to stderr as JSON (compose sets no RENKEI_LOG_FILE); none fills a tmpfs data directory.
+        log_files = stack.files_in_mounts("*.log*")
+        assert not log_files, f"log files in the containers' tmpfs or volumes: {log_files}"
+        hub_log = stack.containers["hub"][1].log.read_text(encoding="utf-8").splitlines()
+        assert any(line.startswith('{"event"') for line in hub_log), "the hub logs JSON lines to stderr"
         console = console_health(stack)["status"]
         assert not unhealthy, f"compose health checks failing: {unhealthy}"
     finally:
