@@ -2,6 +2,7 @@
 #   make demo   - set up, make sure a broker runs, run every flow end to end, each service as its own broker user
 #   make test   - set up, start every service the tests need, run lint, types, layering and the whole suite
 #   make test-cluster - the cluster test: a node of a local three-node RabbitMQ cluster stops mid-flow (~2 min)
+#   make test-stack   - the stack test: docker/compose.yaml's services as local processes, every flow (3-5 min)
 #   make lock   - regenerate requirements.lock (hashed runtime dependencies) after changing pyproject.toml
 SHELL := /bin/bash
 PY ?= python3
@@ -9,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-cluster check lint typecheck layers pytest services rabbitmq postgres promtool lock clean
+.PHONY: demo test test-cluster test-stack check lint typecheck layers pytest services rabbitmq postgres promtool lock clean
 
 # The runtime dependencies come from requirements.lock (exact versions, every file's hash), as in the image;
 # then the project itself without resolving anything, then the development tools, held to the same runtime
@@ -56,13 +57,18 @@ layers: $(STAMP)
 check: lint typecheck layers
 
 pytest: $(STAMP) services
-	@set -a; for f in var/services/*.env; do source $$f; done; set +a; $(BIN)/pytest -m "not cluster"
+	@set -a; for f in var/services/*.env; do source $$f; done; set +a; $(BIN)/pytest -m "not cluster and not stack"
 
 test: $(STAMP) services check pytest
 
 # Starts its own cluster (scripts/rabbitmq-cluster.sh, ports 5681-5683) and removes it afterwards.
 test-cluster: $(STAMP) rabbitmq
 	@set -a; for f in var/services/*.env; do source $$f; done; set +a; $(BIN)/pytest -m cluster
+
+# Boots docker/compose.yaml as local processes (its own cluster on 5681-5683, in var/stack-test; a scratch
+# database on the shared PostgreSQL server), runs every flow with a node and a hub worker stopped mid-flow.
+test-stack: $(STAMP) rabbitmq postgres
+	@set -a; for f in var/services/*.env; do source $$f; done; set +a; $(BIN)/pytest -m stack -s
 
 clean:
 	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache
