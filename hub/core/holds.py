@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final
 
-from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.envelope import Envelope, Purpose, new_envelope
 from contracts.errors import PermanentError
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber
@@ -29,13 +29,15 @@ from contracts.messages.jlis_acquisition import (
     AcquisitionStatus,
     NumberAcquisitionOutcomes,
 )
+from contracts.purpose_table import default_table
 from contracts.registry import payload_dict
 from contracts.sealing import Sealer, Unsealer
+from contracts.usage_number import UsageNumber
 from hub.core.context import derived_id
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.holds import Hold, HoldFlow, HoldNotPending, HoldResolution, HoldStatus, UnknownHold
 from hub.ports.store import UnitOfWork
-from hub.ports.vault import NumberConflict, Retention, SubjectId, TokenScope, Vault
+from hub.ports.vault import Ground, NumberConflict, Retention, SubjectId, TokenScope, Vault
 
 __all__ = [
     "ENTITLEMENT_RETENTION",
@@ -44,6 +46,7 @@ __all__ = [
     "candidate_field",
     "hold_id_for",
     "hold_seal_id",
+    "jlis_grounds",
     "link_what_can_be_linked",
     "record_refused_resolution",
     "resolve_hold",
@@ -53,12 +56,11 @@ __all__ = [
 AUDIT_SCOPE: Final = TokenScope("audit")
 ENTITLEMENT_RETENTION: Final = Retention(basis="pension.entitlement")
 """Numbers of pensioners (and new entitlements): kept while the pension business needs them."""
+JLIS_HELD: Final = "jlis"
+"""The purpose table's held-under basis of numbers obtained from J-LIS."""
 HOLD_PURPOSE: Final = Purpose(
     code="pension.number_acquisition",
-    legal_basis=(
-        LegalBasis(law="番号法", article="第14条第2項"),
-        LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一 19の項"),
-    ),
+    legal_basis=tuple(default_table().bases[b].legal_basis for b in ("mynumber.14-2", "juki.b1-19")),
 )
 """The purpose an operator's resolution serves (linking a number for the pension business)."""
 _NAMESPACE: Final = uuid.UUID("6a3f1b2c-8d4e-4f5a-9b6c-686f6c647321")
@@ -127,6 +129,19 @@ def link_what_can_be_linked(
             continue
         return conflicted
     raise NumberConflict("links kept conflicting; nothing more was linked", subjects=sorted(conflicted))
+
+
+def jlis_grounds(vault: Vault, links: Sequence[tuple[SubjectId, UsageNumber]], *, source: str) -> None:
+    """Record that these subjects' numbers were obtained from J-LIS, in the role their usage numbers name.
+
+    A 年金証書記号番号 or 基礎年金番号 names a 年金受給権者; a dependant key asked about at J-LIS names a
+    加給年金額対象配偶者 (J-LIS is asked about nobody else: seed Ⅲ(1) リスク1). See the purpose table.
+    """
+    table = default_table()
+    vault.add_grounds(
+        [(subject, Ground(table.role_of_kind(usage.kind), JLIS_HELD)) for subject, usage in links],
+        source=source,
+    )
 
 
 def _record(hold: Hold, token: str, action: AuditAction, operator: str, **details: str) -> AccessRecord:
@@ -209,6 +224,7 @@ def resolve_hold(
         uow.vault.link_numbers(
             [(hold.subject, number)], retention=ENTITLEMENT_RETENTION, source=f"op:{hold_id}"
         )
+        jlis_grounds(uow.vault, [(hold.subject, hold.usage_number)], source=f"op:{hold_id}")
         uow.audit.append([_record(hold, token, AuditAction.LINKED, operator, candidate=str(link_candidate))])
     uow.holds.resolve(
         hold_id,
@@ -220,10 +236,12 @@ def resolve_hold(
     )
     if hold.flow is not HoldFlow.NUMBER_ACQUISITION:
         return []
-    return [_outcome(hold, resolution, reason)]
+    # The answer runs on behalf of the flow the hold came from (the actor the hub recorded for it).
+    flow = uow.actors.of_correlations([hold.correlation_id]).get(hold.correlation_id, frozenset())
+    return [_outcome(hold, resolution, reason, next(iter(flow)) if len(flow) == 1 else None)]
 
 
-def _outcome(hold: Hold, resolution: HoldResolution, reason: str) -> Envelope:
+def _outcome(hold: Hold, resolution: HoldResolution, reason: str, actor: str | None) -> Envelope:
     outcomes = NumberAcquisitionOutcomes(
         chunk=ChunkInfo(
             batch_id=hold.batch_id,
@@ -255,6 +273,7 @@ def _outcome(hold: Hold, resolution: HoldResolution, reason: str) -> Envelope:
         correlation_id=uuid.UUID(hold.correlation_id),
         causation_id=uuid.UUID(hold.source_message_id),
         message_id=derived_id(uuid.UUID(hold.source_message_id), f"resolved/{hold.hold_id}"),
+        actor=actor,
     )
 
 

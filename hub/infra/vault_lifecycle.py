@@ -29,7 +29,15 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper
-from hub.infra.db.vault_tables import deletion_log, numbers, subject_keys, subjects, tokens, usage_numbers
+from hub.infra.db.vault_tables import (
+    deletion_log,
+    number_grounds,
+    numbers,
+    subject_keys,
+    subjects,
+    tokens,
+    usage_numbers,
+)
 from hub.infra.vault_store import DEFAULT_CHUNK, among, plan_each_statement
 from hub.ports.vault import SubjectId
 
@@ -238,6 +246,7 @@ def _erase_subjects(conn: Connection, due: Sequence[DueSubject], now: datetime) 
     conn.execute(delete(numbers).where(among(conn, numbers.c.subject_id, ids)))
     conn.execute(delete(tokens).where(among(conn, tokens.c.subject_id, ids)))
     conn.execute(delete(usage_numbers).where(among(conn, usage_numbers.c.subject_id, ids)))
+    conn.execute(delete(number_grounds).where(among(conn, number_grounds.c.subject_id, ids)))
     conn.execute(update(subjects).where(among(conn, subjects.c.id, ids)).values(erased_at=now))
 
 

@@ -381,7 +381,7 @@ def test_dependants_are_stored_with_their_retention_and_a_conflict_refuses_its_d
     DirectoryGateway(root)
     sim = PensionRequestsSimulator(root)
     path = sim.drop_dependants_declarations(
-        rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d1"
+        rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d1", actor="m130001"
     )
     pension = hub.adapter("pension")
     (submitted,) = drain(pension)
