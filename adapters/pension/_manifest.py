@@ -5,8 +5,7 @@ count let the reader prove it. Manifests are strict (unknown fields, wrong types
 refused) and serialised deterministically, so that rewriting an outcome file's manifest is idempotent.
 
 Every manifest may name its ``actor``: the body on whose behalf the file runs, ``federation`` (市町村連合会)
-or a
-構成組合's code from the purpose table's actor list. A request manifest without one runs on behalf of the
+or a 構成組合's code from the purpose table's actor list. A request manifest without one runs on behalf of the
 federation (the documented default of format version 1, for files written before actors existed); renkei
 writes the actor of the flow on every outcome manifest.
 
