@@ -64,7 +64,9 @@ class SurvivalFlow:
 
     name = "survival_inquiry"
 
-    def __init__(self) -> None:
+    def __init__(self, *, mistaken_dependants: bool = True) -> None:
+        """``mistaken_dependants``: also name dependants J-LIS may not be asked about (not in the bench)."""
+        self._mistaken = mistaken_dependants
         self.batch_id = f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
         self.cycle = next_payment_cycle(date.today())
         self._records = 0
@@ -89,13 +91,14 @@ class SurvivalFlow:
                     # A 加給年金額対象配偶者, asked about at J-LIS by the dependant key.
                     jlis_grounds(uow.vault, fresh, source="demo-spouses")
                 uow.commit()
-        # The declared grandchildren (扶養控除対象者, held for tax only), as a 扶養親族等申告書 brought them.
-        enrol_relatives(hub, dependant_only(population, records))
+        if self._mistaken:
+            # The declared grandchildren (扶養控除対象者, held for tax only), from a 扶養親族等申告書.
+            enrol_relatives(hub, dependant_only(population, records))
 
     def start(self, hub: LocalDeployment, records: int) -> None:
         """Write the request file the way the pension system does (temporary name, manifest last)."""
         population = hub.population(records)
-        extra = [r.usage for r in dependant_only(population, records)]
+        extra = [r.usage for r in dependant_only(population, records)] if self._mistaken else []
         self._records = records
         self._extra = len(extra)
         self._pension = hub.pension_system()
