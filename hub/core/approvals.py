@@ -75,6 +75,11 @@ class ApprovalPolicy:
     ttl: timedelta = timedelta(minutes=30)
     reveals_per_day: int = 10
 
+    @classmethod
+    def of(cls, ttl_minutes: int, reveals_per_day: int) -> ApprovalPolicy:
+        """The policy the settings give (``RENKEI_APPROVAL_TTL_MINUTES``, ``..._REVEALS_PER_DAY``)."""
+        return cls(timedelta(minutes=ttl_minutes), reveals_per_day)
+
 
 def person(name: str) -> str:
     """The person a name stands for: ``ada@console`` and ``ada`` are one person."""

@@ -33,7 +33,9 @@ from contracts.purpose_table import default_table
 from contracts.registry import payload_dict
 from contracts.sealing import Sealer, Unsealer
 from contracts.usage_number import UsageNumber
+from hub.core.approvals import approval_details
 from hub.core.context import derived_id
+from hub.ports.approvals import Approval
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.holds import Hold, HoldFlow, HoldNotPending, HoldResolution, HoldStatus, UnknownHold
 from hub.ports.store import UnitOfWork
@@ -178,8 +180,12 @@ def resolve_hold(
     operator: str,
     reason: str,
     now: datetime | None = None,
+    approval: Approval | None = None,
 ) -> list[Envelope]:
     """Resolve a pending hold: link one candidate (``link_candidate``) or reject every one (``None``).
+
+    ``approval`` is the approved request this resolution carries out (four eyes, consumed by the caller): the
+    records name both people.
 
     Writes the ``resolved`` access record before anything changes, then links (and records it), marks the
     hold resolved (discarding the candidates' numbers) and returns the answer for the pension system (a
@@ -213,6 +219,7 @@ def resolve_hold(
                 resolution=resolution.value,
                 candidate=str(link_candidate or ""),
                 operator_reason=reason,
+                **approval_details(approval),
             )
         ]
     )
@@ -225,7 +232,18 @@ def resolve_hold(
             [(hold.subject, number)], retention=ENTITLEMENT_RETENTION, source=f"op:{hold_id}"
         )
         jlis_grounds(uow.vault, [(hold.subject, hold.usage_number)], source=f"op:{hold_id}")
-        uow.audit.append([_record(hold, token, AuditAction.LINKED, operator, candidate=str(link_candidate))])
+        uow.audit.append(
+            [
+                _record(
+                    hold,
+                    token,
+                    AuditAction.LINKED,
+                    operator,
+                    candidate=str(link_candidate),
+                    **approval_details(approval),
+                )
+            ]
+        )
     uow.holds.resolve(
         hold_id,
         resolution=resolution,
