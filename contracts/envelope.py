@@ -47,10 +47,9 @@ class Envelope(ContractModel):
         causation_id: id of the message that caused this one, if any.
         actor: the body on whose behalf the message runs: ``federation`` (市町村連合会) or a 構成組合's code
             (the purpose table's actor list). Taken from the pension system's files and carried by every
-            message
-            of the flow. ``None`` only on messages written before actors existed: the hub establishes the
-            actor of
-            such a message from its flow or refuses it; it never defaults to the federation's rights.
+            message of the flow. ``None`` only on messages written before actors existed (the documented
+            default of schema version 1): the hub establishes the actor of such a message from its flow, or
+            refuses it (a pension request without one); it never defaults to the federation's rights.
         payload: raw payload; validated against the registry by :func:`contracts.registry.decode`.
     """
 

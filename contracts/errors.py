@@ -22,8 +22,7 @@ cryptography, pydantic) are translated at the edge where they are raised, with `
         │   └── BodyTooLarge            the body is over its type's size limit; refused before decoding
         ├── Unroutable                  no queue is bound for the destination
         ├── PolicyRefused               the number policy or the legal-basis table forbids the exchange
-        │   └── ActorNotPermitted       the message's actor may not do its 事務 (the seed's split), or has
-        none
+        │   └── ActorNotPermitted       the message's actor may not do its 事務 (the seed's split), or none
         ├── SealError                   a sealed number was tampered with, moved or sealed for someone else
         ├── SenderNotPermitted          the broker-proven sender may not send this (or claims another's user)
         ├── DuplicateMessage            already handled; the consumer acks and skips (not a failure)

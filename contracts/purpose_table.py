@@ -1,10 +1,9 @@
 """The purpose table (利用目的の表): why a number is held, what it may be used for, on whose behalf.
 
 The table is data (``contracts/purpose_table.toml``), loaded once and shared by every part that needs a rule
-of
-it: the hub's number policy and legal-basis table, the purpose check before a number is sealed, the actor
-check
-of every message, the adapters' purposes and the generated ``docs/legal-basis.md``. A rule lives there once.
+of it: the hub's number policy and legal-basis table, the purpose check before a number is sealed, the actor
+check of every message, the adapters' purposes and the generated ``docs/legal-basis.md``. A rule lives there
+once.
 
 The vocabulary:
 
@@ -12,15 +11,14 @@ The vocabulary:
 * an **actor** is the body on whose behalf a message runs: the federation (市町村連合会) or one 構成組合;
 * a **jimu** is one of the seed's ten 事務, done by the federation, by 構成組合, or by both;
 * a **role** is what a person is to the federation (年金受給権者, 同一住所の者, 加給年金額対象配偶者,
-扶養控除対象者);
-* **held under** is how the federation obtained a number (from J-LIS, from a 扶養親族等申告書, from a claim
-form);
-* a **use** is one outgoing use of a number; it names its bases and the (role, held under) pairs that permit
-it.
+  扶養控除対象者);
+* **held under** is how the federation obtained a number (from J-LIS, from a 扶養親族等申告書, from a
+  claim form);
+* a **use** is one outgoing use of a number; it names its bases and the (role, held under) pairs that
+  permit it.
 
-This module imports nothing of the project beyond :mod:`contracts`; it raises :class:`ConfigurationError` for
-a
-table that breaks its own rules, so that a broken table stops every process at start.
+This module imports nothing of the project beyond :mod:`contracts`; it raises :class:`ConfigurationError`
+for a table that breaks its own rules, so that a broken table stops every process at start.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ writes one access record per dead letter naming the operator (``--operator``, by
 the ``--reason``: replay before anything is published (fail closed), discard in the same transaction.
 Bodies are shown redacted, and redacted again on output: no Individual Number is ever printed.
 
-A dead letter whose body carries numbers (sealed, or in an encrypted counterpart file) is replayed or
-discarded only under a request a second person approved (four eyes): ``renkei approvals request
+A dead letter whose body carries numbers (sealed, in an encrypted counterpart file, or in the clear) is
+replayed or discarded only under a request a second person approved (four eyes): ``renkei approvals request
 replay_dead_letters --ids 12,13 --reason ...``, ``renkei approvals approve ...`` by someone else, then
 ``renkei dlq replay 12 13 --approval apr-... --reason ...``. Without one, such rows are skipped and say why.
 

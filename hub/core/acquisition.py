@@ -63,8 +63,7 @@ def handle_acquisition_request(message: Decoded, ctx: HandlerContext) -> list[En
 
     J-LIS is asked only about 年金受給権者 and 加給年金額対象配偶者 (the purpose table's
     ``jlis.number_acquisition``): a person the vault already holds in another role only, or a usage number of
-    a
-    kind that names another role (同一住所の者), is answered ``not_permitted`` and never asked about.
+    a kind that names another role (同一住所の者), is answered ``not_permitted`` and never asked about.
     """
     env, request = message.envelope, message.payload
     assert isinstance(request, NumberAcquisitionRequested)

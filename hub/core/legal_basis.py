@@ -1,12 +1,11 @@
 """The legal-basis table of the information-provision network: which query may leave the hub.
 
-番号法 第19条第8号 and the 主務省令 table (令和6年デジタル庁・総務省令第9号 第2条) say which 情報照会者
-may ask which 情報提供者 for which 利用特定個人情報, for which 事務. The table is data, kept in the repository
-as part of the purpose table (``contracts/purpose_table.toml``: ``[[spi]]``, ``[[provider]]``, ``[[query]]``,
+番号法 第19条第8号 and the 主務省令 table (令和6年デジタル庁・総務省令第9号 第2条) say which 情報照会者 may
+ask which 情報提供者 for which 利用特定個人情報, for which 事務. The table is data, kept in the repository as
+part of the purpose table (``contracts/purpose_table.toml``: ``[[spi]]``, ``[[provider]]``, ``[[query]]``,
 ``[[provide]]``) and loaded at start-up by the composition root; the hub core checks every query against it
 before anything leaves. Which actor may query at all (事務(9): 構成組合 only) is the purpose table's use of
-each
-query row, checked by :mod:`hub.core.purpose`. Anything it does not allow is refused with
+each query row, checked by :mod:`hub.core.purpose`. Anything it does not allow is refused with
 :class:`LegalBasisRefused` (a :class:`~contracts.errors.PolicyRefused`), whose message names codes and items,
 never a person.
 

@@ -2,11 +2,10 @@
 
 Every handler that would seal a number (or send a person's code, or ask J-LIS about a person) calls
 :func:`screen` first, with the use of the purpose table (``contracts/purpose_table.toml``) it is about to
-make.
-For each person the vault's grounds say why the number is held (a role and the basis it was obtained under,
-:class:`~hub.ports.vault.Ground`); the use permits some (role, basis) pairs, and its 事務 is done by some
-actors.
-A person whose grounds permit none of them, or a message whose actor may not do the 事務, is **refused**:
+make. For each person the vault's grounds say why the number is held (a role and the basis it was obtained
+under, :class:`~hub.ports.vault.Ground`); the use permits some (role, basis) pairs, and its 事務 is done by
+some actors. A person whose grounds permit none of them, or a message whose actor may not do the 事務, is
+**refused**:
 
 * the record is not sent (the handler leaves it out before sealing anything);
 * an access record REFUSED names the rule (``purpose_table:<use>``) and the reason, per message and reason

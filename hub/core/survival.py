@@ -1,18 +1,15 @@
 """The hub's part in the survival/change inquiry (生存異動照会).
 
-Outbound: usage numbers from the pension system become subjects, subjects become numbers sealed for the
-J-LIS adapter (個人番号付加), each person travelling with a J-LIS-scope reference token instead of any
-identifier the pension system knows. Before anything is sealed, the purpose check (:mod:`hub.core.purpose`)
-keeps back everyone J-LIS may not be asked about: only 年金受給権者 and 加給年金額対象配偶者 whose numbers
-came
-from J-LIS or a claim form (seed Ⅲ(1) リスク1); a 扶養控除対象者 known only from a 扶養親族等申告書 is
-answered
+Outbound: usage numbers from the pension system become subjects, subjects become numbers sealed for the J-LIS
+adapter (個人番号付加), each person travelling with a J-LIS-scope reference token instead of any identifier
+the pension system knows. Before anything is sealed, the purpose check (:mod:`hub.core.purpose`) keeps back
+everyone J-LIS may not be asked about: only 年金受給権者 and 加給年金額対象配偶者 whose numbers came from
+J-LIS or a claim form (seed Ⅲ(1) リスク1); a 扶養控除対象者 known only from a 扶養親族等申告書 is answered
 ``not_permitted`` by the hub and never reaches J-LIS. Pensioners and their spouses alike: a spouse
-(加給年金額の対象) is
-asked about by the federation's dependant key (扶養親族キー), like any usage number linked in the vault.
-Inbound: J-LIS's answers are matched back by token, number changes are relinked in the vault (a new number
-that already belongs to another subject is held for an operator instead, and the rest of the chunk goes
-on), and the pension system receives each outcome by usage number with its actions.
+(加給年金額の対象) is asked about by the federation's dependant key (扶養親族キー), like any usage number
+linked in the vault. Inbound: J-LIS's answers are matched back by token, number changes are relinked in the
+vault (a new number that already belongs to another subject is held for an operator instead, and the rest of
+the chunk goes on), and the pension system receives each outcome by usage number with its actions.
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ class ApprovalAction(StrEnum):
     RESOLVE_HOLD = "resolve_hold"
     """Resolve a held link: link one candidate, or reject them all (``renkei vault resolve``)."""
     REPLAY_DEAD_LETTERS = "replay_dead_letters"
-    """Replay dead letters whose bodies hold sealed numbers."""
+    """Replay dead letters whose bodies carry numbers."""
     DISCARD_DEAD_LETTERS = "discard_dead_letters"
-    """Discard dead letters whose bodies hold sealed numbers."""
+    """Discard dead letters whose bodies carry numbers."""
 
 
 class ApprovalStatus(StrEnum):
