@@ -1,5 +1,5 @@
 # renkei: two commands for a new machine.
-#   make demo   - set up, make sure a broker runs, run one survival/change inquiry cycle end to end
+#   make demo   - set up, make sure a broker runs, run every flow end to end, each service as its own broker user
 #   make test   - set up, start every service the tests need, run lint, types, layering and the whole suite
 #   make test-cluster - the cluster test: a node of a local three-node RabbitMQ cluster stops mid-flow (~2 min)
 #   make lock   - regenerate requirements.lock (hashed runtime dependencies) after changing pyproject.toml

@@ -34,7 +34,7 @@ The shapes (each bounded by a character that is not a letter or a digit):
 * a hex id or digest of 16 or more hex digits holding at least one letter (a run of decimal digits alone is
   a digit run, not an id);
 * a sealed value, ``sealed:v<digits>:`` and its colon-separated fields (``v1``'s base64url, ``v2``'s
-  base32 letters and any later version);
+  letters ``a``-``p`` and any later version; see :mod:`contracts.sealing`);
 * a vault token ``tk<version><tag>_<letters>``, and a token of the reference design,
   ``mn<version>.<base32>.<version>``.
 

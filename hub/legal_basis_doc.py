@@ -135,7 +135,7 @@ def _roles(t: PurposeTable) -> list[str]:
         "",
         *_table(("held under", "name", "bases", "roles obtained so", "note"), held),
         "Numbers stored before grounds existed got a default from how they were enrolled (migration "
-        "`0009_purpose_and_actors`): a subject with a 年金証書記号番号 or 基礎年金番号 in force is "
+        "`0010_purpose_and_actors`): a subject with a 年金証書記号番号 or 基礎年金番号 in force is "
         "`recipient` held under `jlis`; one with a dependant key in force and a number kept for the pension "
         "is `spouse` under `jlis`; one whose number is kept for a 扶養親族等申告書 is `dependant` under "
         "`declaration`. A number "

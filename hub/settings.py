@@ -2,8 +2,9 @@
 
 Every setting comes from the environment with the ``RENKEI_`` prefix (``RENKEI_AMQP_URL``,
 ``RENKEI_DB_URL``, ...), or from an explicit override in code and tests. Nothing else reads ``os.environ``.
-No secret has a default: keys come from files or environment variables *named* here; in development the
-vault generates its own key file under the data directory on first run (see :mod:`hub.infra.crypto.keyring`).
+No secret has a default: keys come from files or environment variables *named* here; in development every
+service's keyring is generated under the data directory on first run (see
+:mod:`hub.infra.crypto.keyring_files`).
 """
 
 from __future__ import annotations
@@ -77,10 +78,12 @@ class BrokerIdentity(StrEnum):
 
     SHARED = "shared"
     """Every service uses the credentials of the AMQP URL (``guest`` on a development broker). The broker then
-    proves nobody: the hub checks only what a message's envelope claims (development and tests only)."""
+    proves nobody: the hub checks only what a message's envelope claims. An explicit opt-out for development
+    and tests that do not care who sends; refused in production."""
     PER_SERVICE = "per_service"
     """Each service logs in as its own user, ``{prefix}-{service}``, allowed only its own queues; the hub
-    believes the user the broker proves (Validated User-ID). The only choice in production."""
+    believes the user the broker proves (Validated User-ID). The default everywhere; the only choice in
+    production. In development the users are created on start (``hub.bootstrap.broker_identity``)."""
 
 
 class BrokerSettings(BaseSettings):
@@ -89,7 +92,12 @@ class BrokerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RENKEI_BROKER_", frozen=True)
 
     identity: BrokerIdentity | None = Field(
-        None, description="shared or per_service; default: shared in development, per_service in production"
+        None,
+        description=(
+            "per_service (each service its own broker user) or shared (every service the AMQP URL's user). "
+            "Unset: per_service; in development, if the broker users cannot be created (no rabbitmqctl "
+            "access and no management URL), shared, with a warning. Production refuses shared"
+        ),
     )
     password_file: str | None = Field(
         None,
@@ -211,11 +219,26 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path("./var"), description="where the embedded database, keys and files live")
     db_url: str = Field("", description="SQLAlchemy URL; empty means an SQLite file under data_dir")
+    key_dir: Path | None = Field(
+        None,
+        description=(
+            "directory of the services' keyrings, <key_dir>/<service>/keyring.json each (default "
+            "data_dir/keys); generated there in development"
+        ),
+    )
     key_file: Path | None = Field(
-        None, description="the vault's keyring file (JSON); generated in development"
+        None,
+        description=(
+            "this service's keyring file (JSON) instead; '{service}' in the path is replaced by the service "
+            "name (hub, adapter-jlis, ...)"
+        ),
     )
     key_env: str | None = Field(
-        None, description="name of an environment variable that holds the keyring JSON, instead of a file"
+        None,
+        description=(
+            "name of an environment variable that holds this service's keyring JSON, instead of a file; "
+            "'{SERVICE}' in the name is replaced by the service name in capitals, '-' as '_' (ADAPTER_JLIS)"
+        ),
     )
     audit_signing_key_file: Path | None = Field(
         None, description="Ed25519 private key (PEM) that signs audit checkpoints; generated in development"
@@ -227,7 +250,11 @@ class Settings(BaseSettings):
     chunk_records: int = Field(1_000, ge=1, le=50_000, description="records per message on bulk flows")
     declare_topology: bool = Field(
         True,
-        description="declare exchanges and queues at start; false where broker users may not (production)",
+        description=(
+            "prepare the broker at start: declare exchanges and queues (in development with per-service "
+            "identity also create or update the broker users, and declare as the operator); false where a "
+            "deploy job does it (production)"
+        ),
     )
     migrate_on_start: bool = Field(
         True, description="run database migrations when the hub starts; false where a deploy job does it"
@@ -283,9 +310,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_keys(self) -> Settings:
-        if self.environment is Environment.PRODUCTION and not (self.key_file or self.key_env):
+        if self.environment is Environment.PRODUCTION and not (self.key_dir or self.key_file or self.key_env):
             raise ValueError(
-                "production needs RENKEI_KEY_FILE or RENKEI_KEY_ENV; keys are never generated there"
+                "production needs RENKEI_KEY_DIR, RENKEI_KEY_FILE or RENKEI_KEY_ENV (where each service's "
+                "keyring is); keys are never generated there"
             )
         return self
 
@@ -299,14 +327,8 @@ class Settings(BaseSettings):
 
     @property
     def broker_identity(self) -> BrokerIdentity:
-        """The broker log-in in force: as set, else shared in development and per-service in production."""
-        if self.broker.identity is not None:
-            return self.broker.identity
-        return (
-            BrokerIdentity.PER_SERVICE
-            if self.environment is Environment.PRODUCTION
-            else BrokerIdentity.SHARED
-        )
+        """The broker log-in in force: as set, else per-service (development mirrors production)."""
+        return self.broker.identity if self.broker.identity is not None else BrokerIdentity.PER_SERVICE
 
     @property
     def amqp_addresses(self) -> tuple[str, ...]:
@@ -320,10 +342,22 @@ class Settings(BaseSettings):
             return self.db_url
         return f"sqlite:///{(self.data_dir / 'renkei.db').resolve()}"
 
+    def keyring_path_of(self, service: str) -> Path:
+        """Where ``service``'s keyring file is: ``key_file`` (``{service}`` replaced), else in ``key_dir``."""
+        if self.key_file is not None:
+            return Path(str(self.key_file).replace("{service}", service))
+        return (self.key_dir or self.data_dir / "keys") / service / "keyring.json"
+
+    def keyring_variable_of(self, service: str) -> str | None:
+        """The environment variable holding ``service``'s keyring, if the keyrings come from variables."""
+        if not self.key_env:
+            return None
+        return self.key_env.replace("{SERVICE}", service.upper().replace("-", "_"))
+
     @property
-    def keyring_path(self) -> Path:
-        """Where the vault's keyring file lives."""
-        return self.key_file or self.data_dir / "keys" / "keyring.json"
+    def legacy_keyring_path(self) -> Path:
+        """Where development kept the one keyring of format 1 (imported once, then removed)."""
+        return self.data_dir / "keys" / "keyring.json"
 
     @property
     def audit_key_path(self) -> Path:

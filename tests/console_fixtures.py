@@ -36,7 +36,7 @@ from hub.demo.data import demo_population
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.association_scope import load_members
 from hub.infra.crypto.keyring import generate_keyring
-from hub.infra.crypto.sealing import AeadSealer
+from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.engine import make_engine
 from hub.infra.transport_memory import InMemoryTransport
@@ -167,20 +167,25 @@ def _flow(
         uow.commit()
 
 
-def _inquiry_body(sealer: AeadSealer, message_id: uuid.UUID, numbers: list[IndividualNumber]) -> bytes:
+def _inquiry_body(
+    sealer: HpkeSealer, message_id: uuid.UUID, numbers: list[IndividualNumber], recipient: str = "hub"
+) -> bytes:
+    """A J-LIS answer holding numbers sealed for the hub (what the console may reveal), or, with
+    ``recipient="jlis"``, an inquiry holding numbers sealed for the J-LIS adapter (which it may not)."""
     records = []
     for seq, number in enumerate(numbers, start=7):
         sealed = sealer.seal(
-            number, recipient="jlis", message_id=message_id, field=f"records.{seq}.individual_number"
+            number, recipient=recipient, message_id=message_id, field=f"records.{seq}.individual_number"
         )
         records.append({"record_seq": seq, "ref": f"ref_{seq}_abcdefgh", "individual_number": sealed})
+    to_hub = recipient == "hub"
     envelope = {
         "message_id": str(message_id),
         "correlation_id": str(new_id()),
-        "message_type": "jlis.survival_change.inquiry",
+        "message_type": "jlis.number_acquisition.result" if to_hub else "jlis.survival_change.inquiry",
         "schema_version": 1,
-        "source": "hub",
-        "destination": "jlis",
+        "source": "jlis" if to_hub else "hub",
+        "destination": "hub" if to_hub else "jlis",
         "payload": {"cycle": "2026-12", "records": records},
     }
     return json.dumps(envelope).encode()
@@ -271,7 +276,7 @@ def make_world(directory: Path, *, start_sampler: bool = False, reveals_per_day:
         correlation = new_id()
         world.correlations[name] = str(correlation)
         _flow(hub, correlation, [token_of[i] for i in people], start, actor)
-    sealer = AeadSealer(keyring.sealing_for())
+    sealer = HpkeSealer(keyring.sealing_for())
     for name, people, actor in (("chiba", (1, 2), CHIBA), ("saitama", (11, 12), SAITAMA)):
         message_id = new_id()
         chosen = [numbers[i] for i in people]

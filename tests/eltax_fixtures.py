@@ -43,7 +43,7 @@ from contracts.messages.eltax import (
 from contracts.registry import Decoded, decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.keyring import Keyring, generate_keyring
-from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 
 PAYER = ReportPayer("全国市町村職員共済組合連合会", "東京都千代田区平河町二丁目", "03-0000-0000")
 CONTRACT_PAYER = PaymentReportPayer(name=PAYER.name, address=PAYER.address, phone=PAYER.phone)
@@ -154,9 +154,9 @@ class Sealing:
 
     def __init__(self) -> None:
         self.keyring: Keyring = generate_keyring()
-        self.sealer = AeadSealer(self.keyring.sealing_for())
-        self.for_eltax = AeadUnsealer(self.keyring.unsealing("eltax"))
-        self.for_hub = AeadUnsealer(self.keyring.unsealing("hub"))
+        self.sealer = HpkeSealer(self.keyring.sealing_for())
+        self.for_eltax = HpkeUnsealer(self.keyring.unsealing("eltax"))
+        self.for_hub = HpkeUnsealer(self.keyring.unsealing("hub"))
 
     def adapter(self) -> EltaxAdapter:
         """An adapter holding the eLTAX and hub keys."""

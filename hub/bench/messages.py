@@ -34,6 +34,7 @@ from hub.bench.services import Service
 from hub.core.context import derived_id
 from hub.core.routing import to_outgoing
 from hub.demo.survival import next_payment_cycle
+from hub.infra.service_names import ServiceName
 from hub.ports.transport import OutgoingMessage
 
 __all__ = ["inquiry_messages", "run_baseline", "run_hub_path"]
@@ -73,12 +74,15 @@ def _drive(
     queue: str,
     arrival: Callable[[str], str],
     *,
+    consumer: ServiceName,
     window: int,
     timeout_s: float,
 ) -> PipeResult:
+    # The benchmark plays the pension adapter (the sender the hub allows for inquiries) and the consumer
+    # of the queue it reads, each under that service's own broker user.
     return drive(
-        p.hub.transport("bench-publisher"),
-        p.hub.transport("bench-consumer"),
+        p.hub.transport("bench-publisher", "adapter-pension"),
+        p.hub.transport("bench-consumer", consumer),
         messages=lambda start, stop: messages[start:stop],
         count=len(messages),
         arrival_id=arrival,
@@ -95,7 +99,13 @@ def run_baseline(p: Phase, count: int, *, window: int, timeout_s: float) -> dict
     messages = inquiry_messages(p, count, run="baseline")
     reset_peak_memory()
     result = _drive(
-        p, messages, p.hub.names.ingress_queue, lambda mid: mid, window=window, timeout_s=timeout_s
+        p,
+        messages,
+        p.hub.names.ingress_queue,
+        lambda mid: mid,
+        consumer="hub",
+        window=window,
+        timeout_s=timeout_s,
     )
     return {
         **result.summary(),
@@ -121,6 +131,7 @@ def run_hub_path(p: Phase, count: int, *, window: int, timeout_s: float) -> dict
         messages,
         jlis_queue,
         lambda mid: str(derived_id(uuid.UUID(mid), "jlis")),
+        consumer="adapter-jlis",
         window=window,
         timeout_s=timeout_s,
     )

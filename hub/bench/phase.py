@@ -5,6 +5,12 @@ under ``<data_dir>/bench`` (new development keys) and a fresh database: the embe
 default, whatever ``RENKEI_DB_URL`` says, or, given a PostgreSQL server, a scratch database created on it
 for the phase and dropped afterwards (:mod:`hub.infra.db.scratch`). A benchmark never touches a database
 that holds anything else.
+
+Every service runs under its own broker user, as in production: the phase creates the users of its prefix
+(one ``rabbitmqctl import_definitions``), declares the topology as the operator, starts the ``renkei run``
+processes without preparing anything themselves, and deletes its users afterwards. Where users cannot be
+created (see :mod:`hub.bootstrap.broker_identity`) the phase runs with the shared log-in, and the report
+says so.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from pathlib import Path
 
 from contracts.ids import random_letters
 from hub.bench.services import ServiceSet
+from hub.bootstrap.broker_identity import IdentityInForce, establish_identity
 from hub.demo.deployment import LocalDeployment, local_deployment
+from hub.infra.broker_users import delete_users
 from hub.infra.db.scratch import scratch_database
 from hub.infra.topology import renkei_topology
 from hub.infra.topology_teardown import delete_topology
@@ -40,6 +48,8 @@ class Phase:
     services: ServiceSet
     admin: Transport
     """For queue look-ups (one connection for the whole phase)."""
+    identity: IdentityInForce
+    """The broker identity the phase runs under."""
 
     def consume_options(self) -> dict[str, float | int]:
         """The consumer settings of the project (prefetch, batch size, batch wait), for the bench's own."""
@@ -74,14 +84,18 @@ def phase(
         base = settings.data_dir / "bench"
         base.mkdir(parents=True, exist_ok=True, mode=0o700)
         directory = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base)).resolve()
-        phase_settings = settings.model_copy(
-            update={"data_dir": directory, "exchange_prefix": prefix, "db_url": db_url}
+        phase_settings, identity = establish_identity(
+            settings.model_copy(update={"data_dir": directory, "exchange_prefix": prefix, "db_url": db_url}),
+            create_users=True,
         )
         hub = local_deployment(phase_settings, configure_logs=False)
-        services = ServiceSet(phase_settings, directory / "services")
+        # The phase prepares the broker (users above, topology as the operator): the services only run.
+        quiet = phase_settings.model_copy(update={"declare_topology": False})
+        services = ServiceSet(quiet, directory / "services")
         try:
             hub.prepare()
-            yield Phase(name, phase_settings, hub, directory, services, hub.transport("bench-admin"))
+            admin = hub.transport("bench-admin")
+            yield Phase(name, phase_settings, hub, directory, services, admin, identity)
         finally:
             try:
                 services.stop()
@@ -92,5 +106,7 @@ def phase(
                     renkei_topology(prefix, phase_settings.retry),
                     connection_name=f"renkei-bench-{name}-teardown",
                 )
+                if identity.users_created:
+                    delete_users(phase_settings)
                 if not keep:
                     shutil.rmtree(directory, ignore_errors=True)

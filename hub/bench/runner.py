@@ -1,4 +1,4 @@
-"""``run_bench``: the three phases in order, each in a world of its own, as one report."""
+"""``run_bench``: the phases in order (sealing in-process, the others each in a world of its own)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from hub.bench.bulk import Tick, run_bulk
 from hub.bench.measure import machine
 from hub.bench.messages import run_baseline, run_hub_path
 from hub.bench.phase import phase
+from hub.bench.sealing import run_sealing
 from hub.settings import Settings
 
 __all__ = ["PHASES", "run_bench"]
 
-PHASES: Final = ("baseline", "hub", "bulk")
+PHASES: Final = ("sealing", "baseline", "hub", "bulk")
 
 
 def run_bench(
@@ -69,14 +70,19 @@ def run_bench(
             else "postgresql (a scratch database per phase)",
         },
     }
+    if "sealing" in phases:
+        say("sealing: the cost of sealing numbers to public keys, per operation (in this process)")
+        report["sealing"] = run_sealing(chunk=settings.chunk_records)
     if "baseline" in phases:
         say(f"baseline: {messages} messages through RabbitMQ alone")
         with phase(settings, "baseline", keep=keep, postgres=postgres) as p:
             report["baseline"] = run_baseline(p, messages, window=window, timeout_s=timeout_s)
+            report["broker_identity"] = p.identity.as_json()
     if "hub" in phases:
         say(f"hub: {messages} messages through the hub's full path")
         with phase(settings, "hub", keep=keep, postgres=postgres) as p:
             report["hub"] = run_hub_path(p, messages, window=window, timeout_s=timeout_s)
+            report["broker_identity"] = p.identity.as_json()
     if "baseline" in report and "hub" in report:
         base = report["baseline"]["messages_per_s"]
         report["hub_to_baseline"] = round(report["hub"]["messages_per_s"] / base, 3) if base else None
@@ -84,5 +90,6 @@ def run_bench(
         say(f"bulk: a survival/change inquiry of {records} people, every stage in its own process")
         with phase(settings, "bulk", keep=keep, postgres=postgres) as p:
             report["bulk"] = run_bulk(p, records, timeout_s=timeout_s, tick=tick)
+            report["broker_identity"] = p.identity.as_json()
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report

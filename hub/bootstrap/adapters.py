@@ -22,7 +22,7 @@ from hub.bootstrap.common import Wiring, body_limits, consume
 from hub.bootstrap.transports import TransportFactory
 from hub.core.hosting import AdapterHost, DirectoryPoller, HostDeps
 from hub.infra.crypto.bundles import UnsealingKeys
-from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.crypto.service_keys import AdapterKeys
 from hub.infra.link_cipher import AeadLinkCipher
 from hub.infra.runner import ServiceGroup
@@ -69,21 +69,21 @@ def _unsealing(keys: AdapterKeys) -> UnsealingKeys:
 
 
 def _jlis(settings: Settings, keys: AdapterKeys) -> JlisAdapter:
-    return JlisAdapter(unsealer=AeadUnsealer(_unsealing(keys)), sealer=AeadSealer(keys.sealing))
+    return JlisAdapter(unsealer=HpkeUnsealer(_unsealing(keys)), sealer=HpkeSealer(keys.sealing))
 
 
 def _intermediate_server(settings: Settings, keys: AdapterKeys) -> IntermediateServerAdapter:
-    return IntermediateServerAdapter(unsealer=AeadUnsealer(_unsealing(keys)))
+    return IntermediateServerAdapter(unsealer=HpkeUnsealer(_unsealing(keys)))
 
 
 def _eltax(settings: Settings, keys: AdapterKeys) -> EltaxAdapter:
-    return EltaxAdapter(unsealer=AeadUnsealer(_unsealing(keys)), sealer=AeadSealer(keys.sealing))
+    return EltaxAdapter(unsealer=HpkeUnsealer(_unsealing(keys)), sealer=HpkeSealer(keys.sealing))
 
 
 def _pension(settings: Settings, keys: AdapterKeys) -> PensionAdapter:
     # Dependants' declarations carry numbers: the adapter seals them for the hub at once.
     gateway = DirectoryGateway(settings.wire_dir / "pension")
-    return PensionAdapter(gateway, chunk_records=settings.chunk_records, sealer=AeadSealer(keys.sealing))
+    return PensionAdapter(gateway, chunk_records=settings.chunk_records, sealer=HpkeSealer(keys.sealing))
 
 
 ADAPTER_SPECS: Final[Mapping[str, AdapterSpec]] = {

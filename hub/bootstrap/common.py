@@ -26,6 +26,7 @@ from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.logs import configure_logging_from
+from hub.infra.private_files import private_data_dir
 from hub.infra.runner import ServiceGroup
 from hub.infra.topology import Names
 from hub.infra.vault_memo import MemoisingVault
@@ -111,7 +112,8 @@ def configure_process_logs(settings: Settings, *, stderr: bool = True) -> None:
 
 
 def open_database(settings: Settings) -> Engine:
-    """The engine on the settings' database (the caller disposes of it)."""
+    """The engine on the settings' database (the caller disposes of it); the data directory owner-only."""
+    private_data_dir(settings.data_dir)
     return make_engine(settings.database_url)
 
 

@@ -1,8 +1,10 @@
 """The operator console's composition root: its database, its keys, its one broker connection.
 
-The console holds the vault's keys (tokens, member scope) and, per recipient, the key that reveals a dead
-letter's sealed number to an operator allowed to see it (:class:`~hub.infra.crypto.service_keys.ConsoleKeys`);
-it connects to the broker as ``console`` (replays, queue depths).
+The console holds the vault's keys (tokens, member scope) and the hub's private keys, which reveal a dead
+letter's number sealed *for the hub* to an admin allowed to see it
+(:class:`~hub.infra.crypto.service_keys.ConsoleKeys`). A number sealed for a counterpart's adapter opens with
+that adapter's private key alone, which never leaves the adapter: the console does not reveal it (see
+``docs/keys.md``). It connects to the broker as ``console`` (replays, queue depths).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from hub.bootstrap.transports import TransportFactory
 from hub.core.failure import Exchanges
 from hub.core.senders import ReplayRoutes
 from hub.infra.broker_credentials import replay_routes
-from hub.infra.crypto.sealing import AeadUnsealer
+from hub.infra.crypto.sealing import HpkeUnsealer
 from hub.infra.crypto.service_keys import ConsoleKeys
 from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.topology import Names
@@ -47,12 +49,12 @@ class ConsoleRoot:
         self.engine = engine
         self.uow_factory: SqlUnitOfWorkFactory = uow_factory(engine, process_chain(), keys.vault)
         self.replay_routes: ReplayRoutes = replay_routes(settings, wiring.exchanges)
-        self._reveal = {owner: AeadUnsealer(k) for owner, k in keys.reveal.items()}
+        self._reveal = {owner: HpkeUnsealer(k) for owner, k in keys.reveal.items()}
         self._transports = transports
         self._transport: Transport | None = None
         self._lock = threading.Lock()
 
-    def unsealer(self, recipient: str) -> AeadUnsealer:
+    def unsealer(self, recipient: str) -> HpkeUnsealer:
         """What opens a number sealed for ``recipient``, to reveal it.
 
         Raises:
@@ -61,7 +63,10 @@ class ConsoleRoot:
         try:
             return self._reveal[recipient]
         except KeyError:
-            raise ConfigurationError("the console holds no key for this recipient") from None
+            raise ConfigurationError(
+                f"this number was sealed for {recipient}, whose private key only {recipient}'s own service "
+                "holds; the console reveals numbers sealed for the hub alone"
+            ) from None
 
     def transport(self) -> Transport:
         """The console's broker connection (made on first use, closed by :meth:`close`)."""

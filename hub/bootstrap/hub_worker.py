@@ -31,7 +31,7 @@ from hub.core.routing import HANDLERS
 from hub.core.worker import HubWorker, WorkerDeps
 from hub.infra.audit_checkpoint import Checkpointer, CheckpointSigner
 from hub.infra.broker_credentials import sender_identities
-from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.crypto.service_keys import HubKeys
 from hub.infra.crypto.signing import Ed25519Signer, load_signer, signer_from_settings
 from hub.infra.metrics_sampler import MetricsSampler
@@ -88,8 +88,8 @@ class HubWorkerRoot:
         self.uow_factory = uow_factory(engine, self.chain, keys.vault)
         self.checkpointer = Checkpointer(engine, signer, [self.chain]) if signer is not None else None
         self._signer = signer
-        self._sealer = AeadSealer(keys.sealing)
-        self._unsealer = AeadUnsealer(keys.unsealing)
+        self._sealer = HpkeSealer(keys.sealing)
+        self._unsealer = HpkeUnsealer(keys.unsealing)
         self._transports = transports
         self._purposes = load_purposes()
         self._policy = load_policy()

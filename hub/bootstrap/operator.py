@@ -22,7 +22,7 @@ from hub.bootstrap.transports import TransportFactory, transient
 from hub.core.senders import ReplayRoutes
 from hub.infra.audit_checkpoint import Checkpoint, CheckpointSigner, write_checkpoint
 from hub.infra.broker_credentials import replay_routes
-from hub.infra.crypto.sealing import AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.crypto.service_keys import OperatorKeys
 from hub.infra.crypto.signing import Ed25519Signer, signer_from_settings
 from hub.ports.transport import Transport
@@ -61,7 +61,7 @@ class OperatorTools:
         self._keys = keys
         self._transports = transports
 
-    def hub_unsealer(self) -> AeadUnsealer:
+    def hub_unsealer(self) -> HpkeUnsealer:
         """What opens numbers sealed for the hub (held candidates).
 
         Raises:
@@ -69,7 +69,17 @@ class OperatorTools:
         """
         if self._keys is None:
             raise ConfigurationError("this operator command was built without the operator's keys")
-        return AeadUnsealer(self._keys.unsealing)
+        return HpkeUnsealer(self._keys.unsealing)
+
+    def hub_sealer(self) -> HpkeSealer:
+        """What seals for the hub under its current key (re-sealing held candidates before a retirement).
+
+        Raises:
+            ConfigurationError: these tools were built without the operator's keys.
+        """
+        if self._keys is None:
+            raise ConfigurationError("this operator command was built without the operator's keys")
+        return HpkeSealer(self._keys.sealing)
 
     @contextmanager
     def transport(self, role: str) -> Iterator[Transport]:

@@ -2,7 +2,7 @@
 
 A simulated counterpart consumes its outbound line and answers on its inbound line; it connects to the
 broker as ``simulator-<name>`` and holds one key, its side of the line
-(:class:`~hub.infra.crypto.bundles.LinkKey`). What it simulates (the synthetic population, the register of
+(:class:`~hub.infra.crypto.bundles.LinkKeys`). What it simulates (the synthetic population, the register of
 new entitlements, the municipalities' decisions, the network's seed) is a :class:`SimulatorWorld` given by
 the caller: the demo's is :func:`hub.demo.data.demo_world`.
 """
@@ -22,7 +22,7 @@ from hub.bootstrap.common import Wiring, body_limits, consume, load_legal_basis_
 from hub.bootstrap.transports import TransportFactory
 from hub.core.hosting import HostDeps, SimulatorHost, counterpart_message
 from hub.core.legal_basis import MUNICIPALITY
-from hub.infra.crypto.bundles import LinkKey
+from hub.infra.crypto.bundles import LinkKeys
 from hub.infra.link_cipher import AeadLinkCipher
 from hub.infra.runner import ServiceGroup
 from hub.infra.service_names import simulator_service
@@ -150,7 +150,7 @@ def simulator_spec(name: str) -> SimulatorSpec:
 def build_simulator_host(
     spec: SimulatorSpec,
     settings: Settings,
-    link: LinkKey,
+    link: LinkKeys,
     transports: TransportFactory,
     world: SimulatorWorld,
     *,
@@ -162,7 +162,7 @@ def build_simulator_host(
     Args:
         spec: which counterpart.
         settings: the settings in force.
-        link: the counterpart's link key, its only key.
+        link: the counterpart's link keys, its only keys.
         transports: makes its connections (service ``simulator-<name>``).
         world: what it answers from.
         simulator: a simulator built by the caller instead of by ``spec`` (tests).

@@ -141,6 +141,17 @@ def _print(report: dict[str, Any]) -> None:
             _memory(r["peak_memory_mib"]),
         )
     console.print(table)
+    if "sealing" in report:
+        s = report["sealing"]
+        ops = ", ".join(f"{name} {us:g} µs" for name, us in s["per_operation_us"].items())
+        chars = s["value_chars"]
+        console.print(f"sealing (one core): {ops}")
+        bulk = s["bulk_message"]
+        console.print(
+            f"sealed value: v1 {chars['v1']} chars, v2 {chars['v2']} chars; a message of "
+            f"{bulk['numbers']:,} numbers sealed and opened in {bulk['seal_and_unseal_ms']} ms "
+            f"with {bulk['public_key_operations_per_side']} HPKE operation per side"
+        )
     if report.get("hub_to_baseline") is not None:
         console.print(f"hub / baseline: {report['hub_to_baseline']:.3f}")
     if "bulk" in report:

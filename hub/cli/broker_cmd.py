@@ -37,7 +37,7 @@ def definitions(
         typer.Option(
             "--password-file",
             metavar="ROLE=FILE",
-            help="password of one broker user, read from FILE (repeatable). ROLE is hub, operator, "
+            help="password of one broker user, read from FILE (repeatable). ROLE is hub, operator, console, "
             "adapter-<name> or simulator-<counterpart>; users without one get no usable password",
         ),
     ] = None,
@@ -109,7 +109,8 @@ def _write_private(path: Path, text: str) -> None:
 users_app = typer.Typer(
     help=(
         "Broker users: one per renkei service ({prefix}-hub, -adapter-<name>, -simulator-<counterpart>, "
-        "-operator), each allowed only its own queues and exchanges."
+        "-console, -operator), each allowed only its own queues and exchanges. `renkei demo` and "
+        "`renkei run` create them by themselves in development."
     ),
     no_args_is_help=True,
 )

@@ -55,6 +55,7 @@ def console(
         return
     import uvicorn
 
+    from hub.bootstrap.broker_identity import establish_identity, topology_declarer
     from hub.bootstrap.common import configure_process_logs, open_database
     from hub.bootstrap.console import ConsoleRoot
     from hub.bootstrap.prepare import prepare_broker, prepare_database
@@ -68,6 +69,11 @@ def console(
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
     configure_process_logs(settings)
+    try:
+        # In development: the broker users created or updated, the topology declared as the operator.
+        settings, identity = establish_identity(settings, create_users=settings.declare_topology)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
     transports = pika_transports(settings)
     try:
         root = ConsoleRoot(settings, console_keys(settings), transports, engine=open_database(settings))
@@ -75,13 +81,17 @@ def console(
         raise _fail(str(exc)) from exc
     try:
         prepare_database(root.engine)
-        prepare_broker(settings, transports, "console")
+        if settings.declare_topology:
+            prepare_broker(settings, transports, topology_declarer(settings, "console"))
         application = create_app(root, users)
     except ConfigurationError as exc:
         root.close()
         raise _fail(str(exc)) from exc
     bind_host, bind_port = host or settings.console.host, port or settings.console.port
-    _err.print(f"renkei console on http://{bind_host}:{bind_port}/ ({len(users)} users); Ctrl-C stops it")
+    _err.print(
+        f"renkei console on http://{bind_host}:{bind_port}/ ({len(users)} users; broker identity "
+        f"{identity.describe()}); Ctrl-C stops it"
+    )
     try:
         uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning", access_log=False)
     finally:

@@ -301,10 +301,18 @@ def show_cmd(
     headers = {_shown(k): _shown(v) if isinstance(v, str) else v for k, v in sorted(d.headers.items())}
     body = _body_text(d.body)
     if as_json:
-        _json_line({**_summary(d), "headers": headers, "body": body})
+        _json_line({**_summary(d), "erased": d.erased, "headers": headers, "body": body})
         return
     _table(f"dead letter {d.id}", ["field", "value"], [[k, v] for k, v in _summary(d).items()])
     _table("headers", ["header", "value"], [[k, v] for k, v in headers.items()])
+    if d.erased:
+        _out.print(Text(f"ERASED (保存期間終了により消去済み): {d.erasure_note or ''}", style="bold red"))
+        _out.print(
+            Text(
+                "Its sealed numbers (and an erased person's fields, shown as [erased]) were destroyed when "
+                "their retention ended; it cannot be replayed. Ask the sender to send it again if needed."
+            )
+        )
     _out.print(Text("body" + (" (redacted when stored)" if d.body_redacted else "") + ":", style="bold"))
     _out.print(Text(body))
 

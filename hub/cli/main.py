@@ -1,4 +1,4 @@
-"""The ``renkei`` command."""
+"""The ``renkei`` command (``main`` is the process entry point: ``renkei = hub.cli.main:main``)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from hub.cli.bench_cmd import bench
 from hub.cli.console_cmd import app as console_app
 from hub.cli.demo import demo
 from hub.cli.vault_cmd import app as vault_app
+from hub.infra.private_files import owner_only_umask
 
 app = typer.Typer(
     name="renkei",
@@ -48,5 +49,15 @@ topology_cmd.app.command("definitions")(broker_cmd.definitions)
 topology_cmd.app.add_typer(broker_cmd.users_app, name="users")
 
 
-if __name__ == "__main__":  # pragma: no cover
+def main() -> None:
+    """The ``renkei`` process: owner-only files from its first write (umask 077), then the command.
+
+    The umask is the process's, so it is set here, where the process starts, and not by a command (a test
+    that invokes a command in its own process keeps its umask).
+    """
+    owner_only_umask()
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
+from contracts.errors import ConfigurationError
 from hub.bootstrap.adapters import ADAPTER_SPECS, adapter_spec, build_adapter_host
+from hub.bootstrap.broker_identity import establish_identity, topology_declarer
 from hub.bootstrap.common import configure_process_logs, open_database
 from hub.bootstrap.hub_worker import HubWorkerRoot, worker_checkpoint_signer
 from hub.bootstrap.prepare import prepare_broker, prepare_database
@@ -51,12 +53,23 @@ def _settings() -> Settings:
 def _serve(
     settings: Settings, service: ServiceName, role: str, build: Build, *, engine: Engine | None = None
 ) -> None:
+    # In development the broker users are created (or updated) and the topology declared as the operator
+    # on start; in production a deploy job does both: least-privilege broker users may not declare.
+    try:
+        settings, identity = establish_identity(settings, create_users=settings.declare_topology)
+    except ConfigurationError as exc:
+        Console(stderr=True).print(f"[red]renkei: {service} not started:[/red] {exc}")
+        raise typer.Exit(1) from None
     transports = pika_transports(settings)
-    # Only the hub owns the database; adapters and simulators need the broker alone. In production a
-    # deploy job migrates and declares as the operator: least-privilege broker users may not declare.
-    if settings.declare_topology:
-        prepare_broker(settings, transports, service)
-    group = build(settings, transports)
+    try:
+        # Only the hub owns the database; adapters and simulators need the broker alone. In production a
+        # deploy job migrates and declares as the operator: least-privilege broker users may not declare.
+        if settings.declare_topology:
+            prepare_broker(settings, transports, topology_declarer(settings, service))
+        group = build(settings, transports)
+    except ConfigurationError as exc:  # its keyring, its settings: what to fix, not a traceback
+        Console(stderr=True).print(f"[red]renkei: {service} cannot start:[/red] {exc}")
+        raise typer.Exit(code=2) from None
     if engine is not None:
         watch_database(group, engine)
     health = serve_health(group, role, settings.health_host, settings.health_port)
@@ -64,7 +77,11 @@ def _serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     group.start()
-    Console(stderr=True).print(f"renkei: {service} running ({len(group.threads)} threads); Ctrl-C stops it")
+    user = transports.logins.get(service, "?")
+    Console(stderr=True).print(
+        f"renkei: {service} running ({len(group.threads)} threads) as broker user {user}, identity "
+        f"{identity.describe()}; Ctrl-C stops it"
+    )
     try:
         while not stop.wait(1.0):
             if group.failures:

@@ -6,8 +6,10 @@ the requester approves the request (:mod:`hub.core.approvals`, four eyes, within
 ``reveals_per_day`` a day per person); then the requester reveals it, naming the request. The console
 
 0. takes the approved request for exactly this dead letter and sealed number (it is used once);
-1. opens that one sealed value in memory with the recipient's sealing key (bound to the message id and
-   field, so a value moved from elsewhere does not open);
+1. opens that one sealed value in memory with the hub's private key (bound to the message id and field, so
+   a value moved from elsewhere does not open). Only numbers sealed *for the hub* open here: one sealed for
+   a counterpart's adapter needs that adapter's private key, which the console never holds (least
+   privilege), and is refused with 409 saying so;
 2. finds the person's audit token through the vault's blind index, to name them in the record;
 3. appends a REVEALED access record (actor, reason, dead letter, field, person, the request and both
    people) to its chain and commits it durably (``append_durably``);
@@ -66,9 +68,12 @@ class Revealed:
 def _open(request: Request, sealed: str, ref: SealedRef, message_id: str | None) -> IndividualNumber:
     try:
         message_uuid = uuid.UUID(message_id or "")
-        unsealer = state_of(request).root.unsealer(ref.recipient)
-    except (ValueError, ConfigurationError, KeyError) as exc:
+    except ValueError as exc:
         raise RevealFailed("this sealed number cannot be opened here") from exc
+    try:
+        unsealer = state_of(request).root.unsealer(ref.recipient)
+    except (ConfigurationError, KeyError) as exc:
+        raise RevealFailed(str(exc)) from exc
     for field in ref.fields:
         try:
             return unsealer.unseal(sealed, message_id=message_uuid, field=field)

@@ -140,6 +140,10 @@ class DeadLetterOut(DeadLetterSummaryOut):
     body: str
     body_kind: str
     sealed: list[SealedOut]
+    erased_at: datetime | None = Field(
+        None, description="when retention destroyed its sealed numbers (it can no longer be replayed)"
+    )
+    erasure_note: str | None = Field(None, description="what retention destroyed (counts only)")
 
 
 Reason = Annotated[

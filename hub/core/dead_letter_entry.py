@@ -308,7 +308,7 @@ def _from_hub(delivery: Delivery, config: DeadLetterConfig) -> bool:
 
 
 def _sender(delivery: Delivery, config: DeadLetterConfig) -> str | None:
-    """Who sent the message, as far as the broker proves it (an operator's replay is resolved later)."""
+    """Who sent the message, as far as the broker proves it (a replayer's replay is resolved later)."""
     identities = config.identities
     if identities is None or identities.shared(delivery.user_id):
         return None

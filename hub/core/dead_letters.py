@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from contracts.errors import TransientError
 from hub.core.dead_letter_entry import DeadLetterConfig, describe
-from hub.core.senders import OPERATOR
+from hub.core.senders import REPLAYERS
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.store import UnitOfWork, UnitOfWorkFactory
@@ -101,7 +101,7 @@ class DeadLetterConsumer:
         for index, described in enumerate(entries):
             entry = (
                 replace(described, sender=_replayed_sender(uow, described))
-                if described.sender == OPERATOR
+                if described.sender in REPLAYERS
                 else described
             )
             # The actor the hub established for this very message when it handled or produced it; a

@@ -383,6 +383,13 @@ class DeadLetterOperations:
             if row.failure.reason_code == BodyTooLarge.code:
                 run.add(row, ActionOutcome.SKIPPED, "only the first part of its body was kept: send it again")
                 continue
+            if row.erased:
+                run.add(
+                    row,
+                    ActionOutcome.SKIPPED,
+                    "its sealed numbers were destroyed when their retention ended: ask the sender again",
+                )
+                continue
             if not run.approved(row):
                 run.add(row, ActionOutcome.SKIPPED, _NEEDS_APPROVAL)
                 continue

@@ -1,7 +1,8 @@
 """Who may send which message, and how the hub tells who sent one: the broker proves it, not the envelope.
 
 Every renkei service connects to RabbitMQ as its own broker user, ``{prefix}-{role}`` (``hub``,
-``adapter-<name>``, ``simulator-<counterpart>``, ``operator``), and every message carries that user as its
+``adapter-<name>``, ``simulator-<counterpart>``, ``console``, ``operator``), and every message carries that
+user as its
 AMQP ``user_id``, which RabbitMQ validates against the connection. The *sender table* (``hub/senders.toml``,
 one row per message type and sender) says which role may send which type, which envelope ``source`` that
 role may claim, and which queue consumes it. :func:`check_sender` applies it to one delivery on the hub's
@@ -14,7 +15,8 @@ Who the sender of a delivery is (:meth:`SenderIdentities.proven_sender`):
   hub sets that header, on the copies it republishes itself (retry tiers, dead letters), to carry the sender
   it verified on the first delivery; only the hub's user can publish with the hub's ``user_id``, so an
   adapter that sets the header gains nothing;
-* the role is ``operator``: a replay of a dead letter. The operator's word is not enough either: the hub
+* the role is a *replayer*, ``operator`` (``renkei dlq replay``) or ``console`` (the console's replay
+  button): a replay of a dead letter. A replayer's word is not enough either: the hub
   accepts it only as the exact message (same id, type and body) of a dead letter it stored with a proven
   sender, and that stored sender is checked against the table as if it had sent the message again
   (:func:`replayed_sender`). A dead letter planted by a service, or one whose sender the hub could not
@@ -42,9 +44,11 @@ from hub.core.failure import Exchanges
 from hub.ports.dead_letters import DeadLetter, DeadLetterStatus
 
 __all__ = [
+    "CONSOLE",
     "HUB",
     "HUB_QUEUE",
     "OPERATOR",
+    "REPLAYERS",
     "ReplayRoutes",
     "ReplayTarget",
     "SenderIdentities",
@@ -62,10 +66,13 @@ SECTION_END: Final = "<!-- senders:end -->"
 
 HUB: Final = "hub"
 OPERATOR: Final = "operator"
+CONSOLE: Final = "console"
+REPLAYERS: Final = frozenset({OPERATOR, CONSOLE})
+"""The roles that replay dead letters and send nothing of their own: the operator's tools and the console."""
 HUB_QUEUE: Final = "hub.ingress"
 """The hub's ingress queue, without the prefix."""
 
-_ROLE = re.compile(r"^(hub|operator|adapter-[a-z_]+|simulator-[a-z_]+)$")
+_ROLE = re.compile(r"^(hub|operator|console|adapter-[a-z_]+|simulator-[a-z_]+)$")
 _QUEUE = re.compile(r"^(hub\.ingress|adapter\.[a-z_]+|counterpart\.[a-z_]+\.(inbound|outbound))$")
 _TYPE = re.compile(r"^[a-z][a-z0-9_.]*$")
 
@@ -130,8 +137,10 @@ class SenderTable:
                     f"sender table: {rule.message_type} from {rule.sender} is listed twice"
                 )
             seen.add((rule.message_type, rule.sender))
-            if rule.sender == OPERATOR:
-                raise ConfigurationError("sender table: the operator sends nothing of its own; it replays")
+            if rule.sender in REPLAYERS:
+                raise ConfigurationError(
+                    f"sender table: the {rule.sender} sends nothing of its own; it replays dead letters"
+                )
             rules.append(rule)
         table = cls(tuple(rules))
         for message_type, listed in table._by_type.items():
@@ -154,9 +163,9 @@ class SenderTable:
 
     @property
     def roles(self) -> frozenset[str]:
-        """Every role that sends or consumes something, the operator included."""
+        """Every role that sends or consumes something, the replayers (operator, console) included."""
         consumers = {_consumer_role(r.queue) for r in self.rules}
-        return frozenset({r.sender for r in self.rules} | consumers | {OPERATOR})
+        return frozenset({r.sender for r in self.rules} | consumers | REPLAYERS)
 
     def replay_queue(self, message_type: str, sender: str | None = None) -> str:
         """The queue (without the prefix) a dead letter of ``message_type`` is replayed to.
@@ -281,7 +290,7 @@ class SenderIdentities:
             carried = headers.get(h.SENDER)
             if isinstance(carried, bytes):
                 carried = carried.decode("utf-8", errors="replace")
-            if isinstance(carried, str) and carried != OPERATOR and carried in self.roles:
+            if isinstance(carried, str) and carried not in REPLAYERS and carried in self.roles:
                 return carried
         return role
 
@@ -349,7 +358,7 @@ def replayed_sender(
     body: bytes,
     message_type: str,
 ) -> str:
-    """The sender of a replay: the proven sender the hub stored with the dead letter it replays.
+    """The sender of a replay (by a :data:`REPLAYERS` role): the proven sender stored with the dead letter.
 
     Raises:
         SenderNotPermitted: the replay names no dead letter the hub stored, is not that dead letter's
@@ -358,7 +367,7 @@ def replayed_sender(
     """
     if dead_letter_id is None or dead_letter is None:
         raise SenderNotPermitted(
-            "published by the operator but not a replay of a dead letter the hub stored "
+            "published by a replayer (operator or console) but not a replay of a dead letter the hub stored "
             f"({h.REPLAY_OF} names none)"
         )
     if dead_letter.status not in (DeadLetterStatus.REPLAYING, DeadLetterStatus.REPLAYED):

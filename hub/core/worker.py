@@ -43,7 +43,7 @@ from hub.core.policy import NumberPolicy
 from hub.core.routing import PREFETCHERS, Handler, Prefetcher, to_outgoing
 from hub.core.senders import (
     HUB,
-    OPERATOR,
+    REPLAYERS,
     SenderIdentities,
     SenderTable,
     check_sender,
@@ -197,8 +197,8 @@ class HubWorker:
         """Check each decoded message's sender; refusals join ``failures`` (stage ``sender``).
 
         Returns the proven sender by delivery index, for the messages that passed (``None``: a shared
-        development user, nothing proven). Replays by the operator are resolved to the sender stored
-        with the dead letter they replay, read in one short transaction of their own.
+        development user, nothing proven). Replays (by the operator or the console) are resolved to the
+        sender stored with the dead letter they replay, read in one short transaction of their own.
         """
         identities, table = self._d.identities, self._d.senders
         proven: dict[int, str | None] = {}
@@ -206,7 +206,7 @@ class HubWorker:
         for index, _ in decoded:
             delivery = deliveries[index]
             sender = identities.proven_sender(delivery.user_id, delivery.headers)
-            if sender == OPERATOR and not identities.shared(delivery.user_id):
+            if sender in REPLAYERS and not identities.shared(delivery.user_id):
                 replays[index] = _replay_of(delivery.headers)
             proven[index] = sender
         stored = self._stored_dead_letters({i for i in replays.values() if i is not None}) if replays else {}
@@ -288,9 +288,9 @@ class HubWorker:
         return {i: row for i, row in found.items() if row is not None}
 
     def _proven(self, delivery: Delivery) -> str | None:
-        """The sender the broker proves for a message that was not checked (an operator's is no sender)."""
+        """The sender the broker proves for a message that was not checked (a replayer is no sender)."""
         sender = self._d.identities.proven_sender(delivery.user_id, delivery.headers)
-        return None if sender == OPERATOR else sender
+        return None if sender in REPLAYERS else sender
 
     def _handle_in_transaction(
         self,

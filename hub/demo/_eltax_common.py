@@ -17,7 +17,9 @@ from contracts.purpose_table import FEDERATION
 from contracts.registry import payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.dependants import DECLARATION_HELD, DEPENDANT_ROLE
-from hub.ports.vault import Ground, Retention
+from hub.core.retention import dependants_declaration_retention
+from hub.demo.dependants import filing_deadline
+from hub.ports.vault import Ground
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -68,19 +70,31 @@ def household(population: SyntheticPopulation, index: int) -> list[Relative]:
     return people
 
 
-def enrol_households(hub: LocalDeployment, population: SyntheticPopulation, records: int) -> None:
-    """Enrol the relatives' usage numbers and numbers (as a 扶養親族等申告書 intake would); idempotent."""
+def enrol_households(
+    hub: LocalDeployment, population: SyntheticPopulation, records: int, *, tax_year: int
+) -> None:
+    """Enrol the relatives' usage numbers and numbers (as a 扶養親族等申告書 intake would); idempotent.
+
+    They are kept as the declaration for ``tax_year`` keeps them: until 10 January seven years after the
+    year following its filing deadline (:func:`hub.core.retention.dependants_declaration_retention`).
+    """
     for start in range(0, records, 2_000):
         enrol_relatives(
-            hub, [r for i in range(start, min(records, start + 2_000)) for r in household(population, i)]
+            hub,
+            [r for i in range(start, min(records, start + 2_000)) for r in household(population, i)],
+            tax_year=tax_year,
         )
 
 
-def enrol_relatives(hub: LocalDeployment, relatives: Sequence[Relative]) -> None:
-    """Enrol relatives as a 扶養親族等申告書 brought them: 扶養控除対象者 held for tax only; idempotent."""
+def enrol_relatives(hub: LocalDeployment, relatives: Sequence[Relative], *, tax_year: int) -> None:
+    """Enrol relatives as a 扶養親族等申告書 for ``tax_year`` brought them: 扶養控除対象者 held for tax only.
+
+    Idempotent; kept with the declaration's retention.
+    """
     links = [(r.usage, r.number) for r in relatives]
     if not links:
         return
+    retention = dependants_declaration_retention(filing_deadline(tax_year))
     with hub.uow_factory()() as uow:
         known = uow.vault.subjects_by_usage([u for u, _ in links])
         new = [(u, n) for u, n in links if u not in known]
@@ -88,7 +102,6 @@ def enrol_relatives(hub: LocalDeployment, relatives: Sequence[Relative]) -> None
         # A synthetic number that clashes with someone's is left out: that relative goes without one.
         fresh: list[tuple[UsageNumber, IndividualNumber | None]] = [(u, n) for u, n in new if n not in taken]
         if fresh:
-            retention = Retention(basis="income_tax.dependants_declaration")
             subjects = uow.vault.enrol(fresh, retention=retention, source="demo-dependants")
             grounds = [(subjects[u], Ground(DEPENDANT_ROLE, DECLARATION_HELD)) for u, _ in fresh]
             uow.vault.add_grounds(grounds, source="demo-dependants")

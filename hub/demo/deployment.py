@@ -32,8 +32,9 @@ from hub.core.policy import NumberPolicy
 from hub.core.worker import HubWorker
 from hub.demo.data import demo_population, demo_world, enrol_population, pension_system, publish_as_pension
 from hub.infra.audit_checkpoint import Checkpointer
-from hub.infra.crypto.bundles import LinkKey
-from hub.infra.crypto.keyring import Keyring, load_keyring
+from hub.infra.crypto.bundles import LinkKeys
+from hub.infra.crypto.keyring import Keyring
+from hub.infra.crypto.keyring_files import deployment_keyring, ensure_development_keyrings
 from hub.infra.crypto.service_keys import (
     AdapterKeys,
     adapter_keys,
@@ -48,10 +49,11 @@ from hub.infra.crypto.service_keys import (
 from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.link_cipher import AeadLinkCipher
 from hub.infra.runner import ServiceGroup
+from hub.infra.service_names import ServiceName
 from hub.infra.topology import COUNTERPARTS
 from hub.ports.dead_letters import DeadLetterStatus
 from hub.ports.transport import Transport
-from hub.settings import Settings
+from hub.settings import Environment, Settings
 
 __all__ = ["LocalDeployment", "local_deployment"]
 
@@ -63,8 +65,8 @@ class LocalDeployment:
         settings: the settings in force.
         transports: makes every role's connections.
         engine: the database (disposed of by :meth:`close`).
-        keyring: a keyring to cut every role's keys from (tests); by default each role's keys come from
-            its role function, as in production.
+        keyring: a deployment's keyring to cut every role's keys from (tests); by default each role's keys
+            come from its own keyring file through its role function, as in production.
     """
 
     def __init__(
@@ -101,15 +103,23 @@ class LocalDeployment:
 
     @functools.cached_property
     def keyring(self) -> Keyring:
-        """The whole keyring, for tests that seal or open numbers as any party (never a role's source)."""
-        return self._keyring if self._keyring is not None else load_keyring(self.settings)
+        """Every service's keys merged, for tests that seal or open as any party (never a role's source).
+
+        Without a keyring handed in, it is read from the services' keyring files (made on first run in
+        development).
+        """
+        if self._keyring is not None:
+            return self._keyring
+        if self.settings.environment is Environment.DEVELOPMENT:
+            ensure_development_keyrings(self.settings)
+        return deployment_keyring(self.settings)
 
     def _adapter_keys(self, name: str) -> AdapterKeys:
         if self._keyring is not None:
             return adapter_keys_from(self._keyring, name)
         return adapter_keys(self.settings, name)
 
-    def _link_key(self, counterpart: str) -> LinkKey:
+    def _link_key(self, counterpart: str) -> LinkKeys:
         if self._keyring is not None:
             return simulator_keys_from(self._keyring, counterpart)
         return simulator_keys(self.settings, counterpart)
@@ -212,9 +222,15 @@ class LocalDeployment:
         """Names of every queue of the topology."""
         return declared_queues(self.settings)
 
-    def transport(self, role: str) -> Transport:
-        """A connection as the operator for a test's or the demo's own use; closed by :meth:`close`."""
-        transport = self.transports("operator", role)
+    def transport(self, role: str, service: ServiceName = "operator") -> Transport:
+        """A connection for a test's, the demo's or the benchmark's own use; closed by :meth:`close`.
+
+        Args:
+            role: what the connection is for (part of its name).
+            service: whom it connects as: the operator by default (look-ups); the service whose part it
+                plays when it publishes or consumes (the benchmark publishes as the pension adapter).
+        """
+        transport = self.transports(service, role)
         with self._lock:
             self._owned.append(transport)
         return transport

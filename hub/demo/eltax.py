@@ -70,7 +70,7 @@ class PaymentReportFlow:
         """Enrol the pensioners and their relatives (usage numbers and numbers) in the vault."""
         population = hub.population(records)
         hub.enrol_population(population, records)
-        enrol_households(hub, population, records)
+        enrol_households(hub, population, records, tax_year=self.tax_year)
 
     @staticmethod
     def record(population: SyntheticPopulation, index: int) -> PaymentReportRecord:

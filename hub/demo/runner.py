@@ -1,19 +1,28 @@
-"""Runs the demo flows against the broker and counts what was sent, completed, lost and dead-lettered."""
+"""Runs the demo flows against the broker and counts what was sent, completed, lost and dead-lettered.
+
+Every service runs under its own broker user (created or updated first, in development; see
+:mod:`hub.bootstrap.broker_identity`), and the report says which identity was in force and who logged in
+as whom.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hub.bootstrap.broker_identity import establish_identity
+from hub.bootstrap.common import configure_process_logs
 from hub.bootstrap.operator import checkpoint_now, checkpoint_signer
+from hub.bootstrap.transports import PikaTransports, TransportFactory, pika_transports
 from hub.demo.deployment import local_deployment
 from hub.demo.flow import DemoFlow
 from hub.demo.registry import FLOWS
+from hub.infra.broker_users import BrokerAdmin
 from hub.infra.runner import ServiceGroup
 from hub.settings import Settings
 
@@ -31,6 +40,10 @@ class DemoReport:
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
+    identity: dict[str, Any] = field(default_factory=dict)
+    """The broker identity in force (mode, whether users were created, the fallback's reason) and the broker
+    user of every service that connected (see :meth:`IdentityInForce.as_json
+    <hub.bootstrap.broker_identity.IdentityInForce.as_json>`)."""
 
     @property
     def lost(self) -> int:
@@ -47,6 +60,7 @@ class DemoReport:
             "flows": self.flows,
             "outcomes": self.outcomes,
             "seconds": round(self.seconds, 2),
+            "broker_identity": self.identity,
             **self.details,
         }
 
@@ -58,10 +72,34 @@ def run_demo(
     timeout_s: float,
     console: Console | None,
     flows: Sequence[str] | None = None,
+    admin: BrokerAdmin | None = None,
+    transports: TransportFactory | None = None,
+    while_running: Callable[[], None] | None = None,
 ) -> DemoReport:
-    """Run the flows (all by default) once and return the report."""
+    """Run the flows (all by default) once and return the report.
+
+    Args:
+        settings: the settings in force.
+        records: pensioners in each flow.
+        timeout_s: how long to wait for every record before counting what is lost.
+        console: where the progress bars go (``None``: nowhere).
+        flows: the flows to run (all by default).
+        admin: where the broker users are created (default: the management API if configured, else
+            ``rabbitmqctl``); tests pass a private broker's.
+        transports: every role's connections (default: RabbitMQ, each service as its own broker user);
+            tests pass an in-memory broker.
+        while_running: called once after every service started and every flow began, before the demo
+            waits for them (tests look at the broker's connections then).
+
+    Raises:
+        ConfigurationError: per-service identity was asked for and the users could not be created.
+    """
     started = time.monotonic()
-    hub = local_deployment(settings, log_to_stderr=False)
+    configure_process_logs(settings, stderr=False)  # the log file, not the screen the progress bars use
+    # Users are created on the broker the demo connects to; a broker handed in is the caller's to prepare.
+    settings, identity = establish_identity(settings, create_users=transports is None, admin=admin)
+    transports = transports or pika_transports(settings)
+    hub = local_deployment(settings, transports=transports, configure_logs=False)
     chosen: list[DemoFlow] = [FLOWS[name]() for name in (flows or list(FLOWS))]
     try:
         hub.prepare()
@@ -73,6 +111,8 @@ def run_demo(
         try:
             for flow in chosen:
                 flow.start(hub, records)
+            if while_running is not None:
+                while_running()
             _wait(chosen, timeout_s, services, console)
         finally:
             services.shutdown()
@@ -88,6 +128,8 @@ def run_demo(
         report.dead_lettered = max(0, hub.dead_letter_depth() - dead_before)
         if services.failures:
             report.details["service_failures"] = sorted(services.failures)
+        logins = transports.logins if isinstance(transports, PikaTransports) else None
+        report.identity = identity.as_json(logins)
     finally:
         hub.close()
     report.seconds = time.monotonic() - started

@@ -93,7 +93,7 @@ class SurvivalFlow:
                 uow.commit()
         if self._mistaken:
             # The declared grandchildren (扶養控除対象者, held for tax only), from a 扶養親族等申告書.
-            enrol_relatives(hub, dependant_only(population, records))
+            enrol_relatives(hub, dependant_only(population, records), tax_year=date.today().year - 1)
 
     def start(self, hub: LocalDeployment, records: int) -> None:
         """Write the request file the way the pension system does (temporary name, manifest last)."""

@@ -59,7 +59,11 @@ def translate(exc: BaseException, doing: str) -> RenkeiError:
     if isinstance(
         exc, pika.exceptions.ProbableAuthenticationError | pika.exceptions.ProbableAccessDeniedError
     ):
-        return ConfigurationError(f"{doing}: the broker refused the credentials or the virtual host")
+        return ConfigurationError(
+            f"{doing}: the broker refused the credentials or the virtual host (renkei's users and their "
+            "permissions come from `renkei topology users apply`; in development also from `renkei demo` and "
+            "`renkei run`, or set RENKEI_BROKER_IDENTITY=shared)"
+        )
     return BrokerUnavailable(f"{doing}: {type(exc).__name__}: {exc}")
 
 

@@ -9,6 +9,11 @@ Each provision row is written with an access record whose details carry the row'
 of its values (:data:`PROVISION_ID_KEY`, :data:`PROVISION_DIGEST_KEY`). The access record is in a hash
 chain, so a changed, deleted or forged provision row is caught by ``renkei audit verify``. Rows are written
 once, when the exchange completes or fails, and never updated.
+
+When its ``retention_until`` has passed, the retention job deletes a row (:func:`purge_expired`) and
+appends a ``purged`` access record whose details list each deleted row's id and digest
+(:data:`PROVISION_PURGED_KEY`): ``renkei audit verify`` accepts a missing row only when such a record,
+itself in a hash chain, names it with the digest its sealing record holds.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Final
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, String, delete, insert, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import AuditWriteFailed, PolicyRefused, StoreUnavailable, ValidationFailed
@@ -28,21 +33,27 @@ from contracts.redaction import holds_number
 from hub.infra.audit_codec import canonical_at, digest_text, encode_parts, stored_at_text, to_utc
 from hub.infra.audit_sql import ChainWriter, SqlAuditLog
 from hub.infra.db.audit_tables import provision_records
-from hub.ports.audit import AccessRecord, ProvisionRecord, ProvisionRole
+from hub.ports.audit import AccessRecord, AuditAction, AuditLog, Outcome, ProvisionRecord, ProvisionRole
 
 __all__ = [
     "PROVISION_DIGEST_KEY",
     "PROVISION_ID_KEY",
+    "PROVISION_PURGED_KEY",
     "RETENTION_YEARS",
     "SqlProvisionLog",
     "default_retention",
     "provision_digest",
     "provision_json",
+    "purge_expired",
     "record_provision",
 ]
 
 PROVISION_ID_KEY: Final = "renkei.provision.record_id"
 PROVISION_DIGEST_KEY: Final = "renkei.provision.digest"
+PROVISION_PURGED_KEY: Final = "renkei.provision.purged"
+"""In a ``purged`` access record: JSON ``[[record_id, digest], ...]`` of the rows its run deleted."""
+_PURGE_BATCH: Final = 200  # rows named by one purged access record
+_TIMES: Final = ("requested_at", "provided_at", "retention_until")
 RETENTION_YEARS: Final = 7
 """番号法施行令 第29条 as commonly cited; confirm against the official text."""
 
@@ -188,6 +199,56 @@ def record_provision(
     See :class:`SqlProvisionLog`, which this wraps.
     """
     SqlProvisionLog(conn, chain).record([(provision, access)])
+
+
+def _stored_values(conn: Connection, where: Any) -> list[dict[str, Any]]:
+    """Provision rows as stored, dates and times as their stored text (what the digest was made of)."""
+    p = provision_records
+    raw = {
+        n: type_coerce(p.c[n], String).label(n) for n in ("requested_at", "provided_at", "retention_until")
+    }
+    columns = [raw.get(n, p.c[n]) for n in DIGEST_FIELDS]
+    return [dict(row) for row in conn.execute(select(*columns).where(where)).mappings()]
+
+
+def purge_expired(
+    conn: Connection, audit: AuditLog, as_of: date, *, actor: str, dry_run: bool = False
+) -> dict[str | None, int]:
+    """Delete the 情報提供等記録 whose ``retention_until`` is before ``as_of``; returns counts per token.
+
+    Each batch of deleted rows is named, with its digests, by a ``purged`` access record in the caller's
+    transaction (see the module docstring), so that ``renkei audit verify`` tells this deletion from
+    tampering. ``dry_run`` counts only. The token is ``None`` for rows that name nobody.
+    """
+    p = provision_records
+    expired = _stored_values(conn, p.c.retention_until < as_of)
+    counts: dict[str | None, int] = {}
+    for row in expired:
+        counts[row["subject_token"]] = counts.get(row["subject_token"], 0) + 1
+    if dry_run or not expired:
+        return counts
+    for start in range(0, len(expired), _PURGE_BATCH):
+        batch = expired[start : start + _PURGE_BATCH]
+        listed = [[row["record_id"], provision_digest(row)] for row in batch]
+        audit.append(
+            [
+                AccessRecord(
+                    actor=actor[:200],
+                    action=AuditAction.PURGED,
+                    message_type="hub.retention.provision_records",
+                    source="retention",
+                    outcome=Outcome.OK,
+                    reason="retention_ended",
+                    details={
+                        "as_of": as_of.isoformat(),
+                        "rows": str(len(batch)),
+                        PROVISION_PURGED_KEY: json.dumps(listed, separators=(",", ":")),
+                    },
+                )
+            ]
+        )
+        conn.execute(delete(p).where(p.c.record_id.in_([r for r, _ in listed])))
+    return counts
 
 
 def provision_json(row: Mapping[Any, Any]) -> dict[str, Any]:

@@ -47,6 +47,8 @@ class VerifyReport:
     chains: int = 0
     checkpoints: int = 0
     provision_records: int = 0
+    provision_purged: int = 0
+    """情報提供等記録 deleted when their retention ended, each named by a ``purged`` access record."""
     uncovered_records: int = 0
     """Records after the newest checkpoint of their chain: protected by the chain only, not by a signature."""
     anchors: int = 0
@@ -71,6 +73,7 @@ class VerifyReport:
             "chains": self.chains,
             "checkpoints": self.checkpoints,
             "provision_records": self.provision_records,
+            "provision_purged": self.provision_purged,
             "uncovered_records": self.uncovered_records,
             "anchors": self.anchors,
             "first_problem": None if self.first_problem is None else self.first_problem.to_json(),
@@ -107,6 +110,7 @@ def verify(
     ).run()
     provision_problems = provisions.finish(clean=not chain_problems and not orphan_problems)
     report.provision_records = provisions.checked
+    report.provision_purged = provisions.purged
     report.uncovered_records = sum(max(0, last - covered.get(chain, 0)) for chain, last in last_seq.items())
     report.anchors = len(anchors)
     anchor_problems = check_anchors(conn, anchors)

@@ -28,6 +28,7 @@ from hub.infra.audit_provision import (
     DIGEST_FIELDS,
     PROVISION_DIGEST_KEY,
     PROVISION_ID_KEY,
+    PROVISION_PURGED_KEY,
     provision_digest,
 )
 from hub.infra.audit_verify_chain import Problem, ProblemKind
@@ -185,19 +186,30 @@ class CheckpointCheck:
 
 
 class ProvisionCheck:
-    """Matches each 情報提供等記録 with the digest sealed in its access record."""
+    """Matches each 情報提供等記録 with the digest sealed in its access record.
+
+    A row that is missing is a deletion, unless a ``purged`` access record of the retention job names it
+    with the same digest (:func:`hub.infra.audit_provision.purge_expired`): then its retention ended.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._pending: list[tuple[str, str, str, int]] = []
+        self._missing: list[tuple[str, str, str, int]] = []
+        self._purged: dict[str, str] = {}
         self._problems: list[Problem] = []
         self.checked = 0
+        self.purged = 0
 
     def sink(self, chain_id: str) -> Callable[[int, str | None], None]:
         """A callback for the chain walk: notes each verified record of ``chain_id`` that seals a row."""
 
         def note(seq: int, details: str | None) -> None:
-            if details is None or PROVISION_DIGEST_KEY not in details:
+            if details is None:
+                return
+            if PROVISION_PURGED_KEY in details:
+                self._note_purged(details)
+            if PROVISION_DIGEST_KEY not in details:
                 return
             try:
                 parsed = json.loads(details)
@@ -209,6 +221,13 @@ class ProvisionCheck:
                 self._flush()
 
         return note
+
+    def _note_purged(self, details: str) -> None:
+        try:
+            listed = json.loads(json.loads(details)[PROVISION_PURGED_KEY])
+            self._purged.update({str(record_id): str(digest) for record_id, digest in listed})
+        except (ValueError, KeyError, TypeError):
+            return  # a malformed list names nothing: its rows count as deleted
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
@@ -227,12 +246,13 @@ class ProvisionCheck:
             ).mappings()
         }
         for record_id, digest, chain_id, seq in pending:
-            self.checked += 1
             row = found.get(record_id)
             where = f"chain {chain_id} seq {seq}: the 情報提供等記録 {record_id} it seals"
             if row is None:
-                self._problems.append(Problem(ProblemKind.DELETED, f"{where} is missing", chain_id, seq))
-            elif (row["access_chain_id"], row["access_seq"]) != (chain_id, seq) or (
+                self._missing.append((record_id, digest, chain_id, seq))
+                continue
+            self.checked += 1
+            if (row["access_chain_id"], row["access_seq"]) != (chain_id, seq) or (
                 provision_digest(dict(row)) != digest
             ):
                 self._problems.append(Problem(ProblemKind.MODIFIED, f"{where} was changed", chain_id, seq))
@@ -240,6 +260,12 @@ class ProvisionCheck:
     def finish(self, *, clean: bool) -> list[Problem]:
         """Check what is pending; with ``clean`` chains, also that no row is left unsealed."""
         self._flush()
+        for record_id, digest, chain_id, seq in self._missing:
+            if self._purged.get(record_id) == digest:
+                self.purged += 1
+                continue
+            where = f"chain {chain_id} seq {seq}: the 情報提供等記録 {record_id} it seals"
+            self._problems.append(Problem(ProblemKind.DELETED, f"{where} is missing", chain_id, seq))
         total = self._conn.execute(select(func.count()).select_from(provision_records)).scalar_one()
         if clean and total != self.checked:
             self._problems.append(

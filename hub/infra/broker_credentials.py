@@ -2,27 +2,31 @@
 
 Every renkei service has a broker user of its own, ``{prefix}-{service}`` (:func:`broker_users
 <hub.infra.broker_definitions.broker_users>`: ``hub``, ``adapter-<name>``, ``simulator-<counterpart>``,
-``operator``), allowed only its own queues and exchanges. A composition root asks :func:`broker_login` for
-its service's log-in and gives the addresses and the user to the transport it builds::
+``console``, ``operator``), allowed only its own queues and exchanges. A composition root asks
+:func:`broker_login` for its service's log-in and gives the addresses and the user to the transport it
+builds::
 
     login = broker_login(settings, "adapter-jlis")
     transport = PikaTransport(login.addresses, connection_name="renkei-adapter-jlis", user=login.user)
 
 Where the password comes from (``Settings.broker_identity``, ``Settings.broker``):
 
-* **shared** (development default): the AMQP URL's own credentials, unchanged, for every service (``guest``
-  on a development broker). Nothing is proven; the hub checks envelope claims only.
-* **per_service**, development: a password generated on first use under
-  ``<data_dir>/broker/<service>.password`` (directory 0700, file 0600, never overwritten);
-  ``renkei topology users apply`` creates the users in the broker with those passwords.
+* **per_service** (the default), development: a password generated on first use under
+  ``<data_dir>/broker/<service>.password`` (directory 0700, file 0600, never overwritten); ``renkei demo``,
+  ``renkei run`` and ``renkei topology users apply`` create the users in the broker with those passwords
+  (:mod:`hub.bootstrap.broker_identity`).
 * **per_service**, production: ``RENKEI_BROKER_PASSWORD_FILE`` (``{service}`` in it is replaced by the service
   name), owner-only; without it, the AMQP URL's own credentials, which must then name the service's user.
+* **shared** (an explicit opt-out, development and tests only): the AMQP URL's own credentials, unchanged,
+  for every service (``guest`` on a development broker). Nothing is proven; the hub checks envelope claims
+  only.
 
 The addresses hold the password: never log them (:class:`BrokerLogin` hides them from ``repr``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -185,14 +189,19 @@ def _known(settings: Settings, service: str) -> None:
 
 
 def _create_password(path: Path) -> None:
+    # Written in full under a private name, then linked into place: a process starting at the same moment
+    # (`renkei run` of two services) sees no file or a whole one, never an empty one; the first link wins.
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.parent.chmod(0o700)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(secrets.token_urlsafe(_PASSWORD_BYTES) + "\n")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(_PASSWORD_BYTES) + "\n")
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+            os.link(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 def _read_password(path: Path) -> str:

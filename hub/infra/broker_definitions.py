@@ -15,11 +15,16 @@ user (``{prefix}-`` + role)  reads (consumes)                     writes (publis
                              counterpart, its ``.inbound`` link)  ``{p}.retry.*`` (``{p}.counterpart``)
 ``simulator-<c>``            ``{p}.counterpart.<c>.outbound``     ``{p}.counterpart``, ``{p}.dead``,
                                                                   ``{p}.retry.*``
+``console``                  nothing                              ``{p}.ingress``, ``{p}.route``,
+                                                                  ``{p}.counterpart`` (replays)
 ``operator``                 everything under ``{p}.``            everything under ``{p}.``
 ============================ ==================================== ======================================
 
-Each user's *read* permission is exactly the queues its process consumes (:func:`consumed_queues`, which
-``tests/integration/test_broker_definitions.py`` checks against what the composition root really consumes).
+Each user's *read* permission is exactly the queues its process consumes (:func:`consumed_queues`), and
+its *write* permission the exchanges it publishes to; ``tests/integration/test_broker_definitions.py``
+checks both against what the composition roots really consume and publish. The console consumes nothing:
+it looks up queue depths (passive declarations) and replays dead letters, which go only to the exchange of
+the queue the hub computes for the message type (:class:`~hub.core.senders.ReplayRoutes`).
 
 Only ``operator`` may *configure* (declare or delete) anything: the topology comes from this document or
 from ``renkei topology apply`` run as the operator, never from a worker, so a compromised worker cannot
@@ -74,7 +79,7 @@ class BrokerUser:
     """One broker user and the RabbitMQ permissions it gets in renkei's virtual host.
 
     Attributes:
-        role: ``hub``, ``adapter-<name>``, ``simulator-<counterpart>`` or ``operator``.
+        role: ``hub``, ``adapter-<name>``, ``simulator-<counterpart>``, ``console`` or ``operator``.
         name: the user name, ``{prefix}-{role}``.
         configure: regex of the resources it may declare or delete.
         write: regex of the exchanges it may publish to (and queues it may bind).
@@ -105,6 +110,8 @@ def consumed_queues(prefix: str, role: str) -> tuple[str, ...]:
         return (names.counterpart_queue(role.removeprefix("simulator-"), "outbound"),)
     if role == "operator":
         return ()  # it reads everything under the prefix, but runs no consumer
+    if role == "console":
+        return ()  # queue depths are passive declarations; replays publish
     raise ConfigurationError(f"unknown broker role {role!r}")
 
 
@@ -134,6 +141,8 @@ def broker_users(prefix: str) -> tuple[BrokerUser, ...]:
     for counterpart in COUNTERPARTS:
         role = f"simulator-{counterpart}"
         users.append(_user(prefix, role, write=only("counterpart", "dead", _RETRY_TIERS), read=reads(role)))
+    # The console replays dead letters through the exchanges of their types' own queues (ReplayRoutes).
+    users.append(_user(prefix, "console", write=only("ingress", "route", "counterpart"), read=NOTHING))
     everything = rf"^{p}\..*$"
     users.append(BrokerUser("operator", f"{prefix}-operator", everything, everything, everything))
     return tuple(users)

@@ -303,4 +303,6 @@ def _dead_letter(row: Mapping[Any, Any]) -> DeadLetter:
         discarded_at=_utc_or_none(row["discarded_at"]),
         sender=row["sender"],
         actor=row["actor"],
+        erased_at=_utc_or_none(row["erased_at"]),
+        erasure_note=row["erasure_note"],
     )

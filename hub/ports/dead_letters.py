@@ -155,6 +155,16 @@ class DeadLetter:
     """The proven sender (see :attr:`DeadLetterEntry.sender`)."""
     actor: str | None = None
     """The established actor (see :attr:`DeadLetterEntry.actor`); ``None``: the federation's alone."""
+    erased_at: datetime | None = None
+    """When the retention job destroyed its sealed values (an erased person's data, or an old archive):
+    such a dead letter is shown as erased and never replayed."""
+    erasure_note: str | None = None
+    """What the retention job destroyed (counts only)."""
+
+    @property
+    def erased(self) -> bool:
+        """Whether retention destroyed part of the body (it can no longer be replayed)."""
+        return self.erased_at is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ class Outbox(Protocol):
         ...
 
     def mark_sent(self, ids: Sequence[int]) -> None:
-        """Mark outbox rows as published and confirmed."""
+        """Mark outbox rows as published and confirmed, and delete their bodies (sealed copies)."""
         ...
 
 

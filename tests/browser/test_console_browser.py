@@ -80,7 +80,7 @@ def test_replay_from_the_dead_letter_view(served, page, tmp_path):
     _shot(page, tmp_path, "dead-letters")
     page.get_by_role("link", name=f"#{target}", exact=True).click()
     body = page.get_by_test_id("body").inner_text()
-    assert "⟨sealed for jlis · #1⟩" in body
+    assert "⟨sealed for hub · #1⟩" in body
     _clean(page)
     _shot(page, tmp_path, "dead-letter")
     page.get_by_label("理由（10文字以上・アクセス記録に残ります）").fill("J-LIS fixed the rejected file")

@@ -14,6 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub.infra.broker_users import Rabbitmqctl
+from tests._connections import connection_name, users_by_service
+
 __all__ = ["NODES", "LocalCluster"]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +95,11 @@ class LocalCluster:
                 return value.split(",")
         raise RuntimeError(f"no RENKEI_TEST_CLUSTER_AMQP_URLS in {self.directory / 'cluster.env'}")
 
+    def admin(self, node: int = 1) -> Rabbitmqctl:
+        """Where renkei's broker users are created (through ``node``; users are cluster-wide)."""
+        env = {**os.environ, "HOME": str(self.directory / "home")}
+        return Rabbitmqctl(command=str(self.sbin / "rabbitmqctl"), node=f"renkei{node}@localhost", env=env)
+
     def ctl_json(self, node: int, *args: str) -> list[dict[str, object]]:
         """``rabbitmqctl -n renkeiN@localhost ARGS --formatter json`` (bounded), parsed."""
         result = subprocess.run(
@@ -124,10 +132,19 @@ class LocalCluster:
                 continue  # a stopped node: ask the next
             counts = dict.fromkeys(NODES, 0)
             for row in rows:
-                if _connection_name(row.get("client_properties")).startswith(prefix):
+                if connection_name(row.get("client_properties")).startswith(prefix):
                     # The server port tells the node: 5680 + N (the listing is cluster-wide).
                     counts[int(str(row["port"])) - _AMQP_PORT_BASE] += 1
             return counts
+        raise RuntimeError("no node of the cluster answered")
+
+    def connection_users(self) -> dict[str, set[str]]:
+        """The users renkei's connections logged in as, by service (asked of any node that answers)."""
+        for asked in (3, 2, 1):
+            try:
+                return users_by_service(self.ctl_json(asked, "list_connections", "user", "client_properties"))
+            except (RuntimeError, subprocess.TimeoutExpired):
+                continue  # a stopped node: ask the next
         raise RuntimeError("no node of the cluster answered")
 
     def quorum_members(self, prefix: str) -> dict[str, int]:
@@ -138,14 +155,3 @@ class LocalCluster:
             for row in rows
             if str(row["name"]).startswith(prefix) and row.get("type") == "quorum"
         }
-
-
-def _connection_name(properties: object) -> str:
-    # The JSON formatter gives client properties as [[name, type, value], ...] or as a mapping.
-    if isinstance(properties, dict):
-        return str(properties.get("connection_name", ""))
-    if isinstance(properties, list):
-        for item in properties:
-            if isinstance(item, list) and len(item) == 3 and item[0] == "connection_name":
-                return str(item[2])
-    return ""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import distinct, func, select
 
+from hub.infra.broker_users import BrokerAdmin
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.messaging_tables import inbox
 from hub.settings import Settings
@@ -40,15 +41,23 @@ class ScaledDeployment(Deployment):
         log_dir: where each process's log goes.
         hubs: hub worker processes.
         jlis: J-LIS adapter processes.
+        admin: where every service's own broker user is created (see :class:`Deployment`).
     """
 
     def __init__(
-        self, settings: Settings, records: int, log_dir: Path, *, hubs: int = 2, jlis: int = 2
+        self,
+        settings: Settings,
+        records: int,
+        log_dir: Path,
+        *,
+        hubs: int = 2,
+        jlis: int = 2,
+        admin: BrokerAdmin | None = None,
     ) -> None:
-        super().__init__(settings, records, log_dir)
+        super().__init__(settings, records, log_dir, admin=admin)
         env = {
-            **service_env(settings),
-            "RENKEI_AMQP_URLS": ",".join(settings.amqp_addresses),
+            **service_env(self.settings),
+            "RENKEI_AMQP_URLS": ",".join(self.settings.amqp_addresses),
             "RENKEI_MIGRATE_ON_START": "false",
             "RENKEI_DECLARE_TOPOLOGY": "false",
         }

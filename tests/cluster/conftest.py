@@ -23,10 +23,11 @@ import psycopg
 import pytest
 
 from contracts.errors import BrokerUnavailable
+from hub.infra.broker_users import Rabbitmqctl
 from hub.infra.topology import renkei_topology
 from hub.infra.topology_teardown import delete_topology as delete_flow_topology
-from hub.settings import RetrySettings, Settings
-from tests._availability import rabbitmq_binaries, unavailable
+from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
+from tests._availability import local_broker_admin, rabbitmq_binaries, unavailable
 from tests.cluster._cluster import ROOT, LocalCluster
 from tests.cluster._scaled import ScaledDeployment
 
@@ -63,8 +64,10 @@ def local_cluster() -> Iterator[LocalCluster]:
 
 def scaled_settings(urls: list[str], data_dir: Path, **overrides: object) -> Settings:
     """Settings of one flow: its own prefix and data directory; small chunks and batches so that the
-    work spreads over every worker (500 chunks of 20 records, 10 deliveries a batch)."""
+    work spreads over every worker (500 chunks of 20 records, 10 deliveries a batch); every service its
+    own broker user."""
     values: dict[str, object] = {
+        "broker": BrokerSettings(identity=BrokerIdentity.PER_SERVICE),
         "amqp_url": urls[0],
         "amqp_urls": ",".join(urls),
         "data_dir": data_dir,
@@ -95,8 +98,14 @@ def delete_topology(urls: list[str], settings: Settings) -> None:
 DeployFactory = Callable[..., ScaledDeployment]
 
 
-def make_deployments(urls: list[str], name: str) -> tuple[DeployFactory, Callable[[], None]]:
-    """A factory of prepared deployments, and the clean-up that kills their processes and queues."""
+def make_deployments(
+    urls: list[str], name: str, admin: Rabbitmqctl | None
+) -> tuple[DeployFactory, Callable[[], None]]:
+    """A factory of prepared deployments, and the clean-up that kills their processes and queues.
+
+    With ``admin``, every service runs as its own broker user (created there, deleted at the clean-up);
+    without, with the shared log-in.
+    """
     made: list[ScaledDeployment] = []
     run_dir = _RUNS_DIR / f"{name[:40]}-{uuid.uuid4().hex[:6]}"
 
@@ -104,8 +113,10 @@ def make_deployments(urls: list[str], name: str) -> tuple[DeployFactory, Callabl
         records: int = RECORDS, *, hubs: int = 2, jlis: int = 2, **overrides: object
     ) -> ScaledDeployment:
         root = run_dir / f"d{len(made)}"
+        if admin is None:
+            overrides = {"broker": BrokerSettings(identity=BrokerIdentity.SHARED), **overrides}
         settings = scaled_settings(urls, root / "var", **overrides)
-        deployment = ScaledDeployment(settings, records, root / "logs", hubs=hubs, jlis=jlis)
+        deployment = ScaledDeployment(settings, records, root / "logs", hubs=hubs, jlis=jlis, admin=admin)
         made.append(deployment)
         deployment.prepare()
         return deployment
@@ -125,7 +136,7 @@ def make_deployments(urls: list[str], name: str) -> tuple[DeployFactory, Callabl
 @pytest.fixture
 def cluster_deploy(local_cluster: LocalCluster, request: pytest.FixtureRequest) -> Iterator[DeployFactory]:
     """Deployments on the local cluster; every process is killed when the test ends."""
-    build, cleanup = make_deployments(local_cluster.urls, request.node.name)
+    build, cleanup = make_deployments(local_cluster.urls, request.node.name, local_cluster.admin())
     try:
         yield build
     finally:
@@ -134,8 +145,11 @@ def cluster_deploy(local_cluster: LocalCluster, request: pytest.FixtureRequest) 
 
 @pytest.fixture
 def broker_deploy(amqp_url: str, request: pytest.FixtureRequest) -> Iterator[DeployFactory]:
-    """Deployments on the shared broker (RENKEI_TEST_AMQP_URL); every process is killed at the end."""
-    build, cleanup = make_deployments([amqp_url], request.node.name)
+    """Deployments on the shared broker (RENKEI_TEST_AMQP_URL); every process is killed at the end.
+
+    Every service is its own broker user when ``rabbitmqctl`` can reach the broker (this machine's).
+    """
+    build, cleanup = make_deployments([amqp_url], request.node.name, local_broker_admin(amqp_url))
     try:
         yield build
     finally:

@@ -44,6 +44,14 @@ def test_a_node_stopped_and_restarted_mid_flow_loses_and_duplicates_nothing(
         timeout_s=120,
         poll_s=0.5,
     )
+
+    # Every process logs in as its own service's broker user (both hub workers as the hub's, ...).
+    def each_as_its_user() -> bool:
+        users = local_cluster.connection_users()
+        assert all(found == {f"{prefix}-{service}"} for service, found in users.items()), users
+        return set(users) == {"hub", "adapter-jlis", "adapter-pension"}
+
+    deployment.wait_until(each_as_its_user, "every service connected as its own user", 60, poll_s=0.5)
     deployment.drop_request()
     # The hub has handled its first requests (of 500 requests and 500 answers): it is busy enriching,
     # and inquiries are on their way to J-LIS, which cannot answer yet.

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pika
 import pytest
 
-from hub.settings import RetrySettings, Settings
+from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
 
 
 def amqp_url() -> str:
@@ -38,7 +38,12 @@ def delete_prefixed(url: str, prefix: str, queues: list[str], exchanges: list[st
 
 @pytest.fixture
 def e2e_settings(tmp_path) -> Iterator[Settings]:
-    """Settings isolated per test: own data directory (SQLite, keys, files) and own broker names."""
+    """Settings isolated per test: own data directory (SQLite, keys, files) and own broker names.
+
+    Every service logs in as the URL's user (shared identity): these tests are about the flows, and a set
+    of broker users per test would cost two ``rabbitmqctl`` calls each. ``test_broker_identity`` runs the
+    flows with per-service identity, its users created once for the module.
+    """
     url = amqp_url()
     prefix = f"t{uuid.uuid4().hex[:8]}"
     settings = Settings(
@@ -48,6 +53,7 @@ def e2e_settings(tmp_path) -> Iterator[Settings]:
         log_json=True,
         batch_wait_ms=5,
         retry=RetrySettings(max_attempts=3, delays_ms=(200, 500, 1000), delivery_limit=5),
+        broker=BrokerSettings(identity=BrokerIdentity.SHARED),
     )
     yield settings
     from hub.infra.topology import renkei_topology

@@ -6,12 +6,15 @@ No timing is asserted: only that each figure is there, positive where it must be
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from typer.testing import CliRunner
 
 from hub.bench import run_bench
 from hub.cli.main import app
+from hub.settings import BrokerIdentity, BrokerSettings
+from tests._availability import local_broker_admin, unavailable
 
 
 @pytest.mark.rabbitmq
@@ -19,8 +22,15 @@ from hub.cli.main import app
 @pytest.mark.timeout(300)
 def test_a_small_bench_reports_every_figure(e2e_settings):
     ticks: list[tuple[str, int, int]] = []
+    # As `renkei bench` runs by default: every service (and the bench's own publisher and consumers) is its
+    # own broker user, created by each phase and deleted after it.
+    if local_broker_admin(e2e_settings.amqp_url) is None:
+        unavailable("per-service broker users need rabbitmqctl on the broker's machine", tests="the bench")
+    per_service = e2e_settings.model_copy(
+        update={"broker": BrokerSettings(identity=BrokerIdentity.PER_SERVICE)}
+    )
     report = run_bench(
-        e2e_settings,
+        per_service,
         messages=200,
         records=2000,
         timeout_s=240,
@@ -60,8 +70,22 @@ def test_a_small_bench_reports_every_figure(e2e_settings):
     assert answered == sorted(answered)
     assert answered[-1] == 2000
 
-    # Every phase cleaned up after itself.
+    # Sealing to public keys: one HPKE operation per message and side, sizes as the format says.
+    sealing = report["sealing"]
+    assert all(us > 0 for us in sealing["per_operation_us"].values())
+    assert sealing["bulk_message"]["public_key_operations_per_side"] == 1
+    assert sealing["value_chars"]["v2"] > sealing["value_chars"]["v2_key_once_per_message"]
+    assert sealing["value_chars"]["v2"] - sealing["value_chars"]["v2_key_once_per_message"] == 128
+
+    identity = report["broker_identity"]
+    assert (identity["mode"], identity["users_created"], identity["fallback"]) == ("per_service", True, None)
+
+    # Every phase cleaned up after itself: its directory, and its broker users.
     assert not any((e2e_settings.data_dir / "bench").iterdir())
+    users = subprocess.run(
+        ["rabbitmqctl", "-q", "list_users"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert f"{e2e_settings.exchange_prefix}-bench-" not in users
 
 
 def test_the_command_is_mounted():

@@ -14,6 +14,9 @@ from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
 from hub.demo.survival import dependant_only
+from hub.infra.crypto.key_needs import check_keyring
+from hub.infra.crypto.keyring import read_keyring_file
+from hub.infra.service_names import SERVICE_NAMES
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
 
@@ -29,6 +32,10 @@ def test_demo_completes_every_record_once_with_the_right_outcome(e2e_settings):
     assert summary["flows"]["survival_inquiry"] == {"sent": 1020, "completed": 1020}
     assert summary["duplicates"] == 0
     assert summary["dead_lettered"] == 0
+    # Every service ran with its own keyring, holding its keys and no other (a format-1 keyring never made).
+    for service in SERVICE_NAMES:
+        check_keyring(read_keyring_file(e2e_settings.keyring_path_of(service)), service)
+    assert not e2e_settings.legacy_keyring_path.exists()
 
     # Every person's outcome is what the synthetic register says J-LIS answers for them this cycle.
     batch_id, cycle = summary["survival_inquiry"]["batch_id"], summary["survival_inquiry"]["cycle"]

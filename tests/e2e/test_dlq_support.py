@@ -24,6 +24,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
     """The RENKEI_* environment that points the ``renkei`` command at a test's settings."""
     return {
         "RENKEI_AMQP_URL": settings.amqp_url,
+        "RENKEI_BROKER_IDENTITY": settings.broker_identity.value,  # the hub's, as an operator's would be
         "RENKEI_DATA_DIR": str(settings.data_dir),
         "RENKEI_DB_URL": settings.database_url,
         "RENKEI_EXCHANGE_PREFIX": settings.exchange_prefix,

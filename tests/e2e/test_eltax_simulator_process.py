@@ -41,6 +41,7 @@ def test_reports_are_answered_by_a_simulator_running_as_its_own_process(e2e_sett
             "RENKEI_DATA_DIR": str(s.data_dir),
             "RENKEI_EXCHANGE_PREFIX": s.exchange_prefix,
             "RENKEI_LOG_JSON": "true",
+            "RENKEI_BROKER_IDENTITY": s.broker_identity.value,  # as the hub in this process (shared)
             # The same queue arguments as the test's topology, or redeclaring a queue would fail.
             "RENKEI_RETRY_MAX_ATTEMPTS": str(s.retry.max_attempts),
             "RENKEI_RETRY_DELAYS_MS": json.dumps(list(s.retry.delays_ms)),

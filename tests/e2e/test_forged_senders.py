@@ -47,7 +47,7 @@ from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.audit_query import search
 from hub.infra.broker_credentials import broker_login
 from hub.infra.broker_users import apply_users, delete_users
-from hub.infra.crypto.sealing import AeadSealer
+from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.crypto.service_keys import adapter_keys_from
 from hub.infra.runner import ServiceGroup
 from hub.infra.topology import renkei_topology
@@ -193,7 +193,7 @@ def forged_result(hub: LocalDeployment, ref: str, batch: str) -> tuple[Envelope,
     """A J-LIS answer linking a number of the forger's choosing, sealed with the pension adapter's key."""
     message_id = uuid.uuid4()
     number = synthetic_individual_number()
-    sealed = AeadSealer(adapter_keys_from(hub.keyring, "pension").sealing).seal(
+    sealed = HpkeSealer(adapter_keys_from(hub.keyring, "pension").sealing).seal(
         number, recipient="hub", message_id=message_id, field=unique_number_field(1)
     )
     payload = JlisNumberAcquisitionResult(

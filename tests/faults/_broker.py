@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub.infra.broker_users import Rabbitmqctl
+
 __all__ = ["PrivateBroker", "free_port", "reap_stale_nodes"]
 
 _START_TIMEOUT_S = 90
@@ -143,6 +145,10 @@ class PrivateBroker:
         if check and result.returncode != 0:
             raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stderr.strip()[-500:]}")
         return result.stdout
+
+    def admin(self) -> Rabbitmqctl:
+        """Where renkei's broker users are created on this node (``renkei topology users``' CLI driver)."""
+        return Rabbitmqctl(command=str(self.sbin / "rabbitmqctl"), node=self.node, env=self._env())
 
     def running(self) -> bool:
         """Whether the node's Erlang VM answers (its broker application may be stopped)."""

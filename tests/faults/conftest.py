@@ -27,7 +27,7 @@ from hub.demo.flow import DemoFlow
 from hub.demo.survival import SurvivalFlow
 from hub.infra.topology import renkei_topology
 from hub.infra.topology_teardown import delete_topology as delete_flow_topology
-from hub.settings import RetrySettings, Settings
+from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
 from tests._availability import rabbitmq_binaries, unavailable
 from tests.faults._broker import PrivateBroker, free_port, reap_stale_nodes
 from tests.faults._postgres import PrivatePostgres, postgres_binaries, reap_stale
@@ -97,10 +97,15 @@ def fault_postgres() -> Iterator[PrivatePostgres]:
         cluster.stop(remove=True)
 
 
-def fault_settings(broker: PrivateBroker, data_dir: Path, **overrides: object) -> Settings:
-    """Settings of one fault test: its own prefix and data directory on the private broker."""
+def fault_settings(node: PrivateBroker, data_dir: Path, **overrides: object) -> Settings:
+    """Settings of one fault test: its own prefix and data directory on the private broker.
+
+    Shared broker identity unless ``broker`` says otherwise: the deployments of :func:`deploy` run every
+    service as its own broker user; the bad-input corpus publishes as the broker's administrator.
+    """
     values: dict[str, object] = {
-        "amqp_url": broker.url,
+        "amqp_url": node.url,
+        "broker": BrokerSettings(identity=BrokerIdentity.SHARED),
         "data_dir": data_dir,
         "exchange_prefix": f"f{uuid.uuid4().hex[:8]}",
         "log_json": True,
@@ -151,10 +156,14 @@ def deploy(fault_broker: PrivateBroker, enrolled_data_dir: Path, tmp_path: Path)
         **overrides: object,
     ) -> Deployment:
         root = tmp_path / f"d{len(made)}"
-        settings = fault_settings(fault_broker, root / "var", **overrides)
+        per_service = BrokerSettings(identity=BrokerIdentity.PER_SERVICE)
+        settings = fault_settings(fault_broker, root / "var", **{"broker": per_service, **overrides})
         if records == RECORDS and not settings.db_url:
             shutil.copytree(enrolled_data_dir, settings.data_dir)
-        deployment = Deployment(settings, records, root / "logs", services=services, flow=flow)
+        # Every service as its own broker user on the private node (created here, deleted by close()).
+        deployment = Deployment(
+            settings, records, root / "logs", services=services, flow=flow, admin=fault_broker.admin()
+        )
         made.append(deployment)
         deployment.prepare()
         return deployment

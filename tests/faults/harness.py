@@ -3,10 +3,12 @@
 :class:`Deployment` runs ``renkei run hub``, ``renkei run adapter jlis``, ``renkei run adapter pension``
 and ``renkei run simulator jlis --records N`` as subprocesses, each with ``RENKEI_*`` taken from the test's
 settings and its output in a log file under the test's directory (``<service>.<generation>.log``). The test
-process prepares the database and the vault (the demo population) before the services start, drops the
-survival request the way the pension system does (:class:`hub.demo.survival.SurvivalFlow`), and counts
-outcome rows to know how far the flow got. Every wait has a deadline; :meth:`Deployment.close` ends every
-process it started (the fixtures always call it).
+process prepares the database and the vault (the demo population) before the services start, and the broker
+as a deploy job does (the services neither declare nor create anything): given a broker admin, it creates
+every service's own broker user first (per-service identity, one ``rabbitmqctl import_definitions``) and
+deletes them at the end. It drops the survival request the way the pension system does
+(:class:`hub.demo.survival.SurvivalFlow`), and counts outcome rows to know how far the flow got. Every
+wait has a deadline; :meth:`Deployment.close` ends every process it started (the fixtures always call it).
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ import pika.exceptions
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.pool import NullPool
 
+from contracts.errors import RenkeiError
 from contracts.usage_number import UsageNumber
+from hub.bootstrap.broker_identity import establish_identity
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.demo.flow import DemoFlow
 from hub.demo.survival import SurvivalFlow
+from hub.infra.broker_users import BrokerAdmin, delete_users
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.messaging_tables import inbox, outbox
 from hub.settings import Settings
@@ -58,10 +63,15 @@ def renkei_command() -> list[str]:
 
 
 def service_env(settings: Settings) -> dict[str, str]:
-    """The environment of a service process: the test's settings as ``RENKEI_*`` and nothing else of ours."""
+    """The environment of a service process: the test's settings as ``RENKEI_*`` and nothing else of ours.
+
+    The broker identity is the test's; the services prepare nothing (the test process did, as the operator).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("RENKEI_")}
     env.update(
         RENKEI_AMQP_URL=settings.amqp_url,
+        RENKEI_BROKER_IDENTITY=settings.broker_identity.value,
+        RENKEI_DECLARE_TOPOLOGY="false",
         RENKEI_DATA_DIR=str(settings.data_dir),
         RENKEI_EXCHANGE_PREFIX=settings.exchange_prefix,
         RENKEI_PREFETCH=str(settings.prefetch),
@@ -211,6 +221,8 @@ class Deployment:
             ``eltax`` adapters and their simulators, ``simulator-intermediate_server`` and
             ``simulator-eltax``).
         flow: the demo flow to run (the survival inquiry by default).
+        admin: where to create every service's broker user (per-service identity), deleted again by
+            :meth:`close`; ``None``: none are created (the settings' identity must then be shared).
     """
 
     def __init__(
@@ -220,7 +232,10 @@ class Deployment:
         log_dir: Path,
         services: tuple[str, ...] = SERVICES,
         flow: Callable[[], DemoFlow] = SurvivalFlow,
+        admin: BrokerAdmin | None = None,
     ) -> None:
+        settings, self.identity = establish_identity(settings, create_users=admin is not None, admin=admin)
+        self._broker_admin = admin
         self.settings = settings
         self.records = records
         self.log_dir = log_dir
@@ -296,6 +311,10 @@ class Deployment:
         if self._admin is not None and self._admin.is_open:
             with contextlib.suppress(pika.exceptions.AMQPError):
                 self._admin.close()
+        if self.identity.users_created and self._broker_admin is not None:
+            # Best effort: a test may leave the broker stopped; a private node is removed anyway.
+            with contextlib.suppress(RenkeiError, subprocess.TimeoutExpired):
+                delete_users(self.settings, admin=self._broker_admin)
 
     def note(self, event: str) -> None:
         """Keep a timestamped event for the failure message and the test's report."""

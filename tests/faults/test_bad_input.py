@@ -33,7 +33,7 @@ from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.survival import JLIS_REF_SCOPE
 from hub.infra.broker_credentials import url_user
-from hub.infra.crypto.sealing import AeadSealer
+from hub.infra.crypto.sealing import HpkeSealer
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
 from hub.settings import RetrySettings
 from tests.corpus.builders import survival_request_envelope
@@ -163,7 +163,7 @@ def test_every_bad_input_is_refused_with_its_reason_and_every_valid_neighbour_co
     names = d.hub.names
     usage = [_usage(i) for i in range(RECORDS)]
     refs = _known_refs(d, usage[:4])
-    sealer = AeadSealer(d.hub.keyring.sealing_for())
+    sealer = HpkeSealer(d.hub.keyring.sealing_for())
     number = synthetic_individual_number()
 
     def seal(message_id: uuid.UUID, recipient: str, field: str) -> str:

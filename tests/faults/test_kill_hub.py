@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests._connections import parse, users_by_service
 from tests.faults.harness import assert_every_record_once
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
@@ -19,11 +20,22 @@ CHUNK = 250
 
 
 @pytest.mark.timeout(240)
-def test_the_hub_killed_at_four_points_still_completes_every_record_once(deploy):
+def test_the_hub_killed_at_four_points_still_completes_every_record_once(deploy, fault_broker):
     d = deploy(chunk_records=CHUNK)
     handled_in_all = 2 * d.records // CHUNK  # each chunk's inquiry, then its J-LIS result
     d.start()
     d.drop_request()
+    # Every process is its own broker user (as in production), and logs in again as itself after a kill.
+    expected = {"hub", "adapter-jlis", "adapter-pension", "simulator-jlis"}
+    prefix = d.settings.exchange_prefix
+
+    def each_service_as_its_user() -> bool:
+        rows = parse(fault_broker.ctl("list_connections", "user", "client_properties", "--formatter", "json"))
+        users = users_by_service(rows)
+        assert all(found == {f"{prefix}-{service}"} for service, found in users.items()), users
+        return set(users) >= expected
+
+    d.wait_until(each_service_as_its_user, "every service connected as its own user", 60, poll_s=0.5)
     # By the hub's own progress (its inbox), so that the kills fall inside the flow however fast the
     # outcomes come: while enriching the inquiry, then while J-LIS's answers come back.
     for fraction in (0.02, 0.35, 0.6, 0.85):
@@ -31,6 +43,7 @@ def test_the_hub_killed_at_four_points_still_completes_every_record_once(deploy)
         d.wait_until(lambda at=at: d.hub_handled() >= at, f"{at} messages handled by the hub", 120)
         d.restart("hub")
     d.wait_completed(d.records, 120)
+    d.wait_until(each_service_as_its_user, "every service connected as its own user", 60, poll_s=0.5)
     report = assert_every_record_once(d)
     assert d.services["hub"].kills == 4
     print("\n".join(d.events), report, sep="\n")

@@ -43,7 +43,7 @@ from hub.core.routing import HANDLERS
 from hub.core.survival import JLIS_PURPOSE, JLIS_REF_SCOPE
 from hub.demo.data import demo_register
 from hub.demo.deployment import LocalDeployment, local_deployment
-from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.migrate import upgrade
 from hub.ports.holds import HoldStatus
@@ -71,8 +71,8 @@ def handle(hub: LocalDeployment, env: Envelope) -> list[Envelope]:
     with hub.uow_factory()() as uow:
         ctx = HandlerContext(
             uow,
-            AeadSealer(hub.keyring.sealing_for()),
-            AeadUnsealer(hub.keyring.unsealing("hub")),
+            HpkeSealer(hub.keyring.sealing_for()),
+            HpkeUnsealer(hub.keyring.unsealing("hub")),
             hub.policy,
             "hub:t",
         )
@@ -306,7 +306,7 @@ def test_a_number_change_colliding_in_the_vault_is_held_and_the_chunk_goes_on(hu
         uow.commit()
     fresh, taken = population.individual_number(0, 1), population.individual_number(1)
     env_id = new_id()
-    sealer = AeadSealer(hub.keyring.sealing_for())
+    sealer = HpkeSealer(hub.keyring.sealing_for())
     result = JlisSurvivalChangeResult(
         chunk=ChunkInfo(batch_id="b", chunk_index=0, chunk_count=1, total_records=3),
         cycle="2026-12",

@@ -16,16 +16,22 @@ import shutil
 import subprocess
 import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlparse
 
 import pytest
 
 from contracts.errors import ConfigurationError
+from hub.bootstrap.common import Wiring
+from hub.core.senders import load_sender_table
 from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
+from hub.demo.runner import run_demo
+from hub.infra.broker_credentials import replay_routes
 from hub.infra.broker_definitions import (
     broker_users,
     consumed_queues,
@@ -33,11 +39,13 @@ from hub.infra.broker_definitions import (
     hash_password,
     password_matches,
 )
+from hub.infra.broker_users import Rabbitmqctl
+from hub.infra.service_names import ServiceName
 from hub.infra.topology import ADAPTERS, COUNTERPARTS, Names, renkei_topology
 from hub.infra.transport_memory import InMemoryTransport
 from hub.infra.transport_pika import PikaTransport
-from hub.ports.transport import Delivery, Disposition, OutgoingMessage
-from hub.settings import RetrySettings, Settings
+from hub.ports.transport import Delivery, Disposition, OutgoingMessage, Transport
+from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
 from tests._shared_transport import shared
 
 RETRY = RetrySettings(max_attempts=3, delays_ms=(200, 1_000), delivery_limit=5)
@@ -120,12 +128,105 @@ def consumed_in_code(tmp_path: Path, prefix: str) -> dict[str, set[str]]:
 def test_every_service_may_read_exactly_the_queues_its_code_consumes(tmp_path: Path) -> None:
     prefix = "renkei"
     consumed = consumed_in_code(tmp_path, prefix)
-    roles = {u.role for u in broker_users(prefix)} - {"operator"}
-    assert set(consumed) == roles  # every service with a broker user, and no other
+    roles = {u.role for u in broker_users(prefix)} - {"operator", "console"}
+    assert set(consumed) == roles  # every service with a broker user that consumes, and no other
     for role, queues in consumed.items():
         assert queues, role
         assert granted(prefix, role, "read") == queues, role  # may read all it consumes, and nothing more
         assert set(consumed_queues(prefix, role)) == queues, role
+
+
+def test_the_console_reads_nothing_and_declares_nothing() -> None:
+    # Queue depths are passive declarations (no permission); replays publish. It runs no consumer.
+    assert granted("renkei", "console", "read") == set()
+    assert granted("renkei", "console", "configure") == set()
+    assert consumed_queues("renkei", "console") == ()
+
+
+class _Recorder:
+    """One service's connection to the shared in-memory broker, as its own user; notes where it publishes."""
+
+    def __init__(self, transport: InMemoryTransport, service: str, published: dict[str, set[str]]) -> None:
+        self._transport = transport
+        self._service = service
+        self._published = published
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        self._published[self._service].update(m.exchange for m in messages)
+        self._transport.publish(messages)
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+class RecordingTransports:
+    """Every service its own user (``{prefix}-{service}``) on one in-memory broker, publishes noted."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.broker = InMemoryTransport(user=f"{prefix}-operator")
+        self.published: dict[str, set[str]] = defaultdict(set)
+
+    def __call__(self, service: ServiceName, role: str) -> Transport:
+        view = self.broker.for_user(f"{self.prefix}-{service}")
+        return _Recorder(view, service, self.published)  # type: ignore[return-value]
+
+
+def writes_the_table_needs(prefix: str, role: str) -> set[str]:
+    """The exchanges ``role`` must write to: those of the queues of what it may send (the sender table),
+    or of every replay target (the console); plus, for a consumer, its dead letters and retries."""
+    names, table = Names(prefix), load_sender_table()
+    routes = replay_routes(
+        Settings(exchange_prefix=prefix), Wiring.of(Settings(exchange_prefix=prefix)).exchanges
+    )
+    if role == "console":
+        return {routes.target(r.message_type, r.sender).exchange for r in table.rules}
+    sent = {routes.target(r.message_type, r.sender).exchange for r in table.rules if r.sender == role}
+    failures = {names.dead_letter_exchange} | {names.retry_exchange(d) for d in RETRY.delays_ms}
+    return sent | (failures if consumed_queues(prefix, role) else set())
+
+
+def test_every_service_may_write_exactly_what_it_sends_and_its_code_publishes_nothing_else(
+    tmp_path: Path,
+) -> None:
+    prefix = "t"
+    roles = {u.role for u in broker_users(prefix)} - {"operator"}
+    for role in roles:  # the permissions are the sender table's, no more and no less
+        assert granted(prefix, role, "write") == writes_the_table_needs(prefix, role), role
+    # Every flow of the demo, every service as its own user: what each really publishes is allowed it.
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        exchange_prefix=prefix,
+        log_json=False,
+        batch_wait_ms=5,
+        retry=RETRY,
+        broker=BrokerSettings(identity=BrokerIdentity.PER_SERVICE),
+    )
+    transports = RecordingTransports(prefix)
+    report = run_demo(settings, 20, timeout_s=60, console=None, transports=transports)
+    assert (report.lost, report.dead_lettered) == (0, 0), report.as_json()
+    publishers = set(transports.published) - {"operator"}  # the demo's own look-ups and set-up
+    assert publishers == {
+        "hub",
+        *(f"adapter-{a}" for a in ADAPTERS),
+        *(f"simulator-{c}" for c in COUNTERPARTS),
+    }
+    for service, exchanges in transports.published.items():
+        assert exchanges <= granted(prefix, service, "write"), service
+    # ... and the console's replay publishes to its replay target's exchange, which it may write.
+    console = local_deployment(settings, transports=transports, configure_logs=False)
+    try:
+        root = console.console()
+        target = root.replay_routes.target("pension.survival_check.outcomes", "hub")
+        assert target.exchange in granted(prefix, "console", "write")
+        root.transport().publish([message(target.exchange, target.routing_key)])
+        assert transports.published["console"] == {target.exchange}
+        root.close()
+    finally:
+        console.close()
 
 
 def test_only_the_operator_configures_and_nothing_outside_the_prefix() -> None:
@@ -225,8 +326,7 @@ def imported(amqp_url: str) -> Iterator[Imported]:
         )
     finally:
         ctl("delete_vhost", vhost)
-        for user in document["users"]:
-            ctl("delete_user", user["name"])
+        Rabbitmqctl().delete([user["name"] for user in document["users"]])  # one CLI call for them all
 
 
 def url(user: str, password: str, host: str, vhost: str) -> str:

@@ -6,9 +6,21 @@ import pytest
 from fastapi.testclient import TestClient
 
 from contracts.errors import AuditWriteFailed, ConfigurationError
+from contracts.ids import new_id
 from contracts.redaction import find_numbers
 from hub.console.users import load_users
-from tests.console_fixtures import CHIBA, ConsoleWorld, approved, console_world, session, sign_in, token
+from hub.infra.crypto.sealing import HpkeSealer
+from tests.console_fixtures import (
+    CHIBA,
+    ConsoleWorld,
+    _dead_letter,
+    _inquiry_body,
+    approved,
+    console_world,
+    session,
+    sign_in,
+    token,
+)
 
 __all__ = ["console_world"]
 
@@ -394,3 +406,31 @@ def test_no_users_file_no_console(tmp_path):
     loose.chmod(0o600)
     with pytest.raises(ConfigurationError, match="token_hash"):
         load_users(loose)
+
+
+def test_a_number_sealed_for_an_adapter_is_not_revealed_by_the_console(console_world):
+    # Least privilege: the console holds the hub's private key, never a counterpart adapter's. A dead letter
+    # holding a number sealed for J-LIS is shown as sealed, and refused (409) with the reason, nothing shown.
+    world = console_world
+    message_id = new_id()
+    sealer = HpkeSealer(world.hub.keyring.sealing_for(["jlis"]))
+    dl = _dead_letter(
+        world.hub,
+        key="dl-for-jlis",
+        body=_inquiry_body(sealer, message_id, [world.numbers[4]], recipient="jlis"),
+        correlation=world.correlations["chiba"],
+        message_id=str(message_id),
+        headers={"x-renkei-failure-reason": "refused"},
+    )
+    with TestClient(world.app) as client:
+        detail = client.get(f"/api/dead-letters/{dl}", headers=token("ada")).json()
+        assert [s["recipient"] for s in detail["sealed"]] == ["jlis"]
+        response = client.post(
+            f"/api/dead-letters/{dl}/reveal",
+            json={"sealed_index": 1, "reason": "which number did we send to J-LIS"},
+            headers=token("chiba-admin"),
+        )
+        assert response.status_code == 409, response.text
+        assert "sealed for jlis" in response.text
+        assert world.numbers[4].reveal() not in response.text
+    assert not world.records("revealed")

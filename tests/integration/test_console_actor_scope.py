@@ -12,7 +12,7 @@ import json
 from fastapi.testclient import TestClient
 
 from contracts.ids import new_id
-from hub.infra.crypto.sealing import AeadSealer
+from hub.infra.crypto.sealing import HpkeSealer
 from hub.ports.dead_letters import DeadLetterQuery
 from hub.ports.transport import Delivery
 from tests.console_fixtures import ConsoleWorld, console_world, token
@@ -28,7 +28,7 @@ def _plant(world: ConsoleWorld) -> tuple[str, str]:
     """
     correlation = world.correlations["chiba"]
     message_id = new_id()
-    sealer = AeadSealer(world.hub.keyring.sealing_for())
+    sealer = HpkeSealer(world.hub.keyring.sealing_for())
     number = world.numbers[12]
     body = {
         "message_id": str(message_id),

@@ -84,7 +84,7 @@ def test_the_one_reveal_shows_its_number_and_nothing_else_does(console_world):
         csrf = sign_in(client, "ada")
         page = client.get(f"/dead-letters/{dl}")
         _assert_clean(page.text, "the dead letter page")
-        assert "⟨sealed for jlis · #1⟩" in page.text
+        assert "⟨sealed for hub · #1⟩" in page.text
         assert approval in page.text  # the approved request, ready to carry out
         revealed = client.post(
             f"/dead-letters/{dl}/reveal", data={"csrf": csrf, "sealed_index": "1", "approval_id": approval}

@@ -16,6 +16,7 @@ from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.retention import dependants_declaration_retention
 from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper, VaultIntegrityError
 from hub.infra.crypto.keyring import Keyring, rotate
+from hub.infra.db.schema import metadata
 from hub.infra.db.vault_tables import deletion_log, numbers, subject_keys, subjects, tokens, usage_numbers
 from hub.infra.vault_lifecycle import erase_due, retention_due, rewrap_all
 from hub.infra.vault_sql import SqlVault
@@ -347,12 +348,32 @@ class VaultContract:
             assert vault.subjects_by_number([n for _, n in due]) == {}
             assert vault.subjects_by_usage(list(gone)) == {}
             assert vault.tokens(AUDIT, erased) == {}
-            assert all(conn.execute(select(subjects.c.erased_at).where(subjects.c.id.in_(erased))).scalars())
+            # The subject id, from which the tokens derive, is gone from every table: the deletion log names
+            # each erased person by a fresh reference instead, one entry per person and kind.
+            assert conn.execute(select(subjects.c.id).where(subjects.c.id.in_(erased))).all() == []
             log = conn.execute(select(deletion_log)).all()
-            assert sorted(r.subject_id for r in log) == sorted(erased)
-            assert {(r.method, r.basis, r.actor) for r in log} == {
-                ("crypto_shred", "tax.dependants_declaration", "retention-test")
+            assert {r.subject_id for r in log} == {None}
+            refs = {r.person_ref for r in log}
+            assert len(refs) == 3
+            assert all(ref.startswith("erasure-") for ref in refs)
+            assert sorted((r.kind, r.method, r.basis, r.actor) for r in log) == sorted(
+                [
+                    (
+                        "vault.tax_dependants_declaration",
+                        "crypto_shred",
+                        "tax.dependants_declaration",
+                        "retention-test",
+                    )
+                ]
+                * 3
+                + [("vault.person", "deleted", "tax.dependants_declaration", "retention-test")] * 3
+            )
+            assert {r.what for r in log if r.kind == "vault.person"} == {
+                "subjects=1; tokens=1; usage_numbers=1"
             }
+            for table in metadata.sorted_tables:
+                for row in conn.execute(select(table)):
+                    assert not any(s in str(v) for v in row for s in erased), f"{table.name} names one"
             assert vault.numbers_of(list(stay.values())) == {stay[u]: n for u, n in kept}
         with tx() as conn:
             assert erase_due(conn, keyring.vault, date(2040, 1, 1), actor="t").subjects == ()  # nothing twice
@@ -387,6 +408,7 @@ class VaultContract:
             [entry] = conn.execute(select(deletion_log)).all()
             assert entry.method == "crypto_shred_rekeyed"
             assert entry.basis == "x"
+            assert (entry.subject_id, entry.person_ref, entry.kind) == (subject, None, "vault.other_basis")
             assert conn.execute(select(subjects.c.erased_at)).scalar_one() is None
 
     def test_set_retention_replaces_the_current_numbers_retention(
@@ -436,10 +458,12 @@ class VaultContract:
         changes = [(s, synthetic_individual_number()) for s in subjects_]
         assert statements(lambda c: vault(c).link_numbers(changes, retention=past, source="t")) <= 40
         assert statements(lambda c: rewrap_all(c, rotated.vault)) <= 20
-        assert statements(lambda c: erase_due(c, rotated.vault, date(2021, 1, 1), actor="t")) <= 60
+        # Per chunk of 500: the due rows, the traces (blind indexes, usage numbers, codes, tokens, access
+        # records), one delete per subject table, the subjects and the log entries moved; never per person.
+        assert statements(lambda c: erase_due(c, rotated.vault, date(2021, 1, 1), actor="t")) <= 100
         with tx() as conn:
             assert rows(conn, numbers) == 0
-            assert rows(conn, deletion_log) == 2_000
+            assert rows(conn, deletion_log) == 4_000  # per person: the numbers' kind, and the person
 
 
 class TestSqliteVault(VaultContract):

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from contracts.errors import ConfigurationError
@@ -17,7 +17,9 @@ from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.cli import keys, retention
 from hub.core.retention import dependants_declaration_retention
-from hub.infra.crypto.keyring import keyring_to_json, load_keyring
+from hub.core.retention_model import RETENTION_MODEL
+from hub.infra.crypto.keyring_files import deployment_keyring
+from hub.infra.crypto.service_keys import operator_keys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
 from hub.infra.db.vault_tables import deletion_log, subject_keys
@@ -42,7 +44,7 @@ def enrol(settings: Settings, n: int, retention_: Retention) -> list[SubjectId]:
     ]
     try:
         with engine.begin() as conn:
-            enrolled = SqlVault(conn, load_keyring(settings).vault).enrol(
+            enrolled = SqlVault(conn, operator_keys(settings).vault).enrol(
                 links, retention=retention_, source="test"
             )
     finally:
@@ -50,16 +52,22 @@ def enrol(settings: Settings, n: int, retention_: Retention) -> list[SubjectId]:
     return list(enrolled.values())
 
 
-def test_keys_rotate_saves_the_keyring_and_rewraps(settings: Settings) -> None:
+def test_keys_rotate_adds_a_version_and_rewrap_moves_the_data_keys(settings: Settings) -> None:
     subjects = enrol(settings, 5, Retention("pension.entitlement"))
     result = CliRunner().invoke(keys.app, ["rotate", "--json", "--seal", "jlis"], obj=settings)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["rewrapped"] == 5
-    assert report["rotated"] == ["kek", "sealing.jlis"]
-    ring = load_keyring(settings)
+    assert report["rotated"] == ["kek", "seal.jlis"]
+    assert set(report["services_written"]) == {"hub", "operator", "console", "adapter-jlis"}
+    ring = deployment_keyring(settings)
     assert ring.kek.current.version == 2
-    assert stat.S_IMODE(settings.keyring_path.stat().st_mode) == 0o600
+    for service in report["services_written"]:
+        assert stat.S_IMODE(settings.keyring_path_of(service).stat().st_mode) == 0o600
+    dry = CliRunner().invoke(keys.app, ["rewrap", "--json", "--dry-run"], obj=settings)
+    assert json.loads(dry.output)["data_keys"] == 5
+    done = CliRunner().invoke(keys.app, ["rewrap", "--json"], obj=settings)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["data_keys"] == 5
     engine = make_engine(settings.database_url)
     try:
         with engine.begin() as conn:
@@ -68,25 +76,16 @@ def test_keys_rotate_saves_the_keyring_and_rewraps(settings: Settings) -> None:
     finally:
         engine.dispose()
     again = CliRunner().invoke(keys.app, ["rewrap", "--json"], obj=settings)
-    assert json.loads(again.output) == {"rewrapped": 0}
+    assert json.loads(again.output)["data_keys"] == 0
 
 
-def test_keys_from_a_variable_are_written_elsewhere_and_not_rewrapped(
-    settings: Settings, tmp_path: Path
-) -> None:
-    variable = f"RENKEI_TEST_KEYS_{tmp_path.name.upper()}"
-    keyed = settings.model_copy(update={"key_env": variable})
+def test_keys_from_variables_cannot_be_rotated_in_place(settings: Settings, tmp_path: Path) -> None:
+    keyed = settings.model_copy(update={"key_env": "KEYS_{SERVICE}"})
     refused = CliRunner().invoke(keys.app, ["rotate"], obj=keyed)
     assert refused.exit_code == 2
-    assert "RENKEI_KEY_ENV" in refused.output or variable in refused.output
-    out = tmp_path / "rotated" / "keyring.json"
-    ring = load_keyring(settings)
-    with pytest.raises(ConfigurationError, match="--output"):
-        keys.rotate_keys(keyed, environ={variable: keyring_to_json(ring)})
-    report = keys.rotate_keys(keyed, output=out, environ={variable: keyring_to_json(ring)})
-    assert report.rewrapped is None
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    assert load_keyring(Settings(key_file=out)).kek.versions[0] == ring.kek.current
+    assert "RENKEI_KEY_ENV" in refused.output
+    with pytest.raises(ConfigurationError, match="--out"):
+        keys.rotate_keys(keyed)
 
 
 def test_retention_run_erases_what_is_due_and_prints_no_number(settings: Settings) -> None:
@@ -94,7 +93,11 @@ def test_retention_run_erases_what_is_due_and_prints_no_number(settings: Setting
     runner = CliRunner()
     dry = runner.invoke(retention.app, ["run", "--as-of", "2032-01-11", "--dry-run", "--json"], obj=settings)
     assert dry.exit_code == 0, dry.output
-    assert json.loads(dry.output)["subjects_erased"] == 4
+    planned = json.loads(dry.output)
+    assert planned["subjects_erased"] == 4
+    assert set(planned["kinds"]) == {row.kind.value for row in RETENTION_MODEL}  # every kind, counted
+    assert planned["kinds"]["vault.tax_dependants_declaration"]["due"] == 4
+    assert planned["kinds"]["vault.person"]["due"] == 4
     early = runner.invoke(retention.app, ["run", "--as-of", "2032-01-10", "--json"], obj=settings)
     assert json.loads(early.output)["numbers_erased"] == 0
     real = runner.invoke(retention.app, ["run", "--as-of", "2032-01-11", "--actor", "ops:test"], obj=settings)
@@ -106,7 +109,12 @@ def test_retention_run_erases_what_is_due_and_prints_no_number(settings: Setting
     engine = make_engine(settings.database_url)
     try:
         with engine.begin() as conn:
-            assert conn.execute(select(func.count()).select_from(deletion_log)).scalar_one() == 4
+            # One entry per person and kind: the numbers (by basis) and the person.
+            kinds = conn.execute(select(deletion_log.c.kind, deletion_log.c.person_ref)).all()
+            assert (
+                sorted(k for k, _ in kinds) == ["vault.person"] * 4 + ["vault.tax_dependants_declaration"] * 4
+            )
+            assert len({ref for _, ref in kinds}) == 4
             assert set(conn.execute(select(deletion_log.c.actor)).scalars()) == {"ops:test"}
     finally:
         engine.dispose()

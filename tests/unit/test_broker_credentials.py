@@ -25,7 +25,13 @@ from hub.infra.broker_credentials import (
     url_vhost,
 )
 from hub.infra.broker_definitions import broker_users, password_matches
-from hub.infra.broker_users import ManagementApi, apply_users, delete_users, users_document
+from hub.infra.broker_users import (
+    ManagementApi,
+    apply_definitions,
+    apply_users,
+    delete_users,
+    users_document,
+)
 from hub.settings import BrokerIdentity, BrokerSettings, Environment, Settings
 
 URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -37,8 +43,18 @@ def settings(tmp_path: Path, **broker: object) -> Settings:
     )
 
 
-def test_shared_development_log_in_is_the_urls_own_and_proves_nobody(tmp_path: Path) -> None:
+def test_development_defaults_to_per_service_identity_like_production(tmp_path: Path) -> None:
     s = settings(tmp_path)
+    assert s.broker.identity is None  # not chosen: the default
+    assert s.broker_identity is BrokerIdentity.PER_SERVICE
+    login = broker_login(s, "hub")
+    assert (login.user, login.shared) == ("p-hub", False)
+    assert password_path(s, "hub").exists()
+    assert sender_identities(s).shared_users == frozenset()
+
+
+def test_shared_development_log_in_is_the_urls_own_and_proves_nobody(tmp_path: Path) -> None:
+    s = settings(tmp_path, identity=BrokerIdentity.SHARED)
     login = broker_login(s, "adapter-jlis")
     assert (login.user, login.addresses, login.shared) == ("guest", (URL,), True)
     assert "guest:guest" not in repr(login)  # the addresses hold the password
@@ -59,6 +75,27 @@ def test_per_service_development_passwords_are_generated_once_owner_only(tmp_pat
     assert url_user(login.addresses[0]) == "p-adapter-pension"
     assert url_vhost(login.addresses[0]) == "/"
     assert sender_identities(s).shared_users == frozenset()
+
+
+def test_processes_starting_together_get_one_whole_password(tmp_path: Path) -> None:
+    # `renkei run` of several services at once: each may be the one to generate a password first.
+    s = settings(tmp_path, identity=BrokerIdentity.PER_SERVICE)
+    seen: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def read() -> None:
+        barrier.wait()
+        seen.append(service_password(s, "operator"))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(seen) == 8
+    assert len(set(seen)) == 1
+    assert seen[0]
+    assert [p.name for p in password_path(s, "operator").parent.iterdir()] == ["operator.password"]
 
 
 def test_production_reads_each_services_password_file_and_refuses_one_open_to_others(tmp_path: Path) -> None:
@@ -124,7 +161,7 @@ class _FakeManagement(BaseHTTPRequestHandler):
         self.send_response(404 if missing else 204)
         self.end_headers()
 
-    do_PUT = do_DELETE = _handle  # noqa: N815 - http.server's naming
+    do_PUT = do_DELETE = do_POST = _handle  # noqa: N815 - http.server's naming
 
     def log_message(self, *args: object) -> None:
         pass
@@ -163,6 +200,20 @@ def test_users_are_applied_and_deleted_through_the_management_api(tmp_path: Path
     assert [p for m, p, *_ in _FakeManagement.calls if m == "DELETE"] == [
         f"/api/users/{u.name}" for u in users
     ]
+
+
+def test_the_whole_definitions_go_through_the_management_api_too(tmp_path: Path, management: str) -> None:
+    s = settings(tmp_path, identity=BrokerIdentity.PER_SERVICE, management_url=management)
+    apply_definitions(s)
+    calls = [(method, path) for method, path, *_ in _FakeManagement.calls]
+    bodies = {path: body for _, path, body, _ in _FakeManagement.calls}
+    assert ("PUT", "/api/users/p-console") in calls
+    assert ("PUT", "/api/exchanges/%2F/p.ingress") in calls
+    retry = bodies["/api/queues/%2F/p.retry.1000ms"]
+    assert isinstance(retry, dict)
+    assert retry["arguments"]["x-dead-letter-exchange"] == ""  # what the operator may not create itself
+    assert ("POST", "/api/bindings/%2F/e/p.ingress/q/p.hub.ingress") in calls
+    assert calls.index(("PUT", "/api/users/p-hub")) < calls.index(("PUT", "/api/queues/%2F/p.hub.ingress"))
 
 
 def test_the_management_api_must_be_http(tmp_path: Path) -> None:

@@ -79,6 +79,28 @@ def test_show_never_prints_a_number_even_if_the_store_held_one(env):
     assert invoke(env, "show", "999").exit_code == 1
 
 
+def test_show_says_when_retention_destroyed_part_of_a_body(env):
+    dead = env.dead_letters()[0]
+    with env.hub.engine.begin() as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.id == dead.id)
+            .values(
+                body=b'{"payload": {"records": [{"n": "[erased]"}]}}',
+                erased_at=dead.received_at,
+                erasure_note="retention 2031-03-01: 1 sealed value(s) destroyed",
+            )
+        )
+    [shown] = lines(invoke(env, "show", str(dead.id), "--json"))
+    assert shown["erased"] is True
+    assert shown["erasure_note"].endswith("1 sealed value(s) destroyed")
+    text = invoke(env, "show", str(dead.id))
+    assert "ERASED" in text.stdout
+    assert "cannot be replayed" in text.stdout
+    other = invoke(env, "show", str(env.dead_letters()[1].id))
+    assert "ERASED" not in other.stdout
+
+
 def test_discard_archives_with_the_operator_and_is_found_in_the_access_record(env, monkeypatch):
     monkeypatch.setattr(dlq.getpass, "getuser", lambda: "tester")
     [garbage] = lines(invoke(env, "list", "--json", "--type", "garbage"))

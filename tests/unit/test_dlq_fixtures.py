@@ -28,7 +28,7 @@ from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.audit_query import search
 from hub.infra.audit_rows import StoredRecord
 from hub.infra.broker_credentials import replay_routes, sender_identities
-from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.transport_memory import InMemoryTransport, ManualClock
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
 from hub.ports.transport import BatchHandler, OutgoingMessage
@@ -98,8 +98,8 @@ class DlqEnv:
             WorkerDeps(
                 uow_factory=self.hub.uow_factory(),
                 transport=self.mem,
-                sealer=AeadSealer(self.hub.keyring.sealing_for()),
-                unsealer=AeadUnsealer(self.hub.keyring.unsealing("hub")),
+                sealer=HpkeSealer(self.hub.keyring.sealing_for()),
+                unsealer=HpkeUnsealer(self.hub.keyring.unsealing("hub")),
                 policy=self.hub.policy,
                 exchanges=self.hub.exchanges,
                 retry=self.hub.retry,

@@ -251,3 +251,24 @@ def test_an_operator_and_a_reason_are_required(env, operator, reason):
         env.operations().replay(PENDING, operator=operator, reason=reason)
     with pytest.raises(ConfigurationError):
         env.operations().discard(PENDING, operator=operator, reason=reason)
+
+
+def test_a_dead_letter_whose_sealed_numbers_retention_destroyed_is_never_replayed(env):
+    dead_lettered(env, FlakyHandler())
+    [dead] = env.dead_letters()
+    with env.hub.engine.begin() as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.id == dead.id)
+            .values(erased_at=datetime.now(UTC), erasure_note="retention: 1 sealed value(s) destroyed")
+        )
+    [row] = env.dead_letters()
+    assert row.erased
+
+    report = env.operations().replay(by_id(dead.id), operator="alice", reason="try anyway")
+
+    [result] = report.results
+    assert result.outcome is ActionOutcome.SKIPPED
+    assert "retention" in result.detail
+    assert env.mem.ready(env.names.ingress_queue) == []
+    assert [d.status for d in env.dead_letters()] == [DeadLetterStatus.PENDING]  # left for a discard

@@ -150,7 +150,7 @@ def test_a_target_notice_brings_requests_whose_numbers_are_sealed_for_the_hub(se
     assert {m.payload.notice_code for m in inbound} == {TokuchoNoticeCode.REQUEST}
     assert sum(len(m.payload.records) for m in inbound) == 6
     for message in inbound:
-        assert "sealed:v1:hub:" in encode(message.envelope).decode()
+        assert "sealed:v2:hub:" in encode(message.envelope).decode()
         for record in message.payload.records:
             opened = sealing.for_hub.unseal(
                 record.individual_number,

@@ -51,7 +51,7 @@ from hub.core.eltax import (
 )
 from hub.core.policy import NumberPolicy
 from hub.demo.deployment import local_deployment
-from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.transport_memory import InMemoryTransport
 from hub.ports.vault import Ground, Retention
 from hub.settings import Settings
@@ -91,8 +91,8 @@ def run(hub, handler, envelope: Envelope, policy: NumberPolicy | None = None) ->
     with hub.uow_factory()() as uow:
         ctx = HandlerContext(
             uow,
-            AeadSealer(hub.keyring.sealing_for()),
-            AeadUnsealer(hub.keyring.unsealing("hub")),
+            HpkeSealer(hub.keyring.sealing_for()),
+            HpkeUnsealer(hub.keyring.unsealing("hub")),
             hub.policy if policy is None else policy,
             "hub:test",
         )
@@ -157,7 +157,7 @@ def test_a_report_gets_every_number_sealed_for_eltax_in_its_own_field(hub):
     assert out.causation_id == request.message_id
     assert not find_numbers(encode(out).decode())
     payload = EltaxPaymentReportSubmission.model_validate(out.payload)
-    eltax = AeadUnsealer(hub.keyring.unsealing("eltax"))
+    eltax = HpkeUnsealer(hub.keyring.unsealing("eltax"))
     first = payload.records[0]
     mid = out.message_id
     assert eltax.unseal(first.individual_number, message_id=mid, field=recipient_number_field(0)) == number(0)
@@ -238,7 +238,7 @@ def test_only_a_target_notice_carries_numbers(hub):
     payload = EltaxTokuchoNotice.model_validate(target.payload)
     assert target.purpose.code == "eltax.tokucho.target_notice"
     assert all(r.individual_number for r in payload.records)
-    eltax = AeadUnsealer(hub.keyring.unsealing("eltax"))
+    eltax = HpkeUnsealer(hub.keyring.unsealing("eltax"))
     field = notice_number_field(2)
     assert eltax.unseal(
         payload.records[2].individual_number, message_id=target.message_id, field=field
@@ -289,7 +289,7 @@ def test_a_receipt_reaches_the_pension_system_by_usage_number(hub):
 
 def inbound(hub, code: TokuchoNoticeCode, numbers: dict[int, object], **extra) -> Envelope:
     mid = uuid.uuid4()
-    sealer = AeadSealer(hub.keyring.sealing_for())
+    sealer = HpkeSealer(hub.keyring.sealing_for())
     records = tuple(
         EltaxTokuchoRecord(
             record_seq=seq,

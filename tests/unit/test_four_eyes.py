@@ -28,8 +28,10 @@ from hub.core.approvals import (
 from hub.core.sealed_bodies import carries_numbers
 from hub.demo.deployment import local_deployment
 from hub.infra.db.audit_tables import access_records
+from hub.infra.transport_memory import InMemoryTransport
 from hub.ports.approvals import ApprovalAction, ApprovalStatus
 from hub.settings import Settings
+from tests._shared_transport import shared
 from tests.unit.test_dlq_fixtures import make_env
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 10:00 in Japan
@@ -41,8 +43,9 @@ SEALED = "sealed:v1:jlis:k1:" + "A" * 48
 
 @pytest.fixture
 def hub(tmp_path):
-    hub = local_deployment(Settings(data_dir=tmp_path / "var", log_json=False), configure_logs=False)
-    hub.prepare()
+    settings = Settings(data_dir=tmp_path / "var", log_json=False)
+    hub = local_deployment(settings, transports=shared(InMemoryTransport()), configure_logs=False)
+    hub.prepare()  # migrations, and the topology on the in-memory broker
     yield hub
     hub.close()
 

@@ -49,7 +49,7 @@ from contracts.redaction import find_numbers
 from contracts.registry import Decoded, decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.keyring import generate_keyring
-from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 
 PURPOSE = Purpose(
     code="intermediate_server.test", legal_basis=(LegalBasis(law="番号法", article="第19条第8号"),)
@@ -60,7 +60,7 @@ KEYRING = generate_keyring()
 
 @pytest.fixture
 def adapter() -> IntermediateServerAdapter:
-    return IntermediateServerAdapter(AeadUnsealer(KEYRING.unsealing("intermediate_server")))
+    return IntermediateServerAdapter(HpkeUnsealer(KEYRING.unsealing("intermediate_server")))
 
 
 def message(message_type: str, payload, message_id: uuid.UUID | None = None) -> Decoded:
@@ -83,7 +83,7 @@ def atena(i: int) -> str:
 def code_request(people: int, recipient: str = "intermediate_server", field_shift: int = 0) -> Decoded:
     mid = uuid.uuid4()
     rng = random.Random(3)
-    sealer = AeadSealer(KEYRING.sealing_for())
+    sealer = HpkeSealer(KEYRING.sealing_for())
     records = tuple(
         IsCodeAcquisitionRecord(
             record_seq=i,

@@ -65,7 +65,7 @@ from contracts.messages.jlis_acquisition import (
 from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from hub.infra.crypto.keyring import generate_keyring
-from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "formats" / "jlis.md"
 HEADER = AcquisitionHeader(
@@ -353,7 +353,7 @@ def _kinds() -> dict[str, int]:
 
 def test_query_to_result_through_the_simulator_seals_every_number_for_the_hub() -> None:
     keyring = generate_keyring()
-    adapter = JlisAdapter(AeadUnsealer(keyring.unsealing("jlis")), AeadSealer(keyring.sealing_for()))
+    adapter = JlisAdapter(HpkeUnsealer(keyring.unsealing("jlis")), HpkeSealer(keyring.sealing_for()))
     simulator = JlisSimulator(SyntheticPopulation(10, seed=1), register=REGISTER, fee_units_per_acquisition=3)
     kinds = _kinds()
     indexes = sorted(kinds.values())
@@ -372,7 +372,7 @@ def test_query_to_result_through_the_simulator_seals_every_number_for_the_hub() 
     assert payload.fee_units == 3 * len(indexes)
     assert simulator.acquisition_fee_units == simulator.fee_units == 3 * len(indexes)
     assert simulator.acquisition_records_answered == len(indexes)
-    hub = AeadUnsealer(keyring.unsealing("hub"))
+    hub = HpkeUnsealer(keyring.unsealing("hub"))
     for record in payload.records:
         index = indexes[record.record_seq]
         expected = REGISTER.entitlement(index).expected
@@ -400,7 +400,7 @@ def test_query_to_result_through_the_simulator_seals_every_number_for_the_hub() 
 
 def test_the_survival_fee_and_the_acquisition_fee_are_counted_apart() -> None:
     keyring = generate_keyring()
-    adapter = JlisAdapter(AeadUnsealer(keyring.unsealing("jlis")), AeadSealer(keyring.sealing_for()))
+    adapter = JlisAdapter(HpkeUnsealer(keyring.unsealing("jlis")), HpkeSealer(keyring.sealing_for()))
     simulator = JlisSimulator(SyntheticPopulation(10, seed=1), register=None, fee_units_per_record=2)
     (query_file,) = adapter.from_hub(_query_envelope([0, 1])).to_counterpart
     (answer,) = simulator.handle(query_file)
@@ -412,7 +412,7 @@ def test_the_survival_fee_and_the_acquisition_fee_are_counted_apart() -> None:
 
 def test_a_query_for_another_purpose_is_refused() -> None:
     keyring = generate_keyring()
-    adapter = JlisAdapter(AeadUnsealer(keyring.unsealing("jlis")), AeadSealer(keyring.sealing_for()))
+    adapter = JlisAdapter(HpkeUnsealer(keyring.unsealing("jlis")), HpkeSealer(keyring.sealing_for()))
     message = _query_envelope([0])
     other = Purpose(code="jlis.survival_change", legal_basis=(LegalBasis(law="x", article="y"),))
     env = message.envelope.model_copy(update={"purpose": other})
@@ -422,7 +422,7 @@ def test_a_query_for_another_purpose_is_refused() -> None:
 
 def test_a_result_answering_another_query_is_refused() -> None:
     keyring = generate_keyring()
-    adapter = JlisAdapter(AeadUnsealer(keyring.unsealing("jlis")), AeadSealer(keyring.sealing_for()))
+    adapter = JlisAdapter(HpkeUnsealer(keyring.unsealing("jlis")), HpkeSealer(keyring.sealing_for()))
     rid, other = uuid.uuid4(), uuid.uuid4()
     content = write_result(
         ResultFile(

@@ -9,6 +9,7 @@ nobody else can.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -86,13 +87,29 @@ def test_the_container_that_mounts_a_secret_can_read_it_and_no_one_else(
 
 def test_the_console_gets_its_secrets():
     secrets = {(s, p) for svc, s, p, uid in mounted() if svc == "console" and uid == RENKEI_UID}
-    assert {s for s, _ in secrets} >= {"console_users", "console_session_secret", "keyring"}
+    assert {s for s, _ in secrets} >= {"console_users", "console_session_secret", "keyring_console"}
+
+
+def test_each_renkei_container_mounts_its_own_services_keyring_alone(generated):
+    directory, _ = generated
+    for name, service in COMPOSE["services"].items():
+        keyrings = [
+            s for s in service.get("secrets", []) if isinstance(s, dict) and s["source"].startswith("keyring")
+        ]
+        if not str(service.get("image", "")).startswith("renkei:") or not keyrings:
+            continue
+        assert len(keyrings) == 1, f"{name} mounts {len(keyrings)} keyrings"
+        assert keyrings[0]["target"] == "keyring"  # RENKEI_KEY_FILE=/run/secrets/keyring
+        path = Path(COMPOSE["secrets"][keyrings[0]["source"]]["file"]).relative_to("secrets")
+        ring = json.loads((directory / path).read_text(encoding="utf-8"))
+        expected = {"init": "operator", "retention": "operator"}.get(name, name)
+        assert ring["service"] == expected, f"{name} mounts the keyring of {ring['service']}"
 
 
 def test_the_public_key_is_not_secret_and_an_existing_keyring_is_kept(generated):
     directory, _ = generated
     assert stat.S_IMODE((directory / "audit-signing.pub.pem").stat().st_mode) == 0o644
-    before = (directory / "keyring.json").read_bytes()
+    before = (directory / "keys" / "hub" / "keyring.json").read_bytes()
     done = subprocess.run(
         ["bash", str(DOCKER / "make-secrets.sh"), "--dir", str(directory)],
         capture_output=True,
@@ -101,4 +118,4 @@ def test_the_public_key_is_not_secret_and_an_existing_keyring_is_kept(generated)
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert (directory / "keyring.json").read_bytes() == before
+    assert (directory / "keys" / "hub" / "keyring.json").read_bytes() == before

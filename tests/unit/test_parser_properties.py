@@ -12,6 +12,7 @@ import base64
 import contextlib
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -37,9 +38,10 @@ from contracts.usage_number import UsageNumber
 from hub.core import headers as h
 from hub.infra.audit_codec import parse_heads
 from hub.infra.audit_rows import parse_details
-from hub.infra.crypto.bundles import LinkKey
+from hub.infra.crypto.bundles import LinkKeys
+from hub.infra.crypto.key_series import KeySeries, KeyVersion
 from hub.infra.crypto.keyring import generate_keyring
-from hub.infra.crypto.sealing import AeadUnsealer
+from hub.infra.crypto.sealing import HpkeUnsealer
 from hub.infra.crypto.tokens import parse_token
 from hub.infra.link_cipher import AeadLinkCipher
 from tests.corpus.builders import survival_request_envelope
@@ -175,7 +177,12 @@ def test_plain_text_keeps_printable_text_and_refuses_controls(value: str):
 # -- the counterpart link cipher ----------------------------------------------------------------------------
 
 KEYS = {"jlis": b"k" * 32, "eltax": b"e" * 32}
-LINK = AeadLinkCipher(*(LinkKey(counterpart, key) for counterpart, key in KEYS.items()))
+LINK = AeadLinkCipher(
+    *(
+        LinkKeys(c, KeySeries(f"link.{c}", (KeyVersion(1, f"link{c}-v1-abcdef", key, datetime.now(UTC)),)))
+        for c, key in KEYS.items()
+    )
+)
 files = st.builds(
     CounterpartFile,
     counterpart=st.sampled_from(sorted(KEYS)),
@@ -227,7 +234,7 @@ def test_a_file_moved_to_another_counterpart_is_refused(file: CounterpartFile):
 
 # -- sealed numbers and tokens ------------------------------------------------------------------------------
 
-UNSEALER = AeadUnsealer(generate_keyring().unsealing("hub"))
+UNSEALER = HpkeUnsealer(generate_keyring().unsealing("hub"))
 MID = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 

@@ -58,7 +58,7 @@ from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.keyring import generate_keyring
-from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 
 KEYRING = generate_keyring()
 
@@ -238,14 +238,14 @@ def test_declarations_are_sealed_at_once_and_the_file_deleted_after_publishing(
     )
     assert find_numbers(path.read_text())  # the file kind that carries numbers
     adapter = PensionAdapter(
-        DirectoryGateway(root), chunk_records=2, sealer=AeadSealer(KEYRING.sealing_for())
+        DirectoryGateway(root), chunk_records=2, sealer=HpkeSealer(KEYRING.sealing_for())
     )
     with caplog.at_level(logging.INFO, logger="adapters.pension.gateway"):
         envelopes = drain(adapter)
     assert len(envelopes) == 2
     for env in envelopes:
         assert not find_numbers(encode(env).decode())
-    unsealer = AeadUnsealer(KEYRING.unsealing("hub"))
+    unsealer = HpkeUnsealer(KEYRING.unsealing("hub"))
     seen = {}
     for env in envelopes:
         payload = decode(encode(env)).payload
@@ -274,7 +274,7 @@ def test_declarations_are_sealed_at_once_and_the_file_deleted_after_publishing(
 def test_a_redropped_declaration_is_refused_as_processed_and_deleted(root: Path) -> None:
     sim = PensionRequestsSimulator(root)
     adapter = PensionAdapter(
-        DirectoryGateway(root), chunk_records=5, sealer=AeadSealer(KEYRING.sealing_for())
+        DirectoryGateway(root), chunk_records=5, sealer=HpkeSealer(KEYRING.sealing_for())
     )
     rows = [declaration(1)]
     sim.drop_dependants_declarations(
@@ -443,7 +443,7 @@ def test_a_number_bearing_name_with_another_kind_is_refused_and_deleted(root: Pa
     (root / "inbound" / (path.name + ".manifest.json")).unlink()
     (root / "inbound" / (disguised.name + ".manifest.json")).write_text(json.dumps(manifest))
     adapter = PensionAdapter(
-        DirectoryGateway(root), chunk_records=10, sealer=AeadSealer(KEYRING.sealing_for())
+        DirectoryGateway(root), chunk_records=10, sealer=HpkeSealer(KEYRING.sealing_for())
     )
     assert drain(adapter) == []
     assert adapter.recent_rejections[-1].reason is Reason.MANIFEST_MISMATCH
@@ -459,7 +459,7 @@ def test_a_declaration_of_the_federation_is_refused_at_the_door_and_deleted(root
         [declaration(1)], tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="fed"
     )
     adapter = PensionAdapter(
-        DirectoryGateway(root), chunk_records=5, sealer=AeadSealer(KEYRING.sealing_for())
+        DirectoryGateway(root), chunk_records=5, sealer=HpkeSealer(KEYRING.sealing_for())
     )
     assert drain(adapter) == []
     assert adapter.recent_rejections[-1].reason is Reason.ACTOR_NOT_PERMITTED

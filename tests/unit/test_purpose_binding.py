@@ -38,7 +38,7 @@ from hub.core.context import HandlerContext
 from hub.core.purpose import screen
 from hub.core.survival import handle_survival_request
 from hub.demo.deployment import LocalDeployment, local_deployment
-from hub.infra.crypto.sealing import AeadSealer, AeadUnsealer
+from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.db.audit_tables import access_records
 from hub.infra.transport_memory import InMemoryTransport
 from hub.legal_basis_doc import render
@@ -271,9 +271,9 @@ def test_the_survival_inquiry_never_seals_a_dependant_only_number(hub):
             SurvivalInquiryRecord(record_seq=2, usage_number=child),
         ],
     )
-    sealer = _SpySealer(AeadSealer(hub.keyring.sealing_for()))
+    sealer = _SpySealer(HpkeSealer(hub.keyring.sealing_for()))
     with hub.uow_factory()() as uow:
-        ctx = HandlerContext(uow, sealer, AeadUnsealer(hub.keyring.unsealing("hub")), hub.policy, "hub:test")
+        ctx = HandlerContext(uow, sealer, HpkeUnsealer(hub.keyring.unsealing("hub")), hub.policy, "hub:test")
         out = handle_survival_request(decode(encode(request)), ctx)
         uow.commit()
     assert sealer.sealed == [recipient_number]  # the child's number is never sealed
@@ -315,8 +315,8 @@ def test_the_hubs_check_agrees_with_the_table_on_a_real_vault_for_every_pair(hub
             env = _envelope(actor, [SurvivalInquiryRecord(record_seq=0, usage_number=links[0][0])])
             ctx = HandlerContext(
                 uow,
-                AeadSealer(hub.keyring.sealing_for()),
-                AeadUnsealer(hub.keyring.unsealing("hub")),
+                HpkeSealer(hub.keyring.sealing_for()),
+                HpkeUnsealer(hub.keyring.unsealing("hub")),
                 hub.policy,
                 "t",
             )

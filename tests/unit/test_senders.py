@@ -82,8 +82,9 @@ def test_a_malformed_table_is_refused() -> None:
         SenderTable.from_mapping({"message": [row, {**row, "sender": "adapter-y"}]})
     with pytest.raises(ConfigurationError, match="valid 'sender'"):
         SenderTable.from_mapping({"message": [{**row, "sender": "anybody"}]})
-    with pytest.raises(ConfigurationError, match="replays"):
-        SenderTable.from_mapping({"message": [{**row, "sender": "operator"}]})
+    for replayer in ("operator", "console"):
+        with pytest.raises(ConfigurationError, match="replays"):
+            SenderTable.from_mapping({"message": [{**row, "sender": replayer}]})
 
 
 def test_the_check_needs_the_tables_sender_and_its_source() -> None:
@@ -107,6 +108,8 @@ def test_only_the_hub_may_vouch_for_another_sender() -> None:
     assert ids.proven_sender("t-hub", carried) == "adapter-jlis"
     assert ids.proven_sender("t-adapter-pension", carried) == "adapter-pension"
     assert ids.proven_sender("t-hub", {h.SENDER: "operator"}) == "hub"
+    assert ids.proven_sender("t-hub", {h.SENDER: "console"}) == "hub"  # a replayer is never vouched for
+    assert ids.proven_sender("t-console", {}) == "console"
     assert ids.proven_sender("u-hub", {}) is None  # another prefix's user is nobody here
     assert ids.proven_sender(None, {}) is None
 
@@ -199,20 +202,25 @@ def dead_lettered_inquiry(env: DlqEnv) -> tuple[str, int]:
     return mid, dead.id
 
 
-def operations(env: DlqEnv) -> DeadLetterOperations:
+def operations(env: DlqEnv, replayer: str = "operator") -> DeadLetterOperations:
     return DeadLetterOperations(
         env.hub.uow_factory(),
-        as_user(env, "operator"),
+        as_user(env, replayer),
         routes=replay_routes(env.settings, env.hub.exchanges),
     )
 
 
-def test_a_replay_of_a_proven_dead_letter_is_taken_from_the_operator(env: DlqEnv) -> None:
+@pytest.mark.parametrize("replayer", ["operator", "console"])
+def test_a_replay_of_a_proven_dead_letter_is_taken_from_the_operator_and_the_console(
+    env: DlqEnv, replayer: str
+) -> None:
     mid, dead_id = dead_lettered_inquiry(env)
-    report = operations(env).replay(DeadLetterQuery(ids=(dead_id,)), operator="alice", reason="fixed")
+    report = operations(env, replayer).replay(
+        DeadLetterQuery(ids=(dead_id,)), operator="alice", reason="fixed"
+    )
     assert [r.outcome for r in report.results] == [ActionOutcome.REPLAYED]
     [replayed] = env.mem.ready(env.names.ingress_queue)
-    assert replayed.user_id == "t-operator"
+    assert replayed.user_id == f"t-{replayer}"
 
     flaky = FlakyHandler(failures=0)
     env.run(env.worker({INQUIRY: flaky}))
@@ -220,16 +228,17 @@ def test_a_replay_of_a_proven_dead_letter_is_taken_from_the_operator(env: DlqEnv
     assert refusals(env) == []
 
 
-def test_the_operator_cannot_pass_off_another_message_as_a_replay(env: DlqEnv) -> None:
+@pytest.mark.parametrize("replayer", ["operator", "console"])
+def test_no_replayer_can_pass_off_another_message_as_a_replay(env: DlqEnv, replayer: str) -> None:
     _, dead_id = dead_lettered_inquiry(env)
-    operations(env).replay(DeadLetterQuery(ids=(dead_id,)), operator="alice", reason="fixed")
+    operations(env, replayer).replay(DeadLetterQuery(ids=(dead_id,)), operator="alice", reason="fixed")
     env.mem.drain(
         env.names.ingress_queue, lambda batch: [Disposition.ACK] * len(batch)
     )  # drop the honest one
     other = inquiry()
-    send(env, "operator", other, headers={h.REPLAY_OF: str(dead_id)})
+    send(env, replayer, other, headers={h.REPLAY_OF: str(dead_id)})
     bare = inquiry()
-    send(env, "operator", bare)
+    send(env, replayer, bare)
 
     flaky = FlakyHandler(failures=0)
     env.run(env.worker({INQUIRY: flaky}))

@@ -147,6 +147,8 @@ def _detail(r: DeadLetter) -> DeadLetterOut:
         body=body.text,
         body_kind=body.kind,
         sealed=[SealedOut(index=s.index, path=safe(s.path), recipient=s.recipient) for s in body.sealed],
+        erased_at=r.erased_at,
+        erasure_note=safe(r.erasure_note) or None,
     )
 
 

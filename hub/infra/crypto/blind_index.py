@@ -13,7 +13,7 @@ import hashlib
 import hmac
 
 from contracts.individual_number import IndividualNumber
-from hub.infra.crypto.keyring import KeySeries
+from hub.infra.crypto.key_series import SeriesView
 
 __all__ = ["BlindIndexer"]
 
@@ -23,9 +23,10 @@ _DOMAIN = b"renkei/blind-index/v1|"
 class BlindIndexer:
     """Computes blind indexes under the current and every earlier blind-index key."""
 
-    def __init__(self, keys: KeySeries) -> None:
-        self._keys = {v.version: v.material for v in keys.versions}
-        self._current = keys.current.version
+    def __init__(self, keys: SeriesView) -> None:
+        series = keys.series()  # the versions in force when made (one indexer per unit of work)
+        self._keys = {v.version: v.material for v in series.versions}
+        self._current = series.current.version
 
     @property
     def current_version(self) -> int:

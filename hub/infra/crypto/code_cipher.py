@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from contracts.errors import ConfigurationError
 from hub.infra.crypto.envelope import NONCE_BYTES, VaultIntegrityError
-from hub.infra.crypto.keyring import KeySeries
+from hub.infra.crypto.key_series import SeriesView
 
 __all__ = ["CodeCipher"]
 
@@ -28,9 +28,25 @@ _INFO: Final = b"renkei-codes-v1"
 class CodeCipher:
     """Encrypts and decrypts codes; one derived key per KEK version."""
 
-    def __init__(self, keks: KeySeries) -> None:
-        self._aeads = {v.key_id: AESGCM(self._derive(v.material)) for v in keks.versions}
-        self._current = keks.current.key_id
+    def __init__(self, keks: SeriesView) -> None:
+        self._keks = keks
+        current = keks.series().current
+        self._current = current.key_id
+        self._aeads = {current.key_id: AESGCM(self._derive(current.material))}
+
+    @property
+    def current_key_id(self) -> str:
+        """The KEK id new codes are encrypted under."""
+        return self._current
+
+    def _aead(self, key_id: str) -> AESGCM | None:
+        aead = self._aeads.get(key_id)
+        if aead is None:
+            version = self._keks.series().by_id(key_id) or self._keks.reread().by_id(key_id)
+            if version is None:
+                return None
+            aead = self._aeads[key_id] = AESGCM(self._derive(version.material))
+        return aead
 
     @staticmethod
     def _derive(material: bytes) -> bytes:
@@ -55,10 +71,11 @@ class CodeCipher:
             ConfigurationError: the keyring no longer holds the KEK version ``key_id``.
             VaultIntegrityError: the ciphertext is not this row's, or was altered.
         """
-        aead = self._aeads.get(key_id)
+        aead = self._aead(key_id)
         if aead is None:
             raise ConfigurationError(
-                "a code is encrypted under a key-encryption key the keyring no longer holds"
+                "a code is encrypted under a key-encryption key the keyring does not hold (retired, or not "
+                "yet installed here)"
             )
         try:
             plain = aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], self._ad(subject_id, atena_no))

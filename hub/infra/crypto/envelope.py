@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.errors import ConfigurationError, PermanentError
 from contracts.individual_number import IndividualNumber
-from hub.infra.crypto.keyring import KeySeries
+from hub.infra.crypto.key_series import SeriesView
 
 __all__ = ["NONCE_BYTES", "DataKey", "EncryptedNumber", "KeyWrapper", "VaultIntegrityError"]
 
@@ -78,16 +78,32 @@ class DataKey:
 
 
 class KeyWrapper:
-    """Wraps and unwraps subjects' data keys with the keyring's key-encryption keys."""
+    """Wraps and unwraps subjects' data keys with the keyring's key-encryption keys.
 
-    def __init__(self, keks: KeySeries) -> None:
+    The KEK in force is taken when the wrapper is made (one per unit of work); a data key wrapped by a KEK
+    id the keyring does not hold makes the wrapper look at the keyring file once more, so that a running hub
+    unwraps keys re-wrapped under a KEK added after it started.
+    """
+
+    def __init__(self, keks: SeriesView) -> None:
         self._keks = keks
-        self._aeads = {v.key_id: AESGCM(v.material) for v in keks.versions}
+        current = keks.series().current
+        self._current = current.key_id
+        self._aeads = {current.key_id: AESGCM(current.material)}
 
     @property
     def current_kek_id(self) -> str:
         """The id of the KEK that wraps new and re-wrapped data keys."""
-        return self._keks.current.key_id
+        return self._current
+
+    def _aead(self, kek_id: str) -> AESGCM | None:
+        aead = self._aeads.get(kek_id)
+        if aead is None:
+            version = self._keks.series().by_id(kek_id) or self._keks.reread().by_id(kek_id)
+            if version is None:
+                return None
+            aead = self._aeads[kek_id] = AESGCM(version.material)
+        return aead
 
     @staticmethod
     def _ad(subject_id: str, dek_version: int, kek_id: str) -> bytes:
@@ -104,10 +120,11 @@ class KeyWrapper:
         return nonce + self._aeads[kek_id].encrypt(nonce, material, self._ad(subject_id, dek_version, kek_id))
 
     def _unwrap_material(self, subject_id: str, dek_version: int, wrapped: bytes, kek_id: str) -> bytes:
-        aead = self._aeads.get(kek_id)
+        aead = self._aead(kek_id)
         if aead is None:
             raise ConfigurationError(
-                "a data key is wrapped by a key-encryption key that the keyring no longer holds"
+                "a data key is wrapped by a key-encryption key that the keyring does not hold (retired, "
+                "or not yet installed here)"
             )
         try:
             return aead.decrypt(

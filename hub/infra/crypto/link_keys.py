@@ -1,4 +1,11 @@
-"""Derivation of each counterpart's link key (HKDF-SHA256) from that counterpart's current sealing key."""
+"""The link keys of keyring format 1, derived from each counterpart's sealing key (import only).
+
+Format 1 had no link keys of its own: a counterpart's line was protected by ``HKDF-SHA256`` of its current
+symmetric sealing key. A keyring imported from format 1
+(:func:`hub.infra.crypto.keyring.keyring_from_v1_json`) keeps that derived key as version 1 of the
+counterpart's own ``link`` key, so that files already on the line keep opening; later versions are random
+(``renkei keys rotate --link``).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +14,14 @@ from typing import Final
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hub.infra.crypto.bundles import LinkKey
-from hub.infra.crypto.key_series import KEY_BYTES, KeySeries
+from hub.infra.crypto.key_series import KEY_BYTES
 
-__all__ = ["derive_link_key"]
+__all__ = ["derive_v1_link_key"]
 
 _INFO: Final = b"renkei-link-v1|"
 
 
-def derive_link_key(counterpart: str, sealing: KeySeries) -> LinkKey:
-    """The link key of ``counterpart``, derived from its current sealing key ``sealing``."""
+def derive_v1_link_key(counterpart: str, sealing_material: bytes) -> bytes:
+    """The format-1 link key of ``counterpart``, from its format-1 sealing key ``sealing_material``."""
     hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_INFO + counterpart.encode())
-    return LinkKey(counterpart, hkdf.derive(sealing.current.material))
+    return hkdf.derive(sealing_material)

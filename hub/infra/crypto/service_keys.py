@@ -1,26 +1,38 @@
-"""Which keys each service holds, and the one place they are loaded from: one function per process role.
+"""Which keys each process role holds, and the one place they are loaded from: one function per role.
 
-:data:`KEY_NEEDS` says, as data, which key bundles (:mod:`hub.infra.crypto.bundles`) each service
+:data:`~hub.infra.crypto.key_needs.KEY_NEEDS` says, as data, which keys each service
 (:mod:`hub.infra.service_names`) holds. The role functions (:func:`hub_keys`, :func:`adapter_keys`,
-:func:`simulator_keys`, :func:`console_keys`, :func:`operator_keys`) return exactly those bundles, typed, so
-that each composition root's signature names the keys its role uses and nothing else.
+:func:`simulator_keys`, :func:`console_keys`, :func:`operator_keys`) return exactly those keys as typed
+bundles (:mod:`hub.infra.crypto.bundles`), so that each composition root's signature names the keys its role
+uses and nothing else.
 
-Where the keys come from is :func:`keyring_of`, and only there: today every service cuts its bundles from
-the one keyring file (:func:`hub.infra.crypto.keyring.load_keyring`); one keyring per service replaces that
-function's body and nothing else.
+Where the keys come from is :func:`keyring_of`, and only there: the service's own keyring
+(:mod:`hub.infra.crypto.keyring_files`), made on first run in development, checked to hold exactly what the
+service needs, and followed as its file changes (:class:`~hub.infra.crypto.key_source.KeyringSource`), so
+that a key rotation reaches a running service without a restart.
+
+The ``*_from`` functions make the same bundles from a keyring in hand (a deployment's, in tests and the
+in-process deployment), cut to the service's needs first: a test's hub gets the hub's keys, not the keyring.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
 
 from contracts.errors import ConfigurationError
-from hub.infra.crypto.bundles import LinkKey, SealingKeys, UnsealingKeys, VaultKeys
-from hub.infra.crypto.keyring import Keyring, load_keyring
+from hub.infra.crypto.bundles import LinkKeys, SealingKeys, UnsealingKeys, VaultKeys
+from hub.infra.crypto.key_needs import KEY_NEEDS, KeyNeeds, cut
+from hub.infra.crypto.key_source import KeyringSource
+from hub.infra.crypto.keyring import KeyKind, KeyName, Keyring
+from hub.infra.crypto.keyring_files import (
+    ensure_development_keyrings,
+    keyring_location,
+    read_service_keyring,
+)
 from hub.infra.service_names import ServiceName, adapter_service, simulator_service
-from hub.settings import Settings
+from hub.settings import Environment, Settings
 
 __all__ = [
     "KEY_NEEDS",
@@ -42,42 +54,7 @@ __all__ = [
     "simulator_keys_from",
 ]
 
-_HUB_SEALS_FOR: Final = ("hub", "jlis", "intermediate_server", "eltax")
-"""Recipients the hub seals numbers for: the counterparts' adapters, and itself (held candidates)."""
-
-
-@dataclass(frozen=True, slots=True)
-class KeyNeeds:
-    """The keys one service holds.
-
-    Attributes:
-        vault: the vault's keys (KEKs, blind index, token root).
-        seals_for: recipients it seals numbers for.
-        unseals: recipients whose sealed numbers it opens.
-        links: counterparts whose encrypted line it speaks.
-    """
-
-    vault: bool = False
-    seals_for: tuple[str, ...] = ()
-    unseals: tuple[str, ...] = ()
-    links: tuple[str, ...] = ()
-
-
-KEY_NEEDS: Final[Mapping[ServiceName, KeyNeeds]] = {
-    "hub": KeyNeeds(vault=True, seals_for=_HUB_SEALS_FOR, unseals=("hub",)),
-    "adapter-jlis": KeyNeeds(seals_for=("hub",), unseals=("jlis",), links=("jlis",)),
-    "adapter-intermediate_server": KeyNeeds(unseals=("intermediate_server",), links=("intermediate_server",)),
-    "adapter-eltax": KeyNeeds(seals_for=("hub",), unseals=("eltax",), links=("eltax",)),
-    "adapter-pension": KeyNeeds(seals_for=("hub",)),
-    "simulator-jlis": KeyNeeds(links=("jlis",)),
-    "simulator-intermediate_server": KeyNeeds(links=("intermediate_server",)),
-    "simulator-eltax": KeyNeeds(links=("eltax",)),
-    # Operator tools beside the hub: retention and re-wrap (vault), resolving holds (the hub's sealed values).
-    "operator": KeyNeeds(vault=True, unseals=("hub",)),
-    # The console reveals a dead letter's sealed number (for whichever recipient it was sealed) on request.
-    "console": KeyNeeds(vault=True, unseals=_HUB_SEALS_FOR),
-}
-"""Which keys each service holds; everything not listed here it does not get."""
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +73,12 @@ class AdapterKeys:
     adapter: str
     sealing: SealingKeys = field(default_factory=lambda: SealingKeys({}))
     unsealing: UnsealingKeys | None = None
-    link: LinkKey | None = None
+    link: LinkKeys | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ConsoleKeys:
-    """The console's keys: the vault (tokens, member scope) and, per recipient, what reveals a number."""
+    """The console's keys: the vault (tokens, member scope) and what reveals a number sealed for the hub."""
 
     vault: VaultKeys
     reveal: Mapping[str, UnsealingKeys]
@@ -109,52 +86,120 @@ class ConsoleKeys:
 
 @dataclass(frozen=True, slots=True)
 class OperatorKeys:
-    """The operator tools' keys: the vault (retention, re-wrap) and the hub's own sealed values (holds)."""
+    """The operator tools' keys: the vault (retention, re-wrap) and the hub's own sealing pair (holds)."""
 
     vault: VaultKeys
     unsealing: UnsealingKeys
+    sealing: SealingKeys
 
 
-def keyring_of(settings: Settings, service: ServiceName) -> Keyring:
-    """The keyring ``service`` cuts its bundles from: the one source of every process's keys.
+def keyring_of(
+    settings: Settings, service: ServiceName, environ: Mapping[str, str] | None = None
+) -> KeyringSource:
+    """``service``'s own keyring, followed as its file changes: the one source of every process's keys.
 
-    Today every service reads the one keyring the settings name (``service`` is not yet used).
+    In development a missing keyring is made on first run (every service's at once); in production it must
+    be where the settings say (``RENKEI_KEY_DIR``, ``RENKEI_KEY_FILE`` or ``RENKEI_KEY_ENV``, read from
+    ``environ``, the process environment by default).
 
     Raises:
-        ConfigurationError: the keyring cannot be loaded (see :func:`load_keyring`).
+        ConfigurationError: the keyring is missing (production), open to others, malformed, holds a key
+            ``service`` must not hold (named), or lacks one it needs.
     """
-    del service
-    return load_keyring(settings)
+    location = keyring_location(settings, service)
+    missing = location.path is not None and not location.path.exists()
+    if missing and settings.environment is Environment.DEVELOPMENT:
+        ensure_development_keyrings(settings)
+    if location.variable is not None:
+        source = KeyringSource(service, lambda: read_service_keyring(location, environ))
+    else:
+        source = KeyringSource(service, lambda: read_service_keyring(location), location.stamp)
+    log.info(
+        "keyring loaded",
+        extra={"service": service, "keyring": str(location), "keys": [str(n) for n in source.get().names()]},
+    )
+    return source
 
 
-@dataclass(frozen=True, slots=True)
-class _Cut:
-    vault: VaultKeys | None
-    sealing: SealingKeys
-    unsealing: Mapping[str, UnsealingKeys]
-    links: Mapping[str, LinkKey]
+# --- bundles from a source -------------------------------------------------------------------------------
 
 
-def _cut(keyring: Keyring, service: ServiceName) -> _Cut:
-    needs = KEY_NEEDS[service]
-    return _Cut(
-        vault=keyring.vault if needs.vault else None,
-        sealing=keyring.sealing_for(needs.seals_for),
-        unsealing={owner: keyring.unsealing(owner) for owner in needs.unseals},
-        links={counterpart: keyring.link_key(counterpart) for counterpart in needs.links},
+def _needs(source: KeyringSource) -> KeyNeeds:
+    return KEY_NEEDS[source.service]
+
+
+def _vault(source: KeyringSource) -> VaultKeys:
+    if not _needs(source).vault:  # the table and the role disagree: a programming error, never a user's
+        raise ConfigurationError(f"the service {source.service} holds no vault keys")
+    return VaultKeys(
+        kek=source.view(KeyName(KeyKind.KEK)),
+        blind_index=source.view(KeyName(KeyKind.BLIND_INDEX)),
+        token_root=source.view(KeyName(KeyKind.TOKEN_ROOT)),
     )
 
 
-def _vault(cut: _Cut, service: ServiceName) -> VaultKeys:
-    if cut.vault is None:  # the table and the role disagree: a programming error, never a user's
-        raise ConfigurationError(f"the service {service} holds no vault keys")
-    return cut.vault
+def _sealing(source: KeyringSource) -> SealingKeys:
+    return SealingKeys({r: source.view(KeyName(KeyKind.SEAL_PUBLIC, r)) for r in _needs(source).seals_for})
+
+
+def _unsealing(source: KeyringSource, owner: str) -> UnsealingKeys:
+    if owner not in _needs(source).unseals:
+        raise ConfigurationError(f"the service {source.service} opens nothing sealed for {owner}")
+    return UnsealingKeys(
+        owner,
+        source.view(KeyName(KeyKind.SEAL_PRIVATE, owner)),
+        source.view(KeyName(KeyKind.SEAL_V1, owner)),
+    )
+
+
+def _link(source: KeyringSource, counterpart: str) -> LinkKeys:
+    return LinkKeys(counterpart, source.view(KeyName(KeyKind.LINK, counterpart)))
+
+
+def hub_keys_of(source: KeyringSource) -> HubKeys:
+    """The hub worker's bundles, from its keyring."""
+    return HubKeys(vault=_vault(source), sealing=_sealing(source), unsealing=_unsealing(source, "hub"))
+
+
+def adapter_keys_of(source: KeyringSource, adapter: str) -> AdapterKeys:
+    """The bundles of ``adapter``, from its keyring."""
+    needs = _needs(source)
+    return AdapterKeys(
+        adapter=adapter,
+        sealing=_sealing(source),
+        unsealing=_unsealing(source, adapter) if adapter in needs.unseals else None,
+        link=_link(source, adapter) if adapter in needs.links else None,
+    )
+
+
+def simulator_keys_of(source: KeyringSource, counterpart: str) -> LinkKeys:
+    """The one key of the simulated ``counterpart`` (its side of the line), from its keyring."""
+    return _link(source, counterpart)
+
+
+def console_keys_of(source: KeyringSource) -> ConsoleKeys:
+    """The console's bundles, from its keyring."""
+    return ConsoleKeys(
+        vault=_vault(source), reveal={owner: _unsealing(source, owner) for owner in _needs(source).unseals}
+    )
+
+
+def operator_keys_of(source: KeyringSource) -> OperatorKeys:
+    """The operator tools' bundles, from their keyring."""
+    return OperatorKeys(vault=_vault(source), unsealing=_unsealing(source, "hub"), sealing=_sealing(source))
+
+
+# --- from a keyring in hand (tests, the in-process deployment) --------------------------------------------
+
+
+def _fixed(keyring: Keyring, service: ServiceName) -> KeyringSource:
+    ring = keyring if keyring.service == service else cut(keyring, service)
+    return KeyringSource.fixed(ring, service)
 
 
 def hub_keys_from(keyring: Keyring) -> HubKeys:
     """The hub worker's bundles, cut from ``keyring``."""
-    cut = _cut(keyring, "hub")
-    return HubKeys(vault=_vault(cut, "hub"), sealing=cut.sealing, unsealing=cut.unsealing["hub"])
+    return hub_keys_of(_fixed(keyring, "hub"))
 
 
 def adapter_keys_from(keyring: Keyring, adapter: str) -> AdapterKeys:
@@ -163,56 +208,51 @@ def adapter_keys_from(keyring: Keyring, adapter: str) -> AdapterKeys:
     Raises:
         ValueError: ``adapter`` is not one of renkei's adapters.
     """
-    cut = _cut(keyring, adapter_service(adapter))
-    return AdapterKeys(
-        adapter=adapter,
-        sealing=cut.sealing,
-        unsealing=cut.unsealing.get(adapter),
-        link=cut.links.get(adapter),
-    )
+    return adapter_keys_of(_fixed(keyring, adapter_service(adapter)), adapter)
 
 
-def simulator_keys_from(keyring: Keyring, counterpart: str) -> LinkKey:
-    """The one key of the simulated ``counterpart`` (its side of the line), cut from ``keyring``.
+def simulator_keys_from(keyring: Keyring, counterpart: str) -> LinkKeys:
+    """The link keys of the simulated ``counterpart``, cut from ``keyring``.
 
     Raises:
         ValueError: ``counterpart`` has no simulator.
     """
-    return _cut(keyring, simulator_service(counterpart)).links[counterpart]
+    return simulator_keys_of(_fixed(keyring, simulator_service(counterpart)), counterpart)
 
 
 def console_keys_from(keyring: Keyring) -> ConsoleKeys:
     """The console's bundles, cut from ``keyring``."""
-    cut = _cut(keyring, "console")
-    return ConsoleKeys(vault=_vault(cut, "console"), reveal=dict(cut.unsealing))
+    return console_keys_of(_fixed(keyring, "console"))
 
 
 def operator_keys_from(keyring: Keyring) -> OperatorKeys:
     """The operator tools' bundles, cut from ``keyring``."""
-    cut = _cut(keyring, "operator")
-    return OperatorKeys(vault=_vault(cut, "operator"), unsealing=cut.unsealing["hub"])
+    return operator_keys_of(_fixed(keyring, "operator"))
+
+
+# --- the role functions ----------------------------------------------------------------------------------
 
 
 def hub_keys(settings: Settings) -> HubKeys:
     """The hub worker's keys."""
-    return hub_keys_from(keyring_of(settings, "hub"))
+    return hub_keys_of(keyring_of(settings, "hub"))
 
 
 def adapter_keys(settings: Settings, adapter: str) -> AdapterKeys:
     """The keys of ``adapter`` (``jlis``, ``intermediate_server``, ``eltax`` or ``pension``)."""
-    return adapter_keys_from(keyring_of(settings, adapter_service(adapter)), adapter)
+    return adapter_keys_of(keyring_of(settings, adapter_service(adapter)), adapter)
 
 
-def simulator_keys(settings: Settings, counterpart: str) -> LinkKey:
-    """The link key of the simulated ``counterpart``, its only key."""
-    return simulator_keys_from(keyring_of(settings, simulator_service(counterpart)), counterpart)
+def simulator_keys(settings: Settings, counterpart: str) -> LinkKeys:
+    """The link keys of the simulated ``counterpart``, its only keys."""
+    return simulator_keys_of(keyring_of(settings, simulator_service(counterpart)), counterpart)
 
 
 def console_keys(settings: Settings) -> ConsoleKeys:
     """The console's keys."""
-    return console_keys_from(keyring_of(settings, "console"))
+    return console_keys_of(keyring_of(settings, "console"))
 
 
 def operator_keys(settings: Settings) -> OperatorKeys:
     """The operator tools' keys."""
-    return operator_keys_from(keyring_of(settings, "operator"))
+    return operator_keys_of(keyring_of(settings, "operator"))

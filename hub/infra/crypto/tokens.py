@@ -24,7 +24,7 @@ from typing import Final
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hub.infra.crypto.keyring import KeySeries
+from hub.infra.crypto.key_series import SeriesView
 
 __all__ = [
     "SCOPE_PATTERN",
@@ -99,9 +99,10 @@ def parse_token(token: str) -> ParsedToken | None:
 class Tokenizer:
     """Computes tokens from the keyring's token roots; scope keys are derived once and cached."""
 
-    def __init__(self, roots: KeySeries) -> None:
-        self._roots = {v.version: v.material for v in roots.versions}
-        self._current = roots.current.version
+    def __init__(self, roots: SeriesView) -> None:
+        series = roots.series()  # the versions in force when made (one tokenizer per unit of work)
+        self._roots = {v.version: v.material for v in series.versions}
+        self._current = series.current.version
         self._scope_keys: dict[tuple[str, int], bytes] = {}
 
     @property

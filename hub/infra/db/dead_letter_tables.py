@@ -10,7 +10,9 @@ Once the row was replayed or discarded, a new failure makes a new row (linked by
 message carried replay provenance).
 
 ``body`` is redacted (no Individual Number in any column); ``headers`` holds scalar headers only, redacted.
-Rows are never deleted: a discarded row is archived with its reason.
+Rows are never deleted: a discarded row is archived with its reason. The retention job destroys the sealed
+values of a body (and the fields of an erased person) when a person it concerns is erased, or 30 days
+after a replay or discard: ``erased_at`` and ``erasure_note`` say so, and such a row is never replayed.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ dead_letters = Table(
     # On whose behalf the message ran, as the hub established it (message_actors), or NULL: then the dead
     # letter is the federation's alone (console scope).
     Column("actor", String(16), nullable=True),
+    Column("erased_at", DateTime(timezone=True), nullable=True),  # sealed values destroyed (retention)
+    Column("erasure_note", Text, nullable=True),  # what was destroyed and why (no value, no person)
     UniqueConstraint("death_key"),
     CheckConstraint(
         "status IN ('pending', 'replaying', 'replayed', 'discarded')",

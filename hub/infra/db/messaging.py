@@ -11,9 +11,11 @@ from sqlalchemy import Connection, insert, select, update
 from hub.infra.db.messaging_tables import inbox, outbox
 from hub.ports.transport import OutgoingMessage
 
-__all__ = ["SqlInbox", "SqlOutbox"]
+__all__ = ["SENT_BODY", "SqlInbox", "SqlOutbox"]
 
 _IN_CHUNK = 500  # keeps IN (...) lists under every backend's parameter limit
+SENT_BODY = b""
+"""The body of an outbox row once the broker confirmed it: deleted (the column is not nullable)."""
 
 
 class SqlInbox:
@@ -94,8 +96,16 @@ class SqlOutbox:
         ]
 
     def mark_sent(self, ids: Sequence[int]) -> None:
-        """Mark rows as published and confirmed."""
+        """Mark rows as published and confirmed, and delete their bodies.
+
+        A body holds numbers sealed for its recipient; once the broker confirmed it, the queue has the
+        message and nothing needs the copy (docs/retention.md, ``outbox.bodies``). The row stays, without
+        its body, for the relay (it is no longer pending) and for tracing a message id to its access
+        record. Only rows the broker confirmed come here: a body not yet confirmed stays until it is.
+        """
         now = datetime.now(UTC)
         for start in range(0, len(ids), _IN_CHUNK):
             chunk = list(ids[start : start + _IN_CHUNK])
-            self._conn.execute(update(outbox).where(outbox.c.id.in_(chunk)).values(sent_at=now))
+            self._conn.execute(
+                update(outbox).where(outbox.c.id.in_(chunk)).values(sent_at=now, body=SENT_BODY)
+            )

@@ -2,8 +2,10 @@
 
 No column ever holds a plain Individual Number: numbers are AES-GCM ciphertext under the subject's data key
 (``subject_keys.wrapped_dek``, itself wrapped by a key-encryption key named by ``kek_id``), found through a
-keyed blind index. Erasing a subject deletes its wrapped data key, its ciphertexts, blind indexes, tokens
-and usage links, and leaves the ``subjects`` row (``erased_at``) for the ``deletion_log`` to refer to.
+keyed blind index. Erasing a subject deletes its wrapped data key, its ciphertexts and blind indexes, then
+every row of every table with a ``subject_id`` column and the ``subjects`` row itself: the subject id, from
+which its tokens derive, is destroyed. The ``deletion_log`` names an erased person by a fresh reference
+(``person_ref``), never by the subject id (:mod:`hub.infra.vault_lifecycle`).
 """
 
 from __future__ import annotations
@@ -148,7 +150,22 @@ deletion_log = Table(
     "deletion_log",
     metadata,
     Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("subject_id", String(32), ForeignKey("subjects.id"), nullable=False, index=True),
+    Column(
+        "subject_id",
+        String(32),
+        ForeignKey("subjects.id"),
+        nullable=True,
+        index=True,
+        comment="a person who lives on (re-keyed); NULL once erased, or for data kept per run",
+    ),
+    Column(
+        "person_ref",
+        String(40),
+        nullable=True,
+        index=True,
+        comment="an erased person: erasure- and random letters, one per person and run",
+    ),
+    Column("kind", String(64), nullable=False, server_default="vault", comment="hub/core/retention_model.py"),
     Column("what", String(200), nullable=False),
     Column("basis", String(200), nullable=False),
     Column("purge_after", Date, nullable=True),

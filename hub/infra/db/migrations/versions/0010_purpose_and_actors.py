@@ -1,7 +1,7 @@
 """Why each number is held, on whose behalf each message ran, and four-eyes approvals.
 
-Revision ID: 0009_purpose_and_actors
-Revises: 0008
+Revision ID: 0010_purpose_and_actors
+Revises: 0009_erasure
 Create Date: 2026-12-14
 
 * ``number_grounds``: each row a role of a subject's person and the basis its number was obtained under
@@ -21,6 +21,9 @@ Create Date: 2026-12-14
 * ``message_actors``: the actor the hub established for each message it handled or produced.
 * ``dead_letters.actor``: the established actor of a dead letter (NULL: the federation's alone).
 * ``approvals``: four-eyes requests and their decisions.
+
+On PostgreSQL ``number_grounds.subject_id`` gets statistics target 0, as ``0009_erasure`` gives every column
+that names a person: ``ANALYZE`` must not copy subject ids into ``pg_statistic``, where no erasure reaches.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_purpose_and_actors"
-down_revision: str | None = "0008"
+revision: str = "0010_purpose_and_actors"
+down_revision: str | None = "0009_erasure"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -135,8 +138,10 @@ def upgrade() -> None:
         "ix_approvals_requester", "approvals", ["requested_by", "action", "used_at"], unique=False
     )
 
-    now = datetime.now(UTC)
     conn = op.get_bind()
+    if conn.dialect.name == "postgresql":
+        op.execute('ALTER TABLE "number_grounds" ALTER COLUMN "subject_id" SET STATISTICS 0')
+    now = datetime.now(UTC)
     for role, held, condition in _DEFAULTS:
         conn.execute(
             sa.text(
@@ -147,7 +152,7 @@ def upgrade() -> None:
             {
                 "role": role,
                 "held": held,
-                "source": "migration:0009 default",
+                "source": "migration:0010 default",
                 "now": now,
                 "decl_a": _DECLARATION[0],
                 "decl_b": _DECLARATION[1],

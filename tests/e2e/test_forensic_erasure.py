@@ -1,0 +1,494 @@
+"""Erased means unrecoverable with every key and byte the deployment keeps: a forensic examination.
+
+People are enrolled with known synthetic numbers and every demo flow runs, so that their numbers are sealed
+for J-LIS, the intermediate server, eLTAX and the hub; some messages are dead-lettered, some numbers held
+for an operator; the KEK is rotated (old wrapped keys go to free pages and the WAL). Then half of the people
+are made due and ``renkei retention run`` runs. An examiner (:mod:`tests.e2e.forensic`) holding every
+keyring file under the data directory, loaded through the project's own loader, and the link keys then
+tries to recover each erased number from every byte renkei keeps: the database file and its WAL byte for
+byte, every table through SQL, PostgreSQL's relation files where the test may read them, every file under
+the data directory (logs, exchange files, simulators' state), and every message left in the test's queues.
+
+It must recover none of the erased numbers (nor find an erased person's subject id, from which their
+tokens derive), and it must recover every number of the people kept (the examiner works). The figures are
+printed on one ``FORENSIC`` line per backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pika
+import pytest
+from sqlalchemy import create_engine, inspect, select, text, update
+from sqlalchemy.engine import make_url
+
+from adapters.jlis import SyntheticPopulation
+from contracts.errors import ValidationFailed
+from contracts.individual_number import IndividualNumber, synthetic_individual_number
+from contracts.link import CounterpartFile
+from contracts.messages.jlis_acquisition import HoldReason
+from hub.cli import keys
+from hub.cli.retention import run_retention, today_in_japan
+from hub.core.failure import dead_letter_message
+from hub.core.holds import hold_id_for, seal_for_hold
+from hub.demo.data import demo_population
+from hub.demo.deployment import local_deployment
+from hub.demo.runner import run_demo
+from hub.infra.crypto.blind_index import BlindIndexer
+from hub.infra.crypto.keyring import Keyring, generate_keyring
+from hub.infra.crypto.sealing import AeadSealer
+from hub.infra.db.engine import make_engine
+from hub.infra.db.vault_tables import numbers, subject_keys, subjects
+from hub.infra.link_cipher import AeadLinkCipher
+from hub.infra.topology import ADAPTERS, COUNTERPARTS, renkei_topology
+from hub.ports.holds import HeldCandidate, Hold, HoldFlow, QueriedInfo
+from hub.ports.transport import Delivery
+from hub.settings import RetrySettings, Settings
+from tests._availability import unavailable
+from tests.e2e.conftest import amqp_url, delete_prefixed
+from tests.e2e.forensic import Examiner, Findings, VaultBlobs, encodings_of, keyrings_under
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
+
+RECORDS = 12
+"""Pensioners per flow: tens of people in all (pensioners, spouses, dependants, households)."""
+
+
+# --- the deployment under examination ----------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    settings: Settings
+    backend: str
+    admin_url: str | None = None
+    database: str | None = None
+
+
+def _settings(tmp_path: Path, db_url: str = "") -> Settings:
+    return Settings(
+        amqp_url=amqp_url(),
+        data_dir=tmp_path / "var",
+        db_url=db_url,
+        exchange_prefix=f"t{uuid.uuid4().hex[:8]}",
+        log_json=True,
+        batch_wait_ms=5,
+        retry=RetrySettings(max_attempts=3, delays_ms=(200, 500, 1000), delivery_limit=5),
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
+    if request.param == "sqlite":
+        found = Case(_settings(tmp_path), "sqlite")
+    else:
+        admin_url = os.environ.get("RENKEI_TEST_PG_URL", "")
+        if not admin_url:
+            unavailable("RENKEI_TEST_PG_URL is not set", tests="PostgreSQL tests")
+        name = f"renkei_forensic_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        found = Case(_settings(tmp_path, url), "postgresql", admin_url, name)
+    try:
+        yield found
+    finally:
+        s = found.settings
+        topology = renkei_topology(s.exchange_prefix, s.retry)
+        queues = [q.name for q in topology.queues] + [f"{s.exchange_prefix}.spy"]
+        delete_prefixed(s.amqp_url, s.exchange_prefix, queues, [e.name for e in topology.exchanges])
+        if found.admin_url and found.database:
+            admin = create_engine(found.admin_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{found.database}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def _bind_spy(settings: Settings) -> str:
+    """A queue that receives a copy of every message the hub sends to an adapter or receives."""
+    spy = f"{settings.exchange_prefix}.spy"
+    p = settings.exchange_prefix
+    connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
+    try:
+        channel = connection.channel()
+        channel.queue_declare(spy, durable=True)
+        for key in ADAPTERS:
+            channel.queue_bind(spy, f"{p}.route", routing_key=key)
+        channel.queue_bind(spy, f"{p}.ingress", routing_key="hub")
+    finally:
+        connection.close()
+    return spy
+
+
+def _drain(url: str, queues: list[str], *, delete: bool = False) -> list[tuple[str, str, bytes, dict]]:
+    seen = []
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        for queue in queues:
+            for _ in range(100_000):  # bounded
+                method, props, body = channel.basic_get(queue, auto_ack=True)
+                if method is None:
+                    break
+                seen.append((method.exchange, method.routing_key, body, props))
+            if delete:
+                channel.queue_delete(queue)
+    finally:
+        connection.close()
+    return seen
+
+
+def _dead_letter_some(hub, captured) -> int:
+    """Dead-letter one copy of each kind of message that carried a sealed number, as its consumer would."""
+    chosen: dict[tuple[str, str], tuple[str, str, bytes, object]] = {}
+    for exchange, key, body, props in captured:
+        if b"sealed:" in body:
+            chosen.setdefault((key, props.type or ""), (exchange, key, body, props))
+    assert len(chosen) >= 4, f"too few kinds of sealed messages to dead-letter: {sorted(chosen)}"
+    group = hub.hub_services()
+    group.start()
+    try:
+        transport = hub.transport("forensic")
+        for exchange, key, body, props in chosen.values():
+            delivery = Delivery(
+                queue=f"{hub.settings.exchange_prefix}.{key}",
+                body=body,
+                message_id=props.message_id,
+                message_type=props.type,
+                correlation_id=props.correlation_id,
+                headers={},
+                redelivered=False,
+                delivery_tag=0,
+                routing_key=key,
+                exchange=exchange,
+            )
+            error = ValidationFailed("the forensic test refused it")
+            transport.publish(
+                [dead_letter_message(delivery, error, stage="forensic", exchanges=hub.exchanges)]
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _stored_dead_letters(hub) < len(chosen):
+            time.sleep(0.2)
+        assert _stored_dead_letters(hub) >= len(chosen), "the dead letters were not stored"
+    finally:
+        group.shutdown()
+    return len(chosen)
+
+
+def _stored_dead_letters(hub) -> int:
+    with hub.engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM dead_letters")).scalar_one())
+
+
+def _hold_some(
+    hub, ring: Keyring, holder: str, erased_holder: str, erased: list[str], kept: list[str]
+) -> None:
+    """Hold links for an operator with erased and kept people's numbers among the candidates."""
+    sealer = AeadSealer(ring.sealing_for(("hub",)))
+    now = datetime.now(UTC)
+    with hub.uow_factory()() as uow:
+        usage = uow.vault.usage_of([holder, erased_holder])
+
+    def hold(subject: str, candidates: list[str], seq: int) -> Hold:
+        hold_id = hold_id_for(uuid.uuid4(), seq)
+        return Hold(
+            hold_id=hold_id,
+            flow=HoldFlow.NUMBER_ACQUISITION,
+            reason=HoldReason.MULTIPLE_CANDIDATES,
+            subject=subject,
+            usage_number=usage[subject],
+            batch_id="forensic",
+            chunk_index=0,
+            chunk_count=1,
+            total_records=2,
+            record_seq=seq,
+            correlation_id=str(uuid.uuid4()),
+            source_message_id=str(uuid.uuid4()),
+            created_at=now,
+            queried=QueriedInfo(name="連携\u3000花子", birth_date=None),
+            candidates=tuple(
+                HeldCandidate(
+                    i, seal_for_hold(sealer, IndividualNumber(n), hold_id, i), QueriedInfo(name="候補")
+                )
+                for i, n in enumerate(candidates, start=1)
+            ),
+        )
+
+    with hub.uow_factory()() as uow:
+        uow.holds.add([hold(holder, [erased[0], kept[0]], 1), hold(erased_holder, [kept[1]], 2)])
+        uow.commit()
+
+
+def _usage_of(hub, subject: str):
+    with hub.uow_factory()() as uow:
+        return uow.vault.usage_of([subject])[subject]
+
+
+def _vault_blobs(
+    engine, ring: Keyring, erased: set[str], numbers_of: dict[str, set[str]], into: VaultBlobs
+) -> None:
+    """Note every wrapped key, ciphertext and blind index the vault holds now for the erased people."""
+    with engine.connect() as conn:
+        for subject, version, kek_id, wrapped in conn.execute(
+            select(
+                subject_keys.c.subject_id,
+                subject_keys.c.dek_version,
+                subject_keys.c.kek_id,
+                subject_keys.c.wrapped_dek,
+            )
+        ):
+            if subject in erased:
+                into.wrapped.setdefault(subject, set()).add((int(version), kek_id, bytes(wrapped)))
+        for subject, nonce, ciphertext in conn.execute(
+            select(numbers.c.subject_id, numbers.c.nonce, numbers.c.ciphertext)
+        ):
+            if subject in erased:
+                into.ciphertexts.setdefault(subject, set()).add((bytes(nonce), bytes(ciphertext)))
+    indexer = BlindIndexer(ring.blind_index)
+    for subject in erased:
+        for number in numbers_of.get(subject, ()):
+            for index in indexer.all_indexes(IndividualNumber(number)).values():
+                into.blind[index] = number
+
+
+# --- the examination ---------------------------------------------------------------------------------------
+
+
+def _pg_data_dir(conn) -> Path | None:
+    given = os.environ.get("RENKEI_TEST_PG_DATA_DIR")
+    if given:
+        return Path(given)
+    major = int(conn.execute(text("SELECT current_setting('server_version_num')")).scalar_one()) // 10_000
+    candidate = Path(f"/var/lib/postgresql/{major}/main")
+    return candidate if candidate.is_dir() else None
+
+
+def _examine_postgresql_files(examiner: Examiner, engine, kept_keys: set[bytes]) -> tuple[int, int]:
+    """The relation files of every table, index and TOAST table, and of the planner's samples.
+
+    Returns how many files were read, and how many of the kept people's wrapped keys they hold: the files
+    must show the vault as it is (a rewrite writes them at once), or reading them would prove nothing.
+    """
+    with engine.connect() as conn:
+        root = _pg_data_dir(conn)
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, pg_relation_filepath(c.oid) FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE (n.nspname IN ('public', 'pg_toast') AND c.relkind IN "
+                "('r', 'i', 't', 'm')) OR c.relname = 'pg_statistic'"
+            )
+        ).all()
+    if root is None or not os.access(root, os.R_OK | os.X_OK):
+        examiner.findings.not_searched.append("PostgreSQL relation files: the data directory is not readable")
+        return 0, 0
+    files, kept_found = 0, set()
+    for name, relative in rows:
+        if relative is None:
+            continue
+        base = root / relative
+        for segment in [base, *sorted(base.parent.glob(base.name + ".[0-9]*"))]:
+            if segment.exists():
+                examiner.search_file(segment, f"relation file of {name}")
+                data = segment.read_bytes()
+                kept_found |= {k for k in kept_keys if k in data}
+                files += 1
+    return files, len(kept_found)
+
+
+def _examine_tables(examiner: Examiner, engine) -> None:
+    with engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                for value in row:
+                    if isinstance(value, bytes | bytearray | memoryview):
+                        examiner.search(bytes(value), f"table {table}")
+                    elif value is not None:
+                        examiner.search(str(value).encode("utf-8"), f"table {table}")
+        examiner.vault_rows(
+            [
+                (s, int(v), k, bytes(w))
+                for s, v, k, w in conn.execute(
+                    select(
+                        subject_keys.c.subject_id,
+                        subject_keys.c.dek_version,
+                        subject_keys.c.kek_id,
+                        subject_keys.c.wrapped_dek,
+                    )
+                )
+            ],
+            [
+                (s, bytes(n), bytes(c))
+                for s, n, c in conn.execute(
+                    select(numbers.c.subject_id, numbers.c.nonce, numbers.c.ciphertext)
+                )
+            ],
+            "the vault's tables, read through SQL with the keyring",
+        )
+
+
+def _examine(
+    case: Case, blobs: VaultBlobs, erased: set[str], targets: set[str], kept_keys: set[bytes]
+) -> tuple[Findings, dict[str, int]]:
+    settings = case.settings
+    rings = keyrings_under(settings.data_dir)
+    assert rings, "no keyring found under the data directory"
+    examiner = Examiner(rings, targets, blobs=blobs, subject_ids=erased)
+    data_dir = settings.data_dir
+    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
+        examiner.search_file(path, str(path.relative_to(data_dir)))  # the SQLite file and WAL among them
+    engine = make_engine(settings.database_url)
+    files: dict[str, int] = {}
+    try:
+        _examine_tables(examiner, engine)
+        if case.backend == "postgresql":
+            read, kept_found = _examine_postgresql_files(examiner, engine, kept_keys)
+            files = {"relation_files": read, "kept_wrapped_keys_in_relation_files": kept_found}
+            examiner.findings.not_searched.append(
+                "pg_wal and WAL archives: cluster-wide, shared with other databases (see docs/retention.md)"
+            )
+    finally:
+        engine.dispose()
+    topology = renkei_topology(settings.exchange_prefix, settings.retry)
+    link = AeadLinkCipher(*(r.link_key(c) for r in rings[:1] for c in COUNTERPARTS))
+    for _, _, body, props in _drain(settings.amqp_url, [q.name for q in topology.queues]):
+        examiner.search(body, "a message left in a queue")
+        examiner.search(json.dumps(props.headers or {}, default=str).encode(), "a queue message's headers")
+        with contextlib.suppress(Exception):
+            examiner.search(link.open(body).content, "a link message, opened")
+    return examiner.finish(), files
+
+
+# --- the test ----------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _held_open(settings: Settings) -> Iterator[None]:
+    """An idle connection of another process to the embedded database (nothing for PostgreSQL)."""
+    if make_url(settings.database_url).get_backend_name() != "sqlite":
+        yield
+        return
+    keeper = sqlite3.connect(make_url(settings.database_url).database or "")
+    try:
+        keeper.execute("SELECT count(*) FROM subjects").fetchone()  # opens the WAL, then idles
+        yield
+    finally:
+        keeper.close()
+
+
+@pytest.mark.timeout(420)
+def test_erased_numbers_cannot_be_recovered_with_every_key_and_byte_the_deployment_keeps(case: Case) -> None:
+    settings = case.settings
+    declaring = local_deployment(settings, configure_logs=False)
+    declaring.prepare_broker()
+    declaring.close()
+    spy = _bind_spy(settings)
+    report = run_demo(settings, RECORDS, timeout_s=180, console=None)
+    assert report.lost == 0, report.as_json()
+    captured = _drain(settings.amqp_url, [spy], delete=True)
+
+    hub = local_deployment(settings, configure_logs=False)
+    try:
+        ring = hub.keyring
+        dead_lettered = _dead_letter_some(hub, captured)
+        population = demo_population(RECORDS)
+        with hub.uow_factory()() as uow:
+            everyone = list(uow.connection.execute(select(subjects.c.id)).scalars())
+            history = uow.vault.number_history(everyone)
+            kept_usage = [population.usage_number(i) for i in range(1, RECORDS, 2)]
+            kept = set(uow.vault.subjects_by_usage(kept_usage).values())
+        numbers_of = {s: {r.number.reveal() for r in records} for s, records in history.items()}
+        erased = {s for s in everyone if s not in kept and numbers_of.get(s)}
+        erased_numbers = {n for s in erased for n in numbers_of[s]}
+        kept_numbers = {n for s in kept for n in numbers_of.get(s, ())}
+        assert erased_numbers.isdisjoint(kept_numbers)
+        assert len(erased) >= 20, "tens of people: pensioners, spouses, dependants, households"
+        holder = sorted(kept)[0]
+        _hold_some(hub, ring, holder, sorted(erased)[0], sorted(erased_numbers), sorted(kept_numbers))
+        blobs, kept_blobs = VaultBlobs(), VaultBlobs()
+        _vault_blobs(hub.engine, ring, erased, numbers_of, blobs)
+    finally:
+        hub.close()
+
+    # A key rotation re-wraps every data key: the old wrapped keys are left in free pages and the WAL.
+    keys.rotate_keys(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        _vault_blobs(engine, ring, erased, numbers_of, blobs)
+        _vault_blobs(engine, ring, kept, numbers_of, kept_blobs)
+        with engine.begin() as conn:  # make them due: their retention ended yesterday
+            yesterday = today_in_japan() - timedelta(days=1)
+            conn.execute(
+                update(numbers).where(numbers.c.subject_id.in_(sorted(erased))).values(purge_after=yesterday)
+            )
+    finally:
+        engine.dispose()
+
+    # Another process keeps the database open (a running hub, a console): SQLite then keeps its WAL, which
+    # it would otherwise checkpoint and delete when the last connection closes.
+    with _held_open(settings):
+        run_retention(settings, as_of=today_in_japan(), actor="forensic-test")
+        kept_keys = {wrapped for versions in kept_blobs.wrapped.values() for _, _, wrapped in versions}
+        findings, files = _examine(case, blobs, erased, erased_numbers | kept_numbers, kept_keys)
+    recovered = findings.recovered(erased_numbers)
+    figures = {
+        "backend": case.backend,
+        "people_erased": len(erased),
+        "numbers_erased": len(erased_numbers),
+        "people_kept": len(kept),
+        "dead_lettered": dead_lettered,
+        "bytes_searched": findings.bytes_searched,
+        "blobs_searched": findings.blobs,
+        "numbers_recovered": len(recovered),
+        "kept_numbers_recovered": len(findings.recovered(kept_numbers)),
+        "recovered_from": findings.sources(recovered),
+        "subject_id_traces": len(findings.traces),
+        "subject_id_traces_in": sorted({w for places in findings.traces.values() for w in places}),
+        "not_searched": findings.not_searched,
+        **files,
+    }
+    print("FORENSIC " + json.dumps(figures, ensure_ascii=False))
+    # The examiner works: every number of the people kept comes back from the vault with the keyring.
+    assert kept_numbers <= set(findings.vault), "the examiner could not read the kept people's numbers"
+    if files.get("relation_files"):
+        assert files["kept_wrapped_keys_in_relation_files"] > 0, "the relation files read are not current"
+    # Counts and places only: a failure message never shows a number (nor a subject id).
+    assert len(recovered) == 0, figures["recovered_from"]
+    assert len(findings.traces) == 0, figures["subject_id_traces_in"]
+
+
+def test_the_examiner_sees_every_form_it_looks_for() -> None:
+    """The examiner's own check: each encoding of a number, a sealed copy, a link message are found."""
+    ring = generate_keyring()
+    number = synthetic_individual_number()
+    target = number.reveal()
+    for form in encodings_of(target):
+        examiner = Examiner([ring], {target})
+        examiner.search(form, "form")
+        assert examiner.findings.recovered({target}) == {target}, form
+    sealed = AeadSealer(ring.sealing_for(("eltax",))).seal(
+        number, recipient="eltax", message_id=uuid.uuid4(), field="records.0.individual_number"
+    )
+    examiner = Examiner([ring], {target})
+    examiner.search(json.dumps({"payload": {"x": sealed}}).encode(), "sealed")
+    assert set(examiner.findings.sealed) == {target}
+    cipher = AeadLinkCipher(ring.link_key("jlis"))
+    message = cipher.protect(CounterpartFile("jlis", "f.csv", f"1,{target},x".encode(), str(uuid.uuid4())))
+    examiner = Examiner([ring], {target})
+    examiner.search(message, "link")
+    assert set(examiner.findings.plain) == {target}
+    other = SyntheticPopulation(size=3, seed=7).individual_number(0).reveal()
+    examiner = Examiner([ring], {target})
+    examiner.search(other.encode(), "another number")
+    assert not examiner.findings.recovered({target})
