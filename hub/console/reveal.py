@@ -30,6 +30,7 @@ from fastapi import Request
 from contracts.errors import AuditWriteFailed, ConfigurationError, SealError
 from contracts.individual_number import IndividualNumber
 from contracts.redaction import redact_text
+from contracts.sealing import Unsealer
 from hub.console.auth import Principal
 from hub.console.context import state_of
 from hub.console.render import SealedRef, sealed_value
@@ -65,15 +66,19 @@ class Revealed:
     recorded_at: datetime
 
 
-def _open(request: Request, sealed: str, ref: SealedRef, message_id: str | None) -> IndividualNumber:
+def _unsealer(request: Request, ref: SealedRef) -> Unsealer:
+    """What opens ``ref``: the hub's private key alone (a counterpart's number never opens here)."""
+    try:
+        return state_of(request).root.unsealer(ref.recipient)
+    except (ConfigurationError, KeyError) as exc:
+        raise RevealFailed(str(exc)) from exc
+
+
+def _open(unsealer: Unsealer, sealed: str, ref: SealedRef, message_id: str | None) -> IndividualNumber:
     try:
         message_uuid = uuid.UUID(message_id or "")
     except ValueError as exc:
         raise RevealFailed("this sealed number cannot be opened here") from exc
-    try:
-        unsealer = state_of(request).root.unsealer(ref.recipient)
-    except (ConfigurationError, KeyError) as exc:
-        raise RevealFailed(str(exc)) from exc
     for field in ref.fields:
         try:
             return unsealer.unseal(sealed, message_id=message_uuid, field=field)
@@ -127,9 +132,10 @@ def reveal_sealed(
     if found is None:
         raise RevealFailed(f"dead letter {row.id} has no sealed number #{index}", status=404)
     ref, sealed, message_id = found
+    unsealer = _unsealer(request, ref)  # before the request is used: a number that cannot open keeps it
     approval = _take(request, principal, row, index, approval_id)
     reason = approval.reason
-    number = _open(request, sealed, ref, message_id)
+    number = _open(unsealer, sealed, ref, message_id)
     subjects = _subject_token(request, number)
     now = datetime.now(UTC)
     record = AccessRecord(

@@ -17,10 +17,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from contracts.errors import ConfigurationError
 from hub.console.auth import Principal, Refused, check_scope, require
 from hub.console.context import state_of
 from hub.console.pages import render
-from hub.console.render import safe
+from hub.console.render import safe, sealed_value
 from hub.console.roles import Permission, allowed
 from hub.console.schemas import (
     API_ERRORS,
@@ -36,6 +37,7 @@ from hub.core.approvals import ApprovalPolicy, ApprovalRefused, decide, request
 from hub.core.sealed_bodies import carries_numbers
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
+from hub.ports.dead_letters import DeadLetter
 
 __all__ = ["api", "approval_out", "pages", "policy", "visible"]
 
@@ -138,11 +140,33 @@ def _target(req: Request, principal: Principal, body: ApprovalIn) -> dict[str, A
             message_id=row.message_id,
             correlation_id=row.correlation_id,
         )
-        if action is not ApprovalAction.REVEAL_NUMBER and not carries_numbers(row.body):
+        if row.erased:
+            raise HTTPException(
+                409,
+                f"dead letter {dead_letter_id}: retention destroyed its sealed numbers (nothing to act on)",
+            )
+        if action is ApprovalAction.REVEAL_NUMBER:
+            _check_revealable(req, row, target["sealed_index"])
+        elif not carries_numbers(row.body):
             raise HTTPException(
                 409, f"dead letter {dead_letter_id} carries no number: act on it without a request"
             )
     return target
+
+
+def _check_revealable(req: Request, row: DeadLetter, index: int) -> None:
+    """Refuse, before anyone approves, a reveal the console could not carry out (nothing is opened here).
+
+    The console holds the hub's private key alone (KEY_NEEDS): a number sealed for a counterpart opens
+    only in that counterpart's service, so asking to reveal it would waste a request and a day's quota.
+    """
+    found = sealed_value(row.body, index)
+    if found is None:
+        raise HTTPException(404, f"dead letter {row.id} has no sealed number #{index}")
+    try:
+        state_of(req).root.unsealer(found[0].recipient)
+    except ConfigurationError as exc:
+        raise HTTPException(409, safe(exc)) from exc
 
 
 def make_request(req: Request, principal: Principal, body: ApprovalIn) -> Approval:
