@@ -175,6 +175,10 @@ class HeldUnder:
     name: str
     bases: tuple[Basis, ...]
     roles: frozenset[str]
+    retention: str
+    """The retention basis the vault keeps such a number with (``Retention.basis``)."""
+    kept_under: tuple[Basis, ...]
+    """The articles that say how long such a number is kept."""
     note: str | None = None
 
 
@@ -378,11 +382,11 @@ class PurposeTable:
             raise ConfigurationError(f"purpose table: usage kinds {names} name no role")
         return roles
 
-    def _basis_list(self, entry: Mapping[str, Any], where: str) -> tuple[Basis, ...]:
-        codes = _strings(entry, "bases", where)
+    def _basis_list(self, entry: Mapping[str, Any], where: str, key: str = "bases") -> tuple[Basis, ...]:
+        codes = _strings(entry, key, where)
         unknown = [c for c in codes if c not in self.bases]
         if unknown or not codes:
-            raise ConfigurationError(f"purpose table: {where} bases must be known and not empty ({unknown})")
+            raise ConfigurationError(f"purpose table: {where} {key} must be known and not empty ({unknown})")
         return tuple(self.bases[c] for c in codes)
 
     def _held(self, data: Mapping[str, Any]) -> dict[str, HeldUnder]:
@@ -400,9 +404,15 @@ class PurposeTable:
                 _req(e, "name", where),
                 self._basis_list(e, where),
                 roles,
+                _req(e, "retention", where),
+                self._basis_list(e, where, key="kept_under"),
                 _text(e, "note", where, optional=True),
             )
         return held
+
+    def held_under_retention(self, retention: str) -> tuple[HeldUnder, ...]:
+        """The ways of holding a number the vault keeps with retention basis ``retention`` (none: unknown)."""
+        return tuple(h for h in self.held_under.values() if h.retention == retention)
 
     def _uses(self, data: Mapping[str, Any]) -> dict[str, Use]:
         uses = {}

@@ -116,6 +116,7 @@ def _roles(t: PurposeTable) -> list[str]:
             h.name,
             ", ".join(f"`{b.code}`" for b in h.bases),
             ", ".join(t.roles[r].name for r in sorted(h.roles)),
+            f"`{h.retention}`: " + ", ".join(f"`{b.code}`" for b in h.kept_under),
             h.note or "",
         )
         for h in t.held_under.values()
@@ -131,9 +132,14 @@ def _roles(t: PurposeTable) -> list[str]:
         *_table(("role", "name", "usage-number kinds"), roles),
         "Every number in the vault carries its grounds: the person's role and the basis it was obtained "
         "under "
-        "(`number_grounds`).",
+        "(`number_grounds`). How long it is kept is stated here too, once: the vault's retention basis and "
+        "the articles behind it; the retention model (`hub/core/retention_model.py`, docs/retention.md) "
+        "takes both from this table.",
         "",
-        *_table(("held under", "name", "bases", "roles obtained so", "note"), held),
+        *_table(
+            ("held under", "name", "bases", "roles obtained so", "kept (retention basis: under)", "note"),
+            held,
+        ),
         "Numbers stored before grounds existed got a default from how they were enrolled (migration "
         "`0010_purpose_and_actors`): a subject with a 年金証書記号番号 or 基礎年金番号 in force is "
         "`recipient` held under `jlis`; one with a dependant key in force and a number kept for the pension "

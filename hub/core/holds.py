@@ -56,10 +56,11 @@ __all__ = [
 ]
 
 AUDIT_SCOPE: Final = TokenScope("audit")
-ENTITLEMENT_RETENTION: Final = Retention(basis="pension.entitlement")
-"""Numbers of pensioners (and new entitlements): kept while the pension business needs them."""
 JLIS_HELD: Final = "jlis"
 """The purpose table's held-under basis of numbers obtained from J-LIS."""
+ENTITLEMENT_RETENTION: Final = Retention(basis=default_table().held_under[JLIS_HELD].retention)
+"""Numbers of pensioners (and new entitlements): kept while the pension business needs them (no end date);
+the purpose table's ``jlis`` row names the basis."""
 HOLD_PURPOSE: Final = Purpose(
     code="pension.number_acquisition",
     legal_basis=tuple(default_table().bases[b].legal_basis for b in ("mynumber.14-2", "juki.b1-19")),

@@ -19,10 +19,9 @@ from contracts.usage_number import UsageNumber
 from hub.bootstrap.simulators import SimulatorWorld
 from hub.bootstrap.transports import TransportFactory, transient
 from hub.core.failure import Exchanges
-from hub.core.holds import jlis_grounds
+from hub.core.holds import ENTITLEMENT_RETENTION, jlis_grounds
 from hub.core.routing import to_outgoing
 from hub.ports.store import UnitOfWorkFactory
-from hub.ports.vault import Retention
 from hub.settings import Settings
 
 __all__ = [
@@ -95,9 +94,7 @@ def enrol_population(
             known = uow.vault.subjects_by_usage([u for u, _ in links])
             fresh = [(u, n) for u, n in links if u not in known]
             if fresh:
-                subjects = uow.vault.enrol(
-                    fresh, retention=Retention(basis="pension.entitlement"), source="demo-load"
-                )
+                subjects = uow.vault.enrol(fresh, retention=ENTITLEMENT_RETENTION, source="demo-load")
                 jlis_grounds(uow.vault, [(subjects[u], u) for u, _ in fresh], source="demo-load")
             uow.commit()
 
