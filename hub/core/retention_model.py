@@ -387,16 +387,17 @@ RETENTION_MODEL: Final[tuple[DataKind, ...]] = (
         Kind.BACKUPS,
         what=(
             "PostgreSQL WAL (`pg_wal`, and its archive) and base backups, `pg_dump` files; copies of the "
-            "keyring"
+            "services' keyrings"
         ),
         where="the database host and the backup store",
         basis="recovery (docs/deploy.md §4)",
         retention="the backup rotation: as long as the oldest backup or WAL segment kept",
         at_end=(
             "expire with the rotation. Until then a backup holds erased rows, encrypted under the keys of "
-            "its time: it stays readable while those key versions are live. `renkei keys retire` destroys "
-            "a retired version once nothing uses it, so a backup older than the oldest live key version is "
-            "unreadable: that is how an erasure reaches backups"
+            "its time: it stays readable while those key versions are live. `renkei keys retire KEY "
+            "VERSION` destroys a version (KEK, sealing key pair, link key) in every service's keyring once "
+            "nothing uses it, so a backup older than the oldest live key version is unreadable: that is how "
+            "an erasure reaches backups ([the backup window](keys.md#the-backup-window))"
         ),
         enforcer=Enforcer.OPERATOR,
         job="operator",
@@ -527,12 +528,15 @@ _STORAGE: Final = """\
   included: `pg_wal` until its segments are recycled (after a checkpoint, within `max_wal_size`), the WAL
   archive and base backups for as long as the backup rotation keeps them (docs/deploy.md §4: nightly base
   backups and continuous archiving). What they hold is encrypted: numbers under data keys
-  wrapped by the KEK of their time, sealed copies under the recipients' sealing keys of their time. Key
-  rotation with `renkei keys retire` (see the key rotation section of docs/security.md) destroys a key
-  version once nothing live uses it, after which every backup and WAL segment older than the oldest live
-  version is unreadable. The backup window of an erasure is therefore the shorter of the backup rotation
-  and the time until the key versions in force at the erasure are retired. After restoring a backup, run
-  `renkei retention run` at once: it erases again whatever was due.
+  wrapped by the KEK of their time, sealed copies under the recipients' key pairs (format v2) or `seal_v1`
+  keys of their time. Step 3 of a key rotation, `renkei keys retire KEY VERSION`
+  ([docs/keys.md](keys.md#rotation-in-three-steps-without-an-outage)), destroys a key version in every
+  service's keyring once nothing live uses it, after which every backup and WAL segment older than the
+  oldest live version is unreadable. The backup window of an erasure is therefore the shorter of the backup
+  rotation and the time until the key versions in force at the erasure are retired
+  ([the backup window](keys.md#the-backup-window): the KEK rotation period sets it; keyring backups holding
+  a retired version are destroyed with it). After restoring a backup, run `renkei retention run` at once:
+  it erases again whatever was due.
 """
 
 

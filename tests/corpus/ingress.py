@@ -228,7 +228,8 @@ def ingress_cases(
             case, _json(document), reasons, message_id=str(mid), message_type="jlis.survival_change.result"
         )
 
-    tampered = sealed[:-6] + ("AAAAAA" if not sealed.endswith("AAAAAA") else "BBBBBB")
+    # Tampered within the format's own alphabet (a-p), so that it is the seal that refuses it, not the schema.
+    tampered = sealed[:-6] + ("aaaaaa" if not sealed.endswith("aaaaaa") else "bbbbbb")
     yield result("sealed-number-tampered", [{**changed, "new_individual_number": tampered}], SEAL, result_id)
     yield result("sealed-number-moved-to-another-message", [changed], SEAL, new_id())
     other_id = new_id()  # each case its own message id: a second message under one id is a duplicate

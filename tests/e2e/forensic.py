@@ -1,14 +1,23 @@
 """A forensic examiner with every key the deployment keeps: can an erased number be recovered from any byte?
 
 The examiner is given bytes (files, database files and their WAL, table values read through SQL, relation
-files, queue messages) and keys (every keyring file under the data directory, loaded through the project's
-own loader, and the link keys derived from them). From each blob it tries:
+files, queue messages) and keys: every keyring file the deployment keeps (each service's under the key
+directory, and any other under the data directory), loaded through the project's own loader. It uses every
+version of every key in them alike (key-encryption, blind-index and token keys, the recipients' X25519
+private keys and their public halves, the ``seal_v1`` keys of the old format, the link keys), whatever the key
+is meant for. From each blob it tries:
 
 * **the digits**: every run of digits in every encoding the redaction module knows (ASCII, full-width in
   UTF-8, Shift_JIS/CP932, EUC-JP and UTF-16 either way round and from either offset, JSON ``\\u`` escapes,
   JIS X 0208 ``#0``-``#9`` between shift sequences), with up to three separators between digits;
-* **sealed values** (``sealed:v1:...``): decrypted with every key it holds, as AES in counter mode from the
-  GCM start counter, so that neither the binding context nor the tag stands in the way;
+* **sealed values of format v1** (``sealed:v1:...``): decrypted with every key it holds, as AES in counter
+  mode from the GCM start counter, so that neither the binding context nor the tag stands in the way;
+* **sealed values of format v2** (``sealed:v2:...``, HPKE): the message key is unwrapped with every key held
+  taken as an X25519 private key (RFC 9180 base mode, written out here rather than borrowed from renkei), for
+  every message id the value may be bound to: every UUID near it in the blob or in the rest of its row, and
+  the id a hold's numbers are sealed under for every hold id there. The HPKE tag tells the right key and id
+  apart; the twelve digits are then read in counter mode as above. A value no nearby id opens is tried at the
+  end with every private sealing key and every id seen anywhere (within a bound, said in the findings);
 * **link messages** (``{"content": ...}``): likewise, then their digits;
 * **the vault's own blobs**: every wrapped data key the vault held for an erased person, before and after a
   key rotation, and every ciphertext and blind index of their numbers, looked for byte for byte. A wrapped
@@ -25,21 +34,28 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
+import hmac
 import json
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.errors import ConfigurationError
 from contracts.individual_number import check_digit
+from hub.core.holds import hold_seal_id
 from hub.infra.crypto.envelope import DataKey, EncryptedNumber, KeyWrapper, VaultIntegrityError
 from hub.infra.crypto.key_series import KeySeries
-from hub.infra.crypto.keyring import Keyring, load_keyring
+from hub.infra.crypto.keyring import KeyKind, KeyName, Keyring, read_keyring_file
+from hub.infra.service_names import SERVICE_NAMES
 from hub.settings import Settings
 
 _UNIT = r"(?:\d|\\u003[0-9]|\\u[fF][fF]1[0-9]|#[0-9])"
@@ -50,9 +66,19 @@ _SEP = (
 )
 _RUN = re.compile(rf"{_UNIT}(?:{_SEP}{{0,3}}{_UNIT}){{11,}}")
 _UNIT_ONLY = re.compile(_UNIT)
-_SEALED = re.compile(rb"sealed:v([0-9]{1,3}):([a-z_]+):([A-Za-z0-9_-]{1,32}):([A-Za-z0-9_=-]{16,})")
+_SEALED = re.compile(rb"sealed:v1:([a-z_]+):([A-Za-z0-9_-]{1,32}):([A-Za-z0-9_=-]{16,})")
+_SEALED_V2 = re.compile(rb"sealed:v2:([a-z_]+):([A-Za-z0-9_-]{1,32}):([a-p]{208})")
+_UUID = re.compile(
+    rb"(?i)(?<![0-9a-f])(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})(?![0-9a-f])"
+)
+_HOLD_ID = re.compile(rb"hold-[a-z]{12}")
+_NEAR = 8192
+"""Bytes either side of a v2 value in which its message id is looked for (a row, a page, a message)."""
+_GLOBAL_BUDGET = 3_000_000
+"""Key schedules the last pass may spend on v2 values no nearby id opened (a bound on the test's time)."""
 _GCM_NONCE = 12
 _GCM_TAG = 16
+_LETTERS = bytes.maketrans(b"abcdefghijklmnop", b"0123456789abcdef")
 
 
 def _digit(unit: str) -> str:
@@ -121,17 +147,97 @@ def _as_number(plain: bytes) -> str | None:
     return None
 
 
-def keyrings_under(data_dir: Path) -> list[Keyring]:
-    """Every keyring file under ``data_dir``, loaded through the project's loader, whatever the layout."""
-    found = []
-    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
-        try:
-            if path.stat().st_size > 1_000_000 or b'"format"' not in path.read_bytes()[:4096]:
-                continue
-            found.append(load_keyring(Settings(key_file=path, data_dir=data_dir)))
-        except (ConfigurationError, OSError, ValueError):
-            continue
+# --- HPKE base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM (RFC 9180 §4, §5.1) -------------
+
+_KEM_ID = b"KEM\x00\x20"
+_HPKE_ID = b"HPKE\x00\x20\x00\x01\x00\x01"
+
+
+def _extract(salt: bytes, ikm: bytes) -> bytes:
+    return hmac.digest(salt or b"\x00" * 32, ikm, hashlib.sha256)
+
+
+def _expand(prk: bytes, info: bytes, length: int) -> bytes:
+    out, block, counter = b"", b"", 1
+    while len(out) < length:
+        block = hmac.digest(prk, block + info + bytes([counter]), hashlib.sha256)
+        out += block
+        counter += 1
+    return out[:length]
+
+
+def _labeled_extract(suite: bytes, salt: bytes, label: bytes, ikm: bytes) -> bytes:
+    return _extract(salt, b"HPKE-v1" + suite + label + ikm)
+
+
+def _labeled_expand(suite: bytes, prk: bytes, label: bytes, info: bytes, length: int) -> bytes:
+    return _expand(prk, length.to_bytes(2, "big") + b"HPKE-v1" + suite + label + info, length)
+
+
+_PSK_ID_HASH = _labeled_extract(_HPKE_ID, b"", b"psk_id_hash", b"")
+
+
+def _hpke_secret(private: X25519PrivateKey, enc: bytes) -> bytes | None:
+    """The key schedule's secret for ``enc`` under ``private`` (what does not depend on the info)."""
+    try:
+        dh = private.exchange(X25519PublicKey.from_public_bytes(enc))
+    except ValueError:
+        return None
+    context = enc + private.public_key().public_bytes_raw()
+    prk = _labeled_extract(_KEM_ID, b"", b"eae_prk", dh)
+    shared = _labeled_expand(_KEM_ID, prk, b"shared_secret", context, 32)
+    return _labeled_extract(_HPKE_ID, shared, b"secret", b"")
+
+
+def _hpke_open(secret: bytes, info: bytes, ciphertext: bytes) -> bytes | None:
+    """The plaintext of a single-shot HPKE ciphertext (empty associated data), or ``None``."""
+    context = b"\x00" + _PSK_ID_HASH + _labeled_extract(_HPKE_ID, b"", b"info_hash", info)
+    key = _labeled_expand(_HPKE_ID, secret, b"key", context, 16)
+    nonce = _labeled_expand(_HPKE_ID, secret, b"base_nonce", context, 12)
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, b"")
+    except InvalidTag:
+        return None
+
+
+def _message_ids(blob: bytes) -> set[str]:
+    """Every id a sealed value in ``blob`` may be bound to: its UUIDs, and the seal ids of its hold ids."""
+    found = set()
+    for match in _UUID.finditer(blob):
+        with contextlib.suppress(ValueError):
+            found.add(str(uuid.UUID(match.group().decode("ascii"))))
+    for match in _HOLD_ID.finditer(blob):
+        found.add(str(hold_seal_id(match.group().decode("ascii"))))
     return found
+
+
+def keyring_files(settings: Settings) -> list[Path]:
+    """Every keyring file the deployment keeps: each service's (by the settings), and any other file under
+    the data directory or the key directory that says it is a keyring (a format-1 one, a copy, a set made
+    with ``--out``)."""
+    found = {settings.keyring_path_of(s) for s in SERVICE_NAMES}
+    roots = {settings.data_dir, *([settings.key_dir] if settings.key_dir else [])}
+    for root in roots:
+        for path in root.rglob("*"):
+            with contextlib.suppress(OSError):
+                if (
+                    path.is_file()
+                    and path.stat().st_size < 1_000_000
+                    and b'"renkei-keyring/' in path.read_bytes()[:4096]
+                ):
+                    found.add(path)
+    return sorted(p for p in found if p.is_file())
+
+
+def load_keyrings(paths: Iterable[Path]) -> tuple[list[Keyring], list[str]]:
+    """Each file through the project's own loader; returns the keyrings, and the files it could not load."""
+    rings, unread = [], []
+    for path in paths:
+        try:
+            rings.append(read_keyring_file(path))
+        except ConfigurationError as exc:
+            unread.append(f"{path.name}: {exc}")
+    return rings, unread
 
 
 @dataclass
@@ -165,6 +271,13 @@ class Findings:
     wrapped_found: dict[str, set[str]] = field(default_factory=dict)
     ciphertexts_found: dict[str, set[str]] = field(default_factory=dict)
     not_searched: list[str] = field(default_factory=list)
+    sealed_v2: dict[str, set[str]] = field(default_factory=dict)
+    """number → where a sealed value of format v2 was opened to it (also in ``sealed``)."""
+    sealed_v1_seen: int = 0
+    sealed_v2_seen: int = 0
+    sealed_v2_opened: int = 0
+    """v2 values whose message key was unwrapped (whatever number they held)."""
+    sealed_v2_unopened: int = 0
 
     def recovered(self, numbers: Iterable[str]) -> set[str]:
         """Which of ``numbers`` came back, by any way."""
@@ -205,35 +318,50 @@ class Examiner:
         *,
         blobs: VaultBlobs | None = None,
         subject_ids: Iterable[str] = (),
-        link_counterparts: Iterable[str] = ("jlis", "intermediate_server", "eltax"),
     ) -> None:
         self.targets = targets
         self.blobs = blobs or VaultBlobs()
         self.subject_ids = {s.encode("ascii") for s in subject_ids}
-        self.keks = list({v.material: v for ring in keyrings for v in ring.kek.versions}.values())
-        keys = {v.material for ring in keyrings for series in ring.sealing.values() for v in series.versions}
-        keys |= {v.material for v in self.keks}
-        for ring in keyrings:
-            for counterpart in link_counterparts:
-                with contextlib.suppress(ConfigurationError):
-                    keys.add(ring.link_key(counterpart).material)
-        self.keys = sorted(keys)
+        held = [(name, v) for ring in keyrings for name, v in ring.key_ids()]
+        kek = KeyName(KeyKind.KEK)
+        self.keks = list({v.material: v for name, v in held if name == kek}.values())
+        # Every key of every kind is tried everywhere: as an AES key (v1 values, link messages) and as an
+        # X25519 private key (v2 values). Which kind a key is meant for is no limit to an examiner.
+        self.keys = sorted({v.material for _, v in held})
+        self.kinds = sorted({str(name) for name, _ in held})
+        self.privates = [X25519PrivateKey.from_private_bytes(m) for m in self.keys]
+        self.sealing_privates = [
+            X25519PrivateKey.from_private_bytes(m)
+            for m in sorted({v.material for name, v in held if name.kind is KeyKind.SEAL_PRIVATE})
+        ]
+        self._secrets: dict[tuple[int, bytes], bytes | None] = {}
+        self._unopened: dict[bytes, tuple[str, str, bytes, bytes, str]] = {}
+        self._ids_seen: set[str] = set()
         self.findings = Findings()
 
     def _note(self, table: dict[str, set[str]], key: str, where: str) -> None:
         table.setdefault(key, set()).add(where)
 
-    def search(self, blob: bytes, where: str) -> None:
-        """Search one blob (a file, a value, a message)."""
+    def search(self, blob: bytes, where: str, *, context: bytes = b"") -> None:
+        """Search one blob (a file, a value, a message); ``context``: the rest of its row, for message ids."""
         f = self.findings
         f.bytes_searched += len(blob)
         f.blobs += 1
         for number in digit_windows(blob) & self.targets:
             self._note(f.plain, number, where)
         for match in _SEALED.finditer(blob):
+            f.sealed_v1_seen += 1
             with contextlib.suppress(binascii.Error, ValueError):
-                raw = base64.urlsafe_b64decode(match.group(4) + b"=" * (-len(match.group(4)) % 4))
+                raw = base64.urlsafe_b64decode(match.group(3) + b"=" * (-len(match.group(3)) % 4))
                 self._open(raw, where, f.sealed)
+        self._ids_seen |= _message_ids(blob)
+        matches = list(_SEALED_V2.finditer(blob))
+        if matches:
+            near_context = _message_ids(context)
+            for match in matches:
+                f.sealed_v2_seen += 1
+                window = blob[max(0, match.start() - _NEAR) : match.end() + _NEAR]
+                self._open_v2(match, _message_ids(window) | near_context, where)
         self._links(blob, where)
         for subject, versions in self.blobs.wrapped.items():
             for _, _, wrapped in versions:
@@ -258,6 +386,67 @@ class Examiner:
             number = _as_number(_ctr(key, nonce, body))
             if number is not None and number in self.targets:
                 self._note(table, number, where)
+
+    def _open_v2(self, match: re.Match[bytes], ids: set[str], where: str) -> None:
+        recipient, key_id = match.group(1).decode(), match.group(2).decode()
+        raw = bytes.fromhex(match.group(3).translate(_LETTERS).decode("ascii"))
+        enc, wrapped, nonce, body = raw[:32], raw[32:64], raw[64:76], raw[76:-_GCM_TAG]
+        for private in self.privates:
+            secret = self._secret(private, enc)
+            if secret is None:
+                continue
+            for message_id in ids:
+                info = f"renkei/sealed/v2|{message_id}|{recipient}|{key_id}".encode()
+                message_key = _hpke_open(secret, info, wrapped)
+                if message_key is not None:
+                    self._read_v2(message_key, nonce, body, where)
+                    return
+        self._unopened[match.group()] = (recipient, key_id, raw, enc, where)
+
+    def _secret(self, private: X25519PrivateKey, enc: bytes) -> bytes | None:
+        slot = (id(private), enc)
+        if slot not in self._secrets:
+            self._secrets[slot] = _hpke_secret(private, enc)
+        return self._secrets[slot]
+
+    def _read_v2(self, message_key: bytes, nonce: bytes, body: bytes, where: str) -> None:
+        f = self.findings
+        f.sealed_v2_opened += 1
+        number = _as_number(_ctr(message_key, nonce, body))
+        if number is not None and number in self.targets:
+            self._note(f.sealed, number, where)
+            self._note(f.sealed_v2, number, where)
+
+    def _last_pass(self) -> None:
+        """v2 values no nearby id opened: every private sealing key, every id seen anywhere (bounded)."""
+        f = self.findings
+        ids = sorted(self._ids_seen)
+        cost = len(self._unopened) * len(self.sealing_privates) * len(ids)
+        if cost > _GLOBAL_BUDGET:
+            f.not_searched.append(
+                f"{len(self._unopened)} sealed v2 values tried only with the message ids near them "
+                f"({cost} key schedules for every id seen exceed the bound)"
+            )
+            f.sealed_v2_unopened = len(self._unopened)
+            return
+        left = 0
+        for recipient, key_id, raw, enc, where in self._unopened.values():
+            opened = False
+            for private in self.sealing_privates:
+                secret = self._secret(private, enc)
+                if secret is None:
+                    continue
+                for message_id in ids:
+                    info = f"renkei/sealed/v2|{message_id}|{recipient}|{key_id}".encode()
+                    message_key = _hpke_open(secret, info, raw[32:64])
+                    if message_key is not None:
+                        self._read_v2(message_key, raw[64:76], raw[76:-_GCM_TAG], f"{where} (any id)")
+                        opened = True
+                        break
+                if opened:
+                    break
+            left += not opened
+        f.sealed_v2_unopened = left
 
     def _links(self, blob: bytes, where: str) -> None:
         """A counterpart link message: open its content with every key, then read its digits."""
@@ -315,6 +504,7 @@ class Examiner:
     def finish(self) -> Findings:
         """Put wrapped keys and ciphertexts found apart together: a subject with both gives its number."""
         f = self.findings
+        self._last_pass()
         for subject, places in f.wrapped_found.items():
             if subject not in f.ciphertexts_found:
                 continue

@@ -21,10 +21,12 @@ from sqlalchemy import select
 from hub.core.retention import DEPENDANTS_DECLARATION, dependants_declaration_purge_after
 from hub.core.retention_model import RETENTION_MODEL
 from hub.demo.dependants import filing_deadline
+from hub.infra.broker_users import delete_users
 from hub.infra.db.engine import make_engine
 from hub.infra.db.vault_tables import numbers
+from hub.infra.service_names import SERVICE_NAMES
 from hub.infra.topology import renkei_topology
-from hub.settings import RetrySettings
+from hub.settings import RetrySettings, Settings
 from tests.e2e.conftest import amqp_url, delete_prefixed
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
@@ -60,12 +62,13 @@ def test_the_demo_writes_owner_only_files_and_dependants_with_their_purge_date(t
         assert json.loads(demo.stdout)["lost"] == 0
 
         # Owner-only: the data directory and every directory 0700, every file 0600 (database, WAL, logs,
-        # keys, exchange files, the simulators' state).
+        # every service's keyring and its directory, exchange files, the simulators' state).
         modes = {str(p.relative_to(data_dir)): stat.S_IMODE(p.stat().st_mode) for p in data_dir.rglob("*")}
         assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
         loose = {p: f"{m:o}" for p, m in modes.items() if m != (0o700 if (data_dir / p).is_dir() else 0o600)}
         assert not loose, loose
-        for wanted in ("renkei.db", "keys/keyring.json", "logs/renkei.log"):
+        keyrings = [f"keys/{service}/keyring.json" for service in SERVICE_NAMES]  # one per service
+        for wanted in ("renkei.db", "keys", *keyrings, "logs/renkei.log"):
             assert wanted in modes, f"{wanted} was not written"
         assert any(p.startswith("wire/pension/outbound/") for p in modes)
 
@@ -110,3 +113,4 @@ def test_the_demo_writes_owner_only_files_and_dependants_with_their_purge_date(t
     finally:
         topology = renkei_topology(prefix, RetrySettings())
         delete_prefixed(url, prefix, [q.name for q in topology.queues], [e.name for e in topology.exchanges])
+        delete_users(Settings(amqp_url=url, exchange_prefix=prefix, data_dir=data_dir))  # the demo made them

@@ -2,20 +2,26 @@
 
 People are enrolled with known synthetic numbers and every demo flow runs, so that their numbers are sealed
 for J-LIS, the intermediate server, eLTAX and the hub; some messages are dead-lettered, some numbers held
-for an operator; the KEK is rotated (old wrapped keys go to free pages and the WAL). Then half of the people
-are made due and ``renkei retention run`` runs. An examiner (:mod:`tests.e2e.forensic`) holding every
-keyring file under the data directory, loaded through the project's own loader, and the link keys then
-tries to recover each erased number from every byte renkei keeps: the database file and its WAL byte for
-byte, every table through SQL, PostgreSQL's relation files where the test may read them, every file under
-the data directory (logs, exchange files, simulators' state), and every message left in the test's queues.
+for an operator; the KEK is rotated and every data key re-wrapped (``renkei keys rotate``, ``rewrap``: old
+wrapped keys go to free pages and the WAL; the old KEK is kept, not retired). Then half of the people are
+made due and ``renkei retention run`` runs with the operator's keyring. An examiner
+(:mod:`tests.e2e.forensic`) holding every keyring file the deployment keeps (every service's, loaded through
+the project's own loader: KEKs, blind-index and token keys, the recipients' HPKE private keys, link keys,
+and ``seal_v1`` keys where there are any) then tries to recover each erased number from every byte renkei
+keeps: the database file and its WAL byte for byte, every table through SQL, PostgreSQL's relation files
+where the test may read them, every file under the data directory (logs, exchange files, simulators'
+state), and every message left in the test's queues. Every sealed value found (v1 and v2) and every
+wrapped data key is tried with every key.
 
 It must recover none of the erased numbers (nor find an erased person's subject id, from which their
-tokens derive), and it must recover every number of the people kept (the examiner works). The figures are
-printed on one ``FORENSIC`` line per backend.
+tokens derive), and it must recover every number of the people kept (the examiner works), including a kept
+person's number from a sealed v2 value resting in a hold (its HPKE opener works). The figures are printed
+on one ``FORENSIC`` line per backend.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -29,6 +35,7 @@ from pathlib import Path
 
 import pika
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import create_engine, inspect, select, text, update
 from sqlalchemy.engine import make_url
 
@@ -37,6 +44,7 @@ from contracts.errors import ValidationFailed
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.link import CounterpartFile
 from contracts.messages.jlis_acquisition import HoldReason
+from contracts.sealing import seal_context
 from hub.cli import keys
 from hub.cli.retention import run_retention, today_in_japan
 from hub.core.failure import dead_letter_message
@@ -45,18 +53,28 @@ from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
 from hub.infra.crypto.blind_index import BlindIndexer
-from hub.infra.crypto.keyring import Keyring, generate_keyring
-from hub.infra.crypto.sealing import AeadSealer
+from hub.infra.crypto.key_needs import cut
+from hub.infra.crypto.keyring import KeyKind, KeyName, Keyring, generate_keyring, keyring_from_v1_json
+from hub.infra.crypto.keyring_files import deployment_keyring
+from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.engine import make_engine
 from hub.infra.db.vault_tables import numbers, subject_keys, subjects
 from hub.infra.link_cipher import AeadLinkCipher
+from hub.infra.service_names import SERVICE_NAMES
 from hub.infra.topology import ADAPTERS, COUNTERPARTS, renkei_topology
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow, QueriedInfo
 from hub.ports.transport import Delivery
-from hub.settings import RetrySettings, Settings
+from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
 from tests._availability import unavailable
 from tests.e2e.conftest import amqp_url, delete_prefixed
-from tests.e2e.forensic import Examiner, Findings, VaultBlobs, encodings_of, keyrings_under
+from tests.e2e.forensic import (
+    Examiner,
+    Findings,
+    VaultBlobs,
+    encodings_of,
+    keyring_files,
+    load_keyrings,
+)
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
 
@@ -84,6 +102,9 @@ def _settings(tmp_path: Path, db_url: str = "") -> Settings:
         log_json=True,
         batch_wait_ms=5,
         retry=RetrySettings(max_attempts=3, delays_ms=(200, 500, 1000), delivery_limit=5),
+        # Every service as the URL's user: the examination is about what renkei keeps, not who logs in (a
+        # set of broker users per test would cost rabbitmqctl calls; test_broker_identity covers them).
+        broker=BrokerSettings(identity=BrokerIdentity.SHARED),
     )
 
 
@@ -196,7 +217,7 @@ def _hold_some(
     hub, ring: Keyring, holder: str, erased_holder: str, erased: list[str], kept: list[str]
 ) -> None:
     """Hold links for an operator with erased and kept people's numbers among the candidates."""
-    sealer = AeadSealer(ring.sealing_for(("hub",)))
+    sealer = HpkeSealer(ring.sealing_for(("hub",)))
     now = datetime.now(UTC)
     with hub.uow_factory()() as uow:
         usage = uow.vault.usage_of([holder, erased_holder])
@@ -311,11 +332,14 @@ def _examine_tables(examiner: Examiner, engine) -> None:
     with engine.connect() as conn:
         for table in inspect(conn).get_table_names():
             for row in conn.execute(text(f'SELECT * FROM "{table}"')):
-                for value in row:
-                    if isinstance(value, bytes | bytearray | memoryview):
-                        examiner.search(bytes(value), f"table {table}")
-                    elif value is not None:
-                        examiner.search(str(value).encode("utf-8"), f"table {table}")
+                values = [
+                    bytes(v) if isinstance(v, bytes | bytearray | memoryview) else str(v).encode("utf-8")
+                    for v in row
+                    if v is not None
+                ]
+                context = b"\x00".join(values)  # the row's other columns: the message id a value is bound to
+                for value in values:
+                    examiner.search(value, f"table {table}", context=context)
         examiner.vault_rows(
             [
                 (s, int(v), k, bytes(w))
@@ -342,26 +366,34 @@ def _examine(
     case: Case, blobs: VaultBlobs, erased: set[str], targets: set[str], kept_keys: set[bytes]
 ) -> tuple[Findings, dict[str, int]]:
     settings = case.settings
-    rings = keyrings_under(settings.data_dir)
-    assert rings, "no keyring found under the data directory"
+    paths = keyring_files(settings)
+    rings, unread = load_keyrings(paths)
+    assert not unread, unread
+    held = {r.service for r in rings}
+    assert set(SERVICE_NAMES) <= held, f"keyrings of {sorted(set(SERVICE_NAMES) - held)} not found"
     examiner = Examiner(rings, targets, blobs=blobs, subject_ids=erased)
     data_dir = settings.data_dir
     for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
         examiner.search_file(path, str(path.relative_to(data_dir)))  # the SQLite file and WAL among them
     engine = make_engine(settings.database_url)
-    files: dict[str, int] = {}
+    files: dict[str, int] = {
+        "keyring_files": len(paths),
+        "keys_held": len(examiner.keys),
+        "key_kinds_held": len(examiner.kinds),
+    }
     try:
         _examine_tables(examiner, engine)
         if case.backend == "postgresql":
             read, kept_found = _examine_postgresql_files(examiner, engine, kept_keys)
-            files = {"relation_files": read, "kept_wrapped_keys_in_relation_files": kept_found}
+            files |= {"relation_files": read, "kept_wrapped_keys_in_relation_files": kept_found}
             examiner.findings.not_searched.append(
                 "pg_wal and WAL archives: cluster-wide, shared with other databases (see docs/retention.md)"
             )
     finally:
         engine.dispose()
     topology = renkei_topology(settings.exchange_prefix, settings.retry)
-    link = AeadLinkCipher(*(r.link_key(c) for r in rings[:1] for c in COUNTERPARTS))
+    whole = deployment_keyring(settings)
+    link = AeadLinkCipher(*(whole.link_keys(c) for c in COUNTERPARTS))
     for _, _, body, props in _drain(settings.amqp_url, [q.name for q in topology.queues]):
         examiner.search(body, "a message left in a queue")
         examiner.search(json.dumps(props.headers or {}, default=str).encode(), "a queue message's headers")
@@ -421,8 +453,10 @@ def test_erased_numbers_cannot_be_recovered_with_every_key_and_byte_the_deployme
     finally:
         hub.close()
 
-    # A key rotation re-wraps every data key: the old wrapped keys are left in free pages and the WAL.
+    # A key rotation and re-wrap of every data key: the old wrapped keys are left in free pages and the WAL,
+    # and the old KEK stays in the keyrings (it is not retired), so the examiner holds both.
     keys.rotate_keys(settings)
+    keys.rewrap_keys(settings)
     engine = make_engine(settings.database_url)
     try:
         _vault_blobs(engine, ring, erased, numbers_of, blobs)
@@ -452,6 +486,11 @@ def test_erased_numbers_cannot_be_recovered_with_every_key_and_byte_the_deployme
         "blobs_searched": findings.blobs,
         "numbers_recovered": len(recovered),
         "kept_numbers_recovered": len(findings.recovered(kept_numbers)),
+        "kept_numbers_from_sealed_v2": len(kept_numbers & set(findings.sealed_v2)),
+        "sealed_v1_seen": findings.sealed_v1_seen,
+        "sealed_v2_seen": findings.sealed_v2_seen,
+        "sealed_v2_opened": findings.sealed_v2_opened,
+        "sealed_v2_unopened": findings.sealed_v2_unopened,
         "recovered_from": findings.sources(recovered),
         "subject_id_traces": len(findings.traces),
         "subject_id_traces_in": sorted({w for places in findings.traces.values() for w in places}),
@@ -459,36 +498,105 @@ def test_erased_numbers_cannot_be_recovered_with_every_key_and_byte_the_deployme
         **files,
     }
     print("FORENSIC " + json.dumps(figures, ensure_ascii=False))
-    # The examiner works: every number of the people kept comes back from the vault with the keyring.
-    assert kept_numbers <= set(findings.vault), "the examiner could not read the kept people's numbers"
+    # Counts and places only: a failure message never shows a number (nor a subject id), so every check is
+    # on a figure or a truth value computed beforehand (pytest would print the sets an expression names).
+    kept_read = kept_numbers <= set(findings.vault)
+    held_v2_opened = sorted(kept_numbers)[0] in findings.sealed_v2
+    recovered_count, traces_count = figures["numbers_recovered"], figures["subject_id_traces"]
+    assert recovered_count == 0, figures["recovered_from"]
+    assert traces_count == 0, figures["subject_id_traces_in"]
+    # The examiner works: every number of the people kept comes back from the vault with the keyring ...
+    assert kept_read, "the examiner could not read the kept people's numbers"
+    # ... and it opens sealed v2 values: the kept candidate of the kept person's hold comes back from one.
+    assert held_v2_opened, "the examiner could not open a held v2 value"
     if files.get("relation_files"):
         assert files["kept_wrapped_keys_in_relation_files"] > 0, "the relation files read are not current"
-    # Counts and places only: a failure message never shows a number (nor a subject id).
-    assert len(recovered) == 0, figures["recovered_from"]
-    assert len(findings.traces) == 0, figures["subject_id_traces_in"]
+
+
+def _sealed_v1(ring: Keyring, number: IndividualNumber, recipient: str, message_id: uuid.UUID) -> str:
+    """A value of the old format v1, written as renkei wrote it (nothing writes it now; it is only read)."""
+    key = ring.series(KeyName(KeyKind.SEAL_V1, recipient)).current
+    field = "records.0.individual_number"
+    ad = seal_context(message_id, field) + f"|{recipient}|{key.key_id}".encode()
+    nonce = os.urandom(12)
+    body = AESGCM(key.material).encrypt(nonce, number.reveal().encode(), ad)
+    return f"sealed:v1:{recipient}:{key.key_id}:" + base64.urlsafe_b64encode(nonce + body).decode().rstrip(
+        "="
+    )
 
 
 def test_the_examiner_sees_every_form_it_looks_for() -> None:
-    """The examiner's own check: each encoding of a number, a sealed copy, a link message are found."""
-    ring = generate_keyring()
+    """The examiner's own check: each encoding of a number, sealed copies (v1, v2), a link message are found.
+
+    The keyrings are loaded from files through the project's loader, as in the examination.
+    """
+    whole = keyring_from_v1_json(json.dumps(_format_1_keyring()))  # a migrated deployment: v1 keys too
+    rings = [cut(whole, s) for s in SERVICE_NAMES]
     number = synthetic_individual_number()
     target = number.reveal()
     for form in encodings_of(target):
-        examiner = Examiner([ring], {target})
+        examiner = Examiner(rings, {target})
         examiner.search(form, "form")
         assert examiner.findings.recovered({target}) == {target}, form
-    sealed = AeadSealer(ring.sealing_for(("eltax",))).seal(
-        number, recipient="eltax", message_id=uuid.uuid4(), field="records.0.individual_number"
+    message_id = uuid.uuid4()
+    sealer = HpkeSealer(whole.sealing_for(("eltax", "hub")))
+    sealed = sealer.seal(
+        number, recipient="eltax", message_id=message_id, field="records.0.individual_number"
     )
-    examiner = Examiner([ring], {target})
-    examiner.search(json.dumps({"payload": {"x": sealed}}).encode(), "sealed")
+    # v2, its message id beside it
+    examiner = Examiner(rings, {target})
+    examiner.search(json.dumps({"message_id": str(message_id), "x": sealed}).encode(), "sealed v2")
+    assert set(examiner.findings.sealed_v2) == {target}
+    # v2, its message id in another column of the row (as SQLite keeps a UUID: 32 hex digits)
+    examiner = Examiner(rings, {target})
+    examiner.search(sealed.encode(), "sealed v2 in a row", context=message_id.hex.encode())
+    assert set(examiner.findings.sealed_v2) == {target}
+    # v2, its message id only elsewhere: the last pass finds it
+    examiner = Examiner(rings, {target})
+    examiner.search(sealed.encode(), "sealed v2 alone")
+    assert not examiner.findings.sealed_v2
+    examiner.search(str(message_id).encode(), "elsewhere")
+    examiner.search(b"x" + sealed.encode(), "sealed v2 again")
+    assert set(examiner.finish().sealed_v2) == {target}
+    # v2 in a hold: bound to the hold's seal id, found from the hold id
+    hold_id = hold_id_for(uuid.uuid4(), 1)
+    held = seal_for_hold(HpkeSealer(whole.sealing_for(("hub",))), number, hold_id, 1)
+    examiner = Examiner(rings, {target})
+    examiner.search(json.dumps({"hold_id": hold_id, "candidates": [{"sealed": held}]}).encode(), "hold")
+    assert set(examiner.findings.sealed_v2) == {target}
+    # v1, with the recipient's seal_v1 key
+    examiner = Examiner(rings, {target})
+    examiner.search(_sealed_v1(whole, number, "jlis", message_id).encode(), "sealed v1")
     assert set(examiner.findings.sealed) == {target}
-    cipher = AeadLinkCipher(ring.link_key("jlis"))
+    assert examiner.findings.sealed_v1_seen == 1
+    # a link message, under a link key
+    cipher = AeadLinkCipher(whole.link_keys("jlis"))
     message = cipher.protect(CounterpartFile("jlis", "f.csv", f"1,{target},x".encode(), str(uuid.uuid4())))
-    examiner = Examiner([ring], {target})
+    examiner = Examiner(rings, {target})
     examiner.search(message, "link")
     assert set(examiner.findings.plain) == {target}
+    # without the keys, nothing opens; another number is not taken for the target
+    examiner = Examiner([generate_keyring()], {target})
+    examiner.search(json.dumps({"message_id": str(message_id), "x": sealed}).encode(), "sealed v2")
+    assert not examiner.finish().recovered({target})
     other = SyntheticPopulation(size=3, seed=7).individual_number(0).reveal()
-    examiner = Examiner([ring], {target})
+    examiner = Examiner(rings, {target})
     examiner.search(other.encode(), "another number")
     assert not examiner.findings.recovered({target})
+
+
+def _format_1_keyring() -> dict[str, object]:
+    """A format-1 keyring (every key in one file, symmetric sealing keys), as deployments had before."""
+    now = datetime.now(UTC).isoformat()
+
+    def series(prefix: str) -> list[dict[str, object]]:
+        key = base64.b64encode(os.urandom(32)).decode()
+        return [{"version": 1, "id": f"{prefix}-v1-abcdef", "created_at": now, "key": key}]
+
+    return {
+        "format": "renkei-keyring/1",
+        "kek": series("kek"),
+        "blind_index": series("bix"),
+        "token_root": series("tok"),
+        "sealing": {r: series(r.replace("_", "")) for r in ("hub", "jlis", "intermediate_server", "eltax")},
+    }

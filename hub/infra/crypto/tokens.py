@@ -9,6 +9,13 @@ Shape: ``tk<version><tag>_<body>``, e.g. ``tk1hvqa_kzbxq...``: ``tk`` and the ke
 tag of the scope (a public function of the scope name, so that a token presented in the wrong scope is
 refused without a lookup), and a 28-letter body (128 bits in base 26, letters only). The body has no
 digits at all, so no part of a token can ever pass for a twelve-digit Individual Number.
+
+Erasure and linkability (issue 16, docs/retention.md "Linkability"): the subject id is the per-person secret
+the tokens derive from. Erasing a person deletes it from every table (:mod:`hub.infra.vault_lifecycle`), so
+with every key the deployment keeps nobody can recompute or look up that person's tokens any more; the
+token root is not retired for it (tokens of everyone else must stay resolvable). Tokens already written stay
+equal to one another: an erased person's access records remain linked to each other, naming nobody, which
+the access record's purpose (取扱状況の記録) and its hash chain require.
 """
 
 from __future__ import annotations
