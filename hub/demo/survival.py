@@ -22,6 +22,7 @@ from adapters.jlis.population import SPOUSE_EVERY
 from adapters.pension import PensionSystemSimulator
 from contracts.messages.eltax import DependantKind
 from contracts.purpose_table import FEDERATION
+from contracts.usage_number import UsageNumber
 from hub.core.holds import jlis_grounds
 from hub.demo._eltax_common import Relative, enrol_relatives, household
 
@@ -66,11 +67,12 @@ class SurvivalFlow:
 
     def __init__(self, *, mistaken_dependants: bool = True) -> None:
         """``mistaken_dependants``: also name dependants J-LIS may not be asked about (not in the bench)."""
-        self._mistaken = mistaken_dependants
+        self._name_dependants = mistaken_dependants
         self.batch_id = f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
         self.cycle = next_payment_cycle(date.today())
         self._records = 0
-        self._extra = 0
+        self.mistaken: tuple[UsageNumber, ...] = ()
+        """The dependants named by mistake, in request order after the ``records`` pensioners and spouses."""
         self._pension: PensionSystemSimulator | None = None
 
     def prepare(self, hub: LocalDeployment, records: int) -> None:
@@ -91,16 +93,16 @@ class SurvivalFlow:
                     # A 加給年金額対象配偶者, asked about at J-LIS by the dependant key.
                     jlis_grounds(uow.vault, fresh, source="demo-spouses")
                 uow.commit()
-        if self._mistaken:
+        if self._name_dependants:
             # The declared grandchildren (扶養控除対象者, held for tax only), from a 扶養親族等申告書.
             enrol_relatives(hub, dependant_only(population, records), tax_year=date.today().year - 1)
 
     def start(self, hub: LocalDeployment, records: int) -> None:
         """Write the request file the way the pension system does (temporary name, manifest last)."""
         population = hub.population(records)
-        extra = [r.usage for r in dependant_only(population, records)] if self._mistaken else []
+        extra = [r.usage for r in dependant_only(population, records)] if self._name_dependants else []
         self._records = records
-        self._extra = len(extra)
+        self.mistaken = tuple(extra)
         self._pension = hub.pension_system()
         usage = chain((population.roster_usage_number(i) for i in range(records)), extra)
         self._pension.drop_survival_request(
@@ -109,7 +111,7 @@ class SurvivalFlow:
 
     def sent(self) -> int:
         """People asked about (the pensioners and spouses, and the dependants named by mistake)."""
-        return self._records + self._extra
+        return self._records + len(self.mistaken)
 
     def completed(self) -> int:
         """People with an outcome row."""
@@ -120,7 +122,7 @@ class SurvivalFlow:
         rows = self._pension.read_outcomes(self.batch_id) if self._pension else []
         distinct = {row.record_seq for row in rows}
         return SurvivalResult(
-            sent=self._records + self._extra,
+            sent=self._records + len(self.mistaken),
             completed=len(distinct),
             duplicates=len(rows) - len(distinct),
             outcomes=dict(Counter(str(row.outcome) for row in rows)),
