@@ -16,9 +16,11 @@ from contracts.base import ContractModel
 from contracts.ids import new_id
 from contracts.text import NumberFreeText
 
-__all__ = ["Envelope", "LegalBasis", "Party", "Purpose", "new_envelope"]
+__all__ = ["ACTOR_PATTERN", "Envelope", "LegalBasis", "Party", "Purpose", "new_envelope"]
 
 Party = Literal["pension", "jlis", "intermediate_server", "eltax", "hub", "operator"]
+ACTOR_PATTERN = r"^[a-z][a-z0-9_-]{0,15}$"
+"""An actor code: ``federation`` or a 構成組合's code (the purpose table's ``[[actor]]`` list)."""
 
 
 class LegalBasis(ContractModel):
@@ -43,6 +45,11 @@ class Envelope(ContractModel):
         message_id: unique id of this message; the idempotency key of every consumer.
         correlation_id: id shared by every message of one business exchange (one inquiry cycle).
         causation_id: id of the message that caused this one, if any.
+        actor: the body on whose behalf the message runs: ``federation`` (市町村連合会) or a 構成組合's code
+            (the purpose table's actor list). Taken from the pension system's files and carried by every
+            message of the flow. ``None`` only on messages written before actors existed (the documented
+            default of schema version 1): the hub establishes the actor of such a message from its flow, or
+            refuses it (a pension request without one); it never defaults to the federation's rights.
         payload: raw payload; validated against the registry by :func:`contracts.registry.decode`.
     """
 
@@ -54,6 +61,7 @@ class Envelope(ContractModel):
     source: Party
     destination: Party
     purpose: Purpose
+    actor: str | None = Field(None, pattern=ACTOR_PATTERN)
     created_at: AwareDatetime
     payload: dict[str, Any]
 
@@ -69,6 +77,7 @@ def new_envelope(
     correlation_id: uuid.UUID | None = None,
     causation_id: uuid.UUID | None = None,
     message_id: uuid.UUID | None = None,
+    actor: str | None = None,
 ) -> Envelope:
     """Build an envelope with a fresh message id and the current time."""
     mid = message_id or new_id()
@@ -81,6 +90,7 @@ def new_envelope(
         source=source,
         destination=destination,
         purpose=purpose,
+        actor=actor,
         created_at=datetime.now(UTC),
         payload=payload,
     )

@@ -22,6 +22,7 @@ cryptography, pydantic) are translated at the edge where they are raised, with `
         │   └── BodyTooLarge            the body is over its type's size limit; refused before decoding
         ├── Unroutable                  no queue is bound for the destination
         ├── PolicyRefused               the number policy or the legal-basis table forbids the exchange
+        │   └── ActorNotPermitted       the message's actor may not do its 事務 (the seed's split), or none
         ├── SealError                   a sealed number was tampered with, moved or sealed for someone else
         ├── SenderNotPermitted          the broker-proven sender may not send this (or claims another's user)
         ├── DuplicateMessage            already handled; the consumer acks and skips (not a failure)
@@ -34,6 +35,7 @@ Messages of these errors never contain an Individual Number: they name fields, n
 from __future__ import annotations
 
 __all__ = [
+    "ActorNotPermitted",
     "AuditWriteFailed",
     "BodyTooLarge",
     "BrokerUnavailable",
@@ -182,6 +184,16 @@ class PolicyRefused(PermanentError):
     """The number policy or the legal-basis table does not allow this exchange."""
 
     code = "policy_refused"
+
+
+class ActorNotPermitted(PolicyRefused):
+    """The actor on whose behalf a message runs may not do its 事務, or no actor can be established.
+
+    The seed splits the work: (2)(6)(9) only by a 構成組合, (4)(5)(7) only by the federation. A message
+    outside its actor's 事務 is refused, dead-lettered and recorded REFUSED; nothing of it is sent.
+    """
+
+    code = "actor_not_permitted"
 
 
 class SealError(PermanentError):

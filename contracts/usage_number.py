@@ -20,7 +20,12 @@ class UsageNumberKind(StrEnum):
     BASIC_PENSION = "basic_pension"
     """基礎年金番号: the ten-digit basic pension number."""
     DEPENDANT = "dependant"
-    """扶養親族キー: the federation's key for a dependant named on a declaration."""
+    """扶養親族キー: the federation's key for a dependant named on a declaration, or for a
+    加給年金額対象配偶者."""
+    SAME_ADDRESS = "same_address"
+    """同一住所者キー: the federation's key for a person living at a pensioner's address
+    (年金受給権者と同一住所の者,
+    a 利用番号 kind since 2019)."""
 
 
 class UsageNumber(ContractModel):

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "BULK_MESSAGE_TYPES",
+    "ApprovalSettings",
     "BodyLimitSettings",
     "BrokerIdentity",
     "BrokerSettings",
@@ -186,6 +187,19 @@ class ConsoleSettings(BaseSettings):
     sample_interval_s: float = Field(10.0, ge=1, le=300, description="how often flow metrics are sampled")
 
 
+class ApprovalSettings(BaseSettings):
+    """Four eyes (二者承認): how long a request waits, and how many numbers a person may reveal a day."""
+
+    model_config = SettingsConfigDict(env_prefix="RENKEI_APPROVAL_", frozen=True)
+
+    ttl_minutes: int = Field(
+        30, ge=1, le=1_440, description="minutes a request waits for approval, and an approval for its use"
+    )
+    reveals_per_day: int = Field(
+        10, ge=1, le=1_000, description="numbers one person may reveal in a day (Japan's calendar day)"
+    )
+
+
 class Settings(BaseSettings):
     """Everything renkei needs to start, with sensible defaults for the embedded set-up."""
 
@@ -271,6 +285,7 @@ class Settings(BaseSettings):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     body_limit: BodyLimitSettings = Field(default_factory=BodyLimitSettings)
+    approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
 
     @field_validator("log_level")
     @classmethod

@@ -1,10 +1,13 @@
 """A small world for the console's tests: a hub on SQLite and the in-memory broker, users, data, dead letters.
 
-Two associations, ``chiba`` and ``saitama``, with ten synthetic pensioners each; three correlations (one
-per association and one mixing both) written to the access record as the hub would; four dead letters
-(chiba's and saitama's, each with sealed numbers, one that failed before it could be read, and a legacy
-row whose body still holds a plain number, to prove the console redacts on display). Every user's password
-is ``pw-<name>-long-enough`` and API token ``tok-<name>``.
+Two associations, ``chiba`` (千葉県市町村職員共済組合, actor ``m120006``) and ``saitama``
+(埼玉県市町村職員共済組合, ``m110001``), with ten synthetic pensioners each; three correlations (one per
+association, and one of the federation touching both) written to the access record as the hub would, with the
+actors the hub recorded; four dead letters (chiba's and saitama's, each with sealed numbers, one that failed
+before it could be read, and a legacy row of chiba's whose body still holds a plain number, to prove the
+console redacts on display). Every user's password is ``pw-<name>-long-enough``; every user but the admins has
+the API token ``tok-<name>`` (a bearer token cannot carry the admin role). ``ben`` is a second federation
+admin, who approves reveals.
 
 Import what you use: ``from tests.console_fixtures import ConsoleWorld, console_world``.
 """
@@ -37,23 +40,39 @@ from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.engine import make_engine
 from hub.infra.transport_memory import InMemoryTransport
+from hub.ports.actors import MessageActor
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.vault import SubjectId, TokenScope
-from hub.settings import ConsoleSettings, Settings
+from hub.settings import ApprovalSettings, ConsoleSettings, Settings
 from tests._shared_transport import shared
 
-__all__ = ["USERS", "ConsoleWorld", "console_world", "make_world", "sign_in", "token"]
+__all__ = [
+    "CHIBA",
+    "SAITAMA",
+    "USERS",
+    "ConsoleWorld",
+    "approved",
+    "console_world",
+    "make_world",
+    "session",
+    "sign_in",
+    "token",
+]
 
+CHIBA = "m120006"
+SAITAMA = "m110001"
 USERS = (
     ("ada", "admin", "federation"),
+    ("ben", "admin", "federation"),
     ("olga", "operator", "federation"),
+    ("otto", "operator", "federation"),
     ("aki", "auditor", "federation"),
     ("vic", "viewer", "federation"),
-    ("chiba-admin", "admin", "chiba"),
-    ("chiba-op", "operator", "chiba"),
-    ("chiba-aud", "auditor", "chiba"),
-    ("chiba-view", "viewer", "chiba"),
+    ("chiba-admin", "admin", CHIBA),
+    ("chiba-op", "operator", CHIBA),
+    ("chiba-aud", "auditor", CHIBA),
+    ("chiba-view", "viewer", CHIBA),
 )
 PEOPLE = 20
 _AUDIT = TokenScope("audit")
@@ -100,20 +119,28 @@ def _users_file(directory: Path) -> Path:
     path = directory / "users.toml"
     entries = []
     for name, role, org in USERS:
+        token_line = "" if role == "admin" else f'token_hash = "{hash_token("tok-" + name)}"\n'
         entries.append(
             f'[[users]]\nname = "{name}"\nrole = "{role}"\norg = "{org}"\n'
-            f'password_hash = "{_hash(name)}"\ntoken_hash = "{hash_token("tok-" + name)}"\n'
+            f'password_hash = "{_hash(name)}"\n{token_line}'
         )
     path.write_text("\n".join(entries), encoding="utf-8")
     path.chmod(0o600)
     return path
 
 
-def _flow(hub: LocalDeployment, correlation: uuid.UUID, tokens: list[str], start: datetime) -> None:
-    """The access records of one survival inquiry round trip, as the hub writes them."""
+def _flow(
+    hub: LocalDeployment, correlation: uuid.UUID, tokens: list[str], start: datetime, actor: str
+) -> None:
+    """The access records of one survival inquiry round trip, as the hub writes them (with its actors)."""
     cid = str(correlation)
     request, inquiry, result, outcomes = (str(new_id()) for _ in range(4))
-    base = {"correlation_id": cid, "actor": "hub:test", "subjects": tuple(tokens)}
+    base = {
+        "correlation_id": cid,
+        "actor": "hub:test",
+        "subjects": tuple(tokens),
+        "details": {"on_behalf_of": actor},
+    }
     steps = [
         (0, AuditAction.RECEIVED, request, "pension.survival_inquiry.requested", "pension", "hub"),
         (1, AuditAction.ENRICHED, inquiry, "jlis.survival_change.inquiry", "hub", "jlis"),
@@ -136,6 +163,7 @@ def _flow(hub: LocalDeployment, correlation: uuid.UUID, tokens: list[str], start
     ]
     with hub.uow_factory()() as uow:
         uow.audit.append(records)
+        uow.actors.record([MessageActor(m, cid, actor) for m in (request, inquiry, result, outcomes)])
         uow.commit()
 
 
@@ -171,6 +199,7 @@ def _dead_letter(
     correlation: str | None,
     message_id: str | None,
     headers: dict[str, str],
+    actor: str | None = None,
 ) -> int:
     now = datetime.now(UTC)
     entry = DeadLetterEntry(
@@ -194,6 +223,7 @@ def _dead_letter(
         headers=headers,
         body=body,
         body_redacted=False,
+        actor=actor,
     )
     with hub.uow_factory()() as uow:
         dead_letter_id, _ = uow.dead_letters.add(entry)
@@ -201,12 +231,13 @@ def _dead_letter(
     return dead_letter_id
 
 
-def make_world(directory: Path, *, start_sampler: bool = False) -> ConsoleWorld:
+def make_world(directory: Path, *, start_sampler: bool = False, reveals_per_day: int = 10) -> ConsoleWorld:
     """Build the world under ``directory`` (its own SQLite file, keys and users)."""
     settings = Settings(
         data_dir=directory,
         exchange_prefix="ct",
         console=ConsoleSettings(users_file=_users_file(directory)),
+        approval=ApprovalSettings(reveals_per_day=reveals_per_day),
     )
     transport = InMemoryTransport()
     keyring = generate_keyring()
@@ -222,7 +253,7 @@ def make_world(directory: Path, *, start_sampler: bool = False) -> ConsoleWorld:
     hub.enrol_population(population, PEOPLE)
     numbers = {i: population.individual_number(i) for i in range(PEOPLE)}
     with hub.uow_factory()() as uow:
-        members = [(population.usage_number(i), "chiba" if i < 10 else "saitama") for i in range(PEOPLE)]
+        members = [(population.usage_number(i), CHIBA if i < 10 else SAITAMA) for i in range(PEOPLE)]
         load_members(uow.connection, uow.vault, members)
         subjects = uow.vault.subjects_by_usage([population.usage_number(i) for i in range(PEOPLE)])
         tokens = uow.vault.tokens(_AUDIT, list(subjects.values()))
@@ -236,13 +267,17 @@ def make_world(directory: Path, *, start_sampler: bool = False) -> ConsoleWorld:
     )
     world = ConsoleWorld(hub=hub, app=app, transport=transport, numbers=numbers)
     start = datetime.now(UTC) - timedelta(minutes=3)
-    groups = {"chiba": range(0, 10), "saitama": range(10, 20), "mixed": (0, 15)}
-    for name, people in groups.items():
+    groups = {
+        "chiba": (range(0, 10), CHIBA),
+        "saitama": (range(10, 20), SAITAMA),
+        "mixed": ((0, 15), "federation"),  # the federation's flow, touching both associations' people
+    }
+    for name, (people, actor) in groups.items():
         correlation = new_id()
         world.correlations[name] = str(correlation)
-        _flow(hub, correlation, [token_of[i] for i in people], start)
+        _flow(hub, correlation, [token_of[i] for i in people], start, actor)
     sealer = HpkeSealer(keyring.sealing_for())
-    for name, people in (("chiba", (1, 2)), ("saitama", (11, 12))):
+    for name, people, actor in (("chiba", (1, 2), CHIBA), ("saitama", (11, 12), SAITAMA)):
         message_id = new_id()
         chosen = [numbers[i] for i in people]
         dead_letter_id = _dead_letter(
@@ -252,6 +287,7 @@ def make_world(directory: Path, *, start_sampler: bool = False) -> ConsoleWorld:
             correlation=world.correlations[name],
             message_id=str(message_id),
             headers={"x-renkei-failure-reason": "refused"},
+            actor=actor,
         )
         world.dead_letters[name] = dead_letter_id
         world.sealed[dead_letter_id] = [n.reveal() for n in chosen]
@@ -266,6 +302,7 @@ def make_world(directory: Path, *, start_sampler: bool = False) -> ConsoleWorld:
         correlation=world.correlations["chiba"],
         message_id=str(new_id()),
         headers={"x-note": f"held {legacy}"},
+        actor=CHIBA,
     )
     world.hub.engine.dispose()
     return world
@@ -289,3 +326,30 @@ def sign_in(client: TestClient, name: str) -> str:
     session = state.sessions.read(cookie)
     assert session is not None
     return str(state.sessions.csrf(session))
+
+
+def session(client: TestClient, name: str) -> dict[str, str]:
+    """Sign ``client`` in as ``name``; returns the headers an API call of that session sends (CSRF token).
+
+    The way an admin calls the API: admins have no bearer token.
+    """
+    client.cookies.clear()
+    return {"X-CSRF-Token": sign_in(client, name)}
+
+
+def approved(client: TestClient, body: dict[str, object], *, requester: str, approver: str) -> str:
+    """A request of ``requester`` approved by ``approver`` (both signed in in turn); returns its id.
+
+    Leaves ``client`` signed in as the requester.
+    """
+    made = client.post("/api/approvals", json=body, headers=session(client, requester))
+    assert made.status_code == 200, made.text
+    approval_id = str(made.json()["approval_id"])
+    decided = client.post(
+        f"/api/approvals/{approval_id}/decide",
+        json={"approve": True, "note": "ok"},
+        headers=session(client, approver),
+    )
+    assert decided.status_code == 200, decided.text
+    session(client, requester)
+    return approval_id

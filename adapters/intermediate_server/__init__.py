@@ -15,6 +15,7 @@ from adapters.intermediate_server._municipal import (
     RESIDENT_RECORD_SPI,
     Municipality,
     Permission,
+    Requester,
 )
 from adapters.intermediate_server.errors import IsFileError, IsMappingError, IsWireError, ProviderUnavailable
 from adapters.intermediate_server.gateway import (
@@ -52,6 +53,7 @@ __all__ = [
     "Municipality",
     "Permission",
     "ProviderUnavailable",
+    "Requester",
     "check_pairing",
     "file_name",
     "inbound_message_id",

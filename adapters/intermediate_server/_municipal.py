@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 RESIDENT_RECORD_SPI: Final = "TM00000000000011"
-"""住民票関係情報 (placeholder code, as in ``hub/legal_basis_table.toml``)."""
+"""住民票関係情報 (placeholder code, as in ``contracts/purpose_table.toml`` [[spi]])."""
 LOCAL_TAX_SPI: Final = "TM00000000000021"
 """地方税関係情報 (placeholder code)."""
 PENSION_SPI: Final = "TM00000000000051"

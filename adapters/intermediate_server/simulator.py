@@ -35,6 +35,7 @@ from adapters.intermediate_server._municipal import (
     REQUESTERS,
     Municipality,
     Permission,
+    Requester,
     Synthetic,
 )
 from adapters.intermediate_server._state import NetworkState
@@ -120,6 +121,7 @@ class IntermediateServerSimulator:
         seed: int = 0,
         municipalities: Iterable[Municipality] = DEMO_MUNICIPALITIES,
         permissions: Iterable[Permission] = DEMO_PERMISSIONS,
+        requesters: Iterable[Requester] = REQUESTERS,
         state_file: Path | None = None,
         code_failure_every: int = 50,
         no_data_every: int = 20,
@@ -130,6 +132,7 @@ class IntermediateServerSimulator:
         self._synthetic = Synthetic(seed)
         self.municipalities = {m.code: m for m in municipalities}
         self.permissions = tuple(permissions)
+        self.requesters = tuple(requesters) or REQUESTERS
         self._state = NetworkState.load(state_file)
         self._every = {"code": code_failure_every, "no_data": no_data_every, "notice": notice_every}
         self._notice_delay = notice_delay_ticks
@@ -365,7 +368,8 @@ class IntermediateServerSimulator:
         return out
 
     def _notice(self, row: DuplicateRequestRow) -> NoticeRow:
-        requester = REQUESTERS[self._synthetic.draw("requester", row.record_id) % len(REQUESTERS)]
+        chosen = self._synthetic.draw("requester", row.record_id) % len(self.requesters)
+        requester = self.requesters[chosen]
         now = datetime.now(UTC).replace(microsecond=0)
         return NoticeRow(
             provision_id=stable_id(_NAMESPACE, f"provision/{row.record_id}").hex.upper(),

@@ -13,10 +13,11 @@ from typing import Final, TypeVar
 
 from adapters.jlis.errors import JlisMappingError, JlisPurposeRefused
 from adapters.jlis.wire import BatchHeader, RequestFile, RequestRecord, ResultFile, ResultRecord, WirePurpose
-from contracts.envelope import LegalBasis, Purpose
+from contracts.envelope import Purpose
 from contracts.ids import stable_id
 from contracts.messages.common import Address, ChunkInfo
 from contracts.messages.survival import JlisResultRecord, JlisSurvivalChangeInquiry, JlisSurvivalChangeResult
+from contracts.purpose_table import default_table
 from contracts.sealing import Sealer, Unsealer
 from contracts.validation import validated
 
@@ -35,12 +36,9 @@ __all__ = [
 INQUIRY_TYPE: Final = ("jlis.survival_change.inquiry", 1)
 RESULT_TYPE: Final = ("jlis.survival_change.result", 1)
 HUB_RECIPIENT: Final = "hub"
-JLIS_PURPOSE: Final = Purpose(
-    code=WirePurpose.SURVIVAL_CHANGE.value,
-    # 住基法 第30条の9: J-LIS provides 本人確認情報 to the bodies and tasks of 別表第一 (本人確認情報の提供).
-    # The same statute name as the hub's number policy (hub/number_policy.toml), so both sides agree.
-    legal_basis=(LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一"),),
-)
+JLIS_PURPOSE: Final[Purpose] = default_table().use(WirePurpose.SURVIVAL_CHANGE.value).purpose
+"""住基法 第30条の9 and 別表第一 19・74・77の9: the purpose table's row (contracts/purpose_table.toml),
+the same one the hub checks, so both sides agree."""
 # Result message ids are stable_id(namespace, file name): a redelivered file gets the same id downstream.
 _RESULT_NAMESPACE: Final = uuid.UUID("2f0d4d55-8e0b-5c52-9a57-6a6c69732e72")
 

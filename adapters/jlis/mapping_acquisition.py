@@ -23,7 +23,7 @@ from adapters.jlis.wire_acquisition import (
     ResultFile,
     group_rows,
 )
-from contracts.envelope import LegalBasis, Purpose
+from contracts.envelope import Purpose
 from contracts.messages.common import ChunkInfo
 from contracts.messages.jlis_acquisition import (
     AcquisitionCandidate,
@@ -35,6 +35,7 @@ from contracts.messages.jlis_acquisition import (
     candidate_number_field,
     unique_number_field,
 )
+from contracts.purpose_table import default_table
 from contracts.sealing import Sealer
 
 __all__ = [
@@ -47,11 +48,8 @@ __all__ = [
 
 QUERY_TYPE: Final = ("jlis.number_acquisition.query", 1)
 RESULT_TYPE: Final = ("jlis.number_acquisition.result", 1)
-ACQUISITION_PURPOSE: Final = Purpose(
-    code=AcquisitionPurpose.NUMBER_ACQUISITION.value,
-    # 住基法 第30条の9: J-LIS provides 本人確認情報 (個人番号 included) to the bodies and tasks of 別表第一.
-    legal_basis=(LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一"),),
-)
+ACQUISITION_PURPOSE: Final[Purpose] = default_table().use(AcquisitionPurpose.NUMBER_ACQUISITION.value).purpose
+"""番号法 第14条第2項, 住基法 第30条の9 and 別表第一: the purpose table's row (contracts/purpose_table)."""
 
 
 def query_file_from_message(

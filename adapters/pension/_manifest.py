@@ -4,6 +4,11 @@ The manifest is written last: its presence says the data file is complete, and i
 count let the reader prove it. Manifests are strict (unknown fields, wrong types and bools-for-ints are
 refused) and serialised deterministically, so that rewriting an outcome file's manifest is idempotent.
 
+Every manifest may name its ``actor``: the body on whose behalf the file runs, ``federation`` (市町村連合会)
+or a 構成組合's code from the purpose table's actor list. A request manifest without one runs on behalf of the
+federation (the documented default of format version 1, for files written before actors existed); renkei
+writes the actor of the flow on every outcome manifest.
+
 Each file kind has its manifest, told apart by ``kind``: the survival inquiry and its outcomes carry the
 payment ``cycle``; number acquisition requests carry ``as_of``; dependants' declarations carry the
 ``tax_year`` and the ``filing_deadline`` their retention runs from.
@@ -16,9 +21,11 @@ import re
 from datetime import date
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
+from contracts.envelope import ACTOR_PATTERN
+from contracts.purpose_table import FEDERATION
 from contracts.redaction import holds_number
 
 __all__ = [
@@ -49,11 +56,25 @@ _DIGEST_VALUE: Final = re.compile(r'("sha256"\s*:\s*")[0-9a-f]{64}(")')
 class _ManifestBase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True, strict=True)
 
-    format_version: Literal[1]
+    format_version: Literal[1, 2]
     file_name: str = Field(pattern=_FILE)
     record_count: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     batch_id: str = Field(pattern=_BATCH)
+    actor: str | None = Field(None, pattern=ACTOR_PATTERN)
+    """On whose behalf the file runs (``None`` in a request: the federation; see the module)."""
+
+    @model_validator(mode="after")
+    def _actor_by_version(self) -> _ManifestBase:
+        # Version 2 names the actor; version 1 (written before actors existed) has no such field.
+        if (self.format_version == 2) != (self.actor is not None):
+            raise ValueError("actor is required in format_version 2 and absent in format_version 1")
+        return self
+
+    @property
+    def acting_for(self) -> str:
+        """The actor, with the documented default of a request manifest without one (the federation)."""
+        return self.actor or FEDERATION
 
 
 class _CycleManifest(_ManifestBase):
@@ -117,8 +138,12 @@ _MANIFEST: Final[TypeAdapter[AnyManifest]] = TypeAdapter(Manifest)
 
 
 def dump_manifest(manifest: AnyManifest) -> bytes:
-    """Serialise a manifest deterministically (same manifest, same bytes)."""
-    data = manifest.model_dump(mode="json")
+    """Serialise a manifest deterministically (same manifest, same bytes).
+
+    A manifest without an actor serialises as it did before actors existed (the field is left out), so its
+    digest, and the message ids derived from it, stay what they were.
+    """
+    data = manifest.model_dump(mode="json", exclude={"actor"} if manifest.actor is None else None)
     return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
 
 

@@ -33,7 +33,7 @@ from adapters.pension.wire import (
     encode_rows,
     refuse_individual_numbers,
 )
-from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.envelope import Envelope, new_envelope
 from contracts.ids import stable_id
 from contracts.messages.jlis_acquisition import (
     AcquisitionRequestRecord,
@@ -46,6 +46,7 @@ from contracts.messages.jlis_acquisition import (
     Sex,
     basic_info_problem,
 )
+from contracts.purpose_table import default_table
 from contracts.registry import payload_dict
 from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber
@@ -95,17 +96,8 @@ OUTCOME_COLUMNS: Final = (
     "no_match_reason",
     "note",
 )
-NUMBER_ACQUISITION_PURPOSE: Final = Purpose(
-    code="pension.number_acquisition",
-    legal_basis=(
-        # 番号法 第14条第2項: a 個人番号利用事務実施者 may ask J-LIS for 機構保存本人確認情報 when it needs
-        # a person's 個人番号 for its 事務 (as commonly cited; verify the paragraph against e-Gov).
-        LegalBasis(law="番号法", article="第14条第2項"),
-        # 住民基本台帳法 第30条の9, 別表第一 19の項: J-LIS provides 本人確認情報 to 地方公務員共済組合 and
-        # 全国市町村職員共済組合連合会 for their pension 事務 (the row cited for the survival inquiry).
-        LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一 19の項"),
-    ),
-)
+NUMBER_ACQUISITION_PURPOSE: Final = default_table().request_purpose(REQUEST_MESSAGE_TYPE)
+# 番号法 第14条第2項 and 住民基本台帳法 第30条の9 別表第一 19の項 (contracts/purpose_table.toml).
 """Purpose of a number acquisition the pension system requests (個人番号の取得照会)."""
 _TEXT_LIMITS: Final = {"name": 50, "name_kana": 50, "address": 160}
 
@@ -244,6 +236,7 @@ def acquisition_envelopes(
             payload=payload_dict(payload),
             correlation_id=stable_id(NAMESPACE, f"{ACQUISITION_KIND}:batch:{manifest.batch_id}"),
             message_id=chunk_message_id(manifest, chunk_records, chunk.chunk_index),
+            actor=manifest.acting_for,
         )
 
 
@@ -251,7 +244,9 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def outcome_file(outcomes: NumberAcquisitionOutcomes) -> tuple[str, bytes, AcquisitionOutcomeManifest]:
+def outcome_file(
+    outcomes: NumberAcquisitionOutcomes, actor: str | None = None
+) -> tuple[str, bytes, AcquisitionOutcomeManifest]:
     """The outcome file of one outcome message: its name, content and manifest.
 
     The name is a function of the message's chunk and answerer (and, for an operator's resolution, of the
@@ -282,7 +277,8 @@ def outcome_file(outcomes: NumberAcquisitionOutcomes) -> tuple[str, bytes, Acqui
         rows.append(cells)
     content = b"".join(encode_rows(OUTCOME_COLUMNS, rows))
     manifest = AcquisitionOutcomeManifest(
-        format_version=1,
+        format_version=2 if actor is not None else 1,
+        actor=actor,
         kind=OUTCOME_KIND,
         file_name=name,
         record_count=len(rows),

@@ -36,7 +36,7 @@ from adapters.pension.wire import (
     encode_rows,
     refuse_individual_numbers,
 )
-from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.envelope import Envelope, new_envelope
 from contracts.errors import ConfigurationError
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
@@ -50,6 +50,7 @@ from contracts.messages.dependants import (
     DependantsDeclarationSubmitted,
     dependant_number_field,
 )
+from contracts.purpose_table import default_table
 from contracts.registry import payload_dict
 from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber, UsageNumberKind
@@ -98,15 +99,8 @@ ACK_COLUMNS: Final = (
     "purge_after",
     "reason",
 )
-DEPENDANTS_PURPOSE: Final = Purpose(
-    code="pension.dependants_declaration",
-    legal_basis=(
-        # 所得税法 第203条の6: 公的年金等の受給者の扶養親族等申告書, given to the payer (the federation),
-        # which handles the dependants' numbers in a 個人番号関係事務 (番号法 第9条; verify the paragraph).
-        LegalBasis(law="所得税法", article="第203条の6"),
-        LegalBasis(law="番号法", article="第9条", item="個人番号関係事務"),
-    ),
-)
+DEPENDANTS_PURPOSE: Final = default_table().request_purpose(SUBMITTED_MESSAGE_TYPE)
+# 所得税法 (扶養親族等申告書) and 番号法 第9条第4項 個人番号関係事務 (contracts/purpose_table.toml).
 """Purpose of a dependants' declaration handed to the hub."""
 
 
@@ -293,10 +287,13 @@ def declaration_envelopes(
             payload=payload_dict(payload),
             correlation_id=stable_id(NAMESPACE, f"{DECLARATION_KIND}:batch:{manifest.batch_id}"),
             message_id=message_id,
+            actor=manifest.acting_for,
         )
 
 
-def ack_file(acks: DependantsDeclarationAcknowledged) -> tuple[str, bytes, DependantsAckManifest]:
+def ack_file(
+    acks: DependantsDeclarationAcknowledged, actor: str | None = None
+) -> tuple[str, bytes, DependantsAckManifest]:
     """The acknowledgement file of one message: its name, content and manifest (idempotent by name).
 
     Raises:
@@ -320,7 +317,8 @@ def ack_file(acks: DependantsDeclarationAcknowledged) -> tuple[str, bytes, Depen
         rows.append(cells)
     content = b"".join(encode_rows(ACK_COLUMNS, rows))
     manifest = DependantsAckManifest(
-        format_version=1,
+        format_version=2 if actor is not None else 1,
+        actor=actor,
         kind=ACK_KIND,
         file_name=name,
         record_count=len(rows),

@@ -69,6 +69,7 @@ class Reason(StrEnum):
     BATCH_ID_REUSED = "batch_id_reused"
     BASIC_INFO_INCOMPLETE = "basic_info_incomplete"
     INVALID_INDIVIDUAL_NUMBER = "invalid_individual_number"
+    ACTOR_NOT_PERMITTED = "actor_not_permitted"
 
 
 _RESEND = (
@@ -112,6 +113,11 @@ ACTIONS: Final[dict[Reason, str]] = {
     Reason.INVALID_INDIVIDUAL_NUMBER: "A dependant's 個人番号 is 12 half-width digits whose last is the "
     "check digit; check the row against the declaration form. The refused file was deleted (it held "
     "numbers). " + _RESEND,
+    Reason.ACTOR_NOT_PERMITTED: "The manifest's actor is not in the actor list, or may not do this "
+    "file's 事務: "
+    "(2) dependants' declarations, (6) and (9) are done by a 構成組合 only (actor: its code); (4), (5) and "
+    "(7) by the federation only (actor: federation). Set actor to the body on whose behalf the file is sent "
+    "(see docs/legal-basis.md). " + _RESEND,
 }
 
 

@@ -52,7 +52,7 @@ from adapters.pension.errors import (
     PensionFileProblem,
     Reason,
 )
-from adapters.pension.kinds import RequestKind, carries_numbers, request_kind
+from adapters.pension.kinds import RequestKind, actor_refusal, carries_numbers, request_kind
 from adapters.pension.wire import (
     MANIFEST_SUFFIX,
     MAX_MANIFEST_BYTES,
@@ -238,6 +238,9 @@ class DirectoryGateway:
                     raise MalformedPensionFile(
                         "manifest: file_name does not name this data file", reason=Reason.MANIFEST_MISMATCH
                     )
+                refused = actor_refusal(manifest)
+                if refused is not None:
+                    raise MalformedPensionFile(f"manifest: {refused}", reason=Reason.ACTOR_NOT_PERMITTED)
                 if carries_numbers(name) != bool(kind.number_columns):
                     raise MalformedPensionFile(
                         "manifest: only a dependants_declaration.* file is of kind dependants_declaration",

@@ -34,13 +34,16 @@ from adapters.pension.wire import INQUIRY_COLUMNS, parse_inquiry_row
 from contracts.envelope import Envelope
 from contracts.messages.dependants import DependantsDeclarationAcknowledged
 from contracts.messages.jlis_acquisition import NumberAcquisitionOutcomes
+from contracts.purpose_table import default_table
 from contracts.sealing import Sealer
 
 __all__ = [
     "NUMBER_BEARING_PREFIX",
     "OUTCOME_WRITERS",
     "REQUEST_KINDS",
+    "REQUEST_MESSAGE_TYPES",
     "RequestKind",
+    "actor_refusal",
     "carries_numbers",
     "request_kind",
 ]
@@ -48,6 +51,12 @@ __all__ = [
 EnvelopeBuilder = Callable[..., Iterator[Envelope]]
 OutcomeWriter = Callable[[Any], tuple[str, bytes, AnyManifest]]
 NUMBER_BEARING_PREFIX: Final = dependants.DECLARATION_KIND + "."
+REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {
+    "survival_inquiry": "pension.survival_inquiry.requested",
+    acquisition.ACQUISITION_KIND: "pension.number_acquisition.requested",
+    dependants.DECLARATION_KIND: "pension.dependants_declaration.submitted",
+}
+"""The message type each request kind becomes (the 事務 it serves is the purpose table's)."""
 """A data file named so may hold numbers: whatever its fate, it never rests in ``rejected/``."""
 
 
@@ -118,6 +127,18 @@ def request_kind(manifest: AnyManifest) -> RequestKind | None:
     if not isinstance(manifest, _REQUEST_MANIFESTS):
         return None
     return REQUEST_KINDS[manifest.kind]
+
+
+def actor_refusal(manifest: RequestManifest) -> str | None:
+    """Why the manifest's actor may not send this kind of file (the seed's split of 事務), or ``None``.
+
+    The hub checks again on every message; refusing here gives the pension system a report it can act on.
+    """
+    jimu = default_table().request_jimu(REQUEST_MESSAGE_TYPES[manifest.kind])
+    if jimu is None:
+        return None
+    refused = default_table().may_do(manifest.acting_for, jimu.no)
+    return None if refused is None else refused.message
 
 
 def carries_numbers(name: str, manifest: RequestManifest | None = None) -> bool:

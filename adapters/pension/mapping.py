@@ -22,7 +22,7 @@ from typing import Final, TypeVar
 
 from adapters.pension._manifest import AnyManifest
 from adapters.pension.wire import InquiryManifest, InquiryRow, OutcomeManifest, OutcomeRow, dump_manifest
-from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.envelope import Envelope, new_envelope
 from contracts.ids import stable_id
 from contracts.messages.common import Address, ChunkInfo
 from contracts.messages.survival import (
@@ -31,6 +31,7 @@ from contracts.messages.survival import (
     SurvivalInquiryRequested,
     SurvivalOutcomeRecord,
 )
+from contracts.purpose_table import default_table
 from contracts.registry import payload_dict
 from contracts.usage_number import UsageNumber
 
@@ -56,20 +57,9 @@ SCHEMA_VERSION: Final = 1
 NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "urn:renkei:adapters:pension")
 """The uuid5 namespace of every id this adapter derives."""
 
-SURVIVAL_CHECK_PURPOSE: Final = Purpose(
-    code="pension.survival_check",
-    legal_basis=(
-        # 番号法 別表(第九条関係) 59の項: 地方公務員共済組合又は全国市町村職員共済組合連合会,
-        # 地共済法による年金である給付の支給に関する事務. The hub uses the 個人番号 in this 事務 when it
-        # turns this request's usage numbers into the numbers it asks J-LIS with.
-        LegalBasis(law="番号法", article="第9条第1項", item="別表 59の項"),
-        # 住民基本台帳法 第30条の9, 別表第一 19の項: J-LIS provides 本人確認情報 to 地方公務員共済組合
-        # and 全国市町村職員共済組合連合会 for 地共済法 第76条 退職等年金給付 and the 一元化法 附則
-        # pensions: the survival/change check itself. Both rows as in the e-Gov text in force on
-        # 2025-06-20 (docs/formats/pension.md cites the source).
-        LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一 19の項"),
-    ),
-)
+SURVIVAL_CHECK_PURPOSE: Final = default_table().request_purpose(INQUIRY_MESSAGE_TYPE)
+# 番号法 第9条第1項 別表 59の項 (the hub uses the 個人番号 in this 事務) and 住民基本台帳法 第30条の9 別表第一
+# 19の項 (the survival/change check itself): contracts/purpose_table.toml, which cites the sources.
 """Purpose of the survival/change inquiry (生存異動照会) the pension system requests."""
 
 
@@ -181,6 +171,7 @@ def inquiry_envelopes(
             payload=payload_dict(payload),
             correlation_id=batch_correlation_id(manifest.batch_id),
             message_id=chunk_message_id(manifest, chunk_records, chunk.chunk_index),
+            actor=manifest.acting_for,
         )
 
 
@@ -203,6 +194,7 @@ def outcome_row(record: SurvivalOutcomeRecord) -> OutcomeRow:
         new_name=record.new_name or None,
         needs_document=record.needs_document,
         unmatched_reason=record.unmatched_reason,
+        not_permitted_reason=record.not_permitted_reason,
     )
 
 
@@ -232,13 +224,17 @@ def outcome_record(row: OutcomeRow) -> SurvivalOutcomeRecord:
         new_name=row.new_name,
         needs_document=row.needs_document,
         unmatched_reason=row.unmatched_reason,
+        not_permitted_reason=row.not_permitted_reason,
     )
 
 
-def outcome_manifest(outcomes: SurvivalCheckOutcomes, *, file_name: str, sha256: str) -> OutcomeManifest:
-    """The manifest of the outcome file written for ``outcomes``."""
+def outcome_manifest(
+    outcomes: SurvivalCheckOutcomes, *, file_name: str, sha256: str, actor: str | None = None
+) -> OutcomeManifest:
+    """The manifest of the outcome file written for ``outcomes`` (version 2 when the flow has an actor)."""
     return OutcomeManifest(
-        format_version=1,
+        format_version=2 if actor is not None else 1,
+        actor=actor,
         kind="survival_outcomes",
         file_name=file_name,
         record_count=len(outcomes.records),

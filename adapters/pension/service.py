@@ -38,9 +38,9 @@ from adapters.pension.mapping import (
 )
 from adapters.pension.messages import HUB_MESSAGE_TYPES, write_message_file
 from adapters.pension.wire import (
-    OUTCOME_COLUMNS,
     encode_rows,
     format_outcome_row,
+    outcome_columns,
     outcome_file_name,
 )
 from contracts.errors import ConfigurationError, UnknownMessageType, ValidationFailed
@@ -245,9 +245,12 @@ class PensionAdapter:
         if env.destination != "pension":
             raise ValidationFailed(f"the message is addressed to {env.destination}, not to pension")
         name = outcome_file_name(outcomes.chunk.batch_id, outcomes.chunk.chunk_index, outcomes.answered_by)
-        rows = (format_outcome_row(outcome_row(r)) for r in outcomes.records)
-        content = b"".join(encode_rows(OUTCOME_COLUMNS, rows))
-        manifest = outcome_manifest(outcomes, file_name=name, sha256=hashlib.sha256(content).hexdigest())
+        version = 2 if env.actor is not None else 1
+        rows = (format_outcome_row(outcome_row(r), version) for r in outcomes.records)
+        content = b"".join(encode_rows(outcome_columns(version), rows))
+        manifest = outcome_manifest(
+            outcomes, file_name=name, sha256=hashlib.sha256(content).hexdigest(), actor=env.actor
+        )
         written = self.gateway.publish_outcome(name, content, manifest)
         return AdapterOutput(
             completed_records=len(outcomes.records),
@@ -269,7 +272,7 @@ class PensionAdapter:
         env = message.envelope
         if env.destination != "pension":
             raise ValidationFailed(f"the message is addressed to {env.destination}, not to pension")
-        name, content, manifest = write(message.payload)
+        name, content, manifest = write(message.payload, env.actor)
         written = self.gateway.publish_outcome(name, content, manifest)
         return AdapterOutput(
             completed_records=manifest.record_count,

@@ -26,7 +26,6 @@ from adapters.pension.wire import (
     INQUIRY_COLUMNS,
     MANIFEST_SUFFIX,
     MAX_MANIFEST_BYTES,
-    OUTCOME_COLUMNS,
     InquiryManifest,
     InquiryRow,
     OutcomeManifest,
@@ -36,6 +35,7 @@ from adapters.pension.wire import (
     format_inquiry_row,
     inquiry_file_name,
     manifest_name,
+    outcome_columns,
     outcome_file_prefix,
     parse_manifest,
     parse_outcome_row,
@@ -73,8 +73,11 @@ class PensionSystemSimulator:
         as_of: date,
         batch_id: str,
         file_name: str | None = None,
+        actor: str | None = None,
     ) -> Path:
         """Write a request file (rows numbered from 1) and its manifest; returns the data file's path.
+
+        ``actor``: on whose behalf the file is sent (a version 2 manifest); ``None`` writes version 1.
 
         Rows are written as ``usage_numbers`` yields them, so a generator of any length is fine.
 
@@ -83,7 +86,9 @@ class PensionSystemSimulator:
         """
         name = file_name or inquiry_file_name(batch_id)
         # Validate the manifest's fields before writing anything.
-        self._manifest(name, count=0, sha256=_PLACEHOLDER_SHA, cycle=cycle, as_of=as_of, batch=batch_id)
+        self._manifest(
+            name, count=0, sha256=_PLACEHOLDER_SHA, cycle=cycle, as_of=as_of, batch=batch_id, actor=actor
+        )
         count = 0
         with AtomicWriter(self.inbound / name, unique_tmp=False) as writer:
             rows = (format_inquiry_row(InquiryRow(seq, u)) for seq, u in enumerate(usage_numbers, start=1))
@@ -93,7 +98,7 @@ class PensionSystemSimulator:
             writer.commit()
             sha256 = writer.sha256
         manifest = self._manifest(
-            name, count=count - 1, sha256=sha256, cycle=cycle, as_of=as_of, batch=batch_id
+            name, count=count - 1, sha256=sha256, cycle=cycle, as_of=as_of, batch=batch_id, actor=actor
         )
         write_bytes(self.inbound / manifest_name(name), dump_manifest(manifest), unique_tmp=False)
         return self.inbound / name
@@ -137,11 +142,12 @@ class PensionSystemSimulator:
 
     @staticmethod
     def _manifest(
-        name: str, *, count: int, sha256: str, cycle: str, as_of: date, batch: str
+        name: str, *, count: int, sha256: str, cycle: str, as_of: date, batch: str, actor: str | None = None
     ) -> InquiryManifest:
         try:
             return InquiryManifest(
-                format_version=1,
+                format_version=2 if actor is not None else 1,
+                actor=actor,
                 kind="survival_inquiry",
                 file_name=name,
                 record_count=count,
@@ -215,7 +221,7 @@ class PensionSystemSimulator:
             stream.seek(0)
             yield from iter_rows(
                 stream,
-                columns=OUTCOME_COLUMNS,
+                columns=outcome_columns(manifest.format_version),
                 parse=parse_outcome_row,
                 expected_count=manifest.record_count,
                 expected_sha256=manifest.sha256,

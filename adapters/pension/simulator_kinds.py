@@ -75,14 +75,23 @@ class PensionRequestsSimulator:
     # -- requests ------------------------------------------------------------------------------------
 
     def drop_acquisition_request(
-        self, rows: Iterable[acquisition.AcquisitionRow], *, as_of: date, batch_id: str
+        self,
+        rows: Iterable[acquisition.AcquisitionRow],
+        *,
+        as_of: date,
+        batch_id: str,
+        actor: str | None = None,
     ) -> Path:
-        """Write a number acquisition request file and its manifest; returns the data file's path."""
+        """Write a number acquisition request file and its manifest; returns the data file's path.
+
+        ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the federation's).
+        """
         name = acquisition.acquisition_file_name(batch_id)
 
         def manifest(count: int, sha256: str) -> AcquisitionManifest:
             return AcquisitionManifest(
-                format_version=1,
+                format_version=2 if actor is not None else 1,
+                actor=actor,
                 kind="number_acquisition",
                 file_name=name,
                 record_count=count,
@@ -101,13 +110,18 @@ class PensionRequestsSimulator:
         tax_year: int,
         filing_deadline: date,
         batch_id: str,
+        actor: str | None = None,
     ) -> Path:
-        """Write a dependants' declaration file (numbers in the clear, as this kind has them) and manifest."""
+        """Write a dependants' declaration file (numbers in the clear, as this kind has them) and manifest.
+
+        ``actor``: the 構成組合 on whose behalf (事務(2) is theirs alone); ``None`` writes version 1.
+        """
         name = dependants.declaration_file_name(batch_id)
 
         def manifest(count: int, sha256: str) -> DependantsManifest:
             return DependantsManifest(
-                format_version=1,
+                format_version=2 if actor is not None else 1,
+                actor=actor,
                 kind="dependants_declaration",
                 file_name=name,
                 record_count=count,

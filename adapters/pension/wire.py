@@ -33,6 +33,7 @@ from adapters.pension._manifest import (
 )
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
 from contracts.messages.survival import MoveKind, PensionAction, SurvivalOutcome, UnmatchedReason
+from contracts.purpose_table import RefusalReason
 from contracts.redaction import holds_number
 from contracts.usage_number import UsageNumber, UsageNumberKind
 
@@ -42,6 +43,7 @@ __all__ = [
     "MANIFEST_SUFFIX",
     "MAX_MANIFEST_BYTES",
     "OUTCOME_COLUMNS",
+    "OUTCOME_COLUMNS_V1",
     "REPORT_SUFFIX",
     "InquiryManifest",
     "InquiryRow",
@@ -62,7 +64,8 @@ __all__ = [
     "refuse_individual_numbers",
 ]
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
+"""The version renkei writes when the flow has an actor (version 1 files have no actor and fewer columns)."""
 MANIFEST_SUFFIX: Final = ".manifest.json"
 REPORT_SUFFIX: Final = ".report.json"
 INQUIRY_KIND: Final = "survival_inquiry"
@@ -84,7 +87,10 @@ OUTCOME_COLUMNS: Final = (
     "new_name",
     "needs_document",
     "unmatched_reason",
+    "not_permitted_reason",
 )
+OUTCOME_COLUMNS_V1: Final = OUTCOME_COLUMNS[:-1]
+"""The outcome columns of format version 1 (before ``not_permitted_reason``)."""
 ACTION_SEPARATOR: Final = "|"
 _SEQ = re.compile(r"[0-9]{1,15}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -138,6 +144,12 @@ class OutcomeRow:
     new_name: str | None = None
     needs_document: bool = False
     unmatched_reason: UnmatchedReason | None = None
+    not_permitted_reason: RefusalReason | None = None
+
+
+def outcome_columns(format_version: int) -> tuple[str, ...]:
+    """The outcome file's columns in ``format_version``."""
+    return OUTCOME_COLUMNS if format_version >= 2 else OUTCOME_COLUMNS_V1
 
 
 def refuse_individual_numbers(fields: Sequence[str], columns: Sequence[str], line: int | None) -> None:
@@ -230,9 +242,11 @@ def parse_outcome_row(fields: Sequence[str], line: int) -> OutcomeRow:
         MalformedPensionFile: a field breaks its format.
         IndividualNumberInFile: a field holds a value with the form of an Individual Number.
     """
-    _check_shape(fields, OUTCOME_COLUMNS, line)
+    columns = OUTCOME_COLUMNS if len(fields) == len(OUTCOME_COLUMNS) else OUTCOME_COLUMNS_V1
+    _check_shape(fields, columns, line)
     (seq, kind, value, outcome, actions, death, move, moved, text, postal, municipality, abroad, name,
-     needs_document, unmatched) = fields  # fmt: skip
+     needs_document, unmatched) = fields[:15]  # fmt: skip
+    refused = fields[15] if len(fields) > 15 else ""
     usage = _usage_number(kind, value, line)
     if not actions:
         raise _field_error(line, "actions", "needs at least one action")
@@ -255,6 +269,7 @@ def parse_outcome_row(fields: Sequence[str], line: int) -> OutcomeRow:
         new_name=_opt(name),
         needs_document=_bool(needs_document, line, "needs_document"),
         unmatched_reason=_enum(UnmatchedReason, unmatched, line, "unmatched_reason") if unmatched else None,
+        not_permitted_reason=_enum(RefusalReason, refused, line, "not_permitted_reason") if refused else None,
     )
 
 
@@ -273,21 +288,22 @@ def format_inquiry_row(row: InquiryRow) -> list[str]:
     return [str(row.record_seq), row.usage_number.kind.value, row.usage_number.value]
 
 
-def format_outcome_row(row: OutcomeRow) -> list[str]:
-    """The cells of one outcome row, in :data:`OUTCOME_COLUMNS` order.
+def format_outcome_row(row: OutcomeRow, format_version: int = FORMAT_VERSION) -> list[str]:
+    """The cells of one outcome row, in the order of ``format_version``'s columns.
 
     Raises:
         IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
     """
+    columns = outcome_columns(format_version)
     cells = [
         str(row.record_seq),
         row.usage_number_kind.value,
         row.usage_number,
         row.outcome.value,
         ACTION_SEPARATOR.join(a.value for a in row.actions),
-        *(_cell(getattr(row, column)) for column in OUTCOME_COLUMNS[5:]),
+        *(_cell(getattr(row, column)) for column in columns[5:]),
     ]
-    refuse_individual_numbers(cells, OUTCOME_COLUMNS, None)
+    refuse_individual_numbers(cells, columns, None)
     return cells
 
 

@@ -210,6 +210,8 @@ class CodeStatus(StrEnum):
     NO_NUMBER = "no_number"
     """The hub holds no Individual Number for the person: nothing could be asked."""
     UNKNOWN_PERSON = "unknown_person"
+    NOT_PERMITTED = "not_permitted"
+    """The purpose table does not permit sending this person's number for a code (a 扶養控除対象者 only)."""
 
 
 class CodeAcquisitionOutcome(ContractModel):

@@ -254,6 +254,9 @@ class AcquisitionStatus(StrEnum):
     """Held for an operator (``renkei vault pending``): several candidates, none, or a conflict."""
     REFUSED = "refused"
     """An operator rejected every candidate; the pension system checks the person's 4情報."""
+    NOT_PERMITTED = "not_permitted"
+    """Not asked: J-LIS may be asked only about 年金受給権者 and 加給年金額対象配偶者 (the purpose table); the
+    ``note`` names the reason (role_not_permitted, actor_not_permitted, ...)."""
 
 
 class HoldReason(StrEnum):

@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from contracts.base import ContractModel
 from contracts.messages.common import Address, ChunkInfo, NumberFreeText, PlainText
+from contracts.purpose_table import RefusalReason
 from contracts.registry import register
 from contracts.sealing import SealedNumber
 from contracts.usage_number import UsageNumber
@@ -53,6 +54,9 @@ class SurvivalOutcome(StrEnum):
     NOT_FOUND = "not_found"
     NO_NUMBER = "no_number"
     """The hub holds no Individual Number for the person: nothing was asked (number acquisition needed)."""
+    NOT_PERMITTED = "not_permitted"
+    """The purpose table does not permit asking J-LIS about the person (a 扶養控除対象者 only, for example:
+    J-LIS is asked about 年金受給権者 and 加給年金額対象配偶者 only): nothing was sent."""
 
 
 class MoveKind(StrEnum):
@@ -90,6 +94,9 @@ class PensionAction(StrEnum):
     SEND_GENKYO_TODOKE = "send_genkyo_todoke"
     """現況届: ask the person to confirm they are alive; payment is suspended if it is not returned."""
     ACQUIRE_NUMBER = "acquire_number"
+    REVIEW_PURPOSE = "review_purpose"
+    """Not sent (``not_permitted``): remove the person from the request, or correct the person's role or the
+    basis their number is held under (``not_permitted_reason`` says which) before asking again."""
 
 
 class SurvivalInquiryRecord(ContractModel):
@@ -181,6 +188,9 @@ class SurvivalOutcomeRecord(ContractModel):
     new_name: NumberFreeText | None = None
     needs_document: bool = False
     unmatched_reason: UnmatchedReason | None = None
+    not_permitted_reason: RefusalReason | None = Field(
+        None, description="why the record was not sent (outcome not_permitted); absent otherwise"
+    )
 
 
 @register("pension.survival_check.outcomes", 1)

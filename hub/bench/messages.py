@@ -59,6 +59,7 @@ def inquiry_messages(p: Phase, count: int, *, run: str) -> list[OutgoingMessage]
             message_type=INQUIRY_TYPE,
             schema_version=1,
             source="pension",
+            actor="federation",
             destination="hub",
             purpose=SURVIVAL_CHECK_PURPOSE,
             payload=payload_dict(payload),

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import socket
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
 from sqlalchemy import Connection, Engine
 
+from contracts.purpose_table import PurposeTable, default_table, load_table
 from hub.core.body_limits import BodyLimits
 from hub.core.failure import Exchanges, RetryPolicy
 from hub.core.legal_basis import LegalBasisTable
@@ -42,6 +41,7 @@ __all__ = [
     "consume",
     "load_legal_basis_table",
     "load_policy",
+    "load_purposes",
     "open_database",
     "process_chain",
     "uow_factory",
@@ -146,21 +146,16 @@ def uow_factory(engine: Engine, chain: ChainWriter, vault: VaultKeys | None) -> 
     return SqlUnitOfWorkFactory(engine, vault_of, audit, codes_factory=codes, provisions_factory=provisions)
 
 
+def load_purposes(path: Path | None = None) -> PurposeTable:
+    """Load the purpose table kept in the repository (``contracts/purpose_table.toml``), or ``path``."""
+    return default_table() if path is None else load_table(path)
+
+
 def load_policy(path: Path | None = None) -> NumberPolicy:
-    """Load the number policy kept in the repository (``hub/number_policy.toml``)."""
-    text = (
-        path.read_text(encoding="utf-8")
-        if path
-        else resources.files("hub").joinpath("number_policy.toml").read_text(encoding="utf-8")
-    )
-    return NumberPolicy.from_mapping(tomllib.loads(text))
+    """The number policy: the purpose table's uses that carry a number."""
+    return NumberPolicy.from_table(load_purposes(path))
 
 
 def load_legal_basis_table(path: Path | None = None) -> LegalBasisTable:
-    """Load the legal-basis table of the information-provision network (``hub/legal_basis_table.toml``)."""
-    text = (
-        path.read_text(encoding="utf-8")
-        if path
-        else resources.files("hub").joinpath("legal_basis_table.toml").read_text(encoding="utf-8")
-    )
-    return LegalBasisTable.from_mapping(tomllib.loads(text))
+    """The legal-basis table of the information-provision network: the purpose table's network rows."""
+    return LegalBasisTable.from_mapping(load_purposes(path).data)

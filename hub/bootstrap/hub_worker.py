@@ -21,6 +21,7 @@ from hub.bootstrap.common import (
     consume,
     load_legal_basis_table,
     load_policy,
+    load_purposes,
     process_chain,
     uow_factory,
 )
@@ -90,6 +91,7 @@ class HubWorkerRoot:
         self._sealer = HpkeSealer(keys.sealing)
         self._unsealer = HpkeUnsealer(keys.unsealing)
         self._transports = transports
+        self._purposes = load_purposes()
         self._policy = load_policy()
         self._legal_basis = load_legal_basis_table()
         self._identities = sender_identities(settings)
@@ -112,6 +114,7 @@ class HubWorkerRoot:
                 after_commit=self.checkpointer.maybe_checkpoint if self.checkpointer else None,
                 legal_basis=self._legal_basis,
                 body_limits=self._body_limits,
+                purposes=self._purposes,
             )
         )
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
 from adapters.eltax import EltaxSimulator, MunicipalRegister
-from adapters.intermediate_server import IntermediateServerSimulator, Permission
+from adapters.intermediate_server import IntermediateServerSimulator, Permission, Requester
 from adapters.jlis import JlisSimulator, NewEntitlementRegister, SyntheticPopulation
 from contracts.errors import ConfigurationError
 from contracts.link import CounterpartFile, Simulator
@@ -95,14 +95,29 @@ def _eltax(settings: Settings, world: SimulatorWorld) -> EltaxSimulator:
 def _intermediate_server(settings: Settings, world: SimulatorWorld) -> IntermediateServerSimulator:
     # Its permissions are the legal-basis table's rows for municipalities; its registrations (codes, record
     # ids, 副本) are kept under the data directory across restarts.
+    # Other institutions it serves from the federation's 副本: the provision rows whose current item is known.
     table = load_legal_basis_table()
     permissions = [
         Permission(r.jimu_code, r.current_item, r.current_article, r.legacy_item, r.spi_codes)
         for r in table.queries
-        if r.provider_kind == MUNICIPALITY and r.requester == table.requester
+        if r.provider_kind == MUNICIPALITY
+    ]
+    requesters = [
+        Requester(
+            f"REQ{r.current_item:03d}",
+            r.requester_kind,
+            r.jimu_name,
+            r.current_item,
+            r.current_article,
+            r.legacy_item,
+        )
+        for r in table.provides
+        if r.current_item is not None and r.current_article is not None
     ]
     state = settings.data_dir / "simulators" / "intermediate_server" / "state.jsonl"
-    return IntermediateServerSimulator(seed=world.seed, permissions=permissions, state_file=state)
+    return IntermediateServerSimulator(
+        seed=world.seed, permissions=permissions, requesters=requesters, state_file=state
+    )
 
 
 SIMULATOR_SPECS: Final[Mapping[str, SimulatorSpec]] = {

@@ -5,6 +5,11 @@ writes one access record per dead letter naming the operator (``--operator``, by
 the ``--reason``: replay before anything is published (fail closed), discard in the same transaction.
 Bodies are shown redacted, and redacted again on output: no Individual Number is ever printed.
 
+A dead letter whose body carries numbers (sealed, in an encrypted counterpart file, or in the clear) is
+replayed or discarded only under a request a second person approved (four eyes): ``renkei approvals request
+replay_dead_letters --ids 12,13 --reason ...``, ``renkei approvals approve ...`` by someone else, then
+``renkei dlq replay 12 13 --approval apr-... --reason ...``. Without one, such rows are skipped and say why.
+
 Times given on the command line are ISO 8601; without an offset they are UTC. Times shown are UTC.
 Exit codes: 0 done; 1 a replay or discard failed part-way (the report says what was done); 2 bad usage.
 """
@@ -32,9 +37,12 @@ from contracts.redaction import redact_bytes, redact_text
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.bootstrap.transports import pika_transports
-from hub.core.operations import DeadLetterOperations, OperationReport
+from hub.cli.approvals_cmd import policy_of
+from hub.core.approvals import ApprovalRefused, consume
+from hub.core.operations import DeadLetterOperations, OperationReport, operator_actor
 from hub.infra.db.engine import make_engine
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
+from hub.ports.approvals import Approval, ApprovalAction
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus, DeadLetterStore
 from hub.ports.transport import Transport
 from hub.settings import Settings
@@ -78,6 +86,13 @@ OperatorOpt = Annotated[
 ]
 LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="at most this many dead letters")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="only list what would be done")]
+ApprovalOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--approval",
+        help="an approved request naming exactly these ids (needed for dead letters that carry numbers)",
+    ),
+]
 IdsArg = Annotated[list[int] | None, typer.Argument(help="dead letter ids", show_default=False)]
 
 
@@ -328,6 +343,36 @@ def _selection(settings: Settings, ids: list[int] | None, **filters: str | None)
     )
 
 
+def _approval(
+    tools: OperatorTools,
+    approval_id: str | None,
+    *,
+    action: ApprovalAction,
+    ids: list[int] | None,
+    who: str,
+    settings: Settings,
+) -> Approval | None:
+    """Take the approved request naming exactly ``ids`` (consumed: it is used once), or ``None``."""
+    if approval_id is None:
+        return None
+    if not ids:
+        raise _fail("--approval goes with dead letter ids, named one by one (not a selection)")
+    with tools.uow_factory() as uow:
+        try:
+            taken = consume(
+                uow,
+                approval_id,
+                action=action,
+                target={"ids": sorted(set(ids))},
+                by=who,
+                actor=operator_actor(who),
+                policy=policy_of(settings),
+            )
+        finally:
+            uow.commit()  # the use, or the refusal's record
+    return taken
+
+
 def _act(settings: Settings, action: Callable[[OperatorTools], OperationReport]) -> OperationReport:
     # Dead-letter commands need no key: their units of work have no vault.
     tools = OperatorTools(settings, engine=open_database(settings), transports=pika_transports(settings))
@@ -335,6 +380,8 @@ def _act(settings: Settings, action: Callable[[OperatorTools], OperationReport])
         return action(tools)
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
+    except ApprovalRefused as exc:
+        raise _fail(f"{exc}; nothing was done", 1) from exc
     except RenkeiError as exc:
         raise _fail(f"{exc} ({exc.code}); nothing more was done", 1) from exc
     finally:
@@ -385,6 +432,7 @@ def replay_cmd(
     ] = None,
     limit: LimitOpt = None,
     dry_run: DryRunOpt = False,
+    approval: ApprovalOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Publish dead letters back to the queue they failed on, with their provenance; recorded first."""
@@ -395,10 +443,17 @@ def replay_cmd(
     who = _operator(operator)
 
     def replay(tools: OperatorTools) -> OperationReport:
+        action = ApprovalAction.REPLAY_DEAD_LETTERS
+        taken = (
+            None
+            if dry_run
+            else _approval(tools, approval, action=action, ids=ids, who=who, settings=settings)
+        )
+
         def run(transport: Transport | None) -> OperationReport:
             operations = DeadLetterOperations(tools.uow_factory, transport, routes=tools.replay_routes)
             return operations.replay(
-                query, operator=who, reason=reason, rate=rate, limit=limit, dry_run=dry_run
+                query, operator=who, reason=reason, rate=rate, limit=limit, dry_run=dry_run, approval=taken
             )
 
         if dry_run:
@@ -423,6 +478,7 @@ def discard_cmd(
     operator: OperatorOpt = None,
     limit: LimitOpt = None,
     dry_run: DryRunOpt = False,
+    approval: ApprovalOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Archive pending dead letters with a reason (kept, never deleted); recorded."""
@@ -433,7 +489,15 @@ def discard_cmd(
     who = _operator(operator)
 
     def discard(tools: OperatorTools) -> OperationReport:
+        action = ApprovalAction.DISCARD_DEAD_LETTERS
+        taken = (
+            None
+            if dry_run
+            else _approval(tools, approval, action=action, ids=ids, who=who, settings=settings)
+        )
         operations = DeadLetterOperations(tools.uow_factory)
-        return operations.discard(query, operator=who, reason=reason, limit=limit, dry_run=dry_run)
+        return operations.discard(
+            query, operator=who, reason=reason, limit=limit, dry_run=dry_run, approval=taken
+        )
 
     _report(_act(settings, discard), as_json)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import audit, broker_cmd, contracts_cmd, db_cmd, dlq, keys, retention, run_cmd, topology_cmd
+from hub.cli import (
+    approvals_cmd,
+    audit,
+    broker_cmd,
+    contracts_cmd,
+    db_cmd,
+    dlq,
+    keys,
+    retention,
+    run_cmd,
+    topology_cmd,
+)
 from hub.cli.bench_cmd import bench
 from hub.cli.console_cmd import app as console_app
 from hub.cli.demo import demo
@@ -33,6 +44,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(console_app, name="console")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(vault_app, name="vault")
+app.add_typer(approvals_cmd.app, name="approvals")
 topology_cmd.app.command("definitions")(broker_cmd.definitions)
 topology_cmd.app.add_typer(broker_cmd.users_app, name="users")
 

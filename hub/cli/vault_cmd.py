@@ -2,9 +2,11 @@
 
 ``pending`` lists the holds: number acquisitions with several candidates or none, and numbers that already
 belong to another subject. Candidates are shown with J-LIS's 4情報 and their number masked: no number is
-ever printed. ``resolve HOLD_ID (--link-candidate N | --reject) --reason TEXT --operator NAME`` decides
-one hold: the ``resolved`` access record is written before anything changes, then the vault, the hold and
-the pension system's answer (through the outbox, relayed by the running hub) in the same transaction.
+ever printed. ``resolve HOLD_ID (--link-candidate N | --reject) --reason TEXT --operator NAME --approval ID``
+decides one hold, under a request a second person approved (four eyes: ``renkei approvals request
+resolve_hold --hold HOLD_ID ...``, then ``renkei approvals approve``): the ``resolved`` access record, naming
+both people, is written before anything changes, then the vault, the hold and the pension system's answer
+(through the outbox, relayed by the running hub) in the same transaction.
 
 Exit codes: 0 done; 1 the vault refused the link (recorded as refused; nothing changed); 2 bad usage, an
 unknown hold, or one resolved already.
@@ -26,9 +28,14 @@ from contracts.errors import RenkeiError, StoreUnavailable
 from contracts.individual_number import IndividualNumber
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
+from hub.cli.approvals_cmd import policy_of
+from hub.core.approvals import ApprovalPolicy, ApprovalRefused, ApprovalRequired, consume
 from hub.core.holds import ResolutionRefused, record_refused_resolution, resolve_hold
+from hub.core.operations import operator_actor
 from hub.core.routing import to_outgoing
 from hub.infra.crypto.service_keys import operator_keys
+from hub.ports.actors import MessageActor
+from hub.ports.approvals import ApprovalAction
 from hub.ports.holds import Hold, HoldNotPending, QueriedInfo, UnknownHold
 from hub.ports.vault import NumberConflict
 from hub.settings import Settings
@@ -153,27 +160,59 @@ def resolve(
     reject: Annotated[bool, typer.Option("--reject", help="link no candidate")] = False,
     reason: Annotated[str, typer.Option("--reason", help="why: written to the access record")],
     operator: Annotated[str, typer.Option("--operator", help="who decides: written to the access record")],
+    approval: Annotated[
+        str | None,
+        typer.Option("--approval", help="the approved request for exactly this (renkei approvals request)"),
+    ] = None,
 ) -> None:
-    """Resolve one held link: link a candidate, or reject; the decision is recorded first."""
+    """Resolve one held link under an approved request: link a candidate, or reject; recorded first."""
     if (link_candidate is None) == (not reject):
         raise _fail("give exactly one of --link-candidate N and --reject", 2)
     if not reason.strip() or not operator.strip():
         raise _fail("--reason and --operator must not be empty", 2)
     tools = _tools(ctx)
     try:
-        outcome = _resolve(tools, hold_id, link_candidate, operator.strip(), reason.strip())
+        outcome = _resolve(
+            tools,
+            hold_id,
+            link_candidate,
+            operator.strip(),
+            reason.strip(),
+            approval,
+            policy_of(_settings(ctx)),
+        )
     finally:
         tools.close()
     _out.print(outcome)
 
 
-def _resolve(
-    tools: OperatorTools, hold_id: str, link_candidate: int | None, operator: str, reason: str
+def _resolve(  # noqa: PLR0917 (one call site, private)
+    tools: OperatorTools,
+    hold_id: str,
+    link_candidate: int | None,
+    operator: str,
+    reason: str,
+    approval_id: str | None,
+    policy: ApprovalPolicy,
 ) -> str:
     unsealer = tools.hub_unsealer()
     factory = tools.uow_factory
+    target = {"hold_id": hold_id, "link_candidate": link_candidate}
     try:
         with factory() as uow:
+            try:
+                approval = consume(
+                    uow,
+                    approval_id,
+                    action=ApprovalAction.RESOLVE_HOLD,
+                    target=target,
+                    by=operator,
+                    actor=operator_actor(operator),
+                    policy=policy,
+                )
+            except ApprovalRefused:
+                uow.commit()  # the refusal's record
+                raise
             answers = resolve_hold(
                 uow,
                 unsealer,
@@ -181,9 +220,26 @@ def _resolve(
                 link_candidate=link_candidate,
                 operator=operator,
                 reason=reason,
+                approval=approval,
+            )
+            uow.actors.record(
+                [
+                    MessageActor(str(env.message_id), str(env.correlation_id), env.actor)
+                    for env in answers
+                    if env.actor is not None
+                ]
             )
             uow.outbox.add([to_outgoing(env, tools.exchanges) for env in answers])
             uow.commit()
+    except ApprovalRequired as exc:
+        raise _fail(
+            f"{exc}: renkei approvals request resolve_hold --hold {hold_id} "
+            + (f"--link-candidate {link_candidate}" if link_candidate is not None else "--reject")
+            + ' --reason "..."',
+            2,
+        ) from None
+    except ApprovalRefused as exc:
+        raise _fail(str(exc), 1) from None
     except (UnknownHold, HoldNotPending, ResolutionRefused) as exc:
         raise _fail(str(exc), 2) from None
     except NumberConflict as exc:

@@ -29,7 +29,7 @@ from hub.console.pages import render
 from hub.console.roles import Permission
 from hub.console.sessions import SessionCodec, load_session_secret
 from hub.console.users import UserDirectory
-from hub.console.views import audit, dead_letters, flows, health, metrics, session, trace
+from hub.console.views import approvals, audit, dead_letters, flows, health, metrics, session, trace
 from hub.infra.metrics_sampler import MetricsSampler
 from hub.ports.transport import Transport
 
@@ -163,7 +163,7 @@ def create_app(
 
     app.add_middleware(NumberGuard, on_hit=hit)
     app.mount("/static", StaticFiles(directory=_package_dir("static")), name="static")
-    for module in (flows, dead_letters, trace, audit, health):
+    for module in (flows, dead_letters, approvals, trace, audit, health):
         app.include_router(module.pages)
         app.include_router(module.api)
     app.include_router(session.router)

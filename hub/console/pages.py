@@ -18,6 +18,7 @@ __all__ = ["NAV", "render"]
 NAV: Final = (
     ("Flows", "/flows", Permission.VIEW_FLOWS),
     ("Dead letters", "/dead-letters", Permission.VIEW_DEAD_LETTERS),
+    ("承認 (Approvals)", "/approvals", Permission.VIEW_APPROVALS),
     ("Trace", "/trace", Permission.VIEW_TRACE),
     ("Audit", "/audit", Permission.VIEW_AUDIT),
     ("Health", "/health", Permission.VIEW_HEALTH),

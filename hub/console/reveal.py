@@ -1,15 +1,18 @@
-"""Revealing one number of one message: admin only, with a reason, recorded before it is shown (fail closed).
+"""Revealing one number of one message: two people, a reason, recorded before it is shown (fail closed).
 
-The only numbers a dead letter can hold are sealed ones (bodies are redacted when stored). An admin names
-one of them by its position (``⟨sealed for jlis · #2⟩``) and gives a reason. The console then
+The only numbers a dead letter can hold are sealed ones (bodies are redacted when stored). An admin asks to
+reveal one of them by its position (``⟨sealed for jlis · #2⟩``) with a reason; a federation admin other than
+the requester approves the request (:mod:`hub.core.approvals`, four eyes, within the time limit, at most
+``reveals_per_day`` a day per person); then the requester reveals it, naming the request. The console
 
+0. takes the approved request for exactly this dead letter and sealed number (it is used once);
 1. opens that one sealed value in memory with the hub's private key (bound to the message id and field, so
    a value moved from elsewhere does not open). Only numbers sealed *for the hub* open here: one sealed for
    a counterpart's adapter needs that adapter's private key, which the console never holds (least
    privilege), and is refused with 409 saying so;
 2. finds the person's audit token through the vault's blind index, to name them in the record;
-3. appends a REVEALED access record (actor, reason, dead letter, field, person) to its chain and commits it
-   durably (``append_durably``);
+3. appends a REVEALED access record (actor, reason, dead letter, field, person, the request and both
+   people) to its chain and commits it durably (``append_durably``);
 4. only then returns the digits, in this one response (``request.state.revealed_number`` lets the response
    guard pass exactly that number).
 
@@ -27,9 +30,12 @@ from fastapi import Request
 from contracts.errors import AuditWriteFailed, ConfigurationError, SealError
 from contracts.individual_number import IndividualNumber
 from contracts.redaction import redact_text
+from contracts.sealing import Unsealer
 from hub.console.auth import Principal
 from hub.console.context import state_of
 from hub.console.render import SealedRef, sealed_value
+from hub.core.approvals import ApprovalPolicy, approval_details, consume
+from hub.ports.approvals import Approval, ApprovalAction
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter
 from hub.ports.vault import TokenScope
@@ -60,15 +66,19 @@ class Revealed:
     recorded_at: datetime
 
 
-def _open(request: Request, sealed: str, ref: SealedRef, message_id: str | None) -> IndividualNumber:
+def _unsealer(request: Request, ref: SealedRef) -> Unsealer:
+    """What opens ``ref``: the hub's private key alone (a counterpart's number never opens here)."""
+    try:
+        return state_of(request).root.unsealer(ref.recipient)
+    except (ConfigurationError, KeyError) as exc:
+        raise RevealFailed(str(exc)) from exc
+
+
+def _open(unsealer: Unsealer, sealed: str, ref: SealedRef, message_id: str | None) -> IndividualNumber:
     try:
         message_uuid = uuid.UUID(message_id or "")
     except ValueError as exc:
         raise RevealFailed("this sealed number cannot be opened here") from exc
-    try:
-        unsealer = state_of(request).root.unsealer(ref.recipient)
-    except (ConfigurationError, KeyError) as exc:
-        raise RevealFailed(str(exc)) from exc
     for field in ref.fields:
         try:
             return unsealer.unseal(sealed, message_id=message_uuid, field=field)
@@ -88,20 +98,44 @@ def _subject_token(request: Request, number: IndividualNumber) -> tuple[str, ...
     return () if token is None else (token,)
 
 
+def _take(request: Request, principal: Principal, row: DeadLetter, index: int, approval_id: str) -> Approval:
+    """The approved request to reveal exactly this number, taken (used once); a refusal is recorded."""
+    state = state_of(request)
+    settings = state.root.settings.approval
+    with state.root.uow_factory() as uow:
+        try:
+            taken = consume(
+                uow,
+                approval_id,
+                action=ApprovalAction.REVEAL_NUMBER,
+                target={"dead_letter_id": row.id, "sealed_index": index},
+                by=principal.user.name,
+                actor=principal.user.actor,
+                policy=ApprovalPolicy.of(settings.ttl_minutes, settings.reveals_per_day),
+            )
+        finally:
+            uow.commit()  # the use, or the refusal's record
+    return taken
+
+
 def reveal_sealed(
-    request: Request, principal: Principal, row: DeadLetter, index: int, reason: str
+    request: Request, principal: Principal, row: DeadLetter, index: int, approval_id: str
 ) -> Revealed:
     """Reveal the ``index``-th sealed number of dead letter ``row`` (role and scope already checked).
 
     Raises:
         RevealFailed: no such sealed number, or it does not open.
+        ApprovalRequired, ApprovalRefused: no approved request of this user for exactly this number.
         RevealUnavailable: the REVEALED record was not written; nothing may be shown.
     """
     found = sealed_value(row.body, index)
     if found is None:
         raise RevealFailed(f"dead letter {row.id} has no sealed number #{index}", status=404)
     ref, sealed, message_id = found
-    number = _open(request, sealed, ref, message_id)
+    unsealer = _unsealer(request, ref)  # before the request is used: a number that cannot open keeps it
+    approval = _take(request, principal, row, index, approval_id)
+    reason = approval.reason
+    number = _open(unsealer, sealed, ref, message_id)
     subjects = _subject_token(request, number)
     now = datetime.now(UTC)
     record = AccessRecord(
@@ -122,6 +156,8 @@ def reveal_sealed(
             "sealed_for": ref.recipient,
             "role": principal.user.role.value,
             "org": principal.user.org,
+            **approval_details(approval),
+            **({"on_behalf_of": row.actor} if row.actor else {}),
         },
     )
     try:

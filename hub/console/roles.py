@@ -3,7 +3,12 @@
 * ``viewer`` sees the flows, the health and the dead letters (bodies redacted);
 * ``operator`` also replays and discards dead letters, and follows a flow trace;
 * ``auditor`` also searches the access record and sees its verification;
-* ``admin`` may do everything, and alone may reveal one number of one message, with a reason.
+* ``admin`` may do everything, and alone may ask to reveal one number of one message, with a reason.
+
+Revealing a number, and replaying or discarding a dead letter whose body carries numbers, need a second
+person (:mod:`hub.core.approvals`): a request by one user, approved by another who holds the same permission
+(a reveal by a federation admin), then carried out by the requester. Everyone who may act sees the requests
+(``view_approvals``).
 
 Each user also belongs to an organisation: the federation (市町村連合会), which sees everything its role
 allows, or one constituent association (構成組合), which sees only its own members' messages and records
@@ -44,6 +49,7 @@ class Permission(StrEnum):
     VIEW_TRACE = "view_trace"
     VIEW_AUDIT = "view_audit"
     REVEAL_NUMBER = "reveal_number"
+    VIEW_APPROVALS = "view_approvals"
 
 
 _READ: Final = frozenset(
@@ -52,8 +58,8 @@ _READ: Final = frozenset(
 
 GRANTS: Final[dict[Role, frozenset[Permission]]] = {
     Role.VIEWER: _READ,
-    Role.OPERATOR: _READ | {Permission.ACT_ON_DEAD_LETTERS, Permission.VIEW_TRACE},
-    Role.AUDITOR: _READ | {Permission.VIEW_TRACE, Permission.VIEW_AUDIT},
+    Role.OPERATOR: _READ | {Permission.ACT_ON_DEAD_LETTERS, Permission.VIEW_TRACE, Permission.VIEW_APPROVALS},
+    Role.AUDITOR: _READ | {Permission.VIEW_TRACE, Permission.VIEW_AUDIT, Permission.VIEW_APPROVALS},
     Role.ADMIN: frozenset(Permission),
 }
 """Role → permissions. Nothing is granted implicitly: a permission not listed here is refused."""

@@ -7,7 +7,7 @@ Every string in a response has been through :func:`hub.console.render.safe`: no 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,9 @@ __all__ = [
     "ActionOut",
     "ActionResultOut",
     "AdapterGaugeOut",
+    "ApprovalDecisionIn",
+    "ApprovalIn",
+    "ApprovalOut",
     "AuditRecordOut",
     "AuditSearchOut",
     "DeadLetterGroupOut",
@@ -160,6 +163,11 @@ class ActionIn(BaseModel):
     rate: float = Field(10.0, gt=0, le=100, description="messages per second at most (replay)")
     limit: int = Field(50, ge=1, le=500, description="dead letters at most")
     dry_run: bool = False
+    approval_id: str | None = Field(
+        None,
+        pattern=r"^apr-[a-z]{12}$",
+        description="an approved request naming exactly these ids: needed for dead letters carrying numbers",
+    )
 
 
 class ActionResultOut(_Out):
@@ -182,12 +190,72 @@ class ActionOut(_Out):
 
 
 class RevealIn(BaseModel):
-    """Which sealed number of a dead letter to reveal, and why."""
+    """Which sealed number of a dead letter to reveal, under which approved request (it holds the why)."""
 
     model_config = ConfigDict(extra="forbid")
 
     sealed_index: int = Field(ge=1, le=100_000)
-    reason: Annotated[str, Field(min_length=10, max_length=1_000, pattern=r"\S")]
+    approval_id: str = Field(
+        pattern=r"^apr-[a-z]{12}$", description="the approved request for this very number (four eyes)"
+    )
+
+
+_Reason = Annotated[str, Field(min_length=10, max_length=1_000, pattern=r"\S")]
+
+
+class RevealRequestIn(BaseModel):
+    """A request to reveal one sealed number of a dead letter, and why (a federation admin approves it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["reveal_number"]
+    dead_letter_id: int = Field(ge=1, le=2**53, description="the dead letter")
+    sealed_index: int = Field(ge=1, le=100_000, description="which sealed number")
+    reason: _Reason
+
+
+class DeadLettersRequestIn(BaseModel):
+    """A request to replay or discard dead letters carrying numbers, and why (a second person approves it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["replay_dead_letters", "discard_dead_letters"]
+    ids: list[Annotated[int, Field(ge=1, le=2**53)]] = Field(
+        min_length=1, max_length=500, description="the dead letters, by id"
+    )
+    reason: _Reason
+
+
+ApprovalIn = Annotated[RevealRequestIn | DeadLettersRequestIn, Field(discriminator="action")]
+"""A request for a privileged action: what exactly, and why (a second person approves it)."""
+
+
+class ApprovalDecisionIn(BaseModel):
+    """A second person's decision on a request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool
+    note: str | None = Field(None, max_length=1_000)
+
+
+class ApprovalOut(_Out):
+    """A request and its decision (ids and names only)."""
+
+    approval_id: str
+    action: str
+    target: dict[str, Any]
+    reason: str
+    status: str
+    requested_by: str
+    requested_org: str
+    requested_at: datetime
+    expires_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    used_at: datetime | None = None
+    expired: bool = False
 
 
 class RevealOut(_Out):

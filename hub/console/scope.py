@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from fastapi import Request
 from sqlalchemy import Connection
 
+from contracts.purpose_table import FEDERATION
 from hub.console.auth import Principal
-from hub.console.context import state_of
-from hub.infra.association_scope import AssociationScope
+from hub.infra.association_scope import AssociationScope, record_owner
 from hub.infra.audit_rows import StoredRecord
 from hub.ports.dead_letters import DeadLetter
 
@@ -21,49 +21,49 @@ __all__ = ["dead_letter_owner", "visible_dead_letters", "visible_records"]
 
 
 def dead_letter_owner(request: Request, row: DeadLetter) -> str | None:
-    """The association a dead letter belongs to (``None``: the federation's alone)."""
-    with state_of(request).root.engine.connect() as conn:
-        return AssociationScope(conn).owner(correlation_id=row.correlation_id, message_id=row.message_id)
+    """The association a dead letter belongs to: its established actor (``None``: the federation's alone).
+
+    Read from the dead letter itself (the actor the hub established for its message), never from the people
+    its correlation touched: a dead letter planted in a member's correlation has no established actor.
+    """
+    del request
+    return _association(row.actor)
+
+
+def _association(actor: str | None) -> str | None:
+    return None if actor in (None, FEDERATION) else actor
 
 
 def visible_dead_letters(
     conn: Connection, principal: Principal, rows: Sequence[DeadLetter]
 ) -> list[DeadLetter]:
-    """The rows the principal may see: all for the federation, its members' for an association."""
+    """The rows the principal may see: all for the federation, its own association's for an association."""
+    del conn
     user = principal.user
     if user.federation:
         return list(rows)
-    scope = AssociationScope(conn)
-    by_correlation = scope.owners_of_correlations([r.correlation_id for r in rows if r.correlation_id])
-    by_message = scope.owners_of_messages(
-        [r.message_id for r in rows if not r.correlation_id and r.message_id]
-    )
-    kept = []
-    for row in rows:
-        if row.correlation_id:
-            owner = by_correlation.get(row.correlation_id)
-        else:
-            owner = by_message.get(row.message_id or "")
-        if owner == user.org:
-            kept.append(row)
-    return kept
+    return [row for row in rows if _association(row.actor) == user.org]
 
 
 def visible_records(
     conn: Connection, principal: Principal, records: Sequence[StoredRecord]
 ) -> list[StoredRecord]:
-    """The access records the principal may see (an association: those of its members' correlations)."""
+    """The access records the principal may see (an association: those of its own messages).
+
+    A record's association is the actor it names (``on_behalf_of``), else the actor the hub recorded for its
+    message; a record naming neither (a console sign-in, a dead letter nobody could read) is the federation's.
+    """
     user = principal.user
     if user.federation:
         return list(records)
     scope = AssociationScope(conn)
-    owners = scope.owners_of_correlations([r.correlation_id for r in records if r.correlation_id])
+    unnamed = [r.message_id for r in records if r.message_id and not r.details.get("on_behalf_of")]
+    by_message = scope.owners_of_messages(unnamed)
     kept = []
     for record in records:
-        if record.correlation_id:
-            owner = owners.get(record.correlation_id)
-        else:
-            owner = scope.owner_of_tokens(record.subjects)
+        owner = record_owner(record.details) if record.details.get("on_behalf_of") else None
+        if owner is None and not record.details.get("on_behalf_of") and record.message_id:
+            owner = by_message.get(record.message_id)
         if owner == user.org:
             kept.append(record)
     return kept

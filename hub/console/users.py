@@ -14,9 +14,13 @@ The file (``RENKEI_CONSOLE_USERS_FILE``) holds no secret in the clear::
     org = "federation"
     token_hash = "sha256:..."              # from `renkei console new-token`; sent as a Bearer token
 
-There are no default users: without the file the console does not start. Passwords use Argon2id
-(``argon2-cffi``, RFC 9106 parameters); API tokens are 256-bit random values, for which one SHA-256 is
-enough (no dictionary to try), compared in constant time.
+There are no default users: without the file the console does not start. An admin signs in with a password
+only: a bearer token cannot carry the admin role (a token is a long-lived secret a script holds; the power to
+reveal numbers must not sit in one), and a users file giving an admin a ``token_hash`` is refused at start. An
+``org`` is ``federation`` or a 構成組合's actor code from the purpose table
+(``contracts/purpose_table.toml``): the console's association scope compares it with each message's actor.
+Passwords use Argon2id (``argon2-cffi``, RFC 9106 parameters); API tokens are 256-bit random values, for which
+one SHA-256 is enough (no dictionary to try), compared in constant time.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from contracts.errors import ConfigurationError
+from contracts.purpose_table import default_table
 from hub.console.roles import FEDERATION, Role, valid_org
 
 __all__ = [
@@ -159,9 +164,19 @@ def _user(raw: Mapping[str, Any], index: int) -> ConsoleUser:
     org = raw.get("org")
     if not isinstance(org, str) or not valid_org(org):
         raise ConfigurationError(f"{where} ({name}): org is 'federation' or an association code")
+    if org != FEDERATION and default_table().actor(org) is None:
+        raise ConfigurationError(
+            f"{where} ({name}): org {org!r} is not a 構成組合 of the purpose table's actor list "
+            "(contracts/purpose_table.toml [[actor]]); use 'federation' or one of its codes"
+        )
     password_hash, token_hash = raw.get("password_hash"), raw.get("token_hash")
     if password_hash is None and token_hash is None:
         raise ConfigurationError(f"{where} ({name}): give password_hash or token_hash")
+    if role is Role.ADMIN and token_hash is not None:
+        raise ConfigurationError(
+            f"{where} ({name}): bearer tokens cannot carry the admin role. Remove token_hash from this "
+            "admin (admins sign in with their password), or give the token to a user of another role"
+        )
     if password_hash is not None and (
         not isinstance(password_hash, str) or not password_hash.startswith("$argon2")
     ):

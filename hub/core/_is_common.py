@@ -9,6 +9,7 @@ from typing import Final
 from contracts.envelope import LegalBasis, Purpose
 from contracts.ids import stable_id
 from contracts.messages.intermediate_server import IsError
+from contracts.purpose_table import default_table
 from hub.ports.vault import TokenScope
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "DUPLICATE_PURPOSE",
     "IS",
     "NUMBER_ACT",
+    "actor_label",
     "error_text",
     "query_purpose",
     "query_record_id",
@@ -25,15 +27,12 @@ __all__ = [
 AUDIT_SCOPE: Final = TokenScope("audit")
 IS: Final = "intermediate_server"
 NUMBER_ACT: Final = "行政手続における特定の個人を識別するための番号の利用等に関する法律"
-"""番号法, spelled as in the number policy (``hub/number_policy.toml``)."""
+"""番号法, spelled as in the purpose table (``contracts/purpose_table.toml``)."""
 
-CODE_PURPOSE: Final = Purpose(
-    code="intermediate_server.code_acquisition",
-    legal_basis=(LegalBasis(law=NUMBER_ACT, article="第21条の2", item="情報提供用個人識別符号の取得"),),
-)
+CODE_PURPOSE: Final = default_table().use("intermediate_server.code_acquisition").purpose
 DUPLICATE_PURPOSE: Final = Purpose(
     code="intermediate_server.duplicate_data",
-    legal_basis=(LegalBasis(law=NUMBER_ACT, article="第19条第8号", item="副本 (情報提供データベース)"),),
+    legal_basis=default_table().use("intermediate_server.duplicate").purpose.legal_basis,
 )
 _RECORD_NAMESPACE: Final = uuid.UUID("5b0e3c1d-6a8e-5e8b-9c41-6973686f6b61")
 
@@ -58,12 +57,23 @@ def error_text(error: IsError | None) -> str | None:
 
 def query_purpose(items: Iterable[tuple[int, str]]) -> Purpose:
     """The purpose of a query message: 番号法 第19条第8号 and each table item the queries rely on."""
-    bases = [LegalBasis(law=NUMBER_ACT, article="第19条第8号")]
+    table = default_table()
+    bases = [table.bases["mynumber.19-8"].legal_basis]
+    order = table.laws["order"].name
     for item, article in sorted(set(items)):
-        bases.append(
-            LegalBasis(law="令和6年デジタル庁・総務省令第9号", article=article, item=f"第2条の表 {item}の項")
-        )
+        bases.append(LegalBasis(law=order, article=article, item=f"第2条の表 {item}の項"))
     return Purpose(code="intermediate_server.info_query", legal_basis=tuple(bases))
+
+
+def actor_label(code: str | None) -> str:
+    """The body an 情報提供等の記録 names as requester or provider: ``東京都市町村職員共済組合（m130001）``.
+
+    The actor is the one the hub established for the flow (the 構成組合 that queried, or the federation or
+    構成組合 whose 副本 was served); an unknown actor is written as such, never replaced by the federation.
+    """
+    if code is None:
+        return "（不明: actor not established）"
+    return f"{default_table().actor_name(code)}（{code}）"
 
 
 def query_record_id(cause: uuid.UUID, record_seq: int) -> str:

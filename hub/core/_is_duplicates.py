@@ -30,14 +30,18 @@ from contracts.messages.intermediate_server import (
     ProvisionOutcome,
 )
 from contracts.registry import Decoded
-from hub.core._is_common import AUDIT_SCOPE, DUPLICATE_PURPOSE, IS, error_text
+from hub.core._is_common import AUDIT_SCOPE, DUPLICATE_PURPOSE, IS, actor_label, error_text
 from hub.core.access import access_record
 from hub.core.context import HandlerContext, reply
 from hub.core.legal_basis import current_text, legacy_text
+from hub.core.purpose import not_permitted_reply, refusal_records, screen
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
 from hub.ports.vault import SubjectId
 
 __all__ = ["handle_duplicate_change", "handle_duplicate_result", "handle_provision_notice"]
+
+DUPLICATE_USE = "intermediate_server.duplicate"
+"""The purpose table's use: 副本登録 for the provision rows (年金給付関係情報)."""
 
 
 def _unaskable(r: DuplicateChangeRecord) -> DuplicateOutcome:
@@ -65,7 +69,17 @@ def handle_duplicate_change(message: Decoded, ctx: HandlerContext) -> list[Envel
     records = [
         access_record(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(change.records)))
     ]
-    send = [(r, subjects[r.usage_number]) for r in change.records if subjects.get(r.usage_number) in held]
+    with_code = [
+        (r, subjects[r.usage_number]) for r in change.records if subjects.get(r.usage_number) in held
+    ]
+    # The purpose check: a 副本 is registered only for people whose role and basis the provision serves.
+    screening = screen(ctx, env, use=DUPLICATE_USE, subjects=[s for _, s in with_code])
+    if screening.refused:
+        records.extend(refusal_records(ctx, env, screening.refused, tokens))
+    send = [(r, s) for r, s in with_code if screening.allowed(s)]
+    refused = [
+        (r.record_seq, r.usage_number, screening.refused[s]) for r, s in with_code if not screening.allowed(s)
+    ]
     answers = [_unaskable(r) for r in change.records if subjects.get(r.usage_number) not in held]
     out: list[Envelope] = []
     if send:
@@ -113,6 +127,8 @@ def handle_duplicate_change(message: Decoded, ctx: HandlerContext) -> list[Envel
         )
         records.append(access_record(ctx, AuditAction.ROUTED, answer, records=str(len(answers))))
         out.append(answer)
+    if refused:
+        out.append(not_permitted_reply(ctx, env, batch_id=change.batch_id, refused=refused, records=records))
     ctx.uow.audit.append(records)
     return out
 
@@ -170,7 +186,7 @@ def _provided(
         record_id=f"TKY-{r.provision_id}",
         role=ProvisionRole.PROVIDER,
         requester=f"{r.requester_name}（{r.requester_org_code}）",
-        provider=ctx.legal_basis.requester,
+        provider=actor_label(env.actor),
         requested_at=r.requested_at,
         items=(spi.text if spi else r.spi_code,),
         jimu=r.jimu_name,

@@ -35,11 +35,13 @@ from contracts.messages.intermediate_server import (
     QueryStatus,
     RefusedQuery,
 )
+from contracts.purpose_table import Refusal
 from contracts.registry import Decoded
-from hub.core._is_common import AUDIT_SCOPE, IS, error_text, query_purpose, query_record_id
+from hub.core._is_common import AUDIT_SCOPE, IS, actor_label, error_text, query_purpose, query_record_id
 from hub.core.access import access_record
 from hub.core.context import HandlerContext, reply
 from hub.core.legal_basis import LegalBasisRefused, QueryPermission
+from hub.core.purpose import refusal_records, screen
 from hub.ports.audit import AccessRecord, AuditAction, Outcome, ProvisionRecord, ProvisionRole
 from hub.ports.codes import PendingQuery, PendingStatus
 from hub.ports.vault import SubjectId
@@ -74,6 +76,12 @@ def _hub_answer(r: InfoQueryRecord, error: IsError) -> InfoQueryAnswer:
     )
 
 
+def _not_permitted(r: InfoQueryRecord, refusal: Refusal) -> InfoQueryAnswer:
+    answer = _hub_answer(r, IsError.QUERY_NOT_PERMITTED)
+    text = f"目的外のため照会しません（{refusal.reason.value}: {refusal.rule}）。{refusal.message}"
+    return answer.model_copy(update={"message_ja": text[:200]})
+
+
 def _check(ctx: HandlerContext, r: InfoQueryRecord) -> QueryPermission:
     permission = ctx.legal_basis.check_query(
         jimu_code=r.jimu_code, basis=r.basis, provider_org_code=r.provider_org_code, spi_code=r.spi_code
@@ -102,6 +110,7 @@ def handle_info_query(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
     asked: list[_Asked] = []
     refused: list[tuple[InfoQueryRecord, str]] = []
     answers: list[InfoQueryAnswer] = []
+    candidates: list[tuple[InfoQueryRecord, SubjectId, QueryPermission]] = []
     for r in request.records:
         subject = subjects.get(r.usage_number)
         try:
@@ -125,7 +134,20 @@ def handle_info_query(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
         if subject is None or subject not in held:
             answers.append(_hub_answer(r, IsError.CODE_NOT_ACQUIRED))
             continue
-        asked.append(_Asked(r, subject, permission, query_record_id(env.message_id, r.record_seq)))
+        candidates.append((r, subject, permission))
+    # The purpose check: the person's role and basis must permit the row's use, and the actor must be a
+    # 構成組合 (事務(9)); a query that fails is never sent.
+    for use in sorted({p.rule.use for _, _, p in candidates}):
+        screening = screen(ctx, env, use=use, subjects=[s for _, s, p in candidates if p.rule.use == use])
+        if screening.refused:
+            records.extend(refusal_records(ctx, env, screening.refused, tokens))
+        for r, subject, permission in candidates:
+            if permission.rule.use != use:
+                continue
+            if screening.allowed(subject):
+                asked.append(_Asked(r, subject, permission, query_record_id(env.message_id, r.record_seq)))
+            else:
+                answers.append(_not_permitted(r, screening.refused[subject]))
 
     out: list[Envelope] = []
     if asked:
@@ -277,7 +299,7 @@ def _provision(
     record = ProvisionRecord(
         record_id=f"SKI-{p.record_id}",
         role=ProvisionRole.REQUESTER,
-        requester=ctx.legal_basis.requester,
+        requester=actor_label(env.actor),
         provider=provider,
         requested_at=p.requested_at,
         items=(p.spi_text,),

@@ -33,7 +33,11 @@ def access_record(
     details: dict[str, str] | None = None,
     **more: str,
 ) -> AccessRecord:
-    """The access record of ``env`` (subjects as audit-scope tokens; each counted once)."""
+    """The access record of ``env`` (subjects as audit-scope tokens; each counted once).
+
+    The details name the actor on whose behalf the message runs (``on_behalf_of``), when it has one.
+    """
+    extra = {"on_behalf_of": env.actor} if env.actor else {}
     return AccessRecord(
         actor=ctx.actor,
         action=action,
@@ -47,7 +51,7 @@ def access_record(
         subjects=tuple(dict.fromkeys(subjects)),
         outcome=outcome,
         reason=reason,
-        details={**(details or {}), **more},
+        details={**extra, **(details or {}), **more},
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.envelope import Envelope, Purpose, new_envelope
 from contracts.errors import ValidationFailed
 from contracts.individual_number import IndividualNumber
 from contracts.messages.common import ChunkInfo
@@ -32,11 +32,19 @@ from contracts.messages.jlis_acquisition import (
     candidate_number_field,
     unique_number_field,
 )
+from contracts.purpose_table import default_table
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber
 from hub.core.access import record_of
 from hub.core.context import HandlerContext, derived_id
-from hub.core.holds import ENTITLEMENT_RETENTION, hold_id_for, link_what_can_be_linked, seal_for_hold
+from hub.core.holds import (
+    ENTITLEMENT_RETENTION,
+    hold_id_for,
+    jlis_grounds,
+    link_what_can_be_linked,
+    seal_for_hold,
+)
+from hub.core.purpose import refusal_records, screen_grounds
 from hub.core.survival import AUDIT_SCOPE, JLIS_REF_SCOPE
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow, QueriedInfo
@@ -44,29 +52,53 @@ from hub.ports.vault import SubjectId
 
 __all__ = ["JLIS_ACQUISITION_PURPOSE", "handle_acquisition_request", "handle_acquisition_result"]
 
-JLIS_ACQUISITION_PURPOSE: Final = Purpose(
-    code="jlis.number_acquisition",
-    legal_basis=(LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一"),),
-)
+ACQUISITION_USE: Final = "jlis.number_acquisition"
+"""The purpose table's use: J-LIS 個人番号の取得 (番号法 第14条第2項, 住基法 第30条の9 別表第一)."""
+JLIS_ACQUISITION_PURPOSE: Final = default_table().use(ACQUISITION_USE).purpose
 PENSION_PURPOSE_CODE: Final = "pension.number_acquisition"
 
 
 def handle_acquisition_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
-    """Give each new entitlement a subject and ask J-LIS by 4情報 for those without a number."""
+    """Give each new entitlement a subject and ask J-LIS by 4情報 for those without a number.
+
+    J-LIS is asked only about 年金受給権者 and 加給年金額対象配偶者 (the purpose table's
+    ``jlis.number_acquisition``): a person the vault already holds in another role only, or a usage number of
+    a kind that names another role (同一住所の者), is answered ``not_permitted`` and never asked about.
+    """
     env, request = message.envelope, message.payload
     assert isinstance(request, NumberAcquisitionRequested)
     vault = ctx.uow.vault
     usage = list(dict.fromkeys(r.usage_number for r in request.records))
-    subjects = vault.enrol(
-        [(u, None) for u in usage],
-        retention=ENTITLEMENT_RETENTION,
-        source=f"pension:{request.chunk.batch_id}",
+    existing = vault.subjects_by_usage(usage)
+    held = vault.grounds_of(list(set(existing.values()))) if existing else {}
+    claims: dict[UsageNumber, list[tuple[str, str | None]]] = {}
+    for u in usage:
+        grounds = held.get(existing[u], frozenset()) if u in existing else frozenset()
+        # Known grounds decide; a person the vault knows nothing of is in the role the usage number names.
+        claims[u] = [(g.role, g.held_under) for g in sorted(grounds)] or [
+            (ctx.purposes.role_of_kind(u.kind), None)
+        ]
+    refused = screen_grounds(ctx, env, use=ACQUISITION_USE, grounds=claims)
+    allowed = [u for u in usage if u not in refused]
+    subjects = (
+        vault.enrol(
+            [(u, None) for u in allowed],
+            retention=ENTITLEMENT_RETENTION,
+            source=f"pension:{request.chunk.batch_id}",
+        )
+        if allowed
+        else {}
     )
     numbers = vault.numbers_of(list(set(subjects.values())))
-    ask = [r for r in request.records if subjects[r.usage_number] not in numbers]
-    known = [r for r in request.records if subjects[r.usage_number] in numbers]
-    audit_tokens = vault.tokens(AUDIT_SCOPE, list(set(subjects.values())))
+    permitted = [r for r in request.records if r.usage_number in subjects]
+    ask = [r for r in permitted if subjects[r.usage_number] not in numbers]
+    known = [r for r in permitted if subjects[r.usage_number] in numbers]
+    everyone = {**existing, **subjects}
+    audit_tokens = vault.tokens(AUDIT_SCOPE, list(set(everyone.values())))
     records = [record_of(ctx, AuditAction.RECEIVED, env, sorted(set(audit_tokens.values())))]
+    if refused:
+        tokens_by_usage = {u: audit_tokens[everyone[u]] for u in refused if u in everyone}
+        records.extend(refusal_records(ctx, env, refused, tokens_by_usage))
     out: list[Envelope] = []
     if ask:
         refs = vault.tokens(JLIS_REF_SCOPE, [subjects[r.usage_number] for r in ask])
@@ -90,26 +122,30 @@ def handle_acquisition_request(message: Decoded, ctx: HandlerContext) -> list[En
             correlation_id=env.correlation_id,
             causation_id=env.message_id,
             message_id=derived_id(env.message_id, "jlis"),
+            actor=env.actor,
         )
         asked = [audit_tokens[subjects[r.usage_number]] for r in ask]
         records.append(record_of(ctx, AuditAction.ROUTED, jlis_env, asked, records=str(len(ask))))
         out.append(jlis_env)
-    if known:
+    known_seqs = {r.record_seq for r in known}
+    hub_answers = [
+        AcquisitionOutcomeRecord(
+            record_seq=r.record_seq,
+            usage_number=r.usage_number,
+            status=AcquisitionStatus.NOT_PERMITTED if r.usage_number in refused else AcquisitionStatus.LINKED,
+            note=refused[r.usage_number].reason.value if r.usage_number in refused else "already_linked",
+        )
+        for r in request.records
+        if r.usage_number in refused or r.record_seq in known_seqs
+    ]
+    if hub_answers:
         outcomes = NumberAcquisitionOutcomes(
             chunk=request.chunk,
             answered_by="hub",
-            records=tuple(
-                AcquisitionOutcomeRecord(
-                    record_seq=r.record_seq,
-                    usage_number=r.usage_number,
-                    status=AcquisitionStatus.LINKED,
-                    note="already_linked",
-                )
-                for r in known
-            ),
+            records=tuple(sorted(hub_answers, key=lambda a: a.record_seq)),
         )
         reply = _to_pension(env, outcomes, "already-linked")
-        records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(known))))
+        records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(hub_answers))))
         out.append(reply)
     ctx.uow.audit.append(records)
     return out
@@ -126,6 +162,7 @@ def _to_pension(env: Envelope, outcomes: NumberAcquisitionOutcomes, label: str) 
         correlation_id=env.correlation_id,
         causation_id=env.message_id,
         message_id=derived_id(env.message_id, label),
+        actor=env.actor,
     )
 
 
@@ -248,6 +285,7 @@ def handle_acquisition_result(message: Decoded, ctx: HandlerContext) -> list[Env
             r = answers.link_records[subject]
             answers.hold(r, subject, HoldReason.NUMBER_CONFLICT, [(1, number, _info(r.matched))])
     linked = [s for s, _ in answers.links if s not in conflicted]
+    jlis_grounds(vault, [(s, usage[s]) for s in linked], source=f"jlis:{result.chunk.batch_id}")
     if linked:
         records.append(
             record_of(

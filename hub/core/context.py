@@ -8,6 +8,7 @@ from typing import Any
 
 from contracts.envelope import Envelope, Party, Purpose, new_envelope
 from contracts.ids import stable_id
+from contracts.purpose_table import PurposeTable, default_table
 from contracts.registry import payload_dict
 from contracts.sealing import Sealer, Unsealer
 from hub.core.legal_basis import LegalBasisTable
@@ -30,6 +31,7 @@ class HandlerContext:
         policy: the number policy.
         actor: who acts, as written in the access record (``hub:<worker>``).
         legal_basis: the legal-basis table of the information-provision network (empty: refuse every query).
+        purposes: the purpose table: which uses of a number which grounds and actors permit.
     """
 
     uow: UnitOfWork
@@ -38,6 +40,7 @@ class HandlerContext:
     policy: NumberPolicy
     actor: str
     legal_basis: LegalBasisTable = field(default_factory=LegalBasisTable.empty)
+    purposes: PurposeTable = field(default_factory=default_table)
 
 
 def derived_id(cause: uuid.UUID, label: str) -> uuid.UUID:
@@ -54,7 +57,10 @@ def reply(
     purpose: Purpose,
     destination: Party = "pension",
 ) -> Envelope:
-    """A message caused by ``cause``, with an id derived from it (handling twice gives the same id)."""
+    """A message caused by ``cause``, with an id derived from it (handling twice gives the same id).
+
+    It runs on behalf of the same actor as its cause.
+    """
     return new_envelope(
         message_type=message_type,
         schema_version=1,
@@ -65,4 +71,5 @@ def reply(
         correlation_id=cause.correlation_id,
         causation_id=cause.message_id,
         message_id=derived_id(cause.message_id, label),
+        actor=cause.actor,
     )

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 CONSUMER = "dead-letters"
 """The consumer name in the inbox (its ids are ``death_key`` values)."""
 
-HUB_RECORDED_STAGES = frozenset({"decode", "sender", "handle"})
+_REFUSALS = frozenset({"policy_refused", "actor_not_permitted", "not_permitted"})
+
+HUB_RECORDED_STAGES = frozenset({"decode", "sender", "actor", "handle"})
 """Stages at which the hub's worker writes the DEAD_LETTERED record itself, in the transaction that
 dead-letters (``HubWorker._dead_letter``). Its ``retry`` stage (transient attempts spent) publishes the
 dead letter without a record, so this consumer writes it."""
@@ -102,6 +104,10 @@ class DeadLetterConsumer:
                 if described.sender in REPLAYERS
                 else described
             )
+            # The actor the hub established for this very message when it handled or produced it; a
+            # message the hub never saw (or could not read) has none: the federation's alone.
+            if entry.message_id:
+                entry = replace(entry, actor=uow.actors.of_messages([entry.message_id]).get(entry.message_id))
             context = {
                 "message_id": entry.message_id,
                 "message_type": entry.message_type,
@@ -140,7 +146,7 @@ class DeadLetterConsumer:
             correlation_id=entry.correlation_id,
             message_type=entry.message_type,
             source=failure.source_queue,
-            outcome=Outcome.REFUSED if failure.reason_code == "policy_refused" else Outcome.FAILED,
+            outcome=Outcome.REFUSED if failure.reason_code in _REFUSALS else Outcome.FAILED,
             reason=failure.reason_code,
             details={
                 "failed_at": failure.failed_at.isoformat(),
@@ -149,6 +155,7 @@ class DeadLetterConsumer:
                 "origin": failure.origin.value,
                 "dead_letter_id": str(dead_letter_id),
                 "fingerprint": entry.fingerprint,
+                **({"on_behalf_of": entry.actor} if entry.actor else {}),
             },
         )
 

@@ -32,11 +32,15 @@ from hub.core.context import HandlerContext, derived_id
 from hub.core.retention import dependants_declaration_retention
 from hub.core.survival import AUDIT_SCOPE
 from hub.ports.audit import AuditAction, Outcome
-from hub.ports.vault import NumberConflict, Retention, SubjectId, Vault
+from hub.ports.vault import Ground, NumberConflict, Retention, SubjectId, Vault
 
-__all__ = ["handle_dependants_declaration"]
+__all__ = ["DECLARATION_HELD", "DEPENDANT_ROLE", "handle_dependants_declaration"]
 
 _MAX_ATTEMPTS: Final = 4
+DEPENDANT_ROLE: Final = "dependant"
+"""The purpose table's role of a person named on a 扶養親族等申告書 (扶養控除対象者)."""
+DECLARATION_HELD: Final = "declaration"
+"""The purpose table's held-under basis of numbers from a 扶養親族等申告書."""
 _CONFLICT: Final = "a dependant's key is linked to another number in the vault"
 
 
@@ -113,8 +117,12 @@ def handle_dependants_declaration(message: Decoded, ctx: HandlerContext) -> list
         )
         for record in submitted.records
     ]
-    subjects, refused = _enrol_what_can_be(
-        ctx.uow.vault, opened, retention=retention, source=f"pension:declaration:{submitted.chunk.batch_id}"
+    source = f"pension:declaration:{submitted.chunk.batch_id}"
+    subjects, refused = _enrol_what_can_be(ctx.uow.vault, opened, retention=retention, source=source)
+    # Why the vault holds these numbers: 扶養控除対象者 named on a 扶養親族等申告書 (tax use only).
+    ctx.uow.vault.add_grounds(
+        [(s, Ground(DEPENDANT_ROLE, DECLARATION_HELD)) for s in dict.fromkeys(subjects.values())],
+        source=source,
     )
     tokens = ctx.uow.vault.tokens(AUDIT_SCOPE, list(set(subjects.values())))
     stored = [tokens[s] for s in dict.fromkeys(subjects.values())]
@@ -160,6 +168,7 @@ def handle_dependants_declaration(message: Decoded, ctx: HandlerContext) -> list
         correlation_id=env.correlation_id,
         causation_id=env.message_id,
         message_id=derived_id(env.message_id, "pension"),
+        actor=env.actor,
     )
     records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(submitted.records))))
     ctx.uow.audit.append(records)

@@ -28,6 +28,7 @@ from contracts.messages.eltax import (
     EltaxTokuchoRecord,
     InstructionKind,
     NumberCheck,
+    PaymentReportRecord,
     PaymentReportRequested,
     SubmissionRecord,
     TokuchoInstruction,
@@ -40,11 +41,13 @@ from contracts.messages.eltax import (
     report_dependant_number_field,
     spouse_number_field,
 )
+from contracts.purpose_table import Refusal
 from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber
 from hub.core.access import record_of
 from hub.core.context import HandlerContext, derived_id, reply
-from hub.ports.audit import AuditAction
+from hub.core.purpose import not_permitted_reply, refusal_records, screen
+from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.vault import SubjectId, TokenScope
 
 __all__ = [
@@ -58,6 +61,10 @@ __all__ = [
 AUDIT_SCOPE = TokenScope("audit")
 SUBMISSION_TYPE = "eltax.payment_report.submission"
 NOTICE_TYPE = "eltax.tokucho.notice"
+PAYMENT_REPORT_USE: Final = "eltax.payment_report"
+"""The purpose table's use: 個人番号付加 in payment reports (地方税法 第317条の6, 番号法 第9条第4項)."""
+TARGET_NOTICE_USE: Final = "eltax.tokucho.target_notice"
+"""The purpose table's use: numbers in the special collection's target notice (通知内容 00)."""
 RECIPIENT: Final[Party] = "eltax"
 
 
@@ -81,18 +88,66 @@ class _People:
 
 
 def handle_payment_report_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
-    """Add the numbers of recipients, spouses and dependants, sealed for eLTAX, and route the reports."""
+    """Add the numbers of recipients, spouses and dependants, sealed for eLTAX, and route the reports.
+
+    Before anything is sealed, every number of a record is checked against the purpose table
+    (:mod:`hub.core.purpose`): a record with a number the payment report may not carry (a person held only
+    as 同一住所の者, say) is not sent, and the pension system is told ``not_permitted``.
+    """
     env, request = message.envelope, message.payload
     assert isinstance(request, PaymentReportRequested)
     usage = [r.usage_number for r in request.records]
     usage += [r.spouse.usage_number for r in request.records if r.spouse is not None]
     usage += [d.usage_number for r in request.records for d in r.dependants]
     people = _People(ctx, usage, numbers=True)
+    with_numbers = [s for u in usage if (s := people.subject(u)) is not None and s in people.numbers]
+    screening = screen(ctx, env, use=PAYMENT_REPORT_USE, subjects=with_numbers)
+    refused: list[tuple[int, UsageNumber, Refusal]] = []
+    sendable = []
+    for r in request.records:
+        persons = [r.usage_number, *(d.usage_number for d in r.dependants)]
+        if r.spouse is not None:
+            persons.append(r.spouse.usage_number)
+        found = [
+            screening.refused[s]
+            for u in persons
+            if (s := people.subject(u)) is not None and s in screening.refused
+        ]
+        if found:
+            refused.append((r.record_seq, r.usage_number, found[0]))
+        else:
+            sendable.append(r)
+    audit = [
+        record_of(ctx, AuditAction.RECEIVED, env, people.audit(usage), records=str(len(request.records)))
+    ]
+    if screening.refused:
+        audit.extend(refusal_records(ctx, env, screening.refused, people.tokens))
+    out: list[Envelope] = []
+    if sendable:
+        out.append(_submission(ctx, env, request, sendable, people, audit))
+    if refused:
+        out.append(
+            not_permitted_reply(ctx, env, batch_id=request.chunk.batch_id, refused=refused, records=audit)
+        )
+    ctx.uow.audit.append(audit)
+    return out
+
+
+def _submission(  # noqa: PLR0917 (one call site, private)
+    ctx: HandlerContext,
+    env: Envelope,
+    request: PaymentReportRequested,
+    sendable: Sequence[PaymentReportRecord],
+    people: _People,
+    audit: list[AccessRecord],
+) -> Envelope:
     ctx.policy.check(destination=RECIPIENT, message_type=SUBMISSION_TYPE, purpose=PAYMENT_REPORT_PURPOSE)
     outgoing = derived_id(env.message_id, RECIPIENT)
     added: list[UsageNumber] = []
+    named: list[UsageNumber] = []
 
     def sealed(person: UsageNumber, field: str) -> str | None:
+        named.append(person)
         subject = people.subject(person)
         number = people.numbers.get(subject) if subject is not None else None
         if number is None:
@@ -101,7 +156,7 @@ def handle_payment_report_request(message: Decoded, ctx: HandlerContext) -> list
         return ctx.sealer.seal(number, recipient=RECIPIENT, message_id=outgoing, field=field)
 
     records = []
-    for r in request.records:
+    for r in sendable:
         base = r.model_dump(exclude={"spouse", "dependants"})
         seq = r.record_seq
         spouse = None
@@ -136,21 +191,20 @@ def handle_payment_report_request(message: Decoded, ctx: HandlerContext) -> list
         payload=submission,
         label=RECIPIENT,
     )
-    ctx.uow.audit.append(
+    audit.extend(
         [
-            record_of(ctx, AuditAction.RECEIVED, env, people.audit(usage), records=str(len(records))),
             record_of(
                 ctx,
                 AuditAction.ENRICHED,
                 out,
                 people.audit(added),
                 numbers=str(len(added)),
-                without_number=str(len(usage) - len(added)),
+                without_number=str(len(named) - len(added)),
             ),
             record_of(ctx, AuditAction.ROUTED, out, []),
         ]
     )
-    return [out]
+    return out
 
 
 def handle_eltax_receipt(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
@@ -200,19 +254,38 @@ def handle_eltax_receipt(message: Decoded, ctx: HandlerContext) -> list[Envelope
 
 
 def handle_tokucho_notice_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
-    """Route a notice to the municipalities; a target notice (00) gets the numbers, sealed for eLTAX."""
+    """Route a notice to the municipalities; a target notice (00) gets the numbers, sealed for eLTAX.
+
+    A target notice's numbers are checked against the purpose table first: a record whose number the notice
+    may not carry (the person is not held as a 年金受給権者) is not sent and is answered ``not_permitted``.
+    """
     env, request = message.envelope, message.payload
     assert isinstance(request, TokuchoNoticeRequested)
     targets = request.notice_code is TokuchoNoticeCode.TARGET
     purpose = purpose_of_notice(request.notice_code)
     usage = [r.usage_number for r in request.records]
     people = _People(ctx, usage, numbers=targets)
+    audit = [record_of(ctx, AuditAction.RECEIVED, env, people.audit(usage), notice=request.notice_code.value)]
+    refused: list[tuple[int, UsageNumber, Refusal]] = []
+    sendable = list(request.records)
     if targets:
-        ctx.policy.check(destination=RECIPIENT, message_type=NOTICE_TYPE, purpose=purpose)
+        with_numbers = [s for u in usage if (s := people.subject(u)) is not None and s in people.numbers]
+        screening = screen(ctx, env, use=TARGET_NOTICE_USE, subjects=with_numbers)
+        if screening.refused:
+            audit.extend(refusal_records(ctx, env, screening.refused, people.tokens))
+            sendable = []
+            for r in request.records:
+                subject = people.subject(r.usage_number)
+                if subject is not None and subject in screening.refused:
+                    refused.append((r.record_seq, r.usage_number, screening.refused[subject]))
+                else:
+                    sendable.append(r)
+        if sendable:
+            ctx.policy.check(destination=RECIPIENT, message_type=NOTICE_TYPE, purpose=purpose)
     outgoing = derived_id(env.message_id, RECIPIENT)
     added: list[UsageNumber] = []
     records = []
-    for r in request.records:
+    for r in sendable:
         subject = people.subject(r.usage_number)
         number = people.numbers.get(subject) if subject is not None else None
         sealed = None
@@ -222,22 +295,35 @@ def handle_tokucho_notice_request(message: Decoded, ctx: HandlerContext) -> list
             )
             added.append(r.usage_number)
         records.append(EltaxTokuchoRecord.model_validate({**r.model_dump(), "individual_number": sealed}))
-    notice = EltaxTokuchoNotice(
-        chunk=request.chunk,
-        notice_code=request.notice_code,
-        fiscal_year=request.fiscal_year,
-        created_on=request.created_on,
-        records=tuple(records),
-    )
-    out = reply(
-        env, message_type=NOTICE_TYPE, destination=RECIPIENT, purpose=purpose, payload=notice, label=RECIPIENT
-    )
-    audit = [record_of(ctx, AuditAction.RECEIVED, env, people.audit(usage), notice=request.notice_code.value)]
-    if added:
-        audit.append(record_of(ctx, AuditAction.ENRICHED, out, people.audit(added), numbers=str(len(added))))
-    audit.append(record_of(ctx, AuditAction.ROUTED, out, [], records=str(len(records))))
+    out: list[Envelope] = []
+    if records:
+        notice = EltaxTokuchoNotice(
+            chunk=request.chunk,
+            notice_code=request.notice_code,
+            fiscal_year=request.fiscal_year,
+            created_on=request.created_on,
+            records=tuple(records),
+        )
+        sent = reply(
+            env,
+            message_type=NOTICE_TYPE,
+            destination=RECIPIENT,
+            purpose=purpose,
+            payload=notice,
+            label=RECIPIENT,
+        )
+        if added:
+            audit.append(
+                record_of(ctx, AuditAction.ENRICHED, sent, people.audit(added), numbers=str(len(added)))
+            )
+        audit.append(record_of(ctx, AuditAction.ROUTED, sent, [], records=str(len(records))))
+        out.append(sent)
+    if refused:
+        out.append(
+            not_permitted_reply(ctx, env, batch_id=request.chunk.batch_id, refused=refused, records=audit)
+        )
     ctx.uow.audit.append(audit)
-    return [out]
+    return out
 
 
 def _instruction(code: TokuchoNoticeCode, category: str | None) -> InstructionKind:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final
 
-from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.envelope import Envelope, Purpose, new_envelope
 from contracts.errors import PermanentError
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber
@@ -29,13 +29,17 @@ from contracts.messages.jlis_acquisition import (
     AcquisitionStatus,
     NumberAcquisitionOutcomes,
 )
+from contracts.purpose_table import default_table
 from contracts.registry import payload_dict
 from contracts.sealing import Sealer, Unsealer
+from contracts.usage_number import UsageNumber
+from hub.core.approvals import approval_details
 from hub.core.context import derived_id
+from hub.ports.approvals import Approval
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.holds import Hold, HoldFlow, HoldNotPending, HoldResolution, HoldStatus, UnknownHold
 from hub.ports.store import UnitOfWork
-from hub.ports.vault import NumberConflict, Retention, SubjectId, TokenScope, Vault
+from hub.ports.vault import Ground, NumberConflict, Retention, SubjectId, TokenScope, Vault
 
 __all__ = [
     "ENTITLEMENT_RETENTION",
@@ -44,6 +48,7 @@ __all__ = [
     "candidate_field",
     "hold_id_for",
     "hold_seal_id",
+    "jlis_grounds",
     "link_what_can_be_linked",
     "record_refused_resolution",
     "resolve_hold",
@@ -51,14 +56,14 @@ __all__ = [
 ]
 
 AUDIT_SCOPE: Final = TokenScope("audit")
-ENTITLEMENT_RETENTION: Final = Retention(basis="pension.entitlement")
-"""Numbers of pensioners (and new entitlements): kept while the pension business needs them."""
+JLIS_HELD: Final = "jlis"
+"""The purpose table's held-under basis of numbers obtained from J-LIS."""
+ENTITLEMENT_RETENTION: Final = Retention(basis=default_table().held_under[JLIS_HELD].retention)
+"""Numbers of pensioners (and new entitlements): kept while the pension business needs them (no end date);
+the purpose table's ``jlis`` row names the basis."""
 HOLD_PURPOSE: Final = Purpose(
     code="pension.number_acquisition",
-    legal_basis=(
-        LegalBasis(law="番号法", article="第14条第2項"),
-        LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一 19の項"),
-    ),
+    legal_basis=tuple(default_table().bases[b].legal_basis for b in ("mynumber.14-2", "juki.b1-19")),
 )
 """The purpose an operator's resolution serves (linking a number for the pension business)."""
 _NAMESPACE: Final = uuid.UUID("6a3f1b2c-8d4e-4f5a-9b6c-686f6c647321")
@@ -129,6 +134,19 @@ def link_what_can_be_linked(
     raise NumberConflict("links kept conflicting; nothing more was linked", subjects=sorted(conflicted))
 
 
+def jlis_grounds(vault: Vault, links: Sequence[tuple[SubjectId, UsageNumber]], *, source: str) -> None:
+    """Record that these subjects' numbers were obtained from J-LIS, in the role their usage numbers name.
+
+    A 年金証書記号番号 or 基礎年金番号 names a 年金受給権者; a dependant key asked about at J-LIS names a
+    加給年金額対象配偶者 (J-LIS is asked about nobody else: seed Ⅲ(1) リスク1). See the purpose table.
+    """
+    table = default_table()
+    vault.add_grounds(
+        [(subject, Ground(table.role_of_kind(usage.kind), JLIS_HELD)) for subject, usage in links],
+        source=source,
+    )
+
+
 def _record(hold: Hold, token: str, action: AuditAction, operator: str, **details: str) -> AccessRecord:
     return AccessRecord(
         actor=f"operator:{operator}",
@@ -163,8 +181,12 @@ def resolve_hold(
     operator: str,
     reason: str,
     now: datetime | None = None,
+    approval: Approval | None = None,
 ) -> list[Envelope]:
     """Resolve a pending hold: link one candidate (``link_candidate``) or reject every one (``None``).
+
+    ``approval`` is the approved request this resolution carries out (four eyes, consumed by the caller): the
+    records name both people.
 
     Writes the ``resolved`` access record before anything changes, then links (and records it), marks the
     hold resolved (discarding the candidates' numbers) and returns the answer for the pension system (a
@@ -198,6 +220,7 @@ def resolve_hold(
                 resolution=resolution.value,
                 candidate=str(link_candidate or ""),
                 operator_reason=reason,
+                **approval_details(approval),
             )
         ]
     )
@@ -209,7 +232,19 @@ def resolve_hold(
         uow.vault.link_numbers(
             [(hold.subject, number)], retention=ENTITLEMENT_RETENTION, source=f"op:{hold_id}"
         )
-        uow.audit.append([_record(hold, token, AuditAction.LINKED, operator, candidate=str(link_candidate))])
+        jlis_grounds(uow.vault, [(hold.subject, hold.usage_number)], source=f"op:{hold_id}")
+        uow.audit.append(
+            [
+                _record(
+                    hold,
+                    token,
+                    AuditAction.LINKED,
+                    operator,
+                    candidate=str(link_candidate),
+                    **approval_details(approval),
+                )
+            ]
+        )
     uow.holds.resolve(
         hold_id,
         resolution=resolution,
@@ -220,10 +255,12 @@ def resolve_hold(
     )
     if hold.flow is not HoldFlow.NUMBER_ACQUISITION:
         return []
-    return [_outcome(hold, resolution, reason)]
+    # The answer runs on behalf of the flow the hold came from (the actor the hub recorded for it).
+    flow = uow.actors.of_correlations([hold.correlation_id]).get(hold.correlation_id, frozenset())
+    return [_outcome(hold, resolution, reason, next(iter(flow)) if len(flow) == 1 else None)]
 
 
-def _outcome(hold: Hold, resolution: HoldResolution, reason: str) -> Envelope:
+def _outcome(hold: Hold, resolution: HoldResolution, reason: str, actor: str | None) -> Envelope:
     outcomes = NumberAcquisitionOutcomes(
         chunk=ChunkInfo(
             batch_id=hold.batch_id,
@@ -255,6 +292,7 @@ def _outcome(hold: Hold, resolution: HoldResolution, reason: str) -> Envelope:
         correlation_id=uuid.UUID(hold.correlation_id),
         causation_id=uuid.UUID(hold.source_message_id),
         message_id=derived_id(uuid.UUID(hold.source_message_id), f"resolved/{hold.hold_id}"),
+        actor=actor,
     )
 
 

@@ -30,6 +30,7 @@ from hub.core._is_duplicates import handle_duplicate_change, handle_duplicate_re
 from hub.core._is_queries import handle_info_query, handle_info_query_result, handle_refused_queries
 from hub.core.access import access_record
 from hub.core.context import HandlerContext, derived_id, reply
+from hub.core.purpose import refusal_records, screen
 from hub.ports.audit import AuditAction
 from hub.ports.vault import SubjectId
 
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 REQUEST_TYPE = "intermediate_server.code_acquisition.request"
+CODE_USE = "intermediate_server.code_acquisition"
+"""The purpose table's use: 符号取得 (the number leaves once, sealed for the adapter)."""
 
 
 def _outcomes(
@@ -79,6 +82,10 @@ def handle_code_acquisition(message: Decoded, ctx: HandlerContext) -> list[Envel
 
     answered: list[tuple[CodeAcquisitionRecord, CodeStatus]] = []
     ask: list[tuple[CodeAcquisitionRecord, SubjectId]] = []
+    # The purpose check, before the number is sealed: a code is obtained only for people the network serves.
+    screening = screen(ctx, env, use=CODE_USE, subjects=[s for s in known if s not in held and s in numbers])
+    if screening.refused:
+        records.extend(refusal_records(ctx, env, screening.refused, tokens))
     for r in request.records:
         subject = subjects.get(r.usage_number)
         if subject is None:
@@ -87,6 +94,8 @@ def handle_code_acquisition(message: Decoded, ctx: HandlerContext) -> list[Envel
             answered.append((r, CodeStatus.ALREADY_HELD))
         elif subject not in numbers:
             answered.append((r, CodeStatus.NO_NUMBER))
+        elif not screening.allowed(subject):
+            answered.append((r, CodeStatus.NOT_PERMITTED))
         else:
             ask.append((r, subject))
 

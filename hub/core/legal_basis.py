@@ -1,9 +1,11 @@
 """The legal-basis table of the information-provision network: which query may leave the hub.
 
-番号法 第19条第8号 and the 主務省令 table (令和6年デジタル庁・総務省令第9号 第2条) say which 情報照会者
-may ask which 情報提供者 for which 利用特定個人情報, for which 事務. The table is data, kept in the repository
-(``hub/legal_basis_table.toml``) and loaded at start-up by the composition root; the hub core checks every
-query against it before anything leaves. Anything it does not allow is refused with
+番号法 第19条第8号 and the 主務省令 table (令和6年デジタル庁・総務省令第9号 第2条) say which 情報照会者 may
+ask which 情報提供者 for which 利用特定個人情報, for which 事務. The table is data, kept in the repository as
+part of the purpose table (``contracts/purpose_table.toml``: ``[[spi]]``, ``[[provider]]``, ``[[query]]``,
+``[[provide]]``) and loaded at start-up by the composition root; the hub core checks every query against it
+before anything leaves. Which actor may query at all (事務(9): 構成組合 only) is the purpose table's use of
+each query row, checked by :mod:`hub.core.purpose`. Anything it does not allow is refused with
 :class:`LegalBasisRefused` (a :class:`~contracts.errors.PolicyRefused`), whose message names codes and items,
 never a person.
 
@@ -56,9 +58,13 @@ class SpecificInfo:
 
 @dataclass(frozen=True, slots=True)
 class QueryRule:
-    """One row: ``requester`` may ask a ``provider_kind`` for ``spi_codes`` in task ``jimu_code``."""
+    """One row: ``requester`` may ask a ``provider_kind`` for ``spi_codes`` in task ``jimu_code``.
+
+    ``use`` is the purpose table's use the row is (whose roles and actors the purpose check applies).
+    """
 
     requester: str
+    use: str
     jimu_code: str
     jimu_name: str
     current_item: int
@@ -70,14 +76,21 @@ class QueryRule:
 
 @dataclass(frozen=True, slots=True)
 class ProvideRule:
-    """One row where the federation provides from its 副本 to a ``requester_kind``."""
+    """One row where the federation (or a 構成組合) provides from its 副本 to a ``requester_kind``.
+
+    Either numbering may be unknown (``None``): the seed names the legacy items only, and the current items
+    of most rows are not mapped. ``dataset`` is the 副本's data set the row is served from; ``status`` says
+    whether the row was read in a public text (``verified``) or inferred.
+    """
 
     requester_kind: str
     jimu_name: str
-    current_item: int
-    current_article: str
+    current_item: int | None
+    current_article: str | None
     legacy_item: int | None
     spi_codes: frozenset[str]
+    dataset: str | None = None
+    status: str = "inferred"
 
 
 def current_text(item: int, article: str) -> str:
@@ -147,6 +160,27 @@ def _list(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     return entries
 
 
+def _provide(e: Mapping[str, Any], where: str, spis: Mapping[str, SpecificInfo]) -> ProvideRule:
+    current = _int(e, "current_item", where, optional=True)
+    legacy = _int(e, "legacy_item", where, optional=True)
+    if current is None and legacy is None:
+        raise ConfigurationError(f"legal-basis table: {where} needs current_item or legacy_item")
+    article = e.get("current_article")
+    if current is not None and (not isinstance(article, str) or not article):
+        raise ConfigurationError(f"legal-basis table: {where} gives current_item without current_article")
+    dataset = e.get("dataset")
+    return ProvideRule(
+        requester_kind=_str(e, "requester_kind", where),
+        jimu_name=_str(e, "jimu_name", where),
+        current_item=current,
+        current_article=article if isinstance(article, str) and article else None,
+        legacy_item=legacy,
+        spi_codes=_codes(e, where, spis),
+        dataset=str(dataset) if dataset else None,
+        status=str(e.get("status", "inferred")),
+    )
+
+
 class LegalBasisTable:
     """The table; everything it does not allow is refused."""
 
@@ -194,6 +228,7 @@ class LegalBasisTable:
         queries = [
             QueryRule(
                 requester=_str(e, "requester", f"query[{i}]"),
+                use=_str(e, "use", f"query[{i}]"),
                 jimu_code=_str(e, "jimu_code", f"query[{i}]"),
                 jimu_name=_str(e, "jimu_name", f"query[{i}]"),
                 current_item=_int(e, "current_item", f"query[{i}]") or 0,
@@ -204,17 +239,7 @@ class LegalBasisTable:
             )
             for i, e in enumerate(_list(data, "query"))
         ]
-        provides = [
-            ProvideRule(
-                requester_kind=_str(e, "requester_kind", f"provide[{i}]"),
-                jimu_name=_str(e, "jimu_name", f"provide[{i}]"),
-                current_item=_int(e, "current_item", f"provide[{i}]") or 0,
-                current_article=_str(e, "current_article", f"provide[{i}]"),
-                legacy_item=_int(e, "legacy_item", f"provide[{i}]", optional=True),
-                spi_codes=_codes(e, f"provide[{i}]", spis),
-            )
-            for i, e in enumerate(_list(data, "provide"))
-        ]
+        provides = [_provide(e, f"provide[{i}]", spis) for i, e in enumerate(_list(data, "provide"))]
         return cls(requester, spis.values(), providers, queries, provides)
 
     def spi(self, code: str) -> SpecificInfo | None:
@@ -241,16 +266,9 @@ class LegalBasisTable:
         kind = self.provider_kind(provider_org_code)
         if kind is None:
             raise LegalBasisRefused(f"provider {provider_org_code} is of no kind the table knows")
-        rows = [
-            r
-            for r in self.queries
-            if r.requester == self.requester
-            and r.jimu_code == jimu_code
-            and r.current_item == basis.current_item
-        ]
+        rows = [r for r in self.queries if r.jimu_code == jimu_code and r.current_item == basis.current_item]
         if not rows:
-            who = self.requester or "this hub"
-            raise LegalBasisRefused(f"no row allows {who} task {jimu_code} under item {basis.current_item}")
+            raise LegalBasisRefused(f"no row allows task {jimu_code} under item {basis.current_item}")
         rows = [r for r in rows if r.current_article == basis.current_article]
         if not rows:
             raise LegalBasisRefused(f"item {basis.current_item} is not detailed in {basis.current_article}")
@@ -270,7 +288,10 @@ class LegalBasisTable:
         )
 
     def provide_rule(self, current_item: int, spi_code: str) -> ProvideRule | None:
-        """The row where the federation provides ``spi_code`` under ``current_item``, if any."""
+        """The row where the federation provides ``spi_code`` under ``current_item``, if any.
+
+        Rows whose current item is not known never match.
+        """
         return next(
             (r for r in self.provides if r.current_item == current_item and spi_code in r.spi_codes), None
         )

@@ -18,6 +18,11 @@ of the chunk may have reached their queue all the same, which the consumers' inb
 dies between 1 and 3, the rows stay ``replaying`` until the claim is stale, then can be replayed again.
 
 Discard archives pending rows with the operator's reason, in the same transaction as a DISCARDED record.
+
+A dead letter whose body carries Individual Numbers (:func:`hub.core.sealed_bodies.carries_numbers`) is
+replayed or discarded only under an approved request that names it (four eyes, :mod:`hub.core.approvals`):
+the caller consumes the request and passes it here; every other such row is skipped, and the records of
+what was done name both people.
 """
 
 from __future__ import annotations
@@ -34,8 +39,11 @@ from contracts.errors import BodyTooLarge, ConfigurationError, RenkeiError
 from contracts.ids import new_id
 from contracts.redaction import redact_bytes, redact_text
 from hub.core import headers as h
+from hub.core.approvals import approval_details
 from hub.core.rate_limit import TokenBucket
+from hub.core.sealed_bodies import carries_numbers
 from hub.core.senders import ReplayRoutes, ReplayTarget
+from hub.ports.approvals import Approval
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus
 from hub.ports.store import UnitOfWorkFactory
@@ -67,6 +75,10 @@ _FAILURE_HEADERS = frozenset(
     }
 )
 _MAX_PAGES = 100_000  # bounds every loop: 5 million rows at the default chunk
+_NEEDS_APPROVAL = (
+    "its body carries numbers: it needs a second person (request it by id, have it approved, then act with "
+    "the request)"
+)
 _REASON_LIMIT = 1_000
 
 
@@ -158,16 +170,26 @@ class _Run:
     operator: str
     reason: str
     report: OperationReport
+    approval: Approval | None = None
 
     @classmethod
-    def start(cls, operation: str, operator: str, reason: str, dry_run: bool) -> _Run:
+    def start(
+        cls, operation: str, operator: str, reason: str, dry_run: bool, approval: Approval | None = None
+    ) -> _Run:
         operator = operator.strip()
         if not 0 < len(operator) <= 100 or not operator.isprintable():
             raise ConfigurationError("the operator is named by 1 to 100 printable characters")
         reason = redact_text(" ".join(reason.split()))[:_REASON_LIMIT]
         if not reason:
             raise ConfigurationError("a reason is required: it goes to the access record")
-        return cls(operator, reason, OperationReport(operation, str(new_id()), operator, dry_run))
+        return cls(operator, reason, OperationReport(operation, str(new_id()), operator, dry_run), approval)
+
+    def approved(self, row: DeadLetter) -> bool:
+        """Whether ``row`` may be acted on: its body carries no number, or the approved request names it."""
+        if not carries_numbers(row.body):
+            return True
+        ids = self.approval.target.get("ids", ()) if self.approval is not None else ()
+        return row.id in ids
 
     def add(
         self,
@@ -197,7 +219,10 @@ class _Run:
             "dead_letter_id": str(row.id),
             "fingerprint": row.fingerprint,
             "failure_reason": row.failure.reason_code,
+            **approval_details(self.approval if carries_numbers(row.body) else None),
         }
+        if row.actor:
+            details["on_behalf_of"] = row.actor
         if replay_id is not None:
             details["replay_id"] = replay_id
         if failed is not None:
@@ -260,16 +285,18 @@ class DeadLetterOperations:
         rate: float | None = None,
         limit: int | None = None,
         dry_run: bool = False,
+        approval: Approval | None = None,
     ) -> OperationReport:
         """Replay the dead letters ``query`` selects, at most ``limit``, at most ``rate`` per second.
 
-        Rows that are neither pending nor stale ``replaying`` are reported as skipped.
+        Rows that are neither pending nor stale ``replaying`` are reported as skipped, and so are rows whose
+        bodies carry numbers unless ``approval`` (an approved, consumed request) names them.
 
         Raises:
             ConfigurationError: no operator, no reason, a bad rate, or no transport.
             AuditWriteFailed, StoreUnavailable: nothing more was replayed (what was is in the report).
         """
-        run = _Run.start("replay", operator, reason, dry_run)
+        run = _Run.start("replay", operator, reason, dry_run, approval)
         if self._transport is None and not dry_run:
             raise ConfigurationError("replaying needs a transport to the broker")
         if self._routes is None:
@@ -307,14 +334,17 @@ class DeadLetterOperations:
         reason: str,
         limit: int | None = None,
         dry_run: bool = False,
+        approval: Approval | None = None,
     ) -> OperationReport:
         """Archive the pending dead letters ``query`` selects (at most ``limit``) with ``reason``.
+
+        Rows whose bodies carry numbers are skipped unless ``approval`` names them (four eyes).
 
         Raises:
             ConfigurationError: no operator or no reason.
             AuditWriteFailed, StoreUnavailable: nothing more was discarded.
         """
-        run = _Run.start("discard", operator, reason, dry_run)
+        run = _Run.start("discard", operator, reason, dry_run, approval)
         done, after = 0, 0
         for _ in range(_MAX_PAGES):
             rows = self._page(query, after, self._chunk if limit is None else min(self._chunk, limit - done))
@@ -323,10 +353,12 @@ class DeadLetterOperations:
             after = rows[-1].id
             pending = []
             for row in rows:
-                if row.status is DeadLetterStatus.PENDING:
-                    pending.append(row)
-                else:
+                if row.status is not DeadLetterStatus.PENDING:
                     run.add(row, ActionOutcome.SKIPPED, f"it is {row.status.value}")
+                elif not run.approved(row):
+                    run.add(row, ActionOutcome.SKIPPED, _NEEDS_APPROVAL)
+                else:
+                    pending.append(row)
             if dry_run:
                 for row in pending:
                     run.add(row, ActionOutcome.WOULD_DISCARD)
@@ -357,6 +389,9 @@ class DeadLetterOperations:
                     ActionOutcome.SKIPPED,
                     "its sealed numbers were destroyed when their retention ended: ask the sender again",
                 )
+                continue
+            if not run.approved(row):
+                run.add(row, ActionOutcome.SKIPPED, _NEEDS_APPROVAL)
                 continue
             if not (
                 row.status is DeadLetterStatus.PENDING

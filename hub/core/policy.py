@@ -1,7 +1,8 @@
 """The number policy: which destination may receive Individual Numbers, for what, on which basis.
 
-The policy is declarative, kept in the repository (``hub/number_policy.toml``) and loaded at start-up by
-the composition root. Anything it does not allow is refused before a number is sealed: the message is
+The policy is declarative: the purpose table's uses that carry a number (``contracts/purpose_table.toml``,
+``carries = "number"``), loaded at start-up by the composition root. Anything it does not allow is refused
+before a number is sealed: the message is
 dead-lettered with reason ``policy_refused`` and the refusal is recorded.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from contracts.envelope import Purpose
 from contracts.errors import ConfigurationError, PolicyRefused
+from contracts.purpose_table import PurposeTable
 
 __all__ = ["NumberPolicy", "PolicyRule"]
 
@@ -32,6 +34,15 @@ class NumberPolicy:
 
     def __init__(self, rules: Iterable[PolicyRule]) -> None:
         self._rules = {(r.destination, r.message_type, r.purpose): r for r in rules}
+
+    @classmethod
+    def from_table(cls, table: PurposeTable) -> NumberPolicy:
+        """The uses of the purpose table that carry a number: destination, message type, purpose, laws."""
+        return cls(
+            PolicyRule(u.destination, u.message_type, u.code, u.laws)
+            for u in table.uses.values()
+            if u.carries == "number"
+        )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> NumberPolicy:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Final
 
+from contracts.purpose_table import default_table
 from hub.ports.vault import Retention
 
 __all__ = [
@@ -21,8 +22,9 @@ __all__ = [
     "longer_retention",
 ]
 
-DEPENDANTS_DECLARATION: Final = "tax.dependants_declaration"
-"""公的年金等の受給者の扶養親族等申告書 (所得税法 203条の6; kept under 所得税法施行規則 76条の3)."""
+DEPENDANTS_DECLARATION: Final = default_table().held_under["declaration"].retention
+"""The retention basis of numbers from a 公的年金等の受給者の扶養親族等申告書: the purpose table's
+``declaration`` row says it, with the articles they are obtained and kept under (docs/legal-basis.md)."""
 
 
 def dependants_declaration_purge_after(filing_deadline: date) -> date:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from contracts.purpose_table import default_table
 from hub.core.retention import DEPENDANTS_DECLARATION
 
 __all__ = [
@@ -32,8 +33,26 @@ __all__ = [
     "retention_markdown",
 ]
 
-ENTITLEMENT: Final = "pension.entitlement"
-"""The retention basis of pensioners' numbers (and of numbers linked for a new entitlement)."""
+ENTITLEMENT: Final = default_table().held_under["jlis"].retention
+"""The retention basis of pensioners' numbers (and of numbers linked for a new entitlement): the purpose
+table's ``jlis`` row says it."""
+
+
+def _legal_basis(retention: str) -> str:
+    """The basis cell of a vault row, taken from the purpose table (the law is stated there, once).
+
+    Every ``[[held_under]]`` row kept with ``retention``: the articles the number is obtained under, then
+    the ones that say how long it is kept.
+    """
+    rows = default_table().held_under_retention(retention)
+    held = "; ".join(
+        f"held under `{h.code}` ({h.name}): "
+        + ", ".join(b.text for b in h.bases)
+        + "; kept under "
+        + ", ".join(b.text + ("" if b.status == "verified" else " [inferred]") for b in h.kept_under)
+        for h in rows
+    )
+    return f"`{retention}`: {held} (docs/legal-basis.md)"
 
 
 class Kind(StrEnum):
@@ -110,7 +129,7 @@ RETENTION_MODEL: Final[tuple[DataKind, ...]] = (
         Kind.VAULT_ENTITLEMENT,
         what="個人番号 of pensioners (年金受給権者), their 加給年金額対象配偶者 and new entitlements",
         where="vault: `numbers` (AES-GCM under the person's data key), `subject_keys` (wrapped data key)",
-        basis=f"`{ENTITLEMENT}`: 番号法 第9条 (個人番号利用事務: 地方公務員等共済組合法の年金の支給)",
+        basis=_legal_basis(ENTITLEMENT),
         retention=(
             "while the pension business needs it: no end date until the pension system sets one "
             "(`purge_after`) when the entitlement ends"
@@ -124,9 +143,8 @@ RETENTION_MODEL: Final[tuple[DataKind, ...]] = (
         what="個人番号 of spouses and dependants from 公的年金等の受給者の扶養親族等申告書",
         where="vault: `numbers`, `subject_keys`",
         basis=(
-            f"`{DEPENDANTS_DECLARATION}`: 所得税法 第203条の6 (the declaration), kept under "
-            "所得税法施行規則 第76条の3; PPC ガイドライン 事業者編 §4-3-(3)B: delete as soon as possible "
-            "once the retention ends"
+            _legal_basis(DEPENDANTS_DECLARATION)
+            + "; PPC ガイドライン 事業者編 §4-3-(3)B: delete as soon as possible once the retention ends"
         ),
         retention=(
             "until 10 January seven years after the year following the filing deadline (a declaration due "
@@ -149,10 +167,11 @@ RETENTION_MODEL: Final[tuple[DataKind, ...]] = (
     DataKind(
         Kind.VAULT_PERSON,
         what=(
-            "the person: 利用番号 (usage numbers, current and retired), pairwise tokens, 構成組合 membership "
+            "the person: 利用番号 (usage numbers, current and retired), pairwise tokens, 構成組合 "
+            "membership, the grounds their numbers are held on (role and held-under, docs/legal-basis.md) "
             "and the subject id itself"
         ),
-        where="vault: `subjects`, `usage_numbers`, `tokens`; `association_members`",
+        where="vault: `subjects`, `usage_numbers`, `tokens`, `number_grounds`; `association_members`",
         basis="what links the pension system's people to their numbers, while they have one",
         retention="as long as the person keeps a number",
         at_end=(

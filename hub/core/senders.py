@@ -194,7 +194,7 @@ class SenderTable:
 
     def stages(self) -> frozenset[str]:
         """Every failure stage a dead letter may name: the hub's and each consumer's."""
-        stages = {"decode", "sender", "handle", "retry", "relay"}
+        stages = {"decode", "sender", "actor", "handle", "retry", "relay"}
         for rule in self.rules:
             stages.add(_stage(rule.queue))
             stages.add(rule.queue)  # the broker's: the queue it dead-lettered from

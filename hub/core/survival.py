@@ -1,19 +1,22 @@
 """The hub's part in the survival/change inquiry (生存異動照会).
 
-Outbound: usage numbers from the pension system become subjects, subjects become numbers sealed for the
-J-LIS adapter (個人番号付加), each person travelling with a J-LIS-scope reference token instead of any
-identifier the pension system knows. Pensioners and their spouses alike: a spouse (加給年金額の対象) is
-asked about by the federation's dependant key (扶養親族キー), like any usage number linked in the vault.
-Inbound: J-LIS's answers are matched back by token, number changes are relinked in the vault (a new number
-that already belongs to another subject is held for an operator instead, and the rest of the chunk goes
-on), and the pension system receives each outcome by usage number with its actions.
+Outbound: usage numbers from the pension system become subjects, subjects become numbers sealed for the J-LIS
+adapter (個人番号付加), each person travelling with a J-LIS-scope reference token instead of any identifier
+the pension system knows. Before anything is sealed, the purpose check (:mod:`hub.core.purpose`) keeps back
+everyone J-LIS may not be asked about: only 年金受給権者 and 加給年金額対象配偶者 whose numbers came from
+J-LIS or a claim form (seed Ⅲ(1) リスク1); a 扶養控除対象者 known only from a 扶養親族等申告書 is answered
+``not_permitted`` by the hub and never reaches J-LIS. Pensioners and their spouses alike: a spouse
+(加給年金額の対象) is asked about by the federation's dependant key (扶養親族キー), like any usage number
+linked in the vault. Inbound: J-LIS's answers are matched back by token, number changes are relinked in the
+vault (a new number that already belongs to another subject is held for an operator instead, and the rest of
+the chunk goes on), and the pension system receives each outcome by usage number with its actions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.envelope import Envelope, Purpose, new_envelope
 from contracts.errors import ValidationFailed
 from contracts.individual_number import IndividualNumber
 from contracts.messages.common import ChunkInfo
@@ -28,11 +31,13 @@ from contracts.messages.survival import (
     SurvivalOutcome,
     SurvivalOutcomeRecord,
 )
+from contracts.purpose_table import Refusal, default_table
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.access import record_of
 from hub.core.context import HandlerContext, derived_id
 from hub.core.holds import ENTITLEMENT_RETENTION, hold_id_for, link_what_can_be_linked, seal_for_hold
+from hub.core.purpose import refusal_records, screen
 from hub.core.survival_actions import actions_for
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow
@@ -42,6 +47,7 @@ __all__ = [
     "JLIS_DEPENDANT_REF_SCOPE",
     "JLIS_PURPOSE",
     "JLIS_REF_SCOPE",
+    "JLIS_USE",
     "handle_jlis_result",
     "handle_survival_request",
     "prefetch_jlis_results",
@@ -52,10 +58,9 @@ AUDIT_SCOPE = TokenScope("audit")
 JLIS_REF_SCOPE = TokenScope("jlis.ref")
 JLIS_DEPENDANT_REF_SCOPE = TokenScope("jlis.ref.dependant")
 """References of people asked about by a dependant key (a spouse): the answer goes back under that key."""
-JLIS_PURPOSE = Purpose(
-    code="jlis.survival_change",
-    legal_basis=(LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一"),),
-)
+JLIS_USE = "jlis.survival_change"
+"""The purpose table's use: J-LIS 生存異動照会 (住基法 第30条の9, 別表第一 19・74・77の9)."""
+JLIS_PURPOSE = default_table().use(JLIS_USE).purpose
 PENSION_PURPOSE_CODE = "pension.survival_check"
 
 
@@ -72,12 +77,7 @@ def prefetch_survival_requests(messages: Sequence[Decoded], ctx: HandlerContext)
     known = list(set(subjects.values()))
     numbers = vault.numbers_of(known)
     vault.tokens(AUDIT_SCOPE, known)
-    askable = [r for r in records if subjects.get(r.usage_number) in numbers]
-    if askable:
-        ctx.policy.check(
-            destination="jlis", message_type="jlis.survival_change.inquiry", purpose=JLIS_PURPOSE
-        )
-        _refs(vault, askable, subjects)
+    vault.grounds_of([s for s in known if s in numbers])
 
 
 def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
@@ -89,12 +89,22 @@ def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envel
     subjects = vault.subjects_by_usage(usage)
     numbers = vault.numbers_of(list(set(subjects.values())))
 
-    askable = [r for r in request.records if subjects.get(r.usage_number) in numbers]
+    with_number = [r for r in request.records if subjects.get(r.usage_number) in numbers]
     unaskable = [r for r in request.records if subjects.get(r.usage_number) not in numbers]
     known = list({subjects[r.usage_number] for r in request.records if r.usage_number in subjects})
     audit_tokens = vault.tokens(AUDIT_SCOPE, known)
     records = [record_of(ctx, AuditAction.RECEIVED, env, [audit_tokens[s] for s in known])]
     out: list[Envelope] = []
+    # The purpose check, before anything is sealed: only people J-LIS may be asked about go on.
+    screening = screen(ctx, env, use=JLIS_USE, subjects=[subjects[r.usage_number] for r in with_number])
+    askable = [r for r in with_number if screening.allowed(subjects[r.usage_number])]
+    refused = {
+        r.record_seq: screening.refused[subjects[r.usage_number]]
+        for r in with_number
+        if not screening.allowed(subjects[r.usage_number])
+    }
+    if screening.refused:
+        records.extend(refusal_records(ctx, env, screening.refused, audit_tokens))
 
     if askable:
         ctx.policy.check(
@@ -131,18 +141,20 @@ def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envel
             correlation_id=env.correlation_id,
             causation_id=env.message_id,
             message_id=outgoing_id,
+            actor=env.actor,
         )
         touched = [audit_tokens[s] for s in asked]
         records.append(record_of(ctx, AuditAction.ENRICHED, jlis_env, touched, records=str(len(askable))))
         records.append(record_of(ctx, AuditAction.ROUTED, jlis_env, []))
         out.append(jlis_env)
 
-    if unaskable:
+    if unaskable or refused:
         out.append(
-            _no_number_outcomes(
+            _hub_outcomes(
                 env=env,
                 request=request,
-                unaskable=unaskable,
+                unaskable=unaskable + [r for r in with_number if r.record_seq in refused],
+                refused=refused,
                 ctx=ctx,
                 records=records,
                 subjects=subjects,
@@ -153,29 +165,35 @@ def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envel
     return out
 
 
-def _no_number_outcomes(
+def _hub_record(r: SurvivalInquiryRecord, refusal: Refusal | None) -> SurvivalOutcomeRecord:
+    outcome = SurvivalOutcome.NO_NUMBER if refusal is None else SurvivalOutcome.NOT_PERMITTED
+    return SurvivalOutcomeRecord(
+        record_seq=r.record_seq,
+        usage_number=r.usage_number,
+        outcome=outcome,
+        actions=actions_for(outcome),
+        not_permitted_reason=None if refusal is None else refusal.reason,
+    )
+
+
+def _hub_outcomes(
     *,
     env: Envelope,
     request: SurvivalInquiryRequested,
     unaskable: list[SurvivalInquiryRecord],
+    refused: Mapping[int, Refusal],
     ctx: HandlerContext,
     records: list[AccessRecord],
     subjects: dict[UsageNumber, SubjectId],
     audit_tokens: dict[SubjectId, str],
 ) -> Envelope:
+    """The hub's own answers for the chunk: ``no_number`` and ``not_permitted`` (one message, one file)."""
+    unaskable = sorted(unaskable, key=lambda r: r.record_seq)
     outcomes = SurvivalCheckOutcomes(
         chunk=request.chunk,
         cycle=request.cycle,
         answered_by="hub",
-        records=tuple(
-            SurvivalOutcomeRecord(
-                record_seq=r.record_seq,
-                usage_number=r.usage_number,
-                outcome=SurvivalOutcome.NO_NUMBER,
-                actions=actions_for(SurvivalOutcome.NO_NUMBER),
-            )
-            for r in unaskable
-        ),
+        records=tuple(_hub_record(r, refused.get(r.record_seq)) for r in unaskable),
     )
     reply = new_envelope(
         message_type="pension.survival_check.outcomes",
@@ -187,9 +205,11 @@ def _no_number_outcomes(
         correlation_id=env.correlation_id,
         causation_id=env.message_id,
         message_id=derived_id(env.message_id, "no-number"),
+        actor=env.actor,
     )
     touched = [audit_tokens[subjects[r.usage_number]] for r in unaskable if r.usage_number in subjects]
-    records.append(record_of(ctx, AuditAction.ROUTED, reply, touched, outcome="no_number"))
+    detail = {"not_permitted": str(len(refused))} if refused else {}
+    records.append(record_of(ctx, AuditAction.ROUTED, reply, touched, outcome="no_number", **detail))
     return reply
 
 
@@ -313,6 +333,7 @@ def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
         correlation_id=env.correlation_id,
         causation_id=env.message_id,
         message_id=derived_id(env.message_id, "pension"),
+        actor=env.actor,
     )
     records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(result.records))))
     ctx.uow.audit.append(records)

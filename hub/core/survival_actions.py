@@ -15,7 +15,8 @@ def actions_for(outcome: SurvivalOutcome, move_kind: MoveKind | None = None) -> 
     * moved: update the address; a move still in flight waits for the 転入; a move abroad also needs a
       現況届, since J-LIS no longer follows the person;
     * name changed: the change waits for documents (戸籍 evidence);
-    * not found: 現況届; no number held: acquire one first (基本4情報照会).
+    * not found: 現況届; no number held: acquire one first (基本4情報照会);
+    * not permitted (not sent): review the person's role or basis, or drop them from the inquiry.
     """
     if outcome is SurvivalOutcome.DEAD:
         return (PensionAction.TERMINATE_AFTER_MONTH_OF_DEATH,)
@@ -31,4 +32,6 @@ def actions_for(outcome: SurvivalOutcome, move_kind: MoveKind | None = None) -> 
         return (PensionAction.SEND_GENKYO_TODOKE,)
     if outcome is SurvivalOutcome.NO_NUMBER:
         return (PensionAction.ACQUIRE_NUMBER,)
+    if outcome is SurvivalOutcome.NOT_PERMITTED:
+        return (PensionAction.REVIEW_PURPOSE,)
     return (PensionAction.CONTINUE_PAYMENT,)

@@ -3,7 +3,11 @@
 For each batch: refuse every body over its type's size limit unread (:mod:`hub.core.body_limits`), decode
 the others against the registry; check that the broker-proven sender may send each message
 (:mod:`hub.core.senders`: refused ones are dead-lettered with ``sender_not_permitted`` and recorded, nothing
-else happens to them); skip ids the inbox has seen (redelivery or replay); run each message's handler
+else happens to them); establish the actor each message runs on behalf of and check it
+(:meth:`HubWorker._actors`:
+a request of the pension system names an actor allowed its 事務; an answer runs on behalf of its flow's actor;
+refused ones are dead-lettered with ``actor_not_permitted`` and recorded); skip ids the inbox has seen
+(redelivery or replay); run each message's handler
 inside a savepoint, so that one bad message does not spoil its neighbours; write outgoing messages to the
 outbox and the access records in the same transaction; commit; relay the outbox with publisher confirms;
 then let the transport ack. Failures follow :mod:`hub.core.failure`.
@@ -16,7 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from contracts.envelope import Envelope
 from contracts.errors import (
+    ActorNotPermitted,
     ContractError,
     PermanentError,
     SenderNotPermitted,
@@ -24,6 +30,7 @@ from contracts.errors import (
     UnknownMessageType,
     Unroutable,
 )
+from contracts.purpose_table import PurposeTable, default_table
 from contracts.redaction import redact_identifier
 from contracts.registry import Decoded, decode
 from contracts.sealing import Sealer, Unsealer
@@ -43,6 +50,7 @@ from hub.core.senders import (
     load_sender_table,
     replayed_sender,
 )
+from hub.ports.actors import MessageActor
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter
 from hub.ports.store import UnitOfWork, UnitOfWorkFactory
@@ -56,7 +64,7 @@ RELAY_GRACE = timedelta(seconds=10)
 """How old an unsent outbox row must be before the sweep publishes it."""
 ID_LIMIT = 200
 """Longest id or type the access record keeps (AMQP allows 255); longer ones are cut."""
-_REFUSALS = frozenset({"policy_refused", "sender_not_permitted"})
+_REFUSALS = frozenset({"policy_refused", "sender_not_permitted", "actor_not_permitted"})
 """Reasons recorded as REFUSED (a rule said no) rather than FAILED."""
 
 
@@ -95,6 +103,8 @@ class WorkerDeps:
     """Which service may send which message type (``hub/senders.toml``)."""
     body_limits: BodyLimits = field(default_factory=BodyLimits)
     """A body over its type's limit is dead-lettered (``too_large``) without being decoded."""
+    purposes: PurposeTable = field(default_factory=default_table)
+    """The purpose table: the actors, the 事務 each request serves, the uses of numbers."""
 
 
 def _cut(value: str | None) -> str | None:
@@ -145,6 +155,7 @@ class HubWorker:
                 failures.append((index, exc, "decode"))
         passed = self._senders(deliveries, decoded, failures)
         decoded = [(index, message) for index, message in decoded if index in passed]
+        decoded, claimed = self._actors(decoded, failures)
         # The sender each copy the hub republishes (retry, dead letter) carries: as verified, or as proven.
         senders = [
             passed[i] if i in passed else self._proven(delivery) for i, delivery in enumerate(deliveries)
@@ -152,11 +163,18 @@ class HubWorker:
         try:
             try:
                 sent = self._handle_in_transaction(
-                    deliveries, decoded, failures, transient, dispositions, senders=senders
+                    deliveries, decoded, failures, transient, dispositions, senders=senders, claimed=claimed
                 )
             except _HandlerFailed as failed:
                 sent = self._handle_in_transaction(
-                    deliveries, decoded, failures, transient, dispositions, senders=senders, careful=failed
+                    deliveries,
+                    decoded,
+                    failures,
+                    transient,
+                    dispositions,
+                    senders=senders,
+                    claimed=claimed,
+                    careful=failed,
                 )
         except TransientError as exc:
             log.warning("batch failed transiently, scheduling retries", extra={"error": exc.code})
@@ -214,6 +232,56 @@ class HubWorker:
             passed[index] = sender
         return passed
 
+    def _actors(
+        self, decoded: list[tuple[int, Decoded]], failures: list[tuple[int, BaseException, str]]
+    ) -> tuple[list[tuple[int, Decoded]], dict[int, MessageActor]]:
+        """Establish and check the actor of each message; refusals join ``failures`` (stage ``actor``).
+
+        * A request of the pension system must name an actor the purpose table knows, allowed the 事務 the
+          request serves (the seed: (2)(6)(9) 構成組合 only, (4)(5)(7) the federation only).
+        * Any other message runs on behalf of its flow's actor, as recorded when the hub handled or produced
+          the flow's earlier messages: a message without an actor takes it; one naming another is refused.
+
+        Returns the messages that passed (with their actor filled in) and, by delivery index, the actor each
+        message that passed the sender check claims or was given (recorded even when refused, so that its
+        dead letter belongs to that actor).
+        """
+        table = self._d.purposes
+        answers = [m for _, m in decoded if m.envelope.source != "pension"]
+        flows: dict[str, frozenset[str]] = {}
+        if answers:
+            with self._d.uow_factory() as uow:
+                flows = uow.actors.of_correlations({str(m.envelope.correlation_id) for m in answers})
+        kept: list[tuple[int, Decoded]] = []
+        claimed: dict[int, MessageActor] = {}
+        for index, decoded_message in decoded:
+            message = decoded_message
+            env = message.envelope
+            try:
+                if env.source == "pension":
+                    jimu = table.request_jimu(env.message_type)
+                    if jimu is not None and (refused := table.may_do(env.actor, jimu.no)) is not None:
+                        raise ActorNotPermitted(refused.message)  # noqa: TRY301 - collected like the others
+                else:
+                    known = flows.get(str(env.correlation_id), frozenset())
+                    if env.actor is None and len(known) == 1:
+                        env = env.model_copy(update={"actor": next(iter(known))})
+                        message = Decoded(env, message.payload)
+                    elif env.actor is not None and known and env.actor not in known:
+                        flow = ", ".join(sorted(known))
+                        raise ActorNotPermitted(  # noqa: TRY301
+                            f"the flow runs on behalf of {flow}; the message names {env.actor}"
+                        )
+            except ActorNotPermitted as exc:
+                failures.append((index, exc, "actor"))
+                if env.actor is not None:
+                    claimed[index] = MessageActor(str(env.message_id), str(env.correlation_id), env.actor)
+                continue
+            if env.actor is not None:
+                claimed[index] = MessageActor(str(env.message_id), str(env.correlation_id), env.actor)
+            kept.append((index, message))
+        return kept, claimed
+
     def _stored_dead_letters(self, ids: set[int]) -> dict[int, DeadLetter]:
         with self._d.uow_factory() as uow:
             found = {i: uow.dead_letters.get(i) for i in sorted(ids)}
@@ -233,6 +301,7 @@ class HubWorker:
         dispositions: list[Disposition],
         *,
         senders: Sequence[str | None],
+        claimed: Mapping[int, MessageActor],
         careful: _HandlerFailed | None = None,
     ) -> list[tuple[int, OutgoingMessage]]:
         """Handle the batch in one transaction.
@@ -255,7 +324,11 @@ class HubWorker:
                 self._d.policy,
                 self._d.actor,
                 LegalBasisTable.empty() if self._d.legal_basis is None else self._d.legal_basis,
+                self._d.purposes,
             )
+            # Every message the sender check let through, with the actor it claims or was given: its dead
+            # letter (if any) belongs to that actor; produced messages inherit it below.
+            uow.actors.record(list(claimed.values()))
             self._prefetch(uow, ctx, [m for _, m in decoded if str(m.envelope.message_id) not in already])
             for index, message in decoded:
                 mid = str(message.envelope.message_id)
@@ -266,7 +339,7 @@ class HubWorker:
                 handler = self._d.handlers[(message.envelope.message_type, message.envelope.schema_version)]
                 if careful is None:
                     try:
-                        outgoing.extend(to_outgoing(env, self._d.exchanges) for env in handler(message, ctx))
+                        outgoing.extend(self._produced(uow, handler(message, ctx)))
                     except Exception as exc:
                         raise _HandlerFailed(index, exc) from exc
                     handled.append(mid)
@@ -275,7 +348,7 @@ class HubWorker:
                     if index == careful.index:
                         raise careful.error  # noqa: TRY301 - the same handling as a fresh failure
                     with uow.savepoint():
-                        produced = [to_outgoing(env, self._d.exchanges) for env in handler(message, ctx)]
+                        produced = self._produced(uow, handler(message, ctx))
                         uow.inbox.mark(CONSUMER, [mid])
                     outgoing.extend(produced)
                 except PermanentError as exc:
@@ -289,7 +362,7 @@ class HubWorker:
                     log.exception("handler crashed; the delivery is requeued", extra=_ctx(deliveries[index]))
                     dispositions[index] = Disposition.REQUEUE
             uow.inbox.mark(CONSUMER, handled)
-            outgoing.extend(self._dead_letter(uow, deliveries, failures, senders))
+            outgoing.extend(self._dead_letter(uow, deliveries, failures, senders, claimed))
             outbox_ids = uow.outbox.add(outgoing)
             uow.commit()
         for index, error, stage in failures:
@@ -303,6 +376,17 @@ class HubWorker:
                 },
             )
         return list(zip(outbox_ids, outgoing, strict=True))
+
+    def _produced(self, uow: UnitOfWork, envelopes: Sequence[Envelope]) -> list[OutgoingMessage]:
+        """The handler's messages, addressed; their actors recorded (they run on behalf of their cause's)."""
+        uow.actors.record(
+            [
+                MessageActor(str(env.message_id), str(env.correlation_id), env.actor)
+                for env in envelopes
+                if env.actor is not None
+            ]
+        )
+        return [to_outgoing(env, self._d.exchanges) for env in envelopes]
 
     def _prefetch(self, uow: UnitOfWork, ctx: HandlerContext, messages: list[Decoded]) -> None:
         """Let each message type's prefetcher look up the batch's people in a few statements.
@@ -332,6 +416,7 @@ class HubWorker:
         deliveries: Sequence[Delivery],
         failures: list[tuple[int, BaseException, str]],
         senders: Sequence[str | None],
+        claimed: Mapping[int, MessageActor],
     ) -> list[OutgoingMessage]:
         messages, records = [], []
         for index, error, stage in failures:
@@ -345,6 +430,10 @@ class HubWorker:
             if stage == "sender":
                 details["sender"] = senders[index] or "unproven"
                 details["user_id"] = _cut(delivery.user_id) or "none"
+            if index in claimed:
+                details["on_behalf_of"] = claimed[index].actor
+            if stage == "actor":
+                details["refusal"] = str(error)[:300]
             records.append(
                 AccessRecord(
                     actor=self._d.actor,

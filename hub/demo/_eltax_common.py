@@ -13,10 +13,13 @@ from contracts.envelope import Envelope, Purpose, new_envelope
 from contracts.ids import new_id
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.messages.eltax import DependantKind
+from contracts.purpose_table import FEDERATION
 from contracts.registry import payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
+from hub.core.dependants import DECLARATION_HELD, DEPENDANT_ROLE
 from hub.core.retention import dependants_declaration_retention
 from hub.demo.dependants import filing_deadline
+from hub.ports.vault import Ground
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -75,27 +78,34 @@ def enrol_households(
     They are kept as the declaration for ``tax_year`` keeps them: until 10 January seven years after the
     year following its filing deadline (:func:`hub.core.retention.dependants_declaration_retention`).
     """
-    retention = dependants_declaration_retention(filing_deadline(tax_year))
-    factory = hub.uow_factory()
     for start in range(0, records, 2_000):
-        links = [
-            (r.usage, r.number)
-            for i in range(start, min(records, start + 2_000))
-            for r in household(population, i)
-        ]
-        if not links:
-            continue
-        with factory() as uow:
-            known = uow.vault.subjects_by_usage([u for u, _ in links])
-            new = [(u, n) for u, n in links if u not in known]
-            taken = uow.vault.subjects_by_number([n for _, n in new]) if new else {}
-            # A synthetic number that clashes with someone's is left out: that relative goes without one.
-            fresh: list[tuple[UsageNumber, IndividualNumber | None]] = [
-                (u, n) for u, n in new if n not in taken
-            ]
-            if fresh:
-                uow.vault.enrol(fresh, retention=retention, source="demo-dependants")
-            uow.commit()
+        enrol_relatives(
+            hub,
+            [r for i in range(start, min(records, start + 2_000)) for r in household(population, i)],
+            tax_year=tax_year,
+        )
+
+
+def enrol_relatives(hub: LocalDeployment, relatives: Sequence[Relative], *, tax_year: int) -> None:
+    """Enrol relatives as a 扶養親族等申告書 for ``tax_year`` brought them: 扶養控除対象者 held for tax only.
+
+    Idempotent; kept with the declaration's retention.
+    """
+    links = [(r.usage, r.number) for r in relatives]
+    if not links:
+        return
+    retention = dependants_declaration_retention(filing_deadline(tax_year))
+    with hub.uow_factory()() as uow:
+        known = uow.vault.subjects_by_usage([u for u, _ in links])
+        new = [(u, n) for u, n in links if u not in known]
+        taken = uow.vault.subjects_by_number([n for _, n in new]) if new else {}
+        # A synthetic number that clashes with someone's is left out: that relative goes without one.
+        fresh: list[tuple[UsageNumber, IndividualNumber | None]] = [(u, n) for u, n in new if n not in taken]
+        if fresh:
+            subjects = uow.vault.enrol(fresh, retention=retention, source="demo-dependants")
+            grounds = [(subjects[u], Ground(DEPENDANT_ROLE, DECLARATION_HELD)) for u, _ in fresh]
+            uow.vault.add_grounds(grounds, source="demo-dependants")
+        uow.commit()
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[tuple[int, int, Sequence[Any]]]:
@@ -114,6 +124,7 @@ def as_pension(message_type: str, purpose: Purpose, payload: BaseModel, correlat
         payload=payload_dict(payload),
         correlation_id=correlation,
         message_id=new_id(),
+        actor=FEDERATION,  # 事務(5)(7) are the federation's alone
     )
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from adapters.jlis import NewEntitlementRegister
 from adapters.pension.acquisition import AcquisitionRow
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
+from contracts.purpose_table import FEDERATION
 from hub.demo.data import demo_register
 
 if TYPE_CHECKING:
@@ -61,7 +62,9 @@ class AcquisitionFlow:
         self._records = records
         self._pension = PensionRequestsSimulator(hub.settings.wire_dir / "pension")
         rows = entitlement_rows(demo_register(records), range(records))
-        self._pension.drop_acquisition_request(rows, as_of=date.today(), batch_id=self.batch_id)
+        self._pension.drop_acquisition_request(
+            rows, as_of=date.today(), batch_id=self.batch_id, actor=FEDERATION
+        )
 
     def sent(self) -> int:
         """New entitlements asked about."""

@@ -19,9 +19,9 @@ from contracts.usage_number import UsageNumber
 from hub.bootstrap.simulators import SimulatorWorld
 from hub.bootstrap.transports import TransportFactory, transient
 from hub.core.failure import Exchanges
+from hub.core.holds import ENTITLEMENT_RETENTION, jlis_grounds
 from hub.core.routing import to_outgoing
 from hub.ports.store import UnitOfWorkFactory
-from hub.ports.vault import Retention
 from hub.settings import Settings
 
 __all__ = [
@@ -36,6 +36,12 @@ __all__ = [
 ]
 
 DEMO_SEED: Final = 20_261_126
+
+
+DEMO_ASSOCIATION: Final = "m130001"
+"""The 構成組合 the demo's 構成組合-only flows (dependants' declarations, 情報照会) run on behalf of:
+東京都市町村職員共済組合
+in the purpose table's synthetic actor list."""
 
 
 def demo_population(records: int) -> SyntheticPopulation:
@@ -74,7 +80,11 @@ def pension_system(settings: Settings) -> PensionSystemSimulator:
 def enrol_population(
     uow_factory: UnitOfWorkFactory, population: SyntheticPopulation, records: int, chunk: int = 2_000
 ) -> None:
-    """Load the synthetic 個人番号管理ファイル (usage number ↔ number) into the vault (idempotent)."""
+    """Load the synthetic 個人番号管理ファイル (usage number ↔ number) into the vault (idempotent).
+
+    The file was filled from J-LIS (seed, システム1: 一括取得): each person is held as a 年金受給権者 whose
+    number came from J-LIS.
+    """
     for start in range(0, records, chunk):
         links: list[tuple[UsageNumber, IndividualNumber | None]] = [
             (population.usage_number(i), population.individual_number(i))
@@ -84,7 +94,8 @@ def enrol_population(
             known = uow.vault.subjects_by_usage([u for u, _ in links])
             fresh = [(u, n) for u, n in links if u not in known]
             if fresh:
-                uow.vault.enrol(fresh, retention=Retention(basis="pension.entitlement"), source="demo-load")
+                subjects = uow.vault.enrol(fresh, retention=ENTITLEMENT_RETENTION, source="demo-load")
+                jlis_grounds(uow.vault, [(subjects[u], u) for u, _ in fresh], source="demo-load")
             uow.commit()
 
 

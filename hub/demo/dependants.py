@@ -23,7 +23,7 @@ from adapters.pension.dependants import DeclarationRow, DependantEntry
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from contracts.messages.dependants import DependantRelation
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.demo.data import DEMO_SEED
+from hub.demo.data import DEMO_ASSOCIATION, DEMO_SEED
 
 if TYPE_CHECKING:
     from hub.demo.deployment import LocalDeployment
@@ -116,6 +116,7 @@ class DependantsFlow:
             tax_year=self.tax_year,
             filing_deadline=filing_deadline(self.tax_year),
             batch_id=self.batch_id,
+            actor=DEMO_ASSOCIATION,  # 事務(2) is a 構成組合's alone
         )
 
     def sent(self) -> int:

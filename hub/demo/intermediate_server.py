@@ -44,6 +44,7 @@ from contracts.messages.intermediate_server import (
 )
 from contracts.registry import payload_dict
 from contracts.usage_number import UsageNumber
+from hub.demo.data import DEMO_ASSOCIATION
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -71,6 +72,7 @@ def _envelope(message_type: str, purpose: Purpose, payload: BaseModel) -> Envelo
         purpose=purpose,
         payload=payload_dict(payload),
         message_id=new_id(),
+        actor=DEMO_ASSOCIATION,  # 事務(9) 情報照会 is a 構成組合's alone
     )
 
 

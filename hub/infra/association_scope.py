@@ -1,36 +1,33 @@
-"""Which 構成組合 (constituent association) a message or an access record belongs to.
+"""Which 構成組合 (constituent association) a message, a dead letter or an access record belongs to.
 
-A console user of an association sees and acts on its own members' messages and records only. The hub's
-messages and records name people by audit-scope tokens (``access_record_subjects``), never by number; the
-vault maps each token to a subject (``tokens``), and ``association_members`` maps a subject to its
-association. A correlation (one business exchange, every message of it) belongs to association A when
-**every** person any of its records touched is a member of A. Anything else belongs to the federation
-alone: a correlation mixing members of two associations, one touching a person of no association (or an
-erased one, whose tokens are gone), and one that touched nobody (for example a message dead-lettered
-before the hub could read it). The rule errs towards hiding: an association never sees a record that
-names someone else's member, at the price of the federation handling mixed batches.
+A console user of an association sees and acts on its own association's messages only. The association is
+read from the **message**, never from the people its records touched: the hub establishes the actor of every
+message it handles or produces (the pension system's, checked against the seed's split of 事務, or its flow's)
+and records it in ``message_actors``; dead letters keep it (``dead_letters.actor``) and access records name it
+(``on_behalf_of`` in their details). A correlation belongs to association A when every message of it the hub
+recorded ran on behalf of A. Anything else belongs to the federation alone: a message of the federation, a
+mixed correlation, and a message whose actor the hub never established (one dead-lettered before it could be
+read, or one planted on the broker): the rule errs towards hiding.
 
-Membership is loaded from the pension system's member list (usage number → association code) with
-:func:`load_members`; usage numbers the vault does not know are reported, not guessed.
+The member list (usage number → association code, :func:`load_members`) is kept for reference; it decides
+no scope any more.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import Connection, and_, delete, insert, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, delete, insert
 
+from contracts.purpose_table import FEDERATION
 from contracts.usage_number import UsageNumber
+from hub.infra.actors_sql import SqlMessageActors
 from hub.infra.db.association_tables import association_members
-from hub.infra.db.audit_tables import access_record_subjects, access_records
-from hub.infra.db.vault_tables import tokens
 from hub.ports.vault import Vault
 
-__all__ = ["AUDIT_SCOPE", "AssociationScope", "load_members"]
+__all__ = ["AUDIT_SCOPE", "AssociationScope", "load_members", "record_owner"]
 
 AUDIT_SCOPE: Final = "audit"
 """The token scope in which access records name people."""
@@ -64,75 +61,39 @@ def load_members(
     return stored, unknown
 
 
-def _owner(codes: set[str | None]) -> str | None:
-    """The one association of a set of people's codes, or ``None`` (someone is of none, or of another)."""
-    if len(codes) != 1:
+def _owner(actors: frozenset[str] | set[str]) -> str | None:
+    """The one association a set of actors names, or ``None`` (the federation, none, or several)."""
+    if len(actors) != 1:
         return None
-    return next(iter(codes))
+    actor = next(iter(actors))
+    return None if actor == FEDERATION else actor
+
+
+def record_owner(details: Mapping[str, str]) -> str | None:
+    """The association an access record belongs to by its own details (``on_behalf_of``), if it names one."""
+    return _owner({details["on_behalf_of"]}) if details.get("on_behalf_of") else None
 
 
 class AssociationScope:
-    """Attribution queries on one connection."""
+    """Attribution queries on one connection (the actors the hub recorded)."""
 
     def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def _codes(self, key: ColumnElement[str | None], values: Sequence[str]) -> dict[str, set[str | None]]:
-        r, s, t, m = access_records, access_record_subjects, tokens, association_members
-        found: dict[str, set[str | None]] = defaultdict(set)
-        unique = sorted(set(values))
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start : start + _CHUNK]
-            query = (
-                select(key, m.c.association_code)
-                .select_from(
-                    r.join(s, and_(s.c.chain_id == r.c.chain_id, s.c.seq == r.c.seq))
-                    .outerjoin(t, and_(t.c.scope == AUDIT_SCOPE, t.c.token == s.c.subject_token))
-                    .outerjoin(m, m.c.subject_id == t.c.subject_id)
-                )
-                .where(key.in_(chunk))
-                .group_by(key, m.c.association_code)
-            )
-            for value, code in self._conn.execute(query):
-                found[value].add(code)
-        return found
+        self._actors = SqlMessageActors(conn)
 
     def owners_of_correlations(self, correlation_ids: Iterable[str]) -> dict[str, str | None]:
         """Association of each correlation (``None``: the federation's alone)."""
         ids = [c for c in correlation_ids if c]
-        codes = self._codes(access_records.c.correlation_id, ids)
-        return {c: _owner(codes.get(c, set())) for c in ids}
+        found = self._actors.of_correlations(ids)
+        return {c: _owner(found.get(c, frozenset())) for c in ids}
 
     def owners_of_messages(self, message_ids: Iterable[str]) -> dict[str, str | None]:
-        """Association of each message by its own records (for messages without a correlation)."""
+        """Association of each message (``None``: the federation's alone, or never established)."""
         ids = [m for m in message_ids if m]
-        codes = self._codes(access_records.c.message_id, ids)
-        return {m: _owner(codes.get(m, set())) for m in ids}
-
-    def owner_of_tokens(self, subject_tokens: Sequence[str]) -> str | None:
-        """Association of a set of people named by audit tokens (``None`` if empty or mixed)."""
-        if not subject_tokens:
-            return None
-        t, m = tokens, association_members
-        codes: set[str | None] = set()
-        seen: set[str] = set()
-        unique = sorted(set(subject_tokens))
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start : start + _CHUNK]
-            query = (
-                select(t.c.token, m.c.association_code)
-                .select_from(t.outerjoin(m, m.c.subject_id == t.c.subject_id))
-                .where(t.c.scope == AUDIT_SCOPE, t.c.token.in_(chunk))
-            )
-            for token, code in self._conn.execute(query):
-                seen.add(token)
-                codes.add(code)
-        if len(seen) != len(unique):
-            codes.add(None)  # a token the vault no longer knows (an erased person)
-        return _owner(codes)
+        found = self._actors.of_messages(ids)
+        return {m: _owner({found[m]}) if m in found else None for m in ids}
 
     def owner(self, *, correlation_id: str | None, message_id: str | None) -> str | None:
-        """Association of one message: by its correlation, else by its own records."""
+        """Association of one message: by its correlation, else by its own id."""
         if correlation_id:
             return self.owners_of_correlations([correlation_id]).get(correlation_id)
         if message_id:

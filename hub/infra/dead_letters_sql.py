@@ -86,6 +86,7 @@ class SqlDeadLetterStore:
                     t.c.status == _PENDING,
                     # Never merge a planted copy into a proven one, or the other way round.
                     t.c.sender.is_not_distinct_from(entry.sender),
+                    t.c.actor.is_not_distinct_from(entry.actor),
                 )
                 .order_by(t.c.id)
                 .limit(1)
@@ -138,6 +139,7 @@ class SqlDeadLetterStore:
             "replay_of": entry.replay_of,
             "replay_count": 0,
             "sender": entry.sender,
+            "actor": entry.actor,
         }
 
     def get(self, dead_letter_id: int) -> DeadLetter | None:
@@ -300,6 +302,7 @@ def _dead_letter(row: Mapping[Any, Any]) -> DeadLetter:
         discard_reason=row["discard_reason"],
         discarded_at=_utc_or_none(row["discarded_at"]),
         sender=row["sender"],
+        actor=row["actor"],
         erased_at=_utc_or_none(row["erased_at"]),
         erasure_note=row["erasure_note"],
     )

@@ -31,7 +31,7 @@ from contracts.usage_number import UsageNumber
 from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.vault_sql import SqlVault
 from hub.infra.vault_store import DEFAULT_CHUNK
-from hub.ports.vault import Retention, SubjectId, TokenScope
+from hub.ports.vault import Ground, Retention, SubjectId, TokenScope
 
 __all__ = ["MemoisingVault"]
 
@@ -64,6 +64,7 @@ class MemoisingVault(SqlVault):
     _numbers: dict[SubjectId, IndividualNumber | None]
     _tokens: dict[tuple[str, SubjectId], str | None]
     _by_token: dict[tuple[str, str], SubjectId | None]
+    _grounds: dict[SubjectId, frozenset[Ground] | None]
 
     def __init__(
         self,
@@ -80,6 +81,7 @@ class MemoisingVault(SqlVault):
         """Forget everything read so far."""
         self._by_usage, self._usage_of, self._numbers = {}, {}, {}
         self._tokens, self._by_token = {}, {}
+        self._grounds = {}
 
     # --- reads ---------------------------------------------------------------------------------------------
 
@@ -94,6 +96,10 @@ class MemoisingVault(SqlVault):
     def numbers_of(self, subjects: Sequence[SubjectId]) -> dict[SubjectId, IndividualNumber]:
         """See :meth:`SqlVault.numbers_of`; remembered."""
         return _through(self._numbers, subjects, super().numbers_of)
+
+    def grounds_of(self, subjects: Sequence[SubjectId]) -> dict[SubjectId, frozenset[Ground]]:
+        """See :meth:`SqlVault.grounds_of`; remembered."""
+        return _through(self._grounds, subjects, super().grounds_of)
 
     def tokens(self, scope: TokenScope, subjects: Sequence[SubjectId]) -> dict[SubjectId, str]:
         """See :meth:`SqlVault.tokens` (which also records new tokens); remembered."""
@@ -139,6 +145,14 @@ class MemoisingVault(SqlVault):
             super().link_numbers(links, retention=retention, source=source)
         finally:
             self._numbers = {}
+
+    def add_grounds(self, links: Sequence[tuple[SubjectId, Ground]], *, source: str) -> None:
+        """See :meth:`SqlVault.add_grounds`; only grounds are forgotten."""
+        self._grounds = {}
+        try:
+            super().add_grounds(links, source=source)
+        finally:
+            self._grounds = {}
 
     def add_usage_numbers(self, links: Sequence[tuple[SubjectId, UsageNumber]]) -> None:
         """See :meth:`SqlVault.add_usage_numbers`."""

@@ -24,7 +24,7 @@ from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.envelope import KeyWrapper
 from hub.infra.crypto.tokens import Tokenizer, check_scope
 from hub.infra.db.bulk import insert_rows
-from hub.infra.db.vault_tables import numbers, tokens, usage_numbers
+from hub.infra.db.vault_tables import number_grounds, numbers, tokens, usage_numbers
 from hub.infra.vault_plan import normalise_enrol_links, plan_enrol, plan_links
 from hub.infra.vault_store import (
     DEFAULT_CHUNK,
@@ -36,6 +36,7 @@ from hub.infra.vault_store import (
     translated_integrity,
 )
 from hub.ports.vault import (
+    Ground,
     NumberConflict,
     NumberRecord,
     Retention,
@@ -50,6 +51,7 @@ _PRIMARY_ORDER: Final = {  # which usage number is a subject's primary one
     UsageNumberKind.PENSION_CERTIFICATE.value: 0,
     UsageNumberKind.BASIC_PENSION.value: 1,
     UsageNumberKind.DEPENDANT.value: 2,
+    UsageNumberKind.SAME_ADDRESS.value: 3,
 }
 
 
@@ -168,6 +170,48 @@ class SqlVault:
                     )
                     .values(valid_to=now)
                 )
+
+    # --- grounds: why each number is held -----------------------------------------------------------------
+
+    def add_grounds(self, links: Sequence[tuple[SubjectId, Ground]], *, source: str) -> None:
+        """Record grounds (role, held under) of subjects; those already recorded are kept as they are."""
+        wanted = list(dict.fromkeys(links))
+        if not wanted:
+            return
+        self._store.require_live(list({s for s, _ in wanted}))
+        known = self.grounds_of(list({s for s, _ in wanted}))
+        fresh = [(s, g) for s, g in wanted if g not in known.get(s, frozenset())]
+        if not fresh:
+            return
+        now = self._store.now()
+        insert_rows(
+            self._conn,
+            number_grounds,
+            [
+                {
+                    "subject_id": s,
+                    "role": g.role,
+                    "held_under": g.held_under,
+                    "source": source[:80],
+                    "recorded_at": now,
+                }
+                for s, g in fresh
+            ],
+            ignore_duplicates=True,  # another transaction may record the same ground meanwhile
+        )
+
+    def grounds_of(self, subjects: Sequence[SubjectId]) -> dict[SubjectId, frozenset[Ground]]:
+        """The grounds recorded for each subject; subjects without any are absent."""
+        found: dict[SubjectId, set[Ground]] = {}
+        for chunk in chunked(list(set(subjects)), self._chunk):
+            rows = self._store.execute(
+                select(number_grounds.c.subject_id, number_grounds.c.role, number_grounds.c.held_under).where(
+                    among(self._conn, number_grounds.c.subject_id, chunk)
+                )
+            )
+            for subject, role, held in rows:
+                found.setdefault(SubjectId(subject), set()).add(Ground(role, held))
+        return {s: frozenset(g) for s, g in found.items()}
 
     # --- numbers -------------------------------------------------------------------------------------------
 

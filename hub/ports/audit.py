@@ -40,6 +40,10 @@ class AuditAction(StrEnum):
     REVEALED = "revealed"
     REFUSED = "refused"
     KEY_ROTATED = "key_rotated"
+    REQUESTED = "requested"
+    """A person asked for a privileged action (four eyes: a second person must approve it)."""
+    APPROVED = "approved"
+    """A second person approved (or, outcome REFUSED, rejected) a request."""
 
 
 class Outcome(StrEnum):

@@ -115,6 +115,9 @@ class DeadLetterEntry:
     body_redacted: bool
     replay_of: int | None = None
     sender: str | None = None
+    actor: str | None = None
+    """On whose behalf the message ran, as the hub established it when it handled or produced the message
+    (``message_actors``); ``None`` when it cannot be established: the federation's alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,8 @@ class DeadLetter:
     discarded_at: datetime | None
     sender: str | None = None
     """The proven sender (see :attr:`DeadLetterEntry.sender`)."""
+    actor: str | None = None
+    """The established actor (see :attr:`DeadLetterEntry.actor`); ``None``: the federation's alone."""
     erased_at: datetime | None = None
     """When the retention job destroyed its sealed values (an erased person's data, or an old archive):
     such a dead letter is shown as erased and never replayed."""

@@ -12,6 +12,8 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Protocol, Self
 
+from hub.ports.actors import MessageActors
+from hub.ports.approvals import ApprovalStore
 from hub.ports.audit import AuditLog, ProvisionLog
 from hub.ports.codes import CodeStore, PendingQueryStore
 from hub.ports.dead_letters import DeadLetterStore
@@ -66,6 +68,10 @@ class UnitOfWork(Protocol):
     """Queries sent through the intermediate server, until their answers settle them."""
     holds: HoldStore
     """Links held for an operator (several candidates, none, a number conflict)."""
+    actors: MessageActors
+    """On whose behalf each message ran (the federation or a 構成組合), as the hub established it."""
+    approvals: ApprovalStore
+    """Requests for privileged actions and the second person's approval (four eyes)."""
 
     def __enter__(self) -> Self: ...
 

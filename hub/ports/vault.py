@@ -18,6 +18,7 @@ from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber
 
 __all__ = [
+    "Ground",
     "NumberConflict",
     "NumberRecord",
     "Retention",
@@ -41,6 +42,19 @@ class Retention:
 
     basis: str
     purge_after: date | None = None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Ground:
+    """Why the vault holds a subject's number: the person's role and the basis it was obtained under.
+
+    Both are codes of the purpose table (``[[role]]`` and ``[[held_under]]``), e.g. ``recipient`` + ``jlis``
+    for a pensioner whose number came from J-LIS, ``dependant`` + ``declaration`` for a child named on a
+    扶養親族等申告書. A subject may have several; every use of the number is checked against them.
+    """
+
+    role: str
+    held_under: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +194,18 @@ class Vault(Protocol):
 
     def set_retention(self, subjects: Sequence[SubjectId], retention: Retention) -> None:
         """Replace the retention of the subjects' current numbers (for example when a pension ends)."""
+        ...
+
+    def add_grounds(self, links: Sequence[tuple[SubjectId, Ground]], *, source: str) -> None:
+        """Record why the vault holds the subjects' numbers (grounds already recorded are kept as they are).
+
+        Raises:
+            UnknownSubject: a subject is unknown or erased.
+        """
+        ...
+
+    def grounds_of(self, subjects: Sequence[SubjectId]) -> dict[SubjectId, frozenset[Ground]]:
+        """The grounds recorded for each subject (subjects without any are absent)."""
         ...
 
     def tokens(self, scope: TokenScope, subjects: Sequence[SubjectId]) -> dict[SubjectId, str]:

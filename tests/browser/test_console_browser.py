@@ -1,4 +1,4 @@
-"""The console in headless Chromium: sign-in, flows, a replay from the dead-letter view, a refused reveal.
+"""The console in headless Chromium: sign-in, flows, four-eyes replay and reveal, a refused reveal.
 
 Set ``RENKEI_CONSOLE_SCREENSHOTS=docs/console`` to write the screenshots of ``docs/console.md``; by default
 they go to the test's temporary directory.
@@ -6,6 +6,7 @@ they go to the test's temporary directory.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -60,7 +61,13 @@ def test_sign_in_and_the_flows_view(served, page, tmp_path):
     assert served.world.records("refused")[-1]["actor"] == "console:vic"
 
 
+def _sign_out(page, url: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{url}/login")
+
+
 def test_replay_from_the_dead_letter_view(served, page, tmp_path):
+    # The body carries sealed numbers: olga asks, otto approves on the approvals page, olga replays.
     world = served.world
     target = world.dead_letters["saitama"]
     _sign_in(page, served.url, "olga")
@@ -76,14 +83,40 @@ def test_replay_from_the_dead_letter_view(served, page, tmp_path):
     assert "⟨sealed for hub · #1⟩" in body
     _clean(page)
     _shot(page, tmp_path, "dead-letter")
-    page.get_by_label("Reason (goes to the access record)").fill("J-LIS fixed the rejected file")
-    page.get_by_test_id("replay").click()
+    page.get_by_label("理由（10文字以上・アクセス記録に残ります）").fill("J-LIS fixed the rejected file")
+    page.get_by_test_id("request-replay").click()
+    approval = page.get_by_test_id("approval-id").inner_text()
+    assert "承認待ち" in page.locator("h1").inner_text()
+    _shot(page, tmp_path, "approval-requested")
+    # Nothing was replayed yet, and olga cannot approve her own request.
+    assert not world.records("replayed")
+    page.goto(f"{served.url}/approvals")
+    assert page.get_by_test_id(f"approve-{approval}").count() == 0
+    assert "他の人の承認を待っています" in page.get_by_test_id("approvals-table").inner_text()
+
+    _sign_out(page, served.url)
+    _sign_in(page, served.url, "otto")
+    page.get_by_role("link", name="承認 (Approvals)").click()
+    page.wait_for_url(f"{served.url}/approvals")
+    _clean(page)
+    _shot(page, tmp_path, "approvals")
+    page.get_by_label("コメント").fill("障害票を確認")
+    page.get_by_test_id(f"approve-{approval}").click()
+    assert "承認済み" in page.locator("h1").inner_text()
+
+    _sign_out(page, served.url)
+    _sign_in(page, served.url, "olga")
+    page.goto(f"{served.url}/approvals")
+    page.get_by_test_id("mine").get_by_role("link").first.click()
+    page.wait_for_url(f"{served.url}/dead-letters/{target}")
+    page.get_by_test_id("run-approved").click()
     results = page.get_by_test_id("action-results")
     assert "replayed" in results.inner_text()
     _shot(page, tmp_path, "replayed")
     replayed = world.records("replayed")
     assert replayed[-1]["actor"] == "operator:olga@console"
     assert replayed[-1]["reason"] == "J-LIS fixed the rejected file"
+    assert json.loads(replayed[-1]["details"])["approved_by"] == "otto"  # both people on the record
     assert world.transport.queue_depth(world.hub.names.adapter_queue("jlis"))[0] >= 1
 
 
@@ -122,3 +155,31 @@ def test_trace_audit_and_health_views(served, page, tmp_path):
     assert page.get_by_test_id("health-status").inner_text() in ("ok", "warn", "fail")
     _clean(page)
     _shot(page, tmp_path, "health")
+
+
+def test_a_reveal_needs_a_second_admin_in_the_browser(served, page, tmp_path):
+    world = served.world
+    target = world.dead_letters["chiba"]
+    _sign_in(page, served.url, "ada")
+    page.goto(f"{served.url}/dead-letters/{target}")
+    page.get_by_label("Reason (at least 10 characters)").fill("the pensioner asked which number we hold")
+    page.get_by_test_id("reveal").click()
+    approval = page.get_by_test_id("approval-id").inner_text()
+    _clean(page)
+    page.goto(f"{served.url}/dead-letters/{target}")
+    assert page.get_by_test_id("reveal-approved").count() == 0  # not approved yet
+
+    _sign_out(page, served.url)
+    _sign_in(page, served.url, "ben")
+    page.goto(f"{served.url}/approvals")
+    page.get_by_test_id(f"approve-{approval}").click()
+    assert "承認済み" in page.locator("h1").inner_text()
+
+    _sign_out(page, served.url)
+    _sign_in(page, served.url, "ada")
+    page.goto(f"{served.url}/dead-letters/{target}")
+    page.get_by_test_id("reveal-approved").click()
+    spans = find_numbers(page.content())
+    assert [page.content()[a:b] for a, b in spans] == [world.sealed[target][0]]
+    details = json.loads(world.records("revealed")[-1]["details"])
+    assert (details["requested_by"], details["approved_by"]) == ("ada", "ben")

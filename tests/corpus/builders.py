@@ -61,6 +61,7 @@ def survival_request_envelope(
         "message_type": "pension.survival_inquiry.requested",
         "schema_version": 1,
         "source": "pension",
+        "actor": "federation",
         "destination": "hub",
         "purpose": copy.deepcopy(_PURPOSE),
         "created_at": "2026-11-26T09:00:00+09:00",

@@ -46,7 +46,11 @@ RESIDENT, LOCAL_TAX, PENSION = "TM00000000000011", "TM00000000000021", "TM000000
 WAIT_S = 25
 
 
-def pension_envelope(message_type: str, payload: Any) -> Envelope:
+ASSOCIATION = "m130001"
+"""The 構成組合 the intermediate server tests run on behalf of (事務(9) 情報照会 is a 構成組合's alone)."""
+
+
+def pension_envelope(message_type: str, payload: Any, actor: str = ASSOCIATION) -> Envelope:
     return new_envelope(
         message_type=message_type,
         schema_version=1,
@@ -56,6 +60,7 @@ def pension_envelope(message_type: str, payload: Any) -> Envelope:
             code="pension.test", legal_basis=(LegalBasis(law=NUMBER_ACT, article="第19条第8号"),)
         ),
         payload=payload_dict(payload),
+        actor=actor,
     )
 
 

@@ -6,9 +6,14 @@ from collections import Counter
 
 import pytest
 
+from adapters.jlis import JlisSimulator
+from adapters.jlis.gateway import flow_of
+from adapters.jlis.wire import parse_request
+from contracts.link import CounterpartFile
 from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
+from hub.demo.survival import dependant_only
 from hub.infra.crypto.key_needs import check_keyring
 from hub.infra.crypto.keyring import read_keyring_file
 from hub.infra.service_names import SERVICE_NAMES
@@ -20,8 +25,11 @@ pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
 def test_demo_completes_every_record_once_with_the_right_outcome(e2e_settings):
     report = run_demo(e2e_settings, 1000, timeout_s=150, console=None)
     summary = report.as_json()
+    population = demo_population(1000)
+    mistaken = dependant_only(population, 1000)  # declared grandchildren the request names by mistake
+    assert len(mistaken) == 20
     assert summary["lost"] == 0
-    assert summary["flows"]["survival_inquiry"] == {"sent": 1000, "completed": 1000}
+    assert summary["flows"]["survival_inquiry"] == {"sent": 1020, "completed": 1020}
     assert summary["duplicates"] == 0
     assert summary["dead_lettered"] == 0
     # Every service ran with its own keyring, holding its keys and no other (a format-1 keyring never made).
@@ -30,11 +38,16 @@ def test_demo_completes_every_record_once_with_the_right_outcome(e2e_settings):
     assert not e2e_settings.legacy_keyring_path.exists()
 
     # Every person's outcome is what the synthetic register says J-LIS answers for them this cycle.
-    population = demo_population(1000)
     batch_id, cycle = summary["survival_inquiry"]["batch_id"], summary["survival_inquiry"]["cycle"]
     rows = local_deployment(e2e_settings, configure_logs=False).pension_system().read_outcomes(batch_id)
-    expected = Counter()
+    expected = Counter({"not_permitted": len(mistaken)})
+    refused = {r.usage.value for r in mistaken}
     for row in rows:
+        if row.usage_number in refused:
+            assert row.outcome.value == "not_permitted"
+            assert row.not_permitted_reason is not None
+            assert row.not_permitted_reason.value == "role_not_permitted"
+            continue
         index = population.index_of_usage_number(population.usage_number(int(row.usage_number[1:])))
         want = population.expected_outcome(index, cycle)
         expected[want.outcome.value] += 1
@@ -51,3 +64,28 @@ def test_a_second_cycle_reuses_the_vault_and_completes_again(e2e_settings):
     second = run_demo(e2e_settings, 200, timeout_s=120, console=None)
     assert first.lost == second.lost == 0
     assert second.details["survival_inquiry"]["batch_id"] != first.details["survival_inquiry"]["batch_id"]
+
+
+@pytest.mark.timeout(180)
+def test_the_survival_inquiry_never_sends_a_dependant_only_number_to_jlis(e2e_settings, monkeypatch):
+    # What the J-LIS simulator received, read from the request files themselves (the counterpart's side).
+    received = []
+    handle = JlisSimulator.handle
+
+    def spy(self: JlisSimulator, file: CounterpartFile) -> list[CounterpartFile]:
+        if flow_of(file.name) == "survival":
+            received.extend(r.individual_number for r in parse_request(file.content).records)
+        return handle(self, file)
+
+    monkeypatch.setattr(JlisSimulator, "handle", spy)
+    report = run_demo(e2e_settings, 300, timeout_s=150, console=None)
+    summary = report.as_json()
+    population = demo_population(300)
+    mistaken = dependant_only(population, 300)
+    assert mistaken
+    assert summary["lost"] == 0
+    assert summary["outcomes"]["survival_inquiry"]["not_permitted"] == len(mistaken)
+    assert received, "the simulator saw the inquiry"
+    assert len(received) == 300  # every pensioner and spouse, and nobody else
+    assert not {r.number for r in mistaken} & set(received)
+    assert {population.individual_number(i) for i in range(300)} == set(received)

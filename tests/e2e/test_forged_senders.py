@@ -182,6 +182,7 @@ def acquisition_request(usage: UsageNumber, batch: str) -> Envelope:
         message_type="pension.number_acquisition.requested",
         schema_version=1,
         source="pension",
+        actor="federation",
         destination="hub",
         purpose=NUMBER_ACQUISITION_PURPOSE,
         payload=payload_dict(payload),

@@ -89,14 +89,15 @@ def test_provisions_and_queries_are_recorded_with_both_numberings(e2e_settings, 
     query = next(r for r in records if r["role"] == "requester")
     assert query["legal_basis_current"].endswith("84の項（第86条）")
     assert query["legal_basis_legacy"] == "番号法 別表第二 59の項"
-    assert query["requester"] == "全国市町村職員共済組合連合会"
+    assert query["requester"] == "東京都市町村職員共済組合（m130001）"  # the 構成組合 that queried (事務(9))
     assert query["provider"] == "千代田区（131016）"
     assert query["items"] == ["TM00000000000021 地方税関係情報"]
     assert query["provided_at"]
     assert query["subject"]
     assert query["retention_until"]
     for provided in (r for r in records if r["role"] == "provider"):
-        assert provided["provider"] == "全国市町村職員共済組合連合会"
+        # The 構成組合 whose 副本 was provided (事務(10), run on its behalf by the harness).
+        assert provided["provider"] == "東京都市町村職員共済組合（m130001）"
         assert "の項" in provided["legal_basis_current"]
         assert provided["provided_at"]
         assert provided["items"] == ["TM00000000000051 年金給付関係情報"]

@@ -11,10 +11,16 @@ from adapters.intermediate_server import (
     Municipality,
     Permission,
 )
-from contracts.messages.intermediate_server import CodeStatus, IsError, QueryStatus, TableBasis
-from hub.infra.db.audit_tables import access_records
+from contracts.messages.intermediate_server import (
+    CodeStatus,
+    InfoQueryRequested,
+    IsError,
+    QueryStatus,
+    TableBasis,
+)
+from hub.infra.db.audit_tables import access_records, provision_records
 from hub.ports.dead_letters import DeadLetterQuery
-from tests.e2e.is_harness import LOCAL_TAX, RESIDENT, query_record, running, wait_for
+from tests.e2e.is_harness import LOCAL_TAX, RESIDENT, pension_envelope, query_record, running, wait_for
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.timeout(60)]
 
@@ -172,3 +178,53 @@ def test_no_data(e2e_settings):
     assert answer.local_tax is None
     assert answer.error is None
     assert answer.message_ja == "該当する特定個人情報が存在しません。"
+
+
+def test_a_query_of_a_member_association_names_it_as_the_requester(e2e_settings):
+    # 番号法 第23条: the 情報提供等の記録 names the body that actually queried, the 構成組合 on
+    # whose behalf the query ran (事務(9) is a 構成組合's alone), not the federation.
+    sim = simulator()
+    with running(e2e_settings, sim) as h:
+        h.acquire_codes([3])
+        h.query([query_record(0, "by-a-member", h.usage(3), provider="131016")])
+        answers = h.answers({"by-a-member"})
+        assert answers["by-a-member"][1].status is QueryStatus.ANSWERED
+        with h.hub.engine.connect() as conn:
+            requesters = set(
+                conn.execute(
+                    select(provision_records.c.requester).where(provision_records.c.role == "requester")
+                ).scalars()
+            )
+    assert requesters == {"東京都市町村職員共済組合（m130001）"}
+
+
+def test_a_query_of_the_federation_is_refused_as_not_its_jimu(e2e_settings):
+    sim = simulator()
+    with running(e2e_settings, sim) as h:
+        h.acquire_codes([4])
+        payload = InfoQueryRequested(
+            batch_id="by-the-federation",
+            records=(query_record(0, "federation-asks", h.usage(4), provider="131016"),),
+        )
+        h.hub.publish_as_pension(
+            [pension_envelope("pension.info_query.requested", payload, actor="federation")]
+        )
+
+        def dead_lettered():
+            with h.hub.uow_factory()() as uow:
+                found = uow.dead_letters.find(DeadLetterQuery(message_type="pension.info_query.requested"))
+            assert found
+            return found
+
+        [letter] = wait_for(dead_lettered)
+        with h.hub.engine.connect() as conn:
+            refused = conn.execute(
+                select(access_records.c.reason, access_records.c.details).where(
+                    access_records.c.action == "dead_lettered", access_records.c.outcome == "refused"
+                )
+            ).all()
+    assert letter.failure.reason_code == "actor_not_permitted"
+    assert letter.actor == "federation"  # the claim the pension system made, kept with its dead letter
+    assert [r.reason for r in refused] == ["actor_not_permitted"]
+    assert "構成組合のみ" in refused[0].details
+    assert sim.queries_received == 0

@@ -21,6 +21,7 @@ from contracts.messages.jlis_acquisition import AcquisitionStatus, HoldReason, M
 from contracts.redaction import find_numbers
 from hub.cli import vault_cmd
 from hub.demo.data import DEMO_SEED, demo_register
+from tests.cli_approvals import approved_hold
 from tests.e2e._running import running_hub, wait_until
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
@@ -117,13 +118,16 @@ def test_acquisition_links_holds_and_resolves_through_the_broker(e2e_settings) -
         multiple = next(h for h in holds if h["reason"] == "multiple_candidates")
         none = next(h for h in holds if h["no_match_reason"] == NoMatchReason.NO_RESIDENT_CODE.value)
         female = next(c for c in multiple["candidates"] if c["matched"]["sex"] == Sex.FEMALE.value)
-        for hold, args in (
-            (multiple, ["--link-candidate", str(female["candidate_no"])]),
-            (none, ["--reject"]),
+        for hold, args, candidate in (
+            (multiple, ["--link-candidate", str(female["candidate_no"])], female["candidate_no"]),
+            (none, ["--reject"], None),
         ):
             done = runner.invoke(
                 vault_cmd.app,
-                ["resolve", hold["hold_id"], *args, "--reason", "確認済み", "--operator", "e2e"],
+                [
+                    *["resolve", hold["hold_id"], *args, "--reason", "確認済み", "--operator", "e2e"],
+                    *["--approval", approved_hold(e2e_settings, hold["hold_id"], candidate, by="e2e")],
+                ],
                 obj=e2e_settings,
             )
             assert done.exit_code == 0, done.output

@@ -20,6 +20,7 @@ from contracts.messages.survival import MoveKind, PensionAction, SurvivalOutcome
 from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.cli import vault_cmd
+from hub.core.holds import jlis_grounds
 from hub.demo.data import DEMO_SEED
 from hub.ports.vault import Retention
 from tests.e2e._running import running_hub, wait_until
@@ -79,7 +80,7 @@ def test_every_survival_outcome_kind_reaches_the_pension_system(e2e_settings) ->
 
     with running_hub(e2e_settings, population) as hub:
         with hub.uow_factory()() as uow:
-            uow.vault.enrol(
+            enrolled = uow.vault.enrol(
                 [(population.usage_number(i), population.individual_number(i)) for i in people]
                 + [(population.spouse_usage_number(spouse), population.individual_number(spouse))]
                 # Someone else already holds the collider's new number: its change must be held.
@@ -87,6 +88,8 @@ def test_every_survival_outcome_kind_reaches_the_pension_system(e2e_settings) ->
                 retention=ENTITLEMENT,
                 source="test",
             )
+            # Obtained from J-LIS as 受給権者 and 加給年金額対象配偶者: J-LIS may be asked about them.
+            jlis_grounds(uow.vault, [(s, u) for u, s in enrolled.items()], source="test")
             uow.commit()
         pension = PensionSystemSimulator(e2e_settings.wire_dir / "pension")
         pension.drop_survival_request(asked, cycle=CYCLE, as_of=date(2026, 11, 20), batch_id="kinds-1")

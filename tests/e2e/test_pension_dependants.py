@@ -34,7 +34,7 @@ def test_declarations_are_stored_with_their_retention_and_acknowledged(e2e_setti
     with running_hub(e2e_settings, population) as hub:
         pension = PensionRequestsSimulator(e2e_settings.wire_dir / "pension")
         path = pension.drop_dependants_declarations(
-            rows, tax_year=2027, filing_deadline=deadline, batch_id="dec-e2e"
+            rows, tax_year=2027, filing_deadline=deadline, batch_id="dec-e2e", actor="m130001"
         )
         acked = lambda: pension.acknowledged_declarations("dec-e2e") == len(rows)  # noqa: E731
         wait_until(acked, timeout_s=60, what="every acknowledgement")

@@ -49,6 +49,7 @@ from hub.infra.db.migrate import upgrade
 from hub.ports.holds import HoldStatus
 from hub.ports.vault import Retention
 from hub.settings import Settings
+from tests.cli_approvals import approved_hold
 
 REGISTER_SIZE = 3_000
 AS_OF = date(2026, 11, 20)
@@ -238,6 +239,11 @@ def test_operator_lists_and_resolves_holds_and_every_decision_is_recorded(hub: L
         "--operator",
         "sato",
     ]
+    # Without a second person's approval nothing is linked.
+    unapproved = runner.invoke(vault_cmd.app, args, obj=hub.settings)
+    assert unapproved.exit_code == 2
+    assert "needs a second person" in unapproved.output
+    args += ["--approval", approved_hold(hub.settings, multiple["hold_id"], 2, by="sato")]
     done = runner.invoke(vault_cmd.app, args, obj=hub.settings)
     assert done.exit_code == 0, done.output
     index = register.index_of_usage_number(UsageNumber.model_validate(multiple["usage_number"]))
@@ -258,10 +264,16 @@ def test_operator_lists_and_resolves_holds_and_every_decision_is_recorded(hub: L
 
     # Resolving twice is refused; rejecting the none-hold is recorded too.
     again = runner.invoke(vault_cmd.app, args, obj=hub.settings)
-    assert again.exit_code == 2
+    assert again.exit_code == 1  # an approval is used once
+    args[-1] = approved_hold(hub.settings, multiple["hold_id"], 2, by="sato")
+    again = runner.invoke(vault_cmd.app, args, obj=hub.settings)
+    assert again.exit_code == 2  # and the hold is resolved already
     rejected = runner.invoke(
         vault_cmd.app,
-        ["resolve", none["hold_id"], "--reject", "--reason", "本人に確認中", "--operator", "sato"],
+        [
+            *["resolve", none["hold_id"], "--reject", "--reason", "本人に確認中", "--operator", "sato"],
+            *["--approval", approved_hold(hub.settings, none["hold_id"], None, by="sato")],
+        ],
         obj=hub.settings,
     )
     assert rejected.exit_code == 0, rejected.output
@@ -271,6 +283,7 @@ def test_operator_lists_and_resolves_holds_and_every_decision_is_recorded(hub: L
         (none["hold_id"], "rejected"),
     ]
     assert all(r["actor"] == "operator:sato" for r in resolved)
+    assert all(r["details"]["approved_by"] == "suzuki" for r in resolved)  # both people on record
     # The resolved record precedes the link it authorised in the chain.
     linked = [r for r in records(hub, "linked") if r["actor"] == "operator:sato"]
     assert linked[0]["seq"] > resolved[0]["seq"]
@@ -341,12 +354,16 @@ def test_a_number_change_colliding_in_the_vault_is_held_and_the_chunk_goes_on(hu
     # Linking the conflicting number by hand is refused, and the refusal recorded; rejecting works.
     runner = CliRunner()
     args = ["resolve", hold.hold_id, "--link-candidate", "1", "--reason", "r", "--operator", "o"]
+    args += ["--approval", approved_hold(hub.settings, hold.hold_id, 1, by="o")]
     refused = runner.invoke(vault_cmd.app, args, obj=hub.settings)
     assert refused.exit_code == 1, refused.output
     assert [r["outcome"] for r in records(hub, "resolved")] == ["refused"]
     ok = runner.invoke(
         vault_cmd.app,
-        ["resolve", hold.hold_id, "--reject", "--reason", "r", "--operator", "o"],
+        [
+            *["resolve", hold.hold_id, "--reject", "--reason", "r", "--operator", "o"],
+            *["--approval", approved_hold(hub.settings, hold.hold_id, None, by="o")],
+        ],
         obj=hub.settings,
     )
     assert ok.exit_code == 0, ok.output
@@ -381,7 +398,7 @@ def test_dependants_are_stored_with_their_retention_and_a_conflict_refuses_its_d
     DirectoryGateway(root)
     sim = PensionRequestsSimulator(root)
     path = sim.drop_dependants_declarations(
-        rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d1"
+        rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d1", actor="m130001"
     )
     pension = hub.adapter("pension")
     (submitted,) = drain(pension)

@@ -10,7 +10,17 @@ from contracts.ids import new_id
 from contracts.redaction import find_numbers
 from hub.console.users import load_users
 from hub.infra.crypto.sealing import HpkeSealer
-from tests.console_fixtures import ConsoleWorld, _dead_letter, _inquiry_body, console_world, sign_in, token
+from tests.console_fixtures import (
+    CHIBA,
+    ConsoleWorld,
+    _dead_letter,
+    _inquiry_body,
+    approved,
+    console_world,
+    session,
+    sign_in,
+    token,
+)
 
 __all__ = ["console_world"]
 
@@ -23,12 +33,28 @@ ROLE_MATRIX = [
     ("GET", "/api/audit/records", None, {"ada", "aki"}),
     ("GET", "/api/audit/verify", None, {"ada", "aki"}),
     ("POST", "/api/dead-letters/discard", {"ids": [999], "reason": "nothing"}, {"ada", "olga"}),
-    ("POST", "/api/dead-letters/{dl}/reveal", {"sealed_index": 1, "reason": "a reason long enough"}, {"ada"}),
+    (
+        "POST",
+        "/api/approvals",
+        {
+            "action": "reveal_number",
+            "dead_letter_id": "{dl}",
+            "sealed_index": 1,
+            "reason": "a reason long enough",
+        },
+        {"ada"},
+    ),
 ]
 
 
 def _fill(path: str, world: ConsoleWorld) -> str:
     return path.format(chiba=world.correlations["chiba"], dl=world.dead_letters["chiba"])
+
+
+def _fill_body(body: dict[str, object] | None, world: ConsoleWorld) -> dict[str, object] | None:
+    if body is None:
+        return None
+    return {k: world.dead_letters["chiba"] if v == "{dl}" else v for k, v in body.items()}
 
 
 @pytest.mark.parametrize(("method", "path", "body", "allowed"), ROLE_MATRIX)
@@ -37,7 +63,11 @@ def test_every_api_call_checks_the_role_and_records_refusals(console_world, meth
     with TestClient(world.app) as client:
         for name in ("ada", "olga", "aki", "vic"):
             before = len(world.records("refused"))
-            response = client.request(method, _fill(path, world), json=body, headers=token(name))
+            # A session for everyone: an admin has no bearer token.
+            headers = session(client, name)
+            response = client.request(
+                method, _fill(path, world), json=_fill_body(body, world), headers=headers
+            )
             refusals = [r for r in world.records("refused")[before:] if r["actor"] == f"console:{name}"]
             if name in allowed:
                 assert response.status_code < 400, (name, response.text)
@@ -91,7 +121,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_recorded(console_world):
     world = console_world
     with TestClient(world.app) as client:
         csrf = sign_in(client, "olga")
-        dl = world.dead_letters["chiba"]
+        dl = world.dead_letters["unread"]  # its body carries no number (sealed or plain): no second person
         form = {"operation": "discard", "reason": "duplicate of a fixed batch", "ids": str(dl)}
         assert client.post("/dead-letters/actions", data=form).status_code == 403
         assert world.records("refused")[-1]["reason"] == "missing or wrong CSRF token"
@@ -108,10 +138,21 @@ def test_replay_from_the_api_publishes_and_records_before(console_world):
     queue = world.hub.names.adapter_queue("jlis")
     with TestClient(world.app) as client:
         dl = world.dead_letters["saitama"]
+        body = {"ids": [dl], "reason": "J-LIS fixed its side", "rate": 5, "limit": 5}
+        # Its body carries sealed numbers: alone, an operator replays nothing.
+        alone = client.post("/api/dead-letters/replay", json=body, headers=token("olga"))
+        assert alone.status_code == 200, alone.text
+        assert alone.json()["counts"] == {"skipped": 1}
+        assert "second person" in alone.json()["results"][0]["detail"]
+        assert world.transport.queue_depth(queue)[0] == 0
+        approval = approved(
+            client,
+            {"action": "replay_dead_letters", "ids": [dl], "reason": "J-LIS fixed its side, replay it"},
+            requester="olga",
+            approver="otto",
+        )
         response = client.post(
-            "/api/dead-letters/replay",
-            json={"ids": [dl], "reason": "J-LIS fixed its side", "rate": 5, "limit": 5},
-            headers=token("olga"),
+            "/api/dead-letters/replay", json={**body, "approval_id": approval}, headers=token("olga")
         )
         assert response.status_code == 200, response.text
         assert response.json()["counts"] == {"replayed": 1}
@@ -119,8 +160,14 @@ def test_replay_from_the_api_publishes_and_records_before(console_world):
         replayed = world.records("replayed")
         assert replayed[-1]["actor"] == "operator:olga@console"
         assert replayed[-1]["destination"] == queue
+        assert '"approved_by":"otto"' in replayed[-1]["details"]
+        assert '"requested_by":"olga"' in replayed[-1]["details"]
         again = client.get(f"/api/dead-letters/{dl}", headers=token("olga")).json()
         assert again["status"] == "replayed"
+        once = client.post(
+            "/api/dead-letters/replay", json={**body, "approval_id": approval}, headers=token("olga")
+        )
+        assert once.status_code == 403  # a request is used once
         too_slow = client.post(
             "/api/dead-letters/replay",
             json={"group": "abcdefghijklmnop", "reason": "all of them", "rate": 1, "limit": 500},
@@ -154,7 +201,16 @@ def test_an_association_sees_only_its_members(console_world):
         ("GET", "/api/trace/{saitama}", None),
         ("GET", "/api/trace/{mixed}", None),
         ("POST", "/api/dead-letters/replay", {"ids": ["{saitama_dl}"], "reason": "not ours"}),
-        ("POST", "/api/dead-letters/{saitama_dl}/reveal", {"sealed_index": 1, "reason": "curious about it"}),
+        (
+            "POST",
+            "/api/approvals",
+            {
+                "action": "reveal_number",
+                "dead_letter_id": "{saitama_dl}",
+                "sealed_index": 1,
+                "reason": "curious about it",
+            },
+        ),
         ("GET", "/metrics", None),
     ],
 )
@@ -168,53 +224,114 @@ def test_out_of_scope_is_refused_and_recorded(console_world, method, path, body)
     }
     if body and "ids" in body:
         body = {**body, "ids": [values["saitama_dl"]]}
-    name = "chiba-admin" if "reveal" in path else "chiba-op"
+    if body and "dead_letter_id" in body:
+        body = {**body, "dead_letter_id": values["saitama_dl"]}
+    name = "chiba-admin" if "approvals" in path else "chiba-op"
     with TestClient(world.app) as client:
-        response = client.request(method, path.format(**values), json=body, headers=token(name))
+        headers = session(client, name) if name == "chiba-admin" else token(name)
+        response = client.request(method, path.format(**values), json=body, headers=headers)
         assert response.status_code == 403, response.text
         last = world.records("refused")[-1]
         assert last["actor"] == f"console:{name}"
-        assert last["reason"] == "scope: outside association chiba"
+        assert last["reason"] == f"scope: outside association {CHIBA}"
     assert not world.records("revealed")
     assert not world.records("replayed")
 
 
-def test_an_admin_reveals_one_number_recorded_first(console_world):
+def _reveal_request(dl: int, index: int = 2) -> dict[str, object]:
+    return {
+        "action": "reveal_number",
+        "dead_letter_id": dl,
+        "sealed_index": index,
+        "reason": "pensioner asked which number we hold",
+    }
+
+
+def test_an_admin_reveals_one_number_approved_by_another_recorded_first(console_world):
     world = console_world
     dl = world.dead_letters["chiba"]
     with TestClient(world.app) as client:
-        detail = client.get(f"/api/dead-letters/{dl}", headers=token("ada")).json()
+        detail = client.get(f"/api/dead-letters/{dl}", headers=token("olga")).json()
         assert [s["index"] for s in detail["sealed"]] == [1, 2]
         assert not find_numbers(str(detail))
+        approval = approved(client, _reveal_request(dl), requester="chiba-admin", approver="ben")
+        headers = session(client, "chiba-admin")
         response = client.post(
             f"/api/dead-letters/{dl}/reveal",
-            json={"sealed_index": 2, "reason": "pensioner asked which number we hold"},
-            headers=token("chiba-admin"),
+            json={"sealed_index": 2, "approval_id": approval},
+            headers=headers,
         )
         assert response.status_code == 200, response.text
         assert response.json()["number"] == world.sealed[dl][1]
         assert response.headers["cache-control"] == "no-store"
+        again = client.post(
+            f"/api/dead-letters/{dl}/reveal",
+            json={"sealed_index": 2, "approval_id": approval},
+            headers=headers,
+        )
+        assert again.status_code == 403  # used once
     revealed = world.records("revealed")
     assert len(revealed) == 1
     assert revealed[0]["actor"] == "console:chiba-admin"
     assert revealed[0]["reason"] == "pensioner asked which number we hold"
+    assert '"approved_by":"ben"' in revealed[0]["details"]
+    assert '"requested_by":"chiba-admin"' in revealed[0]["details"]
     assert world.sealed[dl][1] not in str(revealed[0])
+    assert [r["reason"] for r in world.records("approved")] == ["ok"]
+
+
+def test_a_request_is_never_approved_by_its_requester_nor_an_association_for_a_reveal(console_world):
+    world = console_world
+    dl = world.dead_letters["chiba"]
+    with TestClient(world.app) as client:
+        made = client.post("/api/approvals", json=_reveal_request(dl), headers=session(client, "chiba-admin"))
+        approval = made.json()["approval_id"]
+        own = client.post(
+            f"/api/approvals/{approval}/decide",
+            json={"approve": True},
+            headers=session(client, "chiba-admin"),
+        )
+        assert own.status_code == 409
+        assert "another person" in own.json()["detail"]
+        unapproved = client.post(
+            f"/api/dead-letters/{dl}/reveal",
+            json={"sealed_index": 2, "approval_id": approval},
+            headers=session(client, "chiba-admin"),
+        )
+        assert unapproved.status_code == 403
+        assert "approved by a second person" in unapproved.json()["detail"]
+        decided = client.post(
+            f"/api/approvals/{approval}/decide", json={"approve": True}, headers=session(client, "ada")
+        )
+        assert decided.status_code == 200
+        stolen = client.post(
+            f"/api/dead-letters/{dl}/reveal",
+            json={"sealed_index": 2, "approval_id": approval},
+            headers=session(client, "ben"),
+        )
+        assert stolen.status_code == 403  # only the requester carries it out
+        assert "only they may carry it out" in stolen.json()["detail"]
+    assert not world.records("revealed")
+    refusals = [r for r in world.records("approved") if r["outcome"] == "refused"]
+    assert refusals
+    assert "another person" in refusals[0]["reason"]
 
 
 def test_a_reveal_is_refused_when_its_record_cannot_be_written(console_world, monkeypatch):
     world = console_world
     state = world.app.state.console
-
-    def broken(_records):
-        raise AuditWriteFailed("the access record could not be committed")
-
-    monkeypatch.setattr(state, "record", broken)
     dl = world.dead_letters["chiba"]
     with TestClient(world.app) as client:
+        approval = approved(client, _reveal_request(dl, 1), requester="ada", approver="ben")
+
+        def broken(_records):
+            raise AuditWriteFailed("the access record could not be committed")
+
+        monkeypatch.setattr(state, "record", broken)
         response = client.post(
             f"/api/dead-letters/{dl}/reveal",
-            json={"sealed_index": 1, "reason": "pensioner asked which number we hold"},
-            headers=token("ada"),
+            json={"sealed_index": 1, "approval_id": approval},
+            headers=session(client, "ada"),
         )
     assert response.status_code == 503
     assert not find_numbers(response.text)
@@ -222,27 +339,58 @@ def test_a_reveal_is_refused_when_its_record_cannot_be_written(console_world, mo
     assert not world.records("revealed")
 
 
-def test_a_reveal_needs_an_admin_and_a_reason(console_world):
+def test_a_reveal_needs_an_admin_a_reason_and_a_number_that_is_there(console_world):
     world = console_world
     dl = world.dead_letters["chiba"]
     with TestClient(world.app) as client:
-        operator = client.post(
-            f"/api/dead-letters/{dl}/reveal",
-            json={"sealed_index": 1, "reason": "pensioner asked which number we hold"},
-            headers=token("olga"),
-        )
+        operator = client.post("/api/approvals", json=_reveal_request(dl, 1), headers=token("olga"))
         assert operator.status_code == 403
         short = client.post(
-            f"/api/dead-letters/{dl}/reveal", json={"sealed_index": 1, "reason": "why"}, headers=token("ada")
+            "/api/approvals", json={**_reveal_request(dl, 1), "reason": "why"}, headers=session(client, "ada")
         )
         assert short.status_code == 422
-        missing = client.post(
-            f"/api/dead-letters/{dl}/reveal",
-            json={"sealed_index": 9, "reason": "pensioner asked which number we hold"},
-            headers=token("ada"),
-        )
-        assert missing.status_code == 404
+        # A number that is not there is refused when asked, before anyone approves.
+        missing = client.post("/api/approvals", json=_reveal_request(dl, 9), headers=session(client, "ada"))
+        assert missing.status_code == 404, missing.text
+        assert "no sealed number #9" in missing.text
     assert not world.records("revealed")
+    assert not world.records("requested")
+
+
+def test_a_person_reveals_at_most_the_daily_limit(tmp_path):
+    from tests.console_fixtures import make_world
+
+    world = make_world(tmp_path, reveals_per_day=1)
+    try:
+        dl = world.dead_letters["chiba"]
+        with TestClient(world.app) as client:
+            first = approved(client, _reveal_request(dl, 1), requester="ada", approver="ben")
+            done = client.post(
+                f"/api/dead-letters/{dl}/reveal",
+                json={"sealed_index": 1, "approval_id": first},
+                headers=session(client, "ada"),
+            )
+            assert done.status_code == 200
+            second = client.post(
+                "/api/approvals", json=_reveal_request(dl, 2), headers=session(client, "ada")
+            )
+            assert second.status_code == 409
+            assert "daily limit of 1" in second.json()["detail"]
+        assert len(world.records("revealed")) == 1
+        assert world.records("requested")[-1]["reason"] == "daily_reveal_limit"
+    finally:
+        world.hub.close()
+
+
+def test_an_admin_with_a_bearer_token_stops_the_console_at_start(tmp_path):
+    users = tmp_path / "users.toml"
+    users.write_text(
+        '[[users]]\nname = "root"\nrole = "admin"\norg = "federation"\n'
+        'token_hash = "sha256:' + "0" * 64 + '"\n'
+    )
+    users.chmod(0o600)
+    with pytest.raises(ConfigurationError, match="bearer tokens cannot carry the admin role"):
+        load_users(users)
 
 
 def test_no_users_file_no_console(tmp_path):
@@ -273,14 +421,21 @@ def test_a_number_sealed_for_an_adapter_is_not_revealed_by_the_console(console_w
         headers={"x-renkei-failure-reason": "refused"},
     )
     with TestClient(world.app) as client:
-        detail = client.get(f"/api/dead-letters/{dl}", headers=token("ada")).json()
+        detail = client.get(f"/api/dead-letters/{dl}", headers=session(client, "ada")).json()
         assert [s["recipient"] for s in detail["sealed"]] == ["jlis"]
-        response = client.post(
-            f"/api/dead-letters/{dl}/reveal",
-            json={"sealed_index": 1, "reason": "which number did we send to J-LIS"},
-            headers=token("chiba-admin"),
+        # Refused when asked, before anyone approves: the request would be of no use (and cost a reveal).
+        asked = client.post(
+            "/api/approvals",
+            json={
+                "action": "reveal_number",
+                "dead_letter_id": dl,
+                "sealed_index": 1,
+                "reason": "which number did we send to J-LIS",
+            },
+            headers=session(client, "ada"),
         )
-        assert response.status_code == 409, response.text
-        assert "sealed for jlis" in response.text
-        assert world.numbers[4].reveal() not in response.text
+        assert asked.status_code == 409, asked.text
+        assert "sealed for jlis" in asked.text
+        assert world.numbers[4].reveal() not in asked.text
     assert not world.records("revealed")
+    assert not world.records("requested")

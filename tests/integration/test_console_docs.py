@@ -91,7 +91,7 @@ def test_the_api_description_and_its_docs_need_a_sign_in(world: ConsoleWorld, pa
 
 def test_the_docs_page_loads_only_the_consoles_own_files(world: ConsoleWorld) -> None:
     client = TestClient(world.app)
-    page = client.get("/api/docs", headers=token("ada"))
+    page = client.get("/api/docs", headers=token("vic"))
     assert page.status_code == 200
     assert "<script>" not in page.text  # no inline script: the policy would block it anyway
     sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
@@ -101,4 +101,4 @@ def test_the_docs_page_loads_only_the_consoles_own_files(world: ConsoleWorld) ->
         asset = client.get(source)
         assert asset.status_code == 200, source
         assert len(asset.content) > 100, source
-    assert client.get("/openapi.json", headers=token("ada")).json()["info"]["title"] == "renkei console API"
+    assert client.get("/openapi.json", headers=token("vic")).json()["info"]["title"] == "renkei console API"

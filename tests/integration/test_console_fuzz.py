@@ -1,7 +1,8 @@
-"""Fuzzing the console's JSON API from its OpenAPI description (schemathesis), authenticated as an admin.
+"""Fuzzing the console's JSON API from its OpenAPI description (schemathesis), signed in as an admin.
 
 Bounded: at most 25 examples per operation, no deadline (SQLite on a shared machine). Every answer must
-match the schema, carry no server error, and hold no Individual Number.
+match the schema, carry no server error, and hold no Individual Number. An admin has no bearer token (it
+cannot carry the admin role): the fuzzer sends the session cookie and CSRF header of a signed-in admin.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from contracts.redaction import find_numbers
-from tests.console_fixtures import make_world, token
+from tests.console_fixtures import make_world, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +29,11 @@ def fuzz_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 def test_api_conforms_to_its_openapi_description(fuzz_world):
     # The description needs a sign-in like everything else (the loader passes the headers on).
-    schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_world.app, headers=token("ada"))
+    client = TestClient(fuzz_world.app)
+    csrf = sign_in(client, "ada")
+    cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    admin = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_world.app, headers=admin)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10
     for operation in operations:
@@ -35,7 +41,7 @@ def test_api_conforms_to_its_openapi_description(fuzz_world):
         @given(case=operation.as_strategy())
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case):
-            response = case.call_and_validate(headers=token("ada"))
+            response = case.call_and_validate(headers=admin)
             assert response.status_code < 500 or response.status_code == 503
             assert not find_numbers(response.text) or "/reveal" in case.path
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from hub.infra.db.metrics_tables import metric_samples
 from hub.infra.metrics_sampler import MetricsSampler, adapter_of_queue, flow_name
 from hub.infra.topology import Names
-from tests.console_fixtures import console_world, token
+from tests.console_fixtures import approved, console_world, token
 
 __all__ = ["console_world"]
 
@@ -50,12 +50,20 @@ def test_flows_show_counts_from_the_access_record_and_stay_the_same_on_every_pas
 
 def test_queue_gauges_come_from_the_broker(console_world):
     world = console_world
+    dl = world.dead_letters["chiba"]
     with TestClient(world.app) as client:
-        client.post(
+        approval = approved(
+            client,
+            {"action": "replay_dead_letters", "ids": [dl], "reason": "J-LIS is back, replay it"},
+            requester="olga",
+            approver="otto",
+        )
+        replayed = client.post(
             "/api/dead-letters/replay",
-            json={"ids": [world.dead_letters["chiba"]], "reason": "fixed", "rate": 5, "limit": 5},
+            json={"ids": [dl], "reason": "fixed", "rate": 5, "limit": 5, "approval_id": approval},
             headers=token("olga"),
         )
+        assert replayed.json()["counts"] == {"replayed": 1}
         world.app.state.console.sampler.sample()
         data = client.get("/api/flows", headers=token("vic")).json()
         adapters = {a["adapter"]: a for a in data["adapters"]}

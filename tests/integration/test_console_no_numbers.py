@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from contracts.redaction import find_numbers
-from tests.console_fixtures import USERS, ConsoleWorld, console_world, sign_in, token
+from tests.console_fixtures import USERS, ConsoleWorld, approved, console_world, session, sign_in, token
 
 __all__ = ["console_world"]
 
@@ -25,6 +25,7 @@ def _api_paths(world: ConsoleWorld) -> list[str]:
         "/api/dead-letters/groups",
         "/api/audit/records?limit=500",
         "/api/audit/verify",
+        "/api/approvals?status=all",
         "/metrics",
         "/openapi.json",
     ]
@@ -35,6 +36,7 @@ def _api_paths(world: ConsoleWorld) -> list[str]:
 
 def _pages(world: ConsoleWorld) -> list[str]:
     pages = ["/flows", "/flows?window=1440", "/dead-letters", "/trace", "/audit", "/audit/verify", "/health"]
+    pages += ["/approvals", "/approvals?status=all"]
     pages += [f"/dead-letters/{i}" for i in world.dead_letters.values()]
     pages += [f"/trace?correlation_id={c}" for c in world.correlations.values()]
     pages += ["/dead-letters?group=abcdefghijklmnop", "/login"]
@@ -51,8 +53,10 @@ def test_no_response_holds_a_number_for_any_role(console_world):
     fetched = 0
     with TestClient(world.app) as client:
         for name, _role, _org in USERS:
+            # An admin calls the API from a session (a bearer token cannot carry the admin role).
+            headers = session(client, name) if _role == "admin" else token(name)
             for path in _api_paths(world):
-                response = client.get(path, headers=token(name))
+                response = client.get(path, headers=headers)
                 assert response.status_code in (200, 403, 404), (name, path, response.status_code)
                 _assert_clean(response.text, f"{path} as {name}")
                 _assert_clean(str(response.headers), f"headers of {path} as {name}")
@@ -73,14 +77,17 @@ def test_no_response_holds_a_number_for_any_role(console_world):
 def test_the_one_reveal_shows_its_number_and_nothing_else_does(console_world):
     world = console_world
     dl = world.dead_letters["chiba"]
+    reason = "the pensioner asked which number we hold"
     with TestClient(world.app) as client:
+        request = {"action": "reveal_number", "dead_letter_id": dl, "sealed_index": 1, "reason": reason}
+        approval = approved(client, request, requester="ada", approver="ben")
         csrf = sign_in(client, "ada")
         page = client.get(f"/dead-letters/{dl}")
         _assert_clean(page.text, "the dead letter page")
         assert "⟨sealed for hub · #1⟩" in page.text
+        assert approval in page.text  # the approved request, ready to carry out
         revealed = client.post(
-            f"/dead-letters/{dl}/reveal",
-            data={"csrf": csrf, "sealed_index": "1", "reason": "the pensioner asked which number we hold"},
+            f"/dead-letters/{dl}/reveal", data={"csrf": csrf, "sealed_index": "1", "approval_id": approval}
         )
         assert revealed.status_code == 200
         spans = find_numbers(revealed.text)
@@ -89,7 +96,7 @@ def test_the_one_reveal_shows_its_number_and_nothing_else_does(console_world):
         _assert_clean(after.text, "the page after the reveal")
         audit = client.get("/audit?action=revealed")
         _assert_clean(audit.text, "the audit page")
-        assert "the pensioner asked which number we hold" in audit.text
+        assert reason in audit.text
     assert world.app.state.console.guard_hits == 0
 
 

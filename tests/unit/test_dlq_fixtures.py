@@ -54,6 +54,7 @@ def inquiry(message_id: uuid.UUID | None = None) -> Envelope:
         message_type=INQUIRY[0],
         schema_version=INQUIRY[1],
         source="pension",
+        actor="federation",
         destination="hub",
         purpose=Purpose(code="pension.survival", legal_basis=(LegalBasis(law="番号法", article="第9条"),)),
         payload=payload_dict(payload),

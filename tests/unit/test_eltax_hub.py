@@ -53,7 +53,7 @@ from hub.core.policy import NumberPolicy
 from hub.demo.deployment import local_deployment
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.transport_memory import InMemoryTransport
-from hub.ports.vault import Retention
+from hub.ports.vault import Ground, Retention
 from hub.settings import Settings
 from tests._shared_transport import shared
 from tests.eltax_fixtures import CONTRACT_PAYER, certificate, number
@@ -76,7 +76,11 @@ def hub(tmp_path):
         links = [(certificate(i), number(i)) for i in range(4)]
         links += [(dependant(i), number(100 + i)) for i in range(4)]
         links.append((certificate(9), None))  # known, but without a number
-        uow.vault.enrol(links, retention=Retention(basis="test"), source="test")
+        subjects = uow.vault.enrol(links, retention=Retention(basis="test"), source="test")
+        # Why each number is held: pensioners from J-LIS, their relatives from a 扶養親族等申告書.
+        grounds = [(subjects[certificate(i)], Ground("recipient", "jlis")) for i in range(4)]
+        grounds += [(subjects[dependant(i)], Ground("dependant", "declaration")) for i in range(4)]
+        uow.vault.add_grounds(grounds, source="test")
         uow.commit()
     yield hub
     hub.close()
@@ -108,6 +112,7 @@ def report_request(*records: PaymentReportRecord) -> Envelope:
         message_type="pension.payment_report.requested",
         schema_version=1,
         source="pension",
+        actor="federation",
         destination="hub",
         purpose=PAYMENT_REPORT_PURPOSE,
         payload=payload_dict(payload),
@@ -215,6 +220,7 @@ def notice_request(code: TokuchoNoticeCode, **extra) -> Envelope:
         message_type="pension.tokucho.notice_requested",
         schema_version=1,
         source="pension",
+        actor="federation",
         destination="hub",
         purpose=NOTICE_PURPOSE,
         payload=payload_dict(payload),

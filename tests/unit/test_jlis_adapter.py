@@ -225,9 +225,13 @@ def test_every_outcome_kind_round_trips(population: SyntheticPopulation, kinds: 
     assert env.schema_version == 1
     assert (env.source, env.destination) == ("jlis", "hub")
     assert env.purpose.code == "jlis.survival_change"
-    assert env.purpose.legal_basis == (
-        LegalBasis(law="住民基本台帳法", article="第30条の9", item="別表第一"),
-    )
+    # The purpose table's bases: 住基法 第30条の9 and its 別表第一 items 19, 74 and 77の9.
+    assert env.purpose.legal_basis[0] == LegalBasis(law="住民基本台帳法", article="第30条の9")
+    assert [b.item for b in env.purpose.legal_basis[1:]] == [
+        "別表第一 19の項",
+        "別表第一 74の項",
+        "別表第一 77の9の項",
+    ]
     assert env.message_id == result_message_id(result_file.name)
     assert env.message_id == stable_id(uuid.UUID("2f0d4d55-8e0b-5c52-9a57-6a6c69732e72"), result_file.name)
     assert not looks_like_a_number(env.message_id)

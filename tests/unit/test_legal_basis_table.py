@@ -14,7 +14,7 @@ from hub.bootstrap.common import load_legal_basis_table
 from hub.core._is_common import query_record_id
 from hub.core.legal_basis import MUNICIPALITY, LegalBasisRefused, LegalBasisTable
 
-TABLE = Path(__file__).resolve().parents[2] / "hub" / "legal_basis_table.toml"
+TABLE = Path(__file__).resolve().parents[2] / "contracts" / "purpose_table.toml"
 RESIDENT, TAX = "TM00000000000011", "TM00000000000021"
 B58 = TableBasis(current_item=58, current_article="第60条", legacy_item=35)
 B84 = TableBasis(current_item=84, current_article="第86条", legacy_item=59)
@@ -28,10 +28,12 @@ def table() -> LegalBasisTable:
 
 @pytest.mark.parametrize(("jimu", "basis"), [("J058", B58), ("J084", B84)])
 @pytest.mark.parametrize("spi", [RESIDENT, TAX])
-def test_the_federation_may_ask_a_municipality_for_resident_and_tax_information(table, jimu, basis, spi):
+def test_a_member_may_ask_a_municipality_for_resident_and_tax_information(table, jimu, basis, spi):
     permission = table.check_query(jimu_code=jimu, basis=basis, provider_org_code="131016", spi_code=spi)
     assert permission.provider_kind == MUNICIPALITY
-    assert permission.rule.requester == "全国市町村職員共済組合連合会"
+    # The law's requester: 共済組合等; which actor may query at all (事務(9), 構成組合 only) is the use's.
+    assert "地方公務員共済組合" in permission.rule.requester
+    assert permission.rule.use == f"intermediate_server.info_query.{basis.current_item}"
     assert permission.basis_current.endswith(f"{basis.current_item}の項（{basis.current_article}）")
     assert permission.basis_legacy == f"番号法 別表第二 {basis.legacy_item}の項"
     assert permission.spi.code == spi
@@ -92,6 +94,41 @@ def test_provision_rows_complete_the_legacy_numbering(table):
     assert table.provide_rule(84, "TM00000000000051") is None
 
 
+def test_the_seeds_26_provision_items_are_rows_with_their_dataset(table):
+    legacy = sorted(r.legacy_item for r in table.provides if r.legacy_item is not None)
+    assert legacy == [
+        1,
+        2,
+        3,
+        4,
+        6,
+        9,
+        12,
+        15,
+        25,
+        26,
+        34,
+        39,
+        57,
+        58,
+        62,
+        66,
+        68,
+        72,
+        81,
+        85,
+        92,
+        94,
+        106,
+        110,
+        114,
+        120,
+    ]
+    assert all(r.dataset and r.spi_codes == {"TM00000000000051"} for r in table.provides)
+    # No public source names them: every row says so.
+    assert {r.status for r in table.provides} == {"inferred"}
+
+
 def _table() -> dict:
     return tomllib.loads(TABLE.read_text(encoding="utf-8"))
 
@@ -104,6 +141,7 @@ def _table() -> dict:
         (lambda d: d["query"][0].update(spi_codes=["TM99999999999999"]), "unknown spi codes"),
         (lambda d: d["query"][0].update(current_item=0), "'current_item' between 1 and 300"),
         (lambda d: d["query"][0].update(legacy_item="59"), "'legacy_item' between 1 and 300"),
+        (lambda d: d["provide"][3].pop("legacy_item"), "needs current_item or legacy_item"),
         (lambda d: d["spi"][0].update(code="TM123"), "not TM \\+ 14 digits"),
         (lambda d: d.update(query={"a": 1}), "must be tables"),
     ],
@@ -118,6 +156,7 @@ def test_a_malformed_table_does_not_load(damage, message):
 def test_the_table_in_the_repository_loads_whole():
     table = LegalBasisTable.from_mapping(_table())
     assert len(table) == 4
+    assert len(table.provides) == 27
     assert table.requester == "全国市町村職員共済組合連合会"
 
 

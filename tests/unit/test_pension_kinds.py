@@ -234,7 +234,7 @@ def test_declarations_are_sealed_at_once_and_the_file_deleted_after_publishing(
     rows = [declaration(1, 1), declaration(2, 3), declaration(5, 6)]
     sim = PensionRequestsSimulator(root)
     path = sim.drop_dependants_declarations(
-        rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="dec-1"
+        rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="dec-1", actor="m130001"
     )
     assert find_numbers(path.read_text())  # the file kind that carries numbers
     adapter = PensionAdapter(
@@ -277,10 +277,12 @@ def test_a_redropped_declaration_is_refused_as_processed_and_deleted(root: Path)
         DirectoryGateway(root), chunk_records=5, sealer=HpkeSealer(KEYRING.sealing_for())
     )
     rows = [declaration(1)]
-    sim.drop_dependants_declarations(rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d")
+    sim.drop_dependants_declarations(
+        rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d", actor="m130001"
+    )
     assert len(drain(adapter)) == 1
     path = sim.drop_dependants_declarations(
-        rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d"
+        rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d", actor="m130001"
     )
     assert drain(adapter) == []
     assert adapter.recent_rejections[-1].reason is Reason.ALREADY_PROCESSED
@@ -319,7 +321,7 @@ def test_gaps_between_dependants_are_refused() -> None:
 
 def test_a_declaration_without_a_sealer_is_a_configuration_error(root: Path) -> None:
     PensionRequestsSimulator(root).drop_dependants_declarations(
-        [declaration(1)], tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d"
+        [declaration(1)], tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d", actor="m130001"
     )
     with pytest.raises(ConfigurationError):
         PensionAdapter(DirectoryGateway(root), chunk_records=5).poll()
@@ -328,7 +330,7 @@ def test_a_declaration_without_a_sealer_is_a_configuration_error(root: Path) -> 
 def test_an_interrupted_deletion_is_settled_at_the_next_look(root: Path) -> None:
     sim = PensionRequestsSimulator(root)
     path = sim.drop_dependants_declarations(
-        [declaration(1)], tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d"
+        [declaration(1)], tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d", actor="m130001"
     )
     manifest = path.with_name(path.name + ".manifest.json")
     (root / "processed" / manifest.name).write_bytes(manifest.read_bytes())
@@ -447,3 +449,21 @@ def test_a_number_bearing_name_with_another_kind_is_refused_and_deleted(root: Pa
     assert adapter.recent_rejections[-1].reason is Reason.MANIFEST_MISMATCH
     assert not (root / "rejected" / disguised.name).exists()  # a file so named may hold numbers: deleted
     assert (root / "rejected" / (disguised.name + ".report.json")).exists()
+
+
+def test_a_declaration_of_the_federation_is_refused_at_the_door_and_deleted(root: Path) -> None:
+    # 事務(2) (dependants' registration) is a 構成組合's alone; a version 1 manifest (no actor) is the
+    # federation's, so the file is refused whole, with a report the pension system can act on.
+    sim = PensionRequestsSimulator(root)
+    path = sim.drop_dependants_declarations(
+        [declaration(1)], tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="fed"
+    )
+    adapter = PensionAdapter(
+        DirectoryGateway(root), chunk_records=5, sealer=HpkeSealer(KEYRING.sealing_for())
+    )
+    assert drain(adapter) == []
+    assert adapter.recent_rejections[-1].reason is Reason.ACTOR_NOT_PERMITTED
+    assert not path.exists()  # it held numbers: deleted, its report kept
+    report = json.loads((root / "rejected" / (path.name + ".report.json")).read_text())
+    assert report["reason"] == "actor_not_permitted"
+    assert "構成組合" in report["action"]

@@ -111,7 +111,11 @@ def test_the_purpose_cites_its_legal_bases():
         SURVIVAL_CHECK_PURPOSE.legal_basis
     )
     assert (
-        LegalBasis(law="番号法", article="第9条第1項", item="別表 59の項")
+        LegalBasis(
+            law="行政手続における特定の個人を識別するための番号の利用等に関する法律",
+            article="第9条第1項",
+            item="別表 59の項",
+        )
         in SURVIVAL_CHECK_PURPOSE.legal_basis
     )
 
@@ -357,6 +361,7 @@ def test_other_messages_are_refused(root):
         message_type="pension.survival_inquiry.requested",
         schema_version=1,
         source="pension",
+        actor="federation",
         destination="hub",
         purpose=SURVIVAL_CHECK_PURPOSE,
         payload=payload_dict(request),

@@ -15,7 +15,7 @@ import pytest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.gateway import DirectoryGateway
 from adapters.pension.simulator import PensionSystemSimulator
-from adapters.pension.wire import OUTCOME_COLUMNS, OutcomeManifest, dump_manifest, encode_rows
+from adapters.pension.wire import OUTCOME_COLUMNS_V1, OutcomeManifest, dump_manifest, encode_rows
 from contracts.usage_number import UsageNumber, UsageNumberKind
 
 CYCLE, AS_OF = "2026-12", date(2026, 11, 20)
@@ -65,7 +65,8 @@ def test_an_invalid_batch_id_writes_nothing(root, pension):
 
 
 def write_outcome_file(root: Path, name: str, rows: list[list[str]], *, chunk_index: int = 0) -> None:
-    content = b"".join(encode_rows(OUTCOME_COLUMNS, rows))
+    # A format version 1 file (written before actors and not_permitted_reason): still read as it was.
+    content = b"".join(encode_rows(OUTCOME_COLUMNS_V1, rows))
     manifest = OutcomeManifest(
         format_version=1,
         kind="survival_outcomes",

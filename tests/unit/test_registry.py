@@ -36,6 +36,7 @@ def _request(records=1):
         message_type="pension.survival_inquiry.requested",
         schema_version=1,
         source="pension",
+        actor="federation",
         destination="hub",
         purpose=PURPOSE,
         payload=payload_dict(payload),

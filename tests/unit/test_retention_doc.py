@@ -8,7 +8,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hub.core.retention_model import RETENTION_MODEL, Enforcer, Kind, retention_markdown
+from contracts.purpose_table import default_table
+from hub.core.retention import DEPENDANTS_DECLARATION
+from hub.core.retention_model import (
+    ENTITLEMENT,
+    RETENTION_MODEL,
+    Enforcer,
+    Kind,
+    kind_of_basis,
+    retention_markdown,
+)
 from hub.infra.retention_run import STEPS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "retention.md"
@@ -38,3 +47,25 @@ def test_the_document_names_every_kind() -> None:
     text = retention_markdown()
     for kind in Kind:
         assert f"`{kind.value}`" in text
+
+
+def test_the_vault_rows_take_their_legal_basis_from_the_purpose_table() -> None:
+    # The law is stated once, in the purpose table: each vault row of the retention model names the table's
+    # retention basis and every article its [[held_under]] rows obtain and keep numbers under.
+    table = default_table()
+    rows = {row.kind: row for row in RETENTION_MODEL}
+    for kind, retention in (
+        (Kind.VAULT_ENTITLEMENT, ENTITLEMENT),
+        (Kind.VAULT_DEPENDANTS, DEPENDANTS_DECLARATION),
+    ):
+        held = table.held_under_retention(retention)
+        assert held, f"the purpose table keeps no number with {retention}"
+        assert kind_of_basis(retention) is kind
+        for h in held:
+            for basis in (*h.bases, *h.kept_under):
+                assert basis.text in rows[kind].basis
+    # every retention basis the table names has a row of its own in the model
+    assert {kind_of_basis(h.retention) for h in table.held_under.values()} <= {
+        Kind.VAULT_ENTITLEMENT,
+        Kind.VAULT_DEPENDANTS,
+    }

@@ -2,6 +2,8 @@
 
 Replays and discards go through :class:`hub.core.operations.DeadLetterOperations`, which records each one
 (REPLAYED before anything is published, DISCARDED in the same transaction) under ``operator:<name>@console``.
+A dead letter whose body carries numbers is replayed or discarded, and a number is revealed, only under a
+request a second person approved (four eyes, :mod:`hub.console.views.approvals`), named by ``approval_id``.
 A replay from the console is bounded: at most ``limit`` (≤ 500) dead letters at ``rate`` per second, and
 ``limit / rate`` at most 60 seconds, so a request cannot run for long.
 """
@@ -20,7 +22,7 @@ from hub.console.auth import Principal, Refused, check_scope, require
 from hub.console.context import state_of
 from hub.console.pages import render
 from hub.console.render import body_view, headers_view, safe
-from hub.console.reveal import RevealFailed, RevealUnavailable, reveal_sealed
+from hub.console.reveal import Revealed, RevealFailed, RevealUnavailable, reveal_sealed
 from hub.console.roles import Permission
 from hub.console.schemas import (
     API_ERRORS,
@@ -33,11 +35,17 @@ from hub.console.schemas import (
     ErrorOut,
     RevealIn,
     RevealOut,
+    RevealRequestIn,
     SealedOut,
 )
 from hub.console.scope import dead_letter_owner, visible_dead_letters
+from hub.console.views.approvals import LABELS, STATUS_LABELS, approval_out, make_request
+from hub.console.views.approvals import policy as approval_policy
+from hub.core.approvals import ApprovalRefused, ApprovalRequired, consume
 from hub.core.operations import DeadLetterOperations, OperationReport
+from hub.core.sealed_bodies import carries_numbers
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
+from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus, FailureGroup
 
 __all__ = ["api", "pages"]
@@ -171,6 +179,35 @@ class _Action:
     rate: float
     limit: int
     dry_run: bool
+    approval_id: str | None = None
+
+
+def _approval(request: Request, principal: Principal, action: _Action) -> Approval | None:
+    """The approved request naming exactly ``action``'s ids, taken (used once); ``None`` without one."""
+    if action.approval_id is None or action.dry_run:
+        return None
+    if not action.ids or action.group:
+        raise HTTPException(409, "an approved request goes with dead letters named by id, not a group")
+    kind = (
+        ApprovalAction.REPLAY_DEAD_LETTERS
+        if action.operation == "replay"
+        else ApprovalAction.DISCARD_DEAD_LETTERS
+    )
+    with state_of(request).root.uow_factory() as uow:
+        try:
+            return consume(
+                uow,
+                action.approval_id,
+                action=kind,
+                target={"ids": sorted(set(action.ids))},
+                by=principal.user.name,
+                actor=principal.user.actor,
+                policy=approval_policy(request),
+            )
+        except (ApprovalRefused, ApprovalRequired) as exc:
+            raise HTTPException(403, safe(exc)) from exc
+        finally:
+            uow.commit()  # the use, or the refusal's record
 
 
 def _act(request: Request, principal: Principal, action: _Action) -> OperationReport:
@@ -205,6 +242,7 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
         if not ids:
             return OperationReport(action.operation, "-", principal.user.name, action.dry_run)
     query = DeadLetterQuery(ids=ids, fingerprint=None if ids else action.group, statuses=statuses)
+    approval = _approval(request, principal, replace(action, ids=ids) if ids else action)
     operations = DeadLetterOperations(
         state.root.uow_factory, state.transport, routes=state.root.replay_routes
     )
@@ -218,11 +256,17 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
                 rate=action.rate,
                 limit=action.limit,
                 dry_run=action.dry_run,
+                approval=approval,
             )
             report.error = report.error or capped
             return report
         return operations.discard(
-            query, operator=operator, reason=action.reason, limit=action.limit, dry_run=action.dry_run
+            query,
+            operator=operator,
+            reason=action.reason,
+            limit=action.limit,
+            dry_run=action.dry_run,
+            approval=approval,
         )
     except ConfigurationError as exc:
         raise HTTPException(409, safe(exc)) from exc
@@ -284,14 +328,18 @@ def detail_api(request: Request, principal: View, dead_letter_id: DeadLetterId) 
 @api.post("/replay", response_model=ActionOut, responses=_ERRORS, summary="Replay dead letters")
 def replay_api(request: Request, principal: Act, body: ActionIn) -> ActionOut:
     """Replay by ids or group, at most ``limit`` at ``rate`` per second; recorded before publishing."""
-    action = _Action("replay", body.ids, body.group, body.reason, body.rate, body.limit, body.dry_run)
+    action = _Action(
+        "replay", body.ids, body.group, body.reason, body.rate, body.limit, body.dry_run, body.approval_id
+    )
     return _report_out(_act(request, principal, action))
 
 
 @api.post("/discard", response_model=ActionOut, responses=_ERRORS, summary="Discard dead letters")
 def discard_api(request: Request, principal: Act, body: ActionIn) -> ActionOut:
     """Archive by ids or group with a reason (never deleted); recorded in the same transaction."""
-    action = _Action("discard", body.ids, body.group, body.reason, body.rate, body.limit, body.dry_run)
+    action = _Action(
+        "discard", body.ids, body.group, body.reason, body.rate, body.limit, body.dry_run, body.approval_id
+    )
     return _report_out(_act(request, principal, action))
 
 
@@ -299,19 +347,17 @@ def discard_api(request: Request, principal: Act, body: ActionIn) -> ActionOut:
     "/{dead_letter_id}/reveal",
     response_model=RevealOut,
     responses={**_ERRORS, 409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
-    summary="Reveal one sealed number (admins; recorded first)",
+    summary="Reveal one sealed number (admins, under an approved request; recorded first)",
 )
 def reveal_api(
     request: Request, principal: Reveal, dead_letter_id: DeadLetterId, body: RevealIn
 ) -> RevealOut:
-    """Reveal one number of this dead letter; the REVEALED record is committed before the answer."""
+    """Reveal one number of this dead letter under an approved request (``POST /api/approvals``).
+
+    The REVEALED record, naming both people, is committed before the answer.
+    """
     row = _one(request, principal, dead_letter_id)
-    try:
-        revealed = reveal_sealed(request, principal, row, body.sealed_index, body.reason)
-    except RevealFailed as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
-    except RevealUnavailable as exc:
-        raise HTTPException(503, str(exc)) from exc
+    revealed = _reveal(request, principal, row, body.sealed_index, body.approval_id)
     return RevealOut(
         dead_letter_id=row.id,
         path=revealed.ref.path,
@@ -348,6 +394,14 @@ def dead_letters_page(
 def dead_letter_page(request: Request, principal: View, dead_letter_id: DeadLetterId) -> HTMLResponse:
     """One dead letter with its actions."""
     row = _one(request, principal, dead_letter_id)
+    with state_of(request).root.uow_factory() as uow:
+        approved = uow.approvals.find(statuses=(ApprovalStatus.APPROVED,), limit=200)
+    mine = [
+        a
+        for a in approved
+        if a.requested_by == principal.user.name
+        and (a.target.get("dead_letter_id") == row.id or row.id in a.target.get("ids", ()))
+    ]
     return render(
         request,
         "dead_letter.html",
@@ -355,6 +409,9 @@ def dead_letter_page(request: Request, principal: View, dead_letter_id: DeadLett
         view=_detail(row),
         can_act=principal.user.role.value in ("operator", "admin"),
         can_reveal=principal.user.role.value == "admin",
+        carries_numbers=carries_numbers(row.body),
+        approved=[approval_out(a) for a in mine],
+        labels=LABELS,
     )
 
 
@@ -369,13 +426,46 @@ def action_form(
     group: Annotated[str | None, Form(max_length=64, pattern=r"^[a-p]{0,64}$")] = None,
     rate: Annotated[float, Form(gt=0, le=100)] = 10.0,
     limit: Annotated[int, Form(ge=1, le=500)] = 50,
+    approval_id: Annotated[str | None, Form(pattern=r"^(apr-[a-z]{12})?$")] = None,
 ) -> HTMLResponse:
     """Replay or discard from a form; shows what was done."""
     if any(not 1 <= i <= 2**62 for i in ids or []):
         raise HTTPException(404, "no such dead letter")
-    action = _Action(operation, ids or [], group or None, reason, rate, limit, False)
+    action = _Action(operation, ids or [], group or None, reason, rate, limit, False, approval_id or None)
     report = _act(request, principal, action)
     return render(request, "action_done.html", report=_report_out(report))
+
+
+def _reveal(
+    request: Request, principal: Principal, row: DeadLetter, index: int, approval_id: str
+) -> Revealed:
+    try:
+        return reveal_sealed(request, principal, row, index, approval_id)
+    except RevealFailed as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+    except (ApprovalRequired, ApprovalRefused) as exc:
+        raise HTTPException(403, safe(exc)) from exc
+    except RevealUnavailable as exc:
+        raise HTTPException(503, str(exc)) from exc
+
+
+@pages.post("/dead-letters/{dead_letter_id}/reveal-request", response_class=HTMLResponse)
+def reveal_request_form(
+    request: Request,
+    principal: Reveal,
+    dead_letter_id: DeadLetterId,
+    sealed_index: Annotated[int, Form(ge=1, le=100_000)],
+    reason: Annotated[str, Form(min_length=10, max_length=1_000)],
+) -> HTMLResponse:
+    """Ask to reveal one number (a federation admin approves it at /approvals)."""
+    row = _one(request, principal, dead_letter_id)
+    body = RevealRequestIn(
+        action="reveal_number", dead_letter_id=row.id, sealed_index=sealed_index, reason=reason
+    )
+    made = make_request(request, principal, body)
+    return render(
+        request, "approval_done.html", approval=approval_out(made), labels=LABELS, status_labels=STATUS_LABELS
+    )
 
 
 @pages.post("/dead-letters/{dead_letter_id}/reveal", response_class=HTMLResponse)
@@ -384,14 +474,9 @@ def reveal_form(
     principal: Reveal,
     dead_letter_id: DeadLetterId,
     sealed_index: Annotated[int, Form(ge=1, le=100_000)],
-    reason: Annotated[str, Form(min_length=10, max_length=1_000)],
+    approval_id: Annotated[str, Form(pattern=r"^apr-[a-z]{12}$")],
 ) -> HTMLResponse:
-    """Reveal one number, recorded first; shown once on a page that is never cached."""
+    """Reveal one number under an approved request, recorded first; shown once on a page never cached."""
     row = _one(request, principal, dead_letter_id)
-    try:
-        revealed = reveal_sealed(request, principal, row, sealed_index, reason)
-    except RevealFailed as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
-    except RevealUnavailable as exc:
-        raise HTTPException(503, str(exc)) from exc
+    revealed = _reveal(request, principal, row, sealed_index, approval_id)
     return render(request, "revealed.html", row=row, revealed=revealed)

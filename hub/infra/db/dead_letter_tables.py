@@ -75,6 +75,9 @@ dead_letters = Table(
     Column("discard_reason", Text, nullable=True),
     Column("discarded_at", DateTime(timezone=True), nullable=True),
     Column("sender", String(64), nullable=True),  # the proven sender (hub/core/senders.py), or NULL
+    # On whose behalf the message ran, as the hub established it (message_actors), or NULL: then the dead
+    # letter is the federation's alone (console scope).
+    Column("actor", String(16), nullable=True),
     Column("erased_at", DateTime(timezone=True), nullable=True),  # sealed values destroyed (retention)
     Column("erasure_note", Text, nullable=True),  # what was destroyed and why (no value, no person)
     UniqueConstraint("death_key"),

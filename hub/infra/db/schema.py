@@ -7,6 +7,8 @@ out of a comparison between the models and the migrations. A new table module is
 from __future__ import annotations
 
 from hub.infra.db import (
+    actor_tables,
+    approval_tables,
     association_tables,
     audit_tables,
     code_tables,
@@ -29,5 +31,7 @@ TABLE_MODULES = (
     association_tables,
     code_tables,
     holds_tables,
+    actor_tables,
+    approval_tables,
 )
 """The modules that define tables (imported for their side effect on :data:`metadata`)."""

@@ -10,12 +10,16 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from contracts.errors import ConfigurationError, StoreUnavailable
+from hub.infra.actors_sql import SqlMessageActors
+from hub.infra.approvals_sql import SqlApprovalStore
 from hub.infra.audit_sql import SqlAuditLog
 from hub.infra.codes_sql import SqlPendingQueries
 from hub.infra.db.messaging import SqlInbox, SqlOutbox
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.infra.holds_sql import SqlHoldStore
 from hub.infra.vault_memo import MemoisingVault
+from hub.ports.actors import MessageActors
+from hub.ports.approvals import ApprovalStore
 from hub.ports.audit import AuditLog, ProvisionLog
 from hub.ports.codes import CodeStore, PendingQueryStore
 from hub.ports.dead_letters import DeadLetterStore
@@ -53,6 +57,8 @@ class SqlAlchemyUnitOfWork:
     codes: CodeStore
     pending_queries: PendingQueryStore
     holds: HoldStore
+    actors: MessageActors
+    approvals: ApprovalStore
 
     def __init__(
         self,
@@ -101,6 +107,8 @@ class SqlAlchemyUnitOfWork:
         self.dead_letters = SqlDeadLetterStore(self._conn)
         self.pending_queries = SqlPendingQueries(self._conn)
         self.holds = SqlHoldStore(self._conn)
+        self.actors = SqlMessageActors(self._conn)
+        self.approvals = SqlApprovalStore(self._conn)
         self.codes = (
             self._codes_factory(self._conn)
             if self._codes_factory

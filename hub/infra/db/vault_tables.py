@@ -27,7 +27,15 @@ from sqlalchemy import (
 
 from hub.infra.db.metadata import metadata
 
-__all__ = ["deletion_log", "numbers", "subject_keys", "subjects", "tokens", "usage_numbers"]
+__all__ = [
+    "deletion_log",
+    "number_grounds",
+    "numbers",
+    "subject_keys",
+    "subjects",
+    "tokens",
+    "usage_numbers",
+]
 
 _ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only INTEGER PRIMARY KEY
 
@@ -102,6 +110,27 @@ Index(
     unique=True,
     sqlite_where=usage_numbers.c.valid_to.is_(None),
     postgresql_where=usage_numbers.c.valid_to.is_(None),
+)
+
+number_grounds = Table(
+    "number_grounds",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("subject_id", String(32), ForeignKey("subjects.id"), nullable=False, index=True),
+    Column("role", String(32), nullable=False, comment="the person's role (purpose table [[role]])"),
+    Column("held_under", String(32), nullable=False, comment="how the number was obtained ([[held_under]])"),
+    Column("source", String(80), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+"""Why the vault holds a subject's number: each row a role of the person and the basis the number was obtained
+under (for example recipient + jlis, dependant + declaration). Every outgoing use is checked against these
+before a number is sealed (the purpose table's ``[[use]]`` rows)."""
+Index(
+    "uq_number_grounds",
+    number_grounds.c.subject_id,
+    number_grounds.c.role,
+    number_grounds.c.held_under,
+    unique=True,
 )
 
 tokens = Table(

@@ -1,0 +1,337 @@
+"""Four eyes in the console (二者承認): request a privileged action, approve another person's request.
+
+Revealing a number and replaying or discarding a dead letter whose body carries numbers need two people
+(:mod:`hub.core.approvals`). A user asks (``POST /api/approvals`` or the forms of the dead-letter page), with
+a reason and the exact target; another user holding the same permission approves or rejects it within the time
+limit (``/approvals``; a reveal only by a federation admin); then the requester carries it out, naming the
+request (the reveal and action forms, or the API's ``approval_id``). Every step is in the access record. An
+association's users see and decide only their own association's requests.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from contracts.errors import ConfigurationError
+from hub.console.auth import Principal, Refused, check_scope, require
+from hub.console.context import state_of
+from hub.console.pages import render
+from hub.console.render import safe, sealed_value
+from hub.console.roles import Permission, allowed
+from hub.console.schemas import (
+    API_ERRORS,
+    ApprovalDecisionIn,
+    ApprovalIn,
+    ApprovalOut,
+    DeadLettersRequestIn,
+    ErrorOut,
+    RevealRequestIn,
+)
+from hub.console.scope import dead_letter_owner
+from hub.core.approvals import ApprovalPolicy, ApprovalRefused, decide, request
+from hub.core.sealed_bodies import carries_numbers
+from hub.infra.dead_letters_sql import SqlDeadLetterStore
+from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
+from hub.ports.dead_letters import DeadLetter
+
+__all__ = ["api", "approval_out", "pages", "policy", "visible"]
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/approvals", tags=["approvals"])
+
+View = Annotated[Principal, Depends(require(Permission.VIEW_APPROVALS))]
+ApprovalId = Annotated[str, Path(pattern=r"^apr-[a-z]{12}$")]
+_ERRORS: Final[dict[int | str, dict[str, object]]] = {
+    **API_ERRORS,
+    404: {"model": ErrorOut},
+    409: {"model": ErrorOut},
+}
+
+LABELS: Final = {
+    ApprovalAction.REVEAL_NUMBER.value: "個人番号の開示",
+    ApprovalAction.REPLAY_DEAD_LETTERS.value: "デッドレターの再送",
+    ApprovalAction.DISCARD_DEAD_LETTERS.value: "デッドレターの破棄",
+    ApprovalAction.RESOLVE_HOLD.value: "保留中の紐付けの解決",
+}
+"""How the console names each action (Japanese, like the federation's staff read it)."""
+STATUS_LABELS: Final = {"pending": "承認待ち", "approved": "承認済み", "rejected": "却下", "used": "実行済み"}
+
+
+def policy(request: Request) -> ApprovalPolicy:
+    """The approval policy of the console's settings."""
+    settings = state_of(request).root.settings.approval
+    return ApprovalPolicy.of(settings.ttl_minutes, settings.reveals_per_day)
+
+
+def _needs(action: ApprovalAction) -> Permission:
+    """The permission a request of ``action`` is made and decided with."""
+    return (
+        Permission.REVEAL_NUMBER if action is ApprovalAction.REVEAL_NUMBER else Permission.ACT_ON_DEAD_LETTERS
+    )
+
+
+def _expired(a: Approval) -> bool:
+    return a.expired(datetime.now(UTC))
+
+
+def approval_out(a: Approval) -> ApprovalOut:
+    """A request as the API shows it."""
+    return ApprovalOut(
+        approval_id=a.approval_id,
+        action=a.action.value,
+        target={
+            safe(k): v if isinstance(v, int | list) or v is None else safe(v) for k, v in a.target.items()
+        },
+        reason=safe(a.reason),
+        status=a.status.value,
+        requested_by=safe(a.requested_by),
+        requested_org=a.requested_org,
+        requested_at=a.requested_at,
+        expires_at=a.expires_at,
+        decided_by=safe(a.decided_by) or None,
+        decided_at=a.decided_at,
+        decision_note=safe(a.decision_note) or None,
+        used_at=a.used_at,
+        expired=_expired(a),
+    )
+
+
+def visible(principal: Principal, approvals: list[Approval]) -> list[Approval]:
+    """The requests the principal may see: all for the federation, its own association's otherwise."""
+    if principal.user.federation:
+        return approvals
+    return [a for a in approvals if a.requested_org == principal.user.org]
+
+
+def _check_permission(req: Request, principal: Principal, action: ApprovalAction) -> None:
+    need = _needs(action)
+    if not allowed(principal.user.role, need):
+        state_of(req).refuse(
+            principal.user, req, f"role {principal.user.role.value} may not {need.value}", needs=need
+        )
+        raise Refused(f"Your role ({principal.user.role.value}) may not do this.")
+
+
+def _target(req: Request, principal: Principal, body: ApprovalIn) -> dict[str, Any]:
+    """The request's exact target, each dead letter checked for scope."""
+    action = ApprovalAction(body.action)
+    target: dict[str, Any]
+    if isinstance(body, RevealRequestIn):
+        ids = [body.dead_letter_id]
+        target = {"dead_letter_id": body.dead_letter_id, "sealed_index": body.sealed_index}
+    else:
+        ids = sorted(set(body.ids))
+        target = {"ids": ids}
+    with state_of(req).root.engine.connect() as conn:
+        store = SqlDeadLetterStore(conn)
+        rows = [store.get(i) for i in ids]
+    for dead_letter_id, row in zip(ids, rows, strict=True):
+        if row is None:
+            raise HTTPException(404, f"no dead letter {dead_letter_id}")
+        check_scope(
+            req,
+            principal,
+            dead_letter_owner(req, row),
+            message_id=row.message_id,
+            correlation_id=row.correlation_id,
+        )
+        if row.erased:
+            raise HTTPException(
+                409,
+                f"dead letter {dead_letter_id}: retention destroyed its sealed numbers (nothing to act on)",
+            )
+        if action is ApprovalAction.REVEAL_NUMBER:
+            _check_revealable(req, row, target["sealed_index"])
+        elif not carries_numbers(row.body):
+            raise HTTPException(
+                409, f"dead letter {dead_letter_id} carries no number: act on it without a request"
+            )
+    return target
+
+
+def _check_revealable(req: Request, row: DeadLetter, index: int) -> None:
+    """Refuse, before anyone approves, a reveal the console could not carry out (nothing is opened here).
+
+    The console holds the hub's private key alone (KEY_NEEDS): a number sealed for a counterpart opens
+    only in that counterpart's service, so asking to reveal it would waste a request and a day's quota.
+    """
+    found = sealed_value(row.body, index)
+    if found is None:
+        raise HTTPException(404, f"dead letter {row.id} has no sealed number #{index}")
+    try:
+        state_of(req).root.unsealer(found[0].recipient)
+    except ConfigurationError as exc:
+        raise HTTPException(409, safe(exc)) from exc
+
+
+def make_request(req: Request, principal: Principal, body: ApprovalIn) -> Approval:
+    """Store a request (permission and scope checked; a refusal is recorded)."""
+    action = ApprovalAction(body.action)
+    _check_permission(req, principal, action)
+    target = _target(req, principal, body)
+    with state_of(req).root.uow_factory() as uow:
+        try:
+            made = request(
+                uow,
+                action=action,
+                target=target,
+                reason=body.reason,
+                by=principal.user.name,
+                org=principal.user.org,
+                actor=principal.user.actor,
+                policy=policy(req),
+            )
+        except ApprovalRefused as exc:
+            uow.commit()  # the refusal's record
+            raise HTTPException(409, safe(exc)) from exc
+        uow.commit()
+    return made
+
+
+def _decide(req: Request, principal: Principal, approval_id: str, body: ApprovalDecisionIn) -> Approval:
+    state = state_of(req)
+    with state.root.uow_factory() as uow:
+        found = uow.approvals.get(approval_id)
+    if found is None or not visible(principal, [found]):
+        raise HTTPException(404, f"no request {approval_id}")
+    _check_permission(req, principal, found.action)
+    with state.root.uow_factory() as uow:
+        try:
+            done = decide(
+                uow,
+                approval_id,
+                approve=body.approve,
+                by=principal.user.name,
+                org=principal.user.org,
+                actor=principal.user.actor,
+                note=body.note,
+                policy=policy(req),
+            )
+        except ApprovalRefused as exc:
+            uow.commit()  # the refusal's record
+            raise HTTPException(409, safe(exc)) from exc
+        uow.commit()
+    return done
+
+
+def _list(req: Request, principal: Principal, status: str | None, limit: int) -> list[Approval]:
+    statuses = () if status in (None, "all") else (ApprovalStatus(status),)
+    with state_of(req).root.uow_factory() as uow:
+        return visible(principal, uow.approvals.find(statuses=statuses, limit=limit))
+
+
+# -- JSON API ------------------------------------------------------------------------------------------
+
+StatusQuery = Annotated[
+    str | None, Query(pattern=r"^(pending|approved|rejected|used|all)$", description="which requests")
+]
+
+
+@api.get("", response_model=list[ApprovalOut], responses=_ERRORS, summary="Requests (four eyes)")
+def list_api(
+    req: Request,
+    principal: View,
+    status: StatusQuery = "pending",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ApprovalOut]:
+    """Requests, newest first (an association sees its own)."""
+    return [approval_out(a) for a in _list(req, principal, status, limit)]
+
+
+@api.post("", response_model=ApprovalOut, responses=_ERRORS, summary="Request a privileged action")
+def request_api(req: Request, principal: View, body: ApprovalIn) -> ApprovalOut:
+    """Ask a second person to approve a reveal, or a replay or discard of dead letters carrying numbers."""
+    return approval_out(make_request(req, principal, body))
+
+
+@api.post("/{approval_id}/decide", response_model=ApprovalOut, responses=_ERRORS, summary="Approve or reject")
+def decide_api(
+    req: Request, principal: View, approval_id: ApprovalId, body: ApprovalDecisionIn
+) -> ApprovalOut:
+    """Approve or reject another person's pending request within its time limit (never one's own)."""
+    return approval_out(_decide(req, principal, approval_id, body))
+
+
+# -- pages ---------------------------------------------------------------------------------------------
+
+
+@pages.get("/approvals", response_class=HTMLResponse)
+def approvals_page(req: Request, principal: View, status: StatusQuery = "pending") -> HTMLResponse:
+    """The requests: pending ones to decide, one's own approved ones to carry out."""
+    found = _list(req, principal, status, 200)
+    mine = [
+        a
+        for a in _list(req, principal, "approved", 200)
+        if a.requested_by == principal.user.name and not _expired(a)
+    ]
+    return render(
+        req,
+        "approvals.html",
+        approvals=[approval_out(a) for a in found],
+        mine=[approval_out(a) for a in mine],
+        labels=LABELS,
+        status_labels=STATUS_LABELS,
+        current_status=status or "pending",
+        me=principal.user.name,
+        can_decide={
+            a.approval_id: allowed(principal.user.role, _needs(a.action))
+            and a.requested_by != principal.user.name
+            for a in found
+        },
+    )
+
+
+@pages.post("/approvals", response_class=HTMLResponse)
+def request_form(
+    req: Request,
+    principal: View,
+    *,
+    action: Annotated[str, Form(pattern="^(reveal_number|replay_dead_letters|discard_dead_letters)$")],
+    reason: Annotated[str, Form(min_length=10, max_length=1_000)],
+    dead_letter_id: Annotated[int | None, Form(ge=1, le=2**53)] = None,
+    sealed_index: Annotated[int | None, Form(ge=1, le=100_000)] = None,
+    ids: Annotated[list[int] | None, Form()] = None,
+) -> HTMLResponse:
+    """Make a request from a form; shows its id and what happens next."""
+    body: RevealRequestIn | DeadLettersRequestIn
+    try:
+        if action == "reveal_number":
+            body = RevealRequestIn.model_validate(
+                {
+                    "action": action,
+                    "dead_letter_id": dead_letter_id,
+                    "sealed_index": sealed_index,
+                    "reason": reason,
+                }
+            )
+        else:
+            body = DeadLettersRequestIn.model_validate({"action": action, "ids": ids or [], "reason": reason})
+    except ValidationError as exc:
+        raise HTTPException(
+            422, "a reveal names its dead letter and number; a replay or discard its ids"
+        ) from exc
+    made = make_request(req, principal, body)
+    return render(
+        req, "approval_done.html", approval=approval_out(made), labels=LABELS, status_labels=STATUS_LABELS
+    )
+
+
+@pages.post("/approvals/{approval_id}/decide", response_class=HTMLResponse)
+def decide_form(
+    req: Request,
+    principal: View,
+    approval_id: ApprovalId,
+    *,
+    decision: Annotated[str, Form(pattern="^(approve|reject)$")],
+    note: Annotated[str | None, Form(max_length=1_000)] = None,
+) -> HTMLResponse:
+    """Approve or reject from a form."""
+    done = _decide(req, principal, approval_id, ApprovalDecisionIn(approve=decision == "approve", note=note))
+    return render(
+        req, "approval_done.html", approval=approval_out(done), labels=LABELS, status_labels=STATUS_LABELS
+    )
