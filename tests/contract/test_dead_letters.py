@@ -7,6 +7,7 @@ two operators racing for one row on two connections stay in ``tests/unit/test_dl
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection
@@ -24,7 +25,6 @@ from hub.ports.dead_letters import (
     Failure,
     FailureOrigin,
 )
-from hub.ports.transport import HeaderValue
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 ANY = ()
@@ -40,7 +40,7 @@ def entry(
     queue: str = "t.hub.ingress",
     attempts: int = 1,
     reason: str = "payload.x: missing",
-    headers: dict[str, HeaderValue] | None = None,
+    headers: dict[str, Any] | None = None,
     sender: str | None = None,
 ) -> DeadLetterEntry:
     return DeadLetterEntry(
