@@ -24,6 +24,22 @@ class MessageActorsContract:
         assert actors.of_messages(["m1", "m2", "m3", ""]) == {"m1": "kumiai01", "m2": "kumiai01"}
         assert actors.of_messages([]) == {}
 
+    def test_within_one_batch_a_message_keeps_its_first_actor(self, actors: MessageActors) -> None:
+        long_id = "m" * 80
+        actors.record(
+            [
+                MessageActor("m1", "c1", "kumiai01"),
+                MessageActor("m1", "c1", "federation"),
+                MessageActor(long_id, "c2", "kumiai02"),
+                MessageActor(long_id[:64] + "x", "c2", "federation"),  # the same id once cut to 64
+            ]
+        )
+        assert actors.of_messages(["m1", long_id[:64]]) == {"m1": "kumiai01", long_id[:64]: "kumiai02"}
+        assert actors.of_correlations(["c1", "c2"]) == {
+            "c1": frozenset({"kumiai01"}),
+            "c2": frozenset({"kumiai02"}),
+        }
+
     def test_a_correlation_names_every_actor_of_its_messages(self, actors: MessageActors) -> None:
         actors.record(
             [

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Connection
 
+from contracts.errors import AlreadyExists
 from hub.infra.approvals_sql import SqlApprovalStore
 from hub.infra.memory.approvals import InMemoryApprovalStore
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus, ApprovalStore
@@ -46,6 +47,15 @@ class ApprovalStoreContract:
         approvals.add(request("apr-aaaaaaaaaaaa"))
         assert approvals.get("apr-aaaaaaaaaaaa") == request("apr-aaaaaaaaaaaa")
         assert approvals.get("apr-zzzzzzzzzzzz") is None
+
+    def test_a_second_request_with_the_same_id_is_refused_and_the_first_kept(
+        self, approvals: ApprovalStore
+    ) -> None:
+        approvals.add(request("apr-aaaaaaaaaaaa"))
+        with pytest.raises(AlreadyExists):
+            approvals.add(request("apr-aaaaaaaaaaaa", by="mallory@console", at=T0 + HOUR))
+        assert approvals.get("apr-aaaaaaaaaaaa") == request("apr-aaaaaaaaaaaa")
+        assert [a.approval_id for a in approvals.find()] == ["apr-aaaaaaaaaaaa"]
 
     def test_requests_are_listed_newest_first_by_status(self, approvals: ApprovalStore) -> None:
         approvals.add(request("apr-bbbbbbbbbbbb", at=T0))

@@ -1,7 +1,7 @@
 """The actors of messages in memory, kept as :class:`~hub.infra.actors_sql.SqlMessageActors` keeps them.
 
 Values are cut to the SQL columns' widths (message and correlation ids 64 characters, actors 16), and a
-message recorded already keeps its first actor.
+message recorded already, or earlier in the same batch, keeps its first actor.
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ class InMemoryMessageActors:
         self._rows: dict[str, tuple[str, str]] = {}  # message id -> (correlation id, actor)
 
     def record(self, rows: Sequence[MessageActor]) -> None:
-        """Record actors; a message recorded already keeps its first actor."""
-        unique = {
-            r.message_id: r for r in rows if r.message_id
-        }  # within a batch the last one counts, as in SQL
-        for r in unique.values():
-            self._rows.setdefault(r.message_id[:64], (r.correlation_id[:64], r.actor[:16]))
+        """Record actors; a message recorded already, or earlier in the same batch, keeps its first actor."""
+        for r in rows:  # in order, so the first row of a message id wins within a batch too
+            if r.message_id:
+                self._rows.setdefault(r.message_id[:64], (r.correlation_id[:64], r.actor[:16]))
 
     def of_messages(self, message_ids: Iterable[str]) -> dict[str, str]:
         """The actor of each known message id."""

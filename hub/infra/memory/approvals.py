@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from contracts.errors import AlreadyExists
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 
 __all__ = ["InMemoryApprovalStore"]
@@ -28,10 +29,10 @@ class InMemoryApprovalStore:
         """Store a new request (as requested: any decision it carries is not kept).
 
         Raises:
-            ValueError: a request with this id exists.
+            AlreadyExists: a request with this id exists (it is kept as it was).
         """
         if approval.approval_id in self._approvals:
-            raise ValueError("an approval request with this id exists")
+            raise AlreadyExists("an approval request with this id exists; nothing was written")
         target = json.loads(json.dumps(dict(approval.target), sort_keys=True, ensure_ascii=False))
         self._approvals[approval.approval_id] = Approval(
             approval_id=approval.approval_id,
