@@ -222,7 +222,7 @@ class DuplicateMessage(PermanentError):
 
 
 class AlreadyExists(PermanentError):
-    """A record with this id is stored already (an approval request, a query's record id); nothing was written.
+    """A record with this id is stored already (an approval request, a record id); nothing was written.
 
     Stores check before they insert, so this is raised without a database error. Two transactions racing
     to insert the same id are told apart by the database: the loser gets ``StoreUnavailable`` and, retried,

@@ -11,7 +11,6 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import AlreadyExists, StoreUnavailable
-
 from hub.infra.db.approval_tables import approvals as t
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 
