@@ -3,8 +3,9 @@
 Each test gets one connection inside a transaction that is rolled back afterwards: the SQL stores never
 commit (the unit of work does), so a test sees exactly what one unit of work would, and migrating once per
 session keeps the contract tests fast. The unit of work commits, so its tests get a database of their own
-instead (``sqlite_engine``, ``postgres_engine``): a copy of a migrated one, made per test. PostgreSQL comes from ``RENKEI_TEST_PG_URL`` as in
-:mod:`tests.vault_fixtures` (skipped without it on a developer machine, failed under ``CI``).
+instead (``sqlite_engine``, ``postgres_engine``): a copy of a migrated one, made per test. PostgreSQL
+comes from ``RENKEI_TEST_PG_URL`` as in :mod:`tests.vault_fixtures` (skipped without it on a developer
+machine, failed under ``CI``).
 """
 
 from __future__ import annotations

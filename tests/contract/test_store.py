@@ -81,6 +81,25 @@ def seen(
     return handled, pending, actors
 
 
+def fail_in_savepoint(uow: UnitOfWork, n: int) -> None:
+    """A handler that writes for ``m<n>`` in a savepoint, then fails."""
+    with uow.savepoint():
+        write(uow, n)
+        raise Boom
+
+
+def fail_in_unit_of_work(factory: UnitOfWorkFactory, n: int) -> None:
+    """A batch that writes for ``m<n>``, then fails before its commit."""
+    with factory() as uow:
+        write(uow, n)
+        raise Boom
+
+
+def mark_in_savepoint(uow: UnitOfWork, ids: list[str]) -> None:
+    with uow.savepoint():
+        uow.inbox.mark(CONSUMER, ids)
+
+
 class UnitOfWorkContract:
     """Behaviour every unit of work shows. Subclasses provide ``factory`` and ``chain``."""
 
@@ -109,9 +128,8 @@ class UnitOfWorkContract:
             uow.commit()
         with factory() as uow:
             write(uow, 2)  # left without a commit
-        with pytest.raises(Boom), factory() as uow:
-            write(uow, 3)
-            raise Boom
+        with pytest.raises(Boom):
+            fail_in_unit_of_work(factory, 3)
         with factory() as uow:
             write(uow, 4)
             uow.commit()
@@ -122,14 +140,12 @@ class UnitOfWorkContract:
     ) -> None:
         with factory() as uow:
             write(uow, 1)
-            with pytest.raises(Boom), uow.savepoint():
-                write(uow, 2)
-                raise Boom
+            with pytest.raises(Boom):
+                fail_in_savepoint(uow, 2)
             with uow.savepoint():
                 write(uow, 3)
-                with pytest.raises(Boom), uow.savepoint():  # nested: the inner one alone goes
-                    write(uow, 4)
-                    raise Boom
+                with pytest.raises(Boom):  # nested: the inner one alone goes
+                    fail_in_savepoint(uow, 4)
                 write(uow, 5)
             uow.commit()
         handled, pending, actors = seen(factory, chain)
@@ -143,15 +159,15 @@ class UnitOfWorkContract:
             uow.inbox.mark(CONSUMER, ["m1"])
             uow.inbox.mark(CONSUMER, [])
             uow.commit()
-        with pytest.raises(StoreUnavailable), factory() as uow:  # another consumer handled it first
+        with factory() as uow, pytest.raises(StoreUnavailable):  # another consumer handled it first
             uow.inbox.mark(CONSUMER, ["m2", "m1"])
         with factory() as uow:
             uow.inbox.mark("another.consumer", ["m1"])  # each consumer has its own record
             uow.inbox.mark(CONSUMER, ["m2"])
-            with pytest.raises(StoreUnavailable), uow.savepoint():  # the worker's careful path
-                uow.inbox.mark(CONSUMER, ["m1"])
-            with pytest.raises(StoreUnavailable), uow.savepoint():
-                uow.inbox.mark(CONSUMER, ["m3", "m3"])
+            with pytest.raises(StoreUnavailable):  # the worker's careful path: a savepoint per message
+                mark_in_savepoint(uow, ["m1"])
+            with pytest.raises(StoreUnavailable):
+                mark_in_savepoint(uow, ["m3", "m3"])
             uow.inbox.mark(CONSUMER, ["m4"])
             uow.commit()
         with factory() as uow:
