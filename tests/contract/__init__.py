@@ -5,10 +5,11 @@ Each ``tests/contract/test_<port>.py`` holds a ``<Port>Contract`` class and one 
 per session, see ``conftest.py``; and the in-memory twin of ``hub.infra.memory``). The transport's double
 lives in ``hub.infra.transport_memory``.
 
-Ports without a contract class here, and why:
+``test_store.py`` runs the unit of work (``hub.infra.db.uow`` and ``hub.infra.memory.store``) on a database
+of each test's own, since it commits; ``test_provisions.py`` holds the ``ProvisionLog`` of ``audit``.
+
+The one port without a contract class here, and why:
 
 - ``link`` (``LinkCipher``): its one implementation, ``hub.infra.link_cipher.AeadLinkCipher``, already runs
   in memory (it stores nothing); a second one could only fake the encryption.
-- ``store`` (``UnitOfWork`` with its ``Inbox`` and ``Outbox``) and the ``ProvisionLog`` of ``audit``: not yet
-  twinned (the in-memory unit of work needs commit, rollback and savepoints over every twin).
 """

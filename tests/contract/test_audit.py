@@ -4,7 +4,7 @@
 ``T0``) and ``stored`` (the chain as stored, oldest first). Checkpoints, signatures, verification of a
 tampered store and the row lock between writers stay with the SQL tests (``tests/integration/test_audit_*``).
 
-The provision log (``ProvisionLog``, 情報提供等の記録) has no twin yet.
+The provision log (``ProvisionLog``, 情報提供等の記録) has its contract in ``test_provisions.py``.
 """
 
 from __future__ import annotations

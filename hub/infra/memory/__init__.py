@@ -1,4 +1,4 @@
-"""In-memory twins of the ports: one module per port, named after it, with no driver underneath.
+"""In-memory twins of the ports: one module per port (`provisions`: the audit port's ProvisionLog), no driver.
 
 Each twin keeps the behaviour of its SQL implementation (``tests/contract`` runs one test class per port
 against both), so that the core's unit tests can run on it without a database. A twin never imports

@@ -3,7 +3,8 @@
 Each append checks and redacts its records with :func:`~hub.infra.audit_rows.record_values` and links them
 with :func:`~hub.infra.audit_codec.record_hash`, as :class:`~hub.infra.audit_sql.SqlAuditLog` does, so a
 record here hashes exactly as it would in the database. A batch is checked whole before any of it is
-appended; the chain never forgets a record (there is no transaction to roll back).
+appended. The log itself never forgets a record; an in-memory unit of work (:mod:`hub.infra.memory.store`)
+rolls it back with the rest of its work, as the SQL chain's records go with their transaction.
 """
 
 from __future__ import annotations
