@@ -26,6 +26,7 @@ cryptography, pydantic) are translated at the edge where they are raised, with `
         ├── SealError                   a sealed number was tampered with, moved or sealed for someone else
         ├── SenderNotPermitted          the broker-proven sender may not send this (or claims another's user)
         ├── DuplicateMessage            already handled; the consumer acks and skips (not a failure)
+        ├── AlreadyExists               a record with this id is stored already; nothing was written
         ├── CounterpartRejected         the counterpart refused the request on its merits
         └── ConfigurationError          settings missing or invalid; fix the configuration and restart
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 __all__ = [
     "ActorNotPermitted",
+    "AlreadyExists",
     "AuditWriteFailed",
     "BodyTooLarge",
     "BrokerUnavailable",
@@ -217,6 +219,17 @@ class DuplicateMessage(PermanentError):
     """The message id was already handled by this consumer; ack it and do nothing."""
 
     code = "duplicate"
+
+
+class AlreadyExists(PermanentError):
+    """A record with this id is stored already (an approval request, a record id); nothing was written.
+
+    Stores check before they insert, so this is raised without a database error. Two transactions racing
+    to insert the same id are told apart by the database: the loser gets ``StoreUnavailable`` and, retried,
+    this error.
+    """
+
+    code = "already_exists"
 
 
 class CounterpartRejected(PermanentError):

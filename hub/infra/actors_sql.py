@@ -26,7 +26,10 @@ class SqlMessageActors:
 
     def record(self, rows: Sequence[MessageActor]) -> None:
         """Record actors; a message recorded already keeps its first actor."""
-        unique = {r.message_id: r for r in rows if r.message_id}
+        unique: dict[str, MessageActor] = {}
+        for r in rows:  # the first row of a message id (as stored: cut to 64) wins within the batch too
+            if r.message_id:
+                unique.setdefault(r.message_id[:64], r)
         if not unique:
             return
         now = datetime.now(UTC)

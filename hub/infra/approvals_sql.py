@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from contracts.errors import AlreadyExists, StoreUnavailable
 from hub.infra.db.approval_tables import approvals as t
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 
@@ -51,7 +53,22 @@ class SqlApprovalStore:
         self._conn = conn
 
     def add(self, approval: Approval) -> None:
-        """Store a new request."""
+        """Store a new request.
+
+        Raises:
+            AlreadyExists: a request with this id is stored (checked first, so the transaction stays usable).
+            StoreUnavailable: a concurrent transaction inserted the same id first (retried, then refused).
+        """
+        if self._conn.execute(select(t.c.id).where(t.c.id == approval.approval_id)).first() is not None:
+            raise AlreadyExists("an approval request with this id exists; nothing was written")
+        try:
+            self._insert(approval)
+        except IntegrityError as exc:
+            raise StoreUnavailable(
+                "a concurrent transaction stored an approval request with this id; retry"
+            ) from exc
+
+    def _insert(self, approval: Approval) -> None:
         self._conn.execute(
             insert(t).values(
                 id=approval.approval_id,

@@ -71,7 +71,11 @@ class ApprovalStore(Protocol):
     """Approval requests, bound to the unit of work."""
 
     def add(self, approval: Approval) -> None:
-        """Store a new request."""
+        """Store a new request.
+
+        Raises:
+            AlreadyExists: a request with this id is stored already; nothing was written.
+        """
         ...
 
     def get(self, approval_id: str) -> Approval | None:

@@ -19,14 +19,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from contracts.errors import PermanentError
+from contracts.errors import AlreadyExists
 from contracts.usage_number import UsageNumber
 from hub.ports.vault import SubjectId
 
 __all__ = ["CodeStore", "DuplicateRecordId", "PendingQuery", "PendingQueryStore", "PendingStatus"]
 
 
-class DuplicateRecordId(PermanentError):
+class DuplicateRecordId(AlreadyExists):
     """A query with this record identification number was already sent."""
 
     code = "duplicate_record_id"

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from contracts.errors import StoreUnavailable
 from hub.infra.db.messaging_tables import inbox, outbox
 from hub.ports.transport import OutgoingMessage
 
@@ -36,14 +38,23 @@ class SqlInbox:
         return seen
 
     def mark(self, consumer: str, message_ids: Sequence[str]) -> None:
-        """Record ``message_ids`` as handled by ``consumer`` (a duplicate violates the primary key)."""
+        """Record ``message_ids`` as handled by ``consumer``.
+
+        Raises:
+            StoreUnavailable: an id is handled already (another consumer's transaction won the race) or
+                repeats in the call: the primary key refuses it and the transaction (or the savepoint
+                around this call) must roll back; retried, the inbox tells the message was handled.
+        """
         if not message_ids:
             return
         now = datetime.now(UTC)
-        self._conn.execute(
-            insert(inbox),
-            [{"consumer": consumer, "message_id": mid, "handled_at": now} for mid in message_ids],
-        )
+        try:
+            self._conn.execute(
+                insert(inbox),
+                [{"consumer": consumer, "message_id": mid, "handled_at": now} for mid in message_ids],
+            )
+        except IntegrityError as exc:
+            raise StoreUnavailable("a message was marked handled twice; the batch will be retried") from exc
 
 
 class SqlOutbox:
