@@ -87,7 +87,7 @@ class BrokerIdentity(StrEnum):
 
 
 class BrokerSettings(BaseSettings):
-    """Broker log-in per service (:mod:`hub.infra.broker_credentials`)."""
+    """Broker log-in per service (:mod:`hub.infra.broker.credentials`)."""
 
     model_config = SettingsConfigDict(env_prefix="RENKEI_BROKER_", frozen=True)
 

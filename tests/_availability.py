@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from hub.infra.broker_users import Rabbitmqctl
+from hub.infra.broker.users import Rabbitmqctl
 
 __all__ = ["local_broker_admin", "rabbitmq_binaries", "unavailable"]
 

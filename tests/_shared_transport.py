@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from hub.bootstrap.transports import TransportFactory
+from hub.infra.memory.transport import InMemoryTransport
 from hub.infra.service_names import ServiceName
-from hub.infra.transport_memory import InMemoryTransport
 from hub.ports.transport import Transport
 
 

@@ -39,7 +39,7 @@ from hub.infra.crypto.keyring import generate_keyring
 from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.engine import make_engine
-from hub.infra.transport_memory import InMemoryTransport
+from hub.infra.memory.transport import InMemoryTransport
 from hub.ports.actors import MessageActor
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin

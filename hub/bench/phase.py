@@ -26,10 +26,10 @@ from contracts.ids import random_letters
 from hub.bench.services import ServiceSet
 from hub.bootstrap.broker_identity import IdentityInForce, establish_identity
 from hub.demo.deployment import LocalDeployment, local_deployment
-from hub.infra.broker_users import delete_users
+from hub.infra.broker.teardown import delete_topology
+from hub.infra.broker.topology import renkei_topology
+from hub.infra.broker.users import delete_users
 from hub.infra.db.scratch import scratch_database
-from hub.infra.topology import renkei_topology
-from hub.infra.topology_teardown import delete_topology
 from hub.ports.transport import Transport
 from hub.settings import Settings
 

@@ -102,7 +102,7 @@ ADAPTER_SPECS: Final[Mapping[str, AdapterSpec]] = {
         ),
     )
 }
-"""Every adapter renkei runs, in the order of :data:`hub.infra.topology.ADAPTERS`."""
+"""Every adapter renkei runs, in the order of :data:`hub.infra.broker.topology.ADAPTERS`."""
 
 
 def adapter_spec(name: str) -> AdapterSpec:

@@ -1,7 +1,7 @@
 """Who the services are to the broker for one run: each its own user (created where development may), or one.
 
 Every renkei service logs in to RabbitMQ as its own user, ``{prefix}-{service}``, allowed only its own
-queues and exchanges (:mod:`hub.infra.broker_definitions`), and the hub believes only the sender the broker
+queues and exchanges (:mod:`hub.infra.broker.definitions`), and the hub believes only the sender the broker
 proves. That is the default everywhere (``RENKEI_BROKER_IDENTITY`` unset), so that development runs the way
 production does:
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.errors import ConfigurationError, RenkeiError
-from hub.infra.broker_users import BrokerAdmin, apply_definitions
+from hub.infra.broker.users import BrokerAdmin, apply_definitions
 from hub.infra.service_names import ServiceName
 from hub.settings import BrokerIdentity, Environment, Settings
 

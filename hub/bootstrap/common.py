@@ -21,6 +21,7 @@ from hub.core.legal_basis import LegalBasisTable
 from hub.core.policy import NumberPolicy
 from hub.infra.audit_provision import SqlProvisionLog
 from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.broker.topology import Names
 from hub.infra.codes_sql import SqlCodeStore
 from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.db.engine import make_engine
@@ -28,7 +29,6 @@ from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.logs import configure_logging_from
 from hub.infra.private_files import private_data_dir
 from hub.infra.runner import ServiceGroup
-from hub.infra.topology import Names
 from hub.infra.vault_memo import MemoisingVault
 from hub.ports.transport import BatchHandler, Transport
 from hub.settings import Settings

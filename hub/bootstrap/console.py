@@ -18,11 +18,11 @@ from hub.bootstrap.common import Wiring, process_chain, uow_factory
 from hub.bootstrap.transports import TransportFactory
 from hub.core.failure import Exchanges
 from hub.core.senders import ReplayRoutes
-from hub.infra.broker_credentials import replay_routes
+from hub.infra.broker.credentials import replay_routes
+from hub.infra.broker.topology import Names
 from hub.infra.crypto.sealing import HpkeUnsealer
 from hub.infra.crypto.service_keys import ConsoleKeys
 from hub.infra.db.uow import SqlUnitOfWorkFactory
-from hub.infra.topology import Names
 from hub.ports.transport import Transport
 from hub.settings import Settings
 

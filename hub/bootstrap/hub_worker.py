@@ -30,7 +30,7 @@ from hub.core.dead_letters import DeadLetterConfig, DeadLetterConsumer
 from hub.core.routing import HANDLERS
 from hub.core.worker import HubWorker, WorkerDeps
 from hub.infra.audit_checkpoint import Checkpointer, CheckpointSigner
-from hub.infra.broker_credentials import sender_identities
+from hub.infra.broker.credentials import sender_identities
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.crypto.service_keys import HubKeys
 from hub.infra.crypto.signing import Ed25519Signer, load_signer, signer_from_settings

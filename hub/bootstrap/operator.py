@@ -21,7 +21,7 @@ from hub.bootstrap.common import Wiring, process_chain, uow_factory
 from hub.bootstrap.transports import TransportFactory, transient
 from hub.core.senders import ReplayRoutes
 from hub.infra.audit_checkpoint import Checkpoint, CheckpointSigner, write_checkpoint
-from hub.infra.broker_credentials import replay_routes
+from hub.infra.broker.credentials import replay_routes
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.crypto.service_keys import OperatorKeys
 from hub.infra.crypto.signing import Ed25519Signer, signer_from_settings

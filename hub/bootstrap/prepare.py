@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from hub.bootstrap.transports import TransportFactory, transient
+from hub.infra.broker.topology import apply_topology, renkei_topology
 from hub.infra.db.migrate import upgrade
 from hub.infra.service_names import ServiceName
-from hub.infra.topology import apply_topology, renkei_topology
 from hub.settings import Settings
 
 __all__ = ["declared_queues", "prepare_broker", "prepare_database"]

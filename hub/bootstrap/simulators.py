@@ -132,7 +132,7 @@ SIMULATOR_SPECS: Final[Mapping[str, SimulatorSpec]] = {
         SimulatorSpec("eltax", "eLTAX: receipts and municipalities' notices", _eltax),
     )
 }
-"""Every simulated counterpart, in the order of :data:`hub.infra.topology.COUNTERPARTS`."""
+"""Every simulated counterpart, in the order of :data:`hub.infra.broker.topology.COUNTERPARTS`."""
 
 
 def simulator_spec(name: str) -> SimulatorSpec:

@@ -3,7 +3,7 @@
 Every composition root receives a :data:`TransportFactory` and calls it for each connection it needs, naming
 the service it runs as (``hub``, ``adapter-jlis``, ..., ``console``, see :mod:`hub.infra.service_names`) and
 what the connection is for (``ingress``, ``link``, ...). :func:`pika_transports` is the production factory:
-each service logs in as its own broker user (:func:`hub.infra.broker_credentials.broker_login`), which its
+each service logs in as its own broker user (:func:`hub.infra.broker.credentials.broker_login`), which its
 transport stamps as AMQP ``user_id``, and the factory remembers who logged in as whom (:attr:`PikaTransports
 .logins`, reported by ``renkei demo``); tests pass an in-memory one. Whoever calls the factory closes what it
 returns: a long-lived transport is handed to its :class:`~hub.infra.runner.ServiceGroup` (closed at
@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from hub.bootstrap.common import body_limits
-from hub.infra.broker_credentials import broker_login
+from hub.infra.broker.credentials import broker_login
+from hub.infra.broker.transport import PikaTransport
 from hub.infra.service_names import ServiceName
-from hub.infra.transport_pika import PikaTransport
 from hub.ports.transport import Transport
 from hub.settings import Settings
 

@@ -1,6 +1,6 @@
 """``renkei topology definitions``: the broker's definitions document, with least-privilege users.
 
-Mounted under ``renkei topology`` next to ``apply``. The document (see :mod:`hub.infra.broker_definitions`)
+Mounted under ``renkei topology`` next to ``apply``. The document (see :mod:`hub.infra.broker.definitions`)
 is imported with ``rabbitmqctl import_definitions FILE`` (or ``-`` for standard input) or loaded at boot.
 Passwords are read from files, one per user, the way container secrets arrive, and only their RabbitMQ
 hashes are written; nothing secret is ever printed.
@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.errors import ConfigurationError, RenkeiError
-from hub.infra import broker_definitions as defs
-from hub.infra.broker_users import apply_users, delete_users
+from hub.infra.broker import definitions as defs
+from hub.infra.broker.users import apply_users, delete_users
 from hub.settings import Settings
 
 __all__ = ["app", "definitions", "users_app"]

@@ -39,6 +39,7 @@ from contracts.errors import BrokerUnavailable, ConfigurationError, SealError, S
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.bootstrap.transports import TransportFactory, pika_transports
+from hub.infra.broker.topology import COUNTERPARTS, Names
 from hub.infra.crypto.key_needs import KEY_NEEDS, allowed_names, required_names
 from hub.infra.crypto.keyring import (
     HeldKey,
@@ -71,7 +72,6 @@ from hub.infra.key_lifecycle import (
     Progress as ProgressCallback,
 )
 from hub.infra.service_names import SERVICE_NAMES, ServiceName
-from hub.infra.topology import COUNTERPARTS, Names
 from hub.settings import Environment, Settings
 
 __all__ = [

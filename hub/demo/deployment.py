@@ -32,6 +32,7 @@ from hub.core.policy import NumberPolicy
 from hub.core.worker import HubWorker
 from hub.demo.data import demo_population, demo_world, enrol_population, pension_system, publish_as_pension
 from hub.infra.audit_checkpoint import Checkpointer
+from hub.infra.broker.topology import COUNTERPARTS
 from hub.infra.crypto.bundles import LinkKeys
 from hub.infra.crypto.keyring import Keyring
 from hub.infra.crypto.keyring_files import deployment_keyring, ensure_development_keyrings
@@ -50,7 +51,6 @@ from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.link_cipher import AeadLinkCipher
 from hub.infra.runner import ServiceGroup
 from hub.infra.service_names import ServiceName
-from hub.infra.topology import COUNTERPARTS
 from hub.ports.dead_letters import DeadLetterStatus
 from hub.ports.transport import Transport
 from hub.settings import Environment, Settings

@@ -22,7 +22,7 @@ from hub.bootstrap.transports import PikaTransports, TransportFactory, pika_tran
 from hub.demo.deployment import local_deployment
 from hub.demo.flow import DemoFlow
 from hub.demo.registry import FLOWS
-from hub.infra.broker_users import BrokerAdmin
+from hub.infra.broker.users import BrokerAdmin
 from hub.infra.runner import ServiceGroup
 from hub.settings import Settings
 

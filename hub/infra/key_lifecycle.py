@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from contracts.sealing import Sealer, Unsealer
 from hub.core.holds import candidate_field, hold_seal_id
+from hub.infra.broker.topology import Names
 from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.code_cipher import CodeCipher
 from hub.infra.crypto.envelope import KeyWrapper
@@ -37,7 +38,6 @@ from hub.infra.db.dead_letter_tables import dead_letters
 from hub.infra.db.holds_tables import number_holds
 from hub.infra.db.messaging_tables import outbox
 from hub.infra.db.vault_tables import subject_keys
-from hub.infra.topology import Names
 from hub.infra.vault_store import plan_each_statement
 
 __all__ = [

@@ -37,10 +37,10 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from contracts.errors import RenkeiError
 from hub.infra.audit_codec import to_utc
+from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, Names
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.messaging_tables import outbox
 from hub.infra.db.metrics_tables import ALL_FLOWS, metric_carried, metric_samples
-from hub.infra.topology import ADAPTERS, COUNTERPARTS, Names
 
 __all__ = [
     "LATENCY_BOUNDS_S",

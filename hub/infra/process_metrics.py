@@ -31,7 +31,7 @@ from typing import Final
 from prometheus_client import Counter, Gauge, Histogram
 
 from contracts.registry import registered
-from hub.infra.topology import COUNTERPARTS
+from hub.infra.broker.topology import COUNTERPARTS
 from hub.ports.transport import BatchHandler, Delivery, Disposition, OutgoingMessage
 
 __all__ = [
@@ -124,7 +124,7 @@ def message_type_label(message_type: str | None) -> str:
 
 
 def publish_kind(exchange: str) -> str:
-    """The kind of an exchange of the topology (:class:`~hub.infra.topology.Names`), from its name."""
+    """The kind of an exchange of the topology (:class:`~hub.infra.broker.topology.Names`), from its name."""
     last = exchange.rsplit(".", 1)[-1]
     if last == "ingress":
         return "hub"

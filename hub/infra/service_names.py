@@ -1,7 +1,7 @@
 """The names of renkei's services: one per process role, spelled as the broker users' roles.
 
 A service name is what a process is known as to the broker (its user is ``{prefix}-{service}``, see
-:mod:`hub.infra.broker_definitions`), to its keyring (:mod:`hub.infra.crypto.service_keys`) and in its
+:mod:`hub.infra.broker.definitions`), to its keyring (:mod:`hub.infra.crypto.service_keys`) and in its
 connection names. ``console`` is the operator console, which publishes replays and looks up queue depths.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final, Literal, cast, get_args
 
-from hub.infra.topology import ADAPTERS, COUNTERPARTS
+from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS
 
 __all__ = ["SERVICE_NAMES", "ServiceName", "adapter_service", "simulator_service"]
 

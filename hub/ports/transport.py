@@ -1,7 +1,7 @@
 """The transport port: publish with confirms, consume in batches, settle each delivery.
 
-Implementations: :class:`hub.infra.transport_pika.PikaTransport` (RabbitMQ) and
-:class:`hub.infra.transport_memory.InMemoryTransport` (same routing semantics, for unit tests).
+Implementations: :class:`hub.infra.broker.transport.PikaTransport` (RabbitMQ) and
+:class:`hub.infra.memory.transport.InMemoryTransport` (same routing semantics, for unit tests).
 One contract test class (``tests/contract/test_transport.py``) runs against both.
 """
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub.infra.broker_users import Rabbitmqctl
+from hub.infra.broker.users import Rabbitmqctl
 from tests._connections import connection_name, users_by_service
 
 __all__ = ["NODES", "LocalCluster"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import distinct, func, select
 
-from hub.infra.broker_users import BrokerAdmin
+from hub.infra.broker.users import BrokerAdmin
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.messaging_tables import inbox
 from hub.settings import Settings

@@ -23,9 +23,9 @@ import psycopg
 import pytest
 
 from contracts.errors import BrokerUnavailable
-from hub.infra.broker_users import Rabbitmqctl
-from hub.infra.topology import renkei_topology
-from hub.infra.topology_teardown import delete_topology as delete_flow_topology
+from hub.infra.broker.teardown import delete_topology as delete_flow_topology
+from hub.infra.broker.topology import renkei_topology
+from hub.infra.broker.users import Rabbitmqctl
 from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
 from tests._availability import local_broker_admin, rabbitmq_binaries, unavailable
 from tests.cluster._cluster import ROOT, LocalCluster

@@ -18,8 +18,8 @@ from tenacity import Retrying, stop_after_delay, wait_fixed
 
 from contracts.errors import BrokerUnavailable, ConfigurationError, SenderNotPermitted, Unroutable
 from hub.core.body_limits import BodyLimits
-from hub.infra.topology import Names, apply_topology, renkei_topology, retry_delay_ms
-from hub.infra.transport_memory import InMemoryTransport, ManualClock
+from hub.infra.broker.topology import Names, apply_topology, renkei_topology, retry_delay_ms
+from hub.infra.memory.transport import InMemoryTransport, ManualClock
 from hub.ports.transport import (
     Delivery,
     Disposition,
@@ -552,7 +552,7 @@ class TestPikaTransport(TransportContract):
 
     @pytest.fixture
     def make_transport(self, broker_sandbox: BrokerSandbox) -> Callable[..., Transport]:
-        from hub.infra.transport_pika import PikaTransport
+        from hub.infra.broker.transport import PikaTransport
 
         return lambda **options: PikaTransport(
             broker_sandbox.url,

@@ -56,7 +56,7 @@ def e2e_settings(tmp_path) -> Iterator[Settings]:
         broker=BrokerSettings(identity=BrokerIdentity.SHARED),
     )
     yield settings
-    from hub.infra.topology import renkei_topology
+    from hub.infra.broker.topology import renkei_topology
 
     topology = renkei_topology(prefix, settings.retry)
     delete_prefixed(url, prefix, [q.name for q in topology.queues], [e.name for e in topology.exchanges])

@@ -17,7 +17,7 @@ import pytest
 
 from contracts.individual_number import check_digit, synthetic_individual_number
 from hub.demo.deployment import local_deployment
-from hub.infra.broker_credentials import url_user
+from hub.infra.broker.credentials import url_user
 from hub.ports.dead_letters import DeadLetterQuery
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]

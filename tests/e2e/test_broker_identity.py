@@ -34,9 +34,9 @@ from hub.core.routing import to_outgoing
 from hub.core.senders import load_sender_table
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import DemoReport, run_demo
-from hub.infra.broker_definitions import broker_users
-from hub.infra.broker_users import delete_users
-from hub.infra.topology import ADAPTERS, COUNTERPARTS, Names, renkei_topology
+from hub.infra.broker.definitions import broker_users
+from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, Names, renkei_topology
+from hub.infra.broker.users import delete_users
 from hub.ports.dead_letters import DeadLetterQuery
 from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
 from tests._availability import local_broker_admin, unavailable

@@ -21,11 +21,11 @@ from sqlalchemy import select
 from hub.core.retention import DEPENDANTS_DECLARATION, dependants_declaration_purge_after
 from hub.core.retention_model import RETENTION_MODEL
 from hub.demo.dependants import filing_deadline
-from hub.infra.broker_users import delete_users
+from hub.infra.broker.topology import renkei_topology
+from hub.infra.broker.users import delete_users
 from hub.infra.db.engine import make_engine
 from hub.infra.db.vault_tables import numbers
 from hub.infra.service_names import SERVICE_NAMES
-from hub.infra.topology import renkei_topology
 from hub.settings import RetrySettings, Settings
 from tests.e2e.conftest import amqp_url, delete_prefixed
 

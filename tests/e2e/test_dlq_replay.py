@@ -12,7 +12,7 @@ from contracts.errors import PolicyRefused
 from hub.core import headers as h
 from hub.core.operations import replay_message
 from hub.core.routing import to_outgoing
-from hub.infra.broker_credentials import replay_routes
+from hub.infra.broker.credentials import replay_routes
 from hub.ports.dead_letters import DeadLetterQuery
 from tests.e2e.test_dlq_support import eventually, renkei, running_hub
 from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry

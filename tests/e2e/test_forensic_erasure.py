@@ -52,6 +52,7 @@ from hub.core.holds import hold_id_for, seal_for_hold
 from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
+from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, renkei_topology
 from hub.infra.crypto.blind_index import BlindIndexer
 from hub.infra.crypto.key_needs import cut
 from hub.infra.crypto.keyring import KeyKind, KeyName, Keyring, generate_keyring, keyring_from_v1_json
@@ -61,7 +62,6 @@ from hub.infra.db.engine import make_engine
 from hub.infra.db.vault_tables import numbers, subject_keys, subjects
 from hub.infra.link_cipher import AeadLinkCipher
 from hub.infra.service_names import SERVICE_NAMES
-from hub.infra.topology import ADAPTERS, COUNTERPARTS, renkei_topology
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow, QueriedInfo
 from hub.ports.transport import Delivery
 from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings

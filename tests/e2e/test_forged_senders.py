@@ -45,13 +45,13 @@ from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.routing import to_outgoing
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.audit_query import search
-from hub.infra.broker_credentials import broker_login
-from hub.infra.broker_users import apply_users, delete_users
+from hub.infra.broker.credentials import broker_login
+from hub.infra.broker.topology import renkei_topology
+from hub.infra.broker.transport import PikaTransport
+from hub.infra.broker.users import apply_users, delete_users
 from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.crypto.service_keys import adapter_keys_from
 from hub.infra.runner import ServiceGroup
-from hub.infra.topology import renkei_topology
-from hub.infra.transport_pika import PikaTransport
 from hub.ports.dead_letters import DeadLetterQuery, DeadLetterStatus
 from hub.ports.transport import Delivery, Disposition
 from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings

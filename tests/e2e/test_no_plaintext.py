@@ -20,7 +20,7 @@ from contracts.redaction import find_numbers
 from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
-from hub.infra.topology import ADAPTERS, COUNTERPARTS, renkei_topology
+from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, renkei_topology
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
 

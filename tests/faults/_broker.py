@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub.infra.broker_users import Rabbitmqctl
+from hub.infra.broker.users import Rabbitmqctl
 
 __all__ = ["PrivateBroker", "free_port", "reap_stale_nodes"]
 

@@ -25,8 +25,8 @@ from contracts.errors import BrokerUnavailable
 from hub.demo.deployment import local_deployment
 from hub.demo.flow import DemoFlow
 from hub.demo.survival import SurvivalFlow
-from hub.infra.topology import renkei_topology
-from hub.infra.topology_teardown import delete_topology as delete_flow_topology
+from hub.infra.broker.teardown import delete_topology as delete_flow_topology
+from hub.infra.broker.topology import renkei_topology
 from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
 from tests._availability import rabbitmq_binaries, unavailable
 from tests.faults._broker import PrivateBroker, free_port, reap_stale_nodes

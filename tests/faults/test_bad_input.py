@@ -32,7 +32,7 @@ from contracts.individual_number import synthetic_individual_number
 from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.survival import JLIS_REF_SCOPE
-from hub.infra.broker_credentials import url_user
+from hub.infra.broker.credentials import url_user
 from hub.infra.crypto.sealing import HpkeSealer
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
 from hub.settings import RetrySettings

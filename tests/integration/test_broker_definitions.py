@@ -31,19 +31,19 @@ from hub.core.senders import load_sender_table
 from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
-from hub.infra.broker_credentials import replay_routes
-from hub.infra.broker_definitions import (
+from hub.infra.broker.credentials import replay_routes
+from hub.infra.broker.definitions import (
     broker_users,
     consumed_queues,
     definitions,
     hash_password,
     password_matches,
 )
-from hub.infra.broker_users import Rabbitmqctl
+from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, Names, renkei_topology
+from hub.infra.broker.transport import PikaTransport
+from hub.infra.broker.users import Rabbitmqctl
+from hub.infra.memory.transport import InMemoryTransport
 from hub.infra.service_names import ServiceName
-from hub.infra.topology import ADAPTERS, COUNTERPARTS, Names, renkei_topology
-from hub.infra.transport_memory import InMemoryTransport
-from hub.infra.transport_pika import PikaTransport
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage, Transport
 from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
 from tests._shared_transport import shared

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import pytest
 from tenacity import Retrying, stop_after_delay, wait_fixed
 
-from hub.infra.topology import Names, renkei_topology
-from hub.infra.transport_pika import PikaTransport
+from hub.infra.broker.topology import Names, renkei_topology
+from hub.infra.broker.transport import PikaTransport
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage
 from hub.settings import RetrySettings
 from tests.conftest import BrokerSandbox

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from fastapi.testclient import TestClient
 
-from hub.infra.topology import ADAPTERS, COUNTERPARTS
+from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS
 from hub.settings import Environment
 from tests.console_fixtures import ConsoleWorld, console_world, token
 

@@ -22,7 +22,7 @@ import pika.exceptions
 import pytest
 
 from contracts.errors import SenderNotPermitted
-from hub.infra.transport_pika import PikaTransport
+from hub.infra.broker.transport import PikaTransport
 from hub.ports.transport import OutgoingMessage
 
 pytestmark = pytest.mark.rabbitmq

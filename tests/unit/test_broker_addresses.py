@@ -11,8 +11,8 @@ import uuid
 import pytest
 
 from contracts.errors import BrokerUnavailable, ConfigurationError
-from hub.infra import transport_pika
-from hub.infra._pika_addresses import BrokerAddresses
+from hub.infra.broker import transport as transport_pika
+from hub.infra.broker._addresses import BrokerAddresses
 from hub.ports.transport import OutgoingMessage
 from hub.settings import Settings
 

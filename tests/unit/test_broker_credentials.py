@@ -16,7 +16,7 @@ from typing import ClassVar
 import pytest
 
 from contracts.errors import ConfigurationError
-from hub.infra.broker_credentials import (
+from hub.infra.broker.credentials import (
     broker_login,
     password_path,
     sender_identities,
@@ -24,8 +24,8 @@ from hub.infra.broker_credentials import (
     url_user,
     url_vhost,
 )
-from hub.infra.broker_definitions import broker_users, password_matches
-from hub.infra.broker_users import (
+from hub.infra.broker.definitions import broker_users, password_matches
+from hub.infra.broker.users import (
     ManagementApi,
     apply_definitions,
     apply_users,

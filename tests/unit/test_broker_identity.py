@@ -17,10 +17,10 @@ import pytest
 from contracts.errors import ConfigurationError
 from hub.bootstrap.broker_identity import IdentityInForce, establish_identity, topology_declarer
 from hub.bootstrap.transports import pika_transports
-from hub.infra.broker_credentials import password_path, sender_identities
-from hub.infra.broker_definitions import broker_users, password_matches
-from hub.infra.broker_users import Rabbitmqctl
-from hub.infra.topology import renkei_topology
+from hub.infra.broker.credentials import password_path, sender_identities
+from hub.infra.broker.definitions import broker_users, password_matches
+from hub.infra.broker.topology import renkei_topology
+from hub.infra.broker.users import Rabbitmqctl
 from hub.settings import BrokerIdentity, BrokerSettings, Environment, Settings
 
 URL = "amqp://guest:guest@127.0.0.1:5672/%2F"

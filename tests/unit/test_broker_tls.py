@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from contracts.errors import ConfigurationError
-from hub.infra._pika_io import connection_parameters
-from hub.infra.transport_pika import PikaTransport
+from hub.infra.broker._io import connection_parameters
+from hub.infra.broker.transport import PikaTransport
 
 
 def self_signed_ca_pem() -> str:

@@ -25,7 +25,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from hub.bootstrap.adapters import ADAPTER_SPECS
 from hub.bootstrap.simulators import SIMULATOR_SPECS
 from hub.cli.main import app
-from hub.infra.broker_definitions import broker_users
+from hub.infra.broker.definitions import broker_users
 from hub.settings import ConsoleSettings, RetrySettings, Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,9 +27,9 @@ from hub.core.worker import HubWorker, WorkerDeps
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.audit_query import search
 from hub.infra.audit_rows import StoredRecord
-from hub.infra.broker_credentials import replay_routes, sender_identities
+from hub.infra.broker.credentials import replay_routes, sender_identities
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
-from hub.infra.transport_memory import InMemoryTransport, ManualClock
+from hub.infra.memory.transport import InMemoryTransport, ManualClock
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
 from hub.ports.transport import BatchHandler, OutgoingMessage
 from hub.settings import BodyLimitSettings, BrokerIdentity, BrokerSettings, RetrySettings, Settings

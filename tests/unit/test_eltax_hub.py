@@ -52,7 +52,7 @@ from hub.core.eltax import (
 from hub.core.policy import NumberPolicy
 from hub.demo.deployment import local_deployment
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
-from hub.infra.transport_memory import InMemoryTransport
+from hub.infra.memory.transport import InMemoryTransport
 from hub.ports.vault import Ground, Retention
 from hub.settings import Settings
 from tests._shared_transport import shared

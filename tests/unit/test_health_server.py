@@ -20,10 +20,10 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
+from hub.infra.broker.topology import Names
 from hub.infra.health_server import HealthServer, serve_health, watch_database
+from hub.infra.memory.transport import InMemoryTransport
 from hub.infra.runner import ServiceGroup
-from hub.infra.topology import Names
-from hub.infra.transport_memory import InMemoryTransport
 from hub.ports.transport import (
     Delivery,
     Disposition,

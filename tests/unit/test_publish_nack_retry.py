@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.errors import PublishNotConfirmed
-from hub.infra import transport_pika
+from hub.infra.broker import transport as transport_pika
 from hub.ports.transport import OutgoingMessage
 
 URL = "amqp://guest:guest@127.0.0.1:5681/%2F"

@@ -40,7 +40,7 @@ from hub.core.survival import handle_survival_request
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.db.audit_tables import access_records
-from hub.infra.transport_memory import InMemoryTransport
+from hub.infra.memory.transport import InMemoryTransport
 from hub.legal_basis_doc import render
 from hub.ports.vault import Ground, Retention, SubjectId
 from hub.settings import Settings

@@ -13,7 +13,8 @@ from hub.bootstrap.console import ConsoleRoot
 from hub.bootstrap.hub_worker import HubWorkerRoot
 from hub.bootstrap.operator import OperatorTools
 from hub.bootstrap.simulators import build_simulator_host
-from hub.infra.broker_definitions import broker_users
+from hub.infra.broker.definitions import broker_users
+from hub.infra.broker.topology import COUNTERPARTS
 from hub.infra.crypto.bundles import LinkKeys, SealingKeys, UnsealingKeys, VaultKeys
 from hub.infra.crypto.keyring import RECIPIENTS, Keyring, generate_keyring
 from hub.infra.crypto.service_keys import (
@@ -29,7 +30,6 @@ from hub.infra.crypto.service_keys import (
     simulator_keys_from,
 )
 from hub.infra.service_names import SERVICE_NAMES
-from hub.infra.topology import COUNTERPARTS
 
 KEYRING = generate_keyring()
 VAULT_NAMES = ("kek", "blind_index", "token_root")

@@ -21,7 +21,7 @@ from hub.infra.crypto.keyring import generate_keyring
 from hub.infra.crypto.service_keys import adapter_keys_from, hub_keys_from, simulator_keys_from
 from hub.infra.crypto.signing import Ed25519Signer
 from hub.infra.db.engine import make_engine
-from hub.infra.transport_memory import InMemoryTransport
+from hub.infra.memory.transport import InMemoryTransport
 from hub.settings import Environment, Settings
 from tests._shared_transport import shared
 

@@ -26,9 +26,9 @@ from hub.core.senders import (
     load_sender_table,
     senders_markdown,
 )
-from hub.infra.broker_credentials import replay_routes
-from hub.infra.broker_definitions import broker_users
-from hub.infra.topology import renkei_topology
+from hub.infra.broker.credentials import replay_routes
+from hub.infra.broker.definitions import broker_users
+from hub.infra.broker.topology import renkei_topology
 from hub.ports.dead_letters import DeadLetterQuery
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage
 from hub.settings import RetrySettings

@@ -49,10 +49,10 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from contracts.errors import ConfigurationError
+from hub.infra.broker.topology import COUNTERPARTS
 from hub.infra.crypto.bundles import LinkKeys, SealingKeys, UnsealingKeys, VaultKeys
 from hub.infra.crypto.key_series import KEY_BYTES, KeySeries, KeyVersion
 from hub.infra.crypto.link_keys import derive_v1_link_key
-from hub.infra.topology import COUNTERPARTS
 
 __all__ = [
     "KEY_BYTES",

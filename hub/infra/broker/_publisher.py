@@ -29,8 +29,8 @@ from contracts.errors import (
     SenderNotPermitted,
     Unroutable,
 )
-from hub.infra._pika_admin import AdminChannel
-from hub.infra._pika_io import IoThread, translate
+from hub.infra.broker._admin import AdminChannel
+from hub.infra.broker._io import IoThread, translate
 from hub.ports.transport import OutgoingMessage
 
 __all__ = ["PublisherSession"]

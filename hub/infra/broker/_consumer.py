@@ -23,8 +23,8 @@ from pika.channel import Channel
 
 from contracts.errors import BrokerUnavailable, RenkeiError
 from hub.core.body_limits import BodyLimits
-from hub.infra._pika_admin import declare_on
-from hub.infra._pika_io import IoThread, translate
+from hub.infra.broker._admin import declare_on
+from hub.infra.broker._io import IoThread, translate
 from hub.ports.transport import Delivery, Disposition, Topology
 
 __all__ = ["ConsumerSession"]

@@ -1,10 +1,10 @@
 """The broker's definitions document: renkei's topology plus one least-privilege user per process.
 
-:func:`definitions` turns the topology of :mod:`hub.infra.topology` into a RabbitMQ definitions document
-(JSON, the format of ``rabbitmqctl export_definitions``), importable with ``rabbitmqctl import_definitions``,
-the management API's ``POST /api/definitions`` or ``load_definitions`` at boot. It holds one virtual host,
-every exchange, quorum queue (with its arguments) and binding, and one user per process kind, each allowed
-only its own queues and exchanges:
+:func:`definitions` turns the topology of :mod:`hub.infra.broker.topology` into a RabbitMQ definitions
+document (JSON, the format of ``rabbitmqctl export_definitions``), importable with ``rabbitmqctl
+import_definitions``, the management API's ``POST /api/definitions`` or ``load_definitions`` at boot. It holds
+one virtual host, every exchange, quorum queue (with its arguments) and binding, and one user per process
+kind, each allowed only its own queues and exchanges:
 
 ============================ ==================================== ======================================
 user (``{prefix}-`` + role)  reads (consumes)                     writes (publishes to)
@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from contracts.errors import ConfigurationError
-from hub.infra.topology import ADAPTERS, COUNTERPARTS, Names, renkei_topology
+from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, Names, renkei_topology
 from hub.settings import RetrySettings
 
 __all__ = [

@@ -21,7 +21,7 @@ from typing import Literal, TypeVar
 import pika
 
 from contracts.errors import BrokerUnavailable, ConfigurationError
-from hub.infra._pika_io import connection_parameters
+from hub.infra.broker._io import connection_parameters
 
 __all__ = ["BrokerAddresses"]
 

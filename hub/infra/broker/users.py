@@ -1,7 +1,7 @@
 """Create renkei's broker users and their least-privilege permissions in a running broker (idempotent).
 
-The users and permissions are those of the definitions document (:func:`hub.infra.broker_definitions
-.definitions`), with each service's password from :mod:`hub.infra.broker_credentials` (generated owner-only
+The users and permissions are those of the definitions document (:func:`hub.infra.broker.definitions
+.definitions`), with each service's password from :mod:`hub.infra.broker.credentials` (generated owner-only
 in development). Two ways to reach the broker, chosen by the settings:
 
 * ``rabbitmqctl import_definitions`` on the broker's own machine (the development default); or
@@ -34,8 +34,8 @@ from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from contracts.errors import BrokerUnavailable, ConfigurationError
-from hub.infra.broker_credentials import service_password, url_vhost
-from hub.infra.broker_definitions import BrokerUser, broker_users, definitions, hash_password
+from hub.infra.broker.credentials import service_password, url_vhost
+from hub.infra.broker.definitions import BrokerUser, broker_users, definitions, hash_password
 from hub.settings import Settings
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Broker log-in per service: the AMQP addresses with a service's own user and password.
 
 Every renkei service has a broker user of its own, ``{prefix}-{service}`` (:func:`broker_users
-<hub.infra.broker_definitions.broker_users>`: ``hub``, ``adapter-<name>``, ``simulator-<counterpart>``,
+<hub.infra.broker.definitions.broker_users>`: ``hub``, ``adapter-<name>``, ``simulator-<counterpart>``,
 ``console``, ``operator``), allowed only its own queues and exchanges. A composition root asks
 :func:`broker_login` for its service's log-in and gives the addresses and the user to the transport it
 builds::
@@ -36,7 +36,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from contracts.errors import ConfigurationError
 from hub.core.failure import Exchanges
 from hub.core.senders import ReplayRoutes, SenderIdentities, load_sender_table
-from hub.infra.broker_definitions import broker_users
+from hub.infra.broker.definitions import broker_users
 from hub.settings import BrokerIdentity, Environment, Settings
 
 __all__ = [

@@ -1,10 +1,10 @@
 """The RabbitMQ transport: confirmed publishing with many messages in flight, batched consuming.
 
 :class:`PikaTransport` implements :class:`~hub.ports.transport.Transport` with pika 1.x. Publishing runs
-on one connection whose ``SelectConnection`` I/O loop has a thread of its own (``_pika_publisher``); each
-:meth:`~PikaTransport.consume` call opens a connection of its own (``_pika_consumer``), because a
+on one connection whose ``SelectConnection`` I/O loop has a thread of its own (``_publisher``); each
+:meth:`~PikaTransport.consume` call opens a connection of its own (``_consumer``), because a
 consumer must never share a connection with the publisher whose confirms it may be waiting for.
-Declarations and queue look-ups go on a separate channel of the publishing connection (``_pika_admin``).
+Declarations and queue look-ups go on a separate channel of the publishing connection (``_admin``).
 
 Every pika exception is translated into :mod:`contracts.errors` before it leaves this package.
 """
@@ -29,9 +29,9 @@ from tenacity.stop import stop_base
 
 from contracts.errors import BrokerUnavailable, ConfigurationError, PublishNotConfirmed, SenderNotPermitted
 from hub.core.body_limits import BodyLimits
-from hub.infra._pika_addresses import BrokerAddresses
-from hub.infra._pika_consumer import ConsumerSession
-from hub.infra._pika_publisher import PublisherSession
+from hub.infra.broker._addresses import BrokerAddresses
+from hub.infra.broker._consumer import ConsumerSession
+from hub.infra.broker._publisher import PublisherSession
 from hub.infra.process_metrics import count_published
 from hub.ports.transport import BatchHandler, Delivery, Disposition, OutgoingMessage, Topology
 
@@ -53,7 +53,7 @@ class PikaTransport:
     Args:
         amqp_url: ``amqp://`` or ``amqps://`` URL; TLS options come from the URL (``ssl_options``). Or
             several, one per cluster node, in order of preference: every connection goes to the first
-            that answers, starting with the one that last worked (``_pika_addresses``).
+            that answers, starting with the one that last worked (``_addresses``).
         connection_name: shown in the broker's connection list; ``.publisher``/``.consumer`` is appended.
         confirm_timeout_s: how long :meth:`publish` waits for the broker to confirm a batch.
         reconnect_max_s: how long :meth:`consume` keeps trying to reconnect before it gives up.

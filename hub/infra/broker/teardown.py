@@ -1,7 +1,7 @@
 """Deleting a topology from the broker: what a benchmark or a scratch run declared, removed afterwards.
 
-Declaring is idempotent and lives in :mod:`hub.infra.topology`; deleting is rare and destructive, so it is
-kept apart and used only for names the caller made for itself (a benchmark phase's own prefix).
+Declaring is idempotent and lives in :mod:`hub.infra.broker.topology`; deleting is rare and destructive, so it
+is kept apart and used only for names the caller made for itself (a benchmark phase's own prefix).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pika
 import pika.exceptions
 
 from contracts.errors import BrokerUnavailable
-from hub.infra._pika_io import connection_parameters
+from hub.infra.broker._io import connection_parameters
 from hub.ports.transport import Topology
 
 __all__ = ["delete_topology"]

@@ -18,7 +18,7 @@ from pika.exceptions import ChannelClosedByBroker
 from pika.exchange_type import ExchangeType
 
 from contracts.errors import ConfigurationError, RenkeiError, Unroutable
-from hub.infra._pika_io import IoThread, translate
+from hub.infra.broker._io import IoThread, translate
 from hub.ports.transport import Topology
 
 __all__ = ["AdminChannel", "declare_on"]
