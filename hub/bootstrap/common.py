@@ -19,8 +19,8 @@ from hub.core.body_limits import BodyLimits
 from hub.core.failure import Exchanges, RetryPolicy
 from hub.core.legal_basis import LegalBasisTable
 from hub.core.policy import NumberPolicy
-from hub.infra.audit_provision import SqlProvisionLog
-from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.audit.provision import SqlProvisionLog
+from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.broker.topology import Names
 from hub.infra.codes_sql import SqlCodeStore
 from hub.infra.crypto.bundles import VaultKeys

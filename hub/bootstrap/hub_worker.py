@@ -29,7 +29,7 @@ from hub.bootstrap.transports import TransportFactory
 from hub.core.dead_letters import DeadLetterConfig, DeadLetterConsumer
 from hub.core.routing import HANDLERS
 from hub.core.worker import HubWorker, WorkerDeps
-from hub.infra.audit_checkpoint import Checkpointer, CheckpointSigner
+from hub.infra.audit.checkpoint import Checkpointer, CheckpointSigner
 from hub.infra.broker.credentials import sender_identities
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.crypto.service_keys import HubKeys

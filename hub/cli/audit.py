@@ -28,10 +28,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import ConfigurationError, StoreUnavailable
 from hub.bootstrap.operator import checkpoint_now, checkpoint_signer
-from hub.infra.audit_anchor import append_anchor, newest_anchor, read_anchors
-from hub.infra.audit_codec import canonical_at
-from hub.infra.audit_query import ExportFormat, RecordFilter, export_provisions, export_records, search
-from hub.infra.audit_verify import VerifyReport, verify_engine
+from hub.infra.audit.anchor import append_anchor, newest_anchor, read_anchors
+from hub.infra.audit.codec import canonical_at
+from hub.infra.audit.query import ExportFormat, RecordFilter, export_provisions, export_records, search
+from hub.infra.audit.verify import VerifyReport, verify_engine
 from hub.infra.crypto.signing import load_public_key, load_signer, public_key_pem
 from hub.infra.db.engine import make_engine
 from hub.ports.audit import AuditAction

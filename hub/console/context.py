@@ -2,7 +2,7 @@
 
 The console is one more writer of the access record, with its own hash chain (like every hub worker):
 refusals and reveals are appended there, each in its own durably committed transaction
-(:func:`hub.infra.audit_sql.append_durably`), *before* the response goes out.
+(:func:`hub.infra.audit.sql.append_durably`), *before* the response goes out.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from contracts.errors import AuditWriteFailed
 from hub.console.sessions import SessionCodec
 from hub.console.throttle import SignInThrottle
 from hub.console.users import ConsoleUser, UserDirectory
-from hub.infra.audit_sql import ChainWriter, append_durably
+from hub.infra.audit.sql import ChainWriter, append_durably
 from hub.infra.metrics_sampler import MetricsSampler
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.transport import OutgoingMessage, Topology, Transport

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from contracts.redaction import redact_bytes, redact_text
 from contracts.sealing import is_sealed
-from hub.infra.audit_codec import to_utc
+from hub.infra.audit.codec import to_utc
 
 __all__ = ["BodyView", "SealedRef", "body_view", "headers_view", "safe", "sealed_value", "short", "when"]
 

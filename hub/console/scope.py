@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from contracts.purpose_table import FEDERATION
 from hub.console.auth import Principal
 from hub.infra.association_scope import AssociationScope, record_owner
-from hub.infra.audit_rows import StoredRecord
+from hub.infra.audit.rows import StoredRecord
 from hub.ports.dead_letters import DeadLetter
 
 __all__ = ["dead_letter_owner", "visible_dead_letters", "visible_records"]

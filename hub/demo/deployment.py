@@ -31,7 +31,7 @@ from hub.core.dead_letters import DeadLetterConsumer
 from hub.core.policy import NumberPolicy
 from hub.core.worker import HubWorker
 from hub.demo.data import demo_population, demo_world, enrol_population, pension_system, publish_as_pension
-from hub.infra.audit_checkpoint import Checkpointer
+from hub.infra.audit.checkpoint import Checkpointer
 from hub.infra.broker.topology import COUNTERPARTS
 from hub.infra.crypto.bundles import LinkKeys
 from hub.infra.crypto.keyring import Keyring

@@ -36,7 +36,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from contracts.errors import RenkeiError
-from hub.infra.audit_codec import to_utc
+from hub.infra.audit.codec import to_utc
 from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, Names
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.messaging_tables import outbox

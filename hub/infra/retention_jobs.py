@@ -25,7 +25,7 @@ from contracts.sealing import Unsealer
 from hub.core.erasure import strip_sealed
 from hub.core.holds import resolve_hold
 from hub.core.retention_model import UNANSWERED_QUERY_DAYS, Kind, days_of
-from hub.infra.audit_provision import purge_expired
+from hub.infra.audit.provision import purge_expired
 from hub.infra.db.code_tables import is_pending_queries
 from hub.infra.db.dead_letter_tables import dead_letters
 from hub.infra.db.holds_tables import number_holds

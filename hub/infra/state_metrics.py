@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import RenkeiError
-from hub.infra.audit_codec import to_utc
+from hub.infra.audit.codec import to_utc
 from hub.infra.db.audit_tables import access_records, audit_chains, audit_checkpoints, audit_coverage
 from hub.infra.db.dead_letter_tables import dead_letters
 from hub.infra.db.holds_tables import number_holds

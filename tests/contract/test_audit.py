@@ -18,10 +18,10 @@ from sqlalchemy import Connection
 
 from contracts.errors import PolicyRefused, ValidationFailed
 from contracts.individual_number import synthetic_individual_number
-from hub.infra.audit_codec import details_text, record_hash
-from hub.infra.audit_query import iter_records
-from hub.infra.audit_rows import REDACTED_KEY, StoredRecord, hashed_fields
-from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.audit.codec import details_text, record_hash
+from hub.infra.audit.query import iter_records
+from hub.infra.audit.rows import REDACTED_KEY, StoredRecord, hashed_fields
+from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.memory.audit import InMemoryAuditLog
 from hub.ports.audit import AccessRecord, AuditAction, AuditLog, Outcome
 

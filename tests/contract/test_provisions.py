@@ -17,21 +17,21 @@ from sqlalchemy import Connection, select
 
 from contracts.errors import AuditWriteFailed, PolicyRefused, ValidationFailed
 from contracts.individual_number import synthetic_individual_number
-from hub.infra.audit_codec import to_utc
-from hub.infra.audit_provision import SqlProvisionLog
-from hub.infra.audit_query import iter_records
-from hub.infra.audit_rows import StoredRecord
-from hub.infra.audit_sql import ChainWriter
-from hub.infra.db.audit_tables import provision_records
-from hub.infra.memory.audit import InMemoryAuditLog
-from hub.infra.memory.provisions import InMemoryProvisionLog
-from hub.infra.provision_rows import (
+from hub.infra.audit.codec import to_utc
+from hub.infra.audit.provision import SqlProvisionLog
+from hub.infra.audit.provision_rows import (
     PROVISION_DIGEST_KEY,
     PROVISION_ID_KEY,
     default_retention,
     provision_digest,
     provision_values,
 )
+from hub.infra.audit.query import iter_records
+from hub.infra.audit.rows import StoredRecord
+from hub.infra.audit.sql import ChainWriter
+from hub.infra.db.audit_tables import provision_records
+from hub.infra.memory.audit import InMemoryAuditLog
+from hub.infra.memory.provisions import InMemoryProvisionLog
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionLog, ProvisionRecord, ProvisionRole
 from tests.contract.test_audit import chain_holds
 

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import Engine
 
 from contracts.errors import ConfigurationError, StoreUnavailable
-from hub.infra.audit_provision import SqlProvisionLog
-from hub.infra.audit_query import iter_records
-from hub.infra.audit_rows import StoredRecord
-from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.audit.provision import SqlProvisionLog
+from hub.infra.audit.query import iter_records
+from hub.infra.audit.rows import StoredRecord
+from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.memory.audit import InMemoryAuditLog
 from hub.infra.memory.store import InMemoryStores, InMemoryUnitOfWorkFactory

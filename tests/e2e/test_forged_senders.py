@@ -44,7 +44,7 @@ from contracts.registry import decode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.routing import to_outgoing
 from hub.demo.deployment import LocalDeployment, local_deployment
-from hub.infra.audit_query import search
+from hub.infra.audit.query import search
 from hub.infra.broker.credentials import broker_login
 from hub.infra.broker.topology import renkei_topology
 from hub.infra.broker.transport import PikaTransport

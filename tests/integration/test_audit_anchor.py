@@ -15,8 +15,8 @@ from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
 from hub.cli.audit import app
-from hub.infra.audit_codec import parse_heads
-from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.audit.codec import parse_heads
+from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.db.audit_tables import (
     access_record_subjects,
     access_records,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.infra.audit_bench import bench_audit
+from hub.bench.audit import bench_audit
 from tests.integration.test_audit_fixtures import fresh_pg_database
 
 KEYS = {

@@ -13,8 +13,8 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from hub.cli.audit import app
-from hub.infra.audit_provision import record_provision
-from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.audit.provision import record_provision
+from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade

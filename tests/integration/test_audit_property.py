@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Column, Connection, Engine, String, Table, select, text, type_coerce
 from sqlalchemy.exc import DBAPIError
 
-from hub.infra.audit_checkpoint import write_checkpoint
-from hub.infra.audit_provision import SqlProvisionLog
-from hub.infra.audit_sql import ChainWriter, SqlAuditLog
-from hub.infra.audit_verify import verify
+from hub.infra.audit.checkpoint import write_checkpoint
+from hub.infra.audit.provision import SqlProvisionLog
+from hub.infra.audit.sql import ChainWriter, SqlAuditLog
+from hub.infra.audit.verify import verify
 from hub.infra.crypto.signing import Ed25519Signer
 from hub.infra.db.audit_tables import (
     access_record_subjects,

@@ -15,15 +15,15 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 
 from contracts.errors import AuditWriteFailed, PolicyRefused
 from contracts.individual_number import synthetic_individual_number
-from hub.infra.audit_checkpoint import Checkpointer, CheckpointPolicy, write_checkpoint
-from hub.infra.audit_codec import canonical_at, chain_genesis
-from hub.infra.audit_provision import (
+from hub.infra.audit.checkpoint import Checkpointer, CheckpointPolicy, write_checkpoint
+from hub.infra.audit.codec import canonical_at, chain_genesis
+from hub.infra.audit.provision import (
     PROVISION_DIGEST_KEY,
     SqlProvisionLog,
     default_retention,
     record_provision,
 )
-from hub.infra.audit_query import (
+from hub.infra.audit.query import (
     ExportFormat,
     RecordFilter,
     export_provisions,
@@ -31,10 +31,10 @@ from hub.infra.audit_query import (
     search,
     uncsv_cell,
 )
-from hub.infra.audit_rows import REDACTED_KEY
-from hub.infra.audit_sql import ChainWriter, SqlAuditLog, append_durably
-from hub.infra.audit_verify import ProblemKind, VerifyReport, verify, verify_engine
-from hub.infra.audit_verify_chain import ChainHead, walk_chain
+from hub.infra.audit.rows import REDACTED_KEY
+from hub.infra.audit.sql import ChainWriter, SqlAuditLog, append_durably
+from hub.infra.audit.verify import ProblemKind, VerifyReport, verify, verify_engine
+from hub.infra.audit.verify_chain import ChainHead, walk_chain
 from hub.infra.crypto.signing import Ed25519Signer
 from hub.infra.db.audit_tables import access_records, audit_chains, audit_coverage, provision_records
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole

@@ -13,17 +13,17 @@ from typing import Any, ClassVar
 import pytest
 from sqlalchemy import Engine, String, delete, insert, select, type_coerce, update
 
-from hub.infra.audit_checkpoint import write_checkpoint
-from hub.infra.audit_codec import (
+from hub.infra.audit.checkpoint import write_checkpoint
+from hub.infra.audit.codec import (
     RECORD_FIELDS,
     checkpoint_message,
     digest_text,
     record_hash,
     stored_at_text,
 )
-from hub.infra.audit_rows import hashed_fields, record_values
-from hub.infra.audit_sql import ChainWriter, SqlAuditLog
-from hub.infra.audit_verify import Problem, ProblemKind, VerifyReport, verify
+from hub.infra.audit.rows import hashed_fields, record_values
+from hub.infra.audit.sql import ChainWriter, SqlAuditLog
+from hub.infra.audit.verify import Problem, ProblemKind, VerifyReport, verify
 from hub.infra.crypto.signing import Ed25519Signer
 from hub.infra.db.audit_tables import (
     access_record_subjects,

@@ -27,8 +27,8 @@ from hub.core.failure import Exchanges
 from hub.core.holds import hold_id_for, seal_for_hold
 from hub.core.retention_model import RETENTION_MODEL, Kind
 from hub.core.routing import to_outgoing
-from hub.infra.audit_sql import ChainWriter
-from hub.infra.audit_verify import verify_engine
+from hub.infra.audit.sql import ChainWriter
+from hub.infra.audit.verify import verify_engine
 from hub.infra.crypto.keyring import Keyring
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.db.association_tables import association_members

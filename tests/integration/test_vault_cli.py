@@ -15,6 +15,7 @@ from contracts.errors import ConfigurationError
 from contracts.individual_number import synthetic_individual_number
 from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
+from hub.bench.vault import bench_vault
 from hub.cli import keys, retention
 from hub.core.retention import dependants_declaration_retention
 from hub.core.retention_model import RETENTION_MODEL
@@ -23,7 +24,6 @@ from hub.infra.crypto.service_keys import operator_keys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
 from hub.infra.db.vault_tables import deletion_log, subject_keys
-from hub.infra.vault_bench import bench_vault
 from hub.infra.vault_sql import SqlVault
 from hub.ports.vault import Retention, SubjectId
 from hub.settings import Settings

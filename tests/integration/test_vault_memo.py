@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.usage_number import UsageNumber
-from hub.infra.audit_sql import ChainWriter, SqlAuditLog
+from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.crypto.keyring import Keyring
 from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.vault_memo import MemoisingVault

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.redaction import find_numbers
-from hub.infra.audit_codec import (
+from hub.infra.audit.codec import (
     RECORD_FIELDS,
     canonical_at,
     chain_genesis,
@@ -25,7 +25,7 @@ from hub.infra.audit_codec import (
     record_hash,
     stored_at_text,
 )
-from hub.infra.audit_provision import DIGEST_FIELDS, provision_digest
+from hub.infra.audit.provision import DIGEST_FIELDS, provision_digest
 
 FIELDS = [
     "2026-04-01T00:00:00.000000Z",

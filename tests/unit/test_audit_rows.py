@@ -9,7 +9,7 @@ import pytest
 
 from contracts.errors import PolicyRefused, ValidationFailed
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
-from hub.infra.audit_rows import REDACTED_KEY, record_values
+from hub.infra.audit.rows import REDACTED_KEY, record_values
 from hub.infra.crypto.signing import Ed25519Signer, Ed25519Verifier, key_id_of
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 

@@ -25,8 +25,8 @@ from hub.core.operations import DeadLetterOperations
 from hub.core.routing import to_outgoing
 from hub.core.worker import HubWorker, WorkerDeps
 from hub.demo.deployment import LocalDeployment, local_deployment
-from hub.infra.audit_query import search
-from hub.infra.audit_rows import StoredRecord
+from hub.infra.audit.query import search
+from hub.infra.audit.rows import StoredRecord
 from hub.infra.broker.credentials import replay_routes, sender_identities
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.memory.transport import InMemoryTransport, ManualClock

@@ -36,8 +36,8 @@ from contracts.redaction import find_numbers
 from contracts.registry import decode, encode
 from contracts.usage_number import UsageNumber
 from hub.core import headers as h
-from hub.infra.audit_codec import parse_heads
-from hub.infra.audit_rows import parse_details
+from hub.infra.audit.codec import parse_heads
+from hub.infra.audit.rows import parse_details
 from hub.infra.crypto.bundles import LinkKeys
 from hub.infra.crypto.key_series import KeySeries, KeyVersion
 from hub.infra.crypto.keyring import generate_keyring

@@ -1,6 +1,6 @@
 """Audit: search the access record (newest first) and see whether its chains and checkpoints verify.
 
-Verification reads the whole record (:func:`hub.infra.audit_verify.verify`); the console runs it when asked
+Verification reads the whole record (:func:`hub.infra.audit.verify.verify`); the console runs it when asked
 (``/audit/verify``) and keeps the last result for the audit page, so a page view never starts it.
 """
 
@@ -23,9 +23,9 @@ from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS, AuditRecordOut, AuditSearchOut, VerifyOut
 from hub.console.scope import visible_records
 from hub.console.views.records import record_out
-from hub.infra.audit_browse import newest_first
-from hub.infra.audit_query import RecordFilter
-from hub.infra.audit_verify import verify
+from hub.infra.audit.browse import newest_first
+from hub.infra.audit.query import RecordFilter
+from hub.infra.audit.verify import verify
 from hub.infra.crypto.signing import load_signer
 from hub.ports.audit import AuditAction
 

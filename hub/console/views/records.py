@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hub.console.render import safe, short
 from hub.console.schemas import AuditRecordOut
-from hub.infra.audit_rows import StoredRecord
+from hub.infra.audit.rows import StoredRecord
 
 __all__ = ["record_out"]
 

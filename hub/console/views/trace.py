@@ -14,8 +14,8 @@ from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS, ErrorOut, TraceOut
 from hub.console.views.records import record_out
 from hub.infra.association_scope import AssociationScope
-from hub.infra.audit_browse import newest_first
-from hub.infra.audit_query import RecordFilter, search
+from hub.infra.audit.browse import newest_first
+from hub.infra.audit.query import RecordFilter, search
 
 __all__ = ["api", "pages"]
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from contracts.errors import ConfigurationError, StoreUnavailable
 from hub.infra.actors_sql import SqlMessageActors
 from hub.infra.approvals_sql import SqlApprovalStore
-from hub.infra.audit_sql import SqlAuditLog
+from hub.infra.audit.sql import SqlAuditLog
 from hub.infra.codes_sql import SqlPendingQueries
 from hub.infra.db.messaging import SqlInbox, SqlOutbox
 from hub.infra.dead_letters_sql import SqlDeadLetterStore

@@ -1,7 +1,7 @@
 """The access record in memory: one hash chain, built with the very codec the SQL chains use.
 
-Each append checks and redacts its records with :func:`~hub.infra.audit_rows.record_values` and links them
-with :func:`~hub.infra.audit_codec.record_hash`, as :class:`~hub.infra.audit_sql.SqlAuditLog` does, so a
+Each append checks and redacts its records with :func:`~hub.infra.audit.rows.record_values` and links them
+with :func:`~hub.infra.audit.codec.record_hash`, as :class:`~hub.infra.audit.sql.SqlAuditLog` does, so a
 record here hashes exactly as it would in the database. A batch is checked whole before any of it is
 appended. The log itself never forgets a record; an in-memory unit of work (:mod:`hub.infra.memory.store`)
 rolls it back with the rest of its work, as the SQL chain's records go with their transaction.
@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.ids import random_letters
-from hub.infra.audit_codec import canonical_at, chain_genesis, record_hash, to_utc
-from hub.infra.audit_rows import StoredRecord, hashed_fields, parse_details, record_values
+from hub.infra.audit.codec import canonical_at, chain_genesis, record_hash, to_utc
+from hub.infra.audit.rows import StoredRecord, hashed_fields, parse_details, record_values
 from hub.ports.audit import AccessRecord
 
 __all__ = ["InMemoryAuditLog"]

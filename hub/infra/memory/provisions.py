@@ -1,7 +1,7 @@
 """情報提供等の記録 in memory, each sealed by an access record on an in-memory chain.
 
-Rows are built and sealed with :mod:`hub.infra.provision_rows`, as
-:class:`~hub.infra.audit_provision.SqlProvisionLog` builds them, so a row here carries the same values and
+Rows are built and sealed with :mod:`hub.infra.audit.provision_rows`, as
+:class:`~hub.infra.audit.provision.SqlProvisionLog` builds them, so a row here carries the same values and
 its access record the same id and digest. Where the SQL log fails on the database's unique key (a record id
 stored already: ``AuditWriteFailed``), this twin checks first and writes nothing.
 """
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from contracts.errors import AuditWriteFailed, ValidationFailed
+from hub.infra.audit.provision_rows import provision_values, seal_details
 from hub.infra.memory.audit import InMemoryAuditLog
-from hub.infra.provision_rows import provision_values, seal_details
 from hub.ports.audit import AccessRecord, ProvisionRecord
 
 __all__ = ["InMemoryProvisionLog"]

@@ -1,6 +1,6 @@
 """情報提供等の記録 as rows: checks, the stored values and their digest, with no database underneath.
 
-:class:`~hub.infra.audit_provision.SqlProvisionLog` and the in-memory twin
+:class:`~hub.infra.audit.provision.SqlProvisionLog` and the in-memory twin
 (:class:`~hub.infra.memory.provisions.InMemoryProvisionLog`) both build their rows, and seal them into an
 access record, with these functions, so a row digests the same wherever it is kept.
 """
@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from contracts.errors import PolicyRefused, ValidationFailed
 from contracts.redaction import holds_number
-from hub.infra.audit_codec import digest_text, encode_parts, stored_at_text, to_utc
+from hub.infra.audit.codec import digest_text, encode_parts, stored_at_text, to_utc
 from hub.ports.audit import AccessRecord, ProvisionRecord, ProvisionRole
 
 __all__ = [

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, String, func, select, tuple_, type_coerce
 
-from hub.infra.audit_codec import (
+from hub.infra.audit.codec import (
     GENESIS,
     checkpoint_digest,
     checkpoint_message,
@@ -24,14 +24,14 @@ from hub.infra.audit_codec import (
     parse_heads,
     stored_at_text,
 )
-from hub.infra.audit_provision import (
+from hub.infra.audit.provision import (
     DIGEST_FIELDS,
     PROVISION_DIGEST_KEY,
     PROVISION_ID_KEY,
     PROVISION_PURGED_KEY,
     provision_digest,
 )
-from hub.infra.audit_verify_chain import Problem, ProblemKind
+from hub.infra.audit.verify_chain import Problem, ProblemKind
 from hub.infra.crypto.signing import Ed25519Verifier
 from hub.infra.db.audit_tables import access_records, audit_checkpoints, provision_records
 
@@ -189,7 +189,7 @@ class ProvisionCheck:
     """Matches each 情報提供等記録 with the digest sealed in its access record.
 
     A row that is missing is a deletion, unless a ``purged`` access record of the retention job names it
-    with the same digest (:func:`hub.infra.audit_provision.purge_expired`): then its retention ended.
+    with the same digest (:func:`hub.infra.audit.provision.purge_expired`): then its retention ended.
     """
 
     def __init__(self, conn: Connection) -> None:

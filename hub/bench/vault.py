@@ -2,7 +2,7 @@
 
 Run against an empty or scratch database (it migrates it and adds ``n`` subjects)::
 
-    from hub.infra.vault_bench import bench_vault
+    from hub.bench.vault import bench_vault
     print(bench_vault("sqlite:///var/bench.db", 10_000))
 
 Numbers are synthetic (valid check digits, nobody real). Each step runs in its own transaction, as the hub

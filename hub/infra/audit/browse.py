@@ -1,6 +1,6 @@
 """Browsing the access record newest first, page by page (the console's audit search and flow trace).
 
-:func:`hub.infra.audit_query.search` answers "oldest first, at most N"; a screen wants the newest first and a
+:func:`hub.infra.audit.query.search` answers "oldest first, at most N"; a screen wants the newest first and a
 way to go on. A page is at most ``limit`` records before a ``(at, chain_id, seq)`` cursor.
 """
 
@@ -12,9 +12,9 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, and_, or_, select, tuple_
 
-from hub.infra.audit_codec import to_utc
-from hub.infra.audit_query import RecordFilter
-from hub.infra.audit_rows import StoredRecord, stored_record
+from hub.infra.audit.codec import to_utc
+from hub.infra.audit.query import RecordFilter
+from hub.infra.audit.rows import StoredRecord, stored_record
 from hub.infra.db.audit_tables import access_record_subjects, access_records
 
 __all__ = ["Cursor", "newest_first"]

@@ -2,16 +2,16 @@
 
 What is checked, in this order (problems are reported in the same order, so the first is the earliest):
 
-1. every chain in ``audit_chains``, record by record (:mod:`hub.infra.audit_verify_chain`): a changed value,
+1. every chain in ``audit_chains``, record by record (:mod:`hub.infra.audit.verify_chain`): a changed value,
    a gap, a record beyond the head, a renumbering or a swap;
 2. records in chains the hub never created, and subject rows without their record (inserted);
 3. every checkpoint: its Ed25519 signature by a trusted key (bad_signature), its heads against its root,
    its link to the checkpoint before and the order of heads (bad_checkpoint), and each sealed head against
    the record now stored at that position (a chain rewritten or cut short behind a checkpoint);
 4. every 情報提供等記録 against the digest its access record carries;
-5. given anchors (:mod:`hub.infra.audit_anchor`), every anchored checkpoint against the one stored.
+5. given anchors (:mod:`hub.infra.audit.anchor`), every anchored checkpoint against the one stored.
 
-Steps 3 and 4 live in :mod:`hub.infra.audit_verify_seals`.
+Steps 3 and 4 live in :mod:`hub.infra.audit.verify_seals`.
 
 Verification is security-critical code (security.md §4.5): it trusts nothing it reads, converts nothing it
 cannot parse, and treats an unparsable value as modified. Memory is bounded by the number of chains and a
@@ -29,10 +29,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine, String, and_, func, select, type_coerce
 
-from hub.infra.audit_anchor import Anchor, check_anchors
-from hub.infra.audit_codec import chain_genesis, stored_at_text
-from hub.infra.audit_verify_chain import ChainHead, Problem, ProblemKind, walk_chain
-from hub.infra.audit_verify_seals import CheckpointCheck, ProvisionCheck
+from hub.infra.audit.anchor import Anchor, check_anchors
+from hub.infra.audit.codec import chain_genesis, stored_at_text
+from hub.infra.audit.verify_chain import ChainHead, Problem, ProblemKind, walk_chain
+from hub.infra.audit.verify_seals import CheckpointCheck, ProvisionCheck
 from hub.infra.crypto.signing import Ed25519Verifier
 from hub.infra.db.audit_tables import access_record_subjects, access_records, audit_chains
 

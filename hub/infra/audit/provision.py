@@ -27,10 +27,8 @@ from sqlalchemy import Connection, String, delete, insert, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import AuditWriteFailed, StoreUnavailable, ValidationFailed
-from hub.infra.audit_codec import canonical_at
-from hub.infra.audit_sql import ChainWriter, SqlAuditLog
-from hub.infra.db.audit_tables import provision_records
-from hub.infra.provision_rows import (
+from hub.infra.audit.codec import canonical_at
+from hub.infra.audit.provision_rows import (
     DIGEST_FIELDS,
     PROVISION_DIGEST_KEY,
     PROVISION_ID_KEY,
@@ -40,6 +38,8 @@ from hub.infra.provision_rows import (
     provision_values,
     seal_details,
 )
+from hub.infra.audit.sql import ChainWriter, SqlAuditLog
+from hub.infra.db.audit_tables import provision_records
 from hub.ports.audit import AccessRecord, AuditAction, AuditLog, Outcome, ProvisionRecord
 
 __all__ = [

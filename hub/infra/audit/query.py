@@ -20,9 +20,9 @@ from typing import Any, Final, TextIO
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, select, tuple_
 
-from hub.infra.audit_codec import to_utc
-from hub.infra.audit_provision import provision_json
-from hub.infra.audit_rows import StoredRecord, stored_record
+from hub.infra.audit.codec import to_utc
+from hub.infra.audit.provision import provision_json
+from hub.infra.audit.rows import StoredRecord, stored_record
 from hub.infra.db.audit_tables import access_record_subjects, access_records, provision_records
 
 __all__ = [

@@ -4,7 +4,7 @@ Each batch is one transaction, as in the hub: lock the chain head, insert the re
 move the head, commit. Run it on a scratch database: it creates the audit tables if they are missing, and
 signs with a throw-away key, so that checkpoints of an earlier run no longer verify::
 
-    python -m hub.infra.audit_bench sqlite:///var/bench.db 100000 500
+    python -m hub.bench.audit sqlite:///var/bench.db 100000 500
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import time
 import uuid
 from typing import Any
 
-from hub.infra.audit_checkpoint import write_checkpoint
-from hub.infra.audit_sql import ChainWriter, SqlAuditLog
-from hub.infra.audit_verify import verify
+from hub.infra.audit.checkpoint import write_checkpoint
+from hub.infra.audit.sql import ChainWriter, SqlAuditLog
+from hub.infra.audit.verify import verify
 from hub.infra.crypto.signing import Ed25519Signer
 from hub.infra.db.audit_tables import AUDIT_TABLES
 from hub.infra.db.engine import make_engine
@@ -92,7 +92,7 @@ def bench_audit(url: str, n: int, batch: int, *, subjects_per_record: int = 2) -
 
 
 def main() -> None:
-    """``python -m hub.infra.audit_bench URL N BATCH``: print the figures as JSON."""
+    """``python -m hub.bench.audit URL N BATCH``: print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("url")
     parser.add_argument("n", type=int)

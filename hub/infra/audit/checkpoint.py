@@ -6,7 +6,7 @@ so a checkpoint cannot be dropped from the middle unnoticed. Between them, the h
 chain rewritten, reordered or cut short behind a checkpoint no longer matches it.
 
 What a checkpoint cannot do alone: the newest checkpoint, and the records after it, are only as safe as the
-signing key and the database. Anchors close that gap (:mod:`hub.infra.audit_anchor`, security.md §4.4):
+signing key and the database. Anchors close that gap (:mod:`hub.infra.audit.anchor`, security.md §4.4):
 ``renkei audit anchor`` copies each checkpoint's digest somewhere the database administrator cannot write.
 """
 
@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, RowMapping, func, insert, select, tex
 from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import AuditWriteFailed, StoreUnavailable
-from hub.infra.audit_codec import (
+from hub.infra.audit.codec import (
     GENESIS,
     canonical_at,
     checkpoint_digest,
@@ -35,7 +35,7 @@ from hub.infra.audit_codec import (
     parse_heads,
     to_utc,
 )
-from hub.infra.audit_sql import ChainWriter
+from hub.infra.audit.sql import ChainWriter
 from hub.infra.db.audit_tables import audit_chains, audit_checkpoints, audit_coverage
 
 __all__ = [

@@ -19,7 +19,7 @@ from typing import Any, Final
 from contracts.errors import PolicyRefused, ValidationFailed
 from contracts.individual_number import IndividualNumber
 from contracts.redaction import find_numbers, holds_number, replace_spans
-from hub.infra.audit_codec import RECORD_FIELDS, canonical_at, details_text, to_utc
+from hub.infra.audit.codec import RECORD_FIELDS, canonical_at, details_text, to_utc
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 
 __all__ = ["REDACTED_KEY", "StoredRecord", "hashed_fields", "parse_details", "record_values", "stored_record"]

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Row, String, select, type_coerce
 
-from hub.infra.audit_codec import RECORD_FIELDS, record_hash, stored_at_text
+from hub.infra.audit.codec import RECORD_FIELDS, record_hash, stored_at_text
 from hub.infra.db.audit_tables import access_record_subjects, access_records, audit_chains
 
 __all__ = ["ChainHead", "ChainOutcome", "Problem", "ProblemKind", "walk_chain"]
@@ -147,7 +147,7 @@ class ChainHead:
 
     chain_id: str
     genesis: str
-    """:func:`~hub.infra.audit_codec.chain_genesis` of the row: what the first record must follow."""
+    """:func:`~hub.infra.audit.codec.chain_genesis` of the row: what the first record must follow."""
     head_seq: int
     head_hash: str
 
