@@ -23,7 +23,7 @@ from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.keyring import Keyring, generate_keyring
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
-from hub.infra.vault_sql import SqlVault
+from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention, TokenScope
 
 __all__ = ["bench_vault"]

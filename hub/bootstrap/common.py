@@ -29,7 +29,7 @@ from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.logs import configure_logging_from
 from hub.infra.private_files import private_data_dir
 from hub.infra.runner import ServiceGroup
-from hub.infra.vault_memo import MemoisingVault
+from hub.infra.vault.memo import MemoisingVault
 from hub.ports.transport import BatchHandler, Transport
 from hub.settings import Settings
 

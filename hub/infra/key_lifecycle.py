@@ -38,7 +38,7 @@ from hub.infra.db.dead_letter_tables import dead_letters
 from hub.infra.db.holds_tables import number_holds
 from hub.infra.db.messaging_tables import outbox
 from hub.infra.db.vault_tables import subject_keys
-from hub.infra.vault_store import plan_each_statement
+from hub.infra.vault.store import plan_each_statement
 
 __all__ = [
     "REWRAP_STAGES",

@@ -43,7 +43,7 @@ from hub.infra.retention_jobs import (
     uow_connection,
     wire_files_job,
 )
-from hub.infra.vault_lifecycle import ErasureReport, erase_due, subject_tables
+from hub.infra.vault.lifecycle import ErasureReport, erase_due, subject_tables
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.transport import OutgoingMessage
 

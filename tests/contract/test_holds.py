@@ -16,7 +16,7 @@ from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.keyring import Keyring
 from hub.infra.holds_sql import SqlHoldStore
 from hub.infra.memory.holds import InMemoryHoldStore
-from hub.infra.vault_sql import SqlVault
+from hub.infra.vault.sql import SqlVault
 from hub.ports.holds import (
     HeldCandidate,
     Hold,

@@ -20,7 +20,7 @@ from hub.core.retention import dependants_declaration_retention
 from hub.infra.crypto.keyring import Keyring
 from hub.infra.crypto.tokens import Tokenizer
 from hub.infra.memory.vault import InMemoryVault
-from hub.infra.vault_sql import SqlVault
+from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Ground, NumberConflict, Retention, SubjectId, TokenScope, UnknownSubject, Vault
 from tests import vault_fixtures as fx
 

@@ -14,7 +14,7 @@ from hub.infra.codes_sql import SqlCodeStore, SqlPendingQueries
 from hub.infra.crypto.envelope import VaultIntegrityError
 from hub.infra.crypto.keyring import Keyring, rotate
 from hub.infra.db.code_tables import is_codes
-from hub.infra.vault_sql import SqlVault
+from hub.infra.vault.sql import SqlVault
 from hub.ports.codes import DuplicateRecordId, PendingQuery, PendingStatus
 from hub.ports.vault import Retention, SubjectId, UnknownSubject
 from tests import vault_fixtures as fx

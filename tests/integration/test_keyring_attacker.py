@@ -36,7 +36,7 @@ from hub.infra.crypto.service_keys import adapter_keys, hub_keys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
 from hub.infra.db.vault_tables import numbers, subject_keys
-from hub.infra.vault_sql import SqlVault
+from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention
 from hub.settings import Settings
 

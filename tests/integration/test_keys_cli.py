@@ -20,7 +20,7 @@ from hub.infra.crypto.service_keys import adapter_keys, hub_keys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
 from hub.infra.service_names import SERVICE_NAMES
-from hub.infra.vault_sql import SqlVault
+from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention
 from hub.settings import Environment, Settings
 

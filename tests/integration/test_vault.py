@@ -18,8 +18,8 @@ from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper, VaultIntegrit
 from hub.infra.crypto.keyring import Keyring, rotate
 from hub.infra.db.schema import metadata
 from hub.infra.db.vault_tables import deletion_log, numbers, subject_keys, subjects, tokens, usage_numbers
-from hub.infra.vault_lifecycle import erase_due, retention_due, rewrap_all
-from hub.infra.vault_sql import SqlVault
+from hub.infra.vault.lifecycle import erase_due, retention_due, rewrap_all
+from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import NumberConflict, Retention, SubjectId, TokenScope, UnknownSubject
 from tests import vault_fixtures as fx
 from tests.vault_fixtures import StatementCounter

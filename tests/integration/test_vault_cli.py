@@ -24,7 +24,7 @@ from hub.infra.crypto.service_keys import operator_keys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
 from hub.infra.db.vault_tables import deletion_log, subject_keys
-from hub.infra.vault_sql import SqlVault
+from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention, SubjectId
 from hub.settings import Settings
 

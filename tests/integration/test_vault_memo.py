@@ -11,7 +11,7 @@ from contracts.usage_number import UsageNumber
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.crypto.keyring import Keyring
 from hub.infra.db.uow import SqlUnitOfWorkFactory
-from hub.infra.vault_memo import MemoisingVault
+from hub.infra.vault.memo import MemoisingVault
 from hub.ports.vault import Retention, TokenScope
 from tests import vault_fixtures as fx
 from tests.vault_fixtures import StatementCounter

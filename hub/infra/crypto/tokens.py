@@ -11,7 +11,7 @@ refused without a lookup), and a 28-letter body (128 bits in base 26, letters on
 digits at all, so no part of a token can ever pass for a twelve-digit Individual Number.
 
 Erasure and linkability (issue 16, docs/retention.md "Linkability"): the subject id is the per-person secret
-the tokens derive from. Erasing a person deletes it from every table (:mod:`hub.infra.vault_lifecycle`), so
+the tokens derive from. Erasing a person deletes it from every table (:mod:`hub.infra.vault.lifecycle`), so
 with every key the deployment keeps nobody can recompute or look up that person's tokens any more; the
 token root is not retired for it (tokens of everyone else must stay resolvable). Tokens already written stay
 equal to one another: an erased person's access records remain linked to each other, naming nobody, which

@@ -17,7 +17,7 @@ from hub.infra.codes_sql import SqlPendingQueries
 from hub.infra.db.messaging import SqlInbox, SqlOutbox
 from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.infra.holds_sql import SqlHoldStore
-from hub.infra.vault_memo import MemoisingVault
+from hub.infra.vault.memo import MemoisingVault
 from hub.ports.actors import MessageActors
 from hub.ports.approvals import ApprovalStore
 from hub.ports.audit import AuditLog, ProvisionLog

@@ -5,7 +5,7 @@ No column ever holds a plain Individual Number: numbers are AES-GCM ciphertext u
 keyed blind index. Erasing a subject deletes its wrapped data key, its ciphertexts and blind indexes, then
 every row of every table with a ``subject_id`` column and the ``subjects`` row itself: the subject id, from
 which its tokens derive, is destroyed. The ``deletion_log`` names an erased person by a fresh reference
-(``person_ref``), never by the subject id (:mod:`hub.infra.vault_lifecycle`).
+(``person_ref``), never by the subject id (:mod:`hub.infra.vault.lifecycle`).
 """
 
 from __future__ import annotations

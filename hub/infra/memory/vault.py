@@ -1,7 +1,7 @@
 """The vault in memory: subjects, numbers, usage numbers, grounds and tokens in plain Python structures.
 
-It decides every link with the same planner as :class:`~hub.infra.vault_sql.SqlVault`
-(:mod:`hub.infra.vault_plan`), so that a batch is refused whole before anything is written, and makes its
+It decides every link with the same planner as :class:`~hub.infra.vault.sql.SqlVault`
+(:mod:`hub.infra.vault.plan`), so that a batch is refused whole before anything is written, and makes its
 tokens with the same :class:`~hub.infra.crypto.tokens.Tokenizer` (passed in, so this module imports no
 ``cryptography``). Numbers are held as :class:`~contracts.individual_number.IndividualNumber` values in this
 process's memory only, as the SQL vault holds them once decrypted; nothing is written anywhere. Erasure is
@@ -19,7 +19,7 @@ from typing import Final, Protocol
 from contracts.ids import random_letters
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.vault_plan import Holding, normalise_enrol_links, plan_enrol, plan_links
+from hub.infra.vault.plan import Holding, normalise_enrol_links, plan_enrol, plan_links
 from hub.ports.vault import (
     Ground,
     NumberConflict,

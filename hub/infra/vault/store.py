@@ -1,9 +1,9 @@
-"""Chunked reads and writes of the vault's rows, beneath :class:`~hub.infra.vault_sql.SqlVault`.
+"""Chunked reads and writes of the vault's rows, beneath :class:`~hub.infra.vault.sql.SqlVault`.
 
 Each method takes a whole batch and issues one statement per chunk of at most ``chunk_size`` records (an
 ``IN (...)`` select or an executemany insert or update), never one per record. Numbers are encrypted and
 decrypted here, with each subject's data key; nothing here decides *what* to link (see
-:mod:`hub.infra.vault_plan`).
+:mod:`hub.infra.vault.plan`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from hub.infra.crypto.blind_index import BlindIndexer
 from hub.infra.crypto.envelope import DataKey, EncryptedNumber, KeyWrapper
 from hub.infra.db.bulk import insert_rows
 from hub.infra.db.vault_tables import numbers, subject_keys, subjects, usage_numbers
-from hub.infra.vault_plan import Holding
+from hub.infra.vault.plan import Holding
 from hub.ports.vault import NumberRecord, Retention, SubjectId, UnknownSubject
 
 __all__ = [

@@ -57,7 +57,7 @@ from hub.infra.db.dead_letter_tables import dead_letters
 from hub.infra.db.holds_tables import number_holds
 from hub.infra.db.schema import metadata
 from hub.infra.db.vault_tables import deletion_log, numbers, subject_keys, subjects, tokens, usage_numbers
-from hub.infra.vault_store import DEFAULT_CHUNK, among, plan_each_statement
+from hub.infra.vault.store import DEFAULT_CHUNK, among, plan_each_statement
 from hub.ports.codes import CodeStore
 from hub.ports.vault import SubjectId
 

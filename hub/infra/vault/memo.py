@@ -29,8 +29,8 @@ from sqlalchemy import Connection
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber
 from hub.infra.crypto.bundles import VaultKeys
-from hub.infra.vault_sql import SqlVault
-from hub.infra.vault_store import DEFAULT_CHUNK
+from hub.infra.vault.sql import SqlVault
+from hub.infra.vault.store import DEFAULT_CHUNK
 from hub.ports.vault import Ground, Retention, SubjectId, TokenScope
 
 __all__ = ["MemoisingVault"]
@@ -53,7 +53,7 @@ def _through(
 
 
 class MemoisingVault(SqlVault):
-    """:class:`~hub.infra.vault_sql.SqlVault` with a memory of its reads for one transaction.
+    """:class:`~hub.infra.vault.sql.SqlVault` with a memory of its reads for one transaction.
 
     Remembered: subjects by usage number, primary usage numbers, current numbers, tokens and their
     reverse. Everything else goes to the database every time.

@@ -1,0 +1,1 @@
+"""The vault on SQLAlchemy: numbers, usage numbers and tokens, planned in memory, and its keys' life."""
