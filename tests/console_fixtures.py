@@ -34,12 +34,12 @@ from hub.console.sessions import COOKIE
 from hub.console.users import hash_password, hash_token, load_users
 from hub.demo.data import demo_population
 from hub.demo.deployment import LocalDeployment, local_deployment
-from hub.infra.association_scope import load_members
 from hub.infra.crypto.keyring import generate_keyring
 from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.audit_tables import access_records
 from hub.infra.db.engine import make_engine
 from hub.infra.memory.transport import InMemoryTransport
+from hub.infra.stores.associations import load_members
 from hub.ports.actors import MessageActor
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin

@@ -22,13 +22,13 @@ from hub.core.policy import NumberPolicy
 from hub.infra.audit.provision import SqlProvisionLog
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.broker.topology import Names
-from hub.infra.codes_sql import SqlCodeStore
 from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.logs import configure_logging_from
 from hub.infra.private_files import private_data_dir
 from hub.infra.runner import ServiceGroup
+from hub.infra.stores.codes import SqlCodeStore
 from hub.infra.vault.memo import MemoisingVault
 from hub.ports.transport import BatchHandler, Transport
 from hub.settings import Settings

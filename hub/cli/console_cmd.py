@@ -127,8 +127,8 @@ def members_load(
     from hub.bootstrap.common import configure_process_logs, open_database
     from hub.bootstrap.operator import OperatorTools
     from hub.bootstrap.prepare import prepare_database
-    from hub.infra.association_scope import load_members
     from hub.infra.crypto.service_keys import operator_keys
+    from hub.infra.stores.associations import load_members
 
     rows: list[tuple[UsageNumber, str]] = []
     with path.open(encoding="utf-8", newline="") as handle:

@@ -41,7 +41,7 @@ from hub.cli.approvals_cmd import policy_of
 from hub.core.approvals import ApprovalRefused, consume
 from hub.core.operations import DeadLetterOperations, OperationReport, operator_actor
 from hub.infra.db.engine import make_engine
-from hub.infra.dead_letters_sql import SqlDeadLetterStore
+from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus, DeadLetterStore
 from hub.ports.transport import Transport

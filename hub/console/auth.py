@@ -7,7 +7,7 @@ an API token (``Authorization: Bearer``). :func:`require` is a FastAPI dependenc
 3. for a change made with a session cookie, checks the CSRF token (form field or ``X-CSRF-Token``).
 
 :func:`check_scope` is the second gate, for one message or record: a user of a 構成組合 may touch only what
-belongs to its own association (:mod:`hub.infra.association_scope`); anything else is refused and recorded.
+belongs to its own association (:mod:`hub.infra.stores.associations`); anything else is refused and recorded.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ person (:mod:`hub.core.approvals`): a request by one user, approved by another w
 
 Each user also belongs to an organisation: the federation (市町村連合会), which sees everything its role
 allows, or one constituent association (構成組合), which sees only its own members' messages and records
-(:mod:`hub.infra.association_scope`).
+(:mod:`hub.infra.stores.associations`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Applying a user's association scope to dead letters and access records (see ``association_scope``).
+"""A user's association scope (:mod:`hub.infra.stores.associations`) on dead letters and access records.
 
 Each function takes the caller's connection: on SQLite a second connection in the same thread would wait
 for the first one's lock.
@@ -13,8 +13,8 @@ from sqlalchemy import Connection
 
 from contracts.purpose_table import FEDERATION
 from hub.console.auth import Principal
-from hub.infra.association_scope import AssociationScope, record_owner
 from hub.infra.audit.rows import StoredRecord
+from hub.infra.stores.associations import AssociationScope, record_owner
 from hub.ports.dead_letters import DeadLetter
 
 __all__ = ["dead_letter_owner", "visible_dead_letters", "visible_records"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Connection
 
-from hub.infra.actors_sql import SqlMessageActors
 from hub.infra.memory.actors import InMemoryMessageActors
+from hub.infra.stores.actors import SqlMessageActors
 from hub.ports.actors import MessageActor, MessageActors
 
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Connection
 
 from contracts.errors import AlreadyExists
-from hub.infra.approvals_sql import SqlApprovalStore
 from hub.infra.memory.approvals import InMemoryApprovalStore
+from hub.infra.stores.approvals import SqlApprovalStore
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus, ApprovalStore
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

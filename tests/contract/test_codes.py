@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import Connection
 
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.codes_sql import SqlCodeStore, SqlPendingQueries
 from hub.infra.crypto.keyring import Keyring
 from hub.infra.memory.codes import InMemoryCodeStore, InMemoryPendingQueries
+from hub.infra.stores.codes import SqlCodeStore, SqlPendingQueries
 from hub.infra.vault.sql import SqlVault
 from hub.ports.codes import CodeStore, DuplicateRecordId, PendingQuery, PendingQueryStore, PendingStatus
 from hub.ports.vault import Retention, SubjectId, UnknownSubject

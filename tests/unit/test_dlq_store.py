@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from hub.core.dead_letter_entry import fingerprint, group_label
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import schema_drift, upgrade
-from hub.infra.dead_letters_sql import SqlDeadLetterStore
+from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.dead_letters import (
     DeadLetterEntry,
     DeadLetterQuery,

@@ -35,7 +35,7 @@ from hub.console.schemas import (
 from hub.console.scope import dead_letter_owner
 from hub.core.approvals import ApprovalPolicy, ApprovalRefused, decide, request
 from hub.core.sealed_bodies import carries_numbers
-from hub.infra.dead_letters_sql import SqlDeadLetterStore
+from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.ports.dead_letters import DeadLetter
 

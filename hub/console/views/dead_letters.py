@@ -44,7 +44,7 @@ from hub.console.views.approvals import policy as approval_policy
 from hub.core.approvals import ApprovalRefused, ApprovalRequired, consume
 from hub.core.operations import DeadLetterOperations, OperationReport
 from hub.core.sealed_bodies import carries_numbers
-from hub.infra.dead_letters_sql import SqlDeadLetterStore
+from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus, FailureGroup
 

@@ -34,9 +34,9 @@ from hub.console.context import ConsoleState, state_of
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS
 from hub.infra import metrics_history as history
-from hub.infra.dead_letters_sql import SqlDeadLetterStore
 from hub.infra.metrics_sampler import LATENCY_BOUNDS_S
 from hub.infra.state_metrics import StoredStateCollector
+from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.dead_letters import DeadLetterStatus
 
 __all__ = ["SampleCollector", "router"]

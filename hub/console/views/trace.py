@@ -13,9 +13,9 @@ from hub.console.pages import render
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS, ErrorOut, TraceOut
 from hub.console.views.records import record_out
-from hub.infra.association_scope import AssociationScope
 from hub.infra.audit.browse import newest_first
 from hub.infra.audit.query import RecordFilter, search
+from hub.infra.stores.associations import AssociationScope
 
 __all__ = ["api", "pages"]
 

@@ -10,13 +10,13 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from contracts.errors import ConfigurationError, StoreUnavailable
-from hub.infra.actors_sql import SqlMessageActors
-from hub.infra.approvals_sql import SqlApprovalStore
 from hub.infra.audit.sql import SqlAuditLog
-from hub.infra.codes_sql import SqlPendingQueries
 from hub.infra.db.messaging import SqlInbox, SqlOutbox
-from hub.infra.dead_letters_sql import SqlDeadLetterStore
-from hub.infra.holds_sql import SqlHoldStore
+from hub.infra.stores.actors import SqlMessageActors
+from hub.infra.stores.approvals import SqlApprovalStore
+from hub.infra.stores.codes import SqlPendingQueries
+from hub.infra.stores.dead_letters import SqlDeadLetterStore
+from hub.infra.stores.holds import SqlHoldStore
 from hub.infra.vault.memo import MemoisingVault
 from hub.ports.actors import MessageActors
 from hub.ports.approvals import ApprovalStore

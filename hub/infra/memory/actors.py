@@ -1,4 +1,4 @@
-"""The actors of messages in memory, kept as :class:`~hub.infra.actors_sql.SqlMessageActors` keeps them.
+"""The actors of messages in memory, kept as :class:`~hub.infra.stores.actors.SqlMessageActors` keeps them.
 
 Values are cut to the SQL columns' widths (message and correlation ids 64 characters, actors 16), and a
 message recorded already, or earlier in the same batch, keeps its first actor.

@@ -1,6 +1,6 @@
 """Approval requests (four eyes) in memory, with the SQL store's conditional decisions and counts.
 
-The target is kept as JSON would give it back (as :class:`~hub.infra.approvals_sql.SqlApprovalStore` stores
+The target is kept as JSON would give it back (as :class:`~hub.infra.stores.approvals.SqlApprovalStore` stores
 it), so a caller that put in a tuple reads a list here too.
 """
 

@@ -1,7 +1,7 @@
 """The code store and the pending-query store in memory, with the SQL stores' rules.
 
 宛名番号 are drawn at random (fifteen digits, never starting with 0, never given twice) and handed out in
-no particular order, as :class:`~hub.infra.codes_sql.SqlCodeStore` does. The SQL store encrypts each code
+no particular order, as :class:`~hub.infra.stores.codes.SqlCodeStore` does. The SQL store encrypts each code
 at rest under the vault's KEK; nothing rests here, so the twin keeps codes only in this process's memory,
 as the SQL store holds them once decrypted.
 """

@@ -2,7 +2,7 @@
 
 Rows are kept in a dict by id; every state change checks the row's status first, as the SQL store's
 conditional ``UPDATE`` does, and says whether it changed the row. Texts are redacted and headers reduced
-to scalars on the way in, exactly as :class:`~hub.infra.dead_letters_sql.SqlDeadLetterStore` stores them.
+to scalars on the way in, exactly as :class:`~hub.infra.stores.dead_letters.SqlDeadLetterStore` stores them.
 """
 
 from __future__ import annotations

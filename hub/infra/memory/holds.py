@@ -2,7 +2,7 @@
 
 Holds are kept as the frozen :class:`~hub.ports.holds.Hold` values they arrive as (numbers still sealed
 for the hub); resolving one replaces it with its resolved form, candidates' sealed numbers and 4情報
-discarded, as :class:`~hub.infra.holds_sql.SqlHoldStore` does.
+discarded, as :class:`~hub.infra.stores.holds.SqlHoldStore` does.
 """
 
 from __future__ import annotations

@@ -47,7 +47,6 @@ from contracts.sealing import Unsealer
 from hub.core.erasure import scrub_body, scrub_text
 from hub.core.holds import candidate_field, hold_seal_id
 from hub.core.retention_model import Kind, kind_of_basis
-from hub.infra.codes_sql import SqlCodeStore
 from hub.infra.crypto.blind_index import BlindIndexer
 from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper
@@ -57,6 +56,7 @@ from hub.infra.db.dead_letter_tables import dead_letters
 from hub.infra.db.holds_tables import number_holds
 from hub.infra.db.schema import metadata
 from hub.infra.db.vault_tables import deletion_log, numbers, subject_keys, subjects, tokens, usage_numbers
+from hub.infra.stores.codes import SqlCodeStore
 from hub.infra.vault.store import DEFAULT_CHUNK, among, plan_each_statement
 from hub.ports.codes import CodeStore
 from hub.ports.vault import SubjectId

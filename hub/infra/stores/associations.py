@@ -23,8 +23,8 @@ from sqlalchemy import Connection, delete, insert
 
 from contracts.purpose_table import FEDERATION
 from contracts.usage_number import UsageNumber
-from hub.infra.actors_sql import SqlMessageActors
 from hub.infra.db.association_tables import association_members
+from hub.infra.stores.actors import SqlMessageActors
 from hub.ports.vault import Vault
 
 __all__ = ["AUDIT_SCOPE", "AssociationScope", "load_members", "record_owner"]
