@@ -19,9 +19,9 @@ from hub.infra.audit.checkpoint import write_checkpoint
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.audit.verify import verify
 from hub.infra.crypto.signing import Ed25519Signer
-from hub.infra.db.audit_tables import AUDIT_TABLES
 from hub.infra.db.engine import make_engine
-from hub.infra.db.metadata import metadata
+from hub.infra.db.tables.audit import AUDIT_TABLES
+from hub.infra.db.tables.metadata import metadata
 from hub.ports.audit import AccessRecord, AuditAction
 
 __all__ = ["bench_audit"]

@@ -33,11 +33,11 @@ from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.code_cipher import CodeCipher
 from hub.infra.crypto.envelope import KeyWrapper
 from hub.infra.crypto.keyring import KeyKind, KeyName
-from hub.infra.db.code_tables import is_codes
-from hub.infra.db.dead_letter_tables import dead_letters
-from hub.infra.db.holds_tables import number_holds
-from hub.infra.db.messaging_tables import outbox
-from hub.infra.db.vault_tables import subject_keys
+from hub.infra.db.tables.codes import is_codes
+from hub.infra.db.tables.dead_letters import dead_letters
+from hub.infra.db.tables.holds import number_holds
+from hub.infra.db.tables.messaging import outbox
+from hub.infra.db.tables.vault import subject_keys
 from hub.infra.vault.store import plan_each_statement
 
 __all__ = [

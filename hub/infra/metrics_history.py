@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from hub.infra.audit.codec import to_utc
-from hub.infra.db.metrics_tables import ALL_FLOWS, metric_carried, metric_samples
+from hub.infra.db.tables.metrics import ALL_FLOWS, metric_carried, metric_samples
 from hub.infra.metrics_sampler import LATENCY_BOUNDS_S, minute_of
 
 __all__ = [

@@ -3,7 +3,7 @@
 Why the access record: it is the one durable account of every message the hub handled (each RECEIVED,
 ROUTED, DEAD_LETTERED is committed with the work), so counts derived from it survive restarts, agree
 between processes and can be recomputed. Each pass recomputes the last few minutes from it and *upserts*
-the rows (:mod:`hub.infra.db.metrics_tables`); the hub's sampler and the console's write the same values,
+the rows (:mod:`hub.infra.db.tables.metrics`); the hub's sampler and the console's write the same values,
 and a sampler that starts after a quiet spell (or after a one-second ``renkei demo``) catches up from the
 newest sample it finds, at most ``history`` back.
 
@@ -38,9 +38,9 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from contracts.errors import RenkeiError
 from hub.infra.audit.codec import to_utc
 from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, Names
-from hub.infra.db.audit_tables import access_records
-from hub.infra.db.messaging_tables import outbox
-from hub.infra.db.metrics_tables import ALL_FLOWS, metric_carried, metric_samples
+from hub.infra.db.tables.audit import access_records
+from hub.infra.db.tables.messaging import outbox
+from hub.infra.db.tables.metrics import ALL_FLOWS, metric_carried, metric_samples
 
 __all__ = [
     "LATENCY_BOUNDS_S",

@@ -26,12 +26,12 @@ from hub.core.erasure import strip_sealed
 from hub.core.holds import resolve_hold
 from hub.core.retention_model import UNANSWERED_QUERY_DAYS, Kind, days_of
 from hub.infra.audit.provision import purge_expired
-from hub.infra.db.code_tables import is_pending_queries
-from hub.infra.db.dead_letter_tables import dead_letters
-from hub.infra.db.holds_tables import number_holds
 from hub.infra.db.messaging import SENT_BODY
-from hub.infra.db.messaging_tables import outbox
-from hub.infra.db.vault_tables import deletion_log, tokens
+from hub.infra.db.tables.codes import is_pending_queries
+from hub.infra.db.tables.dead_letters import dead_letters
+from hub.infra.db.tables.holds import number_holds
+from hub.infra.db.tables.messaging import outbox
+from hub.infra.db.tables.vault import deletion_log, tokens
 from hub.ports.audit import AuditLog
 from hub.ports.store import UnitOfWork
 from hub.ports.transport import OutgoingMessage

@@ -28,8 +28,8 @@ from contracts.sealing import Unsealer
 from hub.core.retention_model import RETENTION_MODEL, Enforcer, Kind
 from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.db.storage import StorageReport, forget_deleted
+from hub.infra.db.tables.vault import deletion_log
 from hub.infra.db.uow import SqlUnitOfWorkFactory
-from hub.infra.db.vault_tables import deletion_log
 from hub.infra.retention_jobs import (
     JobOutcome,
     KindResult,

@@ -31,11 +31,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import RenkeiError
 from hub.infra.audit.codec import to_utc
-from hub.infra.db.audit_tables import access_records, audit_chains, audit_checkpoints, audit_coverage
-from hub.infra.db.dead_letter_tables import dead_letters
-from hub.infra.db.holds_tables import number_holds
-from hub.infra.db.messaging_tables import outbox
-from hub.infra.db.vault_tables import deletion_log, numbers
+from hub.infra.db.tables.audit import access_records, audit_chains, audit_checkpoints, audit_coverage
+from hub.infra.db.tables.dead_letters import dead_letters
+from hub.infra.db.tables.holds import number_holds
+from hub.infra.db.tables.messaging import outbox
+from hub.infra.db.tables.vault import deletion_log, numbers
 
 __all__ = ["STATE_METRIC_NAMES", "StoredStateCollector"]
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlalchemy import distinct, func, select
 
 from hub.infra.broker.users import BrokerAdmin
-from hub.infra.db.audit_tables import access_records
-from hub.infra.db.messaging_tables import inbox
+from hub.infra.db.tables.audit import access_records
+from hub.infra.db.tables.messaging import inbox
 from hub.settings import Settings
 from tests.faults.harness import Deployment, ServiceProcess, service_env
 

@@ -29,7 +29,7 @@ from hub.infra.audit.provision_rows import (
 from hub.infra.audit.query import iter_records
 from hub.infra.audit.rows import StoredRecord
 from hub.infra.audit.sql import ChainWriter
-from hub.infra.db.audit_tables import provision_records
+from hub.infra.db.tables.audit import provision_records
 from hub.infra.memory.audit import InMemoryAuditLog
 from hub.infra.memory.provisions import InMemoryProvisionLog
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionLog, ProvisionRecord, ProvisionRole

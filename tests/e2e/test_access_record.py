@@ -16,9 +16,9 @@ from contracts.errors import AuditWriteFailed
 from hub.cli.main import app
 from hub.demo.runner import run_demo
 from hub.infra.audit import sql as audit_sql
-from hub.infra.db.audit_tables import access_records
 from hub.infra.db.engine import make_engine
-from hub.infra.db.messaging_tables import inbox, outbox
+from hub.infra.db.tables.audit import access_records
+from hub.infra.db.tables.messaging import inbox, outbox
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from hub.demo.deployment import local_deployment
 from hub.demo.registry import FLOWS as ALL_FLOWS
 from hub.demo.runner import run_demo
-from hub.infra.db.actor_tables import message_actors
-from hub.infra.db.audit_tables import access_records
+from hub.infra.db.tables.actors import message_actors
+from hub.infra.db.tables.audit import access_records
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
 

@@ -24,7 +24,7 @@ from hub.demo.dependants import filing_deadline
 from hub.infra.broker.topology import renkei_topology
 from hub.infra.broker.users import delete_users
 from hub.infra.db.engine import make_engine
-from hub.infra.db.vault_tables import numbers
+from hub.infra.db.tables.vault import numbers
 from hub.infra.service_names import SERVICE_NAMES
 from hub.settings import RetrySettings, Settings
 from tests.e2e.conftest import amqp_url, delete_prefixed

@@ -59,7 +59,7 @@ from hub.infra.crypto.keyring import KeyKind, KeyName, Keyring, generate_keyring
 from hub.infra.crypto.keyring_files import deployment_keyring
 from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.engine import make_engine
-from hub.infra.db.vault_tables import numbers, subject_keys, subjects
+from hub.infra.db.tables.vault import numbers, subject_keys, subjects
 from hub.infra.link_cipher import AeadLinkCipher
 from hub.infra.service_names import SERVICE_NAMES
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow, QueriedInfo

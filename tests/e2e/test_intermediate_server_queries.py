@@ -18,7 +18,7 @@ from contracts.messages.intermediate_server import (
     QueryStatus,
     TableBasis,
 )
-from hub.infra.db.audit_tables import access_records, provision_records
+from hub.infra.db.tables.audit import access_records, provision_records
 from hub.ports.dead_letters import DeadLetterQuery
 from tests.e2e.is_harness import LOCAL_TAX, RESIDENT, pension_envelope, query_record, running, wait_for
 

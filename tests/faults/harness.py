@@ -39,8 +39,8 @@ from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.demo.flow import DemoFlow
 from hub.demo.survival import SurvivalFlow
 from hub.infra.broker.users import BrokerAdmin, delete_users
-from hub.infra.db.audit_tables import access_records
-from hub.infra.db.messaging_tables import inbox, outbox
+from hub.infra.db.tables.audit import access_records
+from hub.infra.db.tables.messaging import inbox, outbox
 from hub.settings import Settings
 
 __all__ = [

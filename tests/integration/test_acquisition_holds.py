@@ -44,8 +44,8 @@ from hub.core.survival import JLIS_PURPOSE, JLIS_REF_SCOPE
 from hub.demo.data import demo_register
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
-from hub.infra.db.audit_tables import access_records
 from hub.infra.db.migrate import upgrade
+from hub.infra.db.tables.audit import access_records
 from hub.ports.holds import HoldStatus
 from hub.ports.vault import Retention
 from hub.settings import Settings

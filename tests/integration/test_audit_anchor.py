@@ -17,15 +17,15 @@ from typer.testing import CliRunner
 from hub.cli.audit import app
 from hub.infra.audit.codec import parse_heads
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
-from hub.infra.db.audit_tables import (
+from hub.infra.db.engine import make_engine
+from hub.infra.db.migrate import upgrade
+from hub.infra.db.tables.audit import (
     access_record_subjects,
     access_records,
     audit_chains,
     audit_checkpoints,
     audit_coverage,
 )
-from hub.infra.db.engine import make_engine
-from hub.infra.db.migrate import upgrade
 from hub.settings import Environment, Settings
 from tests.integration.test_audit_fixtures import make_record
 

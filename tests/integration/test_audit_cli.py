@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from hub.cli.audit import app
 from hub.infra.audit.provision import record_provision
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
-from hub.infra.db.audit_tables import access_records
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
+from hub.infra.db.tables.audit import access_records
 from hub.settings import Environment, Settings
 from tests.integration.test_audit_fixtures import make_record
 from tests.integration.test_audit_store import provision

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from hub.infra.db.audit_tables import AUDIT_TABLES
 from hub.infra.db.engine import make_engine
-from hub.infra.db.metadata import metadata
+from hub.infra.db.tables.audit import AUDIT_TABLES
+from hub.infra.db.tables.metadata import metadata
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 
 T0 = datetime(2026, 4, 1, 0, 0, 0, 123456, tzinfo=UTC)

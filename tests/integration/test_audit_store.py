@@ -36,7 +36,7 @@ from hub.infra.audit.sql import ChainWriter, SqlAuditLog, append_durably
 from hub.infra.audit.verify import ProblemKind, VerifyReport, verify, verify_engine
 from hub.infra.audit.verify_chain import ChainHead, walk_chain
 from hub.infra.crypto.signing import Ed25519Signer
-from hub.infra.db.audit_tables import access_records, audit_chains, audit_coverage, provision_records
+from hub.infra.db.tables.audit import access_records, audit_chains, audit_coverage, provision_records
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
 from tests.integration.test_audit_fixtures import T0, backend_engine, make_record, reset_tables
 

@@ -25,7 +25,7 @@ from hub.infra.audit.rows import hashed_fields, record_values
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.audit.verify import Problem, ProblemKind, VerifyReport, verify
 from hub.infra.crypto.signing import Ed25519Signer
-from hub.infra.db.audit_tables import (
+from hub.infra.db.tables.audit import (
     access_record_subjects,
     access_records,
     audit_chains,

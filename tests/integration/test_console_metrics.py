@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from hub.infra.broker.topology import Names
-from hub.infra.db.metrics_tables import metric_samples
+from hub.infra.db.tables.metrics import metric_samples
 from hub.infra.metrics_sampler import MetricsSampler, adapter_of_queue, flow_name
 from tests.console_fixtures import approved, console_world, token
 

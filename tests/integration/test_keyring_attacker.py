@@ -35,7 +35,7 @@ from hub.infra.crypto.sealing import HpkeSealer, from_letters
 from hub.infra.crypto.service_keys import adapter_keys, hub_keys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
-from hub.infra.db.vault_tables import numbers, subject_keys
+from hub.infra.db.tables.vault import numbers, subject_keys
 from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention
 from hub.settings import Settings

@@ -31,14 +31,14 @@ from hub.infra.audit.sql import ChainWriter
 from hub.infra.audit.verify import verify_engine
 from hub.infra.crypto.keyring import Keyring
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
-from hub.infra.db.association_tables import association_members
-from hub.infra.db.audit_tables import provision_records
-from hub.infra.db.code_tables import is_codes, is_pending_queries
-from hub.infra.db.dead_letter_tables import dead_letters
-from hub.infra.db.holds_tables import number_holds
-from hub.infra.db.messaging_tables import outbox
+from hub.infra.db.tables.associations import association_members
+from hub.infra.db.tables.audit import provision_records
+from hub.infra.db.tables.codes import is_codes, is_pending_queries
+from hub.infra.db.tables.dead_letters import dead_letters
+from hub.infra.db.tables.holds import number_holds
+from hub.infra.db.tables.messaging import outbox
+from hub.infra.db.tables.vault import deletion_log, subjects
 from hub.infra.db.uow import SqlUnitOfWorkFactory
-from hub.infra.db.vault_tables import deletion_log, subjects
 from hub.infra.retention_run import RetentionPlaces, RetentionReport, run_all
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
 from hub.ports.codes import PendingQuery, PendingStatus

@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from hub.cli.retention import run_retention
 from hub.demo.deployment import local_deployment
-from hub.infra.db.messaging_tables import outbox
+from hub.infra.db.tables.messaging import outbox
 from hub.infra.state_metrics import STATE_METRIC_NAMES, StoredStateCollector
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.transport import OutgoingMessage

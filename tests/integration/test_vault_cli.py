@@ -23,7 +23,7 @@ from hub.infra.crypto.keyring_files import deployment_keyring
 from hub.infra.crypto.service_keys import operator_keys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
-from hub.infra.db.vault_tables import deletion_log, subject_keys
+from hub.infra.db.tables.vault import deletion_log, subject_keys
 from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention, SubjectId
 from hub.settings import Settings

@@ -37,8 +37,8 @@ from hub.demo.deployment import LocalDeployment
 from hub.demo.flow import DemoFlow
 from hub.demo.registry import FLOWS
 from hub.infra.crypto.keyring_files import deployment_keyring
-from hub.infra.db.audit_tables import access_records
-from hub.infra.db.messaging_tables import inbox, outbox
+from hub.infra.db.tables.audit import access_records
+from hub.infra.db.tables.messaging import inbox, outbox
 from hub.settings import Settings
 from tests.stack._stack import VENV_BIN, ProcessStack
 from tests.stack.conftest import RECORDS

@@ -12,7 +12,7 @@ from contracts.individual_number import synthetic_individual_number
 from contracts.redaction import REDACTED, find_numbers
 from hub.cli import dlq
 from hub.cli.audit import app as audit_app
-from hub.infra.db.dead_letter_tables import dead_letters as table
+from hub.infra.db.tables.dead_letters import dead_letters as table
 from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry, make_env
 
 runner = CliRunner()

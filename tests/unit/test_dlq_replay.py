@@ -16,7 +16,7 @@ from hub.core import headers as h
 from hub.core.operations import ActionOutcome, DeadLetterOperations
 from hub.core.rate_limit import TokenBucket
 from hub.infra.broker.credentials import replay_routes
-from hub.infra.db.dead_letter_tables import dead_letters as table
+from hub.infra.db.tables.dead_letters import dead_letters as table
 from hub.ports.dead_letters import DeadLetterQuery, DeadLetterStatus
 from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry, make_env
 

@@ -27,7 +27,7 @@ from hub.core.approvals import (
 )
 from hub.core.sealed_bodies import carries_numbers
 from hub.demo.deployment import local_deployment
-from hub.infra.db.audit_tables import access_records
+from hub.infra.db.tables.audit import access_records
 from hub.infra.memory.transport import InMemoryTransport
 from hub.ports.approvals import ApprovalAction, ApprovalStatus
 from hub.settings import Settings

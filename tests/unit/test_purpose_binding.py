@@ -39,7 +39,7 @@ from hub.core.purpose import screen
 from hub.core.survival import handle_survival_request
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
-from hub.infra.db.audit_tables import access_records
+from hub.infra.db.tables.audit import access_records
 from hub.infra.memory.transport import InMemoryTransport
 from hub.legal_basis_doc import render
 from hub.ports.vault import Ground, Retention, SubjectId

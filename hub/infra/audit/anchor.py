@@ -26,7 +26,7 @@ from contracts.errors import ConfigurationError
 from hub.infra.audit.checkpoint import stored_digest
 from hub.infra.audit.codec import canonical_at
 from hub.infra.audit.verify_chain import Problem, ProblemKind
-from hub.infra.db.audit_tables import audit_checkpoints
+from hub.infra.db.tables.audit import audit_checkpoints
 
 __all__ = ["Anchor", "append_anchor", "check_anchors", "newest_anchor", "read_anchors"]
 

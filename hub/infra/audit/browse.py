@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, or_, select, tuple_
 from hub.infra.audit.codec import to_utc
 from hub.infra.audit.query import RecordFilter
 from hub.infra.audit.rows import StoredRecord, stored_record
-from hub.infra.db.audit_tables import access_record_subjects, access_records
+from hub.infra.db.tables.audit import access_record_subjects, access_records
 
 __all__ = ["Cursor", "newest_first"]
 

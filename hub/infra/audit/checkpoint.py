@@ -36,7 +36,7 @@ from hub.infra.audit.codec import (
     to_utc,
 )
 from hub.infra.audit.sql import ChainWriter
-from hub.infra.db.audit_tables import audit_chains, audit_checkpoints, audit_coverage
+from hub.infra.db.tables.audit import audit_chains, audit_checkpoints, audit_coverage
 
 __all__ = [
     "Checkpoint",

@@ -39,7 +39,7 @@ from hub.infra.audit.provision_rows import (
     seal_details,
 )
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
-from hub.infra.db.audit_tables import provision_records
+from hub.infra.db.tables.audit import provision_records
 from hub.ports.audit import AccessRecord, AuditAction, AuditLog, Outcome, ProvisionRecord
 
 __all__ = [

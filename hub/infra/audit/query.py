@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, exists, select, 
 from hub.infra.audit.codec import to_utc
 from hub.infra.audit.provision import provision_json
 from hub.infra.audit.rows import StoredRecord, stored_record
-from hub.infra.db.audit_tables import access_record_subjects, access_records, provision_records
+from hub.infra.db.tables.audit import access_record_subjects, access_records, provision_records
 
 __all__ = [
     "ExportFormat",

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 REDACTED_KEY: Final = "renkei.redacted"
 """Details key naming the fields in which an Individual Number was masked before storing."""
 
-# Lengths of the String columns (see hub.infra.db.audit_tables); Text columns are unbounded.
+# Lengths of the String columns (see hub.infra.db.tables.audit); Text columns are unbounded.
 _LIMITS: Final = {
     "actor": 200,
     "message_id": 200,

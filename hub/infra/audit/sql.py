@@ -34,8 +34,8 @@ from contracts.errors import AuditWriteFailed, StoreUnavailable
 from contracts.ids import random_letters
 from hub.infra.audit.codec import canonical_at, chain_genesis, record_hash, to_utc
 from hub.infra.audit.rows import hashed_fields, record_values
-from hub.infra.db.audit_tables import access_record_subjects, access_records, audit_chains
 from hub.infra.db.bulk import insert_rows
+from hub.infra.db.tables.audit import access_record_subjects, access_records, audit_chains
 from hub.ports.audit import AccessRecord
 
 __all__ = ["ChainWriter", "SqlAuditLog", "append_durably"]

@@ -34,7 +34,7 @@ from hub.infra.audit.codec import chain_genesis, stored_at_text
 from hub.infra.audit.verify_chain import ChainHead, Problem, ProblemKind, walk_chain
 from hub.infra.audit.verify_seals import CheckpointCheck, ProvisionCheck
 from hub.infra.crypto.signing import Ed25519Verifier
-from hub.infra.db.audit_tables import access_record_subjects, access_records, audit_chains
+from hub.infra.db.tables.audit import access_record_subjects, access_records, audit_chains
 
 __all__ = ["Problem", "ProblemKind", "VerifyReport", "verify", "verify_engine"]
 

@@ -19,7 +19,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Row, String, select, type_coerce
 
 from hub.infra.audit.codec import RECORD_FIELDS, record_hash, stored_at_text
-from hub.infra.db.audit_tables import access_record_subjects, access_records, audit_chains
+from hub.infra.db.tables.audit import access_record_subjects, access_records, audit_chains
 
 __all__ = ["ChainHead", "ChainOutcome", "Problem", "ProblemKind", "walk_chain"]
 

@@ -33,7 +33,7 @@ from hub.infra.audit.provision import (
 )
 from hub.infra.audit.verify_chain import Problem, ProblemKind
 from hub.infra.crypto.signing import Ed25519Verifier
-from hub.infra.db.audit_tables import access_records, audit_checkpoints, provision_records
+from hub.infra.db.tables.audit import access_records, audit_checkpoints, provision_records
 
 __all__ = ["CheckpointCheck", "ProvisionCheck"]
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import StoreUnavailable
-from hub.infra.db.messaging_tables import inbox, outbox
+from hub.infra.db.tables.messaging import inbox, outbox
 from hub.ports.transport import OutgoingMessage
 
 __all__ = ["SENT_BODY", "SqlInbox", "SqlOutbox"]

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from contracts.errors import StoreUnavailable
 from hub.infra.db.engine import make_engine
-from hub.infra.db.schema import metadata
+from hub.infra.db.tables.schema import metadata
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "schema_drift", "upgrade"]
 

@@ -9,8 +9,8 @@ from typing import Final
 
 from sqlalchemy import Connection, select
 
-from hub.infra.db.actor_tables import message_actors as t
 from hub.infra.db.bulk import insert_rows
+from hub.infra.db.tables.actors import message_actors as t
 from hub.ports.actors import MessageActor
 
 __all__ = ["SqlMessageActors"]

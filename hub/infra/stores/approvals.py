@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import AlreadyExists, StoreUnavailable
-from hub.infra.db.approval_tables import approvals as t
+from hub.infra.db.tables.approvals import approvals as t
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 
 __all__ = ["SqlApprovalStore"]

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, delete, insert
 
 from contracts.purpose_table import FEDERATION
 from contracts.usage_number import UsageNumber
-from hub.infra.db.association_tables import association_members
+from hub.infra.db.tables.associations import association_members
 from hub.infra.stores.actors import SqlMessageActors
 from hub.ports.vault import Vault
 

@@ -20,7 +20,7 @@ from contracts.errors import StoreUnavailable
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.code_cipher import CodeCipher
-from hub.infra.db.code_tables import is_codes, is_pending_queries
+from hub.infra.db.tables.codes import is_codes, is_pending_queries
 from hub.infra.vault.store import DEFAULT_CHUNK, among, aware, chunked
 from hub.ports.codes import DuplicateRecordId, PendingQuery, PendingStatus
 from hub.ports.vault import SubjectId, UnknownSubject

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from contracts.errors import StoreUnavailable
 from contracts.redaction import redact_text
-from hub.infra.db.dead_letter_tables import dead_letters as t
+from hub.infra.db.tables.dead_letters import dead_letters as t
 from hub.ports.dead_letters import (
     DeadLetter,
     DeadLetterEntry,

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 
 from contracts.messages.jlis_acquisition import HoldReason
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.db.holds_tables import number_holds
+from hub.infra.db.tables.holds import number_holds
 from hub.infra.vault.store import aware, chunked
 from hub.ports.holds import (
     HeldCandidate,

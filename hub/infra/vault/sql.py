@@ -24,7 +24,7 @@ from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.envelope import KeyWrapper
 from hub.infra.crypto.tokens import Tokenizer, check_scope
 from hub.infra.db.bulk import insert_rows
-from hub.infra.db.vault_tables import number_grounds, numbers, tokens, usage_numbers
+from hub.infra.db.tables.vault import number_grounds, numbers, tokens, usage_numbers
 from hub.infra.vault.plan import normalise_enrol_links, plan_enrol, plan_links
 from hub.infra.vault.store import (
     DEFAULT_CHUNK,

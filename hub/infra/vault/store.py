@@ -23,7 +23,7 @@ from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.blind_index import BlindIndexer
 from hub.infra.crypto.envelope import DataKey, EncryptedNumber, KeyWrapper
 from hub.infra.db.bulk import insert_rows
-from hub.infra.db.vault_tables import numbers, subject_keys, subjects, usage_numbers
+from hub.infra.db.tables.vault import numbers, subject_keys, subjects, usage_numbers
 from hub.infra.vault.plan import Holding
 from hub.ports.vault import NumberRecord, Retention, SubjectId, UnknownSubject
 

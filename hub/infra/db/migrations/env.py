@@ -11,7 +11,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from hub.infra.db.engine import make_engine
-from hub.infra.db.schema import metadata
+from hub.infra.db.tables.schema import metadata
 from hub.settings import Settings
 
 config = context.config

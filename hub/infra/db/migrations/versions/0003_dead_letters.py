@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-26
 
 One row per message failing one way while it waits for an operator; redacted body, scalar headers only,
-never deleted (a discarded row is archived with its reason). See ``hub/infra/db/dead_letter_tables.py``.
+never deleted (a discarded row is archived with its reason). See ``hub/infra/db/tables/dead_letters.py``.
 """
 
 from __future__ import annotations

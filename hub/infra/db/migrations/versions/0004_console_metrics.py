@@ -6,7 +6,7 @@ Create Date: 2026-11-26
 
 ``metric_samples`` keeps per-minute counts and gauges per flow and adapter (history for the console's charts
 and the Prometheus endpoint); ``association_members`` maps a vault subject to its 構成組合 for the console's
-scope. See ``hub/infra/db/metrics_tables.py`` and ``hub/infra/db/association_tables.py``.
+scope. See ``hub/infra/db/tables/metrics.py`` and ``hub/infra/db/tables/associations.py``.
 """
 
 from __future__ import annotations

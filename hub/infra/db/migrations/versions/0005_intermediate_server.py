@@ -5,7 +5,7 @@ Revises: 0004
 Create Date: 2026-11-26
 
 ``is_codes`` keeps each subject's 団体内統合宛名番号 and its code, encrypted; ``is_pending_queries`` keeps each
-query sent until its answer settles it. See ``hub/infra/db/code_tables.py``.
+query sent until its answer settles it. See ``hub/infra/db/tables/codes.py``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Revises: 0005
 Create Date: 2026-11-27
 
 ``number_holds`` keeps each held link until an operator resolves it (``renkei vault resolve``); the
-candidates' numbers are stored sealed for the hub, never in the clear. See ``hub/infra/db/holds_tables.py``.
+candidates' numbers are stored sealed for the hub, never in the clear. See ``hub/infra/db/tables/holds.py``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Revises: 0006
 Create Date: 2026-12-07
 
 ``metric_carried`` keeps, per flow and adapter, the sums of the ``metric_samples`` rows the sampler
-pruned. See ``hub/infra/db/metrics_tables.py``.
+pruned. See ``hub/infra/db/tables/metrics.py``.
 """
 
 from __future__ import annotations

@@ -6,32 +6,32 @@ out of a comparison between the models and the migrations. A new table module is
 
 from __future__ import annotations
 
-from hub.infra.db import (
-    actor_tables,
-    approval_tables,
-    association_tables,
-    audit_tables,
-    code_tables,
-    dead_letter_tables,
-    holds_tables,
-    messaging_tables,
-    metrics_tables,
-    vault_tables,
+from hub.infra.db.tables import (
+    actors,
+    approvals,
+    associations,
+    audit,
+    codes,
+    dead_letters,
+    holds,
+    messaging,
+    metrics,
+    vault,
 )
-from hub.infra.db.metadata import metadata
+from hub.infra.db.tables.metadata import metadata
 
 __all__ = ["TABLE_MODULES", "metadata"]
 
 TABLE_MODULES = (
-    messaging_tables,
-    vault_tables,
-    audit_tables,
-    dead_letter_tables,
-    metrics_tables,
-    association_tables,
-    code_tables,
-    holds_tables,
-    actor_tables,
-    approval_tables,
+    messaging,
+    vault,
+    audit,
+    dead_letters,
+    metrics,
+    associations,
+    codes,
+    holds,
+    actors,
+    approvals,
 )
 """The modules that define tables (imported for their side effect on :data:`metadata`)."""

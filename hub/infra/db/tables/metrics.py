@@ -25,7 +25,7 @@ from sqlalchemy import (
     Text,
 )
 
-from hub.infra.db.metadata import metadata
+from hub.infra.db.tables.metadata import metadata
 
 __all__ = ["ALL_FLOWS", "metric_carried", "metric_samples"]
 

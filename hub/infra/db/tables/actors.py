@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Index, String, Table
 
-from hub.infra.db.metadata import metadata
+from hub.infra.db.tables.metadata import metadata
 
 __all__ = ["message_actors"]
 

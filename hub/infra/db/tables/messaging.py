@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-from hub.infra.db.metadata import metadata
+from hub.infra.db.tables.metadata import metadata
 
 __all__ = ["inbox", "outbox"]
 

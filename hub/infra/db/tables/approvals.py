@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, Column, DateTime, Index, String, Table, Text
 
-from hub.infra.db.metadata import metadata
+from hub.infra.db.tables.metadata import metadata
 
 __all__ = ["approvals"]
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
     Table,
 )
 
-from hub.infra.db.metadata import metadata
+from hub.infra.db.tables.metadata import metadata
 
 __all__ = [
     "deletion_log",

@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
 )
 
-from hub.infra.db.metadata import metadata
+from hub.infra.db.tables.metadata import metadata
 
 __all__ = ["number_holds"]
 
