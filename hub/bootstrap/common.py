@@ -25,7 +25,7 @@ from hub.infra.broker.topology import Names
 from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.uow import SqlUnitOfWorkFactory
-from hub.infra.logs import configure_logging_from
+from hub.infra.observability.logs import configure_logging_from
 from hub.infra.private_files import private_data_dir
 from hub.infra.runner import ServiceGroup
 from hub.infra.stores.codes import SqlCodeStore

@@ -34,7 +34,7 @@ from hub.infra.broker.credentials import sender_identities
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.crypto.service_keys import HubKeys
 from hub.infra.crypto.signing import Ed25519Signer, load_signer, signer_from_settings
-from hub.infra.metrics_sampler import MetricsSampler
+from hub.infra.observability.metrics_sampler import MetricsSampler
 from hub.infra.runner import ServiceGroup
 from hub.ports.transport import Transport
 from hub.settings import Environment, Settings

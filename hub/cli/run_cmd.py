@@ -25,7 +25,7 @@ from hub.bootstrap.simulators import SIMULATOR_SPECS, build_simulator_host, simu
 from hub.bootstrap.transports import TransportFactory, pika_transports
 from hub.demo.data import demo_population, demo_world
 from hub.infra.crypto.service_keys import adapter_keys, hub_keys, simulator_keys
-from hub.infra.health_server import serve_health, watch_database
+from hub.infra.observability.health_server import serve_health, watch_database
 from hub.infra.runner import ServiceGroup
 from hub.infra.service_names import ServiceName, adapter_service, simulator_service
 from hub.settings import Settings

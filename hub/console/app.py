@@ -30,7 +30,7 @@ from hub.console.roles import Permission
 from hub.console.sessions import SessionCodec, load_session_secret
 from hub.console.users import UserDirectory
 from hub.console.views import approvals, audit, dead_letters, flows, health, metrics, session, trace
-from hub.infra.metrics_sampler import MetricsSampler
+from hub.infra.observability.metrics_sampler import MetricsSampler
 from hub.ports.transport import Transport
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from hub.console.sessions import SessionCodec
 from hub.console.throttle import SignInThrottle
 from hub.console.users import ConsoleUser, UserDirectory
 from hub.infra.audit.sql import ChainWriter, append_durably
-from hub.infra.metrics_sampler import MetricsSampler
+from hub.infra.observability.metrics_sampler import MetricsSampler
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.transport import OutgoingMessage, Topology, Transport
 

@@ -1,9 +1,10 @@
 """Runs services as threads: consumers on the transport and periodic tasks, stopped together.
 
 A :class:`ServiceGroup` also knows how its threads are doing, for the process's own health endpoints
-(:mod:`hub.infra.health_server`): each consumer reports whether the broker has confirmed it, each periodic
-task when it last succeeded, and extra checks (the database) can be added. Consumers and tasks are counted
-in :mod:`hub.infra.process_metrics`. A group also owns what its services use (transports):
+(:mod:`hub.infra.observability.health_server`): each consumer reports whether the broker has confirmed it,
+each periodic task when it last succeeded, and extra checks (the database) can be added. Consumers and tasks
+are counted in :mod:`hub.infra.observability.process_metrics`. A group also owns what its services use
+(transports):
 :meth:`ServiceGroup.own` hands a resource to the group, and :meth:`ServiceGroup.shutdown` closes it once every
 thread has stopped.
 """
@@ -19,7 +20,7 @@ from typing import Protocol, TypeVar
 
 from prometheus_client.registry import Collector
 
-from hub.infra.process_metrics import CONSUMER_UP, TaskTimer, instrument
+from hub.infra.observability.process_metrics import CONSUMER_UP, TaskTimer, instrument
 from hub.ports.transport import BatchHandler, Transport
 
 __all__ = ["Check", "Closeable", "Readiness", "ServiceGroup"]

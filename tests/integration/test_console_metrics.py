@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hub.infra.broker.topology import Names
 from hub.infra.db.tables.metrics import metric_samples
-from hub.infra.metrics_sampler import MetricsSampler, adapter_of_queue, flow_name
+from hub.infra.observability.metrics_sampler import MetricsSampler, adapter_of_queue, flow_name
 from tests.console_fixtures import approved, console_world, token
 
 __all__ = ["console_world"]

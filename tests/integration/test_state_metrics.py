@@ -1,4 +1,4 @@
-"""The stored-state gauges (hub/infra/state_metrics.py) count what the database holds, as the hub exports it.
+"""The stored-state gauges (hub/infra/observability/state_metrics.py) count what the database holds.
 
 An outbox row left unrelayed, an access record no checkpoint covers yet, a number kept past its
 retention: each shows in its gauge, and goes back down once the relay, the checkpoint or the retention
@@ -16,7 +16,7 @@ from sqlalchemy import update
 from hub.cli.retention import run_retention
 from hub.demo.deployment import local_deployment
 from hub.infra.db.tables.messaging import outbox
-from hub.infra.state_metrics import STATE_METRIC_NAMES, StoredStateCollector
+from hub.infra.observability.state_metrics import STATE_METRIC_NAMES, StoredStateCollector
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.transport import OutgoingMessage
 from hub.ports.vault import Retention

@@ -1,4 +1,4 @@
-"""A process's own /healthz, /readyz and /metrics (hub/infra/health_server.py) over a ServiceGroup.
+"""A process's /healthz, /readyz and /metrics (hub/infra/observability/health_server.py) on a ServiceGroup.
 
 The group runs on the in-memory transport: the consumer reports when it is up, handled messages are
 counted by outcome, periodic tasks make the process unready when they stop succeeding, and a failing
@@ -21,8 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
 from hub.infra.broker.topology import Names
-from hub.infra.health_server import HealthServer, serve_health, watch_database
 from hub.infra.memory.transport import InMemoryTransport
+from hub.infra.observability.health_server import HealthServer, serve_health, watch_database
 from hub.infra.runner import ServiceGroup
 from hub.ports.transport import (
     Delivery,

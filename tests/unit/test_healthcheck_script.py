@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from hub.infra.health_server import serve_health
+from hub.infra.observability.health_server import serve_health
 from hub.infra.runner import ServiceGroup
 
 SCRIPT = Path(__file__).resolve().parents[2] / "docker" / "healthcheck.py"

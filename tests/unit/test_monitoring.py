@@ -22,9 +22,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hub.console.views.metrics import SampleCollector
 from hub.demo.deployment import local_deployment
-from hub.infra.health_server import serve_health, watch_database
+from hub.infra.observability.health_server import serve_health, watch_database
+from hub.infra.observability.state_metrics import STATE_METRIC_NAMES
 from hub.infra.runner import ServiceGroup
-from hub.infra.state_metrics import STATE_METRIC_NAMES
 from hub.settings import Settings
 from tests._availability import unavailable
 

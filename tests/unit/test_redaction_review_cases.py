@@ -29,7 +29,7 @@ from hub.console.render import body_view, headers_view
 from hub.core import worker as worker_module
 from hub.core.operations import replay_message
 from hub.core.senders import ReplayTarget
-from hub.infra.logs import configure_logging
+from hub.infra.observability.logs import configure_logging
 from hub.ports.transport import OutgoingMessage
 from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry, make_env
 

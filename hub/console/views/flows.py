@@ -1,7 +1,7 @@
 """Flows: per flow and adapter, messages per second, in flight, completed, failed; queues; as charts.
 
-Counts come from the per-minute samples in the database (:mod:`hub.infra.metrics_history`), which the
-samplers derive from the access record; nothing is kept only in memory.
+Counts come from the per-minute samples in the database (:mod:`hub.infra.observability.metrics_history`),
+which the samplers derive from the access record; nothing is kept only in memory.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hub.console.context import state_of
 from hub.console.pages import render
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS, AdapterGaugeOut, FlowRowOut, FlowsOut
-from hub.infra import metrics_history as history
+from hub.infra.observability import metrics_history as history
 
 __all__ = ["api", "pages"]
 

@@ -25,9 +25,9 @@ from hub.console.context import state_of
 from hub.console.pages import render
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS, HealthCheckOut, HealthOut
-from hub.infra import metrics_history as history
 from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS
 from hub.infra.db.migrate import current_revision, head_revision
+from hub.infra.observability import metrics_history as history
 from hub.settings import Environment
 
 __all__ = ["api", "pages", "probes"]

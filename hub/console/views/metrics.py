@@ -8,7 +8,8 @@
   per failure group;
 * ``renkei_console_guard_redactions_total``: responses the number guard had to fix (should stay 0).
 
-* the stored-state gauges of :mod:`hub.infra.state_metrics` (held links, outbox backlog, dead letters
+* the stored-state gauges of :mod:`hub.infra.observability.state_metrics` (held links, outbox backlog, dead
+letters
   pending, checkpoint age, retention overdue).
 
 Counters are sums over every sample since the first: the samples kept (``history_days``) plus what pruning
@@ -33,9 +34,9 @@ from hub.console.auth import Principal, check_scope, require
 from hub.console.context import ConsoleState, state_of
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS
-from hub.infra import metrics_history as history
-from hub.infra.metrics_sampler import LATENCY_BOUNDS_S
-from hub.infra.state_metrics import StoredStateCollector
+from hub.infra.observability import metrics_history as history
+from hub.infra.observability.metrics_sampler import LATENCY_BOUNDS_S
+from hub.infra.observability.state_metrics import StoredStateCollector
 from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.dead_letters import DeadLetterStatus
 

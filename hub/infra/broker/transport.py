@@ -32,7 +32,7 @@ from hub.core.body_limits import BodyLimits
 from hub.infra.broker._addresses import BrokerAddresses
 from hub.infra.broker._consumer import ConsumerSession
 from hub.infra.broker._publisher import PublisherSession
-from hub.infra.process_metrics import count_published
+from hub.infra.observability.process_metrics import count_published
 from hub.ports.transport import BatchHandler, Delivery, Disposition, OutgoingMessage, Topology
 
 __all__ = ["PikaTransport"]

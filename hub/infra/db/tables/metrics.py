@@ -3,10 +3,10 @@
 One row is one minute of one ``(flow, adapter)``: the messages the hub handled on that leg (received from
 the adapter, routed to it), the failures, and the adapter's round-trip times as histogram buckets. These
 counts are *recomputed* from the access record for the last minutes on every pass of the sampler
-(:mod:`hub.infra.metrics_sampler`), so two samplers (the hub's and the console's) write the same values and
-a sampler that was down catches up when it starts. Gauges (in flight, queue depth, consumers) are observed
-live and kept as the last value seen in the minute; rows with ``flow = '*'`` hold an adapter's queue gauges,
-which belong to no single flow.
+(:mod:`hub.infra.observability.metrics_sampler`), so two samplers (the hub's and the console's) write the same
+values and a sampler that was down catches up when it starts. Gauges (in flight, queue depth, consumers) are
+observed live and kept as the last value seen in the minute; rows with ``flow = '*'`` hold an adapter's queue
+gauges, which belong to no single flow.
 
 No column holds a person's data: flows, adapters, counts and times only.
 """

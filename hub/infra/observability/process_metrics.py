@@ -1,10 +1,10 @@
 """What one process counts while it runs: Prometheus counters, gauges and histograms kept in memory.
 
 Every renkei worker (hub, adapters, the pension poller, simulators) exports these on its own ``/metrics``
-(:mod:`hub.infra.health_server`). They live in the process, so a counter only ever grows until the process
-restarts, which Prometheus's ``rate()`` recognises as a reset. Labels are bounded: services are the names
-of a :class:`~hub.infra.runner.ServiceGroup`'s threads, message types the registered contracts (anything
-else is ``other``), publish kinds the topology's exchanges.
+(:mod:`hub.infra.observability.health_server`). They live in the process, so a counter only ever grows until
+the process restarts, which Prometheus's ``rate()`` recognises as a reset. Labels are bounded: services are
+the names of a :class:`~hub.infra.runner.ServiceGroup`'s threads, message types the registered contracts
+(anything else is ``other``), publish kinds the topology's exchanges.
 
 * ``renkei_messages_handled_total{service,message_type,outcome}``: deliveries settled by a consumer;
   ``outcome`` is ``ack``, ``dead_letter`` (rejected to the dead-letter exchange), ``requeue`` or ``error``

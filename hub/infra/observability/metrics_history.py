@@ -1,7 +1,7 @@
 """Reading the per-minute samples back: the flows table, chart series, latest gauges and totals.
 
-Written by :mod:`hub.infra.metrics_sampler`; read by the console's flows view, its JSON API and its
-Prometheus endpoint. Every query is bounded by a time window or by the number of flows and adapters.
+Written by :mod:`hub.infra.observability.metrics_sampler`; read by the console's flows view, its JSON API and
+its Prometheus endpoint. Every query is bounded by a time window or by the number of flows and adapters.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select
 
 from hub.infra.audit.codec import to_utc
 from hub.infra.db.tables.metrics import ALL_FLOWS, metric_carried, metric_samples
-from hub.infra.metrics_sampler import LATENCY_BOUNDS_S, minute_of
+from hub.infra.observability.metrics_sampler import LATENCY_BOUNDS_S, minute_of
 
 __all__ = [
     "AdapterGauge",

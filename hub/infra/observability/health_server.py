@@ -7,8 +7,8 @@ set (off by default; compose sets it, docs/deploy.md lists the ports):
 * ``GET /readyz``: ``200`` when it does its work (every consumer confirmed by the broker, every periodic
   task recent, the database answering where it has one), else ``503``; JSON with every check either way;
 * ``GET /metrics``: Prometheus text (or OpenMetrics when asked): the process's counters
-  (:mod:`hub.infra.process_metrics`), the Python runtime's, ``renkei_ready`` and the group's own
-  collectors (the hub's stored-state gauges, :mod:`hub.infra.state_metrics`).
+  (:mod:`hub.infra.observability.process_metrics`), the Python runtime's, ``renkei_ready`` and the group's own
+  collectors (the hub's stored-state gauges, :mod:`hub.infra.observability.state_metrics`).
 
 The answers hold names, counts and times only: no message, no person's data. There is no authentication:
 bind it to loopback or to a network only the monitoring reaches.
@@ -29,8 +29,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 
+from hub.infra.observability.state_metrics import StoredStateCollector
 from hub.infra.runner import Readiness, ServiceGroup
-from hub.infra.state_metrics import StoredStateCollector
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
