@@ -27,7 +27,7 @@ from hub.core.retention_model import RETENTION_MODEL
 from hub.core.routing import to_outgoing
 from hub.infra.crypto.service_keys import operator_keys
 from hub.infra.observability.logs import log_file_of
-from hub.infra.retention_run import STEPS, RetentionPlaces, RetentionReport, run_all
+from hub.infra.retention.run import STEPS, RetentionPlaces, RetentionReport, run_all
 from hub.settings import Settings
 
 __all__ = ["JST", "app", "report_json", "run_retention", "today_in_japan"]

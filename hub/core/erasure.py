@@ -16,7 +16,7 @@ be able to give their number back, nor name them:
 * a body that is not JSON and concerns the person is destroyed whole.
 
 The envelope's own fields (message id, type, correlation id, purpose) stay, so that the dead letter still
-says what failed and when. Nothing here touches a database; :mod:`hub.infra.retention_jobs` applies it.
+says what failed and when. Nothing here touches a database; :mod:`hub.infra.retention.jobs` applies it.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from hub.infra.db.tables.holds import number_holds
 from hub.infra.db.tables.messaging import outbox
 from hub.infra.db.tables.vault import deletion_log, subjects
 from hub.infra.db.uow import SqlUnitOfWorkFactory
-from hub.infra.retention_run import RetentionPlaces, RetentionReport, run_all
+from hub.infra.retention.run import RetentionPlaces, RetentionReport, run_all
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
 from hub.ports.codes import PendingQuery, PendingStatus
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow, HoldResolution, QueriedInfo

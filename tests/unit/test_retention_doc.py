@@ -18,7 +18,7 @@ from hub.core.retention_model import (
     kind_of_basis,
     retention_markdown,
 )
-from hub.infra.retention_run import STEPS
+from hub.infra.retention.run import STEPS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "retention.md"
 

@@ -2,14 +2,14 @@
 
 1. **vault**: erase the people whose numbers are due, with every copy of them (:func:`erase_due`);
 2. **outbox**, **dead letters**, **holds**, **pending queries**, **provision records**: each in a
-   transaction of its own (:mod:`hub.infra.retention_jobs`);
+   transaction of its own (:mod:`hub.infra.retention.jobs`);
 3. **logs**, **wire files**: rotated logs and exchange files past their retention;
 4. **storage**: make the database's files forget what was deleted (:func:`forget_deleted`): after an
    erasure every table that ever held a person's data is rewritten on PostgreSQL (dead row versions of
    cleared outbox bodies and resolved holds hold erased people's sealed numbers too); SQLite's WAL is
    truncated whenever anything was deleted.
 
-The result has one :class:`~hub.infra.retention_jobs.KindResult` per kind of the model, counts only.
+The result has one :class:`~hub.infra.retention.jobs.KindResult` per kind of the model, counts only.
 The run ends with one ``purged`` access record of those counts (never a person, never a token).
 """
 
@@ -30,7 +30,7 @@ from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.db.storage import StorageReport, forget_deleted
 from hub.infra.db.tables.vault import deletion_log
 from hub.infra.db.uow import SqlUnitOfWorkFactory
-from hub.infra.retention_jobs import (
+from hub.infra.retention.jobs import (
     JobOutcome,
     KindResult,
     counts_by_kind,

@@ -6,7 +6,7 @@ per message or file) and returns a :class:`KindResult` per kind it serves: how m
 how much it removed (nothing in a dry run). Periods come from :mod:`hub.core.retention_model`.
 
 The vault's own erasure (numbers, the person, their codes, holds and dead letters) is
-:func:`hub.infra.vault.lifecycle.erase_due`; :mod:`hub.infra.retention_run` runs it first, then these.
+:func:`hub.infra.vault.lifecycle.erase_due`; :mod:`hub.infra.retention.run` runs it first, then these.
 """
 
 from __future__ import annotations
