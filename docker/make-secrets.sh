@@ -76,16 +76,16 @@ done
 if fresh "$DIR/keys/hub/keyring.json"; then
   if [ -s "$DIR/keyring.json" ] && [ "$FORCE" != 1 ]; then
     MAKE='import json, sys
-from hub.infra.crypto.keyring import keyring_from_v1_json as make, keyring_to_json
-from hub.infra.crypto.key_needs import cut
+from hub.infra.keys.keyring import keyring_from_v1_json as make, keyring_to_json
+from hub.infra.keys.needs import cut
 from hub.infra.service_names import SERVICE_NAMES
 whole = make(sys.stdin.read())
 print(json.dumps({s: keyring_to_json(cut(whole, s)) for s in SERVICE_NAMES}))'
     SOURCE="$DIR/keyring.json"
   else
     MAKE='import json
-from hub.infra.crypto.keyring import generate_keyring, keyring_to_json
-from hub.infra.crypto.key_needs import cut
+from hub.infra.keys.keyring import generate_keyring, keyring_to_json
+from hub.infra.keys.needs import cut
 from hub.infra.service_names import SERVICE_NAMES
 whole = generate_keyring()
 print(json.dumps({s: keyring_to_json(cut(whole, s)) for s in SERVICE_NAMES}))'

@@ -4,7 +4,7 @@ Every setting comes from the environment with the ``RENKEI_`` prefix (``RENKEI_A
 ``RENKEI_DB_URL``, ...), or from an explicit override in code and tests. Nothing else reads ``os.environ``.
 No secret has a default: keys come from files or environment variables *named* here; in development every
 service's keyring is generated under the data directory on first run (see
-:mod:`hub.infra.crypto.keyring_files`).
+:mod:`hub.infra.keys.keyring_files`).
 """
 
 from __future__ import annotations

@@ -34,10 +34,10 @@ from hub.console.sessions import COOKIE
 from hub.console.users import hash_password, hash_token, load_users
 from hub.demo.data import demo_population
 from hub.demo.deployment import LocalDeployment, local_deployment
-from hub.infra.crypto.keyring import generate_keyring
 from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.engine import make_engine
 from hub.infra.db.tables.audit import access_records
+from hub.infra.keys.keyring import generate_keyring
 from hub.infra.memory.transport import InMemoryTransport
 from hub.infra.stores.associations import load_members
 from hub.ports.actors import MessageActor

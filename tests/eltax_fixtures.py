@@ -42,8 +42,8 @@ from contracts.messages.eltax import (
 )
 from contracts.registry import Decoded, decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.crypto.keyring import Keyring, generate_keyring
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
+from hub.infra.keys.keyring import Keyring, generate_keyring
 
 PAYER = ReportPayer("全国市町村職員共済組合連合会", "東京都千代田区平河町二丁目", "03-0000-0000")
 CONTRACT_PAYER = PaymentReportPayer(name=PAYER.name, address=PAYER.address, phone=PAYER.phone)

@@ -24,9 +24,9 @@ from sqlalchemy.exc import OperationalError
 
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.crypto.keyring import Keyring, generate_keyring
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
+from hub.infra.keys.keyring import Keyring, generate_keyring
 from tests._availability import unavailable
 
 __all__ = [

@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.individual_number import synthetic_individual_number
 from contracts.sealing import seal_context
-from hub.infra.crypto.keyring import generate_keyring
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer, to_letters
+from hub.infra.keys.keyring import generate_keyring
 
 __all__ = ["run_sealing"]
 

@@ -20,9 +20,9 @@ from sqlalchemy import Connection
 
 from contracts.individual_number import synthetic_individual_number
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.crypto.keyring import Keyring, generate_keyring
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
+from hub.infra.keys.keyring import Keyring, generate_keyring
 from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention, TokenScope
 

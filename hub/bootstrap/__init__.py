@@ -10,7 +10,7 @@
 * :mod:`~hub.bootstrap.prepare`: migrating the database and declaring the broker topology;
 * :mod:`~hub.bootstrap.common`: settings-derived wiring shared by the roles (names, retry, units of work).
 
-Each builder takes the settings, the typed key bundles of its role (:mod:`hub.infra.crypto.service_keys`)
+Each builder takes the settings, the typed key bundles of its role (:mod:`hub.infra.keys.service_keys`)
 and a :data:`~hub.bootstrap.transports.TransportFactory`; nothing connects at import time. Running every role
 in one process (the demo, the benchmark, tests) is :mod:`hub.demo.deployment`'s business, not this package's.
 """

@@ -3,7 +3,7 @@
 An adapter host consumes the adapter's queue from the hub and, for a counterpart reached over the broker,
 its counterpart's inbound line; a directory-polling adapter (the pension system's) also polls its inbound
 directory. It connects to the broker as ``adapter-<name>`` and holds that adapter's keys alone
-(:class:`~hub.infra.crypto.service_keys.AdapterKeys`).
+(:class:`~hub.infra.keys.service_keys.AdapterKeys`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from contracts.link import Adapter, PollingAdapter
 from hub.bootstrap.common import Wiring, body_limits, consume
 from hub.bootstrap.transports import TransportFactory
 from hub.core.hosting import AdapterHost, DirectoryPoller, HostDeps
-from hub.infra.crypto.bundles import UnsealingKeys
+from hub.infra.crypto.link_cipher import AeadLinkCipher
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
-from hub.infra.crypto.service_keys import AdapterKeys
-from hub.infra.link_cipher import AeadLinkCipher
+from hub.infra.keys.bundles import UnsealingKeys
+from hub.infra.keys.service_keys import AdapterKeys
 from hub.infra.runner import ServiceGroup
 from hub.infra.service_names import adapter_service
 from hub.settings import Settings

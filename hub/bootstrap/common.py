@@ -22,9 +22,9 @@ from hub.core.policy import NumberPolicy
 from hub.infra.audit.provision import SqlProvisionLog
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.broker.topology import Names
-from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.uow import SqlUnitOfWorkFactory
+from hub.infra.keys.bundles import VaultKeys
 from hub.infra.observability.logs import configure_logging_from
 from hub.infra.private_files import private_data_dir
 from hub.infra.runner import ServiceGroup

@@ -2,7 +2,7 @@
 
 The console holds the vault's keys (tokens, member scope) and the hub's private keys, which reveal a dead
 letter's number sealed *for the hub* to an admin allowed to see it
-(:class:`~hub.infra.crypto.service_keys.ConsoleKeys`). A number sealed for a counterpart's adapter opens with
+(:class:`~hub.infra.keys.service_keys.ConsoleKeys`). A number sealed for a counterpart's adapter opens with
 that adapter's private key alone, which never leaves the adapter: the console does not reveal it (see
 ``docs/keys.md``). It connects to the broker as ``console`` (replays, queue depths).
 """
@@ -21,8 +21,8 @@ from hub.core.senders import ReplayRoutes
 from hub.infra.broker.credentials import replay_routes
 from hub.infra.broker.topology import Names
 from hub.infra.crypto.sealing import HpkeUnsealer
-from hub.infra.crypto.service_keys import ConsoleKeys
 from hub.infra.db.uow import SqlUnitOfWorkFactory
+from hub.infra.keys.service_keys import ConsoleKeys
 from hub.ports.transport import Transport
 from hub.settings import Settings
 

@@ -1,6 +1,6 @@
 """The hub worker's composition root: ingress consumer, outbox relay, dead-letter consumer, metrics sampler.
 
-It holds the hub's keys alone (:class:`~hub.infra.crypto.service_keys.HubKeys`: the vault, sealing for the
+It holds the hub's keys alone (:class:`~hub.infra.keys.service_keys.HubKeys`: the vault, sealing for the
 counterparts' adapters, opening what was sealed for the hub) and connects to the broker as ``hub``.
 
 Audit checkpoints are signed here only when the settings name a signing key (``audit_signing_key_file``),
@@ -32,8 +32,8 @@ from hub.core.worker import HubWorker, WorkerDeps
 from hub.infra.audit.checkpoint import Checkpointer, CheckpointSigner
 from hub.infra.broker.credentials import sender_identities
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
-from hub.infra.crypto.service_keys import HubKeys
 from hub.infra.crypto.signing import Ed25519Signer, load_signer, signer_from_settings
+from hub.infra.keys.service_keys import HubKeys
 from hub.infra.observability.metrics_sampler import MetricsSampler
 from hub.infra.runner import ServiceGroup
 from hub.ports.transport import Transport

@@ -5,7 +5,7 @@ members`` work with.
 
 Operator tools run beside the hub. They connect to the broker as ``operator``, and each command asks only
 for the keys it uses: dead-letter commands none (their units of work have no vault), the vault's commands the
-operator's bundles (:class:`~hub.infra.crypto.service_keys.OperatorKeys`), the checkpoint job the audit
+operator's bundles (:class:`~hub.infra.keys.service_keys.OperatorKeys`), the checkpoint job the audit
 signing key.
 """
 
@@ -23,8 +23,8 @@ from hub.core.senders import ReplayRoutes
 from hub.infra.audit.checkpoint import Checkpoint, CheckpointSigner, write_checkpoint
 from hub.infra.broker.credentials import replay_routes
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
-from hub.infra.crypto.service_keys import OperatorKeys
 from hub.infra.crypto.signing import Ed25519Signer, signer_from_settings
+from hub.infra.keys.service_keys import OperatorKeys
 from hub.ports.transport import Transport
 from hub.settings import Settings
 

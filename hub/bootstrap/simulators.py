@@ -2,7 +2,7 @@
 
 A simulated counterpart consumes its outbound line and answers on its inbound line; it connects to the
 broker as ``simulator-<name>`` and holds one key, its side of the line
-(:class:`~hub.infra.crypto.bundles.LinkKeys`). What it simulates (the synthetic population, the register of
+(:class:`~hub.infra.keys.bundles.LinkKeys`). What it simulates (the synthetic population, the register of
 new entitlements, the municipalities' decisions, the network's seed) is a :class:`SimulatorWorld` given by
 the caller: the demo's is :func:`hub.demo.data.demo_world`.
 """
@@ -22,8 +22,8 @@ from hub.bootstrap.common import Wiring, body_limits, consume, load_legal_basis_
 from hub.bootstrap.transports import TransportFactory
 from hub.core.hosting import HostDeps, SimulatorHost, counterpart_message
 from hub.core.legal_basis import MUNICIPALITY
-from hub.infra.crypto.bundles import LinkKeys
-from hub.infra.link_cipher import AeadLinkCipher
+from hub.infra.crypto.link_cipher import AeadLinkCipher
+from hub.infra.keys.bundles import LinkKeys
 from hub.infra.runner import ServiceGroup
 from hub.infra.service_names import simulator_service
 from hub.settings import Settings

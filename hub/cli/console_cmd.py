@@ -61,7 +61,7 @@ def console(
     from hub.bootstrap.prepare import prepare_broker, prepare_database
     from hub.bootstrap.transports import pika_transports
     from hub.console.app import create_app
-    from hub.infra.crypto.service_keys import console_keys
+    from hub.infra.keys.service_keys import console_keys
 
     settings = _settings(ctx)
     try:
@@ -127,7 +127,7 @@ def members_load(
     from hub.bootstrap.common import configure_process_logs, open_database
     from hub.bootstrap.operator import OperatorTools
     from hub.bootstrap.prepare import prepare_database
-    from hub.infra.crypto.service_keys import operator_keys
+    from hub.infra.keys.service_keys import operator_keys
     from hub.infra.stores.associations import load_members
 
     rows: list[tuple[UsageNumber, str]] = []

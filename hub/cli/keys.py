@@ -1,7 +1,7 @@
 """``renkei keys``: each service's keyring, and rotation in three steps without an outage.
 
 * ``renkei keys init`` makes one keyring per service, holding only what that service needs
-  (:data:`~hub.infra.crypto.key_needs.KEY_NEEDS`). Development: under ``./var/keys/<service>/`` (services
+  (:data:`~hub.infra.keys.needs.KEY_NEEDS`). Development: under ``./var/keys/<service>/`` (services
   also make them on first run); production: nothing is generated where services read their keys, only a set
   written to ``--out DIR`` for the operator to install. ``--import-v1 FILE`` turns the old single keyring
   (format 1) into per-service keyrings, keeping the vault's keys and the old sealing keys for reading.
@@ -40,8 +40,7 @@ from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.bootstrap.transports import TransportFactory, pika_transports
 from hub.infra.broker.topology import COUNTERPARTS, Names
-from hub.infra.crypto.key_needs import KEY_NEEDS, allowed_names, required_names
-from hub.infra.crypto.keyring import (
+from hub.infra.keys.keyring import (
     HeldKey,
     KeyKind,
     KeyName,
@@ -51,7 +50,7 @@ from hub.infra.crypto.keyring import (
     retire,
     rotate,
 )
-from hub.infra.crypto.keyring_files import (
+from hub.infra.keys.keyring_files import (
     deployment_keyring,
     ensure_development_keyrings,
     keyring_location,
@@ -59,8 +58,8 @@ from hub.infra.crypto.keyring_files import (
     read_service_keyring,
     write_deployment,
 )
-from hub.infra.crypto.service_keys import operator_keys
-from hub.infra.key_lifecycle import (
+from hub.infra.keys.needs import KEY_NEEDS, allowed_names, required_names
+from hub.infra.keys.rotation import (
     KeyUsage,
     RewrapReport,
     queues_carrying,
@@ -68,9 +67,10 @@ from hub.infra.key_lifecycle import (
     rewrap_backlog,
     usage_in_store,
 )
-from hub.infra.key_lifecycle import (
+from hub.infra.keys.rotation import (
     Progress as ProgressCallback,
 )
+from hub.infra.keys.service_keys import operator_keys
 from hub.infra.service_names import SERVICE_NAMES, ServiceName
 from hub.settings import Environment, Settings
 

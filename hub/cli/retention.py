@@ -25,7 +25,7 @@ from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.core.retention_model import RETENTION_MODEL
 from hub.core.routing import to_outgoing
-from hub.infra.crypto.service_keys import operator_keys
+from hub.infra.keys.service_keys import operator_keys
 from hub.infra.observability.logs import log_file_of
 from hub.infra.retention.run import STEPS, RetentionPlaces, RetentionReport, run_all
 from hub.settings import Settings

@@ -24,7 +24,7 @@ from hub.bootstrap.prepare import prepare_broker, prepare_database
 from hub.bootstrap.simulators import SIMULATOR_SPECS, build_simulator_host, simulator_spec
 from hub.bootstrap.transports import TransportFactory, pika_transports
 from hub.demo.data import demo_population, demo_world
-from hub.infra.crypto.service_keys import adapter_keys, hub_keys, simulator_keys
+from hub.infra.keys.service_keys import adapter_keys, hub_keys, simulator_keys
 from hub.infra.observability.health_server import serve_health, watch_database
 from hub.infra.runner import ServiceGroup
 from hub.infra.service_names import ServiceName, adapter_service, simulator_service

@@ -33,7 +33,7 @@ from hub.core.approvals import ApprovalPolicy, ApprovalRefused, ApprovalRequired
 from hub.core.holds import ResolutionRefused, record_refused_resolution, resolve_hold
 from hub.core.operations import operator_actor
 from hub.core.routing import to_outgoing
-from hub.infra.crypto.service_keys import operator_keys
+from hub.infra.keys.service_keys import operator_keys
 from hub.ports.actors import MessageActor
 from hub.ports.approvals import ApprovalAction
 from hub.ports.holds import Hold, HoldNotPending, QueriedInfo, UnknownHold

@@ -2,7 +2,7 @@
 
 :class:`LocalDeployment` assembles the roles' composition roots (:mod:`hub.bootstrap`) on one database and
 one transport factory. Each role gets its own keys through the same role functions as the production
-entrypoints (:mod:`hub.infra.crypto.service_keys`), or cut from a keyring a test hands in. It adds the
+entrypoints (:mod:`hub.infra.keys.service_keys`), or cut from a keyring a test hands in. It adds the
 demo's conveniences (the synthetic population, loading the vault, publishing as the pension system).
 Production entrypoints (``renkei run hub|adapter|simulator``, the console, the operator commands) use only
 their own role's builder.
@@ -33,10 +33,12 @@ from hub.core.worker import HubWorker
 from hub.demo.data import demo_population, demo_world, enrol_population, pension_system, publish_as_pension
 from hub.infra.audit.checkpoint import Checkpointer
 from hub.infra.broker.topology import COUNTERPARTS
-from hub.infra.crypto.bundles import LinkKeys
-from hub.infra.crypto.keyring import Keyring
-from hub.infra.crypto.keyring_files import deployment_keyring, ensure_development_keyrings
-from hub.infra.crypto.service_keys import (
+from hub.infra.crypto.link_cipher import AeadLinkCipher
+from hub.infra.db.uow import SqlUnitOfWorkFactory
+from hub.infra.keys.bundles import LinkKeys
+from hub.infra.keys.keyring import Keyring
+from hub.infra.keys.keyring_files import deployment_keyring, ensure_development_keyrings
+from hub.infra.keys.service_keys import (
     AdapterKeys,
     adapter_keys,
     adapter_keys_from,
@@ -47,8 +49,6 @@ from hub.infra.crypto.service_keys import (
     simulator_keys,
     simulator_keys_from,
 )
-from hub.infra.db.uow import SqlUnitOfWorkFactory
-from hub.infra.link_cipher import AeadLinkCipher
 from hub.infra.runner import ServiceGroup
 from hub.infra.service_names import ServiceName
 from hub.ports.dead_letters import DeadLetterStatus

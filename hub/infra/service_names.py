@@ -1,7 +1,7 @@
 """The names of renkei's services: one per process role, spelled as the broker users' roles.
 
 A service name is what a process is known as to the broker (its user is ``{prefix}-{service}``, see
-:mod:`hub.infra.broker.definitions`), to its keyring (:mod:`hub.infra.crypto.service_keys`) and in its
+:mod:`hub.infra.broker.definitions`), to its keyring (:mod:`hub.infra.keys.service_keys`) and in its
 connection names. ``console`` is the operator console, which publishes replays and looks up queue depths.
 """
 

@@ -10,6 +10,7 @@ of each test's own, since it commits; ``test_provisions.py`` holds the ``Provisi
 
 The one port without a contract class here, and why:
 
-- ``link`` (``LinkCipher``): its one implementation, ``hub.infra.link_cipher.AeadLinkCipher``, already runs
+- ``link`` (``LinkCipher``): its one implementation, ``hub.infra.crypto.link_cipher.AeadLinkCipher``, already
+runs
   in memory (it stores nothing); a second one could only fake the encryption.
 """

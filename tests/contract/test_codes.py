@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection
 
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.crypto.keyring import Keyring
+from hub.infra.keys.keyring import Keyring
 from hub.infra.memory.codes import InMemoryCodeStore, InMemoryPendingQueries
 from hub.infra.stores.codes import SqlCodeStore, SqlPendingQueries
 from hub.infra.vault.sql import SqlVault

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from contracts.messages.jlis_acquisition import HoldReason
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.crypto.keyring import Keyring
+from hub.infra.keys.keyring import Keyring
 from hub.infra.memory.holds import InMemoryHoldStore
 from hub.infra.stores.holds import SqlHoldStore
 from hub.infra.vault.sql import SqlVault

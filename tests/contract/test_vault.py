@@ -17,8 +17,8 @@ from contracts.individual_number import IndividualNumber, synthetic_individual_n
 from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.retention import dependants_declaration_retention
-from hub.infra.crypto.keyring import Keyring
 from hub.infra.crypto.tokens import Tokenizer
+from hub.infra.keys.keyring import Keyring
 from hub.infra.memory.vault import InMemoryVault
 from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Ground, NumberConflict, Retention, SubjectId, TokenScope, UnknownSubject, Vault

@@ -53,8 +53,8 @@ from contracts.errors import ConfigurationError
 from contracts.individual_number import check_digit
 from hub.core.holds import hold_seal_id
 from hub.infra.crypto.envelope import DataKey, EncryptedNumber, KeyWrapper, VaultIntegrityError
-from hub.infra.crypto.key_series import KeySeries
-from hub.infra.crypto.keyring import KeyKind, KeyName, Keyring, read_keyring_file
+from hub.infra.keys.keyring import KeyKind, KeyName, Keyring, read_keyring_file
+from hub.infra.keys.series import KeySeries
 from hub.infra.service_names import SERVICE_NAMES
 from hub.settings import Settings
 

@@ -14,8 +14,8 @@ from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
 from hub.demo.survival import dependant_only
-from hub.infra.crypto.key_needs import check_keyring
-from hub.infra.crypto.keyring import read_keyring_file
+from hub.infra.keys.keyring import read_keyring_file
+from hub.infra.keys.needs import check_keyring
 from hub.infra.service_names import SERVICE_NAMES
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]

@@ -54,13 +54,13 @@ from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
 from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, renkei_topology
 from hub.infra.crypto.blind_index import BlindIndexer
-from hub.infra.crypto.key_needs import cut
-from hub.infra.crypto.keyring import KeyKind, KeyName, Keyring, generate_keyring, keyring_from_v1_json
-from hub.infra.crypto.keyring_files import deployment_keyring
+from hub.infra.crypto.link_cipher import AeadLinkCipher
 from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.engine import make_engine
 from hub.infra.db.tables.vault import numbers, subject_keys, subjects
-from hub.infra.link_cipher import AeadLinkCipher
+from hub.infra.keys.keyring import KeyKind, KeyName, Keyring, generate_keyring, keyring_from_v1_json
+from hub.infra.keys.keyring_files import deployment_keyring
+from hub.infra.keys.needs import cut
 from hub.infra.service_names import SERVICE_NAMES
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow, QueriedInfo
 from hub.ports.transport import Delivery

@@ -50,7 +50,7 @@ from hub.infra.broker.topology import renkei_topology
 from hub.infra.broker.transport import PikaTransport
 from hub.infra.broker.users import apply_users, delete_users
 from hub.infra.crypto.sealing import HpkeSealer
-from hub.infra.crypto.service_keys import adapter_keys_from
+from hub.infra.keys.service_keys import adapter_keys_from
 from hub.infra.runner import ServiceGroup
 from hub.ports.dead_letters import DeadLetterQuery, DeadLetterStatus
 from hub.ports.transport import Delivery, Disposition

@@ -22,9 +22,9 @@ from hub.demo.deployment import local_deployment
 from hub.demo.flow import DemoFlow
 from hub.demo.registry import FLOWS
 from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, Names
-from hub.infra.crypto.keyring import RECIPIENTS, KeyKind, KeyName
-from hub.infra.crypto.keyring_files import deployment_keyring
 from hub.infra.db.tables.vault import numbers, subject_keys
+from hub.infra.keys.keyring import RECIPIENTS, KeyKind, KeyName
+from hub.infra.keys.keyring_files import deployment_keyring
 from tests.e2e._running import wait_until
 from tests.e2e.conftest import amqp_url
 

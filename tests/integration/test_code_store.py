@@ -11,8 +11,8 @@ from sqlalchemy import Engine, select, update
 
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.envelope import VaultIntegrityError
-from hub.infra.crypto.keyring import Keyring, rotate
 from hub.infra.db.tables.codes import is_codes
+from hub.infra.keys.keyring import Keyring, rotate
 from hub.infra.stores.codes import SqlCodeStore, SqlPendingQueries
 from hub.infra.vault.sql import SqlVault
 from hub.ports.codes import DuplicateRecordId, PendingQuery, PendingStatus

@@ -30,12 +30,12 @@ from contracts.individual_number import IndividualNumber, synthetic_individual_n
 from contracts.sealing import seal_context
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.cli.keys import init_keys
-from hub.infra.crypto.keyring import read_keyring_file
 from hub.infra.crypto.sealing import HpkeSealer, from_letters
-from hub.infra.crypto.service_keys import adapter_keys, hub_keys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
 from hub.infra.db.tables.vault import numbers, subject_keys
+from hub.infra.keys.keyring import read_keyring_file
+from hub.infra.keys.service_keys import adapter_keys, hub_keys
 from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention
 from hub.settings import Settings

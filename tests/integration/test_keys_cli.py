@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 from contracts.individual_number import synthetic_individual_number
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.cli.main import app
-from hub.infra.crypto.key_needs import KEY_NEEDS
-from hub.infra.crypto.keyring import KeyKind, KeyName, read_keyring_file, save_keyring
-from hub.infra.crypto.keyring_files import deployment_keyring
-from hub.infra.crypto.service_keys import adapter_keys, hub_keys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
+from hub.infra.keys.keyring import KeyKind, KeyName, read_keyring_file, save_keyring
+from hub.infra.keys.keyring_files import deployment_keyring
+from hub.infra.keys.needs import KEY_NEEDS
+from hub.infra.keys.service_keys import adapter_keys, hub_keys
 from hub.infra.service_names import SERVICE_NAMES
 from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention

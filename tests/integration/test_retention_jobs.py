@@ -29,7 +29,6 @@ from hub.core.retention_model import RETENTION_MODEL, Kind
 from hub.core.routing import to_outgoing
 from hub.infra.audit.sql import ChainWriter
 from hub.infra.audit.verify import verify_engine
-from hub.infra.crypto.keyring import Keyring
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.db.tables.associations import association_members
 from hub.infra.db.tables.audit import provision_records
@@ -39,6 +38,7 @@ from hub.infra.db.tables.holds import number_holds
 from hub.infra.db.tables.messaging import outbox
 from hub.infra.db.tables.vault import deletion_log, subjects
 from hub.infra.db.uow import SqlUnitOfWorkFactory
+from hub.infra.keys.keyring import Keyring
 from hub.infra.retention.run import RetentionPlaces, RetentionReport, run_all
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
 from hub.ports.codes import PendingQuery, PendingStatus

@@ -15,9 +15,9 @@ from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.retention import dependants_declaration_retention
 from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper, VaultIntegrityError
-from hub.infra.crypto.keyring import Keyring, rotate
 from hub.infra.db.tables.schema import metadata
 from hub.infra.db.tables.vault import deletion_log, numbers, subject_keys, subjects, tokens, usage_numbers
+from hub.infra.keys.keyring import Keyring, rotate
 from hub.infra.vault.lifecycle import erase_due, retention_due, rewrap_all
 from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import NumberConflict, Retention, SubjectId, TokenScope, UnknownSubject

@@ -19,11 +19,11 @@ from hub.bench.vault import bench_vault
 from hub.cli import keys, retention
 from hub.core.retention import dependants_declaration_retention
 from hub.core.retention_model import RETENTION_MODEL
-from hub.infra.crypto.keyring_files import deployment_keyring
-from hub.infra.crypto.service_keys import operator_keys
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
 from hub.infra.db.tables.vault import deletion_log, subject_keys
+from hub.infra.keys.keyring_files import deployment_keyring
+from hub.infra.keys.service_keys import operator_keys
 from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention, SubjectId
 from hub.settings import Settings

@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.usage_number import UsageNumber
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
-from hub.infra.crypto.keyring import Keyring
 from hub.infra.db.uow import SqlUnitOfWorkFactory
+from hub.infra.keys.keyring import Keyring
 from hub.infra.vault.memo import MemoisingVault
 from hub.ports.vault import Retention, TokenScope
 from tests import vault_fixtures as fx

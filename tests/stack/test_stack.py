@@ -36,9 +36,9 @@ from hub.bootstrap.transports import pika_transports
 from hub.demo.deployment import LocalDeployment
 from hub.demo.flow import DemoFlow
 from hub.demo.registry import FLOWS
-from hub.infra.crypto.keyring_files import deployment_keyring
 from hub.infra.db.tables.audit import access_records
 from hub.infra.db.tables.messaging import inbox, outbox
+from hub.infra.keys.keyring_files import deployment_keyring
 from hub.settings import Settings
 from tests.stack._stack import VENV_BIN, ProcessStack
 from tests.stack.conftest import RECORDS

@@ -48,8 +48,8 @@ from contracts.messages.intermediate_server import (
 from contracts.redaction import find_numbers
 from contracts.registry import Decoded, decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.crypto.keyring import generate_keyring
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
+from hub.infra.keys.keyring import generate_keyring
 
 PURPOSE = Purpose(
     code="intermediate_server.test", legal_basis=(LegalBasis(law="番号法", article="第19条第8号"),)

@@ -64,8 +64,8 @@ from contracts.messages.jlis_acquisition import (
 )
 from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
-from hub.infra.crypto.keyring import generate_keyring
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
+from hub.infra.keys.keyring import generate_keyring
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "formats" / "jlis.md"
 HEADER = AcquisitionHeader(

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from contracts.errors import ConfigurationError
-from hub.infra.crypto.key_needs import KEY_NEEDS, allowed_names, assemble, check_keyring, cut
-from hub.infra.crypto.keyring import (
+from hub.infra.keys.keyring import (
     KEY_BYTES,
     RECIPIENTS,
     KeyKind,
@@ -26,8 +25,9 @@ from hub.infra.crypto.keyring import (
     rotate,
     save_keyring,
 )
-from hub.infra.crypto.keyring_files import deployment_keyring, ensure_development_keyrings, write_deployment
-from hub.infra.crypto.service_keys import keyring_of
+from hub.infra.keys.keyring_files import deployment_keyring, ensure_development_keyrings, write_deployment
+from hub.infra.keys.needs import KEY_NEEDS, allowed_names, assemble, check_keyring, cut
+from hub.infra.keys.service_keys import keyring_of
 from hub.infra.service_names import SERVICE_NAMES
 from hub.settings import Environment, Settings
 

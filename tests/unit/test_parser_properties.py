@@ -38,12 +38,12 @@ from contracts.usage_number import UsageNumber
 from hub.core import headers as h
 from hub.infra.audit.codec import parse_heads
 from hub.infra.audit.rows import parse_details
-from hub.infra.crypto.bundles import LinkKeys
-from hub.infra.crypto.key_series import KeySeries, KeyVersion
-from hub.infra.crypto.keyring import generate_keyring
+from hub.infra.crypto.link_cipher import AeadLinkCipher
 from hub.infra.crypto.sealing import HpkeUnsealer
 from hub.infra.crypto.tokens import parse_token
-from hub.infra.link_cipher import AeadLinkCipher
+from hub.infra.keys.bundles import LinkKeys
+from hub.infra.keys.keyring import generate_keyring
+from hub.infra.keys.series import KeySeries, KeyVersion
 from tests.corpus.builders import survival_request_envelope
 
 NUMBER = synthetic_individual_number().reveal()

@@ -57,8 +57,8 @@ from contracts.messages.jlis_acquisition import (
 from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.crypto.keyring import generate_keyring
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
+from hub.infra.keys.keyring import generate_keyring
 
 KEYRING = generate_keyring()
 

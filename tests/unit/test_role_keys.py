@@ -15,9 +15,9 @@ from hub.bootstrap.operator import OperatorTools
 from hub.bootstrap.simulators import build_simulator_host
 from hub.infra.broker.definitions import broker_users
 from hub.infra.broker.topology import COUNTERPARTS
-from hub.infra.crypto.bundles import LinkKeys, SealingKeys, UnsealingKeys, VaultKeys
-from hub.infra.crypto.keyring import RECIPIENTS, Keyring, generate_keyring
-from hub.infra.crypto.service_keys import (
+from hub.infra.keys.bundles import LinkKeys, SealingKeys, UnsealingKeys, VaultKeys
+from hub.infra.keys.keyring import RECIPIENTS, Keyring, generate_keyring
+from hub.infra.keys.service_keys import (
     KEY_NEEDS,
     AdapterKeys,
     ConsoleKeys,

@@ -17,10 +17,10 @@ from hub.bootstrap.simulators import SIMULATOR_SPECS, build_simulator_host
 from hub.cli.main import app
 from hub.demo.data import demo_population, demo_world
 from hub.demo.deployment import local_deployment
-from hub.infra.crypto.keyring import generate_keyring
-from hub.infra.crypto.service_keys import adapter_keys_from, hub_keys_from, simulator_keys_from
 from hub.infra.crypto.signing import Ed25519Signer
 from hub.infra.db.engine import make_engine
+from hub.infra.keys.keyring import generate_keyring
+from hub.infra.keys.service_keys import adapter_keys_from, hub_keys_from, simulator_keys_from
 from hub.infra.memory.transport import InMemoryTransport
 from hub.settings import Environment, Settings
 from tests._shared_transport import shared

@@ -16,11 +16,11 @@ from contracts.errors import ConfigurationError, SealError
 from contracts.individual_number import IndividualNumber, check_digit, synthetic_individual_number
 from contracts.redaction import find_numbers, identifier_spans
 from contracts.sealing import SEALED_V2_PATTERN, is_sealed, seal_context
-from hub.infra.crypto.bundles import UnsealingKeys
-from hub.infra.crypto.key_series import KeySeries
-from hub.infra.crypto.keyring import RECIPIENTS, generate_keyring, rotate
 from hub.infra.crypto.sealing import SEALED_V2_BYTES, HpkeSealer, HpkeUnsealer, from_letters, to_letters
-from hub.infra.crypto.service_keys import adapter_keys_from
+from hub.infra.keys.bundles import UnsealingKeys
+from hub.infra.keys.keyring import RECIPIENTS, generate_keyring, rotate
+from hub.infra.keys.series import KeySeries
+from hub.infra.keys.service_keys import adapter_keys_from
 
 KEYS = generate_keyring()
 SEALER = HpkeSealer(KEYS.sealing_for())

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from hub.core.senders import load_sender_table, with_senders_section
-from hub.infra.crypto.key_needs import key_table_markdown, with_key_table
+from hub.infra.keys.needs import key_table_markdown, with_key_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from contracts.individual_number import is_valid_individual_number
 from contracts.redaction import find_numbers
-from hub.infra.crypto.keyring import generate_keyring, rotate
 from hub.infra.crypto.tokens import TOKEN_PATTERN, Tokenizer, check_scope, parse_token, scope_tag
+from hub.infra.keys.keyring import generate_keyring, rotate
 
 KEYS = generate_keyring()
 TOKENIZER = Tokenizer(KEYS.token_root)

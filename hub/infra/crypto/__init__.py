@@ -1,1 +1,1 @@
-"""renkei."""
+"""Cryptography on `cryptography`: sealing, envelope encryption, blind index, tokens, signatures, ciphers."""

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 
 from contracts.individual_number import IndividualNumber
-from hub.infra.crypto.key_series import SeriesView
+from hub.infra.keys.series import SeriesView
 
 __all__ = ["BlindIndexer"]
 

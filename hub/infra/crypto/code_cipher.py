@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from contracts.errors import ConfigurationError
 from hub.infra.crypto.envelope import NONCE_BYTES, VaultIntegrityError
-from hub.infra.crypto.key_series import SeriesView
+from hub.infra.keys.series import SeriesView
 
 __all__ = ["CodeCipher"]
 

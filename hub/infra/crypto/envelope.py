@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.errors import ConfigurationError, PermanentError
 from contracts.individual_number import IndividualNumber
-from hub.infra.crypto.key_series import SeriesView
+from hub.infra.keys.series import SeriesView
 
 __all__ = ["NONCE_BYTES", "DataKey", "EncryptedNumber", "KeyWrapper", "VaultIntegrityError"]
 

@@ -49,8 +49,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from contracts.errors import ConfigurationError, SealError
 from contracts.individual_number import IndividualNumber
 from contracts.sealing import SEALED_PATTERN, seal_context
-from hub.infra.crypto.bundles import SealingKeys, UnsealingKeys
-from hub.infra.crypto.key_series import KeyVersion, SeriesView
+from hub.infra.keys.bundles import SealingKeys, UnsealingKeys
+from hub.infra.keys.series import KeyVersion, SeriesView
 
 __all__ = [
     "SEALED_V2_BYTES",

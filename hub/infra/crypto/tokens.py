@@ -31,7 +31,7 @@ from typing import Final
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hub.infra.crypto.key_series import SeriesView
+from hub.infra.keys.series import SeriesView
 
 __all__ = [
     "SCOPE_PATTERN",

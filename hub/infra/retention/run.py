@@ -26,10 +26,10 @@ from sqlalchemy import Engine, func, select
 from contracts.envelope import Envelope
 from contracts.sealing import Unsealer
 from hub.core.retention_model import RETENTION_MODEL, Enforcer, Kind
-from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.db.storage import StorageReport, forget_deleted
 from hub.infra.db.tables.vault import deletion_log
 from hub.infra.db.uow import SqlUnitOfWorkFactory
+from hub.infra.keys.bundles import VaultKeys
 from hub.infra.retention.jobs import (
     JobOutcome,
     KindResult,

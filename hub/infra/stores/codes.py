@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import StoreUnavailable
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.code_cipher import CodeCipher
 from hub.infra.db.tables.codes import is_codes, is_pending_queries
+from hub.infra.keys.bundles import VaultKeys
 from hub.infra.vault.store import DEFAULT_CHUNK, among, aware, chunked
 from hub.ports.codes import DuplicateRecordId, PendingQuery, PendingStatus
 from hub.ports.vault import SubjectId, UnknownSubject

@@ -48,7 +48,6 @@ from hub.core.erasure import scrub_body, scrub_text
 from hub.core.holds import candidate_field, hold_seal_id
 from hub.core.retention_model import Kind, kind_of_basis
 from hub.infra.crypto.blind_index import BlindIndexer
-from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper
 from hub.infra.db.tables.audit import access_record_subjects, access_records
 from hub.infra.db.tables.codes import is_codes, is_pending_queries
@@ -56,6 +55,7 @@ from hub.infra.db.tables.dead_letters import dead_letters
 from hub.infra.db.tables.holds import number_holds
 from hub.infra.db.tables.schema import metadata
 from hub.infra.db.tables.vault import deletion_log, numbers, subject_keys, subjects, tokens, usage_numbers
+from hub.infra.keys.bundles import VaultKeys
 from hub.infra.stores.codes import SqlCodeStore
 from hub.infra.vault.store import DEFAULT_CHUNK, among, plan_each_statement
 from hub.ports.codes import CodeStore

@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber
-from hub.infra.crypto.bundles import VaultKeys
+from hub.infra.keys.bundles import VaultKeys
 from hub.infra.vault.sql import SqlVault
 from hub.infra.vault.store import DEFAULT_CHUNK
 from hub.ports.vault import Ground, Retention, SubjectId, TokenScope

@@ -20,11 +20,11 @@ from contracts.ids import random_letters
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.blind_index import BlindIndexer
-from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.envelope import KeyWrapper
 from hub.infra.crypto.tokens import Tokenizer, check_scope
 from hub.infra.db.bulk import insert_rows
 from hub.infra.db.tables.vault import number_grounds, numbers, tokens, usage_numbers
+from hub.infra.keys.bundles import VaultKeys
 from hub.infra.vault.plan import normalise_enrol_links, plan_enrol, plan_links
 from hub.infra.vault.store import (
     DEFAULT_CHUNK,

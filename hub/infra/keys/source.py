@@ -5,7 +5,7 @@
 (a ``stat``, cheap) and re-reads it when the file was replaced, so a version added by ``renkei keys rotate``
 becomes the one a sender writes with within a second. A component that meets a key id it does not hold (a
 number sealed under the recipient's new key, a data key re-wrapped under the new KEK) calls
-:meth:`~hub.infra.crypto.key_series.SeriesView.reread`, which looks at the file at once: the receiving end
+:meth:`~hub.infra.keys.series.SeriesView.reread`, which looks at the file at once: the receiving end
 never fails for a key that was already written to its keyring.
 
 A keyring that is replaced by a bad one (malformed, or holding a key the service must not hold) is not
@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable, Hashable
 
 from contracts.errors import ConfigurationError
-from hub.infra.crypto.key_needs import check_keyring
-from hub.infra.crypto.key_series import KeySeries, SeriesView
-from hub.infra.crypto.keyring import KeyName, Keyring
+from hub.infra.keys.keyring import KeyName, Keyring
+from hub.infra.keys.needs import check_keyring
+from hub.infra.keys.series import KeySeries, SeriesView
 from hub.infra.service_names import ServiceName
 
 __all__ = ["CHECK_EVERY_S", "KeyringSource"]

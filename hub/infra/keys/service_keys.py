@@ -1,14 +1,14 @@
 """Which keys each process role holds, and the one place they are loaded from: one function per role.
 
-:data:`~hub.infra.crypto.key_needs.KEY_NEEDS` says, as data, which keys each service
+:data:`~hub.infra.keys.needs.KEY_NEEDS` says, as data, which keys each service
 (:mod:`hub.infra.service_names`) holds. The role functions (:func:`hub_keys`, :func:`adapter_keys`,
 :func:`simulator_keys`, :func:`console_keys`, :func:`operator_keys`) return exactly those keys as typed
-bundles (:mod:`hub.infra.crypto.bundles`), so that each composition root's signature names the keys its role
+bundles (:mod:`hub.infra.keys.bundles`), so that each composition root's signature names the keys its role
 uses and nothing else.
 
 Where the keys come from is :func:`keyring_of`, and only there: the service's own keyring
-(:mod:`hub.infra.crypto.keyring_files`), made on first run in development, checked to hold exactly what the
-service needs, and followed as its file changes (:class:`~hub.infra.crypto.key_source.KeyringSource`), so
+(:mod:`hub.infra.keys.keyring_files`), made on first run in development, checked to hold exactly what the
+service needs, and followed as its file changes (:class:`~hub.infra.keys.source.KeyringSource`), so
 that a key rotation reaches a running service without a restart.
 
 The ``*_from`` functions make the same bundles from a keyring in hand (a deployment's, in tests and the
@@ -22,15 +22,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from contracts.errors import ConfigurationError
-from hub.infra.crypto.bundles import LinkKeys, SealingKeys, UnsealingKeys, VaultKeys
-from hub.infra.crypto.key_needs import KEY_NEEDS, KeyNeeds, cut
-from hub.infra.crypto.key_source import KeyringSource
-from hub.infra.crypto.keyring import KeyKind, KeyName, Keyring
-from hub.infra.crypto.keyring_files import (
+from hub.infra.keys.bundles import LinkKeys, SealingKeys, UnsealingKeys, VaultKeys
+from hub.infra.keys.keyring import KeyKind, KeyName, Keyring
+from hub.infra.keys.keyring_files import (
     ensure_development_keyrings,
     keyring_location,
     read_service_keyring,
 )
+from hub.infra.keys.needs import KEY_NEEDS, KeyNeeds, cut
+from hub.infra.keys.source import KeyringSource
 from hub.infra.service_names import ServiceName, adapter_service, simulator_service
 from hub.settings import Environment, Settings
 

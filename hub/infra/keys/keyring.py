@@ -1,7 +1,7 @@
 """Keyrings: named, versioned keys, with a key id each, kept as JSON in owner-only files.
 
 A keyring maps a :class:`KeyName` (a kind, and the recipient or counterpart it belongs to) to a
-:class:`~hub.infra.crypto.key_series.KeySeries`. The kinds:
+:class:`~hub.infra.keys.series.KeySeries`. The kinds:
 
 * ``kek``: key-encryption keys; the newest wraps every subject's data key (DEK), older ones only unwrap;
 * ``blind_index``: HMAC keys of the keyed blind index that finds a subject by number;
@@ -14,7 +14,7 @@ A keyring maps a :class:`KeyName` (a kind, and the recipient or counterpart it b
 * ``link.<C>``: the AES keys of counterpart ``C``'s encrypted line, held by ``C``'s adapter and simulator.
 
 Two kinds of keyring use this one type. A *service's* keyring (``service`` set) is what one process holds,
-cut by :mod:`hub.infra.crypto.key_needs`. A *deployment's* keyring (``service`` is ``None``) is every key of
+cut by :mod:`hub.infra.keys.needs`. A *deployment's* keyring (``service`` is ``None``) is every key of
 every service together: it exists only while ``renkei keys`` makes or changes the services' keyrings, never
 in a running service. Public keys are not stored in a deployment's keyring; they are derived from the
 private ones.
@@ -50,9 +50,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from contracts.errors import ConfigurationError
 from hub.infra.broker.topology import COUNTERPARTS
-from hub.infra.crypto.bundles import LinkKeys, SealingKeys, UnsealingKeys, VaultKeys
-from hub.infra.crypto.key_series import KEY_BYTES, KeySeries, KeyVersion
-from hub.infra.crypto.link_keys import derive_v1_link_key
+from hub.infra.keys.bundles import LinkKeys, SealingKeys, UnsealingKeys, VaultKeys
+from hub.infra.keys.link_keys import derive_v1_link_key
+from hub.infra.keys.series import KEY_BYTES, KeySeries, KeyVersion
 
 __all__ = [
     "KEY_BYTES",

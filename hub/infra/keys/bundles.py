@@ -6,9 +6,9 @@
   migration window, its keys of the old symmetric format v1);
 * :class:`LinkKeys`: the keys of one counterpart's encrypted line on the broker.
 
-A bundle holds views (:class:`~hub.infra.crypto.key_series.SeriesView`) of its keys: fixed ones in tests,
+A bundle holds views (:class:`~hub.infra.keys.series.SeriesView`) of its keys: fixed ones in tests,
 live ones in a service, which follow the service's keyring file so that a rotation reaches a running
-process. Which process gets which bundle is decided in one place, :mod:`hub.infra.crypto.key_needs`.
+process. Which process gets which bundle is decided in one place, :mod:`hub.infra.keys.needs`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hub.infra.crypto.key_series import SeriesView
+from hub.infra.keys.series import SeriesView
 
 __all__ = ["LinkKeys", "SealingKeys", "UnsealingKeys", "VaultKeys"]
 

@@ -13,7 +13,7 @@ the adapters that seal for it, a link key to both ends of a line. A keyring of t
 nothing is ever generated; ``renkei keys init --out DIR`` makes a set for the operator to install.
 
 ``renkei keys`` (rotate, retire) works on every service's keyring at once: it reads them all, merges them
-into a deployment's keyring (:func:`~hub.infra.crypto.key_needs.assemble`), changes that, and writes each
+into a deployment's keyring (:func:`~hub.infra.keys.needs.assemble`), changes that, and writes each
 service its cut again, the keyrings holding private and secret keys before those holding only public
 keys, so that a recipient always has a key before anyone seals for it.
 """
@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.errors import ConfigurationError
-from hub.infra.crypto.key_needs import assemble, check_keyring, cut
-from hub.infra.crypto.keyring import (
+from hub.infra.keys.keyring import (
     KeyKind,
     Keyring,
     generate_keyring,
@@ -40,6 +39,7 @@ from hub.infra.crypto.keyring import (
     read_keyring_file,
     save_keyring,
 )
+from hub.infra.keys.needs import assemble, check_keyring, cut
 from hub.infra.service_names import SERVICE_NAMES, ServiceName
 from hub.settings import Environment, Settings
 

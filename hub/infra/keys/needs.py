@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from contracts.errors import ConfigurationError
-from hub.infra.crypto.keyring import VAULT_KINDS, KeyKind, KeyName, Keyring, KeySeries, KeyVersion
+from hub.infra.keys.keyring import VAULT_KINDS, KeyKind, KeyName, Keyring, KeySeries, KeyVersion
 from hub.infra.service_names import SERVICE_NAMES, ServiceName
 
 __all__ = [

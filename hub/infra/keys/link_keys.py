@@ -2,7 +2,7 @@
 
 Format 1 had no link keys of its own: a counterpart's line was protected by ``HKDF-SHA256`` of its current
 symmetric sealing key. A keyring imported from format 1
-(:func:`hub.infra.crypto.keyring.keyring_from_v1_json`) keeps that derived key as version 1 of the
+(:func:`hub.infra.keys.keyring.keyring_from_v1_json`) keeps that derived key as version 1 of the
 counterpart's own ``link`` key, so that files already on the line keep opening; later versions are random
 (``renkei keys rotate --link``).
 """
@@ -14,7 +14,7 @@ from typing import Final
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hub.infra.crypto.key_series import KEY_BYTES
+from hub.infra.keys.series import KEY_BYTES
 
 __all__ = ["derive_v1_link_key"]
 

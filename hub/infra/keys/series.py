@@ -7,7 +7,7 @@ Every key is 32 bytes: AES-256 and HMAC keys, and the raw form of X25519 private
 
 A :class:`SeriesView` is what a component that encrypts or decrypts holds: the versions in force *now*. A
 :class:`KeySeries` is a fixed view of itself; a service's keyring hands out live views
-(:mod:`hub.infra.crypto.key_source`) that follow the keyring file, so that a running service picks up a
+(:mod:`hub.infra.keys.source`) that follow the keyring file, so that a running service picks up a
 version added by ``renkei keys rotate`` without a restart: at once when it meets a key id it does not know
 (:meth:`SeriesView.reread`), and within a second for the version it writes with.
 """

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.errors import ConfigurationError, DecodeError, SealError
 from contracts.link import CounterpartFile
-from hub.infra.crypto.bundles import LinkKeys
-from hub.infra.crypto.key_series import KeyVersion
+from hub.infra.keys.bundles import LinkKeys
+from hub.infra.keys.series import KeyVersion
 
 __all__ = ["AeadLinkCipher"]
 

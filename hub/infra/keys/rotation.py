@@ -29,15 +29,15 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 from contracts.sealing import Sealer, Unsealer
 from hub.core.holds import candidate_field, hold_seal_id
 from hub.infra.broker.topology import Names
-from hub.infra.crypto.bundles import VaultKeys
 from hub.infra.crypto.code_cipher import CodeCipher
 from hub.infra.crypto.envelope import KeyWrapper
-from hub.infra.crypto.keyring import KeyKind, KeyName
 from hub.infra.db.tables.codes import is_codes
 from hub.infra.db.tables.dead_letters import dead_letters
 from hub.infra.db.tables.holds import number_holds
 from hub.infra.db.tables.messaging import outbox
 from hub.infra.db.tables.vault import subject_keys
+from hub.infra.keys.bundles import VaultKeys
+from hub.infra.keys.keyring import KeyKind, KeyName
 from hub.infra.vault.store import plan_each_statement
 
 __all__ = [

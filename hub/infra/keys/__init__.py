@@ -1,0 +1,1 @@
+"""Keys: keyrings and their files, which service holds which key, key series and rotation."""
