@@ -133,8 +133,8 @@ def _roles(t: PurposeTable) -> list[str]:
         "Every number in the vault carries its grounds: the person's role and the basis it was obtained "
         "under "
         "(`number_grounds`). How long it is kept is stated here too, once: the vault's retention basis and "
-        "the articles behind it; the retention model (`hub/core/retention_model.py`, docs/retention.md) "
-        "takes both from this table.",
+        "the articles behind it; the retention model (`hub/core/rules/retention_model.py`, "
+        "docs/retention.md) takes both from this table.",
         "",
         *_table(
             ("held under", "name", "bases", "roles obtained so", "kept (retention basis: under)", "note"),
@@ -190,7 +190,8 @@ def _uses(t: PurposeTable) -> list[str]:
         "Every outgoing use, the 事務 it serves (and so who may do it), what travels, its bases, and the "
         "(role, held under) pairs that permit it. Before a number is sealed (or a code sent, or J-LIS "
         "asked), the hub checks the person's grounds and the message's actor against this table "
-        "(`hub/core/purpose.py`); a record that fails is not sent, an access record REFUSED names the rule "
+        "(`hub/core/flows/purpose.py`); a record that fails is not sent, an access record REFUSED names the "
+        "rule "
         "(`purpose_table:<use>`), and the pension system is told `not_permitted` with the reason "
         "(`role_not_permitted`, `basis_not_permitted`, `actor_not_permitted`, `no_recorded_basis`).",
         "",

@@ -118,7 +118,7 @@ class BrokerSettings(BaseSettings):
 class BodyLimitSettings(BaseSettings):
     """How large a message body may be. A larger one is dead-lettered unread, reason ``too_large``.
 
-    Every consumer applies them before decoding (:mod:`hub.core.body_limits`); keep the broker's
+    Every consumer applies them before decoding (:mod:`hub.core.runtime.body_limits`); keep the broker's
     ``max_message_size`` (``docker/rabbitmq/rabbitmq.conf``) at least as large as the largest. A chunk of
     ``chunk_records`` records takes about 150-300 bytes a record: raise the bulk limits with it.
     """

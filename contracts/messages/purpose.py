@@ -1,8 +1,8 @@
 """Records the hub refused to send because the purpose table does not permit the use (``not_permitted``).
 
-Every outgoing use of a number is checked before the number is sealed (:mod:`hub.core.purpose`): the person's
-role and the basis the number was obtained under must permit the use, and the actor on whose behalf the
-message runs must be allowed the use's 事務. A record that fails is not sent; the pension system learns it
+Every outgoing use of a number is checked before the number is sealed (:mod:`hub.core.flows.purpose`): the
+person's role and the basis the number was obtained under must permit the use, and the actor on whose behalf
+the message runs must be allowed the use's 事務. A record that fails is not sent; the pension system learns it
 here (for flows whose own outcome has no such status) or in the flow's own outcome (``not_permitted`` in the
 survival and acquisition outcomes, ``not_permitted`` in the code statuses), always with a reason it can act
 on:

@@ -31,8 +31,8 @@ from hub.bench.measure import peak_memory_mib, reset_peak_memory
 from hub.bench.phase import Phase
 from hub.bench.pipe import PipeResult, drive
 from hub.bench.services import Service
-from hub.core.context import derived_id
-from hub.core.routing import to_outgoing
+from hub.core.flows.context import derived_id
+from hub.core.runtime.routing import to_outgoing
 from hub.demo.survival import next_payment_cycle
 from hub.infra.service_names import ServiceName
 from hub.ports.transport import OutgoingMessage

@@ -20,7 +20,7 @@ from contracts.errors import ConfigurationError
 from contracts.link import Adapter, PollingAdapter
 from hub.bootstrap.common import Wiring, body_limits, consume
 from hub.bootstrap.transports import TransportFactory
-from hub.core.hosting import AdapterHost, DirectoryPoller, HostDeps
+from hub.core.runtime.hosting import AdapterHost, DirectoryPoller, HostDeps
 from hub.infra.crypto.link_cipher import AeadLinkCipher
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.keys.bundles import UnsealingKeys

@@ -15,10 +15,10 @@ from types import MappingProxyType
 from sqlalchemy import Connection, Engine
 
 from contracts.purpose_table import PurposeTable, default_table, load_table
-from hub.core.body_limits import BodyLimits
-from hub.core.failure import Exchanges, RetryPolicy
-from hub.core.legal_basis import LegalBasisTable
-from hub.core.policy import NumberPolicy
+from hub.core.rules.legal_basis import LegalBasisTable
+from hub.core.rules.policy import NumberPolicy
+from hub.core.runtime.body_limits import BodyLimits
+from hub.core.runtime.retry import Exchanges, RetryPolicy
 from hub.infra.audit.provision import SqlProvisionLog
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
 from hub.infra.broker.topology import Names

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from contracts.errors import ConfigurationError
 from hub.bootstrap.common import Wiring, process_chain, uow_factory
 from hub.bootstrap.transports import TransportFactory
-from hub.core.failure import Exchanges
-from hub.core.senders import ReplayRoutes
+from hub.core.runtime.retry import Exchanges
+from hub.core.runtime.senders import ReplayRoutes
 from hub.infra.broker.credentials import replay_routes
 from hub.infra.broker.topology import Names
 from hub.infra.crypto.sealing import HpkeUnsealer

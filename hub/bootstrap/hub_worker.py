@@ -26,9 +26,9 @@ from hub.bootstrap.common import (
     uow_factory,
 )
 from hub.bootstrap.transports import TransportFactory
-from hub.core.dead_letters import DeadLetterConfig, DeadLetterConsumer
-from hub.core.routing import HANDLERS
-from hub.core.worker import HubWorker, WorkerDeps
+from hub.core.runtime.dead_letter_consumer import DeadLetterConfig, DeadLetterConsumer
+from hub.core.runtime.routing import HANDLERS
+from hub.core.runtime.worker import HubWorker, WorkerDeps
 from hub.infra.audit.checkpoint import Checkpointer, CheckpointSigner
 from hub.infra.broker.credentials import sender_identities
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from contracts.errors import ConfigurationError
 from hub.bootstrap.common import Wiring, process_chain, uow_factory
 from hub.bootstrap.transports import TransportFactory, transient
-from hub.core.senders import ReplayRoutes
+from hub.core.runtime.senders import ReplayRoutes
 from hub.infra.audit.checkpoint import Checkpoint, CheckpointSigner, write_checkpoint
 from hub.infra.broker.credentials import replay_routes
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer

@@ -20,8 +20,8 @@ from contracts.errors import ConfigurationError
 from contracts.link import CounterpartFile, Simulator
 from hub.bootstrap.common import Wiring, body_limits, consume, load_legal_basis_table
 from hub.bootstrap.transports import TransportFactory
-from hub.core.hosting import HostDeps, SimulatorHost, counterpart_message
-from hub.core.legal_basis import MUNICIPALITY
+from hub.core.rules.legal_basis import MUNICIPALITY
+from hub.core.runtime.hosting import HostDeps, SimulatorHost, counterpart_message
 from hub.infra.crypto.link_cipher import AeadLinkCipher
 from hub.infra.keys.bundles import LinkKeys
 from hub.infra.runner import ServiceGroup

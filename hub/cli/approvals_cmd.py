@@ -35,8 +35,8 @@ from contracts.errors import RenkeiError, StoreUnavailable
 from contracts.purpose_table import FEDERATION, default_table
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
-from hub.core.approvals import ApprovalPolicy, ApprovalRefused, decide, request
-from hub.core.operations import operator_actor
+from hub.core.operator.approvals import ApprovalPolicy, ApprovalRefused, decide, request
+from hub.core.operator.dead_letter_replay import operator_actor
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.settings import Settings
 

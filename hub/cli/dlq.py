@@ -38,8 +38,8 @@ from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.bootstrap.transports import pika_transports
 from hub.cli.approvals_cmd import policy_of
-from hub.core.approvals import ApprovalRefused, consume
-from hub.core.operations import DeadLetterOperations, OperationReport, operator_actor
+from hub.core.operator.approvals import ApprovalRefused, consume
+from hub.core.operator.dead_letter_replay import DeadLetterOperations, OperationReport, operator_actor
 from hub.infra.db.engine import make_engine
 from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction

@@ -1,7 +1,7 @@
 """``renkei retention run``: end what renkei keeps about people whose retention ended, every kind of it.
 
-Every job of the retention model (``docs/retention.md``, :mod:`hub.core.retention_model`) runs in turn: the
-vault's erasure (numbers, then the whole person with every copy of them), the outbox, dead letters, holds,
+Every job of the retention model (``docs/retention.md``, :mod:`hub.core.rules.retention_model`) runs in turn:
+the vault's erasure (numbers, then the whole person with every copy of them), the outbox, dead letters, holds,
 pending queries, 情報提供等記録, rotated logs, exchange files, and last the storage step that makes the
 database's files forget. ``--dry-run`` only counts. The summary has one line per kind; ``--json`` prints
 every kind with its counts. Output counts people, rows and files: never a number, never a subject id.
@@ -23,8 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from contracts.errors import ConfigurationError, StoreUnavailable
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
-from hub.core.retention_model import RETENTION_MODEL
-from hub.core.routing import to_outgoing
+from hub.core.rules.retention_model import RETENTION_MODEL
+from hub.core.runtime.routing import to_outgoing
 from hub.infra.keys.service_keys import operator_keys
 from hub.infra.observability.logs import log_file_of
 from hub.infra.retention.run import STEPS, RetentionPlaces, RetentionReport, run_all

@@ -29,10 +29,10 @@ from contracts.individual_number import IndividualNumber
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.cli.approvals_cmd import policy_of
-from hub.core.approvals import ApprovalPolicy, ApprovalRefused, ApprovalRequired, consume
-from hub.core.holds import ResolutionRefused, record_refused_resolution, resolve_hold
-from hub.core.operations import operator_actor
-from hub.core.routing import to_outgoing
+from hub.core.operator.approvals import ApprovalPolicy, ApprovalRefused, ApprovalRequired, consume
+from hub.core.operator.dead_letter_replay import operator_actor
+from hub.core.operator.holds import ResolutionRefused, record_refused_resolution, resolve_hold
+from hub.core.runtime.routing import to_outgoing
 from hub.infra.keys.service_keys import operator_keys
 from hub.ports.actors import MessageActor
 from hub.ports.approvals import ApprovalAction

@@ -2,8 +2,8 @@
 
 The only numbers a dead letter can hold are sealed ones (bodies are redacted when stored). An admin asks to
 reveal one of them by its position (``⟨sealed for jlis · #2⟩``) with a reason; a federation admin other than
-the requester approves the request (:mod:`hub.core.approvals`, four eyes, within the time limit, at most
-``reveals_per_day`` a day per person); then the requester reveals it, naming the request. The console
+the requester approves the request (:mod:`hub.core.operator.approvals`, four eyes, within the time limit, at
+most ``reveals_per_day`` a day per person); then the requester reveals it, naming the request. The console
 
 0. takes the approved request for exactly this dead letter and sealed number (it is used once);
 1. opens that one sealed value in memory with the hub's private key (bound to the message id and field, so
@@ -34,7 +34,7 @@ from contracts.sealing import Unsealer
 from hub.console.auth import Principal
 from hub.console.context import state_of
 from hub.console.render import SealedRef, sealed_value
-from hub.core.approvals import ApprovalPolicy, approval_details, consume
+from hub.core.operator.approvals import ApprovalPolicy, approval_details, consume
 from hub.ports.approvals import Approval, ApprovalAction
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter

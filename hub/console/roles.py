@@ -6,9 +6,9 @@
 * ``admin`` may do everything, and alone may ask to reveal one number of one message, with a reason.
 
 Revealing a number, and replaying or discarding a dead letter whose body carries numbers, need a second
-person (:mod:`hub.core.approvals`): a request by one user, approved by another who holds the same permission
-(a reveal by a federation admin), then carried out by the requester. Everyone who may act sees the requests
-(``view_approvals``).
+person (:mod:`hub.core.operator.approvals`): a request by one user, approved by another who holds the same
+permission (a reveal by a federation admin), then carried out by the requester. Everyone who may act sees the
+requests (``view_approvals``).
 
 Each user also belongs to an organisation: the federation (市町村連合会), which sees everything its role
 allows, or one constituent association (構成組合), which sees only its own members' messages and records

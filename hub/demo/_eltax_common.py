@@ -16,8 +16,8 @@ from contracts.messages.eltax import DependantKind
 from contracts.purpose_table import FEDERATION
 from contracts.registry import payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.core.dependants import DECLARATION_HELD, DEPENDANT_ROLE
-from hub.core.retention import dependants_declaration_retention
+from hub.core.flows.dependants import DECLARATION_HELD, DEPENDANT_ROLE
+from hub.core.rules.retention import dependants_declaration_retention
 from hub.demo.dependants import filing_deadline
 from hub.ports.vault import Ground
 
@@ -76,7 +76,7 @@ def enrol_households(
     """Enrol the relatives' usage numbers and numbers (as a 扶養親族等申告書 intake would); idempotent.
 
     They are kept as the declaration for ``tax_year`` keeps them: until 10 January seven years after the
-    year following its filing deadline (:func:`hub.core.retention.dependants_declaration_retention`).
+    year following its filing deadline (:func:`hub.core.rules.retention.dependants_declaration_retention`).
     """
     for start in range(0, records, 2_000):
         enrol_relatives(

@@ -18,9 +18,9 @@ from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber
 from hub.bootstrap.simulators import SimulatorWorld
 from hub.bootstrap.transports import TransportFactory, transient
-from hub.core.failure import Exchanges
-from hub.core.holds import ENTITLEMENT_RETENTION, jlis_grounds
-from hub.core.routing import to_outgoing
+from hub.core.operator.holds import ENTITLEMENT_RETENTION, jlis_grounds
+from hub.core.runtime.retry import Exchanges
+from hub.core.runtime.routing import to_outgoing
 from hub.ports.store import UnitOfWorkFactory
 from hub.settings import Settings
 

@@ -27,9 +27,9 @@ from hub.bootstrap.hub_worker import HubWorkerRoot, worker_checkpoint_signer
 from hub.bootstrap.prepare import declared_queues, prepare_broker, prepare_database
 from hub.bootstrap.simulators import SIMULATOR_SPECS, build_simulator_host, simulator_spec
 from hub.bootstrap.transports import TransportFactory, pika_transports, transient
-from hub.core.dead_letters import DeadLetterConsumer
-from hub.core.policy import NumberPolicy
-from hub.core.worker import HubWorker
+from hub.core.rules.policy import NumberPolicy
+from hub.core.runtime.dead_letter_consumer import DeadLetterConsumer
+from hub.core.runtime.worker import HubWorker
 from hub.demo.data import demo_population, demo_world, enrol_population, pension_system, publish_as_pension
 from hub.infra.audit.checkpoint import Checkpointer
 from hub.infra.broker.topology import COUNTERPARTS

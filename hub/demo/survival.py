@@ -23,7 +23,7 @@ from adapters.pension import PensionSystemSimulator
 from contracts.messages.eltax import DependantKind
 from contracts.purpose_table import FEDERATION
 from contracts.usage_number import UsageNumber
-from hub.core.holds import jlis_grounds
+from hub.core.operator.holds import jlis_grounds
 from hub.demo._eltax_common import Relative, enrol_relatives, household
 
 if TYPE_CHECKING:

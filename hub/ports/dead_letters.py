@@ -98,8 +98,8 @@ class DeadLetterEntry:
             fingerprint it says "the same message failing the same way".
         replay_of: the dead letter a replay of which failed again (``x-renkei-replay-of``), if any.
         sender: the role that sent the message, as far as the broker proves it (its AMQP ``user_id``,
-            resolved through the hub's own headers; see :mod:`hub.core.senders`), or ``None``. Only a dead
-            letter with a proven sender allowed for its type can be replayed to the hub.
+            resolved through the hub's own headers; see :mod:`hub.core.runtime.senders`), or ``None``. Only a
+            dead letter with a proven sender allowed for its type can be replayed to the hub.
     """
 
     death_key: str

@@ -76,7 +76,7 @@ class QueriedInfo:
 class HeldCandidate:
     """One candidate: its number sealed for the hub, and J-LIS's 4情報 of it.
 
-    ``sealed_number`` is bound to the hold (:func:`hub.core.holds.hold_seal_id`) and to the field
+    ``sealed_number`` is bound to the hold (:func:`hub.core.operator.holds.hold_seal_id`) and to the field
     ``candidates.<candidate_no>.individual_number``; it is ``None`` once the hold is resolved.
     """
 

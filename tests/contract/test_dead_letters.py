@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from contracts.errors import StoreUnavailable
 from contracts.individual_number import synthetic_individual_number
-from hub.core.dead_letter_entry import fingerprint, group_label
+from hub.core.runtime.dead_letter_entry import fingerprint, group_label
 from hub.infra.memory.dead_letters import InMemoryDeadLetterStore
 from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.dead_letters import (

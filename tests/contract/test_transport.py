@@ -17,7 +17,7 @@ import pytest
 from tenacity import Retrying, stop_after_delay, wait_fixed
 
 from contracts.errors import BrokerUnavailable, ConfigurationError, SenderNotPermitted, Unroutable
-from hub.core.body_limits import BodyLimits
+from hub.core.runtime.body_limits import BodyLimits
 from hub.infra.broker.topology import Names, apply_topology, renkei_topology, retry_delay_ms
 from hub.infra.memory.transport import InMemoryTransport, ManualClock
 from hub.ports.transport import (

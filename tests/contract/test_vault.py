@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.core.retention import dependants_declaration_retention
+from hub.core.rules.retention import dependants_declaration_retention
 from hub.infra.crypto.tokens import Tokenizer
 from hub.infra.keys.keyring import Keyring
 from hub.infra.memory.vault import InMemoryVault

@@ -51,7 +51,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.errors import ConfigurationError
 from contracts.individual_number import check_digit
-from hub.core.holds import hold_seal_id
+from hub.core.operator.holds import hold_seal_id
 from hub.infra.crypto.envelope import DataKey, EncryptedNumber, KeyWrapper, VaultIntegrityError
 from hub.infra.keys.keyring import KeyKind, KeyName, Keyring, read_keyring_file
 from hub.infra.keys.series import KeySeries

@@ -20,7 +20,7 @@ from unittest import mock
 
 import pytest
 
-from hub.core import worker as worker_module
+from hub.core.runtime import worker as worker_module
 from hub.demo.deployment import local_deployment
 from hub.ports.dead_letters import DeadLetterStatus
 from hub.settings import BodyLimitSettings, Settings

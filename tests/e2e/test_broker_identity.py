@@ -29,9 +29,9 @@ import pytest
 
 from contracts.errors import PolicyRefused
 from hub.bootstrap.broker_identity import establish_identity
-from hub.core.operations import DeadLetterOperations
-from hub.core.routing import to_outgoing
-from hub.core.senders import load_sender_table
+from hub.core.operator.dead_letter_replay import DeadLetterOperations
+from hub.core.runtime.routing import to_outgoing
+from hub.core.runtime.senders import load_sender_table
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import DemoReport, run_demo
 from hub.infra.broker.definitions import broker_users

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hub.core.retention import DEPENDANTS_DECLARATION, dependants_declaration_purge_after
-from hub.core.retention_model import RETENTION_MODEL
+from hub.core.rules.retention import DEPENDANTS_DECLARATION, dependants_declaration_purge_after
+from hub.core.rules.retention_model import RETENTION_MODEL
 from hub.demo.dependants import filing_deadline
 from hub.infra.broker.topology import renkei_topology
 from hub.infra.broker.users import delete_users

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.core.routing import to_outgoing
+from hub.core.runtime.routing import to_outgoing
 from hub.settings import RetrySettings
 from tests.e2e.test_dlq_support import eventually, renkei, running_hub
 from tests.unit.test_dlq_fixtures import INQUIRY, inquiry

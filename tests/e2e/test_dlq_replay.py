@@ -9,9 +9,9 @@ import logging
 import pytest
 
 from contracts.errors import PolicyRefused
-from hub.core import headers as h
-from hub.core.operations import replay_message
-from hub.core.routing import to_outgoing
+from hub.core.operator.dead_letter_replay import replay_message
+from hub.core.runtime import headers as h
+from hub.core.runtime.routing import to_outgoing
 from hub.infra.broker.credentials import replay_routes
 from hub.ports.dead_letters import DeadLetterQuery
 from tests.e2e.test_dlq_support import eventually, renkei, running_hub
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
 
 @pytest.mark.timeout(60)
 def test_an_injected_fault_is_found_replayed_once_and_recorded(e2e_settings, monkeypatch, caplog):
-    caplog.set_level(logging.INFO, logger="hub.core.worker")
+    caplog.set_level(logging.INFO, logger="hub.core.runtime.worker")
     # The fault: the hub's handler refuses the message the first time only (a policy since fixed).
     flaky = FlakyHandler(error=lambda: PolicyRefused("injected: not allowed yet"), failures=1)
     monkeypatch.setattr("hub.bootstrap.hub_worker.HANDLERS", {INQUIRY: flaky})

@@ -47,8 +47,8 @@ from contracts.messages.jlis_acquisition import HoldReason
 from contracts.sealing import seal_context
 from hub.cli import keys
 from hub.cli.retention import run_retention, today_in_japan
-from hub.core.failure import dead_letter_message
-from hub.core.holds import hold_id_for, seal_for_hold
+from hub.core.operator.holds import hold_id_for, seal_for_hold
+from hub.core.runtime.retry import dead_letter_message
 from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo

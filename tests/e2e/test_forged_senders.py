@@ -42,7 +42,7 @@ from contracts.messages.jlis_acquisition import (
 )
 from contracts.registry import decode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.core.routing import to_outgoing
+from hub.core.runtime.routing import to_outgoing
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.audit.query import search
 from hub.infra.broker.credentials import broker_login

@@ -20,7 +20,7 @@ from contracts.messages.survival import MoveKind, PensionAction, SurvivalOutcome
 from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.cli import vault_cmd
-from hub.core.holds import jlis_grounds
+from hub.core.operator.holds import jlis_grounds
 from hub.demo.data import DEMO_SEED
 from hub.ports.vault import Retention
 from tests.e2e._running import running_hub, wait_until

@@ -12,7 +12,7 @@ from adapters.jlis import SyntheticPopulation
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from contracts.messages.dependants import DeclarationStatus
 from contracts.redaction import find_numbers
-from hub.core.retention import DEPENDANTS_DECLARATION, dependants_declaration_purge_after
+from hub.core.rules.retention import DEPENDANTS_DECLARATION, dependants_declaration_purge_after
 from hub.demo.data import DEMO_SEED
 from hub.demo.dependants import MAX_RELATIVES, declaration_rows, declarations_in, filing_deadline
 from hub.ports.vault import Retention

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from contracts.errors import StoreUnavailable
-from hub.core import headers as h
-from hub.core.routing import to_outgoing
+from hub.core.runtime import headers as h
+from hub.core.runtime.routing import to_outgoing
 from hub.infra.runner import ServiceGroup
 from hub.ports.transport import Delivery
 from tests.e2e.test_dlq_support import consumer_options, eventually, renkei, running_hub

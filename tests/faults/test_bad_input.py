@@ -31,7 +31,7 @@ from contracts.ids import new_id
 from contracts.individual_number import synthetic_individual_number
 from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.core.survival import JLIS_REF_SCOPE
+from hub.core.flows.survival import JLIS_REF_SCOPE
 from hub.infra.broker.credentials import url_user
 from hub.infra.crypto.sealing import HpkeSealer
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery

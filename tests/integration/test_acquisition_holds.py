@@ -37,10 +37,10 @@ from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.cli import vault_cmd
-from hub.core.context import HandlerContext
-from hub.core.retention import DEPENDANTS_DECLARATION, dependants_declaration_purge_after
-from hub.core.routing import HANDLERS
-from hub.core.survival import JLIS_PURPOSE, JLIS_REF_SCOPE
+from hub.core.flows.context import HandlerContext
+from hub.core.flows.survival import JLIS_PURPOSE, JLIS_REF_SCOPE
+from hub.core.rules.retention import DEPENDANTS_DECLARATION, dependants_declaration_purge_after
+from hub.core.runtime.routing import HANDLERS
 from hub.demo.data import demo_register
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer

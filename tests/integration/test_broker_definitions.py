@@ -27,7 +27,7 @@ import pytest
 
 from contracts.errors import ConfigurationError
 from hub.bootstrap.common import Wiring
-from hub.core.senders import load_sender_table
+from hub.core.runtime.senders import load_sender_table
 from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo

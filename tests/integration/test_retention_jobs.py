@@ -23,10 +23,10 @@ from contracts.individual_number import IndividualNumber
 from contracts.messages.jlis_acquisition import HoldReason
 from contracts.usage_number import UsageNumber
 from hub.bootstrap.common import uow_factory
-from hub.core.failure import Exchanges
-from hub.core.holds import hold_id_for, seal_for_hold
-from hub.core.retention_model import RETENTION_MODEL, Kind
-from hub.core.routing import to_outgoing
+from hub.core.operator.holds import hold_id_for, seal_for_hold
+from hub.core.rules.retention_model import RETENTION_MODEL, Kind
+from hub.core.runtime.retry import Exchanges
+from hub.core.runtime.routing import to_outgoing
 from hub.infra.audit.sql import ChainWriter
 from hub.infra.audit.verify import verify_engine
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, func, select
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.core.retention import dependants_declaration_retention
+from hub.core.rules.retention import dependants_declaration_retention
 from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper, VaultIntegrityError
 from hub.infra.db.tables.schema import metadata
 from hub.infra.db.tables.vault import deletion_log, numbers, subject_keys, subjects, tokens, usage_numbers

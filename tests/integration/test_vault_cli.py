@@ -17,8 +17,8 @@ from contracts.redaction import find_numbers
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.bench.vault import bench_vault
 from hub.cli import keys, retention
-from hub.core.retention import dependants_declaration_retention
-from hub.core.retention_model import RETENTION_MODEL
+from hub.core.rules.retention import dependants_declaration_retention
+from hub.core.rules.retention_model import RETENTION_MODEL
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
 from hub.infra.db.tables.vault import deletion_log, subject_keys

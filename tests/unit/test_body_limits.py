@@ -22,10 +22,10 @@ from contracts.individual_number import check_digit
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.redaction import find_numbers
 from hub.bootstrap.common import body_limits
-from hub.core import hosting
-from hub.core.body_limits import DEFAULT_LIMIT, BodyLimits
-from hub.core.hosting import AdapterHost, HostDeps, SimulatorHost
-from hub.core.operations import ActionOutcome
+from hub.core.operator.dead_letter_replay import ActionOutcome
+from hub.core.runtime import hosting
+from hub.core.runtime.body_limits import DEFAULT_LIMIT, BodyLimits
+from hub.core.runtime.hosting import AdapterHost, HostDeps, SimulatorHost
 from hub.ports.dead_letters import DeadLetterQuery
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage
 from hub.settings import BULK_MESSAGE_TYPES, BodyLimitSettings

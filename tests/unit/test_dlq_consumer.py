@@ -14,9 +14,9 @@ import pytest
 from contracts.errors import PolicyRefused, StoreUnavailable, ValidationFailed
 from contracts.individual_number import synthetic_individual_number
 from contracts.redaction import find_numbers
-from hub.core import headers as h
-from hub.core.dead_letters import DeadLetterConsumer
-from hub.core.failure import dead_letter_message
+from hub.core.runtime import headers as h
+from hub.core.runtime.dead_letter_consumer import DeadLetterConsumer
+from hub.core.runtime.retry import dead_letter_message
 from hub.ports.dead_letters import FailureOrigin
 from hub.ports.transport import Delivery, Disposition
 from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry, make_env

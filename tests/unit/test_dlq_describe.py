@@ -12,9 +12,15 @@ from hypothesis import strategies as st
 from contracts.errors import ValidationFailed
 from contracts.individual_number import synthetic_individual_number
 from contracts.redaction import find_numbers
-from hub.core import headers as h
-from hub.core.dead_letter_entry import DeadLetterConfig, describe, fingerprint, group_label, redact_body
-from hub.core.failure import Exchanges, dead_letter_message
+from hub.core.runtime import headers as h
+from hub.core.runtime.dead_letter_entry import (
+    DeadLetterConfig,
+    describe,
+    fingerprint,
+    group_label,
+    redact_body,
+)
+from hub.core.runtime.retry import Exchanges, dead_letter_message
 from hub.ports.dead_letters import FailureOrigin
 from hub.ports.transport import Delivery
 
@@ -260,7 +266,7 @@ def test_describing_never_raises_whatever_the_headers_hold(headers, body):
 
 
 def test_the_worker_reads_no_replay_id_from_non_ascii_digits():
-    from hub.core.worker import _replay_of
+    from hub.core.runtime.worker import _replay_of
 
     assert _replay_of({h.REPLAY_OF: "¹²"}) is None  # str.isdigit() says yes, int() refuses
     assert _replay_of({h.REPLAY_OF: "12"}) == 12

@@ -19,11 +19,11 @@ from contracts.messages.survival import SurvivalInquiryRecord, SurvivalInquiryRe
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.bootstrap.common import body_limits
-from hub.core.context import HandlerContext
-from hub.core.dead_letters import DeadLetterConsumer
-from hub.core.operations import DeadLetterOperations
-from hub.core.routing import to_outgoing
-from hub.core.worker import HubWorker, WorkerDeps
+from hub.core.flows.context import HandlerContext
+from hub.core.operator.dead_letter_replay import DeadLetterOperations
+from hub.core.runtime.dead_letter_consumer import DeadLetterConsumer
+from hub.core.runtime.routing import to_outgoing
+from hub.core.runtime.worker import HubWorker, WorkerDeps
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.audit.query import search
 from hub.infra.audit.rows import StoredRecord

@@ -12,9 +12,9 @@ from sqlalchemy import update
 from contracts.errors import AuditWriteFailed, BrokerUnavailable, ConfigurationError
 from contracts.individual_number import synthetic_individual_number
 from contracts.redaction import find_numbers
-from hub.core import headers as h
-from hub.core.operations import ActionOutcome, DeadLetterOperations
-from hub.core.rate_limit import TokenBucket
+from hub.core.operator.dead_letter_replay import ActionOutcome, DeadLetterOperations
+from hub.core.operator.rate_limit import TokenBucket
+from hub.core.runtime import headers as h
 from hub.infra.broker.credentials import replay_routes
 from hub.infra.db.tables.dead_letters import dead_letters as table
 from hub.ports.dead_letters import DeadLetterQuery, DeadLetterStatus

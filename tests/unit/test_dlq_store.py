@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from hub.core.dead_letter_entry import fingerprint, group_label
+from hub.core.runtime.dead_letter_entry import fingerprint, group_label
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import schema_drift, upgrade
 from hub.infra.stores.dead_letters import SqlDeadLetterStore

@@ -4,7 +4,7 @@ Idempotent consumer: a redelivered or replayed message id is handled once. Trans
 handler produces is published only after its transaction commits, and a broker outage only defers it.
 One bad message spoils nothing but itself.
 
-The last four tests pin defects found in review and fixed in ``hub/core/worker.py``: an overlong AMQP
+The last four tests pin defects found in review and fixed in ``hub/core/runtime/worker.py``: an overlong AMQP
 type, one message's transient failure exhausting its neighbours, the outbox sweep racing a batch's own
 relay, and an unroutable outbox row blocking the relay forever.
 """
@@ -18,7 +18,7 @@ import pytest
 
 from contracts.envelope import Envelope, new_envelope
 from contracts.errors import BrokerUnavailable, StoreUnavailable
-from hub.core.context import HandlerContext
+from hub.core.flows.context import HandlerContext
 from hub.ports.transport import OutgoingMessage
 from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry, make_env
 

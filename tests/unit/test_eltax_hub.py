@@ -42,14 +42,14 @@ from contracts.messages.eltax import (
 from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.core.context import HandlerContext
-from hub.core.eltax import (
+from hub.core.flows.context import HandlerContext
+from hub.core.flows.eltax import (
     handle_eltax_receipt,
     handle_payment_report_request,
     handle_tokucho_inbound,
     handle_tokucho_notice_request,
 )
-from hub.core.policy import NumberPolicy
+from hub.core.rules.policy import NumberPolicy
 from hub.demo.deployment import local_deployment
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.memory.transport import InMemoryTransport

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hub.core.erasure import ERASED, scrub_body, scrub_text, strip_sealed
+from hub.core.rules.erasure import ERASED, scrub_body, scrub_text, strip_sealed
 
 SEALED_V1 = "sealed:v1:hub:hub-1:" + "A" * 60
 SEALED_V2 = "sealed:v2:eltax:k2:" + "B" * 40 + ":" + "C" * 30

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from contracts.individual_number import synthetic_individual_number
 from hub.cli import approvals_cmd, dlq
-from hub.core.approvals import (
+from hub.core.operator.approvals import (
     ApprovalPolicy,
     ApprovalRefused,
     ApprovalRequired,
@@ -25,7 +25,7 @@ from hub.core.approvals import (
     decide,
     request,
 )
-from hub.core.sealed_bodies import carries_numbers
+from hub.core.rules.sealed_bodies import carries_numbers
 from hub.demo.deployment import local_deployment
 from hub.infra.db.tables.audit import access_records
 from hub.infra.memory.transport import InMemoryTransport

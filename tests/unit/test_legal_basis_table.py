@@ -11,8 +11,8 @@ import pytest
 from contracts.errors import ConfigurationError, PolicyRefused
 from contracts.messages.intermediate_server import TableBasis
 from hub.bootstrap.common import load_legal_basis_table
-from hub.core._is_common import query_record_id
-from hub.core.legal_basis import MUNICIPALITY, LegalBasisRefused, LegalBasisTable
+from hub.core.flows.intermediate_common import query_record_id
+from hub.core.rules.legal_basis import MUNICIPALITY, LegalBasisRefused, LegalBasisTable
 
 TABLE = Path(__file__).resolve().parents[2] / "contracts" / "purpose_table.toml"
 RESIDENT, TAX = "TM00000000000011", "TM00000000000021"

@@ -35,7 +35,7 @@ from contracts.messages.common import ChunkInfo, plain_text
 from contracts.redaction import find_numbers
 from contracts.registry import decode, encode
 from contracts.usage_number import UsageNumber
-from hub.core import headers as h
+from hub.core.runtime import headers as h
 from hub.infra.audit.codec import parse_heads
 from hub.infra.audit.rows import parse_details
 from hub.infra.crypto.link_cipher import AeadLinkCipher

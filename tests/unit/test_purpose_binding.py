@@ -3,7 +3,7 @@
 * The survival inquiry for a dependant-only person (a child held only from a 扶養親族等申告書) is answered
   ``not_permitted``; the number is never sealed, the access record names the rule (the issue's first case).
 * The table: a property over every (use, held-under, role) triple and actor, and the hub's check
-  (:func:`hub.core.purpose.screen`) agreeing with it on a real vault for every pair.
+  (:func:`hub.core.flows.purpose.screen`) agreeing with it on a real vault for every pair.
 * docs/legal-basis.md is the table's, generated.
 """
 
@@ -34,9 +34,9 @@ from contracts.purpose_table import FEDERATION, RefusalReason, default_table, lo
 from contracts.registry import decode, encode, payload_dict
 from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.core.context import HandlerContext
-from hub.core.purpose import screen
-from hub.core.survival import handle_survival_request
+from hub.core.flows.context import HandlerContext
+from hub.core.flows.purpose import screen
+from hub.core.flows.survival import handle_survival_request
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.db.tables.audit import access_records

@@ -26,9 +26,9 @@ from typer.testing import CliRunner
 from contracts.individual_number import check_digit
 from hub.cli import dlq
 from hub.console.render import body_view, headers_view
-from hub.core import worker as worker_module
-from hub.core.operations import replay_message
-from hub.core.senders import ReplayTarget
+from hub.core.operator.dead_letter_replay import replay_message
+from hub.core.runtime import worker as worker_module
+from hub.core.runtime.senders import ReplayTarget
 from hub.infra.observability.logs import configure_logging
 from hub.ports.transport import OutgoingMessage
 from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry, make_env
@@ -229,7 +229,9 @@ def test_the_reviewed_message_id_is_kept_whole_everywhere(env, tmp_path):
     log_file = tmp_path / "renkei.log"
     try:
         configure_logging(json=True, file=log_file, stderr=False)
-        logging.getLogger("hub.core.worker").warning("dead-lettered", extra={"message_id": REVIEWED_ID})
+        logging.getLogger("hub.core.runtime.worker").warning(
+            "dead-lettered", extra={"message_id": REVIEWED_ID}
+        )
     finally:
         for handler in list(root.handlers):
             root.removeHandler(handler)

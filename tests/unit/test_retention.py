@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.core.retention import (
+from hub.core.rules.retention import (
     DEPENDANTS_DECLARATION,
     dependants_declaration_purge_after,
     dependants_declaration_retention,

@@ -1,6 +1,6 @@
 """docs/retention.md is the retention model in force (generated, kept equal here); every row has its job.
 
-Run with ``RENKEI_WRITE_DOCS=1`` to rewrite the document after changing ``hub/core/retention_model.py``.
+Run with ``RENKEI_WRITE_DOCS=1`` to rewrite the document after changing ``hub/core/rules/retention_model.py``.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 from contracts.purpose_table import default_table
-from hub.core.retention import DEPENDANTS_DECLARATION
-from hub.core.retention_model import (
+from hub.core.rules.retention import DEPENDANTS_DECLARATION
+from hub.core.rules.retention_model import (
     ENTITLEMENT,
     RETENTION_MODEL,
     Enforcer,

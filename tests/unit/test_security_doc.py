@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hub.core.senders import load_sender_table, with_senders_section
+from hub.core.runtime.senders import load_sender_table, with_senders_section
 from hub.infra.keys.needs import key_table_markdown, with_key_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"

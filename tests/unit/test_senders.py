@@ -15,10 +15,10 @@ import pytest
 
 from contracts.errors import ConfigurationError, SenderNotPermitted, StoreUnavailable
 from contracts.registry import encode, registered
-from hub.core import headers as h
-from hub.core.operations import ActionOutcome, DeadLetterOperations
-from hub.core.routing import HANDLERS, to_outgoing
-from hub.core.senders import (
+from hub.core.operator.dead_letter_replay import ActionOutcome, DeadLetterOperations
+from hub.core.runtime import headers as h
+from hub.core.runtime.routing import HANDLERS, to_outgoing
+from hub.core.runtime.senders import (
     HUB_QUEUE,
     SenderIdentities,
     SenderTable,

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from contracts.errors import StoreUnavailable, TransientError
-from hub.core import headers as h
+from hub.core.runtime import headers as h
 from hub.infra.db.engine import make_engine
 from hub.infra.db.unavailable import is_passing_failure
 from hub.ports.transport import Disposition

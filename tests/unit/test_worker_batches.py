@@ -15,8 +15,8 @@ import pytest
 from contracts.envelope import Envelope
 from contracts.errors import PermanentError, StoreUnavailable
 from contracts.registry import Decoded
-from hub.core.context import HandlerContext
-from hub.core.worker import CONSUMER
+from hub.core.flows.context import HandlerContext
+from hub.core.runtime.worker import CONSUMER
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.transport import Disposition
 from tests.unit.test_dlq_fixtures import INQUIRY, inquiry, make_env

@@ -1,11 +1,11 @@
 """Four eyes in the console (二者承認): request a privileged action, approve another person's request.
 
 Revealing a number and replaying or discarding a dead letter whose body carries numbers need two people
-(:mod:`hub.core.approvals`). A user asks (``POST /api/approvals`` or the forms of the dead-letter page), with
-a reason and the exact target; another user holding the same permission approves or rejects it within the time
-limit (``/approvals``; a reveal only by a federation admin); then the requester carries it out, naming the
-request (the reveal and action forms, or the API's ``approval_id``). Every step is in the access record. An
-association's users see and decide only their own association's requests.
+(:mod:`hub.core.operator.approvals`). A user asks (``POST /api/approvals`` or the forms of the dead-letter
+page), with a reason and the exact target; another user holding the same permission approves or rejects it
+within the time limit (``/approvals``; a reveal only by a federation admin); then the requester carries it
+out, naming the request (the reveal and action forms, or the API's ``approval_id``). Every step is in the
+access record. An association's users see and decide only their own association's requests.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from hub.console.schemas import (
     RevealRequestIn,
 )
 from hub.console.scope import dead_letter_owner
-from hub.core.approvals import ApprovalPolicy, ApprovalRefused, decide, request
-from hub.core.sealed_bodies import carries_numbers
+from hub.core.operator.approvals import ApprovalPolicy, ApprovalRefused, decide, request
+from hub.core.rules.sealed_bodies import carries_numbers
 from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.ports.dead_letters import DeadLetter

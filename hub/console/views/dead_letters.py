@@ -1,11 +1,11 @@
 """Dead letters: failure groups, their messages, one message; replay or discard (operators), reveal (admins).
 
-Replays and discards go through :class:`hub.core.operations.DeadLetterOperations`, which records each one
-(REPLAYED before anything is published, DISCARDED in the same transaction) under ``operator:<name>@console``.
-A dead letter whose body carries numbers is replayed or discarded, and a number is revealed, only under a
-request a second person approved (four eyes, :mod:`hub.console.views.approvals`), named by ``approval_id``.
-A replay from the console is bounded: at most ``limit`` (≤ 500) dead letters at ``rate`` per second, and
-``limit / rate`` at most 60 seconds, so a request cannot run for long.
+Replays and discards go through :class:`hub.core.operator.dead_letter_replay.DeadLetterOperations`, which
+records each one (REPLAYED before anything is published, DISCARDED in the same transaction) under
+``operator:<name>@console``. A dead letter whose body carries numbers is replayed or discarded, and a number
+is revealed, only under a request a second person approved (four eyes, :mod:`hub.console.views.approvals`),
+named by ``approval_id``. A replay from the console is bounded: at most ``limit`` (≤ 500) dead letters at
+``rate`` per second, and ``limit / rate`` at most 60 seconds, so a request cannot run for long.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ from hub.console.schemas import (
 from hub.console.scope import dead_letter_owner, visible_dead_letters
 from hub.console.views.approvals import LABELS, STATUS_LABELS, approval_out, make_request
 from hub.console.views.approvals import policy as approval_policy
-from hub.core.approvals import ApprovalRefused, ApprovalRequired, consume
-from hub.core.operations import DeadLetterOperations, OperationReport
-from hub.core.sealed_bodies import carries_numbers
+from hub.core.operator.approvals import ApprovalRefused, ApprovalRequired, consume
+from hub.core.operator.dead_letter_replay import DeadLetterOperations, OperationReport
+from hub.core.rules.sealed_bodies import carries_numbers
 from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus, FailureGroup

@@ -22,7 +22,7 @@ from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
 
 from contracts.errors import BrokerUnavailable, RenkeiError
-from hub.core.body_limits import BodyLimits
+from hub.core.runtime.body_limits import BodyLimits
 from hub.infra.broker._admin import declare_on
 from hub.infra.broker._io import IoThread, translate
 from hub.ports.transport import Delivery, Disposition, Topology
@@ -51,7 +51,7 @@ class ConsumerSession:
         timeout_s: how long to wait for the connection and the consumer to be set up.
         body_limits: a body over its type's limit is cut to the limit as it arrives, in the I/O thread, so
             that ``prefetch`` large messages cannot fill the memory; the consumer dead-letters it as
-            ``too_large`` (:mod:`hub.core.body_limits`).
+            ``too_large`` (:mod:`hub.core.runtime.body_limits`).
 
     Raises:
         BrokerUnavailable: the connection could not be opened.

@@ -34,8 +34,8 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from contracts.errors import ConfigurationError
-from hub.core.failure import Exchanges
-from hub.core.senders import ReplayRoutes, SenderIdentities, load_sender_table
+from hub.core.runtime.retry import Exchanges
+from hub.core.runtime.senders import ReplayRoutes, SenderIdentities, load_sender_table
 from hub.infra.broker.definitions import broker_users
 from hub.settings import BrokerIdentity, Environment, Settings
 

@@ -24,7 +24,7 @@ Each user's *read* permission is exactly the queues its process consumes (:func:
 its *write* permission the exchanges it publishes to; ``tests/integration/test_broker_definitions.py``
 checks both against what the composition roots really consume and publish. The console consumes nothing:
 it looks up queue depths (passive declarations) and replays dead letters, which go only to the exchange of
-the queue the hub computes for the message type (:class:`~hub.core.senders.ReplayRoutes`).
+the queue the hub computes for the message type (:class:`~hub.core.runtime.senders.ReplayRoutes`).
 
 Only ``operator`` may *configure* (declare or delete) anything: the topology comes from this document or
 from ``renkei topology apply`` run as the operator, never from a worker, so a compromised worker cannot

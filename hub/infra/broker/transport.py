@@ -28,7 +28,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from contracts.errors import BrokerUnavailable, ConfigurationError, PublishNotConfirmed, SenderNotPermitted
-from hub.core.body_limits import BodyLimits
+from hub.core.runtime.body_limits import BodyLimits
 from hub.infra.broker._addresses import BrokerAddresses
 from hub.infra.broker._consumer import ConsumerSession
 from hub.infra.broker._publisher import PublisherSession

@@ -27,7 +27,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from contracts.sealing import Sealer, Unsealer
-from hub.core.holds import candidate_field, hold_seal_id
+from hub.core.operator.holds import candidate_field, hold_seal_id
 from hub.infra.broker.topology import Names
 from hub.infra.crypto.code_cipher import CodeCipher
 from hub.infra.crypto.envelope import KeyWrapper

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from contracts.errors import BrokerUnavailable, ConfigurationError, SenderNotPermitted, Unroutable
-from hub.core.body_limits import BodyLimits
+from hub.core.runtime.body_limits import BodyLimits
 from hub.ports.transport import (
     BatchHandler,
     Delivery,

@@ -3,7 +3,7 @@
 Each job works in the caller's unit of work (one transaction per job), writes what it did to the
 deletion log (one entry per person and kind where the data is a person's; one entry per run for data kept
 per message or file) and returns a :class:`KindResult` per kind it serves: how much was due on the day,
-how much it removed (nothing in a dry run). Periods come from :mod:`hub.core.retention_model`.
+how much it removed (nothing in a dry run). Periods come from :mod:`hub.core.rules.retention_model`.
 
 The vault's own erasure (numbers, the person, their codes, holds and dead letters) is
 :func:`hub.infra.vault.lifecycle.erase_due`; :mod:`hub.infra.retention.run` runs it first, then these.
@@ -22,9 +22,9 @@ from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from contracts.envelope import Envelope
 from contracts.sealing import Unsealer
-from hub.core.erasure import strip_sealed
-from hub.core.holds import resolve_hold
-from hub.core.retention_model import UNANSWERED_QUERY_DAYS, Kind, days_of
+from hub.core.operator.holds import resolve_hold
+from hub.core.rules.erasure import strip_sealed
+from hub.core.rules.retention_model import UNANSWERED_QUERY_DAYS, Kind, days_of
 from hub.infra.audit.provision import purge_expired
 from hub.infra.db.messaging import SENT_BODY
 from hub.infra.db.tables.codes import is_pending_queries

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, select
 
 from contracts.envelope import Envelope
 from contracts.sealing import Unsealer
-from hub.core.retention_model import RETENTION_MODEL, Enforcer, Kind
+from hub.core.rules.retention_model import RETENTION_MODEL, Enforcer, Kind
 from hub.infra.db.storage import StorageReport, forget_deleted
 from hub.infra.db.tables.vault import deletion_log
 from hub.infra.db.uow import SqlUnitOfWorkFactory

@@ -4,7 +4,7 @@
 by and wrapped again with the newest one. No number is decrypted; ciphertexts are not touched.
 
 *Erasure* (``renkei retention run``): a number row is due the day after its ``purge_after``
-(:func:`hub.core.retention.is_due`). For each subject with due rows:
+(:func:`hub.core.rules.retention.is_due`). For each subject with due rows:
 
 * if every number it has is due, the person is erased. First their wrapped data key is deleted: from then
   on no copy of their ciphertexts can be decrypted with a key the database holds. Then their ciphertexts
@@ -20,9 +20,9 @@ by and wrapped again with the newest one. No number is decrypted; ciphertexts ar
   shredded as well.
 
 Copies outside the vault go in the same transaction: every dead letter concerning an erased person loses
-its sealed values and the person's fields (:mod:`hub.core.erasure`), and a pending hold's candidate whose
-number was an erased one loses its sealed value and 4情報. One deletion-log entry is written per person and
-kind (:class:`~hub.core.retention_model.Kind`); numbers are never written to the log.
+its sealed values and the person's fields (:mod:`hub.core.rules.erasure`), and a pending hold's candidate
+whose number was an erased one loses its sealed value and 4情報. One deletion-log entry is written per person
+and kind (:class:`~hub.core.rules.retention_model.Kind`); numbers are never written to the log.
 
 What this leaves to the disk: deleted rows stay in SQLite's WAL until a checkpoint and in PostgreSQL's pages
 until a rewrite; :mod:`hub.infra.db.storage` makes both forget, and the backups' window is bounded by key
@@ -44,9 +44,9 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, select, upd
 from contracts.errors import SealError
 from contracts.ids import random_letters
 from contracts.sealing import Unsealer
-from hub.core.erasure import scrub_body, scrub_text
-from hub.core.holds import candidate_field, hold_seal_id
-from hub.core.retention_model import Kind, kind_of_basis
+from hub.core.operator.holds import candidate_field, hold_seal_id
+from hub.core.rules.erasure import scrub_body, scrub_text
+from hub.core.rules.retention_model import Kind, kind_of_basis
 from hub.infra.crypto.blind_index import BlindIndexer
 from hub.infra.crypto.envelope import EncryptedNumber, KeyWrapper
 from hub.infra.db.tables.audit import access_record_subjects, access_records

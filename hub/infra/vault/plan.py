@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber
-from hub.core.retention import longer_retention
+from hub.core.rules.retention import longer_retention
 from hub.ports.vault import Retention, SubjectId
 
 __all__ = ["EnrolPlan", "Holding", "LinkPlan", "normalise_enrol_links", "plan_enrol", "plan_links"]

@@ -74,7 +74,7 @@ dead_letters = Table(
     Column("last_operator", String(200), nullable=True),
     Column("discard_reason", Text, nullable=True),
     Column("discarded_at", DateTime(timezone=True), nullable=True),
-    Column("sender", String(64), nullable=True),  # the proven sender (hub/core/senders.py), or NULL
+    Column("sender", String(64), nullable=True),  # the proven sender (hub/core/runtime/senders.py), or NULL
     # On whose behalf the message ran, as the hub established it (message_actors), or NULL: then the dead
     # letter is the federation's alone (console scope).
     Column("actor", String(16), nullable=True),

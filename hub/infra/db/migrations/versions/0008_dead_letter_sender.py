@@ -5,7 +5,7 @@ Revises: 0007
 Create Date: 2026-12-10
 
 ``dead_letters.sender`` is the renkei service that sent the message, as far as the broker proves it (its AMQP
-``user_id``, resolved through the hub's own ``x-renkei-sender`` header; see ``hub/core/senders.py``), or NULL.
+``user_id``, resolved through the hub's own ``x-renkei-sender`` header; see ``hub/core/runtime/senders.py``), or NULL.
 Rows stored before this revision have none, and so cannot be replayed to the hub's ingress.
 """
 

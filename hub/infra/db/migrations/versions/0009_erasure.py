@@ -6,7 +6,7 @@ Create Date: 2026-12-14
 
 * ``deletion_log.subject_id`` may be NULL: an erased person's entries name them by ``person_ref`` (a fresh
   reference per erasure), so that no table keeps the subject id their tokens derive from; ``kind`` says
-  which kind of data of ``hub/core/retention_model.py`` an entry is about (earlier entries: ``vault``).
+  which kind of data of ``hub/core/rules/retention_model.py`` an entry is about (earlier entries: ``vault``).
 * ``dead_letters.erased_at`` and ``erasure_note``: when the retention job destroyed a dead letter's sealed
   values (and an erased person's fields), and what it destroyed.
 
@@ -81,7 +81,7 @@ def upgrade() -> None:
                 sa.String(length=64),
                 nullable=False,
                 server_default="vault",
-                comment="hub/core/retention_model.py",
+                comment="hub/core/rules/retention_model.py",
             )
         )
         batch.create_index(op.f("ix_deletion_log_person_ref"), ["person_ref"], unique=False)

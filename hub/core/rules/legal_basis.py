@@ -5,7 +5,7 @@ ask which 情報提供者 for which 利用特定個人情報, for which 事務. 
 part of the purpose table (``contracts/purpose_table.toml``: ``[[spi]]``, ``[[provider]]``, ``[[query]]``,
 ``[[provide]]``) and loaded at start-up by the composition root; the hub core checks every query against it
 before anything leaves. Which actor may query at all (事務(9): 構成組合 only) is the purpose table's use of
-each query row, checked by :mod:`hub.core.purpose`. Anything it does not allow is refused with
+each query row, checked by :mod:`hub.core.flows.purpose`. Anything it does not allow is refused with
 :class:`LegalBasisRefused` (a :class:`~contracts.errors.PolicyRefused`), whose message names codes and items,
 never a person.
 

@@ -6,11 +6,11 @@ Replay, per chunk of rows:
    at once) and write a REPLAYED access record naming the operator, the reason, the replay id and the
    dead letter, and commit: *before* anything is published (fail closed);
 2. publish the stored body to the queue the hub computes from its message type (:class:`ReplayRoutes
-   <hub.core.senders.ReplayRoutes>`; never the queue a header names), through that queue's own exchange,
-   with the same message id (the consumer's inbox turns a second replay into a no-op), renkei's attempt
-   count reset to 1 and its provenance in ``x-renkei-replay-of`` / ``-replay-id`` / ``-replay-operator``;
-   wait for the broker's confirms. The hub accepts a replay only as the exact message of a dead letter
-   whose sender it proved (:func:`hub.core.senders.replayed_sender`);
+   <hub.core.runtime.senders.ReplayRoutes>`; never the queue a header names), through that queue's own
+   exchange, with the same message id (the consumer's inbox turns a second replay into a no-op), renkei's
+   attempt count reset to 1 and its provenance in ``x-renkei-replay-of`` / ``-replay-id`` /
+   ``-replay-operator``; wait for the broker's confirms. The hub accepts a replay only as the exact message of
+   a dead letter whose sender it proved (:func:`hub.core.runtime.senders.replayed_sender`);
 3. mark the rows replayed.
 
 If publishing fails, the rows are given back (pending) and a failed REPLAYED record says so; some messages
@@ -19,10 +19,10 @@ dies between 1 and 3, the rows stay ``replaying`` until the claim is stale, then
 
 Discard archives pending rows with the operator's reason, in the same transaction as a DISCARDED record.
 
-A dead letter whose body carries Individual Numbers (:func:`hub.core.sealed_bodies.carries_numbers`) is
-replayed or discarded only under an approved request that names it (four eyes, :mod:`hub.core.approvals`):
-the caller consumes the request and passes it here; every other such row is skipped, and the records of
-what was done name both people.
+A dead letter whose body carries Individual Numbers (:func:`hub.core.rules.sealed_bodies.carries_numbers`) is
+replayed or discarded only under an approved request that names it (four eyes,
+:mod:`hub.core.operator.approvals`): the caller consumes the request and passes it here; every other such row
+is skipped, and the records of what was done name both people.
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ from enum import StrEnum
 from contracts.errors import BodyTooLarge, ConfigurationError, RenkeiError
 from contracts.ids import new_id
 from contracts.redaction import redact_bytes, redact_text
-from hub.core import headers as h
-from hub.core.approvals import approval_details
-from hub.core.rate_limit import TokenBucket
-from hub.core.sealed_bodies import carries_numbers
-from hub.core.senders import ReplayRoutes, ReplayTarget
+from hub.core.operator.approvals import approval_details
+from hub.core.operator.rate_limit import TokenBucket
+from hub.core.rules.sealed_bodies import carries_numbers
+from hub.core.runtime import headers as h
+from hub.core.runtime.senders import ReplayRoutes, ReplayTarget
 from hub.ports.approvals import Approval
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus

@@ -3,10 +3,11 @@
 Outbound, each query is checked against the legal-basis table before anything leaves. A query the table
 refuses never reaches the network: the pension system is answered at once with ``query_not_permitted``,
 an access record REFUSED is written, and the refused queries go to the hub itself as
-``hub.info_query.refused``, whose handler always raises :class:`~hub.core.legal_basis.LegalBasisRefused`,
-so they end in the dead-letter queue with reason ``policy_refused``: the operator's trail of the refusal
-(replaying it is refused again; the pension system re-submits a corrected query). A query for a person
-without a code is answered at once with the network's own ``code_not_acquired``.
+``hub.info_query.refused``, whose handler always raises
+:class:`~hub.core.rules.legal_basis.LegalBasisRefused`, so they end in the dead-letter queue with reason
+``policy_refused``: the operator's trail of the refusal (replaying it is refused again; the pension system
+re-submits a corrected query). A query for a person without a code is answered at once with the network's own
+``code_not_acquired``.
 
 Inbound, answers arrive asynchronously, sometimes hours later, sometimes with no data. Each is matched to
 its query by the record identification number, recorded as 情報提供等の記録 with both numberings, and
@@ -37,11 +38,18 @@ from contracts.messages.intermediate_server import (
 )
 from contracts.purpose_table import Refusal
 from contracts.registry import Decoded
-from hub.core._is_common import AUDIT_SCOPE, IS, actor_label, error_text, query_purpose, query_record_id
-from hub.core.access import access_record
-from hub.core.context import HandlerContext, reply
-from hub.core.legal_basis import LegalBasisRefused, QueryPermission
-from hub.core.purpose import refusal_records, screen
+from hub.core.flows.access import access_record
+from hub.core.flows.context import HandlerContext, reply
+from hub.core.flows.intermediate_common import (
+    AUDIT_SCOPE,
+    IS,
+    actor_label,
+    error_text,
+    query_purpose,
+    query_record_id,
+)
+from hub.core.flows.purpose import refusal_records, screen
+from hub.core.rules.legal_basis import LegalBasisRefused, QueryPermission
 from hub.ports.audit import AccessRecord, AuditAction, Outcome, ProvisionRecord, ProvisionRole
 from hub.ports.codes import PendingQuery, PendingStatus
 from hub.ports.vault import SubjectId

@@ -4,8 +4,8 @@ Outbound: each new entitlement's usage number gets a subject (without a number y
 as a J-LIS-scope reference token with the person's 4情報, never with a number; a usage number whose
 subject already has a number is answered at once. Inbound: a unique match is linked in the vault; several
 candidates, none, or a number that already belongs to another subject are **held** for an operator
-(:mod:`hub.core.holds`), never linked by guesswork. The pension system learns ``linked`` or ``held`` by
-usage number, never the number.
+(:mod:`hub.core.operator.holds`), never linked by guesswork. The pension system learns ``linked`` or ``held``
+by usage number, never the number.
 """
 
 from __future__ import annotations
@@ -35,17 +35,17 @@ from contracts.messages.jlis_acquisition import (
 from contracts.purpose_table import default_table
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber
-from hub.core.access import record_of
-from hub.core.context import HandlerContext, derived_id
-from hub.core.holds import (
+from hub.core.flows.access import record_of
+from hub.core.flows.context import HandlerContext, derived_id
+from hub.core.flows.purpose import refusal_records, screen_grounds
+from hub.core.flows.survival import AUDIT_SCOPE, JLIS_REF_SCOPE
+from hub.core.operator.holds import (
     ENTITLEMENT_RETENTION,
     hold_id_for,
     jlis_grounds,
     link_what_can_be_linked,
     seal_for_hold,
 )
-from hub.core.purpose import refusal_records, screen_grounds
-from hub.core.survival import AUDIT_SCOPE, JLIS_REF_SCOPE
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow, QueriedInfo
 from hub.ports.vault import SubjectId

@@ -3,7 +3,7 @@
 The pension adapter sealed every dependant's number for the hub as it read the declaration. The hub opens
 them here and keeps them in the vault under the dependants' usage numbers (扶養親族キー), with the
 declaration's retention: basis ``tax.dependants_declaration``, kept until 10 January seven years after the
-year following the filing deadline (:func:`hub.core.retention.dependants_declaration_purge_after`). A
+year following the filing deadline (:func:`hub.core.rules.retention.dependants_declaration_purge_after`). A
 dependant who is already in the vault (a spouse who is a pensioner too) keeps the longer of the two
 retentions. A declaration whose dependant key is linked to another number is refused whole, never
 overwritten; the pension system is told which, by usage number, never with a number.
@@ -27,10 +27,10 @@ from contracts.messages.dependants import (
 )
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber
-from hub.core.access import record_of
-from hub.core.context import HandlerContext, derived_id
-from hub.core.retention import dependants_declaration_retention
-from hub.core.survival import AUDIT_SCOPE
+from hub.core.flows.access import record_of
+from hub.core.flows.context import HandlerContext, derived_id
+from hub.core.flows.survival import AUDIT_SCOPE
+from hub.core.rules.retention import dependants_declaration_retention
 from hub.ports.audit import AuditAction, Outcome
 from hub.ports.vault import Ground, NumberConflict, Retention, SubjectId, Vault
 

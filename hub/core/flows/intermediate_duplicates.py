@@ -30,11 +30,11 @@ from contracts.messages.intermediate_server import (
     ProvisionOutcome,
 )
 from contracts.registry import Decoded
-from hub.core._is_common import AUDIT_SCOPE, DUPLICATE_PURPOSE, IS, actor_label, error_text
-from hub.core.access import access_record
-from hub.core.context import HandlerContext, reply
-from hub.core.legal_basis import current_text, legacy_text
-from hub.core.purpose import not_permitted_reply, refusal_records, screen
+from hub.core.flows.access import access_record
+from hub.core.flows.context import HandlerContext, reply
+from hub.core.flows.intermediate_common import AUDIT_SCOPE, DUPLICATE_PURPOSE, IS, actor_label, error_text
+from hub.core.flows.purpose import not_permitted_reply, refusal_records, screen
+from hub.core.rules.legal_basis import current_text, legacy_text
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
 from hub.ports.vault import SubjectId
 

@@ -2,8 +2,8 @@
 
 Outbound: usage numbers from the pension system become subjects, subjects become numbers sealed for the J-LIS
 adapter (個人番号付加), each person travelling with a J-LIS-scope reference token instead of any identifier
-the pension system knows. Before anything is sealed, the purpose check (:mod:`hub.core.purpose`) keeps back
-everyone J-LIS may not be asked about: only 年金受給権者 and 加給年金額対象配偶者 whose numbers came from
+the pension system knows. Before anything is sealed, the purpose check (:mod:`hub.core.flows.purpose`) keeps
+back everyone J-LIS may not be asked about: only 年金受給権者 and 加給年金額対象配偶者 whose numbers came from
 J-LIS or a claim form (seed Ⅲ(1) リスク1); a 扶養控除対象者 known only from a 扶養親族等申告書 is answered
 ``not_permitted`` by the hub and never reaches J-LIS. Pensioners and their spouses alike: a spouse
 (加給年金額の対象) is asked about by the federation's dependant key (扶養親族キー), like any usage number
@@ -34,11 +34,11 @@ from contracts.messages.survival import (
 from contracts.purpose_table import Refusal, default_table
 from contracts.registry import Decoded, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.core.access import record_of
-from hub.core.context import HandlerContext, derived_id
-from hub.core.holds import ENTITLEMENT_RETENTION, hold_id_for, link_what_can_be_linked, seal_for_hold
-from hub.core.purpose import refusal_records, screen
-from hub.core.survival_actions import actions_for
+from hub.core.flows.access import record_of
+from hub.core.flows.context import HandlerContext, derived_id
+from hub.core.flows.purpose import refusal_records, screen
+from hub.core.flows.survival_actions import actions_for
+from hub.core.operator.holds import ENTITLEMENT_RETENTION, hold_id_for, link_what_can_be_linked, seal_for_hold
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow
 from hub.ports.vault import SubjectId, TokenScope, Vault

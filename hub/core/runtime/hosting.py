@@ -2,7 +2,7 @@
 
 Adapters and simulators are pure translators (:mod:`contracts.link`); these hosts consume their queues,
 call them, publish what they produce with confirms, and settle each delivery by the ack policy; a body
-over its type's size limit is dead-lettered unread (:mod:`hub.core.body_limits`). A host
+over its type's size limit is dead-lettered unread (:mod:`hub.core.runtime.body_limits`). A host
 keeps no state of its own: idempotency comes from deterministic message ids and file names downstream.
 """
 
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from contracts.errors import PermanentError, TransientError
 from contracts.link import Adapter, AdapterOutput, CounterpartFile, PollingAdapter, Simulator
 from contracts.registry import decode
-from hub.core.body_limits import BodyLimits
-from hub.core.failure import Exchanges, RetryPolicy, dead_letter_message, retry_message
-from hub.core.routing import to_outgoing
+from hub.core.runtime.body_limits import BodyLimits
+from hub.core.runtime.retry import Exchanges, RetryPolicy, dead_letter_message, retry_message
+from hub.core.runtime.routing import to_outgoing
 from hub.ports.link import LinkCipher
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage, Transport
 

@@ -2,15 +2,15 @@
 
 Two kinds of dead letter arrive in ``{p}.dead_letter``:
 
-* dead-lettered by renkei's ack policy (:mod:`hub.core.failure`), from the hub's worker or an adapter or
+* dead-lettered by renkei's ack policy (:mod:`hub.core.runtime.retry`), from the hub's worker or an adapter or
   simulator host: the failure is in ``x-renkei-*`` headers (reason, stage, exception, queue, time);
 * dead-lettered by the broker, past a quorum queue's delivery limit (a consumer that kept crashing) or
   rejected: the failure is in ``x-death``. Its *first* entry is the latest death (RabbitMQ keeps the array
   most recent first). ``x-first-death-*`` is only a fallback: a message that waited in a retry tier
   carries ``x-first-death-reason: expired`` from that tier for the rest of its life.
 
-A body over its type's size limit (:mod:`hub.core.body_limits`; a renkei dead letter never is, it was cut
-to its limit when it was made) keeps only its beginning, and its failure becomes ``too_large``, naming
+A body over its type's size limit (:mod:`hub.core.runtime.body_limits`; a renkei dead letter never is, it was
+cut to its limit when it was made) keeps only its beginning, and its failure becomes ``too_large``, naming
 the failure it was dead-lettered for. Every text kept is redacted (:mod:`contracts.redaction`), header
 names as well as values; message and correlation ids that are identifiers are kept whole.
 
@@ -19,10 +19,10 @@ of the same three, each taken from what the hub knows, never from a producer's t
 if the sender table knows it, the stage only if it is one of the hub's or a consumer's stages, the reason
 code only if it is shaped like one (anything else reads ``unknown``). The producer's own words (exception
 type, reason text, the queue it names in ``x-renkei-queue``) are kept for reading, redacted, and decide
-nothing: a replay's target comes from the message type (:class:`hub.core.senders.ReplayRoutes`).
+nothing: a replay's target comes from the message type (:class:`hub.core.runtime.senders.ReplayRoutes`).
 
 The entry's ``sender`` is the service that sent the message as far as the broker proves it (its AMQP
-``user_id``; see :mod:`hub.core.senders`), ``None`` when nothing is proven. A dead-lettering event is
+``user_id``; see :mod:`hub.core.runtime.senders`), ``None`` when nothing is proven. A dead-lettering event is
 identified by its ``death_key`` (message, fingerprint and the event's own time), so that the same event
 delivered twice is recognised. Hashes are written in letters: a hex digest holds twelve decimal digits
 with a valid check digit often enough to trip every leak scanner.
@@ -41,9 +41,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from contracts.redaction import redact_bytes, redact_identifier, redact_text
-from hub.core import headers as h
-from hub.core.body_limits import BodyLimits
-from hub.core.senders import HUB, SenderIdentities, SenderTable, load_sender_table
+from hub.core.runtime import headers as h
+from hub.core.runtime.body_limits import BodyLimits
+from hub.core.runtime.senders import HUB, SenderIdentities, SenderTable, load_sender_table
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.transport import Delivery, HeaderValue
 

@@ -9,7 +9,7 @@ row). The periods that code acts on are the ``days`` of their row, read through 
 written once, here.
 
 The numbers' own rule (seven years after the year following a 扶養親族等申告書's deadline) is
-:mod:`hub.core.retention`; the vault keeps each number's ``purge_after`` and the job erases what is due.
+:mod:`hub.core.rules.retention`; the vault keeps each number's ``purge_after`` and the job erases what is due.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Final
 
 from contracts.purpose_table import default_table
-from hub.core.retention import DEPENDANTS_DECLARATION
+from hub.core.rules.retention import DEPENDANTS_DECLARATION
 
 __all__ = [
     "ENTITLEMENT",
@@ -453,8 +453,8 @@ def _cell(text: str) -> str:
 _INTRO: Final = """\
 # Retention: what renkei keeps about a person, and when it forgets
 
-<!-- Generated from hub/core/retention_model.py by tests/unit/test_retention_doc.py (RENKEI_WRITE_DOCS=1).
-     Edit the model, not this file. -->
+<!-- Generated from hub/core/rules/retention_model.py by tests/unit/test_retention_doc.py
+     (RENKEI_WRITE_DOCS=1). Edit the model, not this file. -->
 
 Every kind of data renkei keeps about a person, its legal basis or reason, how long it is kept, what
 happens at the end and which job does it. `renkei retention run` runs every job of the rows it enforces

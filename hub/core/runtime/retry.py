@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from contracts.errors import BodyTooLarge, RenkeiError, TransientError
 from contracts.redaction import redact_bytes, redact_identifier, redact_text
-from hub.core import headers as h
+from hub.core.runtime import headers as h
 from hub.ports.transport import Delivery, HeaderValue, OutgoingMessage
 
 __all__ = ["Exchanges", "RetryPolicy", "dead_letter_message", "retry_message"]
@@ -92,8 +92,8 @@ def dead_letter_message(
 ) -> OutgoingMessage:
     """A copy of ``delivery`` for the dead-letter exchange, redacted, with its failure in headers.
 
-    ``sender``: the role the hub proved sent ``delivery`` (:data:`~hub.core.headers.SENDER`); only the hub
-    passes one, and the dead-letter consumer believes it only on a copy the hub's user published.
+    ``sender``: the role the hub proved sent ``delivery`` (:data:`~hub.core.runtime.headers.SENDER`); only the
+    hub passes one, and the dead-letter consumer believes it only on a copy the hub's user published.
     """
     code = error.code if isinstance(error, RenkeiError) else "crash"
     headers = _plain_headers(delivery, sender)

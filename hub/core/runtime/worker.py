@@ -1,16 +1,16 @@
 """The hub's consumer: one database transaction per batch of deliveries, acks only after commit.
 
-For each batch: refuse every body over its type's size limit unread (:mod:`hub.core.body_limits`), decode
-the others against the registry; check that the broker-proven sender may send each message
-(:mod:`hub.core.senders`: refused ones are dead-lettered with ``sender_not_permitted`` and recorded, nothing
-else happens to them); establish the actor each message runs on behalf of and check it
+For each batch: refuse every body over its type's size limit unread (:mod:`hub.core.runtime.body_limits`),
+decode the others against the registry; check that the broker-proven sender may send each message
+(:mod:`hub.core.runtime.senders`: refused ones are dead-lettered with ``sender_not_permitted`` and recorded,
+nothing else happens to them); establish the actor each message runs on behalf of and check it
 (:meth:`HubWorker._actors`:
 a request of the pension system names an actor allowed its 事務; an answer runs on behalf of its flow's actor;
 refused ones are dead-lettered with ``actor_not_permitted`` and recorded); skip ids the inbox has seen
 (redelivery or replay); run each message's handler
 inside a savepoint, so that one bad message does not spoil its neighbours; write outgoing messages to the
 outbox and the access records in the same transaction; commit; relay the outbox with publisher confirms;
-then let the transport ack. Failures follow :mod:`hub.core.failure`.
+then let the transport ack. Failures follow :mod:`hub.core.runtime.retry`.
 """
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ from contracts.purpose_table import PurposeTable, default_table
 from contracts.redaction import redact_identifier
 from contracts.registry import Decoded, decode
 from contracts.sealing import Sealer, Unsealer
-from hub.core import headers as h
-from hub.core.body_limits import BodyLimits
-from hub.core.context import HandlerContext
-from hub.core.failure import Exchanges, RetryPolicy, dead_letter_message, retry_message
-from hub.core.legal_basis import LegalBasisTable
-from hub.core.policy import NumberPolicy
-from hub.core.routing import PREFETCHERS, Handler, Prefetcher, to_outgoing
-from hub.core.senders import (
+from hub.core.flows.context import HandlerContext
+from hub.core.rules.legal_basis import LegalBasisTable
+from hub.core.rules.policy import NumberPolicy
+from hub.core.runtime import headers as h
+from hub.core.runtime.body_limits import BodyLimits
+from hub.core.runtime.retry import Exchanges, RetryPolicy, dead_letter_message, retry_message
+from hub.core.runtime.routing import PREFETCHERS, Handler, Prefetcher, to_outgoing
+from hub.core.runtime.senders import (
     HUB,
     REPLAYERS,
     SenderIdentities,

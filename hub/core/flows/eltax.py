@@ -44,9 +44,9 @@ from contracts.messages.eltax import (
 from contracts.purpose_table import Refusal
 from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber
-from hub.core.access import record_of
-from hub.core.context import HandlerContext, derived_id, reply
-from hub.core.purpose import not_permitted_reply, refusal_records, screen
+from hub.core.flows.access import record_of
+from hub.core.flows.context import HandlerContext, derived_id, reply
+from hub.core.flows.purpose import not_permitted_reply, refusal_records, screen
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.vault import SubjectId, TokenScope
 
@@ -91,8 +91,8 @@ def handle_payment_report_request(message: Decoded, ctx: HandlerContext) -> list
     """Add the numbers of recipients, spouses and dependants, sealed for eLTAX, and route the reports.
 
     Before anything is sealed, every number of a record is checked against the purpose table
-    (:mod:`hub.core.purpose`): a record with a number the payment report may not carry (a person held only
-    as 同一住所の者, say) is not sent, and the pension system is told ``not_permitted``.
+    (:mod:`hub.core.flows.purpose`): a record with a number the payment report may not carry (a person held
+    only as 同一住所の者, say) is not sent, and the pension system is told ``not_permitted``.
     """
     env, request = message.envelope, message.payload
     assert isinstance(request, PaymentReportRequested)

@@ -3,9 +3,10 @@
 Institutions never exchange the Individual Number on the network: each holds its own code (符号). The hub
 asks once per subject for the federation's code (符号取得: the number leaves sealed for the adapter, the
 only time it does on this network), keeps it encrypted in its code store and never shows it outside the
-hub and the adapter. Queries (情報照会, :mod:`hub.core._is_queries`) are checked against the legal-basis
-table before they leave; 副本 changes and provision notices are in :mod:`hub.core._is_duplicates`. Every
-query and every provision is recorded as 情報提供等の記録 (番号法 第23条) through the unit of work.
+hub and the adapter. Queries (情報照会, :mod:`hub.core.flows.intermediate_queries`) are checked against the
+legal-basis table before they leave; 副本 changes and provision notices are in
+:mod:`hub.core.flows.intermediate_duplicates`. Every query and every provision is recorded as 情報提供等の記録
+(番号法 第23条) through the unit of work.
 
 This module holds the code acquisition and re-exports every handler the routing table names.
 """
@@ -25,12 +26,20 @@ from contracts.messages.intermediate_server import (
     IsCodeAcquisitionResult,
 )
 from contracts.registry import Decoded
-from hub.core._is_common import AUDIT_SCOPE, CODE_PURPOSE, IS
-from hub.core._is_duplicates import handle_duplicate_change, handle_duplicate_result, handle_provision_notice
-from hub.core._is_queries import handle_info_query, handle_info_query_result, handle_refused_queries
-from hub.core.access import access_record
-from hub.core.context import HandlerContext, derived_id, reply
-from hub.core.purpose import refusal_records, screen
+from hub.core.flows.access import access_record
+from hub.core.flows.context import HandlerContext, derived_id, reply
+from hub.core.flows.intermediate_common import AUDIT_SCOPE, CODE_PURPOSE, IS
+from hub.core.flows.intermediate_duplicates import (
+    handle_duplicate_change,
+    handle_duplicate_result,
+    handle_provision_notice,
+)
+from hub.core.flows.intermediate_queries import (
+    handle_info_query,
+    handle_info_query_result,
+    handle_refused_queries,
+)
+from hub.core.flows.purpose import refusal_records, screen
 from hub.ports.audit import AuditAction
 from hub.ports.vault import SubjectId
 

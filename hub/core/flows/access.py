@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from contracts.envelope import Envelope, Purpose
-from hub.core.context import HandlerContext
+from hub.core.flows.context import HandlerContext
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 
 __all__ = ["access_record", "legal_basis_text", "record_of"]

@@ -6,17 +6,16 @@ from collections.abc import Callable, Mapping, Sequence
 
 from contracts.envelope import Envelope
 from contracts.registry import Decoded, encode
-from hub.core.acquisition import handle_acquisition_request, handle_acquisition_result
-from hub.core.context import HandlerContext
-from hub.core.dependants import handle_dependants_declaration
-from hub.core.eltax import (
+from hub.core.flows.acquisition import handle_acquisition_request, handle_acquisition_result
+from hub.core.flows.context import HandlerContext
+from hub.core.flows.dependants import handle_dependants_declaration
+from hub.core.flows.eltax import (
     handle_eltax_receipt,
     handle_payment_report_request,
     handle_tokucho_inbound,
     handle_tokucho_notice_request,
 )
-from hub.core.failure import Exchanges
-from hub.core.intermediate_server import (
+from hub.core.flows.intermediate_server import (
     handle_code_acquisition,
     handle_code_acquisition_result,
     handle_duplicate_change,
@@ -26,12 +25,13 @@ from hub.core.intermediate_server import (
     handle_provision_notice,
     handle_refused_queries,
 )
-from hub.core.survival import (
+from hub.core.flows.survival import (
     handle_jlis_result,
     handle_survival_request,
     prefetch_jlis_results,
     prefetch_survival_requests,
 )
+from hub.core.runtime.retry import Exchanges
 from hub.ports.transport import OutgoingMessage
 
 __all__ = ["HANDLERS", "PREFETCHERS", "Handler", "Prefetcher", "to_outgoing"]

@@ -1,9 +1,9 @@
 """Whether a stored message body carries Individual Numbers (sealed, in a counterpart file, or in the clear).
 
-Replaying or discarding such a dead letter needs a second person (:mod:`hub.core.approvals`): its body is a
-way to a number. A body carries them as sealed values (``sealed:v…``, of any sealing version, found by their
-prefix wherever they are); a counterpart link message carries a whole counterpart file, encrypted for its
-line, which may hold numbers in the clear once opened; a body holding a number in the clear (a row stored
+Replaying or discarding such a dead letter needs a second person (:mod:`hub.core.operator.approvals`): its
+body is a way to a number. A body carries them as sealed values (``sealed:v…``, of any sealing version, found
+by their prefix wherever they are); a counterpart link message carries a whole counterpart file, encrypted for
+its line, which may hold numbers in the clear once opened; a body holding a number in the clear (a row stored
 before redaction existed) carries one too. A body that is not JSON is searched as text (undecodable bytes
 replaced): garbage without a sealed value or a number can be discarded by one person.
 """

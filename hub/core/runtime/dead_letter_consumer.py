@@ -1,9 +1,9 @@
 """The dead-letter consumer: takes what reaches ``{p}.dead_letter`` and keeps it in the dead-letter store.
 
-Each delivery is described (:mod:`hub.core.dead_letter_entry`: failure, group, identity, redacted body).
-Repeated deliveries of one dead-lettering are dropped through the consumer's inbox, keyed by the event's
-``death_key``. A DEAD_LETTERED access record is written for every dead-lettering the hub's worker has not
-recorded itself (hosts and the broker cannot: they have no database), in the same transaction as the
+Each delivery is described (:mod:`hub.core.runtime.dead_letter_entry`: failure, group, identity, redacted
+body). Repeated deliveries of one dead-lettering are dropped through the consumer's inbox, keyed by the
+event's ``death_key``. A DEAD_LETTERED access record is written for every dead-lettering the hub's worker has
+not recorded itself (hosts and the broker cannot: they have no database), in the same transaction as the
 store; then the batch is acknowledged. Nothing is ever dropped: what cannot be stored is handed back to
 the queue, after a pause.
 """
@@ -17,8 +17,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from contracts.errors import TransientError
-from hub.core.dead_letter_entry import DeadLetterConfig, describe
-from hub.core.senders import REPLAYERS
+from hub.core.runtime.dead_letter_entry import DeadLetterConfig, describe
+from hub.core.runtime.senders import REPLAYERS
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.store import UnitOfWork, UnitOfWorkFactory

@@ -6,7 +6,7 @@ before it
 
 * reveals a sealed number of a dead letter (console; approved by a federation admin);
 * resolves a held link (``renkei vault resolve``);
-* replays or discards dead letters whose bodies carry numbers (:mod:`hub.core.sealed_bodies`; CLI or
+* replays or discards dead letters whose bodies carry numbers (:mod:`hub.core.rules.sealed_bodies`; CLI or
   console).
 
 The life of a request: :func:`request` (with a reason; the target named exactly: ids, never a number) →

@@ -38,7 +38,8 @@ REPLAY_ID = "x-renkei-replay-id"
 REPLAY_OPERATOR = "x-renkei-replay-operator"
 SENDER = "x-renkei-sender"
 """The sender the hub proved for a message, carried on the copies the hub republishes itself (retry tiers,
-dead letters). Believed only on a message whose AMQP ``user_id`` is the hub's (:mod:`hub.core.senders`)."""
+dead letters). Believed only on a message whose AMQP ``user_id`` is the hub's
+(:mod:`hub.core.runtime.senders`)."""
 
 
 def attempt_of(headers: Mapping[str, object]) -> int:

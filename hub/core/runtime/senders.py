@@ -11,7 +11,8 @@ ingress.
 Who the sender of a delivery is (:meth:`SenderIdentities.proven_sender`):
 
 * its ``user_id`` names a role: that role;
-* the role is ``hub`` and the message carries :data:`~hub.core.headers.SENDER`: the role named there. Only the
+* the role is ``hub`` and the message carries :data:`~hub.core.runtime.headers.SENDER`: the role named there.
+Only the
   hub sets that header, on the copies it republishes itself (retry tiers, dead letters), to carry the sender
   it verified on the first delivery; only the hub's user can publish with the hub's ``user_id``, so an
   adapter that sets the header gains nothing;
@@ -39,8 +40,8 @@ from typing import Any, Final
 
 from contracts.envelope import Envelope
 from contracts.errors import ConfigurationError, SenderNotPermitted
-from hub.core import headers as h
-from hub.core.failure import Exchanges
+from hub.core.runtime import headers as h
+from hub.core.runtime.retry import Exchanges
 from hub.ports.dead_letters import DeadLetter, DeadLetterStatus
 
 __all__ = [
@@ -212,7 +213,7 @@ def _consumer_role(queue: str) -> str:
 
 
 def _stage(queue: str) -> str:
-    """The stage name a host gives failures on ``queue`` (``hub.core.hosting``)."""
+    """The stage name a host gives failures on ``queue`` (``hub.core.runtime.hosting``)."""
     if queue == HUB_QUEUE:
         return "handle"
     kind, _, rest = queue.partition(".")
@@ -281,9 +282,9 @@ class SenderIdentities:
     def proven_sender(self, user_id: str | None, headers: Mapping[str, object]) -> str | None:
         """The role that sent a message as far as the broker proves it (before any replay is resolved).
 
-        ``hub`` with a :data:`~hub.core.headers.SENDER` header naming a role resolves to that role: the hub
-        sets it on the copies it republishes (retries, dead letters) and nobody else can publish as the hub.
-        Returns ``None`` when nothing is proven.
+        ``hub`` with a :data:`~hub.core.runtime.headers.SENDER` header naming a role resolves to that role:
+        the hub sets it on the copies it republishes (retries, dead letters) and nobody else can publish as
+        the hub. Returns ``None`` when nothing is proven.
         """
         role = self.role_of(user_id)
         if role == HUB:

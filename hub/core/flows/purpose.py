@@ -26,8 +26,8 @@ from contracts.envelope import Envelope
 from contracts.messages.purpose import NotPermittedOutcomes, NotPermittedRecord
 from contracts.purpose_table import Refusal, Use
 from contracts.usage_number import UsageNumber
-from hub.core.access import access_record
-from hub.core.context import HandlerContext, reply
+from hub.core.flows.access import access_record
+from hub.core.flows.context import HandlerContext, reply
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.vault import SubjectId
 

@@ -11,8 +11,8 @@ from contracts.ids import stable_id
 from contracts.purpose_table import PurposeTable, default_table
 from contracts.registry import payload_dict
 from contracts.sealing import Sealer, Unsealer
-from hub.core.legal_basis import LegalBasisTable
-from hub.core.policy import NumberPolicy
+from hub.core.rules.legal_basis import LegalBasisTable
+from hub.core.rules.policy import NumberPolicy
 from hub.ports.store import UnitOfWork
 
 __all__ = ["HandlerContext", "derived_id"]

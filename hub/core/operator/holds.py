@@ -33,8 +33,8 @@ from contracts.purpose_table import default_table
 from contracts.registry import payload_dict
 from contracts.sealing import Sealer, Unsealer
 from contracts.usage_number import UsageNumber
-from hub.core.approvals import approval_details
-from hub.core.context import derived_id
+from hub.core.flows.context import derived_id
+from hub.core.operator.approvals import approval_details
 from hub.ports.approvals import Approval
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.holds import Hold, HoldFlow, HoldNotPending, HoldResolution, HoldStatus, UnknownHold

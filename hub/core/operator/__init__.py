@@ -1,0 +1,1 @@
+"""What operators do: dead-letter replay and discard, four-eyes approvals, held links."""
