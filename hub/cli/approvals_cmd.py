@@ -29,14 +29,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import RenkeiError, StoreUnavailable
+from contracts.errors import RenkeiError
 from contracts.purpose_table import FEDERATION, default_table
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.core.operator.approvals import ApprovalPolicy, ApprovalRefused, decide, request
 from hub.core.operator.dead_letter_replay import operator_actor
+from hub.infra.db.engine import DATABASE_FAILURES
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.settings import Settings
 
@@ -201,7 +201,7 @@ def request_cmd(
             uow.commit()
     except ApprovalRefused as exc:
         raise _fail(str(exc), 1) from None
-    except (SQLAlchemyError, StoreUnavailable) as exc:
+    except DATABASE_FAILURES as exc:
         raise _fail(f"the database failed ({type(exc).__name__}); is the schema current?") from exc
     finally:
         tools.close()
@@ -311,7 +311,7 @@ def list_cmd(
     try:
         with tools.uow_factory() as uow:
             found = uow.approvals.find(statuses=statuses, limit=limit)
-    except (SQLAlchemyError, StoreUnavailable) as exc:
+    except DATABASE_FAILURES as exc:
         raise _fail(f"the database failed ({type(exc).__name__}); is the schema current?") from exc
     finally:
         tools.close()

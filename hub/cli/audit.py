@@ -23,17 +23,15 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import ConfigurationError, StoreUnavailable
+from contracts.errors import ConfigurationError
 from hub.bootstrap.operator import checkpoint_now, checkpoint_signer
 from hub.infra.audit.anchor import append_anchor, newest_anchor, read_anchors
 from hub.infra.audit.codec import canonical_at
 from hub.infra.audit.query import ExportFormat, RecordFilter, export_provisions, export_records, search
 from hub.infra.audit.verify import VerifyReport, verify_engine
 from hub.infra.crypto.signing import load_public_key, load_signer, public_key_pem
-from hub.infra.db.engine import make_engine
+from hub.infra.db.engine import DATABASE_FAILURES, Engine, make_engine
 from hub.ports.audit import AuditAction
 from hub.settings import Settings
 
@@ -81,7 +79,7 @@ def _engine(settings: Settings) -> Iterator[Engine]:
         yield engine
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
-    except (SQLAlchemyError, StoreUnavailable) as exc:
+    except DATABASE_FAILURES as exc:
         raise _fail(
             f"the database failed ({type(exc).__name__}); is it migrated (renkei db upgrade)?"
         ) from exc

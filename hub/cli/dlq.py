@@ -30,9 +30,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import ConfigurationError, RenkeiError, StoreUnavailable
+from contracts.errors import ConfigurationError, RenkeiError
 from contracts.redaction import redact_bytes, redact_text
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
@@ -40,7 +39,7 @@ from hub.bootstrap.transports import pika_transports
 from hub.cli.approvals_cmd import policy_of
 from hub.core.operator.approvals import ApprovalRefused, consume
 from hub.core.operator.dead_letter_replay import DeadLetterOperations, OperationReport, operator_actor
-from hub.infra.db.engine import make_engine
+from hub.infra.db.engine import DATABASE_FAILURES, make_engine
 from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus, DeadLetterStore
@@ -133,7 +132,7 @@ def _store(settings: Settings) -> Iterator[DeadLetterStore]:
             yield SqlDeadLetterStore(conn)
     except RenkeiError as exc:
         raise _fail(str(exc)) from exc
-    except (SQLAlchemyError, StoreUnavailable) as exc:
+    except DATABASE_FAILURES as exc:
         raise _fail(
             f"the database failed ({type(exc).__name__}); is it migrated (renkei db upgrade)?"
         ) from exc

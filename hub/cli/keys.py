@@ -33,13 +33,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import BrokerUnavailable, ConfigurationError, SealError, StoreUnavailable
+from contracts.errors import BrokerUnavailable, ConfigurationError, SealError
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.bootstrap.transports import TransportFactory, pika_transports
 from hub.infra.broker.topology import COUNTERPARTS, Names
+from hub.infra.db.engine import DATABASE_FAILURES
 from hub.infra.keys.keyring import (
     HeldKey,
     KeyKind,
@@ -504,7 +504,7 @@ def rewrap_cmd(
             report = rewrap_keys(_settings(ctx), tick, dry_run=dry_run)
     except (ConfigurationError, SealError) as exc:
         raise _fail(console, str(exc)) from exc
-    except (SQLAlchemyError, StoreUnavailable) as exc:
+    except DATABASE_FAILURES as exc:
         raise _fail(
             console,
             f"the database failed ({type(exc).__name__}); is the schema current? Run again: what is done "
@@ -727,7 +727,7 @@ def retire_cmd(
         raise typer.Exit(code=_EXIT_IN_USE) from None
     except (ConfigurationError, BrokerUnavailable) as exc:
         raise _fail(console, str(exc)) from exc
-    except (SQLAlchemyError, StoreUnavailable) as exc:
+    except DATABASE_FAILURES as exc:
         raise _fail(console, f"the database failed ({type(exc).__name__}); nothing was destroyed") from exc
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))

@@ -18,13 +18,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import ConfigurationError, StoreUnavailable
+from contracts.errors import ConfigurationError
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.core.rules.retention_model import RETENTION_MODEL
 from hub.core.runtime.routing import to_outgoing
+from hub.infra.db.engine import DATABASE_FAILURES
 from hub.infra.keys.service_keys import operator_keys
 from hub.infra.observability.logs import log_file_of
 from hub.infra.retention.run import STEPS, RetentionPlaces, RetentionReport, run_all
@@ -167,7 +167,7 @@ def run_cmd(
     except ConfigurationError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
-    except (SQLAlchemyError, StoreUnavailable) as exc:
+    except DATABASE_FAILURES as exc:
         console.print(
             f"[red]error:[/red] the database failed ({type(exc).__name__}); the step that failed changed "
             "nothing. Is the schema current (`renkei db upgrade`)? Run it again."

@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 
 from contracts.errors import ConfigurationError
 from hub.bootstrap.adapters import ADAPTER_SPECS, adapter_spec, build_adapter_host
@@ -24,6 +23,7 @@ from hub.bootstrap.prepare import prepare_broker, prepare_database
 from hub.bootstrap.simulators import SIMULATOR_SPECS, build_simulator_host, simulator_spec
 from hub.bootstrap.transports import TransportFactory, pika_transports
 from hub.demo.data import demo_population, demo_world
+from hub.infra.db.engine import Engine
 from hub.infra.keys.service_keys import adapter_keys, hub_keys, simulator_keys
 from hub.infra.observability.health_server import serve_health, watch_database
 from hub.infra.runner import ServiceGroup

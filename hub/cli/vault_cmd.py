@@ -22,9 +22,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import RenkeiError, StoreUnavailable
+from contracts.errors import RenkeiError
 from contracts.individual_number import IndividualNumber
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
@@ -33,6 +32,7 @@ from hub.core.operator.approvals import ApprovalPolicy, ApprovalRefused, Approva
 from hub.core.operator.dead_letter_replay import operator_actor
 from hub.core.operator.holds import ResolutionRefused, record_refused_resolution, resolve_hold
 from hub.core.runtime.routing import to_outgoing
+from hub.infra.db.engine import DATABASE_FAILURES
 from hub.infra.keys.service_keys import operator_keys
 from hub.ports.actors import MessageActor
 from hub.ports.approvals import ApprovalAction
@@ -119,7 +119,7 @@ def pending(
         with tools.uow_factory() as uow:
             holds = uow.holds.pending(limit=limit)
             total = uow.holds.count_pending()
-    except (SQLAlchemyError, StoreUnavailable) as exc:
+    except DATABASE_FAILURES as exc:
         raise _fail(f"the database failed ({type(exc).__name__}); is the schema current?", 2) from exc
     finally:
         tools.close()

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import Request
-from sqlalchemy import Connection
 
 from contracts.purpose_table import FEDERATION
 from hub.console.auth import Principal
 from hub.infra.audit.rows import StoredRecord
+from hub.infra.db.engine import Connection
 from hub.infra.stores.associations import AssociationScope, record_owner
 from hub.ports.dead_letters import DeadLetter
 

@@ -12,9 +12,8 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import ConfigurationError, StoreUnavailable
+from contracts.errors import ConfigurationError
 from hub.console.auth import Principal, require
 from hub.console.context import state_of
 from hub.console.pages import render
@@ -27,6 +26,7 @@ from hub.infra.audit.browse import newest_first
 from hub.infra.audit.query import RecordFilter
 from hub.infra.audit.verify import verify
 from hub.infra.crypto.signing import load_signer
+from hub.infra.db.engine import DATABASE_FAILURES
 from hub.ports.audit import AuditAction
 
 __all__ = ["api", "pages"]
@@ -104,7 +104,7 @@ def _verify(request: Request) -> VerifyOut:
                 uncovered_records=report.uncovered_records,
                 problems=problems,
             )
-        except (SQLAlchemyError, StoreUnavailable) as exc:
+        except DATABASE_FAILURES as exc:
             result = VerifyOut(
                 ok=False,
                 checked_at=datetime.now(UTC),

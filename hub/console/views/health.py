@@ -16,8 +16,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.errors import RenkeiError
 from hub.console.auth import Principal, require
@@ -26,6 +24,7 @@ from hub.console.pages import render
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS, HealthCheckOut, HealthOut
 from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS
+from hub.infra.db.engine import DATABASE_FAILURES, ping
 from hub.infra.db.migrate import current_revision, head_revision
 from hub.infra.observability import metrics_history as history
 from hub.settings import Environment
@@ -40,10 +39,10 @@ def _database(request: Request) -> list[HealthCheckOut]:
     engine = state_of(request).root.engine
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            ping(conn)
             last = history.last_sample_at(conn)
         current, head = current_revision(engine), head_revision()
-    except (SQLAlchemyError, RenkeiError) as exc:
+    except (*DATABASE_FAILURES, RenkeiError) as exc:
         return [HealthCheckOut(name="database", kind="database", status="fail", detail=type(exc).__name__)]
     checks = [
         HealthCheckOut(
@@ -159,8 +158,8 @@ def readyz(request: Request) -> JSONResponse:
     engine = state_of(request).root.engine
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except (SQLAlchemyError, RenkeiError) as exc:
+            ping(conn)
+    except (*DATABASE_FAILURES, RenkeiError) as exc:
         check = {"name": "database", "kind": "database", "status": "fail", "detail": type(exc).__name__}
         return JSONResponse({"status": "fail", "role": "console", "checks": [check]}, status_code=503)
     check = {

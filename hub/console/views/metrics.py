@@ -28,12 +28,12 @@ from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine
 
 from hub.console.auth import Principal, check_scope, require
 from hub.console.context import ConsoleState, state_of
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS
+from hub.infra.db.engine import Engine
 from hub.infra.observability import metrics_history as history
 from hub.infra.observability.metrics_sampler import LATENCY_BOUNDS_S
 from hub.infra.observability.state_metrics import StoredStateCollector

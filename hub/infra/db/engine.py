@@ -1,18 +1,34 @@
-"""Engine creation with the pragmas each backend needs."""
+"""Engine creation with the pragmas each backend needs, and what the CLI and the console use of a database.
+
+The CLI and the console hold an :class:`Engine` (or one of its connections) only to hand it to the stores and
+queries of ``hub.infra``; they never write SQL nor import SQLAlchemy (an import-linter contract). What they
+catch when the database fails is :data:`DATABASE_FAILURES`; what they ask to see that it answers is
+:func:`ping`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
+from contracts.errors import StoreUnavailable
 from hub.infra.db.unavailable import translate_passing_failures
 
-__all__ = ["make_engine"]
+__all__ = ["DATABASE_FAILURES", "Connection", "Engine", "make_engine", "ping"]
+
+DATABASE_FAILURES: Final = (SQLAlchemyError, StoreUnavailable)
+"""What a failing database raises: SQLAlchemy's errors, and :class:`StoreUnavailable` for one that passes."""
+
+
+def ping(conn: Connection) -> None:
+    """Ask the database to answer (``SELECT 1``); raises one of :data:`DATABASE_FAILURES` if it does not."""
+    conn.execute(text("SELECT 1"))
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
