@@ -27,6 +27,7 @@ from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.keyring import Keyring, generate_keyring
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
+from hub.infra.db.scratch import drop_database
 from tests._availability import unavailable
 
 __all__ = [
@@ -70,8 +71,7 @@ def postgres_engine(pg_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
 
 

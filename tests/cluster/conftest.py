@@ -24,6 +24,7 @@ import pytest
 
 from contracts.errors import BrokerUnavailable
 from hub.infra.broker_users import Rabbitmqctl
+from hub.infra.db.scratch import drop_database
 from hub.infra.topology import renkei_topology
 from hub.infra.topology_teardown import delete_topology as delete_flow_topology
 from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
@@ -176,5 +177,4 @@ def fresh_pg_url() -> Iterator[str]:
     try:
         yield f"{head}/{name}"
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin, name)

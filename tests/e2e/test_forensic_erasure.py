@@ -58,6 +58,7 @@ from hub.infra.crypto.keyring import KeyKind, KeyName, Keyring, generate_keyring
 from hub.infra.crypto.keyring_files import deployment_keyring
 from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.engine import make_engine
+from hub.infra.db.scratch import drop_database
 from hub.infra.db.vault_tables import numbers, subject_keys, subjects
 from hub.infra.link_cipher import AeadLinkCipher
 from hub.infra.service_names import SERVICE_NAMES
@@ -132,8 +133,7 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
         delete_prefixed(s.amqp_url, s.exchange_prefix, queues, [e.name for e in topology.exchanges])
         if found.admin_url and found.database:
             admin = create_engine(found.admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{found.database}" WITH (FORCE)'))
+            drop_database(admin, found.database)
             admin.dispose()
 
 

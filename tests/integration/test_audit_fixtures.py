@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from hub.infra.db.audit_tables import AUDIT_TABLES
 from hub.infra.db.engine import make_engine
 from hub.infra.db.metadata import metadata
+from hub.infra.db.scratch import drop_database
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 
 T0 = datetime(2026, 4, 1, 0, 0, 0, 123456, tzinfo=UTC)
@@ -45,8 +46,7 @@ def fresh_pg_database(prefix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         yield base.set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
     finally:
         admin.dispose()
 
