@@ -57,7 +57,7 @@ layers: $(STAMP)
 check: lint typecheck layers
 
 pytest: $(STAMP) services
-	@set -a; for f in var/services/*.env; do source $$f; done; set +a; $(BIN)/pytest -m "not cluster and not stack"
+	@set -a; for f in var/services/*.env; do source $$f; done; set +a; $(BIN)/pytest -m "not cluster and not stack" -n 2 --dist loadfile
 
 test: $(STAMP) services check pytest
 

@@ -26,6 +26,7 @@ from contracts.individual_number import IndividualNumber, synthetic_individual_n
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
+from hub.infra.db.scratch import drop_database
 from hub.infra.keys.keyring import Keyring, generate_keyring
 from tests._availability import unavailable
 
@@ -70,8 +71,7 @@ def postgres_engine(pg_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
 
 

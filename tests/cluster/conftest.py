@@ -26,6 +26,7 @@ from contracts.errors import BrokerUnavailable
 from hub.infra.broker.teardown import delete_topology as delete_flow_topology
 from hub.infra.broker.topology import renkei_topology
 from hub.infra.broker.users import Rabbitmqctl
+from hub.infra.db.scratch import drop_database
 from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
 from tests._availability import local_broker_admin, rabbitmq_binaries, unavailable
 from tests.cluster._cluster import ROOT, LocalCluster
@@ -176,5 +177,4 @@ def fresh_pg_url() -> Iterator[str]:
     try:
         yield f"{head}/{name}"
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin, name)

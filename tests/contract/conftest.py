@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
+from hub.infra.db.scratch import drop_database
 from tests import vault_fixtures
 
 __all__ = [
@@ -60,8 +61,7 @@ def postgres_database(pg_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
 
 
@@ -122,8 +122,7 @@ def _postgres_template(pg_url: str) -> Iterator[str]:
         yield name
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
 
 
@@ -139,6 +138,5 @@ def postgres_engine(pg_url: str, _postgres_template: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()

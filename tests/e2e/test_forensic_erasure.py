@@ -57,6 +57,7 @@ from hub.infra.crypto.blind_index import BlindIndexer
 from hub.infra.crypto.link_cipher import AeadLinkCipher
 from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.engine import make_engine
+from hub.infra.db.scratch import drop_database
 from hub.infra.db.tables.vault import numbers, subject_keys, subjects
 from hub.infra.keys.keyring import KeyKind, KeyName, Keyring, generate_keyring, keyring_from_v1_json
 from hub.infra.keys.keyring_files import deployment_keyring
@@ -132,8 +133,7 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
         delete_prefixed(s.amqp_url, s.exchange_prefix, queues, [e.name for e in topology.exchanges])
         if found.admin_url and found.database:
             admin = create_engine(found.admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{found.database}" WITH (FORCE)'))
+            drop_database(admin, found.database)
             admin.dispose()
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import psycopg
 
+from hub.infra.db.scratch import drop_database
+
 __all__ = ["PrivatePostgres", "postgres_binaries", "reap_stale"]
 
 _TIMEOUT_S = 60
@@ -188,8 +190,7 @@ class PrivatePostgres:
 
     def drop_database(self, name: str) -> None:
         """Drop a database made by :meth:`create_database` (its connections are cut first)."""
-        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(self.admin_url(), name)
 
     def stop(self, *, remove: bool = False) -> None:
         """Stop the cluster (best effort); ``remove`` also deletes its directory."""

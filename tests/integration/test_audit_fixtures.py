@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from hub.infra.db.engine import make_engine
+from hub.infra.db.scratch import drop_database
 from hub.infra.db.tables.audit import AUDIT_TABLES
 from hub.infra.db.tables.metadata import metadata
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
@@ -45,8 +46,7 @@ def fresh_pg_database(prefix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         yield base.set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
     finally:
         admin.dispose()
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from hub.infra.db.engine import make_engine
+from hub.infra.db.scratch import drop_database
 from hub.infra.db.storage import forget_deleted
 from tests._availability import unavailable
 
@@ -109,8 +110,7 @@ def pg_engine() -> Iterator[tuple[Engine, Path | None]]:
         yield engine, root if os.access(root, os.R_OK | os.X_OK) else None
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
 
 

@@ -48,7 +48,8 @@ def throwaway(amqp_url: str) -> Iterator[Throwaway]:
     if shutil.which("rabbitmqctl") is None or parts.hostname not in {"127.0.0.1", "localhost"}:
         pytest.skip("creating a broker user needs rabbitmqctl on the broker's own machine")
     prefix = f"t{uuid.uuid4().hex[:8]}"
-    user, password = f"renkei-test-uid-{prefix}", secrets.token_urlsafe(18)
+    # rabbitmqctl takes an argument starting with "-" for an option: the password must not start with one.
+    user, password = f"renkei-test-uid-{prefix}", secrets.token_hex(18)
     vhost = parts.path[1:] or "/"
     vhost = "/" if vhost == "%2F" else vhost
     try:

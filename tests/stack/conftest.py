@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from hub.console.users import hash_token
+from hub.infra.db.scratch import drop_database
 from tests._availability import rabbitmq_binaries, unavailable
 from tests.cluster._cluster import LocalCluster
 from tests.stack._compose import read_compose
@@ -83,8 +84,7 @@ def scratch_db() -> Iterator[str]:
     try:
         yield f"{head}/{name}"
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin, name)
 
 
 @pytest.fixture

@@ -218,6 +218,17 @@ def test_a_person_reveals_at_most_the_daily_limit_in_japans_day(hub):
         (b"\xff\xfe garbage " + SEALED.encode(), True),
         (b"\xff\xfe garbage", False),
     ],
+    # Named, not shown: ids must be the same in every collecting process (pytest-xdist), and hold no number.
+    ids=[
+        "sealed",
+        "sealed-json-escaped",
+        "number-in-clear",
+        "link-file",
+        "usage-number-only",
+        "not-json",
+        "garbage-with-sealed",
+        "garbage",
+    ],
 )
 def test_which_bodies_carry_numbers(body, carries):
     assert carries_numbers(body) is carries

@@ -120,7 +120,7 @@ def test_identifiers_take_no_text_around_a_number(name, adapter):
             adapter.validate_python(CARRIERS[carrier])
 
 
-@pytest.mark.parametrize("text", list(CARRIERS.values())[:2])
+@pytest.mark.parametrize("text", list(CARRIERS.values())[:2], ids=list(CARRIERS)[:2])
 def test_usage_numbers_refuse_a_number(text):
     with pytest.raises(ValidationError):
         UsageNumber(kind=UsageNumberKind.BASIC_PENSION, value=text)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from contracts.errors import ConfigurationError, StoreUnavailable
 from contracts.ids import random_letters
 
-__all__ = ["scratch_database"]
+__all__ = ["drop_database", "scratch_database"]
 
 _DROP_ATTEMPTS: Final = 10
 
@@ -51,14 +51,33 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
         try:
-            _drop(admin, name)
+            drop_database(admin, name)
         finally:
             admin.dispose()
 
 
-def _drop(admin: Engine, name: str) -> None:
+def drop_database(admin: Engine | str, name: str) -> None:
+    """Drop the database ``name`` (its sessions are ended first), trying again while PostgreSQL refuses.
+
+    ``admin`` is an engine on another database of the server, or its URL (``postgresql://`` URLs are read
+    as psycopg's). Used by the benchmark and by every test that makes a database of its own.
+
+    Raises:
+        StoreUnavailable: it still could not be dropped after a few attempts.
+    """
+    if isinstance(admin, str):
+        url = make_url(admin)
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            drop_database(engine, name)
+        finally:
+            engine.dispose()
+        return
     # FORCE ends the role's own sessions, but not an autovacuum worker that a bulk load woke up on the new
-    # database (that needs pg_signal_backend): such a worker gives way within moments, so try a few times.
+    # database (ending it needs the superuser's rights: "must be a member of the role whose process is being
+    # terminated"): such a worker gives way within moments, so try a few times.
     for attempt in range(_DROP_ATTEMPTS):  # bounded
         try:
             with admin.connect() as conn:
