@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
-from contracts.errors import PermanentError
+from contracts.errors import PermanentError, StoreUnavailable
 from contracts.ids import new_id
 from contracts.messages.common import ChunkInfo
 from contracts.messages.survival import SurvivalInquiryRecord, SurvivalInquiryRequested
@@ -80,6 +80,19 @@ class FlakyHandler:
         return []
 
 
+class DownForTheFirst:
+    """A unit-of-work factory whose database is unreachable for the first ``outages`` transactions."""
+
+    def __init__(self, factory: Callable[[], object], outages: int) -> None:
+        self.factory, self.outages = factory, outages
+
+    def __call__(self) -> object:
+        if self.outages:
+            self.outages -= 1
+            raise StoreUnavailable("the database cannot be reached; the message will be retried")
+        return self.factory()
+
+
 @dataclass
 class DlqEnv:
     """The hub wired to an in-memory broker and an SQLite file, with test handlers on its ingress."""
@@ -93,10 +106,10 @@ class DlqEnv:
     def names(self):
         return self.hub.names
 
-    def worker(self, handlers: Mapping[tuple[str, int], object]) -> HubWorker:
+    def worker(self, handlers: Mapping[tuple[str, int], object], uow_factory: object = None) -> HubWorker:
         return HubWorker(
             WorkerDeps(
-                uow_factory=self.hub.uow_factory(),
+                uow_factory=uow_factory or self.hub.uow_factory(),  # type: ignore[arg-type]
                 transport=self.mem,
                 sealer=HpkeSealer(self.hub.keyring.sealing_for()),
                 unsealer=HpkeUnsealer(self.hub.keyring.unsealing("hub")),

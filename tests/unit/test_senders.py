@@ -32,7 +32,7 @@ from hub.infra.broker.topology import renkei_topology
 from hub.ports.dead_letters import DeadLetterQuery
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage
 from hub.settings import RetrySettings
-from tests.unit.test_dlq_fixtures import INQUIRY, DlqEnv, FlakyHandler, inquiry, make_env
+from tests.unit.test_dlq_fixtures import INQUIRY, DlqEnv, DownForTheFirst, FlakyHandler, inquiry, make_env
 
 TABLE = load_sender_table()
 
@@ -224,6 +224,23 @@ def test_a_replay_of_a_proven_dead_letter_is_taken_from_the_operator_and_the_con
 
     flaky = FlakyHandler(failures=0)
     env.run(env.worker({INQUIRY: flaky}))
+    assert flaky.completed == [mid]
+    assert refusals(env) == []
+
+
+def test_a_replay_whose_dead_letter_cannot_be_read_yet_is_requeued_and_taken_once_the_database_is_back(
+    env: DlqEnv,
+) -> None:
+    """A retry tier would republish it as the hub, vouching for a sender nobody has verified yet."""
+    mid, dead_id = dead_lettered_inquiry(env)
+    operations(env).replay(DeadLetterQuery(ids=(dead_id,)), operator="alice", reason="fixed")
+    flaky = FlakyHandler(failures=0)
+    down = DownForTheFirst(env.hub.uow_factory(), outages=1)
+    [first] = env.mem.ready(env.names.ingress_queue)
+    assert env.worker({INQUIRY: flaky}, uow_factory=down)([first]) == [Disposition.REQUEUE]
+    assert env.mem.ready(env.names.retry_queue(100)) == []
+
+    env.run(env.worker({INQUIRY: flaky}, uow_factory=down))
     assert flaky.completed == [mid]
     assert refusals(env) == []
 

@@ -9,18 +9,28 @@ while its neighbours commit.
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from contracts.envelope import Envelope, new_envelope
 from contracts.errors import StoreUnavailable, TransientError
+from contracts.messages.eltax import (
+    PAYMENT_REPORT_PURPOSE,
+    EltaxReceipt,
+    ReceiptError,
+    ReceiptRecord,
+    ReceiptStatus,
+)
+from contracts.registry import payload_dict
 from hub.core.runtime import headers as h
 from hub.infra.db.engine import make_engine
 from hub.infra.db.unavailable import is_passing_failure
 from hub.ports.transport import Disposition
-from tests.unit.test_dlq_fixtures import INQUIRY, inquiry, make_env
+from tests.unit.test_dlq_fixtures import INQUIRY, DownForTheFirst, inquiry, make_env
 from tests.unit.test_worker_batches import Recording, received
 
 
@@ -107,3 +117,55 @@ def test_a_connection_lost_mid_batch_is_retried_not_taken_for_a_crash(tmp_path):
     assert [d.message_id for d in again] == [ids[1]]
     assert again[0].headers[h.FAILURE_CODE] == StoreUnavailable.code
     assert again[0].headers[h.ATTEMPT] == 2  # its second attempt
+
+
+RECEIPT = ("eltax.receipt", 1)
+
+
+def receipt() -> Envelope:
+    """An eLTAX receipt: a message whose actor the hub looks up in the database before any handler runs."""
+    payload = EltaxReceipt(
+        submission="ELTAX-PR331-13101-" + "a" * 32 + ".csv",
+        document="payment_report",
+        municipality_code="13101",
+        received_on=date(2027, 1, 20),
+        file_status=ReceiptStatus.ACCEPTED,
+        records=(ReceiptRecord(line=1, status=ReceiptStatus.REJECTED, errors=(ReceiptError(code="E010"),)),),
+    )
+    return new_envelope(
+        message_type=RECEIPT[0],
+        schema_version=RECEIPT[1],
+        source="eltax",
+        destination="hub",
+        purpose=PAYMENT_REPORT_PURPOSE,
+        payload=payload_dict(payload),
+    )
+
+
+def test_a_database_down_while_the_actor_is_looked_up_retries_the_batch_without_spending_a_delivery(tmp_path):
+    """Found by the PostgreSQL restart fault test: the actor check read the database outside the retry
+    path, so an outage requeued the batch at once, again and again, until the delivery limit dead-lettered
+    four 250-record answers from J-LIS."""
+    env = make_env(tmp_path)
+    messages = [receipt() for _ in range(3)]
+    for message in messages:
+        env.send(message)
+    handler = Recording()
+    worker = env.worker({RECEIPT: handler}, uow_factory=DownForTheFirst(env.hub.uow_factory(), outages=1))
+    dispositions: list[Disposition] = []
+
+    def batch(deliveries):
+        dispositions.extend(worker(deliveries))
+        return dispositions[-len(deliveries) :]
+
+    env.mem.drain(env.names.ingress_queue, batch)
+    assert dispositions == [Disposition.ACK] * 3  # each copy went to a retry tier: no delivery spent
+    assert handler.calls == []
+    env.clock.advance(60)  # past the retry tier's delay
+    again = env.mem.ready(env.names.ingress_queue)
+    assert sorted(d.message_id for d in again) == sorted(str(m.message_id) for m in messages)
+    assert {d.headers[h.FAILURE_CODE] for d in again} == {StoreUnavailable.code}
+    assert {d.headers[h.ATTEMPT] for d in again} == {2}
+    env.mem.drain(env.names.ingress_queue, batch)
+    assert sorted(handler.calls) == sorted(str(m.message_id) for m in messages)  # checked by its sender
+    assert received(env) == sorted(str(m.message_id) for m in messages)

@@ -153,9 +153,15 @@ class HubWorker:
                 decoded.append((index, message))
             except ContractError as exc:
                 failures.append((index, exc, "decode"))
-        passed = self._senders(deliveries, decoded, failures)
-        decoded = [(index, message) for index, message in decoded if index in passed]
-        decoded, claimed = self._actors(decoded, failures)
+        try:
+            # Both checks may read the database (a replayed dead letter's sender, a flow's actor): an outage
+            # here is as transient as one in the transaction below, and must not spend a delivery.
+            passed = self._senders(deliveries, decoded, failures)
+            decoded = [(index, message) for index, message in decoded if index in passed]
+            decoded, claimed = self._actors(decoded, failures)
+        except TransientError as exc:
+            log.warning("checks failed transiently, scheduling retries", extra={"error": exc.code})
+            return self._retry_unchecked(deliveries, exc)
         # The sender each copy the hub republishes (retry, dead letter) carries: as verified, or as proven.
         senders = [
             passed[i] if i in passed else self._proven(delivery) for i, delivery in enumerate(deliveries)
@@ -281,6 +287,22 @@ class HubWorker:
                 claimed[index] = MessageActor(str(env.message_id), str(env.correlation_id), env.actor)
             kept.append((index, message))
         return kept, claimed
+
+    def _retry_unchecked(self, deliveries: Sequence[Delivery], error: TransientError) -> list[Disposition]:
+        """Retry a batch whose sender or actor checks could not read the database.
+
+        A copy carries the sender the broker proved. A replay's original sender is known only once its dead
+        letter has been read, so a replay is requeued instead (one delivery spent; the operator's copy
+        keeps its replay headers) rather than retried under a sender nobody verified.
+        """
+        replays = {
+            i
+            for i, delivery in enumerate(deliveries)
+            if self._d.identities.proven_sender(delivery.user_id, delivery.headers) in REPLAYERS
+        }
+        others = [(d, error, self._proven(d)) for i, d in enumerate(deliveries) if i not in replays]
+        retried = iter(self._retry(others))
+        return [Disposition.REQUEUE if i in replays else next(retried) for i in range(len(deliveries))]
 
     def _stored_dead_letters(self, ids: set[int]) -> dict[int, DeadLetter]:
         with self._d.uow_factory() as uow:
