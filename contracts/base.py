@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ContractModel", "TolerantModel"]
+__all__ = ["ContractModel"]
 
 
 class ContractModel(BaseModel):
@@ -17,9 +17,3 @@ class ContractModel(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", hide_input_in_errors=True, str_strip_whitespace=False
     )
-
-
-class TolerantModel(ContractModel):
-    """A frozen model that ignores unknown fields: for messages renkei consumes from others."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)

@@ -25,9 +25,7 @@ cryptography, pydantic) are translated at the edge where they are raised, with `
         │   └── ActorNotPermitted       the message's actor may not do its 事務 (the seed's split), or none
         ├── SealError                   a sealed number was tampered with, moved or sealed for someone else
         ├── SenderNotPermitted          the broker-proven sender may not send this (or claims another's user)
-        ├── DuplicateMessage            already handled; the consumer acks and skips (not a failure)
         ├── AlreadyExists               a record with this id is stored already; nothing was written
-        ├── CounterpartRejected         the counterpart refused the request on its merits
         └── ConfigurationError          settings missing or invalid; fix the configuration and restart
 
 Messages of these errors never contain an Individual Number: they name fields, never values.
@@ -43,10 +41,8 @@ __all__ = [
     "BrokerUnavailable",
     "ConfigurationError",
     "ContractError",
-    "CounterpartRejected",
     "CounterpartUnavailable",
     "DecodeError",
-    "DuplicateMessage",
     "PermanentError",
     "PolicyRefused",
     "PublishNotConfirmed",
@@ -215,12 +211,6 @@ class SenderNotPermitted(PermanentError):
     code = "sender_not_permitted"
 
 
-class DuplicateMessage(PermanentError):
-    """The message id was already handled by this consumer; ack it and do nothing."""
-
-    code = "duplicate"
-
-
 class AlreadyExists(PermanentError):
     """A record with this id is stored already (an approval request, a record id); nothing was written.
 
@@ -230,12 +220,6 @@ class AlreadyExists(PermanentError):
     """
 
     code = "already_exists"
-
-
-class CounterpartRejected(PermanentError):
-    """The counterpart refused the request on its merits (for example a record with a bad field)."""
-
-    code = "counterpart_rejected"
 
 
 class ConfigurationError(PermanentError):

@@ -30,7 +30,6 @@ __all__ = [
 
 M = TypeVar("M", bound=type[BaseModel])
 _REGISTRY: dict[tuple[str, int], type[BaseModel]] = {}
-_TYPES: dict[type[BaseModel], tuple[str, int]] = {}
 
 
 def register(message_type: str, schema_version: int) -> Callable[[M], M]:
@@ -41,7 +40,6 @@ def register(message_type: str, schema_version: int) -> Callable[[M], M]:
         if key in _REGISTRY and _REGISTRY[key] is not cls:
             raise ValueError(f"{message_type} v{schema_version} is registered twice")
         _REGISTRY[key] = cls
-        _TYPES[cls] = key
         return cls
 
     return decorate
@@ -62,12 +60,6 @@ def payload_model(message_type: str, schema_version: int) -> type[BaseModel]:
         raise UnknownMessageType(
             f"no contract for message type {message_type!r} version {schema_version}"
         ) from None
-
-
-def type_of(model: type[BaseModel]) -> tuple[str, int]:
-    """The ``(message_type, schema_version)`` a payload model is registered under."""
-    _load_all()
-    return _TYPES[model]
 
 
 @dataclass(frozen=True, slots=True)

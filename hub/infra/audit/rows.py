@@ -79,25 +79,6 @@ class StoredRecord:
     prev_hash: str
     hash: str
 
-    def to_access_record(self) -> AccessRecord:
-        """The port's value object (raises ``ValueError`` for an action or outcome renkei does not know)."""
-        return AccessRecord(
-            actor=self.actor,
-            action=AuditAction(self.action),
-            message_id=self.message_id,
-            correlation_id=self.correlation_id,
-            message_type=self.message_type,
-            source=self.source,
-            destination=self.destination,
-            purpose=self.purpose,
-            legal_basis=self.legal_basis,
-            subjects=self.subjects,
-            outcome=Outcome(self.outcome),
-            reason=self.reason,
-            at=self.at,
-            details=dict(self.details),
-        )
-
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (timestamps in canonical form, details as an object)."""
         return {
