@@ -10,9 +10,10 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic
 
 from pydantic import BaseModel, ValidationError
+from typing_extensions import TypeVar
 
 from contracts.envelope import Envelope
 from contracts.errors import DecodeError, UnknownMessageType, ValidationFailed
@@ -29,6 +30,9 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=type[BaseModel])
+P_co = TypeVar("P_co", bound=BaseModel, default=BaseModel, covariant=True)
+"""The payload model of a :class:`Decoded` (``BaseModel`` when not said: any registered contract)."""
+Q = TypeVar("Q", bound=BaseModel)
 _REGISTRY: dict[tuple[str, int], type[BaseModel]] = {}
 
 
@@ -63,14 +67,32 @@ def payload_model(message_type: str, schema_version: int) -> type[BaseModel]:
 
 
 @dataclass(frozen=True, slots=True)
-class Decoded:
-    """A decoded message: its envelope and its validated payload."""
+class Decoded(Generic[P_co]):
+    """A decoded message: its envelope and its validated payload, typed by its payload model.
+
+    :func:`decode` gives a ``Decoded[BaseModel]`` (the model depends on the bytes); code that handles one
+    message type asks for its model once with :meth:`narrow` and is typed from there on.
+    """
 
     envelope: Envelope
-    payload: BaseModel
+    payload: P_co
+
+    def narrow(self, model: type[Q]) -> Decoded[Q]:
+        """This message, typed by its payload model ``model``.
+
+        Raises:
+            UnknownMessageType: the payload is not a ``model`` (a handler was given a type it does not
+                handle: the routing table and the registry disagree).
+        """
+        payload = self.payload
+        if not isinstance(payload, model):
+            raise UnknownMessageType(
+                f"{self.envelope.message_type} v{self.envelope.schema_version} is not a {model.__name__}"
+            )
+        return Decoded(self.envelope, payload)
 
 
-def decode(body: bytes) -> Decoded:
+def decode(body: bytes) -> Decoded[BaseModel]:
     """Decode and validate a message body.
 
     Raises:

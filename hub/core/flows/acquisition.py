@@ -58,7 +58,9 @@ JLIS_ACQUISITION_PURPOSE: Final = default_table().use(ACQUISITION_USE).purpose
 PENSION_PURPOSE_CODE: Final = "pension.number_acquisition"
 
 
-def handle_acquisition_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_acquisition_request(
+    message: Decoded[NumberAcquisitionRequested], ctx: HandlerContext
+) -> list[Envelope]:
     """Give each new entitlement a subject and ask J-LIS by 4情報 for those without a number.
 
     J-LIS is asked only about 年金受給権者 and 加給年金額対象配偶者 (the purpose table's
@@ -66,7 +68,6 @@ def handle_acquisition_request(message: Decoded, ctx: HandlerContext) -> list[En
     a kind that names another role (同一住所の者), is answered ``not_permitted`` and never asked about.
     """
     env, request = message.envelope, message.payload
-    assert isinstance(request, NumberAcquisitionRequested)
     vault = ctx.uow.vault
     usage = list(dict.fromkeys(r.usage_number for r in request.records))
     existing = vault.subjects_by_usage(usage)
@@ -228,10 +229,11 @@ def _info(matched: BasicInfo | None) -> QueriedInfo:
     )
 
 
-def handle_acquisition_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_acquisition_result(
+    message: Decoded[JlisNumberAcquisitionResult], ctx: HandlerContext
+) -> list[Envelope]:
     """Link unique matches, hold the rest for an operator, and tell the pension system by usage number."""
     env, result = message.envelope, message.payload
-    assert isinstance(result, JlisNumberAcquisitionResult)
     vault = ctx.uow.vault
     by_ref = vault.subjects_of_tokens(JLIS_REF_SCOPE, [r.ref for r in result.records])
     unknown = [r.record_seq for r in result.records if r.ref not in by_ref]

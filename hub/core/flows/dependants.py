@@ -94,10 +94,11 @@ def _at_fault(
     return at_fault or {d.record_seq for d, links in declarations if any(u in usage for u, _ in links)}
 
 
-def handle_dependants_declaration(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_dependants_declaration(
+    message: Decoded[DependantsDeclarationSubmitted], ctx: HandlerContext
+) -> list[Envelope]:
     """Store the dependants' numbers with the declaration's retention and acknowledge each declaration."""
     env, submitted = message.envelope, message.payload
-    assert isinstance(submitted, DependantsDeclarationSubmitted)
     retention = dependants_declaration_retention(submitted.filing_deadline)
     assert retention.purge_after is not None  # a declaration's retention always has an end
     opened = [

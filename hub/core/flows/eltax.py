@@ -87,7 +87,9 @@ class _People:
         return list(dict.fromkeys(self.tokens[s] for s in found if s is not None))
 
 
-def handle_payment_report_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_payment_report_request(
+    message: Decoded[PaymentReportRequested], ctx: HandlerContext
+) -> list[Envelope]:
     """Add the numbers of recipients, spouses and dependants, sealed for eLTAX, and route the reports.
 
     Before anything is sealed, every number of a record is checked against the purpose table
@@ -95,7 +97,6 @@ def handle_payment_report_request(message: Decoded, ctx: HandlerContext) -> list
     only as 同一住所の者, say) is not sent, and the pension system is told ``not_permitted``.
     """
     env, request = message.envelope, message.payload
-    assert isinstance(request, PaymentReportRequested)
     usage = [r.usage_number for r in request.records]
     usage += [r.spouse.usage_number for r in request.records if r.spouse is not None]
     usage += [d.usage_number for r in request.records for d in r.dependants]
@@ -207,10 +208,9 @@ def _submission(  # noqa: PLR0917 (one call site, private)
     return out
 
 
-def handle_eltax_receipt(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_eltax_receipt(message: Decoded[EltaxReceipt], ctx: HandlerContext) -> list[Envelope]:
     """Tell the pension system what eLTAX said about each record of a file, by usage number."""
     env, receipt = message.envelope, message.payload
-    assert isinstance(receipt, EltaxReceipt)
     usage = [r.usage_number for r in receipt.records if r.usage_number is not None]
     people = _People(ctx, usage, numbers=False)
     outcomes = EltaxOutcomes(
@@ -253,14 +253,15 @@ def handle_eltax_receipt(message: Decoded, ctx: HandlerContext) -> list[Envelope
     return [out]
 
 
-def handle_tokucho_notice_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_tokucho_notice_request(
+    message: Decoded[TokuchoNoticeRequested], ctx: HandlerContext
+) -> list[Envelope]:
     """Route a notice to the municipalities; a target notice (00) gets the numbers, sealed for eLTAX.
 
     A target notice's numbers are checked against the purpose table first: a record whose number the notice
     may not carry (the person is not held as a 年金受給権者) is not sent and is answered ``not_permitted``.
     """
     env, request = message.envelope, message.payload
-    assert isinstance(request, TokuchoNoticeRequested)
     targets = request.notice_code is TokuchoNoticeCode.TARGET
     purpose = purpose_of_notice(request.notice_code)
     usage = [r.usage_number for r in request.records]
@@ -334,10 +335,9 @@ def _instruction(code: TokuchoNoticeCode, category: str | None) -> InstructionKi
     return InstructionKind.NO_DEDUCTION if category == "03" else InstructionKind.START_DEDUCTION
 
 
-def handle_tokucho_inbound(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_tokucho_inbound(message: Decoded[EltaxTokuchoInbound], ctx: HandlerContext) -> list[Envelope]:
     """Turn a municipality's notice into instructions for the pension system; check any number it carried."""
     env, notice = message.envelope, message.payload
-    assert isinstance(notice, EltaxTokuchoInbound)
     usage = [r.usage_number for r in notice.records]
     carries = any(r.individual_number is not None for r in notice.records)
     people = _People(ctx, usage, numbers=carries)

@@ -56,10 +56,9 @@ def _unaskable(r: DuplicateChangeRecord) -> DuplicateOutcome:
     )
 
 
-def handle_duplicate_change(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_duplicate_change(message: Decoded[DuplicateDataChanged], ctx: HandlerContext) -> list[Envelope]:
     """Send 副本 changes of people with a code to the adapter; answer the others at once."""
     env, change = message.envelope, message.payload
-    assert isinstance(change, DuplicateDataChanged)
     vault, codes = ctx.uow.vault, ctx.uow.codes
     subjects = vault.subjects_by_usage([r.usage_number for r in change.records])
     known = list(dict.fromkeys(subjects.values()))
@@ -133,10 +132,9 @@ def handle_duplicate_change(message: Decoded, ctx: HandlerContext) -> list[Envel
     return out
 
 
-def handle_duplicate_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_duplicate_result(message: Decoded[IsDuplicateResult], ctx: HandlerContext) -> list[Envelope]:
     """Tell the pension system how each 副本 change ended, by usage number."""
     env, result = message.envelope, message.payload
-    assert isinstance(result, IsDuplicateResult)
     by_atena = ctx.uow.codes.subjects_by_atena([r.atena_no for r in result.records])
     subjects = list(dict.fromkeys(by_atena.values()))
     usage = ctx.uow.vault.usage_of(subjects)
@@ -204,10 +202,9 @@ def _provided(
     return record, access_record(ctx, AuditAction.RECEIVED, env, [token] if token else [], details=detail)
 
 
-def handle_provision_notice(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_provision_notice(message: Decoded[IsProvisionNotice], ctx: HandlerContext) -> list[Envelope]:
     """Record every provision of the federation's 副本 (番号法 第23条) and tell the pension system."""
     env, notice = message.envelope, message.payload
-    assert isinstance(notice, IsProvisionNotice)
     by_atena = ctx.uow.codes.subjects_by_atena([r.atena_no for r in notice.records])
     subjects: list[SubjectId] = list(dict.fromkeys(by_atena.values()))
     tokens = ctx.uow.vault.tokens(AUDIT_SCOPE, subjects)

@@ -101,10 +101,9 @@ def _check(ctx: HandlerContext, r: InfoQueryRecord) -> QueryPermission:
     return permission
 
 
-def handle_info_query(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_info_query(message: Decoded[InfoQueryRequested], ctx: HandlerContext) -> list[Envelope]:
     """Send the allowed queries of people with a code; answer the rest at once; dead-letter the refused."""
     env, request = message.envelope, message.payload
-    assert isinstance(request, InfoQueryRequested)
     vault, codes = ctx.uow.vault, ctx.uow.codes
     subjects = vault.subjects_by_usage([r.usage_number for r in request.records])
     known = list(dict.fromkeys(subjects.values()))
@@ -267,14 +266,13 @@ def _send(  # noqa: PLR0917 (one call site, private)
     return query_env
 
 
-def handle_refused_queries(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_refused_queries(message: Decoded[InfoQueryRefused], ctx: HandlerContext) -> list[Envelope]:
     """Always refuse: the queries go to the dead-letter queue with reason ``policy_refused``.
 
     Raises:
         LegalBasisRefused: always.
     """
     refused = message.payload
-    assert isinstance(refused, InfoQueryRefused)
     first = refused.records[0].reason
     raise LegalBasisRefused(
         f"{len(refused.records)} query(ies) refused by the legal-basis table; first: {first}"
@@ -324,10 +322,9 @@ def _provision(
     return record, access_record(ctx, AuditAction.RESOLVED, env, [token] if token else [], details=detail)
 
 
-def handle_info_query_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_info_query_result(message: Decoded[IsInfoQueryResult], ctx: HandlerContext) -> list[Envelope]:
     """Match answers to their queries, record them (番号法 第23条) and deliver them by usage number."""
     env, result = message.envelope, message.payload
-    assert isinstance(result, IsInfoQueryResult)
     pending = ctx.uow.pending_queries.get([r.record_id for r in result.records])
     unknown = [r.record_id for r in result.records if r.record_id not in pending]
     if unknown:

@@ -72,13 +72,14 @@ def _outcomes(
     )
 
 
-def handle_code_acquisition(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_code_acquisition(
+    message: Decoded[CodeAcquisitionRequested], ctx: HandlerContext
+) -> list[Envelope]:
     """Ask the network for the code of every person the hub holds a number but no code for.
 
     People with a code already, without a number, or unknown are answered at once by the hub.
     """
     env, request = message.envelope, message.payload
-    assert isinstance(request, CodeAcquisitionRequested)
     vault, codes = ctx.uow.vault, ctx.uow.codes
     subjects = vault.subjects_by_usage([r.usage_number for r in request.records])
     known = list(dict.fromkeys(subjects.values()))
@@ -150,10 +151,11 @@ def handle_code_acquisition(message: Decoded, ctx: HandlerContext) -> list[Envel
     return out
 
 
-def handle_code_acquisition_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_code_acquisition_result(
+    message: Decoded[IsCodeAcquisitionResult], ctx: HandlerContext
+) -> list[Envelope]:
     """Keep the codes the network issued and tell the pension system who has one now."""
     env, result = message.envelope, message.payload
-    assert isinstance(result, IsCodeAcquisitionResult)
     vault, codes = ctx.uow.vault, ctx.uow.codes
     by_atena = codes.subjects_by_atena([r.atena_no for r in result.records])
     unknown = [r.record_seq for r in result.records if r.atena_no not in by_atena]

@@ -64,14 +64,14 @@ JLIS_PURPOSE = default_table().use(JLIS_USE).purpose
 PENSION_PURPOSE_CODE = "pension.survival_check"
 
 
-def prefetch_survival_requests(messages: Sequence[Decoded], ctx: HandlerContext) -> None:
+def prefetch_survival_requests(
+    messages: Sequence[Decoded[SurvivalInquiryRequested]], ctx: HandlerContext
+) -> None:
     """Look up every person of a batch of requests at once: subjects, numbers, audit tokens, references.
 
     The handlers ask again, message by message, and are answered from the unit of work's memory.
     """
-    records = [
-        r for m in messages if isinstance(m.payload, SurvivalInquiryRequested) for r in m.payload.records
-    ]
+    records = [r for m in messages for r in m.payload.records]
     vault = ctx.uow.vault
     subjects = vault.subjects_by_usage([r.usage_number for r in records])
     known = list(set(subjects.values()))
@@ -80,10 +80,11 @@ def prefetch_survival_requests(messages: Sequence[Decoded], ctx: HandlerContext)
     vault.grounds_of([s for s in known if s in numbers])
 
 
-def handle_survival_request(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_survival_request(
+    message: Decoded[SurvivalInquiryRequested], ctx: HandlerContext
+) -> list[Envelope]:
     """Enrich a chunk of the inquiry with numbers and route it to the J-LIS adapter."""
     env, request = message.envelope, message.payload
-    assert isinstance(request, SurvivalInquiryRequested)
     vault = ctx.uow.vault
     usage = [r.usage_number for r in request.records]
     subjects = vault.subjects_by_usage(usage)
@@ -213,11 +214,9 @@ def _hub_outcomes(
     return reply
 
 
-def prefetch_jlis_results(messages: Sequence[Decoded], ctx: HandlerContext) -> None:
+def prefetch_jlis_results(messages: Sequence[Decoded[JlisSurvivalChangeResult]], ctx: HandlerContext) -> None:
     """Look up every person of a batch of J-LIS results at once: references, usage numbers, audit tokens."""
-    refs = [
-        r.ref for m in messages if isinstance(m.payload, JlisSurvivalChangeResult) for r in m.payload.records
-    ]
+    refs = [r.ref for m in messages for r in m.payload.records]
     vault = ctx.uow.vault
     by_ref = {
         **vault.subjects_of_tokens(JLIS_REF_SCOPE, refs),
@@ -228,10 +227,9 @@ def prefetch_jlis_results(messages: Sequence[Decoded], ctx: HandlerContext) -> N
     vault.tokens(AUDIT_SCOPE, subjects)
 
 
-def handle_jlis_result(message: Decoded, ctx: HandlerContext) -> list[Envelope]:
+def handle_jlis_result(message: Decoded[JlisSurvivalChangeResult], ctx: HandlerContext) -> list[Envelope]:
     """Match J-LIS's answers back to people, relink changed numbers, and tell the pension system."""
     env, result = message.envelope, message.payload
-    assert isinstance(result, JlisSurvivalChangeResult)
     vault = ctx.uow.vault
     refs = [r.ref for r in result.records]
     by_ref = {**vault.subjects_of_tokens(JLIS_REF_SCOPE, refs)}
