@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from contracts.envelope import Envelope, Purpose, new_envelope
+from contracts.envelope import Envelope, Purpose
 from contracts.errors import ValidationFailed
 from contracts.individual_number import IndividualNumber
 from contracts.messages.common import ChunkInfo
@@ -33,10 +33,10 @@ from contracts.messages.jlis_acquisition import (
     unique_number_field,
 )
 from contracts.purpose_table import default_table
-from contracts.registry import Decoded, payload_dict
+from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber
 from hub.core.flows.access import record_of
-from hub.core.flows.context import HandlerContext, derived_id
+from hub.core.flows.context import HandlerContext, reply
 from hub.core.flows.purpose import refusal_records, screen_grounds
 from hub.core.flows.survival import AUDIT_SCOPE, JLIS_REF_SCOPE
 from hub.core.operator.holds import (
@@ -113,17 +113,13 @@ def handle_acquisition_request(
                 for r in ask
             ),
         )
-        jlis_env = new_envelope(
+        jlis_env = reply(
+            env,
             message_type="jlis.number_acquisition.query",
-            schema_version=1,
-            source="hub",
-            destination="jlis",
+            payload=query,
+            label="jlis",
             purpose=JLIS_ACQUISITION_PURPOSE,
-            payload=payload_dict(query),
-            correlation_id=env.correlation_id,
-            causation_id=env.message_id,
-            message_id=derived_id(env.message_id, "jlis"),
-            actor=env.actor,
+            destination="jlis",
         )
         asked = [audit_tokens[subjects[r.usage_number]] for r in ask]
         records.append(record_of(ctx, AuditAction.ROUTED, jlis_env, asked, records=str(len(ask))))
@@ -145,25 +141,20 @@ def handle_acquisition_request(
             answered_by="hub",
             records=tuple(sorted(hub_answers, key=lambda a: a.record_seq)),
         )
-        reply = _to_pension(env, outcomes, "already-linked")
-        records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(hub_answers))))
-        out.append(reply)
+        answer = _to_pension(env, outcomes, "already-linked")
+        records.append(record_of(ctx, AuditAction.ROUTED, answer, [], records=str(len(hub_answers))))
+        out.append(answer)
     ctx.uow.audit.append(records)
     return out
 
 
 def _to_pension(env: Envelope, outcomes: NumberAcquisitionOutcomes, label: str) -> Envelope:
-    return new_envelope(
+    return reply(
+        env,
         message_type="pension.number_acquisition.outcome",
-        schema_version=1,
-        source="hub",
-        destination="pension",
+        payload=outcomes,
+        label=label,
         purpose=Purpose(code=PENSION_PURPOSE_CODE, legal_basis=env.purpose.legal_basis),
-        payload=payload_dict(outcomes),
-        correlation_id=env.correlation_id,
-        causation_id=env.message_id,
-        message_id=derived_id(env.message_id, label),
-        actor=env.actor,
     )
 
 
@@ -296,10 +287,10 @@ def handle_acquisition_result(
         )
     ctx.uow.holds.add(answers.holds)
     records.extend(_held_record(ctx, env, h, audit_tokens[h.subject]) for h in answers.holds)
-    reply = _to_pension(env, _outcomes(result, by_ref, usage, answers), "pension")
-    records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(result.records))))
+    answer = _to_pension(env, _outcomes(result, by_ref, usage, answers), "pension")
+    records.append(record_of(ctx, AuditAction.ROUTED, answer, [], records=str(len(result.records))))
     ctx.uow.audit.append(records)
-    return [reply]
+    return [answer]
 
 
 def _held_record(ctx: HandlerContext, env: Envelope, hold: Hold, token: str) -> AccessRecord:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
+
+from pydantic import BaseModel
 
 from contracts.envelope import Envelope, Party, Purpose, new_envelope
 from contracts.ids import stable_id
@@ -15,7 +17,7 @@ from hub.core.rules.legal_basis import LegalBasisTable
 from hub.core.rules.policy import NumberPolicy
 from hub.ports.store import UnitOfWork
 
-__all__ = ["HandlerContext", "derived_id"]
+__all__ = ["Cause", "CauseIds", "HandlerContext", "derived_id", "reply"]
 
 _NAMESPACE = uuid.UUID("0f6f0a52-6c1e-4b7e-9f2a-72656e6b6569")
 
@@ -48,18 +50,47 @@ def derived_id(cause: uuid.UUID, label: str) -> uuid.UUID:
     return stable_id(_NAMESPACE, f"{cause}/{label}")
 
 
+class Cause(Protocol):
+    """What a message caused by another takes from its cause: an :class:`Envelope` is one."""
+
+    @property
+    def message_id(self) -> uuid.UUID:
+        """The cause's message id (the new message's causation id, and the seed of its own id)."""
+        ...
+
+    @property
+    def correlation_id(self) -> uuid.UUID:
+        """The flow both messages belong to."""
+        ...
+
+    @property
+    def actor(self) -> str | None:
+        """On whose behalf the flow runs."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CauseIds:
+    """A cause known by its ids only (an operator's answer to a message handled long ago, say)."""
+
+    message_id: uuid.UUID
+    correlation_id: uuid.UUID
+    actor: str | None
+
+
 def reply(
-    cause: Envelope,
+    cause: Cause,
     *,
     message_type: str,
-    payload: Any,
+    payload: BaseModel,
     label: str,
     purpose: Purpose,
     destination: Party = "pension",
 ) -> Envelope:
     """A message caused by ``cause``, with an id derived from it (handling twice gives the same id).
 
-    It runs on behalf of the same actor as its cause.
+    The one way the hub makes a message caused by another. It runs on behalf of the same actor as its
+    cause, in the same flow (correlation id); ``label`` tells apart the messages one cause produces.
     """
     return new_envelope(
         message_type=message_type,

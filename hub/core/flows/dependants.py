@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
-from contracts.envelope import Envelope, Purpose, new_envelope
+from contracts.envelope import Envelope, Purpose
 from contracts.individual_number import IndividualNumber
 from contracts.messages.dependants import (
     DeclarationAck,
@@ -25,10 +25,10 @@ from contracts.messages.dependants import (
     DependantsDeclarationSubmitted,
     dependant_number_field,
 )
-from contracts.registry import Decoded, payload_dict
+from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber
 from hub.core.flows.access import record_of
-from hub.core.flows.context import HandlerContext, derived_id
+from hub.core.flows.context import HandlerContext, reply
 from hub.core.flows.survival import AUDIT_SCOPE
 from hub.core.rules.retention import dependants_declaration_retention
 from hub.ports.audit import AuditAction, Outcome
@@ -159,18 +159,13 @@ def handle_dependants_declaration(
             for record in submitted.records
         ),
     )
-    reply = new_envelope(
+    answer = reply(
+        env,
         message_type="pension.dependants_declaration.acknowledged",
-        schema_version=1,
-        source="hub",
-        destination="pension",
+        payload=acks,
+        label="pension",
         purpose=Purpose(code=env.purpose.code, legal_basis=env.purpose.legal_basis),
-        payload=payload_dict(acks),
-        correlation_id=env.correlation_id,
-        causation_id=env.message_id,
-        message_id=derived_id(env.message_id, "pension"),
-        actor=env.actor,
     )
-    records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(submitted.records))))
+    records.append(record_of(ctx, AuditAction.ROUTED, answer, [], records=str(len(submitted.records))))
     ctx.uow.audit.append(records)
-    return [reply]
+    return [answer]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from contracts.envelope import Envelope, Purpose, new_envelope
+from contracts.envelope import Envelope, Purpose
 from contracts.errors import ValidationFailed
 from contracts.individual_number import IndividualNumber
 from contracts.messages.common import ChunkInfo
@@ -32,10 +32,10 @@ from contracts.messages.survival import (
     SurvivalOutcomeRecord,
 )
 from contracts.purpose_table import Refusal, default_table
-from contracts.registry import Decoded, payload_dict
+from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.flows.access import record_of
-from hub.core.flows.context import HandlerContext, derived_id
+from hub.core.flows.context import HandlerContext, derived_id, reply
 from hub.core.flows.purpose import refusal_records, screen
 from hub.core.flows.survival_actions import actions_for
 from hub.core.operator.holds import ENTITLEMENT_RETENTION, hold_id_for, link_what_can_be_linked, seal_for_hold
@@ -132,17 +132,13 @@ def handle_survival_request(
                 for r in askable
             ),
         )
-        jlis_env = new_envelope(
+        jlis_env = reply(
+            env,
             message_type="jlis.survival_change.inquiry",
-            schema_version=1,
-            source="hub",
-            destination="jlis",
+            payload=inquiry,
+            label="jlis",
             purpose=JLIS_PURPOSE,
-            payload=payload_dict(inquiry),
-            correlation_id=env.correlation_id,
-            causation_id=env.message_id,
-            message_id=outgoing_id,
-            actor=env.actor,
+            destination="jlis",
         )
         touched = [audit_tokens[s] for s in asked]
         records.append(record_of(ctx, AuditAction.ENRICHED, jlis_env, touched, records=str(len(askable))))
@@ -196,22 +192,17 @@ def _hub_outcomes(
         answered_by="hub",
         records=tuple(_hub_record(r, refused.get(r.record_seq)) for r in unaskable),
     )
-    reply = new_envelope(
+    answer = reply(
+        env,
         message_type="pension.survival_check.outcomes",
-        schema_version=1,
-        source="hub",
-        destination="pension",
+        payload=outcomes,
+        label="no-number",
         purpose=env.purpose,
-        payload=payload_dict(outcomes),
-        correlation_id=env.correlation_id,
-        causation_id=env.message_id,
-        message_id=derived_id(env.message_id, "no-number"),
-        actor=env.actor,
     )
     touched = [audit_tokens[subjects[r.usage_number]] for r in unaskable if r.usage_number in subjects]
     detail = {"not_permitted": str(len(refused))} if refused else {}
-    records.append(record_of(ctx, AuditAction.ROUTED, reply, touched, outcome="no_number", **detail))
-    return reply
+    records.append(record_of(ctx, AuditAction.ROUTED, answer, touched, outcome="no_number", **detail))
+    return answer
 
 
 def prefetch_jlis_results(messages: Sequence[Decoded[JlisSurvivalChangeResult]], ctx: HandlerContext) -> None:
@@ -321,21 +312,16 @@ def handle_jlis_result(message: Decoded[JlisSurvivalChangeResult], ctx: HandlerC
             for r in result.records
         ),
     )
-    reply = new_envelope(
+    answer = reply(
+        env,
         message_type="pension.survival_check.outcomes",
-        schema_version=1,
-        source="hub",
-        destination="pension",
+        payload=outcomes,
+        label="pension",
         purpose=Purpose(code=PENSION_PURPOSE_CODE, legal_basis=env.purpose.legal_basis),
-        payload=payload_dict(outcomes),
-        correlation_id=env.correlation_id,
-        causation_id=env.message_id,
-        message_id=derived_id(env.message_id, "pension"),
-        actor=env.actor,
     )
-    records.append(record_of(ctx, AuditAction.ROUTED, reply, [], records=str(len(result.records))))
+    records.append(record_of(ctx, AuditAction.ROUTED, answer, [], records=str(len(result.records))))
     ctx.uow.audit.append(records)
-    return [reply]
+    return [answer]
 
 
 def _conflict_hold(

@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final
 
-from contracts.envelope import Envelope, Purpose, new_envelope
+from contracts.envelope import Envelope, Purpose
 from contracts.errors import PermanentError
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber
@@ -30,10 +30,9 @@ from contracts.messages.jlis_acquisition import (
     NumberAcquisitionOutcomes,
 )
 from contracts.purpose_table import default_table
-from contracts.registry import payload_dict
 from contracts.sealing import Sealer, Unsealer
 from contracts.usage_number import UsageNumber
-from hub.core.flows.context import derived_id
+from hub.core.flows.context import CauseIds, reply
 from hub.core.operator.approvals import approval_details
 from hub.ports.approvals import Approval
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
@@ -282,17 +281,13 @@ def _outcome(hold: Hold, resolution: HoldResolution, reason: str, actor: str | N
             ),
         ),
     )
-    return new_envelope(
+    cause = CauseIds(uuid.UUID(hold.source_message_id), uuid.UUID(hold.correlation_id), actor)
+    return reply(
+        cause,
         message_type="pension.number_acquisition.outcome",
-        schema_version=1,
-        source="hub",
-        destination="pension",
+        payload=outcomes,
+        label=f"resolved/{hold.hold_id}",
         purpose=HOLD_PURPOSE,
-        payload=payload_dict(outcomes),
-        correlation_id=uuid.UUID(hold.correlation_id),
-        causation_id=uuid.UUID(hold.source_message_id),
-        message_id=derived_id(uuid.UUID(hold.source_message_id), f"resolved/{hold.hold_id}"),
-        actor=actor,
     )
 
 
