@@ -49,6 +49,7 @@ from contracts.messages.intermediate_server import (
     ResidentRecordInfo,
     TableBasis,
 )
+from contracts.purposes import IS_CODE_ACQUISITION, IS_DUPLICATE_DATA, IS_INFO_QUERY, IS_PROVISION
 from contracts.redaction import redact_text
 from contracts.sealing import Unsealer
 from contracts.validation import validated
@@ -74,19 +75,19 @@ NUMBER_ACT: Final = "行政手続における特定の個人を識別するた�
 _NAMESPACE: Final = uuid.UUID("8d3f1e0a-2b4c-5d6e-8f70-696e7465726d")
 INBOUND_PURPOSES: Final = {
     "FGR1": Purpose(
-        code="intermediate_server.code_acquisition",
+        code=IS_CODE_ACQUISITION,
         legal_basis=(LegalBasis(law=NUMBER_ACT, article="第21条の2", item="情報提供用個人識別符号の取得"),),
     ),
     "SKA1": Purpose(
-        code="intermediate_server.info_query",
+        code=IS_INFO_QUERY,
         legal_basis=(LegalBasis(law=NUMBER_ACT, article="第19条第8号"),),
     ),
     "DBR1": Purpose(
-        code="intermediate_server.duplicate_data",
+        code=IS_DUPLICATE_DATA,
         legal_basis=(LegalBasis(law=NUMBER_ACT, article="第19条第8号", item="副本 (情報提供データベース)"),),
     ),
     "TKN1": Purpose(
-        code="intermediate_server.provision",
+        code=IS_PROVISION,
         legal_basis=(LegalBasis(law=NUMBER_ACT, article="第19条第8号", item="情報提供"),),
     ),
 }

@@ -31,6 +31,7 @@ from adapters.jlis._frame import parse_frame, write_frame
 from adapters.jlis.errors import JlisWireError
 from contracts.individual_number import IndividualNumber
 from contracts.messages.survival import MoveKind, SurvivalOutcome, UnmatchedReason
+from contracts.purposes import JLIS_SURVIVAL_CHANGE
 
 __all__ = [
     "REQUEST_LAYOUTS",
@@ -54,7 +55,7 @@ RESULT_RECORD_LENGTH: Final = 800
 class WirePurpose(StrEnum):
     """The purposes a J-LIS file may serve (the hub's purpose codes); the wire carries a short code."""
 
-    SURVIVAL_CHANGE = "jlis.survival_change"
+    SURVIVAL_CHANGE = JLIS_SURVIVAL_CHANGE
 
 
 PURPOSE_CODES: Final = (("SV01", WirePurpose.SURVIVAL_CHANGE),)

@@ -30,6 +30,7 @@ from adapters.jlis._frame import parse_frame, write_frame
 from adapters.jlis.errors import JlisWireError
 from contracts.individual_number import IndividualNumber
 from contracts.messages.jlis_acquisition import MAX_CANDIDATES, MatchStatus, NoMatchReason, Sex
+from contracts.purposes import JLIS_NUMBER_ACQUISITION
 
 __all__ = [
     "QUERY_LAYOUTS",
@@ -55,7 +56,7 @@ RESULT_RECORD_LENGTH: Final = 1000
 class AcquisitionPurpose(StrEnum):
     """The purposes a number acquisition file may serve (the hub's purpose codes)."""
 
-    NUMBER_ACQUISITION = "jlis.number_acquisition"
+    NUMBER_ACQUISITION = JLIS_NUMBER_ACQUISITION
 
 
 PURPOSE_CODES: Final = (("NA01", AcquisitionPurpose.NUMBER_ACQUISITION),)

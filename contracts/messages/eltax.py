@@ -46,6 +46,7 @@ from contracts.messages.eltax_tokucho import (
     TokuchoNoticeRequested,
     TokuchoRecord,
 )
+from contracts.purposes import ELTAX_PAYMENT_REPORT, ELTAX_TOKUCHO_NOTICE, ELTAX_TOKUCHO_TARGET_NOTICE
 from contracts.registry import register
 from contracts.sealing import SealedNumber
 from contracts.usage_number import UsageNumber, UsageNumberKind
@@ -101,7 +102,7 @@ _FULLWIDTH_KANA = r"^[ァ-ヴー・\u3000]+$"
 _LOCAL_TAX = "地方税法"
 
 PAYMENT_REPORT_PURPOSE: Final = Purpose(
-    code="eltax.payment_report",
+    code=ELTAX_PAYMENT_REPORT,
     legal_basis=(
         LegalBasis(law=_LOCAL_TAX, article="第317条の6", item="公的年金等支払報告書の提出"),
         LegalBasis(
@@ -113,12 +114,12 @@ PAYMENT_REPORT_PURPOSE: Final = Purpose(
 )
 """Payment reports and their receipts: the only purpose under which eLTAX receives report numbers."""
 TARGET_NOTICE_PURPOSE: Final = Purpose(
-    code="eltax.tokucho.target_notice",
+    code=ELTAX_TOKUCHO_TARGET_NOTICE,
     legal_basis=(LegalBasis(law=_LOCAL_TAX, article="第321条の7の4", item="年金保険者の市町村への通知"),),
 )
 """The target notice (00), which carries numbers where the layout has them."""
 NOTICE_PURPOSE: Final = Purpose(
-    code="eltax.tokucho.notice",
+    code=ELTAX_TOKUCHO_NOTICE,
     legal_basis=(LegalBasis(law=_LOCAL_TAX, article="第321条の7の2", item="公的年金からの特別徴収"),),
 )
 """Every other notice of the special collection, in either direction (no numbers to eLTAX)."""

@@ -38,11 +38,9 @@ from hub.core.operator.approvals import ApprovalPolicy, approval_details, consum
 from hub.ports.approvals import Approval, ApprovalAction
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter
-from hub.ports.vault import TokenScope
+from hub.ports.vault import AUDIT_SCOPE
 
 __all__ = ["RevealFailed", "RevealUnavailable", "Revealed", "reveal_sealed"]
-
-_AUDIT = TokenScope("audit")
 
 
 class RevealFailed(Exception):
@@ -93,7 +91,7 @@ def _subject_token(request: Request, number: IndividualNumber) -> tuple[str, ...
         subject = subjects.get(number)
         if subject is None:
             return ()
-        token = uow.vault.tokens(_AUDIT, [subject]).get(subject)
+        token = uow.vault.tokens(AUDIT_SCOPE, [subject]).get(subject)
         uow.commit()  # a token made on first use is kept, like everywhere else
     return () if token is None else (token,)
 

@@ -26,6 +26,7 @@ from contracts.messages.eltax import (
     TokuchoNoticeRequested,
     TokuchoRecord,
 )
+from contracts.purposes import PENSION_TOKUCHO
 from contracts.usage_number import UsageNumber
 from hub.demo._eltax_common import FlowResult, PensionInbox, as_pension, chunks
 from hub.demo._kana import reading
@@ -124,7 +125,7 @@ class SpecialCollectionFlow:
     def _send(self, code: TokuchoNoticeCode, created_on: date, records: list[TokuchoRecord]) -> None:
         if not records or self._hub is None:
             return
-        purpose = Purpose(code="pension.tokucho", legal_basis=NOTICE_PURPOSE.legal_basis)
+        purpose = Purpose(code=PENSION_TOKUCHO, legal_basis=NOTICE_PURPOSE.legal_basis)
         self._hub.publish_as_pension(
             [
                 as_pension(

@@ -39,6 +39,7 @@ from contracts.messages.eltax import (
     ReportDependant,
     ReportSpouse,
 )
+from contracts.purposes import PENSION_PAYMENT_REPORT
 from hub.demo._eltax_common import FlowResult, PensionInbox, as_pension, chunks, enrol_households, household
 from hub.demo._eltax_cycle import SpecialCollectionFlow
 from hub.demo._kana import reading
@@ -105,7 +106,7 @@ class PaymentReportFlow:
         self._records = records
         self._inbox = PensionInbox(hub, self._correlation)
         rows = [self.record(population, i) for i in range(records)]
-        purpose = Purpose(code="pension.payment_report", legal_basis=PAYMENT_REPORT_PURPOSE.legal_basis)
+        purpose = Purpose(code=PENSION_PAYMENT_REPORT, legal_basis=PAYMENT_REPORT_PURPOSE.legal_basis)
         hub.publish_as_pension(
             [
                 as_pension(

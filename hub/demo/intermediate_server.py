@@ -42,6 +42,7 @@ from contracts.messages.intermediate_server import (
     ProvisionNoticed,
     TableBasis,
 )
+from contracts.purposes import PENSION_CODE_ACQUISITION, PENSION_DUPLICATE_DATA, PENSION_INFO_QUERY
 from contracts.registry import payload_dict
 from contracts.usage_number import UsageNumber
 from hub.demo.data import DEMO_ASSOCIATION
@@ -132,7 +133,7 @@ class _Flow:
         outbound = hub.settings.wire_dir / "pension" / "outbound"
         self._codes = _Inbox(outbound, "pension.code_acquisition.completed", CodeAcquisitionCompleted)
         self._open(outbound)
-        purpose = _purpose("pension.code_acquisition", "第21条の2")
+        purpose = _purpose(PENSION_CODE_ACQUISITION, "第21条の2")
         hub.publish_as_pension(
             [
                 _envelope(
@@ -205,7 +206,7 @@ class InfoQueryFlow(_Flow):
                         tax_year=year,
                     )
                 )
-        purpose = _purpose("pension.info_query", "第19条第8号")
+        purpose = _purpose(PENSION_INFO_QUERY, "第19条第8号")
         for part in _chunks(records):
             payload = InfoQueryRequested(batch_id=self.batch_id, records=tuple(part))
             yield _envelope("pension.info_query.requested", purpose, payload)
@@ -272,7 +273,7 @@ class DuplicateDataFlow(_Flow):
         self._changes = sum(1 + (i % 4 == 0) + (i % 10 == 0) + (i % 25 == 0) for i in range(len(self._usage)))
 
     def _requests(self, statuses: dict[int, CodeStatus]) -> Iterable[Envelope]:
-        purpose = _purpose("pension.duplicate_data", "第19条第8号")
+        purpose = _purpose(PENSION_DUPLICATE_DATA, "第19条第8号")
         changes: list[DuplicateChangeRecord] = []
         for part in _chunks(list(enumerate(self._usage)), 200):  # a person's changes stay in one message
             start = len(changes)
@@ -325,7 +326,7 @@ class ProvisionNoticeFlow(_Flow):
         held = (CodeStatus.ACQUIRED, CodeStatus.ALREADY_HELD)
         people = [(i, u) for i, u in enumerate(self._usage) if statuses.get(i) in held]
         self._inserts = len(people)
-        purpose = _purpose("pension.duplicate_data", "第19条第8号")
+        purpose = _purpose(PENSION_DUPLICATE_DATA, "第19条第8号")
         for part in _chunks(people):
             records = tuple(
                 _change(i, i, u, f"P{self._run}{i:07d}", DuplicateOperation.INSERT) for i, u in part

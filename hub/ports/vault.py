@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NewType, Protocol
+from typing import Final, NewType, Protocol
 
 from contracts.errors import PermanentError, PolicyRefused
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber
 
 __all__ = [
+    "AUDIT_SCOPE",
     "Ground",
     "NumberConflict",
     "NumberRecord",
@@ -34,6 +35,8 @@ SubjectId = NewType("SubjectId", str)
 
 TokenScope = NewType("TokenScope", str)
 """A tokenisation scope such as ``audit`` or ``jlis.ref``: tokens of two scopes cannot be linked."""
+AUDIT_SCOPE: Final = TokenScope("audit")
+"""The token scope in which access records (and operators' views of them) name people."""
 
 
 @dataclass(frozen=True, slots=True)

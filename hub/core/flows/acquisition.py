@@ -33,12 +33,13 @@ from contracts.messages.jlis_acquisition import (
     unique_number_field,
 )
 from contracts.purpose_table import default_table
+from contracts.purposes import JLIS_NUMBER_ACQUISITION, PENSION_NUMBER_ACQUISITION
 from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber
 from hub.core.flows.access import record_of
 from hub.core.flows.context import HandlerContext, reply
 from hub.core.flows.purpose import refusal_records, screen_grounds
-from hub.core.flows.survival import AUDIT_SCOPE, JLIS_REF_SCOPE
+from hub.core.flows.survival import JLIS_REF_SCOPE
 from hub.core.operator.holds import (
     ENTITLEMENT_RETENTION,
     hold_id_for,
@@ -48,14 +49,12 @@ from hub.core.operator.holds import (
 )
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow, QueriedInfo
-from hub.ports.vault import SubjectId
+from hub.ports.vault import AUDIT_SCOPE, SubjectId
 
 __all__ = ["JLIS_ACQUISITION_PURPOSE", "handle_acquisition_request", "handle_acquisition_result"]
 
-ACQUISITION_USE: Final = "jlis.number_acquisition"
+JLIS_ACQUISITION_PURPOSE: Final = default_table().use(JLIS_NUMBER_ACQUISITION).purpose
 """The purpose table's use: J-LIS 個人番号の取得 (番号法 第14条第2項, 住基法 第30条の9 別表第一)."""
-JLIS_ACQUISITION_PURPOSE: Final = default_table().use(ACQUISITION_USE).purpose
-PENSION_PURPOSE_CODE: Final = "pension.number_acquisition"
 
 
 def handle_acquisition_request(
@@ -79,7 +78,7 @@ def handle_acquisition_request(
         claims[u] = [(g.role, g.held_under) for g in sorted(grounds)] or [
             (ctx.purposes.role_of_kind(u.kind), None)
         ]
-    refused = screen_grounds(ctx, env, use=ACQUISITION_USE, grounds=claims)
+    refused = screen_grounds(ctx, env, use=JLIS_NUMBER_ACQUISITION, grounds=claims)
     allowed = [u for u in usage if u not in refused]
     subjects = (
         vault.enrol(
@@ -154,7 +153,7 @@ def _to_pension(env: Envelope, outcomes: NumberAcquisitionOutcomes, label: str) 
         message_type="pension.number_acquisition.outcome",
         payload=outcomes,
         label=label,
-        purpose=Purpose(code=PENSION_PURPOSE_CODE, legal_basis=env.purpose.legal_basis),
+        purpose=Purpose(code=PENSION_NUMBER_ACQUISITION, legal_basis=env.purpose.legal_basis),
     )
 
 

@@ -29,10 +29,9 @@ from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber
 from hub.core.flows.access import record_of
 from hub.core.flows.context import HandlerContext, reply
-from hub.core.flows.survival import AUDIT_SCOPE
 from hub.core.rules.retention import dependants_declaration_retention
 from hub.ports.audit import AuditAction, Outcome
-from hub.ports.vault import Ground, NumberConflict, Retention, SubjectId, Vault
+from hub.ports.vault import AUDIT_SCOPE, Ground, NumberConflict, Retention, SubjectId, Vault
 
 __all__ = ["DECLARATION_HELD", "DEPENDANT_ROLE", "handle_dependants_declaration"]
 

@@ -42,13 +42,19 @@ from contracts.messages.eltax import (
     spouse_number_field,
 )
 from contracts.purpose_table import Refusal
+from contracts.purposes import (
+    ELTAX_PAYMENT_REPORT,
+    ELTAX_TOKUCHO_TARGET_NOTICE,
+    PENSION_ELTAX,
+    PENSION_TOKUCHO,
+)
 from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber
 from hub.core.flows.access import record_of
 from hub.core.flows.context import HandlerContext, derived_id, reply
 from hub.core.flows.purpose import not_permitted_reply, refusal_records, screen
 from hub.ports.audit import AccessRecord, AuditAction
-from hub.ports.vault import SubjectId, TokenScope
+from hub.ports.vault import AUDIT_SCOPE, SubjectId
 
 __all__ = [
     "SUBMISSION_TYPE",
@@ -58,13 +64,8 @@ __all__ = [
     "handle_tokucho_notice_request",
 ]
 
-AUDIT_SCOPE = TokenScope("audit")
 SUBMISSION_TYPE = "eltax.payment_report.submission"
 NOTICE_TYPE = "eltax.tokucho.notice"
-PAYMENT_REPORT_USE: Final = "eltax.payment_report"
-"""The purpose table's use: 個人番号付加 in payment reports (地方税法 第317条の6, 番号法 第9条第4項)."""
-TARGET_NOTICE_USE: Final = "eltax.tokucho.target_notice"
-"""The purpose table's use: numbers in the special collection's target notice (通知内容 00)."""
 RECIPIENT: Final[Party] = "eltax"
 
 
@@ -102,7 +103,7 @@ def handle_payment_report_request(
     usage += [d.usage_number for r in request.records for d in r.dependants]
     people = _People(ctx, usage, numbers=True)
     with_numbers = [s for u in usage if (s := people.subject(u)) is not None and s in people.numbers]
-    screening = screen(ctx, env, use=PAYMENT_REPORT_USE, subjects=with_numbers)
+    screening = screen(ctx, env, use=ELTAX_PAYMENT_REPORT, subjects=with_numbers)
     refused: list[tuple[int, UsageNumber, Refusal]] = []
     sendable = []
     for r in request.records:
@@ -232,7 +233,7 @@ def handle_eltax_receipt(message: Decoded[EltaxReceipt], ctx: HandlerContext) ->
         env,
         message_type="pension.eltax.outcomes",
         destination="pension",
-        purpose=Purpose(code="pension.eltax", legal_basis=env.purpose.legal_basis),
+        purpose=Purpose(code=PENSION_ELTAX, legal_basis=env.purpose.legal_basis),
         payload=outcomes,
         label="pension",
     )
@@ -271,7 +272,7 @@ def handle_tokucho_notice_request(
     sendable = list(request.records)
     if targets:
         with_numbers = [s for u in usage if (s := people.subject(u)) is not None and s in people.numbers]
-        screening = screen(ctx, env, use=TARGET_NOTICE_USE, subjects=with_numbers)
+        screening = screen(ctx, env, use=ELTAX_TOKUCHO_TARGET_NOTICE, subjects=with_numbers)
         if screening.refused:
             audit.extend(refusal_records(ctx, env, screening.refused, people.tokens))
             sendable = []
@@ -379,7 +380,7 @@ def handle_tokucho_inbound(message: Decoded[EltaxTokuchoInbound], ctx: HandlerCo
         env,
         message_type="pension.tokucho.instructions",
         destination="pension",
-        purpose=Purpose(code="pension.tokucho", legal_basis=env.purpose.legal_basis),
+        purpose=Purpose(code=PENSION_TOKUCHO, legal_basis=env.purpose.legal_basis),
         payload=instructions,
         label="pension",
     )

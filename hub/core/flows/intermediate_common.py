@@ -10,10 +10,9 @@ from contracts.envelope import LegalBasis, Purpose
 from contracts.ids import stable_id
 from contracts.messages.intermediate_server import IsError
 from contracts.purpose_table import default_table
-from hub.ports.vault import TokenScope
+from contracts.purposes import IS_CODE_ACQUISITION, IS_DUPLICATE, IS_DUPLICATE_DATA, IS_INFO_QUERY
 
 __all__ = [
-    "AUDIT_SCOPE",
     "CODE_PURPOSE",
     "DUPLICATE_PURPOSE",
     "IS",
@@ -24,15 +23,15 @@ __all__ = [
     "query_record_id",
 ]
 
-AUDIT_SCOPE: Final = TokenScope("audit")
 IS: Final = "intermediate_server"
 NUMBER_ACT: Final = "行政手続における特定の個人を識別するための番号の利用等に関する法律"
 """番号法, spelled as in the purpose table (``contracts/purpose_table.toml``)."""
 
-CODE_PURPOSE: Final = default_table().use("intermediate_server.code_acquisition").purpose
+CODE_PURPOSE: Final = default_table().use(IS_CODE_ACQUISITION).purpose
+"""The purpose table's use: 符号取得 (the number leaves once, sealed for the adapter)."""
 DUPLICATE_PURPOSE: Final = Purpose(
-    code="intermediate_server.duplicate_data",
-    legal_basis=default_table().use("intermediate_server.duplicate").purpose.legal_basis,
+    code=IS_DUPLICATE_DATA,
+    legal_basis=default_table().use(IS_DUPLICATE).purpose.legal_basis,
 )
 _RECORD_NAMESPACE: Final = uuid.UUID("5b0e3c1d-6a8e-5e8b-9c41-6973686f6b61")
 
@@ -62,7 +61,7 @@ def query_purpose(items: Iterable[tuple[int, str]]) -> Purpose:
     order = table.laws["order"].name
     for item, article in sorted(set(items)):
         bases.append(LegalBasis(law=order, article=article, item=f"第2条の表 {item}の項"))
-    return Purpose(code="intermediate_server.info_query", legal_basis=tuple(bases))
+    return Purpose(code=IS_INFO_QUERY, legal_basis=tuple(bases))
 
 
 def actor_label(code: str | None) -> str:

@@ -29,19 +29,17 @@ from contracts.messages.intermediate_server import (
     ProvisionNoticed,
     ProvisionOutcome,
 )
+from contracts.purposes import IS_DUPLICATE, PENSION_DUPLICATE_DATA, PENSION_PROVISION
 from contracts.registry import Decoded
 from hub.core.flows.access import access_record
 from hub.core.flows.context import HandlerContext, reply
-from hub.core.flows.intermediate_common import AUDIT_SCOPE, DUPLICATE_PURPOSE, IS, actor_label, error_text
+from hub.core.flows.intermediate_common import DUPLICATE_PURPOSE, IS, actor_label, error_text
 from hub.core.flows.purpose import not_permitted_reply, refusal_records, screen
 from hub.core.rules.legal_basis import current_text, legacy_text
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
-from hub.ports.vault import SubjectId
+from hub.ports.vault import AUDIT_SCOPE, SubjectId
 
 __all__ = ["handle_duplicate_change", "handle_duplicate_result", "handle_provision_notice"]
-
-DUPLICATE_USE = "intermediate_server.duplicate"
-"""The purpose table's use: 副本登録 for the provision rows (年金給付関係情報)."""
 
 
 def _unaskable(r: DuplicateChangeRecord) -> DuplicateOutcome:
@@ -72,7 +70,7 @@ def handle_duplicate_change(message: Decoded[DuplicateDataChanged], ctx: Handler
         (r, subjects[r.usage_number]) for r in change.records if subjects.get(r.usage_number) in held
     ]
     # The purpose check: a 副本 is registered only for people whose role and basis the provision serves.
-    screening = screen(ctx, env, use=DUPLICATE_USE, subjects=[s for _, s in with_code])
+    screening = screen(ctx, env, use=IS_DUPLICATE, subjects=[s for _, s in with_code])
     if screening.refused:
         records.extend(refusal_records(ctx, env, screening.refused, tokens))
     send = [(r, s) for r, s in with_code if screening.allowed(s)]
@@ -162,7 +160,7 @@ def handle_duplicate_result(message: Decoded[IsDuplicateResult], ctx: HandlerCon
             message_type="pension.duplicate_data.registered",
             payload=DuplicateDataRegistered(batch_id=result.batch_id, answered_by=IS, records=outcomes),
             label="pension",
-            purpose=DUPLICATE_PURPOSE.model_copy(update={"code": "pension.duplicate_data"}),
+            purpose=DUPLICATE_PURPOSE.model_copy(update={"code": PENSION_DUPLICATE_DATA}),
         )
         records.append(access_record(ctx, AuditAction.ROUTED, answer, records=str(len(outcomes))))
         out.append(answer)
@@ -235,7 +233,7 @@ def handle_provision_notice(message: Decoded[IsProvisionNotice], ctx: HandlerCon
         message_type="pension.provision.noticed",
         payload=ProvisionNoticed(records=outcomes),
         label="pension",
-        purpose=env.purpose.model_copy(update={"code": "pension.provision"}),
+        purpose=env.purpose.model_copy(update={"code": PENSION_PROVISION}),
     )
     ctx.uow.audit.append([access_record(ctx, AuditAction.ROUTED, answer, records=str(len(outcomes)))])
     return [answer]

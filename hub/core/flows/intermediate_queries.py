@@ -37,11 +37,11 @@ from contracts.messages.intermediate_server import (
     RefusedQuery,
 )
 from contracts.purpose_table import Refusal
+from contracts.purposes import PENSION_INFO_QUERY
 from contracts.registry import Decoded
 from hub.core.flows.access import access_record
 from hub.core.flows.context import HandlerContext, reply
 from hub.core.flows.intermediate_common import (
-    AUDIT_SCOPE,
     IS,
     actor_label,
     error_text,
@@ -52,7 +52,7 @@ from hub.core.flows.purpose import refusal_records, screen
 from hub.core.rules.legal_basis import LegalBasisRefused, QueryPermission
 from hub.ports.audit import AccessRecord, AuditAction, Outcome, ProvisionRecord, ProvisionRole
 from hub.ports.codes import PendingQuery, PendingStatus
-from hub.ports.vault import SubjectId
+from hub.ports.vault import AUDIT_SCOPE, SubjectId
 
 __all__ = ["handle_info_query", "handle_info_query_result", "handle_refused_queries"]
 
@@ -362,7 +362,7 @@ def handle_info_query_result(message: Decoded[IsInfoQueryResult], ctx: HandlerCo
             answered_by=IS, records=tuple(_answer(pending[r.record_id], r) for r in fresh)
         ),
         label="pension",
-        purpose=env.purpose.model_copy(update={"code": "pension.info_query"}),
+        purpose=env.purpose.model_copy(update={"code": PENSION_INFO_QUERY}),
     )
     records.append(access_record(ctx, AuditAction.ROUTED, answer, records=str(len(fresh))))
     ctx.uow.audit.append(records)

@@ -25,10 +25,11 @@ from contracts.messages.intermediate_server import (
     IsCodeAcquisitionRequest,
     IsCodeAcquisitionResult,
 )
+from contracts.purposes import IS_CODE_ACQUISITION, PENSION_CODE_ACQUISITION
 from contracts.registry import Decoded
 from hub.core.flows.access import access_record
 from hub.core.flows.context import HandlerContext, derived_id, reply
-from hub.core.flows.intermediate_common import AUDIT_SCOPE, CODE_PURPOSE, IS
+from hub.core.flows.intermediate_common import CODE_PURPOSE, IS
 from hub.core.flows.intermediate_duplicates import (
     handle_duplicate_change,
     handle_duplicate_result,
@@ -41,7 +42,7 @@ from hub.core.flows.intermediate_queries import (
 )
 from hub.core.flows.purpose import refusal_records, screen
 from hub.ports.audit import AuditAction
-from hub.ports.vault import SubjectId
+from hub.ports.vault import AUDIT_SCOPE, SubjectId
 
 __all__ = [
     "handle_code_acquisition",
@@ -55,8 +56,6 @@ __all__ = [
 ]
 
 REQUEST_TYPE = "intermediate_server.code_acquisition.request"
-CODE_USE = "intermediate_server.code_acquisition"
-"""The purpose table's use: 符号取得 (the number leaves once, sealed for the adapter)."""
 
 
 def _outcomes(
@@ -93,7 +92,9 @@ def handle_code_acquisition(
     answered: list[tuple[CodeAcquisitionRecord, CodeStatus]] = []
     ask: list[tuple[CodeAcquisitionRecord, SubjectId]] = []
     # The purpose check, before the number is sealed: a code is obtained only for people the network serves.
-    screening = screen(ctx, env, use=CODE_USE, subjects=[s for s in known if s not in held and s in numbers])
+    screening = screen(
+        ctx, env, use=IS_CODE_ACQUISITION, subjects=[s for s in known if s not in held and s in numbers]
+    )
     if screening.refused:
         records.extend(refusal_records(ctx, env, screening.refused, tokens))
     for r in request.records:
@@ -199,7 +200,7 @@ def handle_code_acquisition_result(
         message_type="pension.code_acquisition.completed",
         payload=CodeAcquisitionCompleted(batch_id=result.batch_id, answered_by=IS, records=outcomes),
         label="pension",
-        purpose=CODE_PURPOSE.model_copy(update={"code": "pension.code_acquisition"}),
+        purpose=CODE_PURPOSE.model_copy(update={"code": PENSION_CODE_ACQUISITION}),
     )
     records.append(access_record(ctx, AuditAction.ROUTED, answer, records=str(len(outcomes))))
     ctx.uow.audit.append(records)

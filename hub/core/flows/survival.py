@@ -32,6 +32,7 @@ from contracts.messages.survival import (
     SurvivalOutcomeRecord,
 )
 from contracts.purpose_table import Refusal, default_table
+from contracts.purposes import JLIS_SURVIVAL_CHANGE, PENSION_SURVIVAL_CHECK
 from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.flows.access import record_of
@@ -41,27 +42,23 @@ from hub.core.flows.survival_actions import actions_for
 from hub.core.operator.holds import ENTITLEMENT_RETENTION, hold_id_for, link_what_can_be_linked, seal_for_hold
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow
-from hub.ports.vault import SubjectId, TokenScope, Vault
+from hub.ports.vault import AUDIT_SCOPE, SubjectId, TokenScope, Vault
 
 __all__ = [
     "JLIS_DEPENDANT_REF_SCOPE",
     "JLIS_PURPOSE",
     "JLIS_REF_SCOPE",
-    "JLIS_USE",
     "handle_jlis_result",
     "handle_survival_request",
     "prefetch_jlis_results",
     "prefetch_survival_requests",
 ]
 
-AUDIT_SCOPE = TokenScope("audit")
 JLIS_REF_SCOPE = TokenScope("jlis.ref")
 JLIS_DEPENDANT_REF_SCOPE = TokenScope("jlis.ref.dependant")
 """References of people asked about by a dependant key (a spouse): the answer goes back under that key."""
-JLIS_USE = "jlis.survival_change"
+JLIS_PURPOSE = default_table().use(JLIS_SURVIVAL_CHANGE).purpose
 """The purpose table's use: J-LIS 生存異動照会 (住基法 第30条の9, 別表第一 19・74・77の9)."""
-JLIS_PURPOSE = default_table().use(JLIS_USE).purpose
-PENSION_PURPOSE_CODE = "pension.survival_check"
 
 
 def prefetch_survival_requests(
@@ -97,7 +94,9 @@ def handle_survival_request(
     records = [record_of(ctx, AuditAction.RECEIVED, env, [audit_tokens[s] for s in known])]
     out: list[Envelope] = []
     # The purpose check, before anything is sealed: only people J-LIS may be asked about go on.
-    screening = screen(ctx, env, use=JLIS_USE, subjects=[subjects[r.usage_number] for r in with_number])
+    screening = screen(
+        ctx, env, use=JLIS_SURVIVAL_CHANGE, subjects=[subjects[r.usage_number] for r in with_number]
+    )
     askable = [r for r in with_number if screening.allowed(subjects[r.usage_number])]
     refused = {
         r.record_seq: screening.refused[subjects[r.usage_number]]
@@ -317,7 +316,7 @@ def handle_jlis_result(message: Decoded[JlisSurvivalChangeResult], ctx: HandlerC
         message_type="pension.survival_check.outcomes",
         payload=outcomes,
         label="pension",
-        purpose=Purpose(code=PENSION_PURPOSE_CODE, legal_basis=env.purpose.legal_basis),
+        purpose=Purpose(code=PENSION_SURVIVAL_CHECK, legal_basis=env.purpose.legal_basis),
     )
     records.append(record_of(ctx, AuditAction.ROUTED, answer, [], records=str(len(result.records))))
     ctx.uow.audit.append(records)

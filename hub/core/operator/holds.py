@@ -30,6 +30,7 @@ from contracts.messages.jlis_acquisition import (
     NumberAcquisitionOutcomes,
 )
 from contracts.purpose_table import default_table
+from contracts.purposes import PENSION_NUMBER_ACQUISITION
 from contracts.sealing import Sealer, Unsealer
 from contracts.usage_number import UsageNumber
 from hub.core.flows.context import CauseIds, reply
@@ -38,7 +39,7 @@ from hub.ports.approvals import Approval
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.holds import Hold, HoldFlow, HoldNotPending, HoldResolution, HoldStatus, UnknownHold
 from hub.ports.store import UnitOfWork
-from hub.ports.vault import Ground, NumberConflict, Retention, SubjectId, TokenScope, Vault
+from hub.ports.vault import AUDIT_SCOPE, Ground, NumberConflict, Retention, SubjectId, Vault
 
 __all__ = [
     "ENTITLEMENT_RETENTION",
@@ -54,14 +55,13 @@ __all__ = [
     "seal_for_hold",
 ]
 
-AUDIT_SCOPE: Final = TokenScope("audit")
 JLIS_HELD: Final = "jlis"
 """The purpose table's held-under basis of numbers obtained from J-LIS."""
 ENTITLEMENT_RETENTION: Final = Retention(basis=default_table().held_under[JLIS_HELD].retention)
 """Numbers of pensioners (and new entitlements): kept while the pension business needs them (no end date);
 the purpose table's ``jlis`` row names the basis."""
 HOLD_PURPOSE: Final = Purpose(
-    code="pension.number_acquisition",
+    code=PENSION_NUMBER_ACQUISITION,
     legal_basis=tuple(default_table().bases[b].legal_basis for b in ("mynumber.14-2", "juki.b1-19")),
 )
 """The purpose an operator's resolution serves (linking a number for the pension business)."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from contracts.errors import ConfigurationError
+from hub.core.runtime.retry import RetryPolicy
 from hub.ports.transport import ExchangeSpec, HeaderValue, QueueSpec, Topology, Transport
 from hub.settings import RetrySettings, Settings
 
@@ -130,12 +131,15 @@ class Names:
 
 
 def retry_delay_ms(retry: RetrySettings, attempt: int) -> int:
-    """Delay of the retry tier for the ``attempt``-th retry (1-based); the last tier repeats."""
+    """Delay of the retry tier for the ``attempt``-th retry (1-based); the last tier repeats.
+
+    The rule is the worker's own (:meth:`RetryPolicy.delay_for`); this checks the arguments first.
+    """
     if attempt < 1:
         raise ValueError("attempt counts from 1")
     if not retry.delays_ms:
         raise ConfigurationError("retry.delays_ms must name at least one tier")
-    return retry.delays_ms[min(attempt, len(retry.delays_ms)) - 1]
+    return RetryPolicy(retry.max_attempts, retry.delays_ms).delay_for(attempt)
 
 
 def renkei_topology(prefix: str, retry: RetrySettings) -> Topology:

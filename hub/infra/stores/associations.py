@@ -27,10 +27,7 @@ from hub.infra.db.tables.associations import association_members
 from hub.infra.stores.actors import SqlMessageActors
 from hub.ports.vault import Vault
 
-__all__ = ["AUDIT_SCOPE", "AssociationScope", "load_members", "record_owner"]
-
-AUDIT_SCOPE: Final = "audit"
-"""The token scope in which access records name people."""
+__all__ = ["AssociationScope", "load_members", "record_owner"]
 
 _CHUNK: Final = 500
 
