@@ -30,7 +30,6 @@ from contracts.sealing import Sealer, Unsealer
 from hub.core.operator.holds import candidate_field, hold_seal_id
 from hub.infra.broker.topology import Names
 from hub.infra.crypto.code_cipher import CodeCipher
-from hub.infra.crypto.envelope import KeyWrapper
 from hub.infra.db.tables.codes import is_codes
 from hub.infra.db.tables.dead_letters import dead_letters
 from hub.infra.db.tables.holds import number_holds
@@ -38,6 +37,7 @@ from hub.infra.db.tables.messaging import outbox
 from hub.infra.db.tables.vault import subject_keys
 from hub.infra.keys.bundles import VaultKeys
 from hub.infra.keys.keyring import KeyKind, KeyName
+from hub.infra.vault.lifecycle import rewrap_chunk
 from hub.infra.vault.store import plan_each_statement
 
 __all__ = [
@@ -166,42 +166,15 @@ def rewrap(
 def _rewrap_data_keys(
     engine: Engine, vault: VaultKeys, chunk_size: int, now: datetime, tick: Callable[[int], None]
 ) -> int:
-    statement = (
-        update(subject_keys)
-        .where(subject_keys.c.subject_id == bindparam("b_subject"))
-        .values(wrapped_dek=bindparam("b_wrapped"), kek_id=bindparam("b_kek"), updated_at=bindparam("b_at"))
-    )
     done, last = 0, ""
     tick(0)
     while True:
         with engine.begin() as conn:
             plan_each_statement(conn)
-            wrapper = KeyWrapper(vault.kek)
-            current = wrapper.current_kek_id
-            rows = conn.execute(
-                select(subject_keys)
-                .where(subject_keys.c.kek_id != current, subject_keys.c.subject_id > last)
-                .order_by(subject_keys.c.subject_id)
-                .limit(chunk_size)
-            ).all()
-            if not rows:
-                return done
-            conn.execute(
-                statement,
-                [
-                    {
-                        "b_subject": row.subject_id,
-                        "b_wrapped": wrapper.rewrap(
-                            row.subject_id, row.dek_version, bytes(row.wrapped_dek), row.kek_id
-                        ),
-                        "b_kek": current,
-                        "b_at": now,
-                    }
-                    for row in rows
-                ],
-            )
-        done += len(rows)
-        last = rows[-1].subject_id
+            count, last = rewrap_chunk(conn, vault, after=last, limit=chunk_size, now=now)
+        if not count:
+            return done
+        done += count
         tick(done)
 
 

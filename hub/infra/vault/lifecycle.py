@@ -68,6 +68,7 @@ __all__ = [
     "new_person_ref",
     "retention_due",
     "rewrap_all",
+    "rewrap_chunk",
     "subject_tables",
 ]
 
@@ -91,47 +92,66 @@ def rewrap_all(
 ) -> int:
     """Re-wrap every data key not wrapped by the newest KEK; returns how many were re-wrapped.
 
-    Runs in the caller's transaction. Walks the keys in subject-id order (keyset pagination), one select
-    and one executemany update per chunk.
+    Runs in the caller's transaction, one :func:`rewrap_chunk` after another (``renkei keys rotate`` runs the
+    same chunks, one transaction each, with a progress bar).
 
     Raises:
         ConfigurationError: a data key is wrapped by a KEK the keyring no longer holds.
     """
     plan_each_statement(conn)
-    wrapper = KeyWrapper(keys.kek)
-    current = wrapper.current_kek_id
     now = (clock or (lambda: datetime.now(UTC)))()
-    statement = (
-        update(subject_keys)
-        .where(subject_keys.c.subject_id == bindparam("b_subject"))
-        .values(wrapped_dek=bindparam("b_wrapped"), kek_id=bindparam("b_kek"), updated_at=bindparam("b_at"))
-    )
     done, last = 0, ""
     while True:
-        rows = conn.execute(
-            select(subject_keys)
-            .where(subject_keys.c.kek_id != current, subject_keys.c.subject_id > last)
-            .order_by(subject_keys.c.subject_id)
-            .limit(chunk_size)
-        ).all()
-        if not rows:
+        count, last = rewrap_chunk(conn, keys, after=last, limit=chunk_size, now=now)
+        if not count:
             return done
-        conn.execute(
-            statement,
-            [
-                {
-                    "b_subject": row.subject_id,
-                    "b_wrapped": wrapper.rewrap(
-                        row.subject_id, row.dek_version, bytes(row.wrapped_dek), row.kek_id
-                    ),
-                    "b_kek": current,
-                    "b_at": now,
-                }
-                for row in rows
-            ],
-        )
-        done += len(rows)
-        last = rows[-1].subject_id
+        done += count
+
+
+_REWRAP: Final = (
+    update(subject_keys)
+    .where(subject_keys.c.subject_id == bindparam("b_subject"))
+    .values(wrapped_dek=bindparam("b_wrapped"), kek_id=bindparam("b_kek"), updated_at=bindparam("b_at"))
+)
+
+
+def rewrap_chunk(
+    conn: Connection, keys: VaultKeys, *, after: str, limit: int, now: datetime
+) -> tuple[int, str]:
+    """Re-wrap up to ``limit`` data keys not wrapped by the newest KEK, of the subjects after ``after``.
+
+    Walks the keys in subject-id order (keyset pagination): one select and one executemany update, in the
+    caller's transaction. Returns how many were re-wrapped and the last subject id, the ``after`` of the
+    next chunk (``(0, after)`` when none is left).
+
+    Raises:
+        ConfigurationError: a data key is wrapped by a KEK the keyring no longer holds.
+    """
+    wrapper = KeyWrapper(keys.kek)
+    current = wrapper.current_kek_id
+    rows = conn.execute(
+        select(subject_keys)
+        .where(subject_keys.c.kek_id != current, subject_keys.c.subject_id > after)
+        .order_by(subject_keys.c.subject_id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return 0, after
+    conn.execute(
+        _REWRAP,
+        [
+            {
+                "b_subject": row.subject_id,
+                "b_wrapped": wrapper.rewrap(
+                    row.subject_id, row.dek_version, bytes(row.wrapped_dek), row.kek_id
+                ),
+                "b_kek": current,
+                "b_at": now,
+            }
+            for row in rows
+        ],
+    )
+    return len(rows), str(rows[-1].subject_id)
 
 
 # --- retention -------------------------------------------------------------------------------------------
