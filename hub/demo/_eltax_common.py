@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from adapters.jlis import SyntheticPopulation
 from adapters.pension.messages import read_hub_messages
-from contracts.envelope import Envelope, Purpose, new_envelope
-from contracts.ids import new_id
+from contracts.envelope import Envelope, Purpose
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.messages.eltax import DependantKind
 from contracts.purpose_table import FEDERATION
-from contracts.registry import payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.flows.dependants import DECLARATION_HELD, DEPENDANT_ROLE
 from hub.core.rules.retention import dependants_declaration_retention
 from hub.demo.dependants import filing_deadline
+from hub.demo.flow import FlowResult, pension_request
 from hub.ports.vault import Ground
 
 if TYPE_CHECKING:
@@ -115,27 +114,8 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[tuple[int, int, 
 
 
 def as_pension(message_type: str, purpose: Purpose, payload: BaseModel, correlation: Any) -> Envelope:
-    return new_envelope(
-        message_type=message_type,
-        schema_version=1,
-        source="pension",
-        destination="hub",
-        purpose=purpose,
-        payload=payload_dict(payload),
-        correlation_id=correlation,
-        message_id=new_id(),
-        actor=FEDERATION,  # 事務(5)(7) are the federation's alone
-    )
-
-
-@dataclass
-class FlowResult:
-    """Counts of one flow."""
-
-    sent: int
-    completed: int
-    duplicates: int
-    outcomes: dict[str, int] = field(default_factory=dict)
+    # 事務(5)(7) are the federation's alone
+    return pension_request(message_type, purpose, payload, actor=FEDERATION, correlation=correlation)
 
 
 class PensionInbox:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from contracts.envelope import Envelope, Purpose, new_envelope
+from contracts.ids import new_id
+from contracts.registry import payload_dict
+
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from hub.demo.deployment import LocalDeployment
 
-__all__ = ["DemoFlow", "FlowCounts"]
+__all__ = ["DemoFlow", "FlowCounts", "FlowResult", "pension_request"]
 
 
 class FlowCounts(Protocol):
@@ -48,3 +56,35 @@ class DemoFlow(Protocol):
     def finish(self) -> FlowCounts:
         """Final counts, duplicates included."""
         ...
+
+
+@dataclass
+class FlowResult:
+    """Counts of one flow."""
+
+    sent: int
+    completed: int
+    duplicates: int
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def pension_request(
+    message_type: str,
+    purpose: Purpose,
+    payload: BaseModel,
+    *,
+    actor: str,
+    correlation: uuid.UUID | None = None,
+) -> Envelope:
+    """A pension-system message to the hub on behalf of ``actor``: a new flow unless ``correlation``."""
+    return new_envelope(
+        message_type=message_type,
+        schema_version=1,
+        source="pension",
+        destination="hub",
+        purpose=purpose,
+        payload=payload_dict(payload),
+        correlation_id=correlation,
+        message_id=new_id(),
+        actor=actor,
+    )

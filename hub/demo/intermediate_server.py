@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from adapters.intermediate_server import DEMO_MUNICIPALITIES, LOCAL_TAX_SPI, PENSION_SPI, RESIDENT_RECORD_SPI
 from adapters.pension.messages import read_hub_messages
-from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
-from contracts.ids import new_id, random_letters
+from contracts.envelope import Envelope, LegalBasis, Purpose
+from contracts.ids import random_letters
 from contracts.messages.intermediate_server import (
     CodeAcquisitionCompleted,
     CodeAcquisitionRecord,
@@ -43,9 +42,9 @@ from contracts.messages.intermediate_server import (
     TableBasis,
 )
 from contracts.purposes import PENSION_CODE_ACQUISITION, PENSION_DUPLICATE_DATA, PENSION_INFO_QUERY
-from contracts.registry import payload_dict
 from contracts.usage_number import UsageNumber
 from hub.demo.data import DEMO_ASSOCIATION
+from hub.demo.flow import FlowResult, pension_request
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -65,31 +64,13 @@ def _purpose(code: str, article: str) -> Purpose:
 
 
 def _envelope(message_type: str, purpose: Purpose, payload: BaseModel) -> Envelope:
-    return new_envelope(
-        message_type=message_type,
-        schema_version=1,
-        source="pension",
-        destination="hub",
-        purpose=purpose,
-        payload=payload_dict(payload),
-        message_id=new_id(),
-        actor=DEMO_ASSOCIATION,  # 事務(9) 情報照会 is a 構成組合's alone
-    )
+    # 事務(9) 情報照会 is a 構成組合's alone
+    return pension_request(message_type, purpose, payload, actor=DEMO_ASSOCIATION)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-@dataclass
-class FlowResult:
-    """Counts of one flow."""
-
-    sent: int
-    completed: int
-    duplicates: int
-    outcomes: dict[str, int] = field(default_factory=dict)
 
 
 class _Inbox:

@@ -8,6 +8,7 @@ One contract test class (``tests/contract/test_transport.py``) runs against both
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ __all__ = [
     "QueueSpec",
     "Topology",
     "Transport",
+    "run_handler",
 ]
 
 HeaderValue = str | int | bool | None
@@ -98,6 +100,27 @@ class Disposition(enum.Enum):
 
 
 BatchHandler = Callable[[Sequence[Delivery]], Sequence[Disposition]]
+
+
+def run_handler(
+    handler: BatchHandler, batch: Sequence[Delivery], queue: str, log: logging.Logger
+) -> Sequence[Disposition]:
+    """Call ``handler`` as every transport does.
+
+    A failure, or a wrong number of dispositions, requeues the whole batch (logged on the transport's
+    ``log``); the queue's delivery limit ends a loop.
+    """
+    try:
+        dispositions = handler(batch)
+    except Exception:  # any handler failure requeues the batch; the delivery limit ends loops
+        log.exception("handler failed; requeueing %d deliveries of %s", len(batch), queue)
+        return [Disposition.REQUEUE] * len(batch)
+    if len(dispositions) != len(batch):
+        log.error(
+            "handler returned %d dispositions for %d deliveries; requeueing", len(dispositions), len(batch)
+        )
+        return [Disposition.REQUEUE] * len(batch)
+    return dispositions
 
 
 @dataclass(frozen=True, slots=True)

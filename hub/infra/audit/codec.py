@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 __all__ = [
+    "DESCRIBING_FIELDS",
     "GENESIS",
     "RECORD_FIELDS",
     "canonical_at",
@@ -43,7 +44,7 @@ __all__ = [
 GENESIS: Final = "0" * 64
 """The ``prev_digest`` of the first checkpoint."""
 
-RECORD_FIELDS: Final = (
+DESCRIBING_FIELDS: Final = (
     "at",
     "actor",
     "action",
@@ -56,8 +57,9 @@ RECORD_FIELDS: Final = (
     "legal_basis",
     "outcome",
     "reason",
-    "details",
 )
+"""What an access record says of its message, in the order every form of it lists them."""
+RECORD_FIELDS: Final = (*DESCRIBING_FIELDS, "details")
 """The stored columns a record's hash covers, in hashing order (``at`` in :func:`canonical_at` form)."""
 
 _RECORD_DOMAIN: Final = b"renkei.audit.record.v1"

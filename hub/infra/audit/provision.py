@@ -26,7 +26,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, String, delete, insert, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import AuditWriteFailed, StoreUnavailable, ValidationFailed
+from contracts.errors import AuditWriteFailed, StoreUnavailable
 from hub.infra.audit.codec import canonical_at
 from hub.infra.audit.provision_rows import (
     DIGEST_FIELDS,
@@ -35,7 +35,7 @@ from hub.infra.audit.provision_rows import (
     RETENTION_YEARS,
     default_retention,
     provision_digest,
-    provision_values,
+    provision_values_of,
     seal_details,
 )
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
@@ -78,10 +78,7 @@ class SqlProvisionLog:
         """
         if not provisions:
             return
-        values = [provision_values(p) for p, _ in provisions]
-        ids = [v["record_id"] for v in values]
-        if len(set(ids)) != len(ids):
-            raise ValidationFailed("a provision record id repeats within one call")
+        values = provision_values_of(provisions)
         sealed = [seal_details(v, access) for v, (_, access) in zip(values, provisions, strict=True)]
         positions = self._audit.append_positions(sealed)
         rows = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Final
@@ -27,6 +27,7 @@ __all__ = [
     "default_retention",
     "provision_digest",
     "provision_values",
+    "provision_values_of",
     "seal_details",
 ]
 
@@ -62,6 +63,20 @@ def default_retention(requested_at: datetime, provided_at: datetime | None) -> d
         return day.replace(year=day.year + RETENTION_YEARS)
     except ValueError:
         return day.replace(year=day.year + RETENTION_YEARS, day=28)
+
+
+def provision_values_of(provisions: Sequence[tuple[ProvisionRecord, AccessRecord]]) -> list[dict[str, Any]]:
+    """The rows of one call's provision records, each checked, in order (what every ProvisionLog stores).
+
+    Raises:
+        PolicyRefused: a value holds an Individual Number.
+        ValidationFailed: a record id repeats within the call or does not fit.
+    """
+    values = [provision_values(p) for p, _ in provisions]
+    ids = [v["record_id"] for v in values]
+    if len(set(ids)) != len(ids):
+        raise ValidationFailed("a provision record id repeats within one call")
+    return values
 
 
 def provision_values(p: ProvisionRecord) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from typing import Any, Final, TextIO
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, select, tuple_
 
-from hub.infra.audit.codec import to_utc
-from hub.infra.audit.provision import provision_json
+from hub.infra.audit.codec import DESCRIBING_FIELDS, to_utc
+from hub.infra.audit.provision import DIGEST_FIELDS, provision_json
 from hub.infra.audit.rows import StoredRecord, stored_record
 from hub.infra.db.tables.audit import access_record_subjects, access_records, provision_records
 
@@ -38,43 +38,13 @@ __all__ = [
 _CHUNK: Final = 500
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r", "'")
 
-RECORD_COLUMNS: Final = (
-    "at",
-    "actor",
-    "action",
-    "message_id",
-    "correlation_id",
-    "message_type",
-    "source",
-    "destination",
-    "purpose",
-    "legal_basis",
-    "outcome",
-    "reason",
-    "subjects",
-    "details",
-    "chain_id",
-    "seq",
-    "prev_hash",
-    "hash",
-)
+RECORD_COLUMNS: Final = (*DESCRIBING_FIELDS, "subjects", "details", "chain_id", "seq", "prev_hash", "hash")
 PROVISION_COLUMNS: Final = (
-    "record_id",
-    "role",
-    "requester",
-    "provider",
-    "requested_at",
-    "provided_at",
-    "items",
-    "jimu",
-    "legal_basis_current",
-    "legal_basis_legacy",
-    "non_disclosure",
-    "subject",
-    "retention_until",
+    *("subject" if name == "subject_token" else name for name in DIGEST_FIELDS),
     "access_chain_id",
     "access_seq",
 )
+"""The digested fields (the subject's token exported as ``subject``) and the access record they belong to."""
 
 
 class ExportFormat(StrEnum):

@@ -40,17 +40,8 @@ _LIMITS: Final = {
 }
 _SUBJECT_LIMIT: Final = 200
 _SPACE: Final = re.compile(r"\s")
-_COLUMNS: Final = (
-    "actor",
-    "message_id",
-    "correlation_id",
-    "message_type",
-    "source",
-    "destination",
-    "purpose",
-    "legal_basis",
-    "reason",
-)
+_COLUMNS: Final = tuple(name for name in RECORD_FIELDS if name not in {"at", "action", "outcome", "details"})
+"""The fields stored as the record gives them (the others are converted)."""
 # Only prose is masked: identifiers are generated, and a random hex id holds a 12-digit run with a valid
 # check digit about once in a thousand, which masking would turn into a record no search can find.
 _FREE_TEXT: Final = ("purpose", "legal_basis", "reason")

@@ -33,7 +33,7 @@ from hub.infra.broker._addresses import BrokerAddresses
 from hub.infra.broker._consumer import ConsumerSession
 from hub.infra.broker._publisher import PublisherSession
 from hub.infra.observability.process_metrics import count_published
-from hub.ports.transport import BatchHandler, Delivery, Disposition, OutgoingMessage, Topology
+from hub.ports.transport import BatchHandler, OutgoingMessage, Topology, run_handler
 
 __all__ = ["PikaTransport"]
 
@@ -302,7 +302,7 @@ class PikaTransport:
             while not stop.is_set():  # each pass waits at most a poll interval for deliveries
                 batch = session.next_batch(batch_size, batch_wait_s)
                 if batch:
-                    session.settle(batch, _run_handler(handler, batch, queue))
+                    session.settle(batch, run_handler(handler, batch, queue, _log))
                     settled += 1
         except BrokerUnavailable as exc:
             if settled or time.monotonic() - started >= _HEALTHY_SESSION_S:
@@ -323,18 +323,3 @@ class _when(stop_base):  # noqa: N801 - reads like tenacity's own stop condition
     def __call__(self, retry_state: RetryCallState) -> bool:
         del retry_state
         return self._event.is_set()
-
-
-def _run_handler(handler: BatchHandler, batch: Sequence[Delivery], queue: str) -> Sequence[Disposition]:
-    """Call ``handler``; a failure, or a wrong number of dispositions, requeues the whole batch."""
-    try:
-        dispositions = handler(batch)
-    except Exception:  # noqa: BLE001 - any handler failure requeues the batch; the delivery limit ends loops
-        _log.exception("handler failed; requeueing %d deliveries of %s", len(batch), queue)
-        return [Disposition.REQUEUE] * len(batch)
-    if len(dispositions) != len(batch):
-        _log.error(
-            "handler returned %d dispositions for %d deliveries; requeueing", len(dispositions), len(batch)
-        )
-        return [Disposition.REQUEUE] * len(batch)
-    return dispositions

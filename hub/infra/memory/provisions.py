@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from contracts.errors import AuditWriteFailed, ValidationFailed
-from hub.infra.audit.provision_rows import provision_values, seal_details
+from contracts.errors import AuditWriteFailed
+from hub.infra.audit.provision_rows import provision_values_of, seal_details
 from hub.infra.memory.audit import InMemoryAuditLog
 from hub.ports.audit import AccessRecord, ProvisionRecord
 
@@ -45,11 +45,8 @@ class InMemoryProvisionLog:
         """
         if not provisions:
             return
-        values = [provision_values(p) for p, _ in provisions]
-        ids = [v["record_id"] for v in values]
-        if len(set(ids)) != len(ids):
-            raise ValidationFailed("a provision record id repeats within one call")
-        if any(i in self._rows for i in ids):
+        values = provision_values_of(provisions)
+        if any(v["record_id"] in self._rows for v in values):
             raise AuditWriteFailed("the 情報提供等記録 could not be written (a record id is stored already)")
         sealed = [seal_details(v, access) for v, (_, access) in zip(values, provisions, strict=True)]
         self._audit.append(sealed)

@@ -40,6 +40,7 @@ from hub.ports.transport import (
     OutgoingMessage,
     QueueSpec,
     Topology,
+    run_handler,
 )
 
 __all__ = ["InMemoryTransport", "ManualClock"]
@@ -291,7 +292,7 @@ class InMemoryTransport:
                 self._unacked[tag] = (q, message)
         if not batch:
             return 0
-        dispositions = _run_handler(handler, batch, queue)
+        dispositions = run_handler(handler, batch, queue, _log)
         with self._cond:
             self._settle(batch, dispositions)
             self._cond.notify_all()
@@ -427,21 +428,6 @@ class InMemoryTransport:
             user_id=m.user_id,
             arrived_size=arrived_size,
         )
-
-
-def _run_handler(handler: BatchHandler, batch: Sequence[Delivery], queue: str) -> Sequence[Disposition]:
-    """Call ``handler``; a failure, or a wrong number of dispositions, requeues the whole batch."""
-    try:
-        dispositions = handler(batch)
-    except Exception:  # noqa: BLE001 - any handler failure requeues the batch; the delivery limit ends loops
-        _log.exception("handler failed; requeueing %d deliveries of %s", len(batch), queue)
-        return [Disposition.REQUEUE] * len(batch)
-    if len(dispositions) != len(batch):
-        _log.error(
-            "handler returned %d dispositions for %d deliveries; requeueing", len(dispositions), len(batch)
-        )
-        return [Disposition.REQUEUE] * len(batch)
-    return dispositions
 
 
 def _deaths(headers: Mapping[str, object]) -> list[dict[str, object]]:
