@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from contracts.envelope import LegalBasis, Purpose
@@ -11,6 +11,9 @@ from contracts.ids import stable_id
 from contracts.messages.intermediate_server import IsError
 from contracts.purpose_table import default_table
 from contracts.purposes import IS_CODE_ACQUISITION, IS_DUPLICATE, IS_DUPLICATE_DATA, IS_INFO_QUERY
+from contracts.usage_number import UsageNumber
+from hub.core.flows.context import HandlerContext
+from hub.ports.vault import AUDIT_SCOPE, SubjectId
 
 __all__ = [
     "CODE_PURPOSE",
@@ -19,6 +22,7 @@ __all__ = [
     "NUMBER_ACT",
     "actor_label",
     "error_text",
+    "people_with_codes",
     "query_purpose",
     "query_record_id",
 ]
@@ -78,3 +82,19 @@ def actor_label(code: str | None) -> str:
 def query_record_id(cause: uuid.UUID, record_seq: int) -> str:
     """The レコード識別番号 of a query: deterministic from its request, never shaped like a number."""
     return stable_id(_RECORD_NAMESPACE, f"{cause}/{record_seq}").hex.upper()
+
+
+def people_with_codes(
+    ctx: HandlerContext, usage: Sequence[UsageNumber]
+) -> tuple[dict[UsageNumber, SubjectId], dict[SubjectId, str], dict[SubjectId, str], dict[SubjectId, str]]:
+    """The people of a message to the network: ``(subjects, audit tokens, codes, 宛名番号)``.
+
+    Subjects by usage number (the unknown left out), the audit tokens of the known, the 符号 of those the hub
+    holds one for, and their 宛名番号.
+    """
+    vault, codes = ctx.uow.vault, ctx.uow.codes
+    subjects = vault.subjects_by_usage(list(usage))
+    known = list(dict.fromkeys(subjects.values()))
+    tokens = vault.tokens(AUDIT_SCOPE, known)
+    held = codes.codes_of(known)
+    return subjects, tokens, held, codes.atena_numbers(list(held))

@@ -33,7 +33,13 @@ from contracts.purposes import IS_DUPLICATE, PENSION_DUPLICATE_DATA, PENSION_PRO
 from contracts.registry import Decoded
 from hub.core.flows.access import access_record
 from hub.core.flows.context import HandlerContext, reply
-from hub.core.flows.intermediate_common import DUPLICATE_PURPOSE, IS, actor_label, error_text
+from hub.core.flows.intermediate_common import (
+    DUPLICATE_PURPOSE,
+    IS,
+    actor_label,
+    error_text,
+    people_with_codes,
+)
 from hub.core.flows.purpose import not_permitted_reply, refusal_records, screen
 from hub.core.rules.legal_basis import current_text, legacy_text
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
@@ -57,12 +63,7 @@ def _unaskable(r: DuplicateChangeRecord) -> DuplicateOutcome:
 def handle_duplicate_change(message: Decoded[DuplicateDataChanged], ctx: HandlerContext) -> list[Envelope]:
     """Send 副本 changes of people with a code to the adapter; answer the others at once."""
     env, change = message.envelope, message.payload
-    vault, codes = ctx.uow.vault, ctx.uow.codes
-    subjects = vault.subjects_by_usage([r.usage_number for r in change.records])
-    known = list(dict.fromkeys(subjects.values()))
-    tokens = vault.tokens(AUDIT_SCOPE, known)
-    held = codes.codes_of(known)
-    atena = codes.atena_numbers(list(held))
+    subjects, tokens, held, atena = people_with_codes(ctx, [r.usage_number for r in change.records])
     records = [
         access_record(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(change.records)))
     ]

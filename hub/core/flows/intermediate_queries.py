@@ -45,6 +45,7 @@ from hub.core.flows.intermediate_common import (
     IS,
     actor_label,
     error_text,
+    people_with_codes,
     query_purpose,
     query_record_id,
 )
@@ -104,12 +105,7 @@ def _check(ctx: HandlerContext, r: InfoQueryRecord) -> QueryPermission:
 def handle_info_query(message: Decoded[InfoQueryRequested], ctx: HandlerContext) -> list[Envelope]:
     """Send the allowed queries of people with a code; answer the rest at once; dead-letter the refused."""
     env, request = message.envelope, message.payload
-    vault, codes = ctx.uow.vault, ctx.uow.codes
-    subjects = vault.subjects_by_usage([r.usage_number for r in request.records])
-    known = list(dict.fromkeys(subjects.values()))
-    tokens = vault.tokens(AUDIT_SCOPE, known)
-    held = codes.codes_of(known)
-    atena = codes.atena_numbers(list(held))
+    subjects, tokens, held, atena = people_with_codes(ctx, [r.usage_number for r in request.records])
     records = [
         access_record(ctx, AuditAction.RECEIVED, env, tokens.values(), records=str(len(request.records)))
     ]

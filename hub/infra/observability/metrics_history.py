@@ -6,7 +6,6 @@ its Prometheus endpoint. Every query is bounded by a time window or by the numbe
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,7 +14,7 @@ from sqlalchemy import Connection, func, select
 
 from hub.infra.audit.codec import to_utc
 from hub.infra.db.tables.metrics import ALL_FLOWS, metric_carried, metric_samples
-from hub.infra.observability.metrics_sampler import LATENCY_BOUNDS_S, minute_of
+from hub.infra.observability.metrics_sampler import LATENCY_BOUNDS_S, minute_of, parse_buckets
 
 __all__ = [
     "AdapterGauge",
@@ -91,16 +90,6 @@ class Total:
     latency_count: int = 0
     latency_sum_s: float = 0.0
     buckets: list[int] = field(default_factory=lambda: [0] * len(LATENCY_BOUNDS_S))
-
-
-def _buckets(text: str) -> list[int]:
-    try:
-        values = json.loads(text)
-    except ValueError:
-        return [0] * len(LATENCY_BOUNDS_S)
-    if not isinstance(values, list) or len(values) != len(LATENCY_BOUNDS_S):
-        return [0] * len(LATENCY_BOUNDS_S)
-    return [int(v) if isinstance(v, int) else 0 for v in values]
 
 
 def flow_rows(conn: Connection, since: datetime, now: datetime) -> list[FlowRow]:
@@ -232,6 +221,6 @@ def totals(conn: Connection) -> list[Total]:
         total.failed += failed
         total.latency_count += count
         total.latency_sum_s += sum_ms / 1000
-        for i, value in enumerate(_buckets(buckets)):
+        for i, value in enumerate(parse_buckets(buckets)):
             total.buckets[i] += value
     return sorted(found.values(), key=lambda t: (t.flow, t.adapter))
