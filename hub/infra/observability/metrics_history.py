@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from hub.infra.audit.codec import to_utc
-from hub.infra.db.tables.metrics import ALL_FLOWS, metric_carried, metric_samples
+from hub.infra.db.tables.metrics import ALL_FLOWS, counters_of, metric_carried, metric_samples
 from hub.infra.observability.metrics_sampler import LATENCY_BOUNDS_S, minute_of, parse_buckets
 
 __all__ = [
@@ -191,27 +191,8 @@ def totals(conn: Connection) -> list[Total]:
 
     The samples kept, plus what pruning carried out of them (``metric_carried``).
     """
-    query = select(
-        m.c.flow,
-        m.c.adapter,
-        m.c.received,
-        m.c.routed,
-        m.c.failed,
-        m.c.latency_count,
-        m.c.latency_sum_ms,
-        m.c.latency_buckets,
-    ).where(m.c.flow != ALL_FLOWS)
-    c = metric_carried
-    carried = select(
-        c.c.flow,
-        c.c.adapter,
-        c.c.received,
-        c.c.routed,
-        c.c.failed,
-        c.c.latency_count,
-        c.c.latency_sum_ms,
-        c.c.latency_buckets,
-    )
+    query = select(*counters_of(m)).where(m.c.flow != ALL_FLOWS)
+    carried = select(*counters_of(metric_carried))
     found: dict[tuple[str, str], Total] = {}
     rows = [*conn.execute(carried), *conn.execute(query)]
     for flow, adapter, received, routed, failed, count, sum_ms, buckets in rows:

@@ -40,7 +40,7 @@ from hub.infra.audit.codec import to_utc
 from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, Names
 from hub.infra.db.tables.audit import access_records
 from hub.infra.db.tables.messaging import outbox
-from hub.infra.db.tables.metrics import ALL_FLOWS, metric_carried, metric_samples
+from hub.infra.db.tables.metrics import ALL_FLOWS, counters_of, metric_carried, metric_samples
 
 __all__ = [
     "LATENCY_BOUNDS_S",
@@ -385,20 +385,7 @@ class MetricsSampler:
             return
         cutoff = minute_of(now - self._history) - _PRUNE_MARGIN
         m = metric_samples
-        removed = conn.execute(
-            delete(m)
-            .where(m.c.minute < cutoff)
-            .returning(
-                m.c.flow,
-                m.c.adapter,
-                m.c.received,
-                m.c.routed,
-                m.c.failed,
-                m.c.latency_count,
-                m.c.latency_sum_ms,
-                m.c.latency_buckets,
-            )
-        ).all()
+        removed = conn.execute(delete(m).where(m.c.minute < cutoff).returning(*counters_of(m))).all()
         sums: dict[tuple[str, str], _Carry] = {}
         for flow, adapter, *values in removed:
             if flow == ALL_FLOWS:

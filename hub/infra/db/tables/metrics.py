@@ -13,9 +13,12 @@ No column holds a person's data: flows, adapters, counts and times only.
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     DateTime,
     Index,
     Integer,
@@ -27,7 +30,7 @@ from sqlalchemy import (
 
 from hub.infra.db.tables.metadata import metadata
 
-__all__ = ["ALL_FLOWS", "metric_carried", "metric_samples"]
+__all__ = ["ALL_FLOWS", "COUNTERS", "counters_of", "metric_carried", "metric_samples"]
 
 ALL_FLOWS = "*"
 """The ``flow`` of rows that hold an adapter's queue gauges (depth, consumers), shared by every flow."""
@@ -72,3 +75,21 @@ Pruning moves a sample's counts here in the same transaction that deletes it, so
 console exports to Prometheus (carried + kept samples) never fall: an hourly prune used to look like a
 counter reset.
 """
+
+
+COUNTERS: Final = (
+    "flow",
+    "adapter",
+    "received",
+    "routed",
+    "failed",
+    "latency_count",
+    "latency_sum_ms",
+    "latency_buckets",
+)
+"""The columns a flow's counters are kept in, in ``metric_samples`` and in what pruning carried out of it."""
+
+
+def counters_of(table: Table) -> list[ColumnElement[Any]]:
+    """The :data:`COUNTERS` columns of ``metric_samples`` or ``metric_carried``, in that order."""
+    return [table.c[name] for name in COUNTERS]
