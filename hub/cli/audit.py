@@ -26,12 +26,13 @@ from rich.table import Table
 
 from contracts.errors import ConfigurationError
 from hub.bootstrap.operator import checkpoint_now, checkpoint_signer
+from hub.cli.failures import database_errors
 from hub.infra.audit.anchor import append_anchor, newest_anchor, read_anchors
 from hub.infra.audit.codec import canonical_at
 from hub.infra.audit.query import ExportFormat, RecordFilter, export_provisions, export_records, search
 from hub.infra.audit.verify import VerifyReport, verify_engine
 from hub.infra.crypto.signing import load_public_key, load_signer, public_key_pem
-from hub.infra.db.engine import DATABASE_FAILURES, Engine, make_engine
+from hub.infra.db.engine import Engine, make_engine
 from hub.ports.audit import AuditAction
 from hub.settings import Settings
 
@@ -76,13 +77,8 @@ def _time(value: str | None, name: str) -> datetime | None:
 def _engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings.database_url)
     try:
-        yield engine
-    except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
-    except DATABASE_FAILURES as exc:
-        raise _fail(
-            f"the database failed ({type(exc).__name__}); is it migrated (renkei db upgrade)?"
-        ) from exc
+        with database_errors(_fail, ConfigurationError):
+            yield engine
     finally:
         engine.dispose()
 

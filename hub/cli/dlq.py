@@ -37,9 +37,10 @@ from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.bootstrap.transports import pika_transports
 from hub.cli.approvals_cmd import policy_of
+from hub.cli.failures import database_errors
 from hub.core.operator.approvals import ApprovalRefused, consume
 from hub.core.operator.dead_letter_replay import DeadLetterOperations, OperationReport, operator_actor
-from hub.infra.db.engine import DATABASE_FAILURES, make_engine
+from hub.infra.db.engine import make_engine
 from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus, DeadLetterStore
@@ -128,14 +129,8 @@ def _shown(value: object) -> str:
 def _store(settings: Settings) -> Iterator[DeadLetterStore]:
     engine = make_engine(settings.database_url)
     try:
-        with engine.connect() as conn:
+        with database_errors(_fail, RenkeiError), engine.connect() as conn:
             yield SqlDeadLetterStore(conn)
-    except RenkeiError as exc:
-        raise _fail(str(exc)) from exc
-    except DATABASE_FAILURES as exc:
-        raise _fail(
-            f"the database failed ({type(exc).__name__}); is it migrated (renkei db upgrade)?"
-        ) from exc
     finally:
         engine.dispose()
 
