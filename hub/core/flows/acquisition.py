@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from contracts.envelope import Envelope, Purpose
+from contracts.envelope import Envelope
 from contracts.errors import ValidationFailed
 from contracts.individual_number import IndividualNumber
 from contracts.messages.common import ChunkInfo
@@ -37,7 +37,7 @@ from contracts.purposes import JLIS_NUMBER_ACQUISITION, PENSION_NUMBER_ACQUISITI
 from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber
 from hub.core.flows.access import record_of
-from hub.core.flows.context import HandlerContext, reply
+from hub.core.flows.context import HandlerContext, answer_pension, reply
 from hub.core.flows.purpose import refusal_records, screen_grounds
 from hub.core.flows.survival import JLIS_REF_SCOPE
 from hub.core.operator.holds import (
@@ -148,12 +148,12 @@ def handle_acquisition_request(
 
 
 def _to_pension(env: Envelope, outcomes: NumberAcquisitionOutcomes, label: str) -> Envelope:
-    return reply(
+    return answer_pension(
         env,
         message_type="pension.number_acquisition.outcome",
         payload=outcomes,
+        code=PENSION_NUMBER_ACQUISITION,
         label=label,
-        purpose=Purpose(code=PENSION_NUMBER_ACQUISITION, legal_basis=env.purpose.legal_basis),
     )
 
 

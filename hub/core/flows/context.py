@@ -17,7 +17,7 @@ from hub.core.rules.legal_basis import LegalBasisTable
 from hub.core.rules.policy import NumberPolicy
 from hub.ports.store import UnitOfWork
 
-__all__ = ["Cause", "CauseIds", "HandlerContext", "derived_id", "reply"]
+__all__ = ["Cause", "CauseIds", "HandlerContext", "answer_pension", "derived_id", "reply"]
 
 _NAMESPACE = uuid.UUID("0f6f0a52-6c1e-4b7e-9f2a-72656e6b6569")
 
@@ -103,4 +103,17 @@ def reply(
         causation_id=cause.message_id,
         message_id=derived_id(cause.message_id, label),
         actor=cause.actor,
+    )
+
+
+def answer_pension(
+    cause: Envelope, *, message_type: str, payload: BaseModel, code: str, label: str = "pension"
+) -> Envelope:
+    """The pension system's answer to ``cause`` (a :func:`reply`): purpose ``code``, the cause's basis."""
+    return reply(
+        cause,
+        message_type=message_type,
+        payload=payload,
+        label=label,
+        purpose=Purpose(code=code, legal_basis=cause.purpose.legal_basis),
     )

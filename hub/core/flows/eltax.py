@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Final
 
-from contracts.envelope import Envelope, Party, Purpose
+from contracts.envelope import Envelope, Party
 from contracts.messages.eltax import (
     PAYMENT_REPORT_PURPOSE,
     EltaxOutcomeRecord,
@@ -51,7 +51,7 @@ from contracts.purposes import (
 from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber
 from hub.core.flows.access import record_of
-from hub.core.flows.context import HandlerContext, derived_id, reply
+from hub.core.flows.context import HandlerContext, answer_pension, derived_id, reply
 from hub.core.flows.purpose import not_permitted_reply, refusal_records, screen
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.vault import AUDIT_SCOPE, SubjectId
@@ -229,14 +229,7 @@ def handle_eltax_receipt(message: Decoded[EltaxReceipt], ctx: HandlerContext) ->
         ),
         unmatched_lines=tuple(r.line for r in receipt.records if r.usage_number is None),
     )
-    out = reply(
-        env,
-        message_type="pension.eltax.outcomes",
-        destination="pension",
-        purpose=Purpose(code=PENSION_ELTAX, legal_basis=env.purpose.legal_basis),
-        payload=outcomes,
-        label="pension",
-    )
+    out = answer_pension(env, message_type="pension.eltax.outcomes", payload=outcomes, code=PENSION_ELTAX)
     statuses = Counter(r.status.value for r in receipt.records)
     ctx.uow.audit.append(
         [
@@ -376,13 +369,8 @@ def handle_tokucho_inbound(message: Decoded[EltaxTokuchoInbound], ctx: HandlerCo
             for r in notice.records
         ),
     )
-    out = reply(
-        env,
-        message_type="pension.tokucho.instructions",
-        destination="pension",
-        purpose=Purpose(code=PENSION_TOKUCHO, legal_basis=env.purpose.legal_basis),
-        payload=instructions,
-        label="pension",
+    out = answer_pension(
+        env, message_type="pension.tokucho.instructions", payload=instructions, code=PENSION_TOKUCHO
     )
     tally = Counter(c.value for c in checks.values())
     audit = [

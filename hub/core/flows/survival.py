@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from contracts.envelope import Envelope, Purpose
+from contracts.envelope import Envelope
 from contracts.errors import ValidationFailed
 from contracts.individual_number import IndividualNumber
 from contracts.messages.common import ChunkInfo
@@ -36,7 +36,7 @@ from contracts.purposes import JLIS_SURVIVAL_CHANGE, PENSION_SURVIVAL_CHECK
 from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.flows.access import record_of
-from hub.core.flows.context import HandlerContext, derived_id, reply
+from hub.core.flows.context import HandlerContext, answer_pension, derived_id, reply
 from hub.core.flows.purpose import refusal_records, screen
 from hub.core.flows.survival_actions import actions_for
 from hub.core.operator.holds import ENTITLEMENT_RETENTION, hold_id_for, link_what_can_be_linked, seal_for_hold
@@ -311,12 +311,8 @@ def handle_jlis_result(message: Decoded[JlisSurvivalChangeResult], ctx: HandlerC
             for r in result.records
         ),
     )
-    answer = reply(
-        env,
-        message_type="pension.survival_check.outcomes",
-        payload=outcomes,
-        label="pension",
-        purpose=Purpose(code=PENSION_SURVIVAL_CHECK, legal_basis=env.purpose.legal_basis),
+    answer = answer_pension(
+        env, message_type="pension.survival_check.outcomes", payload=outcomes, code=PENSION_SURVIVAL_CHECK
     )
     records.append(record_of(ctx, AuditAction.ROUTED, answer, [], records=str(len(result.records))))
     ctx.uow.audit.append(records)
