@@ -20,7 +20,8 @@ from typing import Final
 from pydantic import BaseModel
 
 from adapters.eltax.errors import EltaxFileError
-from adapters.eltax.gateway import (
+from adapters.eltax.mapping import inbound_payload, message_id_of, notice_files, receipt_payload, report_files
+from adapters.eltax.names import (
     COUNTERPART,
     correlation_of,
     inbound,
@@ -28,7 +29,6 @@ from adapters.eltax.gateway import (
     parse_name,
     report_file_name,
 )
-from adapters.eltax.mapping import inbound_payload, message_id_of, notice_files, receipt_payload, report_files
 from adapters.eltax.receipt import parse_receipt
 from adapters.eltax.report import parse_report, write_report
 from adapters.eltax.tokucho import parse_notice, write_notice

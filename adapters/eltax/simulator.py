@@ -27,7 +27,9 @@ from typing import Final
 from adapters.eltax._fields import Problem
 from adapters.eltax.calendar import fiscal_year_of, is_allowed, reply_on
 from adapters.eltax.errors import EltaxFileError
-from adapters.eltax.gateway import (
+from adapters.eltax.mapping import amounts_of, slots_of
+from adapters.eltax.municipalities import MunicipalRegister
+from adapters.eltax.names import (
     COUNTERPART,
     correlation_of,
     notice_file_name,
@@ -36,8 +38,6 @@ from adapters.eltax.gateway import (
     receipt_file_name,
     reply_id,
 )
-from adapters.eltax.mapping import amounts_of, slots_of
-from adapters.eltax.municipalities import MunicipalRegister
 from adapters.eltax.receipt import ReceiptEntry, ReceiptFile, write_receipt
 from adapters.eltax.report import read_report
 from adapters.eltax.tokucho import (

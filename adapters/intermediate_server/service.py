@@ -13,7 +13,6 @@ import uuid
 from typing import Any, Final
 
 from adapters.intermediate_server.errors import IsFileError
-from adapters.intermediate_server.gateway import ANSWERS, COUNTERPART, correlation_of, file_name, parse_name
 from adapters.intermediate_server.mapping import (
     INBOUND_PURPOSES,
     acceptance_records,
@@ -27,6 +26,7 @@ from adapters.intermediate_server.mapping import (
     query_result_payload,
     query_rows_by_provider,
 )
+from adapters.intermediate_server.names import ANSWERS, COUNTERPART, correlation_of, file_name, parse_name
 from adapters.intermediate_server.wire import (
     CODE_REQUEST,
     DUPLICATE_REQUEST,

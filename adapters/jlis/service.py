@@ -19,13 +19,6 @@ from typing import Final
 
 from adapters.jlis import mapping_acquisition, wire_acquisition
 from adapters.jlis.errors import JlisFileError
-from adapters.jlis.gateway import (
-    COUNTERPART,
-    correlation_of,
-    flow_of,
-    request_file_name,
-    request_id_of,
-)
 from adapters.jlis.mapping import (
     INQUIRY_TYPE,
     JLIS_PURPOSE,
@@ -33,6 +26,13 @@ from adapters.jlis.mapping import (
     request_from_inquiry,
     result_message_id,
     result_payload,
+)
+from adapters.jlis.names import (
+    COUNTERPART,
+    correlation_of,
+    flow_of,
+    request_file_name,
+    request_id_of,
 )
 from adapters.jlis.wire import parse_result, write_request
 from contracts.envelope import new_envelope

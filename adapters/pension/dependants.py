@@ -11,8 +11,8 @@ Documented in ``docs/formats/pension.md``:
 Numbers are allowed only in the ``dependant_<k>_individual_number`` columns (any number-like value in
 another column refuses the file as usual). The adapter seals each number for the hub as it builds the
 message (:func:`declaration_envelopes`), so the plain digits exist only in the file and in the parsed row
-in memory; the file itself is deleted once its messages are confirmed (see the gateway), and a refused one
-is deleted too, its report kept.
+in memory; the file itself is deleted once its messages are confirmed (see
+:mod:`adapters.pension.directory`), and a refused one is deleted too, its report kept.
 """
 
 from __future__ import annotations

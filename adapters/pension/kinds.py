@@ -1,6 +1,6 @@
 """The file kinds of the pension exchange: what each request kind is and how each answer is written.
 
-A request file's manifest names its kind; the gateway and the adapter look the kind up here for its
+A request file's manifest names its kind; the exchange directory and the adapter look the kind up here for its
 columns, its row parser, whether it may carry Individual Numbers (and in which columns), what becomes of
 the file once its messages are confirmed, and how its rows become messages. Answers from the hub are
 written by the writer registered for their message type.

@@ -26,8 +26,8 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from adapters.pension.directory import ExchangeDirectory, InboundFile, Rejection
 from adapters.pension.errors import AcknowledgeRefused, DirectoryLinkOnly, MalformedPensionFile, Reason
-from adapters.pension.gateway import DirectoryGateway, InboundFile, Rejection
 from adapters.pension.kinds import OUTCOME_WRITERS
 from adapters.pension.mapping import (
     OUTCOMES_MESSAGE_TYPE,
@@ -74,7 +74,7 @@ class PensionAdapter:
     """The adapter between renkei and the pension benefit system's exchange directory.
 
     Args:
-        gateway: the exchange directory.
+        directory: the exchange directory (:class:`~adapters.pension.directory.ExchangeDirectory`).
         chunk_records: records per ``pension.survival_inquiry.requested`` message (1 to 50,000).
         max_records_per_poll: records handed out by one :meth:`poll` (rounded down to whole chunks, at
             least one chunk): bounds the memory a large file takes.
@@ -89,7 +89,7 @@ class PensionAdapter:
 
     def __init__(
         self,
-        gateway: DirectoryGateway,
+        directory: ExchangeDirectory,
         *,
         chunk_records: int,
         max_records_per_poll: int = 50_000,
@@ -99,7 +99,7 @@ class PensionAdapter:
             raise ConfigurationError(f"chunk_records must be between 1 and {MAX_RECORDS}")
         if max_records_per_poll < 1:
             raise ConfigurationError("max_records_per_poll must be positive")
-        self.gateway = gateway
+        self.directory = directory
         self._sealer = sealer
         self.chunk_records = chunk_records
         self._chunks_per_poll = max(1, max_records_per_poll // chunk_records)
@@ -145,7 +145,7 @@ class PensionAdapter:
             cursor.pending = None
             return
         try:
-            self.gateway.mark_processed(cursor.file)
+            self.directory.mark_processed(cursor.file)
         except AcknowledgeRefused:
             self._drop_cursor()
             raise
@@ -160,7 +160,7 @@ class PensionAdapter:
     def _open_next(self) -> _Cursor | None:
         rejected = 0
         for _ in range(_MAX_REJECTIONS_PER_POLL):
-            taken = self.gateway.take_next()
+            taken = self.directory.take_next()
             if taken is None:
                 return None
             if isinstance(taken, Rejection):
@@ -168,7 +168,7 @@ class PensionAdapter:
                 rejected += 1
                 continue
             count = chunk_count(taken.manifest.record_count, self.chunk_records)
-            return _Cursor(file=taken, rows=self.gateway.rows(taken), chunk_count=count, rejected=rejected)
+            return _Cursor(file=taken, rows=self.directory.rows(taken), chunk_count=count, rejected=rejected)
         return None
 
     def _next_slice(self, cursor: _Cursor) -> Polled:
@@ -234,7 +234,7 @@ class PensionAdapter:
         if writer is not None and isinstance(outcomes, writer[0]):
             return self._write_outcome(message, writer[1])
         if (env.message_type, env.schema_version) in HUB_MESSAGE_TYPES and env.destination == "pension":
-            return write_message_file(self.gateway.outbound, message)
+            return write_message_file(self.directory.outbound, message)
         if (env.message_type, env.schema_version) != (
             OUTCOMES_MESSAGE_TYPE,
             SCHEMA_VERSION,
@@ -251,7 +251,7 @@ class PensionAdapter:
         manifest = outcome_manifest(
             outcomes, file_name=name, sha256=hashlib.sha256(content).hexdigest(), actor=env.actor
         )
-        written = self.gateway.publish_outcome(name, content, manifest)
+        written = self.directory.publish_outcome(name, content, manifest)
         return AdapterOutput(
             completed_records=len(outcomes.records),
             details={"outcome_files_written": int(written), "outcome_files_unchanged": int(not written)},
@@ -273,7 +273,7 @@ class PensionAdapter:
         if env.destination != "pension":
             raise ValidationFailed(f"the message is addressed to {env.destination}, not to pension")
         name, content, manifest = write(message.payload, env.actor)
-        written = self.gateway.publish_outcome(name, content, manifest)
+        written = self.directory.publish_outcome(name, content, manifest)
         return AdapterOutput(
             completed_records=manifest.record_count,
             details={"outcome_files_written": int(written), "outcome_files_unchanged": int(not written)},

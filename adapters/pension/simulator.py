@@ -52,7 +52,7 @@ class PensionSystemSimulator:
     """The pension system's side of the exchange directory under ``root``.
 
     Args:
-        root: the same root the adapter's :class:`~adapters.pension.gateway.DirectoryGateway` uses.
+        root: the same root the adapter's :class:`~adapters.pension.directory.ExchangeDirectory` uses.
     """
 
     name = "pension"

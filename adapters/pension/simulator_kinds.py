@@ -59,7 +59,7 @@ class PensionRequestsSimulator:
     """Drops number acquisition requests and dependants' declarations, reads their answers.
 
     Args:
-        root: the exchange root the adapter's gateway uses.
+        root: the exchange root the adapter's exchange directory uses.
     """
 
     name = "pension"

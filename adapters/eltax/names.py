@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Final, Literal, Protocol
+from typing import Final, Literal
 
 from adapters.eltax.errors import EltaxFileError
 from contracts.ids import stable_id
@@ -27,8 +27,6 @@ from contracts.messages.eltax import FROM_FEDERATION, FROM_MUNICIPALITIES, Tokuc
 
 __all__ = [
     "COUNTERPART",
-    "EltaxCounterpart",
-    "EltaxGateway",
     "FileName",
     "check_pairing",
     "correlation_of",
@@ -158,38 +156,3 @@ def check_pairing(submission: CounterpartFile, answer: CounterpartFile) -> None:
         raise EltaxFileError("the answer comes from another municipality")
     if correlation_of(answer) != correlation_of(submission):
         raise EltaxFileError("the answer carries another correlation id than the submission")
-
-
-class EltaxCounterpart(Protocol):
-    """What the eLTAX side of the link offers: the real exchange, or the simulator.
-
-    It answers each file the federation submits with its receipt and any notices the municipalities send
-    in reply, all carrying the submission's correlation id.
-    """
-
-    name: str
-
-    def handle(self, file: CounterpartFile) -> list[CounterpartFile]:
-        """Answer one submitted file."""
-        ...
-
-
-class EltaxGateway:
-    """Carries files to a counterpart in process and checks that every answer pairs up (tests, demo)."""
-
-    def __init__(self, counterpart: EltaxCounterpart) -> None:
-        self._counterpart = counterpart
-
-    def exchange(self, submission: CounterpartFile) -> list[CounterpartFile]:
-        """Submit a file and return the answers.
-
-        Raises:
-            EltaxFileError: the file is not one the federation submits, or an answer does not pair with it.
-        """
-        if not outbound(parse_name(submission.name)):
-            raise EltaxFileError("the federation does not submit this file")
-        correlation_of(submission)
-        answers = self._counterpart.handle(submission)
-        for answer in answers:
-            check_pairing(submission, answer)
-        return answers

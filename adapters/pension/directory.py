@@ -63,7 +63,7 @@ from adapters.pension.wire import (
 )
 from contracts.redaction import holds_number
 
-__all__ = ["DirectoryGateway", "InboundFile", "Rejection"]
+__all__ = ["ExchangeDirectory", "InboundFile", "Rejection"]
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class InboundFile:
         return kind
 
 
-class DirectoryGateway:
+class ExchangeDirectory:
     """The pension exchange directories under ``root``, created owner-only (0o700) if missing.
 
     Raises:
