@@ -13,7 +13,6 @@ refuses the file whole, with reason ``basic_info_incomplete``: such a query neve
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Final
 
 from adapters.pension._manifest import AcquisitionManifest, AcquisitionOutcomeManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import NAMESPACE, chunked, kind_chunk_message_id
+from adapters.pension.mapping import NAMESPACE, chunked, kind_chunk_message_id, written_csv
 from adapters.pension.wire import (
     _check_shape,
     _date,
@@ -30,7 +29,6 @@ from adapters.pension.wire import (
     _field_error,
     _record_seq,
     _usage_number,
-    encode_rows,
     refuse_individual_numbers,
 )
 from contracts.envelope import Envelope, new_envelope
@@ -260,9 +258,8 @@ def outcome_file(
     if outcomes.answered_by == "operator":
         name += f".{outcomes.records[0].hold_id or 'unheld'}"
     name += ".csv"
-    rows = []
-    for r in outcomes.records:
-        cells = [
+    rows = (
+        [
             str(r.record_seq),
             r.usage_number.kind.value,
             r.usage_number.value,
@@ -273,16 +270,16 @@ def outcome_file(
             _cell(r.no_match_reason.value if r.no_match_reason else None),
             _cell(r.note),
         ]
-        refuse_individual_numbers(cells, OUTCOME_COLUMNS, None)
-        rows.append(cells)
-    content = b"".join(encode_rows(OUTCOME_COLUMNS, rows))
+        for r in outcomes.records
+    )
+    content, record_count, sha256 = written_csv(OUTCOME_COLUMNS, rows)
     manifest = AcquisitionOutcomeManifest(
         format_version=2 if actor is not None else 1,
         actor=actor,
         kind=OUTCOME_KIND,
         file_name=name,
-        record_count=len(rows),
-        sha256=hashlib.sha256(content).hexdigest(),
+        record_count=record_count,
+        sha256=sha256,
         batch_id=chunk.batch_id,
         chunk_index=chunk.chunk_index,
         chunk_count=chunk.chunk_count,

@@ -17,7 +17,6 @@ in memory; the file itself is deleted once its messages are confirmed (see
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,14 +25,13 @@ from typing import Final
 
 from adapters.pension._manifest import DependantsAckManifest, DependantsManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import NAMESPACE, chunked, kind_chunk_message_id
+from adapters.pension.mapping import NAMESPACE, chunked, kind_chunk_message_id, written_csv
 from adapters.pension.wire import (
     _date,
     _enum,
     _field_error,
     _record_seq,
     _usage_number,
-    encode_rows,
     refuse_individual_numbers,
 )
 from contracts.envelope import Envelope, new_envelope
@@ -301,9 +299,8 @@ def ack_file(
     """
     chunk = acks.chunk
     name = f"{ack_file_prefix(chunk.batch_id)}{chunk.chunk_index:06d}.csv"
-    rows = []
-    for r in acks.records:
-        cells = [
+    rows = (
+        [
             str(r.record_seq),
             r.declarant.kind.value,
             r.declarant.value,
@@ -313,16 +310,16 @@ def ack_file(
             r.purge_after.isoformat(),
             r.reason or "",
         ]
-        refuse_individual_numbers(cells, ACK_COLUMNS, None)
-        rows.append(cells)
-    content = b"".join(encode_rows(ACK_COLUMNS, rows))
+        for r in acks.records
+    )
+    content, record_count, sha256 = written_csv(ACK_COLUMNS, rows)
     manifest = DependantsAckManifest(
         format_version=2 if actor is not None else 1,
         actor=actor,
         kind=ACK_KIND,
         file_name=name,
-        record_count=len(rows),
-        sha256=hashlib.sha256(content).hexdigest(),
+        record_count=record_count,
+        sha256=sha256,
         batch_id=chunk.batch_id,
         tax_year=acks.tax_year,
         chunk_index=chunk.chunk_index,

@@ -16,12 +16,23 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Final, TypeVar
 
 from adapters.pension._manifest import AnyManifest
-from adapters.pension.wire import InquiryManifest, InquiryRow, OutcomeManifest, OutcomeRow, dump_manifest
+from adapters.pension.wire import (
+    InquiryManifest,
+    InquiryRow,
+    OutcomeManifest,
+    OutcomeRow,
+    dump_manifest,
+    encode_rows,
+    format_outcome_row,
+    outcome_columns,
+    outcome_file_name,
+    refuse_individual_numbers,
+)
 from contracts.envelope import Envelope, new_envelope
 from contracts.ids import stable_id
 from contracts.messages.common import Address, ChunkInfo
@@ -49,6 +60,8 @@ __all__ = [
     "outcome_record",
     "outcome_row",
     "request_digest",
+    "survival_outcome_file",
+    "written_csv",
 ]
 
 INQUIRY_MESSAGE_TYPE: Final = "pension.survival_inquiry.requested"
@@ -245,3 +258,38 @@ def outcome_manifest(
         chunk_count=outcomes.chunk.chunk_count,
         answered_by=outcomes.answered_by,
     )
+
+
+def written_csv(
+    columns: Sequence[str], rows: Iterable[Sequence[str]], *, refuse_numbers: bool = True
+) -> tuple[bytes, int, str]:
+    """The bytes of an outcome file (header row, then ``rows``), its row count and its SHA-256.
+
+    Every outcome kind writes its file so (:data:`adapters.pension.kinds.OUTCOME_WRITERS`).
+
+    Raises:
+        IndividualNumberInFile: a cell would carry a value with the form of an Individual Number (unless
+            ``refuse_numbers`` is false, for rows formatted by a writer that refuses them itself).
+    """
+    checked = []
+    for cells in rows:
+        if refuse_numbers:
+            refuse_individual_numbers(cells, columns, None)
+        checked.append(cells)
+    content = b"".join(encode_rows(columns, checked))
+    return content, len(checked), hashlib.sha256(content).hexdigest()
+
+
+def survival_outcome_file(
+    outcomes: SurvivalCheckOutcomes, actor: str | None = None
+) -> tuple[str, bytes, OutcomeManifest]:
+    """The outcome file of one ``pension.survival_check.outcomes`` chunk: name, content and manifest.
+
+    The name is a function of the chunk and its answerer, so rewriting it is idempotent; the format is
+    version 2 (with the actor) when the flow has an actor.
+    """
+    name = outcome_file_name(outcomes.chunk.batch_id, outcomes.chunk.chunk_index, outcomes.answered_by)
+    version = 2 if actor is not None else 1
+    rows = (format_outcome_row(outcome_row(r), version) for r in outcomes.records)
+    content, _, sha256 = written_csv(outcome_columns(version), rows, refuse_numbers=False)
+    return name, content, outcome_manifest(outcomes, file_name=name, sha256=sha256, actor=actor)
