@@ -21,7 +21,13 @@ from typing import Final
 
 from adapters.pension._manifest import AcquisitionManifest, AcquisitionOutcomeManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import NAMESPACE, chunked, kind_chunk_message_id, written_csv
+from adapters.pension.mapping import (
+    NAMESPACE,
+    chunk_envelopes,
+    kind_chunk_message_id,
+    outcome_fields,
+    written_csv,
+)
 from adapters.pension.wire import (
     _check_shape,
     _date,
@@ -31,8 +37,9 @@ from adapters.pension.wire import (
     _usage_number,
     refuse_individual_numbers,
 )
-from contracts.envelope import Envelope, new_envelope
+from contracts.envelope import Envelope
 from contracts.ids import stable_id
+from contracts.messages.common import ChunkInfo
 from contracts.messages.jlis_acquisition import (
     AcquisitionRequestRecord,
     AcquisitionStatus,
@@ -45,7 +52,6 @@ from contracts.messages.jlis_acquisition import (
     basic_info_problem,
 )
 from contracts.purpose_table import default_table
-from contracts.registry import payload_dict
 from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber
 
@@ -199,43 +205,32 @@ def acquisition_envelopes(
     ``sealer`` is not used: these files carry no number.
     """
     del sealer
-    for chunk, batch in chunked(
-        manifest.batch_id,
-        manifest.record_count,
+
+    def payload(chunk: ChunkInfo, batch: list[AcquisitionRow], _: uuid.UUID) -> NumberAcquisitionRequested:
+        records = tuple(
+            AcquisitionRequestRecord(
+                record_seq=r.record_seq,
+                usage_number=r.usage_number,
+                basic_info=BasicInfo(
+                    name=r.name, name_kana=r.name_kana, birth_date=r.birth_date, sex=r.sex, address=r.address
+                ),
+            )
+            for r in batch
+        )
+        return NumberAcquisitionRequested(chunk=chunk, as_of=manifest.as_of, records=records)
+
+    return chunk_envelopes(
+        manifest,
         rows,
+        message_type=REQUEST_MESSAGE_TYPE,
+        purpose=NUMBER_ACQUISITION_PURPOSE,
+        correlation_id=stable_id(NAMESPACE, f"{ACQUISITION_KIND}:batch:{manifest.batch_id}"),
+        message_id=lambda index: chunk_message_id(manifest, chunk_records, index),
+        payload=payload,
         chunk_records=chunk_records,
         first_chunk=first_chunk,
         max_chunks=max_chunks,
-    ):
-        payload = NumberAcquisitionRequested(
-            chunk=chunk,
-            as_of=manifest.as_of,
-            records=tuple(
-                AcquisitionRequestRecord(
-                    record_seq=r.record_seq,
-                    usage_number=r.usage_number,
-                    basic_info=BasicInfo(
-                        name=r.name,
-                        name_kana=r.name_kana,
-                        birth_date=r.birth_date,
-                        sex=r.sex,
-                        address=r.address,
-                    ),
-                )
-                for r in batch
-            ),
-        )
-        yield new_envelope(
-            message_type=REQUEST_MESSAGE_TYPE,
-            schema_version=1,
-            source="pension",
-            destination="hub",
-            purpose=NUMBER_ACQUISITION_PURPOSE,
-            payload=payload_dict(payload),
-            correlation_id=stable_id(NAMESPACE, f"{ACQUISITION_KIND}:batch:{manifest.batch_id}"),
-            message_id=chunk_message_id(manifest, chunk_records, chunk.chunk_index),
-            actor=manifest.acting_for,
-        )
+    )
 
 
 def _cell(value: object) -> str:
@@ -274,15 +269,8 @@ def outcome_file(
     )
     content, record_count, sha256 = written_csv(OUTCOME_COLUMNS, rows)
     manifest = AcquisitionOutcomeManifest(
-        format_version=2 if actor is not None else 1,
-        actor=actor,
+        **outcome_fields(name, record_count, sha256, chunk, actor),
         kind=OUTCOME_KIND,
-        file_name=name,
-        record_count=record_count,
-        sha256=sha256,
-        batch_id=chunk.batch_id,
-        chunk_index=chunk.chunk_index,
-        chunk_count=chunk.chunk_count,
         answered_by=outcomes.answered_by,
     )
     return name, content, manifest

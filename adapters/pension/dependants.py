@@ -25,7 +25,13 @@ from typing import Final
 
 from adapters.pension._manifest import DependantsAckManifest, DependantsManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import NAMESPACE, chunked, kind_chunk_message_id, written_csv
+from adapters.pension.mapping import (
+    NAMESPACE,
+    chunk_envelopes,
+    kind_chunk_message_id,
+    outcome_fields,
+    written_csv,
+)
 from adapters.pension.wire import (
     _date,
     _enum,
@@ -34,10 +40,11 @@ from adapters.pension.wire import (
     _usage_number,
     refuse_individual_numbers,
 )
-from contracts.envelope import Envelope, new_envelope
+from contracts.envelope import Envelope
 from contracts.errors import ConfigurationError
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
+from contracts.messages.common import ChunkInfo
 from contracts.messages.dependants import (
     MAX_DEPENDANTS,
     DeclarationStatus,
@@ -49,7 +56,6 @@ from contracts.messages.dependants import (
     dependant_number_field,
 )
 from contracts.purpose_table import default_table
-from contracts.registry import payload_dict
 from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber, UsageNumberKind
 
@@ -239,15 +245,11 @@ def declaration_envelopes(
     """
     if sealer is None:
         raise ConfigurationError("the pension adapter needs a sealer for dependants' declarations")
-    for chunk, batch in chunked(
-        manifest.batch_id,
-        manifest.record_count,
-        rows,
-        chunk_records=chunk_records,
-        first_chunk=first_chunk,
-        max_chunks=max_chunks,
-    ):
-        message_id = chunk_message_id(manifest, chunk_records, chunk.chunk_index)
+    seal = sealer.seal
+
+    def payload(
+        chunk: ChunkInfo, batch: list[DeclarationRow], message_id: uuid.UUID
+    ) -> DependantsDeclarationSubmitted:
         records = tuple(
             DependantsDeclaration(
                 record_seq=row.record_seq,
@@ -258,7 +260,7 @@ def declaration_envelopes(
                         dependant_seq=d.dependant_seq,
                         usage_number=d.usage_number,
                         relation=d.relation,
-                        individual_number=sealer.seal(
+                        individual_number=seal(
                             d.individual_number,
                             recipient=HUB_RECIPIENT,
                             message_id=message_id,
@@ -270,23 +272,22 @@ def declaration_envelopes(
             )
             for row in batch
         )
-        payload = DependantsDeclarationSubmitted(
-            chunk=chunk,
-            tax_year=manifest.tax_year,
-            filing_deadline=manifest.filing_deadline,
-            records=records,
+        return DependantsDeclarationSubmitted(
+            chunk=chunk, tax_year=manifest.tax_year, filing_deadline=manifest.filing_deadline, records=records
         )
-        yield new_envelope(
-            message_type=SUBMITTED_MESSAGE_TYPE,
-            schema_version=1,
-            source="pension",
-            destination="hub",
-            purpose=DEPENDANTS_PURPOSE,
-            payload=payload_dict(payload),
-            correlation_id=stable_id(NAMESPACE, f"{DECLARATION_KIND}:batch:{manifest.batch_id}"),
-            message_id=message_id,
-            actor=manifest.acting_for,
-        )
+
+    yield from chunk_envelopes(
+        manifest,
+        rows,
+        message_type=SUBMITTED_MESSAGE_TYPE,
+        purpose=DEPENDANTS_PURPOSE,
+        correlation_id=stable_id(NAMESPACE, f"{DECLARATION_KIND}:batch:{manifest.batch_id}"),
+        message_id=lambda index: chunk_message_id(manifest, chunk_records, index),
+        payload=payload,
+        chunk_records=chunk_records,
+        first_chunk=first_chunk,
+        max_chunks=max_chunks,
+    )
 
 
 def ack_file(
@@ -314,16 +315,7 @@ def ack_file(
     )
     content, record_count, sha256 = written_csv(ACK_COLUMNS, rows)
     manifest = DependantsAckManifest(
-        format_version=2 if actor is not None else 1,
-        actor=actor,
-        kind=ACK_KIND,
-        file_name=name,
-        record_count=record_count,
-        sha256=sha256,
-        batch_id=chunk.batch_id,
-        tax_year=acks.tax_year,
-        chunk_index=chunk.chunk_index,
-        chunk_count=chunk.chunk_count,
+        **outcome_fields(name, record_count, sha256, chunk, actor), kind=ACK_KIND, tax_year=acks.tax_year
     )
     return name, content, manifest
 
