@@ -28,6 +28,7 @@ from adapters.pension.mapping import (
     outcome_fields,
     written_csv,
 )
+from adapters.pension.names import answer_file_name
 from adapters.pension.wire import (
     _check_shape,
     _date,
@@ -66,11 +67,9 @@ __all__ = [
     "AcquisitionOutcomeRow",
     "AcquisitionRow",
     "acquisition_envelopes",
-    "acquisition_file_name",
     "chunk_message_id",
     "format_acquisition_row",
     "outcome_file",
-    "outcome_file_prefix",
     "parse_acquisition_row",
     "parse_outcome_row",
 ]
@@ -104,16 +103,6 @@ NUMBER_ACQUISITION_PURPOSE: Final = default_table().request_purpose(REQUEST_MESS
 # 番号法 第14条第2項 and 住民基本台帳法 第30条の9 別表第一 19の項 (contracts/purpose_table.toml).
 """Purpose of a number acquisition the pension system requests (個人番号の取得照会)."""
 _TEXT_LIMITS: Final = {"name": 50, "name_kana": 50, "address": 160}
-
-
-def acquisition_file_name(batch_id: str) -> str:
-    """The conventional name of a number acquisition request file."""
-    return f"{ACQUISITION_KIND}.{batch_id}.csv"
-
-
-def outcome_file_prefix(batch_id: str) -> str:
-    """The common prefix of every outcome file of a batch."""
-    return f"{OUTCOME_KIND}.{batch_id}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,10 +238,10 @@ def outcome_file(
         IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
     """
     chunk = outcomes.chunk
-    name = f"{outcome_file_prefix(chunk.batch_id)}{chunk.chunk_index:06d}.{outcomes.answered_by}"
+    parts: list[str] = [outcomes.answered_by]
     if outcomes.answered_by == "operator":
-        name += f".{outcomes.records[0].hold_id or 'unheld'}"
-    name += ".csv"
+        parts.append(outcomes.records[0].hold_id or "unheld")
+    name = answer_file_name(OUTCOME_KIND, chunk.batch_id, chunk.chunk_index, *parts)
     rows = (
         [
             str(r.record_seq),

@@ -32,6 +32,7 @@ from adapters.pension.mapping import (
     outcome_fields,
     written_csv,
 )
+from adapters.pension.names import answer_file_name
 from adapters.pension.wire import (
     _date,
     _enum,
@@ -70,9 +71,7 @@ __all__ = [
     "DeclarationRow",
     "DependantEntry",
     "ack_file",
-    "ack_file_prefix",
     "declaration_envelopes",
-    "declaration_file_name",
     "format_declaration_row",
     "parse_ack_row",
     "parse_declaration_row",
@@ -106,16 +105,6 @@ ACK_COLUMNS: Final = (
 DEPENDANTS_PURPOSE: Final = default_table().request_purpose(SUBMITTED_MESSAGE_TYPE)
 # 所得税法 (扶養親族等申告書) and 番号法 第9条第4項 個人番号関係事務 (contracts/purpose_table.toml).
 """Purpose of a dependants' declaration handed to the hub."""
-
-
-def declaration_file_name(batch_id: str) -> str:
-    """The name of a dependants' declaration file (the prefix is required for this kind)."""
-    return f"{DECLARATION_KIND}.{batch_id}.csv"
-
-
-def ack_file_prefix(batch_id: str) -> str:
-    """The common prefix of every acknowledgement file of a batch."""
-    return f"{ACK_KIND}.{batch_id}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +288,7 @@ def ack_file(
         IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
     """
     chunk = acks.chunk
-    name = f"{ack_file_prefix(chunk.batch_id)}{chunk.chunk_index:06d}.csv"
+    name = answer_file_name(ACK_KIND, chunk.batch_id, chunk.chunk_index)
     rows = (
         [
             str(r.record_seq),

@@ -3,18 +3,18 @@
 Every name is a function of what the file holds (its batch, chunk and answerer, or its message id), so
 rewriting a file is idempotent and a redelivered message finds the file it already wrote::
 
-    inbound/<NAME>.csv + <NAME>.csv.manifest.json     a request file and its manifest (NAME: DATA_NAME)
-    outbound/survival_outcomes.<batch>.<chunk>.<answered_by>.csv                survival/change outcomes
-    outbound/acquisition_outcomes.<batch>.<chunk>.<answered_by>[.<hold>].csv    number acquisition
-    outbound/dependants_ack.<batch>.<chunk>.csv                                  declaration acknowledgements
-    outbound/messages/<message type>/<message id>.json                           answers without a CSV format
-    rejected/<NAME>.report.json                       why a request file was refused
+    inbound/<NAME> + <NAME>.manifest.json          a request file (NAME matches DATA_NAME) and its manifest
+    inbound/number_acquisition.<batch>.csv         the conventional request names: request_file_name
+    outbound/survival_outcomes.<batch>.<chunk>.<answered_by>.csv                 survival/change outcomes
+    outbound/number_acquisition_outcomes.<batch>.<chunk>.<answered_by>[.<hold>].csv   number acquisition
+    outbound/dependants_declaration_acks.<batch>.<chunk>.csv              declaration acknowledgements
+    outbound/messages/<message type>/<message id>.json                    answers without a CSV format
+    rejected/<NAME>.report.json                    why a request file was refused
 
 A name that holds an Individual Number is never repeated: logs, reports and stored files show
 :func:`shown_name` instead. The names of the CSV layouts' own files (``manifest_name``,
 ``outcome_file_name``) are defined with the layouts in :mod:`adapters.pension.wire` and re-exported here;
-the per-kind outcome names with their kinds (:mod:`adapters.pension.acquisition`,
-:mod:`adapters.pension.dependants`).
+the other kinds' names come from :func:`request_file_name` and :func:`answer_file_name`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ __all__ = [
     "MANIFEST_SUFFIX",
     "MESSAGES_DIR",
     "REPORT_SUFFIX",
+    "answer_file_name",
+    "answer_file_prefix",
     "inquiry_file_name",
     "manifest_name",
     "message_file_name",
@@ -47,6 +49,7 @@ __all__ = [
     "name_digest",
     "outcome_file_name",
     "outcome_file_prefix",
+    "request_file_name",
     "shown_name",
 ]
 
@@ -54,6 +57,21 @@ DATA_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.csv")
 """The names a request data file in ``inbound/`` may have."""
 MESSAGES_DIR: Final = "messages"
 """Under ``outbound/``: the hub's answers that have no CSV format yet, one JSON file per message."""
+
+
+def request_file_name(kind: str, batch_id: str) -> str:
+    """The conventional name of a request file of ``kind`` (``number_acquisition.<batch>.csv``)."""
+    return f"{kind}.{batch_id}.csv"
+
+
+def answer_file_prefix(kind: str, batch_id: str) -> str:
+    """The common prefix of every answer file of ``kind`` of a batch."""
+    return f"{kind}.{batch_id}."
+
+
+def answer_file_name(kind: str, batch_id: str, chunk_index: int, *parts: str) -> str:
+    """The answer file of one chunk, ``<kind>.<batch>.<chunk>[.<part>...].csv`` ; idempotent."""
+    return f"{answer_file_prefix(kind, batch_id)}{chunk_index:06d}{''.join('.' + p for p in parts)}.csv"
 
 
 def messages_directory(outbound: Path, message_type: str) -> Path:
