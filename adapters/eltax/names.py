@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from adapters import files
 from adapters.eltax.errors import EltaxFileError
 from contracts.ids import stable_id
 from contracts.link import CounterpartFile
@@ -117,18 +118,7 @@ def correlation_of(file: CounterpartFile) -> uuid.UUID:
     Raises:
         EltaxFileError: the file is not from the eLTAX link or its correlation id is not a UUID.
     """
-    if file.counterpart != COUNTERPART:
-        raise EltaxFileError("the file is not from the eLTAX link")
-    text = file.correlation_id
-    parsed: uuid.UUID | None = None
-    if isinstance(text, str) and re.fullmatch(r"[0-9a-fA-F-]{32,36}", text):
-        try:
-            parsed = uuid.UUID(text)
-        except ValueError:
-            parsed = None
-    if parsed is None:
-        raise EltaxFileError("the file's correlation id is not a UUID")
-    return parsed
+    return files.correlation_of(file, COUNTERPART, EltaxFileError, "eLTAX")
 
 
 def outbound(name: FileName) -> bool:

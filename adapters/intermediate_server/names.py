@@ -22,6 +22,7 @@ import re
 import uuid
 from typing import Final
 
+from adapters import files
 from adapters.intermediate_server._csv import id_of_text, id_text
 from adapters.intermediate_server.errors import IsFileError
 from contracts.link import CounterpartFile
@@ -72,15 +73,7 @@ def correlation_of(file: CounterpartFile) -> uuid.UUID:
     Raises:
         IsFileError: the file is not from the intermediate server link, or its correlation id is no UUID.
     """
-    if file.counterpart != COUNTERPART:
-        raise IsFileError("the file is not from the intermediate server link")
-    text = file.correlation_id
-    if not isinstance(text, str) or not re.fullmatch(r"[0-9a-fA-F-]{32,36}", text):
-        raise IsFileError("the file's correlation id is not a UUID")
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise IsFileError("the file's correlation id is not a UUID") from None
+    return files.correlation_of(file, COUNTERPART, IsFileError, "intermediate server")
 
 
 def check_pairing(request: CounterpartFile, answer: CounterpartFile) -> None:

@@ -22,6 +22,7 @@ import re
 import uuid
 from typing import Final, Literal
 
+from adapters import files
 from adapters.jlis.errors import JlisFileError
 from contracts.link import CounterpartFile
 
@@ -98,18 +99,7 @@ def correlation_of(file: CounterpartFile) -> uuid.UUID:
     Raises:
         JlisFileError: the file is not from J-LIS or its correlation id is not a UUID.
     """
-    if file.counterpart != COUNTERPART:
-        raise JlisFileError("the file is not from the J-LIS link")
-    text = file.correlation_id
-    if not isinstance(text, str) or not re.fullmatch(r"[0-9a-fA-F-]{32,36}", text):
-        raise JlisFileError("the file's correlation id is not a UUID")
-    try:
-        parsed = uuid.UUID(text)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise JlisFileError("the file's correlation id is not a UUID")
-    return parsed
+    return files.correlation_of(file, COUNTERPART, JlisFileError, "J-LIS")
 
 
 def check_pairing(request: CounterpartFile, result: CounterpartFile) -> None:
