@@ -131,16 +131,13 @@ class EltaxSimulator:
         if reading.municipality_code not in (None, municipality):
             file_errors.append(("municipality_code", WRONG_PARTY))
         received = self._clock()
+
+        def receipt(status: ReceiptStatus, errors: Errors, *entries: ReceiptEntry) -> ReceiptFile:
+            doc = EltaxDocument.PAYMENT_REPORT
+            return ReceiptFile(file.name, doc, None, municipality, received, status, errors, entries)
+
         if file_errors:
-            return ReceiptFile(
-                file.name,
-                EltaxDocument.PAYMENT_REPORT,
-                None,
-                municipality,
-                received,
-                ReceiptStatus.REJECTED,
-                tuple(file_errors),
-            )
+            return receipt(ReceiptStatus.REJECTED, tuple(file_errors))
         entries = []
         for row in reading.rows:
             errors = _errors(row.problems)
@@ -148,16 +145,7 @@ class EltaxSimulator:
                 errors = (("recipient_number", NOT_RESIDENT),)
             status = ReceiptStatus.REJECTED if errors else ReceiptStatus.ACCEPTED
             entries.append(ReceiptEntry(row.line, row.recipient_number, status, errors))
-        return ReceiptFile(
-            file.name,
-            EltaxDocument.PAYMENT_REPORT,
-            None,
-            municipality,
-            received,
-            ReceiptStatus.ACCEPTED,
-            (),
-            tuple(entries),
-        )
+        return receipt(ReceiptStatus.ACCEPTED, (), *entries)
 
     def _notice(
         self, file: CounterpartFile, municipality: str, code: TokuchoNoticeCode | None
