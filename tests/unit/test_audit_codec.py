@@ -144,6 +144,23 @@ def test_digest_text_round_trips_and_never_holds_a_number_like_run() -> None:
         assert not find_numbers(text)
 
 
+def test_no_other_text_parses_to_the_same_digest() -> None:
+    # An Ed25519 signature is 64 bytes: 103 base32 characters, the last one carrying 3 unused bits. An edit
+    # of a stored signature must change what it decodes to (and so fail to verify) or not decode at all.
+    raw = hashlib.sha512(b"signature").digest()
+    text = digest_text(raw)
+    capital = next(i for i, c in enumerate(text) if c.isalpha())
+    edits = [text[:-1] + c for c in "abcdefghijklmnopqrstuvwxyz234567" if c != text[-1]]
+    edits.append(text[:capital] + text[capital].upper() + text[capital + 1 :])
+    for edited in edits:
+        try:
+            decoded = digest_bytes(edited)
+        except ValueError:
+            continue
+        assert decoded != raw, edited
+    assert digest_bytes(text) == raw
+
+
 def test_checkpoint_root_covers_every_head_in_code_point_order() -> None:
     heads = {"b": (2, "h2"), "a": (1, "h1")}
     assert checkpoint_root(heads) == merkle_root([head_leaf("a", 1, "h1"), head_leaf("b", 2, "h2")])

@@ -81,12 +81,19 @@ def digest_text(raw: bytes) -> str:
 
 
 def digest_bytes(text: str) -> bytes:
-    """Inverse of :func:`digest_text`; raises ``ValueError`` for text that is not one."""
+    """Inverse of :func:`digest_text`; raises ``ValueError`` for text that is not one.
+
+    Only the canonical text parses: base32 would also take capitals and, in the last character, bits the
+    encoding leaves unused, so a stored signature could be edited without changing its bytes.
+    """
     padded = text.upper() + "=" * (-len(text) % 8)
     try:
-        return base64.b32decode(padded, casefold=False)
+        raw = base64.b32decode(padded, casefold=False)
     except binascii.Error as exc:
         raise ValueError("not a digest text") from exc
+    if digest_text(raw) != text:
+        raise ValueError("not a canonical digest text")
+    return raw
 
 
 def encode_parts(parts: Iterable[str | None]) -> bytes:
