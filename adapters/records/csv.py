@@ -1,33 +1,57 @@
 """The CSV engine: rows whose items are declared as data (item number, most characters, type, required).
 
-Used for the payment report (公的年金等支払報告書, 総務省通達形式: CP932, comma-separated, no quoting) and
-for the receipt. Rows are split on the byte ``,`` *before* decoding: 0x2C is never a CP932 trail byte,
-so the split is exact, and a byte that is not CP932 is reported against its item. Lengths count
-characters, as the 総務省通達形式 does ("全角60" is sixty characters).
+Two dialects are in use, and the items are read and written alike in both:
 
-Writing checks every item and raises :class:`~adapters.eltax.errors.EltaxFieldRefused` naming the record
-and the item; reading raises :class:`~adapters.eltax.errors.EltaxWireError`, or lists every problem of a
-row (:meth:`CsvCodec.problems`) for the receipt's per-record errors. No message holds a value.
+* **CP932, no quoting** (eLTAX payment report and receipt, 総務省通達形式): rows are split on the byte
+  ``,`` *before* decoding: 0x2C is never a CP932 trail byte, so the split is exact, and a byte that is not
+  CP932 is reported against its item (:meth:`CsvCodec.problems`, :meth:`CsvCodec.encode_row`).
+* **UTF-8, RFC 4180 quoting** (intermediate server files): the caller splits lines with
+  :func:`rfc4180_items` and writes them with :func:`rfc4180_line`, and reads and writes the items with
+  :meth:`CsvCodec.read_items` and :meth:`CsvCodec.write_items`.
+
+Lengths count characters ("全角60" is sixty characters). Writing checks every item and raises what the
+``writing`` factory makes of the problem; reading raises what ``reading`` makes of the first problem, or
+lists every problem of a row for a counterpart's per-record errors. No message holds a value.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final
 
-from adapters.eltax._fields import Field, FieldProblem, FieldType, Problem, ProblemKind, place
-from adapters.eltax._text import cp932_fullwidth, cp932_halfwidth_kana, to_fullwidth_kana, to_halfwidth_kana
-from adapters.eltax.errors import EltaxFieldRefused, EltaxWireError
+from adapters.records.fields import (
+    CONTROL,
+    JST,
+    ErrorFactory,
+    Field,
+    FieldProblem,
+    FieldType,
+    Problem,
+    ProblemKind,
+    place,
+)
+from adapters.records.text import cp932_fullwidth, cp932_halfwidth_kana, to_fullwidth_kana, to_halfwidth_kana
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
 
-__all__ = ["SEPARATOR", "CsvCodec", "CsvLayout", "csv_layout"]
+__all__ = [
+    "SEPARATOR",
+    "CsvCodec",
+    "CsvLayout",
+    "csv_layout",
+    "decoder",
+    "encode_item",
+    "rfc4180_items",
+    "rfc4180_line",
+]
 
 SEPARATOR: Final = b","
-_UNKNOWN: Final = object()
 _ASCII_ITEM: Final = re.compile(r"[ -~]*")
+_FIXED_ONLY: Final = (FieldType.KANJI, FieldType.SHIFT_IN, FieldType.SHIFT_OUT, FieldType.MONTH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +65,13 @@ class CsvLayout:
         for index, f in enumerate(self.fields):
             if f.offset != index or f.length < 1:
                 raise ValueError(f"layout {self.name}: item {f.name} is out of place")
-            if f.type in (FieldType.KANJI, FieldType.SHIFT_IN, FieldType.SHIFT_OUT):
-                raise ValueError(f"layout {self.name}: {f.name}: JIS items are fixed-length only")
+            if f.type in _FIXED_ONLY:
+                raise ValueError(f"layout {self.name}: {f.name}: {f.type.value} items are fixed-width only")
+
+    @property
+    def labels(self) -> list[str]:
+        """The items' labels in order (a column line)."""
+        return [f.label for f in self.fields]
 
 
 def csv_layout(name: str, *fields: Field) -> CsvLayout:
@@ -56,14 +85,25 @@ def _fits(text: str, f: Field) -> str:
     return text
 
 
+def _free_text(text: str, f: Field) -> str:
+    if CONTROL.search(text) or text != text.strip():
+        raise FieldProblem("is not text without control characters or surrounding spaces")
+    return _fits(text, f)
+
+
 def encode_item(f: Field, value: Any) -> str:  # noqa: PLR0912 - a flat dispatch on the type
-    """``value`` as the text of one item, raising :class:`FieldProblem`."""
+    """``value`` (not ``None``) as the text of one item, raising :class:`FieldProblem`."""
     t = f.type
     if t is FieldType.DIGITS:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**f.length:
             raise FieldProblem("is not a non-negative integer that fits", ProblemKind.SIZE)
         return str(value).zfill(f.length) if f.padded else str(value)
-    if not isinstance(value, str) and t in (FieldType.ASCII, FieldType.FULLWIDTH, FieldType.KANA):
+    if not isinstance(value, str) and t in (
+        FieldType.ASCII,
+        FieldType.TEXT,
+        FieldType.FULLWIDTH,
+        FieldType.KANA,
+    ):
         raise FieldProblem("is not text")
     if t is FieldType.ASCII:
         if not value or not _ASCII_ITEM.fullmatch(value) or "," in value or '"' in value:
@@ -71,6 +111,8 @@ def encode_item(f: Field, value: Any) -> str:  # noqa: PLR0912 - a flat dispatch
         if f.pattern and not re.fullmatch(f.pattern, value):
             raise FieldProblem("does not match its pattern")
         return _fits(value, f)
+    if t is FieldType.TEXT:
+        return _free_text(value, f)
     if t is FieldType.FULLWIDTH:
         if not value or cp932_fullwidth(value) is None:
             raise FieldProblem("is not full-width (two-byte) CP932 text", ProblemKind.CHARSET)
@@ -81,9 +123,13 @@ def encode_item(f: Field, value: Any) -> str:  # noqa: PLR0912 - a flat dispatch
             raise FieldProblem("is not katakana with a half-width form", ProblemKind.CHARSET)
         return _fits(half, f)
     if t is FieldType.DATE:
-        if not isinstance(value, date) or not 1 <= value.year <= 9999:
+        if not isinstance(value, date) or isinstance(value, datetime) or not 1 <= value.year <= 9999:
             raise FieldProblem("is not a date")
         return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+    if t is FieldType.DATETIME:
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise FieldProblem("is not an aware date and time")
+        return value.astimezone(JST).strftime("%Y%m%d%H%M%S")
     if t is FieldType.CODE:
         codes = [code for code, v in f.codes if v == value]
         if not codes:
@@ -125,6 +171,18 @@ def _date(text: str) -> date:
     return parsed if parsed is not None else _fail("is not a calendar date YYYYMMDD", ProblemKind.RANGE)
 
 
+def _datetime(text: str) -> datetime:
+    parsed: datetime | None = None
+    if len(text) == 14 and text.isascii() and text.isdigit():
+        parts = [int(text[i:j]) for i, j in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))]
+        try:
+            year, month, day, hour, minute, second = parts
+            parsed = datetime(year, month, day, hour, minute, second, tzinfo=JST)
+        except ValueError:
+            parsed = None
+    return parsed if parsed is not None else _fail("is not a date and time YYYYMMDDHHMMSS", ProblemKind.RANGE)
+
+
 def decoder(f: Field) -> Callable[[str], Any]:
     """The function that reads ``f`` from its (non-empty) text, raising :class:`FieldProblem`."""
     t = f.type
@@ -141,6 +199,8 @@ def decoder(f: Field) -> Callable[[str], Any]:
             return _fits(text, f)
 
         return ascii_
+    if t is FieldType.TEXT:
+        return lambda text: _free_text(text, f)
     if t is FieldType.FULLWIDTH:
         return lambda text: (
             _fits(text, f)
@@ -155,6 +215,8 @@ def decoder(f: Field) -> Callable[[str], Any]:
         )
     if t is FieldType.DATE:
         return _date
+    if t is FieldType.DATETIME:
+        return _datetime
     if t is FieldType.CODE:
         table = dict(f.codes)
         return lambda text: table[text] if text in table else _fail("is not a known code")
@@ -169,61 +231,86 @@ def decoder(f: Field) -> Callable[[str], Any]:
     raise ValueError(f"no decoder for {t}")
 
 
+def rfc4180_line(items: Sequence[str], terminator: str = "\r\n") -> str:
+    """One line of RFC 4180 CSV (quoted only where needed), ending in ``terminator``."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=terminator, quoting=csv.QUOTE_MINIMAL).writerow(items)
+    return buffer.getvalue()
+
+
+def rfc4180_items(text: str) -> list[str] | None:
+    """The items of one RFC 4180 line (no terminator); ``None``: bad quoting, or not one record."""
+    try:
+        rows = list(csv.reader([text], strict=True))
+    except csv.Error:
+        return None
+    return rows[0] if len(rows) == 1 else None
+
+
 class CsvCodec:
-    """Reads and writes the rows of one :class:`CsvLayout` (CP932, no line terminator).
+    """Reads and writes the rows of one :class:`CsvLayout`.
 
     Args:
         layout: the row's layout.
-        file_kind: how errors name the file (``payment report``).
+        reading: makes the adapter's error for a row that breaks the layout.
+        writing: makes the adapter's error for a value the layout refuses (``reading`` when not given).
     """
 
-    def __init__(self, layout: CsvLayout, file_kind: str) -> None:
+    def __init__(
+        self, layout: CsvLayout, *, reading: ErrorFactory, writing: ErrorFactory | None = None
+    ) -> None:
         self.layout = layout
-        self.file_kind = file_kind
+        self._reading = reading
+        self._writing = writing or reading
         constants = (FieldType.LITERAL, FieldType.FILLER)
         self._readers = tuple(None if f.type in constants else decoder(f) for f in layout.fields)
 
-    def encode_row(self, values: Mapping[str, Any], record_no: int) -> bytes:
-        """One row from ``{item name: value}`` (absent names are ``None``), in CP932.
+    def write_items(self, values: Mapping[str, Any], record_no: int) -> list[str]:
+        """The items of one row from ``{item name: value}`` (absent names are ``None``).
 
         Raises:
-            EltaxFieldRefused: a value the layout forbids; the record and the item are named.
+            Exception: what ``writing`` makes of a value the layout refuses, naming the record and item.
         """
         items = []
         for f in self.layout.fields:
             value = values.get(f.name)
-            problem: str | None = None
+            problem: Problem | None = None
             if f.type is FieldType.LITERAL:
                 items.append(f.literal)
                 continue
             if f.type is FieldType.FILLER or (value is None and not f.required):
                 items.append("")
                 continue
-            if value is None:
-                problem = "is required"
+            if value is None or (value == "" and f.type is FieldType.TEXT):
+                if not f.required:
+                    items.append("")
+                    continue
+                problem = Problem(f, "is required", ProblemKind.REQUIRED)
             else:
                 try:
                     items.append(encode_item(f, value))
                 except FieldProblem as exc:
-                    problem = str(exc)
+                    problem = Problem(f, str(exc), exc.kind)
             if problem is not None:
-                raise EltaxFieldRefused(problem, file_kind=self.file_kind, record_no=record_no, field=f.title)
-        # Every item was checked to be CP932 above; the join cannot fail.
-        return ",".join(items).encode("cp932")
+                raise self._writing(problem, record_no)
+        return items
 
-    def problems(self, line: bytes) -> tuple[dict[str, Any], list[Problem]]:
-        """Read a row, collecting every problem: ``(values read, problems)``."""
-        parts = line.split(SEPARATOR)
-        if len(parts) != len(self.layout.fields):
-            found = f"has {len(parts)} items, not {len(self.layout.fields)}"
+    def encode_row(self, values: Mapping[str, Any], record_no: int) -> bytes:
+        """One CP932 row without quoting or line terminator (see :meth:`write_items`)."""
+        # Every item was checked to be CP932 (or ASCII) by encode_item; the join cannot fail.
+        return ",".join(self.write_items(values, record_no)).encode("cp932")
+
+    def read_items(self, items: Sequence[str | None]) -> tuple[dict[str, Any], list[Problem]]:
+        """Read a row's items, collecting every problem: ``(values read, problems)``.
+
+        An item is ``None`` when its bytes were not in the file's character set.
+        """
+        if len(items) != len(self.layout.fields):
+            found = f"has {len(items)} items, not {len(self.layout.fields)}"
             return {}, [Problem(None, found, ProblemKind.STRUCTURE)]
         values: dict[str, Any] = {}
         found_all: list[Problem] = []
-        for f, raw, read in zip(self.layout.fields, parts, self._readers, strict=True):
-            try:
-                text: str | None = raw.decode("cp932")
-            except UnicodeDecodeError:
-                text = None
+        for f, text, read in zip(self.layout.fields, items, self._readers, strict=True):
             if text is None:
                 found_all.append(Problem(f, "is not CP932", ProblemKind.CHARSET))
                 continue
@@ -246,15 +333,35 @@ class CsvCodec:
                 found_all.append(Problem(f, str(problem), problem.kind))
         return values, found_all
 
-    def decode_row(self, line: bytes, record_no: int) -> dict[str, Any]:
-        """Read one row into ``{item name: value}``.
+    def problems(self, line: bytes) -> tuple[dict[str, Any], list[Problem]]:
+        """Read a CP932 row, collecting every problem: ``(values read, problems)``."""
+        return self.read_items([_cp932(raw) for raw in line.split(SEPARATOR)])
+
+    def decode_items(self, items: Sequence[str], record_no: int) -> dict[str, Any]:
+        """Read one row's items into ``{item name: value}``.
 
         Raises:
-            EltaxWireError: the row breaks the layout; the first problem is named with the record.
+            Exception: what ``reading`` makes of the first problem, naming record ``record_no``.
+        """
+        values, found = self.read_items(items)
+        if found:
+            raise self._reading(found[0], record_no)
+        return values
+
+    def decode_row(self, line: bytes, record_no: int) -> dict[str, Any]:
+        """Read one CP932 row into ``{item name: value}``.
+
+        Raises:
+            Exception: what ``reading`` makes of the first problem, naming record ``record_no``.
         """
         values, found = self.problems(line)
         if found:
-            raise EltaxWireError(
-                found[0].text, file_kind=self.file_kind, record_no=record_no, field=found[0].where
-            )
+            raise self._reading(found[0], record_no)
         return values
+
+
+def _cp932(raw: bytes) -> str | None:
+    try:
+        return raw.decode("cp932")
+    except UnicodeDecodeError:
+        return None
