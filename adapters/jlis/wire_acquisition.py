@@ -2,7 +2,7 @@
 
 **Modelled on public facts, pending the official J-LIS specification**, like :mod:`adapters.jlis.wire`,
 whose frame (header, data records, trailer with count and SHA-256, CR LF after each record, UTF-8) and
-field types it shares (:mod:`adapters.jlis._frame`, :mod:`adapters.jlis._fixedwidth`). Documented in
+field types it shares (:mod:`adapters.jlis.wire`, :mod:`adapters.records`). Documented in
 ``docs/formats/jlis.md``.
 
 * A query record carries the 4情報 of one person: 氏名, 生年月日 and 住所 are required fields, 性別 is
@@ -24,10 +24,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Final
 
-from adapters.jlis._fixedwidth import FieldType as T
-from adapters.jlis._fixedwidth import Layout, RecordCodec, field, layout
-from adapters.jlis._frame import parse_frame, write_frame
 from adapters.jlis.errors import JlisWireError
+from adapters.jlis.wire import codecs, parse_frame, record_layout, trailer_layout, write_frame
+from adapters.records.fields import FieldType as T
+from adapters.records.fields import field
+from adapters.records.fixed import FixedLayout
 from contracts.individual_number import IndividualNumber
 from contracts.messages.jlis_acquisition import MAX_CANDIDATES, MatchStatus, NoMatchReason, Sex
 
@@ -70,72 +71,62 @@ _REF = r"[a-z][a-z0-9_]{7,63}"
 _BATCH_ID = r"[A-Za-z0-9_.-]{1,64}"
 
 
-def _header(name: str, length: int, format_id: str, *extra: Any) -> Layout:
-    return layout(
+def _header(name: str, length: int, format_id: str, *extra: Any) -> FixedLayout:
+    return record_layout(
         name,
         length,
-        field("record_kind", 1, T.LITERAL, literal="1"),
-        field("format_id", 4, T.LITERAL, literal=format_id),
-        field("request_id", 32, T.ASCII, pattern=r"[0-9a-f]{32}"),
-        field("batch_id", 64, T.ASCII, pattern=_BATCH_ID),
-        field("chunk_index", 6, T.DIGITS),
-        field("chunk_count", 6, T.DIGITS),
-        field("total_records", 9, T.DIGITS),
-        field("as_of", 8, T.DATE),
-        field("purpose", 4, T.CODE, codes=PURPOSE_CODES),
-        field("record_count", 7, T.DIGITS),
+        field("record_kind", "", 1, T.LITERAL, literal="1"),
+        field("format_id", "", 4, T.LITERAL, literal=format_id),
+        field("request_id", "", 32, T.ASCII, pattern=r"[0-9a-f]{32}"),
+        field("batch_id", "", 64, T.ASCII, pattern=_BATCH_ID),
+        field("chunk_index", "", 6, T.DIGITS),
+        field("chunk_count", "", 6, T.DIGITS),
+        field("total_records", "", 9, T.DIGITS),
+        field("as_of", "", 8, T.DATE),
+        field("purpose", "", 4, T.CODE, codes=PURPOSE_CODES),
+        field("record_count", "", 7, T.DIGITS),
         *extra,
-    )
-
-
-def _trailer(name: str, length: int) -> Layout:
-    return layout(
-        name,
-        length,
-        field("record_kind", 1, T.LITERAL, literal="9"),
-        field("record_count", 7, T.DIGITS),
-        field("checksum", 64, T.ASCII, pattern=r"[0-9a-f]{64}"),
     )
 
 
 def _four_items(*, required: bool) -> tuple[Any, ...]:
     return (
-        field("name", 150, T.TEXT, required=required),
-        field("name_kana", 150, T.TEXT, required=False),
-        field("birth_date", 8, T.DATE, required=required),
-        field("sex", 1, T.CODE, required=False, codes=SEX_CODES),
-        field("address", 480, T.TEXT, required=required),
+        field("name", "", 150, T.TEXT, required=required),
+        field("name_kana", "", 150, T.TEXT, required=False),
+        field("birth_date", "", 8, T.DATE, required=required),
+        field("sex", "", 1, T.CODE, required=False, codes=SEX_CODES),
+        field("address", "", 480, T.TEXT, required=required),
     )
 
 
 QUERY_HEADER: Final = _header("acquisition query header", QUERY_RECORD_LENGTH, "NAQ1")
-QUERY_DATA: Final = layout(
+QUERY_DATA: Final = record_layout(
     "acquisition query data",
     QUERY_RECORD_LENGTH,
-    field("record_kind", 1, T.LITERAL, literal="2"),
-    field("record_seq", 9, T.DIGITS),
-    field("ref", 64, T.ASCII, pattern=_REF),
+    field("record_kind", "", 1, T.LITERAL, literal="2"),
+    field("record_seq", "", 9, T.DIGITS),
+    field("ref", "", 64, T.ASCII, pattern=_REF),
     *_four_items(required=True),
 )
-QUERY_TRAILER: Final = _trailer("acquisition query trailer", QUERY_RECORD_LENGTH)
+QUERY_TRAILER: Final = trailer_layout("acquisition query trailer", QUERY_RECORD_LENGTH)
 RESULT_HEADER: Final = _header(
-    "acquisition result header", RESULT_RECORD_LENGTH, "NAR1", field("fee_units", 9, T.DIGITS)
+    "acquisition result header", RESULT_RECORD_LENGTH, "NAR1", field("fee_units", "", 9, T.DIGITS)
 )
-RESULT_DATA: Final = layout(
+RESULT_DATA: Final = record_layout(
     "acquisition result data",
     RESULT_RECORD_LENGTH,
-    field("record_kind", 1, T.LITERAL, literal="2"),
-    field("record_seq", 9, T.DIGITS),
-    field("ref", 64, T.ASCII, pattern=_REF),
-    field("match_status", 1, T.CODE, codes=STATUS_CODES),
-    field("candidate_count", 1, T.DIGITS),
-    field("candidate_no", 1, T.DIGITS),
-    field("no_match_reason", 1, T.CODE, required=False, codes=NO_MATCH_CODES),
-    field("address_normalised", 1, T.FLAG),
-    field("individual_number", 12, T.INDIVIDUAL_NUMBER, required=False),
+    field("record_kind", "", 1, T.LITERAL, literal="2"),
+    field("record_seq", "", 9, T.DIGITS),
+    field("ref", "", 64, T.ASCII, pattern=_REF),
+    field("match_status", "", 1, T.CODE, codes=STATUS_CODES),
+    field("candidate_count", "", 1, T.DIGITS),
+    field("candidate_no", "", 1, T.DIGITS),
+    field("no_match_reason", "", 1, T.CODE, required=False, codes=NO_MATCH_CODES),
+    field("address_normalised", "", 1, T.FLAG),
+    field("individual_number", "", 12, T.INDIVIDUAL_NUMBER, required=False),
     *_four_items(required=False),
 )
-RESULT_TRAILER: Final = _trailer("acquisition result trailer", RESULT_RECORD_LENGTH)
+RESULT_TRAILER: Final = trailer_layout("acquisition result trailer", RESULT_RECORD_LENGTH)
 QUERY_LAYOUTS: Final = (QUERY_HEADER, QUERY_DATA, QUERY_TRAILER)
 RESULT_LAYOUTS: Final = (RESULT_HEADER, RESULT_DATA, RESULT_TRAILER)
 _MATCHED: Final = ("individual_number", "name", "birth_date", "address")
@@ -315,8 +306,8 @@ def _close(group: list[MatchRow], record_no: int) -> tuple[MatchRow, ...]:
     return tuple(group)
 
 
-_QUERY: Final = (RecordCodec(QUERY_HEADER), RecordCodec(QUERY_DATA), RecordCodec(QUERY_TRAILER))
-_RESULT: Final = (RecordCodec(RESULT_HEADER), RecordCodec(RESULT_DATA), RecordCodec(RESULT_TRAILER))
+_QUERY: Final = codecs(QUERY_LAYOUTS)
+_RESULT: Final = codecs(RESULT_LAYOUTS)
 
 
 def write_query(file: QueryFile) -> bytes:

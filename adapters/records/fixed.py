@@ -131,7 +131,7 @@ def encode_value(f: Field, value: Any) -> bytes:  # noqa: PLR0912 - a flat dispa
             raise FieldProblem("does not match its pattern")
         return _left(text.encode("ascii"), f)
     if t is FieldType.TEXT:
-        if not isinstance(value, str) or not value or value != value.strip() or CONTROL.search(value):
+        if not isinstance(value, str) or value != value.strip(" ") or CONTROL.search(value):
             raise FieldProblem("is not text without control characters or surrounding spaces")
         return _left(value.encode("utf-8"), f)
     if t is FieldType.KANA:
@@ -205,7 +205,7 @@ def _text(raw: bytes) -> str:
     if CONTROL.search(text):
         raise FieldProblem("holds a control character", ProblemKind.CHARSET)
     value = text.rstrip(" ")
-    if value != value.strip():
+    if value.startswith(" "):
         raise FieldProblem("is not left-aligned")
     return value
 
@@ -373,7 +373,7 @@ class FixedCodec:
             value = values[index]
             index += 1
             problem: Problem | None = None
-            if value is None:
+            if value is None or (value == "" and f.type is FieldType.TEXT):  # free text: "" is blank
                 if not f.required:
                     parts.append(_blank(f))
                     continue
