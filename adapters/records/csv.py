@@ -127,9 +127,10 @@ def encode_item(f: Field, value: Any) -> str:  # noqa: PLR0912 - a flat dispatch
             raise FieldProblem("is not a date")
         return f"{value.year:04d}{value.month:02d}{value.day:02d}"
     if t is FieldType.DATETIME:
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise FieldProblem("is not an aware date and time")
-        return value.astimezone(JST).strftime("%Y%m%d%H%M%S")
+        local = _in_japan(value)
+        if local is None:
+            raise FieldProblem("is not an aware date and time that Japan time can hold")
+        return f"{local.year:04d}{local:%m%d%H%M%S}"
     if t is FieldType.CODE:
         codes = [code for code, v in f.codes if v == value]
         if not codes:
@@ -144,6 +145,15 @@ def encode_item(f: Field, value: Any) -> str:  # noqa: PLR0912 - a flat dispatch
             raise FieldProblem("is not an Individual Number")
         return value.reveal()
     raise FieldProblem("cannot be written")
+
+
+def _in_japan(value: Any) -> datetime | None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return None
+    try:
+        return value.astimezone(JST)
+    except OverflowError:  # the last hours of year 9999 UTC are in year 10000 in Japan
+        return None
 
 
 def _fail(problem: str, kind: ProblemKind = ProblemKind.PATTERN) -> Any:
@@ -296,9 +306,18 @@ class CsvCodec:
         return items
 
     def encode_row(self, values: Mapping[str, Any], record_no: int) -> bytes:
-        """One CP932 row without quoting or line terminator (see :meth:`write_items`)."""
-        # Every item was checked to be CP932 (or ASCII) by encode_item; the join cannot fail.
-        return ",".join(self.write_items(values, record_no)).encode("cp932")
+        """One CP932 row without quoting or line terminator (see :meth:`write_items`).
+
+        The CP932 kinds (ASCII, FULLWIDTH, KANA, ...) were checked by :func:`encode_item`; free text may
+        still hold a character CP932 lacks, refused here against its item.
+        """
+        parts = []
+        for f, item in zip(self.layout.fields, self.write_items(values, record_no), strict=True):
+            raw = _to_cp932(item)
+            if raw is None:
+                raise self._writing(Problem(f, "is not CP932", ProblemKind.CHARSET), record_no)
+            parts.append(raw)
+        return SEPARATOR.join(parts)
 
     def read_items(self, items: Sequence[str | None]) -> tuple[dict[str, Any], list[Problem]]:
         """Read a row's items, collecting every problem: ``(values read, problems)``.
@@ -358,6 +377,13 @@ class CsvCodec:
         if found:
             raise self._reading(found[0], record_no)
         return values
+
+
+def _to_cp932(text: str) -> bytes | None:
+    try:
+        return text.encode("cp932")
+    except UnicodeEncodeError:
+        return None
 
 
 def _cp932(raw: bytes) -> str | None:
