@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from enum import StrEnum
 from functools import partial
@@ -128,6 +128,8 @@ TERMINATOR: Final = b"\r\n"
 HEADER, DATA, TRAILER = b"1"[0], b"2"[0], b"9"[0]
 Codecs = tuple[FixedCodec, FixedCodec, FixedCodec]
 """The codecs of a file kind's header, data and trailer records."""
+Codes = tuple[tuple[str, Any], ...]
+"""``(wire code, value)`` pairs of a code field."""
 H = TypeVar("H")
 R = TypeVar("R")
 
@@ -211,7 +213,13 @@ def parse_frame(
     return header, header_values, records
 
 
-def _header(name: str, length: int, format_id: str, *extra: Any) -> FixedLayout:
+def header_layout(
+    name: str, length: int, format_id: str, purpose_codes: Codes, *extra: Field, cycle: bool
+) -> FixedLayout:
+    """The header of a J-LIS file: its chunk of a batch, purpose and record count (then ``extra``).
+
+    ``cycle``: the header carries the payment month (``YYYY-MM``) the file serves, after the totals.
+    """
     return record_layout(
         name,
         length,
@@ -222,15 +230,38 @@ def _header(name: str, length: int, format_id: str, *extra: Any) -> FixedLayout:
         field("chunk_index", "", 6, T.DIGITS),
         field("chunk_count", "", 6, T.DIGITS),
         field("total_records", "", 9, T.DIGITS),
-        field("cycle", "", 6, T.MONTH),
+        *((field("cycle", "", 6, T.MONTH),) if cycle else ()),
         field("as_of", "", 8, T.DATE),
-        field("purpose", "", 4, T.CODE, codes=PURPOSE_CODES),
+        field("purpose", "", 4, T.CODE, codes=purpose_codes),
         field("record_count", "", 7, T.DIGITS),
         *extra,
     )
 
 
-REQUEST_HEADER: Final = _header("request header", REQUEST_RECORD_LENGTH, "SVQ1")
+def header_values(header: Any, count: int) -> dict[str, Any]:
+    """The values of a header layout from a header object (a dataclass with the layout's names)."""
+    values = {f.name: getattr(header, f.name) for f in fields(header)}
+    return values | {"request_id": header.request_id.hex, "record_count": count}
+
+
+def header_checker(make: type[H]) -> Callable[[dict[str, Any]], H]:
+    """What turns a header's values into a ``make`` (a dataclass), refusing a chunk outside its batch."""
+    names = [f.name for f in fields(make)]  # type: ignore[arg-type]
+
+    def check(values: dict[str, Any]) -> H:
+        if values["chunk_count"] < 1 or values["chunk_index"] >= values["chunk_count"]:
+            raise JlisWireError("chunk index is not below the chunk count", record_no=1, field="chunk_index")
+        if values["record_count"] < 1:
+            raise JlisWireError("a file holds at least one data record", record_no=1, field="record_count")
+        chosen = {name: values[name] for name in names}
+        return make(**(chosen | {"request_id": uuid.UUID(hex=values["request_id"])}))
+
+    return check
+
+
+REQUEST_HEADER: Final = header_layout(
+    "request header", REQUEST_RECORD_LENGTH, "SVQ1", PURPOSE_CODES, cycle=True
+)
 REQUEST_DATA: Final = record_layout(
     "request data",
     REQUEST_RECORD_LENGTH,
@@ -240,8 +271,13 @@ REQUEST_DATA: Final = record_layout(
     field("individual_number", "", 12, T.INDIVIDUAL_NUMBER),
 )
 REQUEST_TRAILER: Final = trailer_layout("request trailer", REQUEST_RECORD_LENGTH)
-RESULT_HEADER: Final = _header(
-    "result header", RESULT_RECORD_LENGTH, "SVR1", field("fee_units", "", 9, T.DIGITS)
+RESULT_HEADER: Final = header_layout(
+    "result header",
+    RESULT_RECORD_LENGTH,
+    "SVR1",
+    PURPOSE_CODES,
+    field("fee_units", "", 9, T.DIGITS),
+    cycle=True,
 )
 RESULT_DATA: Final = record_layout(
     "result data",
@@ -349,37 +385,6 @@ class ResultFile:
     records: tuple[ResultRecord, ...]
 
 
-def _header_values(header: BatchHeader, count: int) -> dict[str, Any]:
-    return {
-        "request_id": header.request_id.hex,
-        "batch_id": header.batch_id,
-        "chunk_index": header.chunk_index,
-        "chunk_count": header.chunk_count,
-        "total_records": header.total_records,
-        "cycle": header.cycle,
-        "as_of": header.as_of,
-        "purpose": header.purpose,
-        "record_count": count,
-    }
-
-
-def _check_header(values: dict[str, Any]) -> BatchHeader:
-    if values["chunk_count"] < 1 or values["chunk_index"] >= values["chunk_count"]:
-        raise JlisWireError("chunk index is not below the chunk count", record_no=1, field="chunk_index")
-    if values["record_count"] < 1:
-        raise JlisWireError("a file holds at least one data record", record_no=1, field="record_count")
-    return BatchHeader(
-        request_id=uuid.UUID(hex=values["request_id"]),
-        batch_id=values["batch_id"],
-        chunk_index=values["chunk_index"],
-        chunk_count=values["chunk_count"],
-        total_records=values["total_records"],
-        cycle=values["cycle"],
-        as_of=values["as_of"],
-        purpose=values["purpose"],
-    )
-
-
 def _result_problem(get: Callable[[str], Any]) -> tuple[str, str] | None:
     """The first ``(field, problem)`` of a result record's outcome rules, or ``None``."""
     outcome = get("outcome")
@@ -403,6 +408,7 @@ def _result_record(values: dict[str, Any], record_no: int) -> ResultRecord:
     return ResultRecord(**values)
 
 
+_CHECK_HEADER: Final = header_checker(BatchHeader)
 _REQUEST: Final = codecs(REQUEST_LAYOUTS)
 _RESULT: Final = codecs(RESULT_LAYOUTS)
 
@@ -413,7 +419,7 @@ def write_request(file: RequestFile) -> bytes:
     Raises:
         JlisWireError: a value does not fit the layout (the record and field are named).
     """
-    return write_frame(_REQUEST, _header_values(file.header, len(file.records)), file.records)
+    return write_frame(_REQUEST, header_values(file.header, len(file.records)), file.records)
 
 
 def write_result(file: ResultFile) -> bytes:
@@ -422,7 +428,7 @@ def write_result(file: ResultFile) -> bytes:
     Raises:
         JlisWireError: a value does not fit the layout (the record and field are named).
     """
-    values = _header_values(file.header, len(file.records)) | {"fee_units": file.fee_units}
+    values = header_values(file.header, len(file.records)) | {"fee_units": file.fee_units}
     for record_no, record in enumerate(file.records, start=2):
         problem = _result_problem(partial(getattr, record))
         if problem is not None:
@@ -445,7 +451,7 @@ def parse_request(content: bytes) -> RequestFile:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
     """
     header, _, records = parse_frame(
-        content, _REQUEST, check_header=_check_header, build=_request_record, key=_seq
+        content, _REQUEST, check_header=_CHECK_HEADER, build=_request_record, key=_seq
     )
     return RequestFile(header, tuple(records))
 
@@ -457,6 +463,6 @@ def parse_result(content: bytes) -> ResultFile:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
     """
     header, values, records = parse_frame(
-        content, _RESULT, check_header=_check_header, build=_result_record, key=_seq
+        content, _RESULT, check_header=_CHECK_HEADER, build=_result_record, key=_seq
     )
     return ResultFile(header, values["fee_units"], tuple(records))

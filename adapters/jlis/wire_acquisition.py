@@ -25,10 +25,18 @@ from enum import StrEnum
 from typing import Any, Final
 
 from adapters.jlis.errors import JlisWireError
-from adapters.jlis.wire import codecs, parse_frame, record_layout, trailer_layout, write_frame
+from adapters.jlis.wire import (
+    codecs,
+    header_checker,
+    header_layout,
+    header_values,
+    parse_frame,
+    record_layout,
+    trailer_layout,
+    write_frame,
+)
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field
-from adapters.records.fixed import FixedLayout
 from contracts.individual_number import IndividualNumber
 from contracts.messages.jlis_acquisition import MAX_CANDIDATES, MatchStatus, NoMatchReason, Sex
 
@@ -68,25 +76,6 @@ STATUS_CODES: Final = (
 )
 NO_MATCH_CODES: Final = (("1", NoMatchReason.NO_RECORD), ("2", NoMatchReason.NO_RESIDENT_CODE))
 _REF = r"[a-z][a-z0-9_]{7,63}"
-_BATCH_ID = r"[A-Za-z0-9_.-]{1,64}"
-
-
-def _header(name: str, length: int, format_id: str, *extra: Any) -> FixedLayout:
-    return record_layout(
-        name,
-        length,
-        field("record_kind", "", 1, T.LITERAL, literal="1"),
-        field("format_id", "", 4, T.LITERAL, literal=format_id),
-        field("request_id", "", 32, T.ASCII, pattern=r"[0-9a-f]{32}"),
-        field("batch_id", "", 64, T.ASCII, pattern=_BATCH_ID),
-        field("chunk_index", "", 6, T.DIGITS),
-        field("chunk_count", "", 6, T.DIGITS),
-        field("total_records", "", 9, T.DIGITS),
-        field("as_of", "", 8, T.DATE),
-        field("purpose", "", 4, T.CODE, codes=PURPOSE_CODES),
-        field("record_count", "", 7, T.DIGITS),
-        *extra,
-    )
 
 
 def _four_items(*, required: bool) -> tuple[Any, ...]:
@@ -99,7 +88,9 @@ def _four_items(*, required: bool) -> tuple[Any, ...]:
     )
 
 
-QUERY_HEADER: Final = _header("acquisition query header", QUERY_RECORD_LENGTH, "NAQ1")
+QUERY_HEADER: Final = header_layout(
+    "acquisition query header", QUERY_RECORD_LENGTH, "NAQ1", PURPOSE_CODES, cycle=False
+)
 QUERY_DATA: Final = record_layout(
     "acquisition query data",
     QUERY_RECORD_LENGTH,
@@ -109,8 +100,13 @@ QUERY_DATA: Final = record_layout(
     *_four_items(required=True),
 )
 QUERY_TRAILER: Final = trailer_layout("acquisition query trailer", QUERY_RECORD_LENGTH)
-RESULT_HEADER: Final = _header(
-    "acquisition result header", RESULT_RECORD_LENGTH, "NAR1", field("fee_units", "", 9, T.DIGITS)
+RESULT_HEADER: Final = header_layout(
+    "acquisition result header",
+    RESULT_RECORD_LENGTH,
+    "NAR1",
+    PURPOSE_CODES,
+    field("fee_units", "", 9, T.DIGITS),
+    cycle=False,
 )
 RESULT_DATA: Final = record_layout(
     "acquisition result data",
@@ -204,35 +200,6 @@ class ResultFile:
     rows: tuple[MatchRow, ...]
 
 
-def _header_values(header: AcquisitionHeader, count: int) -> dict[str, Any]:
-    return {
-        "request_id": header.request_id.hex,
-        "batch_id": header.batch_id,
-        "chunk_index": header.chunk_index,
-        "chunk_count": header.chunk_count,
-        "total_records": header.total_records,
-        "as_of": header.as_of,
-        "purpose": header.purpose,
-        "record_count": count,
-    }
-
-
-def _check_header(values: dict[str, Any]) -> AcquisitionHeader:
-    if values["chunk_count"] < 1 or values["chunk_index"] >= values["chunk_count"]:
-        raise JlisWireError("chunk index is not below the chunk count", record_no=1, field="chunk_index")
-    if values["record_count"] < 1:
-        raise JlisWireError("a file holds at least one data record", record_no=1, field="record_count")
-    return AcquisitionHeader(
-        request_id=uuid.UUID(hex=values["request_id"]),
-        batch_id=values["batch_id"],
-        chunk_index=values["chunk_index"],
-        chunk_count=values["chunk_count"],
-        total_records=values["total_records"],
-        as_of=values["as_of"],
-        purpose=values["purpose"],
-    )
-
-
 def row_problem(row: MatchRow) -> tuple[str, str] | None:
     """The first ``(field, problem)`` of one result row's status rules, or ``None``."""
     status = row.match_status
@@ -306,6 +273,7 @@ def _close(group: list[MatchRow], record_no: int) -> tuple[MatchRow, ...]:
     return tuple(group)
 
 
+_CHECK_HEADER: Final = header_checker(AcquisitionHeader)
 _QUERY: Final = codecs(QUERY_LAYOUTS)
 _RESULT: Final = codecs(RESULT_LAYOUTS)
 
@@ -316,7 +284,7 @@ def write_query(file: QueryFile) -> bytes:
     Raises:
         JlisWireError: a value does not fit the layout (the record and field are named).
     """
-    return write_frame(_QUERY, _header_values(file.header, len(file.records)), file.records)
+    return write_frame(_QUERY, header_values(file.header, len(file.records)), file.records)
 
 
 def write_result(file: ResultFile) -> bytes:
@@ -330,7 +298,7 @@ def write_result(file: ResultFile) -> bytes:
         if problem is not None:
             raise JlisWireError(problem[1], record_no=record_no, field=problem[0])
     group_rows(file.rows)
-    values = _header_values(file.header, len(file.rows)) | {"fee_units": file.fee_units}
+    values = header_values(file.header, len(file.rows)) | {"fee_units": file.fee_units}
     return write_frame(_RESULT, values, file.rows)
 
 
@@ -355,7 +323,7 @@ def parse_query(content: bytes) -> QueryFile:
     header, _, records = parse_frame(
         content,
         _QUERY,
-        check_header=_check_header,
+        check_header=_CHECK_HEADER,
         build=_query_record,
         key=lambda values: values["record_seq"],
     )
@@ -371,7 +339,7 @@ def parse_result(content: bytes) -> ResultFile:
     header, values, rows = parse_frame(
         content,
         _RESULT,
-        check_header=_check_header,
+        check_header=_CHECK_HEADER,
         build=_match_row,
         key=lambda v: (v["record_seq"], v["candidate_no"]),
     )
