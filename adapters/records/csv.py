@@ -21,7 +21,7 @@ import io
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from adapters.records.fields import (
@@ -33,10 +33,11 @@ from adapters.records.fields import (
     FieldType,
     Problem,
     ProblemKind,
+    encode_plain,
     place,
+    plain_decoder,
 )
 from adapters.records.text import cp932_fullwidth, cp932_halfwidth_kana, to_fullwidth_kana, to_halfwidth_kana
-from contracts.individual_number import IndividualNumber, is_valid_individual_number
 
 __all__ = [
     "SEPARATOR",
@@ -91,13 +92,12 @@ def _free_text(text: str, f: Field) -> str:
     return _fits(text, f)
 
 
-def encode_item(f: Field, value: Any) -> str:  # noqa: PLR0912 - a flat dispatch on the type
+def encode_item(f: Field, value: Any) -> str:
     """``value`` (not ``None``) as the text of one item, raising :class:`FieldProblem`."""
+    plain = encode_plain(f, value, padded=f.padded)
+    if plain is not None:
+        return plain
     t = f.type
-    if t is FieldType.DIGITS:
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**f.length:
-            raise FieldProblem("is not a non-negative integer that fits", ProblemKind.SIZE)
-        return str(value).zfill(f.length) if f.padded else str(value)
     if not isinstance(value, str) and t in (
         FieldType.ASCII,
         FieldType.TEXT,
@@ -122,28 +122,11 @@ def encode_item(f: Field, value: Any) -> str:  # noqa: PLR0912 - a flat dispatch
         if half is None or cp932_halfwidth_kana(half) is None:
             raise FieldProblem("is not katakana with a half-width form", ProblemKind.CHARSET)
         return _fits(half, f)
-    if t is FieldType.DATE:
-        if not isinstance(value, date) or isinstance(value, datetime) or not 1 <= value.year <= 9999:
-            raise FieldProblem("is not a date")
-        return f"{value.year:04d}{value.month:02d}{value.day:02d}"
     if t is FieldType.DATETIME:
         local = _in_japan(value)
         if local is None:
             raise FieldProblem("is not an aware date and time that Japan time can hold")
         return f"{local.year:04d}{local:%m%d%H%M%S}"
-    if t is FieldType.CODE:
-        codes = [code for code, v in f.codes if v == value]
-        if not codes:
-            raise FieldProblem("has no code")
-        return codes[0]
-    if t is FieldType.FLAG:
-        if not isinstance(value, bool):
-            raise FieldProblem("is not a flag")
-        return "1" if value else "0"
-    if t is FieldType.INDIVIDUAL_NUMBER:
-        if not isinstance(value, IndividualNumber):
-            raise FieldProblem("is not an Individual Number")
-        return value.reveal()
     raise FieldProblem("cannot be written")
 
 
@@ -160,27 +143,6 @@ def _fail(problem: str, kind: ProblemKind = ProblemKind.PATTERN) -> Any:
     raise FieldProblem(problem, kind)
 
 
-def _digits(f: Field) -> Callable[[str], int]:
-    def read(text: str) -> int:
-        if not text.isascii() or not text.isdigit() or len(text) > f.length:
-            raise FieldProblem(f"is not at most {f.length} ASCII digits")
-        if f.padded and len(text) != f.length:
-            raise FieldProblem(f"is not {f.length} zero-padded digits")
-        return int(text)
-
-    return read
-
-
-def _date(text: str) -> date:
-    parsed: date | None = None
-    if len(text) == 8 and text.isascii() and text.isdigit():
-        try:
-            parsed = date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        except ValueError:
-            parsed = None
-    return parsed if parsed is not None else _fail("is not a calendar date YYYYMMDD", ProblemKind.RANGE)
-
-
 def _datetime(text: str) -> datetime:
     parsed: datetime | None = None
     if len(text) == 14 and text.isascii() and text.isdigit():
@@ -195,9 +157,10 @@ def _datetime(text: str) -> datetime:
 
 def decoder(f: Field) -> Callable[[str], Any]:
     """The function that reads ``f`` from its (non-empty) text, raising :class:`FieldProblem`."""
+    plain = plain_decoder(f, padded=f.padded)
+    if plain is not None:
+        return plain
     t = f.type
-    if t is FieldType.DIGITS:
-        return _digits(f)
     if t is FieldType.ASCII:
         rule = re.compile(f.pattern) if f.pattern else None
 
@@ -223,21 +186,11 @@ def decoder(f: Field) -> Callable[[str], Any]:
             if cp932_halfwidth_kana(text) is not None and text == text.strip(" ")
             else _fail("is not half-width katakana", ProblemKind.CHARSET)
         )
-    if t is FieldType.DATE:
-        return _date
     if t is FieldType.DATETIME:
         return _datetime
     if t is FieldType.CODE:
         table = dict(f.codes)
         return lambda text: table[text] if text in table else _fail("is not a known code")
-    if t is FieldType.FLAG:
-        return lambda text: text == "1" if text in ("0", "1") else _fail("is not a flag 0 or 1")
-    if t is FieldType.INDIVIDUAL_NUMBER:
-        return lambda text: (
-            IndividualNumber(text)
-            if is_valid_individual_number(text)
-            else _fail("is not twelve ASCII digits with a valid check digit")
-        )
     raise ValueError(f"no decoder for {t}")
 
 
@@ -309,12 +262,13 @@ class CsvCodec:
         """One CP932 row without quoting or line terminator (see :meth:`write_items`).
 
         The CP932 kinds (ASCII, FULLWIDTH, KANA, ...) were checked by :func:`encode_item`; free text may
-        still hold a character CP932 lacks, refused here against its item.
+        still hold a character CP932 lacks or would change, refused here against its item.
         """
         parts = []
         for f, item in zip(self.layout.fields, self.write_items(values, record_no), strict=True):
             raw = _to_cp932(item)
-            if raw is None:
+            # Free text must read back as written: CP932 folds some characters (U+00A2 reads as U+FFE0).
+            if raw is None or (f.type is FieldType.TEXT and raw.decode("cp932") != item):
                 raise self._writing(Problem(f, "is not CP932", ProblemKind.CHARSET), record_no)
             parts.append(raw)
         return SEPARATOR.join(parts)

@@ -16,9 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any, Final
+
+from contracts.individual_number import IndividualNumber, is_valid_individual_number
 
 __all__ = [
     "CONSTANT_TYPES",
@@ -30,9 +32,11 @@ __all__ = [
     "FieldType",
     "Problem",
     "ProblemKind",
+    "encode_plain",
     "field",
     "markdown_table",
     "place",
+    "plain_decoder",
 ]
 
 JST: Final = timezone(timedelta(hours=9))
@@ -228,3 +232,76 @@ def markdown_table(title: str, fields: Iterable[Field], *, by_bytes: bool, label
             f"{'yes' if f.required else 'no'} | {f.source} |"
         )
     return "\n".join(lines)
+
+
+def encode_plain(f: Field, value: Any, *, padded: bool) -> str | None:
+    """The text of ``value`` (not ``None``) for the kinds both engines write alike, else ``None``.
+
+    Digits, dates, codes, flags and Individual Numbers are ASCII and the same text in a fixed-width field
+    and a CSV item; only the padding of digits differs (``padded``). Raises :class:`FieldProblem`.
+    """
+    t = f.type
+    if t is FieldType.DIGITS:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**f.length:
+            raise FieldProblem("is not a non-negative integer that fits", ProblemKind.SIZE)
+        return str(value).zfill(f.length) if padded else str(value)
+    if t is FieldType.DATE:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise FieldProblem("is not a date")
+        return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+    if t is FieldType.CODE:
+        codes = [code for code, v in f.codes if v == value]
+        if not codes:
+            raise FieldProblem("has no code")
+        return codes[0]
+    if t is FieldType.FLAG:
+        if not isinstance(value, bool):
+            raise FieldProblem("is not a flag")
+        return "1" if value else "0"
+    if t is FieldType.INDIVIDUAL_NUMBER:
+        if not isinstance(value, IndividualNumber):
+            raise FieldProblem("is not an Individual Number")
+        return value.reveal()
+    return None
+
+
+def _fail(problem: str, kind: ProblemKind = ProblemKind.PATTERN) -> Any:
+    raise FieldProblem(problem, kind)
+
+
+def _date(text: str) -> date:
+    parsed: date | None = None
+    if len(text) == 8 and text.isascii() and text.isdigit():
+        try:
+            parsed = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            parsed = None
+    return parsed if parsed is not None else _fail("is not a calendar date YYYYMMDD", ProblemKind.RANGE)
+
+
+def _number(text: str) -> IndividualNumber:
+    if not is_valid_individual_number(text):
+        raise FieldProblem("is not twelve ASCII digits with a valid check digit")
+    return IndividualNumber(text)
+
+
+def _flag(text: str) -> bool:
+    return text == "1" if text in ("0", "1") else _fail("is not a flag 0 or 1")
+
+
+def plain_decoder(f: Field, *, padded: bool) -> Callable[[str], Any] | None:
+    """What reads the (non-blank) text of the kinds both engines read alike, else ``None``.
+
+    Digits, dates, flags and Individual Numbers; the reader raises :class:`FieldProblem`.
+    """
+    if f.type is FieldType.DIGITS:
+
+        def digits(text: str) -> int:
+            if not text.isascii() or not text.isdigit() or len(text) > f.length:
+                raise FieldProblem(f"is not at most {f.length} ASCII digits")
+            if padded and len(text) != f.length:
+                raise FieldProblem(f"is not {f.length} zero-padded digits")
+            return int(text)
+
+        return digits
+    return {FieldType.DATE: _date, FieldType.FLAG: _flag, FieldType.INDIVIDUAL_NUMBER: _number}.get(f.type)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Final
 
 from adapters.records.fields import (
@@ -28,7 +27,9 @@ from adapters.records.fields import (
     FieldType,
     Problem,
     ProblemKind,
+    encode_plain,
     place,
+    plain_decoder,
 )
 from adapters.records.text import (
     JIS_SPACE,
@@ -41,7 +42,6 @@ from adapters.records.text import (
     to_fullwidth_kana,
     to_halfwidth_kana,
 )
-from contracts.individual_number import IndividualNumber, is_valid_individual_number
 
 __all__ = ["FixedCodec", "FixedLayout", "decoder", "encode_value", "fixed_layout"]
 
@@ -118,13 +118,12 @@ def _text_value(value: Any) -> str:
     return value
 
 
-def encode_value(f: Field, value: Any) -> bytes:  # noqa: PLR0912 - a flat dispatch on the type
+def encode_value(f: Field, value: Any) -> bytes:
     """``value`` (not ``None``) as exactly ``f.length`` bytes, raising :class:`FieldProblem`."""
+    plain = encode_plain(f, value, padded=True)
+    if plain is not None:
+        return _left(plain.encode("ascii"), f)
     t = f.type
-    if t is FieldType.DIGITS:
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**f.length:
-            raise FieldProblem("is not a non-negative integer that fits", ProblemKind.SIZE)
-        return b"%0*d" % (f.length, value)
     if t is FieldType.ASCII:
         text = _text_value(value)
         if not text.isascii() or not text.isprintable() or (f.pattern and not re.fullmatch(f.pattern, text)):
@@ -147,38 +146,15 @@ def encode_value(f: Field, value: Any) -> bytes:  # noqa: PLR0912 - a flat dispa
         if len(raw) > f.length:
             raise FieldProblem(f"is longer than {f.length // 2} characters", ProblemKind.SIZE)
         return raw + JIS_SPACE * ((f.length - len(raw)) // 2)
-    if t is FieldType.DATE:
-        if not isinstance(value, date) or not 1 <= value.year <= 9999:
-            raise FieldProblem("is not a date")
-        return b"%04d%02d%02d" % (value.year, value.month, value.day)
     if t is FieldType.MONTH:
         if not isinstance(value, str) or not _MONTH.fullmatch(value):
             raise FieldProblem("is not a month YYYY-MM")
         return value.replace("-", "").encode("ascii")
-    if t is FieldType.CODE:
-        codes = [code for code, v in f.codes if v == value]
-        if not codes:
-            raise FieldProblem("has no code")
-        return _left(codes[0].encode("ascii"), f)
-    if t is FieldType.FLAG:
-        if not isinstance(value, bool):
-            raise FieldProblem("is not a flag")
-        return b"1" if value else b"0"
-    if t is FieldType.INDIVIDUAL_NUMBER:
-        if not isinstance(value, IndividualNumber):
-            raise FieldProblem("is not an Individual Number")
-        return value.reveal().encode("ascii")
     raise FieldProblem("cannot be written")
 
 
 def _fail(problem: str, kind: ProblemKind = ProblemKind.PATTERN) -> Any:
     raise FieldProblem(problem, kind)
-
-
-def _digits(raw: bytes) -> int:
-    if not raw.isascii() or not raw.isdigit():
-        raise FieldProblem("is not ASCII digits")
-    return int(raw)
 
 
 def _single(raw: bytes) -> str:
@@ -210,38 +186,17 @@ def _text(raw: bytes) -> str:
     return value
 
 
-def _make_date(raw: bytes) -> date | None:
-    if len(raw) != 8 or not raw.isascii() or not raw.isdigit():
-        return None
-    try:
-        return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
-    except ValueError:
-        return None
-
-
-def _date(raw: bytes) -> date:
-    value = _make_date(raw)
-    return value if value is not None else _fail("is not a calendar date YYYYMMDD", ProblemKind.RANGE)
-
-
 def _month(raw: bytes) -> str:
     if len(raw) != 6 or not raw.isascii() or not raw.isdigit() or not 1 <= int(raw[4:]) <= 12:
         raise FieldProblem("is not a month YYYYMM")
     return f"{raw[:4].decode()}-{raw[4:].decode()}"
 
 
-def _number(raw: bytes) -> IndividualNumber:
-    if not raw.isascii() or not is_valid_individual_number(raw.decode("ascii")):
-        raise FieldProblem("is not twelve ASCII digits with a valid check digit")
-    return IndividualNumber(raw.decode("ascii"))
-
-
-def _flag(raw: bytes) -> bool:
-    return raw == b"1" if raw in (b"0", b"1") else _fail("is not a flag 0 or 1")
-
-
 def decoder(f: Field) -> Callable[[bytes], Any]:
     """The function that reads ``f`` from its (non-blank) bytes, raising :class:`FieldProblem`."""
+    plain = plain_decoder(f, padded=True)
+    if plain is not None:
+        return lambda raw: plain(raw.decode("latin-1"))  # never fails: the reader checks for ASCII
     t = f.type
     if t is FieldType.ASCII:
         rule = re.compile(f.pattern) if f.pattern else None
@@ -275,16 +230,10 @@ def decoder(f: Field) -> Callable[[bytes], Any]:
             return value if value is not _UNKNOWN else _fail("is not a known code")
 
         return code
-    simple: dict[FieldType, Callable[[bytes], Any]] = {
-        FieldType.DIGITS: _digits,
-        FieldType.TEXT: _text,
-        FieldType.DATE: _date,
-        FieldType.MONTH: _month,
-        FieldType.FLAG: _flag,
-        FieldType.INDIVIDUAL_NUMBER: _number,
-    }
-    if t in simple:
-        return simple[t]
+    if t is FieldType.TEXT:
+        return _text
+    if t is FieldType.MONTH:
+        return _month
     raise ValueError(f"no decoder for {t}")
 
 

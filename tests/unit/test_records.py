@@ -128,9 +128,9 @@ def row_values(draw: st.DrawFn) -> dict[str, Any]:
 @given(row_values())
 def test_any_csv_row_round_trips_in_both_dialects(values: dict[str, Any]) -> None:
     note = values["note"]
-    if note is None or note.encode("cp932", errors="replace").decode("cp932") == note:
+    if note is None or note.encode("cp932", errors="replace").decode("cp932") == note:  # CP932 holds it
         assert ROW_CODEC.decode_row(ROW_CODEC.encode_row(values, 3), 3) == values
-    else:  # free text CP932 cannot hold is refused against its item, never written
+    else:  # free text CP932 lacks or would change is refused against its item, never written
         with pytest.raises(Refused, match=r"field note \(備考\): is not CP932"):
             ROW_CODEC.encode_row(values, 3)
     line = rfc4180_line(ROW_CODEC.write_items(values, 3), terminator="")
