@@ -157,14 +157,18 @@ def _fail(problem: str, kind: ProblemKind = ProblemKind.PATTERN) -> Any:
     raise FieldProblem(problem, kind)
 
 
-def _single(raw: bytes) -> str:
-    text = decode_jis_single(raw)
+def _aligned(text: str | None, charset: str, pad: str = " ") -> str:
+    """``text`` without its padding; refused when it was not in ``charset`` or not left-aligned."""
     if text is None:
-        raise FieldProblem("is not JIS X 0201", ProblemKind.CHARSET)
-    value = text.rstrip(" ")
-    if value.startswith(" "):
+        raise FieldProblem(f"is not {charset}", ProblemKind.CHARSET)
+    value = text.rstrip(pad)
+    if value.startswith(pad):
         raise FieldProblem("is not left-aligned")
     return value
+
+
+def _single(raw: bytes) -> str:
+    return _aligned(decode_jis_single(raw), "JIS X 0201")
 
 
 def _utf8(raw: bytes) -> str | None:
@@ -176,14 +180,9 @@ def _utf8(raw: bytes) -> str | None:
 
 def _text(raw: bytes) -> str:
     text = _utf8(raw)
-    if text is None:
-        raise FieldProblem("is not valid UTF-8", ProblemKind.CHARSET)
-    if CONTROL.search(text):
+    if text is not None and CONTROL.search(text):
         raise FieldProblem("holds a control character", ProblemKind.CHARSET)
-    value = text.rstrip(" ")
-    if value.startswith(" "):
-        raise FieldProblem("is not left-aligned")
-    return value
+    return _aligned(text, "valid UTF-8")
 
 
 def _month(raw: bytes) -> str:
@@ -211,17 +210,7 @@ def decoder(f: Field) -> Callable[[bytes], Any]:
     if t is FieldType.KANA:
         return lambda raw: to_fullwidth_kana(_single(raw))
     if t is FieldType.KANJI:
-
-        def kanji(raw: bytes) -> str:
-            text = decode_jis0208(raw)
-            if text is None:
-                raise FieldProblem("is not JIS X 0208", ProblemKind.CHARSET)
-            value = text.rstrip("\u3000")
-            if value.startswith("\u3000"):
-                raise FieldProblem("is not left-aligned")
-            return value
-
-        return kanji
+        return lambda raw: _aligned(decode_jis0208(raw), "JIS X 0208", "\u3000")
     if t is FieldType.CODE:
         table = {code.encode("ascii").ljust(f.length): value for code, value in f.codes}
 
