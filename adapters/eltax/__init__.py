@@ -20,10 +20,10 @@ from adapters.eltax.calendar import (
     reply_on,
 )
 from adapters.eltax.errors import EltaxFieldRefused, EltaxFileError, EltaxMappingError, EltaxWireError
-from adapters.eltax.gateway import (
+from adapters.eltax.mapping import amounts_of, message_id_of, slots_of
+from adapters.eltax.municipalities import MunicipalRegister, Rates
+from adapters.eltax.names import (
     COUNTERPART,
-    EltaxCounterpart,
-    EltaxGateway,
     FileName,
     check_pairing,
     notice_file_name,
@@ -31,8 +31,6 @@ from adapters.eltax.gateway import (
     receipt_file_name,
     report_file_name,
 )
-from adapters.eltax.mapping import amounts_of, message_id_of, slots_of
-from adapters.eltax.municipalities import MunicipalRegister, Rates
 from adapters.eltax.service import EltaxAdapter
 from adapters.eltax.simulator import CALENDAR_ERROR, NOT_RESIDENT, WRONG_PARTY, EltaxSimulator
 from adapters.eltax.wire import (
@@ -65,10 +63,8 @@ __all__ = [
     "PROVISIONAL_MONTHS",
     "WRONG_PARTY",
     "EltaxAdapter",
-    "EltaxCounterpart",
     "EltaxFieldRefused",
     "EltaxFileError",
-    "EltaxGateway",
     "EltaxMappingError",
     "EltaxSimulator",
     "EltaxWireError",

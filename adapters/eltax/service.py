@@ -19,8 +19,10 @@ from typing import Final
 
 from pydantic import BaseModel
 
+from adapters.dispatch import Route, Routes, route
 from adapters.eltax.errors import EltaxFileError
-from adapters.eltax.gateway import (
+from adapters.eltax.mapping import inbound_payload, message_id_of, notice_files, receipt_payload, report_files
+from adapters.eltax.names import (
     COUNTERPART,
     correlation_of,
     inbound,
@@ -28,12 +30,10 @@ from adapters.eltax.gateway import (
     parse_name,
     report_file_name,
 )
-from adapters.eltax.mapping import inbound_payload, message_id_of, notice_files, receipt_payload, report_files
 from adapters.eltax.receipt import parse_receipt
 from adapters.eltax.report import parse_report, write_report
 from adapters.eltax.tokucho import parse_notice, write_notice
-from contracts.envelope import new_envelope
-from contracts.errors import UnknownMessageType
+from contracts.envelope import Envelope, new_envelope
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.eltax import (
     NOTICE_PURPOSE,
@@ -46,7 +46,7 @@ from contracts.messages.eltax import (
 from contracts.registry import Decoded, payload_dict
 from contracts.sealing import Sealer, Unsealer
 
-__all__ = ["INBOUND_TYPE", "NOTICE_TYPE", "RECEIPT_TYPE", "SUBMISSION_TYPE", "EltaxAdapter"]
+__all__ = ["FROM_HUB", "INBOUND_TYPE", "NOTICE_TYPE", "RECEIPT_TYPE", "SUBMISSION_TYPE", "EltaxAdapter"]
 
 log = logging.getLogger(__name__)
 SUBMISSION_TYPE: Final = ("eltax.payment_report.submission", 1)
@@ -72,44 +72,32 @@ class EltaxAdapter:
     def from_hub(self, message: Decoded) -> AdapterOutput:
         """Write the files of a submission (one per municipality) or of a notice (one per municipality).
 
+        Handles the message types of :data:`FROM_HUB`.
+
         Raises:
             UnknownMessageType: any other message type or version.
             EltaxFieldRefused: a field the layout forbids; nothing is written.
             EltaxMappingError: the message repeats a record_seq.
             SealError: a sealed number does not open for this message and field.
         """
-        env, payload = message.envelope, message.payload
-        key = (env.message_type, env.schema_version)
-        correlation = str(env.correlation_id)
-        if key == SUBMISSION_TYPE and isinstance(payload, EltaxPaymentReportSubmission):
-            files = []
-            for municipality, report in report_files(env.message_id, payload, self._unsealer):
-                content = write_report(report)
-                parse_report(content)  # read back with the same layout: what leaves is what it says
-                name = report_file_name(municipality, env.message_id)
-                files.append(CounterpartFile(COUNTERPART, name, content, correlation))
-            records = len(payload.records)
-        elif key == NOTICE_TYPE and isinstance(payload, EltaxTokuchoNotice):
-            files = []
-            seq = payload.chunk.chunk_index + 1
-            for municipality, notice in notice_files(env.message_id, payload, self._unsealer, medium_seq=seq):
-                content = write_notice(notice)
-                parse_notice(content)
-                name = notice_file_name(payload.notice_code, municipality, env.message_id)
-                files.append(CounterpartFile(COUNTERPART, name, content, correlation))
-            records = len(payload.records)
-        else:
-            raise UnknownMessageType(
-                f"the eLTAX adapter does not handle {env.message_type} v{env.schema_version}"
-            )
-        log.info(
-            "eltax files written message_id=%s correlation_id=%s files=%d records=%d",
-            env.message_id,
-            env.correlation_id,
-            len(files),
-            records,
-        )
-        return AdapterOutput(to_counterpart=tuple(files), details={"files": len(files), "records": records})
+        return route(FROM_HUB, self, message)
+
+    def _report_files(self, env: Envelope, submission: EltaxPaymentReportSubmission) -> AdapterOutput:
+        files = []
+        for municipality, report in report_files(env.message_id, submission, self._unsealer):
+            content = write_report(report)
+            parse_report(content)  # read back with the same layout: what leaves is what it says
+            files.append((report_file_name(municipality, env.message_id), content))
+        return _to_eltax(env, files, len(submission.records))
+
+    def _notice_files(self, env: Envelope, notice: EltaxTokuchoNotice) -> AdapterOutput:
+        files = []
+        seq = notice.chunk.chunk_index + 1
+        for municipality, written in notice_files(env.message_id, notice, self._unsealer, medium_seq=seq):
+            content = write_notice(written)
+            parse_notice(content)
+            files.append((notice_file_name(notice.notice_code, municipality, env.message_id), content))
+        return _to_eltax(env, files, len(notice.records))
 
     def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
         """Turn a receipt or a municipality's notice into a message for the hub.
@@ -169,3 +157,24 @@ class EltaxAdapter:
         return AdapterOutput(
             to_hub=(envelope,), completed_records=sum(details.values()), details=dict(details)
         )
+
+
+FROM_HUB: Final[Routes[EltaxAdapter]] = {
+    SUBMISSION_TYPE: Route(EltaxPaymentReportSubmission, EltaxAdapter._report_files),
+    NOTICE_TYPE: Route(EltaxTokuchoNotice, EltaxAdapter._notice_files),
+}
+"""The dispatch table: each message type the hub sends to eLTAX, and its handler."""
+
+
+def _to_eltax(env: Envelope, written: list[tuple[str, bytes]], records: int) -> AdapterOutput:
+    """The files written from one hub message, for the eLTAX link."""
+    correlation = str(env.correlation_id)
+    files = tuple(CounterpartFile(COUNTERPART, name, content, correlation) for name, content in written)
+    log.info(
+        "eltax files written message_id=%s correlation_id=%s files=%d records=%d",
+        env.message_id,
+        env.correlation_id,
+        len(files),
+        records,
+    )
+    return AdapterOutput(to_counterpart=files, details={"files": len(files), "records": records})

@@ -26,7 +26,9 @@ from typing import Final
 
 from adapters.eltax.calendar import fiscal_year_of, is_allowed, reply_on
 from adapters.eltax.errors import EltaxFileError
-from adapters.eltax.gateway import (
+from adapters.eltax.mapping import amounts_of, slots_of
+from adapters.eltax.municipalities import MunicipalRegister
+from adapters.eltax.names import (
     COUNTERPART,
     correlation_of,
     notice_file_name,
@@ -35,8 +37,6 @@ from adapters.eltax.gateway import (
     receipt_file_name,
     reply_id,
 )
-from adapters.eltax.mapping import amounts_of, slots_of
-from adapters.eltax.municipalities import MunicipalRegister
 from adapters.eltax.receipt import ReceiptEntry, ReceiptFile, write_receipt
 from adapters.eltax.report import read_report
 from adapters.eltax.tokucho import (
@@ -131,16 +131,13 @@ class EltaxSimulator:
         if reading.municipality_code not in (None, municipality):
             file_errors.append(("municipality_code", WRONG_PARTY))
         received = self._clock()
+
+        def receipt(status: ReceiptStatus, errors: Errors, *entries: ReceiptEntry) -> ReceiptFile:
+            doc = EltaxDocument.PAYMENT_REPORT
+            return ReceiptFile(file.name, doc, None, municipality, received, status, errors, entries)
+
         if file_errors:
-            return ReceiptFile(
-                file.name,
-                EltaxDocument.PAYMENT_REPORT,
-                None,
-                municipality,
-                received,
-                ReceiptStatus.REJECTED,
-                tuple(file_errors),
-            )
+            return receipt(ReceiptStatus.REJECTED, tuple(file_errors))
         entries = []
         for row in reading.rows:
             errors = _errors(row.problems)
@@ -148,16 +145,7 @@ class EltaxSimulator:
                 errors = (("recipient_number", NOT_RESIDENT),)
             status = ReceiptStatus.REJECTED if errors else ReceiptStatus.ACCEPTED
             entries.append(ReceiptEntry(row.line, row.recipient_number, status, errors))
-        return ReceiptFile(
-            file.name,
-            EltaxDocument.PAYMENT_REPORT,
-            None,
-            municipality,
-            received,
-            ReceiptStatus.ACCEPTED,
-            (),
-            tuple(entries),
-        )
+        return receipt(ReceiptStatus.ACCEPTED, (), *entries)
 
     def _notice(
         self, file: CounterpartFile, municipality: str, code: TokuchoNoticeCode | None

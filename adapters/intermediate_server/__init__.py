@@ -18,16 +18,14 @@ from adapters.intermediate_server._municipal import (
     Requester,
 )
 from adapters.intermediate_server.errors import IsFileError, IsMappingError, IsWireError, ProviderUnavailable
-from adapters.intermediate_server.gateway import (
+from adapters.intermediate_server.mapping import inbound_message_id
+from adapters.intermediate_server.names import (
     ANSWERS,
     COUNTERPART,
-    IntermediateServerCounterpart,
-    IntermediateServerGateway,
     check_pairing,
     file_name,
     parse_name,
 )
-from adapters.intermediate_server.mapping import inbound_message_id
 from adapters.intermediate_server.service import IntermediateServerAdapter
 from adapters.intermediate_server.simulator import MESSAGES, IntermediateServerSimulator
 from adapters.intermediate_server.wire import LAYOUTS, FileHeader, parse, write
@@ -44,8 +42,6 @@ __all__ = [
     "RESIDENT_RECORD_SPI",
     "FileHeader",
     "IntermediateServerAdapter",
-    "IntermediateServerCounterpart",
-    "IntermediateServerGateway",
     "IntermediateServerSimulator",
     "IsFileError",
     "IsMappingError",

@@ -12,8 +12,8 @@ import logging
 import uuid
 from typing import Any, Final
 
+from adapters.dispatch import Route, Routes, route
 from adapters.intermediate_server.errors import IsFileError
-from adapters.intermediate_server.gateway import ANSWERS, COUNTERPART, correlation_of, file_name, parse_name
 from adapters.intermediate_server.mapping import (
     INBOUND_PURPOSES,
     acceptance_records,
@@ -27,6 +27,7 @@ from adapters.intermediate_server.mapping import (
     query_result_payload,
     query_rows_by_provider,
 )
+from adapters.intermediate_server.names import ANSWERS, COUNTERPART, correlation_of, file_name, parse_name
 from adapters.intermediate_server.wire import (
     CODE_REQUEST,
     DUPLICATE_REQUEST,
@@ -37,7 +38,6 @@ from adapters.intermediate_server.wire import (
     write,
 )
 from contracts.envelope import Envelope, new_envelope
-from contracts.errors import UnknownMessageType
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.intermediate_server import (
     IsCodeAcquisitionRequest,
@@ -47,7 +47,7 @@ from contracts.messages.intermediate_server import (
 from contracts.registry import Decoded, payload_dict
 from contracts.sealing import Unsealer
 
-__all__ = ["IntermediateServerAdapter"]
+__all__ = ["FROM_HUB", "IntermediateServerAdapter"]
 
 log = logging.getLogger(__name__)
 _RESULT_TYPES: Final = {
@@ -72,50 +72,32 @@ class IntermediateServerAdapter:
         self._unsealer = unsealer
 
     def from_hub(self, message: Decoded) -> AdapterOutput:
-        """Write the request file(s) of a hub message.
+        """Write the request file(s) of a hub message (the message types of :data:`FROM_HUB`).
 
         Raises:
             UnknownMessageType: a message this adapter does not handle.
             SealError: a sealed number does not open for this message and field.
             IsWireError: a value does not fit the file layout.
         """
-        env, payload = message.envelope, message.payload
-        correlation = str(env.correlation_id)
-        files: list[CounterpartFile] = []
-        if isinstance(payload, IsCodeAcquisitionRequest):
-            rows = code_request_rows(env.message_id, payload, self._unsealer)
-            header = FileHeader("FGQ1", env.message_id, payload.batch_id)
-            files.append(
-                self._file(file_name("FGQ1", env.message_id), write(CODE_REQUEST, header, rows), correlation)
-            )
-        elif isinstance(payload, IsInfoQueryRequest):
-            for provider, query_rows in sorted(query_rows_by_provider(payload).items()):
-                header = FileHeader("SKQ1", env.message_id, payload.batch_id, provider)
-                name = file_name("SKQ1", env.message_id, provider)
-                files.append(self._file(name, write(QUERY, header, query_rows), correlation))
-        elif isinstance(payload, IsDuplicateRegister):
-            header = FileHeader("DBQ1", env.message_id, payload.batch_id)
-            content = write(DUPLICATE_REQUEST, header, duplicate_request_rows(payload))
-            files.append(self._file(file_name("DBQ1", env.message_id), content, correlation))
-        else:
-            raise UnknownMessageType(
-                f"the intermediate server adapter does not handle {env.message_type} v{env.schema_version}"
-            )
-        records = len(getattr(payload, "records", ()))
-        log.info(
-            "intermediate server request written message_id=%s type=%s files=%d records=%d",
-            env.message_id,
-            env.message_type,
-            len(files),
-            records,
-        )
-        return AdapterOutput(to_counterpart=tuple(files), details={"requested_records": records})
+        return route(FROM_HUB, self, message)
 
-    @staticmethod
-    def _file(name: str, content: bytes, correlation: str) -> CounterpartFile:
-        return CounterpartFile(
-            counterpart=COUNTERPART, name=name, content=content, correlation_id=correlation
-        )
+    def _code_request(self, env: Envelope, request: IsCodeAcquisitionRequest) -> AdapterOutput:
+        rows = code_request_rows(env.message_id, request, self._unsealer)
+        header = FileHeader("FGQ1", env.message_id, request.batch_id)
+        file = (file_name("FGQ1", env.message_id), write(CODE_REQUEST, header, rows))
+        return _to_network(env, [file], len(request.records))
+
+    def _info_query(self, env: Envelope, query: IsInfoQueryRequest) -> AdapterOutput:
+        files = []
+        for provider, query_rows in sorted(query_rows_by_provider(query).items()):
+            header = FileHeader("SKQ1", env.message_id, query.batch_id, provider)
+            files.append((file_name("SKQ1", env.message_id, provider), write(QUERY, header, query_rows)))
+        return _to_network(env, files, len(query.records))
+
+    def _duplicate_register(self, env: Envelope, register: IsDuplicateRegister) -> AdapterOutput:
+        header = FileHeader("DBQ1", env.message_id, register.batch_id)
+        content = write(DUPLICATE_REQUEST, header, duplicate_request_rows(register))
+        return _to_network(env, [(file_name("DBQ1", env.message_id), content)], len(register.records))
 
     def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
         """Turn a network file into a message for the hub (none for a reception without errors).
@@ -178,3 +160,34 @@ class IntermediateServerAdapter:
             causation_id=cause,
             message_id=inbound_message_id(name),
         )
+
+
+FROM_HUB: Final[Routes[IntermediateServerAdapter]] = {
+    ("intermediate_server.code_acquisition.request", 1): Route(
+        IsCodeAcquisitionRequest, IntermediateServerAdapter._code_request
+    ),
+    ("intermediate_server.info_query.request", 1): Route(
+        IsInfoQueryRequest, IntermediateServerAdapter._info_query
+    ),
+    ("intermediate_server.duplicate.register", 1): Route(
+        IsDuplicateRegister, IntermediateServerAdapter._duplicate_register
+    ),
+}
+"""The dispatch table: each message type the hub sends to the intermediate server, and its handler."""
+
+
+def _to_network(env: Envelope, written: list[tuple[str, bytes]], records: int) -> AdapterOutput:
+    """The request files written from one hub message, for the intermediate server link."""
+    correlation = str(env.correlation_id)
+    files = tuple(
+        CounterpartFile(counterpart=COUNTERPART, name=name, content=content, correlation_id=correlation)
+        for name, content in written
+    )
+    log.info(
+        "intermediate server request written message_id=%s type=%s files=%d records=%d",
+        env.message_id,
+        env.message_type,
+        len(files),
+        records,
+    )
+    return AdapterOutput(to_counterpart=files, details={"requested_records": records})

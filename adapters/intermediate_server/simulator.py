@@ -1,7 +1,7 @@
 """The simulated intermediate server: the network and several municipalities, answering by code.
 
 :class:`IntermediateServerSimulator` implements :class:`contracts.link.Simulator` and the counterpart side of
-:mod:`adapters.intermediate_server.gateway`:
+:mod:`adapters.intermediate_server.names`:
 
 * 符号取得: issues the federation's code of a person (a keyed function of the number; the number itself is
   not kept) and registers it under the 宛名番号; one person in ``code_failure_every`` fails.
@@ -40,7 +40,7 @@ from adapters.intermediate_server._municipal import (
 )
 from adapters.intermediate_server._state import NetworkState
 from adapters.intermediate_server.errors import IsFileError, ProviderUnavailable
-from adapters.intermediate_server.gateway import COUNTERPART, correlation_of, file_name, parse_name
+from adapters.intermediate_server.names import COUNTERPART, correlation_of, file_name, parse_name
 from adapters.intermediate_server.wire import (
     ACCEPTANCE,
     ACCEPTED,

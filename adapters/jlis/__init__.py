@@ -9,17 +9,15 @@ wire formats are modelled on public facts pending the official J-LIS specificati
 """
 
 from adapters.jlis.errors import JlisFileError, JlisMappingError, JlisPurposeRefused, JlisWireError
-from adapters.jlis.gateway import (
+from adapters.jlis.mapping import JLIS_PURPOSE, result_message_id
+from adapters.jlis.mapping_acquisition import ACQUISITION_PURPOSE
+from adapters.jlis.names import (
     COUNTERPART,
-    JlisCounterpart,
-    JlisGateway,
     check_pairing,
     flow_of,
     request_file_name,
     result_file_name,
 )
-from adapters.jlis.mapping import JLIS_PURPOSE, result_message_id
-from adapters.jlis.mapping_acquisition import ACQUISITION_PURPOSE
 from adapters.jlis.population import PersonOutcome, Rates, SyntheticPerson, SyntheticPopulation, cycle_window
 from adapters.jlis.register import NewEntitlement, NewEntitlementRegister, RegisterPerson, RegisterRates
 from adapters.jlis.service import JlisAdapter
@@ -42,9 +40,7 @@ __all__ = [
     "JLIS_PURPOSE",
     "BatchHeader",
     "JlisAdapter",
-    "JlisCounterpart",
     "JlisFileError",
-    "JlisGateway",
     "JlisMappingError",
     "JlisPurposeRefused",
     "JlisSimulator",

@@ -8,8 +8,8 @@ live in local variables and in the wire records only; nothing here logs, and err
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Final, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Final, Protocol, TypedDict, TypeVar
 
 from adapters.jlis.errors import JlisMappingError, JlisPurposeRefused
 from adapters.jlis.wire import BatchHeader, RequestFile, RequestRecord, ResultFile, ResultRecord, WirePurpose
@@ -68,6 +68,58 @@ def _validated(build: Callable[[], T], what: str) -> T:
     return validated(build, what, JlisMappingError)
 
 
+class _ChunkHeader(Protocol):
+    """What both J-LIS headers say of the chunk a file carries."""
+
+    @property
+    def batch_id(self) -> str: ...
+    @property
+    def chunk_index(self) -> int: ...
+    @property
+    def chunk_count(self) -> int: ...
+    @property
+    def total_records(self) -> int: ...
+
+
+class ChunkFields(TypedDict):
+    """The chunk's fields of a J-LIS header."""
+
+    batch_id: str
+    chunk_index: int
+    chunk_count: int
+    total_records: int
+
+
+def header_chunk(chunk: ChunkInfo) -> ChunkFields:
+    """The header fields of a file written for a message's ``chunk`` (both J-LIS headers have them)."""
+    return {
+        "batch_id": chunk.batch_id,
+        "chunk_index": chunk.chunk_index,
+        "chunk_count": chunk.chunk_count,
+        "total_records": chunk.total_records,
+    }
+
+
+def chunk_of(header: _ChunkHeader) -> ChunkInfo:
+    """The chunk a result file's header answers."""
+    return ChunkInfo(
+        batch_id=header.batch_id,
+        chunk_index=header.chunk_index,
+        chunk_count=header.chunk_count,
+        total_records=header.total_records,
+    )
+
+
+def check_unique_seqs(seqs: Sequence[int], what: str) -> None:
+    """Refuse a message that repeats a ``record_seq`` (``what``: ``the inquiry``, ``the query``).
+
+    Raises:
+        JlisMappingError: two records share a record_seq.
+    """
+    if len(set(seqs)) != len(seqs):
+        raise JlisMappingError(f"{what} repeats a record_seq")
+
+
 def request_from_inquiry(
     message_id: uuid.UUID, purpose_code: str, inquiry: JlisSurvivalChangeInquiry, unsealer: Unsealer
 ) -> RequestFile:
@@ -87,15 +139,10 @@ def request_from_inquiry(
     purposes = {p.value: p for p in WirePurpose}
     if purpose_code not in purposes:
         raise JlisPurposeRefused("the inquiry's purpose has no J-LIS purpose code")
-    seqs = {r.record_seq for r in inquiry.records}
-    if len(seqs) != len(inquiry.records):
-        raise JlisMappingError("the inquiry repeats a record_seq")
+    check_unique_seqs([r.record_seq for r in inquiry.records], "the inquiry")
     header = BatchHeader(
         request_id=message_id,
-        batch_id=inquiry.chunk.batch_id,
-        chunk_index=inquiry.chunk.chunk_index,
-        chunk_count=inquiry.chunk.chunk_count,
-        total_records=inquiry.chunk.total_records,
+        **header_chunk(inquiry.chunk),
         cycle=inquiry.cycle,
         as_of=inquiry.as_of,
         purpose=purposes[purpose_code],
@@ -154,12 +201,7 @@ def result_payload(result: ResultFile, message_id: uuid.UUID, sealer: Sealer) ->
     header = result.header
     return _validated(
         lambda: JlisSurvivalChangeResult(
-            chunk=ChunkInfo(
-                batch_id=header.batch_id,
-                chunk_index=header.chunk_index,
-                chunk_count=header.chunk_count,
-                total_records=header.total_records,
-            ),
+            chunk=chunk_of(header),
             cycle=header.cycle,
             fee_units=result.fee_units,
             records=tuple(_result_record(r, message_id, sealer) for r in result.records),

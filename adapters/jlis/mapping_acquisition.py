@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Final
 
-from adapters.jlis.errors import JlisMappingError, JlisPurposeRefused
-from adapters.jlis.mapping import HUB_RECIPIENT, _validated
+from adapters.jlis.errors import JlisPurposeRefused
+from adapters.jlis.mapping import HUB_RECIPIENT, _validated, check_unique_seqs, chunk_of, header_chunk
 from adapters.jlis.wire_acquisition import (
     AcquisitionHeader,
     AcquisitionPurpose,
@@ -24,7 +24,6 @@ from adapters.jlis.wire_acquisition import (
     group_rows,
 )
 from contracts.envelope import Purpose
-from contracts.messages.common import ChunkInfo
 from contracts.messages.jlis_acquisition import (
     AcquisitionCandidate,
     BasicInfo,
@@ -63,14 +62,10 @@ def query_file_from_message(
     """
     if purpose_code != AcquisitionPurpose.NUMBER_ACQUISITION.value:
         raise JlisPurposeRefused("the query's purpose is not number acquisition")
-    if len({r.record_seq for r in query.records}) != len(query.records):
-        raise JlisMappingError("the query repeats a record_seq")
+    check_unique_seqs([r.record_seq for r in query.records], "the query")
     header = AcquisitionHeader(
         request_id=message_id,
-        batch_id=query.chunk.batch_id,
-        chunk_index=query.chunk.chunk_index,
-        chunk_count=query.chunk.chunk_count,
-        total_records=query.chunk.total_records,
+        **header_chunk(query.chunk),
         as_of=query.as_of,
     )
     records = []
@@ -156,12 +151,7 @@ def acquisition_result_payload(
     groups = group_rows(result.rows)
     return _validated(
         lambda: JlisNumberAcquisitionResult(
-            chunk=ChunkInfo(
-                batch_id=header.batch_id,
-                chunk_index=header.chunk_index,
-                chunk_count=header.chunk_count,
-                total_records=header.total_records,
-            ),
+            chunk=chunk_of(header),
             fee_units=result.fee_units,
             records=tuple(_record(group, message_id, sealer) for group in groups),
         ),

@@ -17,15 +17,11 @@ import uuid
 from collections import Counter
 from typing import Final
 
+from pydantic import BaseModel
+
+from adapters.dispatch import Route, Routes, route
 from adapters.jlis import mapping_acquisition, wire_acquisition
 from adapters.jlis.errors import JlisFileError
-from adapters.jlis.gateway import (
-    COUNTERPART,
-    correlation_of,
-    flow_of,
-    request_file_name,
-    request_id_of,
-)
 from adapters.jlis.mapping import (
     INQUIRY_TYPE,
     JLIS_PURPOSE,
@@ -34,30 +30,36 @@ from adapters.jlis.mapping import (
     result_message_id,
     result_payload,
 )
+from adapters.jlis.names import (
+    COUNTERPART,
+    FileFlow,
+    correlation_of,
+    flow_of,
+    request_file_name,
+    request_id_of,
+)
 from adapters.jlis.wire import parse_result, write_request
-from contracts.envelope import new_envelope
-from contracts.errors import UnknownMessageType
+from contracts.envelope import Envelope, Purpose, new_envelope
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.jlis_acquisition import JlisNumberAcquisitionQuery
 from contracts.messages.survival import JlisSurvivalChangeInquiry
 from contracts.registry import Decoded, payload_dict
 from contracts.sealing import Sealer, Unsealer
 
-__all__ = ["JlisAdapter"]
+__all__ = ["FROM_HUB", "JlisAdapter"]
 
 log = logging.getLogger(__name__)
-_NAME: Final = "jlis"
 
 
 class JlisAdapter:
-    """The J-LIS adapter of the survival/change inquiry (生存異動照会).
+    """The J-LIS adapter of the survival/change inquiry (生存異動照会) and of number acquisition.
 
     Args:
         unsealer: opens numbers the hub sealed for ``jlis``.
         sealer: seals new numbers for the hub.
     """
 
-    name: str = _NAME
+    name: str = COUNTERPART
 
     def __init__(self, unsealer: Unsealer, sealer: Sealer) -> None:
         self._unsealer = unsealer
@@ -66,39 +68,22 @@ class JlisAdapter:
     def from_hub(self, message: Decoded) -> AdapterOutput:
         """Write the request file of an inquiry, or the query file of a number acquisition query.
 
-        Handles ``jlis.survival_change.inquiry`` v1 and ``jlis.number_acquisition.query`` v1.
+        Handles the message types of :data:`FROM_HUB`.
 
         Raises:
             UnknownMessageType: any other message type or version.
             JlisPurposeRefused: the inquiry's purpose has no J-LIS purpose code.
             SealError: a sealed number does not open for this message and field.
         """
-        env = message.envelope
-        inquiry = message.payload
-        if (env.message_type, env.schema_version) == mapping_acquisition.QUERY_TYPE and isinstance(
-            inquiry, JlisNumberAcquisitionQuery
-        ):
-            return self._query_file(message, inquiry)
-        if (env.message_type, env.schema_version) != INQUIRY_TYPE or not isinstance(
-            inquiry, JlisSurvivalChangeInquiry
-        ):
-            raise UnknownMessageType(
-                f"the J-LIS adapter does not handle {env.message_type} v{env.schema_version}"
-            )
+        return route(FROM_HUB, self, message)
+
+    def _request_file(self, env: Envelope, inquiry: JlisSurvivalChangeInquiry) -> AdapterOutput:
         request = request_from_inquiry(env.message_id, env.purpose.code, inquiry, self._unsealer)
-        file = CounterpartFile(
-            counterpart=COUNTERPART,
-            name=request_file_name(env.message_id),
-            content=write_request(request),
-            correlation_id=str(env.correlation_id),
-        )
-        log.info(
-            "jlis request file written message_id=%s correlation_id=%s records=%d",
-            env.message_id,
-            env.correlation_id,
-            len(request.records),
-        )
-        return AdapterOutput(to_counterpart=(file,), details={"requested_records": len(request.records)})
+        return _to_jlis(env, "survival", write_request(request), len(request.records))
+
+    def _query_file(self, env: Envelope, query: JlisNumberAcquisitionQuery) -> AdapterOutput:
+        file_ = mapping_acquisition.query_file_from_message(env.message_id, env.purpose.code, query)
+        return _to_jlis(env, "acquisition", wire_acquisition.write_query(file_), len(file_.records))
 
     def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
         """Turn a result file into a ``jlis.survival_change.result`` or ``number_acquisition.result`` message.
@@ -110,84 +95,93 @@ class JlisAdapter:
         """
         request_id = request_id_of(file.name, "result")
         correlation_id = correlation_of(file)
+        message_id = result_message_id(file.name)
+        payload: BaseModel
         if flow_of(file.name) == "acquisition":
-            return self._acquisition_result(file, request_id, correlation_id)
-        result = parse_result(file.content)
-        if result.header.request_id != request_id:
-            raise JlisFileError("the result file's header answers another request than its name")
-        message_id = result_message_id(file.name)
-        payload = result_payload(result, message_id, self._sealer)
-        envelope = new_envelope(
-            message_type=RESULT_TYPE[0],
-            schema_version=RESULT_TYPE[1],
-            source="jlis",
-            destination="hub",
-            purpose=JLIS_PURPOSE,
-            payload=payload_dict(payload),
+            acquisition = wire_acquisition.parse_result(file.content)
+            _check_answers(acquisition.header.request_id, request_id, "query")
+            fee_units = acquisition.fee_units
+            answers = mapping_acquisition.acquisition_result_payload(acquisition, message_id, self._sealer)
+            payload, counts = answers, Counter(r.match_status.value for r in answers.records)
+            message_type, purpose = mapping_acquisition.RESULT_TYPE, mapping_acquisition.ACQUISITION_PURPOSE
+        else:
+            result = parse_result(file.content)
+            _check_answers(result.header.request_id, request_id, "request")
+            fee_units = result.fee_units
+            payload = result_payload(result, message_id, self._sealer)
+            counts = Counter(r.outcome.value for r in result.records)
+            message_type, purpose = RESULT_TYPE, JLIS_PURPOSE
+        envelope = _to_hub(
+            message_type,
+            purpose,
+            payload,
             correlation_id=correlation_id,
-            causation_id=request_id,
+            request_id=request_id,
             message_id=message_id,
         )
-        outcomes = Counter(r.outcome.value for r in result.records)
+        records = sum(counts.values())
         log.info(
-            "jlis result file read message_id=%s correlation_id=%s records=%d fee_units=%d",
+            "jlis result file read message_id=%s correlation_id=%s type=%s records=%d fee_units=%d",
             message_id,
             correlation_id,
-            len(result.records),
-            result.fee_units,
+            message_type[0],
+            records,
+            fee_units,
         )
         return AdapterOutput(
-            to_hub=(envelope,),
-            completed_records=len(result.records),
-            details={**outcomes, "fee_units": result.fee_units},
+            to_hub=(envelope,), completed_records=records, details={**counts, "fee_units": fee_units}
         )
 
-    def _query_file(self, message: Decoded, query: JlisNumberAcquisitionQuery) -> AdapterOutput:
-        env = message.envelope
-        file_ = mapping_acquisition.query_file_from_message(env.message_id, env.purpose.code, query)
-        file = CounterpartFile(
-            counterpart=COUNTERPART,
-            name=request_file_name(env.message_id, "acquisition"),
-            content=wire_acquisition.write_query(file_),
-            correlation_id=str(env.correlation_id),
-        )
-        log.info(
-            "jlis acquisition query file written message_id=%s correlation_id=%s records=%d",
-            env.message_id,
-            env.correlation_id,
-            len(file_.records),
-        )
-        return AdapterOutput(to_counterpart=(file,), details={"queried_records": len(file_.records)})
 
-    def _acquisition_result(
-        self, file: CounterpartFile, request_id: uuid.UUID, correlation_id: uuid.UUID
-    ) -> AdapterOutput:
-        result = wire_acquisition.parse_result(file.content)
-        if result.header.request_id != request_id:
-            raise JlisFileError("the result file's header answers another query than its name")
-        message_id = result_message_id(file.name)
-        payload = mapping_acquisition.acquisition_result_payload(result, message_id, self._sealer)
-        envelope = new_envelope(
-            message_type=mapping_acquisition.RESULT_TYPE[0],
-            schema_version=mapping_acquisition.RESULT_TYPE[1],
-            source="jlis",
-            destination="hub",
-            purpose=mapping_acquisition.ACQUISITION_PURPOSE,
-            payload=payload_dict(payload),
-            correlation_id=correlation_id,
-            causation_id=request_id,
-            message_id=message_id,
-        )
-        statuses = Counter(r.match_status.value for r in payload.records)
-        log.info(
-            "jlis acquisition result file read message_id=%s correlation_id=%s records=%d fee_units=%d",
-            message_id,
-            correlation_id,
-            len(payload.records),
-            result.fee_units,
-        )
-        return AdapterOutput(
-            to_hub=(envelope,),
-            completed_records=len(payload.records),
-            details={**statuses, "fee_units": result.fee_units},
-        )
+FROM_HUB: Final[Routes[JlisAdapter]] = {
+    INQUIRY_TYPE: Route(JlisSurvivalChangeInquiry, JlisAdapter._request_file),
+    mapping_acquisition.QUERY_TYPE: Route(JlisNumberAcquisitionQuery, JlisAdapter._query_file),
+}
+"""The dispatch table: each message type the hub sends to J-LIS, and its handler."""
+
+_DETAIL: Final[dict[FileFlow, str]] = {"survival": "requested_records", "acquisition": "queried_records"}
+
+
+def _to_jlis(env: Envelope, flow: FileFlow, content: bytes, records: int) -> AdapterOutput:
+    """The request (or query) file of one hub message, named after the message."""
+    file = CounterpartFile(
+        counterpart=COUNTERPART,
+        name=request_file_name(env.message_id, flow),
+        content=content,
+        correlation_id=str(env.correlation_id),
+    )
+    log.info(
+        "jlis %s request file written message_id=%s correlation_id=%s records=%d",
+        flow,
+        env.message_id,
+        env.correlation_id,
+        records,
+    )
+    return AdapterOutput(to_counterpart=(file,), details={_DETAIL[flow]: records})
+
+
+def _check_answers(answered: uuid.UUID, request_id: uuid.UUID, what: str) -> None:
+    if answered != request_id:
+        raise JlisFileError(f"the result file's header answers another {what} than its name")
+
+
+def _to_hub(
+    message_type: tuple[str, int],
+    purpose: Purpose,
+    payload: BaseModel,
+    *,
+    correlation_id: uuid.UUID,
+    request_id: uuid.UUID,
+    message_id: uuid.UUID,
+) -> Envelope:
+    return new_envelope(
+        message_type=message_type[0],
+        schema_version=message_type[1],
+        source=COUNTERPART,
+        destination="hub",
+        purpose=purpose,
+        payload=payload_dict(payload),
+        correlation_id=correlation_id,
+        causation_id=request_id,
+        message_id=message_id,
+    )

@@ -1,7 +1,7 @@
 """The simulated J-LIS: answers survival/change request files from a synthetic population.
 
 :class:`JlisSimulator` implements :class:`contracts.link.Simulator` (and the counterpart side of
-:mod:`adapters.jlis.gateway`). It reads a request file, asks :class:`~adapters.jlis.population.
+:mod:`adapters.jlis.names`). It reads a request file, asks :class:`~adapters.jlis.population.
 SyntheticPopulation` what to answer for each number, and writes the paired result file. It keeps no
 per-person state, only two counters; the answers are deterministic, so a redelivered request gets the same
 result file, byte for byte. A number outside the population is answered ``not_found`` with reason
@@ -28,7 +28,7 @@ from typing import Final
 
 from adapters.jlis import wire_acquisition
 from adapters.jlis.errors import JlisFileError
-from adapters.jlis.gateway import COUNTERPART, correlation_of, flow_of, request_id_of, result_file_name
+from adapters.jlis.names import COUNTERPART, correlation_of, flow_of, request_id_of, result_file_name
 from adapters.jlis.population import PersonOutcome, SyntheticPopulation
 from adapters.jlis.register import NewEntitlementRegister
 from adapters.jlis.simulator_acquisition import answer_query

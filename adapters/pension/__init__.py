@@ -6,6 +6,7 @@ and never sees an Individual Number. :class:`PensionAdapter` turns complete requ
 outcome files; :class:`PensionSystemSimulator` plays the pension system in the demo and the tests.
 """
 
+from adapters.pension.directory import ExchangeDirectory, InboundFile, Rejection
 from adapters.pension.errors import (
     AcknowledgeRefused,
     DirectoryLinkOnly,
@@ -16,7 +17,6 @@ from adapters.pension.errors import (
     PensionFileProblem,
     Reason,
 )
-from adapters.pension.gateway import DirectoryGateway, InboundFile, Rejection
 from adapters.pension.mapping import SURVIVAL_CHECK_PURPOSE
 from adapters.pension.service import PensionAdapter
 from adapters.pension.simulator import PensionSystemSimulator
@@ -25,8 +25,8 @@ from adapters.pension.wire import InquiryManifest, InquiryRow, OutcomeManifest, 
 __all__ = [
     "SURVIVAL_CHECK_PURPOSE",
     "AcknowledgeRefused",
-    "DirectoryGateway",
     "DirectoryLinkOnly",
+    "ExchangeDirectory",
     "InboundFile",
     "IndividualNumberInFile",
     "InquiryManifest",

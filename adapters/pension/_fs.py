@@ -112,7 +112,7 @@ class AtomicWriter:
     Args:
         target: the final path.
         unique_tmp: ``True`` gives the temporary file a random suffix, so that two writers of the same
-            file never collide (the gateway); ``False`` uses ``NAME.tmp`` exactly (the producer's
+            file never collide (the exchange directory); ``False`` uses ``NAME.tmp`` exactly (the producer's
             documented convention, used by the simulator).
     """
 

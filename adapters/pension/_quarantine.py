@@ -9,7 +9,6 @@ neutral ``redacted-<digest>`` instead.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,24 +23,11 @@ from adapters.pension.errors import (
     PensionFileProblem,
     Reason,
 )
-from adapters.pension.wire import MANIFEST_SUFFIX, REPORT_SUFFIX, manifest_name
-from contracts.redaction import holds_number
+from adapters.pension.names import MANIFEST_SUFFIX, REPORT_SUFFIX, manifest_name, name_digest, shown_name
 
-__all__ = ["Quarantine", "Rejection", "name_digest", "shown_name"]
+__all__ = ["Quarantine", "Rejection"]
 
 log = logging.getLogger(__name__)
-
-
-def shown_name(name: str) -> str:
-    """The name as logs and reports may show it: never with an Individual Number in it."""
-    if holds_number(name) or not name.isprintable():
-        return "redacted-" + name_digest(name)[:16]
-    return name
-
-
-def name_digest(name: str) -> str:
-    """SHA-256 of a file name: matches a name without repeating it."""
-    return hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

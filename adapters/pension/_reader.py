@@ -132,7 +132,7 @@ def iter_rows(
     """Pass two: the data rows, typed by ``parse``, after the header; checks order, count and checksum.
 
     The checks at the end run only when the iterator is exhausted: a caller that must not act on part of
-    a file runs this pass to the end once before acting (the gateway does).
+    a file runs this pass to the end once before acting (the exchange directory does).
 
     Raises:
         MalformedPensionFile: the header, a row, the order of ``record_seq``, the count or the checksum

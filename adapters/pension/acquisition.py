@@ -13,7 +13,6 @@ refuses the file whole, with reason ``basic_info_incomplete``: such a query neve
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,14 @@ from typing import Final
 
 from adapters.pension._manifest import AcquisitionManifest, AcquisitionOutcomeManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import NAMESPACE, chunked, kind_chunk_message_id
+from adapters.pension.mapping import (
+    NAMESPACE,
+    chunk_envelopes,
+    kind_chunk_message_id,
+    outcome_fields,
+    written_csv,
+)
+from adapters.pension.names import answer_file_name
 from adapters.pension.wire import (
     _check_shape,
     _date,
@@ -30,11 +36,11 @@ from adapters.pension.wire import (
     _field_error,
     _record_seq,
     _usage_number,
-    encode_rows,
     refuse_individual_numbers,
 )
-from contracts.envelope import Envelope, new_envelope
+from contracts.envelope import Envelope
 from contracts.ids import stable_id
+from contracts.messages.common import ChunkInfo
 from contracts.messages.jlis_acquisition import (
     AcquisitionRequestRecord,
     AcquisitionStatus,
@@ -47,7 +53,6 @@ from contracts.messages.jlis_acquisition import (
     basic_info_problem,
 )
 from contracts.purpose_table import default_table
-from contracts.registry import payload_dict
 from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber
 
@@ -62,11 +67,9 @@ __all__ = [
     "AcquisitionOutcomeRow",
     "AcquisitionRow",
     "acquisition_envelopes",
-    "acquisition_file_name",
     "chunk_message_id",
     "format_acquisition_row",
     "outcome_file",
-    "outcome_file_prefix",
     "parse_acquisition_row",
     "parse_outcome_row",
 ]
@@ -100,16 +103,6 @@ NUMBER_ACQUISITION_PURPOSE: Final = default_table().request_purpose(REQUEST_MESS
 # 番号法 第14条第2項 and 住民基本台帳法 第30条の9 別表第一 19の項 (contracts/purpose_table.toml).
 """Purpose of a number acquisition the pension system requests (個人番号の取得照会)."""
 _TEXT_LIMITS: Final = {"name": 50, "name_kana": 50, "address": 160}
-
-
-def acquisition_file_name(batch_id: str) -> str:
-    """The conventional name of a number acquisition request file."""
-    return f"{ACQUISITION_KIND}.{batch_id}.csv"
-
-
-def outcome_file_prefix(batch_id: str) -> str:
-    """The common prefix of every outcome file of a batch."""
-    return f"{OUTCOME_KIND}.{batch_id}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,43 +194,32 @@ def acquisition_envelopes(
     ``sealer`` is not used: these files carry no number.
     """
     del sealer
-    for chunk, batch in chunked(
-        manifest.batch_id,
-        manifest.record_count,
+
+    def payload(chunk: ChunkInfo, batch: list[AcquisitionRow], _: uuid.UUID) -> NumberAcquisitionRequested:
+        records = tuple(
+            AcquisitionRequestRecord(
+                record_seq=r.record_seq,
+                usage_number=r.usage_number,
+                basic_info=BasicInfo(
+                    name=r.name, name_kana=r.name_kana, birth_date=r.birth_date, sex=r.sex, address=r.address
+                ),
+            )
+            for r in batch
+        )
+        return NumberAcquisitionRequested(chunk=chunk, as_of=manifest.as_of, records=records)
+
+    return chunk_envelopes(
+        manifest,
         rows,
+        message_type=REQUEST_MESSAGE_TYPE,
+        purpose=NUMBER_ACQUISITION_PURPOSE,
+        correlation_id=stable_id(NAMESPACE, f"{ACQUISITION_KIND}:batch:{manifest.batch_id}"),
+        message_id=lambda index: chunk_message_id(manifest, chunk_records, index),
+        payload=payload,
         chunk_records=chunk_records,
         first_chunk=first_chunk,
         max_chunks=max_chunks,
-    ):
-        payload = NumberAcquisitionRequested(
-            chunk=chunk,
-            as_of=manifest.as_of,
-            records=tuple(
-                AcquisitionRequestRecord(
-                    record_seq=r.record_seq,
-                    usage_number=r.usage_number,
-                    basic_info=BasicInfo(
-                        name=r.name,
-                        name_kana=r.name_kana,
-                        birth_date=r.birth_date,
-                        sex=r.sex,
-                        address=r.address,
-                    ),
-                )
-                for r in batch
-            ),
-        )
-        yield new_envelope(
-            message_type=REQUEST_MESSAGE_TYPE,
-            schema_version=1,
-            source="pension",
-            destination="hub",
-            purpose=NUMBER_ACQUISITION_PURPOSE,
-            payload=payload_dict(payload),
-            correlation_id=stable_id(NAMESPACE, f"{ACQUISITION_KIND}:batch:{manifest.batch_id}"),
-            message_id=chunk_message_id(manifest, chunk_records, chunk.chunk_index),
-            actor=manifest.acting_for,
-        )
+    )
 
 
 def _cell(value: object) -> str:
@@ -256,13 +238,12 @@ def outcome_file(
         IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
     """
     chunk = outcomes.chunk
-    name = f"{outcome_file_prefix(chunk.batch_id)}{chunk.chunk_index:06d}.{outcomes.answered_by}"
+    parts: list[str] = [outcomes.answered_by]
     if outcomes.answered_by == "operator":
-        name += f".{outcomes.records[0].hold_id or 'unheld'}"
-    name += ".csv"
-    rows = []
-    for r in outcomes.records:
-        cells = [
+        parts.append(outcomes.records[0].hold_id or "unheld")
+    name = answer_file_name(OUTCOME_KIND, chunk.batch_id, chunk.chunk_index, *parts)
+    rows = (
+        [
             str(r.record_seq),
             r.usage_number.kind.value,
             r.usage_number.value,
@@ -273,19 +254,12 @@ def outcome_file(
             _cell(r.no_match_reason.value if r.no_match_reason else None),
             _cell(r.note),
         ]
-        refuse_individual_numbers(cells, OUTCOME_COLUMNS, None)
-        rows.append(cells)
-    content = b"".join(encode_rows(OUTCOME_COLUMNS, rows))
+        for r in outcomes.records
+    )
+    content, record_count, sha256 = written_csv(OUTCOME_COLUMNS, rows)
     manifest = AcquisitionOutcomeManifest(
-        format_version=2 if actor is not None else 1,
-        actor=actor,
+        **outcome_fields(name, record_count, sha256, chunk, actor),
         kind=OUTCOME_KIND,
-        file_name=name,
-        record_count=len(rows),
-        sha256=hashlib.sha256(content).hexdigest(),
-        batch_id=chunk.batch_id,
-        chunk_index=chunk.chunk_index,
-        chunk_count=chunk.chunk_count,
         answered_by=outcomes.answered_by,
     )
     return name, content, manifest

@@ -11,13 +11,12 @@ Documented in ``docs/formats/pension.md``:
 Numbers are allowed only in the ``dependant_<k>_individual_number`` columns (any number-like value in
 another column refuses the file as usual). The adapter seals each number for the hub as it builds the
 message (:func:`declaration_envelopes`), so the plain digits exist only in the file and in the parsed row
-in memory; the file itself is deleted once its messages are confirmed (see the gateway), and a refused one
-is deleted too, its report kept.
+in memory; the file itself is deleted once its messages are confirmed (see
+:mod:`adapters.pension.directory`), and a refused one is deleted too, its report kept.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,20 +25,27 @@ from typing import Final
 
 from adapters.pension._manifest import DependantsAckManifest, DependantsManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import NAMESPACE, chunked, kind_chunk_message_id
+from adapters.pension.mapping import (
+    NAMESPACE,
+    chunk_envelopes,
+    kind_chunk_message_id,
+    outcome_fields,
+    written_csv,
+)
+from adapters.pension.names import answer_file_name
 from adapters.pension.wire import (
     _date,
     _enum,
     _field_error,
     _record_seq,
     _usage_number,
-    encode_rows,
     refuse_individual_numbers,
 )
-from contracts.envelope import Envelope, new_envelope
+from contracts.envelope import Envelope
 from contracts.errors import ConfigurationError
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
+from contracts.messages.common import ChunkInfo
 from contracts.messages.dependants import (
     MAX_DEPENDANTS,
     DeclarationStatus,
@@ -51,7 +57,6 @@ from contracts.messages.dependants import (
     dependant_number_field,
 )
 from contracts.purpose_table import default_table
-from contracts.registry import payload_dict
 from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber, UsageNumberKind
 
@@ -66,9 +71,7 @@ __all__ = [
     "DeclarationRow",
     "DependantEntry",
     "ack_file",
-    "ack_file_prefix",
     "declaration_envelopes",
-    "declaration_file_name",
     "format_declaration_row",
     "parse_ack_row",
     "parse_declaration_row",
@@ -102,16 +105,6 @@ ACK_COLUMNS: Final = (
 DEPENDANTS_PURPOSE: Final = default_table().request_purpose(SUBMITTED_MESSAGE_TYPE)
 # 所得税法 (扶養親族等申告書) and 番号法 第9条第4項 個人番号関係事務 (contracts/purpose_table.toml).
 """Purpose of a dependants' declaration handed to the hub."""
-
-
-def declaration_file_name(batch_id: str) -> str:
-    """The name of a dependants' declaration file (the prefix is required for this kind)."""
-    return f"{DECLARATION_KIND}.{batch_id}.csv"
-
-
-def ack_file_prefix(batch_id: str) -> str:
-    """The common prefix of every acknowledgement file of a batch."""
-    return f"{ACK_KIND}.{batch_id}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,15 +234,11 @@ def declaration_envelopes(
     """
     if sealer is None:
         raise ConfigurationError("the pension adapter needs a sealer for dependants' declarations")
-    for chunk, batch in chunked(
-        manifest.batch_id,
-        manifest.record_count,
-        rows,
-        chunk_records=chunk_records,
-        first_chunk=first_chunk,
-        max_chunks=max_chunks,
-    ):
-        message_id = chunk_message_id(manifest, chunk_records, chunk.chunk_index)
+    seal = sealer.seal
+
+    def payload(
+        chunk: ChunkInfo, batch: list[DeclarationRow], message_id: uuid.UUID
+    ) -> DependantsDeclarationSubmitted:
         records = tuple(
             DependantsDeclaration(
                 record_seq=row.record_seq,
@@ -260,7 +249,7 @@ def declaration_envelopes(
                         dependant_seq=d.dependant_seq,
                         usage_number=d.usage_number,
                         relation=d.relation,
-                        individual_number=sealer.seal(
+                        individual_number=seal(
                             d.individual_number,
                             recipient=HUB_RECIPIENT,
                             message_id=message_id,
@@ -272,23 +261,22 @@ def declaration_envelopes(
             )
             for row in batch
         )
-        payload = DependantsDeclarationSubmitted(
-            chunk=chunk,
-            tax_year=manifest.tax_year,
-            filing_deadline=manifest.filing_deadline,
-            records=records,
+        return DependantsDeclarationSubmitted(
+            chunk=chunk, tax_year=manifest.tax_year, filing_deadline=manifest.filing_deadline, records=records
         )
-        yield new_envelope(
-            message_type=SUBMITTED_MESSAGE_TYPE,
-            schema_version=1,
-            source="pension",
-            destination="hub",
-            purpose=DEPENDANTS_PURPOSE,
-            payload=payload_dict(payload),
-            correlation_id=stable_id(NAMESPACE, f"{DECLARATION_KIND}:batch:{manifest.batch_id}"),
-            message_id=message_id,
-            actor=manifest.acting_for,
-        )
+
+    yield from chunk_envelopes(
+        manifest,
+        rows,
+        message_type=SUBMITTED_MESSAGE_TYPE,
+        purpose=DEPENDANTS_PURPOSE,
+        correlation_id=stable_id(NAMESPACE, f"{DECLARATION_KIND}:batch:{manifest.batch_id}"),
+        message_id=lambda index: chunk_message_id(manifest, chunk_records, index),
+        payload=payload,
+        chunk_records=chunk_records,
+        first_chunk=first_chunk,
+        max_chunks=max_chunks,
+    )
 
 
 def ack_file(
@@ -300,10 +288,9 @@ def ack_file(
         IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
     """
     chunk = acks.chunk
-    name = f"{ack_file_prefix(chunk.batch_id)}{chunk.chunk_index:06d}.csv"
-    rows = []
-    for r in acks.records:
-        cells = [
+    name = answer_file_name(ACK_KIND, chunk.batch_id, chunk.chunk_index)
+    rows = (
+        [
             str(r.record_seq),
             r.declarant.kind.value,
             r.declarant.value,
@@ -313,20 +300,11 @@ def ack_file(
             r.purge_after.isoformat(),
             r.reason or "",
         ]
-        refuse_individual_numbers(cells, ACK_COLUMNS, None)
-        rows.append(cells)
-    content = b"".join(encode_rows(ACK_COLUMNS, rows))
+        for r in acks.records
+    )
+    content, record_count, sha256 = written_csv(ACK_COLUMNS, rows)
     manifest = DependantsAckManifest(
-        format_version=2 if actor is not None else 1,
-        actor=actor,
-        kind=ACK_KIND,
-        file_name=name,
-        record_count=len(rows),
-        sha256=hashlib.sha256(content).hexdigest(),
-        batch_id=chunk.batch_id,
-        tax_year=acks.tax_year,
-        chunk_index=chunk.chunk_index,
-        chunk_count=chunk.chunk_count,
+        **outcome_fields(name, record_count, sha256, chunk, actor), kind=ACK_KIND, tax_year=acks.tax_year
     )
     return name, content, manifest
 

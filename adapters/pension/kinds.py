@@ -1,9 +1,9 @@
 """The file kinds of the pension exchange: what each request kind is and how each answer is written.
 
-A request file's manifest names its kind; the gateway and the adapter look the kind up here for its
+A request file's manifest names its kind; the exchange directory and the adapter look the kind up here for its
 columns, its row parser, whether it may carry Individual Numbers (and in which columns), what becomes of
 the file once its messages are confirmed, and how its rows become messages. Answers from the hub are
-written by the writer registered for their message type.
+written by the writer registered for their message type (:data:`OUTCOME_WRITERS`).
 
 * ``survival_inquiry`` → ``pension.survival_inquiry.requested``; never a number; moved to ``processed/``;
 * ``number_acquisition`` → ``pension.number_acquisition.requested``; never a number; moved to
@@ -29,11 +29,17 @@ from adapters.pension._manifest import (
     InquiryManifest,
     RequestManifest,
 )
-from adapters.pension.mapping import inquiry_envelopes
+from adapters.pension.mapping import (
+    OUTCOMES_MESSAGE_TYPE,
+    SCHEMA_VERSION,
+    inquiry_envelopes,
+    survival_outcome_file,
+)
 from adapters.pension.wire import INQUIRY_COLUMNS, parse_inquiry_row
 from contracts.envelope import Envelope
 from contracts.messages.dependants import DependantsDeclarationAcknowledged
 from contracts.messages.jlis_acquisition import NumberAcquisitionOutcomes
+from contracts.messages.survival import SurvivalCheckOutcomes
 from contracts.purpose_table import default_table
 from contracts.sealing import Sealer
 
@@ -42,6 +48,7 @@ __all__ = [
     "OUTCOME_WRITERS",
     "REQUEST_KINDS",
     "REQUEST_MESSAGE_TYPES",
+    "OutcomeWriter",
     "RequestKind",
     "actor_refusal",
     "carries_numbers",
@@ -49,7 +56,7 @@ __all__ = [
 ]
 
 EnvelopeBuilder = Callable[..., Iterator[Envelope]]
-OutcomeWriter = Callable[[Any], tuple[str, bytes, AnyManifest]]
+OutcomeWriter = Callable[[Any, str | None], tuple[str, bytes, AnyManifest]]
 NUMBER_BEARING_PREFIX: Final = dependants.DECLARATION_KIND + "."
 REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {
     "survival_inquiry": "pension.survival_inquiry.requested",
@@ -147,7 +154,10 @@ def carries_numbers(name: str, manifest: RequestManifest | None = None) -> bool:
 
 
 OUTCOME_WRITERS: Final[Mapping[tuple[str, int], tuple[type[BaseModel], OutcomeWriter]]] = {
+    (OUTCOMES_MESSAGE_TYPE, SCHEMA_VERSION): (SurvivalCheckOutcomes, survival_outcome_file),
     (acquisition.OUTCOME_MESSAGE_TYPE, 1): (NumberAcquisitionOutcomes, acquisition.outcome_file),
     (dependants.ACK_MESSAGE_TYPE, 1): (DependantsDeclarationAcknowledged, dependants.ack_file),
 }
-"""Hub → pension messages written as CSV outcome files by these writers (name, content, manifest)."""
+"""Hub → pension messages written as CSV outcome files by these writers (``writer(payload, actor)`` gives
+the file's name, content and manifest), one per answer kind: survival/change outcomes, number
+acquisition outcomes, dependants' declaration acknowledgements."""

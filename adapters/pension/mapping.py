@@ -16,13 +16,26 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
-from adapters.pension._manifest import AnyManifest
-from adapters.pension.wire import InquiryManifest, InquiryRow, OutcomeManifest, OutcomeRow, dump_manifest
-from contracts.envelope import Envelope, new_envelope
+from pydantic import BaseModel
+
+from adapters.pension._manifest import AnyManifest, RequestManifest
+from adapters.pension.wire import (
+    InquiryManifest,
+    InquiryRow,
+    OutcomeManifest,
+    OutcomeRow,
+    dump_manifest,
+    encode_rows,
+    format_outcome_row,
+    outcome_columns,
+    outcome_file_name,
+    refuse_individual_numbers,
+)
+from contracts.envelope import Envelope, Purpose, new_envelope
 from contracts.ids import stable_id
 from contracts.messages.common import Address, ChunkInfo
 from contracts.messages.survival import (
@@ -43,12 +56,16 @@ __all__ = [
     "SURVIVAL_CHECK_PURPOSE",
     "batch_correlation_id",
     "chunk_count",
+    "chunk_envelopes",
     "chunk_message_id",
     "inquiry_envelopes",
+    "outcome_fields",
     "outcome_manifest",
     "outcome_record",
     "outcome_row",
     "request_digest",
+    "survival_outcome_file",
+    "written_csv",
 ]
 
 INQUIRY_MESSAGE_TYPE: Final = "pension.survival_inquiry.requested"
@@ -129,6 +146,55 @@ def chunked(
         index += 1
 
 
+def chunk_envelopes(
+    manifest: RequestManifest,
+    rows: Iterable[R],
+    *,
+    message_type: str,
+    purpose: Purpose,
+    correlation_id: uuid.UUID,
+    message_id: Callable[[int], uuid.UUID],
+    payload: Callable[[ChunkInfo, list[R], uuid.UUID], BaseModel],
+    chunk_records: int,
+    first_chunk: int = 0,
+    max_chunks: int | None = None,
+) -> Iterator[Envelope]:
+    """A request file's messages to the hub, one per chunk, lazily: how every request kind makes them.
+
+    Args:
+        manifest: the request file's manifest (batch, record count, the actor it acts for).
+        rows: the file's rows from the start, or from the first row of chunk ``first_chunk``.
+        message_type: the kind's message type (schema version 1).
+        purpose: the kind's purpose (the purpose table's).
+        correlation_id: the batch's correlation id.
+        message_id: a chunk's message id from its index (a function of the request, never random).
+        payload: builds a chunk's payload from its place, its rows and its message id.
+        chunk_records: records per message.
+        first_chunk: the index of the chunk the rows start with.
+        max_chunks: stop after this many chunks (``None``: all).
+    """
+    for chunk, batch in chunked(
+        manifest.batch_id,
+        manifest.record_count,
+        rows,
+        chunk_records=chunk_records,
+        first_chunk=first_chunk,
+        max_chunks=max_chunks,
+    ):
+        chunk_id = message_id(chunk.chunk_index)
+        yield new_envelope(
+            message_type=message_type,
+            schema_version=1,
+            source="pension",
+            destination="hub",
+            purpose=purpose,
+            payload=payload_dict(payload(chunk, batch, chunk_id)),
+            correlation_id=correlation_id,
+            message_id=chunk_id,
+            actor=manifest.acting_for,
+        )
+
+
 def inquiry_envelopes(
     manifest: InquiryManifest,
     rows: Iterable[InquiryRow],
@@ -146,33 +212,27 @@ def inquiry_envelopes(
         first_chunk: the index of the chunk the rows start with.
         max_chunks: stop after this many chunks (``None``: all).
     """
-    for chunk, batch in chunked(
-        manifest.batch_id,
-        manifest.record_count,
+
+    def payload(chunk: ChunkInfo, batch: list[InquiryRow], _: uuid.UUID) -> SurvivalInquiryRequested:
+        records = tuple(
+            SurvivalInquiryRecord(record_seq=r.record_seq, usage_number=r.usage_number) for r in batch
+        )
+        return SurvivalInquiryRequested(
+            chunk=chunk, cycle=manifest.cycle, as_of=manifest.as_of, records=records
+        )
+
+    return chunk_envelopes(
+        manifest,
         rows,
+        message_type=INQUIRY_MESSAGE_TYPE,
+        purpose=SURVIVAL_CHECK_PURPOSE,
+        correlation_id=batch_correlation_id(manifest.batch_id),
+        message_id=lambda index: chunk_message_id(manifest, chunk_records, index),
+        payload=payload,
         chunk_records=chunk_records,
         first_chunk=first_chunk,
         max_chunks=max_chunks,
-    ):
-        payload = SurvivalInquiryRequested(
-            chunk=chunk,
-            cycle=manifest.cycle,
-            as_of=manifest.as_of,
-            records=tuple(
-                SurvivalInquiryRecord(record_seq=r.record_seq, usage_number=r.usage_number) for r in batch
-            ),
-        )
-        yield new_envelope(
-            message_type=INQUIRY_MESSAGE_TYPE,
-            schema_version=SCHEMA_VERSION,
-            source="pension",
-            destination="hub",
-            purpose=SURVIVAL_CHECK_PURPOSE,
-            payload=payload_dict(payload),
-            correlation_id=batch_correlation_id(manifest.batch_id),
-            message_id=chunk_message_id(manifest, chunk_records, chunk.chunk_index),
-            actor=manifest.acting_for,
-        )
+    )
 
 
 def outcome_row(record: SurvivalOutcomeRecord) -> OutcomeRow:
@@ -228,20 +288,64 @@ def outcome_record(row: OutcomeRow) -> SurvivalOutcomeRecord:
     )
 
 
+def outcome_fields(
+    file_name: str, record_count: int, sha256: str, chunk: ChunkInfo, actor: str | None
+) -> dict[str, Any]:
+    """The fields every outcome manifest has (version 2, with the actor, when the flow has an actor)."""
+    return {
+        "format_version": 2 if actor is not None else 1,
+        "actor": actor,
+        "file_name": file_name,
+        "record_count": record_count,
+        "sha256": sha256,
+        "batch_id": chunk.batch_id,
+        "chunk_index": chunk.chunk_index,
+        "chunk_count": chunk.chunk_count,
+    }
+
+
 def outcome_manifest(
     outcomes: SurvivalCheckOutcomes, *, file_name: str, sha256: str, actor: str | None = None
 ) -> OutcomeManifest:
     """The manifest of the outcome file written for ``outcomes`` (version 2 when the flow has an actor)."""
     return OutcomeManifest(
-        format_version=2 if actor is not None else 1,
-        actor=actor,
+        **outcome_fields(file_name, len(outcomes.records), sha256, outcomes.chunk, actor),
         kind="survival_outcomes",
-        file_name=file_name,
-        record_count=len(outcomes.records),
-        sha256=sha256,
         cycle=outcomes.cycle,
-        batch_id=outcomes.chunk.batch_id,
-        chunk_index=outcomes.chunk.chunk_index,
-        chunk_count=outcomes.chunk.chunk_count,
         answered_by=outcomes.answered_by,
     )
+
+
+def written_csv(
+    columns: Sequence[str], rows: Iterable[Sequence[str]], *, refuse_numbers: bool = True
+) -> tuple[bytes, int, str]:
+    """The bytes of an outcome file (header row, then ``rows``), its row count and its SHA-256.
+
+    Every outcome kind writes its file so (:data:`adapters.pension.kinds.OUTCOME_WRITERS`).
+
+    Raises:
+        IndividualNumberInFile: a cell would carry a value with the form of an Individual Number (unless
+            ``refuse_numbers`` is false, for rows formatted by a writer that refuses them itself).
+    """
+    checked = []
+    for cells in rows:
+        if refuse_numbers:
+            refuse_individual_numbers(cells, columns, None)
+        checked.append(cells)
+    content = b"".join(encode_rows(columns, checked))
+    return content, len(checked), hashlib.sha256(content).hexdigest()
+
+
+def survival_outcome_file(
+    outcomes: SurvivalCheckOutcomes, actor: str | None = None
+) -> tuple[str, bytes, OutcomeManifest]:
+    """The outcome file of one ``pension.survival_check.outcomes`` chunk: name, content and manifest.
+
+    The name is a function of the chunk and its answerer, so rewriting it is idempotent; the format is
+    version 2 (with the actor) when the flow has an actor.
+    """
+    name = outcome_file_name(outcomes.chunk.batch_id, outcomes.chunk.chunk_index, outcomes.answered_by)
+    version = 2 if actor is not None else 1
+    rows = (format_outcome_row(outcome_row(r), version) for r in outcomes.records)
+    content, _, sha256 = written_csv(outcome_columns(version), rows, refuse_numbers=False)
+    return name, content, outcome_manifest(outcomes, file_name=name, sha256=sha256, actor=actor)

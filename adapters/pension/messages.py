@@ -20,6 +20,7 @@ from typing import Final
 
 from adapters.pension._fs import ensure_private_dir, write_bytes
 from adapters.pension.errors import IndividualNumberInFile
+from adapters.pension.names import MESSAGES_DIR, message_file_name, messages_directory
 from contracts.envelope import Envelope
 from contracts.link import AdapterOutput
 from contracts.redaction import holds_number
@@ -27,7 +28,6 @@ from contracts.registry import Decoded, encode
 
 __all__ = ["HUB_MESSAGE_TYPES", "MESSAGES_DIR", "message_files", "read_hub_messages", "write_message_file"]
 
-MESSAGES_DIR: Final = "messages"
 HUB_MESSAGE_TYPES: Final = frozenset(
     {
         ("pension.code_acquisition.completed", 1),
@@ -42,10 +42,6 @@ HUB_MESSAGE_TYPES: Final = frozenset(
 """The hub → pension messages written as JSON files."""
 
 
-def _directory(outbound: Path, message_type: str) -> Path:
-    return outbound / MESSAGES_DIR / message_type
-
-
 def write_message_file(outbound: Path, message: Decoded) -> AdapterOutput:
     """Write ``message`` as ``<outbound>/messages/<type>/<message id>.json`` unless it is there already.
 
@@ -57,10 +53,10 @@ def write_message_file(outbound: Path, message: Decoded) -> AdapterOutput:
     body = encode(env)
     if holds_number(body.decode("utf-8")):
         raise IndividualNumberInFile()
-    directory = _directory(outbound, env.message_type)
+    directory = messages_directory(outbound, env.message_type)
     ensure_private_dir(outbound / MESSAGES_DIR)
     ensure_private_dir(directory)
-    target = directory / f"{env.message_id}.json"
+    target = directory / message_file_name(env.message_id)
     written = not target.exists()
     if written:
         write_bytes(target, body)
@@ -73,7 +69,7 @@ def write_message_file(outbound: Path, message: Decoded) -> AdapterOutput:
 
 def message_files(outbound: Path, message_type: str) -> list[Path]:
     """The message files of one type, by name."""
-    directory = _directory(outbound, message_type)
+    directory = messages_directory(outbound, message_type)
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.glob("*.json") if p.is_file())

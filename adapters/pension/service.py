@@ -19,37 +19,28 @@ start and publishes the same messages again with the same ids, which the hub's i
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pydantic import BaseModel
+
+from adapters.dispatch import Route, Routes, route
+from adapters.pension.directory import ExchangeDirectory, InboundFile, Rejection
 from adapters.pension.errors import AcknowledgeRefused, DirectoryLinkOnly, MalformedPensionFile, Reason
-from adapters.pension.gateway import DirectoryGateway, InboundFile, Rejection
-from adapters.pension.kinds import OUTCOME_WRITERS
-from adapters.pension.mapping import (
-    OUTCOMES_MESSAGE_TYPE,
-    SCHEMA_VERSION,
-    chunk_count,
-    outcome_manifest,
-    outcome_row,
-)
+from adapters.pension.kinds import OUTCOME_WRITERS, OutcomeWriter
+from adapters.pension.mapping import chunk_count
 from adapters.pension.messages import HUB_MESSAGE_TYPES, write_message_file
-from adapters.pension.wire import (
-    encode_rows,
-    format_outcome_row,
-    outcome_columns,
-    outcome_file_name,
-)
-from contracts.errors import ConfigurationError, UnknownMessageType, ValidationFailed
+from contracts.envelope import Envelope
+from contracts.errors import ConfigurationError, ValidationFailed
 from contracts.link import AdapterOutput, CounterpartFile, Polled
-from contracts.messages.survival import MAX_RECORDS, SurvivalCheckOutcomes
+from contracts.messages.survival import MAX_RECORDS
 from contracts.registry import Decoded
 from contracts.sealing import Sealer
 
-__all__ = ["PensionAdapter"]
+__all__ = ["FROM_HUB", "PensionAdapter"]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +65,7 @@ class PensionAdapter:
     """The adapter between renkei and the pension benefit system's exchange directory.
 
     Args:
-        gateway: the exchange directory.
+        directory: the exchange directory (:class:`~adapters.pension.directory.ExchangeDirectory`).
         chunk_records: records per ``pension.survival_inquiry.requested`` message (1 to 50,000).
         max_records_per_poll: records handed out by one :meth:`poll` (rounded down to whole chunks, at
             least one chunk): bounds the memory a large file takes.
@@ -89,7 +80,7 @@ class PensionAdapter:
 
     def __init__(
         self,
-        gateway: DirectoryGateway,
+        directory: ExchangeDirectory,
         *,
         chunk_records: int,
         max_records_per_poll: int = 50_000,
@@ -99,7 +90,7 @@ class PensionAdapter:
             raise ConfigurationError(f"chunk_records must be between 1 and {MAX_RECORDS}")
         if max_records_per_poll < 1:
             raise ConfigurationError("max_records_per_poll must be positive")
-        self.gateway = gateway
+        self.directory = directory
         self._sealer = sealer
         self.chunk_records = chunk_records
         self._chunks_per_poll = max(1, max_records_per_poll // chunk_records)
@@ -145,7 +136,7 @@ class PensionAdapter:
             cursor.pending = None
             return
         try:
-            self.gateway.mark_processed(cursor.file)
+            self.directory.mark_processed(cursor.file)
         except AcknowledgeRefused:
             self._drop_cursor()
             raise
@@ -160,7 +151,7 @@ class PensionAdapter:
     def _open_next(self) -> _Cursor | None:
         rejected = 0
         for _ in range(_MAX_REJECTIONS_PER_POLL):
-            taken = self.gateway.take_next()
+            taken = self.directory.take_next()
             if taken is None:
                 return None
             if isinstance(taken, Rejection):
@@ -168,7 +159,7 @@ class PensionAdapter:
                 rejected += 1
                 continue
             count = chunk_count(taken.manifest.record_count, self.chunk_records)
-            return _Cursor(file=taken, rows=self.gateway.rows(taken), chunk_count=count, rejected=rejected)
+            return _Cursor(file=taken, rows=self.directory.rows(taken), chunk_count=count, rejected=rejected)
         return None
 
     def _next_slice(self, cursor: _Cursor) -> Polled:
@@ -214,13 +205,13 @@ class PensionAdapter:
     # -- hub -> pension system -------------------------------------------------------------------------
 
     def from_hub(self, message: Decoded) -> AdapterOutput:
-        """Write the outcome file of one ``pension.survival_check.outcomes`` chunk, idempotently.
+        """Write a hub message for the pension system, idempotently (the message types of :data:`FROM_HUB`).
 
-        Number acquisition outcomes and dependants' declaration acknowledgements are written the same way,
-        by their writers in :data:`~adapters.pension.kinds.OUTCOME_WRITERS`.
-
-        The intermediate server's and eLTAX's answers (:data:`~adapters.pension.messages.HUB_MESSAGE_TYPES`)
-        are written as one JSON file per message instead (:mod:`adapters.pension.messages`).
+        Answers with a CSV format (survival/change outcomes, number acquisition outcomes, dependants'
+        declaration acknowledgements) are written as outcome files by their writers in
+        :data:`~adapters.pension.kinds.OUTCOME_WRITERS`; the intermediate server's and eLTAX's answers
+        (:data:`~adapters.pension.messages.HUB_MESSAGE_TYPES`) as one JSON file per message
+        (:mod:`adapters.pension.messages`).
 
         Raises:
             UnknownMessageType: any other message.
@@ -229,33 +220,7 @@ class PensionAdapter:
             IndividualNumberInFile: an outcome would carry a value with the form of an Individual Number.
             PensionDirectoryUnavailable: the outbound directory cannot be written (retry later).
         """
-        env, outcomes = message.envelope, message.payload
-        writer = OUTCOME_WRITERS.get((env.message_type, env.schema_version))
-        if writer is not None and isinstance(outcomes, writer[0]):
-            return self._write_outcome(message, writer[1])
-        if (env.message_type, env.schema_version) in HUB_MESSAGE_TYPES and env.destination == "pension":
-            return write_message_file(self.gateway.outbound, message)
-        if (env.message_type, env.schema_version) != (
-            OUTCOMES_MESSAGE_TYPE,
-            SCHEMA_VERSION,
-        ) or not isinstance(outcomes, SurvivalCheckOutcomes):
-            raise UnknownMessageType(
-                f"the pension adapter does not handle {env.message_type} v{env.schema_version}"
-            )
-        if env.destination != "pension":
-            raise ValidationFailed(f"the message is addressed to {env.destination}, not to pension")
-        name = outcome_file_name(outcomes.chunk.batch_id, outcomes.chunk.chunk_index, outcomes.answered_by)
-        version = 2 if env.actor is not None else 1
-        rows = (format_outcome_row(outcome_row(r), version) for r in outcomes.records)
-        content = b"".join(encode_rows(outcome_columns(version), rows))
-        manifest = outcome_manifest(
-            outcomes, file_name=name, sha256=hashlib.sha256(content).hexdigest(), actor=env.actor
-        )
-        written = self.gateway.publish_outcome(name, content, manifest)
-        return AdapterOutput(
-            completed_records=len(outcomes.records),
-            details={"outcome_files_written": int(written), "outcome_files_unchanged": int(not written)},
-        )
+        return route(FROM_HUB, self, message)
 
     def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
         """Never used: the pension system's link is the exchange directory, read by :meth:`poll`.
@@ -267,14 +232,36 @@ class PensionAdapter:
             "the pension system exchanges files through its directory, not the broker; use poll()"
         )
 
-    def _write_outcome(self, message: Decoded, write: Any) -> AdapterOutput:
+    def _write_outcome(self, env: Envelope, payload: BaseModel, write: OutcomeWriter) -> AdapterOutput:
         """Write one outcome file of a kind of :data:`~adapters.pension.kinds.OUTCOME_WRITERS`."""
-        env = message.envelope
-        if env.destination != "pension":
-            raise ValidationFailed(f"the message is addressed to {env.destination}, not to pension")
-        name, content, manifest = write(message.payload, env.actor)
-        written = self.gateway.publish_outcome(name, content, manifest)
+        _check_addressed(env)
+        name, content, manifest = write(payload, env.actor)
+        written = self.directory.publish_outcome(name, content, manifest)
         return AdapterOutput(
             completed_records=manifest.record_count,
             details={"outcome_files_written": int(written), "outcome_files_unchanged": int(not written)},
         )
+
+    def _message_file(self, env: Envelope, payload: BaseModel) -> AdapterOutput:
+        """Write a message without a CSV format as its JSON file (:mod:`adapters.pension.messages`)."""
+        _check_addressed(env)
+        return write_message_file(self.directory.outbound, Decoded(env, payload))
+
+
+def _check_addressed(env: Envelope) -> None:
+    if env.destination != "pension":
+        raise ValidationFailed(f"the message is addressed to {env.destination}, not to pension")
+
+
+def _outcome(write: OutcomeWriter) -> Callable[[PensionAdapter, Envelope, BaseModel], AdapterOutput]:
+    def handle(adapter: PensionAdapter, env: Envelope, payload: BaseModel) -> AdapterOutput:
+        return adapter._write_outcome(env, payload, write)
+
+    return handle
+
+
+FROM_HUB: Final[Routes[PensionAdapter]] = {
+    **{key: Route(payload, _outcome(write)) for key, (payload, write) in OUTCOME_WRITERS.items()},
+    **{key: Route(BaseModel, PensionAdapter._message_file) for key in sorted(HUB_MESSAGE_TYPES)},
+}
+"""The dispatch table: each message type the hub sends to the pension system, and its handler."""

@@ -15,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 from adapters.pension._fs import AtomicWriter, ensure_private_dir, open_regular, write_bytes
+from adapters.pension._manifest import AnyManifest, RequestManifest
 from adapters.pension._reader import check_integrity, iter_rows
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.wire import (
@@ -42,17 +44,37 @@ from adapters.pension.wire import (
 )
 from contracts.usage_number import UsageNumber
 
-__all__ = ["PensionSystemSimulator"]
+__all__ = ["PensionSide", "PensionSystemSimulator", "distinct_count"]
 
 _PLACEHOLDER_SHA = "0" * 64
 _MAX_BITMAP_BYTES = 1 << 24  # record_seq below 2**27: 16 MiB at most
 
+Parse = Callable[[Sequence[str], int], Any]
+M = TypeVar("M", bound=RequestManifest)
 
-class PensionSystemSimulator:
-    """The pension system's side of the exchange directory under ``root``.
+
+def distinct_count(seqs: Iterable[int]) -> int:
+    """How many distinct non-negative integers ``seqs`` holds (a bitmap up to 2**27, a set beyond)."""
+    bitmap, beyond = bytearray(), set()
+    for seq in seqs:
+        byte, bit = divmod(seq, 8)
+        if byte >= _MAX_BITMAP_BYTES:
+            beyond.add(seq)
+            continue
+        if byte >= len(bitmap):
+            bitmap.extend(bytes(byte + 1 - len(bitmap)))
+        bitmap[byte] |= 1 << bit
+    return int.from_bytes(bitmap, "little").bit_count() + len(beyond)
+
+
+class PensionSide:
+    """The pension system's side of the exchange directory under ``root``: what every simulated part does.
+
+    It drops request files the right way (``NAME.tmp``, rename, manifest last) and reads only complete
+    answer files (manifest present, checksum and record count verified), streaming both ways.
 
     Args:
-        root: the same root the adapter's :class:`~adapters.pension.gateway.DirectoryGateway` uses.
+        root: the same root the adapter's :class:`~adapters.pension.directory.ExchangeDirectory` uses.
     """
 
     name = "pension"
@@ -62,8 +84,117 @@ class PensionSystemSimulator:
         self.outbound = root / "outbound"
         for directory in (root, self.inbound, self.outbound):
             ensure_private_dir(directory)
-        # Complete outcome files never change, so what was learnt from one is kept, keyed by its checksum.
+        # Complete answer files never change: what was counted in one is kept, keyed by its checksum.
         self._seen: dict[tuple[str, str], array[int]] = {}
+
+    @staticmethod
+    def _request_manifest(
+        model: Callable[..., M],
+        name: str,
+        count: int,
+        sha256: str,
+        batch_id: str,
+        *,
+        actor: str | None,
+        **fields: Any,
+    ) -> M:
+        """A request manifest of ``model`` (version 2, with the actor, when there is one)."""
+        return model(
+            format_version=2 if actor is not None else 1,
+            actor=actor,
+            file_name=name,
+            record_count=count,
+            sha256=sha256,
+            batch_id=batch_id,
+            **fields,
+        )
+
+    def _drop(
+        self,
+        name: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[str]],
+        manifest: Callable[[int, str], RequestManifest],
+    ) -> Path:
+        """Write a request file from ``rows`` and then its manifest (``manifest(record_count, sha256)``).
+
+        Raises:
+            MalformedPensionFile: the manifest's fields are invalid (checked before anything is written).
+        """
+        try:
+            manifest(0, _PLACEHOLDER_SHA)  # validate the manifest's fields before writing anything
+        except MalformedPensionFile:
+            raise
+        except ValueError:
+            raise MalformedPensionFile(
+                "invalid file name or manifest field", reason=Reason.BAD_FIELD
+            ) from None
+        count = 0
+        with AtomicWriter(self.inbound / name, unique_tmp=False) as writer:
+            for chunk in encode_rows(columns, rows):
+                writer.write(chunk)
+                count += 1
+            writer.commit()
+            sha256 = writer.sha256
+        final = manifest(count - 1, sha256)
+        write_bytes(self.inbound / manifest_name(name), dump_manifest(final), unique_tmp=False)
+        return self.inbound / name
+
+    def _answers(
+        self, prefix: str, kind: type[AnyManifest], batch_id: str | None = None
+    ) -> Iterator[tuple[Path, Any]]:
+        """The complete answer files whose names start with ``prefix``, in name order, with their manifests.
+
+        Raises:
+            MalformedPensionFile: a manifest is invalid or describes another file (or another batch).
+        """
+        for manifest_path in sorted(self.outbound.glob(f"{prefix}*{MANIFEST_SUFFIX}")):
+            with open_regular(manifest_path) as stream:
+                manifest: Any = parse_manifest(stream.read(MAX_MANIFEST_BYTES + 1))
+            data_name = manifest_path.name[: -len(MANIFEST_SUFFIX)]
+            if (
+                not isinstance(manifest, kind)
+                or manifest.file_name != data_name
+                or (batch_id is not None and manifest.batch_id != batch_id)
+            ):
+                raise MalformedPensionFile(
+                    "the manifest does not describe its outcome file", reason=Reason.MANIFEST_MISMATCH
+                )
+            yield self.outbound / data_name, manifest
+
+    def _distinct(self, files: Iterable[tuple[Path, Any]], rows: Callable[[Path, Any], Iterable[Any]]) -> int:
+        """How many distinct ``record_seq`` the answer ``files`` hold (each file read once, by checksum)."""
+
+        def seqs() -> Iterator[int]:
+            for path, manifest in files:
+                key = (path.name, manifest.sha256)
+                if key not in self._seen:
+                    self._seen[key] = array("Q", (row.record_seq for row in rows(path, manifest)))
+                yield from self._seen[key]
+
+        return distinct_count(seqs())
+
+    @staticmethod
+    def _rows_of(path: Path, manifest: Any, columns: Sequence[str], parse: Parse) -> Iterator[Any]:
+        """The rows of one answer file, after its checksum is verified."""
+        with open_regular(path) as stream:
+            check_integrity(stream, expected_sha256=manifest.sha256)
+            stream.seek(0)
+            yield from iter_rows(
+                stream,
+                columns=columns,
+                parse=parse,
+                expected_count=manifest.record_count,
+                expected_sha256=manifest.sha256,
+            )
+
+
+class PensionSystemSimulator(PensionSide):
+    """The pension system's side of the survival/change exchange under ``root``.
+
+    Args:
+        root: the same root the adapter's :class:`~adapters.pension.directory.ExchangeDirectory` uses.
+    """
 
     def drop_survival_request(
         self,
@@ -85,23 +216,15 @@ class PensionSystemSimulator:
             MalformedPensionFile: the cycle, as_of or batch id is not valid for a manifest.
         """
         name = file_name or inquiry_file_name(batch_id)
-        # Validate the manifest's fields before writing anything.
-        self._manifest(
-            name, count=0, sha256=_PLACEHOLDER_SHA, cycle=cycle, as_of=as_of, batch=batch_id, actor=actor
+        rows = (format_inquiry_row(InquiryRow(seq, u)) for seq, u in enumerate(usage_numbers, start=1))
+        return self._drop(
+            name,
+            INQUIRY_COLUMNS,
+            rows,
+            lambda count, sha256: self._manifest(
+                name, count=count, sha256=sha256, cycle=cycle, as_of=as_of, batch=batch_id, actor=actor
+            ),
         )
-        count = 0
-        with AtomicWriter(self.inbound / name, unique_tmp=False) as writer:
-            rows = (format_inquiry_row(InquiryRow(seq, u)) for seq, u in enumerate(usage_numbers, start=1))
-            for chunk in encode_rows(INQUIRY_COLUMNS, rows):
-                writer.write(chunk)
-                count += 1
-            writer.commit()
-            sha256 = writer.sha256
-        manifest = self._manifest(
-            name, count=count - 1, sha256=sha256, cycle=cycle, as_of=as_of, batch=batch_id, actor=actor
-        )
-        write_bytes(self.inbound / manifest_name(name), dump_manifest(manifest), unique_tmp=False)
-        return self.inbound / name
 
     def drop_raw_file(
         self,
@@ -145,16 +268,16 @@ class PensionSystemSimulator:
         name: str, *, count: int, sha256: str, cycle: str, as_of: date, batch: str, actor: str | None = None
     ) -> InquiryManifest:
         try:
-            return InquiryManifest(
-                format_version=2 if actor is not None else 1,
+            return PensionSide._request_manifest(
+                InquiryManifest,
+                name,
+                count,
+                sha256,
+                batch,
                 actor=actor,
                 kind="survival_inquiry",
-                file_name=name,
-                record_count=count,
-                sha256=sha256,
                 cycle=cycle,
                 as_of=as_of,
-                batch_id=batch,
             )
         except ValueError:
             raise MalformedPensionFile(
@@ -167,22 +290,7 @@ class PensionSystemSimulator:
         Raises:
             MalformedPensionFile: a manifest is invalid or describes another file or batch.
         """
-        prefix = outcome_file_prefix(batch_id)
-        found = []
-        for manifest_path in sorted(self.outbound.glob(f"{prefix}*{MANIFEST_SUFFIX}")):
-            with open_regular(manifest_path) as stream:
-                manifest = parse_manifest(stream.read(MAX_MANIFEST_BYTES + 1))
-            data_name = manifest_path.name[: -len(MANIFEST_SUFFIX)]
-            if (
-                not isinstance(manifest, OutcomeManifest)
-                or manifest.file_name != data_name
-                or manifest.batch_id != batch_id
-            ):
-                raise MalformedPensionFile(
-                    "the manifest does not describe its outcome file", reason=Reason.MANIFEST_MISMATCH
-                )
-            found.append((self.outbound / data_name, manifest))
-        return found
+        return list(self._answers(outcome_file_prefix(batch_id), OutcomeManifest, batch_id))
 
     def iter_outcomes(self, batch_id: str) -> Iterator[OutcomeRow]:
         """Every outcome row of a batch, file by file, lazily; each file is verified before it is read.
@@ -192,7 +300,7 @@ class PensionSystemSimulator:
             IndividualNumberInFile: an outcome file holds a value with the form of an Individual Number.
         """
         for path, manifest in self.outcome_files(batch_id):
-            yield from self._rows_of(path, manifest)
+            yield from self._outcome_rows(path, manifest)
 
     def read_outcomes(self, batch_id: str) -> list[OutcomeRow]:
         """Every outcome row of a batch, duplicates included."""
@@ -200,29 +308,7 @@ class PensionSystemSimulator:
 
     def completed(self, batch_id: str) -> int:
         """How many distinct ``record_seq`` of the batch have an outcome so far."""
-        bitmap, beyond = bytearray(), set()  # a bit per record_seq; a set only for outlandish ones
-        for path, manifest in self.outcome_files(batch_id):
-            key = (path.name, manifest.sha256)
-            if key not in self._seen:
-                self._seen[key] = array("Q", (row.record_seq for row in self._rows_of(path, manifest)))
-            for seq in self._seen[key]:
-                byte, bit = divmod(seq, 8)
-                if byte >= _MAX_BITMAP_BYTES:
-                    beyond.add(seq)
-                    continue
-                if byte >= len(bitmap):
-                    bitmap.extend(bytes(byte + 1 - len(bitmap)))
-                bitmap[byte] |= 1 << bit
-        return sum(bin(b).count("1") for b in bitmap) + len(beyond)
+        return self._distinct(self.outcome_files(batch_id), self._outcome_rows)
 
-    def _rows_of(self, path: Path, manifest: OutcomeManifest) -> Iterator[OutcomeRow]:
-        with open_regular(path) as stream:
-            check_integrity(stream, expected_sha256=manifest.sha256)
-            stream.seek(0)
-            yield from iter_rows(
-                stream,
-                columns=outcome_columns(manifest.format_version),
-                parse=parse_outcome_row,
-                expected_count=manifest.record_count,
-                expected_sha256=manifest.sha256,
-            )
+    def _outcome_rows(self, path: Path, manifest: OutcomeManifest) -> Iterator[OutcomeRow]:
+        return self._rows_of(path, manifest, outcome_columns(manifest.format_version), parse_outcome_row)

@@ -15,7 +15,7 @@ from typing import Final
 from adapters.eltax import EltaxAdapter
 from adapters.intermediate_server import IntermediateServerAdapter
 from adapters.jlis import JlisAdapter
-from adapters.pension import DirectoryGateway, PensionAdapter
+from adapters.pension import ExchangeDirectory, PensionAdapter
 from contracts.errors import ConfigurationError
 from contracts.link import Adapter, PollingAdapter
 from hub.bootstrap.common import Wiring, body_limits, consume
@@ -82,8 +82,8 @@ def _eltax(settings: Settings, keys: AdapterKeys) -> EltaxAdapter:
 
 def _pension(settings: Settings, keys: AdapterKeys) -> PensionAdapter:
     # Dependants' declarations carry numbers: the adapter seals them for the hub at once.
-    gateway = DirectoryGateway(settings.wire_dir / "pension")
-    return PensionAdapter(gateway, chunk_records=settings.chunk_records, sealer=HpkeSealer(keys.sealing))
+    directory = ExchangeDirectory(settings.wire_dir / "pension")
+    return PensionAdapter(directory, chunk_records=settings.chunk_records, sealer=HpkeSealer(keys.sealing))
 
 
 ADAPTER_SPECS: Final[Mapping[str, AdapterSpec]] = {

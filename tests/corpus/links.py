@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from adapters.jlis.gateway import request_file_name, result_file_name
+from adapters.jlis.names import request_file_name, result_file_name
 from adapters.jlis.wire import ResultRecord
 from contracts.individual_number import synthetic_individual_number
 from contracts.link import CounterpartFile
@@ -215,7 +215,7 @@ def jlis_cases(correlation: str, refs: list[str]) -> Iterator[LinkCase]:
 
 def intermediate_server_cases(correlation: str) -> Iterator[LinkCase]:
     """Files of the intermediate server broken one way each."""
-    from adapters.intermediate_server.gateway import file_name
+    from adapters.intermediate_server.names import file_name
 
     wire = frozenset({"is_wire_format"})
     unexpected = frozenset({"is_unexpected_file"})
@@ -246,7 +246,7 @@ def intermediate_server_cases(correlation: str) -> Iterator[LinkCase]:
 
 def eltax_cases(correlation: str) -> Iterator[LinkCase]:
     """Files of eLTAX broken one way each."""
-    from adapters.eltax.gateway import notice_file_name, report_file_name
+    from adapters.eltax.names import notice_file_name, report_file_name
     from contracts.messages.eltax import TokuchoNoticeCode
 
     wire = frozenset({"eltax_wire_format", "eltax_field_refused"})

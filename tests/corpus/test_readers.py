@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.pension import DirectoryGateway, Rejection
+from adapters.pension import ExchangeDirectory, Rejection
 from contracts.errors import ContractError, PermanentError
 from contracts.ids import new_id
 from contracts.link import CounterpartFile
@@ -94,7 +94,7 @@ def test_each_link_case_is_refused_by_the_link_or_its_adapter_with_its_reason(
 
 @pytest.mark.parametrize("case", PENSION, ids=lambda c: c.id)
 def test_each_request_file_is_refused_whole_with_its_reason(tmp_path: Path, case: PensionCase):
-    gateway = DirectoryGateway(tmp_path / "pension")
+    gateway = ExchangeDirectory(tmp_path / "pension")
     write_case(gateway.inbound, case)
     taken = gateway.take_next()
     assert isinstance(taken, Rejection), f"taken: {taken}"

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from adapters.jlis import JlisSimulator
-from adapters.jlis.gateway import flow_of
+from adapters.jlis.names import flow_of
 from adapters.jlis.wire import parse_request
 from contracts.link import CounterpartFile
 from hub.demo.data import demo_population

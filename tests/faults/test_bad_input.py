@@ -151,7 +151,7 @@ def _reports(d: Deployment) -> dict[str, list[dict[str, object]]]:
 
 
 def _digest(name: str) -> str:
-    from adapters.pension._quarantine import name_digest
+    from adapters.pension.names import name_digest
 
     return name_digest(name)
 

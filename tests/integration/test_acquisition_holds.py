@@ -18,7 +18,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from adapters.jlis import JlisSimulator, SyntheticPopulation
-from adapters.pension import DirectoryGateway, PensionAdapter
+from adapters.pension import ExchangeDirectory, PensionAdapter
 from adapters.pension.acquisition import AcquisitionRow
 from adapters.pension.dependants import DeclarationRow, DependantEntry
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
@@ -135,7 +135,7 @@ def run_acquisition(
 ) -> tuple[list[Envelope], Envelope]:
     register = demo_register(REGISTER_SIZE)
     root = hub.settings.wire_dir / "pension"
-    DirectoryGateway(root)
+    ExchangeDirectory(root)
     PensionRequestsSimulator(root).drop_acquisition_request(
         acquisition_rows(register, indexes), as_of=AS_OF, batch_id=batch
     )
@@ -395,7 +395,7 @@ def test_dependants_are_stored_with_their_retention_and_a_conflict_refuses_its_d
                        (DependantEntry(1, spouse, DependantRelation.SPOUSE, synthetic_individual_number()),)),
     ]  # fmt: skip
     root = hub.settings.wire_dir / "pension"
-    DirectoryGateway(root)
+    ExchangeDirectory(root)
     sim = PensionRequestsSimulator(root)
     path = sim.drop_dependants_declarations(
         rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d1", actor="m130001"

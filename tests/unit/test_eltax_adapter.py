@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from adapters.eltax import (
     EltaxFieldRefused,
     EltaxFileError,
-    EltaxGateway,
     parse_notice,
     parse_report,
     receipt_file_name,
@@ -29,6 +28,7 @@ from contracts.messages.eltax import (
 )
 from contracts.redaction import find_numbers
 from contracts.registry import Decoded, decode, encode
+from tests.adapter_links import EltaxGateway
 from tests.eltax_fixtures import Sealing, decoded, notice, number, simulator, submission
 
 

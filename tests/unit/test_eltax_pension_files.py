@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from adapters.pension import DirectoryGateway, PensionAdapter
+from adapters.pension import ExchangeDirectory, PensionAdapter
 from adapters.pension.messages import read_hub_messages
 from contracts.envelope import new_envelope
 from contracts.messages.eltax import (
@@ -43,7 +43,7 @@ def test_receipt_outcomes_are_written_once_as_json_and_read_back(tmp_path):
         purpose=PAYMENT_REPORT_PURPOSE,
         payload=payload_dict(outcomes),
     )
-    adapter = PensionAdapter(DirectoryGateway(tmp_path / "pension"), chunk_records=100)
+    adapter = PensionAdapter(ExchangeDirectory(tmp_path / "pension"), chunk_records=100)
     first = adapter.from_hub(decoded(envelope))
     again = adapter.from_hub(decoded(envelope))
     assert (first.completed_records, first.details["message_files_written"]) == (2, 1)

@@ -10,7 +10,6 @@ import pytest
 
 from adapters.intermediate_server import (
     IntermediateServerAdapter,
-    IntermediateServerGateway,
     IntermediateServerSimulator,
     IsFileError,
     Municipality,
@@ -50,10 +49,12 @@ from contracts.registry import Decoded, decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.keys.keyring import generate_keyring
+from tests.adapter_links import IntermediateServerGateway
 
 PURPOSE = Purpose(
     code="intermediate_server.test", legal_basis=(LegalBasis(law="番号法", article="第19条第8号"),)
 )
+
 BASIS = TableBasis(current_item=84, current_article="第86条", legacy_item=59)
 KEYRING = generate_keyring()
 

@@ -10,7 +10,6 @@ import pytest
 
 from adapters.intermediate_server import (
     DEMO_MUNICIPALITIES,
-    IntermediateServerGateway,
     IntermediateServerSimulator,
     IsFileError,
     Municipality,
@@ -38,6 +37,7 @@ from contracts.errors import is_transient
 from contracts.individual_number import synthetic_individual_number
 from contracts.link import CounterpartFile, Simulator
 from contracts.messages.intermediate_server import DuplicateOperation, IsError, PensionKind
+from tests.adapter_links import IntermediateServerGateway
 
 CORRELATION = str(uuid.UUID(int=99))
 TAX, RESIDENT = "TM00000000000021", "TM00000000000011"

@@ -20,7 +20,6 @@ from adapters.jlis import (
     ACQUISITION_PURPOSE,
     JlisAdapter,
     JlisFileError,
-    JlisGateway,
     JlisPurposeRefused,
     JlisSimulator,
     JlisWireError,
@@ -66,6 +65,7 @@ from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.keys.keyring import generate_keyring
+from tests.adapter_links import JlisGateway
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "formats" / "jlis.md"
 HEADER = AcquisitionHeader(

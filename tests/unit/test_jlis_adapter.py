@@ -16,7 +16,6 @@ from adapters.jlis import (
     JLIS_PURPOSE,
     JlisAdapter,
     JlisFileError,
-    JlisGateway,
     JlisMappingError,
     JlisPurposeRefused,
     JlisSimulator,
@@ -47,6 +46,7 @@ from contracts.messages.survival import (
 from contracts.redaction import find_numbers
 from contracts.registry import Decoded, decode, encode, payload_dict
 from contracts.sealing import is_sealed
+from tests.adapter_links import JlisGateway
 
 CYCLE = "2025-10"
 

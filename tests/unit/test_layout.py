@@ -5,16 +5,26 @@
 * no module is left at the top of ``hub/core``, and only the few that belong to no concept at the top of
   ``hub/infra``;
 * every such package is named in the README's Layout section, and every layer of the import-linter layers
-  contract too, in the contract's order.
+  contract too, in the contract's order;
+* the four adapters share one skeleton (issue 20): the same core modules with the same meaning (``wire``,
+  ``mapping``, ``names``, ``service``, ``simulator``, ``errors``), no ``gateway`` module, and each service
+  declares its dispatch table the same way, ``FROM_HUB``, a module-level mapping from message type and
+  version to an :class:`adapters.dispatch.Route`, holding every type the sender table (``hub/senders.toml``)
+  sends to that adapter's queue, each one registered in the contracts with the route's payload class.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+
+from adapters.dispatch import Route
+from contracts.registry import payload_model
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -58,3 +68,43 @@ def test_the_readme_names_the_layers_in_order() -> None:
     (layers,) = [c["layers"] for c in contracts if c["type"] == "layers"]
     named = re.findall(r"`(hub\.[a-z_.]+)`", LAYOUT.split("layers, top to bottom:", 1)[1].split(";", 1)[0])
     assert named == layers
+
+
+SENDERS = tomllib.loads((ROOT / "hub" / "senders.toml").read_text(encoding="utf-8"))["message"]
+ADAPTERS = sorted(
+    {row["queue"].removeprefix("adapter.") for row in SENDERS if row["queue"].startswith("adapter.")}
+)
+"""Every adapter the hub sends to (a new counterpart enters the sender table, then gets the skeleton)."""
+CORE_MODULES = ("wire", "mapping", "names", "service", "simulator", "errors")
+
+
+def test_the_adapters_are_the_four_counterparts() -> None:
+    assert ADAPTERS == ["eltax", "intermediate_server", "jlis", "pension"]
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_every_adapter_has_the_core_modules(adapter: str) -> None:
+    present = set(modules(ROOT / "adapters" / adapter))
+    assert set(CORE_MODULES) <= present, sorted(set(CORE_MODULES) - present)
+    assert "gateway" not in present, "file naming lives in names.py, directory I/O in a module named for it"
+
+
+def sent_to(adapter: str) -> set[str]:
+    """The message types the sender table routes to ``adapter.<adapter>``."""
+    return {row["type"] for row in SENDERS if row["queue"] == f"adapter.{adapter}"}
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_every_service_dispatches_by_one_table(adapter: str) -> None:
+    service = importlib.import_module(f"adapters.{adapter}.service")
+    table = getattr(service, "FROM_HUB", None)
+    assert isinstance(table, Mapping), f"adapters.{adapter}.service declares no FROM_HUB table"
+    assert table, "an empty dispatch table"
+    for key, route in table.items():
+        assert isinstance(route, Route), key
+        message_type, version = key
+        assert issubclass(payload_model(message_type, version), route.payload), key
+    assert sent_to(adapter) <= {message_type for message_type, _ in table}, (
+        "a type the hub sends has no route"
+    )
+    assert sent_to(adapter), f"the sender table sends nothing to adapter.{adapter}"

@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from adapters.eltax.errors import EltaxFileError
-from adapters.eltax.gateway import parse_name as eltax_name
+from adapters.eltax.names import parse_name as eltax_name
 from adapters.intermediate_server.errors import IsFileError
-from adapters.intermediate_server.gateway import parse_name as is_name
+from adapters.intermediate_server.names import parse_name as is_name
 from adapters.jlis.errors import JlisFileError
-from adapters.jlis.gateway import correlation_of, request_id_of
+from adapters.jlis.names import correlation_of, request_id_of
 from adapters.pension import IndividualNumberInFile, MalformedPensionFile
 from adapters.pension.wire import dump_manifest, parse_manifest
 from contracts.errors import ContractError, DecodeError, SealError

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.pension import DirectoryGateway, PensionAdapter, Reason
+from adapters.pension import ExchangeDirectory, PensionAdapter, Reason
 from adapters.pension.acquisition import (
     ACQUISITION_COLUMNS,
     NUMBER_ACQUISITION_PURPOSE,
@@ -92,7 +92,7 @@ def declaration(seq: int, dependants: int = 2) -> DeclarationRow:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    DirectoryGateway(tmp_path / "pension")
+    ExchangeDirectory(tmp_path / "pension")
     return tmp_path / "pension"
 
 
@@ -113,7 +113,7 @@ def drain(adapter: PensionAdapter) -> list[Envelope]:
 def test_acquisition_requests_become_messages_and_three_items_without_sex_are_enough(root: Path) -> None:
     rows = [entitlement(1), entitlement(2, sex=None), entitlement(3, address="東京都新宿区本町1-2-3")]
     PensionRequestsSimulator(root).drop_acquisition_request(rows, as_of=date(2026, 11, 20), batch_id="acq-1")
-    adapter = PensionAdapter(DirectoryGateway(root), chunk_records=2)
+    adapter = PensionAdapter(ExchangeDirectory(root), chunk_records=2)
     envelopes = drain(adapter)
     assert [e.message_type for e in envelopes] == ["pension.number_acquisition.requested"] * 2
     payloads = [decode(encode(e)).payload for e in envelopes]
@@ -154,7 +154,7 @@ def test_a_row_with_less_than_three_items_refuses_the_file_whole(
         "as_of": "2026-11-20",
     }
     (sim.inbound / "number_acquisition.bad.csv.manifest.json").write_text(json.dumps(manifest))
-    adapter = PensionAdapter(DirectoryGateway(root), chunk_records=10)
+    adapter = PensionAdapter(ExchangeDirectory(root), chunk_records=10)
     assert drain(adapter) == []
     (rejection,) = adapter.recent_rejections
     assert rejection.reason is Reason.BASIC_INFO_INCOMPLETE
@@ -170,7 +170,7 @@ def test_an_individual_number_in_an_acquisition_file_refuses_it(root: Path) -> N
 
 
 def test_acquisition_outcomes_are_written_idempotently_and_read_back(root: Path) -> None:
-    adapter = PensionAdapter(DirectoryGateway(root), chunk_records=10)
+    adapter = PensionAdapter(ExchangeDirectory(root), chunk_records=10)
     payload = NumberAcquisitionOutcomes(
         chunk=ChunkInfo(batch_id="acq-1", chunk_index=0, chunk_count=1, total_records=3),
         records=(
@@ -238,9 +238,9 @@ def test_declarations_are_sealed_at_once_and_the_file_deleted_after_publishing(
     )
     assert find_numbers(path.read_text())  # the file kind that carries numbers
     adapter = PensionAdapter(
-        DirectoryGateway(root), chunk_records=2, sealer=HpkeSealer(KEYRING.sealing_for())
+        ExchangeDirectory(root), chunk_records=2, sealer=HpkeSealer(KEYRING.sealing_for())
     )
-    with caplog.at_level(logging.INFO, logger="adapters.pension.gateway"):
+    with caplog.at_level(logging.INFO, logger="adapters.pension.directory"):
         envelopes = drain(adapter)
     assert len(envelopes) == 2
     for env in envelopes:
@@ -274,7 +274,7 @@ def test_declarations_are_sealed_at_once_and_the_file_deleted_after_publishing(
 def test_a_redropped_declaration_is_refused_as_processed_and_deleted(root: Path) -> None:
     sim = PensionRequestsSimulator(root)
     adapter = PensionAdapter(
-        DirectoryGateway(root), chunk_records=5, sealer=HpkeSealer(KEYRING.sealing_for())
+        ExchangeDirectory(root), chunk_records=5, sealer=HpkeSealer(KEYRING.sealing_for())
     )
     rows = [declaration(1)]
     sim.drop_dependants_declarations(
@@ -324,7 +324,7 @@ def test_a_declaration_without_a_sealer_is_a_configuration_error(root: Path) -> 
         [declaration(1)], tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d", actor="m130001"
     )
     with pytest.raises(ConfigurationError):
-        PensionAdapter(DirectoryGateway(root), chunk_records=5).poll()
+        PensionAdapter(ExchangeDirectory(root), chunk_records=5).poll()
 
 
 def test_an_interrupted_deletion_is_settled_at_the_next_look(root: Path) -> None:
@@ -335,14 +335,14 @@ def test_an_interrupted_deletion_is_settled_at_the_next_look(root: Path) -> None
     manifest = path.with_name(path.name + ".manifest.json")
     (root / "processed" / manifest.name).write_bytes(manifest.read_bytes())
     os.unlink(path)  # the crash: deleted, the inbound manifest still there
-    gateway = DirectoryGateway(root)
+    gateway = ExchangeDirectory(root)
     assert gateway.take_next() is None
     assert not manifest.exists()
     assert gateway.rejection_reports() == []
 
 
 def test_acknowledgements_are_written_and_read_back(root: Path) -> None:
-    adapter = PensionAdapter(DirectoryGateway(root), chunk_records=5)
+    adapter = PensionAdapter(ExchangeDirectory(root), chunk_records=5)
     payload = DependantsDeclarationAcknowledged(
         chunk=ChunkInfo(batch_id="d", chunk_index=0, chunk_count=1, total_records=2),
         tax_year=2027,
@@ -427,7 +427,7 @@ def test_a_truncated_acquisition_file_is_refused_whole(root: Path) -> None:
     )
     content = path.read_bytes()
     path.write_bytes(content[: len(content) // 2])  # the manifest still describes the whole file
-    adapter = PensionAdapter(DirectoryGateway(root), chunk_records=10)
+    adapter = PensionAdapter(ExchangeDirectory(root), chunk_records=10)
     assert drain(adapter) == []
     assert adapter.recent_rejections[-1].reason is Reason.CHECKSUM_MISMATCH
     assert (root / "rejected" / path.name).exists()
@@ -443,7 +443,7 @@ def test_a_number_bearing_name_with_another_kind_is_refused_and_deleted(root: Pa
     (root / "inbound" / (path.name + ".manifest.json")).unlink()
     (root / "inbound" / (disguised.name + ".manifest.json")).write_text(json.dumps(manifest))
     adapter = PensionAdapter(
-        DirectoryGateway(root), chunk_records=10, sealer=HpkeSealer(KEYRING.sealing_for())
+        ExchangeDirectory(root), chunk_records=10, sealer=HpkeSealer(KEYRING.sealing_for())
     )
     assert drain(adapter) == []
     assert adapter.recent_rejections[-1].reason is Reason.MANIFEST_MISMATCH
@@ -459,7 +459,7 @@ def test_a_declaration_of_the_federation_is_refused_at_the_door_and_deleted(root
         [declaration(1)], tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="fed"
     )
     adapter = PensionAdapter(
-        DirectoryGateway(root), chunk_records=5, sealer=HpkeSealer(KEYRING.sealing_for())
+        ExchangeDirectory(root), chunk_records=5, sealer=HpkeSealer(KEYRING.sealing_for())
     )
     assert drain(adapter) == []
     assert adapter.recent_rejections[-1].reason is Reason.ACTOR_NOT_PERMITTED

@@ -14,8 +14,8 @@ import pytest
 
 from adapters.pension import (
     AcknowledgeRefused,
-    DirectoryGateway,
     DirectoryLinkOnly,
+    ExchangeDirectory,
     IndividualNumberInFile,
     MalformedPensionFile,
     OutcomeFileConflict,
@@ -54,12 +54,12 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def pension(root: Path) -> PensionSystemSimulator:
-    DirectoryGateway(root)
+    ExchangeDirectory(root)
     return PensionSystemSimulator(root)
 
 
 def adapter_on(root: Path, chunk_records: int = 2, **kw) -> PensionAdapter:
-    return PensionAdapter(DirectoryGateway(root), chunk_records=chunk_records, **kw)
+    return PensionAdapter(ExchangeDirectory(root), chunk_records=chunk_records, **kw)
 
 
 def drain(adapter: PensionAdapter) -> list[Envelope]:
@@ -382,7 +382,7 @@ def test_the_pension_link_is_the_directory_not_the_broker(root):
 
 def test_a_large_request_round_trips_with_bounded_slices(root, pension):
     pension.drop_survival_request((usage(n) for n in range(30_000)), cycle=CYCLE, as_of=AS_OF, batch_id="big")
-    adapter = PensionAdapter(DirectoryGateway(root), chunk_records=1_000, max_records_per_poll=5_000)
+    adapter = PensionAdapter(ExchangeDirectory(root), chunk_records=1_000, max_records_per_poll=5_000)
     seen, slices = 0, 0
     for _ in range(100):
         polled = adapter.poll()

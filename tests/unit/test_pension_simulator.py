@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.pension.directory import ExchangeDirectory
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.gateway import DirectoryGateway
 from adapters.pension.simulator import PensionSystemSimulator
 from adapters.pension.wire import OUTCOME_COLUMNS_V1, OutcomeManifest, dump_manifest, encode_rows
 from contracts.usage_number import UsageNumber, UsageNumberKind
@@ -28,7 +28,7 @@ def usages(count: int) -> Iterator[UsageNumber]:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    DirectoryGateway(tmp_path / "pension")
+    ExchangeDirectory(tmp_path / "pension")
     return tmp_path / "pension"
 
 

@@ -24,7 +24,6 @@ import errno
 import hashlib
 import logging
 import os
-import re
 from collections.abc import Generator
 from dataclasses import dataclass
 from itertools import islice
@@ -41,7 +40,7 @@ from adapters.pension._fs import (
     write_bytes,
 )
 from adapters.pension._manifest import AnyManifest, RequestManifest, manifest_holds_a_number
-from adapters.pension._quarantine import Quarantine, Rejection, shown_name
+from adapters.pension._quarantine import Quarantine, Rejection
 from adapters.pension._reader import check_integrity, iter_rows, run_to_end
 from adapters.pension.errors import (
     AcknowledgeRefused,
@@ -53,6 +52,7 @@ from adapters.pension.errors import (
     Reason,
 )
 from adapters.pension.kinds import RequestKind, actor_refusal, carries_numbers, request_kind
+from adapters.pension.names import DATA_NAME, shown_name
 from adapters.pension.wire import (
     MANIFEST_SUFFIX,
     MAX_MANIFEST_BYTES,
@@ -63,11 +63,10 @@ from adapters.pension.wire import (
 )
 from contracts.redaction import holds_number
 
-__all__ = ["DirectoryGateway", "InboundFile", "Rejection"]
+__all__ = ["ExchangeDirectory", "InboundFile", "Rejection"]
 
 log = logging.getLogger(__name__)
 
-_DATA_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.csv")
 _MAX_SCAN: Final = 10_000  # entries looked at per call; the rest wait for the next poll
 
 
@@ -86,7 +85,7 @@ class InboundFile:
         return kind
 
 
-class DirectoryGateway:
+class ExchangeDirectory:
     """The pension exchange directories under ``root``, created owner-only (0o700) if missing.
 
     Raises:
@@ -222,7 +221,7 @@ class DirectoryGateway:
     def _validate(self, name: str) -> InboundFile:
         if holds_number(name):
             raise IndividualNumberInFile(column="file name")
-        if not _DATA_NAME.fullmatch(name):
+        if not DATA_NAME.fullmatch(name):
             raise MalformedPensionFile("the file name is not supported", reason=Reason.UNSUPPORTED_NAME)
         try:
             read = self._read_manifest(self.inbound / manifest_name(name))

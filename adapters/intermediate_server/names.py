@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
-from typing import Final, Protocol
+from typing import Final
 
+from adapters import files
 from adapters.intermediate_server.errors import IsFileError
 from adapters.intermediate_server.wire import id_of_text, id_text
 from contracts.link import CounterpartFile
@@ -30,8 +30,6 @@ from contracts.link import CounterpartFile
 __all__ = [
     "ANSWERS",
     "COUNTERPART",
-    "IntermediateServerCounterpart",
-    "IntermediateServerGateway",
     "check_pairing",
     "correlation_of",
     "file_name",
@@ -75,15 +73,7 @@ def correlation_of(file: CounterpartFile) -> uuid.UUID:
     Raises:
         IsFileError: the file is not from the intermediate server link, or its correlation id is no UUID.
     """
-    if file.counterpart != COUNTERPART:
-        raise IsFileError("the file is not from the intermediate server link")
-    text = file.correlation_id
-    if not isinstance(text, str) or not re.fullmatch(r"[0-9a-fA-F-]{32,36}", text):
-        raise IsFileError("the file's correlation id is not a UUID")
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise IsFileError("the file's correlation id is not a UUID") from None
+    return files.correlation_of(file, COUNTERPART, IsFileError, "intermediate server")
 
 
 def check_pairing(request: CounterpartFile, answer: CounterpartFile) -> None:
@@ -98,61 +88,3 @@ def check_pairing(request: CounterpartFile, answer: CounterpartFile) -> None:
         raise IsFileError("the answer file answers another request")
     if correlation_of(answer) != correlation_of(request):
         raise IsFileError("the answer file carries another correlation id than its request")
-
-
-class IntermediateServerCounterpart(Protocol):
-    """What the network side of the link offers: the real intermediate server, or the simulator.
-
-    It answers a request file at once with zero or more files, and releases later answers (and its own
-    notices) when time passes: :meth:`tick` returns them until :meth:`confirm` says they were carried.
-    """
-
-    name: str
-
-    def handle(self, file: CounterpartFile) -> list[CounterpartFile]:
-        """Answer one request file at once."""
-        ...
-
-    def tick(self) -> list[CounterpartFile]:
-        """Let time pass; return every released file not yet confirmed."""
-        ...
-
-    def confirm(self, names: Sequence[str]) -> None:
-        """These released files were carried: stop returning them."""
-        ...
-
-
-class IntermediateServerGateway:
-    """Carries files to a counterpart in process and checks that every immediate answer pairs up.
-
-    The hub's runtime does the same over its encrypted link; this in-process form serves tests and the
-    demo's in-process runs, where the counterpart is the simulator.
-    """
-
-    def __init__(self, counterpart: IntermediateServerCounterpart) -> None:
-        self._counterpart = counterpart
-
-    def exchange(self, request: CounterpartFile) -> list[CounterpartFile]:
-        """Send ``request`` and return the immediate answers.
-
-        Raises:
-            IsFileError: the request is not a request file, or an answer does not pair with it.
-            ProviderUnavailable: the provider is down (try again later).
-        """
-        kind, _, _ = parse_name(request.name)
-        if kind not in ANSWERS:
-            raise IsFileError("only request files go to the intermediate server")
-        correlation_of(request)
-        answers = self._counterpart.handle(request)
-        for answer in answers:
-            check_pairing(request, answer)
-        return answers
-
-    def tick(self) -> list[CounterpartFile]:
-        """Let time pass and take what the counterpart released (late answers, notices)."""
-        released = self._counterpart.tick()
-        for file in released:
-            parse_name(file.name)
-            correlation_of(file)
-        self._counterpart.confirm([f.name for f in released])
-        return released

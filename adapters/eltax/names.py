@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Final, Literal, Protocol
+from typing import Final, Literal
 
+from adapters import files
 from adapters.eltax.errors import EltaxFileError
 from contracts.ids import stable_id
 from contracts.link import CounterpartFile
@@ -27,8 +28,6 @@ from contracts.messages.eltax import FROM_FEDERATION, FROM_MUNICIPALITIES, Tokuc
 
 __all__ = [
     "COUNTERPART",
-    "EltaxCounterpart",
-    "EltaxGateway",
     "FileName",
     "check_pairing",
     "correlation_of",
@@ -119,18 +118,7 @@ def correlation_of(file: CounterpartFile) -> uuid.UUID:
     Raises:
         EltaxFileError: the file is not from the eLTAX link or its correlation id is not a UUID.
     """
-    if file.counterpart != COUNTERPART:
-        raise EltaxFileError("the file is not from the eLTAX link")
-    text = file.correlation_id
-    parsed: uuid.UUID | None = None
-    if isinstance(text, str) and re.fullmatch(r"[0-9a-fA-F-]{32,36}", text):
-        try:
-            parsed = uuid.UUID(text)
-        except ValueError:
-            parsed = None
-    if parsed is None:
-        raise EltaxFileError("the file's correlation id is not a UUID")
-    return parsed
+    return files.correlation_of(file, COUNTERPART, EltaxFileError, "eLTAX")
 
 
 def outbound(name: FileName) -> bool:
@@ -158,38 +146,3 @@ def check_pairing(submission: CounterpartFile, answer: CounterpartFile) -> None:
         raise EltaxFileError("the answer comes from another municipality")
     if correlation_of(answer) != correlation_of(submission):
         raise EltaxFileError("the answer carries another correlation id than the submission")
-
-
-class EltaxCounterpart(Protocol):
-    """What the eLTAX side of the link offers: the real exchange, or the simulator.
-
-    It answers each file the federation submits with its receipt and any notices the municipalities send
-    in reply, all carrying the submission's correlation id.
-    """
-
-    name: str
-
-    def handle(self, file: CounterpartFile) -> list[CounterpartFile]:
-        """Answer one submitted file."""
-        ...
-
-
-class EltaxGateway:
-    """Carries files to a counterpart in process and checks that every answer pairs up (tests, demo)."""
-
-    def __init__(self, counterpart: EltaxCounterpart) -> None:
-        self._counterpart = counterpart
-
-    def exchange(self, submission: CounterpartFile) -> list[CounterpartFile]:
-        """Submit a file and return the answers.
-
-        Raises:
-            EltaxFileError: the file is not one the federation submits, or an answer does not pair with it.
-        """
-        if not outbound(parse_name(submission.name)):
-            raise EltaxFileError("the federation does not submit this file")
-        correlation_of(submission)
-        answers = self._counterpart.handle(submission)
-        for answer in answers:
-            check_pairing(submission, answer)
-        return answers

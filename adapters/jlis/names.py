@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Final, Literal, Protocol
+from typing import Final, Literal
 
+from adapters import files
 from adapters.jlis.errors import JlisFileError
 from contracts.link import CounterpartFile
 
 __all__ = [
     "COUNTERPART",
-    "JlisCounterpart",
-    "JlisGateway",
     "check_pairing",
     "correlation_of",
     "flow_of",
@@ -100,18 +99,7 @@ def correlation_of(file: CounterpartFile) -> uuid.UUID:
     Raises:
         JlisFileError: the file is not from J-LIS or its correlation id is not a UUID.
     """
-    if file.counterpart != COUNTERPART:
-        raise JlisFileError("the file is not from the J-LIS link")
-    text = file.correlation_id
-    if not isinstance(text, str) or not re.fullmatch(r"[0-9a-fA-F-]{32,36}", text):
-        raise JlisFileError("the file's correlation id is not a UUID")
-    try:
-        parsed = uuid.UUID(text)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise JlisFileError("the file's correlation id is not a UUID")
-    return parsed
+    return files.correlation_of(file, COUNTERPART, JlisFileError, "J-LIS")
 
 
 def check_pairing(request: CounterpartFile, result: CounterpartFile) -> None:
@@ -125,41 +113,3 @@ def check_pairing(request: CounterpartFile, result: CounterpartFile) -> None:
         raise JlisFileError("the result file answers another request")
     if correlation_of(result) != correlation_of(request):
         raise JlisFileError("the result file carries another correlation id than its request")
-
-
-class JlisCounterpart(Protocol):
-    """What the J-LIS side of the link offers: the real network's file exchange, or the simulator.
-
-    It answers a request file with its result file(s), named by :func:`result_file_name` and carrying
-    the request's correlation id.
-    """
-
-    name: str
-
-    def handle(self, file: CounterpartFile) -> list[CounterpartFile]:
-        """Answer one request file."""
-        ...
-
-
-class JlisGateway:
-    """Carries request files to a counterpart in process, and checks that every answer pairs up.
-
-    The hub's runtime does the same over its encrypted link; this in-process form serves tests and the
-    demo, where the counterpart is :class:`~adapters.jlis.simulator.JlisSimulator`.
-    """
-
-    def __init__(self, counterpart: JlisCounterpart) -> None:
-        self._counterpart = counterpart
-
-    def exchange(self, request: CounterpartFile) -> list[CounterpartFile]:
-        """Send ``request`` and return the answers.
-
-        Raises:
-            JlisFileError: the request is not a J-LIS request file, or an answer does not pair with it.
-        """
-        request_id_of(request.name, "request")
-        correlation_of(request)
-        answers = self._counterpart.handle(request)
-        for answer in answers:
-            check_pairing(request, answer)
-        return answers

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.pension.directory import ExchangeDirectory, InboundFile, Rejection
 from adapters.pension.errors import AcknowledgeRefused, Reason
-from adapters.pension.gateway import DirectoryGateway, InboundFile, Rejection
 from adapters.pension.simulator import PensionSystemSimulator
 from contracts.errors import ConfigurationError
 from contracts.individual_number import synthetic_individual_number
@@ -36,12 +36,12 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def gateway(root: Path) -> DirectoryGateway:
-    return DirectoryGateway(root)
+def gateway(root: Path) -> ExchangeDirectory:
+    return ExchangeDirectory(root)
 
 
 @pytest.fixture
-def pension(root: Path, gateway: DirectoryGateway) -> PensionSystemSimulator:
+def pension(root: Path, gateway: ExchangeDirectory) -> PensionSystemSimulator:
     return PensionSystemSimulator(root)
 
 
@@ -58,7 +58,7 @@ def test_a_directory_open_to_others_is_refused(tmp_path):
     (tmp_path / "x" / "inbound").mkdir(parents=True, mode=0o755)
     os.chmod(tmp_path / "x" / "inbound", 0o755)
     with pytest.raises(ConfigurationError, match="chmod 700"):
-        DirectoryGateway(tmp_path / "x")
+        ExchangeDirectory(tmp_path / "x")
 
 
 def test_a_complete_file_is_taken_and_moves_to_processed_when_acknowledged(gateway, pension):
@@ -94,7 +94,7 @@ def test_the_producer_protocol_makes_the_file_visible_only_when_complete(gateway
 
 
 def refused(
-    gateway: DirectoryGateway, name: str = "survival_inquiry.b1.csv"
+    gateway: ExchangeDirectory, name: str = "survival_inquiry.b1.csv"
 ) -> tuple[Rejection, dict[str, Any]]:
     result = gateway.take_next()
     assert isinstance(result, Rejection), result
@@ -340,7 +340,7 @@ def test_files_renkei_writes_are_owner_only(gateway, pension):
 @given(body=st.binary(max_size=300), count=st.integers(min_value=0, max_value=4))
 def test_any_dropped_bytes_are_either_taken_or_refused_whole(body, count):
     with tempfile.TemporaryDirectory() as tmp:
-        gateway = DirectoryGateway(Path(tmp) / "pension")
+        gateway = ExchangeDirectory(Path(tmp) / "pension")
         pension = PensionSystemSimulator(Path(tmp) / "pension")
         pension.drop_raw_file("survival_inquiry.x.csv", HEADER + body, record_count=count)
         result = gateway.take_next()
