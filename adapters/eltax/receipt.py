@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from adapters.eltax._csv import SEPARATOR, CsvCodec, CsvLayout, csv_layout
-from adapters.eltax._fields import FieldType as T
-from adapters.eltax._fields import field as f
 from adapters.eltax.errors import EltaxFieldRefused, EltaxWireError
+from adapters.records.csv import SEPARATOR, CsvCodec, CsvLayout, csv_layout
+from adapters.records.fields import FieldType as T
+from adapters.records.fields import field as f
 from contracts.messages.eltax import EltaxDocument, ReceiptStatus, TokuchoNoticeCode
 
 __all__ = [
@@ -86,7 +86,11 @@ DATA_ROW: Final = csv_layout(
     f("code", "エラーコード", 4, T.ASCII, required=False, pattern=_CODE, source="I"),
 )
 _CODECS: Final[dict[bytes, CsvCodec]] = {
-    layout.fields[0].literal.encode(): CsvCodec(layout, FILE_KIND)
+    layout.fields[0].literal.encode(): CsvCodec(
+        layout,
+        reading=lambda p, n: EltaxWireError(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
+        writing=lambda p, n: EltaxFieldRefused(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
+    )
     for layout in (HEADER_ROW, FILE_ERROR_ROW, DATA_ROW)
 }
 

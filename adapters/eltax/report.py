@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
-from adapters.eltax._csv import CsvCodec, csv_layout
-from adapters.eltax._era import from_era, tax_year_from_reiwa, tax_year_to_reiwa, to_era
-from adapters.eltax._fields import Field, Problem, ProblemKind
-from adapters.eltax._fields import FieldType as T
-from adapters.eltax._fields import field as f
 from adapters.eltax.errors import EltaxFieldRefused, EltaxWireError
+from adapters.records.csv import CsvCodec, csv_layout
+from adapters.records.era import from_era, tax_year_from_reiwa, tax_year_to_reiwa, to_era
+from adapters.records.fields import Field, Problem, ProblemKind
+from adapters.records.fields import FieldType as T
+from adapters.records.fields import field as f
 from contracts.individual_number import IndividualNumber
 
 __all__ = [
@@ -162,7 +162,11 @@ ROW: Final = csv_layout(
     f("designated_number", "指定番号", 12, T.FILLER, required=False),
     *_people_items(),
 )
-_CODEC: Final = CsvCodec(ROW, FILE_KIND)
+_CODEC: Final = CsvCodec(
+    ROW,
+    reading=lambda p, n: EltaxWireError(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
+    writing=lambda p, n: EltaxFieldRefused(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
+)
 _BY_NAME: Final = {x.name: x for x in ROW.fields}
 _FLAGS: Final = ("abroad", "special_disabled", "other_disabled", "special_widow", "widow")
 _COUNTS: Final = (

@@ -24,7 +24,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Final
 
-from adapters.eltax._fields import Problem
 from adapters.eltax.calendar import fiscal_year_of, is_allowed, reply_on
 from adapters.eltax.errors import EltaxFileError
 from adapters.eltax.mapping import amounts_of, slots_of
@@ -50,6 +49,7 @@ from adapters.eltax.tokucho import (
     read_notice,
     write_notice,
 )
+from adapters.records.fields import Problem
 from contracts.individual_number import IndividualNumber
 from contracts.link import CounterpartFile
 from contracts.messages.eltax import EltaxDocument, ReceiptStatus, TokuchoNoticeCode

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Final
 
-from adapters.eltax._fields import Field, Problem, ProblemKind
-from adapters.eltax._fields import FieldType as T
-from adapters.eltax._fields import field as f
-from adapters.eltax._fixed import FixedCodec, FixedLayout, fixed_layout
 from adapters.eltax.errors import EltaxFieldRefused, EltaxWireError
+from adapters.records.fields import Field, Problem, ProblemKind
+from adapters.records.fields import FieldType as T
+from adapters.records.fields import field as f
+from adapters.records.fixed import FixedCodec, FixedLayout, fixed_layout
 from contracts.individual_number import IndividualNumber
 from contracts.messages.eltax import CATEGORIES, Sex, TokuchoNoticeCode
 
@@ -171,7 +171,14 @@ TRAILER: Final = fixed_layout(
     f("data_count", "データ件数", 7, T.DIGITS, source="I"),
 )
 LAYOUTS: Final[tuple[FixedLayout, ...]] = (LABEL, HEADER, DATA, TRAILER)
-_CODECS: Final = {layout.name: FixedCodec(layout, FILE_KIND) for layout in LAYOUTS}
+_CODECS: Final = {
+    layout.name: FixedCodec(
+        layout,
+        reading=lambda p, n: EltaxWireError(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
+        writing=lambda p, n: EltaxFieldRefused(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
+    )
+    for layout in LAYOUTS
+}
 _AMOUNT_FIELDS: Final = tuple(f"amount_{i}" for i in range(1, 7))
 
 

@@ -12,7 +12,6 @@ that output, and a unit test keeps the page and the code equal.
 
 from __future__ import annotations
 
-from adapters.eltax._fields import markdown_table
 from adapters.eltax.receipt import (
     DATA_ROW,
     FILE_ERROR_ROW,
@@ -48,6 +47,7 @@ from adapters.eltax.tokucho import (
     read_notice,
     write_notice,
 )
+from adapters.records.fields import markdown_table
 
 __all__ = [
     "AMOUNT_SLOTS",

@@ -23,8 +23,8 @@ import uuid
 from typing import Final
 
 from adapters import files
-from adapters.intermediate_server._csv import id_of_text, id_text
 from adapters.intermediate_server.errors import IsFileError
+from adapters.intermediate_server.wire import id_of_text, id_text
 from contracts.link import CounterpartFile
 
 __all__ = [

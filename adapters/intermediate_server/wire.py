@@ -9,17 +9,34 @@ public DBM (副本登録) payload (RecordIdentificationNumber, IntegratedAddress
 Everything else (the control line, the other files, the codes ``E1``...) is renkei's own. See
 ``docs/formats/intermediate_server.md``.
 
-One module holds every layout, so that it can be replaced when the specification is in hand; the engine is
-:mod:`adapters.intermediate_server._csv`.
+One module holds every layout and the file frame around them, so that it can be replaced when the
+specification is in hand; the columns are declared against the shared engine :mod:`adapters.records`.
+
+A file is UTF-8 (no BOM) lines ending in CR LF::
+
+    IS1,<kind>,<request id: 28 letters>,<batch id or ->,<provider code or ->,<record count>  control line
+    <column label>,<column label>,...                                                          column line
+    <value>,<value>,...                                                                        one per record
+
+Values follow RFC 4180 quoting. An optional value is empty. Nothing in a value may be a control character,
+so a line never spans two. Every problem is an :class:`~adapters.intermediate_server.errors.IsWireError`
+naming the line and the column, never the value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
-from adapters.intermediate_server._csv import Column, FileHeader, Kind, Layout, parse_file, write_file
+from adapters.intermediate_server.errors import IsWireError
+from adapters.records.csv import CsvCodec, csv_layout, rfc4180_items, rfc4180_line
+from adapters.records.fields import Field, FieldType, Problem, field
+from adapters.records.fields import FieldType as T
 from contracts.individual_number import IndividualNumber
 from contracts.messages.intermediate_server import DuplicateOperation, IsError, PensionKind
 
@@ -40,8 +57,11 @@ __all__ = [
     "DuplicateRequestRow",
     "DuplicateResultRow",
     "FileHeader",
+    "Layout",
     "NoticeRow",
     "QueryRow",
+    "id_of_text",
+    "id_text",
     "markdown_table",
     "parse",
     "write",
@@ -59,17 +79,152 @@ REGISTERED: Final = "registered"
 DETAIL_NORMAL_END: Final = "09"
 SPI_NORMAL, SPI_NO_DATA = "01", "02"
 R = TypeVar("R")
+TERMINATOR: Final = "\r\n"
+MAGIC: Final = "IS1"
+MAX_RECORDS: Final = 100_000
+_BATCH = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_PROVIDER = re.compile(r"[0-9A-Z]{6}")
+_LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
+ID_LETTERS: Final = 28  # 26**28 > 2**128 > 26**27
+# The most characters of a column whose declaration gives none (a pattern bounds an ASCII column itself).
+_LENGTHS: Final = {
+    T.DIGITS: 10,
+    T.ASCII: 64,
+    T.TEXT: 200,
+    T.CODE: 8,
+    T.FLAG: 1,
+    T.DATE: 8,
+    T.DATETIME: 14,
+    T.INDIVIDUAL_NUMBER: 12,
+}
+# How docs/formats/intermediate_server.md names the column types and their values.
+_DOC_TYPES: Final = {
+    T.DIGITS: "int",
+    T.ASCII: "pattern",
+    T.TEXT: "text",
+    T.CODE: "code",
+    T.FLAG: "flag",
+    T.DATE: "date",
+    T.DATETIME: "datetime",
+    T.INDIVIDUAL_NUMBER: "number",
+}
+_DOC_VALUES: Final = {
+    T.DIGITS: "0-9999999999",
+    T.FLAG: "`0` / `1`",
+    T.DATE: "`YYYYMMDD`",
+    T.DATETIME: "`YYYYMMDDHHMMSS` (JST)",
+    T.INDIVIDUAL_NUMBER: "12 digits, valid check digit",
+}
 
-_ATENA = Column("団体内統合宛名番号", "atena_no", Kind.PATTERN, pattern=r"[0-9]{15}")
-_RECORD_SEQ = Column("要求明細番号", "record_seq", Kind.INT)
-_RECORD_ID = Column("レコード識別番号", "record_id", Kind.PATTERN, pattern=r"[0-9A-Z]{4,32}")
-_CODE = Column("符号", "code", Kind.PATTERN, pattern=r"[A-Z]{8,64}")
-_SPI = Column("特定個人情報名コード", "spi_code", Kind.PATTERN, pattern=r"TM[0-9]{14}")
+
+def id_text(value: uuid.UUID) -> str:
+    """A UUID as 28 lowercase letters: no digit, so no part of a file name can pass for a number."""
+    number, letters = value.int, []
+    for _ in range(ID_LETTERS):
+        number, digit = divmod(number, 26)
+        letters.append(_LETTERS[digit])
+    return "".join(reversed(letters))
+
+
+def id_of_text(text: str) -> uuid.UUID | None:
+    """The UUID of :func:`id_text`'s form, or ``None`` when ``text`` is not one."""
+    if len(text) != ID_LETTERS or not all("a" <= c <= "z" for c in text):
+        return None
+    number = 0
+    for c in text:
+        number = number * 26 + _LETTERS.index(c)
+    return uuid.UUID(int=number) if number < 2**128 else None
+
+
+def _column(
+    label: str,
+    name: str,
+    type_: FieldType,
+    *,
+    required: bool = True,
+    pattern: str = "",
+    codes: tuple[tuple[str, Any], ...] = (),
+    length: int | None = None,
+) -> Field:
+    """A column: ``label`` in the column line, ``name`` the row's attribute; ``length``: most characters."""
+    return field(
+        name, label, length or _LENGTHS[type_], type_, required=required, pattern=pattern, codes=codes
+    )
+
+
+def _wire_error(problem: Problem, line_no: int) -> IsWireError:
+    return IsWireError(
+        problem.text, line_no=line_no, column=None if problem.field is None else problem.field.label
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FileHeader:
+    """The control line: which kind of file, for which request, batch and provider."""
+
+    kind: str
+    request_id: uuid.UUID
+    batch_id: str | None = None
+    provider: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Layout(Generic[R]):
+    """The columns of one file kind, the row type they fill, and the row's own rules.
+
+    ``check`` returns ``(column label, problem)`` for the first rule a row breaks, or ``None``.
+    """
+
+    kind: str
+    columns: tuple[Field, ...]
+    record: type[R]
+    check: Callable[[R], tuple[str, str] | None] = lambda record: None
+    codec: CsvCodec = dataclass_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = {f.name for f in fields(self.record)}  # type: ignore[arg-type]
+        if {c.name for c in self.columns} != names:
+            raise ValueError(f"layout {self.kind} does not cover {self.record.__name__} exactly")
+        codec = CsvCodec(csv_layout(self.kind, *self.columns), reading=_wire_error)
+        object.__setattr__(self, "codec", codec)
+
+
+def _items(text: str, line_no: int) -> list[str]:
+    items = rfc4180_items(text)
+    if items is None:
+        raise IsWireError("breaks CSV quoting or is not one CSV record", line_no=line_no)
+    return items
+
+
+def _control(values: list[str], layout: Layout[Any]) -> tuple[FileHeader, int]:
+    if len(values) != 6 or values[0] != MAGIC:
+        raise IsWireError("is not a control line", line_no=1)
+    if values[1] != layout.kind:
+        raise IsWireError("names another kind of file", line_no=1, column="kind")
+    request_id = id_of_text(values[2])
+    if request_id is None:
+        raise IsWireError("is not a request id (28 lowercase letters)", line_no=1, column="request_id")
+    batch = None if values[3] == "-" else values[3]
+    if batch is not None and not _BATCH.fullmatch(batch):
+        raise IsWireError("is not a batch id", line_no=1, column="batch_id")
+    provider = None if values[4] == "-" else values[4]
+    if provider is not None and not _PROVIDER.fullmatch(provider):
+        raise IsWireError("is not an organisation code", line_no=1, column="provider")
+    if not (values[5].isascii() and values[5].isdigit() and 1 <= len(values[5]) <= 6):
+        raise IsWireError("is not a record count", line_no=1, column="record_count")
+    return FileHeader(layout.kind, request_id, batch, provider), int(values[5])
+
+
+_ATENA = _column("団体内統合宛名番号", "atena_no", T.ASCII, pattern=r"[0-9]{15}")
+_RECORD_SEQ = _column("要求明細番号", "record_seq", T.DIGITS)
+_RECORD_ID = _column("レコード識別番号", "record_id", T.ASCII, pattern=r"[0-9A-Z]{4,32}")
+_CODE = _column("符号", "code", T.ASCII, pattern=r"[A-Z]{8,64}")
+_SPI = _column("特定個人情報名コード", "spi_code", T.ASCII, pattern=r"TM[0-9]{14}")
 _ORG = r"[0-9A-Z]{6}"
-_ITEM = Column("命令項番", "current_item", Kind.INT)
-_ARTICLE = Column("命令条", "current_article", Kind.TEXT, max_len=8)
-_LEGACY = Column("別表第二項番", "legacy_item", Kind.INT, required=False)
-_MESSAGE = Column("照会処理結果メッセージ（明細単位）", "message", Kind.TEXT, required=False)
+_ITEM = _column("命令項番", "current_item", T.DIGITS)
+_ARTICLE = _column("命令条", "current_article", T.TEXT, length=8)
+_LEGACY = _column("別表第二項番", "legacy_item", T.DIGITS, required=False)
+_MESSAGE = _column("照会処理結果メッセージ（明細単位）", "message", T.TEXT, required=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,16 +390,18 @@ def _ok_or_error(ok: str, ok_text: str) -> tuple[tuple[str, Any], ...]:
 
 
 CODE_REQUEST: Final = Layout(
-    "FGQ1", (_RECORD_SEQ, _ATENA, Column("個人番号", "individual_number", Kind.NUMBER)), CodeRequestRow
+    "FGQ1",
+    (_RECORD_SEQ, _ATENA, _column("個人番号", "individual_number", T.INDIVIDUAL_NUMBER)),
+    CodeRequestRow,
 )
 CODE_RESULT: Final = Layout(
     "FGR1",
     (
         _RECORD_SEQ,
         _ATENA,
-        Column("処理結果", "acquired", Kind.CODE, codes=(("0", True), ("9", False))),
-        Column("符号", "code", Kind.PATTERN, required=False, pattern=r"[A-Z]{8,64}"),
-        Column("処理結果メッセージ", "message", Kind.TEXT, required=False),
+        _column("処理結果", "acquired", T.CODE, codes=(("0", True), ("9", False))),
+        _column("符号", "code", T.ASCII, required=False, pattern=r"[A-Z]{8,64}"),
+        _column("処理結果メッセージ", "message", T.TEXT, required=False),
     ),
     CodeResultRow,
     _code_check,
@@ -257,55 +414,55 @@ QUERY: Final = Layout(
         _ATENA,
         _CODE,
         _SPI,
-        Column("事務コード", "jimu_code", Kind.PATTERN, pattern=r"[A-Z][A-Z0-9]{2,15}"),
+        _column("事務コード", "jimu_code", T.ASCII, pattern=r"[A-Z][A-Z0-9]{2,15}"),
         _ITEM,
         _ARTICLE,
         _LEGACY,
-        Column("情報提供者機関コード", "provider_org_code", Kind.PATTERN, pattern=_ORG),
-        Column("課税年度", "tax_year", Kind.INT, required=False),
+        _column("情報提供者機関コード", "provider_org_code", T.ASCII, pattern=_ORG),
+        _column("課税年度", "tax_year", T.DIGITS, required=False),
     ),
     QueryRow,
 )
 ACCEPTANCE: Final = Layout(
     "SKA1",
-    (_RECORD_ID, Column("受付結果", "status", Kind.CODE, codes=_ok_or_error(ACCEPTED, "00")), _MESSAGE),
+    (_RECORD_ID, _column("受付結果", "status", T.CODE, codes=_ok_or_error(ACCEPTED, "00")), _MESSAGE),
     AcceptanceRow,
 )
 ANSWER: Final = Layout(
     "SKR1",
     (
-        Column("宛名番号", "atena_no", Kind.PATTERN, pattern=r"[0-9]{15}"),
+        _column("宛名番号", "atena_no", T.ASCII, pattern=r"[0-9]{15}"),
         _RECORD_ID,
-        Column("情報提供者機関コード", "provider_org_code", Kind.PATTERN, pattern=_ORG),
-        Column("情報提供者機関名", "provider_name", Kind.TEXT, max_len=60),
-        Column("照会ステータス（明細単位）", "detail_status", Kind.PATTERN, pattern=r"[0-9]{2}"),
-        Column("照会ステータス（特定個人情報名単位）", "spi_status", Kind.PATTERN, pattern=r"[0-9]{2}"),
+        _column("情報提供者機関コード", "provider_org_code", T.ASCII, pattern=_ORG),
+        _column("情報提供者機関名", "provider_name", T.TEXT, length=60),
+        _column("照会ステータス（明細単位）", "detail_status", T.ASCII, pattern=r"[0-9]{2}"),
+        _column("照会ステータス（特定個人情報名単位）", "spi_status", T.ASCII, pattern=r"[0-9]{2}"),
         _MESSAGE,
-        Column("提供日時", "provided_at", Kind.DATETIME, required=False),
-        Column("不開示フラグ", "non_disclosure", Kind.FLAG),
-        Column("課税年度", "tax_year", Kind.INT, required=False),
-        Column("課税区分", "taxable", Kind.FLAG, required=False),
-        Column("市町村民税均等割額", "per_capita_levy", Kind.INT, required=False),
-        Column("市町村民税所得割額（定額減税前）", "income_levy", Kind.INT, required=False),
-        Column("世帯主区分", "household_head", Kind.FLAG, required=False),
-        Column("続柄", "relationship", Kind.TEXT, required=False, max_len=20),
-        Column("世帯員数", "household_size", Kind.INT, required=False),
+        _column("提供日時", "provided_at", T.DATETIME, required=False),
+        _column("不開示フラグ", "non_disclosure", T.FLAG),
+        _column("課税年度", "tax_year", T.DIGITS, required=False),
+        _column("課税区分", "taxable", T.FLAG, required=False),
+        _column("市町村民税均等割額", "per_capita_levy", T.DIGITS, required=False),
+        _column("市町村民税所得割額（定額減税前）", "income_levy", T.DIGITS, required=False),
+        _column("世帯主区分", "household_head", T.FLAG, required=False),
+        _column("続柄", "relationship", T.TEXT, required=False, length=20),
+        _column("世帯員数", "household_size", T.DIGITS, required=False),
     ),
     AnswerRow,
     _answer_check,
 )
-_OPERATION = Column(
+_OPERATION = _column(
     "処理区分",
     "operation",
-    Kind.CODE,
+    T.CODE,
     codes=(
         ("1", DuplicateOperation.INSERT),
         ("2", DuplicateOperation.UPDATE),
         ("3", DuplicateOperation.DELETE),
     ),
 )
-_DBM_RECORD_ID = Column("RecordIdentificationNumber", "record_id", Kind.PATTERN, pattern=r"[0-9A-Z]{4,32}")
-_DBM_ATENA = Column("IntegratedAddressNumber", "atena_no", Kind.PATTERN, pattern=r"[0-9]{15}")
+_DBM_RECORD_ID = _column("RecordIdentificationNumber", "record_id", T.ASCII, pattern=r"[0-9A-Z]{4,32}")
+_DBM_ATENA = _column("IntegratedAddressNumber", "atena_no", T.ASCII, pattern=r"[0-9]{15}")
 DUPLICATE_REQUEST: Final = Layout(
     "DBQ1",
     (
@@ -313,22 +470,22 @@ DUPLICATE_REQUEST: Final = Layout(
         _OPERATION,
         _DBM_RECORD_ID,
         _DBM_ATENA,
-        Column("SpecificPersonalInformationCode", "spi_code", Kind.PATTERN, pattern=r"TM[0-9]{14}"),
-        Column("DataSetIdentificationItemCode", "dataset_item_code", Kind.PATTERN, pattern=r"[0-9A-Z]{1,16}"),
-        Column("SPIMajorVersion", "spi_version", Kind.INT),
-        Column("PublicationDate", "publication_start", Kind.DATE),
-        Column("PublishedEndDate", "publication_end", Kind.DATE, required=False),
-        Column(
+        _column("SpecificPersonalInformationCode", "spi_code", T.ASCII, pattern=r"TM[0-9]{14}"),
+        _column("DataSetIdentificationItemCode", "dataset_item_code", T.ASCII, pattern=r"[0-9A-Z]{1,16}"),
+        _column("SPIMajorVersion", "spi_version", T.DIGITS),
+        _column("PublicationDate", "publication_start", T.DATE),
+        _column("PublishedEndDate", "publication_end", T.DATE, required=False),
+        _column(
             "年金種別",
             "pension_kind",
-            Kind.CODE,
+            T.CODE,
             required=False,
             codes=(("1", PensionKind.RETIREMENT), ("2", PensionKind.DISABILITY), ("3", PensionKind.SURVIVOR)),
         ),
-        Column("年金額", "annual_amount", Kind.INT, required=False),
-        Column("支給停止", "suspended", Kind.FLAG, required=False),
-        Column("受給権発生日", "entitled_from", Kind.DATE, required=False),
-        Column("受給権消滅日", "entitlement_ended_on", Kind.DATE, required=False),
+        _column("年金額", "annual_amount", T.DIGITS, required=False),
+        _column("支給停止", "suspended", T.FLAG, required=False),
+        _column("受給権発生日", "entitled_from", T.DATE, required=False),
+        _column("受給権消滅日", "entitlement_ended_on", T.DATE, required=False),
     ),
     DuplicateRequestRow,
     _duplicate_check,
@@ -340,27 +497,27 @@ DUPLICATE_RESULT: Final = Layout(
         _DBM_RECORD_ID,
         _DBM_ATENA,
         _OPERATION,
-        Column("処理結果", "status", Kind.CODE, codes=_ok_or_error(REGISTERED, "0")),
-        Column("処理結果メッセージ", "message", Kind.TEXT, required=False),
+        _column("処理結果", "status", T.CODE, codes=_ok_or_error(REGISTERED, "0")),
+        _column("処理結果メッセージ", "message", T.TEXT, required=False),
     ),
     DuplicateResultRow,
 )
 NOTICE: Final = Layout(
     "TKN1",
     (
-        Column("提供記録番号", "provision_id", Kind.PATTERN, pattern=r"[0-9A-Z]{4,32}"),
+        _column("提供記録番号", "provision_id", T.ASCII, pattern=r"[0-9A-Z]{4,32}"),
         _DBM_RECORD_ID,
         _DBM_ATENA,
-        Column("情報照会者機関コード", "requester_org_code", Kind.PATTERN, pattern=_ORG),
-        Column("情報照会者機関名", "requester_name", Kind.TEXT, max_len=60),
+        _column("情報照会者機関コード", "requester_org_code", T.ASCII, pattern=_ORG),
+        _column("情報照会者機関名", "requester_name", T.TEXT, length=60),
         _SPI,
-        Column("事務名", "jimu_name", Kind.TEXT, max_len=120),
+        _column("事務名", "jimu_name", T.TEXT, length=120),
         _ITEM,
         _ARTICLE,
         _LEGACY,
-        Column("照会日時", "requested_at", Kind.DATETIME),
-        Column("提供日時", "provided_at", Kind.DATETIME),
-        Column("不開示フラグ", "non_disclosure", Kind.FLAG),
+        _column("照会日時", "requested_at", T.DATETIME),
+        _column("提供日時", "provided_at", T.DATETIME),
+        _column("不開示フラグ", "non_disclosure", T.FLAG),
     ),
     NoticeRow,
 )
@@ -385,7 +542,23 @@ def write(layout: Layout[R], header: FileHeader, rows: list[R] | tuple[R, ...]) 
     Raises:
         IsWireError: a value does not fit the layout (the line and column are named).
     """
-    return write_file(layout, header, rows)
+    if header.kind != layout.kind:
+        raise IsWireError("the header names another kind of file")
+    if not 1 <= len(rows) <= MAX_RECORDS:
+        raise IsWireError(f"a file holds 1 to {MAX_RECORDS} records")
+    if header.batch_id is not None and not _BATCH.fullmatch(header.batch_id):
+        raise IsWireError("is not a batch id", line_no=1, column="batch_id")
+    if header.provider is not None and not _PROVIDER.fullmatch(header.provider):
+        raise IsWireError("is not an organisation code", line_no=1, column="provider")
+    control = [MAGIC, layout.kind, id_text(header.request_id), header.batch_id or "-", header.provider or "-"]
+    parts = [rfc4180_line([*control, str(len(rows))]), rfc4180_line(layout.codec.layout.labels)]
+    for line_no, row in enumerate(rows, start=3):
+        problem = layout.check(row)
+        if problem is not None:
+            raise IsWireError(problem[1], line_no=line_no, column=problem[0])
+        values = {c.name: getattr(row, c.name) for c in layout.columns}
+        parts.append(rfc4180_line(layout.codec.write_items(values, line_no)))
+    return "".join(parts).encode("utf-8")
 
 
 def parse(layout: Layout[R], content: bytes) -> tuple[FileHeader, list[R]]:
@@ -394,7 +567,38 @@ def parse(layout: Layout[R], content: bytes) -> tuple[FileHeader, list[R]]:
     Raises:
         IsWireError: the file breaks the layout (the line and column are named, never the value).
     """
-    return parse_file(layout, content)
+    if not isinstance(content, bytes):
+        raise IsWireError("content is not bytes")
+    if content.startswith(b"\xef\xbb\xbf"):
+        raise IsWireError("starts with a byte order mark")
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise IsWireError("is not UTF-8") from None
+    if not text.endswith(TERMINATOR):
+        raise IsWireError("does not end with CR LF")
+    lines = text[: -len(TERMINATOR)].split(TERMINATOR)
+    for line_no, line in enumerate(lines, start=1):
+        if "\r" in line or "\n" in line:
+            raise IsWireError("has a line break that is not CR LF", line_no=line_no)
+    if len(lines) < 3:
+        raise IsWireError("needs a control line, a column line and at least one record")
+    header, count = _control(_items(lines[0], 1), layout)
+    if count != len(lines) - 2:
+        raise IsWireError("does not match the records", line_no=1, column="record_count")
+    if _items(lines[1], 2) != layout.codec.layout.labels:
+        raise IsWireError("does not name the layout's columns in order", line_no=2)
+    rows: list[R] = []
+    for line_no, line in enumerate(lines[2:], start=3):
+        items = _items(line, line_no)
+        if len(items) != len(layout.columns):
+            raise IsWireError(f"has {len(items)} values, not {len(layout.columns)}", line_no=line_no)
+        row = layout.record(**layout.codec.decode_items(items, line_no))
+        problem = layout.check(row)
+        if problem is not None:
+            raise IsWireError(problem[1], line_no=line_no, column=problem[0])
+        rows.append(row)
+    return header, rows
 
 
 def markdown_table(layout: Layout[Any]) -> str:
@@ -405,16 +609,10 @@ def markdown_table(layout: Layout[Any]) -> str:
             values = ", ".join(f"`{text}` {getattr(value, 'value', value)}" for text, value in c.codes)
         elif c.pattern:
             values = f"`{c.pattern}`"
-        elif c.kind is Kind.TEXT:
-            values = f"up to {c.max_len} characters"
+        elif c.type is T.TEXT:
+            values = f"up to {c.length} characters"
         else:
-            values = {
-                Kind.INT: "0-9999999999",
-                Kind.FLAG: "`0` / `1`",
-                Kind.DATE: "`YYYYMMDD`",
-                Kind.DATETIME: "`YYYYMMDDHHMMSS` (JST)",
-                Kind.NUMBER: "12 digits, valid check digit",
-            }.get(c.kind, "")
+            values = _DOC_VALUES.get(c.type, "")
         required = "yes" if c.required else "no"
-        lines.append(f"| {number} | {c.label} | `{c.attr}` | {c.kind.name.lower()} | {required} | {values} |")
+        lines.append(f"| {number} | {c.label} | `{c.name}` | {_DOC_TYPES[c.type]} | {required} | {values} |")
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 **Modelled on public facts, pending the official J-LIS specification** (住基ネット 本人確認情報提供 仕様書):
 the fields follow the seven items of 本人確認情報 and their 変更情報 (domain.md §1.1, §1.4, §6.1); the
 record lengths, codes, encoding and checksum are renkei's own choices. Everything about the layout lives
-in this module (and the engine in :mod:`adapters.jlis._fixedwidth`) so it can be replaced when the
+in this module (declared against the shared engine :mod:`adapters.records`) so it can be replaced when the
 specification is in hand. The layout is documented in ``docs/formats/jlis.md``.
 
 A file is a sequence of fixed-length records, each followed by CR LF: one header (record kind ``1``),
@@ -17,18 +17,21 @@ and the field, never the value.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import date
 from enum import StrEnum
 from functools import partial
-from typing import Any, Final
+from operator import attrgetter
+from typing import Any, Final, TypeVar
 
-from adapters.jlis._fixedwidth import FieldType as T
-from adapters.jlis._fixedwidth import Layout, RecordCodec, field, layout
-from adapters.jlis._frame import parse_frame, write_frame
 from adapters.jlis.errors import JlisWireError
+from adapters.records.fields import Field, Problem, field
+from adapters.records.fields import FieldType as T
+from adapters.records.fields import markdown_table as _markdown_table
+from adapters.records.fixed import FixedCodec, FixedLayout, fixed_layout
 from contracts.individual_number import IndividualNumber
 from contracts.messages.survival import MoveKind, SurvivalOutcome, UnmatchedReason
 from contracts.purposes import JLIS_SURVIVAL_CHANGE
@@ -42,8 +45,17 @@ __all__ = [
     "ResultFile",
     "ResultRecord",
     "WirePurpose",
+    "codecs",
+    "header_checker",
+    "header_layout",
+    "header_values",
+    "markdown_table",
+    "parse_frame",
     "parse_request",
     "parse_result",
+    "record_layout",
+    "trailer_layout",
+    "write_frame",
     "write_request",
     "write_result",
 ]
@@ -84,66 +96,219 @@ _REF = r"[a-z][a-z0-9_]{7,63}"
 _BATCH_ID = r"[A-Za-z0-9_.-]{1,64}"
 
 
-def _header(name: str, length: int, format_id: str, *extra: Any) -> Layout:
-    return layout(
+# The frame every J-LIS batch file shares (this inquiry and number acquisition,
+# :mod:`adapters.jlis.wire_acquisition`): one header (record kind ``1``), one or more data records (``2``)
+# and one trailer (``9``) holding the data-record count and the SHA-256 of every byte before it.
+
+
+def record_layout(name: str, length: int, *fields: Field) -> FixedLayout:
+    """A J-LIS record: ``fields`` one after the other, padded up to ``length`` with a ``filler`` field."""
+    return fixed_layout(name, length, *fields, filler=("filler", ""))
+
+
+def _wire_error(problem: Problem, record_no: int) -> JlisWireError:
+    return JlisWireError(
+        problem.text, record_no=record_no, field=None if problem.field is None else problem.field.name
+    )
+
+
+def codecs(layouts: tuple[FixedLayout, FixedLayout, FixedLayout]) -> Codecs:
+    """The codecs of a file kind's header, data and trailer layouts (errors are :class:`JlisWireError`)."""
+    head, data, trail = (FixedCodec(lay, reading=_wire_error) for lay in layouts)
+    return head, data, trail
+
+
+def markdown_table(lay: FixedLayout) -> str:
+    """The layout as ``docs/formats/jlis.md`` prints it (offsets 1-based; J-LIS fields have no label)."""
+    return _markdown_table(lay.name, lay.fields, by_bytes=True, labelled=False)
+
+
+def trailer_layout(name: str, length: int) -> FixedLayout:
+    """The trailer of every J-LIS file: the data-record count and the checksum."""
+    return record_layout(
         name,
         length,
-        field("record_kind", 1, T.LITERAL, literal="1"),
-        field("format_id", 4, T.LITERAL, literal=format_id),
-        field("request_id", 32, T.ASCII, pattern=r"[0-9a-f]{32}"),
-        field("batch_id", 64, T.ASCII, pattern=_BATCH_ID),
-        field("chunk_index", 6, T.DIGITS),
-        field("chunk_count", 6, T.DIGITS),
-        field("total_records", 9, T.DIGITS),
-        field("cycle", 6, T.MONTH),
-        field("as_of", 8, T.DATE),
-        field("purpose", 4, T.CODE, codes=PURPOSE_CODES),
-        field("record_count", 7, T.DIGITS),
+        field("record_kind", "", 1, T.LITERAL, literal="9"),
+        field("record_count", "", 7, T.DIGITS),
+        field("checksum", "", 64, T.ASCII, pattern=r"[0-9a-f]{64}"),
+    )
+
+
+TERMINATOR: Final = b"\r\n"
+HEADER, DATA, TRAILER = b"1"[0], b"2"[0], b"9"[0]
+Codecs = tuple[FixedCodec, FixedCodec, FixedCodec]
+"""The codecs of a file kind's header, data and trailer records."""
+Codes = tuple[tuple[str, Any], ...]
+"""``(wire code, value)`` pairs of a code field."""
+H = TypeVar("H")
+R = TypeVar("R")
+
+
+def write_frame(codecs: Codecs, header: Mapping[str, Any], records: Sequence[Any]) -> bytes:
+    """The bytes of a file: ``header`` values, then each record (read by attribute), then the trailer.
+
+    Raises:
+        JlisWireError: there is no record, or a value does not fit its field (record and field named).
+    """
+    if not records:
+        raise JlisWireError("a file holds at least one data record", record_no=1, field="record_count")
+    head, data, trail = codecs
+    parts = [head.encode(header, 1), TERMINATOR]
+    values_of = attrgetter(*data.value_names)
+    for record_no, record in enumerate(records, start=2):
+        parts.append(data.encode_values(values_of(record), record_no))
+        parts.append(TERMINATOR)
+    body = b"".join(parts)
+    checksum = hashlib.sha256(body).hexdigest()
+    trailer = trail.encode({"record_count": len(records), "checksum": checksum}, len(records) + 2)
+    return body + trailer + TERMINATOR
+
+
+def parse_frame(
+    content: bytes,
+    codecs: Codecs,
+    *,
+    check_header: Callable[[dict[str, Any]], H],
+    build: Callable[[dict[str, Any], int], R],
+    key: Callable[[dict[str, Any]], Hashable],
+) -> tuple[H, dict[str, Any], list[R]]:
+    """Check the frame, decode and check every record, then the counts and the checksum.
+
+    Record-level problems are reported first (they say where), file-level ones (counts, checksum) last.
+
+    Args:
+        content: the file's bytes.
+        codecs: the file kind's codecs.
+        check_header: turns the header's values into the header object (raising on a bad header).
+        build: turns a data record's values into the record object (raising on a bad record).
+        key: what must not repeat among the data records (e.g. ``record_seq``).
+
+    Raises:
+        JlisWireError: the file breaks the layout (the record and field are named, never the value).
+    """
+    if not isinstance(content, bytes):
+        raise JlisWireError("content is not bytes")
+    head, data, trail = codecs
+    size = head.layout.length + len(TERMINATOR)
+    if len(content) % size:
+        raise JlisWireError("length is not a whole number of records: truncated or padded")
+    count = len(content) // size
+    if count < 3:
+        raise JlisWireError("a file needs a header, at least one data record and a trailer")
+    for record_no in range(1, count + 1):
+        end = record_no * size
+        if content[end - 2 : end] != TERMINATOR:
+            raise JlisWireError("does not end with CR LF", record_no=record_no, field="terminator")
+        kind = content[end - size]
+        expected = HEADER if record_no == 1 else TRAILER if record_no == count else DATA
+        if kind != expected:
+            raise JlisWireError("unexpected record kind here", record_no=record_no, field="record_kind")
+    header_values = head.decode(content, 0, 1)
+    header = check_header(header_values)
+    records, seen = [], set()
+    for record_no in range(2, count):
+        values = data.decode(content, (record_no - 1) * size, record_no)
+        seen_key = key(values)
+        if seen_key in seen:
+            raise JlisWireError("is repeated", record_no=record_no, field="record_seq")
+        seen.add(seen_key)
+        records.append(build(values, record_no))
+    trailer = trail.decode(content, (count - 1) * size, count)
+    if trailer["record_count"] != count - 2:
+        raise JlisWireError("does not match the data records", record_no=count, field="record_count")
+    if header_values["record_count"] != count - 2:
+        raise JlisWireError("does not match the data records", record_no=1, field="record_count")
+    if hashlib.sha256(content[: (count - 1) * size]).hexdigest() != trailer["checksum"]:
+        raise JlisWireError("does not match the file", record_no=count, field="checksum")
+    return header, header_values, records
+
+
+def header_layout(
+    name: str, length: int, format_id: str, purpose_codes: Codes, *extra: Field, cycle: bool
+) -> FixedLayout:
+    """The header of a J-LIS file: its chunk of a batch, purpose and record count (then ``extra``).
+
+    ``cycle``: the header carries the payment month (``YYYY-MM``) the file serves, after the totals.
+    """
+    return record_layout(
+        name,
+        length,
+        field("record_kind", "", 1, T.LITERAL, literal="1"),
+        field("format_id", "", 4, T.LITERAL, literal=format_id),
+        field("request_id", "", 32, T.ASCII, pattern=r"[0-9a-f]{32}"),
+        field("batch_id", "", 64, T.ASCII, pattern=_BATCH_ID),
+        field("chunk_index", "", 6, T.DIGITS),
+        field("chunk_count", "", 6, T.DIGITS),
+        field("total_records", "", 9, T.DIGITS),
+        *((field("cycle", "", 6, T.MONTH),) if cycle else ()),
+        field("as_of", "", 8, T.DATE),
+        field("purpose", "", 4, T.CODE, codes=purpose_codes),
+        field("record_count", "", 7, T.DIGITS),
         *extra,
     )
 
 
-def _trailer(name: str, length: int) -> Layout:
-    return layout(
-        name,
-        length,
-        field("record_kind", 1, T.LITERAL, literal="9"),
-        field("record_count", 7, T.DIGITS),
-        field("checksum", 64, T.ASCII, pattern=r"[0-9a-f]{64}"),
-    )
+def header_values(header: Any, count: int) -> dict[str, Any]:
+    """The values of a header layout from a header object (a dataclass with the layout's names)."""
+    values = {f.name: getattr(header, f.name) for f in fields(header)}
+    return values | {"request_id": header.request_id.hex, "record_count": count}
 
 
-REQUEST_HEADER: Final = _header("request header", REQUEST_RECORD_LENGTH, "SVQ1")
-REQUEST_DATA: Final = layout(
+def header_checker(make: type[H]) -> Callable[[dict[str, Any]], H]:
+    """What turns a header's values into a ``make`` (a dataclass), refusing a chunk outside its batch."""
+    names = [f.name for f in fields(make)]  # type: ignore[arg-type]
+
+    def check(values: dict[str, Any]) -> H:
+        if values["chunk_count"] < 1 or values["chunk_index"] >= values["chunk_count"]:
+            raise JlisWireError("chunk index is not below the chunk count", record_no=1, field="chunk_index")
+        if values["record_count"] < 1:
+            raise JlisWireError("a file holds at least one data record", record_no=1, field="record_count")
+        chosen = {name: values[name] for name in names}
+        return make(**(chosen | {"request_id": uuid.UUID(hex=values["request_id"])}))
+
+    return check
+
+
+REQUEST_HEADER: Final = header_layout(
+    "request header", REQUEST_RECORD_LENGTH, "SVQ1", PURPOSE_CODES, cycle=True
+)
+REQUEST_DATA: Final = record_layout(
     "request data",
     REQUEST_RECORD_LENGTH,
-    field("record_kind", 1, T.LITERAL, literal="2"),
-    field("record_seq", 9, T.DIGITS),
-    field("ref", 64, T.ASCII, pattern=_REF),
-    field("individual_number", 12, T.INDIVIDUAL_NUMBER),
+    field("record_kind", "", 1, T.LITERAL, literal="2"),
+    field("record_seq", "", 9, T.DIGITS),
+    field("ref", "", 64, T.ASCII, pattern=_REF),
+    field("individual_number", "", 12, T.INDIVIDUAL_NUMBER),
 )
-REQUEST_TRAILER: Final = _trailer("request trailer", REQUEST_RECORD_LENGTH)
-RESULT_HEADER: Final = _header("result header", RESULT_RECORD_LENGTH, "SVR1", field("fee_units", 9, T.DIGITS))
-RESULT_DATA: Final = layout(
+REQUEST_TRAILER: Final = trailer_layout("request trailer", REQUEST_RECORD_LENGTH)
+RESULT_HEADER: Final = header_layout(
+    "result header",
+    RESULT_RECORD_LENGTH,
+    "SVR1",
+    PURPOSE_CODES,
+    field("fee_units", "", 9, T.DIGITS),
+    cycle=True,
+)
+RESULT_DATA: Final = record_layout(
     "result data",
     RESULT_RECORD_LENGTH,
-    field("record_kind", 1, T.LITERAL, literal="2"),
-    field("record_seq", 9, T.DIGITS),
-    field("ref", 64, T.ASCII, pattern=_REF),
-    field("outcome", 2, T.CODE, codes=OUTCOME_CODES),
-    field("death_date", 8, T.DATE, required=False),
-    field("move_kind", 1, T.CODE, required=False, codes=MOVE_CODES),
-    field("moved_on", 8, T.DATE, required=False),
-    field("new_address", 480, T.TEXT, required=False),
-    field("postal_code", 7, T.ASCII, required=False, pattern=r"[0-9]{7}"),
-    field("municipality_code", 6, T.ASCII, required=False, pattern=r"[0-9]{5,6}"),
-    field("abroad", 1, T.FLAG, required=False),
-    field("new_name", 150, T.TEXT, required=False),
-    field("name_changed_on", 8, T.DATE, required=False),
-    field("new_individual_number", 12, T.INDIVIDUAL_NUMBER, required=False),
-    field("unmatched_reason", 1, T.CODE, required=False, codes=UNMATCHED_CODES),
+    field("record_kind", "", 1, T.LITERAL, literal="2"),
+    field("record_seq", "", 9, T.DIGITS),
+    field("ref", "", 64, T.ASCII, pattern=_REF),
+    field("outcome", "", 2, T.CODE, codes=OUTCOME_CODES),
+    field("death_date", "", 8, T.DATE, required=False),
+    field("move_kind", "", 1, T.CODE, required=False, codes=MOVE_CODES),
+    field("moved_on", "", 8, T.DATE, required=False),
+    field("new_address", "", 480, T.TEXT, required=False),
+    field("postal_code", "", 7, T.ASCII, required=False, pattern=r"[0-9]{7}"),
+    field("municipality_code", "", 6, T.ASCII, required=False, pattern=r"[0-9]{5,6}"),
+    field("abroad", "", 1, T.FLAG, required=False),
+    field("new_name", "", 150, T.TEXT, required=False),
+    field("name_changed_on", "", 8, T.DATE, required=False),
+    field("new_individual_number", "", 12, T.INDIVIDUAL_NUMBER, required=False),
+    field("unmatched_reason", "", 1, T.CODE, required=False, codes=UNMATCHED_CODES),
 )
-RESULT_TRAILER: Final = _trailer("result trailer", RESULT_RECORD_LENGTH)
+RESULT_TRAILER: Final = trailer_layout("result trailer", RESULT_RECORD_LENGTH)
 REQUEST_LAYOUTS: Final = (REQUEST_HEADER, REQUEST_DATA, REQUEST_TRAILER)
 RESULT_LAYOUTS: Final = (RESULT_HEADER, RESULT_DATA, RESULT_TRAILER)
 
@@ -230,37 +395,6 @@ class ResultFile:
     records: tuple[ResultRecord, ...]
 
 
-def _header_values(header: BatchHeader, count: int) -> dict[str, Any]:
-    return {
-        "request_id": header.request_id.hex,
-        "batch_id": header.batch_id,
-        "chunk_index": header.chunk_index,
-        "chunk_count": header.chunk_count,
-        "total_records": header.total_records,
-        "cycle": header.cycle,
-        "as_of": header.as_of,
-        "purpose": header.purpose,
-        "record_count": count,
-    }
-
-
-def _check_header(values: dict[str, Any]) -> BatchHeader:
-    if values["chunk_count"] < 1 or values["chunk_index"] >= values["chunk_count"]:
-        raise JlisWireError("chunk index is not below the chunk count", record_no=1, field="chunk_index")
-    if values["record_count"] < 1:
-        raise JlisWireError("a file holds at least one data record", record_no=1, field="record_count")
-    return BatchHeader(
-        request_id=uuid.UUID(hex=values["request_id"]),
-        batch_id=values["batch_id"],
-        chunk_index=values["chunk_index"],
-        chunk_count=values["chunk_count"],
-        total_records=values["total_records"],
-        cycle=values["cycle"],
-        as_of=values["as_of"],
-        purpose=values["purpose"],
-    )
-
-
 def _result_problem(get: Callable[[str], Any]) -> tuple[str, str] | None:
     """The first ``(field, problem)`` of a result record's outcome rules, or ``None``."""
     outcome = get("outcome")
@@ -284,8 +418,9 @@ def _result_record(values: dict[str, Any], record_no: int) -> ResultRecord:
     return ResultRecord(**values)
 
 
-_REQUEST: Final = (RecordCodec(REQUEST_HEADER), RecordCodec(REQUEST_DATA), RecordCodec(REQUEST_TRAILER))
-_RESULT: Final = (RecordCodec(RESULT_HEADER), RecordCodec(RESULT_DATA), RecordCodec(RESULT_TRAILER))
+_CHECK_HEADER: Final = header_checker(BatchHeader)
+_REQUEST: Final = codecs(REQUEST_LAYOUTS)
+_RESULT: Final = codecs(RESULT_LAYOUTS)
 
 
 def write_request(file: RequestFile) -> bytes:
@@ -294,7 +429,7 @@ def write_request(file: RequestFile) -> bytes:
     Raises:
         JlisWireError: a value does not fit the layout (the record and field are named).
     """
-    return write_frame(_REQUEST, _header_values(file.header, len(file.records)), file.records)
+    return write_frame(_REQUEST, header_values(file.header, len(file.records)), file.records)
 
 
 def write_result(file: ResultFile) -> bytes:
@@ -303,7 +438,7 @@ def write_result(file: ResultFile) -> bytes:
     Raises:
         JlisWireError: a value does not fit the layout (the record and field are named).
     """
-    values = _header_values(file.header, len(file.records)) | {"fee_units": file.fee_units}
+    values = header_values(file.header, len(file.records)) | {"fee_units": file.fee_units}
     for record_no, record in enumerate(file.records, start=2):
         problem = _result_problem(partial(getattr, record))
         if problem is not None:
@@ -326,7 +461,7 @@ def parse_request(content: bytes) -> RequestFile:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
     """
     header, _, records = parse_frame(
-        content, _REQUEST, check_header=_check_header, build=_request_record, key=_seq
+        content, _REQUEST, check_header=_CHECK_HEADER, build=_request_record, key=_seq
     )
     return RequestFile(header, tuple(records))
 
@@ -338,6 +473,6 @@ def parse_result(content: bytes) -> ResultFile:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
     """
     header, values, records = parse_frame(
-        content, _RESULT, check_header=_check_header, build=_result_record, key=_seq
+        content, _RESULT, check_header=_CHECK_HEADER, build=_result_record, key=_seq
     )
     return ResultFile(header, values["fee_units"], tuple(records))

@@ -2,7 +2,7 @@
 
 **Modelled on public facts, pending the official J-LIS specification**, like :mod:`adapters.jlis.wire`,
 whose frame (header, data records, trailer with count and SHA-256, CR LF after each record, UTF-8) and
-field types it shares (:mod:`adapters.jlis._frame`, :mod:`adapters.jlis._fixedwidth`). Documented in
+field types it shares (:mod:`adapters.jlis.wire`, :mod:`adapters.records`). Documented in
 ``docs/formats/jlis.md``.
 
 * A query record carries the 4情報 of one person: 氏名, 生年月日 and 住所 are required fields, 性別 is
@@ -24,10 +24,19 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Final
 
-from adapters.jlis._fixedwidth import FieldType as T
-from adapters.jlis._fixedwidth import Layout, RecordCodec, field, layout
-from adapters.jlis._frame import parse_frame, write_frame
 from adapters.jlis.errors import JlisWireError
+from adapters.jlis.wire import (
+    codecs,
+    header_checker,
+    header_layout,
+    header_values,
+    parse_frame,
+    record_layout,
+    trailer_layout,
+    write_frame,
+)
+from adapters.records.fields import FieldType as T
+from adapters.records.fields import field
 from contracts.individual_number import IndividualNumber
 from contracts.messages.jlis_acquisition import MAX_CANDIDATES, MatchStatus, NoMatchReason, Sex
 from contracts.purposes import JLIS_NUMBER_ACQUISITION
@@ -68,75 +77,53 @@ STATUS_CODES: Final = (
 )
 NO_MATCH_CODES: Final = (("1", NoMatchReason.NO_RECORD), ("2", NoMatchReason.NO_RESIDENT_CODE))
 _REF = r"[a-z][a-z0-9_]{7,63}"
-_BATCH_ID = r"[A-Za-z0-9_.-]{1,64}"
-
-
-def _header(name: str, length: int, format_id: str, *extra: Any) -> Layout:
-    return layout(
-        name,
-        length,
-        field("record_kind", 1, T.LITERAL, literal="1"),
-        field("format_id", 4, T.LITERAL, literal=format_id),
-        field("request_id", 32, T.ASCII, pattern=r"[0-9a-f]{32}"),
-        field("batch_id", 64, T.ASCII, pattern=_BATCH_ID),
-        field("chunk_index", 6, T.DIGITS),
-        field("chunk_count", 6, T.DIGITS),
-        field("total_records", 9, T.DIGITS),
-        field("as_of", 8, T.DATE),
-        field("purpose", 4, T.CODE, codes=PURPOSE_CODES),
-        field("record_count", 7, T.DIGITS),
-        *extra,
-    )
-
-
-def _trailer(name: str, length: int) -> Layout:
-    return layout(
-        name,
-        length,
-        field("record_kind", 1, T.LITERAL, literal="9"),
-        field("record_count", 7, T.DIGITS),
-        field("checksum", 64, T.ASCII, pattern=r"[0-9a-f]{64}"),
-    )
 
 
 def _four_items(*, required: bool) -> tuple[Any, ...]:
     return (
-        field("name", 150, T.TEXT, required=required),
-        field("name_kana", 150, T.TEXT, required=False),
-        field("birth_date", 8, T.DATE, required=required),
-        field("sex", 1, T.CODE, required=False, codes=SEX_CODES),
-        field("address", 480, T.TEXT, required=required),
+        field("name", "", 150, T.TEXT, required=required),
+        field("name_kana", "", 150, T.TEXT, required=False),
+        field("birth_date", "", 8, T.DATE, required=required),
+        field("sex", "", 1, T.CODE, required=False, codes=SEX_CODES),
+        field("address", "", 480, T.TEXT, required=required),
     )
 
 
-QUERY_HEADER: Final = _header("acquisition query header", QUERY_RECORD_LENGTH, "NAQ1")
-QUERY_DATA: Final = layout(
+QUERY_HEADER: Final = header_layout(
+    "acquisition query header", QUERY_RECORD_LENGTH, "NAQ1", PURPOSE_CODES, cycle=False
+)
+QUERY_DATA: Final = record_layout(
     "acquisition query data",
     QUERY_RECORD_LENGTH,
-    field("record_kind", 1, T.LITERAL, literal="2"),
-    field("record_seq", 9, T.DIGITS),
-    field("ref", 64, T.ASCII, pattern=_REF),
+    field("record_kind", "", 1, T.LITERAL, literal="2"),
+    field("record_seq", "", 9, T.DIGITS),
+    field("ref", "", 64, T.ASCII, pattern=_REF),
     *_four_items(required=True),
 )
-QUERY_TRAILER: Final = _trailer("acquisition query trailer", QUERY_RECORD_LENGTH)
-RESULT_HEADER: Final = _header(
-    "acquisition result header", RESULT_RECORD_LENGTH, "NAR1", field("fee_units", 9, T.DIGITS)
+QUERY_TRAILER: Final = trailer_layout("acquisition query trailer", QUERY_RECORD_LENGTH)
+RESULT_HEADER: Final = header_layout(
+    "acquisition result header",
+    RESULT_RECORD_LENGTH,
+    "NAR1",
+    PURPOSE_CODES,
+    field("fee_units", "", 9, T.DIGITS),
+    cycle=False,
 )
-RESULT_DATA: Final = layout(
+RESULT_DATA: Final = record_layout(
     "acquisition result data",
     RESULT_RECORD_LENGTH,
-    field("record_kind", 1, T.LITERAL, literal="2"),
-    field("record_seq", 9, T.DIGITS),
-    field("ref", 64, T.ASCII, pattern=_REF),
-    field("match_status", 1, T.CODE, codes=STATUS_CODES),
-    field("candidate_count", 1, T.DIGITS),
-    field("candidate_no", 1, T.DIGITS),
-    field("no_match_reason", 1, T.CODE, required=False, codes=NO_MATCH_CODES),
-    field("address_normalised", 1, T.FLAG),
-    field("individual_number", 12, T.INDIVIDUAL_NUMBER, required=False),
+    field("record_kind", "", 1, T.LITERAL, literal="2"),
+    field("record_seq", "", 9, T.DIGITS),
+    field("ref", "", 64, T.ASCII, pattern=_REF),
+    field("match_status", "", 1, T.CODE, codes=STATUS_CODES),
+    field("candidate_count", "", 1, T.DIGITS),
+    field("candidate_no", "", 1, T.DIGITS),
+    field("no_match_reason", "", 1, T.CODE, required=False, codes=NO_MATCH_CODES),
+    field("address_normalised", "", 1, T.FLAG),
+    field("individual_number", "", 12, T.INDIVIDUAL_NUMBER, required=False),
     *_four_items(required=False),
 )
-RESULT_TRAILER: Final = _trailer("acquisition result trailer", RESULT_RECORD_LENGTH)
+RESULT_TRAILER: Final = trailer_layout("acquisition result trailer", RESULT_RECORD_LENGTH)
 QUERY_LAYOUTS: Final = (QUERY_HEADER, QUERY_DATA, QUERY_TRAILER)
 RESULT_LAYOUTS: Final = (RESULT_HEADER, RESULT_DATA, RESULT_TRAILER)
 _MATCHED: Final = ("individual_number", "name", "birth_date", "address")
@@ -214,35 +201,6 @@ class ResultFile:
     rows: tuple[MatchRow, ...]
 
 
-def _header_values(header: AcquisitionHeader, count: int) -> dict[str, Any]:
-    return {
-        "request_id": header.request_id.hex,
-        "batch_id": header.batch_id,
-        "chunk_index": header.chunk_index,
-        "chunk_count": header.chunk_count,
-        "total_records": header.total_records,
-        "as_of": header.as_of,
-        "purpose": header.purpose,
-        "record_count": count,
-    }
-
-
-def _check_header(values: dict[str, Any]) -> AcquisitionHeader:
-    if values["chunk_count"] < 1 or values["chunk_index"] >= values["chunk_count"]:
-        raise JlisWireError("chunk index is not below the chunk count", record_no=1, field="chunk_index")
-    if values["record_count"] < 1:
-        raise JlisWireError("a file holds at least one data record", record_no=1, field="record_count")
-    return AcquisitionHeader(
-        request_id=uuid.UUID(hex=values["request_id"]),
-        batch_id=values["batch_id"],
-        chunk_index=values["chunk_index"],
-        chunk_count=values["chunk_count"],
-        total_records=values["total_records"],
-        as_of=values["as_of"],
-        purpose=values["purpose"],
-    )
-
-
 def row_problem(row: MatchRow) -> tuple[str, str] | None:
     """The first ``(field, problem)`` of one result row's status rules, or ``None``."""
     status = row.match_status
@@ -316,8 +274,9 @@ def _close(group: list[MatchRow], record_no: int) -> tuple[MatchRow, ...]:
     return tuple(group)
 
 
-_QUERY: Final = (RecordCodec(QUERY_HEADER), RecordCodec(QUERY_DATA), RecordCodec(QUERY_TRAILER))
-_RESULT: Final = (RecordCodec(RESULT_HEADER), RecordCodec(RESULT_DATA), RecordCodec(RESULT_TRAILER))
+_CHECK_HEADER: Final = header_checker(AcquisitionHeader)
+_QUERY: Final = codecs(QUERY_LAYOUTS)
+_RESULT: Final = codecs(RESULT_LAYOUTS)
 
 
 def write_query(file: QueryFile) -> bytes:
@@ -326,7 +285,7 @@ def write_query(file: QueryFile) -> bytes:
     Raises:
         JlisWireError: a value does not fit the layout (the record and field are named).
     """
-    return write_frame(_QUERY, _header_values(file.header, len(file.records)), file.records)
+    return write_frame(_QUERY, header_values(file.header, len(file.records)), file.records)
 
 
 def write_result(file: ResultFile) -> bytes:
@@ -340,7 +299,7 @@ def write_result(file: ResultFile) -> bytes:
         if problem is not None:
             raise JlisWireError(problem[1], record_no=record_no, field=problem[0])
     group_rows(file.rows)
-    values = _header_values(file.header, len(file.rows)) | {"fee_units": file.fee_units}
+    values = header_values(file.header, len(file.rows)) | {"fee_units": file.fee_units}
     return write_frame(_RESULT, values, file.rows)
 
 
@@ -365,7 +324,7 @@ def parse_query(content: bytes) -> QueryFile:
     header, _, records = parse_frame(
         content,
         _QUERY,
-        check_header=_check_header,
+        check_header=_CHECK_HEADER,
         build=_query_record,
         key=lambda values: values["record_seq"],
     )
@@ -381,7 +340,7 @@ def parse_result(content: bytes) -> ResultFile:
     header, values, rows = parse_frame(
         content,
         _RESULT,
-        check_header=_check_header,
+        check_header=_CHECK_HEADER,
         build=_match_row,
         key=lambda v: (v["record_seq"], v["candidate_no"]),
     )

@@ -24,16 +24,16 @@ from adapters.eltax import (
     write_receipt,
     write_report,
 )
-from adapters.eltax._era import from_era, tax_year_to_reiwa, to_era
-from adapters.eltax._text import (
+from adapters.eltax.report import ROW, ReportSpouseEntry
+from adapters.eltax.tokucho import DATA, HEADER, LABEL, LABEL_LENGTH, RECORD_LENGTH, TRAILER
+from adapters.records.era import from_era, tax_year_to_reiwa, to_era
+from adapters.records.text import (
     KANJI_IN,
     KANJI_OUT,
     encode_jis0208,
     to_fullwidth_kana,
     to_halfwidth_kana,
 )
-from adapters.eltax.report import ROW, ReportSpouseEntry
-from adapters.eltax.tokucho import DATA, HEADER, LABEL, LABEL_LENGTH, RECORD_LENGTH, TRAILER
 from contracts.messages.eltax import EltaxDocument, ReceiptStatus, TokuchoNoticeCode
 from contracts.redaction import find_numbers
 from tests.eltax_fixtures import notice_file, notice_record, number, report_file, report_record

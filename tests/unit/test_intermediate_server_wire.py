@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.intermediate_server import IsFileError, IsWireError, file_name, parse_name
-from adapters.intermediate_server._csv import JST, id_of_text, id_text
 from adapters.intermediate_server.wire import (
     ACCEPTANCE,
     ANSWER,
@@ -31,9 +30,12 @@ from adapters.intermediate_server.wire import (
     FileHeader,
     NoticeRow,
     QueryRow,
+    id_of_text,
+    id_text,
     parse,
     write,
 )
+from adapters.records.fields import JST
 from contracts.individual_number import IndividualNumber, check_digit
 from contracts.messages.intermediate_server import DuplicateOperation, IsError, PensionKind
 from contracts.redaction import find_numbers

@@ -30,8 +30,8 @@ from adapters.jlis import (
     request_file_name,
     result_file_name,
 )
-from adapters.jlis._fixedwidth import markdown_table
 from adapters.jlis.register import FIRST_BIRTH_DAY, normalise_address, variant_notation
+from adapters.jlis.wire import markdown_table
 from adapters.jlis.wire_acquisition import (
     QUERY_LAYOUTS,
     RESULT_LAYOUTS,
@@ -189,7 +189,11 @@ def test_split_candidates_are_refused_by_the_parser() -> None:
 
 
 _TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x85"),
+    # Bidirectional controls (Cf) are refused by the layout like control characters: never drawn here.
+    alphabet=st.characters(
+        blacklist_categories=("Cc", "Cs", "Zl", "Zp"),
+        blacklist_characters="\x85\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+    ),
     min_size=1,
     max_size=30,
 ).filter(lambda t: t == t.strip(" ") and t.strip())

@@ -26,7 +26,6 @@ from adapters.jlis import (
     write_request,
     write_result,
 )
-from adapters.jlis._fixedwidth import Layout, markdown_table
 from adapters.jlis.wire import (
     REQUEST_DATA,
     REQUEST_HEADER,
@@ -35,7 +34,9 @@ from adapters.jlis.wire import (
     RESULT_HEADER,
     RESULT_LAYOUTS,
     RESULT_TRAILER,
+    markdown_table,
 )
+from adapters.records.fixed import FixedLayout as Layout
 from contracts.individual_number import IndividualNumber, check_digit
 from contracts.messages.survival import MoveKind, SurvivalOutcome, UnmatchedReason
 from contracts.redaction import find_numbers

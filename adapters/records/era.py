@@ -1,4 +1,6 @@
-"""Japanese eras (元号) as the payment report writes dates: an era code and the year within the era.
+"""Japanese eras (元号) as counterpart files write dates: an era code and the year within the era.
+
+Today's user is the eLTAX payment report.
 
 Codes 1–4 (明治, 大正, 昭和, 平成) are those the public validator of the 総務省通達形式 accepts (D-code);
 5 for 令和 is renkei's inference, pending the current eLTAX specification. The 年分 is written as a year of

@@ -1,4 +1,6 @@
-"""The character sets of the eLTAX files, in one place.
+"""The Japanese character sets and width rules of counterpart files, in one place.
+
+Today's users are the eLTAX files:
 
 * The payment report CSV (公的年金等支払報告書, 総務省通達形式) is **CP932** (Windows-31J). Its "full-width"
   items hold only characters that CP932 writes in two bytes; its "half-width kana" items only half-width

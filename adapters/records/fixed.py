@@ -1,24 +1,37 @@
-"""The fixed-length engine: records whose layout is a table of fields with byte offsets.
+"""The fixed-width engine: records whose layout is a table of fields with byte offsets.
 
-Used for the special collection file (年金特徴): a 96-byte label and 500-byte header, data and trailer
-records in JIS8 (:mod:`adapters.eltax._text`). Shift sequences are fields of their own (``SHIFT_IN`` and
+Used for the J-LIS batch files (UTF-8 text, lengths in bytes) and the eLTAX special collection file
+(年金特徴, JIS8: :mod:`adapters.records.text`). Shift sequences are fields of their own (``SHIFT_IN`` and
 ``SHIFT_OUT``, 3 bytes each), so every offset in the table is a true byte offset and a kanji field holds
-nothing but its two-byte codes: the shifts are counted in bytes, exactly as the layout does.
+nothing but its two-byte codes.
 
 Strictness is the point: a field that breaks its type is an error naming the record and the field, never
-the value (a field may hold an Individual Number). Writing checks every field before a byte is returned.
+the value (a field may hold an Individual Number). Writing checks every field before a byte is returned;
+reading either stops at the first problem (:meth:`FixedCodec.decode`) or lists them all
+(:meth:`FixedCodec.problems`) for a counterpart's per-record error report.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Final
 
-from adapters.eltax._fields import CONSTANT_TYPES, Field, FieldProblem, FieldType, Problem, ProblemKind, place
-from adapters.eltax._text import (
+from adapters.records.fields import (
+    CONSTANT_TYPES,
+    CONTROL,
+    ErrorFactory,
+    Field,
+    FieldProblem,
+    FieldType,
+    Problem,
+    ProblemKind,
+    encode_plain,
+    place,
+    plain_decoder,
+)
+from adapters.records.text import (
     JIS_SPACE,
     KANJI_IN_ACCEPTED,
     KANJI_OUT_ACCEPTED,
@@ -29,13 +42,13 @@ from adapters.eltax._text import (
     to_fullwidth_kana,
     to_halfwidth_kana,
 )
-from adapters.eltax.errors import EltaxFieldRefused, EltaxWireError
-from contracts.individual_number import IndividualNumber, is_valid_individual_number
 
-__all__ = ["FixedCodec", "FixedLayout", "fixed_layout"]
+__all__ = ["FixedCodec", "FixedLayout", "decoder", "encode_value", "fixed_layout"]
 
 _UNKNOWN: Final = object()
 _SHIFT = 3
+_MONTH: Final = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_CSV_ONLY: Final = (FieldType.FULLWIDTH, FieldType.DATETIME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +71,24 @@ class FixedLayout:
                 after = self.fields[index + 1].type if index + 1 < len(self.fields) else None
                 if f.length % 2 or before is not FieldType.SHIFT_IN or after is not FieldType.SHIFT_OUT:
                     raise ValueError(f"layout {self.name}: kanji {f.name} is not shifted or not even")
-            if f.type is FieldType.FULLWIDTH:
-                raise ValueError(f"layout {self.name}: {f.name}: full-width items are CSV only")
+            if f.type in _CSV_ONLY:
+                raise ValueError(f"layout {self.name}: {f.name}: {f.type.value} items are CSV only")
             position += f.length
         if position != self.length:
             raise ValueError(f"layout {self.name}: fields cover {position} bytes, not {self.length}")
 
 
-def fixed_layout(name: str, length: int, *fields: Field) -> FixedLayout:
-    """Lay ``fields`` out one after the other; pad the record with a trailing filler up to ``length``."""
+def fixed_layout(
+    name: str, length: int, *fields: Field, filler: tuple[str, str] = ("reserve", "予備")
+) -> FixedLayout:
+    """Lay ``fields`` out one after the other; pad the record up to ``length`` with a trailing filler.
+
+    ``filler`` is the (name, label) of that filler: formats name their reserve bytes differently.
+    """
     placed = list(place(fields, by_bytes=True))
     used = sum(f.length for f in placed)
     if used < length:
-        placed.append(Field("reserve", "予備", used, length - used, FieldType.FILLER, required=False))
+        placed.append(Field(filler[0], filler[1], used, length - used, FieldType.FILLER, required=False))
     return FixedLayout(name, length, tuple(placed))
 
 
@@ -100,18 +118,21 @@ def _text_value(value: Any) -> str:
     return value
 
 
-def encode_value(f: Field, value: Any) -> bytes:  # noqa: PLR0912 - a flat dispatch on the type
-    """``value`` as exactly ``f.length`` bytes, raising :class:`FieldProblem`."""
+def encode_value(f: Field, value: Any) -> bytes:
+    """``value`` (not ``None``) as exactly ``f.length`` bytes, raising :class:`FieldProblem`."""
+    plain = encode_plain(f, value, padded=True)
+    if plain is not None:
+        return _left(plain.encode("ascii"), f)
     t = f.type
-    if t is FieldType.DIGITS:
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**f.length:
-            raise FieldProblem("is not a non-negative integer that fits", ProblemKind.SIZE)
-        return b"%0*d" % (f.length, value)
     if t is FieldType.ASCII:
         text = _text_value(value)
         if not text.isascii() or not text.isprintable() or (f.pattern and not re.fullmatch(f.pattern, text)):
             raise FieldProblem("does not match its pattern")
         return _left(text.encode("ascii"), f)
+    if t is FieldType.TEXT:
+        if not isinstance(value, str) or value != value.strip(" ") or CONTROL.search(value):
+            raise FieldProblem("is not text without control characters or surrounding spaces")
+        return _left(value.encode("utf-8"), f)
     if t is FieldType.KANA:
         half = to_halfwidth_kana(_text_value(value))
         raw = None if half is None else encode_jis_single(half)
@@ -125,56 +146,57 @@ def encode_value(f: Field, value: Any) -> bytes:  # noqa: PLR0912 - a flat dispa
         if len(raw) > f.length:
             raise FieldProblem(f"is longer than {f.length // 2} characters", ProblemKind.SIZE)
         return raw + JIS_SPACE * ((f.length - len(raw)) // 2)
-    if t is FieldType.DATE:
-        if not isinstance(value, date) or not 1 <= value.year <= 9999:
-            raise FieldProblem("is not a date")
-        return b"%04d%02d%02d" % (value.year, value.month, value.day)
-    if t is FieldType.CODE:
-        codes = [code for code, v in f.codes if v == value]
-        if not codes:
-            raise FieldProblem("has no code")
-        return _left(codes[0].encode("ascii"), f)
-    if t is FieldType.FLAG:
-        if not isinstance(value, bool):
-            raise FieldProblem("is not a flag")
-        return b"1" if value else b"0"
-    if t is FieldType.INDIVIDUAL_NUMBER:
-        if not isinstance(value, IndividualNumber):
-            raise FieldProblem("is not an Individual Number")
-        return value.reveal().encode("ascii")
+    if t is FieldType.MONTH:
+        if not isinstance(value, str) or not _MONTH.fullmatch(value):
+            raise FieldProblem("is not a month YYYY-MM")
+        return value.replace("-", "").encode("ascii")
     raise FieldProblem("cannot be written")
 
 
-def _digits(raw: bytes) -> int:
-    if not raw.isascii() or not raw.isdigit():
-        raise FieldProblem("is not ASCII digits")
-    return int(raw)
+def _fail(problem: str, kind: ProblemKind = ProblemKind.PATTERN) -> Any:
+    raise FieldProblem(problem, kind)
 
 
-def _single(raw: bytes) -> str:
-    text = decode_jis_single(raw)
+def _aligned(text: str | None, charset: str, pad: str = " ") -> str:
+    """``text`` without its padding; refused when it was not in ``charset`` or not left-aligned."""
     if text is None:
-        raise FieldProblem("is not JIS X 0201", ProblemKind.CHARSET)
-    value = text.rstrip(" ")
-    if value.startswith(" "):
+        raise FieldProblem(f"is not {charset}", ProblemKind.CHARSET)
+    value = text.rstrip(pad)
+    if value.startswith(pad):
         raise FieldProblem("is not left-aligned")
     return value
 
 
-def _make_date(raw: bytes) -> date | None:
-    if not raw.isascii() or not raw.isdigit():
-        return None
+def _single(raw: bytes) -> str:
+    return _aligned(decode_jis_single(raw), "JIS X 0201")
+
+
+def _utf8(raw: bytes) -> str | None:
     try:
-        return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
-    except ValueError:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
         return None
+
+
+def _text(raw: bytes) -> str:
+    text = _utf8(raw)
+    if text is not None and CONTROL.search(text):
+        raise FieldProblem("holds a control character", ProblemKind.CHARSET)
+    return _aligned(text, "valid UTF-8")
+
+
+def _month(raw: bytes) -> str:
+    if len(raw) != 6 or not raw.isascii() or not raw.isdigit() or not 1 <= int(raw[4:]) <= 12:
+        raise FieldProblem("is not a month YYYYMM")
+    return f"{raw[:4].decode()}-{raw[4:].decode()}"
 
 
 def decoder(f: Field) -> Callable[[bytes], Any]:
     """The function that reads ``f`` from its (non-blank) bytes, raising :class:`FieldProblem`."""
+    plain = plain_decoder(f, padded=True)
+    if plain is not None:
+        return lambda raw: plain(raw.decode("latin-1"))  # never fails: the reader checks for ASCII
     t = f.type
-    if t is FieldType.DIGITS:
-        return _digits
     if t is FieldType.ASCII:
         rule = re.compile(f.pattern) if f.pattern else None
 
@@ -188,51 +210,20 @@ def decoder(f: Field) -> Callable[[bytes], Any]:
     if t is FieldType.KANA:
         return lambda raw: to_fullwidth_kana(_single(raw))
     if t is FieldType.KANJI:
-
-        def kanji(raw: bytes) -> str:
-            text = decode_jis0208(raw)
-            if text is None:
-                raise FieldProblem("is not JIS X 0208", ProblemKind.CHARSET)
-            value = text.rstrip("\u3000")
-            if value.startswith("\u3000"):
-                raise FieldProblem("is not left-aligned")
-            return value
-
-        return kanji
-    if t is FieldType.DATE:
-
-        def date_(raw: bytes) -> date:
-            value = _make_date(raw)
-            if value is None:
-                raise FieldProblem("is not a calendar date YYYYMMDD", ProblemKind.RANGE)
-            return value
-
-        return date_
+        return lambda raw: _aligned(decode_jis0208(raw), "JIS X 0208", "\u3000")
     if t is FieldType.CODE:
         table = {code.encode("ascii").ljust(f.length): value for code, value in f.codes}
 
         def code(raw: bytes) -> Any:
             value = table.get(raw, _UNKNOWN)
-            if value is _UNKNOWN:
-                raise FieldProblem("is not a known code")
-            return value
+            return value if value is not _UNKNOWN else _fail("is not a known code")
 
         return code
-    if t is FieldType.FLAG:
-        return lambda raw: raw == b"1" if raw in (b"0", b"1") else _fail("is not a flag 0 or 1")
-    if t is FieldType.INDIVIDUAL_NUMBER:
-
-        def number(raw: bytes) -> IndividualNumber:
-            if not raw.isascii() or not is_valid_individual_number(raw.decode("ascii")):
-                raise FieldProblem("is not twelve ASCII digits with a valid check digit")
-            return IndividualNumber(raw.decode("ascii"))
-
-        return number
+    if t is FieldType.TEXT:
+        return _text
+    if t is FieldType.MONTH:
+        return _month
     raise ValueError(f"no decoder for {t}")
-
-
-def _fail(problem: str) -> Any:
-    raise FieldProblem(problem)
 
 
 class FixedCodec:
@@ -240,12 +231,20 @@ class FixedCodec:
 
     Args:
         layout: the record's layout.
-        file_kind: how errors name the file (``special collection notice``).
+        reading: makes the adapter's error for a record that breaks the layout.
+        writing: makes the adapter's error for a value the layout refuses (``reading`` when not given).
+
+    Attributes:
+        value_names: the names of the fields that carry values (no literal, shift or filler), in order:
+            :meth:`encode_values` takes values in this order.
     """
 
-    def __init__(self, layout: FixedLayout, file_kind: str) -> None:
+    def __init__(
+        self, layout: FixedLayout, *, reading: ErrorFactory, writing: ErrorFactory | None = None
+    ) -> None:
         self.layout = layout
-        self.file_kind = file_kind
+        self._reading = reading
+        self._writing = writing or reading
         self.value_names = tuple(f.name for f in layout.fields if f.type not in CONSTANT_TYPES)
         self._fields = tuple(
             (f, _constant(f), None) if f.type in CONSTANT_TYPES else (f, (), decoder(f))
@@ -282,39 +281,46 @@ class FixedCodec:
         """Read the record at ``offset`` into ``{field name: value}`` (no literal, shift or filler).
 
         Raises:
-            EltaxWireError: a field breaks the layout; the first one is named with the record.
+            Exception: what ``reading`` makes of the first problem, naming record ``record_no``.
         """
         values, found = self.problems(buffer, offset)
         if found:
-            raise EltaxWireError(
-                found[0].text, file_kind=self.file_kind, record_no=record_no, field=found[0].where
-            )
+            raise self._reading(found[0], record_no)
         return values
 
     def encode(self, values: Mapping[str, Any], record_no: int) -> bytes:
         """Write one record from ``{field name: value}`` (absent names are ``None``).
 
         Raises:
-            EltaxFieldRefused: a value the layout forbids; the record and the field are named.
+            Exception: what ``writing`` makes of a value the layout refuses, naming the record and field.
+        """
+        return self.encode_values([values.get(name) for name in self.value_names], record_no)
+
+    def encode_values(self, values: Sequence[Any], record_no: int) -> bytes:
+        """Write one record from its values in the order of :attr:`value_names`.
+
+        Raises:
+            Exception: what ``writing`` makes of a value the layout refuses, naming the record and field.
         """
         parts = []
+        index = 0
         for f, constants, read in self._fields:
             if read is None:
                 parts.append(constants[0])
                 continue
-            value = values.get(f.name)
-            problem: str | None = None
-            if value is None:
-                if f.required:
-                    problem = "is required"
-                else:
+            value = values[index]
+            index += 1
+            problem: Problem | None = None
+            if value is None or (value == "" and f.type is FieldType.TEXT):  # free text: "" is blank
+                if not f.required:
                     parts.append(_blank(f))
                     continue
+                problem = Problem(f, "is required", ProblemKind.REQUIRED)
             else:
                 try:
                     parts.append(encode_value(f, value))
                 except FieldProblem as exc:
-                    problem = str(exc)
+                    problem = Problem(f, str(exc), exc.kind)
             if problem is not None:
-                raise EltaxFieldRefused(problem, file_kind=self.file_kind, record_no=record_no, field=f.title)
+                raise self._writing(problem, record_no)
         return b"".join(parts)
