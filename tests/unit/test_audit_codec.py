@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from contracts.redaction import find_numbers
@@ -199,3 +199,12 @@ def test_a_provision_digest_is_the_same_as_written_and_as_read_back() -> None:
     assert provision_digest(written) == provision_digest(sqlite_raw)
     for key, value in (("non_disclosure", 2), ("retention_until", "2033-4-01"), ("provided_at", at)):
         assert provision_digest({**written, key: value}) != provision_digest(written)
+
+
+@given(st.binary(min_size=1, max_size=64))
+def test_a_digest_text_is_read_in_its_canonical_form_only(raw: bytes) -> None:
+    text = digest_text(raw)
+    assert digest_bytes(text) == raw
+    assume(text.upper() != text)  # a text of digits alone (2-7) has no case to change
+    with pytest.raises(ValueError, match="canonical"):
+        digest_bytes(text.upper())

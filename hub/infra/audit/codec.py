@@ -79,12 +79,19 @@ def digest_text(raw: bytes) -> str:
 
 
 def digest_bytes(text: str) -> bytes:
-    """Inverse of :func:`digest_text`; raises ``ValueError`` for text that is not one."""
+    """Inverse of :func:`digest_text`; raises ``ValueError`` for text that is not one.
+
+    Only the canonical form is taken (lowercase, unused trailing bits zero): two texts for one digest would
+    let a stored signature or chain digest be changed (its case, say) without verification noticing.
+    """
     padded = text.upper() + "=" * (-len(text) % 8)
     try:
-        return base64.b32decode(padded, casefold=False)
+        raw = base64.b32decode(padded, casefold=False)
     except binascii.Error as exc:
         raise ValueError("not a digest text") from exc
+    if digest_text(raw) != text:
+        raise ValueError("not a digest text in its canonical form (lowercase base32, no padding)")
+    return raw
 
 
 def encode_parts(parts: Iterable[str | None]) -> bytes:
