@@ -350,6 +350,22 @@ class AuditTamperContract:
         first = first_of(report)
         assert (first.kind, first.checkpoint_id) == (ProblemKind.BAD_CHECKPOINT, 1), first
 
+    @pytest.mark.parametrize("column", ["signature", "root", "prev_digest"])
+    def test_a_digest_with_its_case_changed_is_caught(
+        self, engine: Engine, chain: ChainWriter, signer: Ed25519Signer, column: str
+    ) -> None:
+        """Found by the property test: the decoder upper-cased the text first, so ``SIG`` read as ``sig``."""
+        for start in (self.N, self.N + 2):
+            self.checkpoint(engine, signer)
+            self.write(engine, chain, start, start + 2)
+        self.checkpoint(engine, signer)
+        with engine.begin() as conn:
+            stored = conn.execute(select(K.c[column]).where(K.c.id == 2)).scalar_one()
+            conn.execute(update(K).where(K.c.id == 2).values({column: stored.upper()}))
+        first = first_of(self.check(engine, signer))
+        assert first.checkpoint_id == 2, first
+        assert first.kind in {ProblemKind.BAD_CHECKPOINT, ProblemKind.BAD_SIGNATURE}, first
+
     def test_a_checkpoint_deleted_from_the_middle_is_caught(
         self, engine: Engine, chain: ChainWriter, signer: Ed25519Signer
     ) -> None:

@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from contracts.redaction import find_numbers
@@ -144,6 +144,12 @@ def test_digest_text_round_trips_and_never_holds_a_number_like_run() -> None:
         assert not find_numbers(text)
 
 
+def test_checkpoint_root_covers_every_head_in_code_point_order() -> None:
+    heads = {"b": (2, "h2"), "a": (1, "h1")}
+    assert checkpoint_root(heads) == merkle_root([head_leaf("a", 1, "h1"), head_leaf("b", 2, "h2")])
+    assert checkpoint_root(heads) != checkpoint_root({"a": (1, "h1"), "b": (3, "h2")})
+
+
 def test_no_other_text_parses_to_the_same_digest() -> None:
     # An Ed25519 signature is 64 bytes: 103 base32 characters, the last one carrying 3 unused bits. An edit
     # of a stored signature must change what it decodes to (and so fail to verify) or not decode at all.
@@ -159,12 +165,6 @@ def test_no_other_text_parses_to_the_same_digest() -> None:
             continue
         assert decoded != raw, edited
     assert digest_bytes(text) == raw
-
-
-def test_checkpoint_root_covers_every_head_in_code_point_order() -> None:
-    heads = {"b": (2, "h2"), "a": (1, "h1")}
-    assert checkpoint_root(heads) == merkle_root([head_leaf("a", 1, "h1"), head_leaf("b", 2, "h2")])
-    assert checkpoint_root(heads) != checkpoint_root({"a": (1, "h1"), "b": (3, "h2")})
 
 
 def test_heads_round_trip_and_only_the_canonical_text_parses() -> None:
@@ -216,3 +216,12 @@ def test_a_provision_digest_is_the_same_as_written_and_as_read_back() -> None:
     assert provision_digest(written) == provision_digest(sqlite_raw)
     for key, value in (("non_disclosure", 2), ("retention_until", "2033-4-01"), ("provided_at", at)):
         assert provision_digest({**written, key: value}) != provision_digest(written)
+
+
+@given(st.binary(min_size=1, max_size=64))
+def test_a_digest_text_is_read_in_its_canonical_form_only(raw: bytes) -> None:
+    text = digest_text(raw)
+    assert digest_bytes(text) == raw
+    assume(text.upper() != text)  # a text of digits alone (2-7) has no case to change
+    with pytest.raises(ValueError, match="canonical"):
+        digest_bytes(text.upper())

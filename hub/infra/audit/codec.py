@@ -83,8 +83,8 @@ def digest_text(raw: bytes) -> str:
 def digest_bytes(text: str) -> bytes:
     """Inverse of :func:`digest_text`; raises ``ValueError`` for text that is not one.
 
-    Only the canonical text parses: base32 would also take capitals and, in the last character, bits the
-    encoding leaves unused, so a stored signature could be edited without changing its bytes.
+    Only the canonical form is taken (lowercase, unused trailing bits zero): two texts for one digest would
+    let a stored signature or chain digest be changed (its case, say) without verification noticing.
     """
     padded = text.upper() + "=" * (-len(text) % 8)
     try:
@@ -92,7 +92,7 @@ def digest_bytes(text: str) -> bytes:
     except binascii.Error as exc:
         raise ValueError("not a digest text") from exc
     if digest_text(raw) != text:
-        raise ValueError("not a canonical digest text")
+        raise ValueError("not a digest text in its canonical form (lowercase base32, no padding)")
     return raw
 
 
