@@ -36,6 +36,6 @@ def shared(broker: InMemoryTransport, made: list[Any] | None = None) -> Transpor
         view = _View(broker, service, role)
         if made is not None:
             made.append(view)
-        return view  # type: ignore[return-value]
+        return view
 
     return make

@@ -19,11 +19,12 @@ from hub.infra.audit import sql as audit_sql
 from hub.infra.db.engine import make_engine
 from hub.infra.db.tables.audit import access_records
 from hub.infra.db.tables.messaging import inbox, outbox
+from hub.settings import Settings
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
 
 
-def _ids(settings):
+def _ids(settings: Settings) -> tuple[set[str], set[str], dict[str, list[str]]]:
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as conn:
@@ -35,7 +36,7 @@ def _ids(settings):
                 for r in conn.execute(select(outbox.c.message_id, outbox.c.exchange))
                 if not r[1].endswith(".dead")
             }
-            recorded = {}
+            recorded: dict[str, list[str]] = {}
             for mid, action in conn.execute(select(access_records.c.message_id, access_records.c.action)):
                 recorded.setdefault(mid, []).append(action)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -29,7 +30,14 @@ EXCHANGES = Exchanges("t.ingress", "t.route", "t.counterpart", "t.dead", lambda 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
-def delivery(body: bytes = b"{}", headers=None, *, message_id="m-1", message_type="pension.x", key="q"):
+def delivery(
+    body: bytes = b"{}",
+    headers: Mapping[str, object] | None = None,
+    *,
+    message_id: str | None = "m-1",
+    message_type: str | None = "pension.x",
+    key: str = "q",
+) -> Delivery:
     return Delivery(
         queue="t.dead_letter",
         body=body,
@@ -44,7 +52,9 @@ def delivery(body: bytes = b"{}", headers=None, *, message_id="m-1", message_typ
     )
 
 
-def hub_dead_letter(queue="t.hub.ingress", stage="decode", at=NOW, body=b"{}", attempt=1):
+def hub_dead_letter(
+    queue: str = "t.hub.ingress", stage: str = "decode", at: datetime = NOW, body: bytes = b"{}", attempt: int = 1
+) -> Delivery:
     failed = replace(delivery(body, {h.ATTEMPT: attempt}, key=queue), queue=queue)
     out = dead_letter_message(
         failed, ValidationFailed("payload.x: missing"), stage=stage, exchanges=EXCHANGES, now=at

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,15 +15,18 @@ from contracts.redaction import find_numbers
 from hub.core.operator.dead_letter_replay import ActionOutcome, DeadLetterOperations
 from hub.core.operator.rate_limit import TokenBucket
 from hub.core.runtime import headers as h
+from hub.core.runtime.senders import ReplayRoutes
 from hub.infra.broker.credentials import replay_routes
 from hub.infra.db.tables.dead_letters import dead_letters as table
+from hub.infra.memory.transport import InMemoryTransport
 from hub.ports.dead_letters import DeadLetterQuery, DeadLetterStatus
-from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry, make_env
+from hub.ports.transport import OutgoingMessage
+from tests.unit.test_dlq_fixtures import INQUIRY, DlqEnv, FlakyHandler, inquiry, make_env
 
 PENDING = DeadLetterQuery()
 
 
-def ROUTES(env):  # noqa: N802 - reads like the constant it stands for
+def ROUTES(env: DlqEnv) -> ReplayRoutes:  # noqa: N802 - reads like the constant it stands for
     return replay_routes(env.settings, env.hub.exchanges)
 
 
@@ -34,7 +37,7 @@ def env(tmp_path):
     env.hub.close()
 
 
-def dead_lettered(env, flaky, count=1):
+def dead_lettered(env: DlqEnv, flaky: FlakyHandler, count: int = 1) -> list[str]:
     """Send ``count`` inquiries that ``flaky`` fails the first time; returns their message ids."""
     envelopes = [inquiry() for _ in range(count)]
     for envelope in envelopes:
@@ -44,7 +47,7 @@ def dead_lettered(env, flaky, count=1):
     return [str(e.message_id) for e in envelopes]
 
 
-def by_id(dead_letter_id):
+def by_id(dead_letter_id: int) -> DeadLetterQuery:
     return DeadLetterQuery(ids=(dead_letter_id,), statuses=())
 
 
@@ -177,17 +180,15 @@ def test_nothing_is_published_when_the_access_record_cannot_be_written(env, monk
     dead_lettered(env, FlakyHandler())
     factory = env.hub.uow_factory()
 
-    def fail(records):
+    def fail(self: object, records: object) -> None:
         raise AuditWriteFailed("audit store down")
 
-    @contextmanager
-    def no_audit():
-        with factory() as uow:
-            monkeypatch.setattr(uow.audit, "append", fail)
-            yield uow
+    with factory() as probe:
+        audit_log = type(probe.audit)  # every unit of work's access record is of this class
+    monkeypatch.setattr(audit_log, "append", fail)
 
     with pytest.raises(AuditWriteFailed):
-        DeadLetterOperations(no_audit, env.mem, routes=ROUTES(env)).replay(
+        DeadLetterOperations(factory, env.mem, routes=ROUTES(env)).replay(
             PENDING, operator="alice", reason="fixed"
         )
     assert env.mem.ready(env.names.ingress_queue) == []
@@ -197,8 +198,8 @@ def test_nothing_is_published_when_the_access_record_cannot_be_written(env, monk
 def test_a_failed_publish_gives_the_rows_back_and_records_the_failure(env):
     dead_lettered(env, FlakyHandler(), count=2)
 
-    class Down:
-        def publish(self, messages):
+    class Down(InMemoryTransport):
+        def publish(self, messages: Sequence[OutgoingMessage]) -> None:
             raise BrokerUnavailable("broker down")
 
     report = DeadLetterOperations(env.hub.uow_factory(), Down(), routes=ROUTES(env)).replay(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -25,7 +28,7 @@ ANY = ()
 
 
 @pytest.fixture
-def engine(tmp_path) -> Engine:
+def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'dlq.db'}")
     upgrade(engine)
     yield engine
@@ -130,7 +133,7 @@ def test_queries_filter_by_group_type_queue_time_and_status(engine):
         )
         store.discard(c, operator="bob", reason="known bad", now=T0)
 
-        def ids(**kwargs):
+        def ids(**kwargs: Any) -> list[int]:
             return [d.id for d in store.find(DeadLetterQuery(**kwargs))]
 
         assert ids() == [a, b]

@@ -8,7 +8,9 @@ reveals at most the configured number of numbers a day.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -26,10 +28,10 @@ from hub.core.operator.approvals import (
     request,
 )
 from hub.core.rules.sealed_bodies import carries_numbers
-from hub.demo.deployment import local_deployment
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.db.tables.audit import access_records
 from hub.infra.memory.transport import InMemoryTransport
-from hub.ports.approvals import ApprovalAction, ApprovalStatus
+from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.settings import Settings
 from tests._shared_transport import shared
 from tests.unit.test_dlq_fixtures import make_env
@@ -50,7 +52,15 @@ def hub(tmp_path):
     hub.close()
 
 
-def ask(hub, action=REPLAY, target=None, *, by="al", org="federation", at=T0):
+def ask(
+    hub: LocalDeployment,
+    action: ApprovalAction = REPLAY,
+    target: Mapping[str, Any] | None = None,
+    *,
+    by: str = "al",
+    org: str = "federation",
+    at: datetime = T0,
+) -> Approval:
     with hub.uow_factory()() as uow:
         try:
             return request(
@@ -68,7 +78,15 @@ def ask(hub, action=REPLAY, target=None, *, by="al", org="federation", at=T0):
             uow.commit()  # the request, or the refusal's record
 
 
-def answer(hub, approval_id, *, by="bo", org="federation", approve=True, at=T0 + timedelta(minutes=1)):
+def answer(
+    hub: LocalDeployment,
+    approval_id: str,
+    *,
+    by: str = "bo",
+    org: str = "federation",
+    approve: bool = True,
+    at: datetime = T0 + timedelta(minutes=1),
+) -> Approval:
     with hub.uow_factory()() as uow:
         try:
             return decide(
@@ -86,7 +104,15 @@ def answer(hub, approval_id, *, by="bo", org="federation", approve=True, at=T0 +
             uow.commit()
 
 
-def use(hub, approval_id, action=REPLAY, target=None, *, by="al", at=T0 + timedelta(minutes=2)):
+def use(
+    hub: LocalDeployment,
+    approval_id: str | None,
+    action: ApprovalAction = REPLAY,
+    target: Mapping[str, Any] | None = None,
+    *,
+    by: str = "al",
+    at: datetime = T0 + timedelta(minutes=2),
+) -> Approval:
     with hub.uow_factory()() as uow:
         try:
             return consume(
@@ -103,7 +129,7 @@ def use(hub, approval_id, action=REPLAY, target=None, *, by="al", at=T0 + timede
             uow.commit()
 
 
-def records(hub, action: str) -> list[dict]:
+def records(hub: LocalDeployment, action: str) -> list[dict[str, Any]]:
     with hub.engine.connect() as conn:
         rows = conn.execute(
             select(access_records).where(access_records.c.action == action).order_by(access_records.c.seq)

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from contracts.envelope import LegalBasis, Purpose, new_envelope
+from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
 from contracts.errors import DecodeError, UnknownMessageType, ValidationFailed
 from contracts.messages.common import ChunkInfo
 from contracts.messages.survival import SurvivalInquiryRecord, SurvivalInquiryRequested
@@ -19,7 +19,7 @@ PURPOSE = Purpose(
 )
 
 
-def _request(records=1):
+def _request(records: int = 1) -> Envelope:
     payload = SurvivalInquiryRequested(
         chunk=ChunkInfo(batch_id="b1", chunk_index=0, chunk_count=1, total_records=records),
         cycle="2026-12",

@@ -8,6 +8,7 @@ handler's effect of the first run survives.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -19,7 +20,7 @@ from hub.core.flows.context import HandlerContext
 from hub.core.runtime.worker import CONSUMER
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.transport import Disposition
-from tests.unit.test_dlq_fixtures import INQUIRY, inquiry, make_env
+from tests.unit.test_dlq_fixtures import INQUIRY, DlqEnv, inquiry, make_env
 
 
 @dataclass
@@ -43,7 +44,7 @@ def env(tmp_path):
     return make_env(tmp_path)
 
 
-def run_batch(env, handler, messages):
+def run_batch(env: DlqEnv, handler: Recording, messages: Sequence[Envelope]) -> list[Disposition]:
     for message in messages:
         env.send(message)
     deliveries = env.mem.ready(env.names.ingress_queue)
