@@ -93,10 +93,6 @@ def eventually(check: Callable[[], object], timeout_s: float = TIMEOUT_S) -> Non
             assert check()
 
 
-def _fields(m: OutgoingMessage) -> dict[str, object]:
-    return {name: getattr(m, name) for name in OutgoingMessage.__slots__}
-
-
 def first_death(delivery: Delivery) -> dict[str, object]:
     deaths = delivery.headers["x-death"]
     assert isinstance(deaths, list)
@@ -164,7 +160,9 @@ class TransportContract:
             transport.declare(topology)
             small = message(names, n=1)
             big = dataclasses.replace(message(names, n=2), body=b"x" * 3000)
-            bulk = dataclasses.replace(message(names, n=3), body=b"y" * 3000, message_type="test.bulk")
+            bulk = dataclasses.replace(
+                message(names, n=3), body=b"y" * 3000, message_type="test.bulk"
+            )
             transport.publish([small, big, bulk])
             got = {d.message_id: d for d in take(transport, names.ingress_queue, 3)}
         finally:
@@ -229,7 +227,7 @@ class TransportContract:
 
     def test_a_message_naming_its_own_user_is_published(self, transport: Transport, names: Names) -> None:
         sent = message(names)
-        transport.publish([OutgoingMessage(**{**_fields(sent), "user_id": transport.user})])
+        transport.publish([dataclasses.replace(sent, user_id=transport.user)])
 
         [got] = take(transport, names.ingress_queue, 1)
 
@@ -239,7 +237,7 @@ class TransportContract:
         self, transport: Transport, names: Names
     ) -> None:
         honest = message(names, n=1)
-        forged = OutgoingMessage(**{**_fields(message(names, n=2)), "user_id": f"{transport.user}-other"})
+        forged = dataclasses.replace(message(names, n=2), user_id=f"{transport.user}-other")
 
         with pytest.raises(SenderNotPermitted, match="user_id"):
             transport.publish([honest, forged])
@@ -510,9 +508,7 @@ class TestInMemoryTransport(TransportContract):
         pension.publish([message(names)])
 
         with pytest.raises(SenderNotPermitted):
-            pension.publish(
-                [OutgoingMessage(**{**_fields(message(names)), "user_id": "renkei-adapter-jlis"})]
-            )
+            pension.publish([dataclasses.replace(message(names), user_id="renkei-adapter-jlis")])
         pension.close()
 
         [got] = take(hub, names.ingress_queue, 1)

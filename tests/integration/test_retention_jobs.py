@@ -7,6 +7,7 @@ the deletion), rotated logs and exchange files; every run writes its counts per 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import uuid
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from contracts.individual_number import IndividualNumber
 from contracts.messages.jlis_acquisition import HoldReason
@@ -43,7 +44,7 @@ from hub.infra.retention.run import RetentionPlaces, RetentionReport, run_all
 from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, ProvisionRole
 from hub.ports.codes import PendingQuery, PendingStatus
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow, HoldResolution, QueriedInfo
-from hub.ports.vault import Retention, SubjectId
+from hub.ports.vault import AUDIT_SCOPE, Retention, SubjectId
 from tests import vault_fixtures as fx
 
 keyring = fx.keyring
@@ -83,7 +84,14 @@ class World:
             return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
 
-def _dead_letter(conn, *, message_id: str, body: dict, status: str = "pending", at: datetime = LATELY) -> int:
+def _dead_letter(
+    conn: Connection,
+    *,
+    message_id: str,
+    body: dict[str, object],
+    status: str = "pending",
+    at: datetime = LATELY,
+) -> int:
     row = {
         "death_key": uuid.uuid4().hex,
         "message_key": message_id,
@@ -158,7 +166,7 @@ class RetentionJobsContract:
             stay = uow.vault.enrol(
                 [(stay_u, stay_n)], retention=Retention("pension.entitlement"), source="t"
             )[stay_u]
-            token = uow.vault.tokens("audit", [gone])[gone]
+            token = uow.vault.tokens(AUDIT_SCOPE, [gone])[gone]
             atena = uow.codes.atena_numbers([gone, stay], allocate=True)
             uow.codes.store_codes([(gone, "C" * 24), (stay, "D" * 24)])
             message_id = str(uuid.uuid4())
@@ -167,18 +175,16 @@ class RetentionJobsContract:
             )
             own_hold = _hold(gone, gone_u, [None], LATELY)
             other_hold = _hold(stay, stay_u, [], LATELY)
-            other_hold = Hold(
-                **{
-                    **vars_of(other_hold),
-                    "candidates": (
-                        HeldCandidate(
-                            1, seal_for_hold(sealer, gone_n, other_hold.hold_id, 1), QueriedInfo(name="甲")
-                        ),
-                        HeldCandidate(
-                            2, seal_for_hold(sealer, stay_n, other_hold.hold_id, 2), QueriedInfo(name="乙")
-                        ),
+            other_hold = dataclasses.replace(
+                other_hold,
+                candidates=(
+                    HeldCandidate(
+                        1, seal_for_hold(sealer, gone_n, other_hold.hold_id, 1), QueriedInfo(name="甲")
                     ),
-                }
+                    HeldCandidate(
+                        2, seal_for_hold(sealer, stay_n, other_hold.hold_id, 2), QueriedInfo(name="乙")
+                    ),
+                ),
             )
             uow.holds.add([own_hold, other_hold])
             uow.pending_queries.add([_query(gone, gone_u, LATELY)])
@@ -221,7 +227,9 @@ class RetentionJobsContract:
         assert dry.kinds[Kind.DEAD_LETTERS_ERASED].due == 3
         assert dry.kinds[Kind.HOLDS_ERASED].due == 2  # its own hold, and a candidate in another's
         assert world.count(subjects, subjects.c.id == gone) == 1  # a dry run changes nothing
-        assert set(dry.as_json()["kinds"]) == {row.kind.value for row in RETENTION_MODEL}
+        kinds = dry.as_json()["kinds"]
+        assert isinstance(kinds, dict)
+        assert set(kinds) == {row.kind.value for row in RETENTION_MODEL}
 
         report = world.run()
         assert (report.erasure.subjects_erased, report.kinds[Kind.VAULT_PERSON].done) == (1, 1)
@@ -412,10 +420,6 @@ class RetentionJobsContract:
         assert report.deletion_log_entries == 0
         assert report.storage is None
         assert all(r.done in (0, None) for r in report.kinds.values())
-
-
-def vars_of(hold: Hold) -> dict[str, object]:
-    return {name: getattr(hold, name) for name in hold.__dataclass_fields__}
 
 
 def _query(subject: SubjectId, usage: UsageNumber, at: datetime) -> PendingQuery:

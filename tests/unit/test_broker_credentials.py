@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, TypedDict
 
 import pytest
 
@@ -37,7 +37,15 @@ from hub.settings import BrokerIdentity, BrokerSettings, Environment, Settings
 URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 
-def settings(tmp_path: Path, **broker: object) -> Settings:
+class ProductionBase(TypedDict):
+    """The settings of a production deployment that every case here shares."""
+
+    environment: Environment
+    key_file: Path
+    exchange_prefix: str
+
+
+def settings(tmp_path: Path, **broker: Any) -> Settings:
     return Settings(
         amqp_url=URL, data_dir=tmp_path / "var", exchange_prefix="p", broker=BrokerSettings(**broker)
     )
@@ -119,11 +127,9 @@ def test_production_reads_each_services_password_file_and_refuses_one_open_to_ot
 
 
 def test_production_without_a_password_file_needs_the_services_own_user_in_the_url(tmp_path: Path) -> None:
-    base = {
-        "environment": Environment.PRODUCTION,
-        "key_file": tmp_path / "k.json",
-        "exchange_prefix": "renkei",
-    }
+    base = ProductionBase(
+        environment=Environment.PRODUCTION, key_file=tmp_path / "k.json", exchange_prefix="renkei"
+    )
     right = Settings(amqp_url="amqp://renkei-hub:pw@amqp:5672/renkei", **base)
     assert broker_login(right, "hub").user == "renkei-hub"
     with pytest.raises(ConfigurationError, match="logs in as renkei-hub, not as renkei-adapter-jlis"):

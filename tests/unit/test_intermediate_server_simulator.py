@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -64,7 +65,12 @@ def acquire(s: IntermediateServerSimulator, people: int, seed: int = 1) -> dict[
     rows = [CodeRequestRow(i, atena(i), synthetic_individual_number(rng)) for i in range(people)]
     (answer,) = IntermediateServerGateway(s).exchange(request("FGQ1", CODE_REQUEST, rows))
     _, results = parse(CODE_RESULT, answer.content)
-    return {r.atena_no: r.code for r in results if r.acquired}
+    codes: dict[str, str] = {}
+    for r in results:
+        if r.acquired:
+            assert r.code is not None, "an acquired person's row carries the code"
+            codes[r.atena_no] = r.code
+    return codes
 
 
 def query_row(
@@ -86,13 +92,15 @@ def query_row(
     return replace(row, **kw)
 
 
-def accepted(files):
+def accepted(files: Sequence[CounterpartFile]) -> dict[str, tuple[str, str | None]]:
     (reception,) = [f for f in files if parse_name(f.name)[0] == "SKA1"]
     return {r.record_id: (r.status, r.message) for r in parse(ACCEPTANCE, reception.content)[1]}
 
 
 def test_it_is_a_simulator_and_issues_one_code_per_person_deterministically():
-    s: Simulator = sim()
+    s = sim()
+    as_simulator: Simulator = s  # mypy checks that it meets the protocol
+    assert as_simulator is s
     codes = acquire(s, 5)
     assert len(codes) == 5
     assert all(c.isalpha() and c.isupper() for c in codes.values())
@@ -174,6 +182,7 @@ def test_late_answers_are_released_by_ticks_until_confirmed():
     assert [a.record_id for a in answers] == ["REC00000000", "REC00000001"]
     assert answers[0].tax_year == 2025
     assert answers[0].per_capita_levy in (0, 5000)
+    assert answers[1].household_size is not None
     assert answers[1].household_size >= 1
     assert answers[1].relationship
     assert all(
@@ -220,19 +229,20 @@ def test_a_redelivered_file_gets_the_same_answer_and_no_duplicate_error():
     assert accepted(second)["REC00000000"] == ("accepted", None)
 
 
-def dup(seq: int, record_id: str, op=DuplicateOperation.INSERT, who: int = 0) -> DuplicateRequestRow:
-    data = (
-        {}
-        if op is DuplicateOperation.DELETE
-        else {
-            "pension_kind": PensionKind.RETIREMENT,
-            "annual_amount": 1_000_000,
-            "suspended": False,
-            "entitled_from": date(2015, 4, 1),
-        }
+def dup(
+    seq: int, record_id: str, op: DuplicateOperation = DuplicateOperation.INSERT, who: int = 0
+) -> DuplicateRequestRow:
+    row = DuplicateRequestRow(
+        seq, op, record_id, atena(who), "TM00000000000051", "NENKIN01", 1, date(2026, 4, 1)
     )
-    return DuplicateRequestRow(
-        seq, op, record_id, atena(who), "TM00000000000051", "NENKIN01", 1, date(2026, 4, 1), **data
+    if op is DuplicateOperation.DELETE:
+        return row
+    return replace(
+        row,
+        pension_kind=PensionKind.RETIREMENT,
+        annual_amount=1_000_000,
+        suspended=False,
+        entitled_from=date(2015, 4, 1),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from datetime import date
+from typing import Literal, TypedDict
 
 import pytest
 
@@ -19,6 +20,17 @@ from adapters.pension._manifest import manifest_holds_a_number
 from adapters.pension.wire import InquiryManifest, OutcomeManifest, dump_manifest, parse_manifest
 from contracts.individual_number import synthetic_individual_number
 from contracts.redaction import find_numbers
+
+
+class CommonFields(TypedDict):
+    """What both kinds of manifest carry."""
+
+    format_version: Literal[1, 2]
+    file_name: str
+    record_count: int
+    sha256: str
+    cycle: str
+    batch_id: str
 
 
 def _number_like_digest() -> str:
@@ -33,14 +45,14 @@ def _number_like_digest() -> str:
 @pytest.mark.parametrize("kind", ["survival_inquiry", "survival_outcomes"])
 def test_a_digest_with_a_number_like_run_is_not_a_number(kind):
     digest = _number_like_digest()
-    common = {
-        "format_version": 1,
-        "file_name": "survival_inquiry.b1.csv",
-        "record_count": 3,
-        "sha256": digest,
-        "cycle": "2026-12",
-        "batch_id": "b1",
-    }
+    common = CommonFields(
+        format_version=1,
+        file_name="survival_inquiry.b1.csv",
+        record_count=3,
+        sha256=digest,
+        cycle="2026-12",
+        batch_id="b1",
+    )
     manifest = (
         InquiryManifest(kind="survival_inquiry", as_of=date(2026, 11, 20), **common)
         if kind == "survival_inquiry"

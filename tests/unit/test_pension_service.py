@@ -8,7 +8,7 @@ import stat
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
@@ -327,7 +327,7 @@ def test_outcome_files_are_owner_only(root):
 
 def test_an_outcome_with_an_individual_number_is_refused_and_nothing_is_written(root):
     number = synthetic_individual_number().reveal()
-    fields = {
+    fields: dict[str, Any] = {  # unvalidated on purpose: model_construct builds what the contract refuses
         "record_seq": 1,
         "usage_number": usage(1),
         "outcome": SurvivalOutcome.NAME_CHANGED,

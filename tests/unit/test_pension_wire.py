@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 from datetime import date
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -133,7 +134,7 @@ def test_actions_are_joined_with_a_bar():
 
 def test_an_outcome_row_with_an_individual_number_is_refused_on_write():
     number = synthetic_individual_number().reveal()
-    fields = {
+    fields: dict[str, Any] = {  # unvalidated on purpose: model_construct builds what the contract refuses
         "record_seq": 1,
         "usage_number": _usage("1234567890"),
         "outcome": SurvivalOutcome.NAME_CHANGED,
