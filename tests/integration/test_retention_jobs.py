@@ -118,7 +118,9 @@ def _dead_letter(
         "replay_count": 1 if status == "replayed" else 0,
         "last_replayed_at": at if status == "replayed" else None,
     }
-    return int(conn.execute(insert(dead_letters).values(**row)).inserted_primary_key[0])
+    key = conn.execute(insert(dead_letters).values(**row)).inserted_primary_key
+    assert key is not None, "an insert of one row gives its primary key"
+    return int(key[0])
 
 
 def _hold(subject: SubjectId, usage: UsageNumber, candidates: list[str | None], created: datetime) -> Hold:
