@@ -36,6 +36,7 @@ class DemoFlow(Protocol):
     """
 
     name: str
+    batch_id: str  # the batch its first messages or files name (the fault tests look for its files)
 
     def prepare(self, hub: LocalDeployment, records: int) -> None:
         """Seed what the flow needs (idempotent)."""

@@ -366,7 +366,9 @@ class Deployment:
         if self._admin is None or not self._admin.is_open:
             self._admin = pika.BlockingConnection(pika.URLParameters(self.settings.amqp_url))
         frame = self._admin.channel().queue_declare(queue, passive=True)
-        return int(frame.method.message_count)
+        ready = frame.method.message_count
+        assert ready is not None, "Queue.DeclareOk carries the message count"
+        return ready
 
     def ingress_depth(self) -> int:
         """Messages waiting on the hub's ingress queue."""
@@ -443,7 +445,7 @@ class Deployment:
                     .having(func.count() > 1)
                 )
             ]
-            actions = dict(
+            actions: dict[str, int] = dict(
                 conn.execute(
                     select(access_records.c.action, func.count()).group_by(access_records.c.action)
                 ).all()

@@ -37,8 +37,8 @@ from hub.infra.crypto.sealing import HpkeSealer
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
 from hub.settings import RetrySettings
 from tests.corpus.builders import survival_request_envelope
-from tests.corpus.ingress import CASE_HEADER, TEXT_NAMES, ingress_cases, result_envelope
-from tests.corpus.links import eltax_cases, intermediate_server_cases, jlis_cases, link_body
+from tests.corpus.ingress import CASE_HEADER, TEXT_NAMES, IngressCase, ingress_cases, result_envelope
+from tests.corpus.links import LinkCase, eltax_cases, intermediate_server_cases, jlis_cases, link_body
 from tests.corpus.pension import PensionCase, duplicate_cases, pension_cases, valid_request, write_case
 from tests.faults._broker import PrivateBroker
 from tests.faults.conftest import delete_topology, fault_settings
@@ -195,15 +195,15 @@ def test_every_bad_input_is_refused_with_its_reason_and_every_valid_neighbour_co
     # -- the hub's ingress and the counterpart links ----------------------------------------------------
     publisher = Publisher(d.settings.amqp_url)
     try:
-        for i, case in enumerate(ingress):
+        for i, sent in enumerate(ingress):
             publisher.publish(
                 names.ingress_exchange,
                 "hub",
-                case.body,
-                case=case.id,
-                message_id=case.message_id,
-                message_type=case.message_type,
-                correlation_id=case.correlation_id,
+                sent.body,
+                case=sent.id,
+                message_id=sent.message_id,
+                message_type=sent.message_type,
+                correlation_id=sent.correlation_id,
             )
             if i % 8 == 4:
                 batch = f"valid-ingress-{i}"
@@ -244,14 +244,14 @@ def test_every_bad_input_is_refused_with_its_reason_and_every_valid_neighbour_co
                 message_id=envelope["message_id"],
                 message_type=envelope["message_type"],
             )
-        for case in links:
+        for link in links:
             publisher.publish(
                 names.counterpart_exchange,
-                names.counterpart_routing_key(case.counterpart, "inbound"),  # type: ignore[arg-type]
-                link_body(d.hub, case),
-                case=case.id,
+                names.counterpart_routing_key(link.counterpart, "inbound"),
+                link_body(d.hub, link),
+                case=link.id,
                 message_id=str(new_id()),
-                message_type=f"{case.counterpart}.file",
+                message_type=f"{link.counterpart}.file",
                 correlation_id=correlation,
             )
     finally:
@@ -296,10 +296,11 @@ def test_every_bad_input_is_refused_with_its_reason_and_every_valid_neighbour_co
 
     letters, reports = _dead_letters(d, later), _reports(d)
     problems: list[str] = []
-    for case in [*ingress, *links]:
-        failure = letters[case.id].failure
-        if failure.reason_code not in case.reasons or failure.reason_code in NEVER or not failure.reason_text:
-            problems.append(f"{case.id}: {failure.reason_code} ({failure.stage}: {failure.reason_text})")
+    lettered: list[IngressCase | LinkCase] = [*ingress, *links]
+    for bad in lettered:
+        failure = letters[bad.id].failure
+        if failure.reason_code not in bad.reasons or failure.reason_code in NEVER or not failure.reason_text:
+            problems.append(f"{bad.id}: {failure.reason_code} ({failure.stage}: {failure.reason_text})")
     for case in files:
         mine = [r for r in reports[_digest(case.name)] if r["reason"] in case.reasons]
         if not mine or not all(r["problem"] and r["action"] for r in mine):
@@ -307,9 +308,9 @@ def test_every_bad_input_is_refused_with_its_reason_and_every_valid_neighbour_co
     assert not problems, "\n".join(problems)
 
     # Valid neighbours: exactly one outcome per person asked.
-    for batch_id, people in valid_batches.items():
+    for batch_id, asked in valid_batches.items():
         rows = pension.read_outcomes(batch_id)
-        assert len(rows) == people == len({r.record_seq for r in rows}), batch_id
+        assert len(rows) == asked == len({r.record_seq for r in rows}), batch_id
     assert pension.read_outcomes("dup-other") == [], "a second body under a handled id was not handled"
     assert d.log_count("hub", "duplicate delivery skipped") >= 2
     for i, name in enumerate(TEXT_NAMES):

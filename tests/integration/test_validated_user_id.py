@@ -97,7 +97,9 @@ def publish_raw(url: str, queue: str, user_id: str) -> None:
 def depth(url: str, queue: str) -> int:
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
-        return int(connection.channel().queue_declare(queue, passive=True).method.message_count)
+        ready = connection.channel().queue_declare(queue, passive=True).method.message_count
+        assert ready is not None, "Queue.DeclareOk carries the message count"
+        return ready
     finally:
         connection.close()
 
