@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from dataclasses import replace
 from datetime import date, datetime
+from typing import Any, TypedDict
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -43,7 +44,22 @@ from contracts.redaction import find_numbers
 NUMBER = "".join("31415926535") + str(check_digit("31415926535"))
 ATENA = "000000000012345"
 AT = datetime(2026, 11, 26, 9, 30, 0, tzinfo=JST)
-ROWS = {
+
+
+class Rows(TypedDict):
+    """A valid row or two of each file kind."""
+
+    FGQ1: list[CodeRequestRow]
+    FGR1: list[CodeResultRow]
+    SKQ1: list[QueryRow]
+    SKA1: list[AcceptanceRow]
+    SKR1: list[AnswerRow]
+    DBQ1: list[DuplicateRequestRow]
+    DBR1: list[DuplicateResultRow]
+    TKN1: list[NoticeRow]
+
+
+ROWS: Rows = {
     "FGQ1": [CodeRequestRow(0, ATENA, IndividualNumber(NUMBER))],
     "FGR1": [
         CodeResultRow(0, ATENA, True, "ABCDEFGHIJKL"),
@@ -126,6 +142,13 @@ ROWS = {
 }
 
 
+def rows_of(kind: str) -> list[Any]:
+    """``ROWS`` of a kind named at run time (the parametrized tests), with its layout's row type."""
+    rows = ROWS.get(kind)
+    assert isinstance(rows, list), kind
+    return rows
+
+
 def header(kind: str) -> FileHeader:
     provider = "131016" if kind in ("SKQ1", "SKA1", "SKR1") else None
     batch = None if kind == "TKN1" else "batch-1"
@@ -134,9 +157,9 @@ def header(kind: str) -> FileHeader:
 
 @pytest.mark.parametrize("kind", sorted(LAYOUTS))
 def test_every_layout_round_trips(kind):
-    content = write(LAYOUTS[kind], header(kind), ROWS[kind])
+    content = write(LAYOUTS[kind], header(kind), rows_of(kind))
     assert content.endswith(b"\r\n")
-    assert parse(LAYOUTS[kind], content) == (header(kind), ROWS[kind])
+    assert parse(LAYOUTS[kind], content) == (header(kind), rows_of(kind))
 
 
 def test_the_answer_file_uses_the_public_column_names():
@@ -326,7 +349,7 @@ def test_any_bytes_either_parse_or_fail_with_a_wire_error(kind, content):
 @settings(max_examples=300)
 @given(st.sampled_from(sorted(LAYOUTS)), st.data())
 def test_a_changed_byte_either_still_parses_or_fails_with_a_wire_error(kind, data):
-    content = bytearray(write(LAYOUTS[kind], header(kind), ROWS[kind]))
+    content = bytearray(write(LAYOUTS[kind], header(kind), rows_of(kind)))
     position = data.draw(st.integers(0, len(content) - 1))
     content[position] = data.draw(st.integers(0, 255))
     problem = ""
