@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pika
+from pika.spec import BasicProperties
 
 from adapters.pension.messages import read_hub_messages
 from contracts.envelope import Envelope
 from hub.settings import Settings
+from tests._amqp import get
 
 
 def pension_messages(settings: Settings, message_type: str) -> list[Envelope]:
@@ -37,17 +39,17 @@ def bind_spy(settings: Settings, bindings: dict[str, list[str]]) -> str:
     return spy
 
 
-def drain(settings: Settings, queue: str, limit: int = 100_000) -> list[tuple[Any, bytes]]:
+def drain(settings: Settings, queue: str, limit: int = 100_000) -> list[tuple[BasicProperties, bytes]]:
     """Take every message of ``queue``: ``(properties, body)``; bounded."""
-    taken = []
+    taken: list[tuple[BasicProperties, bytes]] = []
     connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
     try:
         channel = connection.channel()
         for _ in range(limit):
-            method, properties, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
+            got = get(channel, queue)
+            if got is None:
                 break
-            taken.append((properties, body))
+            taken.append((got.properties, got.body))
         channel.queue_delete(queue)
     finally:
         connection.close()

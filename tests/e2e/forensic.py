@@ -374,9 +374,9 @@ class Examiner:
         for index, number in self.blobs.blind.items():
             if index in blob:
                 self._note(f.blind, number, where)
-        for subject in self.subject_ids:
-            if subject in blob:
-                self._note(f.traces, subject.decode(), where)
+        for subject_id in self.subject_ids:
+            if subject_id in blob:
+                self._note(f.traces, subject_id.decode(), where)
 
     def _open(self, raw: bytes, where: str, table: dict[str, set[str]]) -> None:
         if len(raw) <= _GCM_NONCE + _GCM_TAG:

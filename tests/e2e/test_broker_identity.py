@@ -39,6 +39,7 @@ from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, Names, renkei_topo
 from hub.infra.broker.users import delete_users
 from hub.ports.dead_letters import DeadLetterQuery
 from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
+from tests._amqp import get
 from tests._availability import local_broker_admin, unavailable
 from tests._connections import connection_name, service_of
 from tests.e2e._running import wait_until
@@ -117,15 +118,15 @@ def drain_spy(url: str, spy: str) -> list[dict[str, Any]]:
     try:
         channel = connection.channel()
         for _ in range(100_000):  # bounded
-            method, properties, _body = channel.basic_get(spy, auto_ack=True)
-            if method is None:
+            got = get(channel, spy)
+            if got is None:
                 break
             seen.append(
                 {
-                    "type": properties.type,
-                    "user_id": properties.user_id,
-                    "exchange": method.exchange,
-                    "routing_key": method.routing_key,
+                    "type": got.properties.type,
+                    "user_id": got.properties.user_id,
+                    "exchange": got.exchange,
+                    "routing_key": got.routing_key,
                 }
             )
         channel.queue_delete(spy)

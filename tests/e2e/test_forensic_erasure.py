@@ -36,7 +36,7 @@ from pathlib import Path
 import pika
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import create_engine, inspect, select, text, update
+from sqlalchemy import Engine, create_engine, inspect, select, text, update
 from sqlalchemy.engine import make_url
 
 from adapters.jlis import SyntheticPopulation
@@ -50,7 +50,7 @@ from hub.cli.retention import run_retention, today_in_japan
 from hub.core.operator.holds import hold_id_for, seal_for_hold
 from hub.core.runtime.retry import dead_letter_message
 from hub.demo.data import demo_population
-from hub.demo.deployment import local_deployment
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.demo.runner import run_demo
 from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, renkei_topology
 from hub.infra.crypto.blind_index import BlindIndexer
@@ -65,7 +65,9 @@ from hub.infra.keys.needs import cut
 from hub.infra.service_names import SERVICE_NAMES
 from hub.ports.holds import HeldCandidate, Hold, HoldFlow, QueriedInfo
 from hub.ports.transport import Delivery
+from hub.ports.vault import SubjectId
 from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
+from tests._amqp import Got, get
 from tests._availability import unavailable
 from tests.e2e.conftest import amqp_url, delete_prefixed
 from tests.e2e.forensic import (
@@ -153,17 +155,17 @@ def _bind_spy(settings: Settings) -> str:
     return spy
 
 
-def _drain(url: str, queues: list[str], *, delete: bool = False) -> list[tuple[str, str, bytes, dict]]:
-    seen = []
+def _drain(url: str, queues: list[str], *, delete: bool = False) -> list[Got]:
+    seen: list[Got] = []
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         channel = connection.channel()
         for queue in queues:
             for _ in range(100_000):  # bounded
-                method, props, body = channel.basic_get(queue, auto_ack=True)
-                if method is None:
+                got = get(channel, queue)
+                if got is None:
                     break
-                seen.append((method.exchange, method.routing_key, body, props))
+                seen.append(got)
             if delete:
                 channel.queue_delete(queue)
     finally:
@@ -171,29 +173,30 @@ def _drain(url: str, queues: list[str], *, delete: bool = False) -> list[tuple[s
     return seen
 
 
-def _dead_letter_some(hub, captured) -> int:
+def _dead_letter_some(hub: LocalDeployment, captured: list[Got]) -> int:
     """Dead-letter one copy of each kind of message that carried a sealed number, as its consumer would."""
-    chosen: dict[tuple[str, str], tuple[str, str, bytes, object]] = {}
-    for exchange, key, body, props in captured:
-        if b"sealed:" in body:
-            chosen.setdefault((key, props.type or ""), (exchange, key, body, props))
+    chosen: dict[tuple[str, str], Got] = {}
+    for got in captured:
+        if b"sealed:" in got.body:
+            chosen.setdefault((got.routing_key, got.properties.type or ""), got)
     assert len(chosen) >= 4, f"too few kinds of sealed messages to dead-letter: {sorted(chosen)}"
     group = hub.hub_services()
     group.start()
     try:
         transport = hub.transport("forensic")
-        for exchange, key, body, props in chosen.values():
+        for got in chosen.values():
+            props = got.properties
             delivery = Delivery(
-                queue=f"{hub.settings.exchange_prefix}.{key}",
-                body=body,
+                queue=f"{hub.settings.exchange_prefix}.{got.routing_key}",
+                body=got.body,
                 message_id=props.message_id,
                 message_type=props.type,
                 correlation_id=props.correlation_id,
                 headers={},
                 redelivered=False,
                 delivery_tag=0,
-                routing_key=key,
-                exchange=exchange,
+                routing_key=got.routing_key,
+                exchange=got.exchange,
             )
             error = ValidationFailed("the forensic test refused it")
             transport.publish(
@@ -208,13 +211,18 @@ def _dead_letter_some(hub, captured) -> int:
     return len(chosen)
 
 
-def _stored_dead_letters(hub) -> int:
+def _stored_dead_letters(hub: LocalDeployment) -> int:
     with hub.engine.connect() as conn:
         return int(conn.execute(text("SELECT count(*) FROM dead_letters")).scalar_one())
 
 
 def _hold_some(
-    hub, ring: Keyring, holder: str, erased_holder: str, erased: list[str], kept: list[str]
+    hub: LocalDeployment,
+    ring: Keyring,
+    holder: SubjectId,
+    erased_holder: SubjectId,
+    erased: list[str],
+    kept: list[str],
 ) -> None:
     """Hold links for an operator with erased and kept people's numbers among the candidates."""
     sealer = HpkeSealer(ring.sealing_for(("hub",)))
@@ -222,7 +230,7 @@ def _hold_some(
     with hub.uow_factory()() as uow:
         usage = uow.vault.usage_of([holder, erased_holder])
 
-    def hold(subject: str, candidates: list[str], seq: int) -> Hold:
+    def hold(subject: SubjectId, candidates: list[str], seq: int) -> Hold:
         hold_id = hold_id_for(uuid.uuid4(), seq)
         return Hold(
             hold_id=hold_id,
@@ -258,7 +266,11 @@ def _usage_of(hub, subject: str):
 
 
 def _vault_blobs(
-    engine, ring: Keyring, erased: set[str], numbers_of: dict[str, set[str]], into: VaultBlobs
+    engine: Engine,
+    ring: Keyring,
+    erased: set[SubjectId],
+    numbers_of: dict[SubjectId, set[str]],
+    into: VaultBlobs,
 ) -> None:
     """Note every wrapped key, ciphertext and blind index the vault holds now for the erased people."""
     with engine.connect() as conn:
@@ -394,11 +406,13 @@ def _examine(
     topology = renkei_topology(settings.exchange_prefix, settings.retry)
     whole = deployment_keyring(settings)
     link = AeadLinkCipher(*(whole.link_keys(c) for c in COUNTERPARTS))
-    for _, _, body, props in _drain(settings.amqp_url, [q.name for q in topology.queues]):
-        examiner.search(body, "a message left in a queue")
-        examiner.search(json.dumps(props.headers or {}, default=str).encode(), "a queue message's headers")
+    for left in _drain(settings.amqp_url, [q.name for q in topology.queues]):
+        examiner.search(left.body, "a message left in a queue")
+        examiner.search(
+            json.dumps(left.properties.headers or {}, default=str).encode(), "a queue message's headers"
+        )
         with contextlib.suppress(Exception):
-            examiner.search(link.open(body).content, "a link message, opened")
+            examiner.search(link.open(left.body).content, "a link message, opened")
     return examiner.finish(), files
 
 

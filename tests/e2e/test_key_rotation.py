@@ -25,6 +25,7 @@ from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, Names
 from hub.infra.db.tables.vault import numbers, subject_keys
 from hub.infra.keys.keyring import RECIPIENTS, KeyKind, KeyName
 from hub.infra.keys.keyring_files import deployment_keyring
+from tests._amqp import get
 from tests.e2e._running import wait_until
 from tests.e2e.conftest import amqp_url
 
@@ -45,7 +46,9 @@ class RouteSpy:
     def __init__(self, settings) -> None:
         self._connection = pika.BlockingConnection(pika.URLParameters(amqp_url()))
         self._channel = self._connection.channel()
-        self._queue = self._channel.queue_declare("", exclusive=True).method.queue
+        queue = self._channel.queue_declare("", exclusive=True).method.queue
+        assert queue, "the broker names a queue declared without a name"
+        self._queue = queue
         route = Names(settings.exchange_prefix).route_exchange
         for adapter in ADAPTERS:
             self._channel.queue_bind(self._queue, route, routing_key=adapter)
@@ -54,10 +57,10 @@ class RouteSpy:
     def sealed_under(self, keys: dict[str, str]) -> int:
         """Routed messages holding a number sealed for one of the recipients under the key id given for it."""
         while True:
-            method, _properties, body = self._channel.basic_get(self._queue, auto_ack=True)
-            if method is None:
+            got = get(self._channel, self._queue)
+            if got is None:
                 break
-            self.bodies.append(body)
+            self.bodies.append(got.body)
         markers = [f"sealed:v2:{recipient}:{key_id}:".encode() for recipient, key_id in keys.items()]
         return sum(1 for body in self.bodies if any(m in body for m in markers))
 

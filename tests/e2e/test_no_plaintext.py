@@ -21,6 +21,7 @@ from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
 from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, renkei_topology
+from tests._amqp import get
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
 
@@ -52,17 +53,17 @@ def _bind_spy(url: str, settings) -> str:
     return spy
 
 
-def _drain_all(url: str, queues: list[str]) -> list[tuple[str, bytes, dict]]:
-    seen = []
+def _drain_all(url: str, queues: list[str]) -> list[tuple[str, bytes, dict[str, object]]]:
+    seen: list[tuple[str, bytes, dict[str, object]]] = []
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         channel = connection.channel()
         for queue in queues:
             for _ in range(200_000):  # bounded
-                method, props, body = channel.basic_get(queue, auto_ack=True)
-                if method is None:
+                got = get(channel, queue)
+                if got is None:
                     break
-                seen.append((queue, body, dict(props.headers or {})))
+                seen.append((queue, got.body, dict(got.properties.headers or {})))
     finally:
         connection.close()
     return seen
