@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 import pytest
 
 from contracts.envelope import Envelope, new_envelope
 from contracts.errors import PolicyRefused
+from contracts.individual_number import IndividualNumber
 from contracts.messages.common import ChunkInfo
 from contracts.messages.eltax import (
     NOTICE_PURPOSE,
@@ -50,7 +52,7 @@ from hub.core.flows.eltax import (
     handle_tokucho_notice_request,
 )
 from hub.core.rules.policy import NumberPolicy
-from hub.demo.deployment import local_deployment
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.memory.transport import InMemoryTransport
 from hub.ports.vault import Ground, Retention
@@ -73,7 +75,9 @@ def hub(tmp_path):
     hub.prepare()
     factory = hub.uow_factory()
     with factory() as uow:
-        links = [(certificate(i), number(i)) for i in range(4)]
+        links: list[tuple[UsageNumber, IndividualNumber | None]] = [
+            (certificate(i), number(i)) for i in range(4)
+        ]
         links += [(dependant(i), number(100 + i)) for i in range(4)]
         links.append((certificate(9), None))  # known, but without a number
         subjects = uow.vault.enrol(links, retention=Retention(basis="test"), source="test")
@@ -160,15 +164,18 @@ def test_a_report_gets_every_number_sealed_for_eltax_in_its_own_field(hub):
     eltax = HpkeUnsealer(hub.keyring.unsealing("eltax"))
     first = payload.records[0]
     mid = out.message_id
+    assert first.individual_number is not None
     assert eltax.unseal(first.individual_number, message_id=mid, field=recipient_number_field(0)) == number(0)
+    assert first.spouse is not None
+    assert first.spouse.individual_number is not None
     assert eltax.unseal(
         first.spouse.individual_number, message_id=mid, field=spouse_number_field(0)
     ) == number(100)
     for k, index in enumerate((1, 2)):
         field = report_dependant_number_field(0, k)
-        assert eltax.unseal(first.dependants[k].individual_number, message_id=mid, field=field) == number(
-            100 + index
-        )
+        sealed = first.dependants[k].individual_number
+        assert sealed is not None
+        assert eltax.unseal(sealed, message_id=mid, field=field) == number(100 + index)
     assert payload.records[1].individual_number is None
     assert payload.records[2].individual_number is None
     assert '"kind":"dependant"' not in encode(out).decode()  # dependants' usage numbers stay in the hub
@@ -240,9 +247,9 @@ def test_only_a_target_notice_carries_numbers(hub):
     assert all(r.individual_number for r in payload.records)
     eltax = HpkeUnsealer(hub.keyring.unsealing("eltax"))
     field = notice_number_field(2)
-    assert eltax.unseal(
-        payload.records[2].individual_number, message_id=target.message_id, field=field
-    ) == number(2)
+    sealed = payload.records[2].individual_number
+    assert sealed is not None
+    assert eltax.unseal(sealed, message_id=target.message_id, field=field) == number(2)
     [result] = run(
         hub, handle_tokucho_notice_request, notice_request(TokuchoNoticeCode.REQUEST_RESULT, result="00")
     )
@@ -287,7 +294,9 @@ def test_a_receipt_reaches_the_pension_system_by_usage_number(hub):
     assert outcomes.unmatched_lines == (3,)
 
 
-def inbound(hub, code: TokuchoNoticeCode, numbers: dict[int, object], **extra) -> Envelope:
+def inbound(
+    hub: LocalDeployment, code: TokuchoNoticeCode, numbers: dict[int, IndividualNumber | None], **extra: Any
+) -> Envelope:
     mid = uuid.uuid4()
     sealer = HpkeSealer(hub.keyring.sealing_for())
     records = tuple(

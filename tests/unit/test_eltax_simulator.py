@@ -30,6 +30,7 @@ from adapters.eltax import (
 from adapters.eltax.tokucho import NoticeHeader
 from contracts.link import CounterpartFile
 from contracts.messages.eltax import ReceiptStatus, TokuchoNoticeCode
+from contracts.messages.eltax_tokucho import TokuchoAmounts
 from tests.eltax_fixtures import notice_file, report_file, simulator
 
 C = TokuchoNoticeCode
@@ -116,15 +117,24 @@ def test_rejected_targets_get_no_request():
     )
 
 
+def _main_total(amounts: TokuchoAmounts) -> int:
+    """The three main-collection amounts of a request added up (a request carries all three)."""
+    total = 0
+    for part in (amounts.main_october, amounts.main_december, amounts.main_february):
+        assert part is not None, "a request carries every main-collection amount"
+        total += part
+    return total
+
+
 def test_the_request_amounts_follow_the_rules():
     register = MunicipalRegister()
     tax = register.annual_tax(2_530_000)
     assert tax == 105_000
     new = register.request_amounts("01", 2_530_000, 0)
-    assert new.main_october + new.main_december + new.main_february == tax // 2
+    assert _main_total(new) == tax // 2
     assert new.provisional_april == new.provisional_june == new.provisional_august == 17_500
     continuing = register.request_amounts("02", 2_530_000, 60_000)
-    assert continuing.main_october + continuing.main_december + continuing.main_february == tax - 30_000
+    assert _main_total(continuing) == tax - 30_000
 
 
 @pytest.mark.parametrize(("created", "allowed"), [(date(2026, 11, 10), True), (date(2026, 12, 10), False)])
@@ -149,6 +159,7 @@ def test_a_collection_result_brings_losses_and_changes_across_the_calendar():
     assert set(notices) == {C.LOSS, C.PROVISIONAL_CHANGE}
     for record in notices[C.LOSS].records:
         assert record.category in {"01", "02", "03", "04"}
+        assert record.event_date is not None, "a loss has its date"
         assert date(2026, 10, 15) < record.event_date <= date(2026, 11, 15)
     for record in notices[C.PROVISIONAL_CHANGE].records:
         assert record.event_date == date(2027, 4, 1)

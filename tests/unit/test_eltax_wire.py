@@ -215,12 +215,14 @@ def test_a_name_outside_cp932_is_refused_with_the_field_and_record_named():
 def test_half_width_text_in_a_full_width_item_is_refused():
     record = replace(report_record(0), address="Tokyo 1-1")
     error = _refused(write_report, replace(report_file(1), records=(record,)))
+    assert error.field is not None, "the error names the field"
     assert error.field.startswith("address ")
 
 
 def test_a_too_long_remark_is_refused():
     record = replace(report_record(0), remarks="あ" * 101)
     error = _refused(write_report, replace(report_file(1), records=(record,)))
+    assert error.field is not None, "the error names the field"
     assert error.field.startswith("remarks ")
     assert "longer than 100" in str(error)
 
@@ -229,6 +231,7 @@ def test_a_repeated_number_in_a_row_is_refused_without_showing_it():
     record = report_record(0)
     record = replace(record, spouse=ReportSpouseEntry("佐藤　節子", record.individual_number))
     error = _refused(write_report, replace(report_file(1), records=(record,)))
+    assert error.field is not None, "the error names the field"
     assert error.field.startswith("spouse_number ")
     assert not find_numbers(str(error))
 
@@ -236,6 +239,7 @@ def test_a_repeated_number_in_a_row_is_refused_without_showing_it():
 def test_more_named_dependants_than_counted_are_refused():
     record = replace(report_record(0), other_dependants=None)
     error = _refused(write_report, replace(report_file(1), records=(record,)))
+    assert error.field is not None, "the error names the field"
     assert error.field.startswith("other_dependants ")
 
 
@@ -282,6 +286,7 @@ def test_a_record_that_contradicts_its_header_is_named():
     with pytest.raises(EltaxWireError) as caught:
         parse_notice(bytes(content))
     assert caught.value.record_no == 3
+    assert caught.value.field is not None, "the error names the field"
     assert caught.value.field.startswith("municipality_code")
 
 
@@ -299,7 +304,9 @@ def test_read_report_reports_every_bad_row_and_keeps_the_good_ones():
     content[2] = b"331,too,few"
     reading = read_report(b"\r\n".join(content))
     assert [r.record is not None for r in reading.rows] == [True, False, False]
-    assert reading.rows[1].problems[0].field.name == "name"
+    named = reading.rows[1].problems[0].field
+    assert named is not None
+    assert named.name == "name"
     assert reading.rows[2].problems[0].field is None
     assert reading.municipality_code == "13101"
 
@@ -310,7 +317,9 @@ def test_read_notice_keeps_reading_after_a_bad_record():
     content[data + 21 : data + 31] = b"12345abcde"  # 基礎年金番号 of the first data record
     reading = read_notice(bytes(content))
     assert [bool(r.problems) for r in reading.records] == [True, False, False]
-    assert reading.records[0].problems[0].field.name == "basic_pension_number"
+    named = reading.records[0].problems[0].field
+    assert named is not None
+    assert named.name == "basic_pension_number"
     assert reading.records[0].certificate_number == "P0000000000"
 
 
