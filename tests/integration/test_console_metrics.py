@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from tests.console_fixtures import approved, console_world, token
 __all__ = ["console_world"]
 
 
-def _flows(client: TestClient) -> dict[tuple[str, str], dict[str, object]]:
+def _flows(client: TestClient) -> dict[tuple[str, str], dict[str, Any]]:
     data = client.get("/api/flows", headers=token("vic")).json()
     return {(row["flow"], row["adapter"]): row for row in data["flows"]}
 
@@ -128,9 +129,9 @@ def test_counters_never_fall_when_old_samples_are_pruned(console_world):
     for key, value in counters.items():
         assert after.get(key) == value, key
     # The flows view's totals still count what was pruned; its window no longer holds it.
-    for key, row in flows_before.items():
-        assert flows_after[key]["total_completed"] == row["total_completed"] > 0
-        assert flows_after[key]["completed"] == 0
+    for flow, row in flows_before.items():
+        assert flows_after[flow]["total_completed"] == row["total_completed"] > 0
+        assert flows_after[flow]["completed"] == 0
     # Pruning twice carries nothing twice.
     MetricsSampler(world.hub.engine, world.hub.names, clock=lambda: later + timedelta(hours=2)).sample()
     with TestClient(world.app) as client:

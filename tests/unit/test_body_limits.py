@@ -29,7 +29,7 @@ from hub.core.runtime.hosting import AdapterHost, HostDeps, SimulatorHost
 from hub.ports.dead_letters import DeadLetterQuery
 from hub.ports.transport import Delivery, Disposition, OutgoingMessage
 from hub.settings import BULK_MESSAGE_TYPES, BodyLimitSettings
-from tests.unit.test_dlq_fixtures import make_env
+from tests.unit.test_dlq_fixtures import DlqEnv, make_env
 
 LIMITS = BodyLimits(1024, MappingProxyType({"bulk.kind": 4096}))
 KIB = 1024
@@ -129,13 +129,13 @@ def env(tmp_path):
     env.hub.close()
 
 
-def host_deps(env) -> HostDeps:
+def host_deps(env: DlqEnv) -> HostDeps:
     # The limits from settings, as the adapter and simulator roots wire them.
     hub = env.hub
     return HostDeps(env.mem, hub.exchanges, hub.retry, hub.link_cipher(), body_limits(env.settings))
 
 
-def dead_copies(env) -> list[Delivery]:
+def dead_copies(env: DlqEnv) -> list[Delivery]:
     return env.mem.ready(env.names.dead_letter_queue)
 
 
@@ -146,7 +146,12 @@ def test_an_adapter_host_dead_letters_an_over_limit_body_unread_and_handles_its_
     big = f'{{"note": "{a}"}}'.encode() + b" " * SMALL
     batch = [delivery(b"{}", n=1), delivery(big, n=2), delivery(b"{}", n=3)]
     decoded: list[int] = []
-    with mock.patch.object(hosting, "decode", lambda body: decoded.append(len(body)) or body.decode()):
+
+    def decode(body: bytes) -> str:
+        decoded.append(len(body))
+        return body.decode()
+
+    with mock.patch.object(hosting, "decode", decode):
         dispositions = host.from_hub(batch)
     assert dispositions == [Disposition.ACK] * 3
     assert decoded == [2, 2], "the large body never reached the decoder"
@@ -161,7 +166,12 @@ def test_an_adapter_host_dead_letters_an_over_limit_body_unread_and_handles_its_
 def test_a_link_host_and_a_simulator_host_refuse_an_over_limit_file_before_opening_it(env):
     deps = host_deps(env)
     opened: list[int] = []
-    link = mock.Mock(open=lambda body: opened.append(len(body)) or CounterpartFile("jlis", "f", b"", "c"))
+
+    def open_file(body: bytes) -> CounterpartFile:
+        opened.append(len(body))
+        return CounterpartFile("jlis", "f", b"", "c")
+
+    link = mock.Mock(open=open_file)
     deps = replace(deps, link=link)
     adapter, simulator = CountingAdapter(), CountingSimulator()
     big = delivery(b"x" * (SMALL + 1), "jlis.file", n=2)
@@ -207,7 +217,19 @@ def test_the_dead_letter_consumer_keeps_an_over_limit_dead_letter_cut_and_names_
     consumer = env.consumer()
     body = f"{a} ".encode() * 6000  # 78,000 bytes, straight to the dead-letter exchange
     headers = {"x-death": [{"reason": "rejected", "queue": env.names.ingress_queue, "count": 1}]}
-    env.mem.publish([OutgoingMessage(env.names.dead_letter_exchange, "", body, "m-x", "t", "m-x", headers)])
+    env.mem.publish(
+        [
+            OutgoingMessage(
+                env.names.dead_letter_exchange,
+                "",
+                body,
+                "m-x",
+                "t",
+                "m-x",
+                headers,  # type: ignore[arg-type]  # x-death, the broker's own list of tables, faked
+            )
+        ]
+    )
     env.mem.run_until_idle({env.names.dead_letter_queue: consumer})
     [dead] = env.dead_letters()
     assert dead.failure.reason_code == "too_large"

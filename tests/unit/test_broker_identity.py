@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ class RecordingAdmin:
             raise ConfigurationError(self.refuse)
         self.documents.append(document)
 
-    def delete(self, users: list[str]) -> None:
+    def delete(self, users: Sequence[str]) -> None:
         raise AssertionError("nothing is deleted here")
 
 

@@ -77,7 +77,7 @@ PATHS = [
 
 
 def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    result = json.loads(json.dumps(document))
+    result: dict[str, Any] = json.loads(json.dumps(document))
     *parents, last = path.split(".")
     node = result
     for part in parents:
@@ -116,6 +116,7 @@ def test_decode_of_any_json_raises_only_contract_errors(value: Any):
 @given(st.sampled_from(PATHS), json_values | st.just(NUMBER) | st.just([NUMBER]))
 def test_an_envelope_with_one_field_replaced_decodes_or_raises_a_contract_error(path: str, value: Any):
     body = json.dumps(_set(VALID, path, value)).encode()
+    message: str | None
     try:
         decoded = decode(body)
     except ContractError as exc:
@@ -143,7 +144,7 @@ def test_the_valid_envelope_decodes_and_round_trips():
 @given(st.text(max_size=40))
 def test_a_usage_number_is_valid_text_or_a_validation_error_never_a_number(value: str):
     try:
-        usage = UsageNumber(kind="pension_certificate", value=value)  # type: ignore[arg-type]
+        usage = UsageNumber(kind="pension_certificate", value=value)
     except ValidationError:
         return
     assert not find_numbers(usage.value)
@@ -264,7 +265,7 @@ def test_parsing_any_text_as_a_token_never_raises(text: str):
 def test_jlis_names_parse_or_raise_a_file_error(name: str):
     for kind in ("request", "result"):
         with contextlib.suppress(JlisFileError):
-            request_id_of(name, kind)  # type: ignore[arg-type]
+            request_id_of(name, kind)
 
 
 @FAST

@@ -23,7 +23,9 @@ from unittest import mock
 import pytest
 from typer.testing import CliRunner
 
+from contracts import registry
 from contracts.individual_number import check_digit
+from contracts.registry import Decoded
 from hub.cli import dlq
 from hub.console.render import body_view, headers_view
 from hub.core.operator.dead_letter_replay import replay_message
@@ -177,7 +179,13 @@ def test_a_header_key_of_a_message_the_broker_dead_lettered_is_neither_kept_nor_
     env.mem.publish(
         [
             OutgoingMessage(
-                env.names.dead_letter_exchange, "", b"{}", "m-broker", "garbage", "m-broker", headers
+                env.names.dead_letter_exchange,
+                "",
+                b"{}",
+                "m-broker",
+                "garbage",
+                "m-broker",
+                headers,  # type: ignore[arg-type]  # x-death, the broker's own list of tables, faked
             )
         ]
     )
@@ -195,10 +203,10 @@ def test_an_8_mb_body_is_dead_lettered_as_too_large_without_being_parsed(env):
     # A type without a limit of its own: 4 MiB (the bulk kinds may be larger).
     env.mem.publish([OutgoingMessage(env.names.ingress_exchange, "hub", big, "m-big", "garbage", "m-big")])
     handler = FlakyHandler(failures=0)
-    decoded = []
-    real_decode = worker_module.decode
+    decoded: list[int] = []
+    real_decode = registry.decode  # the worker's own, which the test wraps
 
-    def counting_decode(body):
+    def counting_decode(body: bytes) -> Decoded:
         decoded.append(len(body))
         return real_decode(body)
 
