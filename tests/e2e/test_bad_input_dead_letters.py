@@ -16,9 +16,9 @@ import pika
 import pytest
 
 from contracts.individual_number import check_digit, synthetic_individual_number
-from hub.demo.deployment import local_deployment
+from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.broker.credentials import url_user
-from hub.ports.dead_letters import DeadLetterQuery
+from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
 
@@ -54,10 +54,10 @@ def _publish(url: str, exchange: str, body: bytes, message_type: str = "garbage"
     return message_id
 
 
-def _stored(hub, expected: int, timeout_s: float = 20) -> list:
+def _stored(hub: LocalDeployment, expected: int, timeout_s: float = 20) -> list[DeadLetter]:
     """Dead letters the hub's dead-letter consumer has kept in its store (bounded wait)."""
     deadline = time.monotonic() + timeout_s
-    found: list = []
+    found: list[DeadLetter] = []
     while time.monotonic() < deadline:
         with hub.uow_factory()() as uow:
             found = uow.dead_letters.find(DeadLetterQuery())

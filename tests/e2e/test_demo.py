@@ -9,6 +9,7 @@ import pytest
 from adapters.jlis import JlisSimulator
 from adapters.jlis.names import flow_of
 from adapters.jlis.wire import parse_request
+from contracts.individual_number import IndividualNumber
 from contracts.link import CounterpartFile
 from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
@@ -49,6 +50,7 @@ def test_demo_completes_every_record_once_with_the_right_outcome(e2e_settings):
             assert row.not_permitted_reason.value == "role_not_permitted"
             continue
         index = population.index_of_usage_number(population.usage_number(int(row.usage_number[1:])))
+        assert index is not None, f"record {row.record_seq} names a person of the population"
         want = population.expected_outcome(index, cycle)
         expected[want.outcome.value] += 1
         assert row.outcome == want.outcome, f"record {row.record_seq}"
@@ -69,7 +71,7 @@ def test_a_second_cycle_reuses_the_vault_and_completes_again(e2e_settings):
 @pytest.mark.timeout(180)
 def test_the_survival_inquiry_never_sends_a_dependant_only_number_to_jlis(e2e_settings, monkeypatch):
     # What the J-LIS simulator received, read from the request files themselves (the counterpart's side).
-    received = []
+    received: list[IndividualNumber] = []
     handle = JlisSimulator.handle
 
     def spy(self: JlisSimulator, file: CounterpartFile) -> list[CounterpartFile]:

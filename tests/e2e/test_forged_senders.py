@@ -45,6 +45,7 @@ from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.runtime.routing import to_outgoing
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.audit.query import search
+from hub.infra.audit.rows import StoredRecord
 from hub.infra.broker.credentials import broker_login
 from hub.infra.broker.topology import renkei_topology
 from hub.infra.broker.transport import PikaTransport
@@ -52,7 +53,7 @@ from hub.infra.broker.users import apply_users, delete_users
 from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.keys.service_keys import adapter_keys_from
 from hub.infra.runner import ServiceGroup
-from hub.ports.dead_letters import DeadLetterQuery, DeadLetterStatus
+from hub.ports.dead_letters import DeadLetter, DeadLetterQuery, DeadLetterStatus
 from hub.ports.transport import Delivery, Disposition
 from hub.settings import BrokerIdentity, BrokerSettings, RetrySettings, Settings
 from tests.e2e._running import wait_until
@@ -85,12 +86,12 @@ class World:
     def publish(self, service: str, envelope: Envelope) -> None:
         self.transport(service).publish([to_outgoing(envelope, self.hub.exchanges)])
 
-    def dead_letters(self, *message_ids: str) -> list:
+    def dead_letters(self, *message_ids: str) -> list[DeadLetter]:
         with self.hub.uow_factory()() as uow:
             rows = uow.dead_letters.find(DeadLetterQuery(statuses=(), limit=1_000))
         return [r for r in rows if r.message_id in message_ids]
 
-    def refused(self, message_id: str) -> list:
+    def refused(self, message_id: str) -> list[StoredRecord]:
         with self.hub.engine.connect() as conn:
             return [
                 r
@@ -294,7 +295,11 @@ def test_every_adapter_sending_a_type_it_may_not_send_is_refused_and_recorded(wo
 
     for service, envelope in sent.items():
         mid = str(envelope.message_id)
-        wait_until(lambda mid=mid: bool(world.refused(mid)), timeout_s=30, what=f"{service}'s refusal")
+
+        def refused_yet(mid: str = mid) -> bool:
+            return bool(world.refused(mid))
+
+        wait_until(refused_yet, timeout_s=30, what=f"{service}'s refusal")
         [record] = world.refused(mid)
         assert (record.outcome, record.details["sender"]) == ("refused", service)
     ids = [str(e.message_id) for e in sent.values()]

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.jlis import NewEntitlementRegister, SyntheticPopulation
+from adapters.jlis.register import Answer
 from adapters.pension.acquisition import AcquisitionOutcomeRow, AcquisitionRow
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from contracts.messages.jlis_acquisition import AcquisitionStatus, HoldReason, MatchStatus, NoMatchReason, Sex
@@ -57,7 +58,8 @@ def pick(register: NewEntitlementRegister) -> dict[str, list[int]]:
 def test_acquisition_links_holds_and_resolves_through_the_broker(e2e_settings) -> None:
     register = demo_register(SIZE)
     chosen = pick(register)
-    rows, expected = [], {}
+    rows: list[AcquisitionRow] = []
+    expected: dict[int, Answer] = {}
     for index in (i for group in chosen.values() for i in group):
         e = register.entitlement(index)
         seq = len(rows) + 1

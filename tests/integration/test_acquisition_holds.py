@@ -12,6 +12,7 @@ import os
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -100,7 +101,7 @@ def drain(adapter: PensionAdapter) -> list[Envelope]:
     raise AssertionError("never ran dry")
 
 
-def records(hub: LocalDeployment, action: str) -> list[dict]:
+def records(hub: LocalDeployment, action: str) -> list[dict[str, Any]]:
     with hub.engine.connect() as conn:
         rows = conn.execute(select(access_records).where(access_records.c.action == action)).mappings()
         return [{**row, "details": json.loads(row["details"])} for row in rows]
@@ -140,6 +141,7 @@ def run_acquisition(
         acquisition_rows(register, indexes), as_of=AS_OF, batch_id=batch
     )
     pension = hub.adapter("pension")
+    assert isinstance(pension, PensionAdapter)
     (request,) = drain(pension)
     out = handle(hub, request)
     query = next(e for e in out if e.destination == "jlis")
@@ -401,6 +403,7 @@ def test_dependants_are_stored_with_their_retention_and_a_conflict_refuses_its_d
         rows, tax_year=2027, filing_deadline=date(2027, 2, 14), batch_id="d1", actor="m130001"
     )
     pension = hub.adapter("pension")
+    assert isinstance(pension, PensionAdapter)
     (submitted,) = drain(pension)
     assert not path.exists()  # deleted once published
     (ack,) = handle(hub, submitted)

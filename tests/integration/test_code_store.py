@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 
+from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.envelope import VaultIntegrityError
 from hub.infra.db.tables.codes import is_codes
@@ -26,7 +27,12 @@ postgres_engine = fx.postgres_engine
 sqlite_engine = fx.sqlite_engine
 
 
-def subjects(engine: Engine, keyring: Keyring, people: Callable[[int], list], n: int) -> list[SubjectId]:
+def subjects(
+    engine: Engine,
+    keyring: Keyring,
+    people: Callable[[int], list[tuple[UsageNumber, IndividualNumber]]],
+    n: int,
+) -> list[SubjectId]:
     with engine.begin() as conn:
         enrolled = SqlVault(conn, keyring.vault).enrol(
             people(n), retention=Retention("pension.entitlement"), source="t"

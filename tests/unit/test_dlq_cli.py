@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+from typing import Any
 
 import pytest
+from click.testing import Result
 from sqlalchemy import update
 from typer.testing import CliRunner
 
@@ -33,7 +36,7 @@ def invoke(env, *args: str, app=dlq.app):
     return runner.invoke(app, list(args), obj=env.settings)
 
 
-def lines(result) -> list[dict]:
+def lines(result: Result) -> list[dict[str, Any]]:
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
@@ -102,7 +105,7 @@ def test_show_says_when_retention_destroyed_part_of_a_body(env):
 
 
 def test_discard_archives_with_the_operator_and_is_found_in_the_access_record(env, monkeypatch):
-    monkeypatch.setattr(dlq.getpass, "getuser", lambda: "tester")
+    monkeypatch.setattr(getpass, "getuser", lambda: "tester")  # the module hub.cli.dlq asks
     [garbage] = lines(invoke(env, "list", "--json", "--type", "garbage"))
     [report] = lines(invoke(env, "discard", str(garbage["id"]), "--reason", "sender bug", "--json"))
     assert report["counts"] == {"discarded": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from hub.core.rules.erasure import ERASED, scrub_body, scrub_text, strip_sealed
 
@@ -11,7 +12,7 @@ SEALED_V2 = "sealed:v2:eltax:k2:" + "B" * 40 + ":" + "C" * 30
 ERASED_P = {("pension_certificate", "P0000000001"): "erasure-a", ("dependant", "D0000000001-1"): "erasure-b"}
 
 
-def envelope(payload: dict) -> bytes:
+def envelope(payload: Mapping[str, object]) -> bytes:
     return json.dumps(
         {"message_id": "m-1", "message_type": "pension.dependants_declaration.submitted", "payload": payload},
         ensure_ascii=False,

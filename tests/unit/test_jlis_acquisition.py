@@ -257,7 +257,7 @@ def test_file_names_pair_within_one_flow_only() -> None:
 
 
 def test_every_entitlement_gets_the_answer_the_register_promises() -> None:
-    seen = Counter()
+    seen: Counter[tuple[MatchStatus, NoMatchReason | None, bool]] = Counter()
     for index in range(REGISTER.size):
         e = REGISTER.entitlement(index)
         answer = REGISTER.find(name=e.name, birth_date=e.birth_date, address=e.address, sex=e.sex)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -129,7 +130,7 @@ def test_the_seeds_26_provision_items_are_rows_with_their_dataset(table):
     assert {r.status for r in table.provides} == {"inferred"}
 
 
-def _table() -> dict:
+def _table() -> dict[str, Any]:
     return tomllib.loads(TABLE.read_text(encoding="utf-8"))
 
 

@@ -30,7 +30,7 @@ ROOT_READERS = ("rabbitmq", "postgres")
 """Images whose entrypoint starts as root and reads (or copies) the secret before dropping privileges."""
 
 
-def reader_uid(service: dict) -> int:
+def reader_uid(service: dict[str, object]) -> int:
     image = str(service.get("image", ""))
     if "user" in service:
         return int(str(service["user"]).split(":")[0])

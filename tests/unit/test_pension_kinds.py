@@ -136,7 +136,7 @@ def test_acquisition_requests_become_messages_and_three_items_without_sex_are_en
     ],
 )
 def test_a_row_with_less_than_three_items_refuses_the_file_whole(
-    root: Path, cells: dict, column: str
+    root: Path, cells: dict[str, str], column: str
 ) -> None:
     rows = [format_acquisition_row(entitlement(1)), format_acquisition_row(entitlement(2))]
     for name, value in cells.items():

@@ -26,6 +26,7 @@ from hub.core.runtime.senders import (
     load_sender_table,
     senders_markdown,
 )
+from hub.infra.audit.rows import StoredRecord
 from hub.infra.broker.credentials import replay_routes
 from hub.infra.broker.definitions import broker_users
 from hub.infra.broker.topology import renkei_topology
@@ -52,7 +53,7 @@ def send(env: DlqEnv, role: str, envelope, headers=None) -> str:
     return str(envelope.message_id)
 
 
-def refusals(env: DlqEnv) -> list:
+def refusals(env: DlqEnv) -> list[StoredRecord]:
     return [r for r in env.records("dead_lettered") if r.reason == "sender_not_permitted"]
 
 
