@@ -60,7 +60,11 @@ def test_every_process_reports_its_health_and_counts_its_work(e2e_settings, tmp_
         deployment.prepare()
         deployment.start()
         for name, port in ports.items():
-            deployment.wait_until(lambda port=port: get(port, "/readyz")[0] == 200, f"{name} ready", 60)
+
+            def answers_ready(port: int = port) -> bool:
+                return get(port, "/readyz")[0] == 200
+
+            deployment.wait_until(answers_ready, f"{name} ready", 60)
         deployment.drop_request()
         deployment.wait_completed(RECORDS, 90)
 

@@ -172,7 +172,7 @@ class RecordingTransports:
 
     def __call__(self, service: ServiceName, role: str) -> Transport:
         view = self.broker.for_user(f"{self.prefix}-{service}")
-        return _Recorder(view, service, self.published)  # type: ignore[return-value]
+        return _Recorder(view, service, self.published)
 
 
 def writes_the_table_needs(prefix: str, role: str) -> set[str]:

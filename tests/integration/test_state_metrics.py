@@ -77,6 +77,7 @@ def test_gauges_follow_the_outbox_the_checkpoints_and_retention(tmp_path):
         with hub.engine.begin() as conn:
             conn.execute(update(outbox).values(sent_at=NOW))
         run_retention(settings, as_of=date(2031, 3, 1), actor="test")
+        assert hub.checkpointer is not None
         hub.checkpointer.checkpoint_now()  # after the run: it records what it erased in the access record
         done = gauges(collector)
         assert done["renkei_outbox_backlog"] == done["renkei_outbox_oldest_seconds"] == 0

@@ -116,7 +116,8 @@ def pg_engine() -> Iterator[tuple[Engine, Path | None]]:
 
 def _relation_file(engine: Engine, root: Path) -> Path:
     with engine.connect() as conn:
-        return root / conn.execute(text("SELECT pg_relation_filepath('t')")).scalar_one()
+        relative: str = conn.execute(text("SELECT pg_relation_filepath('t')")).scalar_one()
+        return root / relative
 
 
 def test_postgresql_rewrites_the_tables_so_deleted_rows_leave_the_files(pg_engine) -> None:

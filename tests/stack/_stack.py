@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import shutil
@@ -343,7 +344,7 @@ class ProcessStack:
                 assert code == 0, f"{c.name} exited {code}:\n{c.tail(40)}"
         elif condition == "service_healthy":
             for c in copies:
-                self.wait_for(lambda c=c: self.healthy(c), f"{c.name} healthy", 120, poll_s=1)
+                self.wait_for(functools.partial(self.healthy, c), f"{c.name} healthy", 120, poll_s=1)
         self._healthy.add(dependency)
 
     # -- up --------------------------------------------------------------------------------------------

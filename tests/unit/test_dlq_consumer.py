@@ -7,7 +7,7 @@ failures at once, transient ones after their retry tiers, crash loops through th
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -17,9 +17,9 @@ from contracts.redaction import find_numbers
 from hub.core.runtime import headers as h
 from hub.core.runtime.dead_letter_consumer import DeadLetterConsumer
 from hub.core.runtime.retry import dead_letter_message
-from hub.ports.dead_letters import FailureOrigin
+from hub.ports.dead_letters import DeadLetterEntry, FailureOrigin
 from hub.ports.transport import Delivery, Disposition
-from tests.unit.test_dlq_fixtures import INQUIRY, FlakyHandler, inquiry, make_env
+from tests.unit.test_dlq_fixtures import INQUIRY, DlqEnv, FlakyHandler, inquiry, make_env
 
 
 @pytest.fixture
@@ -169,7 +169,9 @@ def test_a_store_failure_hands_the_batch_back_after_a_pause(env):
     assert pauses == [1.0, 1.0]
 
 
-def test_one_dead_letter_the_store_cannot_take_is_handed_back_alone(env, monkeypatch):
+def test_one_dead_letter_the_store_cannot_take_is_handed_back_alone(
+    env: DlqEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
     good = Delivery(
         "t.hub.ingress", b"{}", "good", "t", "c", {h.FAILED_STAGE: "decode", h.FAILURE_AT: "a"}, False, 1
     )
@@ -177,22 +179,19 @@ def test_one_dead_letter_the_store_cannot_take_is_handed_back_alone(env, monkeyp
         "t.hub.ingress", b"{}", "bad", "t", "c", {h.FAILED_STAGE: "decode", h.FAILURE_AT: "b"}, False, 2
     )
     factory = env.hub.uow_factory()
+    with factory() as probe:
+        store = type(probe.dead_letters)  # every unit of work's dead-letter store is of this class
+    add = store.add
 
-    @contextmanager
-    def broken_for_bad():
-        with factory() as uow:
-            add = uow.dead_letters.add
+    def add_or_fail(self: Any, entry: DeadLetterEntry) -> tuple[int, bool]:
+        if entry.message_id == "bad":
+            raise ValueError("a bug in the store")
+        return add(self, entry)
 
-            def add_or_fail(entry):
-                if entry.message_id == "bad":
-                    raise ValueError("a bug in the store")
-                return add(entry)
-
-            monkeypatch.setattr(uow.dead_letters, "add", add_or_fail)
-            yield uow
+    monkeypatch.setattr(store, "add", add_or_fail)
 
     pauses: list[float] = []
-    consumer = DeadLetterConsumer(broken_for_bad, env.consumer()._config, actor="x", pause=pauses.append)
+    consumer = DeadLetterConsumer(factory, env.consumer()._config, actor="x", pause=pauses.append)
     assert consumer([good, bad]) == [Disposition.ACK, Disposition.REQUEUE]
     assert pauses == [1.0]
     assert [d.message_id for d in env.dead_letters()] == ["good"]

@@ -76,11 +76,11 @@ def test_outgoing_messages_leave_only_after_the_commit_and_a_broker_outage_only_
         raise BrokerUnavailable("broker restarting")
 
     env.send(inquiry())
-    env.mem.publish = down  # type: ignore[method-assign]
+    env.mem.publish = down
     try:
         env.mem.drain(env.names.ingress_queue, worker)
     finally:
-        env.mem.publish = publish  # type: ignore[method-assign]
+        env.mem.publish = publish
     assert committed == [0]
     assert env.mem.ready(jlis) == []  # deferred, kept in the outbox
     assert worker.relay_pending() == 0  # too young: the batch that wrote it may still be relaying it

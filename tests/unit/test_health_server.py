@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter
@@ -103,7 +103,7 @@ def test_ready_once_the_consumer_is_up_and_counts_what_it_handled(world):
     service = f"svc-{uuid.uuid4().hex[:6]}"
     group = ServiceGroup()
 
-    def handler(batch: list[Delivery]) -> list[Disposition]:
+    def handler(batch: Sequence[Delivery]) -> list[Disposition]:
         # The first delivery is accepted, the others rejected to the dead-letter exchange.
         return [Disposition.ACK if d.message_id == "m0" else Disposition.DEAD_LETTER for d in batch]
 

@@ -63,14 +63,17 @@ def _models(root: type[BaseModel], seen: set[type[BaseModel]]) -> Iterator[type[
 def _text_fields() -> list[tuple[str, TypeAdapter[Any]]]:
     seen: set[type[BaseModel]] = set()
     found = []
-    for root in [Envelope, *(model for _, model in registered())]:
+    roots: list[type[BaseModel]] = [Envelope, *(model for _, model in registered())]
+    for root in roots:
         for model in _models(root, seen):
             for name, field in model.model_fields.items():
                 if not any(t is str for t in _types(field.annotation)):
                     continue
                 if any(getattr(m, "pattern", None) == SEALED_PATTERN for m in field.metadata):
                     continue  # a sealed number: ciphertext, the one place a number may travel
-                annotated = (
+                assert field.annotation is not None, f"{model.__name__}.{name} has a type"
+                # Built at run time for pydantic: no static type describes it.
+                annotated: Any = (
                     Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
                 )
                 found.append((f"{model.__name__}.{name}", TypeAdapter(annotated)))
