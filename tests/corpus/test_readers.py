@@ -8,6 +8,7 @@ directory gateway for the pension exchange.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ def test_the_registry_refuses_each_ingress_case_with_its_reason(case: IngressCas
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory) -> LocalDeployment:
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDeployment]:
     hub = local_deployment(Settings(data_dir=tmp_path_factory.mktemp("corpus") / "var"), configure_logs=False)
     yield hub
     hub.close()

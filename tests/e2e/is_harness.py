@@ -119,7 +119,7 @@ class Harness:
         """Answers by query ref, with who answered; waits until every ref is answered."""
 
         def done() -> dict[str, tuple[str, InfoQueryAnswer]]:
-            found = {
+            found: dict[str, tuple[str, InfoQueryAnswer]] = {
                 r.query_ref: (m.answered_by, r)
                 for m in self.messages("pension.info_query.answered", InfoQueryAnswered)
                 for r in m.records

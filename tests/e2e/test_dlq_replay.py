@@ -80,8 +80,12 @@ def test_an_injected_fault_is_found_replayed_once_and_recorded(e2e_settings, mon
 
     assert flaky.completed == [mid]
     assert flaky.calls == [mid, mid]  # the fault, then the replay; the duplicate never reached the handler
-    [row] = renkei(e2e_settings, "dlq", "list", "--status", "replayed")
-    assert (row["id"], row["replay_count"], row["last_operator"]) == (listed["id"], 1, "e2e-op")
+    [after] = renkei(e2e_settings, "dlq", "list", "--status", "replayed")
+    assert (after["id"], after["replay_count"], after["last_operator"]) == (
+        listed["id"],
+        1,
+        "e2e-op",
+    )
     assert renkei(e2e_settings, "dlq", "list") == []
 
     records = renkei(e2e_settings, "audit", "search", "--action", "replayed", "--message-id", mid)

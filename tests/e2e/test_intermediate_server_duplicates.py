@@ -11,19 +11,20 @@ from adapters.intermediate_server import IntermediateServerSimulator
 from contracts.messages.intermediate_server import (
     DuplicateDataRegistered,
     DuplicateOperation,
+    DuplicateOutcome,
     DuplicateStatus,
     IsError,
     ProvisionNoticed,
 )
 from hub.cli.audit import app as audit_app
-from tests.e2e.is_harness import duplicate_record, query_record, running, wait_for
+from tests.e2e.is_harness import Harness, duplicate_record, query_record, running, wait_for
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.timeout(60)]
 
 
-def registered(h, batch: str, count: int) -> dict[int, object]:
-    def done():
-        rows = {
+def registered(h: Harness, batch: str, count: int) -> dict[int, tuple[str, DuplicateOutcome]]:
+    def done() -> dict[int, tuple[str, DuplicateOutcome]]:
+        rows: dict[int, tuple[str, DuplicateOutcome]] = {
             r.record_seq: (m.answered_by, r)
             for m in h.messages("pension.duplicate_data.registered", DuplicateDataRegistered)
             if m.batch_id == batch

@@ -52,7 +52,9 @@ def test_a_transient_fault_is_retried_through_a_tier_and_completes_once(e2e_sett
     first, second = seen
     assert (h.attempt_of(first.headers), h.attempt_of(second.headers)) == (1, 2)
     assert second.headers[h.FAILURE_CODE] == "store_unavailable"
-    [death] = second.headers["x-death"]  # it waited in the first retry tier, which expired it back
+    deaths = second.headers["x-death"]
+    assert isinstance(deaths, list)
+    [death] = deaths  # it waited in the first retry tier, which expired it back
     assert (death["queue"], death["reason"]) == (tier, "expired")
     assert renkei(e2e_settings, "dlq", "list", "--status", "all") == []
 

@@ -65,7 +65,9 @@ def test_a_lock_held_too_long_raises_store_unavailable_with_the_cause_kept(tmp_p
     with holder.connect() as held:
         held.begin()  # BEGIN IMMEDIATE: the write lock
         with waiter.connect() as conn:
-            conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=50")  # not 30 s; no transaction
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None
+            dbapi.execute("PRAGMA busy_timeout=50")  # not 30 s; no transaction
             with pytest.raises(StoreUnavailable) as caught:
                 conn.begin()
     assert isinstance(caught.value, TransientError)
@@ -163,7 +165,7 @@ def test_a_database_down_while_the_actor_is_looked_up_retries_the_batch_without_
     assert handler.calls == []
     env.clock.advance(60)  # past the retry tier's delay
     again = env.mem.ready(env.names.ingress_queue)
-    assert sorted(d.message_id for d in again) == sorted(str(m.message_id) for m in messages)
+    assert sorted(d.message_id or "" for d in again) == sorted(str(m.message_id) for m in messages)
     assert {d.headers[h.FAILURE_CODE] for d in again} == {StoreUnavailable.code}
     assert {d.headers[h.ATTEMPT] for d in again} == {2}
     env.mem.drain(env.names.ingress_queue, batch)
