@@ -160,9 +160,7 @@ class TransportContract:
             transport.declare(topology)
             small = message(names, n=1)
             big = dataclasses.replace(message(names, n=2), body=b"x" * 3000)
-            bulk = dataclasses.replace(
-                message(names, n=3), body=b"y" * 3000, message_type="test.bulk"
-            )
+            bulk = dataclasses.replace(message(names, n=3), body=b"y" * 3000, message_type="test.bulk")
             transport.publish([small, big, bulk])
             got = {d.message_id: d for d in take(transport, names.ingress_queue, 3)}
         finally:

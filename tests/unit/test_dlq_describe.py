@@ -53,7 +53,11 @@ def delivery(
 
 
 def hub_dead_letter(
-    queue: str = "t.hub.ingress", stage: str = "decode", at: datetime = NOW, body: bytes = b"{}", attempt: int = 1
+    queue: str = "t.hub.ingress",
+    stage: str = "decode",
+    at: datetime = NOW,
+    body: bytes = b"{}",
+    attempt: int = 1,
 ) -> Delivery:
     failed = replace(delivery(body, {h.ATTEMPT: attempt}, key=queue), queue=queue)
     out = dead_letter_message(

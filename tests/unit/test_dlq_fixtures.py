@@ -140,7 +140,10 @@ class DlqEnv:
 
     def run(self, worker: BatchHandler, extra: Mapping[str, BatchHandler] | None = None) -> int:
         """Hub ingress and dead-letter queue until both are empty."""
-        handlers: dict[str, BatchHandler] = {self.names.ingress_queue: worker, self.names.dead_letter_queue: self.consumer()}
+        handlers: dict[str, BatchHandler] = {
+            self.names.ingress_queue: worker,
+            self.names.dead_letter_queue: self.consumer(),
+        }
         return self.mem.run_until_idle({**handlers, **(extra or {})})
 
     def dead_letters(self, query: DeadLetterQuery | None = None) -> list[DeadLetter]:
