@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -97,10 +97,15 @@ def route(table: Routes[A], adapter: A, message: Decoded) -> AdapterOutput:
 class Receiving(Protocol):
     """An adapter with a counterpart line: how it refuses a file of a kind it does not receive."""
 
-    file_error: ClassVar[type[ContractError]]
-    """The adapter's permanent error for a file it cannot take (``JlisFileError``, ...)."""
-    not_received: ClassVar[str]
-    """What that error says of a file of a kind the line does not bring to the federation."""
+    @property
+    def file_error(self) -> type[ContractError]:
+        """The adapter's permanent error for a file it cannot take (``JlisFileError``, ...)."""
+        ...
+
+    @property
+    def not_received(self) -> str:
+        """What that error says of a file of a kind the line does not bring to the federation."""
+        ...
 
 
 R = TypeVar("R", bound=Receiving)

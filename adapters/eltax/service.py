@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from typing import ClassVar, Final
+from typing import Final
 
 from pydantic import BaseModel
 
@@ -37,7 +37,6 @@ from adapters.eltax.receipt import parse_receipt
 from adapters.eltax.report import parse_report, write_report
 from adapters.eltax.tokucho import parse_notice, write_notice
 from contracts.envelope import Envelope, Purpose, new_envelope
-from contracts.errors import ContractError
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.eltax import (
     FROM_MUNICIPALITIES,
@@ -77,8 +76,8 @@ class EltaxAdapter:
     """
 
     name: str = COUNTERPART
-    file_error: ClassVar[type[ContractError]] = EltaxFileError
-    not_received: ClassVar[str] = "the federation does not receive this file from eLTAX"
+    file_error = EltaxFileError
+    not_received = "the federation does not receive this file from eLTAX"
 
     def __init__(self, unsealer: Unsealer, sealer: Sealer) -> None:
         self._unsealer = unsealer

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import ClassVar, Final, TypeVar
+from typing import Final, TypeVar
 
 from pydantic import BaseModel
 
 from adapters.dispatch import Receivers, Route, Routes, receive, route
+from adapters.intermediate_server import wire
 from adapters.intermediate_server.errors import IsFileError
 from adapters.intermediate_server.mapping import (
     INBOUND_PURPOSES,
@@ -30,22 +31,8 @@ from adapters.intermediate_server.mapping import (
     query_rows_by_provider,
 )
 from adapters.intermediate_server.names import COUNTERPART, FileName, correlation_of, file_name, parse_name
-from adapters.intermediate_server.wire import (
-    ACCEPTANCE,
-    ANSWER,
-    CODE_REQUEST,
-    CODE_RESULT,
-    DUPLICATE_REQUEST,
-    DUPLICATE_RESULT,
-    NOTICE,
-    QUERY,
-    FileHeader,
-    Layout,
-    parse,
-    write,
-)
+from adapters.intermediate_server.wire import CODE_REQUEST, DUPLICATE_REQUEST, QUERY, FileHeader, parse, write
 from contracts.envelope import Envelope, new_envelope
-from contracts.errors import ContractError
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.intermediate_server import (
     IsCodeAcquisitionRequest,
@@ -76,8 +63,8 @@ class IntermediateServerAdapter:
     """
 
     name: str = COUNTERPART
-    file_error: ClassVar[type[ContractError]] = IsFileError
-    not_received: ClassVar[str] = "a request file came back from the intermediate server"
+    file_error = IsFileError
+    not_received = "a request file came back from the intermediate server"
 
     def __init__(self, unsealer: Unsealer) -> None:
         self._unsealer = unsealer
@@ -124,27 +111,27 @@ class IntermediateServerAdapter:
         return receive(FROM_COUNTERPART, self, file, name.kind, name)
 
     def _code_result(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
-        correlation, header, rows = _read(file, name, CODE_RESULT)
+        correlation, header, rows = _read(file, name, wire.CODE_RESULT)
         return _to_hub(file, name, code_result_payload(_batch(header), rows), correlation, len(rows))
 
     def _acceptance(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
-        correlation, _, rows = _read(file, name, ACCEPTANCE)
+        correlation, _, rows = _read(file, name, wire.ACCEPTANCE)
         errors = acceptance_records(name.provider or "", rows)
         if not errors:
             return AdapterOutput(details={"accepted": len(rows)})
         return _to_hub(file, name, query_result_payload(errors), correlation, len(rows))
 
     def _answers(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
-        correlation, _, rows = _read(file, name, ANSWER)
+        correlation, _, rows = _read(file, name, wire.ANSWER)
         return _to_hub(file, name, query_result_payload(answer_records(rows)), correlation, len(rows))
 
     def _duplicate_result(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
-        correlation, header, rows = _read(file, name, DUPLICATE_RESULT)
+        correlation, header, rows = _read(file, name, wire.DUPLICATE_RESULT)
         payload = duplicate_result_payload(_batch(header), rows)
         return _to_hub(file, name, payload, correlation, len(rows))
 
     def _provision_notice(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
-        correlation, _, rows = _read(file, name, NOTICE)
+        correlation, _, rows = _read(file, name, wire.NOTICE)
         return _to_hub(file, name, notice_payload(rows), correlation, len(rows), caused=False)
 
 
@@ -173,7 +160,7 @@ handlers."""
 
 
 def _read(
-    file: CounterpartFile, name: FileName, layout: Layout[Row]
+    file: CounterpartFile, name: FileName, layout: wire.Layout[Row]
 ) -> tuple[uuid.UUID, FileHeader, list[Row]]:
     """The correlation id, control line and rows of a network file of ``layout`` that answers its name.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from typing import ClassVar, Final
+from typing import Final
 
 from pydantic import BaseModel
 
@@ -40,7 +40,6 @@ from adapters.jlis.names import (
 )
 from adapters.jlis.wire import parse_result, write_request
 from contracts.envelope import Envelope, Purpose, new_envelope
-from contracts.errors import ContractError
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.jlis_acquisition import JlisNumberAcquisitionQuery
 from contracts.messages.survival import JlisSurvivalChangeInquiry
@@ -61,8 +60,8 @@ class JlisAdapter:
     """
 
     name: str = COUNTERPART
-    file_error: ClassVar[type[ContractError]] = JlisFileError
-    not_received: ClassVar[str] = "not a J-LIS result file name"
+    file_error = JlisFileError
+    not_received = "not a J-LIS result file name"
 
     def __init__(self, unsealer: Unsealer, sealer: Sealer) -> None:
         self._unsealer = unsealer
