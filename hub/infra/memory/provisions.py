@@ -47,7 +47,7 @@ class InMemoryProvisionLog:
             return
         values = provision_values_of(provisions)
         if taken := sorted(v["record_id"] for v in values if v["record_id"] in self._rows):
-            raise AlreadyExists(f"情報提供等記録 {', '.join(taken)} taken already; nothing was written")
+            raise AlreadyExists(f"情報提供等記録 {', '.join(taken)} stored already; nothing was written")
         sealed = [seal_details(v, access) for v, (_, access) in zip(values, provisions, strict=True)]
         self._audit.append(sealed)
         appended = self._audit.records[-len(sealed) :]
