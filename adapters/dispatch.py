@@ -1,4 +1,4 @@
-"""How every adapter picks the handler of a message from the hub: one table keyed by message type.
+"""How every adapter picks its handler: one table for messages from the hub, one for files from its line.
 
 Each adapter's ``service`` module declares, at module level, ``FROM_HUB``: a mapping from
 ``(message_type, schema_version)`` to a :class:`Route`, the payload class the message must carry and the
@@ -16,6 +16,25 @@ Because the table is data, a test reads it (``tests/unit/test_layout.py``): ever
 sender table (``hub/senders.toml``) sends to an adapter's queue has its route there. The handler receives
 the envelope and the payload already narrowed to the route's class, so it needs no ``isinstance``.
 
+Files from the counterpart's line go the same way. The ``service`` module declares ``FROM_COUNTERPART``:
+a mapping from the file kind the adapter's ``names`` module reads from a file name (the kind code in the
+name: ``SVR1``, ``FGR1``, ``RC`` ...) to a handler ``handle(adapter, file, name)``. ``from_counterpart``
+parses the name, then makes one call, :func:`receive`, which refuses a kind the table lacks (a file that
+goes the other way, or one the line never sends) with the adapter's own permanent file error::
+
+    FROM_COUNTERPART: Final[Receivers[JlisAdapter, FileName]] = {
+        "SVR1": JlisAdapter._survival_result,
+        "NAR1": JlisAdapter._acquisition_result,
+    }
+
+    def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
+        name = parse_name(file.name, "result")
+        return receive(FROM_COUNTERPART, self, file, name.code, name)
+
+The layout test checks this table too: every kind the ``names`` module parses as inbound
+(``names.INBOUND``) has a handler, and no other kind has one. An adapter whose counterpart is a directory
+(the pension system, read by ``poll()``) has no line and so no such table.
+
 This module is shared by the adapters (they never import each other) and imports nothing of the hub.
 """
 
@@ -23,19 +42,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from contracts.envelope import Envelope
-from contracts.errors import UnknownMessageType
-from contracts.link import AdapterOutput
+from contracts.errors import ContractError, UnknownMessageType
+from contracts.link import AdapterOutput, CounterpartFile
 from contracts.registry import Decoded
 
-__all__ = ["MessageKey", "Route", "Routes", "route"]
+__all__ = ["MessageKey", "Receiver", "Receivers", "Receiving", "Route", "Routes", "receive", "route"]
 
 A = TypeVar("A")
 P = TypeVar("P", bound=BaseModel)
+N = TypeVar("N")
 
 MessageKey = tuple[str, int]
 """A message type and its schema version, as the envelope carries them."""
@@ -72,3 +92,39 @@ def route(table: Routes[A], adapter: A, message: Decoded) -> AdapterOutput:
         what = f"{env.message_type} v{env.schema_version}"
         raise UnknownMessageType(f"the {name} adapter does not handle {what}")
     return found.handle(adapter, env, message.payload)
+
+
+class Receiving(Protocol):
+    """An adapter with a counterpart line: how it refuses a file of a kind it does not receive."""
+
+    @property
+    def file_error(self) -> type[ContractError]:
+        """The adapter's permanent error for a file it cannot take (``JlisFileError``, ...)."""
+        ...
+
+    @property
+    def not_received(self) -> str:
+        """What that error says of a file of a kind the line does not bring to the federation."""
+        ...
+
+
+R = TypeVar("R", bound=Receiving)
+
+Receiver = Callable[[R, CounterpartFile, N], AdapterOutput]
+"""A handler of one file kind: ``handle(adapter, file, name)``, ``name`` as the ``names`` module read it."""
+
+Receivers = Mapping[str, Receiver[R, N]]
+"""An adapter's table of files from its counterpart (its ``service.FROM_COUNTERPART``), keyed by file kind."""
+
+
+def receive(table: Receivers[R, N], adapter: R, file: CounterpartFile, kind: str, name: N) -> AdapterOutput:
+    """Hand ``file``, whose name ``name`` says it is of ``kind``, to the handler of that kind in ``table``.
+
+    Raises:
+        ContractError: of the adapter's class ``file_error`` (permanent): the table has no handler for
+            ``kind``, so the line does not bring such files to the federation.
+    """
+    found = table.get(kind)
+    if found is None:
+        raise adapter.file_error(adapter.not_received)
+    return found(adapter, file, name)

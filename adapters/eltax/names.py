@@ -28,10 +28,13 @@ from contracts.messages.eltax import FROM_FEDERATION, FROM_MUNICIPALITIES, Tokuc
 
 __all__ = [
     "COUNTERPART",
+    "INBOUND",
+    "RECEIPT",
     "FileName",
     "check_pairing",
     "correlation_of",
     "notice_file_name",
+    "notice_kind",
     "parse_name",
     "receipt_file_name",
     "reply_id",
@@ -46,6 +49,17 @@ _NAME: Final = re.compile(
 _REPLY_NAMESPACE: Final = uuid.UUID("7b0a3c52-3f7e-5d8c-9e1a-656c74617872")
 
 FileKind = Literal["report", "notice", "receipt"]
+RECEIPT: Final = "RC"
+"""The kind code of a receipt (``ELTAX-RC-...``), whatever file it answers."""
+
+
+def notice_kind(code: TokuchoNoticeCode) -> str:
+    """The kind code of a notice file (``TK01``, ...)."""
+    return f"TK{code.value}"
+
+
+INBOUND: Final = frozenset({RECEIPT, *(notice_kind(code) for code in FROM_MUNICIPALITIES)})
+"""The kinds of file eLTAX sends to the federation: receipts and the municipalities' notices."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +79,13 @@ class FileName:
     municipality_code: str
     file_id: uuid.UUID
     submission: str | None = None
+
+    @property
+    def code(self) -> str:
+        """The kind code the name carries: ``RC`` (a receipt), ``PR331`` or ``TK<notice code>``."""
+        if self.kind == "receipt":
+            return RECEIPT
+        return "PR331" if self.notice_code is None else notice_kind(self.notice_code)
 
 
 def report_file_name(municipality_code: str, message_id: uuid.UUID) -> str:
@@ -128,7 +149,7 @@ def outbound(name: FileName) -> bool:
 
 def inbound(name: FileName) -> bool:
     """Whether a file of this name comes from eLTAX to the federation."""
-    return name.kind == "receipt" or (name.kind == "notice" and name.notice_code in FROM_MUNICIPALITIES)
+    return name.code in INBOUND
 
 
 def check_pairing(submission: CounterpartFile, answer: CounterpartFile) -> None:

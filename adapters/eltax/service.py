@@ -14,28 +14,32 @@ sealed for the hub as the file is read.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from typing import Final
 
 from pydantic import BaseModel
 
-from adapters.dispatch import Route, Routes, route
+from adapters.dispatch import Receivers, Route, Routes, receive, route
 from adapters.eltax.errors import EltaxFileError
 from adapters.eltax.mapping import inbound_payload, message_id_of, notice_files, receipt_payload, report_files
 from adapters.eltax.names import (
     COUNTERPART,
+    RECEIPT,
+    FileName,
     correlation_of,
-    inbound,
     notice_file_name,
+    notice_kind,
     parse_name,
     report_file_name,
 )
 from adapters.eltax.receipt import parse_receipt
 from adapters.eltax.report import parse_report, write_report
 from adapters.eltax.tokucho import parse_notice, write_notice
-from contracts.envelope import Envelope, new_envelope
+from contracts.envelope import Envelope, Purpose, new_envelope
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.eltax import (
+    FROM_MUNICIPALITIES,
     NOTICE_PURPOSE,
     PAYMENT_REPORT_PURPOSE,
     EltaxDocument,
@@ -46,7 +50,15 @@ from contracts.messages.eltax import (
 from contracts.registry import Decoded, payload_dict
 from contracts.sealing import Sealer, Unsealer
 
-__all__ = ["FROM_HUB", "INBOUND_TYPE", "NOTICE_TYPE", "RECEIPT_TYPE", "SUBMISSION_TYPE", "EltaxAdapter"]
+__all__ = [
+    "FROM_COUNTERPART",
+    "FROM_HUB",
+    "INBOUND_TYPE",
+    "NOTICE_TYPE",
+    "RECEIPT_TYPE",
+    "SUBMISSION_TYPE",
+    "EltaxAdapter",
+]
 
 log = logging.getLogger(__name__)
 SUBMISSION_TYPE: Final = ("eltax.payment_report.submission", 1)
@@ -64,6 +76,8 @@ class EltaxAdapter:
     """
 
     name: str = COUNTERPART
+    file_error = EltaxFileError
+    not_received = "the federation does not receive this file from eLTAX"
 
     def __init__(self, unsealer: Unsealer, sealer: Sealer) -> None:
         self._unsealer = unsealer
@@ -102,61 +116,45 @@ class EltaxAdapter:
     def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
         """Turn a receipt or a municipality's notice into a message for the hub.
 
+        Handles the file kinds of :data:`FROM_COUNTERPART`.
+
         Raises:
             EltaxFileError: not a file eLTAX sends to the federation, or its contents contradict its name.
             EltaxWireError: the file breaks its layout.
             EltaxMappingError: a record breaks the contract.
         """
         name = parse_name(file.name)
+        return receive(FROM_COUNTERPART, self, file, name.code, name)
+
+    def _receipt(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
         correlation_id = correlation_of(file)
-        if not inbound(name):
-            raise EltaxFileError("the federation does not receive this file from eLTAX")
-        message_id = message_id_of(file.name)
-        if name.kind == "receipt":
-            receipt = parse_receipt(file.content)
-            if receipt.submission != name.submission or receipt.municipality_code != name.municipality_code:
-                raise EltaxFileError("the receipt's header answers another file than its name")
-            payload: BaseModel = receipt_payload(receipt)
-            purpose = (
-                PAYMENT_REPORT_PURPOSE
-                if receipt.document is EltaxDocument.PAYMENT_REPORT
-                else purpose_of_notice(receipt.notice_code)
-                if receipt.notice_code is not None
-                else NOTICE_PURPOSE
-            )
-            message_type, causation = RECEIPT_TYPE, name.file_id
-            details = Counter(r.status.value for r in receipt.records)
-        else:
-            notice = parse_notice(file.content)
-            header = notice.header
-            if (
-                header.notice_code is not name.notice_code
-                or header.municipality_code != name.municipality_code
-            ):
-                raise EltaxFileError("the notice's header says another notice or municipality than its name")
-            payload = inbound_payload(file.name, notice, message_id, self._sealer)
-            purpose, message_type, causation = NOTICE_PURPOSE, INBOUND_TYPE, None
-            details = Counter({f"notice_{header.notice_code.value}": len(notice.records)})
-        envelope = new_envelope(
-            message_type=message_type[0],
-            schema_version=message_type[1],
-            source="eltax",
-            destination="hub",
-            purpose=purpose,
-            payload=payload_dict(payload),
-            correlation_id=correlation_id,
-            causation_id=causation,
-            message_id=message_id,
+        receipt = parse_receipt(file.content)
+        if receipt.submission != name.submission or receipt.municipality_code != name.municipality_code:
+            raise EltaxFileError("the receipt's header answers another file than its name")
+        purpose = (
+            PAYMENT_REPORT_PURPOSE
+            if receipt.document is EltaxDocument.PAYMENT_REPORT
+            else purpose_of_notice(receipt.notice_code)
+            if receipt.notice_code is not None
+            else NOTICE_PURPOSE
         )
-        log.info(
-            "eltax file read message_id=%s correlation_id=%s type=%s",
-            message_id,
-            correlation_id,
-            message_type[0],
+        details = Counter(r.status.value for r in receipt.records)
+        payload = receipt_payload(receipt)
+        envelope = _to_hub(
+            RECEIPT_TYPE, purpose, payload, file=file, correlation_id=correlation_id, causation=name.file_id
         )
-        return AdapterOutput(
-            to_hub=(envelope,), completed_records=sum(details.values()), details=dict(details)
-        )
+        return _read(envelope, details)
+
+    def _notice(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
+        correlation_id = correlation_of(file)
+        notice = parse_notice(file.content)
+        header = notice.header
+        if header.notice_code is not name.notice_code or header.municipality_code != name.municipality_code:
+            raise EltaxFileError("the notice's header says another notice or municipality than its name")
+        payload = inbound_payload(file.name, notice, message_id_of(file.name), self._sealer)
+        details = Counter({f"notice_{header.notice_code.value}": len(notice.records)})
+        envelope = _to_hub(INBOUND_TYPE, NOTICE_PURPOSE, payload, file=file, correlation_id=correlation_id)
+        return _read(envelope, details)
 
 
 FROM_HUB: Final[Routes[EltaxAdapter]] = {
@@ -164,6 +162,45 @@ FROM_HUB: Final[Routes[EltaxAdapter]] = {
     NOTICE_TYPE: Route(EltaxTokuchoNotice, EltaxAdapter._notice_files),
 }
 """The dispatch table: each message type the hub sends to eLTAX, and its handler."""
+
+FROM_COUNTERPART: Final[Receivers[EltaxAdapter, FileName]] = {
+    RECEIPT: EltaxAdapter._receipt,
+    **{notice_kind(code): EltaxAdapter._notice for code in sorted(FROM_MUNICIPALITIES)},
+}
+"""The files eLTAX sends (:data:`~adapters.eltax.names.INBOUND`), by kind, and their handlers."""
+
+
+def _to_hub(
+    message_type: tuple[str, int],
+    purpose: Purpose,
+    payload: BaseModel,
+    *,
+    file: CounterpartFile,
+    correlation_id: uuid.UUID,
+    causation: uuid.UUID | None = None,
+) -> Envelope:
+    """The message made from ``file``: its id derives from the file's name, so a redelivery is dropped."""
+    return new_envelope(
+        message_type=message_type[0],
+        schema_version=message_type[1],
+        source=COUNTERPART,
+        destination="hub",
+        purpose=purpose,
+        payload=payload_dict(payload),
+        correlation_id=correlation_id,
+        causation_id=causation,
+        message_id=message_id_of(file.name),
+    )
+
+
+def _read(envelope: Envelope, details: Counter[str]) -> AdapterOutput:
+    log.info(
+        "eltax file read message_id=%s correlation_id=%s type=%s",
+        envelope.message_id,
+        envelope.correlation_id,
+        envelope.message_type,
+    )
+    return AdapterOutput(to_hub=(envelope,), completed_records=sum(details.values()), details=dict(details))
 
 
 def _to_eltax(env: Envelope, written: list[tuple[str, bytes]], records: int) -> AdapterOutput:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Final
+from typing import Final, NamedTuple
 
 from adapters import files
 from adapters.intermediate_server.errors import IsFileError
@@ -30,6 +30,8 @@ from contracts.link import CounterpartFile
 __all__ = [
     "ANSWERS",
     "COUNTERPART",
+    "INBOUND",
+    "FileName",
     "check_pairing",
     "correlation_of",
     "file_name",
@@ -42,6 +44,22 @@ ANSWERS: Final = {"FGQ1": ("FGR1",), "SKQ1": ("SKA1", "SKR1"), "DBQ1": ("DBR1",)
 _KINDS: Final = ("FGQ1", "FGR1", "SKQ1", "SKA1", "SKR1", "DBQ1", "DBR1", "TKN1")
 _WITH_PROVIDER: Final = ("SKQ1", "SKA1", "SKR1")
 _NAME: Final = re.compile(r"IS-([A-Z]{3}1)-([a-z]{28})(?:-([0-9A-Z]{6}))?\.csv")
+INBOUND: Final = frozenset(_KINDS) - ANSWERS.keys()
+"""The kinds of file the network sends to the federation: every answer kind, and the provision notice."""
+
+
+class FileName(NamedTuple):
+    """What an intermediate server file name says.
+
+    Attributes:
+        kind: the file's kind code (``FGQ1``, ``FGR1``, ...).
+        request_id: the request's id (the network's own, for a provision notice).
+        provider: the provider asked, for query files; ``None`` for the others.
+    """
+
+    kind: str
+    request_id: uuid.UUID
+    provider: str | None
 
 
 def file_name(kind: str, request_id: uuid.UUID, provider: str | None = None) -> str:
@@ -51,7 +69,7 @@ def file_name(kind: str, request_id: uuid.UUID, provider: str | None = None) -> 
     return f"IS-{kind}-{id_text(request_id)}{'-' + provider if provider else ''}.csv"
 
 
-def parse_name(name: str) -> tuple[str, uuid.UUID, str | None]:
+def parse_name(name: str) -> FileName:
     """The kind, request id and provider a file name carries.
 
     Raises:
@@ -64,7 +82,7 @@ def parse_name(name: str) -> tuple[str, uuid.UUID, str | None]:
     kind, provider = match.group(1), match.group(3)
     if (kind in _WITH_PROVIDER) != (provider is not None):
         raise IsFileError("a query file names its provider; no other file does")
-    return kind, request_id, provider
+    return FileName(kind, request_id, provider)
 
 
 def correlation_of(file: CounterpartFile) -> uuid.UUID:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Final
+from typing import Final, TypeVar
 
-from adapters.dispatch import Route, Routes, route
+from pydantic import BaseModel
+
+from adapters.dispatch import Receivers, Route, Routes, receive, route
+from adapters.intermediate_server import wire
 from adapters.intermediate_server.errors import IsFileError
 from adapters.intermediate_server.mapping import (
     INBOUND_PURPOSES,
@@ -27,16 +30,8 @@ from adapters.intermediate_server.mapping import (
     query_result_payload,
     query_rows_by_provider,
 )
-from adapters.intermediate_server.names import ANSWERS, COUNTERPART, correlation_of, file_name, parse_name
-from adapters.intermediate_server.wire import (
-    CODE_REQUEST,
-    DUPLICATE_REQUEST,
-    LAYOUTS,
-    QUERY,
-    FileHeader,
-    parse,
-    write,
-)
+from adapters.intermediate_server.names import COUNTERPART, FileName, correlation_of, file_name, parse_name
+from adapters.intermediate_server.wire import CODE_REQUEST, DUPLICATE_REQUEST, QUERY, FileHeader, parse, write
 from contracts.envelope import Envelope, new_envelope
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.intermediate_server import (
@@ -47,9 +42,10 @@ from contracts.messages.intermediate_server import (
 from contracts.registry import Decoded, payload_dict
 from contracts.sealing import Unsealer
 
-__all__ = ["FROM_HUB", "IntermediateServerAdapter"]
+__all__ = ["FROM_COUNTERPART", "FROM_HUB", "IntermediateServerAdapter"]
 
 log = logging.getLogger(__name__)
+Row = TypeVar("Row")
 _RESULT_TYPES: Final = {
     "FGR1": "intermediate_server.code_acquisition.result",
     "SKA1": "intermediate_server.info_query.result",
@@ -67,6 +63,8 @@ class IntermediateServerAdapter:
     """
 
     name: str = COUNTERPART
+    file_error = IsFileError
+    not_received = "a request file came back from the intermediate server"
 
     def __init__(self, unsealer: Unsealer) -> None:
         self._unsealer = unsealer
@@ -102,64 +100,39 @@ class IntermediateServerAdapter:
     def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
         """Turn a network file into a message for the hub (none for a reception without errors).
 
+        Handles the file kinds of :data:`FROM_COUNTERPART`.
+
         Raises:
             IsFileError: not a network file, or its control line disagrees with its name.
             IsWireError: the file breaks its layout.
             IsMappingError: a record breaks the contract.
         """
-        kind, request_id, provider = parse_name(file.name)
-        if kind in ANSWERS:
-            raise IsFileError("a request file came back from the intermediate server")
-        correlation = correlation_of(file)
-        header, rows = parse(LAYOUTS[kind], file.content)
-        if header.request_id != request_id or header.provider != provider:
-            raise IsFileError("the file's control line names another request than its name")
-        payload: Any
-        if kind == "FGR1":
-            payload = code_result_payload(self._batch(header), rows)
-        elif kind == "SKA1":
-            errors = acceptance_records(provider or "", rows)
-            if not errors:
-                return AdapterOutput(details={"accepted": len(rows)})
-            payload = query_result_payload(errors)
-        elif kind == "SKR1":
-            payload = query_result_payload(answer_records(rows))
-        elif kind == "DBR1":
-            payload = duplicate_result_payload(self._batch(header), rows)
-        else:
-            payload = notice_payload(rows)
-        envelope = self._envelope(
-            kind, file.name, payload, correlation, None if kind == "TKN1" else request_id
-        )
-        log.info(
-            "intermediate server file read message_id=%s kind=%s records=%d",
-            envelope.message_id,
-            kind,
-            len(rows),
-        )
-        return AdapterOutput(to_hub=(envelope,), completed_records=len(rows), details={kind: len(rows)})
+        name = parse_name(file.name)
+        return receive(FROM_COUNTERPART, self, file, name.kind, name)
 
-    @staticmethod
-    def _batch(header: FileHeader) -> str:
-        if header.batch_id is None:
-            raise IsFileError("the file's control line names no batch")
-        return header.batch_id
+    def _code_result(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
+        correlation, header, rows = _read(file, name, wire.CODE_RESULT)
+        return _to_hub(file, name, code_result_payload(_batch(header), rows), correlation, len(rows))
 
-    @staticmethod
-    def _envelope(
-        kind: str, name: str, payload: Any, correlation: uuid.UUID, cause: uuid.UUID | None
-    ) -> Envelope:
-        return new_envelope(
-            message_type=_RESULT_TYPES[kind],
-            schema_version=1,
-            source=COUNTERPART,
-            destination="hub",
-            purpose=INBOUND_PURPOSES[kind],
-            payload=payload_dict(payload),
-            correlation_id=correlation,
-            causation_id=cause,
-            message_id=inbound_message_id(name),
-        )
+    def _acceptance(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
+        correlation, _, rows = _read(file, name, wire.ACCEPTANCE)
+        errors = acceptance_records(name.provider or "", rows)
+        if not errors:
+            return AdapterOutput(details={"accepted": len(rows)})
+        return _to_hub(file, name, query_result_payload(errors), correlation, len(rows))
+
+    def _answers(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
+        correlation, _, rows = _read(file, name, wire.ANSWER)
+        return _to_hub(file, name, query_result_payload(answer_records(rows)), correlation, len(rows))
+
+    def _duplicate_result(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
+        correlation, header, rows = _read(file, name, wire.DUPLICATE_RESULT)
+        payload = duplicate_result_payload(_batch(header), rows)
+        return _to_hub(file, name, payload, correlation, len(rows))
+
+    def _provision_notice(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
+        correlation, _, rows = _read(file, name, wire.NOTICE)
+        return _to_hub(file, name, notice_payload(rows), correlation, len(rows), caused=False)
 
 
 FROM_HUB: Final[Routes[IntermediateServerAdapter]] = {
@@ -174,6 +147,71 @@ FROM_HUB: Final[Routes[IntermediateServerAdapter]] = {
     ),
 }
 """The dispatch table: each message type the hub sends to the intermediate server, and its handler."""
+
+FROM_COUNTERPART: Final[Receivers[IntermediateServerAdapter, FileName]] = {
+    "FGR1": IntermediateServerAdapter._code_result,
+    "SKA1": IntermediateServerAdapter._acceptance,
+    "SKR1": IntermediateServerAdapter._answers,
+    "DBR1": IntermediateServerAdapter._duplicate_result,
+    "TKN1": IntermediateServerAdapter._provision_notice,
+}
+"""The files the network sends (:data:`~adapters.intermediate_server.names.INBOUND`), by kind, and their
+handlers."""
+
+
+def _read(
+    file: CounterpartFile, name: FileName, layout: wire.Layout[Row]
+) -> tuple[uuid.UUID, FileHeader, list[Row]]:
+    """The correlation id, control line and rows of a network file of ``layout`` that answers its name.
+
+    Raises:
+        IsFileError: the file is not from the network's link, or its control line names another request.
+        IsWireError: the file breaks its layout.
+    """
+    correlation = correlation_of(file)
+    header, rows = parse(layout, file.content)
+    if header.request_id != name.request_id or header.provider != name.provider:
+        raise IsFileError("the file's control line names another request than its name")
+    return correlation, header, rows
+
+
+def _batch(header: FileHeader) -> str:
+    if header.batch_id is None:
+        raise IsFileError("the file's control line names no batch")
+    return header.batch_id
+
+
+def _to_hub(
+    file: CounterpartFile,
+    name: FileName,
+    payload: BaseModel,
+    correlation: uuid.UUID,
+    records: int,
+    *,
+    caused: bool = True,
+) -> AdapterOutput:
+    """The message made from a network file, its id derived from the file's name (redeliveries drop).
+
+    ``caused``: the file answers a request of ours (a provision notice does not).
+    """
+    envelope = new_envelope(
+        message_type=_RESULT_TYPES[name.kind],
+        schema_version=1,
+        source=COUNTERPART,
+        destination="hub",
+        purpose=INBOUND_PURPOSES[name.kind],
+        payload=payload_dict(payload),
+        correlation_id=correlation,
+        causation_id=name.request_id if caused else None,
+        message_id=inbound_message_id(file.name),
+    )
+    log.info(
+        "intermediate server file read message_id=%s kind=%s records=%d",
+        envelope.message_id,
+        name.kind,
+        records,
+    )
+    return AdapterOutput(to_hub=(envelope,), completed_records=records, details={name.kind: records})
 
 
 def _to_network(env: Envelope, written: list[tuple[str, bytes]], records: int) -> AdapterOutput:

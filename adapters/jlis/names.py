@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from adapters import files
 from adapters.jlis.errors import JlisFileError
@@ -28,9 +28,12 @@ from contracts.link import CounterpartFile
 
 __all__ = [
     "COUNTERPART",
+    "INBOUND",
+    "FileName",
     "check_pairing",
     "correlation_of",
     "flow_of",
+    "parse_name",
     "request_file_name",
     "request_id_of",
     "result_file_name",
@@ -49,6 +52,24 @@ _FORMATS: Final[dict[tuple[FileFlow, FileKind], str]] = {
     ("acquisition", "result"): "NAR1",
 }
 _BY_FORMAT: Final = {fmt: key for key, fmt in _FORMATS.items()}
+INBOUND: Final = frozenset(fmt for (_, kind), fmt in _FORMATS.items() if kind == "result")
+"""The kinds of file J-LIS sends to the federation: the results (``SVR1``, ``NAR1``)."""
+
+
+class FileName(NamedTuple):
+    """What a J-LIS file name says.
+
+    Attributes:
+        code: the file's kind code (``SVQ1``, ``SVR1``, ``NAQ1``, ``NAR1``).
+        flow: the exchange it belongs to.
+        kind: request or result.
+        request_id: the inquiry's (or query's) message id.
+    """
+
+    code: str
+    flow: FileFlow
+    kind: FileKind
+    request_id: uuid.UUID
 
 
 def request_file_name(request_id: uuid.UUID, flow: FileFlow = "survival") -> str:
@@ -61,12 +82,21 @@ def result_file_name(request_id: uuid.UUID, flow: FileFlow = "survival") -> str:
     return f"JLIS-{_FORMATS[(flow, 'result')]}-{request_id.hex}{_SUFFIX}"
 
 
-def _parts(name: str) -> tuple[FileFlow, FileKind, uuid.UUID] | None:
+def parse_name(name: str, kind: FileKind | None = None) -> FileName:
+    """What a J-LIS file name says.
+
+    Args:
+        name: the file name.
+        kind: if given, the name must be of a file of that kind (a result, for a file from J-LIS).
+
+    Raises:
+        JlisFileError: the name is not a J-LIS file name (of ``kind``).
+    """
     match = _NAME.fullmatch(name) if isinstance(name, str) else None
-    if match is None:
-        return None
-    flow, kind = _BY_FORMAT[match.group(1)]
-    return flow, kind, uuid.UUID(hex=match.group(2))
+    if match is None or (kind is not None and _BY_FORMAT[match.group(1)][1] != kind):
+        raise JlisFileError(f"not a J-LIS {kind} file name" if kind else "not a J-LIS file name")
+    flow, found = _BY_FORMAT[match.group(1)]
+    return FileName(match.group(1), flow, found, uuid.UUID(hex=match.group(2)))
 
 
 def request_id_of(name: str, kind: FileKind) -> uuid.UUID:
@@ -75,10 +105,7 @@ def request_id_of(name: str, kind: FileKind) -> uuid.UUID:
     Raises:
         JlisFileError: the name is not a J-LIS file name of that kind.
     """
-    parts = _parts(name)
-    if parts is None or parts[1] != kind:
-        raise JlisFileError(f"not a J-LIS {kind} file name")
-    return parts[2]
+    return parse_name(name, kind).request_id
 
 
 def flow_of(name: str) -> FileFlow:
@@ -87,10 +114,7 @@ def flow_of(name: str) -> FileFlow:
     Raises:
         JlisFileError: the name is not a J-LIS file name.
     """
-    parts = _parts(name)
-    if parts is None:
-        raise JlisFileError("not a J-LIS file name")
-    return parts[0]
+    return parse_name(name).flow
 
 
 def correlation_of(file: CounterpartFile) -> uuid.UUID:

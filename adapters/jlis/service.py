@@ -19,7 +19,7 @@ from typing import Final
 
 from pydantic import BaseModel
 
-from adapters.dispatch import Route, Routes, route
+from adapters.dispatch import Receivers, Route, Routes, receive, route
 from adapters.jlis import mapping_acquisition, wire_acquisition
 from adapters.jlis.errors import JlisFileError
 from adapters.jlis.mapping import (
@@ -33,10 +33,10 @@ from adapters.jlis.mapping import (
 from adapters.jlis.names import (
     COUNTERPART,
     FileFlow,
+    FileName,
     correlation_of,
-    flow_of,
+    parse_name,
     request_file_name,
-    request_id_of,
 )
 from adapters.jlis.wire import parse_result, write_request
 from contracts.envelope import Envelope, Purpose, new_envelope
@@ -46,7 +46,7 @@ from contracts.messages.survival import JlisSurvivalChangeInquiry
 from contracts.registry import Decoded, payload_dict
 from contracts.sealing import Sealer, Unsealer
 
-__all__ = ["FROM_HUB", "JlisAdapter"]
+__all__ = ["FROM_COUNTERPART", "FROM_HUB", "JlisAdapter"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ class JlisAdapter:
     """
 
     name: str = COUNTERPART
+    file_error = JlisFileError
+    not_received = "not a J-LIS result file name"
 
     def __init__(self, unsealer: Unsealer, sealer: Sealer) -> None:
         self._unsealer = unsealer
@@ -88,48 +90,48 @@ class JlisAdapter:
     def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
         """Turn a result file into a ``jlis.survival_change.result`` or ``number_acquisition.result`` message.
 
+        Handles the file kinds of :data:`FROM_COUNTERPART`.
+
         Raises:
             JlisFileError: not a J-LIS result file, or its header answers another request.
             JlisWireError: the file breaks the layout.
             JlisMappingError: a record breaks the contract.
         """
-        request_id = request_id_of(file.name, "result")
+        name = parse_name(file.name, "result")
+        return receive(FROM_COUNTERPART, self, file, name.code, name)
+
+    def _survival_result(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
         correlation_id = correlation_of(file)
+        result = parse_result(file.content)
+        _check_answers(result.header.request_id, name.request_id, "request")
         message_id = result_message_id(file.name)
-        payload: BaseModel
-        if flow_of(file.name) == "acquisition":
-            acquisition = wire_acquisition.parse_result(file.content)
-            _check_answers(acquisition.header.request_id, request_id, "query")
-            fee_units = acquisition.fee_units
-            answers = mapping_acquisition.acquisition_result_payload(acquisition, message_id, self._sealer)
-            payload, counts = answers, Counter(r.match_status.value for r in answers.records)
-            message_type, purpose = mapping_acquisition.RESULT_TYPE, mapping_acquisition.ACQUISITION_PURPOSE
-        else:
-            result = parse_result(file.content)
-            _check_answers(result.header.request_id, request_id, "request")
-            fee_units = result.fee_units
-            payload = result_payload(result, message_id, self._sealer)
-            counts = Counter(r.outcome.value for r in result.records)
-            message_type, purpose = RESULT_TYPE, JLIS_PURPOSE
-        envelope = _to_hub(
-            message_type,
-            purpose,
+        payload = result_payload(result, message_id, self._sealer)
+        counts = Counter(r.outcome.value for r in result.records)
+        return _to_hub(
+            (RESULT_TYPE, JLIS_PURPOSE),
             payload,
             correlation_id=correlation_id,
-            request_id=request_id,
+            request_id=name.request_id,
             message_id=message_id,
+            counts=counts,
+            fee_units=result.fee_units,
         )
-        records = sum(counts.values())
-        log.info(
-            "jlis result file read message_id=%s correlation_id=%s type=%s records=%d fee_units=%d",
-            message_id,
-            correlation_id,
-            message_type[0],
-            records,
-            fee_units,
-        )
-        return AdapterOutput(
-            to_hub=(envelope,), completed_records=records, details={**counts, "fee_units": fee_units}
+
+    def _acquisition_result(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
+        correlation_id = correlation_of(file)
+        acquisition = wire_acquisition.parse_result(file.content)
+        _check_answers(acquisition.header.request_id, name.request_id, "query")
+        message_id = result_message_id(file.name)
+        answers = mapping_acquisition.acquisition_result_payload(acquisition, message_id, self._sealer)
+        counts = Counter(r.match_status.value for r in answers.records)
+        return _to_hub(
+            (mapping_acquisition.RESULT_TYPE, mapping_acquisition.ACQUISITION_PURPOSE),
+            answers,
+            correlation_id=correlation_id,
+            request_id=name.request_id,
+            message_id=message_id,
+            counts=counts,
+            fee_units=acquisition.fee_units,
         )
 
 
@@ -138,6 +140,12 @@ FROM_HUB: Final[Routes[JlisAdapter]] = {
     mapping_acquisition.QUERY_TYPE: Route(JlisNumberAcquisitionQuery, JlisAdapter._query_file),
 }
 """The dispatch table: each message type the hub sends to J-LIS, and its handler."""
+
+FROM_COUNTERPART: Final[Receivers[JlisAdapter, FileName]] = {
+    "SVR1": JlisAdapter._survival_result,
+    "NAR1": JlisAdapter._acquisition_result,
+}
+"""The files J-LIS sends (:data:`~adapters.jlis.names.INBOUND`), by kind, and their handlers."""
 
 _DETAIL: Final[dict[FileFlow, str]] = {"survival": "requested_records", "acquisition": "queried_records"}
 
@@ -166,15 +174,18 @@ def _check_answers(answered: uuid.UUID, request_id: uuid.UUID, what: str) -> Non
 
 
 def _to_hub(
-    message_type: tuple[str, int],
-    purpose: Purpose,
+    answer: tuple[tuple[str, int], Purpose],
     payload: BaseModel,
     *,
     correlation_id: uuid.UUID,
     request_id: uuid.UUID,
     message_id: uuid.UUID,
-) -> Envelope:
-    return new_envelope(
+    counts: Counter[str],
+    fee_units: int,
+) -> AdapterOutput:
+    """The result message made from a result file (its type and purpose, its payload), with its counts."""
+    message_type, purpose = answer
+    envelope = new_envelope(
         message_type=message_type[0],
         schema_version=message_type[1],
         source=COUNTERPART,
@@ -184,4 +195,16 @@ def _to_hub(
         correlation_id=correlation_id,
         causation_id=request_id,
         message_id=message_id,
+    )
+    records = sum(counts.values())
+    log.info(
+        "jlis result file read message_id=%s correlation_id=%s type=%s records=%d fee_units=%d",
+        message_id,
+        correlation_id,
+        message_type[0],
+        records,
+        fee_units,
+    )
+    return AdapterOutput(
+        to_hub=(envelope,), completed_records=records, details={**counts, "fee_units": fee_units}
     )

@@ -225,6 +225,12 @@ class PensionAdapter:
     def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
         """Never used: the pension system's link is the exchange directory, read by :meth:`poll`.
 
+        This is why the pension adapter, alone of the four, declares no ``FROM_COUNTERPART`` table
+        (:mod:`adapters.dispatch`): no file of its counterpart ever comes over a line. Its request files
+        are read from ``inbound/`` and go one way, by the kind their manifest names (not their file name):
+        :data:`~adapters.pension.kinds.REQUEST_KINDS` is that table, from the kind to its row parser and the
+        builder of its messages, and a manifest of any other kind is refused to ``rejected/`` with a report.
+
         Raises:
             DirectoryLinkOnly: always.
         """

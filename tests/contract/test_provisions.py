@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, select
 
-from contracts.errors import AuditWriteFailed, PolicyRefused, ValidationFailed
+from contracts.errors import AlreadyExists, PolicyRefused, ValidationFailed
 from contracts.individual_number import synthetic_individual_number
 from hub.infra.audit.codec import to_utc
 from hub.infra.audit.provision import SqlProvisionLog
@@ -148,10 +148,16 @@ class ProvisionLogContract:
                 provisions.record([(provision(1), access(1)), (bad, access(2))])
         assert stored() == ([], {})
 
-    def test_a_record_id_stored_already_is_refused(self, provisions: ProvisionLog) -> None:
+    def test_a_record_id_stored_already_is_refused_for_good_and_nothing_is_written(
+        self, provisions: ProvisionLog, stored: Stored
+    ) -> None:
+        """Permanent: a retry cannot succeed. The SQL log raised a transient error after writing the access
+        records, so the message went round the retry tiers before its dead letter."""
         provisions.record([(provision(1), access(1))])
-        with pytest.raises(AuditWriteFailed):
-            provisions.record([(provision(1, jimu="別の事務"), access(2))])
+        before = stored()
+        with pytest.raises(AlreadyExists, match="stored already"):
+            provisions.record([(provision(2), access(2)), (provision(1, jimu="別の事務"), access(3))])
+        assert stored() == before
 
 
 class _SqlProvisions(ProvisionLogContract):

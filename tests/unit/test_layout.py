@@ -10,12 +10,18 @@
   ``mapping``, ``names``, ``service``, ``simulator``, ``errors``), no ``gateway`` module, and each service
   declares its dispatch table the same way, ``FROM_HUB``, a module-level mapping from message type and
   version to an :class:`adapters.dispatch.Route`, holding every type the sender table (``hub/senders.toml``)
-  sends to that adapter's queue, each one registered in the contracts with the route's payload class.
+  sends to that adapter's queue, each one registered in the contracts with the route's payload class;
+* and each service with a counterpart line takes that line's files the same way, ``FROM_COUNTERPART``, a
+  module-level mapping from the file kind its ``names`` module reads from a name to a handler, with an entry
+  for every kind ``names.INBOUND`` says the counterpart sends and none for a kind it does not (a file going
+  the other way is refused by :func:`adapters.dispatch.receive`); the pension adapter, whose counterpart is
+  a directory, has no line and no such table.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +31,7 @@ import pytest
 
 from adapters.dispatch import Route
 from contracts.registry import payload_model
+from hub.bootstrap.adapters import ADAPTER_SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -108,3 +115,35 @@ def test_every_service_dispatches_by_one_table(adapter: str) -> None:
         "a type the hub sends has no route"
     )
     assert sent_to(adapter), f"the sender table sends nothing to adapter.{adapter}"
+
+
+LINKED = sorted(name for name in ADAPTERS if ADAPTER_SPECS[name].link)
+"""The adapters whose counterpart sends files over a line (the pension system's link is a directory)."""
+
+
+def test_the_line_adapters_are_three() -> None:
+    assert LINKED == ["eltax", "intermediate_server", "jlis"]
+
+
+@pytest.mark.parametrize("adapter", LINKED)
+def test_every_line_is_read_by_one_table(adapter: str) -> None:
+    service = importlib.import_module(f"adapters.{adapter}.service")
+    names = importlib.import_module(f"adapters.{adapter}.names")
+    table = getattr(service, "FROM_COUNTERPART", None)
+    assert isinstance(table, Mapping), f"adapters.{adapter}.service declares no FROM_COUNTERPART table"
+    inbound = getattr(names, "INBOUND", None)
+    assert inbound, f"adapters.{adapter}.names does not say which kinds its counterpart sends (INBOUND)"
+    assert set(table) == set(inbound), "every kind the counterpart sends has a handler, and no other kind"
+    (adapter_class,) = {handler.__qualname__.split(".")[0] for handler in table.values()}
+    cls = getattr(service, adapter_class)
+    for kind, handler in table.items():
+        assert callable(handler), kind
+        assert list(inspect.signature(handler).parameters) == ["self", "file", "name"], kind
+    source = inspect.getsource(cls.from_counterpart)
+    assert "receive(FROM_COUNTERPART, self, file," in source, "from_counterpart dispatches by its table"
+
+
+def test_the_directory_adapter_has_no_line_table() -> None:
+    service = importlib.import_module("adapters.pension.service")
+    assert not ADAPTER_SPECS["pension"].link
+    assert not hasattr(service, "FROM_COUNTERPART")

@@ -26,7 +26,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, String, delete, insert, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
-from contracts.errors import AuditWriteFailed, StoreUnavailable
+from contracts.errors import AlreadyExists, AuditWriteFailed, StoreUnavailable
 from hub.infra.audit.codec import canonical_at
 from hub.infra.audit.provision_rows import (
     DIGEST_FIELDS,
@@ -72,13 +72,26 @@ class SqlProvisionLog:
         """Store each provision record with its access record, in the caller's transaction.
 
         Raises:
-            AuditWriteFailed: the database refused or failed (for example a record id already stored).
+            AlreadyExists: a record id is stored already (permanent: a retry cannot succeed); nothing is
+                written.
+            AuditWriteFailed: the database failed (transient), or another transaction stored the same record
+                id meanwhile (the retry then sees it and raises ``AlreadyExists``).
             PolicyRefused: a value holds an Individual Number.
             ValidationFailed: a record id repeats within the call or does not fit.
         """
         if not provisions:
             return
         values = provision_values_of(provisions)
+        ids = [v["record_id"] for v in values]
+        try:
+            taken = self._conn.execute(
+                select(provision_records.c.record_id).where(provision_records.c.record_id.in_(ids))
+            ).scalars()
+            stored = sorted(taken)
+        except (SQLAlchemyError, StoreUnavailable) as exc:
+            raise AuditWriteFailed("the 情報提供等記録 could not be read") from exc
+        if stored:
+            raise AlreadyExists(f"情報提供等記録 {', '.join(stored)} stored already; nothing was written")
         sealed = [seal_details(v, access) for v, (_, access) in zip(values, provisions, strict=True)]
         positions = self._audit.append_positions(sealed)
         rows = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from contracts.errors import AuditWriteFailed
+from contracts.errors import AlreadyExists
 from hub.infra.audit.provision_rows import provision_values_of, seal_details
 from hub.infra.memory.audit import InMemoryAuditLog
 from hub.ports.audit import AccessRecord, ProvisionRecord
@@ -39,15 +39,15 @@ class InMemoryProvisionLog:
         """Store each provision record with its access record.
 
         Raises:
-            AuditWriteFailed: a record id is stored already (nothing is written).
+            AlreadyExists: a record id is stored already (nothing is written).
             PolicyRefused: a value holds an Individual Number.
             ValidationFailed: a record id repeats within the call or does not fit.
         """
         if not provisions:
             return
         values = provision_values_of(provisions)
-        if any(v["record_id"] in self._rows for v in values):
-            raise AuditWriteFailed("the 情報提供等記録 could not be written (a record id is stored already)")
+        if taken := sorted(v["record_id"] for v in values if v["record_id"] in self._rows):
+            raise AlreadyExists(f"情報提供等記録 {', '.join(taken)} stored already; nothing was written")
         sealed = [seal_details(v, access) for v, (_, access) in zip(values, provisions, strict=True)]
         self._audit.append(sealed)
         appended = self._audit.records[-len(sealed) :]
