@@ -11,11 +11,12 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from tenacity import Retrying, stop_after_delay, wait_fixed
 
-from contracts.errors import BrokerUnavailable
+from contracts.errors import BrokerUnavailable, ConfigurationError
 from hub.infra.broker._io import connection_parameters
 from hub.infra.broker.topology import Names, renkei_topology
 from hub.infra.broker.transport import PikaTransport
@@ -220,3 +221,16 @@ def test_amqps_urls_get_tls_options() -> None:
     assert (params.host, params.port, params.virtual_host) == ("broker.example", 5671, "renkei")
     assert params.client_properties is not None
     assert params.client_properties["connection_name"] == "renkei-test"
+
+
+@pytest.mark.timeout(15)
+def test_a_password_the_broker_refuses_is_a_configuration_error_not_an_outage(amqp_url: str) -> None:
+    """The permanent path stays permanent: RabbitMQ answers a wrong password with Connection.Close 403."""
+    parts = urlsplit(amqp_url)
+    wrong = parts._replace(
+        netloc=f"renkei-no-such-user-{uuid.uuid4().hex[:8]}:wrong@{parts.hostname}:{parts.port}"
+    )
+    transport = PikaTransport(urlunsplit(wrong), connection_name="renkei-test:refused", publish_retry_s=0)
+
+    with pytest.raises(ConfigurationError, match=r"refused the credentials|403"):
+        transport.publish([ping(Names("t"), 0)])

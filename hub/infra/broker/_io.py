@@ -59,12 +59,28 @@ def translate(exc: BaseException, doing: str) -> RenkeiError:
     if isinstance(
         exc, pika.exceptions.ProbableAuthenticationError | pika.exceptions.ProbableAccessDeniedError
     ):
+        if _lost_stream(exc):
+            # pika guesses these from the stage at which the connection ended. RabbitMQ refuses a user or a
+            # virtual host with a Connection.Close (403, 530: ConnectionClosedByBroker, above), since pika
+            # announces authentication_failure_close; a stream reset or ended mid-handshake is a broker
+            # stopping or starting, which the fault test met: the pension adapter exited on it.
+            return BrokerUnavailable(f"{doing}: the connection was lost during the handshake: {exc}")
         return ConfigurationError(
             f"{doing}: the broker refused the credentials or the virtual host (renkei's users and their "
             "permissions come from `renkei topology users apply`; in development also from `renkei demo` and "
             "`renkei run`, or set RENKEI_BROKER_IDENTITY=shared)"
         )
     return BrokerUnavailable(f"{doing}: {type(exc).__name__}: {exc}")
+
+
+_LOST_STREAM = ("StreamLostError", "ConnectionResetError", "BrokenPipeError", "EOF")
+"""What pika's text for the underlying error (it keeps only its ``repr``) says when the stream was lost."""
+
+
+def _lost_stream(exc: BaseException) -> bool:
+    """Whether a handshake error of pika's stands for a lost stream rather than a refusal."""
+    text = " ".join(str(arg) for arg in exc.args)
+    return any(mark in text for mark in _LOST_STREAM)
 
 
 class _BatchingConnection(SelectConnection):
