@@ -1,4 +1,4 @@
-"""What every adapter checks of a file from its counterpart's line, before reading it.
+"""What every adapter checks of a file from its counterpart's line, and the message it makes of one.
 
 Shared by the adapters (they never import each other); imports nothing of the hub.
 """
@@ -9,10 +9,14 @@ import re
 import uuid
 from typing import Final
 
+from pydantic import BaseModel
+
+from contracts.envelope import Envelope, Party, Purpose, new_envelope
 from contracts.errors import ContractError
 from contracts.link import CounterpartFile
+from contracts.registry import payload_dict
 
-__all__ = ["correlation_of"]
+__all__ = ["correlation_of", "message_for_hub"]
 
 _UUID_TEXT: Final = re.compile(r"[0-9a-fA-F-]{32,36}")
 
@@ -40,3 +44,31 @@ def correlation_of(
         except ValueError:
             pass
     raise error("the file's correlation id is not a UUID")
+
+
+def message_for_hub(
+    counterpart: Party,
+    message_type: tuple[str, int],
+    purpose: Purpose,
+    payload: BaseModel,
+    *,
+    correlation_id: uuid.UUID,
+    causation_id: uuid.UUID | None,
+    message_id: uuid.UUID,
+) -> Envelope:
+    """The message an adapter makes of a file from ``counterpart`` for the hub.
+
+    ``message_id`` derives from the file's name, so that a file delivered twice gives one message, which the
+    hub's inbox drops the second time; ``causation_id`` is the request the file answers, if any.
+    """
+    return new_envelope(
+        message_type=message_type[0],
+        schema_version=message_type[1],
+        source=counterpart,
+        destination="hub",
+        purpose=purpose,
+        payload=payload_dict(payload),
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        message_id=message_id,
+    )

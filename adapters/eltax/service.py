@@ -36,7 +36,8 @@ from adapters.eltax.names import (
 from adapters.eltax.receipt import parse_receipt
 from adapters.eltax.report import parse_report, write_report
 from adapters.eltax.tokucho import parse_notice, write_notice
-from contracts.envelope import Envelope, Purpose, new_envelope
+from adapters.files import message_for_hub
+from contracts.envelope import Envelope, Purpose
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.eltax import (
     FROM_MUNICIPALITIES,
@@ -47,7 +48,7 @@ from contracts.messages.eltax import (
     EltaxTokuchoNotice,
     purpose_of_notice,
 )
-from contracts.registry import Decoded, payload_dict
+from contracts.registry import Decoded
 from contracts.sealing import Sealer, Unsealer
 
 __all__ = [
@@ -180,13 +181,11 @@ def _to_hub(
     causation: uuid.UUID | None = None,
 ) -> Envelope:
     """The message made from ``file``: its id derives from the file's name, so a redelivery is dropped."""
-    return new_envelope(
-        message_type=message_type[0],
-        schema_version=message_type[1],
-        source=COUNTERPART,
-        destination="hub",
-        purpose=purpose,
-        payload=payload_dict(payload),
+    return message_for_hub(
+        COUNTERPART,
+        message_type,
+        purpose,
+        payload,
         correlation_id=correlation_id,
         causation_id=causation,
         message_id=message_id_of(file.name),

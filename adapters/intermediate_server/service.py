@@ -15,6 +15,7 @@ from typing import Final, TypeVar
 from pydantic import BaseModel
 
 from adapters.dispatch import Receivers, Route, Routes, receive, route
+from adapters.files import message_for_hub
 from adapters.intermediate_server import wire
 from adapters.intermediate_server.errors import IsFileError
 from adapters.intermediate_server.mapping import (
@@ -32,14 +33,14 @@ from adapters.intermediate_server.mapping import (
 )
 from adapters.intermediate_server.names import COUNTERPART, FileName, correlation_of, file_name, parse_name
 from adapters.intermediate_server.wire import CODE_REQUEST, DUPLICATE_REQUEST, QUERY, FileHeader, parse, write
-from contracts.envelope import Envelope, new_envelope
+from contracts.envelope import Envelope
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.intermediate_server import (
     IsCodeAcquisitionRequest,
     IsDuplicateRegister,
     IsInfoQueryRequest,
 )
-from contracts.registry import Decoded, payload_dict
+from contracts.registry import Decoded
 from contracts.sealing import Unsealer
 
 __all__ = ["FROM_COUNTERPART", "FROM_HUB", "IntermediateServerAdapter"]
@@ -194,13 +195,11 @@ def _to_hub(
 
     ``caused``: the file answers a request of ours (a provision notice does not).
     """
-    envelope = new_envelope(
-        message_type=_RESULT_TYPES[name.kind],
-        schema_version=1,
-        source=COUNTERPART,
-        destination="hub",
-        purpose=INBOUND_PURPOSES[name.kind],
-        payload=payload_dict(payload),
+    envelope = message_for_hub(
+        COUNTERPART,
+        (_RESULT_TYPES[name.kind], 1),
+        INBOUND_PURPOSES[name.kind],
+        payload,
         correlation_id=correlation,
         causation_id=name.request_id if caused else None,
         message_id=inbound_message_id(file.name),

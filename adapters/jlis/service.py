@@ -20,6 +20,7 @@ from typing import Final
 from pydantic import BaseModel
 
 from adapters.dispatch import Receivers, Route, Routes, receive, route
+from adapters.files import message_for_hub
 from adapters.jlis import mapping_acquisition, wire_acquisition
 from adapters.jlis.errors import JlisFileError
 from adapters.jlis.mapping import (
@@ -39,11 +40,11 @@ from adapters.jlis.names import (
     request_file_name,
 )
 from adapters.jlis.wire import parse_result, write_request
-from contracts.envelope import Envelope, Purpose, new_envelope
+from contracts.envelope import Envelope, Purpose
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.jlis_acquisition import JlisNumberAcquisitionQuery
 from contracts.messages.survival import JlisSurvivalChangeInquiry
-from contracts.registry import Decoded, payload_dict
+from contracts.registry import Decoded
 from contracts.sealing import Sealer, Unsealer
 
 __all__ = ["FROM_COUNTERPART", "FROM_HUB", "JlisAdapter"]
@@ -185,13 +186,11 @@ def _to_hub(
 ) -> AdapterOutput:
     """The result message made from a result file (its type and purpose, its payload), with its counts."""
     message_type, purpose = answer
-    envelope = new_envelope(
-        message_type=message_type[0],
-        schema_version=message_type[1],
-        source=COUNTERPART,
-        destination="hub",
-        purpose=purpose,
-        payload=payload_dict(payload),
+    envelope = message_for_hub(
+        COUNTERPART,
+        message_type,
+        purpose,
+        payload,
         correlation_id=correlation_id,
         causation_id=request_id,
         message_id=message_id,
