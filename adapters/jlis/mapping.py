@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Final, Protocol, TypedDict, TypeVar
+from typing import Final, TypedDict, TypeVar
 
 from adapters.jlis.errors import JlisMappingError, JlisPurposeRefused
-from adapters.jlis.wire import BatchHeader, RequestFile, RequestRecord, ResultFile, ResultRecord, WirePurpose
+from adapters.jlis.wire import (
+    BatchHeader,
+    FileHeader,
+    RequestFile,
+    RequestRecord,
+    ResultFile,
+    ResultRecord,
+    WirePurpose,
+)
 from contracts.envelope import Purpose
 from contracts.ids import stable_id
 from contracts.messages.common import Address, ChunkInfo
@@ -68,19 +76,6 @@ def _validated(build: Callable[[], T], what: str) -> T:
     return validated(build, what, JlisMappingError)
 
 
-class _ChunkHeader(Protocol):
-    """What both J-LIS headers say of the chunk a file carries."""
-
-    @property
-    def batch_id(self) -> str: ...
-    @property
-    def chunk_index(self) -> int: ...
-    @property
-    def chunk_count(self) -> int: ...
-    @property
-    def total_records(self) -> int: ...
-
-
 class ChunkFields(TypedDict):
     """The chunk's fields of a J-LIS header."""
 
@@ -100,7 +95,7 @@ def header_chunk(chunk: ChunkInfo) -> ChunkFields:
     }
 
 
-def chunk_of(header: _ChunkHeader) -> ChunkInfo:
+def chunk_of(header: FileHeader) -> ChunkInfo:
     """The chunk a result file's header answers."""
     return ChunkInfo(
         batch_id=header.batch_id,

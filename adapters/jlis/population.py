@@ -39,6 +39,7 @@ from typing import Final
 
 from adapters.jlis._names import ABROAD, MUNICIPALITIES, Municipality, compose_address, compose_name
 from adapters.jlis._numbers import GENERATIONS, NumberMap
+from adapters.jlis.wire import OutcomeFacts
 from contracts.individual_number import IndividualNumber
 from contracts.messages.survival import MoveKind, SurvivalOutcome, UnmatchedReason
 from contracts.usage_number import UsageNumber, UsageNumberKind
@@ -103,21 +104,10 @@ class SyntheticPerson:
 
 
 @dataclass(frozen=True, slots=True)
-class PersonOutcome:
-    """What J-LIS answers for a person in a cycle; the fields mirror the result file's data record."""
+class PersonOutcome(OutcomeFacts):
+    """What J-LIS answers for a person in a cycle: the result file's data record without seq and ref."""
 
     outcome: SurvivalOutcome
-    death_date: date | None = None
-    move_kind: MoveKind | None = None
-    moved_on: date | None = None
-    new_address: str | None = None
-    postal_code: str | None = None
-    municipality_code: str | None = None
-    abroad: bool | None = None
-    new_name: str | None = None
-    name_changed_on: date | None = None
-    new_individual_number: IndividualNumber | None = None
-    unmatched_reason: UnmatchedReason | None = None
 
 
 def cycle_window(cycle: str) -> tuple[date, date]:

@@ -24,6 +24,7 @@ raises :class:`~adapters.jlis.errors.JlisWireError` here).
 from __future__ import annotations
 
 import uuid
+from dataclasses import fields
 from typing import Final
 
 from adapters.jlis import wire_acquisition
@@ -32,32 +33,19 @@ from adapters.jlis.names import COUNTERPART, correlation_of, flow_of, request_id
 from adapters.jlis.population import PersonOutcome, SyntheticPopulation
 from adapters.jlis.register import NewEntitlementRegister
 from adapters.jlis.simulator_acquisition import answer_query
-from adapters.jlis.wire import ResultFile, ResultRecord, parse_request, write_result
+from adapters.jlis.wire import OutcomeFacts, ResultFile, ResultRecord, parse_request, write_result
 from contracts.link import CounterpartFile
 
 __all__ = ["JlisSimulator", "result_record"]
 
 _NAME: Final = "jlis"
+_FACTS: Final = tuple(f.name for f in fields(OutcomeFacts))
 
 
 def result_record(record_seq: int, ref: str, outcome: PersonOutcome) -> ResultRecord:
-    """The result file's data record of one answer."""
-    return ResultRecord(
-        record_seq=record_seq,
-        ref=ref,
-        outcome=outcome.outcome,
-        death_date=outcome.death_date,
-        move_kind=outcome.move_kind,
-        moved_on=outcome.moved_on,
-        new_address=outcome.new_address,
-        postal_code=outcome.postal_code,
-        municipality_code=outcome.municipality_code,
-        abroad=outcome.abroad,
-        new_name=outcome.new_name,
-        name_changed_on=outcome.name_changed_on,
-        new_individual_number=outcome.new_individual_number,
-        unmatched_reason=outcome.unmatched_reason,
-    )
+    """The result file's data record of one answer: its outcome and every fact of it."""
+    facts = {name: getattr(outcome, name) for name in _FACTS}
+    return ResultRecord(record_seq=record_seq, ref=ref, outcome=outcome.outcome, **facts)
 
 
 class JlisSimulator:

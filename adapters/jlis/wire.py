@@ -23,7 +23,6 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from enum import StrEnum
-from functools import partial
 from operator import attrgetter
 from typing import Any, Final, TypeVar
 
@@ -40,12 +39,16 @@ __all__ = [
     "REQUEST_LAYOUTS",
     "RESULT_LAYOUTS",
     "BatchHeader",
+    "FileHeader",
+    "OutcomeFacts",
     "RequestFile",
     "RequestRecord",
     "ResultFile",
     "ResultRecord",
     "WirePurpose",
+    "check_records",
     "codecs",
+    "data_layout",
     "header_checker",
     "header_layout",
     "header_values",
@@ -54,6 +57,7 @@ __all__ = [
     "parse_request",
     "parse_result",
     "record_layout",
+    "refuse",
     "trailer_layout",
     "write_frame",
     "write_request",
@@ -106,6 +110,18 @@ def record_layout(name: str, length: int, *fields: Field) -> FixedLayout:
     return fixed_layout(name, length, *fields, filler=("filler", ""))
 
 
+def data_layout(name: str, length: int, *fields: Field) -> FixedLayout:
+    """A J-LIS data record: kind ``2``, its ``record_seq`` and the sender's ``ref``, then ``fields``."""
+    return record_layout(
+        name,
+        length,
+        field("record_kind", "", 1, T.LITERAL, literal="2"),
+        field("record_seq", "", 9, T.DIGITS),
+        field("ref", "", 64, T.ASCII, pattern=_REF),
+        *fields,
+    )
+
+
 def _wire_error(problem: Problem, record_no: int) -> JlisWireError:
     return JlisWireError(
         problem.text, record_no=record_no, field=None if problem.field is None else problem.field.name
@@ -142,6 +158,28 @@ Codes = tuple[tuple[str, Any], ...]
 """``(wire code, value)`` pairs of a code field."""
 H = TypeVar("H")
 R = TypeVar("R")
+Rule = Callable[[R], tuple[str, str] | None]
+"""What a record breaks of its kind's rules: the first ``(field, problem)``, or ``None``."""
+
+
+def refuse(problem: tuple[str, str] | None, record_no: int) -> None:
+    """Raise a record's ``(field, problem)``, if any, as the :class:`JlisWireError` naming both."""
+    if problem is not None:
+        raise JlisWireError(problem[1], record_no=record_no, field=problem[0])
+
+
+def check_records(records: Sequence[R], rule: Rule[R]) -> None:
+    """Refuse the first data record (the first is record 2, after the header) that breaks ``rule``.
+
+    Raises:
+        JlisWireError: naming the record and the field.
+    """
+    for record_no, record in enumerate(records, start=2):
+        refuse(rule(record), record_no)
+
+
+def _seq(values: dict[str, Any]) -> int:
+    return int(values["record_seq"])
 
 
 def write_frame(codecs: Codecs, header: Mapping[str, Any], records: Sequence[Any]) -> bytes:
@@ -170,7 +208,7 @@ def parse_frame(
     *,
     check_header: Callable[[dict[str, Any]], H],
     build: Callable[[dict[str, Any], int], R],
-    key: Callable[[dict[str, Any]], Hashable],
+    key: Callable[[dict[str, Any]], Hashable] = _seq,
 ) -> tuple[H, dict[str, Any], list[R]]:
     """Check the frame, decode and check every record, then the counts and the checksum.
 
@@ -181,7 +219,7 @@ def parse_frame(
         codecs: the file kind's codecs.
         check_header: turns the header's values into the header object (raising on a bad header).
         build: turns a data record's values into the record object (raising on a bad record).
-        key: what must not repeat among the data records (e.g. ``record_seq``).
+        key: what must not repeat among the data records (``record_seq`` unless told).
 
     Raises:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
@@ -272,12 +310,9 @@ def header_checker(make: type[H]) -> Callable[[dict[str, Any]], H]:
 REQUEST_HEADER: Final = header_layout(
     "request header", REQUEST_RECORD_LENGTH, "SVQ1", PURPOSE_CODES, cycle=True
 )
-REQUEST_DATA: Final = record_layout(
+REQUEST_DATA: Final = data_layout(
     "request data",
     REQUEST_RECORD_LENGTH,
-    field("record_kind", "", 1, T.LITERAL, literal="2"),
-    field("record_seq", "", 9, T.DIGITS),
-    field("ref", "", 64, T.ASCII, pattern=_REF),
     field("individual_number", "", 12, T.INDIVIDUAL_NUMBER),
 )
 REQUEST_TRAILER: Final = trailer_layout("request trailer", REQUEST_RECORD_LENGTH)
@@ -289,12 +324,9 @@ RESULT_HEADER: Final = header_layout(
     field("fee_units", "", 9, T.DIGITS),
     cycle=True,
 )
-RESULT_DATA: Final = record_layout(
+RESULT_DATA: Final = data_layout(
     "result data",
     RESULT_RECORD_LENGTH,
-    field("record_kind", "", 1, T.LITERAL, literal="2"),
-    field("record_seq", "", 9, T.DIGITS),
-    field("ref", "", 64, T.ASCII, pattern=_REF),
     field("outcome", "", 2, T.CODE, codes=OUTCOME_CODES),
     field("death_date", "", 8, T.DATE, required=False),
     field("move_kind", "", 1, T.CODE, required=False, codes=MOVE_CODES),
@@ -328,15 +360,13 @@ _ONLY_WITH: Final = {
 
 
 @dataclass(frozen=True, slots=True)
-class BatchHeader:
-    """The header of both files: which inquiry chunk the file belongs to.
+class FileHeader:
+    """What the header of every J-LIS file (:func:`header_layout`) says first: the request and its chunk.
 
     Attributes:
-        request_id: the message id of the inquiry the request was written from; pairs result and request.
+        request_id: the message id of the hub message the request (or query) file was written from; pairs
+            a result with its request.
         batch_id, chunk_index, chunk_count, total_records: the chunk's place in its batch.
-        cycle: the payment month the inquiry serves, ``YYYY-MM``.
-        as_of: the inquiry's reference date.
-        purpose: what the inquiry is for.
     """
 
     request_id: uuid.UUID
@@ -344,6 +374,20 @@ class BatchHeader:
     chunk_index: int
     chunk_count: int
     total_records: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchHeader(FileHeader):
+    """The header of both survival/change files: which inquiry chunk the file belongs to.
+
+    ``request_id`` is the message id of the inquiry the request was written from.
+
+    Attributes:
+        cycle: the payment month the inquiry serves, ``YYYY-MM``.
+        as_of: the inquiry's reference date.
+        purpose: what the inquiry is for.
+    """
+
     cycle: str
     as_of: date
     purpose: WirePurpose = WirePurpose.SURVIVAL_CHANGE
@@ -358,13 +402,14 @@ class RequestRecord:
     individual_number: IndividualNumber
 
 
-@dataclass(frozen=True, slots=True)
-class ResultRecord:
-    """J-LIS's answer for one person (blank facts are ``None``)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutcomeFacts:
+    """The facts J-LIS may give beside an outcome, each blank (``None``) unless the outcome carries it.
 
-    record_seq: int
-    ref: str
-    outcome: SurvivalOutcome
+    Declared once for the result file's data record (:class:`ResultRecord`) and the simulated population's
+    answer (:class:`adapters.jlis.population.PersonOutcome`); keyword-only, after each one's own fields.
+    """
+
     death_date: date | None = None
     move_kind: MoveKind | None = None
     moved_on: date | None = None
@@ -376,6 +421,15 @@ class ResultRecord:
     name_changed_on: date | None = None
     new_individual_number: IndividualNumber | None = None
     unmatched_reason: UnmatchedReason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRecord(OutcomeFacts):
+    """J-LIS's answer for one person: its outcome and the facts it carries (blank facts are ``None``)."""
+
+    record_seq: int
+    ref: str
+    outcome: SurvivalOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,27 +449,26 @@ class ResultFile:
     records: tuple[ResultRecord, ...]
 
 
-def _result_problem(get: Callable[[str], Any]) -> tuple[str, str] | None:
+def _result_problem(record: ResultRecord) -> tuple[str, str] | None:
     """The first ``(field, problem)`` of a result record's outcome rules, or ``None``."""
-    outcome = get("outcome")
+    outcome = record.outcome
     for name in _REQUIRED.get(outcome, ()):
-        if get(name) is None:
+        if getattr(record, name) is None:
             return name, f"is required for outcome {outcome.value}"
     for name, only in _ONLY_WITH.items():
-        if get(name) is not None and outcome is not only:
+        if getattr(record, name) is not None and outcome is not only:
             return name, f"is only allowed with outcome {only.value}"
-    if get("new_address") is None:
+    if record.new_address is None:
         for name in ("postal_code", "municipality_code", "abroad"):
-            if get(name) is not None:
+            if getattr(record, name) is not None:
                 return name, "is only allowed with a new address"
     return None
 
 
 def _result_record(values: dict[str, Any], record_no: int) -> ResultRecord:
-    problem = _result_problem(values.__getitem__)
-    if problem is not None:
-        raise JlisWireError(problem[1], record_no=record_no, field=problem[0])
-    return ResultRecord(**values)
+    record = ResultRecord(**values)
+    refuse(_result_problem(record), record_no)
+    return record
 
 
 _CHECK_HEADER: Final = header_checker(BatchHeader)
@@ -439,15 +492,8 @@ def write_result(file: ResultFile) -> bytes:
         JlisWireError: a value does not fit the layout (the record and field are named).
     """
     values = header_values(file.header, len(file.records)) | {"fee_units": file.fee_units}
-    for record_no, record in enumerate(file.records, start=2):
-        problem = _result_problem(partial(getattr, record))
-        if problem is not None:
-            raise JlisWireError(problem[1], record_no=record_no, field=problem[0])
+    check_records(file.records, _result_problem)
     return write_frame(_RESULT, values, file.records)
-
-
-def _seq(values: dict[str, Any]) -> int:
-    return int(values["record_seq"])
 
 
 def _request_record(values: dict[str, Any], record_no: int) -> RequestRecord:
@@ -460,9 +506,7 @@ def parse_request(content: bytes) -> RequestFile:
     Raises:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
     """
-    header, _, records = parse_frame(
-        content, _REQUEST, check_header=_CHECK_HEADER, build=_request_record, key=_seq
-    )
+    header, _, records = parse_frame(content, _REQUEST, check_header=_CHECK_HEADER, build=_request_record)
     return RequestFile(header, tuple(records))
 
 
@@ -472,7 +516,5 @@ def parse_result(content: bytes) -> ResultFile:
     Raises:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
     """
-    header, values, records = parse_frame(
-        content, _RESULT, check_header=_CHECK_HEADER, build=_result_record, key=_seq
-    )
+    header, values, records = parse_frame(content, _RESULT, check_header=_CHECK_HEADER, build=_result_record)
     return ResultFile(header, values["fee_units"], tuple(records))

@@ -17,7 +17,6 @@ Parsing is strict and its errors name the record and the field, never the value.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,12 +25,15 @@ from typing import Any, Final
 
 from adapters.jlis.errors import JlisWireError
 from adapters.jlis.wire import (
+    FileHeader,
+    check_records,
     codecs,
+    data_layout,
     header_checker,
     header_layout,
     header_values,
     parse_frame,
-    record_layout,
+    refuse,
     trailer_layout,
     write_frame,
 )
@@ -76,7 +78,6 @@ STATUS_CODES: Final = (
     ("0", MatchStatus.NONE),
 )
 NO_MATCH_CODES: Final = (("1", NoMatchReason.NO_RECORD), ("2", NoMatchReason.NO_RESIDENT_CODE))
-_REF = r"[a-z][a-z0-9_]{7,63}"
 
 
 def _four_items(*, required: bool) -> tuple[Any, ...]:
@@ -92,12 +93,9 @@ def _four_items(*, required: bool) -> tuple[Any, ...]:
 QUERY_HEADER: Final = header_layout(
     "acquisition query header", QUERY_RECORD_LENGTH, "NAQ1", PURPOSE_CODES, cycle=False
 )
-QUERY_DATA: Final = record_layout(
+QUERY_DATA: Final = data_layout(
     "acquisition query data",
     QUERY_RECORD_LENGTH,
-    field("record_kind", "", 1, T.LITERAL, literal="2"),
-    field("record_seq", "", 9, T.DIGITS),
-    field("ref", "", 64, T.ASCII, pattern=_REF),
     *_four_items(required=True),
 )
 QUERY_TRAILER: Final = trailer_layout("acquisition query trailer", QUERY_RECORD_LENGTH)
@@ -109,12 +107,9 @@ RESULT_HEADER: Final = header_layout(
     field("fee_units", "", 9, T.DIGITS),
     cycle=False,
 )
-RESULT_DATA: Final = record_layout(
+RESULT_DATA: Final = data_layout(
     "acquisition result data",
     RESULT_RECORD_LENGTH,
-    field("record_kind", "", 1, T.LITERAL, literal="2"),
-    field("record_seq", "", 9, T.DIGITS),
-    field("ref", "", 64, T.ASCII, pattern=_REF),
     field("match_status", "", 1, T.CODE, codes=STATUS_CODES),
     field("candidate_count", "", 1, T.DIGITS),
     field("candidate_no", "", 1, T.DIGITS),
@@ -130,21 +125,16 @@ _MATCHED: Final = ("individual_number", "name", "birth_date", "address")
 
 
 @dataclass(frozen=True, slots=True)
-class AcquisitionHeader:
+class AcquisitionHeader(FileHeader):
     """The header of both files: which query chunk the file belongs to.
 
+    ``request_id`` is the message id of the query the file was written from.
+
     Attributes:
-        request_id: the message id of the query the file was written from; pairs result and query.
-        batch_id, chunk_index, chunk_count, total_records: the chunk's place in its batch.
         as_of: the query's reference date.
         purpose: what the query is for.
     """
 
-    request_id: uuid.UUID
-    batch_id: str
-    chunk_index: int
-    chunk_count: int
-    total_records: int
     as_of: date
     purpose: AcquisitionPurpose = AcquisitionPurpose.NUMBER_ACQUISITION
 
@@ -294,10 +284,7 @@ def write_result(file: ResultFile) -> bytes:
     Raises:
         JlisWireError: a value does not fit the layout, or a row breaks the status rules.
     """
-    for record_no, row in enumerate(file.rows, start=2):
-        problem = row_problem(row)
-        if problem is not None:
-            raise JlisWireError(problem[1], record_no=record_no, field=problem[0])
+    check_records(file.rows, row_problem)
     group_rows(file.rows)
     values = header_values(file.header, len(file.rows)) | {"fee_units": file.fee_units}
     return write_frame(_RESULT, values, file.rows)
@@ -309,9 +296,7 @@ def _query_record(values: dict[str, Any], record_no: int) -> QueryRecord:
 
 def _match_row(values: dict[str, Any], record_no: int) -> MatchRow:
     row = MatchRow(**values)
-    problem = row_problem(row)
-    if problem is not None:
-        raise JlisWireError(problem[1], record_no=record_no, field=problem[0])
+    refuse(row_problem(row), record_no)
     return row
 
 
@@ -321,13 +306,7 @@ def parse_query(content: bytes) -> QueryFile:
     Raises:
         JlisWireError: the file breaks the layout (the record and field are named, never the value).
     """
-    header, _, records = parse_frame(
-        content,
-        _QUERY,
-        check_header=_CHECK_HEADER,
-        build=_query_record,
-        key=lambda values: values["record_seq"],
-    )
+    header, _, records = parse_frame(content, _QUERY, check_header=_CHECK_HEADER, build=_query_record)
     return QueryFile(header, tuple(records))
 
 
