@@ -34,8 +34,11 @@ from adapters.records.fields import (
     Problem,
     ProblemKind,
     encode_plain,
+    fail,
     place,
     plain_decoder,
+    read_field,
+    write_field,
 )
 from adapters.records.text import cp932_fullwidth, cp932_halfwidth_kana, to_fullwidth_kana, to_halfwidth_kana
 
@@ -139,10 +142,6 @@ def _in_japan(value: Any) -> datetime | None:
         return None
 
 
-def _fail(problem: str, kind: ProblemKind = ProblemKind.PATTERN) -> Any:
-    raise FieldProblem(problem, kind)
-
-
 def _datetime(text: str) -> datetime:
     parsed: datetime | None = None
     if len(text) == 14 and text.isascii() and text.isdigit():
@@ -152,7 +151,7 @@ def _datetime(text: str) -> datetime:
             parsed = datetime(year, month, day, hour, minute, second, tzinfo=JST)
         except ValueError:
             parsed = None
-    return parsed if parsed is not None else _fail("is not a date and time YYYYMMDDHHMMSS", ProblemKind.RANGE)
+    return parsed if parsed is not None else fail("is not a date and time YYYYMMDDHHMMSS", ProblemKind.RANGE)
 
 
 def decoder(f: Field) -> Callable[[str], Any]:
@@ -178,19 +177,19 @@ def decoder(f: Field) -> Callable[[str], Any]:
         return lambda text: (
             _fits(text, f)
             if cp932_fullwidth(text) is not None
-            else _fail("is not full-width text", ProblemKind.CHARSET)
+            else fail("is not full-width text", ProblemKind.CHARSET)
         )
     if t is FieldType.KANA:
         return lambda text: (
             to_fullwidth_kana(_fits(text, f))
             if cp932_halfwidth_kana(text) is not None and text == text.strip(" ")
-            else _fail("is not half-width katakana", ProblemKind.CHARSET)
+            else fail("is not half-width katakana", ProblemKind.CHARSET)
         )
     if t is FieldType.DATETIME:
         return _datetime
     if t is FieldType.CODE:
         table = dict(f.codes)
-        return lambda text: table[text] if text in table else _fail("is not a known code")
+        return lambda text: table[text] if text in table else fail("is not a known code")
     raise ValueError(f"no decoder for {t}")
 
 
@@ -236,26 +235,16 @@ class CsvCodec:
         """
         items = []
         for f in self.layout.fields:
-            value = values.get(f.name)
-            problem: Problem | None = None
             if f.type is FieldType.LITERAL:
                 items.append(f.literal)
                 continue
-            if f.type is FieldType.FILLER or (value is None and not f.required):
+            if f.type is FieldType.FILLER:
                 items.append("")
                 continue
-            if value is None or (value == "" and f.type is FieldType.TEXT):
-                if not f.required:
-                    items.append("")
-                    continue
-                problem = Problem(f, "is required", ProblemKind.REQUIRED)
-            else:
-                try:
-                    items.append(encode_item(f, value))
-                except FieldProblem as exc:
-                    problem = Problem(f, str(exc), exc.kind)
-            if problem is not None:
-                raise self._writing(problem, record_no)
+            item = write_field(f, values.get(f.name), encode_item, "")
+            if isinstance(item, Problem):
+                raise self._writing(item, record_no)
+            items.append(item)
         return items
 
     def encode_row(self, values: Mapping[str, Any], record_no: int) -> bytes:
@@ -297,21 +286,19 @@ class CsvCodec:
                 if f.required:
                     found_all.append(Problem(f, "is required", ProblemKind.REQUIRED))
                 continue
-            problem: FieldProblem | None = None
-            try:
-                values[f.name] = read(text)
-            except FieldProblem as exc:
-                problem = exc
-            if problem is not None:
-                found_all.append(Problem(f, str(problem), problem.kind))
+            value = read_field(f, read, text)
+            if isinstance(value, Problem):
+                found_all.append(value)
+            else:
+                values[f.name] = value
         return values, found_all
 
     def problems(self, line: bytes) -> tuple[dict[str, Any], list[Problem]]:
         """Read a CP932 row, collecting every problem: ``(values read, problems)``."""
-        return self.read_items([_cp932(raw) for raw in line.split(SEPARATOR)])
+        return self.read_items(_cp932_items(line))
 
-    def decode_items(self, items: Sequence[str], record_no: int) -> dict[str, Any]:
-        """Read one row's items into ``{item name: value}``.
+    def decode_items(self, items: Sequence[str | None], record_no: int) -> dict[str, Any]:
+        """Read one row's items into ``{item name: value}`` (``None``: an item not in the character set).
 
         Raises:
             Exception: what ``reading`` makes of the first problem, naming record ``record_no``.
@@ -327,10 +314,7 @@ class CsvCodec:
         Raises:
             Exception: what ``reading`` makes of the first problem, naming record ``record_no``.
         """
-        values, found = self.problems(line)
-        if found:
-            raise self._reading(found[0], record_no)
-        return values
+        return self.decode_items(_cp932_items(line), record_no)
 
 
 def _to_cp932(text: str) -> bytes | None:
@@ -345,3 +329,8 @@ def _cp932(raw: bytes) -> str | None:
         return raw.decode("cp932")
     except UnicodeDecodeError:
         return None
+
+
+def _cp932_items(line: bytes) -> list[str | None]:
+    """The items of a CP932 row, split on the byte ``,`` before decoding (``None``: not CP932)."""
+    return [_cp932(raw) for raw in line.split(SEPARATOR)]

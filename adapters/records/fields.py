@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
 
@@ -33,10 +33,13 @@ __all__ = [
     "Problem",
     "ProblemKind",
     "encode_plain",
+    "fail",
     "field",
     "markdown_table",
     "place",
     "plain_decoder",
+    "read_field",
+    "write_field",
 ]
 
 JST: Final = timezone(timedelta(hours=9))
@@ -159,6 +162,11 @@ class FieldProblem(Exception):
         self.kind = kind
 
 
+def fail(problem: str, kind: ProblemKind = ProblemKind.PATTERN) -> Any:
+    """Raise :class:`FieldProblem`; typed ``Any`` so a reader can use it as the other branch of a choice."""
+    raise FieldProblem(problem, kind)
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One problem found in a record: the field (``None``: the record as a whole), the rule, its kind."""
@@ -176,6 +184,32 @@ class Problem:
 ErrorFactory = Callable[[Problem, int], Exception]
 """Turns a problem of record ``record_no`` into the adapter's own error (the engines raise what it
 returns, outside any ``except`` block, so no error carries a chained exception quoting the input)."""
+
+W = TypeVar("W")
+Raw = TypeVar("Raw")
+
+
+def write_field(f: Field, value: Any, encode: Callable[[Field, Any], W], blank: W) -> W | Problem:
+    """What an engine writes for ``value`` in ``f``, or the :class:`Problem` naming ``f``.
+
+    An absent value (``None``, or ``""`` in free text) is ``blank`` when ``f`` is optional and a problem
+    when it is required; any other value is what ``encode`` makes of it, or the problem it raises. The
+    problem is returned for the engine to raise outside any ``except`` block (:data:`ErrorFactory`).
+    """
+    if value is None or (value == "" and f.type is FieldType.TEXT):
+        return blank if not f.required else Problem(f, "is required", ProblemKind.REQUIRED)
+    try:
+        return encode(f, value)
+    except FieldProblem as exc:  # its text names the rule, never the value
+        return Problem(f, str(exc), exc.kind)
+
+
+def read_field(f: Field, read: Callable[[Raw], Any], raw: Raw) -> object:
+    """What ``read`` makes of the (non-blank) ``raw`` of ``f``, or the :class:`Problem` it raises."""
+    try:
+        return read(raw)
+    except FieldProblem as exc:  # its text names the rule, never the value
+        return Problem(f, str(exc), exc.kind)
 
 
 def field(
@@ -265,10 +299,6 @@ def encode_plain(f: Field, value: Any, *, padded: bool) -> str | None:
     return None
 
 
-def _fail(problem: str, kind: ProblemKind = ProblemKind.PATTERN) -> Any:
-    raise FieldProblem(problem, kind)
-
-
 def _date(text: str) -> date:
     parsed: date | None = None
     if len(text) == 8 and text.isascii() and text.isdigit():
@@ -276,7 +306,7 @@ def _date(text: str) -> date:
             parsed = date(int(text[:4]), int(text[4:6]), int(text[6:]))
         except ValueError:
             parsed = None
-    return parsed if parsed is not None else _fail("is not a calendar date YYYYMMDD", ProblemKind.RANGE)
+    return parsed if parsed is not None else fail("is not a calendar date YYYYMMDD", ProblemKind.RANGE)
 
 
 def _number(text: str) -> IndividualNumber:
@@ -286,7 +316,7 @@ def _number(text: str) -> IndividualNumber:
 
 
 def _flag(text: str) -> bool:
-    return text == "1" if text in ("0", "1") else _fail("is not a flag 0 or 1")
+    return text == "1" if text in ("0", "1") else fail("is not a flag 0 or 1")
 
 
 def plain_decoder(f: Field, *, padded: bool) -> Callable[[str], Any] | None:

@@ -28,8 +28,11 @@ from adapters.records.fields import (
     Problem,
     ProblemKind,
     encode_plain,
+    fail,
     place,
     plain_decoder,
+    read_field,
+    write_field,
 )
 from adapters.records.text import (
     JIS_SPACE,
@@ -153,10 +156,6 @@ def encode_value(f: Field, value: Any) -> bytes:
     raise FieldProblem("cannot be written")
 
 
-def _fail(problem: str, kind: ProblemKind = ProblemKind.PATTERN) -> Any:
-    raise FieldProblem(problem, kind)
-
-
 def _aligned(text: str | None, charset: str, pad: str = " ") -> str:
     """``text`` without its padding; refused when it was not in ``charset`` or not left-aligned."""
     if text is None:
@@ -216,7 +215,7 @@ def decoder(f: Field) -> Callable[[bytes], Any]:
 
         def code(raw: bytes) -> Any:
             value = table.get(raw, _UNKNOWN)
-            return value if value is not _UNKNOWN else _fail("is not a known code")
+            return value if value is not _UNKNOWN else fail("is not a known code")
 
         return code
     if t is FieldType.TEXT:
@@ -268,13 +267,11 @@ class FixedCodec:
                     found.append(Problem(f, "is required", ProblemKind.REQUIRED))
                 values[f.name] = None
                 continue
-            problem: FieldProblem | None = None
-            try:
-                values[f.name] = read(raw)
-            except FieldProblem as exc:
-                problem = exc  # its text names the rule, never the value
-            if problem is not None:  # appended outside the handler: nothing chained
-                found.append(Problem(f, str(problem), problem.kind))
+            value = read_field(f, read, raw)
+            if isinstance(value, Problem):
+                found.append(value)
+            else:
+                values[f.name] = value
         return values, found
 
     def decode(self, buffer: bytes, offset: int, record_no: int) -> dict[str, Any]:
@@ -308,19 +305,9 @@ class FixedCodec:
             if read is None:
                 parts.append(constants[0])
                 continue
-            value = values[index]
+            part = write_field(f, values[index], encode_value, _blank(f))
             index += 1
-            problem: Problem | None = None
-            if value is None or (value == "" and f.type is FieldType.TEXT):  # free text: "" is blank
-                if not f.required:
-                    parts.append(_blank(f))
-                    continue
-                problem = Problem(f, "is required", ProblemKind.REQUIRED)
-            else:
-                try:
-                    parts.append(encode_value(f, value))
-                except FieldProblem as exc:
-                    problem = Problem(f, str(exc), exc.kind)
-            if problem is not None:
-                raise self._writing(problem, record_no)
+            if isinstance(part, Problem):
+                raise self._writing(part, record_no)
+            parts.append(part)
         return b"".join(parts)
