@@ -53,6 +53,8 @@ _DAYS_PER_YEAR: Final = 365.2425
 _DAYS_PER_CYCLE: Final = _DAYS_PER_YEAR / 6
 MAX_SIZE: Final = 10**9
 SPOUSE_EVERY: Final = 10
+_USAGE_PREFIX: Final = {UsageNumberKind.PENSION_CERTIFICATE: "P", UsageNumberKind.DEPENDANT: "S"}
+"""The letter before the ten digits of the index in each kind of usage number the population hands out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +171,7 @@ class SyntheticPopulation:
 
     def usage_number(self, index: int) -> UsageNumber:
         """The pension certificate number (年金証書記号番号) of person ``index``: ``P`` and ten digits."""
-        self._check_index(index)
-        return UsageNumber(kind=UsageNumberKind.PENSION_CERTIFICATE, value=f"P{index:010d}")
+        return self._usage_number(index, UsageNumberKind.PENSION_CERTIFICATE)
 
     def is_spouse(self, index: int) -> bool:
         """Whether the pension system knows person ``index`` as a pensioner's spouse (加給年金額の対象).
@@ -184,8 +185,11 @@ class SyntheticPopulation:
 
     def spouse_usage_number(self, index: int) -> UsageNumber:
         """The dependant key (扶養親族キー) of person ``index`` as a spouse: ``S`` and ten digits."""
+        return self._usage_number(index, UsageNumberKind.DEPENDANT)
+
+    def _usage_number(self, index: int, kind: UsageNumberKind) -> UsageNumber:
         self._check_index(index)
-        return UsageNumber(kind=UsageNumberKind.DEPENDANT, value=f"S{index:010d}")
+        return UsageNumber(kind=kind, value=f"{_USAGE_PREFIX[kind]}{index:010d}")
 
     def roster_usage_number(self, index: int) -> UsageNumber:
         """The usage number a survival inquiry asks with: the spouse key of a spouse, else the certificate."""
@@ -194,8 +198,7 @@ class SyntheticPopulation:
     def index_of_usage_number(self, usage: UsageNumber) -> int | None:
         """The index of the person with this usage number (certificate or spouse key), or ``None``."""
         value = usage.value
-        kinds = {"P": UsageNumberKind.PENSION_CERTIFICATE, "S": UsageNumberKind.DEPENDANT}
-        if len(value) != 11 or kinds.get(value[0]) is not usage.kind:
+        if len(value) != 11 or value[0] != _USAGE_PREFIX.get(usage.kind):
             return None
         digits = value[1:]
         index = int(digits) if digits.isascii() and digits.isdigit() else self.size
