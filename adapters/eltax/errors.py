@@ -15,6 +15,9 @@ Individual Numbers in the clear, and the value at fault may be one.
 
 from __future__ import annotations
 
+from typing import Self
+
+from adapters.records.fields import Problem
 from contracts.errors import ValidationFailed, WireFormatError
 
 __all__ = ["EltaxFieldRefused", "EltaxFileError", "EltaxMappingError", "EltaxWireError"]
@@ -48,6 +51,15 @@ class EltaxWireError(WireFormatError):
         self.record_no = record_no
         self.field = field
         self.problem = problem
+
+    @classmethod
+    def of(cls, problem: Problem, file_kind: str, record_no: int | None = None) -> Self:
+        """The error of ``problem`` in record ``record_no`` (``None``: the file) of a ``file_kind`` file.
+
+        The layout engines and the adapter's own rules report a :class:`~adapters.records.fields.Problem`;
+        this names its field the way every eLTAX error does.
+        """
+        return cls(problem.text, file_kind=file_kind, record_no=record_no, field=problem.where)
 
 
 class EltaxFieldRefused(EltaxWireError):

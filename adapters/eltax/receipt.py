@@ -88,8 +88,8 @@ DATA_ROW: Final = csv_layout(
 _CODECS: Final[dict[bytes, CsvCodec]] = {
     layout.fields[0].literal.encode(): CsvCodec(
         layout,
-        reading=lambda p, n: EltaxWireError(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
-        writing=lambda p, n: EltaxFieldRefused(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
+        reading=lambda p, n: EltaxWireError.of(p, FILE_KIND, n),
+        writing=lambda p, n: EltaxFieldRefused.of(p, FILE_KIND, n),
     )
     for layout in (HEADER_ROW, FILE_ERROR_ROW, DATA_ROW)
 }

@@ -164,8 +164,8 @@ ROW: Final = csv_layout(
 )
 _CODEC: Final = CsvCodec(
     ROW,
-    reading=lambda p, n: EltaxWireError(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
-    writing=lambda p, n: EltaxFieldRefused(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
+    reading=lambda p, n: EltaxWireError.of(p, FILE_KIND, n),
+    writing=lambda p, n: EltaxFieldRefused.of(p, FILE_KIND, n),
 )
 _BY_NAME: Final = {x.name: x for x in ROW.fields}
 _FLAGS: Final = ("abroad", "special_disabled", "other_disabled", "special_widow", "widow")
@@ -411,9 +411,7 @@ def write_report(file: ReportFile) -> bytes:
         values = _row_values(file, record)
         problems = record_rules(values)
         if problems:
-            raise EltaxFieldRefused(
-                problems[0].text, file_kind=FILE_KIND, record_no=line, field=problems[0].where
-            )
+            raise EltaxFieldRefused.of(problems[0], FILE_KIND, line)
         lines.append(_CODEC.encode_row(values, line) + LINE_END)
     return b"".join(lines)
 
@@ -515,11 +513,10 @@ def parse_report(content: bytes) -> ReportFile:
     """
     reading = read_report(content)
     if reading.problems:
-        raise EltaxWireError(reading.problems[0].text, file_kind=FILE_KIND, field=reading.problems[0].where)
+        raise EltaxWireError.of(reading.problems[0], FILE_KIND)
     for row in reading.rows:
         if row.problems:
-            first = row.problems[0]
-            raise EltaxWireError(first.text, file_kind=FILE_KIND, record_no=row.line, field=first.where)
+            raise EltaxWireError.of(row.problems[0], FILE_KIND, row.line)
     assert reading.payer is not None
     assert reading.tax_year is not None
     assert reading.municipality_code is not None

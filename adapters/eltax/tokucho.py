@@ -174,8 +174,8 @@ LAYOUTS: Final[tuple[FixedLayout, ...]] = (LABEL, HEADER, DATA, TRAILER)
 _CODECS: Final = {
     layout.name: FixedCodec(
         layout,
-        reading=lambda p, n: EltaxWireError(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
-        writing=lambda p, n: EltaxFieldRefused(p.text, file_kind=FILE_KIND, record_no=n, field=p.where),
+        reading=lambda p, n: EltaxWireError.of(p, FILE_KIND, n),
+        writing=lambda p, n: EltaxFieldRefused.of(p, FILE_KIND, n),
     )
     for layout in LAYOUTS
 }
@@ -318,9 +318,7 @@ def write_notice(file: NoticeFile) -> bytes:
         values = {**head, **_record_values(record)}
         problems = record_rules(code, values)
         if problems:
-            raise EltaxFieldRefused(
-                problems[0].text, file_kind=FILE_KIND, record_no=position + 1, field=problems[0].where
-            )
+            raise EltaxFieldRefused.of(problems[0], FILE_KIND, position + 1)
         parts.append(data.encode(values, position + 1))
     trailer = {**head, "data_count": len(file.records)}
     parts.append(_CODECS["trailer record"].encode(trailer, len(file.records) + 2))
@@ -409,10 +407,8 @@ def parse_notice(content: bytes) -> NoticeFile:
     """
     reading = read_notice(content)
     if reading.header is None:
-        first = reading.problems[0]
-        raise EltaxWireError(first.text, file_kind=FILE_KIND, field=first.where)
+        raise EltaxWireError.of(reading.problems[0], FILE_KIND)
     for r in reading.records:
         if r.problems:
-            first = r.problems[0]
-            raise EltaxWireError(first.text, file_kind=FILE_KIND, record_no=r.position + 1, field=first.where)
+            raise EltaxWireError.of(r.problems[0], FILE_KIND, r.position + 1)
     return NoticeFile(reading.header, tuple(r.record for r in reading.records if r.record is not None))
