@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Final
 
 from adapters.eltax.calendar import fiscal_year_of, is_allowed, reply_on
@@ -131,11 +132,7 @@ class EltaxSimulator:
         if reading.municipality_code not in (None, municipality):
             file_errors.append(("municipality_code", WRONG_PARTY))
         received = self._clock()
-
-        def receipt(status: ReceiptStatus, errors: Errors, *entries: ReceiptEntry) -> ReceiptFile:
-            doc = EltaxDocument.PAYMENT_REPORT
-            return ReceiptFile(file.name, doc, None, municipality, received, status, errors, entries)
-
+        receipt = partial(ReceiptFile, file.name, EltaxDocument.PAYMENT_REPORT, None, municipality, received)
         if file_errors:
             return receipt(ReceiptStatus.REJECTED, tuple(file_errors))
         entries = []
@@ -145,7 +142,7 @@ class EltaxSimulator:
                 errors = (("recipient_number", NOT_RESIDENT),)
             status = ReceiptStatus.REJECTED if errors else ReceiptStatus.ACCEPTED
             entries.append(ReceiptEntry(row.line, row.recipient_number, status, errors))
-        return receipt(ReceiptStatus.ACCEPTED, (), *entries)
+        return receipt(ReceiptStatus.ACCEPTED, (), tuple(entries))
 
     def _notice(
         self, file: CounterpartFile, municipality: str, code: TokuchoNoticeCode | None
@@ -161,17 +158,9 @@ class EltaxSimulator:
             if not is_allowed(header.notice_code, header.created_on):
                 file_errors.append(("created_on", CALENDAR_ERROR))
         received = header.created_on if header is not None else self._clock()
+        receipt = partial(ReceiptFile, file.name, EltaxDocument.TOKUCHO_NOTICE, code, municipality, received)
         if file_errors or header is None:
-            receipt = ReceiptFile(
-                file.name,
-                EltaxDocument.TOKUCHO_NOTICE,
-                code,
-                municipality,
-                received,
-                ReceiptStatus.REJECTED,
-                tuple(file_errors),
-            )
-            return receipt, []
+            return receipt(ReceiptStatus.REJECTED, tuple(file_errors)), []
         entries, accepted = [], []
         for r in reading.records:
             errors = _errors(r.problems)
@@ -186,17 +175,7 @@ class EltaxSimulator:
             entries.append(ReceiptEntry(r.position, r.certificate_number, status, errors))
             if not errors:
                 accepted.append(r)
-        receipt = ReceiptFile(
-            file.name,
-            EltaxDocument.TOKUCHO_NOTICE,
-            code,
-            municipality,
-            received,
-            ReceiptStatus.ACCEPTED,
-            (),
-            tuple(entries),
-        )
-        return receipt, self._replies(header, accepted)
+        return receipt(ReceiptStatus.ACCEPTED, (), tuple(entries)), self._replies(header, accepted)
 
     def _replies(self, header: NoticeHeader, accepted: list[RecordReading]) -> list[NoticeFile]:
         records = [r.record for r in accepted if r.record is not None]

@@ -79,25 +79,22 @@ DATED_NOTICES: Final = frozenset({C.COLLECTION_RESULT, C.LOSS, C.PROVISIONAL_CHA
 """Notices whose 各種年月日 is required: the collection date, the event date, the change's effective date."""
 ADDRESSED_NOTICES: Final = frozenset({C.TARGET, C.ADDITIONAL_CANDIDATE})
 """Notices that must carry the kanji address (the municipality matches people on it)."""
+_CANDIDATE_AMOUNTS: Final = ("annual_pension", "previous_year_tax")
+"""What a target or an additional candidate tells the municipality: the pension and last year's tax."""
+_REQUESTED_AMOUNTS: Final = (
+    "main_october",
+    "main_december",
+    "main_february",
+    "provisional_april",
+    "provisional_june",
+    "provisional_august",
+)
+"""What a request or an additional request asks to collect: 本徴収 then next year's 仮特別徴収."""
 AMOUNT_SLOTS: Final[Mapping[TokuchoNoticeCode, tuple[str | None, ...]]] = {
-    C.TARGET: ("annual_pension", "previous_year_tax"),
-    C.ADDITIONAL_CANDIDATE: ("annual_pension", "previous_year_tax"),
-    C.REQUEST: (
-        "main_october",
-        "main_december",
-        "main_february",
-        "provisional_april",
-        "provisional_june",
-        "provisional_august",
-    ),
-    C.ADDITIONAL_REQUEST: (
-        "main_october",
-        "main_december",
-        "main_february",
-        "provisional_april",
-        "provisional_june",
-        "provisional_august",
-    ),
+    C.TARGET: _CANDIDATE_AMOUNTS,
+    C.ADDITIONAL_CANDIDATE: _CANDIDATE_AMOUNTS,
+    C.REQUEST: _REQUESTED_AMOUNTS,
+    C.ADDITIONAL_REQUEST: _REQUESTED_AMOUNTS,
     C.COLLECTION_RESULT: ("collected",),
     C.PROVISIONAL_CHANGE: (None, None, None, "provisional_april", "provisional_june", "provisional_august"),
 }
