@@ -83,7 +83,9 @@ TERMINATOR: Final = "\r\n"
 MAGIC: Final = "IS1"
 MAX_RECORDS: Final = 100_000
 _BATCH = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_PROVIDER = re.compile(r"[0-9A-Z]{6}")
+_ORG = r"[0-9A-Z]{6}"
+"""An organisation code (機関コード): a provider's in a control line or a query, a requester's in a notice."""
+_PROVIDER = re.compile(_ORG)
 _LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
 ID_LETTERS: Final = 28  # 26**28 > 2**128 > 26**27
 # The most characters of a column whose declaration gives none (a pattern bounds an ASCII column itself).
@@ -188,12 +190,30 @@ class Layout(Generic[R]):
         codec = CsvCodec(csv_layout(self.kind, *self.columns), reading=_wire_error)
         object.__setattr__(self, "codec", codec)
 
+    def enforce(self, row: R, line_no: int) -> None:
+        """Refuse ``row``, of line ``line_no``, if it breaks the row's own rules (``check``).
+
+        Raises:
+            IsWireError: naming the line and the column of the first rule broken.
+        """
+        problem = self.check(row)
+        if problem is not None:
+            raise IsWireError(problem[1], line_no=line_no, column=problem[0])
+
 
 def _items(text: str, line_no: int) -> list[str]:
     items = rfc4180_items(text)
     if items is None:
         raise IsWireError("breaks CSV quoting or is not one CSV record", line_no=line_no)
     return items
+
+
+def _check_ids(batch: str | None, provider: str | None) -> None:
+    """The batch id and the provider code of a control line, alike when it is written and when it is read."""
+    if batch is not None and not _BATCH.fullmatch(batch):
+        raise IsWireError("is not a batch id", line_no=1, column="batch_id")
+    if provider is not None and not _PROVIDER.fullmatch(provider):
+        raise IsWireError("is not an organisation code", line_no=1, column="provider")
 
 
 def _control(values: list[str], layout: Layout[Any]) -> tuple[FileHeader, int]:
@@ -205,22 +225,28 @@ def _control(values: list[str], layout: Layout[Any]) -> tuple[FileHeader, int]:
     if request_id is None:
         raise IsWireError("is not a request id (28 lowercase letters)", line_no=1, column="request_id")
     batch = None if values[3] == "-" else values[3]
-    if batch is not None and not _BATCH.fullmatch(batch):
-        raise IsWireError("is not a batch id", line_no=1, column="batch_id")
     provider = None if values[4] == "-" else values[4]
-    if provider is not None and not _PROVIDER.fullmatch(provider):
-        raise IsWireError("is not an organisation code", line_no=1, column="provider")
+    _check_ids(batch, provider)
     if not (values[5].isascii() and values[5].isdigit() and 1 <= len(values[5]) <= 6):
         raise IsWireError("is not a record count", line_no=1, column="record_count")
     return FileHeader(layout.kind, request_id, batch, provider), int(values[5])
 
 
-_ATENA = _column("団体内統合宛名番号", "atena_no", T.ASCII, pattern=r"[0-9]{15}")
+_ATENA_NO = r"[0-9]{15}"
+"""A 宛名番号, zero-padded to 15 digits, whatever its column is called."""
+_ID = r"[0-9A-Z]{4,32}"
+"""A record identification number (レコード識別番号) or a provision record number (提供記録番号)."""
+_SPI_CODE = r"TM[0-9]{14}"
+_CODE_TEXT = r"[A-Z]{8,64}"
+_ATENA = _column("団体内統合宛名番号", "atena_no", T.ASCII, pattern=_ATENA_NO)
 _RECORD_SEQ = _column("要求明細番号", "record_seq", T.DIGITS)
-_RECORD_ID = _column("レコード識別番号", "record_id", T.ASCII, pattern=r"[0-9A-Z]{4,32}")
-_CODE = _column("符号", "code", T.ASCII, pattern=r"[A-Z]{8,64}")
-_SPI = _column("特定個人情報名コード", "spi_code", T.ASCII, pattern=r"TM[0-9]{14}")
-_ORG = r"[0-9A-Z]{6}"
+_RECORD_ID = _column("レコード識別番号", "record_id", T.ASCII, pattern=_ID)
+_CODE = _column("符号", "code", T.ASCII, pattern=_CODE_TEXT)
+_SPI = _column("特定個人情報名コード", "spi_code", T.ASCII, pattern=_SPI_CODE)
+_PROVIDER_ORG = _column("情報提供者機関コード", "provider_org_code", T.ASCII, pattern=_ORG)
+_TAX_YEAR = _column("課税年度", "tax_year", T.DIGITS, required=False)
+_NON_DISCLOSURE = _column("不開示フラグ", "non_disclosure", T.FLAG)
+_RESULT_MESSAGE = _column("処理結果メッセージ", "message", T.TEXT, required=False)
 _ITEM = _column("命令項番", "current_item", T.DIGITS)
 _ARTICLE = _column("命令条", "current_article", T.TEXT, length=8)
 _LEGACY = _column("別表第二項番", "legacy_item", T.DIGITS, required=False)
@@ -400,8 +426,8 @@ CODE_RESULT: Final = Layout(
         _RECORD_SEQ,
         _ATENA,
         _column("処理結果", "acquired", T.CODE, codes=(("0", True), ("9", False))),
-        _column("符号", "code", T.ASCII, required=False, pattern=r"[A-Z]{8,64}"),
-        _column("処理結果メッセージ", "message", T.TEXT, required=False),
+        _column("符号", "code", T.ASCII, required=False, pattern=_CODE_TEXT),
+        _RESULT_MESSAGE,
     ),
     CodeResultRow,
     _code_check,
@@ -418,8 +444,8 @@ QUERY: Final = Layout(
         _ITEM,
         _ARTICLE,
         _LEGACY,
-        _column("情報提供者機関コード", "provider_org_code", T.ASCII, pattern=_ORG),
-        _column("課税年度", "tax_year", T.DIGITS, required=False),
+        _PROVIDER_ORG,
+        _TAX_YEAR,
     ),
     QueryRow,
 )
@@ -431,16 +457,16 @@ ACCEPTANCE: Final = Layout(
 ANSWER: Final = Layout(
     "SKR1",
     (
-        _column("宛名番号", "atena_no", T.ASCII, pattern=r"[0-9]{15}"),
+        _column("宛名番号", "atena_no", T.ASCII, pattern=_ATENA_NO),
         _RECORD_ID,
-        _column("情報提供者機関コード", "provider_org_code", T.ASCII, pattern=_ORG),
+        _PROVIDER_ORG,
         _column("情報提供者機関名", "provider_name", T.TEXT, length=60),
         _column("照会ステータス（明細単位）", "detail_status", T.ASCII, pattern=r"[0-9]{2}"),
         _column("照会ステータス（特定個人情報名単位）", "spi_status", T.ASCII, pattern=r"[0-9]{2}"),
         _MESSAGE,
         _column("提供日時", "provided_at", T.DATETIME, required=False),
-        _column("不開示フラグ", "non_disclosure", T.FLAG),
-        _column("課税年度", "tax_year", T.DIGITS, required=False),
+        _NON_DISCLOSURE,
+        _TAX_YEAR,
         _column("課税区分", "taxable", T.FLAG, required=False),
         _column("市町村民税均等割額", "per_capita_levy", T.DIGITS, required=False),
         _column("市町村民税所得割額（定額減税前）", "income_levy", T.DIGITS, required=False),
@@ -461,8 +487,8 @@ _OPERATION = _column(
         ("3", DuplicateOperation.DELETE),
     ),
 )
-_DBM_RECORD_ID = _column("RecordIdentificationNumber", "record_id", T.ASCII, pattern=r"[0-9A-Z]{4,32}")
-_DBM_ATENA = _column("IntegratedAddressNumber", "atena_no", T.ASCII, pattern=r"[0-9]{15}")
+_DBM_RECORD_ID = _column("RecordIdentificationNumber", "record_id", T.ASCII, pattern=_ID)
+_DBM_ATENA = _column("IntegratedAddressNumber", "atena_no", T.ASCII, pattern=_ATENA_NO)
 DUPLICATE_REQUEST: Final = Layout(
     "DBQ1",
     (
@@ -470,7 +496,7 @@ DUPLICATE_REQUEST: Final = Layout(
         _OPERATION,
         _DBM_RECORD_ID,
         _DBM_ATENA,
-        _column("SpecificPersonalInformationCode", "spi_code", T.ASCII, pattern=r"TM[0-9]{14}"),
+        _column("SpecificPersonalInformationCode", "spi_code", T.ASCII, pattern=_SPI_CODE),
         _column("DataSetIdentificationItemCode", "dataset_item_code", T.ASCII, pattern=r"[0-9A-Z]{1,16}"),
         _column("SPIMajorVersion", "spi_version", T.DIGITS),
         _column("PublicationDate", "publication_start", T.DATE),
@@ -498,14 +524,14 @@ DUPLICATE_RESULT: Final = Layout(
         _DBM_ATENA,
         _OPERATION,
         _column("処理結果", "status", T.CODE, codes=_ok_or_error(REGISTERED, "0")),
-        _column("処理結果メッセージ", "message", T.TEXT, required=False),
+        _RESULT_MESSAGE,
     ),
     DuplicateResultRow,
 )
 NOTICE: Final = Layout(
     "TKN1",
     (
-        _column("提供記録番号", "provision_id", T.ASCII, pattern=r"[0-9A-Z]{4,32}"),
+        _column("提供記録番号", "provision_id", T.ASCII, pattern=_ID),
         _DBM_RECORD_ID,
         _DBM_ATENA,
         _column("情報照会者機関コード", "requester_org_code", T.ASCII, pattern=_ORG),
@@ -517,7 +543,7 @@ NOTICE: Final = Layout(
         _LEGACY,
         _column("照会日時", "requested_at", T.DATETIME),
         _column("提供日時", "provided_at", T.DATETIME),
-        _column("不開示フラグ", "non_disclosure", T.FLAG),
+        _NON_DISCLOSURE,
     ),
     NoticeRow,
 )
@@ -546,16 +572,11 @@ def write(layout: Layout[R], header: FileHeader, rows: list[R] | tuple[R, ...]) 
         raise IsWireError("the header names another kind of file")
     if not 1 <= len(rows) <= MAX_RECORDS:
         raise IsWireError(f"a file holds 1 to {MAX_RECORDS} records")
-    if header.batch_id is not None and not _BATCH.fullmatch(header.batch_id):
-        raise IsWireError("is not a batch id", line_no=1, column="batch_id")
-    if header.provider is not None and not _PROVIDER.fullmatch(header.provider):
-        raise IsWireError("is not an organisation code", line_no=1, column="provider")
+    _check_ids(header.batch_id, header.provider)
     control = [MAGIC, layout.kind, id_text(header.request_id), header.batch_id or "-", header.provider or "-"]
     parts = [rfc4180_line([*control, str(len(rows))]), rfc4180_line(layout.codec.layout.labels)]
     for line_no, row in enumerate(rows, start=3):
-        problem = layout.check(row)
-        if problem is not None:
-            raise IsWireError(problem[1], line_no=line_no, column=problem[0])
+        layout.enforce(row, line_no)
         values = {c.name: getattr(row, c.name) for c in layout.columns}
         parts.append(rfc4180_line(layout.codec.write_items(values, line_no)))
     return "".join(parts).encode("utf-8")
@@ -594,9 +615,7 @@ def parse(layout: Layout[R], content: bytes) -> tuple[FileHeader, list[R]]:
         if len(items) != len(layout.columns):
             raise IsWireError(f"has {len(items)} values, not {len(layout.columns)}", line_no=line_no)
         row = layout.record(**layout.codec.decode_items(items, line_no))
-        problem = layout.check(row)
-        if problem is not None:
-            raise IsWireError(problem[1], line_no=line_no, column=problem[0])
+        layout.enforce(row, line_no)
         rows.append(row)
     return header, rows
 
