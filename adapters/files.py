@@ -1,4 +1,4 @@
-"""What every adapter checks of a file from its counterpart's line, and the message it makes of one.
+"""An adapter's line: what it checks of a file it receives, the message it makes of one, the files it sends.
 
 Shared by the adapters (they never import each other); imports nothing of the hub.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from typing import Final
 
 from pydantic import BaseModel
@@ -16,7 +17,7 @@ from contracts.errors import ContractError
 from contracts.link import CounterpartFile
 from contracts.registry import payload_dict
 
-__all__ = ["correlation_of", "message_for_hub"]
+__all__ = ["correlation_of", "files_for_line", "message_for_hub"]
 
 _UUID_TEXT: Final = re.compile(r"[0-9a-fA-F-]{32,36}")
 
@@ -72,3 +73,15 @@ def message_for_hub(
         causation_id=causation_id,
         message_id=message_id,
     )
+
+
+def files_for_line(
+    counterpart: str, message: Envelope, written: Iterable[tuple[str, bytes]]
+) -> tuple[CounterpartFile, ...]:
+    """The files an adapter wrote from the hub message ``message``, as ``(name, content)``, for its line.
+
+    Each carries the message's correlation id: the line brings it back on every answer, which
+    :func:`correlation_of` then reads.
+    """
+    correlation = str(message.correlation_id)
+    return tuple(CounterpartFile(counterpart, name, content, correlation) for name, content in written)

@@ -36,7 +36,7 @@ from adapters.eltax.names import (
 from adapters.eltax.receipt import parse_receipt
 from adapters.eltax.report import parse_report, write_report
 from adapters.eltax.tokucho import parse_notice, write_notice
-from adapters.files import message_for_hub
+from adapters.files import files_for_line, message_for_hub
 from contracts.envelope import Envelope, Purpose
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.eltax import (
@@ -204,8 +204,7 @@ def _read(envelope: Envelope, details: Counter[str]) -> AdapterOutput:
 
 def _to_eltax(env: Envelope, written: list[tuple[str, bytes]], records: int) -> AdapterOutput:
     """The files written from one hub message, for the eLTAX link."""
-    correlation = str(env.correlation_id)
-    files = tuple(CounterpartFile(COUNTERPART, name, content, correlation) for name, content in written)
+    files = files_for_line(COUNTERPART, env, written)
     log.info(
         "eltax files written message_id=%s correlation_id=%s files=%d records=%d",
         env.message_id,

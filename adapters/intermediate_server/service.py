@@ -15,7 +15,7 @@ from typing import Final, TypeVar
 from pydantic import BaseModel
 
 from adapters.dispatch import Receivers, Route, Routes, receive, route
-from adapters.files import message_for_hub
+from adapters.files import files_for_line, message_for_hub
 from adapters.intermediate_server import wire
 from adapters.intermediate_server.errors import IsFileError
 from adapters.intermediate_server.mapping import (
@@ -215,11 +215,7 @@ def _to_hub(
 
 def _to_network(env: Envelope, written: list[tuple[str, bytes]], records: int) -> AdapterOutput:
     """The request files written from one hub message, for the intermediate server link."""
-    correlation = str(env.correlation_id)
-    files = tuple(
-        CounterpartFile(counterpart=COUNTERPART, name=name, content=content, correlation_id=correlation)
-        for name, content in written
-    )
+    files = files_for_line(COUNTERPART, env, written)
     log.info(
         "intermediate server request written message_id=%s type=%s files=%d records=%d",
         env.message_id,
