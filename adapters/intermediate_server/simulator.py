@@ -26,7 +26,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from adapters.intermediate_server._municipal import (
     DEMO_MUNICIPALITIES,
@@ -61,6 +61,7 @@ from adapters.intermediate_server.wire import (
     DuplicateRequestRow,
     DuplicateResultRow,
     FileHeader,
+    Layout,
     NoticeRow,
     QueryRow,
     parse,
@@ -74,6 +75,7 @@ __all__ = ["MESSAGES", "IntermediateServerSimulator"]
 
 _NAMESPACE: Final = uuid.UUID("1c7d2e94-5a3b-5f60-8d21-73696d756c61")
 _CACHE: Final = 10_000
+R = TypeVar("R")
 MESSAGES: Final = {
     IsError.CODE_NOT_ACQUIRED: "指定された団体内統合宛名番号「{atena}」は符号が未取得です。",
     IsError.DUPLICATE_RECORD_ID: "「レコード識別番号」が既に存在しています。",
@@ -226,8 +228,7 @@ class IntermediateServerSimulator:
             self._state.register_code(row.atena_no, code)
             self.codes_issued += 1
             results.append(CodeResultRow(row.record_seq, row.atena_no, True, code, None))
-        out = FileHeader("FGR1", request_id, header.batch_id)
-        return [self._file("FGR1", request_id, None, write(CODE_RESULT, out, results), file.correlation_id)]
+        return [_reply(CODE_RESULT, results, file, request_id, batch_id=header.batch_id)]
 
     # -- 情報照会 ------------------------------------------------------------------------------------------
 
@@ -263,15 +264,9 @@ class IntermediateServerSimulator:
             self.refusals[error] += 1
             text = _message(error, atena=row.atena_no, spi=row.spi_code.translate(_FULL_WIDTH))
             acceptance.append(AcceptanceRow(row.record_id, error, text))
-        head = FileHeader("SKA1", request_id, header.batch_id, provider)
-        out = [
-            self._file("SKA1", request_id, provider, write(ACCEPTANCE, head, acceptance), file.correlation_id)
-        ]
+        out = [_reply(ACCEPTANCE, acceptance, file, request_id, batch_id=header.batch_id, provider=provider)]
         if answers and municipality is not None:
-            head = FileHeader("SKR1", request_id, header.batch_id, provider)
-            answer = self._file(
-                "SKR1", request_id, provider, write(ANSWER, head, answers), file.correlation_id
-            )
+            answer = _reply(ANSWER, answers, file, request_id, batch_id=header.batch_id, provider=provider)
             self.answers_made += len(answers)
             if municipality.delay_ticks == 0:
                 out.append(answer)
@@ -351,19 +346,10 @@ class IntermediateServerSimulator:
             results.append(
                 DuplicateResultRow(row.record_seq, row.record_id, row.atena_no, row.operation, REGISTERED)
             )
-        head = FileHeader("DBR1", request_id, header.batch_id)
-        out = [
-            self._file("DBR1", request_id, None, write(DUPLICATE_RESULT, head, results), file.correlation_id)
-        ]
+        out = [_reply(DUPLICATE_RESULT, results, file, request_id, batch_id=header.batch_id)]
         if notices:
-            notice_id = stable_id(_NAMESPACE, file.name)
-            content = write(NOTICE, FileHeader("TKN1", notice_id), notices)
-            self._held.append(
-                (
-                    self._clock + self._notice_delay,
-                    self._file("TKN1", notice_id, None, content, file.correlation_id),
-                )
-            )
+            notice = _reply(NOTICE, notices, file, stable_id(_NAMESPACE, file.name))
+            self._held.append((self._clock + self._notice_delay, notice))
             self.notices_made += len(notices)
         return out
 
@@ -386,13 +372,20 @@ class IntermediateServerSimulator:
             provided_at=now,
         )
 
-    @staticmethod
-    def _file(
-        kind: str, request_id: uuid.UUID, provider: str | None, content: bytes, correlation: str
-    ) -> CounterpartFile:
-        return CounterpartFile(
-            counterpart=COUNTERPART,
-            name=file_name(kind, request_id, provider),
-            content=content,
-            correlation_id=correlation,
-        )
+
+def _reply(
+    layout: Layout[R],
+    rows: list[R],
+    request: CounterpartFile,
+    request_id: uuid.UUID,
+    *,
+    batch_id: str | None = None,
+    provider: str | None = None,
+) -> CounterpartFile:
+    """A file of ``layout`` that the network sends about ``request``, carrying the request's correlation id.
+
+    Its name and its control line agree on kind, request (a provision notice's own id), batch and provider.
+    """
+    name = file_name(layout.kind, request_id, provider)
+    content = write(layout, FileHeader(layout.kind, request_id, batch_id, provider), rows)
+    return CounterpartFile(COUNTERPART, name, content, request.correlation_id)
