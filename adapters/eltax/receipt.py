@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any, Final
 
 from adapters.eltax.errors import EltaxFieldRefused, EltaxWireError
+from adapters.eltax.tokucho import NOTICE_CODES
 from adapters.records.csv import SEPARATOR, CsvCodec, CsvLayout, csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -53,7 +54,7 @@ HEADER_ROW: Final = csv_layout(
         2,
         T.CODE,
         required=False,
-        codes=tuple((c.value, c) for c in TokuchoNoticeCode),
+        codes=NOTICE_CODES,
         source="I",
     ),
     f("municipality_code", "市町村コード", 6, T.ASCII, pattern=r"[0-9]{5,6}", source="I"),

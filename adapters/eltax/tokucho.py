@@ -38,6 +38,7 @@ __all__ = [
     "LABEL",
     "LABEL_LENGTH",
     "LAYOUTS",
+    "NOTICE_CODES",
     "RECORD_LENGTH",
     "RESIDENT_TAX",
     "TRAILER",
@@ -60,6 +61,7 @@ RESIDENT_TAX: Final = "resident_tax"
 C = TokuchoNoticeCode
 
 NOTICE_CODES: Final = tuple((c.value, c) for c in TokuchoNoticeCode)
+"""通知内容コード as the files write it, in the notices and in their receipts."""
 SYSTEM_CODES: Final = (  # 特別徴収制度コード: '0' for 介護 is D-code; the rest are renkei's placeholders (I)
     ("0", "long_term_care"),
     ("1", "national_health_insurance"),
