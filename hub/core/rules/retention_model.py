@@ -1,12 +1,12 @@
 """What renkei keeps about a person, for how long, and which job ends it: the retention model, as data.
 
-:data:`RETENTION_MODEL` has one row per kind of data: what it is and where it rests, its legal basis or
-reason, how long it is kept, what happens at the end, and the job that enforces it. ``renkei retention
-run`` runs every job of :attr:`Enforcer.RETENTION_RUN` and reports every kind (``--dry-run --json`` lists
-them all with counts); ``docs/retention.md`` is :func:`retention_markdown`
-(``tests/unit/test_retention_doc.py`` keeps it equal; run it with ``RENKEI_WRITE_DOCS=1`` after changing a
-row). The periods that code acts on are the ``days`` of their row, read through :func:`days_of`: a period is
-written once, here.
+:data:`RETENTION_MODEL` is ``hub/core/rules/retention_model.toml``, loaded and checked at import: one row per
+kind of data: what it is and where it rests, its legal basis or reason, how long it is kept, what happens at
+the end, and the job that enforces it. ``renkei retention run`` runs every job of
+:attr:`Enforcer.RETENTION_RUN` and reports every kind (``--dry-run --json`` lists them all with counts);
+``docs/retention.md`` is :func:`retention_markdown` (``tests/unit/test_retention_doc.py`` keeps it equal; run
+it with ``RENKEI_WRITE_DOCS=1`` after changing a row). The periods that code acts on are the ``days`` of their
+row, read through :func:`days_of`: a period is written once, in the file.
 
 The numbers' own rule (seven years after the year following a 扶養親族等申告書's deadline) is
 :mod:`hub.core.rules.retention`; the vault keeps each number's ``purge_after`` and the job erases what is due.
@@ -14,10 +14,15 @@ The numbers' own rule (seven years after the year following a 扶養親族等申
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from importlib import resources
+from typing import Final, Self, cast
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from contracts.errors import ConfigurationError
 from contracts.purpose_table import default_table
 from hub.core.rules.retention import DEPENDANTS_DECLARATION
 
@@ -30,6 +35,7 @@ __all__ = [
     "Kind",
     "days_of",
     "kind_of_basis",
+    "load_model",
     "retention_markdown",
 ]
 
@@ -117,306 +123,84 @@ class DataKind:
     days: int | None = None
 
 
-_SHRED: Final = (
-    "crypto-shredded: the person's data key is deleted, then the ciphertexts and blind indexes; when the "
-    "person keeps no number, the person goes too (`vault.person`). A person who keeps some numbers is "
-    "re-keyed: what stays is encrypted under a fresh data key and the old one is destroyed. One "
-    "deletion-log entry per person and kind, never a number"
-)
+class _Row(BaseModel):
+    """One ``[[kind]]`` of ``retention_model.toml`` as written (its header says what each field holds)."""
 
-RETENTION_MODEL: Final[tuple[DataKind, ...]] = (
-    DataKind(
-        Kind.VAULT_ENTITLEMENT,
-        what="個人番号 of pensioners (年金受給権者), their 加給年金額対象配偶者 and new entitlements",
-        where="vault: `numbers` (AES-GCM under the person's data key), `subject_keys` (wrapped data key)",
-        basis=_legal_basis(ENTITLEMENT),
-        retention=(
-            "while the pension business needs it: no end date until the pension system sets one "
-            "(`purge_after`) when the entitlement ends"
-        ),
-        at_end=_SHRED,
-        enforcer=Enforcer.RETENTION_RUN,
-        job="vault",
-    ),
-    DataKind(
-        Kind.VAULT_DEPENDANTS,
-        what="個人番号 of spouses and dependants from 公的年金等の受給者の扶養親族等申告書",
-        where="vault: `numbers`, `subject_keys`",
-        basis=(
-            _legal_basis(DEPENDANTS_DECLARATION)
-            + "; PPC ガイドライン 事業者編 §4-3-(3)B: delete as soon as possible once the retention ends"
-        ),
-        retention=(
-            "until 10 January seven years after the year following the filing deadline (a declaration due "
-            "in 2016 is kept until 10 January 2024); due from the next day"
-        ),
-        at_end=_SHRED,
-        enforcer=Enforcer.RETENTION_RUN,
-        job="vault",
-    ),
-    DataKind(
-        Kind.VAULT_OTHER,
-        what="個人番号 kept under any other basis (none in production today)",
-        where="vault: `numbers`, `subject_keys`",
-        basis="the basis recorded with the number",
-        retention="until its `purge_after`",
-        at_end=_SHRED,
-        enforcer=Enforcer.RETENTION_RUN,
-        job="vault",
-    ),
-    DataKind(
-        Kind.VAULT_PERSON,
-        what=(
-            "the person: 利用番号 (usage numbers, current and retired), pairwise tokens, 構成組合 "
-            "membership, the grounds their numbers are held on (role and held-under, docs/legal-basis.md) "
-            "and the subject id itself"
-        ),
-        where="vault: `subjects`, `usage_numbers`, `tokens`, `number_grounds`; `association_members`",
-        basis="what links the pension system's people to their numbers, while they have one",
-        retention="as long as the person keeps a number",
-        at_end=(
-            "deleted with the person's last number, the subject id included: no table names it any more "
-            "(the deletion log names the erasure by a fresh reference), so no token of the person can be "
-            "recomputed or looked up"
-        ),
-        enforcer=Enforcer.RETENTION_RUN,
-        job="vault",
-    ),
-    DataKind(
-        Kind.IS_CODES,
-        what="団体内統合宛名番号 and the person's 符号 (encrypted)",
-        where="`is_codes`",
-        basis="番号法 第21条の2 (情報提供用個人識別符号), for 情報照会 and 副本 provision",
-        retention="as long as the person keeps a number",
-        at_end="deleted with the person (`CodeStore.erase`)",
-        enforcer=Enforcer.RETENTION_RUN,
-        job="vault",
-    ),
-    DataKind(
-        Kind.IS_PENDING_QUERIES,
-        what=(
-            "queries sent through the information-provision network: the person's 利用番号, 事務, legal basis"
-        ),
-        where="`is_pending_queries`",
-        basis=(
-            "matching the answer to its query (番号法 第19条第8号); the 情報提供等記録 is written when it "
-            "settles"
-        ),
-        retention=(
-            "30 days after the answer settles it; 90 days when no answer comes; an erased person's at once"
-        ),
-        at_end="deleted",
-        enforcer=Enforcer.RETENTION_RUN,
-        job="pending queries",
-        days=30,
-    ),
-    DataKind(
-        Kind.PROVISION_RECORDS,
-        what="情報提供等の記録 (who asked and provided, when, which items, the person's token)",
-        where="`provision_records`",
-        basis=(
-            "番号法 第23条; period set by 番号法施行令 第29条 (seven years; to confirm against the official "
-            "text)"
-        ),
-        retention="until `retention_until`: seven years after the (Japanese) day of the exchange",
-        at_end=(
-            "deleted; a `purged` access record lists each deleted record's id and sealed digest, so that "
-            "`renkei audit verify` tells a lawful deletion from tampering"
-        ),
-        enforcer=Enforcer.RETENTION_RUN,
-        job="provision records",
-    ),
-    DataKind(
-        Kind.ACCESS_RECORDS,
-        what=(
-            "アクセス記録: one tamper-evident record per message and operator action; people appear as tokens"
-        ),
-        where="`access_records`, `access_record_subjects`, `audit_chains`, `audit_checkpoints`",
-        basis="安全管理措置 (PPC ガイドライン: 取扱状況を確認する記録); the hash chain needs every record",
-        retention="kept: no number, no subject id, no usage number is in them",
-        at_end=(
-            "kept; when a person is erased their tokens become unlinkable (see Linkability): the records "
-            "still show that an unnamed person was handled, by whom, when and why"
-        ),
-        enforcer=Enforcer.RETENTION_RUN,
-        job="vault",
-    ),
-    DataKind(
-        Kind.DELETION_LOG,
-        what="削除記録: one entry per person and kind erased (counts, basis, when, by whom; never a number)",
-        where="`deletion_log`",
-        basis="PPC ガイドライン 事業者編 §4-3-(3)B (record of deletion)",
-        retention="kept",
-        at_end=(
-            "kept; entries of an erased person name them by an erasure reference (`erasure-…`), never by "
-            "subject id"
-        ),
-        enforcer=Enforcer.RETENTION_RUN,
-        job="vault",
-    ),
-    DataKind(
-        Kind.OUTBOX,
-        what="messages to publish: bodies hold numbers sealed for J-LIS, eLTAX, the intermediate server",
-        where="`outbox`",
-        basis="transactional outbox: a message is published once its transaction committed",
-        retention="the body until the broker confirmed the message; the row (ids, times) 30 days",
-        at_end=(
-            "the relay deletes the body when the broker confirms (a body never confirmed stays, and is "
-            "published by the relay's sweep); the job deletes any confirmed body left and confirmed rows "
-            "older than 30 days"
-        ),
-        enforcer=Enforcer.RELAY,
-        job="outbox",
-        days=30,
-    ),
-    DataKind(
-        Kind.DEAD_LETTERS_ERASED,
-        what="dead letters concerning a person who is erased (sealed numbers, 利用番号, names, 4情報)",
-        where="`dead_letters`",
-        basis="kept for an operator to investigate, replay or discard",
-        retention="until the person is erased",
-        at_end=(
-            "every sealed value is destroyed (a sealed value can be told apart only with its recipient's "
-            "key), and the records naming the person lose every text field; the row says so when shown "
-            "and can no longer be replayed"
-        ),
-        enforcer=Enforcer.RETENTION_RUN,
-        job="vault",
-    ),
-    DataKind(
-        Kind.DEAD_LETTERS_ARCHIVED,
-        what="dead letters replayed or discarded (kept as an archive)",
-        where="`dead_letters`",
-        basis="the investigation of a failure after its replay or discard",
-        retention="sealed values 30 days after the replay or discard",
-        at_end="sealed values destroyed; the rest of the archive stays",
-        enforcer=Enforcer.RETENTION_RUN,
-        job="dead letters",
-        days=30,
-    ),
-    DataKind(
-        Kind.HOLDS_PENDING,
-        what=(
-            "unresolved holds: candidates' numbers sealed for the hub and J-LIS's 4情報 (other people's data)"
-        ),
-        where="`number_holds`",
-        basis="an operator's decision on a link (住基法 第30条の9: use within its purpose only)",
-        retention="90 days without a decision",
-        at_end=(
-            "expired: rejected by the job (recorded, the pension system told), candidates discarded as on "
-            "any resolution"
-        ),
-        enforcer=Enforcer.RETENTION_RUN,
-        job="holds",
-        days=90,
-    ),
-    DataKind(
-        Kind.HOLDS_RESOLVED,
-        what="resolved holds: the 4情報 the pension system asked with",
-        where="`number_holds`",
-        basis="the record of the decision (who, when, why) stays; the data it was made on does not",
-        retention="90 days after the resolution",
-        at_end="the asked 4情報 emptied; the decision stays",
-        enforcer=Enforcer.RETENTION_RUN,
-        job="holds",
-        days=90,
-    ),
-    DataKind(
-        Kind.HOLDS_ERASED,
-        what="holds of an erased person, and candidates whose number was an erased person's",
-        where="`number_holds`",
-        basis="as the person's numbers",
-        retention="as long as the person keeps a number",
-        at_end="the person's holds deleted; a candidate with their number loses its sealed value and 4情報",
-        enforcer=Enforcer.RETENTION_RUN,
-        job="vault",
-    ),
-    DataKind(
-        Kind.LOGS,
-        what="log files (JSON lines: message ids, types, outcomes; never a number, redacted on the way out)",
-        where="`RENKEI_LOG_FILE` and its rotated files, `<data dir>/logs`",
-        basis="operations and incident investigation",
-        retention="rotated by size (`RENKEI_LOG_FILE_BACKUPS`); a rotated file 90 days",
-        at_end="deleted",
-        enforcer=Enforcer.RETENTION_RUN,
-        job="logs",
-        days=90,
-    ),
-    DataKind(
-        Kind.WIRE_FILES,
-        what=(
-            "exchange files with the pension system: outcome files (利用番号), processed requests (利用番号, "
-            "4情報), refused files (which may hold a number the pension system sent by mistake)"
-        ),
-        where="`<data dir>/wire/pension/{outbound,processed,rejected}`",
-        basis="the exchange with the pension system, and the investigation of a refused file",
-        retention="30 days after they were written",
-        at_end="deleted (`inbound/` is the pension system's and is taken at once)",
-        enforcer=Enforcer.RETENTION_RUN,
-        job="wire files",
-        days=30,
-    ),
-    DataKind(
-        Kind.STORAGE_SQLITE,
-        what="deleted rows in the embedded SQLite database file and its WAL",
-        where="`renkei.db`, `renkei.db-wal`",
-        basis="storage, not a record",
-        retention="none: zeroed when deleted (`secure_delete`); the WAL until the next checkpoint",
-        at_end=(
-            "`PRAGMA wal_checkpoint(TRUNCATE)` after each run; when another process holds a read "
-            "transaction the WAL cannot be truncated, and the run says so (run it again when idle)"
-        ),
-        enforcer=Enforcer.RETENTION_RUN,
-        job="storage",
-    ),
-    DataKind(
-        Kind.STORAGE_POSTGRESQL,
-        what="dead row versions and page space of deleted rows in PostgreSQL tables and indexes",
-        where="the relation files of every table that held personal data",
-        basis="storage, not a record",
-        retention="until rewritten: a plain VACUUM frees the space but leaves the old bytes in the page",
-        at_end=(
-            "after a run that erased or scrubbed anything, the tables it touched are rewritten (`VACUUM "
-            "FULL`, outside a transaction, under a lock timeout); `--no-rewrite`, or a lock not obtained, "
-            "falls back to a plain `VACUUM` and the run says so"
-        ),
-        enforcer=Enforcer.RETENTION_RUN,
-        job="storage",
-    ),
-    DataKind(
-        Kind.BACKUPS,
-        what=(
-            "PostgreSQL WAL (`pg_wal`, and its archive) and base backups, `pg_dump` files; copies of the "
-            "services' keyrings"
-        ),
-        where="the database host and the backup store",
-        basis="recovery (docs/deploy.md §4)",
-        retention="the backup rotation: as long as the oldest backup or WAL segment kept",
-        at_end=(
-            "expire with the rotation. Until then a backup holds erased rows, encrypted under the keys of "
-            "its time: it stays readable while those key versions are live. `renkei keys retire KEY "
-            "VERSION` destroys a version (KEK, sealing key pair, link key) in every service's keyring once "
-            "nothing uses it, so a backup older than the oldest live key version is unreadable: that is how "
-            "an erasure reaches backups ([the backup window](keys.md#the-backup-window))"
-        ),
-        enforcer=Enforcer.OPERATOR,
-        job="operator",
-    ),
-    DataKind(
-        Kind.BROKER_QUEUES,
-        what="messages in queues (numbers sealed for their recipient), retry copies, dead letters in transit",
-        where="RabbitMQ quorum queues",
-        basis="delivery",
-        retention="until consumed: retry tiers hold a copy for at most their delay (≤ 10 minutes)",
-        at_end=(
-            "removed on consumption; the dead-letter queue is consumed into `dead_letters`. Quorum queues "
-            "drop consumed messages from their log at the next snapshot"
-        ),
-        enforcer=Enforcer.BROKER,
-        job="broker",
-    ),
-)
-"""Every kind of data renkei keeps about a person, once."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Kind
+    what: str = Field(min_length=1)
+    where: str = Field(min_length=1)
+    basis_held_under: str | None = None
+    basis: str | None = Field(default=None, min_length=1)
+    retention: str = Field(min_length=1)
+    at_end: str | None = Field(default=None, min_length=1)
+    crypto_shredded: bool = False
+    enforcer: Enforcer
+    job: str = Field(min_length=1)
+    days: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_basis_one_end(self) -> Self:
+        if self.basis_held_under is None and self.basis is None:
+            raise ValueError("give basis, basis_held_under or both")
+        if self.basis_held_under is not None and not default_table().held_under_retention(
+            self.basis_held_under
+        ):
+            raise ValueError(f"the purpose table keeps no number with {self.basis_held_under!r}")
+        if self.crypto_shredded == (self.at_end is not None):
+            raise ValueError("give at_end or crypto_shredded = true, not both")
+        return self
+
+    def data_kind(self, crypto_shred: str) -> DataKind:
+        """The row of the model, its basis and end spelled out."""
+        held_under = None if self.basis_held_under is None else _legal_basis(self.basis_held_under)
+        return DataKind(
+            self.kind,
+            what=self.what,
+            where=self.where,
+            basis="; ".join(b for b in (held_under, self.basis) if b is not None),
+            retention=self.retention,
+            at_end=crypto_shred if self.crypto_shredded else cast(str, self.at_end),
+            enforcer=self.enforcer,
+            job=self.job,
+            days=self.days,
+        )
+
+
+class _ModelFile(BaseModel):
+    """``retention_model.toml``: the crypto-shredding text vault rows end with, and every kind once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    crypto_shred: str = Field(min_length=1)
+    kind: tuple[_Row, ...]
+
+    @model_validator(mode="after")
+    def _every_kind_once(self) -> Self:
+        kinds = [row.kind for row in self.kind]
+        if sorted(kinds) != sorted(Kind):
+            raise ValueError(f"every kind once, in {sorted(Kind)}; the file has {kinds}")
+        return self
+
+
+def load_model(text: str | None = None) -> tuple[DataKind, ...]:
+    """Read and check the retention model: ``text``, or ``retention_model.toml`` kept beside this module.
+
+    Raises:
+        ConfigurationError: the text is not TOML or breaks the rules of the file's header.
+    """
+    if text is None:
+        text = resources.files(__package__).joinpath("retention_model.toml").read_text(encoding="utf-8")
+    try:
+        model = _ModelFile.model_validate(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise ConfigurationError(f"the retention model (retention_model.toml) is malformed: {exc}") from None
+    return tuple(row.data_kind(model.crypto_shred) for row in model.kind)
+
+
+RETENTION_MODEL: Final = load_model()
+"""Every kind of data renkei keeps about a person, once (``hub/core/rules/retention_model.toml``)."""
 
 _BY_KIND: Final = {row.kind: row for row in RETENTION_MODEL}
 
