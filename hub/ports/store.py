@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import Protocol, Self
+from typing import Any, Protocol, Self, TypeVar, cast
 
+from contracts.errors import ConfigurationError
 from hub.ports.actors import MessageActors
 from hub.ports.approvals import ApprovalStore
 from hub.ports.audit import AuditLog, ProvisionLog
@@ -21,7 +22,9 @@ from hub.ports.holds import HoldStore
 from hub.ports.transport import OutgoingMessage
 from hub.ports.vault import Vault
 
-__all__ = ["Inbox", "Outbox", "UnitOfWork", "UnitOfWorkFactory"]
+__all__ = ["Inbox", "Outbox", "UnitOfWork", "UnitOfWorkFactory", "or_unwired"]
+
+_Store = TypeVar("_Store")
 
 
 class Inbox(Protocol):
@@ -92,3 +95,22 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork:
         """Open a new unit of work."""
         ...
+
+
+class _Unwired:
+    """Stands for a store a unit of work was built without: any use fails closed."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        raise ConfigurationError(f"this unit of work was built without {self._what}")
+
+
+def or_unwired(store: _Store | None, what: str) -> _Store:
+    """``store``, or when a unit of work is built without it (``None``) a stand-in that fails closed.
+
+    Every use of the stand-in raises :class:`ConfigurationError` naming ``what`` was not wired (the vault
+    needs keys, the code store a keyring), instead of an ``AttributeError`` on ``None``.
+    """
+    return store if store is not None else cast(_Store, _Unwired(what))

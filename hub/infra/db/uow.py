@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Self, cast
+from dataclasses import KW_ONLY, dataclass
+from typing import Self, TypeVar
 
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from contracts.errors import ConfigurationError, StoreUnavailable
+from contracts.errors import StoreUnavailable
 from hub.infra.audit.sql import SqlAuditLog
 from hub.infra.db.messaging import SqlInbox, SqlOutbox
 from hub.infra.stores.actors import SqlMessageActors
@@ -18,13 +19,9 @@ from hub.infra.stores.codes import SqlPendingQueries
 from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.infra.stores.holds import SqlHoldStore
 from hub.infra.vault.memo import MemoisingVault
-from hub.ports.actors import MessageActors
-from hub.ports.approvals import ApprovalStore
 from hub.ports.audit import AuditLog, ProvisionLog
-from hub.ports.codes import CodeStore, PendingQueryStore
-from hub.ports.dead_letters import DeadLetterStore
-from hub.ports.holds import HoldStore
-from hub.ports.store import Inbox, Outbox
+from hub.ports.codes import CodeStore
+from hub.ports.store import UnitOfWork, or_unwired
 from hub.ports.vault import Vault
 
 __all__ = ["SqlAlchemyUnitOfWork", "SqlUnitOfWorkFactory"]
@@ -33,47 +30,19 @@ VaultFactory = Callable[[Connection], Vault]
 AuditFactory = Callable[[Connection], AuditLog]
 CodesFactory = Callable[[Connection], CodeStore]
 ProvisionsFactory = Callable[[Connection], ProvisionLog]
+_Store = TypeVar("_Store")
 
 
-class _Unwired:
-    """Stands for a store the factory was built without: any use fails closed."""
-
-    def __init__(self, what: str) -> None:
-        self._what = what
-
-    def __getattr__(self, name: str) -> Any:
-        raise ConfigurationError(f"this unit of work was built without {self._what}")
+def _built(factory: Callable[[Connection], _Store] | None, conn: Connection) -> _Store | None:
+    """The store ``factory`` builds on ``conn``; ``None`` when the unit of work was built without one."""
+    return None if factory is None else factory(conn)
 
 
-class SqlAlchemyUnitOfWork:
+class SqlAlchemyUnitOfWork(UnitOfWork):
     """One transaction over inbox, outbox, vault, access record and dead-letter store."""
 
-    inbox: Inbox
-    outbox: Outbox
-    vault: Vault
-    audit: AuditLog
-    dead_letters: DeadLetterStore
-    provisions: ProvisionLog
-    codes: CodeStore
-    pending_queries: PendingQueryStore
-    holds: HoldStore
-    actors: MessageActors
-    approvals: ApprovalStore
-
-    def __init__(
-        self,
-        engine: Engine,
-        vault_factory: VaultFactory | None,
-        audit_factory: AuditFactory,
-        *,
-        codes_factory: CodesFactory | None = None,
-        provisions_factory: ProvisionsFactory | None = None,
-    ) -> None:
-        self._engine = engine
-        self._vault_factory = vault_factory
-        self._audit_factory = audit_factory
-        self._codes_factory = codes_factory
-        self._provisions_factory = provisions_factory
+    def __init__(self, wiring: SqlUnitOfWorkFactory) -> None:
+        self._wiring = wiring
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
 
@@ -86,7 +55,7 @@ class SqlAlchemyUnitOfWork:
 
     def __enter__(self) -> Self:
         try:
-            self._conn = self._engine.connect()
+            self._conn = self._wiring.engine.connect()
             self._tx = self._conn.begin()
         except StoreUnavailable:
             self._close()
@@ -96,12 +65,9 @@ class SqlAlchemyUnitOfWork:
             raise StoreUnavailable("the database cannot be reached; the message will be retried") from exc
         self.inbox = SqlInbox(self._conn)
         self.outbox = SqlOutbox(self._conn)
-        self.vault = (
-            self._vault_factory(self._conn)
-            if self._vault_factory
-            else cast(Vault, _Unwired("a vault (the vault's keys)"))
-        )
-        self.audit = self._audit_factory(self._conn)
+        w, conn = self._wiring, self._conn
+        self.vault = or_unwired(_built(w.vault_factory, conn), "a vault (the vault's keys)")
+        self.audit = w.audit_factory(self._conn)
         if isinstance(self.audit, SqlAuditLog):
             self.audit.defer()  # one write per transaction, at commit; see commit() and savepoint()
         self.dead_letters = SqlDeadLetterStore(self._conn)
@@ -109,15 +75,9 @@ class SqlAlchemyUnitOfWork:
         self.holds = SqlHoldStore(self._conn)
         self.actors = SqlMessageActors(self._conn)
         self.approvals = SqlApprovalStore(self._conn)
-        self.codes = (
-            self._codes_factory(self._conn)
-            if self._codes_factory
-            else cast(CodeStore, _Unwired("a code store (the keyring)"))
-        )
-        self.provisions = (
-            self._provisions_factory(self._conn)
-            if self._provisions_factory
-            else cast(ProvisionLog, _Unwired("a provision log (the access record's chain)"))
+        self.codes = or_unwired(_built(w.codes_factory, conn), "a code store (the keyring)")
+        self.provisions = or_unwired(
+            _built(w.provisions_factory, conn), "a provision log (the access record's chain)"
         )
         return self
 
@@ -186,30 +146,22 @@ class SqlAlchemyUnitOfWork:
         self._tx = None
 
 
+@dataclass(frozen=True, slots=True)
 class SqlUnitOfWorkFactory:
-    """Opens :class:`SqlAlchemyUnitOfWork` instances on one engine."""
+    """Opens :class:`SqlAlchemyUnitOfWork` instances on one engine.
 
-    def __init__(
-        self,
-        engine: Engine,
-        vault_factory: VaultFactory | None,
-        audit_factory: AuditFactory,
-        *,
-        codes_factory: CodesFactory | None = None,
-        provisions_factory: ProvisionsFactory | None = None,
-    ) -> None:
-        self.engine = engine
-        self._vault_factory = vault_factory
-        self._audit_factory = audit_factory
-        self._codes_factory = codes_factory
-        self._provisions_factory = provisions_factory
+    Each unit of work builds its stores on its own connection with these factories; ``vault_factory``,
+    ``codes_factory`` and ``provisions_factory`` are optional (the vault needs keys): a unit of work
+    without one fails closed when it is used (``ConfigurationError``).
+    """
+
+    engine: Engine
+    vault_factory: VaultFactory | None
+    audit_factory: AuditFactory
+    _: KW_ONLY
+    codes_factory: CodesFactory | None = None
+    provisions_factory: ProvisionsFactory | None = None
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
         """Open a new unit of work (the transaction begins on ``with``)."""
-        return SqlAlchemyUnitOfWork(
-            self.engine,
-            self._vault_factory,
-            self._audit_factory,
-            codes_factory=self._codes_factory,
-            provisions_factory=self._provisions_factory,
-        )
+        return SqlAlchemyUnitOfWork(self)

@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Self, cast
+from typing import Any, Final, Self
 
-from contracts.errors import ConfigurationError, StoreUnavailable
+from contracts.errors import StoreUnavailable
 from hub.infra.memory.actors import InMemoryMessageActors
 from hub.infra.memory.approvals import InMemoryApprovalStore
 from hub.infra.memory.audit import InMemoryAuditLog
@@ -39,11 +39,11 @@ from hub.infra.memory.holds import InMemoryHoldStore
 from hub.infra.memory.provisions import InMemoryProvisionLog
 from hub.ports.actors import MessageActors
 from hub.ports.approvals import ApprovalStore
-from hub.ports.audit import AuditLog, ProvisionLog
+from hub.ports.audit import ProvisionLog
 from hub.ports.codes import CodeStore, PendingQueryStore
 from hub.ports.dead_letters import DeadLetterStore
 from hub.ports.holds import HoldStore
-from hub.ports.store import Inbox, Outbox
+from hub.ports.store import UnitOfWork, or_unwired
 from hub.ports.transport import OutgoingMessage
 from hub.ports.vault import Vault
 
@@ -145,16 +145,6 @@ def _as_stored(m: OutgoingMessage) -> OutgoingMessage:
     )
 
 
-class _Unwired:
-    """Stands for a store the factory was built without: any use fails closed (as in the SQL one)."""
-
-    def __init__(self, what: str) -> None:
-        self._what = what
-
-    def __getattr__(self, name: str) -> Any:
-        raise ConfigurationError(f"this unit of work was built without {self._what}")
-
-
 @dataclass
 class InMemoryStores:
     """Every twin a unit of work reaches: the in-memory database.
@@ -223,20 +213,8 @@ def _restore(snapshot: _Snapshot) -> None:
             setattr(twin, name, _clone(value))
 
 
-class InMemoryUnitOfWork:
+class InMemoryUnitOfWork(UnitOfWork):
     """:class:`hub.ports.store.UnitOfWork` over :class:`InMemoryStores`. Rolls back unless committed."""
-
-    inbox: Inbox
-    outbox: Outbox
-    vault: Vault
-    audit: AuditLog
-    dead_letters: DeadLetterStore
-    provisions: ProvisionLog
-    codes: CodeStore
-    pending_queries: PendingQueryStore
-    holds: HoldStore
-    actors: MessageActors
-    approvals: ApprovalStore
 
     def __init__(self, stores: InMemoryStores, lock: threading.Lock, wait: float) -> None:
         self._stores = stores
@@ -254,15 +232,9 @@ class InMemoryUnitOfWork:
         self.inbox, self.outbox, self.audit = s.inbox, s.outbox, s.audit
         self.dead_letters, self.pending_queries, self.holds = s.dead_letters, s.pending_queries, s.holds
         self.actors, self.approvals = s.actors, s.approvals
-        self.vault = s.vault if s.vault is not None else cast(Vault, _Unwired("a vault (the vault's keys)"))
-        self.codes = (
-            s.codes if s.codes is not None else cast(CodeStore, _Unwired("a code store (the keyring)"))
-        )
-        self.provisions = (
-            s.provisions
-            if s.provisions is not None
-            else cast(ProvisionLog, _Unwired("a provision log (the access record's chain)"))
-        )
+        self.vault = or_unwired(s.vault, "a vault (the vault's keys)")
+        self.codes = or_unwired(s.codes, "a code store (the keyring)")
+        self.provisions = or_unwired(s.provisions, "a provision log (the access record's chain)")
         return self
 
     def __exit__(self, *exc: object) -> None:
