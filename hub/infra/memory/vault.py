@@ -14,15 +14,13 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Protocol
+from typing import Protocol
 
-from contracts.ids import random_letters
 from contracts.individual_number import IndividualNumber
-from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.infra.vault.plan import Holding, normalise_enrol_links, plan_enrol, plan_links
+from contracts.usage_number import UsageNumber
+from hub.infra.vault.plan import Holding, plan_enrol, plan_links, plan_usage_numbers, primary_rank
 from hub.ports.vault import (
     Ground,
-    NumberConflict,
     NumberRecord,
     Retention,
     SubjectId,
@@ -32,13 +30,6 @@ from hub.ports.vault import (
 )
 
 __all__ = ["InMemoryVault", "TokenMaker"]
-
-_PRIMARY_ORDER: Final = {  # the same ranking as the SQL vault: which usage number is a subject's primary one
-    UsageNumberKind.PENSION_CERTIFICATE: 0,
-    UsageNumberKind.BASIC_PENSION: 1,
-    UsageNumberKind.DEPENDANT: 2,
-    UsageNumberKind.SAME_ADDRESS: 3,
-}
 
 
 class TokenMaker(Protocol):
@@ -153,13 +144,13 @@ class InMemoryVault:
         return {r.usage: r.subject for r in self._usage if r.valid_to is None and r.usage in asked}
 
     def usage_of(self, subjects: Sequence[SubjectId]) -> dict[SubjectId, UsageNumber]:
-        """The primary usage number in force of each subject (see the SQL vault for the ranking)."""
+        """The primary usage number in force of each subject (ranked by :func:`primary_rank`)."""
         asked = set(subjects)
         best: dict[SubjectId, tuple[tuple[int, int], UsageNumber]] = {}
         for row in self._usage:
             if row.valid_to is not None or row.subject not in asked:
                 continue
-            rank = (_PRIMARY_ORDER.get(row.usage.kind, 9), row.id)
+            rank = (primary_rank(row.usage.kind), row.id)
             if row.subject not in best or rank < best[row.subject][0]:
                 best[row.subject] = (rank, row.usage)
         return {s: u for s, (_, u) in best.items()}
@@ -177,19 +168,8 @@ class InMemoryVault:
 
     def add_usage_numbers(self, links: Sequence[tuple[SubjectId, UsageNumber]]) -> None:
         """Give subjects further usage numbers; see :meth:`hub.ports.vault.Vault.add_usage_numbers`."""
-        owner: dict[UsageNumber, SubjectId] = {}
-        conflicts: list[UsageNumber] = []
-        for subject, usage in links:
-            if owner.setdefault(usage, subject) != subject:
-                conflicts.append(usage)
         self._require_live(list({s for s, _ in links}))
-        in_force = self.subjects_by_usage(list(owner))
-        conflicts += [u for u, s in owner.items() if in_force.get(u, s) != s]
-        if conflicts:
-            raise NumberConflict(
-                f"{len(conflicts)} usage number(s) are in force for another subject", usage=conflicts
-            )
-        self._insert_usage([(s, u) for u, s in owner.items() if u not in in_force], self._clock())
+        self._insert_usage(plan_usage_numbers(links, by_usage=self.subjects_by_usage), self._clock())
 
     def retire_usage_numbers(self, usage: Sequence[UsageNumber]) -> None:
         """End usage numbers in force (they stay in the history); unknown ones are ignored."""
@@ -223,24 +203,13 @@ class InMemoryVault:
         source: str,
     ) -> dict[UsageNumber, SubjectId]:
         """Create (or find) a subject per usage number and link its number; see the port."""
-        wanted, conflicts = normalise_enrol_links(links)
-        by_usage = self.subjects_by_usage(list(wanted))
-        holders = self._holders([n for n in wanted.values() if n is not None])
-        current = self._current_rows(list(set(by_usage.values())))
         plan = plan_enrol(
-            wanted,
+            links,
             retention,
-            by_usage=by_usage,
-            holders=holders,
-            current=current,
-            new_id=lambda: SubjectId(random_letters(26)),
+            by_usage=self.subjects_by_usage,
+            holders=self._holders,
+            current=self._current_rows,
         )
-        conflicts += plan.conflicts
-        if conflicts:
-            raise NumberConflict(
-                f"{len(conflicts)} link(s) would join two subjects or replace a number; nothing was written",
-                usage=conflicts,
-            )
         now = self._clock()
         for subject in plan.new_subjects:
             self._subjects[subject] = False
@@ -260,14 +229,7 @@ class InMemoryVault:
     ) -> None:
         """Batch form of :meth:`link_number`; see the port."""
         self._require_live(list({s for s, _ in links}))
-        holders = self._holders([n for _, n in links])
-        current = self._current_rows(list({s for s, _ in links}))
-        plan = plan_links(links, retention, holders=holders, current=current)
-        if plan.conflicts:
-            raise NumberConflict(
-                f"{len(plan.conflicts)} number(s) belong to another subject; nothing was written",
-                subjects=plan.conflicts,
-            )
+        plan = plan_links(links, retention, holders=self._holders, current=self._current_rows)
         now = self._clock()
         retired = set(plan.to_history)
         for row in self._numbers:

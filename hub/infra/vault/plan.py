@@ -1,22 +1,57 @@
 """Planning a batch of links in memory, before the vault writes anything.
 
-The vault first reads what it knows about a batch (subjects of its usage numbers, holders of its numbers,
-current numbers of its subjects), then decides every link here, then writes in chunks. Deciding the whole
-batch first means a conflict is found before anything is written, and that two links of one batch that
-share a new number end up on one subject.
+Planning reads what the vault knows about a batch (subjects of its usage numbers, holders of its numbers,
+current numbers of its subjects) through the vault's own reads, decides every link here, and refuses the
+whole batch on a conflict; the vault then writes the plan in chunks. Deciding the whole batch first means a
+conflict is found before anything is written, and that two links of one batch that share a new number end
+up on one subject. The SQL vault and its in-memory twin both plan here, so that they decide alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
+from contracts.ids import random_letters
 from contracts.individual_number import IndividualNumber
-from contracts.usage_number import UsageNumber
+from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.core.rules.retention import longer_retention
-from hub.ports.vault import Retention, SubjectId
+from hub.ports.vault import NumberConflict, Retention, SubjectId
 
-__all__ = ["EnrolPlan", "Holding", "LinkPlan", "normalise_enrol_links", "plan_enrol", "plan_links"]
+__all__ = [
+    "EnrolPlan",
+    "Holding",
+    "LinkPlan",
+    "new_subject_id",
+    "plan_enrol",
+    "plan_links",
+    "plan_usage_numbers",
+    "primary_rank",
+]
+
+_PRIMARY_ORDER: Final[Mapping[str, int]] = {
+    UsageNumberKind.PENSION_CERTIFICATE: 0,
+    UsageNumberKind.BASIC_PENSION: 1,
+    UsageNumberKind.DEPENDANT: 2,
+    UsageNumberKind.SAME_ADDRESS: 3,
+}
+
+
+def primary_rank(kind: str) -> int:
+    """How ``kind`` ranks for a subject's primary usage number (lowest first).
+
+    The pension certificate number first, then the basic pension number, the dependant key, the
+    same-address key; any other kind last. Among several of one kind, the earliest linked wins.
+    """
+    return _PRIMARY_ORDER.get(kind, 9)
+
+
+def new_subject_id() -> SubjectId:
+    """A fresh subject id."""
+    # Letters only (about 122 bits): a hex id would now and then hold a 12-digit run that passes the
+    # check digit, and leak scanners could not tell it from a number.
+    return SubjectId(random_letters(26))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +79,7 @@ class _Retentions:
 
 @dataclass(slots=True)
 class EnrolPlan:
-    """What :meth:`SqlVault.enrol` will write."""
+    """What a vault's ``enrol`` writes."""
 
     result: dict[UsageNumber, SubjectId] = field(default_factory=dict)
     new_subjects: list[SubjectId] = field(default_factory=list)
@@ -54,7 +89,7 @@ class EnrolPlan:
     conflicts: list[UsageNumber] = field(default_factory=list)
 
 
-def normalise_enrol_links(
+def _normalise_enrol_links(
     links: Sequence[tuple[UsageNumber, IndividualNumber | None]],
 ) -> tuple[dict[UsageNumber, IndividualNumber | None], list[UsageNumber]]:
     """One number per usage number; a usage number given two different numbers is a conflict."""
@@ -70,33 +105,47 @@ def normalise_enrol_links(
 
 
 def plan_enrol(
-    wanted: Mapping[UsageNumber, IndividualNumber | None],
+    links: Sequence[tuple[UsageNumber, IndividualNumber | None]],
     retention: Retention,
     *,
-    by_usage: Mapping[UsageNumber, SubjectId],
-    holders: Mapping[IndividualNumber, Holding],
-    current: Mapping[SubjectId, Holding],
-    new_id: Callable[[], SubjectId],
+    by_usage: Callable[[list[UsageNumber]], Mapping[UsageNumber, SubjectId]],
+    holders: Callable[[list[IndividualNumber]], Mapping[IndividualNumber, Holding]],
+    current: Callable[[list[SubjectId]], Mapping[SubjectId, Holding]],
 ) -> EnrolPlan:
     """Decide every link of an enrolment.
 
     Args:
-        wanted: the normalised links.
+        links: usage numbers and their numbers (or none), as given to the vault's ``enrol``.
         retention: the retention of the numbers linked.
-        by_usage: subjects of the usage numbers in force.
-        holders: the stored row (current preferred) of each number of the batch the vault knows.
-        current: the current number row of each subject in ``by_usage``.
-        new_id: makes a fresh subject id.
+        by_usage: the vault's subjects of usage numbers in force.
+        holders: the vault's stored row (current preferred) of each number it knows.
+        current: the vault's current number row of each subject.
+
+    Raises:
+        NumberConflict: a link would join two subjects or replace a number; nothing is to be written.
     """
-    planner = _EnrolPlanner(retention, holders, current, new_id)
+    wanted, conflicts = _normalise_enrol_links(links)
+    in_force = by_usage(list(wanted))
+    planner = _EnrolPlanner(
+        retention,
+        holders([n for n in wanted.values() if n is not None]),
+        current(list(set(in_force.values()))),
+        new_subject_id,
+    )
     # Known usage numbers first, so that a new usage number sharing their number joins their subject.
-    for usage, number in sorted(wanted.items(), key=lambda item: item[0] not in by_usage):
-        subject = by_usage.get(usage)
+    for usage, number in sorted(wanted.items(), key=lambda item: item[0] not in in_force):
+        subject = in_force.get(usage)
         if subject is not None:
             planner.known(usage, subject, number)
         else:
             planner.new(usage, number)
     planner.plan.retention_updates = planner.retentions.updates
+    conflicts += planner.plan.conflicts
+    if conflicts:
+        raise NumberConflict(
+            f"{len(conflicts)} link(s) would join two subjects or replace a number; nothing was written",
+            usage=conflicts,
+        )
     return planner.plan
 
 
@@ -163,7 +212,7 @@ class _EnrolPlanner:
 
 @dataclass(slots=True)
 class LinkPlan:
-    """What :meth:`SqlVault.link_numbers` will write."""
+    """What a vault's ``link_numbers`` writes."""
 
     to_history: list[int] = field(default_factory=list)
     number_inserts: list[tuple[SubjectId, IndividualNumber]] = field(default_factory=list)
@@ -175,12 +224,20 @@ def plan_links(
     links: Sequence[tuple[SubjectId, IndividualNumber]],
     retention: Retention,
     *,
-    holders: Mapping[IndividualNumber, Holding],
-    current: Mapping[SubjectId, Holding],
+    holders: Callable[[list[IndividualNumber]], Mapping[IndividualNumber, Holding]],
+    current: Callable[[list[SubjectId]], Mapping[SubjectId, Holding]],
 ) -> LinkPlan:
-    """Decide every (re)link: a subject's different current number moves to history (番号法 7条2項)."""
+    """Decide every (re)link: a subject's different current number moves to history (番号法 7条2項).
+
+    ``holders`` and ``current`` are the vault's reads, as for :func:`plan_enrol`.
+
+    Raises:
+        NumberConflict: a number belongs to another subject; nothing is to be written.
+    """
     plan = LinkPlan()
     retentions = _Retentions()
+    held = holders([n for _, n in links])
+    current_rows = current(list({s for s, _ in links}))
     wanted: dict[SubjectId, IndividualNumber] = {}
     owner: dict[IndividualNumber, SubjectId] = {}
     for subject, number in links:
@@ -191,15 +248,46 @@ def plan_links(
     for subject, number in wanted.items():
         if subject in plan.conflicts:
             continue
-        holding = holders.get(number)
+        holding = held.get(number)
         if holding is not None and holding.subject != subject:
             plan.conflicts.append(subject)
         elif holding is not None and holding.is_current:
             retentions.merge(holding, retention)
         else:
             # New to this subject, or one of its earlier numbers again: the current one becomes history.
-            if subject in current:
-                plan.to_history.append(current[subject].row_id)
+            if subject in current_rows:
+                plan.to_history.append(current_rows[subject].row_id)
             plan.number_inserts.append((subject, number))
     plan.retention_updates = retentions.updates
+    if plan.conflicts:
+        raise NumberConflict(
+            f"{len(plan.conflicts)} number(s) belong to another subject; nothing was written",
+            subjects=plan.conflicts,
+        )
     return plan
+
+
+def plan_usage_numbers(
+    links: Sequence[tuple[SubjectId, UsageNumber]],
+    *,
+    by_usage: Callable[[list[UsageNumber]], Mapping[UsageNumber, SubjectId]],
+) -> list[tuple[SubjectId, UsageNumber]]:
+    """The usage numbers to add of ``links`` (those already in force for their subject are kept as they are).
+
+    ``by_usage`` is the vault's read of subjects of usage numbers in force.
+
+    Raises:
+        NumberConflict: a usage number is given to two subjects, or is in force for another subject.
+    """
+    owner: dict[UsageNumber, SubjectId] = {}
+    conflicts: list[UsageNumber] = []
+    for subject, usage in links:
+        if owner.setdefault(usage, subject) != subject:
+            conflicts.append(usage)
+    in_force = by_usage(list(owner))
+    conflicts += [u for u, s in owner.items() if in_force.get(u, s) != s]
+    if conflicts:
+        raise NumberConflict(
+            f"{len(conflicts)} usage number(s) are in force for another subject", usage=conflicts
+        )
+    return [(s, u) for u, s in owner.items() if u not in in_force]

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Final
 
 from sqlalchemy import Connection, select, update
 
-from contracts.ids import random_letters
 from contracts.individual_number import IndividualNumber
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.blind_index import BlindIndexer
@@ -25,7 +23,7 @@ from hub.infra.crypto.tokens import Tokenizer, check_scope
 from hub.infra.db.bulk import insert_rows
 from hub.infra.db.tables.vault import number_grounds, numbers, tokens, usage_numbers
 from hub.infra.keys.bundles import VaultKeys
-from hub.infra.vault.plan import normalise_enrol_links, plan_enrol, plan_links
+from hub.infra.vault.plan import plan_enrol, plan_links, plan_usage_numbers, primary_rank
 from hub.infra.vault.store import (
     DEFAULT_CHUNK,
     VaultStore,
@@ -37,7 +35,6 @@ from hub.infra.vault.store import (
 )
 from hub.ports.vault import (
     Ground,
-    NumberConflict,
     NumberRecord,
     Retention,
     SubjectId,
@@ -46,19 +43,6 @@ from hub.ports.vault import (
 )
 
 __all__ = ["SqlVault"]
-
-_PRIMARY_ORDER: Final = {  # which usage number is a subject's primary one
-    UsageNumberKind.PENSION_CERTIFICATE.value: 0,
-    UsageNumberKind.BASIC_PENSION.value: 1,
-    UsageNumberKind.DEPENDANT.value: 2,
-    UsageNumberKind.SAME_ADDRESS.value: 3,
-}
-
-
-def _new_subject_id() -> SubjectId:
-    # Letters only (about 122 bits): a hex id would now and then hold a 12-digit run that passes the
-    # check digit, and leak scanners could not tell it from a number.
-    return SubjectId(random_letters(26))
 
 
 class SqlVault:
@@ -100,7 +84,7 @@ class SqlVault:
         """The primary usage number in force of each subject.
 
         Primary: the pension certificate number if there is one, else the basic pension number, else the
-        dependant key; among several of one kind, the earliest linked.
+        dependant key; among several of one kind, the earliest linked (:func:`primary_rank`).
         """
         best: dict[SubjectId, tuple[tuple[int, int], UsageNumber]] = {}
         for chunk in chunked(list(set(subjects)), self._chunk):
@@ -115,7 +99,7 @@ class SqlVault:
                 )
             )
             for row_id, subject, kind, value in rows:
-                rank = (_PRIMARY_ORDER.get(kind, 9), row_id)
+                rank = (primary_rank(kind), row_id)
                 sid = SubjectId(subject)
                 if sid not in best or rank < best[sid][0]:
                     best[sid] = (rank, UsageNumber(kind=UsageNumberKind(kind), value=value))
@@ -142,19 +126,9 @@ class SqlVault:
 
     def add_usage_numbers(self, links: Sequence[tuple[SubjectId, UsageNumber]]) -> None:
         """Give subjects further usage numbers; see :meth:`hub.ports.vault.Vault.add_usage_numbers`."""
-        owner: dict[UsageNumber, SubjectId] = {}
-        conflicts: list[UsageNumber] = []
-        for subject, usage in links:
-            if owner.setdefault(usage, subject) != subject:
-                conflicts.append(usage)
         self._store.require_live(list({s for s, _ in links}))
-        in_force = self.subjects_by_usage(list(owner))
-        conflicts += [u for u, s in owner.items() if in_force.get(u, s) != s]
-        if conflicts:
-            raise NumberConflict(
-                f"{len(conflicts)} usage number(s) are in force for another subject", usage=conflicts
-            )
-        self._store.insert_usage([(s, u) for u, s in owner.items() if u not in in_force], self._store.now())
+        added = plan_usage_numbers(links, by_usage=self.subjects_by_usage)
+        self._store.insert_usage(added, self._store.now())
 
     def retire_usage_numbers(self, usage: Sequence[UsageNumber]) -> None:
         """End usage numbers in force (they stay in the history); unknown ones are ignored."""
@@ -223,19 +197,13 @@ class SqlVault:
         source: str,
     ) -> dict[UsageNumber, SubjectId]:
         """Create (or find) a subject per usage number and link its number; see the port."""
-        wanted, conflicts = normalise_enrol_links(links)
-        by_usage = self.subjects_by_usage(list(wanted))
-        holders = self._store.holders([n for n in wanted.values() if n is not None])
-        current = self._store.current_rows(list(set(by_usage.values())))
         plan = plan_enrol(
-            wanted, retention, by_usage=by_usage, holders=holders, current=current, new_id=_new_subject_id
+            links,
+            retention,
+            by_usage=self.subjects_by_usage,
+            holders=self._store.holders,
+            current=self._store.current_rows,
         )
-        conflicts += plan.conflicts
-        if conflicts:
-            raise NumberConflict(
-                f"{len(conflicts)} link(s) would join two subjects or replace a number; nothing was written",
-                usage=conflicts,
-            )
         now = self._store.now()
         with translated_integrity():
             keys = self._store.create_subjects(plan.new_subjects, now)
@@ -255,14 +223,7 @@ class SqlVault:
     ) -> None:
         """Batch form of :meth:`link_number`; see the port."""
         self._store.require_live(list({s for s, _ in links}))
-        holders = self._store.holders([n for _, n in links])
-        current = self._store.current_rows(list({s for s, _ in links}))
-        plan = plan_links(links, retention, holders=holders, current=current)
-        if plan.conflicts:
-            raise NumberConflict(
-                f"{len(plan.conflicts)} number(s) belong to another subject; nothing was written",
-                subjects=plan.conflicts,
-            )
+        plan = plan_links(links, retention, holders=self._store.holders, current=self._store.current_rows)
         now = self._store.now()
         with translated_integrity():
             self._store.to_history(plan.to_history, now)
