@@ -353,9 +353,12 @@ class ReceiptRecord(ContractModel):
     errors: tuple[ReceiptError, ...] = Field((), max_length=100)
 
 
-@register("eltax.receipt", 1)
-class EltaxReceipt(ContractModel):
-    """eLTAX's receipt of one submitted file (受付結果), as the eLTAX adapter read it."""
+class _FileReceipt(ContractModel):
+    """Which submitted file eLTAX answered, and what it said about the file as a whole.
+
+    The fields both the adapter's receipt and the pension system's outcomes begin with; each message
+    adds its own records.
+    """
 
     submission: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
     document: EltaxDocument
@@ -364,6 +367,12 @@ class EltaxReceipt(ContractModel):
     received_on: date
     file_status: ReceiptStatus
     file_errors: tuple[ReceiptError, ...] = Field((), max_length=100)
+
+
+@register("eltax.receipt", 1)
+class EltaxReceipt(_FileReceipt):
+    """eLTAX's receipt of one submitted file (受付結果), as the eLTAX adapter read it."""
+
     records: tuple[ReceiptRecord, ...] = Field((), max_length=MAX_RECORDS)
 
 
@@ -377,16 +386,9 @@ class EltaxOutcomeRecord(ContractModel):
 
 
 @register("pension.eltax.outcomes", 1)
-class EltaxOutcomes(ContractModel):
+class EltaxOutcomes(_FileReceipt):
     """What eLTAX said about one submitted file, for the pension system (no number, ever)."""
 
-    submission: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
-    document: EltaxDocument
-    notice_code: TokuchoNoticeCode | None = None
-    municipality_code: str = Field(pattern=_MUNICIPALITY)
-    received_on: date
-    file_status: ReceiptStatus
-    file_errors: tuple[ReceiptError, ...] = Field((), max_length=100)
     records: tuple[EltaxOutcomeRecord, ...] = Field((), max_length=MAX_RECORDS)
     unmatched_lines: tuple[int, ...] = Field(
         (), max_length=MAX_RECORDS, description="receipt lines without a usage number to report them by"
