@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from contracts.envelope import Envelope
-from contracts.errors import ValidationFailed
 from contracts.individual_number import IndividualNumber
 from contracts.messages.common import ChunkInfo
 from contracts.messages.jlis_acquisition import (
@@ -39,7 +38,7 @@ from contracts.usage_number import UsageNumber
 from hub.core.flows.access import record_of
 from hub.core.flows.context import HandlerContext, answer_pension, reply
 from hub.core.flows.purpose import refusal_records, screen_grounds
-from hub.core.flows.survival import JLIS_REF_SCOPE
+from hub.core.flows.survival import JLIS_REF_SCOPE, subjects_of_answers
 from hub.core.operator.holds import (
     ENTITLEMENT_RETENTION,
     hold_id_for,
@@ -226,13 +225,7 @@ def handle_acquisition_result(
     env, result = message.envelope, message.payload
     vault = ctx.uow.vault
     by_ref = vault.subjects_of_tokens(JLIS_REF_SCOPE, [r.ref for r in result.records])
-    unknown = [r.record_seq for r in result.records if r.ref not in by_ref]
-    if unknown:
-        raise ValidationFailed(
-            f"{len(unknown)} result record(s) carry a reference the vault does not know (first record_seq "
-            f"{unknown[0]}); they cannot be matched to anyone"
-        )
-    subjects = [by_ref[r.ref] for r in result.records]
+    subjects = subjects_of_answers(result.records, by_ref)
     usage = vault.usage_of(subjects)
     current = vault.numbers_of(subjects)
     audit_tokens = vault.tokens(AUDIT_SCOPE, subjects)

@@ -15,6 +15,7 @@ the chunk goes on), and the pension system receives each outcome by usage number
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from contracts.envelope import Envelope
 from contracts.errors import ValidationFailed
@@ -48,10 +49,12 @@ __all__ = [
     "JLIS_DEPENDANT_REF_SCOPE",
     "JLIS_PURPOSE",
     "JLIS_REF_SCOPE",
+    "JlisAnswer",
     "handle_jlis_result",
     "handle_survival_request",
     "prefetch_jlis_results",
     "prefetch_survival_requests",
+    "subjects_of_answers",
 ]
 
 JLIS_REF_SCOPE = TokenScope("jlis.ref")
@@ -59,6 +62,35 @@ JLIS_DEPENDANT_REF_SCOPE = TokenScope("jlis.ref.dependant")
 """References of people asked about by a dependant key (a spouse): the answer goes back under that key."""
 JLIS_PURPOSE = default_table().use(JLIS_SURVIVAL_CHANGE).purpose
 """The purpose table's use: J-LIS 生存異動照会 (住基法 第30条の9, 別表第一 19・74・77の9)."""
+
+
+class JlisAnswer(Protocol):
+    """A record of a J-LIS result, as far as matching it to a person needs."""
+
+    @property
+    def record_seq(self) -> int:
+        """Its position in the result."""
+        ...
+
+    @property
+    def ref(self) -> str:
+        """The reference the hub sent the question with (a token of the person)."""
+        ...
+
+
+def subjects_of_answers(records: Sequence[JlisAnswer], by_ref: Mapping[str, SubjectId]) -> list[SubjectId]:
+    """The person of each J-LIS answer, by its reference (``by_ref``: the vault's subjects of references).
+
+    Raises:
+        ValidationFailed: an answer carries a reference the vault does not know; it matches nobody.
+    """
+    unknown = [r.record_seq for r in records if r.ref not in by_ref]
+    if unknown:
+        raise ValidationFailed(
+            f"{len(unknown)} result record(s) carry a reference the vault does not know (first record_seq "
+            f"{unknown[0]}); they cannot be matched to anyone"
+        )
+    return [by_ref[r.ref] for r in records]
 
 
 def prefetch_survival_requests(
@@ -225,13 +257,7 @@ def handle_jlis_result(message: Decoded[JlisSurvivalChangeResult], ctx: HandlerC
     by_ref = {**vault.subjects_of_tokens(JLIS_REF_SCOPE, refs)}
     as_dependant = vault.subjects_of_tokens(JLIS_DEPENDANT_REF_SCOPE, refs)
     by_ref.update(as_dependant)
-    unknown = [r.record_seq for r in result.records if r.ref not in by_ref]
-    if unknown:
-        raise ValidationFailed(
-            f"{len(unknown)} result record(s) carry a reference the vault does not know (first record_seq "
-            f"{unknown[0]}); they cannot be matched to anyone"
-        )
-    subjects = [by_ref[r.ref] for r in result.records]
+    subjects = subjects_of_answers(result.records, by_ref)
     usage = _usage_by_ref(vault, by_ref, set(as_dependant))
     audit_tokens = vault.tokens(AUDIT_SCOPE, subjects)
     records = [record_of(ctx, AuditAction.RECEIVED, env, [audit_tokens[s] for s in subjects])]
