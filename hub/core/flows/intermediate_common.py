@@ -6,13 +6,17 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from contracts.envelope import LegalBasis, Purpose
+from pydantic import BaseModel
+
+from contracts.envelope import Envelope, LegalBasis, Purpose
 from contracts.ids import stable_id
 from contracts.messages.intermediate_server import IsError
 from contracts.purpose_table import default_table
 from contracts.purposes import IS_CODE_ACQUISITION, IS_DUPLICATE, IS_DUPLICATE_DATA, IS_INFO_QUERY
 from contracts.usage_number import UsageNumber
-from hub.core.flows.context import HandlerContext
+from hub.core.flows.access import access_record
+from hub.core.flows.context import HandlerContext, reply
+from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.vault import AUDIT_SCOPE, SubjectId
 
 __all__ = [
@@ -25,6 +29,7 @@ __all__ = [
     "people_with_codes",
     "query_purpose",
     "query_record_id",
+    "send_to_is",
 ]
 
 IS: Final = "intermediate_server"
@@ -98,3 +103,23 @@ def people_with_codes(
     tokens = vault.tokens(AUDIT_SCOPE, known)
     held = codes.codes_of(known)
     return subjects, tokens, held, codes.atena_numbers(list(held))
+
+
+def send_to_is(
+    ctx: HandlerContext,
+    cause: Envelope,
+    *,
+    message_type: str,
+    payload: BaseModel,
+    purpose: Purpose,
+    tokens: Sequence[str],
+    records: list[AccessRecord],
+) -> Envelope:
+    """The message for the intermediate server caused by ``cause``, recorded as routed.
+
+    Its access record (appended to ``records``) names the people it carries, one audit token a record of
+    the payload (``tokens``), and how many records it carries.
+    """
+    sent = reply(cause, message_type=message_type, payload=payload, label=IS, purpose=purpose, destination=IS)
+    records.append(access_record(ctx, AuditAction.ROUTED, sent, tokens, records=str(len(tokens))))
+    return sent

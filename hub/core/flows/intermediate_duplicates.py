@@ -39,6 +39,7 @@ from hub.core.flows.intermediate_common import (
     actor_label,
     error_text,
     people_with_codes,
+    send_to_is,
 )
 from hub.core.flows.purpose import not_permitted_reply, refusal_records, screen
 from hub.core.rules.legal_basis import current_text, legacy_text
@@ -99,18 +100,14 @@ def handle_duplicate_change(message: Decoded[DuplicateDataChanged], ctx: Handler
                 for r, s in send
             ),
         )
-        register = reply(
+        register = send_to_is(
+            ctx,
             env,
             message_type="intermediate_server.duplicate.register",
             payload=payload,
-            label=IS,
             purpose=DUPLICATE_PURPOSE,
-            destination=IS,
-        )
-        records.append(
-            access_record(
-                ctx, AuditAction.ROUTED, register, [tokens[s] for _, s in send], records=str(len(send))
-            )
+            tokens=[tokens[s] for _, s in send],
+            records=records,
         )
         out.append(register)
     if answers:

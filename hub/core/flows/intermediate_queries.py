@@ -48,6 +48,7 @@ from hub.core.flows.intermediate_common import (
     people_with_codes,
     query_purpose,
     query_record_id,
+    send_to_is,
 )
 from hub.core.flows.purpose import refusal_records, screen
 from hub.core.rules.legal_basis import LegalBasisRefused, QueryPermission
@@ -246,20 +247,15 @@ def _send(  # noqa: PLR0917 (one call site, private)
         ),
     )
     purpose = query_purpose((a.record.basis.current_item, a.record.basis.current_article) for a in asked)
-    query_env = reply(
+    return send_to_is(
+        ctx,
         env,
         message_type="intermediate_server.info_query.request",
         payload=payload,
-        label=IS,
         purpose=purpose,
-        destination=IS,
+        tokens=[tokens[a.subject] for a in asked],
+        records=records,
     )
-    records.append(
-        access_record(
-            ctx, AuditAction.ROUTED, query_env, [tokens[a.subject] for a in asked], records=str(len(asked))
-        )
-    )
-    return query_env
 
 
 def handle_refused_queries(message: Decoded[InfoQueryRefused], ctx: HandlerContext) -> list[Envelope]:
