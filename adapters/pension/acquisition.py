@@ -22,9 +22,7 @@ from typing import Final
 from adapters.pension._manifest import AcquisitionManifest, AcquisitionOutcomeManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import (
-    NAMESPACE,
     chunk_envelopes,
-    kind_chunk_message_id,
     outcome_fields,
     written_csv,
 )
@@ -39,7 +37,6 @@ from adapters.pension.wire import (
     refuse_individual_numbers,
 )
 from contracts.envelope import Envelope
-from contracts.ids import stable_id
 from contracts.messages.common import ChunkInfo
 from contracts.messages.jlis_acquisition import (
     AcquisitionRequestRecord,
@@ -67,7 +64,6 @@ __all__ = [
     "AcquisitionOutcomeRow",
     "AcquisitionRow",
     "acquisition_envelopes",
-    "chunk_message_id",
     "format_acquisition_row",
     "outcome_file",
     "parse_acquisition_row",
@@ -175,11 +171,6 @@ def format_acquisition_row(row: AcquisitionRow) -> list[str]:
     return cells
 
 
-def chunk_message_id(manifest: AcquisitionManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
-    """The id of one chunk's message (see :func:`~adapters.pension.mapping.kind_chunk_message_id`)."""
-    return kind_chunk_message_id(ACQUISITION_KIND, manifest, chunk_records, chunk_index)
-
-
 def acquisition_envelopes(
     manifest: AcquisitionManifest,
     rows: Iterable[AcquisitionRow],
@@ -213,8 +204,6 @@ def acquisition_envelopes(
         rows,
         message_type=REQUEST_MESSAGE_TYPE,
         purpose=NUMBER_ACQUISITION_PURPOSE,
-        correlation_id=stable_id(NAMESPACE, f"{ACQUISITION_KIND}:batch:{manifest.batch_id}"),
-        message_id=lambda index: chunk_message_id(manifest, chunk_records, index),
         payload=payload,
         chunk_records=chunk_records,
         first_chunk=first_chunk,

@@ -26,9 +26,7 @@ from typing import Final
 from adapters.pension._manifest import DependantsAckManifest, DependantsManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import (
-    NAMESPACE,
     chunk_envelopes,
-    kind_chunk_message_id,
     outcome_fields,
     written_csv,
 )
@@ -43,7 +41,6 @@ from adapters.pension.wire import (
 )
 from contracts.envelope import Envelope
 from contracts.errors import ConfigurationError
-from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
 from contracts.messages.common import ChunkInfo
 from contracts.messages.dependants import (
@@ -210,11 +207,6 @@ def format_declaration_row(row: DeclarationRow) -> list[str]:
     return cells
 
 
-def chunk_message_id(manifest: DependantsManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
-    """The id of one chunk's message (see :func:`~adapters.pension.mapping.kind_chunk_message_id`)."""
-    return kind_chunk_message_id(DECLARATION_KIND, manifest, chunk_records, chunk_index)
-
-
 def declaration_envelopes(
     manifest: DependantsManifest,
     rows: Iterable[DeclarationRow],
@@ -270,8 +262,6 @@ def declaration_envelopes(
         rows,
         message_type=SUBMITTED_MESSAGE_TYPE,
         purpose=DEPENDANTS_PURPOSE,
-        correlation_id=stable_id(NAMESPACE, f"{DECLARATION_KIND}:batch:{manifest.batch_id}"),
-        message_id=lambda index: chunk_message_id(manifest, chunk_records, index),
         payload=payload,
         chunk_records=chunk_records,
         first_chunk=first_chunk,

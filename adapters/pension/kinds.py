@@ -15,7 +15,7 @@ written by the writer registered for their message type (:data:`OUTCOME_WRITERS`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -30,18 +30,18 @@ from adapters.pension._manifest import (
     RequestManifest,
 )
 from adapters.pension.mapping import (
+    INQUIRY_MESSAGE_TYPE,
     OUTCOMES_MESSAGE_TYPE,
     SCHEMA_VERSION,
     inquiry_envelopes,
     survival_outcome_file,
 )
-from adapters.pension.wire import INQUIRY_COLUMNS, parse_inquiry_row
+from adapters.pension.wire import INQUIRY_COLUMNS, INQUIRY_KIND, parse_inquiry_row
 from contracts.envelope import Envelope
 from contracts.messages.dependants import DependantsDeclarationAcknowledged
 from contracts.messages.jlis_acquisition import NumberAcquisitionOutcomes
 from contracts.messages.survival import SurvivalCheckOutcomes
 from contracts.purpose_table import default_table
-from contracts.sealing import Sealer
 
 __all__ = [
     "NUMBER_BEARING_PREFIX",
@@ -59,9 +59,9 @@ EnvelopeBuilder = Callable[..., Iterator[Envelope]]
 OutcomeWriter = Callable[[Any, str | None], tuple[str, bytes, AnyManifest]]
 NUMBER_BEARING_PREFIX: Final = dependants.DECLARATION_KIND + "."
 REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {
-    "survival_inquiry": "pension.survival_inquiry.requested",
-    acquisition.ACQUISITION_KIND: "pension.number_acquisition.requested",
-    dependants.DECLARATION_KIND: "pension.dependants_declaration.submitted",
+    INQUIRY_KIND: INQUIRY_MESSAGE_TYPE,
+    acquisition.ACQUISITION_KIND: acquisition.REQUEST_MESSAGE_TYPE,
+    dependants.DECLARATION_KIND: dependants.SUBMITTED_MESSAGE_TYPE,
 }
 """The message type each request kind becomes (the 事務 it serves is the purpose table's)."""
 """A data file named so may hold numbers: whatever its fate, it never rests in ``rejected/``."""
@@ -90,24 +90,9 @@ class RequestKind:
     envelopes: EnvelopeBuilder
 
 
-def _survival_envelopes(
-    manifest: InquiryManifest,
-    rows: Iterable[Any],
-    *,
-    chunk_records: int,
-    first_chunk: int = 0,
-    max_chunks: int | None = None,
-    sealer: Sealer | None = None,
-) -> Iterator[Envelope]:
-    del sealer  # survival requests carry no number
-    return inquiry_envelopes(
-        manifest, rows, chunk_records=chunk_records, first_chunk=first_chunk, max_chunks=max_chunks
-    )
-
-
 REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
-    "survival_inquiry": RequestKind(
-        "survival_inquiry", INQUIRY_COLUMNS, parse_inquiry_row, frozenset(), False, _survival_envelopes
+    INQUIRY_KIND: RequestKind(
+        INQUIRY_KIND, INQUIRY_COLUMNS, parse_inquiry_row, frozenset(), False, inquiry_envelopes
     ),
     acquisition.ACQUISITION_KIND: RequestKind(
         acquisition.ACQUISITION_KIND,

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from adapters.pension._manifest import AnyManifest, RequestManifest
 from adapters.pension.wire import (
+    INQUIRY_KIND,
     InquiryManifest,
     InquiryRow,
     OutcomeManifest,
@@ -46,6 +47,7 @@ from contracts.messages.survival import (
 )
 from contracts.purpose_table import default_table
 from contracts.registry import payload_dict
+from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber
 
 __all__ = [
@@ -57,8 +59,9 @@ __all__ = [
     "batch_correlation_id",
     "chunk_count",
     "chunk_envelopes",
-    "chunk_message_id",
     "inquiry_envelopes",
+    "kind_chunk_message_id",
+    "kind_correlation_id",
     "outcome_fields",
     "outcome_manifest",
     "outcome_record",
@@ -84,8 +87,19 @@ R = TypeVar("R")
 
 
 def batch_correlation_id(batch_id: str) -> uuid.UUID:
-    """The correlation id of every message of a batch (the whole inquiry cycle)."""
+    """The correlation id of every message of a survival inquiry batch (the whole inquiry cycle)."""
     return stable_id(NAMESPACE, f"batch:{batch_id}")
+
+
+def kind_correlation_id(kind: str, batch_id: str) -> uuid.UUID:
+    """The correlation id of every message of a batch of a ``kind`` of request.
+
+    The survival inquiry, the first kind, keeps the ids it had before there were others, which name no kind
+    (:func:`batch_correlation_id`); every later kind's name it.
+    """
+    if kind == INQUIRY_KIND:
+        return batch_correlation_id(batch_id)
+    return stable_id(NAMESPACE, f"{kind}:batch:{batch_id}")
 
 
 def request_digest(manifest: AnyManifest) -> str:
@@ -101,11 +115,6 @@ def kind_chunk_message_id(
     A file taken again after a crash gives the same messages, which the hub's inbox drops.
     """
     return stable_id(NAMESPACE, f"{kind}:{request_digest(manifest)}:{chunk_records}:{chunk_index}")
-
-
-def chunk_message_id(manifest: InquiryManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
-    """The id of one chunk's message of a survival/change inquiry (see :func:`kind_chunk_message_id`)."""
-    return kind_chunk_message_id("survival_inquiry", manifest, chunk_records, chunk_index)
 
 
 def chunk_count(total_records: int, chunk_records: int) -> int:
@@ -152,8 +161,6 @@ def chunk_envelopes(
     *,
     message_type: str,
     purpose: Purpose,
-    correlation_id: uuid.UUID,
-    message_id: Callable[[int], uuid.UUID],
     payload: Callable[[ChunkInfo, list[R], uuid.UUID], BaseModel],
     chunk_records: int,
     first_chunk: int = 0,
@@ -161,18 +168,20 @@ def chunk_envelopes(
 ) -> Iterator[Envelope]:
     """A request file's messages to the hub, one per chunk, lazily: how every request kind makes them.
 
+    Every message of the batch has the correlation id :func:`kind_correlation_id` of the manifest's kind,
+    and a chunk's message its id :func:`kind_chunk_message_id`: a function of the request, never random.
+
     Args:
         manifest: the request file's manifest (batch, record count, the actor it acts for).
         rows: the file's rows from the start, or from the first row of chunk ``first_chunk``.
         message_type: the kind's message type (schema version 1).
         purpose: the kind's purpose (the purpose table's).
-        correlation_id: the batch's correlation id.
-        message_id: a chunk's message id from its index (a function of the request, never random).
         payload: builds a chunk's payload from its place, its rows and its message id.
         chunk_records: records per message.
         first_chunk: the index of the chunk the rows start with.
         max_chunks: stop after this many chunks (``None``: all).
     """
+    correlation_id = kind_correlation_id(manifest.kind, manifest.batch_id)
     for chunk, batch in chunked(
         manifest.batch_id,
         manifest.record_count,
@@ -181,7 +190,7 @@ def chunk_envelopes(
         first_chunk=first_chunk,
         max_chunks=max_chunks,
     ):
-        chunk_id = message_id(chunk.chunk_index)
+        chunk_id = kind_chunk_message_id(manifest.kind, manifest, chunk_records, chunk.chunk_index)
         yield new_envelope(
             message_type=message_type,
             schema_version=1,
@@ -202,6 +211,7 @@ def inquiry_envelopes(
     chunk_records: int,
     first_chunk: int = 0,
     max_chunks: int | None = None,
+    sealer: Sealer | None = None,
 ) -> Iterator[Envelope]:
     """The request's ``pension.survival_inquiry.requested`` envelopes, one per chunk, lazily.
 
@@ -211,7 +221,9 @@ def inquiry_envelopes(
         chunk_records: records per message.
         first_chunk: the index of the chunk the rows start with.
         max_chunks: stop after this many chunks (``None``: all).
+        sealer: not used: these files carry no number.
     """
+    del sealer
 
     def payload(chunk: ChunkInfo, batch: list[InquiryRow], _: uuid.UUID) -> SurvivalInquiryRequested:
         records = tuple(
@@ -226,8 +238,6 @@ def inquiry_envelopes(
         rows,
         message_type=INQUIRY_MESSAGE_TYPE,
         purpose=SURVIVAL_CHECK_PURPOSE,
-        correlation_id=batch_correlation_id(manifest.batch_id),
-        message_id=lambda index: chunk_message_id(manifest, chunk_records, index),
         payload=payload,
         chunk_records=chunk_records,
         first_chunk=first_chunk,
