@@ -32,6 +32,7 @@ __all__ = [
     "MAX_MANIFEST_BYTES",
     "AcquisitionManifest",
     "AcquisitionOutcomeManifest",
+    "AnswerManifest",
     "AnyManifest",
     "DependantsAckManifest",
     "DependantsManifest",
@@ -81,6 +82,14 @@ class _CycleManifest(_ManifestBase):
     cycle: str = Field(pattern=_CYCLE)
 
 
+class AnswerManifest(_ManifestBase):
+    """What every answer file's manifest (renkei -> pension system) names: its kind, the chunk answered."""
+
+    kind: str
+    chunk_index: int = Field(ge=0)
+    chunk_count: int = Field(ge=1)
+
+
 class InquiryManifest(_CycleManifest):
     """The manifest of a survival inquiry request file."""
 
@@ -88,12 +97,10 @@ class InquiryManifest(_CycleManifest):
     as_of: date = Field(strict=False)
 
 
-class OutcomeManifest(_CycleManifest):
+class OutcomeManifest(_CycleManifest, AnswerManifest):
     """The manifest of an outcome file (one answered chunk)."""
 
     kind: Literal["survival_outcomes"]
-    chunk_index: int = Field(ge=0)
-    chunk_count: int = Field(ge=1)
     answered_by: Literal["jlis", "hub"]
 
 
@@ -104,12 +111,10 @@ class AcquisitionManifest(_ManifestBase):
     as_of: date = Field(strict=False)
 
 
-class AcquisitionOutcomeManifest(_ManifestBase):
+class AcquisitionOutcomeManifest(AnswerManifest):
     """The manifest of a number acquisition outcome file (one answered chunk, or one resolved hold)."""
 
     kind: Literal["number_acquisition_outcomes"]
-    chunk_index: int = Field(ge=0)
-    chunk_count: int = Field(ge=1)
     answered_by: Literal["jlis", "hub", "operator"]
 
 
@@ -121,13 +126,11 @@ class DependantsManifest(_ManifestBase):
     filing_deadline: date = Field(strict=False)
 
 
-class DependantsAckManifest(_ManifestBase):
+class DependantsAckManifest(AnswerManifest):
     """The manifest of a dependants' declaration acknowledgement file (one acknowledged chunk)."""
 
     kind: Literal["dependants_declaration_acks"]
     tax_year: int = Field(ge=2016, le=2100)
-    chunk_index: int = Field(ge=0)
-    chunk_count: int = Field(ge=1)
 
 
 RequestManifest = InquiryManifest | AcquisitionManifest | DependantsManifest

@@ -22,11 +22,9 @@ from typing import Final
 from adapters.pension._manifest import AcquisitionManifest, AcquisitionOutcomeManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import (
+    answer_file,
     chunk_envelopes,
-    outcome_fields,
-    written_csv,
 )
-from adapters.pension.names import answer_file_name
 from adapters.pension.wire import (
     _check_shape,
     _date,
@@ -226,11 +224,9 @@ def outcome_file(
     Raises:
         IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
     """
-    chunk = outcomes.chunk
     parts: list[str] = [outcomes.answered_by]
     if outcomes.answered_by == "operator":
         parts.append(outcomes.records[0].hold_id or "unheld")
-    name = answer_file_name(OUTCOME_KIND, chunk.batch_id, chunk.chunk_index, *parts)
     rows = (
         [
             str(r.record_seq),
@@ -245,13 +241,16 @@ def outcome_file(
         ]
         for r in outcomes.records
     )
-    content, record_count, sha256 = written_csv(OUTCOME_COLUMNS, rows)
-    manifest = AcquisitionOutcomeManifest(
-        **outcome_fields(name, record_count, sha256, chunk, actor),
-        kind=OUTCOME_KIND,
+    return answer_file(
+        OUTCOME_KIND,
+        outcomes.chunk,
+        OUTCOME_COLUMNS,
+        rows,
+        manifest_type=AcquisitionOutcomeManifest,
+        actor=actor,
+        name_parts=parts,
         answered_by=outcomes.answered_by,
     )
-    return name, content, manifest
 
 
 def parse_outcome_row(fields: Sequence[str], line: int) -> AcquisitionOutcomeRow:

@@ -26,11 +26,9 @@ from typing import Final
 from adapters.pension._manifest import DependantsAckManifest, DependantsManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import (
+    answer_file,
     chunk_envelopes,
-    outcome_fields,
-    written_csv,
 )
-from adapters.pension.names import answer_file_name
 from adapters.pension.wire import (
     _date,
     _enum,
@@ -277,8 +275,6 @@ def ack_file(
     Raises:
         IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
     """
-    chunk = acks.chunk
-    name = answer_file_name(ACK_KIND, chunk.batch_id, chunk.chunk_index)
     rows = (
         [
             str(r.record_seq),
@@ -292,11 +288,15 @@ def ack_file(
         ]
         for r in acks.records
     )
-    content, record_count, sha256 = written_csv(ACK_COLUMNS, rows)
-    manifest = DependantsAckManifest(
-        **outcome_fields(name, record_count, sha256, chunk, actor), kind=ACK_KIND, tax_year=acks.tax_year
+    return answer_file(
+        ACK_KIND,
+        acks.chunk,
+        ACK_COLUMNS,
+        rows,
+        manifest_type=DependantsAckManifest,
+        actor=actor,
+        tax_year=acks.tax_year,
     )
-    return name, content, manifest
 
 
 def parse_ack_row(fields: Sequence[str], line: int) -> AckRow:

@@ -22,9 +22,11 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
-from adapters.pension._manifest import AnyManifest, RequestManifest
+from adapters.pension._manifest import AnswerManifest, AnyManifest, RequestManifest
+from adapters.pension.names import answer_file_name
 from adapters.pension.wire import (
     INQUIRY_KIND,
+    OUTCOME_KIND,
     InquiryManifest,
     InquiryRow,
     OutcomeManifest,
@@ -33,7 +35,6 @@ from adapters.pension.wire import (
     encode_rows,
     format_outcome_row,
     outcome_columns,
-    outcome_file_name,
     refuse_individual_numbers,
 )
 from contracts.envelope import Envelope, Purpose, new_envelope
@@ -56,14 +57,13 @@ __all__ = [
     "OUTCOMES_MESSAGE_TYPE",
     "SCHEMA_VERSION",
     "SURVIVAL_CHECK_PURPOSE",
+    "answer_file",
     "batch_correlation_id",
     "chunk_count",
     "chunk_envelopes",
     "inquiry_envelopes",
     "kind_chunk_message_id",
     "kind_correlation_id",
-    "outcome_fields",
-    "outcome_manifest",
     "outcome_record",
     "outcome_row",
     "request_digest",
@@ -84,6 +84,7 @@ SURVIVAL_CHECK_PURPOSE: Final = default_table().request_purpose(INQUIRY_MESSAGE_
 
 
 R = TypeVar("R")
+A = TypeVar("A", bound=AnswerManifest)
 
 
 def batch_correlation_id(batch_id: str) -> uuid.UUID:
@@ -298,40 +299,10 @@ def outcome_record(row: OutcomeRow) -> SurvivalOutcomeRecord:
     )
 
 
-def outcome_fields(
-    file_name: str, record_count: int, sha256: str, chunk: ChunkInfo, actor: str | None
-) -> dict[str, Any]:
-    """The fields every outcome manifest has (version 2, with the actor, when the flow has an actor)."""
-    return {
-        "format_version": 2 if actor is not None else 1,
-        "actor": actor,
-        "file_name": file_name,
-        "record_count": record_count,
-        "sha256": sha256,
-        "batch_id": chunk.batch_id,
-        "chunk_index": chunk.chunk_index,
-        "chunk_count": chunk.chunk_count,
-    }
-
-
-def outcome_manifest(
-    outcomes: SurvivalCheckOutcomes, *, file_name: str, sha256: str, actor: str | None = None
-) -> OutcomeManifest:
-    """The manifest of the outcome file written for ``outcomes`` (version 2 when the flow has an actor)."""
-    return OutcomeManifest(
-        **outcome_fields(file_name, len(outcomes.records), sha256, outcomes.chunk, actor),
-        kind="survival_outcomes",
-        cycle=outcomes.cycle,
-        answered_by=outcomes.answered_by,
-    )
-
-
 def written_csv(
     columns: Sequence[str], rows: Iterable[Sequence[str]], *, refuse_numbers: bool = True
 ) -> tuple[bytes, int, str]:
     """The bytes of an outcome file (header row, then ``rows``), its row count and its SHA-256.
-
-    Every outcome kind writes its file so (:data:`adapters.pension.kinds.OUTCOME_WRITERS`).
 
     Raises:
         IndividualNumberInFile: a cell would carry a value with the form of an Individual Number (unless
@@ -346,6 +317,45 @@ def written_csv(
     return content, len(checked), hashlib.sha256(content).hexdigest()
 
 
+def answer_file(
+    kind: str,
+    chunk: ChunkInfo,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    manifest_type: type[A],
+    actor: str | None,
+    name_parts: Sequence[str] = (),
+    refuse_numbers: bool = True,
+    **fields: Any,
+) -> tuple[str, bytes, A]:
+    """The answer file of ``kind`` for one chunk: its name, its content (:func:`written_csv`), its manifest.
+
+    Every outcome kind writes its file so (:data:`adapters.pension.kinds.OUTCOME_WRITERS`). The name is a
+    function of the kind, the chunk and ``name_parts`` (:func:`~adapters.pension.names.answer_file_name`),
+    so rewriting it is idempotent. The manifest has the fields every answer's has, in version 2 (with the
+    actor) when the flow has an actor, and the kind's own ``fields`` beside.
+
+    Raises:
+        IndividualNumberInFile: as :func:`written_csv`.
+    """
+    name = answer_file_name(kind, chunk.batch_id, chunk.chunk_index, *name_parts)
+    content, record_count, sha256 = written_csv(columns, rows, refuse_numbers=refuse_numbers)
+    manifest = manifest_type(
+        format_version=2 if actor is not None else 1,
+        actor=actor,
+        kind=kind,
+        file_name=name,
+        record_count=record_count,
+        sha256=sha256,
+        batch_id=chunk.batch_id,
+        chunk_index=chunk.chunk_index,
+        chunk_count=chunk.chunk_count,
+        **fields,
+    )
+    return name, content, manifest
+
+
 def survival_outcome_file(
     outcomes: SurvivalCheckOutcomes, actor: str | None = None
 ) -> tuple[str, bytes, OutcomeManifest]:
@@ -354,8 +364,17 @@ def survival_outcome_file(
     The name is a function of the chunk and its answerer, so rewriting it is idempotent; the format is
     version 2 (with the actor) when the flow has an actor.
     """
-    name = outcome_file_name(outcomes.chunk.batch_id, outcomes.chunk.chunk_index, outcomes.answered_by)
     version = 2 if actor is not None else 1
     rows = (format_outcome_row(outcome_row(r), version) for r in outcomes.records)
-    content, _, sha256 = written_csv(outcome_columns(version), rows, refuse_numbers=False)
-    return name, content, outcome_manifest(outcomes, file_name=name, sha256=sha256, actor=actor)
+    return answer_file(
+        OUTCOME_KIND,
+        outcomes.chunk,
+        outcome_columns(version),
+        rows,
+        manifest_type=OutcomeManifest,
+        actor=actor,
+        name_parts=(outcomes.answered_by,),
+        refuse_numbers=False,
+        cycle=outcomes.cycle,
+        answered_by=outcomes.answered_by,
+    )
