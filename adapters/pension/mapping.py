@@ -22,7 +22,13 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
-from adapters.pension._manifest import AnswerManifest, AnyManifest, RequestManifest
+from adapters.pension._manifest import (
+    AnswerManifest,
+    AnyManifest,
+    RequestManifest,
+    format_version_for,
+    new_manifest,
+)
 from adapters.pension.names import answer_file_name
 from adapters.pension.wire import (
     INQUIRY_KIND,
@@ -333,22 +339,22 @@ def answer_file(
 
     Every outcome kind writes its file so (:data:`adapters.pension.kinds.OUTCOME_WRITERS`). The name is a
     function of the kind, the chunk and ``name_parts`` (:func:`~adapters.pension.names.answer_file_name`),
-    so rewriting it is idempotent. The manifest has the fields every answer's has, in version 2 (with the
-    actor) when the flow has an actor, and the kind's own ``fields`` beside.
+    so rewriting it is idempotent. The manifest (:func:`~adapters.pension._manifest.new_manifest`) names
+    the kind and the chunk, and has the kind's own ``fields`` beside.
 
     Raises:
         IndividualNumberInFile: as :func:`written_csv`.
     """
     name = answer_file_name(kind, chunk.batch_id, chunk.chunk_index, *name_parts)
     content, record_count, sha256 = written_csv(columns, rows, refuse_numbers=refuse_numbers)
-    manifest = manifest_type(
-        format_version=2 if actor is not None else 1,
+    manifest = new_manifest(
+        manifest_type,
         actor=actor,
-        kind=kind,
         file_name=name,
         record_count=record_count,
         sha256=sha256,
         batch_id=chunk.batch_id,
+        kind=kind,
         chunk_index=chunk.chunk_index,
         chunk_count=chunk.chunk_count,
         **fields,
@@ -364,7 +370,7 @@ def survival_outcome_file(
     The name is a function of the chunk and its answerer, so rewriting it is idempotent; the format is
     version 2 (with the actor) when the flow has an actor.
     """
-    version = 2 if actor is not None else 1
+    version = format_version_for(actor)
     rows = (format_outcome_row(outcome_row(r), version) for r in outcomes.records)
     return answer_file(
         OUTCOME_KIND,

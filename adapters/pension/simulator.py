@@ -18,14 +18,15 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from adapters.pension._fs import AtomicWriter, ensure_private_dir, open_regular, write_bytes
-from adapters.pension._manifest import AnyManifest, RequestManifest
+from adapters.pension._manifest import AnyManifest, RequestManifest, new_manifest
 from adapters.pension._reader import check_integrity, iter_rows
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.wire import (
     INQUIRY_COLUMNS,
+    INQUIRY_KIND,
     MANIFEST_SUFFIX,
     MAX_MANIFEST_BYTES,
     InquiryManifest,
@@ -50,7 +51,6 @@ _PLACEHOLDER_SHA = "0" * 64
 _MAX_BITMAP_BYTES = 1 << 24  # record_seq below 2**27: 16 MiB at most
 
 Parse = Callable[[Sequence[str], int], Any]
-M = TypeVar("M", bound=RequestManifest)
 
 
 def distinct_count(seqs: Iterable[int]) -> int:
@@ -86,28 +86,6 @@ class PensionSide:
             ensure_private_dir(directory)
         # Complete answer files never change: what was counted in one is kept, keyed by its checksum.
         self._seen: dict[tuple[str, str], array[int]] = {}
-
-    @staticmethod
-    def _request_manifest(
-        model: Callable[..., M],
-        name: str,
-        count: int,
-        sha256: str,
-        batch_id: str,
-        *,
-        actor: str | None,
-        **fields: Any,
-    ) -> M:
-        """A request manifest of ``model`` (version 2, with the actor, when there is one)."""
-        return model(
-            format_version=2 if actor is not None else 1,
-            actor=actor,
-            file_name=name,
-            record_count=count,
-            sha256=sha256,
-            batch_id=batch_id,
-            **fields,
-        )
 
     def _drop(
         self,
@@ -268,14 +246,14 @@ class PensionSystemSimulator(PensionSide):
         name: str, *, count: int, sha256: str, cycle: str, as_of: date, batch: str, actor: str | None = None
     ) -> InquiryManifest:
         try:
-            return PensionSide._request_manifest(
+            return new_manifest(
                 InquiryManifest,
-                name,
-                count,
-                sha256,
-                batch,
                 actor=actor,
-                kind="survival_inquiry",
+                file_name=name,
+                record_count=count,
+                sha256=sha256,
+                batch_id=batch,
+                kind=INQUIRY_KIND,
                 cycle=cycle,
                 as_of=as_of,
             )
