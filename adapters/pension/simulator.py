@@ -92,21 +92,37 @@ class PensionSide:
         name: str,
         columns: Sequence[str],
         rows: Iterable[Sequence[str]],
-        manifest: Callable[[int, str], RequestManifest],
+        model: Callable[..., RequestManifest],
+        *,
+        batch_id: str,
+        actor: str | None,
+        invalid: str = "invalid file name or manifest field",
+        **fields: Any,
     ) -> Path:
-        """Write a request file from ``rows`` and then its manifest (``manifest(record_count, sha256)``).
+        """Write a request file from ``rows`` and then its manifest, a ``model`` with the kind's ``fields``.
+
+        ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the federation's).
 
         Raises:
-            MalformedPensionFile: the manifest's fields are invalid (checked before anything is written).
+            MalformedPensionFile: the manifest's fields are invalid (checked before anything is written),
+                with the text ``invalid``.
         """
+
+        def manifest(count: int, sha256: str) -> RequestManifest:
+            return new_manifest(
+                model,
+                actor=actor,
+                file_name=name,
+                record_count=count,
+                sha256=sha256,
+                batch_id=batch_id,
+                **fields,
+            )
+
         try:
             manifest(0, _PLACEHOLDER_SHA)  # validate the manifest's fields before writing anything
-        except MalformedPensionFile:
-            raise
         except ValueError:
-            raise MalformedPensionFile(
-                "invalid file name or manifest field", reason=Reason.BAD_FIELD
-            ) from None
+            raise MalformedPensionFile(invalid, reason=Reason.BAD_FIELD) from None
         count = 0
         with AtomicWriter(self.inbound / name, unique_tmp=False) as writer:
             for chunk in encode_rows(columns, rows):
@@ -199,9 +215,13 @@ class PensionSystemSimulator(PensionSide):
             name,
             INQUIRY_COLUMNS,
             rows,
-            lambda count, sha256: self._manifest(
-                name, count=count, sha256=sha256, cycle=cycle, as_of=as_of, batch=batch_id, actor=actor
-            ),
+            InquiryManifest,
+            batch_id=batch_id,
+            actor=actor,
+            invalid="invalid file name, cycle, as_of or batch id",
+            kind=INQUIRY_KIND,
+            cycle=cycle,
+            as_of=as_of,
         )
 
     def drop_raw_file(
@@ -240,27 +260,6 @@ class PensionSystemSimulator(PensionSide):
             raw = json.dumps(data, ensure_ascii=False).encode()
         write_bytes(self.inbound / manifest_name(name), raw, unique_tmp=False)
         return self.inbound / name
-
-    @staticmethod
-    def _manifest(
-        name: str, *, count: int, sha256: str, cycle: str, as_of: date, batch: str, actor: str | None = None
-    ) -> InquiryManifest:
-        try:
-            return new_manifest(
-                InquiryManifest,
-                actor=actor,
-                file_name=name,
-                record_count=count,
-                sha256=sha256,
-                batch_id=batch,
-                kind=INQUIRY_KIND,
-                cycle=cycle,
-                as_of=as_of,
-            )
-        except ValueError:
-            raise MalformedPensionFile(
-                "invalid file name, cycle, as_of or batch id", reason=Reason.BAD_FIELD
-            ) from None
 
     def outcome_files(self, batch_id: str) -> list[tuple[Path, OutcomeManifest]]:
         """The complete outcome files of a batch (manifest present), in name order.

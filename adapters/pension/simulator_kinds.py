@@ -21,7 +21,6 @@ from adapters.pension._manifest import (
     AnyManifest,
     DependantsAckManifest,
     DependantsManifest,
-    new_manifest,
 )
 from adapters.pension.names import answer_file_prefix, request_file_name
 from adapters.pension.simulator import Parse, PensionSide, distinct_count
@@ -72,21 +71,17 @@ class PensionRequestsSimulator(PensionSide):
         ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the federation's).
         """
         name = request_file_name(acquisition.ACQUISITION_KIND, batch_id)
-
-        def manifest(count: int, sha256: str) -> AcquisitionManifest:
-            return new_manifest(
-                AcquisitionManifest,
-                actor=actor,
-                file_name=name,
-                record_count=count,
-                sha256=sha256,
-                batch_id=batch_id,
-                kind=acquisition.ACQUISITION_KIND,
-                as_of=as_of,
-            )
-
         cells = (acquisition.format_acquisition_row(r) for r in rows)
-        return self._drop(name, acquisition.ACQUISITION_COLUMNS, cells, manifest)
+        return self._drop(
+            name,
+            acquisition.ACQUISITION_COLUMNS,
+            cells,
+            AcquisitionManifest,
+            batch_id=batch_id,
+            actor=actor,
+            kind=acquisition.ACQUISITION_KIND,
+            as_of=as_of,
+        )
 
     def drop_dependants_declarations(
         self,
@@ -102,22 +97,18 @@ class PensionRequestsSimulator(PensionSide):
         ``actor``: the 構成組合 on whose behalf (事務(2) is theirs alone); ``None`` writes version 1.
         """
         name = request_file_name(dependants.DECLARATION_KIND, batch_id)
-
-        def manifest(count: int, sha256: str) -> DependantsManifest:
-            return new_manifest(
-                DependantsManifest,
-                actor=actor,
-                file_name=name,
-                record_count=count,
-                sha256=sha256,
-                batch_id=batch_id,
-                kind=dependants.DECLARATION_KIND,
-                tax_year=tax_year,
-                filing_deadline=filing_deadline,
-            )
-
         cells = (dependants.format_declaration_row(r) for r in rows)
-        return self._drop(name, dependants.DECLARATION_COLUMNS, cells, manifest)
+        return self._drop(
+            name,
+            dependants.DECLARATION_COLUMNS,
+            cells,
+            DependantsManifest,
+            batch_id=batch_id,
+            actor=actor,
+            kind=dependants.DECLARATION_KIND,
+            tax_year=tax_year,
+            filing_deadline=filing_deadline,
+        )
 
     # -- answers -------------------------------------------------------------------------------------
 
