@@ -58,13 +58,13 @@ __all__ = [
 EnvelopeBuilder = Callable[..., Iterator[Envelope]]
 OutcomeWriter = Callable[[Any, str | None], tuple[str, bytes, AnyManifest]]
 NUMBER_BEARING_PREFIX: Final = dependants.DECLARATION_KIND + "."
+"""A data file named so may hold numbers: whatever its fate, it never rests in ``rejected/``."""
 REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {
     INQUIRY_KIND: INQUIRY_MESSAGE_TYPE,
     acquisition.ACQUISITION_KIND: acquisition.REQUEST_MESSAGE_TYPE,
     dependants.DECLARATION_KIND: dependants.SUBMITTED_MESSAGE_TYPE,
 }
 """The message type each request kind becomes (the 事務 it serves is the purpose table's)."""
-"""A data file named so may hold numbers: whatever its fate, it never rests in ``rejected/``."""
 
 
 @dataclass(frozen=True, slots=True)

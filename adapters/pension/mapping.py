@@ -67,8 +67,8 @@ __all__ = [
     "batch_correlation_id",
     "chunk_count",
     "chunk_envelopes",
+    "chunk_message_id",
     "inquiry_envelopes",
-    "kind_chunk_message_id",
     "kind_correlation_id",
     "outcome_record",
     "outcome_row",
@@ -114,14 +114,12 @@ def request_digest(manifest: AnyManifest) -> str:
     return hashlib.sha256(dump_manifest(manifest)).hexdigest()
 
 
-def kind_chunk_message_id(
-    kind: str, manifest: AnyManifest, chunk_records: int, chunk_index: int
-) -> uuid.UUID:
-    """The id of one chunk's message of a ``kind`` of request, from the request, chunk size and index.
+def chunk_message_id(manifest: RequestManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
+    """The id of one chunk's message, from the request (its kind and digest), the chunk size and index.
 
     A file taken again after a crash gives the same messages, which the hub's inbox drops.
     """
-    return stable_id(NAMESPACE, f"{kind}:{request_digest(manifest)}:{chunk_records}:{chunk_index}")
+    return stable_id(NAMESPACE, f"{manifest.kind}:{request_digest(manifest)}:{chunk_records}:{chunk_index}")
 
 
 def chunk_count(total_records: int, chunk_records: int) -> int:
@@ -176,7 +174,7 @@ def chunk_envelopes(
     """A request file's messages to the hub, one per chunk, lazily: how every request kind makes them.
 
     Every message of the batch has the correlation id :func:`kind_correlation_id` of the manifest's kind,
-    and a chunk's message its id :func:`kind_chunk_message_id`: a function of the request, never random.
+    and a chunk's message its id :func:`chunk_message_id`: a function of the request, never random.
 
     Args:
         manifest: the request file's manifest (batch, record count, the actor it acts for).
@@ -197,7 +195,7 @@ def chunk_envelopes(
         first_chunk=first_chunk,
         max_chunks=max_chunks,
     ):
-        chunk_id = kind_chunk_message_id(manifest.kind, manifest, chunk_records, chunk.chunk_index)
+        chunk_id = chunk_message_id(manifest, chunk_records, chunk.chunk_index)
         yield new_envelope(
             message_type=message_type,
             schema_version=1,
