@@ -14,7 +14,7 @@ refuses the file whole, with reason ``basic_info_incomplete``: such a query neve
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -22,8 +22,8 @@ from typing import Final
 from adapters.pension._manifest import AcquisitionManifest, AcquisitionOutcomeManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import (
+    ChunkPayload,
     answer_file,
-    chunk_envelopes,
 )
 from adapters.pension.wire import (
     _check_shape,
@@ -34,7 +34,6 @@ from adapters.pension.wire import (
     _usage_number,
     refuse_individual_numbers,
 )
-from contracts.envelope import Envelope
 from contracts.messages.common import ChunkInfo
 from contracts.messages.jlis_acquisition import (
     AcquisitionRequestRecord,
@@ -61,7 +60,7 @@ __all__ = [
     "REQUEST_MESSAGE_TYPE",
     "AcquisitionOutcomeRow",
     "AcquisitionRow",
-    "acquisition_envelopes",
+    "acquisition_payloads",
     "format_acquisition_row",
     "outcome_file",
     "parse_acquisition_row",
@@ -169,16 +168,10 @@ def format_acquisition_row(row: AcquisitionRow) -> list[str]:
     return cells
 
 
-def acquisition_envelopes(
-    manifest: AcquisitionManifest,
-    rows: Iterable[AcquisitionRow],
-    *,
-    chunk_records: int,
-    first_chunk: int = 0,
-    max_chunks: int | None = None,
-    sealer: Sealer | None = None,
-) -> Iterator[Envelope]:
-    """The request's ``pension.number_acquisition.requested`` envelopes, one per chunk, lazily.
+def acquisition_payloads(
+    manifest: AcquisitionManifest, sealer: Sealer | None
+) -> ChunkPayload[AcquisitionRow]:
+    """How each chunk of a request becomes its ``pension.number_acquisition.requested`` payload.
 
     ``sealer`` is not used: these files carry no number.
     """
@@ -197,16 +190,7 @@ def acquisition_envelopes(
         )
         return NumberAcquisitionRequested(chunk=chunk, as_of=manifest.as_of, records=records)
 
-    return chunk_envelopes(
-        manifest,
-        rows,
-        message_type=REQUEST_MESSAGE_TYPE,
-        purpose=NUMBER_ACQUISITION_PURPOSE,
-        payload=payload,
-        chunk_records=chunk_records,
-        first_chunk=first_chunk,
-        max_chunks=max_chunks,
-    )
+    return payload
 
 
 def _cell(value: object) -> str:

@@ -10,7 +10,7 @@ Documented in ``docs/formats/pension.md``:
 
 Numbers are allowed only in the ``dependant_<k>_individual_number`` columns (any number-like value in
 another column refuses the file as usual). The adapter seals each number for the hub as it builds the
-message (:func:`declaration_envelopes`), so the plain digits exist only in the file and in the parsed row
+message (:func:`declaration_payloads`), so the plain digits exist only in the file and in the parsed row
 in memory; the file itself is deleted once its messages are confirmed (see
 :mod:`adapters.pension.directory`), and a refused one is deleted too, its report kept.
 """
@@ -18,7 +18,7 @@ in memory; the file itself is deleted once its messages are confirmed (see
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -26,8 +26,8 @@ from typing import Final
 from adapters.pension._manifest import DependantsAckManifest, DependantsManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import (
+    ChunkPayload,
     answer_file,
-    chunk_envelopes,
 )
 from adapters.pension.wire import (
     _date,
@@ -37,7 +37,6 @@ from adapters.pension.wire import (
     _usage_number,
     refuse_individual_numbers,
 )
-from contracts.envelope import Envelope
 from contracts.errors import ConfigurationError
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
 from contracts.messages.common import ChunkInfo
@@ -66,7 +65,7 @@ __all__ = [
     "DeclarationRow",
     "DependantEntry",
     "ack_file",
-    "declaration_envelopes",
+    "declaration_payloads",
     "format_declaration_row",
     "parse_ack_row",
     "parse_declaration_row",
@@ -205,18 +204,10 @@ def format_declaration_row(row: DeclarationRow) -> list[str]:
     return cells
 
 
-def declaration_envelopes(
-    manifest: DependantsManifest,
-    rows: Iterable[DeclarationRow],
-    *,
-    chunk_records: int,
-    first_chunk: int = 0,
-    max_chunks: int | None = None,
-    sealer: Sealer | None = None,
-) -> Iterator[Envelope]:
-    """The file's ``pension.dependants_declaration.submitted`` envelopes, every number sealed for the hub.
+def declaration_payloads(manifest: DependantsManifest, sealer: Sealer | None) -> ChunkPayload[DeclarationRow]:
+    """How each chunk of a file becomes its ``pension.dependants_declaration.submitted`` payload.
 
-    Each number is sealed at once, bound to its chunk's message id and to the field
+    Every number is sealed for the hub at once, bound to its chunk's message id and to the field
     ``records.<seq>.dependants.<k>.individual_number``.
 
     Raises:
@@ -255,16 +246,7 @@ def declaration_envelopes(
             chunk=chunk, tax_year=manifest.tax_year, filing_deadline=manifest.filing_deadline, records=records
         )
 
-    yield from chunk_envelopes(
-        manifest,
-        rows,
-        message_type=SUBMITTED_MESSAGE_TYPE,
-        purpose=DEPENDANTS_PURPOSE,
-        payload=payload,
-        chunk_records=chunk_records,
-        first_chunk=first_chunk,
-        max_chunks=max_chunks,
-    )
+    return payload
 
 
 def ack_file(

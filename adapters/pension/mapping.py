@@ -63,12 +63,13 @@ __all__ = [
     "OUTCOMES_MESSAGE_TYPE",
     "SCHEMA_VERSION",
     "SURVIVAL_CHECK_PURPOSE",
+    "ChunkPayload",
     "answer_file",
     "batch_correlation_id",
     "chunk_count",
     "chunk_envelopes",
     "chunk_message_id",
-    "inquiry_envelopes",
+    "inquiry_payloads",
     "kind_correlation_id",
     "outcome_record",
     "outcome_row",
@@ -90,6 +91,8 @@ SURVIVAL_CHECK_PURPOSE: Final = default_table().request_purpose(INQUIRY_MESSAGE_
 
 
 R = TypeVar("R")
+ChunkPayload = Callable[[ChunkInfo, list[R], uuid.UUID], BaseModel]
+"""Builds a chunk's payload from its place in the batch, its rows and its message id."""
 A = TypeVar("A", bound=AnswerManifest)
 
 
@@ -166,7 +169,7 @@ def chunk_envelopes(
     *,
     message_type: str,
     purpose: Purpose,
-    payload: Callable[[ChunkInfo, list[R], uuid.UUID], BaseModel],
+    payload: ChunkPayload[R],
     chunk_records: int,
     first_chunk: int = 0,
     max_chunks: int | None = None,
@@ -209,24 +212,10 @@ def chunk_envelopes(
         )
 
 
-def inquiry_envelopes(
-    manifest: InquiryManifest,
-    rows: Iterable[InquiryRow],
-    *,
-    chunk_records: int,
-    first_chunk: int = 0,
-    max_chunks: int | None = None,
-    sealer: Sealer | None = None,
-) -> Iterator[Envelope]:
-    """The request's ``pension.survival_inquiry.requested`` envelopes, one per chunk, lazily.
+def inquiry_payloads(manifest: InquiryManifest, sealer: Sealer | None) -> ChunkPayload[InquiryRow]:
+    """How each chunk of a request becomes its ``pension.survival_inquiry.requested`` payload.
 
-    Args:
-        manifest: the request file's manifest (batch, cycle, as_of, record count, checksum).
-        rows: the file's rows from the start, or from the first row of chunk ``first_chunk``.
-        chunk_records: records per message.
-        first_chunk: the index of the chunk the rows start with.
-        max_chunks: stop after this many chunks (``None``: all).
-        sealer: not used: these files carry no number.
+    ``sealer`` is not used: these files carry no number.
     """
     del sealer
 
@@ -238,16 +227,7 @@ def inquiry_envelopes(
             chunk=chunk, cycle=manifest.cycle, as_of=manifest.as_of, records=records
         )
 
-    return chunk_envelopes(
-        manifest,
-        rows,
-        message_type=INQUIRY_MESSAGE_TYPE,
-        purpose=SURVIVAL_CHECK_PURPOSE,
-        payload=payload,
-        chunk_records=chunk_records,
-        first_chunk=first_chunk,
-        max_chunks=max_chunks,
-    )
+    return payload
 
 
 def outcome_row(record: SurvivalOutcomeRecord) -> OutcomeRow:
