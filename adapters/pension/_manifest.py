@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -32,6 +33,7 @@ __all__ = [
     "MAX_MANIFEST_BYTES",
     "AcquisitionManifest",
     "AcquisitionOutcomeManifest",
+    "AnswerManifest",
     "AnyManifest",
     "DependantsAckManifest",
     "DependantsManifest",
@@ -40,7 +42,9 @@ __all__ = [
     "OutcomeManifest",
     "RequestManifest",
     "dump_manifest",
+    "format_version_for",
     "manifest_holds_a_number",
+    "new_manifest",
     "parse_manifest",
 ]
 
@@ -81,6 +85,13 @@ class _CycleManifest(_ManifestBase):
     cycle: str = Field(pattern=_CYCLE)
 
 
+class AnswerManifest(_ManifestBase):
+    """What every answer file's manifest (renkei -> pension system) has: the chunk it answers."""
+
+    chunk_index: int = Field(ge=0)
+    chunk_count: int = Field(ge=1)
+
+
 class InquiryManifest(_CycleManifest):
     """The manifest of a survival inquiry request file."""
 
@@ -88,12 +99,10 @@ class InquiryManifest(_CycleManifest):
     as_of: date = Field(strict=False)
 
 
-class OutcomeManifest(_CycleManifest):
+class OutcomeManifest(_CycleManifest, AnswerManifest):
     """The manifest of an outcome file (one answered chunk)."""
 
     kind: Literal["survival_outcomes"]
-    chunk_index: int = Field(ge=0)
-    chunk_count: int = Field(ge=1)
     answered_by: Literal["jlis", "hub"]
 
 
@@ -104,12 +113,10 @@ class AcquisitionManifest(_ManifestBase):
     as_of: date = Field(strict=False)
 
 
-class AcquisitionOutcomeManifest(_ManifestBase):
+class AcquisitionOutcomeManifest(AnswerManifest):
     """The manifest of a number acquisition outcome file (one answered chunk, or one resolved hold)."""
 
     kind: Literal["number_acquisition_outcomes"]
-    chunk_index: int = Field(ge=0)
-    chunk_count: int = Field(ge=1)
     answered_by: Literal["jlis", "hub", "operator"]
 
 
@@ -121,13 +128,11 @@ class DependantsManifest(_ManifestBase):
     filing_deadline: date = Field(strict=False)
 
 
-class DependantsAckManifest(_ManifestBase):
+class DependantsAckManifest(AnswerManifest):
     """The manifest of a dependants' declaration acknowledgement file (one acknowledged chunk)."""
 
     kind: Literal["dependants_declaration_acks"]
     tax_year: int = Field(ge=2016, le=2100)
-    chunk_index: int = Field(ge=0)
-    chunk_count: int = Field(ge=1)
 
 
 RequestManifest = InquiryManifest | AcquisitionManifest | DependantsManifest
@@ -135,6 +140,40 @@ RequestManifest = InquiryManifest | AcquisitionManifest | DependantsManifest
 AnyManifest = RequestManifest | OutcomeManifest | AcquisitionOutcomeManifest | DependantsAckManifest
 Manifest = Annotated[AnyManifest, Field(discriminator="kind")]
 _MANIFEST: Final[TypeAdapter[AnyManifest]] = TypeAdapter(Manifest)
+M = TypeVar("M", bound=_ManifestBase)
+
+
+def format_version_for(actor: str | None) -> Literal[1, 2]:
+    """The format a file is written in: version 2, which names the actor, when the flow has one; else 1."""
+    return 2 if actor is not None else 1
+
+
+def new_manifest(
+    model: Callable[..., M],
+    *,
+    actor: str | None,
+    file_name: str,
+    record_count: int,
+    sha256: str,
+    batch_id: str,
+    **fields: Any,
+) -> M:
+    """A manifest of ``model``: the fields every manifest has, and the kind's own ``fields`` beside.
+
+    Its format is the one :func:`format_version_for` the actor gives.
+
+    Raises:
+        pydantic.ValidationError: a field is not valid for a manifest.
+    """
+    return model(
+        format_version=format_version_for(actor),
+        actor=actor,
+        file_name=file_name,
+        record_count=record_count,
+        sha256=sha256,
+        batch_id=batch_id,
+        **fields,
+    )
 
 
 def dump_manifest(manifest: AnyManifest) -> bytes:

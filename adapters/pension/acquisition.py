@@ -14,7 +14,7 @@ refuses the file whole, with reason ``basic_info_incomplete``: such a query neve
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -22,13 +22,9 @@ from typing import Final
 from adapters.pension._manifest import AcquisitionManifest, AcquisitionOutcomeManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import (
-    NAMESPACE,
-    chunk_envelopes,
-    kind_chunk_message_id,
-    outcome_fields,
-    written_csv,
+    ChunkPayload,
+    answer_file,
 )
-from adapters.pension.names import answer_file_name
 from adapters.pension.wire import (
     _check_shape,
     _date,
@@ -38,8 +34,6 @@ from adapters.pension.wire import (
     _usage_number,
     refuse_individual_numbers,
 )
-from contracts.envelope import Envelope
-from contracts.ids import stable_id
 from contracts.messages.common import ChunkInfo
 from contracts.messages.jlis_acquisition import (
     AcquisitionRequestRecord,
@@ -66,8 +60,7 @@ __all__ = [
     "REQUEST_MESSAGE_TYPE",
     "AcquisitionOutcomeRow",
     "AcquisitionRow",
-    "acquisition_envelopes",
-    "chunk_message_id",
+    "acquisition_payloads",
     "format_acquisition_row",
     "outcome_file",
     "parse_acquisition_row",
@@ -175,21 +168,10 @@ def format_acquisition_row(row: AcquisitionRow) -> list[str]:
     return cells
 
 
-def chunk_message_id(manifest: AcquisitionManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
-    """The id of one chunk's message (see :func:`~adapters.pension.mapping.kind_chunk_message_id`)."""
-    return kind_chunk_message_id(ACQUISITION_KIND, manifest, chunk_records, chunk_index)
-
-
-def acquisition_envelopes(
-    manifest: AcquisitionManifest,
-    rows: Iterable[AcquisitionRow],
-    *,
-    chunk_records: int,
-    first_chunk: int = 0,
-    max_chunks: int | None = None,
-    sealer: Sealer | None = None,
-) -> Iterator[Envelope]:
-    """The request's ``pension.number_acquisition.requested`` envelopes, one per chunk, lazily.
+def acquisition_payloads(
+    manifest: AcquisitionManifest, sealer: Sealer | None
+) -> ChunkPayload[AcquisitionRow]:
+    """How each chunk of a request becomes its ``pension.number_acquisition.requested`` payload.
 
     ``sealer`` is not used: these files carry no number.
     """
@@ -208,18 +190,7 @@ def acquisition_envelopes(
         )
         return NumberAcquisitionRequested(chunk=chunk, as_of=manifest.as_of, records=records)
 
-    return chunk_envelopes(
-        manifest,
-        rows,
-        message_type=REQUEST_MESSAGE_TYPE,
-        purpose=NUMBER_ACQUISITION_PURPOSE,
-        correlation_id=stable_id(NAMESPACE, f"{ACQUISITION_KIND}:batch:{manifest.batch_id}"),
-        message_id=lambda index: chunk_message_id(manifest, chunk_records, index),
-        payload=payload,
-        chunk_records=chunk_records,
-        first_chunk=first_chunk,
-        max_chunks=max_chunks,
-    )
+    return payload
 
 
 def _cell(value: object) -> str:
@@ -237,11 +208,9 @@ def outcome_file(
     Raises:
         IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
     """
-    chunk = outcomes.chunk
     parts: list[str] = [outcomes.answered_by]
     if outcomes.answered_by == "operator":
         parts.append(outcomes.records[0].hold_id or "unheld")
-    name = answer_file_name(OUTCOME_KIND, chunk.batch_id, chunk.chunk_index, *parts)
     rows = (
         [
             str(r.record_seq),
@@ -256,13 +225,16 @@ def outcome_file(
         ]
         for r in outcomes.records
     )
-    content, record_count, sha256 = written_csv(OUTCOME_COLUMNS, rows)
-    manifest = AcquisitionOutcomeManifest(
-        **outcome_fields(name, record_count, sha256, chunk, actor),
-        kind=OUTCOME_KIND,
+    return answer_file(
+        OUTCOME_KIND,
+        outcomes.chunk,
+        OUTCOME_COLUMNS,
+        rows,
+        manifest_type=AcquisitionOutcomeManifest,
+        actor=actor,
+        name_parts=parts,
         answered_by=outcomes.answered_by,
     )
-    return name, content, manifest
 
 
 def parse_outcome_row(fields: Sequence[str], line: int) -> AcquisitionOutcomeRow:

@@ -10,7 +10,7 @@ Documented in ``docs/formats/pension.md``:
 
 Numbers are allowed only in the ``dependant_<k>_individual_number`` columns (any number-like value in
 another column refuses the file as usual). The adapter seals each number for the hub as it builds the
-message (:func:`declaration_envelopes`), so the plain digits exist only in the file and in the parsed row
+message (:func:`declaration_payloads`), so the plain digits exist only in the file and in the parsed row
 in memory; the file itself is deleted once its messages are confirmed (see
 :mod:`adapters.pension.directory`), and a refused one is deleted too, its report kept.
 """
@@ -18,7 +18,7 @@ in memory; the file itself is deleted once its messages are confirmed (see
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -26,13 +26,9 @@ from typing import Final
 from adapters.pension._manifest import DependantsAckManifest, DependantsManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import (
-    NAMESPACE,
-    chunk_envelopes,
-    kind_chunk_message_id,
-    outcome_fields,
-    written_csv,
+    ChunkPayload,
+    answer_file,
 )
-from adapters.pension.names import answer_file_name
 from adapters.pension.wire import (
     _date,
     _enum,
@@ -41,9 +37,7 @@ from adapters.pension.wire import (
     _usage_number,
     refuse_individual_numbers,
 )
-from contracts.envelope import Envelope
 from contracts.errors import ConfigurationError
-from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
 from contracts.messages.common import ChunkInfo
 from contracts.messages.dependants import (
@@ -71,7 +65,7 @@ __all__ = [
     "DeclarationRow",
     "DependantEntry",
     "ack_file",
-    "declaration_envelopes",
+    "declaration_payloads",
     "format_declaration_row",
     "parse_ack_row",
     "parse_declaration_row",
@@ -210,23 +204,10 @@ def format_declaration_row(row: DeclarationRow) -> list[str]:
     return cells
 
 
-def chunk_message_id(manifest: DependantsManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
-    """The id of one chunk's message (see :func:`~adapters.pension.mapping.kind_chunk_message_id`)."""
-    return kind_chunk_message_id(DECLARATION_KIND, manifest, chunk_records, chunk_index)
+def declaration_payloads(manifest: DependantsManifest, sealer: Sealer | None) -> ChunkPayload[DeclarationRow]:
+    """How each chunk of a file becomes its ``pension.dependants_declaration.submitted`` payload.
 
-
-def declaration_envelopes(
-    manifest: DependantsManifest,
-    rows: Iterable[DeclarationRow],
-    *,
-    chunk_records: int,
-    first_chunk: int = 0,
-    max_chunks: int | None = None,
-    sealer: Sealer | None = None,
-) -> Iterator[Envelope]:
-    """The file's ``pension.dependants_declaration.submitted`` envelopes, every number sealed for the hub.
-
-    Each number is sealed at once, bound to its chunk's message id and to the field
+    Every number is sealed for the hub at once, bound to its chunk's message id and to the field
     ``records.<seq>.dependants.<k>.individual_number``.
 
     Raises:
@@ -265,18 +246,7 @@ def declaration_envelopes(
             chunk=chunk, tax_year=manifest.tax_year, filing_deadline=manifest.filing_deadline, records=records
         )
 
-    yield from chunk_envelopes(
-        manifest,
-        rows,
-        message_type=SUBMITTED_MESSAGE_TYPE,
-        purpose=DEPENDANTS_PURPOSE,
-        correlation_id=stable_id(NAMESPACE, f"{DECLARATION_KIND}:batch:{manifest.batch_id}"),
-        message_id=lambda index: chunk_message_id(manifest, chunk_records, index),
-        payload=payload,
-        chunk_records=chunk_records,
-        first_chunk=first_chunk,
-        max_chunks=max_chunks,
-    )
+    return payload
 
 
 def ack_file(
@@ -287,8 +257,6 @@ def ack_file(
     Raises:
         IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
     """
-    chunk = acks.chunk
-    name = answer_file_name(ACK_KIND, chunk.batch_id, chunk.chunk_index)
     rows = (
         [
             str(r.record_seq),
@@ -302,11 +270,15 @@ def ack_file(
         ]
         for r in acks.records
     )
-    content, record_count, sha256 = written_csv(ACK_COLUMNS, rows)
-    manifest = DependantsAckManifest(
-        **outcome_fields(name, record_count, sha256, chunk, actor), kind=ACK_KIND, tax_year=acks.tax_year
+    return answer_file(
+        ACK_KIND,
+        acks.chunk,
+        ACK_COLUMNS,
+        rows,
+        manifest_type=DependantsAckManifest,
+        actor=actor,
+        tax_year=acks.tax_year,
     )
-    return name, content, manifest
 
 
 def parse_ack_row(fields: Sequence[str], line: int) -> AckRow:

@@ -30,13 +30,17 @@ from adapters.pension._manifest import (
     RequestManifest,
 )
 from adapters.pension.mapping import (
+    INQUIRY_MESSAGE_TYPE,
     OUTCOMES_MESSAGE_TYPE,
     SCHEMA_VERSION,
-    inquiry_envelopes,
+    SURVIVAL_CHECK_PURPOSE,
+    ChunkPayload,
+    chunk_envelopes,
+    inquiry_payloads,
     survival_outcome_file,
 )
-from adapters.pension.wire import INQUIRY_COLUMNS, parse_inquiry_row
-from contracts.envelope import Envelope
+from adapters.pension.wire import INQUIRY_COLUMNS, INQUIRY_KIND, parse_inquiry_row
+from contracts.envelope import Envelope, Purpose
 from contracts.messages.dependants import DependantsDeclarationAcknowledged
 from contracts.messages.jlis_acquisition import NumberAcquisitionOutcomes
 from contracts.messages.survival import SurvivalCheckOutcomes
@@ -55,15 +59,9 @@ __all__ = [
     "request_kind",
 ]
 
-EnvelopeBuilder = Callable[..., Iterator[Envelope]]
 OutcomeWriter = Callable[[Any, str | None], tuple[str, bytes, AnyManifest]]
+PayloadsBuilder = Callable[[Any, Sealer | None], ChunkPayload[Any]]
 NUMBER_BEARING_PREFIX: Final = dependants.DECLARATION_KIND + "."
-REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {
-    "survival_inquiry": "pension.survival_inquiry.requested",
-    acquisition.ACQUISITION_KIND: "pension.number_acquisition.requested",
-    dependants.DECLARATION_KIND: "pension.dependants_declaration.submitted",
-}
-"""The message type each request kind becomes (the 事務 it serves is the purpose table's)."""
 """A data file named so may hold numbers: whatever its fate, it never rests in ``rejected/``."""
 
 
@@ -78,8 +76,9 @@ class RequestKind:
         number_columns: the columns where an Individual Number may stand (empty: none anywhere).
         delete_after_publishing: delete the data file (keeping its manifest in ``processed/``) instead of
             moving it to ``processed/``, once its messages are confirmed.
-        envelopes: builds the messages of a slice of chunks (``manifest, rows, *, chunk_records,
-            first_chunk, max_chunks, sealer``).
+        message_type: the message each chunk becomes (schema version 1).
+        purpose: the purpose its messages declare (the purpose table's for ``message_type``).
+        payloads: ``payloads(manifest, sealer)`` tells how each chunk of that file becomes its payload.
     """
 
     kind: str
@@ -87,45 +86,79 @@ class RequestKind:
     parse_row: Callable[[Sequence[str], int], Any]
     number_columns: frozenset[str]
     delete_after_publishing: bool
-    envelopes: EnvelopeBuilder
+    message_type: str
+    purpose: Purpose
+    payloads: PayloadsBuilder
 
+    def envelopes(
+        self,
+        manifest: RequestManifest,
+        rows: Iterable[Any],
+        *,
+        chunk_records: int,
+        first_chunk: int = 0,
+        max_chunks: int | None = None,
+        sealer: Sealer | None = None,
+    ) -> Iterator[Envelope]:
+        """The messages of a slice of a file's chunks, one per chunk, lazily (see :func:`chunk_envelopes`).
 
-def _survival_envelopes(
-    manifest: InquiryManifest,
-    rows: Iterable[Any],
-    *,
-    chunk_records: int,
-    first_chunk: int = 0,
-    max_chunks: int | None = None,
-    sealer: Sealer | None = None,
-) -> Iterator[Envelope]:
-    del sealer  # survival requests carry no number
-    return inquiry_envelopes(
-        manifest, rows, chunk_records=chunk_records, first_chunk=first_chunk, max_chunks=max_chunks
-    )
+        Args:
+            manifest: the file's manifest.
+            rows: the file's rows from the start, or from the first row of chunk ``first_chunk``.
+            chunk_records: records per message.
+            first_chunk: the index of the chunk the rows start with.
+            max_chunks: stop after this many chunks (``None``: all).
+            sealer: seals the numbers of a kind that carries them for the hub.
+
+        Raises:
+            ConfigurationError: the kind carries numbers and no sealer was given.
+        """
+        yield from chunk_envelopes(
+            manifest,
+            rows,
+            message_type=self.message_type,
+            purpose=self.purpose,
+            payload=self.payloads(manifest, sealer),
+            chunk_records=chunk_records,
+            first_chunk=first_chunk,
+            max_chunks=max_chunks,
+        )
 
 
 REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
-    "survival_inquiry": RequestKind(
-        "survival_inquiry", INQUIRY_COLUMNS, parse_inquiry_row, frozenset(), False, _survival_envelopes
+    INQUIRY_KIND: RequestKind(
+        kind=INQUIRY_KIND,
+        columns=INQUIRY_COLUMNS,
+        parse_row=parse_inquiry_row,
+        number_columns=frozenset(),
+        delete_after_publishing=False,
+        message_type=INQUIRY_MESSAGE_TYPE,
+        purpose=SURVIVAL_CHECK_PURPOSE,
+        payloads=inquiry_payloads,
     ),
     acquisition.ACQUISITION_KIND: RequestKind(
-        acquisition.ACQUISITION_KIND,
-        acquisition.ACQUISITION_COLUMNS,
-        acquisition.parse_acquisition_row,
-        frozenset(),
-        False,
-        acquisition.acquisition_envelopes,
+        kind=acquisition.ACQUISITION_KIND,
+        columns=acquisition.ACQUISITION_COLUMNS,
+        parse_row=acquisition.parse_acquisition_row,
+        number_columns=frozenset(),
+        delete_after_publishing=False,
+        message_type=acquisition.REQUEST_MESSAGE_TYPE,
+        purpose=acquisition.NUMBER_ACQUISITION_PURPOSE,
+        payloads=acquisition.acquisition_payloads,
     ),
     dependants.DECLARATION_KIND: RequestKind(
-        dependants.DECLARATION_KIND,
-        dependants.DECLARATION_COLUMNS,
-        dependants.parse_declaration_row,
-        dependants.NUMBER_COLUMNS,
-        True,
-        dependants.declaration_envelopes,
+        kind=dependants.DECLARATION_KIND,
+        columns=dependants.DECLARATION_COLUMNS,
+        parse_row=dependants.parse_declaration_row,
+        number_columns=dependants.NUMBER_COLUMNS,
+        delete_after_publishing=True,
+        message_type=dependants.SUBMITTED_MESSAGE_TYPE,
+        purpose=dependants.DEPENDANTS_PURPOSE,
+        payloads=dependants.declaration_payloads,
     ),
 }
+REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {kind: k.message_type for kind, k in REQUEST_KINDS.items()}
+"""The message type each request kind becomes (the 事務 it serves is the purpose table's)."""
 _REQUEST_MANIFESTS: Final = (InquiryManifest, AcquisitionManifest, DependantsManifest)
 
 

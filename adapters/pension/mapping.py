@@ -22,8 +22,17 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
-from adapters.pension._manifest import AnyManifest, RequestManifest
+from adapters.pension._manifest import (
+    AnswerManifest,
+    AnyManifest,
+    RequestManifest,
+    format_version_for,
+    new_manifest,
+)
+from adapters.pension.names import answer_file_name
 from adapters.pension.wire import (
+    INQUIRY_KIND,
+    OUTCOME_KIND,
     InquiryManifest,
     InquiryRow,
     OutcomeManifest,
@@ -32,7 +41,6 @@ from adapters.pension.wire import (
     encode_rows,
     format_outcome_row,
     outcome_columns,
-    outcome_file_name,
     refuse_individual_numbers,
 )
 from contracts.envelope import Envelope, Purpose, new_envelope
@@ -46,6 +54,7 @@ from contracts.messages.survival import (
 )
 from contracts.purpose_table import default_table
 from contracts.registry import payload_dict
+from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber
 
 __all__ = [
@@ -54,13 +63,14 @@ __all__ = [
     "OUTCOMES_MESSAGE_TYPE",
     "SCHEMA_VERSION",
     "SURVIVAL_CHECK_PURPOSE",
+    "ChunkPayload",
+    "answer_file",
     "batch_correlation_id",
     "chunk_count",
     "chunk_envelopes",
     "chunk_message_id",
-    "inquiry_envelopes",
-    "outcome_fields",
-    "outcome_manifest",
+    "inquiry_payloads",
+    "kind_correlation_id",
     "outcome_record",
     "outcome_row",
     "request_digest",
@@ -81,11 +91,25 @@ SURVIVAL_CHECK_PURPOSE: Final = default_table().request_purpose(INQUIRY_MESSAGE_
 
 
 R = TypeVar("R")
+ChunkPayload = Callable[[ChunkInfo, list[R], uuid.UUID], BaseModel]
+"""Builds a chunk's payload from its place in the batch, its rows and its message id."""
+A = TypeVar("A", bound=AnswerManifest)
 
 
 def batch_correlation_id(batch_id: str) -> uuid.UUID:
-    """The correlation id of every message of a batch (the whole inquiry cycle)."""
+    """The correlation id of every message of a survival inquiry batch (the whole inquiry cycle)."""
     return stable_id(NAMESPACE, f"batch:{batch_id}")
+
+
+def kind_correlation_id(kind: str, batch_id: str) -> uuid.UUID:
+    """The correlation id of every message of a batch of a ``kind`` of request.
+
+    The survival inquiry, the first kind, keeps the ids it had before there were others, which name no kind
+    (:func:`batch_correlation_id`); every later kind's name it.
+    """
+    if kind == INQUIRY_KIND:
+        return batch_correlation_id(batch_id)
+    return stable_id(NAMESPACE, f"{kind}:batch:{batch_id}")
 
 
 def request_digest(manifest: AnyManifest) -> str:
@@ -93,19 +117,12 @@ def request_digest(manifest: AnyManifest) -> str:
     return hashlib.sha256(dump_manifest(manifest)).hexdigest()
 
 
-def kind_chunk_message_id(
-    kind: str, manifest: AnyManifest, chunk_records: int, chunk_index: int
-) -> uuid.UUID:
-    """The id of one chunk's message of a ``kind`` of request, from the request, chunk size and index.
+def chunk_message_id(manifest: RequestManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
+    """The id of one chunk's message, from the request (its kind and digest), the chunk size and index.
 
     A file taken again after a crash gives the same messages, which the hub's inbox drops.
     """
-    return stable_id(NAMESPACE, f"{kind}:{request_digest(manifest)}:{chunk_records}:{chunk_index}")
-
-
-def chunk_message_id(manifest: InquiryManifest, chunk_records: int, chunk_index: int) -> uuid.UUID:
-    """The id of one chunk's message of a survival/change inquiry (see :func:`kind_chunk_message_id`)."""
-    return kind_chunk_message_id("survival_inquiry", manifest, chunk_records, chunk_index)
+    return stable_id(NAMESPACE, f"{manifest.kind}:{request_digest(manifest)}:{chunk_records}:{chunk_index}")
 
 
 def chunk_count(total_records: int, chunk_records: int) -> int:
@@ -152,27 +169,27 @@ def chunk_envelopes(
     *,
     message_type: str,
     purpose: Purpose,
-    correlation_id: uuid.UUID,
-    message_id: Callable[[int], uuid.UUID],
-    payload: Callable[[ChunkInfo, list[R], uuid.UUID], BaseModel],
+    payload: ChunkPayload[R],
     chunk_records: int,
     first_chunk: int = 0,
     max_chunks: int | None = None,
 ) -> Iterator[Envelope]:
     """A request file's messages to the hub, one per chunk, lazily: how every request kind makes them.
 
+    Every message of the batch has the correlation id :func:`kind_correlation_id` of the manifest's kind,
+    and a chunk's message its id :func:`chunk_message_id`: a function of the request, never random.
+
     Args:
         manifest: the request file's manifest (batch, record count, the actor it acts for).
         rows: the file's rows from the start, or from the first row of chunk ``first_chunk``.
         message_type: the kind's message type (schema version 1).
         purpose: the kind's purpose (the purpose table's).
-        correlation_id: the batch's correlation id.
-        message_id: a chunk's message id from its index (a function of the request, never random).
         payload: builds a chunk's payload from its place, its rows and its message id.
         chunk_records: records per message.
         first_chunk: the index of the chunk the rows start with.
         max_chunks: stop after this many chunks (``None``: all).
     """
+    correlation_id = kind_correlation_id(manifest.kind, manifest.batch_id)
     for chunk, batch in chunked(
         manifest.batch_id,
         manifest.record_count,
@@ -181,7 +198,7 @@ def chunk_envelopes(
         first_chunk=first_chunk,
         max_chunks=max_chunks,
     ):
-        chunk_id = message_id(chunk.chunk_index)
+        chunk_id = chunk_message_id(manifest, chunk_records, chunk.chunk_index)
         yield new_envelope(
             message_type=message_type,
             schema_version=1,
@@ -195,23 +212,12 @@ def chunk_envelopes(
         )
 
 
-def inquiry_envelopes(
-    manifest: InquiryManifest,
-    rows: Iterable[InquiryRow],
-    *,
-    chunk_records: int,
-    first_chunk: int = 0,
-    max_chunks: int | None = None,
-) -> Iterator[Envelope]:
-    """The request's ``pension.survival_inquiry.requested`` envelopes, one per chunk, lazily.
+def inquiry_payloads(manifest: InquiryManifest, sealer: Sealer | None) -> ChunkPayload[InquiryRow]:
+    """How each chunk of a request becomes its ``pension.survival_inquiry.requested`` payload.
 
-    Args:
-        manifest: the request file's manifest (batch, cycle, as_of, record count, checksum).
-        rows: the file's rows from the start, or from the first row of chunk ``first_chunk``.
-        chunk_records: records per message.
-        first_chunk: the index of the chunk the rows start with.
-        max_chunks: stop after this many chunks (``None``: all).
+    ``sealer`` is not used: these files carry no number.
     """
+    del sealer
 
     def payload(chunk: ChunkInfo, batch: list[InquiryRow], _: uuid.UUID) -> SurvivalInquiryRequested:
         records = tuple(
@@ -221,18 +227,7 @@ def inquiry_envelopes(
             chunk=chunk, cycle=manifest.cycle, as_of=manifest.as_of, records=records
         )
 
-    return chunk_envelopes(
-        manifest,
-        rows,
-        message_type=INQUIRY_MESSAGE_TYPE,
-        purpose=SURVIVAL_CHECK_PURPOSE,
-        correlation_id=batch_correlation_id(manifest.batch_id),
-        message_id=lambda index: chunk_message_id(manifest, chunk_records, index),
-        payload=payload,
-        chunk_records=chunk_records,
-        first_chunk=first_chunk,
-        max_chunks=max_chunks,
-    )
+    return payload
 
 
 def outcome_row(record: SurvivalOutcomeRecord) -> OutcomeRow:
@@ -288,40 +283,10 @@ def outcome_record(row: OutcomeRow) -> SurvivalOutcomeRecord:
     )
 
 
-def outcome_fields(
-    file_name: str, record_count: int, sha256: str, chunk: ChunkInfo, actor: str | None
-) -> dict[str, Any]:
-    """The fields every outcome manifest has (version 2, with the actor, when the flow has an actor)."""
-    return {
-        "format_version": 2 if actor is not None else 1,
-        "actor": actor,
-        "file_name": file_name,
-        "record_count": record_count,
-        "sha256": sha256,
-        "batch_id": chunk.batch_id,
-        "chunk_index": chunk.chunk_index,
-        "chunk_count": chunk.chunk_count,
-    }
-
-
-def outcome_manifest(
-    outcomes: SurvivalCheckOutcomes, *, file_name: str, sha256: str, actor: str | None = None
-) -> OutcomeManifest:
-    """The manifest of the outcome file written for ``outcomes`` (version 2 when the flow has an actor)."""
-    return OutcomeManifest(
-        **outcome_fields(file_name, len(outcomes.records), sha256, outcomes.chunk, actor),
-        kind="survival_outcomes",
-        cycle=outcomes.cycle,
-        answered_by=outcomes.answered_by,
-    )
-
-
 def written_csv(
     columns: Sequence[str], rows: Iterable[Sequence[str]], *, refuse_numbers: bool = True
 ) -> tuple[bytes, int, str]:
     """The bytes of an outcome file (header row, then ``rows``), its row count and its SHA-256.
-
-    Every outcome kind writes its file so (:data:`adapters.pension.kinds.OUTCOME_WRITERS`).
 
     Raises:
         IndividualNumberInFile: a cell would carry a value with the form of an Individual Number (unless
@@ -336,6 +301,45 @@ def written_csv(
     return content, len(checked), hashlib.sha256(content).hexdigest()
 
 
+def answer_file(
+    kind: str,
+    chunk: ChunkInfo,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    manifest_type: type[A],
+    actor: str | None,
+    name_parts: Sequence[str] = (),
+    refuse_numbers: bool = True,
+    **fields: Any,
+) -> tuple[str, bytes, A]:
+    """The answer file of ``kind`` for one chunk: its name, its content (:func:`written_csv`), its manifest.
+
+    Every outcome kind writes its file so (:data:`adapters.pension.kinds.OUTCOME_WRITERS`). The name is a
+    function of the kind, the chunk and ``name_parts`` (:func:`~adapters.pension.names.answer_file_name`),
+    so rewriting it is idempotent. The manifest (:func:`~adapters.pension._manifest.new_manifest`) names
+    the kind and the chunk, and has the kind's own ``fields`` beside.
+
+    Raises:
+        IndividualNumberInFile: as :func:`written_csv`.
+    """
+    name = answer_file_name(kind, chunk.batch_id, chunk.chunk_index, *name_parts)
+    content, record_count, sha256 = written_csv(columns, rows, refuse_numbers=refuse_numbers)
+    manifest = new_manifest(
+        manifest_type,
+        actor=actor,
+        file_name=name,
+        record_count=record_count,
+        sha256=sha256,
+        batch_id=chunk.batch_id,
+        kind=kind,
+        chunk_index=chunk.chunk_index,
+        chunk_count=chunk.chunk_count,
+        **fields,
+    )
+    return name, content, manifest
+
+
 def survival_outcome_file(
     outcomes: SurvivalCheckOutcomes, actor: str | None = None
 ) -> tuple[str, bytes, OutcomeManifest]:
@@ -344,8 +348,17 @@ def survival_outcome_file(
     The name is a function of the chunk and its answerer, so rewriting it is idempotent; the format is
     version 2 (with the actor) when the flow has an actor.
     """
-    name = outcome_file_name(outcomes.chunk.batch_id, outcomes.chunk.chunk_index, outcomes.answered_by)
-    version = 2 if actor is not None else 1
+    version = format_version_for(actor)
     rows = (format_outcome_row(outcome_row(r), version) for r in outcomes.records)
-    content, _, sha256 = written_csv(outcome_columns(version), rows, refuse_numbers=False)
-    return name, content, outcome_manifest(outcomes, file_name=name, sha256=sha256, actor=actor)
+    return answer_file(
+        OUTCOME_KIND,
+        outcomes.chunk,
+        outcome_columns(version),
+        rows,
+        manifest_type=OutcomeManifest,
+        actor=actor,
+        name_parts=(outcomes.answered_by,),
+        refuse_numbers=False,
+        cycle=outcomes.cycle,
+        answered_by=outcomes.answered_by,
+    )

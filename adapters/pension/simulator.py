@@ -18,14 +18,15 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from adapters.pension._fs import AtomicWriter, ensure_private_dir, open_regular, write_bytes
-from adapters.pension._manifest import AnyManifest, RequestManifest
+from adapters.pension._manifest import AnyManifest, RequestManifest, new_manifest
 from adapters.pension._reader import check_integrity, iter_rows
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.wire import (
     INQUIRY_COLUMNS,
+    INQUIRY_KIND,
     MANIFEST_SUFFIX,
     MAX_MANIFEST_BYTES,
     InquiryManifest,
@@ -50,7 +51,6 @@ _PLACEHOLDER_SHA = "0" * 64
 _MAX_BITMAP_BYTES = 1 << 24  # record_seq below 2**27: 16 MiB at most
 
 Parse = Callable[[Sequence[str], int], Any]
-M = TypeVar("M", bound=RequestManifest)
 
 
 def distinct_count(seqs: Iterable[int]) -> int:
@@ -87,48 +87,42 @@ class PensionSide:
         # Complete answer files never change: what was counted in one is kept, keyed by its checksum.
         self._seen: dict[tuple[str, str], array[int]] = {}
 
-    @staticmethod
-    def _request_manifest(
-        model: Callable[..., M],
-        name: str,
-        count: int,
-        sha256: str,
-        batch_id: str,
-        *,
-        actor: str | None,
-        **fields: Any,
-    ) -> M:
-        """A request manifest of ``model`` (version 2, with the actor, when there is one)."""
-        return model(
-            format_version=2 if actor is not None else 1,
-            actor=actor,
-            file_name=name,
-            record_count=count,
-            sha256=sha256,
-            batch_id=batch_id,
-            **fields,
-        )
-
     def _drop(
         self,
         name: str,
         columns: Sequence[str],
         rows: Iterable[Sequence[str]],
-        manifest: Callable[[int, str], RequestManifest],
+        model: Callable[..., RequestManifest],
+        *,
+        batch_id: str,
+        actor: str | None,
+        invalid: str = "invalid file name or manifest field",
+        **fields: Any,
     ) -> Path:
-        """Write a request file from ``rows`` and then its manifest (``manifest(record_count, sha256)``).
+        """Write a request file from ``rows`` and then its manifest, a ``model`` with the kind's ``fields``.
+
+        ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the federation's).
 
         Raises:
-            MalformedPensionFile: the manifest's fields are invalid (checked before anything is written).
+            MalformedPensionFile: the manifest's fields are invalid (checked before anything is written),
+                with the text ``invalid``.
         """
+
+        def manifest(count: int, sha256: str) -> RequestManifest:
+            return new_manifest(
+                model,
+                actor=actor,
+                file_name=name,
+                record_count=count,
+                sha256=sha256,
+                batch_id=batch_id,
+                **fields,
+            )
+
         try:
             manifest(0, _PLACEHOLDER_SHA)  # validate the manifest's fields before writing anything
-        except MalformedPensionFile:
-            raise
         except ValueError:
-            raise MalformedPensionFile(
-                "invalid file name or manifest field", reason=Reason.BAD_FIELD
-            ) from None
+            raise MalformedPensionFile(invalid, reason=Reason.BAD_FIELD) from None
         count = 0
         with AtomicWriter(self.inbound / name, unique_tmp=False) as writer:
             for chunk in encode_rows(columns, rows):
@@ -221,9 +215,13 @@ class PensionSystemSimulator(PensionSide):
             name,
             INQUIRY_COLUMNS,
             rows,
-            lambda count, sha256: self._manifest(
-                name, count=count, sha256=sha256, cycle=cycle, as_of=as_of, batch=batch_id, actor=actor
-            ),
+            InquiryManifest,
+            batch_id=batch_id,
+            actor=actor,
+            invalid="invalid file name, cycle, as_of or batch id",
+            kind=INQUIRY_KIND,
+            cycle=cycle,
+            as_of=as_of,
         )
 
     def drop_raw_file(
@@ -262,27 +260,6 @@ class PensionSystemSimulator(PensionSide):
             raw = json.dumps(data, ensure_ascii=False).encode()
         write_bytes(self.inbound / manifest_name(name), raw, unique_tmp=False)
         return self.inbound / name
-
-    @staticmethod
-    def _manifest(
-        name: str, *, count: int, sha256: str, cycle: str, as_of: date, batch: str, actor: str | None = None
-    ) -> InquiryManifest:
-        try:
-            return PensionSide._request_manifest(
-                InquiryManifest,
-                name,
-                count,
-                sha256,
-                batch,
-                actor=actor,
-                kind="survival_inquiry",
-                cycle=cycle,
-                as_of=as_of,
-            )
-        except ValueError:
-            raise MalformedPensionFile(
-                "invalid file name, cycle, as_of or batch id", reason=Reason.BAD_FIELD
-            ) from None
 
     def outcome_files(self, batch_id: str) -> list[tuple[Path, OutcomeManifest]]:
         """The complete outcome files of a batch (manifest present), in name order.

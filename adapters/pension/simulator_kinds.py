@@ -9,9 +9,10 @@ bitmap of ``record_seq``, not the rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from adapters.pension import acquisition, dependants
 from adapters.pension._manifest import (
@@ -25,6 +26,27 @@ from adapters.pension.names import answer_file_prefix, request_file_name
 from adapters.pension.simulator import Parse, PensionSide, distinct_count
 
 __all__ = ["PensionRequestsSimulator", "distinct_count"]
+
+
+@dataclass(frozen=True, slots=True)
+class _AnswerFormat:
+    """How the pension system reads one kind of answer file: its names' kind, manifest, columns and rows."""
+
+    kind: str
+    manifest: type[AnyManifest]
+    columns: Sequence[str]
+    parse: Parse
+
+
+_ACQUISITION_OUTCOMES: Final = _AnswerFormat(
+    acquisition.OUTCOME_KIND,
+    AcquisitionOutcomeManifest,
+    acquisition.OUTCOME_COLUMNS,
+    acquisition.parse_outcome_row,
+)
+_DEPENDANTS_ACKS: Final = _AnswerFormat(
+    dependants.ACK_KIND, DependantsAckManifest, dependants.ACK_COLUMNS, dependants.parse_ack_row
+)
 
 
 class PensionRequestsSimulator(PensionSide):
@@ -49,21 +71,17 @@ class PensionRequestsSimulator(PensionSide):
         ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the federation's).
         """
         name = request_file_name(acquisition.ACQUISITION_KIND, batch_id)
-
-        def manifest(count: int, sha256: str) -> AcquisitionManifest:
-            return self._request_manifest(
-                AcquisitionManifest,
-                name,
-                count,
-                sha256,
-                batch_id,
-                actor=actor,
-                kind="number_acquisition",
-                as_of=as_of,
-            )
-
         cells = (acquisition.format_acquisition_row(r) for r in rows)
-        return self._drop(name, acquisition.ACQUISITION_COLUMNS, cells, manifest)
+        return self._drop(
+            name,
+            acquisition.ACQUISITION_COLUMNS,
+            cells,
+            AcquisitionManifest,
+            batch_id=batch_id,
+            actor=actor,
+            kind=acquisition.ACQUISITION_KIND,
+            as_of=as_of,
+        )
 
     def drop_dependants_declarations(
         self,
@@ -79,68 +97,46 @@ class PensionRequestsSimulator(PensionSide):
         ``actor``: the 構成組合 on whose behalf (事務(2) is theirs alone); ``None`` writes version 1.
         """
         name = request_file_name(dependants.DECLARATION_KIND, batch_id)
-
-        def manifest(count: int, sha256: str) -> DependantsManifest:
-            return self._request_manifest(
-                DependantsManifest,
-                name,
-                count,
-                sha256,
-                batch_id,
-                actor=actor,
-                kind="dependants_declaration",
-                tax_year=tax_year,
-                filing_deadline=filing_deadline,
-            )
-
         cells = (dependants.format_declaration_row(r) for r in rows)
-        return self._drop(name, dependants.DECLARATION_COLUMNS, cells, manifest)
+        return self._drop(
+            name,
+            dependants.DECLARATION_COLUMNS,
+            cells,
+            DependantsManifest,
+            batch_id=batch_id,
+            actor=actor,
+            kind=dependants.DECLARATION_KIND,
+            tax_year=tax_year,
+            filing_deadline=filing_deadline,
+        )
 
     # -- answers -------------------------------------------------------------------------------------
 
     def acquisition_outcomes(self, batch_id: str) -> Iterator[acquisition.AcquisitionOutcomeRow]:
         """Every outcome row of a number acquisition batch, file by file, duplicates included."""
-        return self._rows(
-            answer_file_prefix(acquisition.OUTCOME_KIND, batch_id),
-            AcquisitionOutcomeManifest,
-            acquisition.OUTCOME_COLUMNS,
-            acquisition.parse_outcome_row,
-        )
+        return self._rows(_ACQUISITION_OUTCOMES, batch_id)
 
     def completed_acquisitions(self, batch_id: str) -> int:
         """How many distinct ``record_seq`` of the batch have an outcome so far."""
-        return self._distinct_of(
-            answer_file_prefix(acquisition.OUTCOME_KIND, batch_id),
-            AcquisitionOutcomeManifest,
-            acquisition.OUTCOME_COLUMNS,
-            acquisition.parse_outcome_row,
-        )
+        return self._distinct_of(_ACQUISITION_OUTCOMES, batch_id)
 
     def dependants_acks(self, batch_id: str) -> Iterator[dependants.AckRow]:
         """Every acknowledgement row of a declaration batch, file by file, duplicates included."""
-        return self._rows(
-            answer_file_prefix(dependants.ACK_KIND, batch_id),
-            DependantsAckManifest,
-            dependants.ACK_COLUMNS,
-            dependants.parse_ack_row,
-        )
+        return self._rows(_DEPENDANTS_ACKS, batch_id)
 
     def acknowledged_declarations(self, batch_id: str) -> int:
         """How many distinct declarations of the batch are acknowledged so far."""
-        return self._distinct_of(
-            answer_file_prefix(dependants.ACK_KIND, batch_id),
-            DependantsAckManifest,
-            dependants.ACK_COLUMNS,
-            dependants.parse_ack_row,
-        )
+        return self._distinct_of(_DEPENDANTS_ACKS, batch_id)
 
-    def _distinct_of(self, prefix: str, kind: type[AnyManifest], columns: Sequence[str], parse: Parse) -> int:
+    def _files(self, answer: _AnswerFormat, batch_id: str) -> Iterator[tuple[Path, Any]]:
+        return self._answers(answer_file_prefix(answer.kind, batch_id), answer.manifest)
+
+    def _distinct_of(self, answer: _AnswerFormat, batch_id: str) -> int:
         return self._distinct(
-            self._answers(prefix, kind), lambda path, manifest: self._rows_of(path, manifest, columns, parse)
+            self._files(answer, batch_id),
+            lambda path, manifest: self._rows_of(path, manifest, answer.columns, answer.parse),
         )
 
-    def _rows(
-        self, prefix: str, kind: type[AnyManifest], columns: tuple[str, ...], parse: Parse
-    ) -> Iterator[Any]:
-        for path, manifest in self._answers(prefix, kind):
-            yield from self._rows_of(path, manifest, columns, parse)
+    def _rows(self, answer: _AnswerFormat, batch_id: str) -> Iterator[Any]:
+        for path, manifest in self._files(answer, batch_id):
+            yield from self._rows_of(path, manifest, answer.columns, answer.parse)

@@ -40,6 +40,7 @@ from contracts.usage_number import UsageNumber, UsageNumberKind
 __all__ = [
     "FORMAT_VERSION",
     "INQUIRY_COLUMNS",
+    "INQUIRY_KIND",
     "MANIFEST_SUFFIX",
     "MAX_MANIFEST_BYTES",
     "OUTCOME_COLUMNS",
