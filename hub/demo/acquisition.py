@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -20,21 +19,12 @@ from adapters.pension.acquisition import AcquisitionRow
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from contracts.purpose_table import FEDERATION
 from hub.demo.data import demo_register
+from hub.demo.flow import FlowResult
 
 if TYPE_CHECKING:
     from hub.demo.deployment import LocalDeployment
 
-__all__ = ["AcquisitionFlow", "AcquisitionResult", "entitlement_rows"]
-
-
-@dataclass
-class AcquisitionResult:
-    """Counts of one acquisition batch."""
-
-    sent: int
-    completed: int
-    duplicates: int
-    outcomes: dict[str, int] = field(default_factory=dict)
+__all__ = ["AcquisitionFlow", "entitlement_rows"]
 
 
 def entitlement_rows(register: NewEntitlementRegister, indexes: range) -> Iterator[AcquisitionRow]:
@@ -74,7 +64,7 @@ class AcquisitionFlow:
         """New entitlements with an outcome (linked or held)."""
         return self._pension.completed_acquisitions(self.batch_id) if self._pension else 0
 
-    def finish(self) -> AcquisitionResult:
+    def finish(self) -> FlowResult:
         """Read the outcome files: distinct records, repeated rows, statuses and hold reasons."""
         outcomes: Counter[str] = Counter()
         seen: set[int] = set()
@@ -83,6 +73,6 @@ class AcquisitionFlow:
             rows += 1
             seen.add(row.record_seq)
             outcomes[row.status.value if row.hold_reason is None else f"held:{row.hold_reason.value}"] += 1
-        return AcquisitionResult(
+        return FlowResult(
             sent=self._records, completed=len(seen), duplicates=rows - len(seen), outcomes=dict(outcomes)
         )

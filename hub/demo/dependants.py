@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Final
 
@@ -24,11 +23,12 @@ from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from contracts.messages.dependants import DependantRelation
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.demo.data import DEMO_ASSOCIATION, DEMO_SEED
+from hub.demo.flow import FlowResult
 
 if TYPE_CHECKING:
     from hub.demo.deployment import LocalDeployment
 
-__all__ = ["DependantsFlow", "DependantsResult", "declaration_rows", "filing_deadline", "relatives"]
+__all__ = ["DependantsFlow", "declaration_rows", "filing_deadline", "relatives"]
 
 MAX_RELATIVES: Final = 3
 _RELATIONS: Final = (DependantRelation.CHILD, DependantRelation.PARENT, DependantRelation.OTHER_RELATIVE)
@@ -81,16 +81,6 @@ def declarations_in(records: int) -> int:
     return records - records // SPOUSE_EVERY
 
 
-@dataclass
-class DependantsResult:
-    """Counts of one declaration batch."""
-
-    sent: int
-    completed: int
-    duplicates: int
-    outcomes: dict[str, int] = field(default_factory=dict)
-
-
 class DependantsFlow:
     """Drops one dependants' declaration file for next year."""
 
@@ -127,7 +117,7 @@ class DependantsFlow:
         """Declarations acknowledged (stored or refused)."""
         return self._pension.acknowledged_declarations(self.batch_id) if self._pension else 0
 
-    def finish(self) -> DependantsResult:
+    def finish(self) -> FlowResult:
         """Read the acknowledgement files: distinct declarations, repeated rows, statuses."""
         outcomes: Counter[str] = Counter()
         seen: set[int] = set()
@@ -137,6 +127,6 @@ class DependantsFlow:
             seen.add(ack.record_seq)
             outcomes[ack.status.value] += 1
             outcomes["dependants_stored"] += ack.dependants_stored
-        return DependantsResult(
+        return FlowResult(
             sent=self._sent, completed=len(seen), duplicates=rows - len(seen), outcomes=dict(outcomes)
         )

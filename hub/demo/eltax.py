@@ -144,10 +144,6 @@ class PaymentReportFlow:
     def finish(self) -> FlowResult:
         """Final counts: accepted and rejected reports, duplicates."""
         rows = [r for o in self.outcomes() for r in o.records]
-        distinct = {r.usage_number for r in rows}
-        return FlowResult(
-            self._records,
-            len(distinct),
-            len(rows) - len(distinct),
-            dict(Counter(r.status.value for r in rows)),
+        return FlowResult.counted(
+            self._records, [r.usage_number for r in rows], Counter(r.status.value for r in rows)
         )

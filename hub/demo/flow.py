@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -67,6 +68,16 @@ class FlowResult:
     completed: int
     duplicates: int
     outcomes: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def counted(cls, sent: int, answered: Sequence[Hashable], outcomes: Mapping[str, int]) -> FlowResult:
+        """The counts of ``sent`` records from the rows that came back.
+
+        ``answered`` names, row by row, the record each row answers: a record answered twice is one
+        completed and one duplicate.
+        """
+        distinct = len(set(answered))
+        return cls(sent, distinct, len(answered) - distinct, dict(outcomes))
 
 
 def pension_request(

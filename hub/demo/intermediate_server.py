@@ -208,9 +208,8 @@ class InfoQueryFlow(_Flow):
     def finish(self) -> FlowResult:
         """Answers by status (or error)."""
         rows = self._mine() if self._requests_sent else []
-        distinct = {r.query_ref for r in rows}
         outcomes = Counter(r.error.value if r.error else r.status.value for r in rows)
-        return FlowResult(self.sent(), len(distinct), len(rows) - len(distinct), dict(outcomes))
+        return FlowResult.counted(self.sent(), [r.query_ref for r in rows], outcomes)
 
 
 def _pension_data(i: int) -> PensionDuplicateData:
@@ -283,9 +282,8 @@ class DuplicateDataFlow(_Flow):
     def finish(self) -> FlowResult:
         """Results by status (or error)."""
         rows = self._mine() if self._requests_sent else []
-        distinct = {r.record_seq for r in rows}
         outcomes = Counter(r.error.value if r.error else r.status.value for r in rows)
-        return FlowResult(self.sent(), len(distinct), len(rows) - len(distinct), dict(outcomes))
+        return FlowResult.counted(self.sent(), [r.record_seq for r in rows], outcomes)
 
 
 class ProvisionNoticeFlow(_Flow):
@@ -334,8 +332,7 @@ class ProvisionNoticeFlow(_Flow):
     def finish(self) -> FlowResult:
         """Notices by requesting institution."""
         rows = self._mine() if self._requests_sent else []
-        distinct = {r.record_id for r in rows}
         outcomes = Counter(r.requester_name for r in rows)
         if self._inserts is not None:
             outcomes["no_code"] = len(self._usage) - self._inserts
-        return FlowResult(self.sent(), len(distinct), len(rows) - len(distinct), dict(outcomes))
+        return FlowResult.counted(self.sent(), [r.record_id for r in rows], outcomes)

@@ -12,7 +12,6 @@ them (seed Ⅲ(1) リスク1); the hub answers them ``not_permitted`` and their 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Final
@@ -25,11 +24,12 @@ from contracts.purpose_table import FEDERATION
 from contracts.usage_number import UsageNumber
 from hub.core.operator.holds import jlis_grounds
 from hub.demo._eltax_common import Relative, enrol_relatives, household
+from hub.demo.flow import FlowResult
 
 if TYPE_CHECKING:
     from hub.demo.deployment import LocalDeployment
 
-__all__ = ["DEPENDANT_ONLY_EVERY", "SurvivalFlow", "SurvivalResult", "dependant_only", "next_payment_cycle"]
+__all__ = ["DEPENDANT_ONLY_EVERY", "SurvivalFlow", "dependant_only", "next_payment_cycle"]
 
 DEPENDANT_ONLY_EVERY: Final = 50
 """One dependant-only person (a declared grandchild) joins the inquiry per this many pensioners."""
@@ -48,16 +48,6 @@ def next_payment_cycle(today: date) -> str:
     month = today.month + 1 + (today.month + 1) % 2
     year = today.year + (month > 12)
     return f"{year}-{(month - 1) % 12 + 1:02d}"
-
-
-@dataclass
-class SurvivalResult:
-    """Counts of one inquiry cycle."""
-
-    sent: int
-    completed: int
-    duplicates: int
-    outcomes: dict[str, int] = field(default_factory=dict)
 
 
 class SurvivalFlow:
@@ -117,13 +107,11 @@ class SurvivalFlow:
         """People with an outcome row."""
         return self._pension.completed(self.batch_id) if self._pension else 0
 
-    def finish(self) -> SurvivalResult:
+    def finish(self) -> FlowResult:
         """Read the outcome files: distinct people, duplicated rows, outcomes."""
         rows = self._pension.read_outcomes(self.batch_id) if self._pension else []
-        distinct = {row.record_seq for row in rows}
-        return SurvivalResult(
-            sent=self._records + len(self.mistaken),
-            completed=len(distinct),
-            duplicates=len(rows) - len(distinct),
-            outcomes=dict(Counter(str(row.outcome) for row in rows)),
+        return FlowResult.counted(
+            self._records + len(self.mistaken),
+            [row.record_seq for row in rows],
+            Counter(str(row.outcome) for row in rows),
         )
