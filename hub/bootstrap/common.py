@@ -15,6 +15,7 @@ from types import MappingProxyType
 from sqlalchemy import Connection, Engine
 
 from contracts.purpose_table import PurposeTable, default_table, load_table
+from hub.core.operator.approvals import ApprovalPolicy
 from hub.core.rules.legal_basis import LegalBasisTable
 from hub.core.rules.policy import NumberPolicy
 from hub.core.runtime.body_limits import BodyLimits
@@ -36,6 +37,7 @@ from hub.settings import Settings
 __all__ = [
     "ConsumerOptions",
     "Wiring",
+    "approval_policy",
     "body_limits",
     "configure_process_logs",
     "consume",
@@ -149,6 +151,11 @@ def uow_factory(engine: Engine, chain: ChainWriter, vault: VaultKeys | None) -> 
 def load_purposes(path: Path | None = None) -> PurposeTable:
     """Load the purpose table kept in the repository (``contracts/purpose_table.toml``), or ``path``."""
     return default_table() if path is None else load_table(path)
+
+
+def approval_policy(settings: Settings) -> ApprovalPolicy:
+    """The four-eyes policy of the settings: how long a request stays open, how many reveals a day."""
+    return ApprovalPolicy.of(settings.approval.ttl_minutes, settings.approval.reveals_per_day)
 
 
 def load_policy(path: Path | None = None) -> NumberPolicy:

@@ -20,7 +20,6 @@ Examples::
 
 from __future__ import annotations
 
-import getpass
 import json
 from enum import StrEnum
 from typing import Annotated, Any
@@ -28,19 +27,19 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from contracts.errors import RenkeiError
 from contracts.purpose_table import FEDERATION, default_table
-from hub.bootstrap.common import open_database
+from hub.bootstrap.common import approval_policy, open_database
 from hub.bootstrap.operator import OperatorTools
-from hub.core.operator.approvals import ApprovalPolicy, ApprovalRefused, decide, request
+from hub.cli.invocation import fail, operator_name, settings_of
+from hub.core.operator.approvals import ApprovalRefused, decide, request
 from hub.core.operator.dead_letter_replay import operator_actor
 from hub.infra.db.engine import DATABASE_FAILURES
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.settings import Settings
 
-__all__ = ["app", "approval_json", "policy_of"]
+__all__ = ["app", "approval_json"]
 
 app = typer.Typer(
     help="Four eyes: request a privileged action, approve or reject another person's request, list them.",
@@ -48,7 +47,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 _out = Console(highlight=False)
-_err = Console(stderr=True, highlight=False)
 
 
 class ActionChoice(StrEnum):
@@ -74,32 +72,9 @@ def _group() -> None:
     """Four eyes for privileged access to numbers."""
 
 
-def _settings(ctx: typer.Context) -> Settings:
-    return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
-
-
-def policy_of(settings: Settings) -> ApprovalPolicy:
-    """The approval policy of the settings."""
-    return ApprovalPolicy.of(settings.approval.ttl_minutes, settings.approval.reveals_per_day)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    _err.print(Text(f"error: {message}", style="red"))
-    return typer.Exit(code)
-
-
-def _operator(given: str | None) -> str:
-    if given and given.strip():
-        return given.strip()
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        raise _fail("cannot tell who you are: pass --operator NAME") from None
-
-
 def _org(org: str) -> str:
     if org != FEDERATION and default_table().actor(org) is None:
-        raise _fail(f"--org {org!r} is neither federation nor a 構成組合 of the purpose table")
+        raise fail(f"--org {org!r} is neither federation nor a 構成組合 of the purpose table")
     return org
 
 
@@ -138,18 +113,18 @@ def _target(
 ) -> dict[str, Any]:
     if action is ActionChoice.RESOLVE_HOLD:
         if not hold or (link_candidate is None) == (not reject_all):
-            raise _fail("resolve_hold needs --hold and exactly one of --link-candidate N and --reject")
+            raise fail("resolve_hold needs --hold and exactly one of --link-candidate N and --reject")
         return {"hold_id": hold, "link_candidate": link_candidate}
     if action is ActionChoice.REVEAL_NUMBER:
         if dead_letter is None or sealed_index is None:
-            raise _fail("reveal_number needs --dead-letter ID and --sealed-index N")
+            raise fail("reveal_number needs --dead-letter ID and --sealed-index N")
         return {"dead_letter_id": dead_letter, "sealed_index": sealed_index}
     try:
         chosen = sorted({int(i) for i in (ids or "").split(",") if i.strip()})
     except ValueError:
-        raise _fail("--ids is a comma-separated list of dead letter ids") from None
+        raise fail("--ids is a comma-separated list of dead letter ids") from None
     if not chosen:
-        raise _fail(f"{action.value} needs --ids (dead letters carrying numbers are named one by one)")
+        raise fail(f"{action.value} needs --ids (dead letters carrying numbers are named one by one)")
     return {"ids": chosen}
 
 
@@ -174,7 +149,7 @@ def request_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Ask a second person to approve a privileged action; prints the request's id."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     target = _target(
         action,
         hold=hold,
@@ -184,7 +159,7 @@ def request_cmd(
         dead_letter=dead_letter,
         sealed_index=sealed_index,
     )
-    who, where = _operator(operator), _org(org)
+    who, where = operator_name(operator), _org(org)
     tools = _tools(settings)
     try:
         with tools.uow_factory() as uow:
@@ -196,13 +171,13 @@ def request_cmd(
                 by=who,
                 org=where,
                 actor=operator_actor(who),
-                policy=policy_of(settings),
+                policy=approval_policy(settings),
             )
             uow.commit()
     except ApprovalRefused as exc:
-        raise _fail(str(exc), 1) from None
+        raise fail(str(exc), 1) from None
     except DATABASE_FAILURES as exc:
-        raise _fail(f"the database failed ({type(exc).__name__}); is the schema current?") from exc
+        raise fail(f"the database failed ({type(exc).__name__}); is the schema current?") from exc
     finally:
         tools.close()
     if as_json:
@@ -224,8 +199,8 @@ def _decide(
     org: str,
     as_json: bool,
 ) -> None:
-    settings = _settings(ctx)
-    who, where = _operator(operator), _org(org)
+    settings = settings_of(ctx)
+    who, where = operator_name(operator), _org(org)
     tools = _tools(settings)
     try:
         with tools.uow_factory() as uow:
@@ -238,16 +213,16 @@ def _decide(
                     org=where,
                     actor=operator_actor(who),
                     note=note,
-                    policy=policy_of(settings),
+                    policy=approval_policy(settings),
                 )
             except ApprovalRefused:
                 uow.commit()  # the refusal's record
                 raise
             uow.commit()
     except ApprovalRefused as exc:
-        raise _fail(str(exc), 1) from None
+        raise fail(str(exc), 1) from None
     except RenkeiError as exc:
-        raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
+        raise fail(f"{type(exc).__name__}: {exc}", 1) from None
     finally:
         tools.close()
     if as_json:
@@ -305,14 +280,14 @@ def list_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """List requests, newest first (ids, targets and names; never a number)."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     statuses = () if status is StatusChoice.ALL else (ApprovalStatus(status.value),)
     tools = _tools(settings)
     try:
         with tools.uow_factory() as uow:
             found = uow.approvals.find(statuses=statuses, limit=limit)
     except DATABASE_FAILURES as exc:
-        raise _fail(f"the database failed ({type(exc).__name__}); is the schema current?") from exc
+        raise fail(f"the database failed ({type(exc).__name__}); is the schema current?") from exc
     finally:
         tools.close()
     if as_json:

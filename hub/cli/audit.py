@@ -27,6 +27,7 @@ from rich.table import Table
 from contracts.errors import ConfigurationError
 from hub.bootstrap.operator import checkpoint_now, checkpoint_signer
 from hub.cli.failures import database_errors
+from hub.cli.invocation import settings_of
 from hub.infra.audit.anchor import append_anchor, newest_anchor, read_anchors
 from hub.infra.audit.codec import canonical_at
 from hub.infra.audit.query import ExportFormat, RecordFilter, export_provisions, export_records, search
@@ -52,11 +53,6 @@ SinceOpt = Annotated[str | None, typer.Option(help="from this time (inclusive; I
 UntilOpt = Annotated[
     str | None, typer.Option(help="before this time (exclusive; ISO 8601, UTC if no offset)")
 ]
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    # Tests and the parent command may pass Settings as the click context object.
-    return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -120,7 +116,7 @@ def verify_cmd(
     catches the newest records cut away together with their checkpoints, which nothing inside the database
     can show.
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         keys = _trusted_keys(settings, public_key)
         anchored, anchor_problems = read_anchors(anchors) if anchors is not None else ([], [])
@@ -173,7 +169,7 @@ def search_cmd(
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="at most this many records")] = 100,
 ) -> None:
     """Find access records: who touched what, when and why (oldest first)."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     start, end = _time(since, "since"), _time(until, "until")
     with _engine(settings) as engine, engine.connect() as conn:
         records = search(
@@ -225,7 +221,7 @@ def export_cmd(
     until: UntilOpt = None,
 ) -> None:
     """Export access records (or 情報提供等記録) as JSON lines or CSV, oldest first, streaming."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     start, end = _time(since, "since"), _time(until, "until")
     with _engine(settings) as engine, engine.connect() as conn, _output(output) as out:
         if provision:
@@ -239,7 +235,7 @@ def export_cmd(
 @app.command("checkpoint")
 def checkpoint_cmd(ctx: typer.Context) -> None:
     """Seal the current chain heads in a signed checkpoint now."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         signer = checkpoint_signer(settings)
     except ConfigurationError as exc:
@@ -267,7 +263,7 @@ def anchor_cmd(
     anything the database administrator cannot change; `renkei audit verify --anchors FILE` then proves that
     no checkpoint, and no record it sealed, was cut away since. The line holds an id, a time and a digest.
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     with _engine(settings) as engine, engine.connect() as conn:
         anchor = newest_anchor(conn)
     if anchor is None:
@@ -285,7 +281,7 @@ def anchor_cmd(
 @app.command("public-key")
 def public_key_cmd(ctx: typer.Context) -> None:
     """Print the checkpoint verification key (PEM), to hand to auditors."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         signer = load_signer(settings.audit_key_path)
     except ConfigurationError as exc:

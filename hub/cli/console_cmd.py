@@ -16,9 +16,9 @@ from rich.console import Console
 
 from contracts.errors import ConfigurationError
 from contracts.usage_number import UsageNumber, UsageNumberKind
+from hub.cli.invocation import settings_of
 from hub.console.roles import FEDERATION, valid_org
 from hub.console.users import hash_password, hash_token, load_users, new_token
-from hub.settings import Settings
 
 __all__ = ["app"]
 
@@ -33,10 +33,6 @@ members = typer.Typer(
 app.add_typer(members, name="members")
 
 _err = Console(stderr=True, highlight=False)
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
 
 
 def _fail(message: str) -> typer.Exit:
@@ -63,7 +59,7 @@ def console(
     from hub.console.app import create_app
     from hub.infra.keys.service_keys import console_keys
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         users = load_users(settings.console.users_file)
     except ConfigurationError as exc:
@@ -142,7 +138,7 @@ def members_load(
             if not valid_org(code) or code == FEDERATION:
                 raise _fail(f"line {line}: association must be an association code")
             rows.append((usage, code))
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     configure_process_logs(settings, stderr=False)
     tools = OperatorTools(settings, engine=open_database(settings), keys=operator_keys(settings))
     try:

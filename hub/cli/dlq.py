@@ -16,7 +16,6 @@ Exit codes: 0 done; 1 a replay or discard failed part-way (the report says what 
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -33,11 +32,11 @@ from rich.text import Text
 
 from contracts.errors import ConfigurationError, RenkeiError
 from contracts.redaction import redact_bytes, redact_text
-from hub.bootstrap.common import open_database
+from hub.bootstrap.common import approval_policy, open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.bootstrap.transports import pika_transports
-from hub.cli.approvals_cmd import policy_of
 from hub.cli.failures import database_errors
+from hub.cli.invocation import fail, operator_name, settings_of
 from hub.core.operator.approvals import ApprovalRefused, consume
 from hub.core.operator.dead_letter_replay import DeadLetterOperations, OperationReport, operator_actor
 from hub.infra.db.engine import make_engine
@@ -96,23 +95,13 @@ ApprovalOpt = Annotated[
 IdsArg = Annotated[list[int] | None, typer.Argument(help="dead letter ids", show_default=False)]
 
 
-def _settings(ctx: typer.Context) -> Settings:
-    # Tests and a parent command may pass Settings as the click context object.
-    return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    _err.print(Text(f"error: {message}", style="red"))
-    return typer.Exit(code)
-
-
 def _time(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise _fail(f"--{name} is not an ISO 8601 time: {value!r}") from None
+        raise fail(f"--{name} is not an ISO 8601 time: {value!r}") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
@@ -129,7 +118,7 @@ def _shown(value: object) -> str:
 def _store(settings: Settings) -> Iterator[DeadLetterStore]:
     engine = make_engine(settings.database_url)
     try:
-        with database_errors(_fail, RenkeiError), engine.connect() as conn:
+        with database_errors(fail, RenkeiError), engine.connect() as conn:
             yield SqlDeadLetterStore(conn)
     finally:
         engine.dispose()
@@ -200,7 +189,7 @@ def list_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """List dead letters (pending by default), oldest first; JSON lines with --json."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     query = _query(
         settings,
         ids=None,
@@ -239,7 +228,7 @@ def groups_cmd(
     ctx: typer.Context, *, status: StatusOpt = StatusChoice.PENDING, as_json: JsonOpt = False
 ) -> None:
     """Failure groups (exception type + stage + message type) with counts and first/last seen."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     with _store(settings) as store:
         groups = store.groups(_statuses(status))
     if as_json:
@@ -287,11 +276,11 @@ def show_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """One dead letter: its failure, headers and body, redacted (no number is ever shown)."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     with _store(settings) as store:
         d = store.get(dead_letter_id)
     if d is None:
-        raise _fail(f"no dead letter {dead_letter_id}", 1)
+        raise fail(f"no dead letter {dead_letter_id}", 1)
     headers = {_shown(k): _shown(v) if isinstance(v, str) else v for k, v in sorted(d.headers.items())}
     body = _body_text(d.body)
     if as_json:
@@ -311,18 +300,9 @@ def show_cmd(
     _out.print(Text(body))
 
 
-def _operator(given: str | None) -> str:
-    if given:
-        return given
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in a bare container
-        raise _fail("cannot tell who you are: pass --operator NAME") from None
-
-
 def _selection(settings: Settings, ids: list[int] | None, **filters: str | None) -> DeadLetterQuery:
     if not ids and not any(filters.values()):
-        raise _fail("name dead letter ids, or select with --group, --type, --source, --since or --until")
+        raise fail("name dead letter ids, or select with --group, --type, --source, --since or --until")
     # Named ids are looked at whatever their status, so that a skipped one is reported as such.
     statuses = () if ids else (DeadLetterStatus.PENDING, DeadLetterStatus.REPLAYING)
     return _query(
@@ -350,7 +330,7 @@ def _approval(
     if approval_id is None:
         return None
     if not ids:
-        raise _fail("--approval goes with dead letter ids, named one by one (not a selection)")
+        raise fail("--approval goes with dead letter ids, named one by one (not a selection)")
     with tools.uow_factory() as uow:
         try:
             taken = consume(
@@ -360,7 +340,7 @@ def _approval(
                 target={"ids": sorted(set(ids))},
                 by=who,
                 actor=operator_actor(who),
-                policy=policy_of(settings),
+                policy=approval_policy(settings),
             )
         finally:
             uow.commit()  # the use, or the refusal's record
@@ -373,13 +353,48 @@ def _act(settings: Settings, action: Callable[[OperatorTools], OperationReport])
     try:
         return action(tools)
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     except ApprovalRefused as exc:
-        raise _fail(f"{exc}; nothing was done", 1) from exc
+        raise fail(f"{exc}; nothing was done", 1) from exc
     except RenkeiError as exc:
-        raise _fail(f"{exc} ({exc.code}); nothing more was done", 1) from exc
+        raise fail(f"{exc} ({exc.code}); nothing more was done", 1) from exc
     finally:
         tools.close()
+
+
+Operation = Callable[[OperatorTools, DeadLetterQuery, str, Approval | None], OperationReport]
+"""A replay or a discard: with these tools, of this selection, by this operator, under the request taken."""
+
+
+def _operate(
+    ctx: typer.Context,
+    operation: Operation,
+    action: ApprovalAction,
+    ids: list[int] | None,
+    *,
+    operator: str | None,
+    approval: str | None,
+    dry_run: bool,
+    as_json: bool,
+    **filters: str | None,
+) -> None:
+    """Select the dead letters, name the operator, take the approved request (not on a dry run), act, report.
+
+    What a replay and a discard share, in this order: bad usage stops before the database is opened.
+    """
+    settings = settings_of(ctx)
+    query = _selection(settings, ids, **filters)
+    who = operator_name(operator)
+
+    def act(tools: OperatorTools) -> OperationReport:
+        taken = (
+            None
+            if dry_run
+            else _approval(tools, approval, action=action, ids=ids, who=who, settings=settings)
+        )
+        return operation(tools, query, who, taken)
+
+    _report(_act(settings, act), as_json)
 
 
 def _report(report: OperationReport, as_json: bool) -> None:
@@ -430,20 +445,10 @@ def replay_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Publish dead letters back to the queue they failed on, with their provenance; recorded first."""
-    settings = _settings(ctx)
-    query = _selection(
-        settings, ids, group=group, message_type=message_type, source=source, since=since, until=until
-    )
-    who = _operator(operator)
 
-    def replay(tools: OperatorTools) -> OperationReport:
-        action = ApprovalAction.REPLAY_DEAD_LETTERS
-        taken = (
-            None
-            if dry_run
-            else _approval(tools, approval, action=action, ids=ids, who=who, settings=settings)
-        )
-
+    def replay(
+        tools: OperatorTools, query: DeadLetterQuery, who: str, taken: Approval | None
+    ) -> OperationReport:
         def run(transport: Transport | None) -> OperationReport:
             operations = DeadLetterOperations(tools.uow_factory, transport, routes=tools.replay_routes)
             return operations.replay(
@@ -455,7 +460,21 @@ def replay_cmd(
         with tools.transport("dlq-replay") as transport:  # closed once the replay is done
             return run(transport)
 
-    _report(_act(settings, replay), as_json)
+    _operate(
+        ctx,
+        replay,
+        ApprovalAction.REPLAY_DEAD_LETTERS,
+        ids,
+        operator=operator,
+        approval=approval,
+        dry_run=dry_run,
+        as_json=as_json,
+        group=group,
+        message_type=message_type,
+        source=source,
+        since=since,
+        until=until,
+    )
 
 
 @app.command("discard")
@@ -476,22 +495,27 @@ def discard_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Archive pending dead letters with a reason (kept, never deleted); recorded."""
-    settings = _settings(ctx)
-    query = _selection(
-        settings, ids, group=group, message_type=message_type, source=source, since=since, until=until
-    )
-    who = _operator(operator)
 
-    def discard(tools: OperatorTools) -> OperationReport:
-        action = ApprovalAction.DISCARD_DEAD_LETTERS
-        taken = (
-            None
-            if dry_run
-            else _approval(tools, approval, action=action, ids=ids, who=who, settings=settings)
-        )
+    def discard(
+        tools: OperatorTools, query: DeadLetterQuery, who: str, taken: Approval | None
+    ) -> OperationReport:
         operations = DeadLetterOperations(tools.uow_factory)
         return operations.discard(
             query, operator=who, reason=reason, limit=limit, dry_run=dry_run, approval=taken
         )
 
-    _report(_act(settings, discard), as_json)
+    _operate(
+        ctx,
+        discard,
+        ApprovalAction.DISCARD_DEAD_LETTERS,
+        ids,
+        operator=operator,
+        approval=approval,
+        dry_run=dry_run,
+        as_json=as_json,
+        group=group,
+        message_type=message_type,
+        source=source,
+        since=since,
+        until=until,
+    )

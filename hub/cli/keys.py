@@ -38,6 +38,7 @@ from contracts.errors import BrokerUnavailable, ConfigurationError, SealError
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
 from hub.bootstrap.transports import TransportFactory, pika_transports
+from hub.cli.invocation import settings_of
 from hub.infra.broker.topology import COUNTERPARTS, Names
 from hub.infra.db.engine import DATABASE_FAILURES
 from hub.infra.keys.keyring import (
@@ -104,10 +105,6 @@ newer one within seconds; this leaves messages sealed just before time to be han
 _EXIT_ERROR: Final = 2
 _EXIT_IN_USE: Final = 3
 _RECIPIENTS_SEALED_FOR: Final = ("hub", "jlis", "intermediate_server", "eltax")
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
 
 
 def _fail(console: Console, message: str, code: int = _EXIT_ERROR) -> typer.Exit:
@@ -191,7 +188,7 @@ def init_cmd(
     """Make one keyring per service, each holding only the keys that service needs."""
     console = Console()
     try:
-        report = init_keys(_settings(ctx), out=out, import_v1=import_v1)
+        report = init_keys(settings_of(ctx), out=out, import_v1=import_v1)
     except (ConfigurationError, OSError) as exc:
         raise _fail(console, str(exc)) from exc
     if as_json:
@@ -279,7 +276,7 @@ def show_cmd(
     """List the key ids and kinds SERVICE's keyring holds (never key material)."""
     console = Console()
     try:
-        report = show_keys(_settings(ctx), _service(service))
+        report = show_keys(settings_of(ctx), _service(service))
     except ConfigurationError as exc:
         raise _fail(console, str(exc)) from exc
     if as_json:
@@ -402,7 +399,7 @@ def rotate_cmd(
     console = Console()
     try:
         report = rotate_keys(
-            _settings(ctx),
+            settings_of(ctx),
             kek=kek,
             blind_index=blind_index,
             token_root=token_root,
@@ -501,7 +498,7 @@ def rewrap_cmd(
     err = Console(stderr=True)
     try:
         with _bars(err, not as_json) as tick:
-            report = rewrap_keys(_settings(ctx), tick, dry_run=dry_run)
+            report = rewrap_keys(settings_of(ctx), tick, dry_run=dry_run)
     except (ConfigurationError, SealError) as exc:
         raise _fail(console, str(exc)) from exc
     except DATABASE_FAILURES as exc:
@@ -714,7 +711,7 @@ def retire_cmd(
     """Step 3 of 3: destroy an old key version in every keyring once nothing uses it (refused with counts)."""
     console = Console()
     try:
-        report = retire_key(_settings(ctx), key, version, grace=timedelta(seconds=grace), dry_run=dry_run)
+        report = retire_key(settings_of(ctx), key, version, grace=timedelta(seconds=grace), dry_run=dry_run)
     except KeyInUse as exc:
         if as_json:
             typer.echo(json.dumps(exc.report.as_json(), indent=2))

@@ -21,13 +21,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from contracts.errors import RenkeiError
 from contracts.individual_number import IndividualNumber
-from hub.bootstrap.common import open_database
+from hub.bootstrap.common import approval_policy, open_database
 from hub.bootstrap.operator import OperatorTools
-from hub.cli.approvals_cmd import policy_of
+from hub.cli.invocation import fail, settings_of
 from hub.core.operator.approvals import ApprovalPolicy, ApprovalRefused, ApprovalRequired, consume
 from hub.core.operator.dead_letter_replay import operator_actor
 from hub.core.operator.holds import ResolutionRefused, record_refused_resolution, resolve_hold
@@ -38,7 +37,6 @@ from hub.ports.actors import MessageActor
 from hub.ports.approvals import ApprovalAction
 from hub.ports.holds import Hold, HoldNotPending, QueriedInfo, UnknownHold
 from hub.ports.vault import NumberConflict
-from hub.settings import Settings
 
 __all__ = ["app", "hold_json"]
 
@@ -48,7 +46,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold numbers
 )
 _out = Console(highlight=False)
-_err = Console(stderr=True, highlight=False)
 MASKED = IndividualNumber.MASK
 
 
@@ -57,13 +54,8 @@ def _group() -> None:
     """The vault: links held for an operator."""
 
 
-def _settings(ctx: typer.Context) -> Settings:
-    # Tests and a parent command may pass Settings as the click context object.
-    return ctx.obj if isinstance(ctx.obj, Settings) else Settings()
-
-
 def _tools(ctx: typer.Context) -> OperatorTools:
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     return OperatorTools(settings, engine=open_database(settings), keys=operator_keys(settings))
 
 
@@ -120,7 +112,7 @@ def pending(
             holds = uow.holds.pending(limit=limit)
             total = uow.holds.count_pending()
     except DATABASE_FAILURES as exc:
-        raise _fail(f"the database failed ({type(exc).__name__}); is the schema current?", 2) from exc
+        raise fail(f"the database failed ({type(exc).__name__}); is the schema current?", 2) from exc
     finally:
         tools.close()
     if as_json:
@@ -144,11 +136,6 @@ def pending(
     _out.print(table)
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    _err.print(Text(f"error: {message}", style="red"))
-    return typer.Exit(code)
-
-
 @app.command("resolve")
 def resolve(
     ctx: typer.Context,
@@ -167,9 +154,9 @@ def resolve(
 ) -> None:
     """Resolve one held link under an approved request: link a candidate, or reject; recorded first."""
     if (link_candidate is None) == (not reject):
-        raise _fail("give exactly one of --link-candidate N and --reject", 2)
+        raise fail("give exactly one of --link-candidate N and --reject", 2)
     if not reason.strip() or not operator.strip():
-        raise _fail("--reason and --operator must not be empty", 2)
+        raise fail("--reason and --operator must not be empty", 2)
     tools = _tools(ctx)
     try:
         outcome = _resolve(
@@ -179,7 +166,7 @@ def resolve(
             operator.strip(),
             reason.strip(),
             approval,
-            policy_of(_settings(ctx)),
+            approval_policy(settings_of(ctx)),
         )
     finally:
         tools.close()
@@ -232,16 +219,16 @@ def _resolve(  # noqa: PLR0917 (one call site, private)
             uow.outbox.add([to_outgoing(env, tools.exchanges) for env in answers])
             uow.commit()
     except ApprovalRequired as exc:
-        raise _fail(
+        raise fail(
             f"{exc}: renkei approvals request resolve_hold --hold {hold_id} "
             + (f"--link-candidate {link_candidate}" if link_candidate is not None else "--reject")
             + ' --reason "..."',
             2,
         ) from None
     except ApprovalRefused as exc:
-        raise _fail(str(exc), 1) from None
+        raise fail(str(exc), 1) from None
     except (UnknownHold, HoldNotPending, ResolutionRefused) as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
     except NumberConflict as exc:
         with factory() as uow:
             record_refused_resolution(
@@ -253,13 +240,13 @@ def _resolve(  # noqa: PLR0917 (one call site, private)
                 problem=exc.code,
             )
             uow.commit()
-        raise _fail(
+        raise fail(
             "the candidate's number belongs to another subject in the vault; nothing was linked "
             "(the refusal is recorded)",
             1,
         ) from None
     except RenkeiError as exc:
-        raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
+        raise fail(f"{type(exc).__name__}: {exc}", 1) from None
     decided = (
         f"linked candidate {link_candidate}" if link_candidate is not None else "rejected every candidate"
     )

@@ -31,10 +31,11 @@ from contracts.errors import AuditWriteFailed, ConfigurationError, SealError
 from contracts.individual_number import IndividualNumber
 from contracts.redaction import redact_text
 from contracts.sealing import Unsealer
+from hub.bootstrap.common import approval_policy
 from hub.console.auth import Principal
 from hub.console.context import state_of
 from hub.console.render import SealedRef, sealed_value
-from hub.core.operator.approvals import ApprovalPolicy, approval_details, consume
+from hub.core.operator.approvals import approval_details, consume
 from hub.ports.approvals import Approval, ApprovalAction
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter
@@ -98,9 +99,8 @@ def _subject_token(request: Request, number: IndividualNumber) -> tuple[str, ...
 
 def _take(request: Request, principal: Principal, row: DeadLetter, index: int, approval_id: str) -> Approval:
     """The approved request to reveal exactly this number, taken (used once); a refusal is recorded."""
-    state = state_of(request)
-    settings = state.root.settings.approval
-    with state.root.uow_factory() as uow:
+    root = state_of(request).root
+    with root.uow_factory() as uow:
         try:
             taken = consume(
                 uow,
@@ -109,7 +109,7 @@ def _take(request: Request, principal: Principal, row: DeadLetter, index: int, a
                 target={"dead_letter_id": row.id, "sealed_index": index},
                 by=principal.user.name,
                 actor=principal.user.actor,
-                policy=ApprovalPolicy.of(settings.ttl_minutes, settings.reveals_per_day),
+                policy=approval_policy(root.settings),
             )
         finally:
             uow.commit()  # the use, or the refusal's record

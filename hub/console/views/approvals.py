@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from contracts.errors import ConfigurationError
+from hub.bootstrap.common import approval_policy
 from hub.console.auth import Principal, Refused, check_scope, require
 from hub.console.context import state_of
 from hub.console.pages import render
@@ -64,8 +65,7 @@ STATUS_LABELS: Final = {"pending": "承認待ち", "approved": "承認済み", "
 
 def policy(request: Request) -> ApprovalPolicy:
     """The approval policy of the console's settings."""
-    settings = state_of(request).root.settings.approval
-    return ApprovalPolicy.of(settings.ttl_minutes, settings.reveals_per_day)
+    return approval_policy(state_of(request).root.settings)
 
 
 def _needs(action: ApprovalAction) -> Permission:
