@@ -40,7 +40,7 @@ from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.ports.dead_letters import DeadLetter
 
-__all__ = ["api", "approval_out", "pages", "policy", "visible"]
+__all__ = ["api", "approval_out", "done_page", "pages", "policy", "visible"]
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/approvals", tags=["approvals"])
@@ -219,6 +219,13 @@ def _decide(req: Request, principal: Principal, approval_id: str, body: Approval
     return done
 
 
+def done_page(req: Request, approval: Approval) -> HTMLResponse:
+    """The page after a request is made or decided: where it stands and what happens next."""
+    return render(
+        req, "approval_done.html", approval=approval_out(approval), labels=LABELS, status_labels=STATUS_LABELS
+    )
+
+
 def _list(req: Request, principal: Principal, status: str | None, limit: int) -> list[Approval]:
     statuses = () if status in (None, "all") else (ApprovalStatus(status),)
     with state_of(req).root.uow_factory() as uow:
@@ -315,10 +322,7 @@ def request_form(
         raise HTTPException(
             422, "a reveal names its dead letter and number; a replay or discard its ids"
         ) from exc
-    made = make_request(req, principal, body)
-    return render(
-        req, "approval_done.html", approval=approval_out(made), labels=LABELS, status_labels=STATUS_LABELS
-    )
+    return done_page(req, make_request(req, principal, body))
 
 
 @pages.post("/approvals/{approval_id}/decide", response_class=HTMLResponse)
@@ -332,6 +336,4 @@ def decide_form(
 ) -> HTMLResponse:
     """Approve or reject from a form."""
     done = _decide(req, principal, approval_id, ApprovalDecisionIn(approve=decision == "approve", note=note))
-    return render(
-        req, "approval_done.html", approval=approval_out(done), labels=LABELS, status_labels=STATUS_LABELS
-    )
+    return done_page(req, done)

@@ -39,7 +39,7 @@ from hub.console.schemas import (
     SealedOut,
 )
 from hub.console.scope import dead_letter_owner, visible_dead_letters
-from hub.console.views.approvals import LABELS, STATUS_LABELS, approval_out, make_request
+from hub.console.views.approvals import LABELS, approval_out, done_page, make_request
 from hub.console.views.approvals import policy as approval_policy
 from hub.core.operator.approvals import ApprovalRefused, ApprovalRequired, consume
 from hub.core.operator.dead_letter_replay import DeadLetterOperations, OperationReport
@@ -180,6 +180,20 @@ class _Action:
     limit: int
     dry_run: bool
     approval_id: str | None = None
+
+    @classmethod
+    def asked(cls, operation: str, body: ActionIn) -> _Action:
+        """The ``operation`` a JSON request asks for."""
+        return cls(
+            operation,
+            body.ids,
+            body.group,
+            body.reason,
+            body.rate,
+            body.limit,
+            body.dry_run,
+            body.approval_id,
+        )
 
 
 def _approval(request: Request, principal: Principal, action: _Action) -> Approval | None:
@@ -328,19 +342,13 @@ def detail_api(request: Request, principal: View, dead_letter_id: DeadLetterId) 
 @api.post("/replay", response_model=ActionOut, responses=_ERRORS, summary="Replay dead letters")
 def replay_api(request: Request, principal: Act, body: ActionIn) -> ActionOut:
     """Replay by ids or group, at most ``limit`` at ``rate`` per second; recorded before publishing."""
-    action = _Action(
-        "replay", body.ids, body.group, body.reason, body.rate, body.limit, body.dry_run, body.approval_id
-    )
-    return _report_out(_act(request, principal, action))
+    return _report_out(_act(request, principal, _Action.asked("replay", body)))
 
 
 @api.post("/discard", response_model=ActionOut, responses=_ERRORS, summary="Discard dead letters")
 def discard_api(request: Request, principal: Act, body: ActionIn) -> ActionOut:
     """Archive by ids or group with a reason (never deleted); recorded in the same transaction."""
-    action = _Action(
-        "discard", body.ids, body.group, body.reason, body.rate, body.limit, body.dry_run, body.approval_id
-    )
-    return _report_out(_act(request, principal, action))
+    return _report_out(_act(request, principal, _Action.asked("discard", body)))
 
 
 @api.post(
@@ -462,10 +470,7 @@ def reveal_request_form(
     body = RevealRequestIn(
         action="reveal_number", dead_letter_id=row.id, sealed_index=sealed_index, reason=reason
     )
-    made = make_request(request, principal, body)
-    return render(
-        request, "approval_done.html", approval=approval_out(made), labels=LABELS, status_labels=STATUS_LABELS
-    )
+    return done_page(request, make_request(request, principal, body))
 
 
 @pages.post("/dead-letters/{dead_letter_id}/reveal", response_class=HTMLResponse)
