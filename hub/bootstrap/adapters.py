@@ -18,7 +18,7 @@ from adapters.jlis import JlisAdapter
 from adapters.pension import ExchangeDirectory, PensionAdapter
 from contracts.errors import ConfigurationError
 from contracts.link import Adapter, PollingAdapter
-from hub.bootstrap.common import Wiring, body_limits, consume
+from hub.bootstrap.common import Wiring, body_limits, consume, spec_named
 from hub.bootstrap.transports import TransportFactory
 from hub.core.runtime.hosting import AdapterHost, DirectoryPoller, HostDeps
 from hub.infra.crypto.link_cipher import AeadLinkCipher
@@ -111,10 +111,7 @@ def adapter_spec(name: str) -> AdapterSpec:
     Raises:
         ValueError: there is no such adapter.
     """
-    try:
-        return ADAPTER_SPECS[name]
-    except KeyError:
-        raise ValueError(f"unknown adapter {name!r}; choose one of {', '.join(ADAPTER_SPECS)}") from None
+    return spec_named(ADAPTER_SPECS, name, "adapter")
 
 
 def build_adapter_host(

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -46,6 +48,7 @@ __all__ = [
     "load_purposes",
     "open_database",
     "process_chain",
+    "spec_named",
     "uow_factory",
 ]
 
@@ -151,6 +154,21 @@ def uow_factory(engine: Engine, chain: ChainWriter, vault: VaultKeys | None) -> 
 def load_purposes(path: Path | None = None) -> PurposeTable:
     """Load the purpose table kept in the repository (``contracts/purpose_table.toml``), or ``path``."""
     return default_table() if path is None else load_table(path)
+
+
+_Spec = TypeVar("_Spec")
+
+
+def spec_named(specs: Mapping[str, _Spec], name: str, kind: str) -> _Spec:
+    """The spec of the ``kind`` (adapter, simulator) called ``name`` in its table.
+
+    Raises:
+        ValueError: there is no such ``kind``; the message lists the names there are.
+    """
+    try:
+        return specs[name]
+    except KeyError:
+        raise ValueError(f"unknown {kind} {name!r}; choose one of {', '.join(specs)}") from None
 
 
 def approval_policy(settings: Settings) -> ApprovalPolicy:

@@ -67,9 +67,7 @@ class OperatorTools:
         Raises:
             ConfigurationError: these tools were built without the operator's keys.
         """
-        if self._keys is None:
-            raise ConfigurationError("this operator command was built without the operator's keys")
-        return HpkeUnsealer(self._keys.unsealing)
+        return HpkeUnsealer(self._operator_keys().unsealing)
 
     def hub_sealer(self) -> HpkeSealer:
         """What seals for the hub under its current key (re-sealing held candidates before a retirement).
@@ -77,9 +75,12 @@ class OperatorTools:
         Raises:
             ConfigurationError: these tools were built without the operator's keys.
         """
+        return HpkeSealer(self._operator_keys().sealing)
+
+    def _operator_keys(self) -> OperatorKeys:
         if self._keys is None:
             raise ConfigurationError("this operator command was built without the operator's keys")
-        return HpkeSealer(self._keys.sealing)
+        return self._keys
 
     @contextmanager
     def transport(self, role: str) -> Iterator[Transport]:

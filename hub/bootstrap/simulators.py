@@ -18,7 +18,7 @@ from adapters.intermediate_server import IntermediateServerSimulator, Permission
 from adapters.jlis import JlisSimulator, NewEntitlementRegister, SyntheticPopulation
 from contracts.errors import ConfigurationError
 from contracts.link import CounterpartFile, Simulator
-from hub.bootstrap.common import Wiring, body_limits, consume, load_legal_basis_table
+from hub.bootstrap.common import Wiring, body_limits, consume, load_legal_basis_table, spec_named
 from hub.bootstrap.transports import TransportFactory
 from hub.core.rules.legal_basis import MUNICIPALITY
 from hub.core.runtime.hosting import HostDeps, SimulatorHost, counterpart_message
@@ -141,10 +141,7 @@ def simulator_spec(name: str) -> SimulatorSpec:
     Raises:
         ValueError: there is no such simulator.
     """
-    try:
-        return SIMULATOR_SPECS[name]
-    except KeyError:
-        raise ValueError(f"unknown simulator {name!r}; choose one of {', '.join(SIMULATOR_SPECS)}") from None
+    return spec_named(SIMULATOR_SPECS, name, "simulator")
 
 
 def build_simulator_host(

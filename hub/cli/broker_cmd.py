@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -132,12 +133,7 @@ def users_apply(
     as the operator (`renkei topology apply`): only the operator may.
     """
     settings = Settings()
-    try:
-        users = apply_users(settings, vhost=vhost)
-    except RenkeiError as exc:
-        Console(stderr=True).print(f"[red]broker users not applied:[/red] {exc}")
-        raise typer.Exit(1) from None
-    _print_users(users, as_json, verb="applied")
+    _change_users("applied", lambda: apply_users(settings, vhost=vhost), as_json)
 
 
 @users_app.command("delete")
@@ -149,12 +145,7 @@ def users_delete(
     settings = Settings()
     if not yes:
         typer.confirm(f"delete the broker users {settings.exchange_prefix}-*?", abort=True)
-    try:
-        users = delete_users(settings)
-    except RenkeiError as exc:
-        Console(stderr=True).print(f"[red]broker users not deleted:[/red] {exc}")
-        raise typer.Exit(1) from None
-    _print_users(users, as_json, verb="deleted")
+    _change_users("deleted", lambda: delete_users(settings), as_json)
 
 
 @users_app.command("show")
@@ -163,6 +154,16 @@ def users_show(
 ) -> None:
     """List every service's broker user and its permissions (regexes); the broker is not touched."""
     _print_users(defs.broker_users(Settings().exchange_prefix), as_json, verb=None)
+
+
+def _change_users(verb: str, change: Callable[[], tuple[defs.BrokerUser, ...]], as_json: bool) -> None:
+    """Make the ``change`` to the broker's users and print them, or say why they were not ``verb``."""
+    try:
+        users = change()
+    except RenkeiError as exc:
+        Console(stderr=True).print(f"[red]broker users not {verb}:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _print_users(users, as_json, verb=verb)
 
 
 def _print_users(users: tuple[defs.BrokerUser, ...], as_json: bool, *, verb: str | None) -> None:

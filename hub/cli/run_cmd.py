@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from contracts.errors import ConfigurationError
-from hub.bootstrap.adapters import ADAPTER_SPECS, adapter_spec, build_adapter_host
+from hub.bootstrap.adapters import ADAPTER_SPECS, AdapterSpec, adapter_spec, build_adapter_host
 from hub.bootstrap.broker_identity import establish_identity, topology_declarer
 from hub.bootstrap.common import configure_process_logs, open_database
 from hub.bootstrap.hub_worker import HubWorkerRoot, worker_checkpoint_signer
 from hub.bootstrap.prepare import prepare_broker, prepare_database
-from hub.bootstrap.simulators import SIMULATOR_SPECS, build_simulator_host, simulator_spec
+from hub.bootstrap.simulators import SIMULATOR_SPECS, SimulatorSpec, build_simulator_host, simulator_spec
 from hub.bootstrap.transports import TransportFactory, pika_transports
 from hub.demo.data import demo_population, demo_world
 from hub.infra.db.engine import Engine
@@ -38,10 +38,21 @@ app = typer.Typer(
 )
 
 Build = Callable[[Settings, TransportFactory], ServiceGroup]
+_Spec = TypeVar("_Spec")
 
 
-def _choices(specs: dict[str, str]) -> str:
-    return ", ".join(f"{name} ({summary})" for name, summary in specs.items())
+def _name_argument(specs: Mapping[str, AdapterSpec | SimulatorSpec]) -> Any:  # typer.Argument is typed Any
+    """The NAME of the service to run, one of ``specs``: its ``--help`` lists them with their summaries."""
+    choices = ", ".join(f"{spec.name} ({spec.summary})" for spec in specs.values())
+    return typer.Argument(help=f"one of {choices}", metavar="NAME")
+
+
+def _spec(spec_of: Callable[[str], _Spec], name: str) -> _Spec:
+    """The spec of ``name``; a name that is none is bad usage."""
+    try:
+        return spec_of(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _settings() -> Settings:
@@ -119,19 +130,10 @@ def run_hub() -> None:
 
 @app.command("adapter")
 def run_adapter(
-    name: Annotated[
-        str,
-        typer.Argument(
-            help="one of " + _choices({s.name: s.summary for s in ADAPTER_SPECS.values()}),
-            metavar="NAME",
-        ),
-    ],
+    name: Annotated[str, _name_argument(ADAPTER_SPECS)],
 ) -> None:
     """One adapter: consumes its queue (and its counterpart link or directory), publishes to the hub."""
-    try:
-        spec = adapter_spec(name)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    spec = _spec(adapter_spec, name)
 
     def build(settings: Settings, transports: TransportFactory) -> ServiceGroup:
         return build_adapter_host(spec, settings, adapter_keys(settings, spec.name), transports)
@@ -141,20 +143,11 @@ def run_adapter(
 
 @app.command("simulator")
 def run_simulator(
-    name: Annotated[
-        str,
-        typer.Argument(
-            help="one of " + _choices({s.name: s.summary for s in SIMULATOR_SPECS.values()}),
-            metavar="NAME",
-        ),
-    ],
+    name: Annotated[str, _name_argument(SIMULATOR_SPECS)],
     records: Annotated[int, typer.Option(help="size of the synthetic register")] = 1_000_000,
 ) -> None:
     """A simulated counterpart on the broker (synthetic data only)."""
-    try:
-        spec = simulator_spec(name)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    spec = _spec(simulator_spec, name)
 
     def build(settings: Settings, transports: TransportFactory) -> ServiceGroup:
         world = demo_world(demo_population(records))
