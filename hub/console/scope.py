@@ -1,23 +1,25 @@
 """A user's association scope (:mod:`hub.infra.stores.associations`) on dead letters and access records.
 
-Each function takes the caller's connection: on SQLite a second connection in the same thread would wait
-for the first one's lock.
+Each function that filters rows takes the caller's connection: on SQLite a second connection in the same
+thread would wait for the first one's lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from contracts.purpose_table import FEDERATION
-from hub.console.auth import Principal
+from hub.console.auth import Principal, check_scope
+from hub.console.context import state_of
 from hub.infra.audit.rows import StoredRecord
 from hub.infra.db.engine import Connection
 from hub.infra.stores.associations import AssociationScope, record_owner
+from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.dead_letters import DeadLetter
 
-__all__ = ["dead_letter_owner", "visible_dead_letters", "visible_records"]
+__all__ = ["dead_letter_owner", "scoped_dead_letter", "visible_dead_letters", "visible_records"]
 
 
 def dead_letter_owner(request: Request, row: DeadLetter) -> str | None:
@@ -28,6 +30,22 @@ def dead_letter_owner(request: Request, row: DeadLetter) -> str | None:
     """
     del request
     return _association(row.actor)
+
+
+def scoped_dead_letter(request: Request, principal: Principal, dead_letter_id: int) -> DeadLetter:
+    """Dead letter ``dead_letter_id``: 404 if none, refused (and recorded) outside the user's scope."""
+    with state_of(request).root.engine.connect() as conn:
+        row = SqlDeadLetterStore(conn).get(dead_letter_id)
+    if row is None:
+        raise HTTPException(404, f"no dead letter {dead_letter_id}")
+    check_scope(
+        request,
+        principal,
+        dead_letter_owner(request, row),
+        message_id=row.message_id,
+        correlation_id=row.correlation_id,
+    )
+    return row
 
 
 def _association(actor: str | None) -> str | None:

@@ -10,6 +10,8 @@ access record. An association's users see and decide only their own association'
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
@@ -19,7 +21,7 @@ from pydantic import ValidationError
 
 from contracts.errors import ConfigurationError
 from hub.bootstrap.common import approval_policy
-from hub.console.auth import Principal, Refused, check_scope, require
+from hub.console.auth import Principal, Refused, require
 from hub.console.context import state_of
 from hub.console.pages import render
 from hub.console.render import safe, sealed_value
@@ -33,12 +35,12 @@ from hub.console.schemas import (
     ErrorOut,
     RevealRequestIn,
 )
-from hub.console.scope import dead_letter_owner
+from hub.console.scope import scoped_dead_letter
 from hub.core.operator.approvals import ApprovalPolicy, ApprovalRefused, decide, request
 from hub.core.rules.sealed_bodies import carries_numbers
-from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.ports.dead_letters import DeadLetter
+from hub.ports.store import UnitOfWork
 
 __all__ = ["api", "approval_out", "done_page", "pages", "policy", "visible"]
 
@@ -127,19 +129,8 @@ def _target(req: Request, principal: Principal, body: ApprovalIn) -> dict[str, A
     else:
         ids = sorted(set(body.ids))
         target = {"ids": ids}
-    with state_of(req).root.engine.connect() as conn:
-        store = SqlDeadLetterStore(conn)
-        rows = [store.get(i) for i in ids]
-    for dead_letter_id, row in zip(ids, rows, strict=True):
-        if row is None:
-            raise HTTPException(404, f"no dead letter {dead_letter_id}")
-        check_scope(
-            req,
-            principal,
-            dead_letter_owner(req, row),
-            message_id=row.message_id,
-            correlation_id=row.correlation_id,
-        )
+    for dead_letter_id in ids:
+        row = scoped_dead_letter(req, principal, dead_letter_id)
         if row.erased:
             raise HTTPException(
                 409,
@@ -169,28 +160,34 @@ def _check_revealable(req: Request, row: DeadLetter, index: int) -> None:
         raise HTTPException(409, safe(exc)) from exc
 
 
+@contextmanager
+def _committed(req: Request) -> Iterator[UnitOfWork]:
+    """A unit of work committed at its end, a refused request's record too (then 409, with the reason)."""
+    with state_of(req).root.uow_factory() as uow:
+        try:
+            yield uow
+        except ApprovalRefused as exc:
+            uow.commit()  # the refusal's record
+            raise HTTPException(409, safe(exc)) from exc
+        uow.commit()
+
+
 def make_request(req: Request, principal: Principal, body: ApprovalIn) -> Approval:
     """Store a request (permission and scope checked; a refusal is recorded)."""
     action = ApprovalAction(body.action)
     _check_permission(req, principal, action)
     target = _target(req, principal, body)
-    with state_of(req).root.uow_factory() as uow:
-        try:
-            made = request(
-                uow,
-                action=action,
-                target=target,
-                reason=body.reason,
-                by=principal.user.name,
-                org=principal.user.org,
-                actor=principal.user.actor,
-                policy=policy(req),
-            )
-        except ApprovalRefused as exc:
-            uow.commit()  # the refusal's record
-            raise HTTPException(409, safe(exc)) from exc
-        uow.commit()
-    return made
+    with _committed(req) as uow:
+        return request(
+            uow,
+            action=action,
+            target=target,
+            reason=body.reason,
+            by=principal.user.name,
+            org=principal.user.org,
+            actor=principal.user.actor,
+            policy=policy(req),
+        )
 
 
 def _decide(req: Request, principal: Principal, approval_id: str, body: ApprovalDecisionIn) -> Approval:
@@ -200,23 +197,17 @@ def _decide(req: Request, principal: Principal, approval_id: str, body: Approval
     if found is None or not visible(principal, [found]):
         raise HTTPException(404, f"no request {approval_id}")
     _check_permission(req, principal, found.action)
-    with state.root.uow_factory() as uow:
-        try:
-            done = decide(
-                uow,
-                approval_id,
-                approve=body.approve,
-                by=principal.user.name,
-                org=principal.user.org,
-                actor=principal.user.actor,
-                note=body.note,
-                policy=policy(req),
-            )
-        except ApprovalRefused as exc:
-            uow.commit()  # the refusal's record
-            raise HTTPException(409, safe(exc)) from exc
-        uow.commit()
-    return done
+    with _committed(req) as uow:
+        return decide(
+            uow,
+            approval_id,
+            approve=body.approve,
+            by=principal.user.name,
+            org=principal.user.org,
+            actor=principal.user.actor,
+            note=body.note,
+            policy=policy(req),
+        )
 
 
 def done_page(req: Request, approval: Approval) -> HTMLResponse:

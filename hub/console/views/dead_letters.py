@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse
 
 from contracts.errors import ConfigurationError, RenkeiError
-from hub.console.auth import Principal, Refused, check_scope, require
+from hub.console.auth import Principal, Refused, require
 from hub.console.context import state_of
 from hub.console.pages import render
 from hub.console.render import body_view, headers_view, safe
@@ -38,7 +38,7 @@ from hub.console.schemas import (
     RevealRequestIn,
     SealedOut,
 )
-from hub.console.scope import dead_letter_owner, visible_dead_letters
+from hub.console.scope import scoped_dead_letter, visible_dead_letters
 from hub.console.views.approvals import LABELS, approval_out, done_page, make_request
 from hub.console.views.approvals import policy as approval_policy
 from hub.core.operator.approvals import ApprovalRefused, ApprovalRequired, consume
@@ -150,21 +150,6 @@ def _detail(r: DeadLetter) -> DeadLetterOut:
         erased_at=r.erased_at,
         erasure_note=safe(r.erasure_note) or None,
     )
-
-
-def _one(request: Request, principal: Principal, dead_letter_id: int) -> DeadLetter:
-    with state_of(request).root.engine.connect() as conn:
-        row = SqlDeadLetterStore(conn).get(dead_letter_id)
-    if row is None:
-        raise HTTPException(404, f"no dead letter {dead_letter_id}")
-    check_scope(
-        request,
-        principal,
-        dead_letter_owner(request, row),
-        message_id=row.message_id,
-        correlation_id=row.correlation_id,
-    )
-    return row
 
 
 # -- actions -------------------------------------------------------------------------------------------
@@ -336,7 +321,7 @@ def list_api(
 @api.get("/{dead_letter_id}", response_model=DeadLetterOut, responses=_ERRORS, summary="One dead letter")
 def detail_api(request: Request, principal: View, dead_letter_id: DeadLetterId) -> DeadLetterOut:
     """Its failure, headers and redacted body; sealed numbers appear as markers."""
-    return _detail(_one(request, principal, dead_letter_id))
+    return _detail(scoped_dead_letter(request, principal, dead_letter_id))
 
 
 @api.post("/replay", response_model=ActionOut, responses=_ERRORS, summary="Replay dead letters")
@@ -364,7 +349,7 @@ def reveal_api(
 
     The REVEALED record, naming both people, is committed before the answer.
     """
-    row = _one(request, principal, dead_letter_id)
+    row = scoped_dead_letter(request, principal, dead_letter_id)
     revealed = _reveal(request, principal, row, body.sealed_index, body.approval_id)
     return RevealOut(
         dead_letter_id=row.id,
@@ -401,7 +386,7 @@ def dead_letters_page(
 @pages.get("/dead-letters/{dead_letter_id}", response_class=HTMLResponse)
 def dead_letter_page(request: Request, principal: View, dead_letter_id: DeadLetterId) -> HTMLResponse:
     """One dead letter with its actions."""
-    row = _one(request, principal, dead_letter_id)
+    row = scoped_dead_letter(request, principal, dead_letter_id)
     with state_of(request).root.uow_factory() as uow:
         approved = uow.approvals.find(statuses=(ApprovalStatus.APPROVED,), limit=200)
     mine = [
@@ -466,7 +451,7 @@ def reveal_request_form(
     reason: Annotated[str, Form(min_length=10, max_length=1_000)],
 ) -> HTMLResponse:
     """Ask to reveal one number (a federation admin approves it at /approvals)."""
-    row = _one(request, principal, dead_letter_id)
+    row = scoped_dead_letter(request, principal, dead_letter_id)
     body = RevealRequestIn(
         action="reveal_number", dead_letter_id=row.id, sealed_index=sealed_index, reason=reason
     )
@@ -482,6 +467,6 @@ def reveal_form(
     approval_id: Annotated[str, Form(pattern=r"^apr-[a-z]{12}$")],
 ) -> HTMLResponse:
     """Reveal one number under an approved request, recorded first; shown once on a page never cached."""
-    row = _one(request, principal, dead_letter_id)
+    row = scoped_dead_letter(request, principal, dead_letter_id)
     revealed = _reveal(request, principal, row, sealed_index, approval_id)
     return render(request, "revealed.html", row=row, revealed=revealed)
