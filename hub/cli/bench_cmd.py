@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from contracts.errors import ConfigurationError, StoreUnavailable
 from hub.bench import PHASES, BenchError, run_bench
 from hub.bench.bulk import Tick
+from hub.progress import stage_bars
 from hub.settings import Settings
 
 __all__ = ["bench"]
@@ -82,30 +81,13 @@ def bench(  # noqa: PLR0917 - typer maps options to parameters
         _print(report)
 
 
-@contextmanager
-def _bulk_bar(err: Console) -> Iterator[Tick]:
+def _bulk_bar(err: Console) -> AbstractContextManager[Tick]:
     """A progress bar on standard error for the bulk phase: people enrolled, then people answered.
 
     Standard error only, so that ``--json`` keeps standard output one JSON object; Rich draws nothing
     but the last state where standard error is not a terminal.
     """
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-        labels = {"enrol": "bulk: people enrolled in the vault", "answer": "bulk: people answered"}
-
-        def tick(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done)
-
-        yield tick
+    return stage_bars(err, {"enrol": "bulk: people enrolled in the vault", "answer": "bulk: people answered"})
 
 
 def _memory(peaks: dict[str, Any]) -> str:

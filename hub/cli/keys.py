@@ -31,7 +31,6 @@ from typing import Annotated, Final
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from contracts.errors import BrokerUnavailable, ConfigurationError, SealError
@@ -73,6 +72,7 @@ from hub.infra.keys.rotation import (
 )
 from hub.infra.keys.service_keys import operator_keys
 from hub.infra.service_names import SERVICE_NAMES, ServiceName
+from hub.progress import stage_bars
 from hub.settings import Environment, Settings
 
 __all__ = [
@@ -470,20 +470,7 @@ def _bars(console: Console, enabled: bool) -> Iterator[ProgressCallback | None]:
         yield None
         return
     labels = {"data_keys": "data keys re-wrapped", "codes": "codes re-encrypted", "holds": "holds re-sealed"}
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def tick(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=max(total, done))
-            bar.update(tasks[stage], completed=done, total=max(total, done))
-
+    with stage_bars(console, labels) as tick:
         yield tick
 
 

@@ -16,18 +16,20 @@ from typing import Annotated, Final
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from contracts.errors import ConfigurationError
 from hub.bootstrap.common import open_database
 from hub.bootstrap.operator import OperatorTools
+from hub.cli.invocation import settings_of
 from hub.core.rules.retention_model import RETENTION_MODEL
 from hub.core.runtime.routing import to_outgoing
 from hub.infra.db.engine import DATABASE_FAILURES
 from hub.infra.keys.service_keys import operator_keys
 from hub.infra.observability.logs import log_file_of
 from hub.infra.retention.run import STEPS, RetentionPlaces, RetentionReport, run_all
+from hub.progress import counting_bars
 from hub.settings import Settings
 
 __all__ = ["JST", "app", "report_json", "run_retention", "today_in_japan"]
@@ -136,18 +138,9 @@ def run_cmd(
     error, 3 when the storage step could not make the files forget (run again when the services are idle).
     """
     console = Console(stderr=True)
-    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+    settings = settings_of(ctx)
     progress = (
-        None
-        if as_json
-        else Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
+        None if as_json else counting_bars(console, description="[bold]{task.description}", transient=True)
     )
     try:
         if progress is not None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hub.bootstrap.broker_identity import establish_identity
 from hub.bootstrap.common import configure_process_logs
@@ -24,6 +23,7 @@ from hub.demo.flow import DemoFlow
 from hub.demo.registry import FLOWS
 from hub.infra.broker.users import BrokerAdmin
 from hub.infra.runner import ServiceGroup
+from hub.progress import counting_bars
 from hub.settings import Settings
 
 __all__ = ["DemoReport", "run_demo"]
@@ -138,14 +138,7 @@ def run_demo(
 
 def _wait(flows: list[DemoFlow], timeout_s: float, services: ServiceGroup, console: Console | None) -> None:
     deadline = time.monotonic() + timeout_s
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=console is None,
-    ) as progress:
+    with counting_bars(console, disable=console is None) as progress:
         tasks = {flow.name: progress.add_task(flow.name, total=flow.sent()) for flow in flows}
         while time.monotonic() < deadline and not services.failures:
             done = True
