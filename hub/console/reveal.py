@@ -31,12 +31,12 @@ from contracts.errors import AuditWriteFailed, ConfigurationError, SealError
 from contracts.individual_number import IndividualNumber
 from contracts.redaction import redact_text
 from contracts.sealing import Unsealer
-from hub.bootstrap.common import approval_policy
 from hub.console.auth import Principal
 from hub.console.context import state_of
 from hub.console.render import SealedRef, sealed_value
-from hub.core.operator.approvals import approval_details, consume
-from hub.ports.approvals import Approval, ApprovalAction
+from hub.console.views.approvals import take
+from hub.core.operator.approvals import approval_details
+from hub.ports.approvals import ApprovalAction
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.dead_letters import DeadLetter
 from hub.ports.vault import AUDIT_SCOPE
@@ -97,25 +97,6 @@ def _subject_token(request: Request, number: IndividualNumber) -> tuple[str, ...
     return () if token is None else (token,)
 
 
-def _take(request: Request, principal: Principal, row: DeadLetter, index: int, approval_id: str) -> Approval:
-    """The approved request to reveal exactly this number, taken (used once); a refusal is recorded."""
-    root = state_of(request).root
-    with root.uow_factory() as uow:
-        try:
-            taken = consume(
-                uow,
-                approval_id,
-                action=ApprovalAction.REVEAL_NUMBER,
-                target={"dead_letter_id": row.id, "sealed_index": index},
-                by=principal.user.name,
-                actor=principal.user.actor,
-                policy=approval_policy(root.settings),
-            )
-        finally:
-            uow.commit()  # the use, or the refusal's record
-    return taken
-
-
 def reveal_sealed(
     request: Request, principal: Principal, row: DeadLetter, index: int, approval_id: str
 ) -> Revealed:
@@ -131,7 +112,8 @@ def reveal_sealed(
         raise RevealFailed(f"dead letter {row.id} has no sealed number #{index}", status=404)
     ref, sealed, message_id = found
     unsealer = _unsealer(request, ref)  # before the request is used: a number that cannot open keeps it
-    approval = _take(request, principal, row, index, approval_id)
+    target = {"dead_letter_id": row.id, "sealed_index": index}
+    approval = take(request, principal, approval_id, action=ApprovalAction.REVEAL_NUMBER, target=target)
     reason = approval.reason
     number = _open(unsealer, sealed, ref, message_id)
     subjects = _subject_token(request, number)

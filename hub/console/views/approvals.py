@@ -36,13 +36,13 @@ from hub.console.schemas import (
     RevealRequestIn,
 )
 from hub.console.scope import scoped_dead_letter
-from hub.core.operator.approvals import ApprovalPolicy, ApprovalRefused, decide, request
+from hub.core.operator.approvals import ApprovalPolicy, ApprovalRefused, consume, decide, request
 from hub.core.rules.sealed_bodies import carries_numbers
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.ports.dead_letters import DeadLetter
 from hub.ports.store import UnitOfWork
 
-__all__ = ["api", "approval_out", "done_page", "pages", "policy", "visible"]
+__all__ = ["api", "approval_out", "done_page", "pages", "policy", "take", "visible"]
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/approvals", tags=["approvals"])
@@ -170,6 +170,31 @@ def _committed(req: Request) -> Iterator[UnitOfWork]:
             uow.commit()  # the refusal's record
             raise HTTPException(409, safe(exc)) from exc
         uow.commit()
+
+
+def take(
+    req: Request, principal: Principal, approval_id: str, *, action: ApprovalAction, target: dict[str, Any]
+) -> Approval:
+    """The principal's approved request of ``action`` on exactly ``target``, taken: it is used once.
+
+    Its use, or the refusal, is recorded either way.
+
+    Raises:
+        ApprovalRequired, ApprovalRefused: no such approved request of this user, or not for this.
+    """
+    with state_of(req).root.uow_factory() as uow:
+        try:
+            return consume(
+                uow,
+                approval_id,
+                action=action,
+                target=target,
+                by=principal.user.name,
+                actor=principal.user.actor,
+                policy=policy(req),
+            )
+        finally:
+            uow.commit()  # the use, or the refusal's record
 
 
 def make_request(req: Request, principal: Principal, body: ApprovalIn) -> Approval:

@@ -39,9 +39,8 @@ from hub.console.schemas import (
     SealedOut,
 )
 from hub.console.scope import scoped_dead_letter, visible_dead_letters
-from hub.console.views.approvals import LABELS, approval_out, done_page, make_request
-from hub.console.views.approvals import policy as approval_policy
-from hub.core.operator.approvals import ApprovalRefused, ApprovalRequired, consume
+from hub.console.views.approvals import LABELS, approval_out, done_page, make_request, take
+from hub.core.operator.approvals import ApprovalRefused, ApprovalRequired
 from hub.core.operator.dead_letter_replay import DeadLetterOperations, OperationReport
 from hub.core.rules.sealed_bodies import carries_numbers
 from hub.infra.stores.dead_letters import SqlDeadLetterStore
@@ -192,21 +191,12 @@ def _approval(request: Request, principal: Principal, action: _Action) -> Approv
         if action.operation == "replay"
         else ApprovalAction.DISCARD_DEAD_LETTERS
     )
-    with state_of(request).root.uow_factory() as uow:
-        try:
-            return consume(
-                uow,
-                action.approval_id,
-                action=kind,
-                target={"ids": sorted(set(action.ids))},
-                by=principal.user.name,
-                actor=principal.user.actor,
-                policy=approval_policy(request),
-            )
-        except (ApprovalRefused, ApprovalRequired) as exc:
-            raise HTTPException(403, safe(exc)) from exc
-        finally:
-            uow.commit()  # the use, or the refusal's record
+    try:
+        return take(
+            request, principal, action.approval_id, action=kind, target={"ids": sorted(set(action.ids))}
+        )
+    except (ApprovalRefused, ApprovalRequired) as exc:
+        raise HTTPException(403, safe(exc)) from exc
 
 
 def _act(request: Request, principal: Principal, action: _Action) -> OperationReport:
