@@ -106,6 +106,21 @@ def test_search_answers_who_touched_this_person(settings: Settings) -> None:
     assert [json.loads(line)["message_id"] for line in out.splitlines()] == ["msg-000002"]
 
 
+def test_a_time_without_an_offset_is_utc_as_the_help_says(settings: Settings) -> None:
+    def found(*window: str) -> list[str]:
+        code, out, err = run(settings, "search", *window, "--json")
+        assert code == 0, err
+        return [json.loads(line)["message_id"] for line in out.splitlines()]
+
+    every = found()  # the fixture's records, one a second from 2026-04-01T00:00:00.123456Z
+    naive, utc, tokyo = "2026-04-01T00:00:05", "2026-04-01T00:00:05+00:00", "2026-04-01T09:00:05+09:00"
+    later = found("--since", utc)
+    assert 0 < len(later) < len(every)
+    assert found("--since", naive) == found("--since", tokyo) == later
+    assert found("--until", naive) == found("--until", tokyo) == found("--until", utc)
+    assert sorted(found("--since", naive) + found("--until", naive)) == sorted(every)
+
+
 def test_bad_options_exit_2(settings: Settings) -> None:
     assert run(settings, "search", "--since", "yesterday")[0] == 2
     assert run(settings, "search", "--action", "nothing")[0] == 2
