@@ -20,7 +20,7 @@ from typing import Final
 from pydantic import BaseModel
 
 from adapters.dispatch import Receivers, Route, Routes, receive, route
-from adapters.files import message_for_hub
+from adapters.files import files_for_line, message_for_hub
 from adapters.jlis import mapping_acquisition, wire_acquisition
 from adapters.jlis.errors import JlisFileError
 from adapters.jlis.mapping import (
@@ -153,12 +153,7 @@ _DETAIL: Final[dict[FileFlow, str]] = {"survival": "requested_records", "acquisi
 
 def _to_jlis(env: Envelope, flow: FileFlow, content: bytes, records: int) -> AdapterOutput:
     """The request (or query) file of one hub message, named after the message."""
-    file = CounterpartFile(
-        counterpart=COUNTERPART,
-        name=request_file_name(env.message_id, flow),
-        content=content,
-        correlation_id=str(env.correlation_id),
-    )
+    files = files_for_line(COUNTERPART, env, [(request_file_name(env.message_id, flow), content)])
     log.info(
         "jlis %s request file written message_id=%s correlation_id=%s records=%d",
         flow,
@@ -166,7 +161,7 @@ def _to_jlis(env: Envelope, flow: FileFlow, content: bytes, records: int) -> Ada
         env.correlation_id,
         records,
     )
-    return AdapterOutput(to_counterpart=(file,), details={_DETAIL[flow]: records})
+    return AdapterOutput(to_counterpart=files, details={_DETAIL[flow]: records})
 
 
 def _check_answers(answered: uuid.UUID, request_id: uuid.UUID, what: str) -> None:
