@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import Column, Date, DateTime, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from hub.infra.db.bulk import insert_rows
 from hub.infra.db.engine import make_engine
@@ -55,4 +56,24 @@ def test_a_column_the_table_lacks_is_refused(tmp_path):
     meta.create_all(engine)
     with engine.begin() as conn, pytest.raises(ValueError, match="nope"):
         insert_rows(conn, things, [{"id": 1, "at": datetime.now(UTC), "nope": 1}])
+    engine.dispose()
+
+
+def test_each_call_gets_the_statement_of_its_own_columns_and_conflict_rule(tmp_path):
+    # The compiled statement is kept per dialect, table, columns and conflict rule: a later call with
+    # other columns, or without ignoring duplicates, must not reuse an earlier call's statement.
+    engine = make_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+    meta.create_all(engine)
+    at = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        insert_rows(conn, things, [{"id": 1, "at": at}], ignore_duplicates=True)
+        insert_rows(conn, things, [{"id": 2, "at": at, "name": "two"}], ignore_duplicates=True)
+        insert_rows(conn, things, [{"id": 3, "at": at, "day": date(2026, 12, 8)}])
+        insert_rows(conn, things, [{"id": 1, "at": at, "name": "again"}], ignore_duplicates=True)
+        stored = conn.execute(select(things.c.id, things.c.name, things.c.day).order_by(things.c.id)).all()
+    assert [tuple(r) for r in stored] == [(1, None, None), (2, "two", None), (3, None, date(2026, 12, 8))]
+    with engine.begin() as conn, pytest.raises(IntegrityError):
+        insert_rows(
+            conn, things, [{"id": 3, "at": at, "day": None}]
+        )  # the same columns, duplicates not ignored
     engine.dispose()

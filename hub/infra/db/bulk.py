@@ -13,10 +13,11 @@ Only for plain inserts of columns the caller gives in every row (no server defau
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Dialect, Table, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,13 +26,28 @@ __all__ = ["insert_rows"]
 _CHUNK = 5_000  # rows per executemany: bounds the tuples built at once
 
 
-def _statement(conn: Connection, table: Table, ignore_duplicates: bool) -> Any:
-    dialect = conn.dialect.name
+def _statement(dialect: str, table: Table, ignore_duplicates: bool) -> Any:
     if ignore_duplicates and dialect == "postgresql":
         return pg_insert(table).on_conflict_do_nothing()
     if ignore_duplicates and dialect == "sqlite":
         return sqlite_insert(table).on_conflict_do_nothing()
     return insert(table)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(
+    dialect: Dialect, table: Table, ignore_duplicates: bool, columns: tuple[str, ...]
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """The statement's SQL and each column's bind processor, made once per dialect, table and columns.
+
+    The hub inserts a few rows per message (a token, a message's actor): compiling the statement each
+    time was about a tenth of its time on single-person requests (py-spy, ``renkei bench --phase hub``).
+    """
+    sql = str(
+        _statement(dialect.name, table, ignore_duplicates).compile(dialect=dialect, column_keys=list(columns))
+    )
+    processors = tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns)
+    return sql, processors
 
 
 def insert_rows(
@@ -60,12 +76,9 @@ def insert_rows(
         raise ValueError(f"{table.name} has no column(s) {sorted(given - set(columns))}")
     if conn.dialect.paramstyle != "qmark":
         # psycopg takes named parameters: let SQLAlchemy bind them (PostgreSQL's big writes use COPY).
-        conn.execute(_statement(conn, table, ignore_duplicates), list(rows))
+        conn.execute(_statement(conn.dialect.name, table, ignore_duplicates), list(rows))
         return
-    sql = str(_statement(conn, table, ignore_duplicates).compile(dialect=conn.dialect, column_keys=columns))
-    processors: list[Callable[[Any], Any] | None] = [
-        table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for name in columns
-    ]
+    sql, processors = _compiled(conn.dialect, table, ignore_duplicates, tuple(columns))
     plain = all(p is None for p in processors)
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
