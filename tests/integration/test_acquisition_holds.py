@@ -38,19 +38,19 @@ from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.cli import vault_cmd
-from hub.core.flows.context import HandlerContext
 from hub.core.flows.survival import JLIS_PURPOSE, JLIS_REF_SCOPE
 from hub.core.rules.retention import DEPENDANTS_DECLARATION, dependants_declaration_purge_after
 from hub.core.runtime.routing import HANDLERS
 from hub.demo.data import demo_register
 from hub.demo.deployment import LocalDeployment, local_deployment
-from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
+from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.migrate import upgrade
 from hub.infra.db.tables.audit import access_records
 from hub.ports.holds import HoldStatus
 from hub.ports.vault import Retention
 from hub.settings import Settings
 from tests.cli_approvals import approved_hold
+from tests.handler_context import handler_context
 
 REGISTER_SIZE = 3_000
 AS_OF = date(2026, 11, 20)
@@ -70,13 +70,7 @@ def handle(hub: LocalDeployment, env: Envelope) -> list[Envelope]:
     message = decode(encode(env))
     key = (message.envelope.message_type, message.envelope.schema_version)
     with hub.uow_factory()() as uow:
-        ctx = HandlerContext(
-            uow,
-            HpkeSealer(hub.keyring.sealing_for()),
-            HpkeUnsealer(hub.keyring.unsealing("hub")),
-            hub.policy,
-            "hub:t",
-        )
+        ctx = handler_context(hub, uow, actor="hub:t")
         out = HANDLERS[key](message, ctx)
         uow.commit()
     return [decode(encode(e)).envelope for e in out]

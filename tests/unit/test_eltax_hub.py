@@ -44,7 +44,6 @@ from contracts.messages.eltax import (
 from contracts.redaction import find_numbers
 from contracts.registry import decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.core.flows.context import HandlerContext
 from hub.core.flows.eltax import (
     handle_eltax_receipt,
     handle_payment_report_request,
@@ -59,6 +58,7 @@ from hub.ports.vault import Ground, Retention
 from hub.settings import Settings
 from tests._shared_transport import shared
 from tests.eltax_fixtures import CONTRACT_PAYER, certificate, number
+from tests.handler_context import handler_context
 
 DEPENDANT = UsageNumberKind.DEPENDANT
 
@@ -93,13 +93,7 @@ def hub(tmp_path):
 def run(hub, handler, envelope: Envelope, policy: NumberPolicy | None = None) -> list[Envelope]:
     message = decode(encode(envelope))
     with hub.uow_factory()() as uow:
-        ctx = HandlerContext(
-            uow,
-            HpkeSealer(hub.keyring.sealing_for()),
-            HpkeUnsealer(hub.keyring.unsealing("hub")),
-            hub.policy if policy is None else policy,
-            "hub:test",
-        )
+        ctx = handler_context(hub, uow, policy=policy)
         out = handler(message, ctx)
         uow.commit()
     return [decode(encode(e)).envelope for e in out]

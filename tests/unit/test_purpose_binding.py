@@ -34,17 +34,17 @@ from contracts.purpose_table import FEDERATION, RefusalReason, default_table, lo
 from contracts.registry import decode, encode, payload_dict
 from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.core.flows.context import HandlerContext
 from hub.core.flows.purpose import screen
 from hub.core.flows.survival import handle_survival_request
 from hub.demo.deployment import LocalDeployment, local_deployment
-from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
+from hub.infra.crypto.sealing import HpkeSealer
 from hub.infra.db.tables.audit import access_records
 from hub.infra.memory.transport import InMemoryTransport
 from hub.legal_basis_doc import render
 from hub.ports.vault import Ground, Retention, SubjectId
 from hub.settings import Settings
 from tests._shared_transport import shared
+from tests.handler_context import handler_context
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "legal-basis.md"
 TABLE = default_table()
@@ -280,7 +280,7 @@ def test_the_survival_inquiry_never_seals_a_dependant_only_number(hub):
     )
     sealer = _SpySealer(HpkeSealer(hub.keyring.sealing_for()))
     with hub.uow_factory()() as uow:
-        ctx = HandlerContext(uow, sealer, HpkeUnsealer(hub.keyring.unsealing("hub")), hub.policy, "hub:test")
+        ctx = handler_context(hub, uow, sealer=sealer)
         out = handle_survival_request(decode(encode(request)).narrow(SurvivalInquiryRequested), ctx)
         uow.commit()
     assert sealer.sealed == [recipient_number]  # the child's number is never sealed
@@ -320,13 +320,7 @@ def test_the_hubs_check_agrees_with_the_table_on_a_real_vault_for_every_pair(hub
     with hub.uow_factory()() as uow:
         for use, actor in itertools.product(TABLE.uses, (FEDERATION, ASSOCIATION)):
             env = _envelope(actor, [SurvivalInquiryRecord(record_seq=0, usage_number=links[0][0])])
-            ctx = HandlerContext(
-                uow,
-                HpkeSealer(hub.keyring.sealing_for()),
-                HpkeUnsealer(hub.keyring.unsealing("hub")),
-                hub.policy,
-                "t",
-            )
+            ctx = handler_context(hub, uow, actor="t")
             screening = screen(ctx, env, use=use, subjects=list(held_by))
             for subject, (role, held) in held_by.items():
                 want = TABLE.check(use, actor=actor, grounds=[(role, held)])

@@ -26,19 +26,18 @@ from contracts.messages.survival import (
 from contracts.purpose_table import FEDERATION, default_table
 from contracts.registry import Decoded, decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
-from hub.core.flows.context import HandlerContext
 from hub.core.flows.survival import (
     JLIS_REF_SCOPE,
     handle_survival_request,
     prefetch_survival_requests,
 )
 from hub.demo.deployment import LocalDeployment, local_deployment
-from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.memory.transport import InMemoryTransport
 from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Ground, Retention, SubjectId, TokenScope
 from hub.settings import Settings
 from tests._shared_transport import shared
+from tests.handler_context import handler_context
 
 RECIPIENTS = 4
 CHILDREN = 2
@@ -127,13 +126,7 @@ def test_one_reference_look_up_per_batch_and_none_for_the_people_kept_back(hub, 
     monkeypatch.setattr(SqlVault, "tokens", counting)
     messages = _requests(people)
     with hub.uow_factory()() as uow:
-        ctx = HandlerContext(
-            uow,
-            HpkeSealer(hub.keyring.sealing_for()),
-            HpkeUnsealer(hub.keyring.unsealing("hub")),
-            hub.policy,
-            "t",
-        )
+        ctx = handler_context(hub, uow)
         prefetch_survival_requests(messages, ctx)
         assert (calls[JLIS_REF_SCOPE], asked_for.get(JLIS_REF_SCOPE)) == (1, recipients)
         out = [e for m in messages for e in handle_survival_request(m, ctx)]
