@@ -32,7 +32,7 @@ def _run(deploy: DeployFactory, **overrides: object) -> None:
         poll_s=0.5,
     )
     deployment.drop_request()
-    deployment.wait_completed(RECORDS, timeout_s=_FLOW_TIMEOUT_S)
+    deployment.wait_completed(deployment.flow.sent(), timeout_s=_FLOW_TIMEOUT_S)
     deployment.note("every record has an outcome")
     check_end_state(deployment)
 

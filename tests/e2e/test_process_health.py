@@ -66,7 +66,7 @@ def test_every_process_reports_its_health_and_counts_its_work(e2e_settings, tmp_
 
             deployment.wait_until(answers_ready, f"{name} ready", 60)
         deployment.drop_request()
-        deployment.wait_completed(RECORDS, 90)
+        deployment.wait_completed(deployment.flow.sent(), 90)
 
         ready = {name: json.loads(get(port, "/readyz")[1]) for name, port in ports.items()}
         for name, body in ready.items():

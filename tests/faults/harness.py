@@ -345,7 +345,12 @@ class Deployment:
             time.sleep(poll_s)
 
     def wait_completed(self, at_least: int, timeout_s: float) -> int:
-        """Wait until ``at_least`` records have an outcome; returns how many have."""
+        """Wait until ``at_least`` records have an outcome; returns how many have.
+
+        To wait for the end of a flow pass ``self.flow.sent()``, not the population's size: a survival
+        inquiry also asks about spouses and dependants (more records than people), and a test that waits
+        for the population's size alone can check its end state while the last chunk is still on its way.
+        """
         seen = 0
 
         def reached() -> bool:

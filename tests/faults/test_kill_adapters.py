@@ -33,7 +33,7 @@ def test_the_jlis_adapter_killed_while_writing_requests_and_reading_results(depl
     d.restart("jlis")
     # While result files are turned into result messages.
     _kill_at(d, "jlis", (0.2, 0.6))
-    d.wait_completed(d.records, 120)
+    d.wait_completed(d.flow.sent(), 120)
     report = assert_every_record_once(d)
     assert d.services["jlis"].kills == 3
     print("\n".join(d.events), report, sep="\n")
@@ -56,7 +56,7 @@ def test_the_pension_adapter_killed_while_publishing_the_request_and_writing_out
     d.start("hub")
     # While outcome files are being written.
     _kill_at(d, "pension", (0.3, 0.7))
-    d.wait_completed(d.records, 120)
+    d.wait_completed(d.flow.sent(), 120)
     report = assert_every_record_once(d)
     assert d.services["pension"].kills == 3
     d.note(f"the hub skipped {d.log_count('hub', 'duplicate delivery skipped')} duplicate deliveries")
@@ -70,7 +70,7 @@ def test_the_jlis_simulator_killed_at_three_points(deploy):
     d.start()
     d.drop_request()
     _kill_at(d, "simulator", (0.1, 0.5, 0.8))
-    d.wait_completed(d.records, 120)
+    d.wait_completed(d.flow.sent(), 120)
     report = assert_every_record_once(d)
     assert d.services["simulator"].kills == 3
     print("\n".join(d.events), report, sep="\n")

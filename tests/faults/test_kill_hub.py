@@ -42,7 +42,7 @@ def test_the_hub_killed_at_four_points_still_completes_every_record_once(deploy,
         at = max(1, int(fraction * handled_in_all))
         d.wait_until(lambda at=at: d.hub_handled() >= at, f"{at} messages handled by the hub", 120)
         d.restart("hub")
-    d.wait_completed(d.records, 120)
+    d.wait_completed(d.flow.sent(), 120)
     d.wait_until(each_service_as_its_user, "every service connected as its own user", 60, poll_s=0.5)
     report = assert_every_record_once(d)
     assert d.services["hub"].kills == 4
@@ -58,7 +58,7 @@ def test_every_service_killed_together_then_restarted_completes_every_record_onc
     for name in d.services:  # a host crash: everything dies at (nearly) the same moment
         d.kill(name)
     d.start()
-    d.wait_completed(d.records, 120)
+    d.wait_completed(d.flow.sent(), 120)
     report = assert_every_record_once(d)
     assert all(service.kills == 1 for service in d.services.values())
     print("\n".join(d.events), report, sep="\n")
