@@ -143,6 +143,13 @@ class AuditTamperContract:
         with engine.begin() as conn:
             assert write_checkpoint(conn, signer) is not None
 
+    def three_checkpoints(self, engine: Engine, chain: ChainWriter, signer: Ed25519Signer) -> None:
+        """Checkpoints 1, 2 and 3, with two more records written between each."""
+        for start in (self.N, self.N + 2):
+            self.checkpoint(engine, signer)
+            self.write(engine, chain, start, start + 2)
+        self.checkpoint(engine, signer)
+
     def assert_first(
         self, report: VerifyReport, kind: ProblemKind, seq: int | None, chain: str = "chain-a"
     ) -> None:
@@ -355,10 +362,7 @@ class AuditTamperContract:
         self, engine: Engine, chain: ChainWriter, signer: Ed25519Signer, column: str
     ) -> None:
         """Found by the property test: the decoder upper-cased the text first, so ``SIG`` read as ``sig``."""
-        for start in (self.N, self.N + 2):
-            self.checkpoint(engine, signer)
-            self.write(engine, chain, start, start + 2)
-        self.checkpoint(engine, signer)
+        self.three_checkpoints(engine, chain, signer)
         with engine.begin() as conn:
             stored = conn.execute(select(K.c[column]).where(K.c.id == 2)).scalar_one()
             conn.execute(update(K).where(K.c.id == 2).values({column: stored.upper()}))
@@ -369,10 +373,7 @@ class AuditTamperContract:
     def test_a_checkpoint_deleted_from_the_middle_is_caught(
         self, engine: Engine, chain: ChainWriter, signer: Ed25519Signer
     ) -> None:
-        for start in (self.N, self.N + 2):
-            self.checkpoint(engine, signer)
-            self.write(engine, chain, start, start + 2)
-        self.checkpoint(engine, signer)
+        self.three_checkpoints(engine, chain, signer)
         with engine.begin() as conn:
             conn.execute(delete(K).where(K.c.id == 2))
         first = first_of(self.check(engine, signer))
