@@ -126,36 +126,39 @@ class RequestKind:
 
 
 REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
-    INQUIRY_KIND: RequestKind(
-        kind=INQUIRY_KIND,
-        columns=INQUIRY_COLUMNS,
-        parse_row=parse_inquiry_row,
-        number_columns=frozenset(),
-        delete_after_publishing=False,
-        message_type=INQUIRY_MESSAGE_TYPE,
-        purpose=SURVIVAL_CHECK_PURPOSE,
-        payloads=inquiry_payloads,
-    ),
-    acquisition.ACQUISITION_KIND: RequestKind(
-        kind=acquisition.ACQUISITION_KIND,
-        columns=acquisition.ACQUISITION_COLUMNS,
-        parse_row=acquisition.parse_acquisition_row,
-        number_columns=frozenset(),
-        delete_after_publishing=False,
-        message_type=acquisition.REQUEST_MESSAGE_TYPE,
-        purpose=acquisition.NUMBER_ACQUISITION_PURPOSE,
-        payloads=acquisition.acquisition_payloads,
-    ),
-    dependants.DECLARATION_KIND: RequestKind(
-        kind=dependants.DECLARATION_KIND,
-        columns=dependants.DECLARATION_COLUMNS,
-        parse_row=dependants.parse_declaration_row,
-        number_columns=dependants.NUMBER_COLUMNS,
-        delete_after_publishing=True,
-        message_type=dependants.SUBMITTED_MESSAGE_TYPE,
-        purpose=dependants.DEPENDANTS_PURPOSE,
-        payloads=dependants.declaration_payloads,
-    ),
+    k.kind: k
+    for k in (
+        RequestKind(
+            kind=INQUIRY_KIND,
+            columns=INQUIRY_COLUMNS,
+            parse_row=parse_inquiry_row,
+            number_columns=frozenset(),
+            delete_after_publishing=False,
+            message_type=INQUIRY_MESSAGE_TYPE,
+            purpose=SURVIVAL_CHECK_PURPOSE,
+            payloads=inquiry_payloads,
+        ),
+        RequestKind(
+            kind=acquisition.ACQUISITION_KIND,
+            columns=acquisition.ACQUISITION_COLUMNS,
+            parse_row=acquisition.parse_acquisition_row,
+            number_columns=frozenset(),
+            delete_after_publishing=False,
+            message_type=acquisition.REQUEST_MESSAGE_TYPE,
+            purpose=acquisition.NUMBER_ACQUISITION_PURPOSE,
+            payloads=acquisition.acquisition_payloads,
+        ),
+        RequestKind(
+            kind=dependants.DECLARATION_KIND,
+            columns=dependants.DECLARATION_COLUMNS,
+            parse_row=dependants.parse_declaration_row,
+            number_columns=dependants.NUMBER_COLUMNS,
+            delete_after_publishing=True,
+            message_type=dependants.SUBMITTED_MESSAGE_TYPE,
+            purpose=dependants.DEPENDANTS_PURPOSE,
+            payloads=dependants.declaration_payloads,
+        ),
+    )
 }
 REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {kind: k.message_type for kind, k in REQUEST_KINDS.items()}
 """The message type each request kind becomes (the 事務 it serves is the purpose table's)."""
