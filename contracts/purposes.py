@@ -22,11 +22,13 @@ __all__ = [
     "IS_PROVISION",
     "JLIS_NUMBER_ACQUISITION",
     "JLIS_SURVIVAL_CHANGE",
+    "NTA_WITHHOLDING_SLIP",
     "PENSION_CODE_ACQUISITION",
     "PENSION_DEPENDANTS_DECLARATION",
     "PENSION_DUPLICATE_DATA",
     "PENSION_ELTAX",
     "PENSION_INFO_QUERY",
+    "PENSION_NTA",
     "PENSION_NUMBER_ACQUISITION",
     "PENSION_PAYMENT_REPORT",
     "PENSION_PROVISION",
@@ -52,6 +54,8 @@ ELTAX_TOKUCHO_TARGET_NOTICE: Final = "eltax.tokucho.target_notice"
 """特別徴収 対象者通知 (通知内容 00, 地方税法 第321条の7の4): carries numbers where the layout has them."""
 ELTAX_TOKUCHO_NOTICE: Final = "eltax.tokucho.notice"
 """Every other notice of the special collection, either direction (地方税法 第321条の7の2)."""
+NTA_WITHHOLDING_SLIP: Final = "nta.withholding_slip"
+"""公的年金等の源泉徴収票 to the National Tax Agency (所得税法 第226条第3項, 番号法 第9条第4項)."""
 
 # --- purposes of counterparts' messages and of the pension system's requests and answers --------------------
 
@@ -74,3 +78,5 @@ PENSION_ELTAX: Final = "pension.eltax"
 """eLTAX's receipts, passed on to the pension system."""
 PENSION_TOKUCHO: Final = "pension.tokucho"
 """Special-collection notices from eLTAX, passed on to the pension system."""
+PENSION_NTA: Final = "pension.nta"
+"""The National Tax Agency's receipts of withholding slips, passed on to the pension system."""

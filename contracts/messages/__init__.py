@@ -1,5 +1,13 @@
 """Every message contract; importing this package registers them all."""
 
-from contracts.messages import dependants, eltax, intermediate_server, jlis_acquisition, purpose, survival
+from contracts.messages import (
+    dependants,
+    eltax,
+    intermediate_server,
+    jlis_acquisition,
+    nta,
+    purpose,
+    survival,
+)
 
-__all__ = ["dependants", "eltax", "intermediate_server", "jlis_acquisition", "purpose", "survival"]
+__all__ = ["dependants", "eltax", "intermediate_server", "jlis_acquisition", "nta", "purpose", "survival"]
