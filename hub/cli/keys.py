@@ -41,6 +41,7 @@ from hub.cli.invocation import settings_of
 from hub.infra.broker.topology import COUNTERPARTS, Names
 from hub.infra.db.engine import DATABASE_FAILURES
 from hub.infra.keys.keyring import (
+    RECIPIENTS,
     HeldKey,
     KeyKind,
     KeyName,
@@ -104,7 +105,6 @@ newer one within seconds; this leaves messages sealed just before time to be han
 
 _EXIT_ERROR: Final = 2
 _EXIT_IN_USE: Final = 3
-_RECIPIENTS_SEALED_FOR: Final = ("hub", "jlis", "intermediate_server", "eltax")
 
 
 def _fail(console: Console, message: str, code: int = _EXIT_ERROR) -> typer.Exit:
@@ -340,9 +340,7 @@ def rotate_keys(
         ConfigurationError: the keyrings cannot be read or come from variables (give ``out`` and read them
             from files), or a recipient or counterpart is unknown.
     """
-    unknown = [r for r in sealing if r not in _RECIPIENTS_SEALED_FOR] + [
-        c for c in links if c not in COUNTERPARTS
-    ]
+    unknown = [r for r in sealing if r not in RECIPIENTS] + [c for c in links if c not in COUNTERPARTS]
     if unknown:
         raise ConfigurationError(f"no key to rotate for {', '.join(unknown)}")
     if not (kek or blind_index or token_root or sealing or links):

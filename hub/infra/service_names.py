@@ -18,10 +18,12 @@ ServiceName = Literal[
     "adapter-jlis",
     "adapter-intermediate_server",
     "adapter-eltax",
+    "adapter-nta",
     "adapter-pension",
     "simulator-jlis",
     "simulator-intermediate_server",
     "simulator-eltax",
+    "simulator-nta",
     "operator",
     "console",
 ]

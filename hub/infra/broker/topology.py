@@ -41,11 +41,11 @@ __all__ = [
     "retry_delay_ms",
 ]
 
-ADAPTERS: Final = ("jlis", "intermediate_server", "eltax", "pension")
+ADAPTERS: Final = ("jlis", "intermediate_server", "eltax", "nta", "pension")
 """Adapters the hub routes work to, one queue each (年金給付システム included)."""
 
-COUNTERPARTS: Final = ("jlis", "intermediate_server", "eltax")
-"""Outside networks with a simulated counterpart: 住基ネット/J-LIS, 中間サーバー, eLTAX."""
+COUNTERPARTS: Final = ("jlis", "intermediate_server", "eltax", "nta")
+"""Outside networks with a simulated counterpart: 住基ネット/J-LIS, 中間サーバー, eLTAX, 国税庁 (e-Tax)."""
 
 INGRESS_ROUTING_KEY: Final = "hub"
 

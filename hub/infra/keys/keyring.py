@@ -75,7 +75,7 @@ __all__ = [
     "save_keyring",
 ]
 
-RECIPIENTS: Final = ("hub", "jlis", "intermediate_server", "eltax")
+RECIPIENTS: Final = ("hub", "jlis", "intermediate_server", "eltax", "nta")
 """Recipients that numbers may be sealed for, each with its own key pair (the pension system's adapter only
 seals dependants' numbers for the hub and is sent none)."""
 

@@ -32,7 +32,7 @@ __all__ = [
     "with_key_table",
 ]
 
-_HUB_SEALS_FOR: Final = ("hub", "jlis", "intermediate_server", "eltax")
+_HUB_SEALS_FOR: Final = ("hub", "jlis", "intermediate_server", "eltax", "nta")
 """Recipients the hub seals numbers for: the counterparts' adapters, and itself (held candidates)."""
 
 
@@ -80,12 +80,19 @@ KEY_NEEDS: Final[Mapping[ServiceName, KeyNeeds]] = {
         links=("eltax",),
         why="opens what the hub sealed for eLTAX; seals municipalities' numbers for the hub",
     ),
+    # No number comes back from the Agency (its receipt names slips' lines, never a value): nothing to seal.
+    "adapter-nta": KeyNeeds(
+        unseals=("nta",),
+        links=("nta",),
+        why="opens what the hub sealed for the National Tax Agency; never sends a number to the hub",
+    ),
     "adapter-pension": KeyNeeds(seals_for=("hub",), why="seals dependants' numbers for the hub"),
     "simulator-jlis": KeyNeeds(links=("jlis",), why="its side of the J-LIS line"),
     "simulator-intermediate_server": KeyNeeds(
         links=("intermediate_server",), why="its side of the intermediate server's line"
     ),
     "simulator-eltax": KeyNeeds(links=("eltax",), why="its side of the eLTAX line"),
+    "simulator-nta": KeyNeeds(links=("nta",), why="its side of the National Tax Agency's line"),
     # Operator tools beside the hub: retention and re-wrap (vault), resolving and re-sealing holds (the
     # hub's own sealed values, opened and sealed again under the hub's current key).
     "operator": KeyNeeds(

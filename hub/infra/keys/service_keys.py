@@ -239,7 +239,7 @@ def hub_keys(settings: Settings) -> HubKeys:
 
 
 def adapter_keys(settings: Settings, adapter: str) -> AdapterKeys:
-    """The keys of ``adapter`` (``jlis``, ``intermediate_server``, ``eltax`` or ``pension``)."""
+    """The keys of ``adapter`` (``jlis``, ``intermediate_server``, ``eltax``, ``nta`` or ``pension``)."""
     return adapter_keys_of(keyring_of(settings, adapter_service(adapter)), adapter)
 
 
