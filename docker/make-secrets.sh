@@ -23,8 +23,8 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--dir DIR] [--force]" >&2; exit 2 ;;
   esac
 done
-ROLES=(hub operator console adapter-jlis adapter-pension adapter-intermediate_server adapter-eltax
-  simulator-jlis simulator-intermediate_server simulator-eltax)
+ROLES=(hub operator console adapter-jlis adapter-pension adapter-intermediate_server adapter-eltax adapter-nta
+  simulator-jlis simulator-intermediate_server simulator-eltax simulator-nta)
 UID_RENKEI=10001
 UID_GRAFANA=472
 IMAGE="${IMAGE:-renkei:0.1.0}"

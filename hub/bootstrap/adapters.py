@@ -15,6 +15,7 @@ from typing import Final
 from adapters.eltax import EltaxAdapter
 from adapters.intermediate_server import IntermediateServerAdapter
 from adapters.jlis import JlisAdapter
+from adapters.nta import NtaAdapter
 from adapters.pension import ExchangeDirectory, PensionAdapter
 from contracts.errors import ConfigurationError
 from contracts.link import Adapter, PollingAdapter
@@ -80,6 +81,11 @@ def _eltax(settings: Settings, keys: AdapterKeys) -> EltaxAdapter:
     return EltaxAdapter(unsealer=HpkeUnsealer(_unsealing(keys)), sealer=HpkeSealer(keys.sealing))
 
 
+def _nta(settings: Settings, keys: AdapterKeys) -> NtaAdapter:
+    # The Agency's receipt carries no number: the adapter only opens what the hub sealed for it.
+    return NtaAdapter(unsealer=HpkeUnsealer(_unsealing(keys)))
+
+
 def _pension(settings: Settings, keys: AdapterKeys) -> PensionAdapter:
     # Dependants' declarations carry numbers: the adapter seals them for the hub at once.
     directory = ExchangeDirectory(settings.wire_dir / "pension")
@@ -97,6 +103,7 @@ ADAPTER_SPECS: Final[Mapping[str, AdapterSpec]] = {
             link=True,
         ),
         AdapterSpec("eltax", "eLTAX: 公的年金等支払報告書, 年金特徴", _eltax, link=True),
+        AdapterSpec("nta", "国税庁: 公的年金等の源泉徴収票", _nta, link=True),
         AdapterSpec(
             "pension", "年金給付システム: 依頼・結果ファイル (ディレクトリ連携)", _pension, poller=_pension
         ),

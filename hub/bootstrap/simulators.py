@@ -16,6 +16,7 @@ from typing import Final, Protocol, runtime_checkable
 from adapters.eltax import EltaxSimulator, MunicipalRegister
 from adapters.intermediate_server import IntermediateServerSimulator, Permission, Requester
 from adapters.jlis import JlisSimulator, NewEntitlementRegister, SyntheticPopulation
+from adapters.nta import NtaSimulator
 from contracts.errors import ConfigurationError
 from contracts.link import CounterpartFile, Simulator
 from hub.bootstrap.common import Wiring, body_limits, consume, load_legal_basis_table, spec_named
@@ -92,6 +93,11 @@ def _eltax(settings: Settings, world: SimulatorWorld) -> EltaxSimulator:
     return EltaxSimulator(world.municipalities)
 
 
+def _nta(settings: Settings, world: SimulatorWorld) -> NtaSimulator:
+    # It answers from the submitted file alone (its own share of rejected files): no world of its own.
+    return NtaSimulator()
+
+
 def _intermediate_server(settings: Settings, world: SimulatorWorld) -> IntermediateServerSimulator:
     # Its permissions are the legal-basis table's rows for municipalities; its registrations (codes, record
     # ids, 副本) are kept under the data directory across restarts.
@@ -130,6 +136,7 @@ SIMULATOR_SPECS: Final[Mapping[str, SimulatorSpec]] = {
             _intermediate_server,
         ),
         SimulatorSpec("eltax", "eLTAX: receipts and municipalities' notices", _eltax),
+        SimulatorSpec("nta", "国税庁: receipts of withholding slips (受信通知), some files rejected", _nta),
     )
 }
 """Every simulated counterpart, in the order of :data:`hub.infra.broker.topology.COUNTERPARTS`."""
