@@ -1,8 +1,9 @@
 """Hub messages for the pension system that have no CSV format yet, written as one JSON file per message.
 
 The survival/change outcomes have their CSV exchange (docs/formats/pension.md). The intermediate server's
-answers (code statuses, query answers, 副本 results, provision notices) and eLTAX's (receipt outcomes of
-payment reports and notices, special collection instructions) and the records the hub refused to send
+answers (code statuses, query answers, 副本 results, provision notices), eLTAX's (receipt outcomes of
+payment reports and notices, special collection instructions), the National Tax Agency's (its receipt of a
+file of withholding slips, ``pension.nta.outcomes``) and the records the hub refused to send
 because their use is not permitted (``pension.purpose.refused``) do not yet: until the pension
 system's developers agree formats for them, the adapter writes each such message whole, as the JSON of its
 envelope, to ``outbound/messages/<message type>/<message id>.json``, atomically and owner-only. They carry
@@ -36,6 +37,7 @@ HUB_MESSAGE_TYPES: Final = frozenset(
         ("pension.provision.noticed", 1),
         ("pension.eltax.outcomes", 1),
         ("pension.tokucho.instructions", 1),
+        ("pension.nta.outcomes", 1),
         ("pension.purpose.refused", 1),
     }
 )
