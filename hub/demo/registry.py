@@ -9,6 +9,7 @@ from hub.demo.dependants import DependantsFlow
 from hub.demo.eltax import PaymentReportFlow, SpecialCollectionFlow
 from hub.demo.flow import DemoFlow
 from hub.demo.intermediate_server import DuplicateDataFlow, InfoQueryFlow, ProvisionNoticeFlow
+from hub.demo.nta import WithholdingSlipFlow
 from hub.demo.survival import SurvivalFlow
 
 __all__ = ["FLOWS"]
@@ -22,5 +23,6 @@ FLOWS: dict[str, Callable[[], DemoFlow]] = {
     "provision_notice": ProvisionNoticeFlow,
     "payment_report": PaymentReportFlow,
     "special_collection": SpecialCollectionFlow,
+    "withholding_slip": WithholdingSlipFlow,
 }
 """Flow name → factory. A new flow adds one line here."""

@@ -1,0 +1,122 @@
+"""The withholding slips to the National Tax Agency (公的年金等の源泉徴収票) as a demo flow.
+
+The demo stands in for the pension system, as the eLTAX flows do (:mod:`hub.demo.eltax`): it publishes
+``pension.withholding_slip.requested`` straight to the hub's ingress, for every pensioner of last year, with
+the spouse and dependants of some (one in ten a grandchild under 16, named on the slip without a number). The
+slips are the payment reports' records (:meth:`hub.demo.eltax.PaymentReportFlow.record`); the payer names its
+法人番号, which a slip requires. The hub adds the numbers sealed for ``nta``, the NTA adapter writes one file
+per chunk, and the simulated Agency acknowledges each file as a whole, rejecting some
+(:class:`adapters.nta.NtaSimulator`). The Agency's receipt names no person, so a slip counts as completed when
+the outcome of the file that carried it (accepted or rejected) reaches the pension system as
+``pension.nta.outcomes``; the outcomes count files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Final
+
+from contracts.ids import new_id, random_letters
+from contracts.messages.common import ChunkInfo
+from contracts.messages.nta import NtaOutcomes, WithholdingSlipRequested
+from contracts.purpose_table import default_table
+from hub.demo._eltax_common import FlowResult, PensionInbox, as_pension, chunks, enrol_households
+from hub.demo.eltax import PAYER, PaymentReportFlow
+
+if TYPE_CHECKING:
+    from hub.demo.deployment import LocalDeployment
+
+__all__ = ["REQUEST_TYPE", "SLIP_PAYER", "WithholdingSlipFlow", "corporate_number"]
+
+REQUEST_TYPE: Final = "pension.withholding_slip.requested"
+OUTCOMES_TYPE: Final = "pension.nta.outcomes"
+
+
+def corporate_number(base: str) -> str:
+    """The 法人番号 of a 12-digit ``base``: its check digit in front (法人番号の指定等に関する省令 第2条).
+
+    The check digit is 9 minus the sum of each digit of the base, counted from the right and weighted 1 at
+    odd places and 2 at even ones, modulo 9.
+
+    Raises:
+        ValueError: ``base`` is not twelve digits.
+    """
+    if len(base) != 12 or not base.isascii() or not base.isdigit():
+        raise ValueError("a corporate number's base is twelve digits")
+    weighted = sum(int(d) * (1 if place % 2 else 2) for place, d in enumerate(reversed(base), start=1))
+    return f"{9 - weighted % 9}{base}"
+
+
+SLIP_PAYER: Final = PAYER.model_copy(update={"corporate_number": corporate_number("999900000001")})
+"""The payer of the demo's slips: the payment report's, with a synthetic 法人番号 (8999900000001), chosen so
+that neither of its twelve-digit windows is an Individual Number with a valid check digit."""
+
+
+class WithholdingSlipFlow:
+    """Every pensioner's withholding slip for last year, to the National Tax Agency."""
+
+    name = "withholding_slip"
+
+    def __init__(self) -> None:
+        self.batch_id = f"withholding-slip-{datetime.now(UTC):%Y%m%d%H%M%S}-{random_letters(4)}"
+        self.tax_year = date.today().year - 1
+        self._correlation = new_id()
+        self._records = 0
+        self._inbox: PensionInbox | None = None
+
+    def prepare(self, hub: LocalDeployment, records: int) -> None:
+        """Enrol the pensioners and their relatives (usage numbers and numbers) in the vault."""
+        population = hub.population(records)
+        hub.enrol_population(population, records)
+        enrol_households(hub, population, records, tax_year=self.tax_year)
+
+    def start(self, hub: LocalDeployment, records: int) -> None:
+        """Send every pensioner's slip, in chunks, under the purpose the purpose table gives the request."""
+        population = hub.population(records)
+        self._records = records
+        self._inbox = PensionInbox(hub, self._correlation)
+        rows = [PaymentReportFlow.record(population, i) for i in range(records)]
+        purpose = default_table().request_purpose(REQUEST_TYPE)
+        hub.publish_as_pension(
+            [
+                as_pension(
+                    REQUEST_TYPE,
+                    purpose,
+                    WithholdingSlipRequested(
+                        chunk=ChunkInfo(
+                            batch_id=self.batch_id, chunk_index=i, chunk_count=n, total_records=records
+                        ),
+                        tax_year=self.tax_year,
+                        payer=SLIP_PAYER,
+                        records=tuple(part),
+                    ),
+                    self._correlation,
+                )
+                for i, n, part in chunks(rows)
+            ]
+        )
+
+    def outcomes(self) -> list[NtaOutcomes]:
+        """The Agency's outcomes of the flow's files that reached the pension system so far."""
+        if self._inbox is None:
+            return []
+        found: list[NtaOutcomes] = self._inbox.read(OUTCOMES_TYPE, NtaOutcomes)
+        return found
+
+    def _answered(self) -> list[tuple[str, int]]:
+        # The receipt names no person: a file's outcome answers each of its slips, by file and line.
+        return [(o.submission, line) for o in self.outcomes() for line in range(1, o.slips + 1)]
+
+    def sent(self) -> int:
+        """Slips sent."""
+        return self._records
+
+    def completed(self) -> int:
+        """Slips whose file's outcome reached the pension system."""
+        return len(set(self._answered()))
+
+    def finish(self) -> FlowResult:
+        """Final counts: slips completed and twice, files accepted and rejected."""
+        files = Counter(f"files_{o.status.value}" for o in self.outcomes())
+        return FlowResult.counted(self._records, self._answered(), files)
