@@ -244,7 +244,7 @@ def test_only_the_operator_configures_and_nothing_outside_the_prefix() -> None:
 def test_every_adapter_simulator_and_the_hub_has_a_user() -> None:
     roles = {u.role for u in broker_users("renkei")}
     assert {"hub", "operator", "adapter-jlis", "adapter-pension", "simulator-jlis"} <= roles
-    assert {"adapter-intermediate_server", "adapter-eltax"} <= roles
+    assert {"adapter-intermediate_server", "adapter-eltax", "adapter-nta", "simulator-nta"} <= roles
 
 
 def test_plain_passwords_and_unknown_users_are_refused() -> None:

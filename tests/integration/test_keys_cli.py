@@ -24,7 +24,7 @@ from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention
 from hub.settings import Environment, Settings
 
-ADAPTERS = ("adapter-jlis", "adapter-intermediate_server", "adapter-eltax", "adapter-pension")
+ADAPTERS = ("adapter-jlis", "adapter-intermediate_server", "adapter-eltax", "adapter-nta", "adapter-pension")
 VAULT = {"kek", "blind_index", "token_root"}
 
 

@@ -6,7 +6,7 @@
   ``hub/infra``;
 * every such package is named in the README's Layout section, and every layer of the import-linter layers
   contract too, in the contract's order;
-* the four adapters share one skeleton (issue 20): the same core modules with the same meaning (``wire``,
+* the adapters share one skeleton (issue 20): the same core modules with the same meaning (``wire``,
   ``mapping``, ``names``, ``service``, ``simulator``, ``errors``), no ``gateway`` module, and each service
   declares its dispatch table the same way, ``FROM_HUB``, a module-level mapping from message type and
   version to an :class:`adapters.dispatch.Route`, holding every type the sender table (``hub/senders.toml``)
@@ -85,8 +85,8 @@ ADAPTERS = sorted(
 CORE_MODULES = ("wire", "mapping", "names", "service", "simulator", "errors")
 
 
-def test_the_adapters_are_the_four_counterparts() -> None:
-    assert ADAPTERS == ["eltax", "intermediate_server", "jlis", "pension"]
+def test_the_adapters_are_the_five_counterparts() -> None:
+    assert ADAPTERS == ["eltax", "intermediate_server", "jlis", "nta", "pension"]
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
@@ -121,8 +121,8 @@ LINKED = sorted(name for name in ADAPTERS if ADAPTER_SPECS[name].link)
 """The adapters whose counterpart sends files over a line (the pension system's link is a directory)."""
 
 
-def test_the_line_adapters_are_three() -> None:
-    assert LINKED == ["eltax", "intermediate_server", "jlis"]
+def test_the_line_adapters_are_four() -> None:
+    assert LINKED == ["eltax", "intermediate_server", "jlis", "nta"]
 
 
 @pytest.mark.parametrize("adapter", LINKED)
