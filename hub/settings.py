@@ -40,15 +40,18 @@ BULK_MESSAGE_TYPES = (
     "pension.payment_report.requested",
     "pension.tokucho.instructions",
     "pension.eltax.outcomes",
+    "pension.withholding_slip.requested",
     "jlis.survival_change.inquiry",
     "jlis.survival_change.result",
     "jlis.number_acquisition.query",
     "jlis.number_acquisition.result",
     "jlis.file",
     "eltax.file",
+    "nta.withholding_slip.submission",
+    "nta.file",
 )
-"""The bulk kinds of the pension flows: a chunk of up to 50,000 records of a pension file, the J-LIS and
-eLTAX messages and files made of one, and their answers."""
+"""The bulk kinds of the pension flows: a chunk of up to 50,000 records of a pension file, the J-LIS,
+eLTAX and National Tax Agency messages and files made of one, and their answers."""
 
 
 class Environment(StrEnum):

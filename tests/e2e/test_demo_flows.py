@@ -67,14 +67,16 @@ def test_every_flows_messages_carry_an_actor(e2e_settings) -> None:
         by_type: dict[str, set[str]] = {}
         for r in rows:
             by_type.setdefault(r.message_type, set()).add(json.loads(r.details)["on_behalf_of"])
-        # The seed's split: 情報照会 and dependants' declarations by a 構成組合; payment reports and special
-        # collection by the federation alone.
+        # The seed's split: 情報照会 and dependants' declarations by a 構成組合; payment reports, special
+        # collection and withholding slips by the federation alone.
         assert by_type["pension.info_query.requested"] == {"m130001"}
         assert by_type["intermediate_server.info_query.result"] == {"m130001"}
         assert by_type["pension.dependants_declaration.submitted"] == {"m130001"}
         assert by_type["pension.payment_report.requested"] == {"federation"}
         assert by_type["eltax.receipt"] == {"federation"}
         assert by_type["pension.tokucho.notice_requested"] == {"federation"}
+        assert by_type["pension.withholding_slip.requested"] == {"federation"}
+        assert by_type["nta.receipt"] == {"federation"}
         assert by_type["jlis.survival_change.result"] == {"federation"}
         assert set(flows.values()) == {"federation", "m130001"}
     finally:
