@@ -5,9 +5,9 @@ The demo stands in for the pension system, as the eLTAX flows do (:mod:`hub.demo
 the spouse and dependants of some (one in ten a grandchild under 16, named on the slip without a number). The
 slips are the payment reports' records (:meth:`hub.demo.eltax.PaymentReportFlow.record`); the payer names its
 法人番号, which a slip requires. The hub adds the numbers sealed for ``nta``, the NTA adapter writes one file
-per chunk, and the simulated Agency acknowledges each file as a whole, rejecting some
-(:class:`adapters.nta.NtaSimulator`). The Agency's receipt names no person, so a slip counts as completed when
-the outcome of the file that carried it (accepted or rejected) reaches the pension system as
+per chunk of :data:`SLIPS_PER_FILE`, and the simulated Agency acknowledges each file as a whole, refusing
+every seventh (:class:`adapters.nta.NtaSimulator`). The Agency's receipt names no person, so a slip counts as
+completed when the outcome of the file that carried it (accepted or rejected) reaches the pension system as
 ``pension.nta.outcomes``; the outcomes count files.
 """
 
@@ -31,6 +31,9 @@ __all__ = ["REQUEST_TYPE", "SLIP_PAYER", "WithholdingSlipFlow", "corporate_numbe
 
 REQUEST_TYPE: Final = "pension.withholding_slip.requested"
 OUTCOMES_TYPE: Final = "pension.nta.outcomes"
+SLIPS_PER_FILE: Final = 100
+"""Slips per request chunk, hence per submitted file: a demo of 1,000 pensioners submits ten files, enough for
+the simulated Agency to refuse one (every seventh file, :data:`adapters.nta.DEFAULT_REJECT_EVERY`)."""
 
 
 def corporate_number(base: str) -> str:
@@ -93,7 +96,7 @@ class WithholdingSlipFlow:
                     ),
                     self._correlation,
                 )
-                for i, n, part in chunks(rows)
+                for i, n, part in chunks(rows, SLIPS_PER_FILE)
             ]
         )
 
