@@ -218,9 +218,9 @@ class Deployment:
         settings: the test's settings (broker URL, prefix, data directory, database URL).
         records: size of the synthetic population and of the request file.
         log_dir: where the services' logs go.
-        services: which services to run (:data:`SERVICES`, and optionally the ``intermediate_server`` and
-            ``eltax`` adapters and their simulators, ``simulator-intermediate_server`` and
-            ``simulator-eltax``).
+        services: which services to run (:data:`SERVICES`, and optionally the ``intermediate_server``,
+            ``eltax`` and ``nta`` adapters and their simulators, ``simulator-intermediate_server``,
+            ``simulator-eltax`` and ``simulator-nta``).
         flow: the demo flow to run (the survival inquiry by default).
         admin: where to create every service's broker user (per-service identity), deleted again by
             :meth:`close`; ``None``: none are created (the settings' identity must then be shared).
@@ -255,9 +255,10 @@ class Deployment:
             "simulator": [*base, "run", "simulator", "jlis", "--records", str(records)],
             "intermediate_server": [*base, "run", "adapter", "intermediate_server"],
             "eltax": [*base, "run", "adapter", "eltax"],
+            "nta": [*base, "run", "adapter", "nta"],
             **{
                 f"simulator-{name}": [*base, "run", "simulator", name, "--records", str(records)]
-                for name in ("intermediate_server", "eltax")
+                for name in ("intermediate_server", "eltax", "nta")
             },
         }
         self.services = {name: ServiceProcess(name, argv[name], env, log_dir) for name in services}
