@@ -390,6 +390,6 @@ def test_a_line_of_the_right_shape_with_any_items_gives_a_clear_error_never_a_cr
         parse_slips(content)
     except NtaWireError as exc:
         refused.append(exc)
-    for exc in refused:
-        assert exc.record_no in (None, 1)
-        assert not find_numbers(str(exc))
+    for error in refused:
+        assert error.record_no in (None, 1)
+        assert not find_numbers(str(error))
