@@ -29,8 +29,6 @@ from contracts.messages.eltax import (
     ReceiptError,
     ReceiptRecord,
     ReceiptStatus,
-    ReportDependant,
-    ReportSpouse,
     TokuchoAmounts,
     TokuchoInstructions,
     TokuchoNoticeCode,
@@ -42,8 +40,7 @@ from contracts.messages.eltax import (
     spouse_number_field,
 )
 from contracts.redaction import find_numbers
-from contracts.registry import decode, encode, payload_dict
-from contracts.usage_number import UsageNumber, UsageNumberKind
+from contracts.registry import encode, payload_dict
 from hub.core.flows.eltax import (
     handle_eltax_receipt,
     handle_payment_report_request,
@@ -51,52 +48,15 @@ from hub.core.flows.eltax import (
     handle_tokucho_notice_request,
 )
 from hub.core.rules.policy import NumberPolicy
-from hub.demo.deployment import LocalDeployment, local_deployment
+from hub.demo.deployment import LocalDeployment
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
-from hub.infra.memory.transport import InMemoryTransport
-from hub.ports.vault import Ground, Retention
-from hub.settings import Settings
-from tests._shared_transport import shared
 from tests.eltax_fixtures import CONTRACT_PAYER, certificate, number
-from tests.handler_context import handler_context
-
-DEPENDANT = UsageNumberKind.DEPENDANT
-
-
-def dependant(index: int) -> UsageNumber:
-    return UsageNumber(kind=DEPENDANT, value=f"D{index:010d}")
+from tests.tax_report_hub import enrolled_hub, report_record, run
 
 
 @pytest.fixture
 def hub(tmp_path):
-    settings = Settings(data_dir=tmp_path / "var", exchange_prefix="t", log_json=False)
-    mem = InMemoryTransport()
-    hub = local_deployment(settings, transports=shared(mem), configure_logs=False)
-    hub.prepare()
-    factory = hub.uow_factory()
-    with factory() as uow:
-        links: list[tuple[UsageNumber, IndividualNumber | None]] = [
-            (certificate(i), number(i)) for i in range(4)
-        ]
-        links += [(dependant(i), number(100 + i)) for i in range(4)]
-        links.append((certificate(9), None))  # known, but without a number
-        subjects = uow.vault.enrol(links, retention=Retention(basis="test"), source="test")
-        # Why each number is held: pensioners from J-LIS, their relatives from a 扶養親族等申告書.
-        grounds = [(subjects[certificate(i)], Ground("recipient", "jlis")) for i in range(4)]
-        grounds += [(subjects[dependant(i)], Ground("dependant", "declaration")) for i in range(4)]
-        uow.vault.add_grounds(grounds, source="test")
-        uow.commit()
-    yield hub
-    hub.close()
-
-
-def run(hub, handler, envelope: Envelope, policy: NumberPolicy | None = None) -> list[Envelope]:
-    message = decode(encode(envelope))
-    with hub.uow_factory()() as uow:
-        ctx = handler_context(hub, uow, policy=policy)
-        out = handler(message, ctx)
-        uow.commit()
-    return [decode(encode(e)).envelope for e in out]
+    yield from enrolled_hub(tmp_path)
 
 
 def report_request(*records: PaymentReportRecord) -> Envelope:
@@ -114,27 +74,6 @@ def report_request(*records: PaymentReportRecord) -> Envelope:
         destination="hub",
         purpose=PAYMENT_REPORT_PURPOSE,
         payload=payload_dict(payload),
-    )
-
-
-def report_record(
-    seq: int, usage: UsageNumber, *, spouse: int | None = None, dependants=()
-) -> PaymentReportRecord:
-    return PaymentReportRecord(
-        record_seq=seq,
-        usage_number=usage,
-        destination_municipality_code="13101",
-        name="佐藤　茂",
-        kana_name="サトウ　シゲル",
-        address="東京都千代田区本町一丁目１番１号",
-        birth_date=date(1950, 1, 1),
-        spouse=None if spouse is None else ReportSpouse(usage_number=dependant(spouse), name="佐藤　節子"),
-        dependants=tuple(
-            ReportDependant(
-                usage_number=dependant(k), name="佐藤　一郎", kana_name="サトウ　イチロウ", kind=kind
-            )
-            for k, kind in dependants
-        ),
     )
 
 

@@ -13,7 +13,6 @@ to resolve (the 2023 紐付け誤り).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from typing import Final
 
 from contracts.envelope import Envelope, Party
@@ -28,18 +27,13 @@ from contracts.messages.eltax import (
     EltaxTokuchoRecord,
     InstructionKind,
     NumberCheck,
-    PaymentReportRecord,
     PaymentReportRequested,
-    SubmissionRecord,
     TokuchoInstruction,
     TokuchoInstructions,
     TokuchoNoticeCode,
     TokuchoNoticeRequested,
     notice_number_field,
     purpose_of_notice,
-    recipient_number_field,
-    report_dependant_number_field,
-    spouse_number_field,
 )
 from contracts.purpose_table import Refusal
 from contracts.purposes import (
@@ -53,8 +47,8 @@ from contracts.usage_number import UsageNumber
 from hub.core.flows.access import record_of
 from hub.core.flows.context import HandlerContext, answer_pension, derived_id, reply
 from hub.core.flows.purpose import not_permitted_reply, refusal_records, screen
-from hub.ports.audit import AccessRecord, AuditAction
-from hub.ports.vault import AUDIT_SCOPE, SubjectId
+from hub.core.flows.tax_reports import People, ReportKind, handle_report_request
+from hub.ports.audit import AuditAction
 
 __all__ = [
     "SUBMISSION_TYPE",
@@ -69,23 +63,18 @@ NOTICE_TYPE = "eltax.tokucho.notice"
 RECIPIENT: Final[Party] = "eltax"
 
 
-class _People:
-    """The subjects, numbers and audit tokens of a message's usage numbers, looked up in one go each."""
-
-    def __init__(self, ctx: HandlerContext, usage: Sequence[UsageNumber], *, numbers: bool) -> None:
-        vault = ctx.uow.vault
-        self.subjects = vault.subjects_by_usage(list(dict.fromkeys(usage)))
-        known = list(dict.fromkeys(self.subjects.values()))
-        self.numbers = vault.numbers_of(known) if numbers and known else {}
-        self.tokens = vault.tokens(AUDIT_SCOPE, known) if known else {}
-
-    def subject(self, usage: UsageNumber) -> SubjectId | None:
-        return self.subjects.get(usage)
-
-    def audit(self, usage: Sequence[UsageNumber]) -> list[str]:
-        """Audit tokens of the known people among ``usage``, each once."""
-        found = (self.subjects.get(u) for u in usage)
-        return list(dict.fromkeys(self.tokens[s] for s in found if s is not None))
+PAYMENT_REPORT: Final = ReportKind(
+    use=ELTAX_PAYMENT_REPORT,
+    recipient=RECIPIENT,
+    submission_type=SUBMISSION_TYPE,
+    purpose=PAYMENT_REPORT_PURPOSE,
+    submission=lambda request, records: EltaxPaymentReportSubmission(
+        chunk=request.chunk, tax_year=request.tax_year, payer=request.payer, records=records
+    ),
+    minors_numbered=True,
+)
+"""The payment report: recipient, spouse and every dependant numbered (under 16 too), one file per
+municipality (the adapter splits the chunk)."""
 
 
 def handle_payment_report_request(
@@ -97,123 +86,14 @@ def handle_payment_report_request(
     (:mod:`hub.core.flows.purpose`): a record with a number the payment report may not carry (a person held
     only as 同一住所の者, say) is not sent, and the pension system is told ``not_permitted``.
     """
-    env, request = message.envelope, message.payload
-    usage = [r.usage_number for r in request.records]
-    usage += [r.spouse.usage_number for r in request.records if r.spouse is not None]
-    usage += [d.usage_number for r in request.records for d in r.dependants]
-    people = _People(ctx, usage, numbers=True)
-    with_numbers = [s for u in usage if (s := people.subject(u)) is not None and s in people.numbers]
-    screening = screen(ctx, env, use=ELTAX_PAYMENT_REPORT, subjects=with_numbers)
-    refused: list[tuple[int, UsageNumber, Refusal]] = []
-    sendable = []
-    for r in request.records:
-        persons = [r.usage_number, *(d.usage_number for d in r.dependants)]
-        if r.spouse is not None:
-            persons.append(r.spouse.usage_number)
-        found = [
-            screening.refused[s]
-            for u in persons
-            if (s := people.subject(u)) is not None and s in screening.refused
-        ]
-        if found:
-            refused.append((r.record_seq, r.usage_number, found[0]))
-        else:
-            sendable.append(r)
-    audit = [
-        record_of(ctx, AuditAction.RECEIVED, env, people.audit(usage), records=str(len(request.records)))
-    ]
-    if screening.refused:
-        audit.extend(refusal_records(ctx, env, screening.refused, people.tokens))
-    out: list[Envelope] = []
-    if sendable:
-        out.append(_submission(ctx, env, request, sendable, people, audit))
-    if refused:
-        out.append(
-            not_permitted_reply(ctx, env, batch_id=request.chunk.batch_id, refused=refused, records=audit)
-        )
-    ctx.uow.audit.append(audit)
-    return out
-
-
-def _submission(  # noqa: PLR0917 (one call site, private)
-    ctx: HandlerContext,
-    env: Envelope,
-    request: PaymentReportRequested,
-    sendable: Sequence[PaymentReportRecord],
-    people: _People,
-    audit: list[AccessRecord],
-) -> Envelope:
-    ctx.policy.check(destination=RECIPIENT, message_type=SUBMISSION_TYPE, purpose=PAYMENT_REPORT_PURPOSE)
-    outgoing = derived_id(env.message_id, RECIPIENT)
-    added: list[UsageNumber] = []
-    named: list[UsageNumber] = []
-
-    def sealed(person: UsageNumber, field: str) -> str | None:
-        named.append(person)
-        subject = people.subject(person)
-        number = people.numbers.get(subject) if subject is not None else None
-        if number is None:
-            return None
-        added.append(person)
-        return ctx.sealer.seal(number, recipient=RECIPIENT, message_id=outgoing, field=field)
-
-    records = []
-    for r in sendable:
-        base = r.model_dump(exclude={"spouse", "dependants"})
-        seq = r.record_seq
-        spouse = None
-        if r.spouse is not None:
-            spouse = {
-                "name": r.spouse.name,
-                "individual_number": sealed(r.spouse.usage_number, spouse_number_field(seq)),
-            }
-        dependants = [
-            {
-                "name": d.name,
-                "kana_name": d.kana_name,
-                "kind": d.kind,
-                "individual_number": sealed(d.usage_number, report_dependant_number_field(seq, k)),
-            }
-            for k, d in enumerate(r.dependants)
-        ]
-        number = sealed(r.usage_number, recipient_number_field(seq))
-        records.append(
-            SubmissionRecord.model_validate(
-                {**base, "individual_number": number, "spouse": spouse, "dependants": dependants}
-            )
-        )
-    submission = EltaxPaymentReportSubmission(
-        chunk=request.chunk, tax_year=request.tax_year, payer=request.payer, records=tuple(records)
-    )
-    out = reply(
-        env,
-        message_type=SUBMISSION_TYPE,
-        destination=RECIPIENT,
-        purpose=PAYMENT_REPORT_PURPOSE,
-        payload=submission,
-        label=RECIPIENT,
-    )
-    audit.extend(
-        [
-            record_of(
-                ctx,
-                AuditAction.ENRICHED,
-                out,
-                people.audit(added),
-                numbers=str(len(added)),
-                without_number=str(len(named) - len(added)),
-            ),
-            record_of(ctx, AuditAction.ROUTED, out, []),
-        ]
-    )
-    return out
+    return handle_report_request(PAYMENT_REPORT, message, ctx)
 
 
 def handle_eltax_receipt(message: Decoded[EltaxReceipt], ctx: HandlerContext) -> list[Envelope]:
     """Tell the pension system what eLTAX said about each record of a file, by usage number."""
     env, receipt = message.envelope, message.payload
     usage = [r.usage_number for r in receipt.records if r.usage_number is not None]
-    people = _People(ctx, usage, numbers=False)
+    people = People(ctx, usage, numbers=False)
     outcomes = EltaxOutcomes(
         submission=receipt.submission,
         document=receipt.document,
@@ -259,7 +139,7 @@ def handle_tokucho_notice_request(
     targets = request.notice_code is TokuchoNoticeCode.TARGET
     purpose = purpose_of_notice(request.notice_code)
     usage = [r.usage_number for r in request.records]
-    people = _People(ctx, usage, numbers=targets)
+    people = People(ctx, usage, numbers=targets)
     audit = [record_of(ctx, AuditAction.RECEIVED, env, people.audit(usage), notice=request.notice_code.value)]
     refused: list[tuple[int, UsageNumber, Refusal]] = []
     sendable = list(request.records)
@@ -334,7 +214,7 @@ def handle_tokucho_inbound(message: Decoded[EltaxTokuchoInbound], ctx: HandlerCo
     env, notice = message.envelope, message.payload
     usage = [r.usage_number for r in notice.records]
     carries = any(r.individual_number is not None for r in notice.records)
-    people = _People(ctx, usage, numbers=carries)
+    people = People(ctx, usage, numbers=carries)
     checks: dict[int, NumberCheck] = {}
     for r in notice.records:
         subject = people.subject(r.usage_number)

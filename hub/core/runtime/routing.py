@@ -23,6 +23,7 @@ from contracts.messages.intermediate_server import (
     IsProvisionNotice,
 )
 from contracts.messages.jlis_acquisition import JlisNumberAcquisitionResult, NumberAcquisitionRequested
+from contracts.messages.nta import NtaReceipt, WithholdingSlipRequested
 from contracts.messages.survival import JlisSurvivalChangeResult, SurvivalInquiryRequested
 from contracts.registry import Decoded, encode
 from hub.core.flows.acquisition import handle_acquisition_request, handle_acquisition_result
@@ -44,6 +45,7 @@ from hub.core.flows.intermediate_server import (
     handle_provision_notice,
     handle_refused_queries,
 )
+from hub.core.flows.nta import handle_nta_receipt, handle_withholding_slip_request
 from hub.core.flows.survival import (
     handle_jlis_result,
     handle_survival_request,
@@ -105,6 +107,10 @@ HANDLERS: Mapping[tuple[str, int], Handler] = {
     ("pension.tokucho.notice_requested", 1): Typed(TokuchoNoticeRequested, handle_tokucho_notice_request),
     ("eltax.receipt", 1): Typed(EltaxReceipt, handle_eltax_receipt),
     ("eltax.tokucho.inbound", 1): Typed(EltaxTokuchoInbound, handle_tokucho_inbound),
+    ("pension.withholding_slip.requested", 1): Typed(
+        WithholdingSlipRequested, handle_withholding_slip_request
+    ),
+    ("nta.receipt", 1): Typed(NtaReceipt, handle_nta_receipt),
     ("pension.code_acquisition.requested", 1): Typed(CodeAcquisitionRequested, handle_code_acquisition),
     ("intermediate_server.code_acquisition.result", 1): Typed(
         IsCodeAcquisitionResult, handle_code_acquisition_result
