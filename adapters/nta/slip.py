@@ -580,6 +580,7 @@ def read_slips(content: bytes) -> SlipReading:
                     )
         if not found and first is None:
             first = values
+        found.sort(key=lambda p: -1 if p.field is None else p.field.offset)  # in the line's order
         record = None if found else _record_of(values)
         rows.append(SlipRowReading(line, record, tuple(found)))
     if first is None:

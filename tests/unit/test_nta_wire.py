@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.nta import NtaFieldRefused, NtaWireError, layout_tables
+from adapters.nta import NtaFieldRefused, NtaFileError, NtaWireError, layout_tables, parse_name
 from adapters.nta.receipt import ReceiptFile, parse_receipt, write_receipt
 from adapters.nta.slip import NUMBER_ITEMS, ROW, SlipAmounts, SlipRecord, parse_slips, read_slips, write_slips
 from adapters.records.fields import Field, ProblemKind
@@ -392,4 +392,23 @@ def test_a_line_of_the_right_shape_with_any_items_gives_a_clear_error_never_a_cr
         refused.append(exc)
     for error in refused:
         assert error.record_no in (None, 1)
+        assert not find_numbers(str(error))
+
+
+@FAST
+@given(
+    st.one_of(
+        st.text(max_size=80),
+        st.from_regex(r"NTA-(RC-)?377dat0[0-9]-[0-9a-f]{30,34}\.(txt|csv)", fullmatch=True),
+    )
+)
+def test_a_file_name_is_read_or_refused_as_not_ours_never_a_crash(name):
+    refused: list[NtaFileError] = []
+    try:
+        read = parse_name(name)
+    except NtaFileError as exc:
+        refused.append(exc)
+    else:
+        assert read.code in ("377", "RC")
+    for error in refused:
         assert not find_numbers(str(error))
