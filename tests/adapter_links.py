@@ -17,6 +17,8 @@ from adapters.eltax.errors import EltaxFileError
 from adapters.intermediate_server import names as is_names
 from adapters.intermediate_server.errors import IsFileError
 from adapters.jlis import names as jlis_names
+from adapters.nta import names as nta_names
+from adapters.nta.errors import NtaFileError
 from contracts.link import CounterpartFile
 
 __all__ = [
@@ -26,6 +28,8 @@ __all__ = [
     "IntermediateServerGateway",
     "JlisCounterpart",
     "JlisGateway",
+    "NtaCounterpart",
+    "NtaGateway",
 ]
 
 
@@ -158,3 +162,38 @@ class IntermediateServerGateway:
             is_names.correlation_of(file)
         self._counterpart.confirm([f.name for f in released])
         return released
+
+
+class NtaCounterpart(Protocol):
+    """What the National Tax Agency's side of the link offers: e-Tax, or the simulator.
+
+    It answers each withholding-slip file the federation submits with its receipt, carrying the
+    submission's correlation id.
+    """
+
+    name: str
+
+    def handle(self, file: CounterpartFile) -> list[CounterpartFile]:
+        """Answer one submitted file."""
+        ...
+
+
+class NtaGateway:
+    """Carries withholding-slip files to a counterpart in process and checks that every answer pairs up."""
+
+    def __init__(self, counterpart: NtaCounterpart) -> None:
+        self._counterpart = counterpart
+
+    def exchange(self, submission: CounterpartFile) -> list[CounterpartFile]:
+        """Submit a file and return the answers.
+
+        Raises:
+            NtaFileError: the file is not one the federation submits, or an answer does not pair with it.
+        """
+        if nta_names.parse_name(submission.name).kind != "submission":
+            raise NtaFileError("the federation does not submit this file")
+        nta_names.correlation_of(submission)
+        answers = self._counterpart.handle(submission)
+        for answer in answers:
+            nta_names.check_pairing(submission, answer)
+        return answers

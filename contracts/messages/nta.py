@@ -102,7 +102,8 @@ class NtaWithholdingSlipSubmission(ContractModel):
         _payer_has_corporate_number(self.payer)
         for record in self.records:
             if any(
-                d.kind is DependantKind.UNDER_16 and d.individual_number is not None for d in record.dependants
+                d.kind is DependantKind.UNDER_16 and d.individual_number is not None
+                for d in record.dependants
             ):
                 raise ValueError("a withholding slip names a dependant under 16 without a number")
         return self

@@ -3,7 +3,8 @@
 A case is the message body as it arrives on ``{p}.counterpart.<name>.inbound``: either a file protected
 with the link cipher exactly as the network's side would (so the adapter's own reader meets the fault), or
 a body that breaks the link format itself. J-LIS cases start from valid result files and change one
-field, record or byte; the intermediate server's and eLTAX's break names, framing and contents.
+field, record or byte; the intermediate server's, eLTAX's and the National Tax Agency's break names,
+framing and contents.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from contracts.messages.survival import MoveKind, SurvivalOutcome
 from hub.demo.deployment import LocalDeployment
 from tests.corpus.builders import jlis_result_file, splice_result_field
 
-__all__ = ["LinkCase", "eltax_cases", "intermediate_server_cases", "jlis_cases", "link_body"]
+__all__ = ["LinkCase", "eltax_cases", "intermediate_server_cases", "jlis_cases", "link_body", "nta_cases"]
 
 UNDECODABLE = frozenset({"undecodable"})
 SEAL = frozenset({"seal_invalid"})
@@ -276,6 +277,79 @@ def eltax_cases(correlation: str) -> Iterator[LinkCase]:
     yield case("eltax-not-shift-jis-or-utf8", request, b"\xff\xfe\xfd" * 200, wire)
     yield case("eltax-truncated-label", request, b"1" * 95, wire)
     yield LinkCase("eltax-link-not-json", "eltax", UNDECODABLE, raw=b"[]")
+
+
+def nta_cases(correlation: str) -> Iterator[LinkCase]:
+    """Receipts of the National Tax Agency broken one way each (all answer one submission).
+
+    The receipt is renkei's own format (``docs/formats/nta.md``); each case breaks one of its rules, its
+    name, its pairing or the contract, and must be refused with its reason, never taken as an answer.
+    """
+    from adapters.nta.names import receipt_file_name, submission_file_name
+
+    wire = frozenset({"nta_wire_format"})
+    unexpected = frozenset({"nta_unexpected_file"})
+    mapping = frozenset({"nta_mapping"})
+    sid = uuid.uuid4()
+    submission = submission_file_name(sid)
+    receipt = receipt_file_name(submission)
+    number = synthetic_individual_number().reveal()
+
+    def case(
+        case_id: str,
+        content: bytes,
+        reasons: frozenset[str] = wire,
+        *,
+        name: str = receipt,
+        corr: str | None = None,
+        counterpart: str = "nta",
+    ) -> LinkCase:
+        return LinkCase(
+            case_id, "nta", reasons, CounterpartFile(counterpart, name, content, corr or correlation)
+        )
+
+    def control(status: str = "1", slips: str = "3", errors: str = "1", *, file: str = submission) -> bytes:
+        return f"H,{file},2026,20270120,{status},{slips},{errors}\r\n".encode()
+
+    good_error = b"E,2,individual_number,E110\r\n"
+    # -- names and pairing --------------------------------------------------------------------------------
+    yield case("nta-name-not-ours", b"x", unexpected, name="evil.csv")
+    yield case("nta-name-path", b"x", unexpected, name="../../etc/passwd")
+    yield case("nta-name-standard-only", b"x", unexpected, name="377dat01.txt")
+    yield case("nta-submission-came-back", control() + good_error, unexpected, name=submission)
+    yield case("nta-receipt-wrong-extension", b"x", unexpected, name=receipt.replace(".csv", ".txt"))
+    yield case("nta-correlation-not-uuid", control() + good_error, unexpected, corr="x'; DROP TABLE")
+    yield case("nta-from-another-line", control() + good_error, unexpected, counterpart="eltax")
+    other = submission_file_name(uuid.uuid4())
+    yield case("nta-control-names-another-file", control(file=other) + good_error, unexpected)
+    # -- framing --------------------------------------------------------------------------------------------
+    yield case("nta-empty", b"")
+    yield case("nta-garbage", b"\x00garbage" * 500)
+    yield case("nta-not-cp932", b"\xff\xfe\xfd" * 200 + b"\r\n")
+    yield case("nta-no-crlf", (control() + good_error).replace(b"\r\n", b"\n"))
+    yield case("nta-truncated-mid-line", (control() + good_error)[:-8])
+    yield case("nta-error-line-first", good_error + control())
+    yield case("nta-control-line-twice", control("0", "3", "0") * 2)
+    yield case("nta-unknown-line-kind", control() + b"D,2,individual_number,E110\r\n")
+    yield case("nta-too-few-items", control() + b"E,2,E110\r\n")
+    yield case("nta-too-many-items", control()[:-2] + b",extra\r\n" + good_error)
+    # -- the control line and the error lines ---------------------------------------------------------------
+    yield case("nta-error-count-wrong", control(errors="2") + good_error)
+    yield case("nta-rejected-without-errors", control(errors="0"))
+    yield case("nta-accepted-with-errors", control(status="0") + good_error)
+    yield case("nta-status-unknown", control(status="7") + good_error)
+    yield case("nta-received-not-a-date", control().replace(b"20270120", b"20271340") + good_error)
+    yield case("nta-error-beyond-the-slips", control() + b"E,4,individual_number,E110\r\n")
+    yield case("nta-error-line-zero", control() + b"E,0,individual_number,E110\r\n")
+    yield case("nta-error-code-not-ours", control() + b"E,2,individual_number,X110\r\n")
+    yield case("nta-error-field-injection", control() + b"E,2,name'; DROP TABLE,E110\r\n")
+    yield case("nta-error-field-holds-a-number", control() + f"E,2,{number},E110\r\n".encode())
+    yield case("nta-error-code-full-width", control() + "E,2,individual_number,Ｅ１１０\r\n".encode("cp932"))
+    # -- well-formed, but the contract refuses it ----------------------------------------------------------
+    yield case("nta-slips-beyond-the-contract", control(slips="9999999") + good_error, mapping)
+    yield case(
+        "nta-tax-year-beyond-the-contract", control().replace(b",2026,", b",2101,") + good_error, mapping
+    )
 
 
 def link_body(hub: LocalDeployment, case: LinkCase) -> bytes:
