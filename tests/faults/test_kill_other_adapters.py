@@ -1,10 +1,11 @@
-"""SIGKILL the intermediate server and eLTAX adapters in the middle of their flows of 10,000 people.
+"""SIGKILL the intermediate server, eLTAX and NTA adapters in the middle of their flows of 10,000 people.
 
-The information query (情報照会: two queries per person, after code acquisition) and the payment report
-(公的年金等支払報告書) run from the pension system through the hub and the adapter to the simulated
-network and back. The adapter is killed three times in each; afterwards every record reached the pension
-system exactly once and the access record has no duplicate. The simulators stay up: they stand in for
-the outside networks, whose state a renkei failure does not touch.
+The information query (情報照会: two queries per person, after code acquisition), the payment report
+(公的年金等支払報告書) and the withholding slips (公的年金等の源泉徴収票, a file of 100 per message) run
+from the pension system through the hub and the adapter to the simulated network and back. The adapter
+is killed three times in each; afterwards every record reached the pension system exactly once and the
+access record has no duplicate. The simulators stay up: they stand in for the outside networks, whose
+state a renkei failure does not touch.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 
 from hub.demo.eltax import PaymentReportFlow
 from hub.demo.intermediate_server import InfoQueryFlow
+from hub.demo.nta import WithholdingSlipFlow
 from tests.faults.harness import assert_every_record_once
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
@@ -21,8 +23,8 @@ pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
     ("adapter", "flow"),
-    [("intermediate_server", InfoQueryFlow), ("eltax", PaymentReportFlow)],
-    ids=["intermediate_server-info_query", "eltax-payment_report"],
+    [("intermediate_server", InfoQueryFlow), ("eltax", PaymentReportFlow), ("nta", WithholdingSlipFlow)],
+    ids=["intermediate_server-info_query", "eltax-payment_report", "nta-withholding_slip"],
 )
 def test_an_adapter_killed_at_three_points_of_its_flow_completes_every_record_once(deploy, adapter, flow):
     d = deploy(flow=flow, services=("hub", "pension", adapter, f"simulator-{adapter}"))
