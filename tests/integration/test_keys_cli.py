@@ -147,3 +147,49 @@ def test_rotate_rewrap_retire_a_kek_refused_with_counts_until_nothing_uses_it(se
     code, out = run(settings, "retire", "kek", "2", "--grace", "0")
     assert code == 2
     assert "current" in out
+
+
+def _made_before_nta(settings: Settings) -> None:
+    """Turn the keyrings where ``settings`` reads them into those of a deployment made before ``nta``."""
+    for service in SERVICE_NAMES:
+        path = settings.keyring_path_of(service)
+        if service in {"adapter-nta", "simulator-nta"}:
+            path.unlink()
+            continue
+        ring = read_keyring_file(path)
+        for name in ring.names():
+            if name.owner == "nta":
+                ring = ring.with_series(name, None)
+        save_keyring(ring, path)
+
+
+def test_rotation_gives_a_recipient_added_since_the_keys_were_made_its_first_keys(tmp_path: Path) -> None:
+    ceremony = tmp_path / "keys"
+    production = Settings(environment=Environment.PRODUCTION, key_dir=ceremony)
+    assert run(production, "init", "--out", str(ceremony))[0] == 0
+    _made_before_nta(production)
+    kek_before = deployment_keyring(production).kek.current.key_id
+    with pytest.raises(Exception, match=r"renkei keys rotate --no-kek --seal nta"):
+        hub_keys(production)
+
+    code, out = run(production, "rotate", "--no-kek", "--seal", "nta", "--link", "nta", "--json")
+    assert code == 0, out
+    assert json.loads(out)["rotated"] == ["seal.nta", "link.nta"]
+    hub = hub_keys(production)  # the hub now seals for nta
+    assert hub.sealing.for_recipient("nta") is not None
+    nta = adapter_keys(production, "nta")  # and the new adapter starts, with only its own keys
+    assert read_keyring_file(production.keyring_path_of("adapter-nta")).service == "adapter-nta"
+    assert nta is not None
+    assert deployment_keyring(production).kek.current.key_id == kek_before  # nothing else changed
+
+
+def test_development_gives_a_recipient_added_since_its_first_keys_on_start(settings: Settings) -> None:
+    run(settings, "init")
+    _made_before_nta(settings)
+    kek_before = deployment_keyring(settings).kek.current.key_id
+    hub_keys(settings)  # development adds what a newer renkei names, keeping every key there was
+    assert adapter_keys(settings, "nta") is not None
+    whole = deployment_keyring(settings)
+    assert whole.get(KeyName(KeyKind.SEAL_PRIVATE, "nta")) is not None
+    assert whole.get(KeyName(KeyKind.LINK, "nta")) is not None
+    assert whole.kek.current.key_id == kek_before

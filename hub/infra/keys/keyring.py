@@ -68,6 +68,7 @@ __all__ = [
     "keyring_from_json",
     "keyring_from_v1_json",
     "keyring_to_json",
+    "missing_parties",
     "public_key_of",
     "read_keyring_file",
     "retire",
@@ -320,15 +321,27 @@ def _fresh(name: KeyName, now: datetime, material: bytes | None = None) -> KeySe
     return _added(KeySeries(str(name), ()), name, now, material)
 
 
-def generate_keyring(now: datetime | None = None) -> Keyring:
-    """A deployment's fresh keys, version 1 of each (``renkei keys init``; development and tests)."""
-    at = now or datetime.now(UTC)
-    names = [
-        *(_name(k) for k in VAULT_KINDS),
+def _party_names() -> list[KeyName]:
+    return [
         *(_name(KeyKind.SEAL_PRIVATE, r) for r in RECIPIENTS),
         *(_name(KeyKind.LINK, c) for c in COUNTERPARTS),
     ]
+
+
+def generate_keyring(now: datetime | None = None) -> Keyring:
+    """A deployment's fresh keys, version 1 of each (``renkei keys init``; development and tests)."""
+    at = now or datetime.now(UTC)
+    names = [*(_name(k) for k in VAULT_KINDS), *_party_names()]
     return Keyring({n: _fresh(n, at) for n in names})
+
+
+def missing_parties(keyring: Keyring) -> list[KeyName]:
+    """The sealing and line keys of recipients and counterparts a deployment's ``keyring`` has none of.
+
+    A renkei that adds a counterpart (the NTA adapter, say) names keys that a deployment made before it
+    lacks; ``renkei keys rotate --seal R --link C`` makes their first version (:func:`rotate`).
+    """
+    return [n for n in _party_names() if keyring.get(n) is None]
 
 
 def rotate(
@@ -348,12 +361,12 @@ def rotate(
         kek: add a key-encryption key version (then re-wrap the data keys: ``renkei keys rewrap``).
         blind_index: add a blind-index key version (new rows use it; lookups try every version).
         token_root: add a token root version (new tokens; tokens issued earlier stay resolvable).
-        sealing: recipients whose sealing key pair gets a new version.
-        links: counterparts whose link key gets a new version.
+        sealing: recipients whose sealing key pair gets a new version (its first, when it has none yet).
+        links: counterparts whose link key gets a new version (its first, when it has none yet).
         now: the creation time to record.
 
     Raises:
-        ConfigurationError: a recipient or counterpart named has no key to rotate.
+        ConfigurationError: a vault key the keyring lacks.
     """
     at = now or datetime.now(UTC)
     chosen = [
@@ -363,9 +376,13 @@ def rotate(
         *(_name(KeyKind.SEAL_PRIVATE, r) for r in sealing),
         *(_name(KeyKind.LINK, c) for c in links),
     ]
+    parties = set(_party_names())
     ring = keyring
     for name in chosen:
-        ring = ring.with_series(name, _added(keyring.series(name), name, at))
+        held = keyring.get(name)
+        if held is None and name in parties:
+            held = KeySeries(str(name), ())  # a recipient or counterpart added since the keys were made
+        ring = ring.with_series(name, _added(held if held is not None else keyring.series(name), name, at))
     return ring
 
 

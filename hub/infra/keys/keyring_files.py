@@ -24,7 +24,7 @@ import contextlib
 import fcntl
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +35,10 @@ from hub.infra.keys.keyring import (
     generate_keyring,
     keyring_from_json,
     keyring_from_v1_json,
+    missing_parties,
     private_dir,
     read_keyring_file,
+    rotate,
     save_keyring,
 )
 from hub.infra.keys.needs import assemble, check_keyring, cut
@@ -49,6 +51,7 @@ __all__ = [
     "ensure_development_keyrings",
     "keyring_location",
     "keyring_paths",
+    "one_keyring_each",
     "read_service_keyring",
     "write_deployment",
 ]
@@ -208,7 +211,8 @@ def ensure_development_keyrings(settings: Settings) -> None:
 
     On first run (no service keyring yet) a fresh deployment's keys are generated, or imported from the
     format-1 keyring at ``<data_dir>/keys/keyring.json``, which is then removed. Later, a service whose
-    keyring is missing gets its cut of the others'.
+    keyring is missing gets its cut of the others', and a recipient or counterpart added since the keys
+    were made (the NTA adapter, say) gets the first version of its keys, in every keyring that holds them.
 
     Raises:
         ConfigurationError: not development, or a missing keyring cannot be made from the others'.
@@ -216,12 +220,10 @@ def ensure_development_keyrings(settings: Settings) -> None:
     if settings.environment is not Environment.DEVELOPMENT:
         raise ConfigurationError("keys are never generated outside development")
     paths = keyring_paths(settings)
-    if all(p.exists() for p in paths.values()):
+    if all(p.exists() for p in paths.values()) and not _lacks_parties(paths.values()):
         return
     with _init_lock(settings):
         existing = dict(_existing(settings))
-        if len(existing) == len(paths):
-            return
         legacy = settings.legacy_keyring_path
         if existing:
             whole = assemble(read_keyring_file(p) for p in existing.values())
@@ -229,14 +231,39 @@ def ensure_development_keyrings(settings: Settings) -> None:
             whole = keyring_from_v1_json(_read_legacy(legacy))
         else:
             whole = generate_keyring()
+        new = missing_parties(whole)
+        if new:
+            whole = rotate(
+                whole,
+                kek=False,
+                sealing=[n.owner for n in new if n.kind is KeyKind.SEAL_PRIVATE],
+                links=[n.owner for n in new if n.kind is KeyKind.LINK],
+            )
+            log.warning("added the first keys of new recipients", extra={"keys": [str(n) for n in new]})
         missing = {s: p for s, p in paths.items() if s not in existing}
-        write_deployment(whole, missing, only_changed=False)
+        write_deployment(whole, paths if new else missing, only_changed=bool(new))
         if not existing and legacy.exists():
             legacy.unlink()  # every key of it now lives in the keyrings of the services that need it
             log.warning(
                 "imported the format-1 keyring into one keyring per service and removed it",
                 extra={"services": len(missing)},
             )
+
+
+def one_keyring_each(settings: Settings) -> bool:
+    """Whether every service's keyring is a file of its own (what :func:`keyring_paths` works on)."""
+    try:
+        keyring_paths(settings)
+    except ConfigurationError:
+        return False
+    return True
+
+
+def _lacks_parties(paths: Iterable[Path]) -> bool:
+    try:
+        return bool(missing_parties(assemble(read_keyring_file(p) for p in paths)))
+    except ConfigurationError:
+        return False  # unreadable or not of one deployment: the service's own check says so
 
 
 def _read_legacy(path: Path) -> str:

@@ -139,7 +139,7 @@ def cut(keyring: Keyring, service: ServiceName) -> Keyring:
         if series is not None:
             keys[name] = series
         elif name.kind is not KeyKind.SEAL_V1:
-            raise ConfigurationError(f"no {name} key to give {service}: run `renkei keys init`")
+            raise ConfigurationError(f"no {name} key to give {service}: {_remedy([name])}")
     return Keyring(keys, service, keyring.retired)
 
 
@@ -165,9 +165,23 @@ def check_keyring(keyring: Keyring, service: ServiceName) -> Keyring:
     missing = sorted(required_names(service) - set(keyring.names()))
     if missing:
         raise ConfigurationError(
-            f"{service}'s keyring holds no {', '.join(map(str, missing))} key: run `renkei keys init`"
+            f"{service}'s keyring holds no {', '.join(map(str, missing))} key: {_remedy(missing)}"
         )
     return keyring
+
+
+def _remedy(missing: Iterable[KeyName]) -> str:
+    """What to run for keys a keyring lacks: a new recipient's or counterpart's are added by rotation."""
+    names = list(missing)
+    seal = [n.owner for n in names if n.kind in {KeyKind.SEAL_PRIVATE, KeyKind.SEAL_PUBLIC}]
+    link = [n.owner for n in names if n.kind is KeyKind.LINK]
+    if not (seal or link):
+        return "run `renkei keys init`"
+    options = " ".join([*(f"--seal {r}" for r in dict.fromkeys(seal)), *(f"--link {c}" for c in link)])
+    return (
+        f"run `renkei keys rotate --no-kek {options}` (a recipient added since the keys were made gets its "
+        "first keys), or `renkei keys init` for a new deployment"
+    )
 
 
 def assemble(keyrings: Iterable[Keyring]) -> Keyring:

@@ -27,6 +27,7 @@ from hub.infra.keys.keyring import KeyKind, KeyName, Keyring
 from hub.infra.keys.keyring_files import (
     ensure_development_keyrings,
     keyring_location,
+    one_keyring_each,
     read_service_keyring,
 )
 from hub.infra.keys.needs import KEY_NEEDS, KeyNeeds, cut
@@ -98,7 +99,8 @@ def keyring_of(
 ) -> KeyringSource:
     """``service``'s own keyring, followed as its file changes: the one source of every process's keys.
 
-    In development a missing keyring is made on first run (every service's at once); in production it must
+    In development a missing keyring is made on first run (every service's at once), and a recipient added
+    since gets its first keys (:func:`ensure_development_keyrings`); in production it must
     be where the settings say (``RENKEI_KEY_DIR``, ``RENKEI_KEY_FILE`` or ``RENKEI_KEY_ENV``, read from
     ``environ``, the process environment by default).
 
@@ -108,8 +110,8 @@ def keyring_of(
     """
     location = keyring_location(settings, service)
     missing = location.path is not None and not location.path.exists()
-    if missing and settings.environment is Environment.DEVELOPMENT:
-        ensure_development_keyrings(settings)
+    if settings.environment is Environment.DEVELOPMENT and (missing or one_keyring_each(settings)):
+        ensure_development_keyrings(settings)  # missing keyrings, and keys of recipients added since
     if location.variable is not None:
         source = KeyringSource(service, lambda: read_service_keyring(location, environ))
     else:
