@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from http import HTTPStatus
 from importlib import resources
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.console.auth import NeedsSignIn, Refused, is_api, require
 from hub.console.context import ConsoleState, SerialTransport, state_of
 from hub.console.guard import NumberGuard
+from hub.console.i18n import N_, LanguageMiddleware, LazyText, gettext, install
 from hub.console.pages import render
 from hub.console.roles import Permission
 from hub.console.sessions import SessionCodec, load_session_secret
@@ -98,7 +101,7 @@ def create_app(
         root=root,
         users=users,
         sessions=codec,
-        templates=Jinja2Templates(directory=_package_dir("templates")),
+        templates=_templates(),
         sampler=MetricsSampler(
             root.engine,
             root.names,
@@ -162,6 +165,7 @@ def create_app(
         state.guard_hits += 1
 
     app.add_middleware(NumberGuard, on_hit=hit)
+    app.add_middleware(LanguageMiddleware)  # outermost: everything inside serves the request's language
     app.mount("/static", StaticFiles(directory=_package_dir("static")), name="static")
     for module in (flows, dead_letters, approvals, trace, audit, health):
         app.include_router(module.pages)
@@ -171,6 +175,17 @@ def create_app(
     app.include_router(health.probes)
     _install_docs(app)
     return app
+
+
+def _templates() -> Jinja2Templates:
+    """The pages' templates, with Jinja2's i18n extension following each request's language."""
+    env = Environment(
+        loader=FileSystemLoader(_package_dir("templates")),
+        autoescape=select_autoescape(),
+        auto_reload=False,
+    )
+    install(env)
+    return Jinja2Templates(env=env)
 
 
 def _install_docs(app: FastAPI) -> None:
@@ -193,6 +208,111 @@ def _swagger_assets() -> str:
     return str(resources.files("fastapi_offline").joinpath("static"))
 
 
+_TITLES: Final = {
+    403: (
+        N_("Not allowed"),
+        N_(
+            "Your role or association may not do this. If your work needs it, ask the federation's console "
+            "administrator."
+        ),
+    ),
+    404: (
+        N_("Not found"),
+        N_("It is not there (or not for you to see). Go back to the list and choose again."),
+    ),
+    409: (
+        N_("Cannot do this now"),
+        N_(
+            "Nothing was done. Read the reason above, reload the item to see where it stands, then decide "
+            "again."
+        ),
+    ),
+    422: (
+        N_("Please check the form"),
+        N_("Nothing was done. Correct what is named above and send the form again."),
+    ),
+    503: (
+        N_("Temporarily unavailable"),
+        N_(
+            "Nothing was done. Wait a minute and try again; if it persists, look at the health page and tell "
+            "the engineer on duty."
+        ),
+    ),
+}
+_OTHER: Final = (
+    N_("Cannot show this"),
+    N_("Go back and try again; if it persists, tell the engineer on duty what you did."),
+)
+_FIELDS: Final = {
+    "reason": N_("reason"),
+    "ids": N_("dead letters"),
+    "group": N_("failure group"),
+    "operation": N_("operation"),
+    "rate": N_("rate"),
+    "limit": N_("limit"),
+    "approval_id": N_("request"),
+    "action": N_("action"),
+    "decision": N_("decision"),
+    "note": N_("comment"),
+    "sealed_index": N_("which number"),
+    "dead_letter_id": N_("dead letter"),
+    "name": N_("name"),
+    "password": N_("password"),
+    "window": N_("window"),
+    "status": N_("status"),
+}
+_PROBLEMS: Final = {
+    "missing": N_("%(field)s: required"),
+    "string_too_short": N_("%(field)s: at least %(min_length)s characters"),
+    "string_too_long": N_("%(field)s: at most %(max_length)s characters"),
+    "string_pattern_mismatch": N_("%(field)s: not in the expected form"),
+    "int_parsing": N_("%(field)s: a whole number is expected"),
+    "float_parsing": N_("%(field)s: a number is expected"),
+    "greater_than_equal": N_("%(field)s: at least %(ge)s"),
+    "greater_than": N_("%(field)s: more than %(gt)s"),
+    "less_than_equal": N_("%(field)s: at most %(le)s"),
+    "enum": N_("%(field)s: not one of the allowed values"),
+}
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    """One validation problem for a page: the field by its label, what is wrong (never the input)."""
+    loc = [str(p) for p in error.get("loc", ())][1:]
+    name = loc[0] if loc else ""
+    field: str = LazyText(_FIELDS[name]) if name in _FIELDS else ".".join(loc)
+    template = _PROBLEMS.get(str(error.get("type")))
+    ctx = {
+        k: f"{v:,g}" if isinstance(v, float) else v
+        for k, v in (error.get("ctx") or {}).items()
+        if isinstance(v, int | float | str)
+    }
+    if template is None:
+        return LazyText("%(field)s: %(problem)s", field=field, problem=str(error.get("msg", "")))
+    try:
+        return LazyText(template, field=field, **ctx)
+    except (KeyError, ValueError, TypeError):
+        return LazyText("%(field)s: %(problem)s", field=field, problem=str(error.get("msg", "")))
+
+
+def _error_page(request: Request, status: int, message: object, problems: Sequence[str] = ()) -> Response:
+    title, hint = _TITLES.get(status, _OTHER)
+    if isinstance(message, str) and not isinstance(message, LazyText):
+        try:
+            if message == HTTPStatus(status).phrase:  # Starlette's own detail, e.g. "Not Found"
+                message = ""
+        except ValueError:
+            pass
+    return render(
+        request,
+        "error.html",
+        status=status,
+        title=gettext(title),
+        hint=gettext(hint),
+        message=message,
+        problems=problems,
+    )
+
+
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(NeedsSignIn)
     async def needs_sign_in(request: Request, _: NeedsSignIn) -> Response:
@@ -208,33 +328,31 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
         if is_api(request):
-            return JSONResponse({"detail": exc.message}, status_code=403)
-        return render(request, "error.html", status=403, title="Not allowed", message=exc.message)
+            return JSONResponse({"detail": str(exc.message)}, status_code=403)
+        return _error_page(request, 403, exc.message)
 
     # FastAPI's HTTPException is Starlette's: this one handler covers both.
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if is_api(request) or request.url.path in ("/openapi.json",) or exc.status_code == 405:
             return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code)
-        return render(
-            request, "error.html", status=exc.status_code, title="Cannot show this", message=exc.detail
-        )
+        return _error_page(request, exc.status_code, exc.detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         # Never echo the input: it may hold anything, a number included.
+        errors = exc.errors()
         problems = [
             {
                 "loc": [str(p) for p in e.get("loc", ())],
                 "msg": str(e.get("msg", "")),
                 "type": str(e.get("type")),
             }
-            for e in exc.errors()
+            for e in errors
         ]
         if is_api(request):
             return JSONResponse({"detail": problems}, status_code=422)
-        text = "; ".join(f"{'.'.join(p['loc'][1:])}: {p['msg']}" for p in problems)
-        return render(request, "error.html", status=422, title="Please check the form", message=text)
+        return _error_page(request, 422, "", [_problem(e) for e in errors])
 
 
 def _quote(path: str) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from hub.console.context import state_of
+from hub.console.i18n import LazyText
 from hub.console.roles import Permission, allowed
 from hub.console.sessions import COOKIE, Session
 from hub.console.users import ConsoleUser
@@ -40,7 +41,10 @@ class NeedsSignIn(Exception):
 
 
 class Refused(Exception):
-    """The principal may not do this (already recorded): 403."""
+    """The principal may not do this (already recorded): 403.
+
+    ``message`` says why, in English for the API; a page shows it translated (a :class:`LazyText`).
+    """
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -106,14 +110,14 @@ def require(permission: Permission) -> Callable[[Request], object]:
             state.refuse(
                 user, request, f"role {user.role.value} may not {permission.value}", needs=permission
             )
-            raise Refused(f"Your role ({user.role.value}) may not do this.")
+            raise Refused(LazyText("Your role (%(role)s) may not do this.", role=user.role.value))
         if (
             session is not None
             and request.method in _UNSAFE
             and not state.sessions.csrf_ok(session, await _csrf_token(request))
         ):
             state.refuse(user, request, "missing or wrong CSRF token", needs=permission)
-            raise Refused("This form has expired; reload the page and try again.")
+            raise Refused(LazyText("This form has expired; reload the page and try again."))
         principal = Principal(user, session)
         request.state.principal = principal
         return principal
@@ -144,4 +148,4 @@ def check_scope(
         message_id=message_id,
         correlation_id=correlation_id,
     )
-    raise Refused(f"This belongs to no member of your association ({user.org}).")
+    raise Refused(LazyText("This belongs to no member of your association (%(org)s).", org=user.org))

@@ -14,6 +14,8 @@ from typing import Final
 
 from markupsafe import Markup
 
+from hub.console.i18n import gettext
+
 __all__ = ["line_chart"]
 
 _COLOURS: Final = ("#1f5fa8", "#c2410c", "#15803d", "#7e22ce", "#a16207", "#0e7490")
@@ -63,10 +65,11 @@ def line_chart(
 
     cid = escape(chart_id)
     names = list(series)[: len(_COLOURS)]
-    desc = (
-        "; ".join(f"{n}: peak {max((v for _, v in series[n]), default=0):g}{unit}" for n in names)
-        or "no data in this window"
-    )
+    desc = "; ".join(
+        gettext("%(name)s: peak %(peak)s%(unit)s")
+        % {"name": n, "peak": f"{max((v for _, v in series[n]), default=0):,g}", "unit": unit}
+        for n in names
+    ) or gettext("no data in this window")
     parts = [
         f'<svg class="chart" viewBox="0 0 {_W} {_H}" width="100%" role="img" '
         f'aria-labelledby="{cid}-t {cid}-d" xmlns="http://www.w3.org/2000/svg">',
@@ -77,7 +80,7 @@ def line_chart(
         value = top * fraction
         parts.append(
             f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}" class="grid"/>'
-            f'<text x="{_LEFT - 6}" y="{y(value) + 4:.1f}" class="tick" text-anchor="end">{value:g}</text>'
+            f'<text x="{_LEFT - 6}" y="{y(value) + 4:.1f}" class="tick" text-anchor="end">{value:,g}</text>'
         )
     for fraction in (0.0, 0.5, 1.0):
         moment = start + timedelta(seconds=span * fraction)
@@ -86,6 +89,9 @@ def line_chart(
             f'<text x="{_LEFT + plot_w * fraction:.1f}" y="{_H - 8}" class="tick" '
             f'text-anchor="{anchor}">{moment:%H:%M}</text>'
         )
+    parts.append(
+        f'<text x="{_LEFT - 6}" y="{_H - 8}" class="tick" text-anchor="end">{escape(gettext("UTC"))}</text>'
+    )
     for i, name in enumerate(names):
         points = [(x(t), y(v)) for t, v in sorted(series[name]) if start <= t <= end]
         colour, dash = _COLOURS[i], _DASHES[i]
@@ -107,7 +113,7 @@ def line_chart(
     if not names or peak == 0:
         parts.append(
             f'<text x="{_LEFT + plot_w / 2}" y="{_TOP + plot_h / 2}" class="empty" text-anchor="middle">'
-            "no traffic in this window</text>"
+            f"{escape(gettext('no traffic in this window'))}</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every interpolated text is escaped above

@@ -1,8 +1,12 @@
-"""Rendering a page: the template, the signed-in user, the navigation their role allows, a CSRF token."""
+"""Rendering a page: the template, the signed-in user, the navigation their role allows, a CSRF token.
+
+Pages are in the reader's language (:mod:`hub.console.i18n`): Japanese unless English was chosen.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -10,19 +14,43 @@ from fastapi.responses import HTMLResponse
 from hub.console.auth import Principal
 from hub.console.charts import line_chart
 from hub.console.context import state_of
+from hub.console.i18n import LANGUAGES, N_, current_language, gettext, localize
+from hub.console.labels import label
 from hub.console.render import safe, short, when
 from hub.console.roles import Permission, allowed
 
-__all__ = ["NAV", "render"]
+__all__ = ["NAV", "language_links", "number", "render"]
 
 NAV: Final = (
-    ("Flows", "/flows", Permission.VIEW_FLOWS),
-    ("Dead letters", "/dead-letters", Permission.VIEW_DEAD_LETTERS),
-    ("承認 (Approvals)", "/approvals", Permission.VIEW_APPROVALS),
-    ("Trace", "/trace", Permission.VIEW_TRACE),
-    ("Audit", "/audit", Permission.VIEW_AUDIT),
-    ("Health", "/health", Permission.VIEW_HEALTH),
+    (N_("Flows"), "/flows", Permission.VIEW_FLOWS),
+    (N_("Dead letters"), "/dead-letters", Permission.VIEW_DEAD_LETTERS),
+    (N_("Approvals"), "/approvals", Permission.VIEW_APPROVALS),
+    (N_("Trace"), "/trace", Permission.VIEW_TRACE),
+    (N_("Audit"), "/audit", Permission.VIEW_AUDIT),
+    (N_("Health"), "/health", Permission.VIEW_HEALTH),
 )
+_LANGUAGE_NAMES: Final = {"ja": "日本語", "en": "English"}
+"""Each language by its own name: the switch reads the same in either language."""
+
+
+def number(value: object) -> str:
+    """A count with thousands separators (``12,345``); anything not a number as its text."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "" if value is None else str(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def language_links(request: Request) -> list[tuple[str, str, str, bool]]:
+    """The language switch: ``(code, name, href, current)``; a page shown after a form goes to the start."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    path = request.url.path if request.method == "GET" else "/"
+    if request.method != "GET":
+        query = []
+    current = current_language()
+    return [
+        (code, _LANGUAGE_NAMES[code], f"{path}?{urlencode([*query, ('lang', code)])}", code == current)
+        for code in LANGUAGES
+    ]
 
 
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
@@ -34,7 +62,7 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     if principal is not None:
         if principal.session is not None:
             csrf = state.sessions.csrf(principal.session)
-        nav = [(label, href) for label, href, need in NAV if allowed(principal.user.role, need)]
+        nav = [(gettext(text), href) for text, href, need in NAV if allowed(principal.user.role, need)]
     response = state.templates.TemplateResponse(
         request,
         template,
@@ -43,9 +71,14 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             "csrf": csrf,
             "nav": nav,
             "path": request.url.path,
+            "lang": current_language(),
+            "languages": language_links(request),
             "safe": safe,
             "short": short,
             "when": when,
+            "label": label,
+            "num": number,
+            "tr": localize,
             "line_chart": line_chart,
             **context,
         },

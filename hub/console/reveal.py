@@ -33,6 +33,7 @@ from contracts.redaction import redact_text
 from contracts.sealing import Unsealer
 from hub.console.auth import Principal
 from hub.console.context import state_of
+from hub.console.i18n import LazyText
 from hub.console.render import SealedRef, sealed_value
 from hub.console.views.approvals import take
 from hub.core.operator.approvals import approval_details
@@ -49,11 +50,16 @@ class RevealFailed(Exception):
 
     def __init__(self, message: str, status: int = 409) -> None:
         super().__init__(message)
+        self.message = message
         self.status = status
 
 
 class RevealUnavailable(Exception):
     """The access record could not be written: 503, nothing shown."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +83,15 @@ def _open(unsealer: Unsealer, sealed: str, ref: SealedRef, message_id: str | Non
     try:
         message_uuid = uuid.UUID(message_id or "")
     except ValueError as exc:
-        raise RevealFailed("this sealed number cannot be opened here") from exc
+        raise RevealFailed(LazyText("this sealed number cannot be opened here")) from exc
     for field in ref.fields:
         try:
             return unsealer.unseal(sealed, message_id=message_uuid, field=field)
         except SealError:
             continue
-    raise RevealFailed("this sealed number does not open (it was moved, altered or sealed elsewhere)")
+    raise RevealFailed(
+        LazyText("this sealed number does not open (it was moved, altered or sealed elsewhere)")
+    )
 
 
 def _subject_token(request: Request, number: IndividualNumber) -> tuple[str, ...]:
@@ -109,7 +117,9 @@ def reveal_sealed(
     """
     found = sealed_value(row.body, index)
     if found is None:
-        raise RevealFailed(f"dead letter {row.id} has no sealed number #{index}", status=404)
+        raise RevealFailed(
+            LazyText("dead letter %(id)s has no sealed number #%(index)s", id=row.id, index=index), status=404
+        )
     ref, sealed, message_id = found
     unsealer = _unsealer(request, ref)  # before the request is used: a number that cannot open keeps it
     target = {"dead_letter_id": row.id, "sealed_index": index}
@@ -143,6 +153,8 @@ def reveal_sealed(
     try:
         state_of(request).record([record])
     except AuditWriteFailed as exc:
-        raise RevealUnavailable("the reveal could not be recorded; the number is not shown") from exc
+        raise RevealUnavailable(
+            LazyText("the reveal could not be recorded; the number is not shown; try again later")
+        ) from exc
     request.state.revealed_number = number.reveal()
     return Revealed(ref=ref, number=number.reveal(), recorded_at=now)

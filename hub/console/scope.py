@@ -13,6 +13,7 @@ from fastapi import HTTPException, Request
 from contracts.purpose_table import FEDERATION
 from hub.console.auth import Principal, check_scope
 from hub.console.context import state_of
+from hub.console.i18n import LazyText
 from hub.infra.audit.rows import StoredRecord
 from hub.infra.db.engine import Connection
 from hub.infra.stores.associations import AssociationScope, record_owner
@@ -37,7 +38,7 @@ def scoped_dead_letter(request: Request, principal: Principal, dead_letter_id: i
     with state_of(request).root.engine.connect() as conn:
         row = SqlDeadLetterStore(conn).get(dead_letter_id)
     if row is None:
-        raise HTTPException(404, f"no dead letter {dead_letter_id}")
+        raise HTTPException(404, LazyText("no dead letter %(id)s", id=dead_letter_id))
     check_scope(
         request,
         principal,

@@ -127,7 +127,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_recorded(console_world):
         assert world.records("refused")[-1]["reason"] == "missing or wrong CSRF token"
         done = client.post("/dead-letters/actions", data={**form, "csrf": csrf})
         assert done.status_code == 200
-        assert "discarded" in done.text
+        assert 'data-outcome="discarded">破棄済み<' in done.text
         discarded = world.records("discarded")
         assert discarded[-1]["actor"] == "operator:olga@console"
         assert discarded[-1]["reason"] == "duplicate of a fixed batch"

@@ -23,6 +23,7 @@ from contracts.errors import ConfigurationError
 from hub.bootstrap.common import approval_policy
 from hub.console.auth import Principal, Refused, require
 from hub.console.context import state_of
+from hub.console.i18n import LazyText
 from hub.console.pages import render
 from hub.console.render import safe, sealed_value
 from hub.console.roles import Permission, allowed
@@ -54,15 +55,6 @@ _ERRORS: Final[dict[int | str, dict[str, object]]] = {
     404: {"model": ErrorOut},
     409: {"model": ErrorOut},
 }
-
-LABELS: Final = {
-    ApprovalAction.REVEAL_NUMBER.value: "個人番号の開示",
-    ApprovalAction.REPLAY_DEAD_LETTERS.value: "デッドレターの再送",
-    ApprovalAction.DISCARD_DEAD_LETTERS.value: "デッドレターの破棄",
-    ApprovalAction.RESOLVE_HOLD.value: "保留中の紐付けの解決",
-}
-"""How the console names each action (Japanese, like the federation's staff read it)."""
-STATUS_LABELS: Final = {"pending": "承認待ち", "approved": "承認済み", "rejected": "却下", "used": "実行済み"}
 
 
 def policy(request: Request) -> ApprovalPolicy:
@@ -116,7 +108,7 @@ def _check_permission(req: Request, principal: Principal, action: ApprovalAction
         state_of(req).refuse(
             principal.user, req, f"role {principal.user.role.value} may not {need.value}", needs=need
         )
-        raise Refused(f"Your role ({principal.user.role.value}) may not do this.")
+        raise Refused(LazyText("Your role (%(role)s) may not do this.", role=principal.user.role.value))
 
 
 def _target(req: Request, principal: Principal, body: ApprovalIn) -> dict[str, Any]:
@@ -134,13 +126,19 @@ def _target(req: Request, principal: Principal, body: ApprovalIn) -> dict[str, A
         if row.erased:
             raise HTTPException(
                 409,
-                f"dead letter {dead_letter_id}: retention destroyed its sealed numbers (nothing to act on)",
+                LazyText(
+                    "dead letter %(id)s: retention destroyed its sealed numbers (nothing to act on)",
+                    id=dead_letter_id,
+                ),
             )
         if action is ApprovalAction.REVEAL_NUMBER:
             _check_revealable(req, row, target["sealed_index"])
         elif not carries_numbers(row.body):
             raise HTTPException(
-                409, f"dead letter {dead_letter_id} carries no number: act on it without a request"
+                409,
+                LazyText(
+                    "dead letter %(id)s carries no number: act on it without a request", id=dead_letter_id
+                ),
             )
     return target
 
@@ -153,7 +151,9 @@ def _check_revealable(req: Request, row: DeadLetter, index: int) -> None:
     """
     found = sealed_value(row.body, index)
     if found is None:
-        raise HTTPException(404, f"dead letter {row.id} has no sealed number #{index}")
+        raise HTTPException(
+            404, LazyText("dead letter %(id)s has no sealed number #%(index)s", id=row.id, index=index)
+        )
     try:
         state_of(req).root.unsealer(found[0].recipient)
     except ConfigurationError as exc:
@@ -220,7 +220,7 @@ def _decide(req: Request, principal: Principal, approval_id: str, body: Approval
     with state.root.uow_factory() as uow:
         found = uow.approvals.get(approval_id)
     if found is None or not visible(principal, [found]):
-        raise HTTPException(404, f"no request {approval_id}")
+        raise HTTPException(404, LazyText("no request %(id)s", id=approval_id))
     _check_permission(req, principal, found.action)
     with _committed(req) as uow:
         return decide(
@@ -237,9 +237,7 @@ def _decide(req: Request, principal: Principal, approval_id: str, body: Approval
 
 def done_page(req: Request, approval: Approval) -> HTMLResponse:
     """The page after a request is made or decided: where it stands and what happens next."""
-    return render(
-        req, "approval_done.html", approval=approval_out(approval), labels=LABELS, status_labels=STATUS_LABELS
-    )
+    return render(req, "approval_done.html", approval=approval_out(approval))
 
 
 def _list(req: Request, principal: Principal, status: str | None, limit: int) -> list[Approval]:
@@ -297,8 +295,6 @@ def approvals_page(req: Request, principal: View, status: StatusQuery = "pending
         "approvals.html",
         approvals=[approval_out(a) for a in found],
         mine=[approval_out(a) for a in mine],
-        labels=LABELS,
-        status_labels=STATUS_LABELS,
         current_status=status or "pending",
         me=principal.user.name,
         can_decide={
@@ -336,7 +332,7 @@ def request_form(
             body = DeadLettersRequestIn.model_validate({"action": action, "ids": ids or [], "reason": reason})
     except ValidationError as exc:
         raise HTTPException(
-            422, "a reveal names its dead letter and number; a replay or discard its ids"
+            422, LazyText("a reveal names its dead letter and number; a replay or discard its ids")
         ) from exc
     return done_page(req, make_request(req, principal, body))
 

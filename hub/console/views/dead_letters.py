@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from contracts.errors import ConfigurationError, RenkeiError
 from hub.console.auth import Principal, Refused, require
 from hub.console.context import state_of
+from hub.console.i18n import LazyText
 from hub.console.pages import render
 from hub.console.render import body_view, headers_view, safe
 from hub.console.reveal import Revealed, RevealFailed, RevealUnavailable, reveal_sealed
@@ -39,7 +40,7 @@ from hub.console.schemas import (
     SealedOut,
 )
 from hub.console.scope import scoped_dead_letter, visible_dead_letters
-from hub.console.views.approvals import LABELS, approval_out, done_page, make_request, take
+from hub.console.views.approvals import approval_out, done_page, make_request, take
 from hub.core.operator.approvals import ApprovalRefused, ApprovalRequired
 from hub.core.operator.dead_letter_replay import DeadLetterOperations, OperationReport
 from hub.core.rules.sealed_bodies import carries_numbers
@@ -185,7 +186,9 @@ def _approval(request: Request, principal: Principal, action: _Action) -> Approv
     if action.approval_id is None or action.dry_run:
         return None
     if not action.ids or action.group:
-        raise HTTPException(409, "an approved request goes with dead letters named by id, not a group")
+        raise HTTPException(
+            409, LazyText("an approved request goes with dead letters named by id, not a group")
+        )
     kind = (
         ApprovalAction.REPLAY_DEAD_LETTERS
         if action.operation == "replay"
@@ -206,7 +209,11 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
     if action.operation == "replay" and action.limit / action.rate > _MAX_SECONDS:
         # One request runs for at most a minute: replay what fits, say so; the operator asks again.
         limit = max(1, int(action.rate * _MAX_SECONDS))
-        capped = f"limited to {limit} (rate × {_MAX_SECONDS:g} s); replay the rest in another request"
+        capped = LazyText(
+            "limited to %(limit)s (rate × %(seconds)s s); replay the rest in another request",
+            limit=limit,
+            seconds=f"{_MAX_SECONDS:g}",
+        )
     action = replace(action, limit=limit)
     state = state_of(request)
     ids = tuple(dict.fromkeys(action.ids))
@@ -223,7 +230,10 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
             if visible != {r.id for r in rows}:
                 state.refuse(principal.user, request, f"scope: outside association {principal.user.org}")
                 raise Refused(
-                    f"Some of these belong to no member of your association ({principal.user.org})."
+                    LazyText(
+                        "Some of these belong to no member of your association (%(org)s).",
+                        org=principal.user.org,
+                    )
                 )
         else:
             rows = _rows(request, principal, candidates, action.limit)
@@ -260,7 +270,7 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
     except ConfigurationError as exc:
         raise HTTPException(409, safe(exc)) from exc
     except RenkeiError as exc:
-        raise HTTPException(503, f"not done: {exc.code}") from exc
+        raise HTTPException(503, LazyText("not done: %(code)s", code=exc.code)) from exc
 
 
 def _report_out(report: OperationReport) -> ActionOut:
@@ -394,7 +404,6 @@ def dead_letter_page(request: Request, principal: View, dead_letter_id: DeadLett
         can_reveal=principal.user.role.value == "admin",
         carries_numbers=carries_numbers(row.body),
         approved=[approval_out(a) for a in mine],
-        labels=LABELS,
     )
 
 
@@ -413,10 +422,10 @@ def action_form(
 ) -> HTMLResponse:
     """Replay or discard from a form; shows what was done."""
     if any(not 1 <= i <= 2**62 for i in ids or []):
-        raise HTTPException(404, "no such dead letter")
+        raise HTTPException(404, LazyText("no such dead letter"))
     action = _Action(operation, ids or [], group or None, reason, rate, limit, False, approval_id or None)
     report = _act(request, principal, action)
-    return render(request, "action_done.html", report=_report_out(report))
+    return render(request, "action_done.html", report=_report_out(report), error=report.error)
 
 
 def _reveal(
@@ -425,11 +434,11 @@ def _reveal(
     try:
         return reveal_sealed(request, principal, row, index, approval_id)
     except RevealFailed as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
+        raise HTTPException(exc.status, exc.message) from exc
     except (ApprovalRequired, ApprovalRefused) as exc:
         raise HTTPException(403, safe(exc)) from exc
     except RevealUnavailable as exc:
-        raise HTTPException(503, str(exc)) from exc
+        raise HTTPException(503, exc.message) from exc
 
 
 @pages.post("/dead-letters/{dead_letter_id}/reveal-request", response_class=HTMLResponse)

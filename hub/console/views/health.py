@@ -11,6 +11,7 @@ runs and reaches its database: they say nothing about the rest of the deployment
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from contracts.errors import RenkeiError
 from hub.console.auth import Principal, require
 from hub.console.context import state_of
+from hub.console.i18n import LazyText
 from hub.console.pages import render
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS, HealthCheckOut, HealthOut
@@ -35,7 +37,20 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["health"], responses=API_ERRORS)
 
 
-def _database(request: Request) -> list[HealthCheckOut]:
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """One check; its detail in English for the API, translated on the page (:class:`LazyText`)."""
+
+    name: str
+    kind: str
+    status: str
+    detail: str
+
+    def out(self) -> HealthCheckOut:
+        return HealthCheckOut(name=self.name, kind=self.kind, status=self.status, detail=str(self.detail))
+
+
+def _database(request: Request) -> list[_Check]:
     engine = state_of(request).root.engine
     try:
         with engine.connect() as conn:
@@ -43,46 +58,58 @@ def _database(request: Request) -> list[HealthCheckOut]:
             last = history.last_sample_at(conn)
         current, head = current_revision(engine), head_revision()
     except (*DATABASE_FAILURES, RenkeiError) as exc:
-        return [HealthCheckOut(name="database", kind="database", status="fail", detail=type(exc).__name__)]
+        return [_Check("database", "database", "fail", type(exc).__name__)]
     checks = [
-        HealthCheckOut(
-            name="database",
-            kind="database",
-            status="ok" if current == head else "warn",
-            detail=f"{engine.dialect.name}, migration {current} (newest {head})",
+        _Check(
+            "database",
+            "database",
+            "ok" if current == head else "warn",
+            LazyText(
+                "%(dialect)s, migration %(current)s (newest %(head)s)",
+                dialect=engine.dialect.name,
+                current=current,
+                head=head,
+            ),
         )
     ]
     stale = last is None or datetime.now(UTC) - last > timedelta(minutes=2)
     checks.append(
-        HealthCheckOut(
-            name="metrics sampler",
-            kind="sampler",
-            status="warn" if stale else "ok",
-            detail="no sample yet" if last is None else f"last sample {last:%Y-%m-%d %H:%M:%SZ}",
+        _Check(
+            "metrics sampler",
+            "sampler",
+            "warn" if stale else "ok",
+            LazyText("no sample yet")
+            if last is None
+            else LazyText("last sample %(at)s", at=f"{last:%Y-%m-%d %H:%M:%SZ}"),
         )
     )
     return checks
 
 
-def _queue(request: Request, name: str, kind: str, queue: str, expected: bool) -> HealthCheckOut:
+def _queue(request: Request, name: str, kind: str, queue: str, expected: bool) -> _Check:
     transport = state_of(request).transport
     if transport is None:
-        return HealthCheckOut(name=name, kind=kind, status="warn", detail="no broker connection configured")
+        return _Check(name, kind, "warn", LazyText("no broker connection configured"))
     try:
         ready, consumers = transport.queue_depth(queue)
     except RenkeiError as exc:
-        return HealthCheckOut(name=name, kind=kind, status="fail", detail=f"{queue}: {exc.code}")
+        return _Check(name, kind, "fail", f"{queue}: {exc.code}")
     live = consumers > 0
     status = "ok" if live else ("fail" if expected else "warn")
-    return HealthCheckOut(
-        name=name,
-        kind=kind,
-        status=status,
-        detail=f"{queue}: {consumers} consumer(s), {ready} ready" + ("" if live else " — not running"),
+    counts = {"queue": queue, "consumers": consumers, "ready": ready}
+    if live:
+        return _Check(
+            name, kind, status, LazyText("%(queue)s: %(consumers)s consumer(s), %(ready)s ready", **counts)
+        )
+    return _Check(
+        name,
+        kind,
+        status,
+        LazyText("%(queue)s: %(consumers)s consumer(s), %(ready)s ready — not running", **counts),
     )
 
 
-def _simulators(request: Request) -> list[HealthCheckOut]:
+def _simulators(request: Request) -> list[_Check]:
     """Simulators run only in demo and test set-ups.
 
     In development a missing one is worth a warning. In production none is expected: a missing one is not
@@ -98,22 +125,24 @@ def _simulators(request: Request) -> list[HealthCheckOut]:
             if check.status == "warn":
                 continue  # not running, as it should be
             if check.status == "ok":
-                check = check.model_copy(
-                    update={"status": "warn", "detail": check.detail + " — a simulator runs in production"}
+                check = replace(
+                    check,
+                    status="warn",
+                    detail=LazyText("%(detail)s — a simulator runs in production", detail=check.detail),
                 )
         checks.append(check)
     return checks
 
 
-def _health(request: Request) -> HealthOut:
+def _health(request: Request) -> tuple[str, list[_Check]]:
     state = state_of(request)
     names = state.root.names
     checks = _database(request)
     broker = _queue(request, "broker", "broker", names.ingress_queue, expected=False)
     if broker.status == "fail" or state.transport is None:
-        checks.append(broker.model_copy(update={"detail": "unreachable: " + broker.detail}))
+        checks.append(replace(broker, detail=LazyText("unreachable: %(detail)s", detail=broker.detail)))
     else:
-        checks.append(HealthCheckOut(name="broker", kind="broker", status="ok", detail="answers"))
+        checks.append(_Check("broker", "broker", "ok", LazyText("answers")))
         checks.append(_queue(request, "hub worker", "hub", names.ingress_queue, expected=True))
         checks.append(_queue(request, "dead-letter consumer", "hub", names.dead_letter_queue, expected=True))
         for adapter in ADAPTERS:
@@ -124,7 +153,7 @@ def _health(request: Request) -> HealthOut:
     worst = "fail" if any(c.status == "fail" for c in checks) else "ok"
     if worst == "ok" and any(c.status == "warn" for c in checks):
         worst = "warn"
-    return HealthOut(status=worst, checks=checks)
+    return worst, checks
 
 
 @api.get("/health", response_model=HealthOut, summary="Liveness of the database, broker, adapters")
@@ -132,7 +161,8 @@ def health_api(
     request: Request, _: Annotated[Principal, Depends(require(Permission.VIEW_HEALTH))]
 ) -> HealthOut:
     """Every check, and the worst status among them."""
-    return _health(request)
+    status, checks = _health(request)
+    return HealthOut(status=status, checks=[c.out() for c in checks])
 
 
 @pages.get("/health", response_class=HTMLResponse)
@@ -140,7 +170,13 @@ def health_page(
     request: Request, _: Annotated[Principal, Depends(require(Permission.VIEW_HEALTH))]
 ) -> HTMLResponse:
     """The health page."""
-    return render(request, "health.html", health=_health(request))
+    status, checks = _health(request)
+    return render(
+        request,
+        "health.html",
+        health=HealthOut(status=status, checks=[c.out() for c in checks]),
+        checks=[(c.out(), c.detail) for c in checks],
+    )
 
 
 probes = APIRouter(include_in_schema=False)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.console.auth import authenticate
 from hub.console.context import state_of
+from hub.console.i18n import LazyText
 from hub.console.pages import render
 from hub.console.sessions import COOKIE
 
@@ -56,14 +57,22 @@ def login(
     if state.throttle.locked(name, now):
         state.refuse(known, request, "sign-in locked after repeated failures")
         return render(
-            request, "login.html", status=429, next=_safe_next(next), error="Too many failed sign-ins; wait."
+            request,
+            "login.html",
+            status=429,
+            next=_safe_next(next),
+            error=LazyText("Too many failed sign-ins for this name; wait 15 minutes and try again."),
         )
     user = state.users.by_password(name, password)
     if user is None:
         state.throttle.failed(name, now)
         state.refuse(known, request, "sign-in failed: wrong name or password")
         return render(
-            request, "login.html", status=401, next=_safe_next(next), error="Wrong name or password."
+            request,
+            "login.html",
+            status=401,
+            next=_safe_next(next),
+            error=LazyText("Wrong name or password."),
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(

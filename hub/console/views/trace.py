@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from hub.console.auth import Principal, check_scope, require
 from hub.console.context import state_of
+from hub.console.i18n import LazyText
 from hub.console.pages import render
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS, ErrorOut, TraceOut
@@ -34,7 +35,7 @@ def _trace(request: Request, principal: Principal, correlation_id: str) -> Trace
             AssociationScope(conn).owner(correlation_id=correlation_id, message_id=None) if steps else None
         )
     if not steps:
-        raise HTTPException(404, "no access record has this correlation id")
+        raise HTTPException(404, LazyText("no access record has this correlation id"))
     check_scope(request, principal, owner, correlation_id=correlation_id)
     return TraceOut(correlation_id=correlation_id, steps=[record_out(r) for r in steps])
 
