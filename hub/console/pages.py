@@ -42,10 +42,9 @@ def number(value: object) -> str:
 
 def language_links(request: Request) -> list[tuple[str, str, str, bool]]:
     """The language switch: ``(code, name, href, current)``; a page shown after a form goes to the start."""
-    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    path = request.url.path if request.method == "GET" else "/"
-    if request.method != "GET":
-        query = []
+    path, query = request.url.path, [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    if request.method != "GET" or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        path, query = "/", []  # after a form, or a path that would read as another site's address
     current = current_language()
     return [
         (code, _LANGUAGE_NAMES[code], f"{path}?{urlencode([*query, ('lang', code)])}", code == current)

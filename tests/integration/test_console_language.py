@@ -75,6 +75,8 @@ def test_an_error_is_english_in_the_api_and_japanese_on_the_page(world: ConsoleW
         assert "<h1>Not found</h1>" in english.text
         assert "no dead letter 999999" in english.text
 
+        elsewhere = client.get("/%2Felsewhere.example/x?lang=ja")  # the path //elsewhere.example/x
+        assert "//elsewhere.example" not in elsewhere.text  # the switch never links to another site
         unknown = client.get("/no/such/page?lang=ja")
         assert unknown.status_code == 404
         assert "見つかりません" in unknown.text
