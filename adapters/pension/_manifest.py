@@ -162,7 +162,7 @@ class PaymentReportManifest(_TaxReportManifest):
 
 
 class WithholdingSlipManifest(_TaxReportManifest):
-    """The manifest of a withholding slip request file (公的年金等の源泉徴収票, to the National Tax Agency)."""
+    """The manifest of a withholding slip request file (公的年金等の源泉徴収票, to the Tax Agency)."""
 
     kind: Literal["withholding_slip"]
 
@@ -175,7 +175,11 @@ class WithholdingSlipManifest(_TaxReportManifest):
 
 
 RequestManifest = (
-    InquiryManifest | AcquisitionManifest | DependantsManifest | PaymentReportManifest | WithholdingSlipManifest
+    InquiryManifest
+    | AcquisitionManifest
+    | DependantsManifest
+    | PaymentReportManifest
+    | WithholdingSlipManifest
 )
 """The manifests of files the pension system drops in ``inbound/``."""
 AnyManifest = RequestManifest | OutcomeManifest | AcquisitionOutcomeManifest | DependantsAckManifest

@@ -253,7 +253,8 @@ ISO_CODEC = CsvCodec(ISO_ROW, reading=Refused)
 def test_an_iso_date_round_trips_and_is_written_yyyy_mm_dd(on: date, off: date | None) -> None:
     values = {"on": on, "off": off}
     items = ISO_CODEC.write_items(values, 1)
-    assert items[0] == on.isoformat() and len(items[0]) == 10
+    assert items[0] == on.isoformat()
+    assert len(items[0]) == 10
     assert ISO_CODEC.decode_items(items, 1) == values
 
 
