@@ -11,7 +11,9 @@ writes the actor of the flow on every outcome manifest.
 
 Each file kind has its manifest, told apart by ``kind``: the survival inquiry and its outcomes carry the
 payment ``cycle``; number acquisition requests carry ``as_of``; dependants' declarations carry the
-``tax_year`` and the ``filing_deadline`` their retention runs from.
+``tax_year`` and the ``filing_deadline`` their retention runs from; payment reports and withholding slips
+carry the ``tax_year`` and the ``payer`` (提出義務者: name, address, phone, 法人番号, 整理番号), which a slip
+requires to name its 法人番号.
 """
 
 from __future__ import annotations
@@ -22,10 +24,19 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Final, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
 from contracts.envelope import ACTOR_PATTERN
+from contracts.messages.eltax import PaymentReportPayer
 from contracts.purpose_table import FEDERATION
 from contracts.redaction import holds_number
 
@@ -40,7 +51,9 @@ __all__ = [
     "InquiryManifest",
     "Manifest",
     "OutcomeManifest",
+    "PaymentReportManifest",
     "RequestManifest",
+    "WithholdingSlipManifest",
     "dump_manifest",
     "format_version_for",
     "manifest_holds_a_number",
@@ -135,7 +148,39 @@ class DependantsAckManifest(AnswerManifest):
     tax_year: int = Field(ge=2016, le=2100)
 
 
-RequestManifest = InquiryManifest | AcquisitionManifest | DependantsManifest
+class _TaxReportManifest(_ManifestBase):
+    tax_year: int = Field(ge=2019, le=2100)
+    """年分: the year the payments were made."""
+    payer: PaymentReportPayer
+    """The payer (提出義務者), as every record of the file names it."""
+
+
+class PaymentReportManifest(_TaxReportManifest):
+    """The manifest of a payment report request file (公的年金等支払報告書, to eLTAX)."""
+
+    kind: Literal["payment_report"]
+
+
+class WithholdingSlipManifest(_TaxReportManifest):
+    """The manifest of a withholding slip request file (公的年金等の源泉徴収票, to the Tax Agency)."""
+
+    kind: Literal["withholding_slip"]
+
+    @field_validator("payer")
+    @classmethod
+    def _slip_names_the_corporate_number(cls, payer: PaymentReportPayer) -> PaymentReportPayer:
+        if payer.corporate_number is None:
+            raise ValueError("a withholding slip names the payer's corporate_number (法人番号)")
+        return payer
+
+
+RequestManifest = (
+    InquiryManifest
+    | AcquisitionManifest
+    | DependantsManifest
+    | PaymentReportManifest
+    | WithholdingSlipManifest
+)
 """The manifests of files the pension system drops in ``inbound/``."""
 AnyManifest = RequestManifest | OutcomeManifest | AcquisitionOutcomeManifest | DependantsAckManifest
 Manifest = Annotated[AnyManifest, Field(discriminator="kind")]
@@ -221,5 +266,9 @@ def parse_manifest(raw: bytes) -> AnyManifest:
     try:
         return _MANIFEST.validate_python(data)
     except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in e["loc"]) or "(root)" for e in exc.errors()})
-        raise bad(f"invalid or missing field(s): {', '.join(fields[:10])}") from None
+        errors = exc.errors()
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "(root)" for e in errors})
+        # A rule of renkei's own (a validator's message) says what is wrong; it never quotes the value.
+        rules = sorted({e["msg"].removeprefix("Value error, ") for e in errors if e["type"] == "value_error"})
+        said = f" ({'; '.join(rules[:3])})" if rules else ""
+        raise bad(f"invalid or missing field(s): {', '.join(fields[:10])}{said}") from None

@@ -10,7 +10,11 @@ written by the writer registered for their message type (:data:`OUTCOME_WRITERS`
   ``processed/``;
 * ``dependants_declaration`` → ``pension.dependants_declaration.submitted``; numbers in its number columns
   only, sealed for the hub at once; **deleted** once its messages are confirmed (its manifest, which holds
-  no number, goes to ``processed/``), and deleted when refused (its report stays in ``rejected/``).
+  no number, goes to ``processed/``), and deleted when refused (its report stays in ``rejected/``);
+* ``payment_report`` → ``pension.payment_report.requested`` (事務(5), eLTAX) and ``withholding_slip`` →
+  ``pension.withholding_slip.requested`` (事務(4), the National Tax Agency): one row layout for both
+  (:mod:`adapters.pension.tax_reports`), the tax year and payer in the manifest; never a number; moved to
+  ``processed/``. Both 事務 are the federation's alone: a file for a 構成組合 is refused.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from adapters.pension import acquisition, dependants
+from adapters.pension import acquisition, dependants, tax_reports
 from adapters.pension._manifest import (
     AcquisitionManifest,
     AnyManifest,
     DependantsManifest,
     InquiryManifest,
+    PaymentReportManifest,
     RequestManifest,
+    WithholdingSlipManifest,
 )
 from adapters.pension.mapping import (
     INQUIRY_MESSAGE_TYPE,
@@ -158,11 +164,37 @@ REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
             purpose=dependants.DEPENDANTS_PURPOSE,
             payloads=dependants.declaration_payloads,
         ),
+        RequestKind(
+            kind=tax_reports.PAYMENT_REPORT_KIND,
+            columns=tax_reports.COLUMNS,
+            parse_row=tax_reports.parse_report_row,
+            number_columns=frozenset(),
+            delete_after_publishing=False,
+            message_type=tax_reports.PAYMENT_REPORT_MESSAGE_TYPE,
+            purpose=tax_reports.PAYMENT_REPORT_PURPOSE,
+            payloads=tax_reports.payment_report_payloads,
+        ),
+        RequestKind(
+            kind=tax_reports.WITHHOLDING_SLIP_KIND,
+            columns=tax_reports.COLUMNS,
+            parse_row=tax_reports.parse_report_row,
+            number_columns=frozenset(),
+            delete_after_publishing=False,
+            message_type=tax_reports.WITHHOLDING_SLIP_MESSAGE_TYPE,
+            purpose=tax_reports.WITHHOLDING_SLIP_PURPOSE,
+            payloads=tax_reports.withholding_slip_payloads,
+        ),
     )
 }
 REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {kind: k.message_type for kind, k in REQUEST_KINDS.items()}
 """The message type each request kind becomes (the 事務 it serves is the purpose table's)."""
-_REQUEST_MANIFESTS: Final = (InquiryManifest, AcquisitionManifest, DependantsManifest)
+_REQUEST_MANIFESTS: Final = (
+    InquiryManifest,
+    AcquisitionManifest,
+    DependantsManifest,
+    PaymentReportManifest,
+    WithholdingSlipManifest,
+)
 
 
 def request_kind(manifest: AnyManifest) -> RequestKind | None:

@@ -7,9 +7,10 @@ link is the exchange directory. The host polls (:class:`contracts.link.PollingAd
         publish(polled.output.to_hub)          # with confirms
         adapter.acknowledge(polled.source)     # after the confirms
 
-Three request kinds come this way (:mod:`adapters.pension.kinds`): survival inquiries, number acquisition
-requests and dependants' declarations, whose Individual Numbers the adapter seals for the hub at once with
-the :class:`~contracts.sealing.Sealer` it is given. Their answers go back as CSV outcome files.
+Five request kinds come this way (:mod:`adapters.pension.kinds`): survival inquiries, number acquisition
+requests, dependants' declarations, whose Individual Numbers the adapter seals for the hub at once with
+the :class:`~contracts.sealing.Sealer` it is given, payment reports and withholding slips. The first three's
+answers go back as CSV outcome files, the tax reports' as JSON message files.
 
 A large file is handed out in slices of whole chunks, so that memory stays bounded whatever the file's
 size; the file moves to ``processed/`` when its last slice is acknowledged. Until then a slice that was

@@ -1,4 +1,4 @@
-"""The simulated pension system's side of number acquisition and dependants' declarations.
+"""The simulated pension system's side of number acquisition, dependants' declarations and tax reports.
 
 Like :class:`~adapters.pension.simulator.PensionSystemSimulator` it follows the exchange's discipline
 (``NAME.tmp``, rename, manifest last; read only complete answers, checksum and count verified) and streams
@@ -14,16 +14,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-from adapters.pension import acquisition, dependants
+from adapters.pension import acquisition, dependants, tax_reports
 from adapters.pension._manifest import (
     AcquisitionManifest,
     AcquisitionOutcomeManifest,
     AnyManifest,
     DependantsAckManifest,
     DependantsManifest,
+    PaymentReportManifest,
+    WithholdingSlipManifest,
 )
 from adapters.pension.names import answer_file_prefix, request_file_name
 from adapters.pension.simulator import Parse, PensionSide, distinct_count
+from contracts.messages.eltax import PaymentReportPayer, PaymentReportRecord
 
 __all__ = ["PensionRequestsSimulator", "distinct_count"]
 
@@ -50,7 +53,10 @@ _DEPENDANTS_ACKS: Final = _AnswerFormat(
 
 
 class PensionRequestsSimulator(PensionSide):
-    """Drops number acquisition requests and dependants' declarations, reads their answers.
+    """Drops number acquisition requests, dependants' declarations and tax report requests; reads answers.
+
+    The answers to payment reports and withholding slips come back as JSON message files
+    (:mod:`adapters.pension.messages`), read with :func:`~adapters.pension.messages.read_hub_messages`.
 
     Args:
         root: the exchange root the adapter's exchange directory uses.
@@ -108,6 +114,72 @@ class PensionRequestsSimulator(PensionSide):
             kind=dependants.DECLARATION_KIND,
             tax_year=tax_year,
             filing_deadline=filing_deadline,
+        )
+
+    def drop_payment_reports(
+        self,
+        records: Iterable[PaymentReportRecord],
+        *,
+        tax_year: int,
+        payer: PaymentReportPayer,
+        batch_id: str,
+        actor: str | None = None,
+    ) -> Path:
+        """Write a payment report request file (事務(5), to eLTAX) and its manifest; returns the file's path.
+
+        ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the federation's).
+        """
+        return self._drop_tax_reports(
+            tax_reports.PAYMENT_REPORT_KIND,
+            PaymentReportManifest,
+            records,
+            tax_year=tax_year,
+            payer=payer,
+            batch_id=batch_id,
+            actor=actor,
+        )
+
+    def drop_withholding_slips(
+        self,
+        records: Iterable[PaymentReportRecord],
+        *,
+        tax_year: int,
+        payer: PaymentReportPayer,
+        batch_id: str,
+        actor: str | None = None,
+    ) -> Path:
+        """Write a withholding slip request file (事務(4), to the Agency; the payer names its 法人番号)."""
+        return self._drop_tax_reports(
+            tax_reports.WITHHOLDING_SLIP_KIND,
+            WithholdingSlipManifest,
+            records,
+            tax_year=tax_year,
+            payer=payer,
+            batch_id=batch_id,
+            actor=actor,
+        )
+
+    def _drop_tax_reports(
+        self,
+        kind: str,
+        model: type[PaymentReportManifest | WithholdingSlipManifest],
+        records: Iterable[PaymentReportRecord],
+        *,
+        tax_year: int,
+        payer: PaymentReportPayer,
+        batch_id: str,
+        actor: str | None,
+    ) -> Path:
+        return self._drop(
+            request_file_name(kind, batch_id),
+            tax_reports.COLUMNS,
+            (tax_reports.format_report_row(r) for r in records),
+            model,
+            batch_id=batch_id,
+            actor=actor,
+            kind=kind,
+            tax_year=tax_year,
+            payer=payer,
         )
 
     # -- answers -------------------------------------------------------------------------------------

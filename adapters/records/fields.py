@@ -70,6 +70,8 @@ class FieldType(StrEnum):
     """Fixed-width only: JIS X 0208 two-byte codes between shift sequences, padded with U+3000."""
     DATE = "date"
     """A calendar date, ``YYYYMMDD``."""
+    ISO_DATE = "iso_date"
+    """A calendar date, ``YYYY-MM-DD`` (ISO 8601, as the pension exchange writes every date)."""
     MONTH = "month"
     """Fixed-width only: a month, ``YYYYMM`` on the wire, ``YYYY-MM`` in Python."""
     DATETIME = "datetime"
@@ -283,6 +285,10 @@ def encode_plain(f: Field, value: Any, *, padded: bool) -> str | None:
         if not isinstance(value, date) or isinstance(value, datetime):
             raise FieldProblem("is not a date")
         return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+    if t is FieldType.ISO_DATE:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise FieldProblem("is not a date")
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
     if t is FieldType.CODE:
         codes = [code for code, v in f.codes if v == value]
         if not codes:
@@ -309,6 +315,18 @@ def _date(text: str) -> date:
     return parsed if parsed is not None else fail("is not a calendar date YYYYMMDD", ProblemKind.RANGE)
 
 
+def _iso_date(text: str) -> date:
+    parsed: date | None = None
+    if len(text) == 10 and text.isascii() and text[4] == text[7] == "-":
+        year, month, day = text[:4], text[5:7], text[8:]
+        if all(part.isdigit() for part in (year, month, day)):
+            try:
+                parsed = date(int(year), int(month), int(day))
+            except ValueError:
+                parsed = None
+    return parsed if parsed is not None else fail("is not a calendar date YYYY-MM-DD", ProblemKind.RANGE)
+
+
 def _number(text: str) -> IndividualNumber:
     if not is_valid_individual_number(text):
         raise FieldProblem("is not twelve ASCII digits with a valid check digit")
@@ -322,7 +340,7 @@ def _flag(text: str) -> bool:
 def plain_decoder(f: Field, *, padded: bool) -> Callable[[str], Any] | None:
     """What reads the (non-blank) text of the kinds both engines read alike, else ``None``.
 
-    Digits, dates, flags and Individual Numbers; the reader raises :class:`FieldProblem`.
+    Digits, dates (both forms), flags and Individual Numbers; the reader raises :class:`FieldProblem`.
     """
     if f.type is FieldType.DIGITS:
 
@@ -334,4 +352,9 @@ def plain_decoder(f: Field, *, padded: bool) -> Callable[[str], Any] | None:
             return int(text)
 
         return digits
-    return {FieldType.DATE: _date, FieldType.FLAG: _flag, FieldType.INDIVIDUAL_NUMBER: _number}.get(f.type)
+    return {
+        FieldType.DATE: _date,
+        FieldType.ISO_DATE: _iso_date,
+        FieldType.FLAG: _flag,
+        FieldType.INDIVIDUAL_NUMBER: _number,
+    }.get(f.type)

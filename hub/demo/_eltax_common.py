@@ -119,16 +119,20 @@ def as_pension(message_type: str, purpose: Purpose, payload: BaseModel, correlat
 
 
 class PensionInbox:
-    """The pension system's side: the JSON files of one correlation id, each read once."""
+    """The pension system's side: the JSON files of the flow's correlation ids, each read once.
 
-    def __init__(self, hub: LocalDeployment, correlation: Any) -> None:
+    A flow that asked in several request files waits for the answers of each (a file's batch is its
+    correlation id, :func:`adapters.pension.mapping.kind_correlation_id`).
+    """
+
+    def __init__(self, hub: LocalDeployment, *correlations: Any) -> None:
         self._outbound = hub.settings.wire_dir / "pension" / "outbound"
-        self._correlation = correlation
+        self._correlations = frozenset(correlations)
         self._seen: dict[str, dict[str, Any]] = {}
 
     def read(self, message_type: str, model: type[BaseModel]) -> list[Any]:
         seen = self._seen.setdefault(message_type, {})
         for env in read_hub_messages(self._outbound, message_type):
-            if env.correlation_id == self._correlation and str(env.message_id) not in seen:
+            if env.correlation_id in self._correlations and str(env.message_id) not in seen:
                 seen[str(env.message_id)] = model.model_validate(env.payload)
         return list(seen.values())

@@ -1,9 +1,14 @@
 """The eLTAX exchanges as demo flows: the January payment reports and a special collection cycle.
 
-The demo stands in for the pension system: it publishes the pension system's messages straight to the hub's
-ingress (:func:`hub.demo.data.publish_as_pension`); what comes back reaches the pension system through the
-pension adapter, which writes each message as a JSON file (:mod:`adapters.pension.messages`). The flows count
-completion from those files only, so a record counts once it reached the pension system, by usage number.
+The demo stands in for the pension system. The payment reports are asked for as the pension system asks in
+production: a request file of kind ``payment_report`` dropped in the exchange directory
+(:meth:`adapters.pension.simulator_kinds.PensionRequestsSimulator.drop_payment_reports`), which the pension
+adapter turns into ``pension.payment_report.requested`` messages; the special collection's notices, which
+have no request file kind yet, are published straight to the hub's ingress
+(:func:`hub.demo.data.publish_as_pension`).
+What comes back reaches the pension system through the pension adapter, which writes each message as a JSON
+file (:mod:`adapters.pension.messages`). The flows count completion from those files only, so a record counts
+once it reached the pension system, by usage number.
 
 * ``payment_report``: every pensioner's 公的年金等支払報告書 for last year, with the spouse and dependants
   of some (their usage numbers of kind ``dependant`` and numbers are enrolled in the vault first). The hub
@@ -24,23 +29,22 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Final
 
 from adapters.jlis import SyntheticPopulation
-from contracts.envelope import Purpose
-from contracts.ids import new_id, random_letters
-from contracts.messages.common import ChunkInfo
+from adapters.pension.mapping import kind_correlation_id
+from adapters.pension.simulator_kinds import PensionRequestsSimulator
+from adapters.pension.tax_reports import PAYMENT_REPORT_KIND
+from contracts.ids import random_letters
 from contracts.messages.eltax import (
-    PAYMENT_REPORT_PURPOSE,
     EltaxDocument,
     EltaxOutcomes,
     PaymentAmounts,
     PaymentReportDeductions,
     PaymentReportPayer,
     PaymentReportRecord,
-    PaymentReportRequested,
     ReportDependant,
     ReportSpouse,
 )
-from contracts.purposes import PENSION_PAYMENT_REPORT
-from hub.demo._eltax_common import FlowResult, PensionInbox, as_pension, chunks, enrol_households, household
+from contracts.purpose_table import FEDERATION
+from hub.demo._eltax_common import FlowResult, PensionInbox, enrol_households, household
 from hub.demo._eltax_cycle import SpecialCollectionFlow
 from hub.demo._kana import reading
 
@@ -63,7 +67,7 @@ class PaymentReportFlow:
     def __init__(self) -> None:
         self.batch_id = f"payment-report-{datetime.now(UTC):%Y%m%d%H%M%S}-{random_letters(4)}"
         self.tax_year = date.today().year - 1
-        self._correlation = new_id()
+        self._correlation = kind_correlation_id(PAYMENT_REPORT_KIND, self.batch_id)
         self._records = 0
         self._inbox: PensionInbox | None = None
 
@@ -101,29 +105,16 @@ class PaymentReportFlow:
         )
 
     def start(self, hub: LocalDeployment, records: int) -> None:
-        """Send every pensioner's report, in chunks."""
+        """Drop one request file of every pensioner's report (temporary name, manifest last)."""
         population = hub.population(records)
         self._records = records
         self._inbox = PensionInbox(hub, self._correlation)
-        rows = [self.record(population, i) for i in range(records)]
-        purpose = Purpose(code=PENSION_PAYMENT_REPORT, legal_basis=PAYMENT_REPORT_PURPOSE.legal_basis)
-        hub.publish_as_pension(
-            [
-                as_pension(
-                    "pension.payment_report.requested",
-                    purpose,
-                    PaymentReportRequested(
-                        chunk=ChunkInfo(
-                            batch_id=self.batch_id, chunk_index=i, chunk_count=n, total_records=records
-                        ),
-                        tax_year=self.tax_year,
-                        payer=PAYER,
-                        records=tuple(part),
-                    ),
-                    self._correlation,
-                )
-                for i, n, part in chunks(rows)
-            ]
+        PensionRequestsSimulator(hub.settings.wire_dir / "pension").drop_payment_reports(
+            (self.record(population, i) for i in range(records)),
+            tax_year=self.tax_year,
+            payer=PAYER,
+            batch_id=self.batch_id,
+            actor=FEDERATION,  # 事務(5) is the federation's alone
         )
 
     def outcomes(self) -> list[EltaxOutcomes]:

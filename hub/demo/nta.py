@@ -1,12 +1,15 @@
 """The withholding slips to the National Tax Agency (公的年金等の源泉徴収票) as a demo flow.
 
-The demo stands in for the pension system, as the eLTAX flows do (:mod:`hub.demo.eltax`): it publishes
-``pension.withholding_slip.requested`` straight to the hub's ingress, for every pensioner of last year, with
-the spouse and dependants of some (one in ten a grandchild under 16, named on the slip without a number). The
-slips are the payment reports' records (:meth:`hub.demo.eltax.PaymentReportFlow.record`); the payer names its
-法人番号, which a slip requires. The hub adds the numbers sealed for ``nta``, the NTA adapter writes one file
-per chunk of :data:`SLIPS_PER_FILE`, and the simulated Agency acknowledges each file as a whole, refusing
-every seventh (:class:`adapters.nta.NtaSimulator`). The Agency's receipt names no person, so a slip counts as
+The demo stands in for the pension system, as the payment report flow does (:mod:`hub.demo.eltax`): it asks
+as the pension system does in production, with request files of kind ``withholding_slip`` dropped in the
+exchange directory (:meth:`adapters.pension.simulator_kinds.PensionRequestsSimulator.drop_withholding_slips`),
+for every pensioner of last year, with the spouse and dependants of some (one in ten a grandchild under 16,
+named on the slip without a number). The slips are the payment reports' records
+(:meth:`hub.demo.eltax.PaymentReportFlow.record`); the payer names its 法人番号, which a slip requires. One
+file holds :data:`SLIPS_PER_FILE` slips (each its own batch); the pension adapter makes each a
+``pension.withholding_slip.requested`` message, the hub adds the numbers sealed for ``nta``, the NTA adapter
+writes one file per message, and the simulated Agency acknowledges each file as a whole, refusing every
+seventh (:class:`adapters.nta.NtaSimulator`). The Agency's receipt names no person, so a slip counts as
 completed when the outcome of the file that carried it (accepted or rejected) reaches the pension system as
 ``pension.nta.outcomes``; the outcomes count files.
 """
@@ -17,11 +20,13 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Final
 
-from contracts.ids import new_id, random_letters
-from contracts.messages.common import ChunkInfo
-from contracts.messages.nta import NtaOutcomes, WithholdingSlipRequested
-from contracts.purpose_table import default_table
-from hub.demo._eltax_common import FlowResult, PensionInbox, as_pension, chunks, enrol_households
+from adapters.pension.mapping import kind_correlation_id
+from adapters.pension.simulator_kinds import PensionRequestsSimulator
+from adapters.pension.tax_reports import WITHHOLDING_SLIP_KIND
+from contracts.ids import random_letters
+from contracts.messages.nta import NtaOutcomes
+from contracts.purpose_table import FEDERATION
+from hub.demo._eltax_common import FlowResult, PensionInbox, chunks, enrol_households
 from hub.demo.eltax import PAYER, PaymentReportFlow
 
 if TYPE_CHECKING:
@@ -32,8 +37,9 @@ __all__ = ["REQUEST_TYPE", "SLIP_PAYER", "WithholdingSlipFlow", "corporate_numbe
 REQUEST_TYPE: Final = "pension.withholding_slip.requested"
 OUTCOMES_TYPE: Final = "pension.nta.outcomes"
 SLIPS_PER_FILE: Final = 100
-"""Slips per request chunk, hence per submitted file: a demo of 1,000 pensioners submits ten files, enough for
-the simulated Agency to refuse one (every seventh file, :data:`adapters.nta.DEFAULT_REJECT_EVERY`)."""
+"""Slips per request file, hence per submitted file (below the adapter's ``chunk_records``): a demo of 1,000
+pensioners submits ten files, enough for the simulated Agency to refuse one (every seventh file,
+:data:`adapters.nta.DEFAULT_REJECT_EVERY`)."""
 
 
 def corporate_number(base: str) -> str:
@@ -64,7 +70,6 @@ class WithholdingSlipFlow:
     def __init__(self) -> None:
         self.batch_id = f"withholding-slip-{datetime.now(UTC):%Y%m%d%H%M%S}-{random_letters(4)}"
         self.tax_year = date.today().year - 1
-        self._correlation = new_id()
         self._records = 0
         self._inbox: PensionInbox | None = None
 
@@ -75,30 +80,21 @@ class WithholdingSlipFlow:
         enrol_households(hub, population, records, tax_year=self.tax_year)
 
     def start(self, hub: LocalDeployment, records: int) -> None:
-        """Send every pensioner's slip, in chunks, under the purpose the purpose table gives the request."""
+        """Drop one request file per :data:`SLIPS_PER_FILE` pensioners (temporary name, manifest last)."""
         population = hub.population(records)
         self._records = records
-        self._inbox = PensionInbox(hub, self._correlation)
+        pension = PensionRequestsSimulator(hub.settings.wire_dir / "pension")
         rows = [PaymentReportFlow.record(population, i) for i in range(records)]
-        purpose = default_table().request_purpose(REQUEST_TYPE)
-        hub.publish_as_pension(
-            [
-                as_pension(
-                    REQUEST_TYPE,
-                    purpose,
-                    WithholdingSlipRequested(
-                        chunk=ChunkInfo(
-                            batch_id=self.batch_id, chunk_index=i, chunk_count=n, total_records=records
-                        ),
-                        tax_year=self.tax_year,
-                        payer=SLIP_PAYER,
-                        records=tuple(part),
-                    ),
-                    self._correlation,
-                )
-                for i, n, part in chunks(rows, SLIPS_PER_FILE)
-            ]
-        )
+        batches = [f"{self.batch_id}-{i:04d}" for i, _, _ in chunks(rows, SLIPS_PER_FILE)]
+        self._inbox = PensionInbox(hub, *(kind_correlation_id(WITHHOLDING_SLIP_KIND, b) for b in batches))
+        for batch_id, (_, _, part) in zip(batches, chunks(rows, SLIPS_PER_FILE), strict=True):
+            pension.drop_withholding_slips(
+                part,
+                tax_year=self.tax_year,
+                payer=SLIP_PAYER,
+                batch_id=batch_id,
+                actor=FEDERATION,  # 事務(4) is the federation's alone
+            )
 
     def outcomes(self) -> list[NtaOutcomes]:
         """The Agency's outcomes of the flow's files that reached the pension system so far."""

@@ -37,6 +37,9 @@ def test_reports_go_per_municipality_and_rejections_reach_the_pension_system_by_
     assert summary["flows"]["payment_report"] == {"sent": RECORDS, "completed": RECORDS}
     assert summary["dead_lettered"] == 0
     assert summary["duplicates"] == 0
+    # The pension system asked through its exchange directory: one payment_report file, processed whole.
+    processed = e2e_settings.wire_dir / "pension" / "processed"
+    assert len(list(processed.glob("payment_report.*.csv"))) == 1
 
     register = demo_municipalities()
     population = demo_population(RECORDS)

@@ -57,6 +57,9 @@ def test_slips_reach_the_agency_sealed_and_every_receipt_reaches_the_pension_sys
     assert summary["flows"]["withholding_slip"] == {"sent": RECORDS, "completed": RECORDS}
 
     files = -(-RECORDS // SLIPS_PER_FILE)
+    # The pension system asked through its exchange directory: one request file per submission, processed.
+    processed = e2e_settings.wire_dir / "pension" / "processed"
+    assert len(list(processed.glob("withholding_slip.*.csv"))) == files
     outcomes = [
         NtaOutcomes.model_validate(e.payload) for e in pension_messages(e2e_settings, "pension.nta.outcomes")
     ]

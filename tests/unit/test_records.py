@@ -241,3 +241,28 @@ def test_the_engine_imports_only_the_standard_library_and_contracts() -> None:
         and not name.startswith("adapters.records")
     }
     assert outside == set()
+
+
+ISO_ROW = csv_layout(
+    "iso row", field("on", "日付", 10, T.ISO_DATE), field("off", "日付2", 10, T.ISO_DATE, required=False)
+)
+ISO_CODEC = CsvCodec(ISO_ROW, reading=Refused)
+
+
+@given(st.dates(), _optional(st.dates()))
+def test_an_iso_date_round_trips_and_is_written_yyyy_mm_dd(on: date, off: date | None) -> None:
+    values = {"on": on, "off": off}
+    items = ISO_CODEC.write_items(values, 1)
+    assert items[0] == on.isoformat()
+    assert len(items[0]) == 10
+    assert ISO_CODEC.decode_items(items, 1) == values
+
+
+@pytest.mark.parametrize(
+    "text", ["20230102", "2023-02-30", "2023-1-02", "２０２３-01-02", "2023/01/02", "+023-01-02"]
+)
+def test_an_iso_date_that_is_not_one_is_refused_naming_the_item(text: str) -> None:
+    with pytest.raises(Refused, match=r"field on \(日付\): is not a calendar date YYYY-MM-DD") as info:
+        ISO_CODEC.decode_items([text, ""], 7)
+    assert info.value.record_no == 7
+    assert text not in str(info.value)
