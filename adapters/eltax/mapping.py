@@ -26,6 +26,7 @@ from adapters.eltax.report import (
     ReportSpouseEntry,
 )
 from adapters.eltax.tokucho import AMOUNT_SLOTS, NoticeFile, NoticeHeader, NoticeRecord
+from adapters.statutory import deduction_fields
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber
 from contracts.messages.eltax import (
@@ -108,10 +109,6 @@ def _amounts(section: PaymentAmounts | None) -> ReportAmounts | None:
     return ReportAmounts(section.paid, section.unpaid, section.withheld, section.unwithheld)
 
 
-def _count(n: int) -> int | None:
-    return n or None
-
-
 def _report_record(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unsealer) -> ReportRecord:
     def opened(sealed: str | None, field: str) -> IndividualNumber | None:
         return None if sealed is None else unsealer.unseal(sealed, message_id=message_id, field=field)
@@ -124,13 +121,11 @@ def _report_record(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unseale
             minors.append(ReportMinorEntry(d.name, number))
         else:
             dependants.append(ReportDependantEntry(d.name, d.kana_name, _DEPENDANT_KINDS[d.kind], number))
-    kinds = [d.kind for d in r.dependants]
     spouse = None
     if r.spouse is not None:
         spouse = ReportSpouseEntry(
             r.spouse.name, opened(r.spouse.individual_number, spouse_number_field(seq))
         )
-    deductions = r.deductions
     return ReportRecord(
         recipient_number=r.usage_number.value,
         name=r.name,
@@ -140,20 +135,8 @@ def _report_record(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unseale
         correction=r.correction,
         abroad=r.abroad,
         sections=tuple(_amounts(s) for s in r.sections),
-        special_disabled=deductions.special_disabled,
-        other_disabled=deductions.other_disabled,
-        spouse_status=deductions.spouse_status,
-        elderly_dependants=_count(kinds.count(DependantKind.ELDERLY)),
-        other_dependants=_count(kinds.count(DependantKind.OTHER)),
-        specific_dependants=_count(kinds.count(DependantKind.SPECIFIC)),
-        under_16_dependants=_count(kinds.count(DependantKind.UNDER_16)),
-        disabled_special_count=deductions.disabled_special_count,
-        disabled_other_count=deductions.disabled_other_count,
-        disabled_special_cohabiting=deductions.disabled_special_cohabiting,
-        social_insurance=deductions.social_insurance,
-        remarks=r.remarks,
-        special_widow=deductions.special_widow,
-        widow=deductions.widow,
+        special_widow=r.deductions.special_widow,
+        **deduction_fields(r),
         individual_number=opened(r.individual_number, recipient_number_field(seq)),
         spouse=spouse,
         dependants=tuple(dependants),

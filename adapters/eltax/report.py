@@ -24,6 +24,7 @@ from adapters.records.era import from_era, tax_year_from_reiwa, tax_year_to_reiw
 from adapters.records.fields import Field, Problem, ProblemKind
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
+from adapters.statutory import Deductions
 from contracts.individual_number import IndividualNumber
 
 __all__ = [
@@ -230,9 +231,9 @@ class ReportMinorEntry:
     individual_number: IndividualNumber | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ReportRecord:
-    """One recipient's row; counts and amounts left ``None`` are blank items."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportRecord(Deductions):
+    """One recipient's row (deductions: :class:`Deductions`); counts and amounts left ``None`` are blank."""
 
     recipient_number: str
     name: str
@@ -242,20 +243,7 @@ class ReportRecord:
     correction: int = 0
     abroad: bool = False
     sections: tuple[ReportAmounts | None, ...] = (None, None, None)
-    special_disabled: bool = False
-    other_disabled: bool = False
-    spouse_status: int | None = None
-    elderly_dependants: int | None = None
-    other_dependants: int | None = None
-    specific_dependants: int | None = None
-    under_16_dependants: int | None = None
-    disabled_special_count: int | None = None
-    disabled_other_count: int | None = None
-    disabled_special_cohabiting: int | None = None
-    social_insurance: int | None = None
-    remarks: str | None = None
     special_widow: bool = False
-    widow: bool = False
     individual_number: IndividualNumber | None = None
     spouse: ReportSpouseEntry | None = None
     dependants: tuple[ReportDependantEntry, ...] = ()

@@ -37,6 +37,7 @@ from adapters.nta.slip import (
     SlipPerson,
     SlipRecord,
 )
+from adapters.statutory import deduction_fields
 from contracts.envelope import Purpose
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber
@@ -84,10 +85,6 @@ def _amounts(section: PaymentAmounts | None) -> SlipAmounts | None:
     return SlipAmounts(section.paid, section.unpaid, section.withheld, section.unwithheld)
 
 
-def _count(n: int) -> int | None:
-    return n or None
-
-
 def _slip(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unsealer) -> SlipRecord:
     def opened(sealed: str | None, field: str) -> IndividualNumber | None:
         return None if sealed is None else unsealer.unseal(sealed, message_id=message_id, field=field)
@@ -102,13 +99,11 @@ def _slip(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unsealer) -> Sli
         elif len(dependants) < DEPENDANT_SLOTS:  # only those named are opened
             number = opened(d.individual_number, report_dependant_number_field(seq, k))
             dependants.append(SlipPerson(d.name, d.kana_name, RESIDENT, number))
-    kinds = [d.kind for d in r.dependants]
     spouse = None
     if r.spouse is not None:
         spouse = SlipPerson(
             r.spouse.name, None, RESIDENT, opened(r.spouse.individual_number, spouse_number_field(seq))
         )
-    deductions = r.deductions
     return SlipRecord(
         name=r.name,
         kana_name=r.kana_name,
@@ -117,20 +112,8 @@ def _slip(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unsealer) -> Sli
         correction=r.correction,
         abroad=r.abroad,
         sections=(*(_amounts(s) for s in r.sections), None),
-        special_disabled=deductions.special_disabled,
-        other_disabled=deductions.other_disabled,
-        spouse_status=deductions.spouse_status,
-        elderly_dependants=_count(kinds.count(DependantKind.ELDERLY)),
-        other_dependants=_count(kinds.count(DependantKind.OTHER)),
-        specific_dependants=_count(kinds.count(DependantKind.SPECIFIC)),
-        under_16_dependants=_count(kinds.count(DependantKind.UNDER_16)),
-        disabled_special_count=deductions.disabled_special_count,
-        disabled_other_count=deductions.disabled_other_count,
-        disabled_special_cohabiting=deductions.disabled_special_cohabiting,
-        social_insurance=deductions.social_insurance,
-        remarks=r.remarks,
-        single_parent=deductions.special_widow,
-        widow=deductions.widow,
+        single_parent=r.deductions.special_widow,
+        **deduction_fields(r),
         individual_number=opened(r.individual_number, recipient_number_field(seq)),
         spouse=spouse,
         dependants=tuple(dependants),

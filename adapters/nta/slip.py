@@ -29,6 +29,7 @@ from adapters.records.era import from_era, tax_year_from_reiwa, tax_year_to_reiw
 from adapters.records.fields import Field, Problem, ProblemKind
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
+from adapters.statutory import Deductions
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
 
 __all__ = [
@@ -273,9 +274,9 @@ class SlipMinor:
     category: str = "resident"
 
 
-@dataclass(frozen=True, slots=True)
-class SlipRecord:
-    """One recipient's slip; counts and amounts left ``None`` are empty items."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlipRecord(Deductions):
+    """One recipient's slip (deductions: :class:`Deductions`); counts and amounts left ``None`` are empty."""
 
     name: str
     kana_name: str
@@ -284,21 +285,8 @@ class SlipRecord:
     correction: int = 0
     abroad: bool = False
     sections: tuple[SlipAmounts | None, ...] = (None, None, None, None)
-    special_disabled: bool = False
-    other_disabled: bool = False
-    spouse_status: int | None = None
-    elderly_dependants: int | None = None
-    other_dependants: int | None = None
-    specific_dependants: int | None = None
-    under_16_dependants: int | None = None
     non_resident_relatives: int | None = None
-    disabled_special_count: int | None = None
-    disabled_other_count: int | None = None
-    disabled_special_cohabiting: int | None = None
-    social_insurance: int | None = None
-    remarks: str | None = None
     single_parent: bool = False
-    widow: bool = False
     individual_number: IndividualNumber | None = None
     spouse: SlipPerson | None = None
     dependants: tuple[SlipPerson, ...] = ()

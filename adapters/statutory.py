@@ -1,0 +1,68 @@
+"""What the two statutory pension documents say alike about a recipient's deductions.
+
+The payment report to the municipality (公的年金等支払報告書, eLTAX) and the withholding slip to the tax
+office (公的年金等の源泉徴収票, the National Tax Agency) state the same facts about a recipient's
+deductions: the disability flags, the spouse, the dependants counted by kind, the social insurance paid,
+the widow flag and the remarks (摘要). Both adapters declare their records on :class:`Deductions` and fill
+it from the contract's record with :func:`deduction_fields`, so that the two documents cannot count a
+dependant differently.
+
+Shared by the adapters (they never import each other); imports nothing of the hub.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from contracts.messages.eltax import DependantKind, SubmissionRecord
+
+__all__ = ["Deductions", "deduction_fields"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deductions:
+    """A recipient's deductions and counts as both documents state them; ``None`` is a blank item."""
+
+    special_disabled: bool = False
+    other_disabled: bool = False
+    spouse_status: int | None = None
+    elderly_dependants: int | None = None
+    other_dependants: int | None = None
+    specific_dependants: int | None = None
+    under_16_dependants: int | None = None
+    disabled_special_count: int | None = None
+    disabled_other_count: int | None = None
+    disabled_special_cohabiting: int | None = None
+    social_insurance: int | None = None
+    remarks: str | None = None
+    widow: bool = False
+
+
+def _count(n: int) -> int | None:
+    return n or None
+
+
+def deduction_fields(record: SubmissionRecord) -> dict[str, Any]:
+    """The :class:`Deductions` fields of ``record``, as keywords for a document's record.
+
+    The dependants are counted by kind (a count of none is a blank item); the rest is what the recipient
+    declared.
+    """
+    kinds = [d.kind for d in record.dependants]
+    declared = record.deductions
+    return {
+        "special_disabled": declared.special_disabled,
+        "other_disabled": declared.other_disabled,
+        "spouse_status": declared.spouse_status,
+        "elderly_dependants": _count(kinds.count(DependantKind.ELDERLY)),
+        "other_dependants": _count(kinds.count(DependantKind.OTHER)),
+        "specific_dependants": _count(kinds.count(DependantKind.SPECIFIC)),
+        "under_16_dependants": _count(kinds.count(DependantKind.UNDER_16)),
+        "disabled_special_count": declared.disabled_special_count,
+        "disabled_other_count": declared.disabled_other_count,
+        "disabled_special_cohabiting": declared.disabled_special_cohabiting,
+        "social_insurance": declared.social_insurance,
+        "remarks": record.remarks,
+        "widow": declared.widow,
+    }
