@@ -1,11 +1,11 @@
-"""What the two statutory pension documents say alike about a recipient's deductions.
+"""What the two statutory pension documents say alike about a recipient.
 
 The payment report to the municipality (公的年金等支払報告書, eLTAX) and the withholding slip to the tax
-office (公的年金等の源泉徴収票, the National Tax Agency) state the same facts about a recipient's
-deductions: the disability flags, the spouse, the dependants counted by kind, the social insurance paid,
-the widow flag and the remarks (摘要). Both adapters declare their records on :class:`Deductions` and fill
-it from the contract's record with :func:`deduction_fields`, so that the two documents cannot count a
-dependant differently.
+office (公的年金等の源泉徴収票, the National Tax Agency) state the same facts about a recipient: who it is
+(name, kana, address, birth date, correction, abroad) and its deductions (the disability flags, the spouse,
+the dependants counted by kind, the social insurance paid, the widow flag and the remarks, 摘要). Both
+adapters declare their records on :class:`Recipient` and fill it from the contract's record with
+:func:`recipient_fields`, so that the two documents cannot state a recipient differently.
 
 Shared by the adapters (they never import each other); imports nothing of the hub.
 """
@@ -13,11 +13,12 @@ Shared by the adapters (they never import each other); imports nothing of the hu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from contracts.messages.eltax import DependantKind, SubmissionRecord
 
-__all__ = ["Deductions", "deduction_fields"]
+__all__ = ["Deductions", "Recipient", "recipient_fields"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,19 +40,37 @@ class Deductions:
     widow: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recipient(Deductions):
+    """Who the recipient is, as both documents state it, with its :class:`Deductions`."""
+
+    name: str
+    kana_name: str
+    address: str
+    birth_date: date
+    correction: int = 0
+    abroad: bool = False
+
+
 def _count(n: int) -> int | None:
     return n or None
 
 
-def deduction_fields(record: SubmissionRecord) -> dict[str, Any]:
-    """The :class:`Deductions` fields of ``record``, as keywords for a document's record.
+def recipient_fields(record: SubmissionRecord) -> dict[str, Any]:
+    """The :class:`Recipient` fields of ``record``, as keywords for a document's record.
 
-    The dependants are counted by kind (a count of none is a blank item); the rest is what the recipient
-    declared.
+    The dependants are counted by kind (a count of none is a blank item); the rest is what the pension
+    system sent and the recipient declared.
     """
     kinds = [d.kind for d in record.dependants]
     declared = record.deductions
     return {
+        "name": record.name,
+        "kana_name": record.kana_name,
+        "address": record.address,
+        "birth_date": record.birth_date,
+        "correction": record.correction,
+        "abroad": record.abroad,
         "special_disabled": declared.special_disabled,
         "other_disabled": declared.other_disabled,
         "spouse_status": declared.spouse_status,

@@ -26,7 +26,7 @@ from adapters.eltax.report import (
     ReportSpouseEntry,
 )
 from adapters.eltax.tokucho import AMOUNT_SLOTS, NoticeFile, NoticeHeader, NoticeRecord
-from adapters.statutory import deduction_fields
+from adapters.statutory import recipient_fields
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber
 from contracts.messages.eltax import (
@@ -128,15 +128,9 @@ def _report_record(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unseale
         )
     return ReportRecord(
         recipient_number=r.usage_number.value,
-        name=r.name,
-        kana_name=r.kana_name,
-        address=r.address,
-        birth_date=r.birth_date,
-        correction=r.correction,
-        abroad=r.abroad,
         sections=tuple(_amounts(s) for s in r.sections),
         special_widow=r.deductions.special_widow,
-        **deduction_fields(r),
+        **recipient_fields(r),
         individual_number=opened(r.individual_number, recipient_number_field(seq)),
         spouse=spouse,
         dependants=tuple(dependants),

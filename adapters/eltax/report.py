@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Final
 
 from adapters.eltax.errors import EltaxFieldRefused, EltaxWireError
@@ -24,7 +23,7 @@ from adapters.records.era import from_era, tax_year_from_reiwa, tax_year_to_reiw
 from adapters.records.fields import Field, Problem, ProblemKind
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
-from adapters.statutory import Deductions
+from adapters.statutory import Recipient
 from contracts.individual_number import IndividualNumber
 
 __all__ = [
@@ -232,16 +231,10 @@ class ReportMinorEntry:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReportRecord(Deductions):
-    """One recipient's row (deductions: :class:`Deductions`); counts and amounts left ``None`` are blank."""
+class ReportRecord(Recipient):
+    """One recipient's row (a :class:`Recipient`); counts and amounts left ``None`` are blank items."""
 
     recipient_number: str
-    name: str
-    kana_name: str
-    address: str
-    birth_date: date
-    correction: int = 0
-    abroad: bool = False
     sections: tuple[ReportAmounts | None, ...] = (None, None, None)
     special_widow: bool = False
     individual_number: IndividualNumber | None = None

@@ -37,7 +37,7 @@ from adapters.nta.slip import (
     SlipPerson,
     SlipRecord,
 )
-from adapters.statutory import deduction_fields
+from adapters.statutory import recipient_fields
 from contracts.envelope import Purpose
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber
@@ -105,15 +105,9 @@ def _slip(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unsealer) -> Sli
             r.spouse.name, None, RESIDENT, opened(r.spouse.individual_number, spouse_number_field(seq))
         )
     return SlipRecord(
-        name=r.name,
-        kana_name=r.kana_name,
-        address=r.address,
-        birth_date=r.birth_date,
-        correction=r.correction,
-        abroad=r.abroad,
         sections=(*(_amounts(s) for s in r.sections), None),
         single_parent=r.deductions.special_widow,
-        **deduction_fields(r),
+        **recipient_fields(r),
         individual_number=opened(r.individual_number, recipient_number_field(seq)),
         spouse=spouse,
         dependants=tuple(dependants),

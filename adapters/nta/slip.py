@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Final
 
 from adapters.nta.errors import NtaFieldRefused, NtaWireError
@@ -29,7 +28,7 @@ from adapters.records.era import from_era, tax_year_from_reiwa, tax_year_to_reiw
 from adapters.records.fields import Field, Problem, ProblemKind
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
-from adapters.statutory import Deductions
+from adapters.statutory import Recipient
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
 
 __all__ = [
@@ -275,15 +274,9 @@ class SlipMinor:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SlipRecord(Deductions):
-    """One recipient's slip (deductions: :class:`Deductions`); counts and amounts left ``None`` are empty."""
+class SlipRecord(Recipient):
+    """One recipient's slip (a :class:`Recipient`); counts and amounts left ``None`` are empty items."""
 
-    name: str
-    kana_name: str
-    address: str
-    birth_date: date
-    correction: int = 0
-    abroad: bool = False
     sections: tuple[SlipAmounts | None, ...] = (None, None, None, None)
     non_resident_relatives: int | None = None
     single_parent: bool = False
