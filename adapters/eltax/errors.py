@@ -15,51 +15,20 @@ Individual Numbers in the clear, and the value at fault may be one.
 
 from __future__ import annotations
 
-from typing import Self
-
-from adapters.records.fields import Problem
+from adapters.records.errors import LayoutError
 from contracts.errors import ValidationFailed, WireFormatError
 
 __all__ = ["EltaxFieldRefused", "EltaxFileError", "EltaxMappingError", "EltaxWireError"]
 
 
-class EltaxWireError(WireFormatError):
-    """An eLTAX file breaks its layout.
+class EltaxWireError(LayoutError):
+    """An eLTAX file breaks its layout: ``eLTAX <file kind> record #n, field f: <rule>``.
 
-    Attributes:
-        file_kind: which layout (``payment report``, ``special collection notice``, ``receipt``).
-        record_no: 1-based record (line) in the file, or ``None`` for the file as a whole.
-        field: the layout field at fault, or ``None`` when the record as a whole is at fault.
-        problem: the rule broken (never the value).
+    ``file_kind`` is ``payment report``, ``special collection notice`` or ``receipt``.
     """
 
     code = "eltax_wire_format"
-
-    def __init__(
-        self,
-        problem: str,
-        *,
-        file_kind: str = "file",
-        record_no: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        where = file_kind if record_no is None else f"{file_kind} record #{record_no}"
-        if field is not None:
-            where += f", field {field}"
-        super().__init__(f"eLTAX {where}: {problem}")
-        self.file_kind = file_kind
-        self.record_no = record_no
-        self.field = field
-        self.problem = problem
-
-    @classmethod
-    def of(cls, problem: Problem, file_kind: str, record_no: int | None = None) -> Self:
-        """The error of ``problem`` in record ``record_no`` (``None``: the file) of a ``file_kind`` file.
-
-        The layout engines and the adapter's own rules report a :class:`~adapters.records.fields.Problem`;
-        this names its field the way every eLTAX error does.
-        """
-        return cls(problem.text, file_kind=file_kind, record_no=record_no, field=problem.where)
+    counterpart = "eLTAX"
 
 
 class EltaxFieldRefused(EltaxWireError):

@@ -16,28 +16,17 @@ Individual Numbers in the clear, and the value at fault may be one.
 
 from __future__ import annotations
 
+from adapters.records.errors import LayoutError
 from contracts.errors import PolicyRefused, ValidationFailed, WireFormatError
 
 __all__ = ["JlisFileError", "JlisMappingError", "JlisPurposeRefused", "JlisWireError"]
 
 
-class JlisWireError(WireFormatError):
-    """A J-LIS file breaks its layout.
-
-    Attributes:
-        record_no: 1-based position of the record in the file, or ``None`` for the file as a whole.
-        field: the layout field at fault, or ``None`` when the record as a whole is at fault.
-    """
+class JlisWireError(LayoutError):
+    """A J-LIS file breaks its layout: ``J-LIS file record #n, field f: <rule>``."""
 
     code = "jlis_wire_format"
-
-    def __init__(self, problem: str, *, record_no: int | None = None, field: str | None = None) -> None:
-        where = "file" if record_no is None else f"record #{record_no}"
-        if field is not None:
-            where += f", field {field}"
-        super().__init__(f"J-LIS file {where}: {problem}")
-        self.record_no = record_no
-        self.field = field
+    counterpart = "J-LIS"
 
 
 class JlisFileError(WireFormatError):

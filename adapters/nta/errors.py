@@ -20,47 +20,22 @@ All are permanent (the message or file is dead-lettered with its reason); a line
 
 from __future__ import annotations
 
-from typing import Self
-
-from adapters.records.fields import Problem
+from adapters.records.errors import LayoutError
 from contracts.errors import PolicyRefused, ValidationFailed, WireFormatError
 
 __all__ = ["NtaFieldRefused", "NtaFileError", "NtaMappingError", "NtaPurposeRefused", "NtaWireError"]
 
 
-class NtaWireError(WireFormatError):
-    """A withholding-slip file or a receipt breaks its layout.
+class NtaWireError(LayoutError):
+    """A withholding-slip file or a receipt breaks its layout: ``NTA <file kind> line #n, item i: <rule>``.
 
-    Attributes:
-        file_kind: which layout (``withholding slip``, ``receipt``).
-        record_no: 1-based line in the file, or ``None`` for the file as a whole.
-        field: the item at fault, or ``None`` when the line as a whole is at fault.
-        problem: the rule broken (never the value).
+    ``file_kind`` is ``withholding slip`` or ``receipt``.
     """
 
     code = "nta_wire_format"
-
-    def __init__(
-        self,
-        problem: str,
-        *,
-        file_kind: str = "file",
-        record_no: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        where = file_kind if record_no is None else f"{file_kind} line #{record_no}"
-        if field is not None:
-            where += f", item {field}"
-        super().__init__(f"NTA {where}: {problem}")
-        self.file_kind = file_kind
-        self.record_no = record_no
-        self.field = field
-        self.problem = problem
-
-    @classmethod
-    def of(cls, problem: Problem, file_kind: str, record_no: int | None = None) -> Self:
-        """The error of ``problem`` in line ``record_no`` (``None``: the file) of a ``file_kind`` file."""
-        return cls(problem.text, file_kind=file_kind, record_no=record_no, field=problem.where)
+    counterpart = "NTA"
+    record_word = "line"
+    field_word = "item"
 
 
 class NtaFieldRefused(NtaWireError):
