@@ -16,9 +16,26 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from contracts.messages.eltax import DependantKind, SubmissionRecord
+from contracts.messages.eltax import DependantKind, PaymentAmounts, SubmissionRecord
 
-__all__ = ["Deductions", "Recipient", "recipient_fields"]
+__all__ = ["Amounts", "Deductions", "Recipient", "recipient_fields", "section_amounts"]
+
+
+@dataclass(frozen=True, slots=True)
+class Amounts:
+    """The four amounts of one 所得税法 第203条の3 section, in yen; ``None`` is a blank item."""
+
+    paid: int | None = None
+    unpaid: int | None = None
+    withheld: int | None = None
+    unwithheld: int | None = None
+
+
+def section_amounts(section: PaymentAmounts | None) -> Amounts | None:
+    """The amounts of one of the contract's sections (``None``: the section is blank)."""
+    if section is None:
+        return None
+    return Amounts(section.paid, section.unpaid, section.withheld, section.unwithheld)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 from adapters.eltax import EltaxAdapter, EltaxSimulator, MunicipalRegister, Rates
 from adapters.eltax.report import (
-    ReportAmounts,
     ReportDependantEntry,
     ReportFile,
     ReportMinorEntry,
@@ -17,6 +16,7 @@ from adapters.eltax.report import (
     ReportSpouseEntry,
 )
 from adapters.eltax.tokucho import NoticeFile, NoticeHeader, NoticeRecord
+from adapters.statutory import Amounts
 from contracts.envelope import Envelope, new_envelope
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.messages.common import ChunkInfo
@@ -74,7 +74,7 @@ def report_record(index: int, *, people: bool = True) -> ReportRecord:
         kana_name=kana,
         address="北海道札幌市本町三丁目１２番５号",
         birth_date=date(1940, 1, 1) + timedelta(days=97 * index),
-        sections=(ReportAmounts(2_400_000, None, 60_000, None), None, ReportAmounts(paid=120_000)),
+        sections=(Amounts(2_400_000, None, 60_000, None), None, Amounts(paid=120_000)),
         spouse_status=1 if people else None,
         elderly_dependants=1 if people else None,
         other_dependants=1 if people else None,

@@ -7,7 +7,8 @@ import uuid
 from datetime import date, timedelta
 
 from adapters.nta import NtaAdapter, NtaSimulator
-from adapters.nta.slip import SlipAmounts, SlipFile, SlipMinor, SlipPayer, SlipPerson, SlipRecord
+from adapters.nta.slip import SlipFile, SlipMinor, SlipPayer, SlipPerson, SlipRecord
+from adapters.statutory import Amounts
 from contracts.envelope import Envelope, Purpose, new_envelope
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.messages.common import ChunkInfo
@@ -58,7 +59,7 @@ def slip_record(index: int, *, people: bool = True) -> SlipRecord:
         kana_name=kana,
         address="北海道札幌市本町三丁目１２番５号",
         birth_date=date(1940, 1, 1) + timedelta(days=97 * index),
-        sections=(SlipAmounts(2_400_000, None, 60_000, None), None, SlipAmounts(paid=120_000), None),
+        sections=(Amounts(2_400_000, None, 60_000, None), None, Amounts(paid=120_000), None),
         spouse_status=1 if people else 2,
         elderly_dependants=1 if people else None,
         other_dependants=1 if people else None,

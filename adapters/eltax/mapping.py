@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from adapters.eltax.errors import EltaxFieldRefused, EltaxMappingError
 from adapters.eltax.receipt import ReceiptFile
 from adapters.eltax.report import (
-    ReportAmounts,
     ReportDependantEntry,
     ReportFile,
     ReportMinorEntry,
@@ -26,7 +25,7 @@ from adapters.eltax.report import (
     ReportSpouseEntry,
 )
 from adapters.eltax.tokucho import AMOUNT_SLOTS, NoticeFile, NoticeHeader, NoticeRecord
-from adapters.statutory import recipient_fields
+from adapters.statutory import recipient_fields, section_amounts
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber
 from contracts.messages.eltax import (
@@ -36,7 +35,6 @@ from contracts.messages.eltax import (
     EltaxTokuchoInbound,
     EltaxTokuchoNotice,
     EltaxTokuchoRecord,
-    PaymentAmounts,
     ReceiptError,
     ReceiptRecord,
     SubmissionRecord,
@@ -103,12 +101,6 @@ def amounts_of(code: TokuchoNoticeCode, slots: tuple[int | None, ...]) -> Tokuch
     return TokuchoAmounts(**{n: v for n, v in zip(names, slots, strict=False) if n is not None})
 
 
-def _amounts(section: PaymentAmounts | None) -> ReportAmounts | None:
-    if section is None:
-        return None
-    return ReportAmounts(section.paid, section.unpaid, section.withheld, section.unwithheld)
-
-
 def _report_record(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unsealer) -> ReportRecord:
     def opened(sealed: str | None, field: str) -> IndividualNumber | None:
         return None if sealed is None else unsealer.unseal(sealed, message_id=message_id, field=field)
@@ -128,7 +120,7 @@ def _report_record(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unseale
         )
     return ReportRecord(
         recipient_number=r.usage_number.value,
-        sections=tuple(_amounts(s) for s in r.sections),
+        sections=tuple(section_amounts(s) for s in r.sections),
         special_widow=r.deductions.special_widow,
         **recipient_fields(r),
         individual_number=opened(r.individual_number, recipient_number_field(seq)),

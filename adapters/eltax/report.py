@@ -23,14 +23,14 @@ from adapters.records.era import from_era, tax_year_from_reiwa, tax_year_to_reiw
 from adapters.records.fields import Field, Problem, ProblemKind
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
-from adapters.statutory import Recipient
+from adapters.statutory import Amounts, Recipient
 from contracts.individual_number import IndividualNumber
 
 __all__ = [
     "FILE_KIND",
     "LINE_END",
     "ROW",
-    "ReportAmounts",
+    "Amounts",
     "ReportDependantEntry",
     "ReportFile",
     "ReportMinorEntry",
@@ -195,16 +195,6 @@ class ReportPayer:
 
 
 @dataclass(frozen=True, slots=True)
-class ReportAmounts:
-    """The four amounts of one 第203条の3 section."""
-
-    paid: int | None = None
-    unpaid: int | None = None
-    withheld: int | None = None
-    unwithheld: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class ReportSpouseEntry:
     """控除対象配偶者."""
 
@@ -235,7 +225,7 @@ class ReportRecord(Recipient):
     """One recipient's row (a :class:`Recipient`); counts and amounts left ``None`` are blank items."""
 
     recipient_number: str
-    sections: tuple[ReportAmounts | None, ...] = (None, None, None)
+    sections: tuple[Amounts | None, ...] = (None, None, None)
     special_widow: bool = False
     individual_number: IndividualNumber | None = None
     spouse: ReportSpouseEntry | None = None
@@ -421,7 +411,7 @@ def _record_of(v: Mapping[str, Any]) -> ReportRecord:
     sections = tuple(
         None
         if all(v.get(f"s{n}_{name}") is None for name, _ in _AMOUNTS)
-        else ReportAmounts(*(v.get(f"s{n}_{name}") for name, _ in _AMOUNTS))
+        else Amounts(*(v.get(f"s{n}_{name}") for name, _ in _AMOUNTS))
         for n in range(1, 4)
     )
     flags: dict[str, Any] = {name: bool(v.get(name)) for name in _FLAGS}

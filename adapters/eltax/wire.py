@@ -23,7 +23,6 @@ from adapters.eltax.receipt import (
 )
 from adapters.eltax.report import (
     ROW,
-    ReportAmounts,
     ReportDependantEntry,
     ReportFile,
     ReportMinorEntry,
@@ -56,7 +55,6 @@ __all__ = [
     "NoticeRecord",
     "ReceiptEntry",
     "ReceiptFile",
-    "ReportAmounts",
     "ReportDependantEntry",
     "ReportFile",
     "ReportMinorEntry",

@@ -28,7 +28,6 @@ from adapters.nta.service import NtaAdapter
 from adapters.nta.simulator import DEFAULT_REJECT_EVERY, NUMBER_MISSING, PAYER_UNKNOWN, NtaSimulator
 from adapters.nta.wire import (
     ReceiptFile,
-    SlipAmounts,
     SlipFile,
     SlipMinor,
     SlipPayer,
@@ -57,7 +56,6 @@ __all__ = [
     "NtaSimulator",
     "NtaWireError",
     "ReceiptFile",
-    "SlipAmounts",
     "SlipFile",
     "SlipMinor",
     "SlipPayer",

@@ -30,20 +30,18 @@ from adapters.nta.receipt import ReceiptFile
 from adapters.nta.slip import (
     DEPENDANT_SLOTS,
     MINOR_SLOTS,
-    SlipAmounts,
     SlipFile,
     SlipMinor,
     SlipPayer,
     SlipPerson,
     SlipRecord,
 )
-from adapters.statutory import recipient_fields
+from adapters.statutory import recipient_fields, section_amounts
 from contracts.envelope import Purpose
 from contracts.ids import stable_id
 from contracts.individual_number import IndividualNumber
 from contracts.messages.eltax import (
     DependantKind,
-    PaymentAmounts,
     SubmissionRecord,
     recipient_number_field,
     report_dependant_number_field,
@@ -79,12 +77,6 @@ def check_purpose(purpose: Purpose) -> None:
         )
 
 
-def _amounts(section: PaymentAmounts | None) -> SlipAmounts | None:
-    if section is None:
-        return None
-    return SlipAmounts(section.paid, section.unpaid, section.withheld, section.unwithheld)
-
-
 def _slip(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unsealer) -> SlipRecord:
     def opened(sealed: str | None, field: str) -> IndividualNumber | None:
         return None if sealed is None else unsealer.unseal(sealed, message_id=message_id, field=field)
@@ -105,7 +97,7 @@ def _slip(r: SubmissionRecord, message_id: uuid.UUID, unsealer: Unsealer) -> Sli
             r.spouse.name, None, RESIDENT, opened(r.spouse.individual_number, spouse_number_field(seq))
         )
     return SlipRecord(
-        sections=(*(_amounts(s) for s in r.sections), None),
+        sections=(*(section_amounts(s) for s in r.sections), None),
         single_parent=r.deductions.special_widow,
         **recipient_fields(r),
         individual_number=opened(r.individual_number, recipient_number_field(seq)),

@@ -28,7 +28,7 @@ from adapters.records.era import from_era, tax_year_from_reiwa, tax_year_to_reiw
 from adapters.records.fields import Field, Problem, ProblemKind
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
-from adapters.statutory import Recipient
+from adapters.statutory import Amounts, Recipient
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
     "RESIDENCE_CATEGORIES",
     "ROW",
     "SECTIONS",
-    "SlipAmounts",
+    "Amounts",
     "SlipFile",
     "SlipMinor",
     "SlipPayer",
@@ -245,16 +245,6 @@ class SlipPayer:
 
 
 @dataclass(frozen=True, slots=True)
-class SlipAmounts:
-    """The four amounts of one group (items 19–22, 23–26, 27–30 or 31–34)."""
-
-    paid: int | None = None
-    unpaid: int | None = None
-    withheld: int | None = None
-    unwithheld: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class SlipPerson:
     """源泉控除対象配偶者 or 控除対象扶養親族: a name, its reading if known, 区分 and the number."""
 
@@ -277,7 +267,7 @@ class SlipMinor:
 class SlipRecord(Recipient):
     """One recipient's slip (a :class:`Recipient`); counts and amounts left ``None`` are empty items."""
 
-    sections: tuple[SlipAmounts | None, ...] = (None, None, None, None)
+    sections: tuple[Amounts | None, ...] = (None, None, None, None)
     non_resident_relatives: int | None = None
     single_parent: bool = False
     individual_number: IndividualNumber | None = None
@@ -504,7 +494,7 @@ def _record_of(v: Mapping[str, Any]) -> SlipRecord:
     sections = tuple(
         None
         if all(v.get(f"s{n}_{name}") is None for name, _ in _AMOUNTS)
-        else SlipAmounts(*(v.get(f"s{n}_{name}") for name, _ in _AMOUNTS))
+        else Amounts(*(v.get(f"s{n}_{name}") for name, _ in _AMOUNTS))
         for n in range(1, len(SECTIONS) + 1)
     )
     flags: dict[str, Any] = {name: bool(v.get(name)) for name in _FLAGS}

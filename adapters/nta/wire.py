@@ -15,7 +15,6 @@ from __future__ import annotations
 from adapters.nta.receipt import CONTROL_ROW, ERROR_ROW, ErrorEntry, ReceiptFile, parse_receipt, write_receipt
 from adapters.nta.slip import (
     ROW,
-    SlipAmounts,
     SlipFile,
     SlipMinor,
     SlipPayer,
@@ -31,7 +30,6 @@ from adapters.records.fields import markdown_table
 __all__ = [
     "ErrorEntry",
     "ReceiptFile",
-    "SlipAmounts",
     "SlipFile",
     "SlipMinor",
     "SlipPayer",

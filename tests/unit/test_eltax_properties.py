@@ -19,7 +19,6 @@ from adapters.eltax import (
     write_report,
 )
 from adapters.eltax.report import (
-    ReportAmounts,
     ReportDependantEntry,
     ReportFile,
     ReportMinorEntry,
@@ -36,6 +35,7 @@ from adapters.eltax.tokucho import (
     NoticeHeader,
     NoticeRecord,
 )
+from adapters.statutory import Amounts
 from contracts.individual_number import IndividualNumber, check_digit
 from contracts.messages.eltax import CATEGORIES, Sex, TokuchoNoticeCode
 from contracts.redaction import find_numbers
@@ -93,7 +93,7 @@ def report_records(draw: st.DrawFn) -> ReportRecord:
     kinds = [d.kind for d in dependants]
     section = st.one_of(
         st.none(),
-        st.builds(ReportAmounts, amounts, amounts, amounts, amounts).filter(
+        st.builds(Amounts, amounts, amounts, amounts, amounts).filter(
             lambda a: any(v is not None for v in (a.paid, a.unpaid, a.withheld, a.unwithheld))
         ),
     )

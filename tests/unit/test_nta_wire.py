@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from adapters.nta import NtaFieldRefused, NtaFileError, NtaWireError, layout_tables, parse_name
 from adapters.nta.receipt import ReceiptFile, parse_receipt, write_receipt
-from adapters.nta.slip import NUMBER_ITEMS, ROW, SlipAmounts, SlipRecord, parse_slips, read_slips, write_slips
+from adapters.nta.slip import NUMBER_ITEMS, ROW, SlipRecord, parse_slips, read_slips, write_slips
 from adapters.records.fields import Field, ProblemKind
 from adapters.records.fields import FieldType as T
+from adapters.statutory import Amounts
 from contracts.individual_number import IndividualNumber, check_digit
 from contracts.messages.eltax import ReceiptStatus
 from contracts.redaction import find_numbers
@@ -150,10 +151,10 @@ def test_the_agencys_era_codes_are_written_and_read(born, code, year):
 
 
 def test_the_fourth_group_of_amounts_is_written_when_given():
-    record = dataclasses.replace(slip_record(0), sections=(None, None, None, SlipAmounts(paid=5)))
+    record = dataclasses.replace(slip_record(0), sections=(None, None, None, Amounts(paid=5)))
     content = write_slips(dataclasses.replace(slip_file(1), records=(record,)))
     assert _line(content)[30] == "5"
-    assert parse_slips(content).records[0].sections[3] == SlipAmounts(paid=5)
+    assert parse_slips(content).records[0].sections[3] == Amounts(paid=5)
 
 
 # -- every item's limits, read from a line -----------------------------------------------------------------
@@ -344,7 +345,7 @@ def _numbers() -> st.SearchStrategy[IndividualNumber]:
     return base.map(lambda b: IndividualNumber(b + str(check_digit(b))))
 
 
-_given_amounts = st.builds(SlipAmounts, *[st.one_of(st.none(), st.integers(0, 10**10 - 1))] * 4).filter(
+_given_amounts = st.builds(Amounts, *[st.one_of(st.none(), st.integers(0, 10**10 - 1))] * 4).filter(
     lambda a: any(v is not None for v in (a.paid, a.unpaid, a.withheld, a.unwithheld))
 )
 _amounts = st.one_of(st.none(), _given_amounts)  # an empty group reads back as no group
