@@ -23,6 +23,7 @@ from contracts.messages.eltax import (
     DependantKind,
     PaymentReportRecord,
     PaymentReportRequested,
+    ReportDependant,
     SubmissionRecord,
     recipient_number_field,
     report_dependant_number_field,
@@ -82,16 +83,16 @@ class ReportKind:
     minors_numbered: bool
     """Whether a dependant under 16 is reported with a number."""
 
+    def numbers(self, dependant: ReportDependant) -> bool:
+        """Whether this report carries ``dependant``'s number (the slip has no item for a child under 16)."""
+        return self.minors_numbered or dependant.kind is not DependantKind.UNDER_16
+
     def numbered(self, record: PaymentReportRecord) -> list[UsageNumber]:
         """The people of ``record`` whose numbers this report carries (when the vault holds them)."""
         persons = [record.usage_number]
         if record.spouse is not None:
             persons.append(record.spouse.usage_number)
-        persons += [
-            d.usage_number
-            for d in record.dependants
-            if self.minors_numbered or d.kind is not DependantKind.UNDER_16
-        ]
+        persons += [d.usage_number for d in record.dependants if self.numbers(d)]
         return persons
 
 
@@ -113,15 +114,20 @@ def handle_report_request(
     env, request = message.envelope, message.payload
     usage = [u for r in request.records for u in _named(r)]
     people = People(ctx, usage, numbers=True)
-    carried = [u for r in request.records for u in kind.numbered(r)]
-    with_numbers = [s for u in carried if (s := people.subject(u)) is not None and s in people.numbers]
+    carried = [kind.numbered(r) for r in request.records]
+    with_numbers = [
+        s
+        for persons in carried
+        for u in persons
+        if (s := people.subject(u)) is not None and s in people.numbers
+    ]
     screening = screen(ctx, env, use=kind.use, subjects=with_numbers)
     refused: list[tuple[int, UsageNumber, Refusal]] = []
     sendable = []
-    for r in request.records:
+    for r, persons in zip(request.records, carried, strict=True):
         found = [
             screening.refused[s]
-            for u in kind.numbered(r)
+            for u in persons
             if (s := people.subject(u)) is not None and s in screening.refused
         ]
         if found:
@@ -183,9 +189,7 @@ def _submission(  # noqa: PLR0917 (one call site, private)
                 "kana_name": d.kana_name,
                 "kind": d.kind,
                 "individual_number": (
-                    sealed(d.usage_number, report_dependant_number_field(seq, k))
-                    if kind.minors_numbered or d.kind is not DependantKind.UNDER_16
-                    else None
+                    sealed(d.usage_number, report_dependant_number_field(seq, k)) if kind.numbers(d) else None
                 ),
             }
             for k, d in enumerate(r.dependants)
