@@ -1,7 +1,7 @@
 """Payment report and withholding slip request files: one row layout for the two tax kinds.
 
 Documented in ``docs/formats/pension.md`` §14, whose column table is generated from :data:`ROW`
-(:func:`columns_table`) and kept equal by a test:
+(:func:`adapters.pension.wire.columns_table`) and kept equal by a test:
 
 * ``payment_report`` (公的年金等支払報告書, 事務(5), to eLTAX) → ``pension.payment_report.requested``;
 * ``withholding_slip`` (公的年金等の源泉徴収票, 事務(4), to the National Tax Agency) →
@@ -30,9 +30,9 @@ from pydantic import ValidationError
 from adapters.pension._manifest import PaymentReportManifest, WithholdingSlipManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import ChunkPayload
-from adapters.pension.wire import refuse_individual_numbers
+from adapters.pension.wire import refuse_individual_numbers, row_refusal
 from adapters.records.csv import CsvCodec, csv_layout
-from adapters.records.fields import Field, Problem
+from adapters.records.fields import Field
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
 from contracts.messages.common import ChunkInfo
@@ -56,7 +56,6 @@ __all__ = [
     "WITHHOLDING_SLIP_KIND",
     "WITHHOLDING_SLIP_MESSAGE_TYPE",
     "WITHHOLDING_SLIP_PURPOSE",
-    "columns_table",
     "format_report_row",
     "parse_report_row",
     "payment_report_payloads",
@@ -179,13 +178,7 @@ COLUMNS: Final = tuple(item.name for item in ROW.fields)
 _SPOUSE: Final = ("spouse_usage_number_kind", "spouse_usage_number", "spouse_name")
 
 
-def _refusal(problem: Problem, line: int) -> MalformedPensionFile:
-    if problem.field is None:
-        return MalformedPensionFile(problem.text, reason=Reason.FIELD_COUNT, line=line)
-    return MalformedPensionFile(problem.text, reason=Reason.BAD_FIELD, line=line, column=problem.field.name)
-
-
-_CODEC: Final = CsvCodec(ROW, reading=_refusal)
+_CODEC: Final = CsvCodec(ROW, reading=row_refusal)
 
 
 def _column(loc: Sequence[int | str]) -> str:
@@ -384,22 +377,3 @@ def withholding_slip_payloads(
         )
 
     return payload
-
-
-def _format(item: Field) -> str:
-    if item.type is T.CODE:
-        return " / ".join(f"`{code}`" for code, _ in item.codes)
-    if item.type is T.ASCII:
-        return f"`{item.pattern}`"
-    return {T.DIGITS: "integer", T.ISO_DATE: "`YYYY-MM-DD`", T.TEXT: "text"}[item.type]
-
-
-def columns_table() -> str:
-    """The row layout (:data:`ROW`) as the Markdown table of ``docs/formats/pension.md`` §14."""
-    lines = ["| # | Column | Item (項目) | Format | Max chars | Required |", "|---|---|---|---|---|---|"]
-    for item in ROW.fields:
-        lines.append(
-            f"| {item.offset + 1} | `{item.name}` | {item.label} | {_format(item)} | {item.length} | "
-            f"{'yes' if item.required else 'no'} |"
-        )
-    return "\n".join(lines)

@@ -32,6 +32,8 @@ from adapters.pension._manifest import (
     parse_manifest,
 )
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
+from adapters.records.csv import CsvLayout
+from adapters.records.fields import Field, FieldType, Problem
 from contracts.messages.survival import MoveKind, PensionAction, SurvivalOutcome, UnmatchedReason
 from contracts.purpose_table import RefusalReason
 from contracts.redaction import holds_number
@@ -51,6 +53,7 @@ __all__ = [
     "Manifest",
     "OutcomeManifest",
     "OutcomeRow",
+    "columns_table",
     "dump_manifest",
     "encode_rows",
     "format_inquiry_row",
@@ -63,6 +66,7 @@ __all__ = [
     "parse_manifest",
     "parse_outcome_row",
     "refuse_individual_numbers",
+    "row_refusal",
 ]
 
 FORMAT_VERSION: Final = 2
@@ -322,3 +326,36 @@ def encode_rows(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterato
 def _with_header(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[Sequence[str]]:
     yield header
     yield from rows
+
+
+def row_refusal(problem: Problem, line: int) -> MalformedPensionFile:
+    """The refusal of a row that breaks its layout (for a :class:`~adapters.records.csv.CsvCodec`).
+
+    It names the physical line and the column, never the value.
+    """
+    if problem.field is None:
+        return MalformedPensionFile(problem.text, reason=Reason.FIELD_COUNT, line=line)
+    return MalformedPensionFile(problem.text, reason=Reason.BAD_FIELD, line=line, column=problem.field.name)
+
+
+def _column_format(item: Field) -> str:
+    if item.type is FieldType.CODE:
+        return " / ".join(f"`{code}`" for code, _ in item.codes)
+    if item.type is FieldType.ASCII:
+        return f"`{item.pattern}`"
+    return {
+        FieldType.DIGITS: "integer",
+        FieldType.ISO_DATE: "`YYYY-MM-DD`",
+        FieldType.TEXT: "text",
+    }[item.type]
+
+
+def columns_table(layout: CsvLayout) -> str:
+    """A request file's row layout as a table of ``docs/formats/pension.md`` (tests keep the two equal)."""
+    lines = ["| # | Column | Item (項目) | Format | Max chars | Required |", "|---|---|---|---|---|---|"]
+    for item in layout.fields:
+        lines.append(
+            f"| {item.offset + 1} | `{item.name}` | {item.label} | {_column_format(item)} | {item.length} | "
+            f"{'yes' if item.required else 'no'} |"
+        )
+    return "\n".join(lines)

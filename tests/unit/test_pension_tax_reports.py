@@ -20,7 +20,8 @@ from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile
 from adapters.pension.kinds import REQUEST_KINDS
 from adapters.pension.mapping import kind_correlation_id
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
-from adapters.pension.tax_reports import COLUMNS, columns_table, format_report_row, parse_report_row
+from adapters.pension.tax_reports import COLUMNS, ROW, format_report_row, parse_report_row
+from adapters.pension.wire import columns_table
 from contracts.envelope import Envelope
 from contracts.messages.eltax import (
     DependantKind,
@@ -260,7 +261,7 @@ def test_both_kinds_share_one_layout() -> None:
 
 def test_the_format_document_shows_the_layout_as_declared() -> None:
     page = (ROOT / "docs" / "formats" / "pension.md").read_text()
-    assert columns_table() in page, "regenerate the table of §14 from adapters.pension.tax_reports.ROW"
+    assert columns_table(ROW) in page, "regenerate the table of §14 from adapters.pension.tax_reports.ROW"
 
 
 _TEXT = st.text(alphabet='山田太郎花子東京都一二三,"ー ', min_size=1, max_size=20).filter(
@@ -283,7 +284,8 @@ def records(draw: st.DrawFn) -> PaymentReportRecord:
         for _ in range(n_other)
     ]
     return PaymentReportRecord(
-        record_seq=draw(st.integers(0, 10**15 - 1)),
+        # Twelve digits could be a number, which refuses the file (§5, tested above): never drawn here.
+        record_seq=draw(st.integers(0, 10**11 - 1) | st.integers(10**12, 10**15 - 1)),
         usage_number=UsageNumber(
             kind=UsageNumberKind.PENSION_CERTIFICATE,
             value=draw(st.from_regex(r"[A-Z]-[0-9]{1,10}", fullmatch=True)),
