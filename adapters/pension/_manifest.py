@@ -13,7 +13,8 @@ Each file kind has its manifest, told apart by ``kind``: the survival inquiry an
 payment ``cycle``; number acquisition requests carry ``as_of``; dependants' declarations carry the
 ``tax_year`` and the ``filing_deadline`` their retention runs from; payment reports and withholding slips
 carry the ``tax_year`` and the ``payer`` (提出義務者: name, address, phone, 法人番号, 整理番号), which a slip
-requires to name its 法人番号.
+requires to name its 法人番号; a special collection notice carries its ``notice_code`` (one the federation
+sends), the ``fiscal_year`` and the ``created_on`` date.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pydantic import (
 
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
 from contracts.envelope import ACTOR_PATTERN
-from contracts.messages.eltax import PaymentReportPayer
+from contracts.messages.eltax import FROM_FEDERATION, PaymentReportPayer, TokuchoNoticeCode
 from contracts.purpose_table import FEDERATION
 from contracts.redaction import holds_number
 
@@ -53,6 +54,7 @@ __all__ = [
     "OutcomeManifest",
     "PaymentReportManifest",
     "RequestManifest",
+    "SpecialCollectionManifest",
     "WithholdingSlipManifest",
     "dump_manifest",
     "format_version_for",
@@ -174,12 +176,32 @@ class WithholdingSlipManifest(_TaxReportManifest):
         return payer
 
 
+class SpecialCollectionManifest(_ManifestBase):
+    """The manifest of a special collection notice file (年金特徴, to the municipalities through eLTAX)."""
+
+    kind: Literal["special_collection"]
+    notice_code: TokuchoNoticeCode = Field(strict=False)
+    """通知内容コード: one of the notices the federation sends (00, 02, 22, 30, 32, 42, 62)."""
+    fiscal_year: int = Field(ge=2019, le=2100)
+    """The 年度 the collection serves."""
+    created_on: date = Field(strict=False)
+    """作成年月日 of the notice."""
+
+    @field_validator("notice_code")
+    @classmethod
+    def _sent_by_the_federation(cls, code: TokuchoNoticeCode) -> TokuchoNoticeCode:
+        if code not in FROM_FEDERATION:
+            raise ValueError(f"notice {code.value} is the municipalities' to send, not the federation's")
+        return code
+
+
 RequestManifest = (
     InquiryManifest
     | AcquisitionManifest
     | DependantsManifest
     | PaymentReportManifest
     | WithholdingSlipManifest
+    | SpecialCollectionManifest
 )
 """The manifests of files the pension system drops in ``inbound/``."""
 AnyManifest = RequestManifest | OutcomeManifest | AcquisitionOutcomeManifest | DependantsAckManifest

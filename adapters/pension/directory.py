@@ -156,7 +156,7 @@ class ExchangeDirectory:
                 yield from iter_rows(
                     stream,
                     columns=kind.columns,
-                    parse=kind.parse_row,
+                    parse=kind.parser(manifest),
                     expected_count=manifest.record_count,
                     expected_sha256=manifest.sha256,
                 )
@@ -254,7 +254,7 @@ class ExchangeDirectory:
                     iter_rows(
                         stream,
                         columns=kind.columns,
-                        parse=kind.parse_row,
+                        parse=kind.parser(manifest),
                         expected_count=manifest.record_count,
                         expected_sha256=manifest.sha256,
                     )

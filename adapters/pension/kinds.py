@@ -15,6 +15,9 @@ written by the writer registered for their message type (:data:`OUTCOME_WRITERS`
   ``pension.withholding_slip.requested`` (事務(4), the National Tax Agency): one row layout for both
   (:mod:`adapters.pension.tax_reports`), the tax year and payer in the manifest; never a number; moved to
   ``processed/``. Both 事務 are the federation's alone: a file for a 構成組合 is refused.
+* ``special_collection`` → ``pension.tokucho.notice_requested`` (事務(7), eLTAX): one notice of the special
+  collection cycle per file (:mod:`adapters.pension.special_collection`), its code, 年度 and date in the
+  manifest; never a number; moved to ``processed/``; the federation's alone.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from adapters.pension import acquisition, dependants, tax_reports
+from adapters.pension import acquisition, dependants, special_collection, tax_reports
 from adapters.pension._manifest import (
     AcquisitionManifest,
     AnyManifest,
@@ -33,6 +36,7 @@ from adapters.pension._manifest import (
     InquiryManifest,
     PaymentReportManifest,
     RequestManifest,
+    SpecialCollectionManifest,
     WithholdingSlipManifest,
 )
 from adapters.pension.mapping import (
@@ -95,6 +99,22 @@ class RequestKind:
     message_type: str
     purpose: Purpose
     payloads: PayloadsBuilder
+    row_check: Callable[[Any, Any, int], None] | None = None
+    """``row_check(manifest, row, line)``: a rule that needs the manifest as well as the row (raises
+    :class:`~adapters.pension.errors.MalformedPensionFile`); ``None`` where the row's own rules are all."""
+
+    def parser(self, manifest: RequestManifest) -> Callable[[Sequence[str], int], Any]:
+        """The row parser of a file with this ``manifest``: :attr:`parse_row`, then :attr:`row_check`."""
+        check = self.row_check
+        if check is None:
+            return self.parse_row
+
+        def parse(fields: Sequence[str], line: int) -> Any:
+            row = self.parse_row(fields, line)
+            check(manifest, row, line)
+            return row
+
+        return parse
 
     def envelopes(
         self,
@@ -184,6 +204,17 @@ REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
             purpose=tax_reports.WITHHOLDING_SLIP_PURPOSE,
             payloads=tax_reports.withholding_slip_payloads,
         ),
+        RequestKind(
+            kind=special_collection.KIND,
+            columns=special_collection.COLUMNS,
+            parse_row=special_collection.parse_notice_row,
+            number_columns=frozenset(),
+            delete_after_publishing=False,
+            message_type=special_collection.MESSAGE_TYPE,
+            purpose=special_collection.PURPOSE,
+            payloads=special_collection.notice_payloads,
+            row_check=special_collection.check_category,
+        ),
     )
 }
 REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {kind: k.message_type for kind, k in REQUEST_KINDS.items()}
@@ -194,6 +225,7 @@ _REQUEST_MANIFESTS: Final = (
     DependantsManifest,
     PaymentReportManifest,
     WithholdingSlipManifest,
+    SpecialCollectionManifest,
 )
 
 

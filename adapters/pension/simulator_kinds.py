@@ -1,4 +1,4 @@
-"""The simulated pension system's side of number acquisition, dependants' declarations and tax reports.
+"""The simulated pension system's side of number acquisition, dependants, tax reports and tax notices.
 
 Like :class:`~adapters.pension.simulator.PensionSystemSimulator` it follows the exchange's discipline
 (``NAME.tmp``, rename, manifest last; read only complete answers, checksum and count verified) and streams
@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-from adapters.pension import acquisition, dependants, tax_reports
+from adapters.pension import acquisition, dependants, special_collection, tax_reports
 from adapters.pension._manifest import (
     AcquisitionManifest,
     AcquisitionOutcomeManifest,
@@ -22,11 +22,12 @@ from adapters.pension._manifest import (
     DependantsAckManifest,
     DependantsManifest,
     PaymentReportManifest,
+    SpecialCollectionManifest,
     WithholdingSlipManifest,
 )
 from adapters.pension.names import answer_file_prefix, request_file_name
 from adapters.pension.simulator import Parse, PensionSide, distinct_count
-from contracts.messages.eltax import PaymentReportPayer, PaymentReportRecord
+from contracts.messages.eltax import PaymentReportPayer, PaymentReportRecord, TokuchoNoticeCode, TokuchoRecord
 
 __all__ = ["PensionRequestsSimulator", "distinct_count"]
 
@@ -53,10 +54,11 @@ _DEPENDANTS_ACKS: Final = _AnswerFormat(
 
 
 class PensionRequestsSimulator(PensionSide):
-    """Drops number acquisition requests, dependants' declarations and tax report requests; reads answers.
+    """Drops number acquisition requests, dependants' declarations, tax reports and notices; reads answers.
 
-    The answers to payment reports and withholding slips come back as JSON message files
-    (:mod:`adapters.pension.messages`), read with :func:`~adapters.pension.messages.read_hub_messages`.
+    The answers to payment reports, withholding slips and special collection notices come back as JSON
+    message files (:mod:`adapters.pension.messages`), read with
+    :func:`~adapters.pension.messages.read_hub_messages`.
 
     Args:
         root: the exchange root the adapter's exchange directory uses.
@@ -157,6 +159,30 @@ class PensionRequestsSimulator(PensionSide):
             payer=payer,
             batch_id=batch_id,
             actor=actor,
+        )
+
+    def drop_special_collection_notice(
+        self,
+        records: Iterable[TokuchoRecord],
+        *,
+        notice_code: TokuchoNoticeCode,
+        fiscal_year: int,
+        created_on: date,
+        batch_id: str,
+        actor: str | None = None,
+    ) -> Path:
+        """Write one special collection notice (事務(7), to municipalities through eLTAX) and its manifest."""
+        return self._drop(
+            request_file_name(special_collection.KIND, batch_id),
+            special_collection.COLUMNS,
+            (special_collection.format_notice_row(r) for r in records),
+            SpecialCollectionManifest,
+            batch_id=batch_id,
+            actor=actor,
+            kind=special_collection.KIND,
+            notice_code=notice_code,
+            fiscal_year=fiscal_year,
+            created_on=created_on,
         )
 
     def _drop_tax_reports(

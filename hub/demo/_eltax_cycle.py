@@ -12,23 +12,23 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.eltax import payment_day
 from adapters.jlis import SyntheticPopulation
-from contracts.envelope import Purpose
-from contracts.ids import new_id, random_letters
-from contracts.messages.common import ChunkInfo
+from adapters.pension.mapping import kind_correlation_id
+from adapters.pension.simulator_kinds import PensionRequestsSimulator
+from adapters.pension.special_collection import KIND
+from contracts.ids import random_letters
 from contracts.messages.eltax import (
-    NOTICE_PURPOSE,
+    FROM_FEDERATION,
     EltaxDocument,
     EltaxOutcomes,
     Sex,
     TokuchoAmounts,
     TokuchoInstructions,
     TokuchoNoticeCode,
-    TokuchoNoticeRequested,
     TokuchoRecord,
 )
-from contracts.purposes import PENSION_TOKUCHO
+from contracts.purpose_table import FEDERATION
 from contracts.usage_number import UsageNumber
-from hub.demo._eltax_common import FlowResult, PensionInbox, as_pension, chunks
+from hub.demo._eltax_common import FlowResult, PensionInbox
 from hub.demo._kana import reading
 from hub.demo.data import demo_municipalities
 
@@ -49,7 +49,6 @@ class SpecialCollectionFlow:
         self.batch_id = f"special-collection-{datetime.now(UTC):%Y%m%d%H%M%S}-{random_letters(4)}"
         today = date.today()
         self.fiscal_year = today.year if today.month >= 4 else today.year - 1
-        self._correlation = new_id()
         self._hub: LocalDeployment | None = None
         self._inbox: PensionInbox | None = None
         self._targets: dict[UsageNumber, TokuchoRecord] = {}
@@ -84,7 +83,9 @@ class SpecialCollectionFlow:
     def start(self, hub: LocalDeployment, records: int) -> None:
         """Send the target notice (00) of everyone 65 or over on 1 April, and foresee the replies."""
         population = hub.population(records)
-        self._hub, self._inbox = hub, PensionInbox(hub, self._correlation)
+        # Each notice is a file of its own batch; the municipalities answer a notice with its correlation id.
+        correlations = (kind_correlation_id(KIND, self._batch(code)) for code in sorted(FROM_FEDERATION))
+        self._hub, self._inbox = hub, PensionInbox(hub, *correlations)
         cutoff = date(self.fiscal_year - 65, 4, 1)
         targets = [
             self._target(population, i) for i in range(records) if population.person(i).birth_date <= cutoff
@@ -123,31 +124,20 @@ class SpecialCollectionFlow:
         }
 
     def _send(self, code: TokuchoNoticeCode, created_on: date, records: list[TokuchoRecord]) -> None:
+        """Drop one notice as the pension system does: a ``special_collection`` request file (事務(7))."""
         if not records or self._hub is None:
             return
-        purpose = Purpose(code=PENSION_TOKUCHO, legal_basis=NOTICE_PURPOSE.legal_basis)
-        self._hub.publish_as_pension(
-            [
-                as_pension(
-                    "pension.tokucho.notice_requested",
-                    purpose,
-                    TokuchoNoticeRequested(
-                        chunk=ChunkInfo(
-                            batch_id=f"{self.batch_id}-{code.value}",
-                            chunk_index=i,
-                            chunk_count=n,
-                            total_records=len(records),
-                        ),
-                        notice_code=code,
-                        fiscal_year=self.fiscal_year,
-                        created_on=created_on,
-                        records=tuple(part),
-                    ),
-                    self._correlation,
-                )
-                for i, n, part in chunks(records)
-            ]
+        PensionRequestsSimulator(self._hub.settings.wire_dir / "pension").drop_special_collection_notice(
+            records,
+            notice_code=code,
+            fiscal_year=self.fiscal_year,
+            created_on=created_on,
+            batch_id=self._batch(code),
+            actor=FEDERATION,  # 事務(7) is the federation's alone
         )
+
+    def _batch(self, code: TokuchoNoticeCode) -> str:
+        return f"{self.batch_id}-{code.value}"
 
     def _instructions(self, code: TokuchoNoticeCode) -> list[Any]:
         found = self._inbox.read("pension.tokucho.instructions", TokuchoInstructions) if self._inbox else []

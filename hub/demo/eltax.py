@@ -1,11 +1,10 @@
 """The eLTAX exchanges as demo flows: the January payment reports and a special collection cycle.
 
-The demo stands in for the pension system. The payment reports are asked for as the pension system asks in
-production: a request file of kind ``payment_report`` dropped in the exchange directory
-(:meth:`adapters.pension.simulator_kinds.PensionRequestsSimulator.drop_payment_reports`), which the pension
-adapter turns into ``pension.payment_report.requested`` messages; the special collection's notices, which
-have no request file kind yet, are published straight to the hub's ingress
-(:func:`hub.demo.data.publish_as_pension`).
+The demo stands in for the pension system, and asks as the pension system asks in production: a request
+file dropped in the exchange directory, of kind ``payment_report``
+(:meth:`adapters.pension.simulator_kinds.PensionRequestsSimulator.drop_payment_reports`) or, one per
+notice, ``special_collection`` (its ``drop_special_collection_notice``), which the pension adapter turns
+into ``pension.payment_report.requested`` and ``pension.tokucho.notice_requested`` messages.
 What comes back reaches the pension system through the pension adapter, which writes each message as a JSON
 file (:mod:`adapters.pension.messages`). The flows count completion from those files only, so a record counts
 once it reached the pension system, by usage number.

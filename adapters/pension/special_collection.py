@@ -1,0 +1,186 @@
+"""Special collection request files (年金からの個人住民税特別徴収, 年金特徴): the federation's notices.
+
+Documented in ``docs/formats/pension.md`` §15, whose column table is generated from :data:`ROW` by
+:func:`adapters.pension.wire.columns_table` and kept equal by a test.
+
+``special_collection`` (事務(7), to the municipalities through eLTAX) → ``pension.tokucho.notice_requested``.
+One file is one notice of the yearly cycle: its manifest names the 通知内容コード (only those the federation
+sends: 00, 02, 22, 30, 32, 42, 62), the 年度 and the 作成年月日; each row is one person, by pension
+certificate number. The hub adds the Individual Number to a target notice (00) from its vault; no file
+carries one (§5).
+
+A row is read in two steps, each refusing the whole file with the physical line and the column, never the
+value: the layout (:data:`ROW`, against the shared field engine :mod:`adapters.records`), then the contract
+(the record's own rules: katakana, lengths). The notice's 各種区分 rule (which categories a notice allows,
+:data:`contracts.messages.eltax.CATEGORIES`) needs the manifest's code, so it is checked by
+:func:`check_category` for every row, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from adapters.pension._manifest import SpecialCollectionManifest
+from adapters.pension.errors import MalformedPensionFile, Reason
+from adapters.pension.mapping import ChunkPayload
+from adapters.pension.wire import refuse_individual_numbers, row_refusal
+from adapters.records.csv import CsvCodec, csv_layout
+from adapters.records.fields import FieldType as T
+from adapters.records.fields import field as f
+from contracts.messages.common import ChunkInfo
+from contracts.messages.eltax import (
+    CATEGORIES,
+    Sex,
+    TokuchoAmounts,
+    TokuchoNoticeRequested,
+    TokuchoRecord,
+)
+from contracts.purpose_table import default_table
+from contracts.sealing import Sealer
+from contracts.usage_number import UsageNumberKind
+
+__all__ = [
+    "COLUMNS",
+    "KIND",
+    "MESSAGE_TYPE",
+    "PURPOSE",
+    "ROW",
+    "check_category",
+    "format_notice_row",
+    "notice_payloads",
+    "parse_notice_row",
+]
+
+KIND: Final = "special_collection"
+MESSAGE_TYPE: Final = "pension.tokucho.notice_requested"
+PURPOSE: Final = default_table().request_purpose(MESSAGE_TYPE)
+# 地方税法 第321条の7の2 and 第321条の7の4 (contracts/purpose_table.toml, 事務(7)).
+
+_AMOUNTS: Final = tuple(
+    (name, str(spec.description).split(" (")[0]) for name, spec in TokuchoAmounts.model_fields.items()
+)
+_TWO_DIGITS: Final = r"[0-9]{2}"
+
+ROW: Final = csv_layout(
+    "special collection notice row",
+    f("record_seq", "連番", 15, T.DIGITS),
+    f("municipality_code", "市町村コード (府県2 + 市町村3)", 5, T.ASCII, pattern=r"[0-9]{5}"),
+    f(
+        "usage_number_kind",
+        "利用番号の種類",
+        19,
+        T.CODE,
+        codes=((UsageNumberKind.PENSION_CERTIFICATE.value, UsageNumberKind.PENSION_CERTIFICATE),),
+    ),
+    f("usage_number", "共済年金証書記号番号", 32, T.ASCII, pattern=r"[A-Za-z0-9-]{1,32}"),
+    f("basic_pension_number", "基礎年金番号", 10, T.ASCII, pattern=r"[0-9]{10}"),
+    f("pension_code", "年金コード", 4, T.ASCII, pattern=r"[0-9]{4}"),
+    f("birth_date", "生年月日", 10, T.ISO_DATE),
+    f("sex", "性別", 6, T.CODE, codes=tuple((s.value, s) for s in Sex)),
+    f("kana_name", "カナ氏名 (全角カタカナ)", 25, T.TEXT),
+    f("name", "漢字氏名", 25, T.TEXT),
+    f("postal_code", "郵便番号", 7, T.ASCII, required=False, pattern=r"[0-9]{7}"),
+    f("kana_address", "カナ住所", 80, T.TEXT, required=False),
+    f("address", "漢字住所", 80, T.TEXT, required=False),
+    f("category", "各種区分", 2, T.ASCII, required=False, pattern=_TWO_DIGITS),
+    f("result", "処理結果", 2, T.ASCII, required=False, pattern=_TWO_DIGITS),
+    f("event_date", "各種年月日", 10, T.ISO_DATE, required=False),
+    *(f(name, label, 11, T.DIGITS, required=False) for name, label in _AMOUNTS),
+)
+"""One person's row, in the order of the header (every name is a column, every label the layout's item)."""
+COLUMNS: Final = tuple(item.name for item in ROW.fields)
+"""The header row, exactly."""
+_CODEC: Final = CsvCodec(ROW, reading=row_refusal)
+_AMOUNT_NAMES: Final = frozenset(name for name, _ in _AMOUNTS)
+
+
+def _column(loc: Sequence[int | str]) -> str:
+    """The column a contract error's location points at (``amounts.collected`` → ``collected``)."""
+    head = str(loc[0]) if loc else "usage_number_kind"
+    if head == "usage_number":
+        return "usage_number_kind" if loc[-1] == "kind" else "usage_number"
+    if head == "amounts" and len(loc) >= 2:
+        return str(loc[1])
+    return head
+
+
+def parse_notice_row(fields: Sequence[str], line: int) -> TokuchoRecord:
+    """Validate one row of a special collection file into the contract's record.
+
+    Raises:
+        IndividualNumberInFile: a field holds a value with the form of an Individual Number.
+        MalformedPensionFile: the row breaks the layout (:data:`ROW`) or the contract, naming the line and
+            the column, never the value.
+    """
+    refuse_individual_numbers(fields, COLUMNS, line)
+    values = _CODEC.decode_items(fields, line)
+    data: dict[str, Any] = {
+        name: value for name, value in values.items() if name not in _AMOUNT_NAMES and value is not None
+    }
+    data["usage_number"] = {"kind": values["usage_number_kind"], "value": values["usage_number"]}
+    del data["usage_number_kind"]
+    data["amounts"] = {name: values[name] for name in _AMOUNT_NAMES if values[name] is not None}
+    try:
+        return TokuchoRecord.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]  # the input is hidden (ContractModel); the message names the rule
+        problem = first["msg"].removeprefix("Value error, ")
+        column = _column(first["loc"])
+    raise MalformedPensionFile(problem, reason=Reason.BAD_FIELD, line=line, column=column)
+
+
+def check_category(manifest: SpecialCollectionManifest, record: TokuchoRecord, line: int) -> None:
+    """Refuse a row whose 各種区分 its notice does not allow (the contract's rule, per notice code).
+
+    Raises:
+        MalformedPensionFile: naming the line and the column ``category``.
+    """
+    allowed = CATEGORIES.get(manifest.notice_code)
+    if allowed is not None and record.category not in allowed:
+        codes = ", ".join(sorted(allowed))
+        raise MalformedPensionFile(
+            f"notice {manifest.notice_code.value} takes a category of {codes}",
+            reason=Reason.BAD_FIELD,
+            line=line,
+            column="category",
+        )
+
+
+def format_notice_row(record: TokuchoRecord) -> list[str]:
+    """The cells of one record, in :data:`COLUMNS` order (the pension system's side, and the tests').
+
+    Raises:
+        MalformedPensionFile: the record does not fit the layout.
+        IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
+    """
+    values: dict[str, Any] = {
+        **record.model_dump(exclude={"usage_number", "amounts"}),
+        **record.amounts.model_dump(),
+        "usage_number_kind": record.usage_number.kind,
+        "usage_number": record.usage_number.value,
+    }
+    cells = _CODEC.write_items(values, record.record_seq)
+    refuse_individual_numbers(cells, COLUMNS, None)
+    return cells
+
+
+def notice_payloads(
+    manifest: SpecialCollectionManifest, sealer: Sealer | None
+) -> ChunkPayload[TokuchoRecord]:
+    """How each chunk of a file becomes its ``pension.tokucho.notice_requested`` payload (no number)."""
+    del sealer
+
+    def payload(chunk: ChunkInfo, batch: list[TokuchoRecord], _: uuid.UUID) -> TokuchoNoticeRequested:
+        return TokuchoNoticeRequested(
+            chunk=chunk,
+            notice_code=manifest.notice_code,
+            fiscal_year=manifest.fiscal_year,
+            created_on=manifest.created_on,
+            records=tuple(batch),
+        )
+
+    return payload
