@@ -14,7 +14,8 @@ payment ``cycle``; number acquisition requests carry ``as_of``; dependants' decl
 ``tax_year`` and the ``filing_deadline`` their retention runs from; payment reports and withholding slips
 carry the ``tax_year`` and the ``payer`` (提出義務者: name, address, phone, 法人番号, 整理番号), which a slip
 requires to name its 法人番号; a special collection notice carries its ``notice_code`` (one the federation
-sends), the ``fiscal_year`` and the ``created_on`` date.
+sends), the ``fiscal_year`` and the ``created_on`` date; code acquisition and information query files
+carry nothing more than every manifest.
 """
 
 from __future__ import annotations
@@ -47,8 +48,10 @@ __all__ = [
     "AcquisitionOutcomeManifest",
     "AnswerManifest",
     "AnyManifest",
+    "CodeAcquisitionManifest",
     "DependantsAckManifest",
     "DependantsManifest",
+    "InfoQueryManifest",
     "InquiryManifest",
     "Manifest",
     "OutcomeManifest",
@@ -195,6 +198,18 @@ class SpecialCollectionManifest(_ManifestBase):
         return code
 
 
+class CodeAcquisitionManifest(_ManifestBase):
+    """The manifest of a code acquisition request file (符号取得, to the intermediate server)."""
+
+    kind: Literal["code_acquisition"]
+
+
+class InfoQueryManifest(_ManifestBase):
+    """The manifest of an information query request file (情報照会, to the intermediate server)."""
+
+    kind: Literal["info_query"]
+
+
 RequestManifest = (
     InquiryManifest
     | AcquisitionManifest
@@ -202,6 +217,8 @@ RequestManifest = (
     | PaymentReportManifest
     | WithholdingSlipManifest
     | SpecialCollectionManifest
+    | CodeAcquisitionManifest
+    | InfoQueryManifest
 )
 """The manifests of files the pension system drops in ``inbound/``."""
 AnyManifest = RequestManifest | OutcomeManifest | AcquisitionOutcomeManifest | DependantsAckManifest

@@ -18,6 +18,9 @@ written by the writer registered for their message type (:data:`OUTCOME_WRITERS`
 * ``special_collection`` → ``pension.tokucho.notice_requested`` (事務(7), eLTAX): one notice of the special
   collection cycle per file (:mod:`adapters.pension.special_collection`), its code, 年度 and date in the
   manifest; never a number; moved to ``processed/``; the federation's alone.
+* ``code_acquisition`` → ``pension.code_acquisition.requested`` (符号取得, 事務(10)) and ``info_query`` →
+  ``pension.info_query.requested`` (情報照会, 事務(9), a 構成組合's alone): to the intermediate server
+  (:mod:`adapters.pension.info_query`); never a number; moved to ``processed/``.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from adapters.pension import acquisition, dependants, special_collection, tax_reports
+from adapters.pension import acquisition, dependants, info_query, special_collection, tax_reports
 from adapters.pension._manifest import (
     AcquisitionManifest,
     AnyManifest,
+    CodeAcquisitionManifest,
     DependantsManifest,
+    InfoQueryManifest,
     InquiryManifest,
     PaymentReportManifest,
     RequestManifest,
@@ -215,6 +220,26 @@ REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
             payloads=special_collection.notice_payloads,
             row_check=special_collection.check_category,
         ),
+        RequestKind(
+            kind=info_query.CODE_KIND,
+            columns=INQUIRY_COLUMNS,
+            parse_row=parse_inquiry_row,
+            number_columns=frozenset(),
+            delete_after_publishing=False,
+            message_type=info_query.CODE_MESSAGE_TYPE,
+            purpose=info_query.CODE_PURPOSE,
+            payloads=info_query.code_payloads,
+        ),
+        RequestKind(
+            kind=info_query.QUERY_KIND,
+            columns=info_query.COLUMNS,
+            parse_row=info_query.parse_query_row,
+            number_columns=frozenset(),
+            delete_after_publishing=False,
+            message_type=info_query.QUERY_MESSAGE_TYPE,
+            purpose=info_query.QUERY_PURPOSE,
+            payloads=info_query.query_payloads,
+        ),
     )
 }
 REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {kind: k.message_type for kind, k in REQUEST_KINDS.items()}
@@ -226,6 +251,8 @@ _REQUEST_MANIFESTS: Final = (
     PaymentReportManifest,
     WithholdingSlipManifest,
     SpecialCollectionManifest,
+    CodeAcquisitionManifest,
+    InfoQueryManifest,
 )
 
 

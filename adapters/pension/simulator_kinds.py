@@ -14,20 +14,24 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-from adapters.pension import acquisition, dependants, special_collection, tax_reports
+from adapters.pension import acquisition, dependants, info_query, special_collection, tax_reports
 from adapters.pension._manifest import (
     AcquisitionManifest,
     AcquisitionOutcomeManifest,
     AnyManifest,
+    CodeAcquisitionManifest,
     DependantsAckManifest,
     DependantsManifest,
+    InfoQueryManifest,
     PaymentReportManifest,
     SpecialCollectionManifest,
     WithholdingSlipManifest,
 )
 from adapters.pension.names import answer_file_prefix, request_file_name
 from adapters.pension.simulator import Parse, PensionSide, distinct_count
+from adapters.pension.wire import INQUIRY_COLUMNS, InquiryRow, format_inquiry_row
 from contracts.messages.eltax import PaymentReportPayer, PaymentReportRecord, TokuchoNoticeCode, TokuchoRecord
+from contracts.messages.intermediate_server import InfoQueryRecord
 
 __all__ = ["PensionRequestsSimulator", "distinct_count"]
 
@@ -183,6 +187,34 @@ class PensionRequestsSimulator(PensionSide):
             notice_code=notice_code,
             fiscal_year=fiscal_year,
             created_on=created_on,
+        )
+
+    def drop_code_acquisition(
+        self, rows: Iterable[InquiryRow], *, batch_id: str, actor: str | None = None
+    ) -> Path:
+        """Write a code acquisition request (符号取得, 事務(10)) and its manifest; returns the file's path."""
+        return self._drop(
+            request_file_name(info_query.CODE_KIND, batch_id),
+            INQUIRY_COLUMNS,
+            (format_inquiry_row(r) for r in rows),
+            CodeAcquisitionManifest,
+            batch_id=batch_id,
+            actor=actor,
+            kind=info_query.CODE_KIND,
+        )
+
+    def drop_info_queries(
+        self, records: Iterable[InfoQueryRecord], *, batch_id: str, actor: str | None = None
+    ) -> Path:
+        """Write an information query request (情報照会, 事務(9), a 構成組合 as actor) with its manifest."""
+        return self._drop(
+            request_file_name(info_query.QUERY_KIND, batch_id),
+            info_query.COLUMNS,
+            (info_query.format_query_row(r) for r in records),
+            InfoQueryManifest,
+            batch_id=batch_id,
+            actor=actor,
+            kind=info_query.QUERY_KIND,
         )
 
     def _drop_tax_reports(

@@ -1,14 +1,16 @@
 """The intermediate server exchanges as demo flows: information queries, 副本 changes, provision notices.
 
-The pension adapter reads only survival request files: for these flows the demo stands in for the pension
-system and publishes its messages straight to the hub's ingress (:func:`hub.demo.data.publish_as_pension`)
-instead of extending the pension file formats. What comes back reaches the pension system the usual way,
-through the pension adapter, which writes each answer as a JSON file (:mod:`adapters.pension.messages`);
-the flows count completion from those files, so a record counts only once it reached the pension system.
+The demo stands in for the pension system. Each flow first asks for the code (符号取得) of its people as the
+pension system asks in production, by a ``code_acquisition`` request file in the exchange directory, then
+sends its own requests once every code request is answered (people without a code are answered
+``code_not_acquired`` by the hub, which counts as completed: the answer reached the pension system). The
+information queries go as an ``info_query`` request file too; the 副本 changes, which have no request file
+kind yet (a person's insert, update and delete must stay in one message, which a file's chunks do not
+promise), are published straight to the hub's ingress (:func:`hub.demo.data.publish_as_pension`).
 
-Each flow first asks for the code (符号取得) of its people, then sends its own requests once every code
-request is answered (people without a code are answered ``code_not_acquired`` by the hub, which counts as
-completed: the answer reached the pension system).
+What comes back reaches the pension system the usual way, through the pension adapter, which writes each
+answer as a JSON file (:mod:`adapters.pension.messages`); the flows count completion from those files, so a
+record counts only once it reached the pension system.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from adapters.intermediate_server import DEMO_MUNICIPALITIES, LOCAL_TAX_SPI, PENSION_SPI, RESIDENT_RECORD_SPI
 from adapters.pension.messages import read_hub_messages
+from adapters.pension.simulator_kinds import PensionRequestsSimulator
+from adapters.pension.wire import InquiryRow
 from contracts.envelope import Envelope, LegalBasis, Purpose
 from contracts.ids import random_letters
 from contracts.messages.intermediate_server import (
     CodeAcquisitionCompleted,
-    CodeAcquisitionRecord,
-    CodeAcquisitionRequested,
     CodeStatus,
     DuplicateChangeRecord,
     DuplicateDataChanged,
@@ -35,13 +37,12 @@ from contracts.messages.intermediate_server import (
     InfoKind,
     InfoQueryAnswered,
     InfoQueryRecord,
-    InfoQueryRequested,
     PensionDuplicateData,
     PensionKind,
     ProvisionNoticed,
     TableBasis,
 )
-from contracts.purposes import PENSION_CODE_ACQUISITION, PENSION_DUPLICATE_DATA, PENSION_INFO_QUERY
+from contracts.purposes import PENSION_DUPLICATE_DATA
 from contracts.usage_number import UsageNumber
 from hub.demo.data import DEMO_ASSOCIATION
 from hub.demo.flow import FlowResult, pension_request
@@ -114,19 +115,11 @@ class _Flow:
         outbound = hub.settings.wire_dir / "pension" / "outbound"
         self._codes = _Inbox(outbound, "pension.code_acquisition.completed", CodeAcquisitionCompleted)
         self._open(outbound)
-        purpose = _purpose(PENSION_CODE_ACQUISITION, "第21条の2")
-        hub.publish_as_pension(
-            [
-                _envelope(
-                    "pension.code_acquisition.requested",
-                    purpose,
-                    CodeAcquisitionRequested(
-                        batch_id=f"{self.batch_id}-codes",
-                        records=tuple(CodeAcquisitionRecord(record_seq=i, usage_number=u) for i, u in part),
-                    ),
-                )
-                for part in _chunks(list(enumerate(self._usage)))
-            ]
+        self._pension = PensionRequestsSimulator(hub.settings.wire_dir / "pension")
+        self._pension.drop_code_acquisition(
+            (InquiryRow(record_seq=i, usage_number=u) for i, u in enumerate(self._usage)),
+            batch_id=f"{self.batch_id}-codes",
+            actor=DEMO_ASSOCIATION,
         )
 
     def code_statuses(self) -> dict[int, CodeStatus]:
@@ -144,6 +137,11 @@ class _Flow:
         if len(statuses) < len(self._usage):
             return
         self._requests_sent = True
+        self._send(statuses)
+
+    def _send(self, statuses: dict[int, CodeStatus]) -> None:
+        """Send the flow's requests (published straight to the hub's ingress: no request file kind yet)."""
+        assert self._hub is not None
         self._hub.publish_as_pension(list(self._requests(statuses)))
 
     def _open(self, outbound: Path) -> None:
@@ -164,33 +162,33 @@ class InfoQueryFlow(_Flow):
     def _open(self, outbound: Path) -> None:
         self._answers = _Inbox(outbound, "pension.info_query.answered", InfoQueryAnswered)
 
-    def _requests(self, statuses: dict[int, CodeStatus]) -> Iterable[Envelope]:
+    def _send(self, statuses: dict[int, CodeStatus]) -> None:
+        """Drop the queries as the pension system does: an ``info_query`` request file (事務(9))."""
+        del statuses  # the hub answers a person without a code itself (code_not_acquired)
+        self._pension.drop_info_queries(self._queries(), batch_id=self.batch_id, actor=DEMO_ASSOCIATION)
+
+    def _queries(self) -> Iterator[InfoQueryRecord]:
         today = date.today()
         tax_year = today.year if today.month >= 6 else today.year - 1
-        records: list[InfoQueryRecord] = []
+        seq = 0
         for i, usage in enumerate(self._usage):
             provider = DEMO_MUNICIPALITIES[i % len(DEMO_MUNICIPALITIES)].code
             for kind, spi, year in (
                 (InfoKind.RESIDENT_RECORD, RESIDENT_RECORD_SPI, None),
                 (InfoKind.LOCAL_TAX, LOCAL_TAX_SPI, tax_year),
             ):
-                records.append(
-                    InfoQueryRecord(
-                        record_seq=len(records),
-                        query_ref=f"{self._run}.{i}.{kind.value}",
-                        usage_number=usage,
-                        info_kind=kind,
-                        spi_code=spi,
-                        jimu_code="J084",
-                        basis=QUERY_BASIS,
-                        provider_org_code=provider,
-                        tax_year=year,
-                    )
+                yield InfoQueryRecord(
+                    record_seq=seq,
+                    query_ref=f"{self._run}.{i}.{kind.value}",
+                    usage_number=usage,
+                    info_kind=kind,
+                    spi_code=spi,
+                    jimu_code="J084",
+                    basis=QUERY_BASIS,
+                    provider_org_code=provider,
+                    tax_year=year,
                 )
-        purpose = _purpose(PENSION_INFO_QUERY, "第19条第8号")
-        for part in _chunks(records):
-            payload = InfoQueryRequested(batch_id=self.batch_id, records=tuple(part))
-            yield _envelope("pension.info_query.requested", purpose, payload)
+                seq += 1
 
     def _mine(self) -> list[Any]:
         prefix = f"{self._run}."
