@@ -59,6 +59,8 @@ class NoticeCode(StrEnum):
     REPLAY_PUBLISH_FAILED = "replay.publish_failed"
     REPLAY_PUBLISH_FAILED_GIVEN_BACK = "replay.publish_failed_given_back"
     REPLAY_NOT_MARKED = "replay.not_marked"
+    # Revealing a number (the console's composition root).
+    REVEAL_SEALED_ELSEWHERE = "reveal.sealed_elsewhere"
 
     @property
     def english(self) -> str:
@@ -106,7 +108,7 @@ _ENGLISH: Final[dict[NoticeCode, str]] = {
         "its body carries numbers: it needs a second person (request it by id, have it approved, then act "
         "with the request)"
     ),
-    NoticeCode.DEAD_LETTER_IN_STATUS: "it is %(status)s",
+    NoticeCode.DEAD_LETTER_IN_STATUS: "it is %(dead_letter_status)s",
     NoticeCode.DEAD_LETTER_BODY_CUT: "only the first part of its body was kept: send it again",
     NoticeCode.DEAD_LETTER_ERASED: (
         "its sealed numbers were destroyed when their retention ended: ask the sender again"
@@ -118,6 +120,10 @@ _ENGLISH: Final[dict[NoticeCode, str]] = {
     NoticeCode.REPLAY_PUBLISH_FAILED_GIVEN_BACK: "publish failed: %(code)s; the rows are pending again",
     NoticeCode.REPLAY_NOT_MARKED: (
         "published, but not marked replayed (%(code)s): they stay replaying until stale"
+    ),
+    NoticeCode.REVEAL_SEALED_ELSEWHERE: (
+        "this number was sealed for %(recipient)s, whose private key only %(recipient)s's own service holds; "
+        "the console reveals numbers sealed for the hub alone"
     ),
 }
 

@@ -120,7 +120,7 @@ class OperationReport:
 
 
 def _in_status(row: DeadLetter) -> Notice:
-    return Notice(NoticeCode.DEAD_LETTER_IN_STATUS, status=row.status.value)
+    return Notice(NoticeCode.DEAD_LETTER_IN_STATUS, dead_letter_status=row.status.value)
 
 
 def operator_actor(operator: str) -> str:
