@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from hub.infra.db.tables.audit import access_records
+from hub.infra.db.tables.dead_letters import dead_letters
 from tests.console_fixtures import ConsoleWorld, make_world, sign_in, token
 
 OWN_EN = "a request is approved by another person than its requester (four eyes)"
@@ -159,3 +160,25 @@ def test_the_api_description_stays_english_whatever_the_page_language(world: Con
         assert ja.json()["info"]["title"] == "renkei console API"
         docs = client.get("/api/docs?lang=ja", headers=token("vic"))
         assert '<html lang="en">' in docs.text  # says what language it is in, for a reader's tools
+
+
+def test_a_dead_letters_failure_is_named_in_japanese_its_recorded_text_kept(world: ConsoleWorld) -> None:
+    dead_letter = world.dead_letters["unread"]
+    with world.hub.engine.begin() as conn:
+        conn.execute(
+            update(dead_letters)
+            .where(dead_letters.c.id == dead_letter)
+            .values(reason_code="validation_failed")
+        )
+    with TestClient(world.app) as client:
+        sign_in(client, "vic")
+        page = client.get(f"/dead-letters/{dead_letter}?lang=ja")
+        reason = re.search(r'data-testid="reason">(.*?)</dd>', page.text)
+        assert reason, page.text[-800:]
+        assert reason.group(1).startswith('項目の検査で不合格 (validation_failed): <span lang="en">')
+        listed = client.get("/dead-letters?lang=ja")
+        assert '<td title="validation_failed">項目の検査で不合格</td>' in listed.text
+        english = client.get(f"/dead-letters/{dead_letter}?lang=en")
+        assert "does not validate (validation_failed): " in english.text
+        api = client.get(f"/api/dead-letters/{dead_letter}", headers=token("vic"))
+        assert api.json()["reason_code"] == "validation_failed"  # the API keeps the code
