@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from contracts.errors import ConfigurationError
 from hub.bootstrap.common import Wiring, process_chain, uow_factory
 from hub.bootstrap.transports import TransportFactory
-from hub.core.notices import Notice, NoticeCode
+from hub.core.operator.notices import Notice, NoticeCode
 from hub.core.runtime.retry import Exchanges
 from hub.core.runtime.senders import ReplayRoutes
 from hub.infra.broker.credentials import replay_routes

@@ -99,9 +99,9 @@ def load_catalog(language: str) -> dict[str, str]:
 def load_notices(language: str) -> dict[str, str]:
     """The ``[notices]`` table of ``locale/<language>.toml``: a core notice's code → its text.
 
-    The core's notices (:class:`hub.core.notices.Notice`) are keyed by their stable code, not their English,
-    so that an English wording can be mended without losing its translation. English has no table: the
-    notice's own text is the English.
+    The core's notices (:class:`hub.core.operator.notices.Notice`) are keyed by their stable code, not
+    their English, so that an English wording can be mended without losing its translation. English has no
+    table: the notice's own text is the English.
     """
     return {} if language == "en" else _table(language, "notices")
 

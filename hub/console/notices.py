@@ -1,7 +1,7 @@
 """The core's notices (four eyes, replay and discard, reveal) on a page, in the reader's language.
 
-The core gives a person a :class:`~hub.core.notices.Notice`: its English text, which the JSON API, the CLI
-and the logs carry unchanged, and a stable code with the values it names. A page shows it through
+The core gives a person a :class:`~hub.core.operator.notices.Notice`: its English text, which the JSON
+API, the CLI and the logs carry unchanged, and a stable code with the values it names. A page shows it through
 :func:`shown`: in English, the text itself; in Japanese, the ``[notices]`` entry of the catalog for its code
 (``hub/console/locale/ja.toml``), filled with its values, each said the way the pages say it (a status or an
 action by its label, an error code by its name, a time as the pages write times, a count with separators).
@@ -19,7 +19,7 @@ from typing import Final
 from hub.console.i18n import current_language, load_notices, localize
 from hub.console.labels import label
 from hub.console.render import safe, when
-from hub.core.notices import Notice, notice_of
+from hub.core.operator.notices import Notice, notice_of
 
 __all__ = ["PARAMETERS", "detail", "shown"]
 

@@ -1,7 +1,8 @@
 """What the hub's core says to a person (four eyes, replay outcomes, the verification) is Japanese on a page.
 
-The core raises and reports these in English, once (hub.core.notices): the JSON API, the CLI and the access
-record keep that English unchanged; a page shows it from the catalog by its code, in the page's language.
+The core raises and reports these in English, once (hub.core.operator.notices): the JSON API, the CLI and
+the access record keep that English unchanged; a page shows it from the catalog by its code, in the page's
+language.
 """
 
 from __future__ import annotations

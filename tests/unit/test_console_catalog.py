@@ -7,9 +7,10 @@ from ``hub/console`` Python sources with :mod:`ast`: the first argument of a cal
 (nothing shown in English by accident) and nothing else (no stale entry), keep each ``%(name)s``
 placeholder, and use the federation's vocabulary as its glossary says.
 
-The core's notices (:mod:`hub.core.notices`: four-eyes refusals, replay and discard outcomes) are keyed by
-their stable code in the catalog's ``[notices]`` table: every code needs its Japanese (a new code without
-one fails here), and every error code of the hierarchy and every kind of verification problem its label.
+The core's notices (:mod:`hub.core.operator.notices`: four-eyes refusals, replay and discard outcomes) are
+keyed by their stable code in the catalog's ``[notices]`` table: every code needs its Japanese (a new code
+without one fails here), and every error code of the hierarchy and every kind of verification problem its
+label.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from hub.console.i18n import (
 )
 from hub.console.labels import LABELS
 from hub.console.notices import PARAMETERS, shown
-from hub.core.notices import Notice, NoticeCode
+from hub.core.operator.notices import Notice, NoticeCode
 from hub.infra.audit.verify_chain import ProblemKind
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,7 +179,7 @@ def test_every_core_notice_has_its_japanese_and_nothing_stale():
     missing = sorted(codes - set(catalog))
     stale = sorted(set(catalog) - codes)
     assert not missing, f"add under [notices] in hub/console/locale/ja.toml: {missing}"
-    assert not stale, f"no longer a code of hub/core/notices.py, remove from [notices]: {stale}"
+    assert not stale, f"no longer a code of hub/core/operator/notices.py, remove from [notices]: {stale}"
 
 
 def test_every_notice_translation_says_only_the_values_it_has():

@@ -30,7 +30,7 @@ from typing import Any, Final
 from contracts.errors import PermanentError
 from contracts.ids import random_letters
 from contracts.redaction import redact_text
-from hub.core.notices import Notice, NoticeCode
+from hub.core.operator.notices import Notice, NoticeCode
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.store import UnitOfWork
@@ -62,7 +62,8 @@ class ApprovalRequired(PermanentError):
 class ApprovalRefused(PermanentError):
     """The request, approval or use is not allowed (own request, expired, another target, daily limit ...).
 
-    Raised with a :class:`~hub.core.notices.Notice`: its English is the message, its code what a page shows.
+    Raised with a :class:`~hub.core.operator.notices.Notice`: its English is the message, its code what a
+    page shows.
     """
 
     code = "approval_refused"

@@ -38,8 +38,8 @@ from enum import StrEnum
 from contracts.errors import BodyTooLarge, ConfigurationError, RenkeiError
 from contracts.ids import new_id
 from contracts.redaction import redact_bytes, redact_text
-from hub.core.notices import Notice, NoticeCode
 from hub.core.operator.approvals import approval_details
+from hub.core.operator.notices import Notice, NoticeCode
 from hub.core.operator.rate_limit import TokenBucket
 from hub.core.rules.sealed_bodies import carries_numbers
 from hub.core.runtime import headers as h
@@ -93,7 +93,7 @@ class ActionOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    """One dead letter's part in an operation; ``detail`` is a :class:`~hub.core.notices.Notice` or empty."""
+    """One dead letter's part in an operation; ``detail`` is a :class:`~.notices.Notice` or empty."""
 
     dead_letter_id: int
     message_id: str | None
