@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from contracts.errors import ConfigurationError
 from hub.bootstrap.common import Wiring, process_chain, uow_factory
 from hub.bootstrap.transports import TransportFactory
+from hub.core.operator.notices import Notice, NoticeCode
 from hub.core.runtime.retry import Exchanges
 from hub.core.runtime.senders import ReplayRoutes
 from hub.infra.broker.credentials import replay_routes
@@ -64,8 +65,7 @@ class ConsoleRoot:
             return self._reveal[recipient]
         except KeyError:
             raise ConfigurationError(
-                f"this number was sealed for {recipient}, whose private key only {recipient}'s own service "
-                "holds; the console reveals numbers sealed for the hub alone"
+                Notice(NoticeCode.REVEAL_SEALED_ELSEWHERE, recipient=recipient)
             ) from None
 
     def transport(self) -> Transport:

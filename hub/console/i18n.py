@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from functools import cache
 from http.cookies import SimpleCookie
 from importlib import resources
-from typing import Final
+from typing import Final, Protocol, runtime_checkable
 from urllib.parse import parse_qs
 
 import jinja2
@@ -37,10 +37,12 @@ __all__ = [
     "CatalogTranslations",
     "LanguageMiddleware",
     "LazyText",
+    "Localizable",
     "current_language",
     "gettext",
     "install",
     "load_catalog",
+    "load_notices",
     "localize",
     "ngettext",
     "translations",
@@ -82,11 +84,26 @@ class CatalogTranslations(_gettext.NullTranslations):
         return self._messages
 
 
+def _table(language: str, name: str) -> dict[str, str]:
+    text = resources.files("hub.console").joinpath(f"locale/{language}.toml").read_text(encoding="utf-8")
+    table = tomllib.loads(text).get(name, {})
+    return {str(k): str(v) for k, v in table.items()}
+
+
 def load_catalog(language: str) -> dict[str, str]:
     """The ``[messages]`` table of ``locale/<language>.toml``, msgid → translation."""
-    text = resources.files("hub.console").joinpath(f"locale/{language}.toml").read_text(encoding="utf-8")
-    table = tomllib.loads(text).get("messages", {})
-    return {str(k): str(v) for k, v in table.items()}
+    return _table(language, "messages")
+
+
+@cache
+def load_notices(language: str) -> dict[str, str]:
+    """The ``[notices]`` table of ``locale/<language>.toml``: a core notice's code → its text.
+
+    The core's notices (:class:`hub.core.operator.notices.Notice`) are keyed by their stable code, not
+    their English, so that an English wording can be mended without losing its translation. English has no
+    table: the notice's own text is the English.
+    """
+    return {} if language == "en" else _table(language, "notices")
 
 
 @cache
@@ -161,12 +178,23 @@ class LazyText(str):
         translated = gettext(self.msgid)
         if not self.params:
             return translated
-        return translated % {k: localize(v) if isinstance(v, LazyText) else v for k, v in self.params.items()}
+        return translated % {
+            k: localize(v) if isinstance(v, Localizable) else v for k, v in self.params.items()
+        }
+
+
+@runtime_checkable
+class Localizable(Protocol):
+    """Something with its own text per language (:class:`LazyText`, a core notice shown by the console)."""
+
+    def localized(self) -> str:
+        """The text in the current language."""
+        ...
 
 
 def localize(value: object) -> str:
-    """A :class:`LazyText` in the current language; anything else as its text (e.g. a library's message)."""
-    if isinstance(value, LazyText):
+    """A :class:`Localizable` in the current language; anything else as its text (a library's message)."""
+    if isinstance(value, Localizable):
         return value.localized()
     return "" if value is None else str(value)
 

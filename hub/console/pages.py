@@ -14,8 +14,9 @@ from fastapi.responses import HTMLResponse
 from hub.console.auth import Principal
 from hub.console.charts import line_chart
 from hub.console.context import state_of
-from hub.console.i18n import LANGUAGES, N_, current_language, gettext, localize
+from hub.console.i18n import LANGUAGES, N_, current_language, gettext
 from hub.console.labels import label
+from hub.console.notices import shown
 from hub.console.render import safe, short, when
 from hub.console.roles import Permission, allowed
 
@@ -77,7 +78,7 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             "when": when,
             "label": label,
             "num": number,
-            "tr": localize,
+            "tr": shown,
             "line_chart": line_chart,
             **context,
         },

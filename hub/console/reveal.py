@@ -34,6 +34,7 @@ from contracts.sealing import Unsealer
 from hub.console.auth import Principal
 from hub.console.context import state_of
 from hub.console.i18n import LazyText
+from hub.console.notices import detail
 from hub.console.render import SealedRef, sealed_value
 from hub.console.views.approvals import take
 from hub.core.operator.approvals import approval_details
@@ -76,7 +77,7 @@ def _unsealer(request: Request, ref: SealedRef) -> Unsealer:
     try:
         return state_of(request).root.unsealer(ref.recipient)
     except (ConfigurationError, KeyError) as exc:
-        raise RevealFailed(str(exc)) from exc
+        raise RevealFailed(detail(exc)) from exc
 
 
 def _open(unsealer: Unsealer, sealed: str, ref: SealedRef, message_id: str | None) -> IndividualNumber:

@@ -6,11 +6,17 @@ from ``hub/console`` Python sources with :mod:`ast`: the first argument of a cal
 ``ngettext``, ``N_`` or ``LazyText``. The catalog (``hub/console/locale/ja.toml``) must have every one
 (nothing shown in English by accident) and nothing else (no stale entry), keep each ``%(name)s``
 placeholder, and use the federation's vocabulary as its glossary says.
+
+The core's notices (:mod:`hub.core.operator.notices`: four-eyes refusals, replay and discard outcomes) are
+keyed by their stable code in the catalog's ``[notices]`` table: every code needs its Japanese (a new code
+without one fails here), and every error code of the hierarchy and every kind of verification problem its
+label.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +24,20 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from hub.console.i18n import CatalogTranslations, LazyText, install, load_catalog, translations, using
+from contracts.errors import RenkeiError
+from hub.console.i18n import (
+    CatalogTranslations,
+    LazyText,
+    install,
+    load_catalog,
+    load_notices,
+    translations,
+    using,
+)
+from hub.console.labels import LABELS
+from hub.console.notices import PARAMETERS, shown
+from hub.core.operator.notices import Notice, NoticeCode
+from hub.infra.audit.verify_chain import ProblemKind
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE = ROOT / "hub" / "console"
@@ -115,9 +134,10 @@ SHUNNED = ("処理不能メッセージ", "マイナンバー", "リプレイ", 
 
 
 def test_the_catalog_speaks_the_federations_vocabulary():
-    for msgid, text in load_catalog("ja").items():
+    notices = {NoticeCode(code).english: text for code, text in load_notices("ja").items()}
+    for msgid, text in {**load_catalog("ja"), **notices}.items():
         for english, japanese in GLOSSARY.items():
-            if english in msgid.lower():
+            if english in PLACEHOLDER.sub("", msgid).lower():  # a placeholder's name is not a word shown
                 assert japanese in text, f"{msgid!r}: say {japanese} for {english!r}, not {text!r}"
         for word in SHUNNED:
             assert word not in text, f"{msgid!r}: {word} is not the glossary's term"
@@ -143,3 +163,87 @@ def test_every_template_renders_its_strings_in_each_language(language):
         names = dict.fromkeys(PLACEHOLDER.findall(msgid), "1")
         with using(language):
             LazyText(msgid, **names).localized()
+
+
+# -- the core's notices and codes ------------------------------------------------------------------------
+
+SHOWN_AS_THEY_ARE = frozenset(
+    {"approval_id", "person", "org", "requested_org", "requested_by", "target", "error"}
+)
+"""Values a notice names that a page shows unchanged (ids, people, organisations); the rest have a form."""
+
+
+def test_every_core_notice_has_its_japanese_and_nothing_stale():
+    catalog = load_notices("ja")
+    codes = {code.value for code in NoticeCode}
+    missing = sorted(codes - set(catalog))
+    stale = sorted(set(catalog) - codes)
+    assert not missing, f"add under [notices] in hub/console/locale/ja.toml: {missing}"
+    assert not stale, f"no longer a code of hub/core/operator/notices.py, remove from [notices]: {stale}"
+
+
+def test_every_notice_translation_says_only_the_values_it_has():
+    catalog = load_notices("ja")
+    for code in NoticeCode:
+        names = set(PLACEHOLDER.findall(code.english))
+        text = catalog[code.value]
+        assert text.strip(), code
+        # Japanese may leave a value out (an English detail a page need not repeat), never invent one.
+        assert set(PLACEHOLDER.findall(text)) <= names, code
+        assert "%(" not in text.replace("%(", "", len(PLACEHOLDER.findall(text))), code
+        text % dict.fromkeys(names, "x")
+
+
+def test_every_value_a_notice_names_is_said_the_way_the_pages_say_it():
+    for code in NoticeCode:
+        for name in PLACEHOLDER.findall(code.english):
+            assert name in PARAMETERS or name in SHOWN_AS_THEY_ARE, (
+                f"{code}: say how a page shows %({name})s (hub.console.notices.PARAMETERS) or that it is "
+                "shown as it is"
+            )
+
+
+def test_a_notice_is_english_for_the_api_and_japanese_on_a_page():
+    notice = Notice(NoticeCode.APPROVAL_NOT_PENDING, approval_id="apr-abcdefghijkl", status="used")
+    assert notice == "apr-abcdefghijkl is used, not pending"  # what the API, the CLI and the logs carry
+    with using("ja"):
+        assert shown(notice) == "依頼 apr-abcdefghijkl は「実行済み」で、承認待ちではありません"
+    with using("en"):
+        assert shown(notice) == "apr-abcdefghijkl is used, not pending"
+    refusal = Notice(NoticeCode.REPLAY_PUBLISH_FAILED, code="broker_unavailable")
+    with using("ja"):
+        assert shown(refusal) == "送信に失敗しました：ブローカーに接続できない"
+
+
+def _codes(cls: type[RenkeiError]) -> set[tuple[str, str]]:
+    found = set()
+    for sub in cls.__subclasses__():
+        module = sub.__module__
+        if module.startswith(("contracts.", "hub.")) and not module.startswith("hub.bench"):
+            found.add((sub.code, f"{module}.{sub.__qualname__}"))
+        found |= _codes(sub)
+    return found
+
+
+ERROR_MODULES = (
+    "contracts.errors",
+    "hub.console.app",
+    "hub.core.operator.approvals",
+    "hub.core.operator.holds",
+    "hub.infra.crypto.envelope",
+    "hub.ports.codes",
+    "hub.ports.holds",
+    "hub.ports.vault",
+)
+"""Where the hub's errors are defined (an adapter's own codes are shown as they are)."""
+
+
+def test_every_error_code_of_the_hierarchy_has_a_label():
+    """A dead letter's failure and an action's error are shown by their code's name on a page."""
+    for module in ERROR_MODULES:
+        importlib.import_module(module)
+    codes = {("error", "contracts.errors.RenkeiError")} | _codes(RenkeiError)
+    assert len(codes) > 25
+    missing = sorted(f"{code} ({where})" for code, where in codes if code not in LABELS["error"])
+    assert not missing, f"name these codes in hub/console/labels.py LABELS['error']: {missing}"
+    assert {kind.value for kind in ProblemKind} == set(LABELS["verify_problem"])

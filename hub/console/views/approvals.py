@@ -24,6 +24,7 @@ from hub.bootstrap.common import approval_policy
 from hub.console.auth import Principal, Refused, require
 from hub.console.context import state_of
 from hub.console.i18n import LazyText
+from hub.console.notices import detail
 from hub.console.pages import render
 from hub.console.render import safe, sealed_value
 from hub.console.roles import Permission, allowed
@@ -157,7 +158,7 @@ def _check_revealable(req: Request, row: DeadLetter, index: int) -> None:
     try:
         state_of(req).root.unsealer(found[0].recipient)
     except ConfigurationError as exc:
-        raise HTTPException(409, safe(exc)) from exc
+        raise HTTPException(409, detail(exc)) from exc
 
 
 @contextmanager
@@ -168,7 +169,7 @@ def _committed(req: Request) -> Iterator[UnitOfWork]:
             yield uow
         except ApprovalRefused as exc:
             uow.commit()  # the refusal's record
-            raise HTTPException(409, safe(exc)) from exc
+            raise HTTPException(409, detail(exc)) from exc
         uow.commit()
 
 

@@ -7,6 +7,7 @@ Verification reads the whole record (:func:`hub.infra.audit.verify.verify`); the
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Final
 
@@ -16,15 +17,18 @@ from fastapi.responses import HTMLResponse
 from contracts.errors import ConfigurationError
 from hub.console.auth import Principal, require
 from hub.console.context import state_of
+from hub.console.i18n import LazyText, current_language
+from hub.console.i18n import gettext as _
+from hub.console.labels import label
 from hub.console.pages import render
-from hub.console.render import safe
+from hub.console.render import safe, short
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS, AuditRecordOut, AuditSearchOut, VerifyOut
 from hub.console.scope import visible_records
 from hub.console.views.records import record_out
 from hub.infra.audit.browse import newest_first
 from hub.infra.audit.query import RecordFilter
-from hub.infra.audit.verify import verify
+from hub.infra.audit.verify import Problem, verify
 from hub.infra.crypto.signing import load_signer
 from hub.infra.db.engine import DATABASE_FAILURES
 from hub.ports.audit import AuditAction
@@ -37,8 +41,50 @@ api = APIRouter(prefix="/api/audit", tags=["audit"], responses=API_ERRORS)
 Auditor = Annotated[Principal, Depends(require(Permission.VIEW_AUDIT))]
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
 _BATCH: Final = 200
-_last: dict[str, VerifyOut] = {}
+_last: dict[str, Verification] = {}
 _verify_lock = threading.Lock()
+
+
+class Finding(str):
+    """One problem the verification found: its English message (the API's), said from its kind on a page.
+
+    The verifier's messages are English sentences for the command line; each comes with a stable kind
+    (:class:`~hub.infra.audit.verify_chain.ProblemKind`) and where it is (chain, record, checkpoint), from
+    which a page in another language says it. Chain ids are cut as everywhere on the pages.
+    """
+
+    problem: Problem
+
+    def __new__(cls, problem: Problem) -> Finding:
+        text = super().__new__(cls, safe(problem.message))
+        text.problem = problem
+        return text
+
+    def localized(self) -> str:
+        """The English message, or what was found and where in the current language."""
+        if current_language() == "en":
+            return str(self)
+        p = self.problem
+        if p.chain_id is not None and p.seq is not None:
+            where = _("chain %(chain)s, record %(seq)s") % {"chain": short(p.chain_id), "seq": p.seq}
+        elif p.chain_id is not None:
+            where = _("chain %(chain)s") % {"chain": short(p.chain_id)}
+        elif p.checkpoint_id is not None:
+            where = _("checkpoint %(checkpoint)s") % {"checkpoint": p.checkpoint_id}
+        else:
+            return label("verify_problem", p.kind.value)
+        return _("%(where)s: %(problem)s") % {
+            "where": where,
+            "problem": label("verify_problem", p.kind.value),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """A verification's result as the API answers it, and its problems as a page shows them."""
+
+    out: VerifyOut
+    problems: list[str]
 
 
 def _search(
@@ -81,7 +127,7 @@ def _filter(
     )
 
 
-def _verify(request: Request) -> VerifyOut:
+def _verify(request: Request) -> Verification:
     state = state_of(request)
     path = state.root.settings.audit_key_path
     try:
@@ -92,28 +138,30 @@ def _verify(request: Request) -> VerifyOut:
         try:
             with state.root.engine.connect() as conn, conn.begin():
                 report = verify(conn, keys)
-            problems = [safe(p.message) for p in report.problems[:20]]
+            shown: list[str] = [Finding(p) for p in report.problems[:20]]
             if not keys:
-                problems.append("no trusted checkpoint key: signatures not checked")
-            result = VerifyOut(
+                shown.append(LazyText("no trusted checkpoint key: signatures not checked"))
+            out = VerifyOut(
                 ok=report.ok and bool(keys),
                 checked_at=datetime.now(UTC),
                 records_checked=report.records_checked,
                 chains=report.chains,
                 checkpoints=report.checkpoints,
                 uncovered_records=report.uncovered_records,
-                problems=problems,
+                problems=[str(p) for p in shown],
             )
         except DATABASE_FAILURES as exc:
-            result = VerifyOut(
+            shown = [LazyText("the database failed: %(error)s", error=type(exc).__name__)]
+            out = VerifyOut(
                 ok=False,
                 checked_at=datetime.now(UTC),
                 records_checked=0,
                 chains=0,
                 checkpoints=0,
                 uncovered_records=0,
-                problems=[f"the database failed: {type(exc).__name__}"],
+                problems=[str(p) for p in shown],
             )
+        result = Verification(out, shown)
         _last["result"] = result
     return result
 
@@ -149,7 +197,7 @@ def records_api(
 @api.get("/verify", response_model=VerifyOut, summary="Verify every chain and checkpoint now")
 def verify_api(request: Request, _: Auditor) -> VerifyOut:
     """Recompute every hash chain and checkpoint signature."""
-    return _verify(request)
+    return _verify(request).out
 
 
 @pages.get("/audit", response_class=HTMLResponse)
@@ -175,12 +223,14 @@ def audit_page(
         until=None,
     )
     records, more = _search(request, principal, record_filter, 100)
+    last = _last.get("result")
     return render(
         request,
         "audit.html",
         records=records,
         more=more,
-        verification=_last.get("result"),
+        verification=None if last is None else last.out,
+        problems=[] if last is None else last.problems,
         actions=[a.value for a in AuditAction],
         form={
             "subject": subject or "",
@@ -195,4 +245,5 @@ def audit_page(
 @pages.get("/audit/verify", response_class=HTMLResponse)
 def verify_page(request: Request, _: Auditor) -> HTMLResponse:
     """Run the verification and show it."""
-    return render(request, "verify.html", verification=_verify(request))
+    result = _verify(request)
+    return render(request, "verify.html", verification=result.out, problems=result.problems)

@@ -21,6 +21,8 @@ from contracts.errors import ConfigurationError, RenkeiError
 from hub.console.auth import Principal, Refused, require
 from hub.console.context import state_of
 from hub.console.i18n import LazyText
+from hub.console.labels import Label
+from hub.console.notices import detail
 from hub.console.pages import render
 from hub.console.render import body_view, headers_view, safe
 from hub.console.reveal import Revealed, RevealFailed, RevealUnavailable, reveal_sealed
@@ -199,7 +201,7 @@ def _approval(request: Request, principal: Principal, action: _Action) -> Approv
             request, principal, action.approval_id, action=kind, target={"ids": sorted(set(action.ids))}
         )
     except (ApprovalRefused, ApprovalRequired) as exc:
-        raise HTTPException(403, safe(exc)) from exc
+        raise HTTPException(403, detail(exc)) from exc
 
 
 def _act(request: Request, principal: Principal, action: _Action) -> OperationReport:
@@ -268,9 +270,9 @@ def _act(request: Request, principal: Principal, action: _Action) -> OperationRe
             approval=approval,
         )
     except ConfigurationError as exc:
-        raise HTTPException(409, safe(exc)) from exc
+        raise HTTPException(409, detail(exc)) from exc
     except RenkeiError as exc:
-        raise HTTPException(503, LazyText("not done: %(code)s", code=exc.code)) from exc
+        raise HTTPException(503, LazyText("not done: %(code)s", code=Label("error", exc.code))) from exc
 
 
 def _report_out(report: OperationReport) -> ActionOut:
@@ -425,7 +427,13 @@ def action_form(
         raise HTTPException(404, LazyText("no such dead letter"))
     action = _Action(operation, ids or [], group or None, reason, rate, limit, False, approval_id or None)
     report = _act(request, principal, action)
-    return render(request, "action_done.html", report=_report_out(report), error=report.error)
+    return render(
+        request,
+        "action_done.html",
+        report=_report_out(report),
+        error=report.error,
+        details=[r.detail for r in report.results],
+    )
 
 
 def _reveal(
@@ -436,7 +444,7 @@ def _reveal(
     except RevealFailed as exc:
         raise HTTPException(exc.status, exc.message) from exc
     except (ApprovalRequired, ApprovalRefused) as exc:
-        raise HTTPException(403, safe(exc)) from exc
+        raise HTTPException(403, detail(exc)) from exc
     except RevealUnavailable as exc:
         raise HTTPException(503, exc.message) from exc
 

@@ -22,6 +22,7 @@ from contracts.errors import RenkeiError
 from hub.console.auth import Principal, require
 from hub.console.context import state_of
 from hub.console.i18n import LazyText
+from hub.console.labels import Label
 from hub.console.pages import render
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS, HealthCheckOut, HealthOut
@@ -93,7 +94,9 @@ def _queue(request: Request, name: str, kind: str, queue: str, expected: bool) -
     try:
         ready, consumers = transport.queue_depth(queue)
     except RenkeiError as exc:
-        return _Check(name, kind, "fail", f"{queue}: {exc.code}")
+        return _Check(
+            name, kind, "fail", LazyText("%(queue)s: %(code)s", queue=queue, code=Label("error", exc.code))
+        )
     live = consumers > 0
     status = "ok" if live else ("fail" if expected else "warn")
     counts = {"queue": queue, "consumers": consumers, "ready": ready}

@@ -30,6 +30,7 @@ from typing import Any, Final
 from contracts.errors import PermanentError
 from contracts.ids import random_letters
 from contracts.redaction import redact_text
+from hub.core.operator.notices import Notice, NoticeCode
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 from hub.ports.store import UnitOfWork
@@ -53,13 +54,17 @@ _FEDERATION: Final = "federation"
 
 
 class ApprovalRequired(PermanentError):
-    """The action needs an approved request (four eyes) and none was given."""
+    """The action needs an approved request (four eyes) and none was given (raised with a ``Notice``)."""
 
     code = "approval_required"
 
 
 class ApprovalRefused(PermanentError):
-    """The request, approval or use is not allowed (own request, expired, another target, daily limit ...)."""
+    """The request, approval or use is not allowed (own request, expired, another target, daily limit ...).
+
+    Raised with a :class:`~hub.core.operator.notices.Notice`: its English is the message, its code what a
+    page shows.
+    """
 
     code = "approval_refused"
 
@@ -161,9 +166,7 @@ def request(
     moment = now or datetime.now(UTC)
     text = redact_text(" ".join(reason.split()))[:_REASON_LIMIT]
     if len(text) < 3:
-        raise ApprovalRefused(
-            "a request needs a reason (at least 3 characters): it goes to the access record"
-        )
+        raise ApprovalRefused(Notice(NoticeCode.APPROVAL_REASON_MISSING))
     if action is ApprovalAction.REVEAL_NUMBER:
         used = uow.approvals.count_used(action, by, _day_start(moment))
         open_ = uow.approvals.count_open(action, by, moment)
@@ -182,8 +185,13 @@ def request(
                 ]
             )
             raise ApprovalRefused(
-                f"{person(by)} has reached the daily limit of {policy.reveals_per_day} reveals "
-                f"({used} done, {open_} requested); ask again tomorrow"
+                Notice(
+                    NoticeCode.APPROVAL_DAILY_LIMIT_REQUEST,
+                    person=person(by),
+                    limit=policy.reveals_per_day,
+                    used=used,
+                    open=open_,
+                )
             )
     approval = Approval(
         approval_id="apr-" + random_letters(12).lower(),
@@ -224,18 +232,22 @@ def decide(
     moment = now or datetime.now(UTC)
     approval = uow.approvals.get(approval_id)
     if approval is None:
-        raise ApprovalRefused(f"no request {approval_id}")
+        raise ApprovalRefused(Notice(NoticeCode.APPROVAL_UNKNOWN, approval_id=approval_id))
     problem = None
     if approval.status is not ApprovalStatus.PENDING:
-        problem = f"{approval_id} is {approval.status.value}, not pending"
+        problem = Notice(
+            NoticeCode.APPROVAL_NOT_PENDING, approval_id=approval_id, status=approval.status.value
+        )
     elif approval.expired(moment):
-        problem = f"{approval_id} expired at {approval.expires_at.isoformat()}: ask again"
+        problem = Notice(
+            NoticeCode.APPROVAL_EXPIRED, approval_id=approval_id, expires_at=approval.expires_at.isoformat()
+        )
     elif person(by) == person(approval.requested_by):
-        problem = "a request is approved by another person than its requester (four eyes)"
+        problem = Notice(NoticeCode.APPROVAL_OWN_REQUEST)
     elif approval.action is ApprovalAction.REVEAL_NUMBER and org != _FEDERATION:
-        problem = "revealing a number is approved by the federation (市町村連合会) only"
+        problem = Notice(NoticeCode.APPROVAL_REVEAL_FEDERATION_ONLY)
     elif org not in (_FEDERATION, approval.requested_org):
-        problem = f"{org} may not decide a request of {approval.requested_org}"
+        problem = Notice(NoticeCode.APPROVAL_OTHER_ORG, org=org, requested_org=approval.requested_org)
     if problem is not None:
         uow.audit.append(
             [
@@ -256,7 +268,7 @@ def decide(
     if not uow.approvals.decide(
         approval_id, status=status, by=by, org=org, at=moment, note=clean, expires_at=expires
     ):
-        raise ApprovalRefused(f"{approval_id} was decided by someone else meanwhile")
+        raise ApprovalRefused(Notice(NoticeCode.APPROVAL_DECIDED_MEANWHILE, approval_id=approval_id))
     decided = replace(
         approval,
         status=status,
@@ -302,36 +314,50 @@ def consume(
             daily reveal limit is reached.
     """
     if not approval_id:
-        raise ApprovalRequired(
-            f"{action.value} needs a second person: request it (with a reason), have it approved, then act "
-            "with the request's id"
-        )
+        raise ApprovalRequired(Notice(NoticeCode.APPROVAL_REQUIRED, action=action.value))
     moment = now or datetime.now(UTC)
     approval = uow.approvals.get(approval_id)
     if approval is None:
-        raise ApprovalRefused(f"no request {approval_id}")
+        raise ApprovalRefused(Notice(NoticeCode.APPROVAL_UNKNOWN, approval_id=approval_id))
     problem = None
     if approval.action is not action:
-        problem = f"{approval_id} is for {approval.action.value}, not {action.value}"
+        problem = Notice(
+            NoticeCode.APPROVAL_WRONG_ACTION,
+            approval_id=approval_id,
+            approved_action=approval.action.value,
+            action=action.value,
+        )
     elif approval.status is not ApprovalStatus.APPROVED:
-        problem = f"{approval_id} is {approval.status.value}: it must be approved by a second person first"
+        problem = Notice(
+            NoticeCode.APPROVAL_NOT_APPROVED, approval_id=approval_id, status=approval.status.value
+        )
     elif approval.expired(moment):
-        problem = f"{approval_id}'s approval expired at {approval.expires_at.isoformat()}: ask again"
+        problem = Notice(
+            NoticeCode.APPROVAL_APPROVAL_EXPIRED,
+            approval_id=approval_id,
+            expires_at=approval.expires_at.isoformat(),
+        )
     elif person(by) != person(approval.requested_by):
-        problem = f"{approval_id} is {approval.requested_by}'s request; only they may carry it out"
+        problem = Notice(
+            NoticeCode.APPROVAL_NOT_REQUESTER, approval_id=approval_id, requested_by=approval.requested_by
+        )
     elif _target(target) != dict(approval.target):
-        problem = f"{approval_id} was approved for another target: {json.dumps(dict(approval.target))}"
+        problem = Notice(
+            NoticeCode.APPROVAL_OTHER_TARGET,
+            approval_id=approval_id,
+            target=json.dumps(dict(approval.target)),
+        )
     elif (
         action is ApprovalAction.REVEAL_NUMBER
         and uow.approvals.count_used(action, approval.requested_by, _day_start(moment))
         >= policy.reveals_per_day
     ):
-        problem = f"{person(by)} has reached the daily limit of {policy.reveals_per_day} reveals"
+        problem = Notice(NoticeCode.APPROVAL_DAILY_LIMIT_USE, person=person(by), limit=policy.reveals_per_day)
     if problem is not None:
         uow.audit.append(
             [_record(AuditAction.REFUSED, approval, actor, outcome=Outcome.REFUSED, reason=problem[:300])]
         )
         raise ApprovalRefused(problem)
     if not uow.approvals.use(approval_id, at=moment):
-        raise ApprovalRefused(f"{approval_id} was used meanwhile")
+        raise ApprovalRefused(Notice(NoticeCode.APPROVAL_USED_MEANWHILE, approval_id=approval_id))
     return replace(approval, status=ApprovalStatus.USED, used_at=moment)

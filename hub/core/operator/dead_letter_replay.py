@@ -39,6 +39,7 @@ from contracts.errors import BodyTooLarge, ConfigurationError, RenkeiError
 from contracts.ids import new_id
 from contracts.redaction import redact_bytes, redact_text
 from hub.core.operator.approvals import approval_details
+from hub.core.operator.notices import Notice, NoticeCode
 from hub.core.operator.rate_limit import TokenBucket
 from hub.core.rules.sealed_bodies import carries_numbers
 from hub.core.runtime import headers as h
@@ -75,10 +76,7 @@ _FAILURE_HEADERS = frozenset(
     }
 )
 _MAX_PAGES = 100_000  # bounds every loop: 5 million rows at the default chunk
-_NEEDS_APPROVAL = (
-    "its body carries numbers: it needs a second person (request it by id, have it approved, then act with "
-    "the request)"
-)
+_NEEDS_APPROVAL = Notice(NoticeCode.DEAD_LETTER_NEEDS_APPROVAL)
 _REASON_LIMIT = 1_000
 
 
@@ -95,7 +93,7 @@ class ActionOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    """One dead letter's part in an operation."""
+    """One dead letter's part in an operation; ``detail`` is a :class:`~.notices.Notice` or empty."""
 
     dead_letter_id: int
     message_id: str | None
@@ -107,7 +105,7 @@ class ActionResult:
 
 @dataclass
 class OperationReport:
-    """What a replay or discard did; ``error`` is set when it stopped early."""
+    """What a replay or discard did; ``error`` is set when it stopped early (a notice, or a caller's text)."""
 
     operation: str
     operation_id: str
@@ -119,6 +117,10 @@ class OperationReport:
     def counts(self) -> dict[str, int]:
         """How many dead letters ended in each outcome."""
         return dict(Counter(r.outcome.value for r in self.results))
+
+
+def _in_status(row: DeadLetter) -> Notice:
+    return Notice(NoticeCode.DEAD_LETTER_IN_STATUS, dead_letter_status=row.status.value)
 
 
 def operator_actor(operator: str) -> str:
@@ -178,10 +180,10 @@ class _Run:
     ) -> _Run:
         operator = operator.strip()
         if not 0 < len(operator) <= 100 or not operator.isprintable():
-            raise ConfigurationError("the operator is named by 1 to 100 printable characters")
+            raise ConfigurationError(Notice(NoticeCode.OPERATOR_NAME_INVALID))
         reason = redact_text(" ".join(reason.split()))[:_REASON_LIMIT]
         if not reason:
-            raise ConfigurationError("a reason is required: it goes to the access record")
+            raise ConfigurationError(Notice(NoticeCode.OPERATOR_REASON_MISSING))
         return cls(operator, reason, OperationReport(operation, str(new_id()), operator, dry_run), approval)
 
     def approved(self, row: DeadLetter) -> bool:
@@ -298,9 +300,9 @@ class DeadLetterOperations:
         """
         run = _Run.start("replay", operator, reason, dry_run, approval)
         if self._transport is None and not dry_run:
-            raise ConfigurationError("replaying needs a transport to the broker")
+            raise ConfigurationError(Notice(NoticeCode.REPLAY_NO_TRANSPORT))
         if self._routes is None:
-            raise ConfigurationError("replaying needs the replay routes (where each message type goes)")
+            raise ConfigurationError(Notice(NoticeCode.REPLAY_NO_ROUTES))
         routes = self._routes
         bucket = TokenBucket(rate, clock=self._monotonic, sleep=self._sleep) if rate is not None else None
         chunk = self._chunk if bucket is None else max(1, min(self._chunk, int(bucket.burst)))
@@ -354,7 +356,7 @@ class DeadLetterOperations:
             pending = []
             for row in rows:
                 if row.status is not DeadLetterStatus.PENDING:
-                    run.add(row, ActionOutcome.SKIPPED, f"it is {row.status.value}")
+                    run.add(row, ActionOutcome.SKIPPED, _in_status(row))
                 elif not run.approved(row):
                     run.add(row, ActionOutcome.SKIPPED, _NEEDS_APPROVAL)
                 else:
@@ -381,14 +383,10 @@ class DeadLetterOperations:
         ready = []
         for row in rows:
             if row.failure.reason_code == BodyTooLarge.code:
-                run.add(row, ActionOutcome.SKIPPED, "only the first part of its body was kept: send it again")
+                run.add(row, ActionOutcome.SKIPPED, Notice(NoticeCode.DEAD_LETTER_BODY_CUT))
                 continue
             if row.erased:
-                run.add(
-                    row,
-                    ActionOutcome.SKIPPED,
-                    "its sealed numbers were destroyed when their retention ended: ask the sender again",
-                )
+                run.add(row, ActionOutcome.SKIPPED, Notice(NoticeCode.DEAD_LETTER_ERASED))
                 continue
             if not run.approved(row):
                 run.add(row, ActionOutcome.SKIPPED, _NEEDS_APPROVAL)
@@ -400,12 +398,12 @@ class DeadLetterOperations:
                     and (row.claimed_at is None or row.claimed_at < stale_before)
                 )
             ):
-                run.add(row, ActionOutcome.SKIPPED, f"it is {row.status.value}")
+                run.add(row, ActionOutcome.SKIPPED, _in_status(row))
                 continue
             try:
                 target = routes.target(row.message_type, row.sender)
             except ConfigurationError as exc:
-                run.add(row, ActionOutcome.SKIPPED, f"not replayed: {exc}")
+                run.add(row, ActionOutcome.SKIPPED, Notice(NoticeCode.DEAD_LETTER_NO_ROUTE, error=str(exc)))
                 continue
             ready.append((row, target))
         return ready
@@ -438,7 +436,7 @@ class DeadLetterOperations:
             uow.commit()
         for row in rows:
             if row.id not in {c.id for c in claimed}:
-                run.add(row, ActionOutcome.SKIPPED, "another replay took it")
+                run.add(row, ActionOutcome.SKIPPED, Notice(NoticeCode.DEAD_LETTER_TAKEN))
         if not claimed:
             return
         assert self._transport is not None
@@ -458,24 +456,24 @@ class DeadLetterOperations:
                     uow.dead_letters.complete_replay(row.id, replay_id=claims[row.id], now=self._clock())
                 uow.commit()
         except RenkeiError as exc:
-            run.report.error = (
-                f"published, but not marked replayed ({exc.code}): they stay replaying until stale"
-            )
+            run.report.error = Notice(NoticeCode.REPLAY_NOT_MARKED, code=exc.code)
         for row in claimed:
             run.add(row, ActionOutcome.REPLAYED, replay_id=claims[row.id], queue=targets[row.id].queue)
 
     def _give_back(
         self, rows: list[DeadLetter], claims: dict[int, str], run: _Run, error: RenkeiError
     ) -> None:
-        failed = f"publish failed: {error.code}"
-        run.report.error = f"{failed}; the rows are pending again"
+        failed = Notice(NoticeCode.REPLAY_PUBLISH_FAILED, code=error.code)
+        run.report.error = Notice(NoticeCode.REPLAY_PUBLISH_FAILED_GIVEN_BACK, code=error.code)
         log.warning(
             "replay not published", extra={"operation_id": run.report.operation_id, "error": error.code}
         )
         with self._uow_factory() as uow:
             for row in rows:
                 uow.dead_letters.release(row.id, replay_id=claims[row.id])
-            uow.audit.append([run.record(AuditAction.REPLAYED, row, claims[row.id], failed) for row in rows])
+            uow.audit.append(
+                [run.record(AuditAction.REPLAYED, row, claims[row.id], str(failed)) for row in rows]
+            )
             uow.commit()
         for row in rows:
             run.add(row, ActionOutcome.FAILED, failed, claims[row.id])
@@ -492,4 +490,4 @@ class DeadLetterOperations:
             if row.id in {d.id for d in done}:
                 run.add(row, ActionOutcome.DISCARDED)
             else:
-                run.add(row, ActionOutcome.SKIPPED, "it was no longer pending")
+                run.add(row, ActionOutcome.SKIPPED, Notice(NoticeCode.DEAD_LETTER_NO_LONGER_PENDING))
