@@ -75,11 +75,15 @@ def test_claims_reach_the_bodies_sealed_and_every_answer_reaches_the_pension_sys
         "pension.claim_forwarding.outcomes",
     } <= types
     for properties, body in captured:
-        assert not find_numbers(body.decode("utf-8", errors="ignore")), f"a number in a {properties.type} body"
+        assert not find_numbers(body.decode("utf-8", errors="ignore")), (
+            f"a number in a {properties.type} body"
+        )
         assert not find_numbers(repr(properties.headers or {})), f"a number in {properties.type} headers"
 
     # Control: inside the line's encryption the forwarding files carry numbers; one file per destination.
-    opened = [link.open(body) for properties, body in captured if properties.type == "implementing_bodies.file"]
+    opened = [
+        link.open(body) for properties, body in captured if properties.type == "implementing_bodies.file"
+    ]
     forwardings = [f for f in opened if f.name.startswith("IB-FWD-")]
     assert len(forwardings) == len({d for c in covered for d in c.destinations}) == 4
     assert all(find_numbers(f.content.decode("cp932")) for f in forwardings)
@@ -97,4 +101,3 @@ def test_claims_reach_the_bodies_sealed_and_every_answer_reaches_the_pension_sys
     finally:
         hub.close()
     assert [json.loads(r.details)["records"] for r in refused] == ["4"]
-

@@ -79,8 +79,12 @@ def handle_claim_forwarding_request(
     ``refused`` with the reason, and each refusal is recorded.
     """
     env, request = message.envelope, message.payload
-    if env.actor is None:  # the worker refuses such a request first; kept here for the type
-        raise ActorNotPermitted("事務(6) needs the 構成組合 that received the claims")
+    # The worker refuses such a request before it reaches here (the [[request]] row); refused again, so
+    # that no path forwards a claim on behalf of anyone but a 構成組合 (a claimant without a number
+    # would pass the purpose check, which looks only at numbers).
+    refused = ctx.purposes.may_do(env.actor, ctx.purposes.use(IB_CLAIM_FORWARDING).jimu.no)
+    if refused is not None or env.actor is None:
+        raise ActorNotPermitted(refused.message if refused else "事務(6) needs the 構成組合 that received it")
     usage = [u for r in request.records for u in _people(r)]
     people = People(ctx, usage, numbers=True)
     covered = [r for r in request.records if r.kind in ONE_STOP]
