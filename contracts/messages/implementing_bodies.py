@@ -30,6 +30,7 @@ from contracts.purpose_table import default_table
 from contracts.purposes import IB_CLAIM_FORWARDING
 from contracts.registry import register
 from contracts.sealing import SealedNumber
+from contracts.text import NumberFreeText
 from contracts.usage_number import UsageNumber
 
 __all__ = [
@@ -115,7 +116,7 @@ class ImplementingBody(StrEnum):
 class ScannedPage(ContractModel):
     """One scanned page of the claim (届書画像ファイル), by name and SHA-256 digest: never the image."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,80}$")
+    name: NumberFreeText = Field(pattern=r"^[A-Za-z0-9_.-]{1,80}$")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
@@ -224,7 +225,7 @@ class ReturnedClaim(ContractModel):
 class ForwardingReceipt(ContractModel):
     """What the destination said about one forwarding file: the claims it took and those it returned."""
 
-    forwarding: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
+    forwarding: str = Field(pattern=r"^IB-FWD-(jps|kkr|local|shigaku)-[0-9a-f]{32}\.csv$")
     batch_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     destination: ImplementingBody
     received_on: date
@@ -254,8 +255,8 @@ class ClaimOutcome(ContractModel):
     record_seq: int = Field(ge=0)
     destination: ImplementingBody | None = None
     status: ForwardingStatus
-    reason: str | None = Field(None, max_length=40, pattern=r"^[A-Za-z0-9_]+$")
-    message: str | None = Field(None, max_length=600)
+    reason: str | None = Field(None, pattern=r"^(not_one_stop|not_permitted|[ER][0-9]{3})$")
+    message: NumberFreeText | None = Field(None, max_length=600)
 
 
 @register("pension.claim_forwarding.outcomes", 1)

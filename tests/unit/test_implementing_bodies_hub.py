@@ -173,7 +173,7 @@ def test_only_uncovered_claims_send_nothing_but_the_refusal(hub):
 
 
 def test_a_person_held_for_tax_only_is_not_forwarded(hub):
-    # dependant(0) is held from a 扶養親族等申告書: the use serves recipients, spouses, same-address people.
+    # dependant(0) is held from a 扶養親族等申告書: the use serves recipients and spouses only.
     forwarding, answer = run(
         hub, handle_claim_forwarding_request, request(claim(0, dependant(0)), claim(1, certificate(1)))
     )
