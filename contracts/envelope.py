@@ -18,7 +18,9 @@ from contracts.text import NumberFreeText
 
 __all__ = ["ACTOR_PATTERN", "Envelope", "LegalBasis", "Party", "Purpose", "new_envelope"]
 
-Party = Literal["pension", "jlis", "intermediate_server", "eltax", "nta", "hub", "operator"]
+Party = Literal[
+    "pension", "jlis", "intermediate_server", "eltax", "nta", "implementing_bodies", "hub", "operator"
+]
 ACTOR_PATTERN = r"^[a-z][a-z0-9_-]{0,15}$"
 """An actor code: ``federation`` or a 構成組合's code (the purpose table's ``[[actor]]`` list)."""
 

@@ -15,6 +15,7 @@ __all__ = [
     "ELTAX_TOKUCHO",
     "ELTAX_TOKUCHO_NOTICE",
     "ELTAX_TOKUCHO_TARGET_NOTICE",
+    "IB_CLAIM_FORWARDING",
     "IS_CODE_ACQUISITION",
     "IS_DUPLICATE",
     "IS_DUPLICATE_DATA",
@@ -27,6 +28,7 @@ __all__ = [
     "PENSION_DEPENDANTS_DECLARATION",
     "PENSION_DUPLICATE_DATA",
     "PENSION_ELTAX",
+    "PENSION_IMPLEMENTING_BODIES",
     "PENSION_INFO_QUERY",
     "PENSION_NTA",
     "PENSION_NUMBER_ACQUISITION",
@@ -56,6 +58,8 @@ ELTAX_TOKUCHO_NOTICE: Final = "eltax.tokucho.notice"
 """Every other notice of the special collection, either direction (地方税法 第321条の7の2)."""
 NTA_WITHHOLDING_SLIP: Final = "nta.withholding_slip"
 """公的年金等の源泉徴収票 to the National Tax Agency (所得税法 第226条第3項, 番号法 第9条第4項)."""
+IB_CLAIM_FORWARDING: Final = "implementing_bodies.claim_forwarding"
+"""年金請求書等の他の実施機関への電子回付 (厚生年金保険法 第2条の5; 事務 (6), a 構成組合's alone)."""
 
 # --- purposes of counterparts' messages and of the pension system's requests and answers --------------------
 
@@ -80,3 +84,5 @@ PENSION_TOKUCHO: Final = "pension.tokucho"
 """Special-collection notices from eLTAX, passed on to the pension system."""
 PENSION_NTA: Final = "pension.nta"
 """The National Tax Agency's receipts of withholding slips, passed on to the pension system."""
+PENSION_IMPLEMENTING_BODIES: Final = "pension.implementing_bodies"
+"""The other implementing bodies' receipts of forwarded claims, passed on to the pension system."""

@@ -24,7 +24,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 ROLES=(hub operator console adapter-jlis adapter-pension adapter-intermediate_server adapter-eltax adapter-nta
-  simulator-jlis simulator-intermediate_server simulator-eltax simulator-nta)
+  adapter-implementing_bodies simulator-jlis simulator-intermediate_server simulator-eltax simulator-nta
+  simulator-implementing_bodies)
 UID_RENKEI=10001
 UID_GRAFANA=472
 IMAGE="${IMAGE:-renkei:0.1.0}"

@@ -49,6 +49,9 @@ BULK_MESSAGE_TYPES = (
     "eltax.file",
     "nta.withholding_slip.submission",
     "nta.file",
+    "pension.claim_forwarding.requested",
+    "implementing_bodies.claim.forwarding",
+    "implementing_bodies.file",
 )
 """The bulk kinds of the pension flows: a chunk of up to 50,000 records of a pension file, the J-LIS,
 eLTAX and National Tax Agency messages and files made of one, and their answers."""

@@ -14,6 +14,8 @@ from typing import Protocol
 
 from adapters.eltax import names as eltax_names
 from adapters.eltax.errors import EltaxFileError
+from adapters.implementing_bodies import names as ib_names
+from adapters.implementing_bodies.errors import IbFileError
 from adapters.intermediate_server import names as is_names
 from adapters.intermediate_server.errors import IsFileError
 from adapters.jlis import names as jlis_names
@@ -24,6 +26,7 @@ from contracts.link import CounterpartFile
 __all__ = [
     "EltaxCounterpart",
     "EltaxGateway",
+    "ImplementingBodiesGateway",
     "IntermediateServerCounterpart",
     "IntermediateServerGateway",
     "JlisCounterpart",
@@ -196,4 +199,25 @@ class NtaGateway:
         answers = self._counterpart.handle(submission)
         for answer in answers:
             nta_names.check_pairing(submission, answer)
+        return answers
+
+
+class ImplementingBodiesGateway:
+    """Carries forwarding files to the other implementing bodies in process; every answer must pair up."""
+
+    def __init__(self, counterpart: NtaCounterpart) -> None:
+        self._counterpart = counterpart
+
+    def exchange(self, forwarding: CounterpartFile) -> list[CounterpartFile]:
+        """Forward a file and return the answers.
+
+        Raises:
+            IbFileError: the file is not one a 構成組合 forwards, or an answer does not pair with it.
+        """
+        if ib_names.parse_name(forwarding.name).kind != "forwarding":
+            raise IbFileError("the federation does not forward this file")
+        ib_names.correlation_of(forwarding)
+        answers = self._counterpart.handle(forwarding)
+        for answer in answers:
+            ib_names.check_pairing(forwarding, answer)
         return answers

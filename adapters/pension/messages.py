@@ -3,7 +3,8 @@
 The survival/change outcomes have their CSV exchange (docs/formats/pension.md). The intermediate server's
 answers (code statuses, query answers, 副本 results, provision notices), eLTAX's (receipt outcomes of
 payment reports and notices, special collection instructions), the National Tax Agency's (its receipt of a
-file of withholding slips, ``pension.nta.outcomes``) and the records the hub refused to send
+file of withholding slips, ``pension.nta.outcomes``), the other implementing bodies' (what became of
+forwarded claims, ``pension.claim_forwarding.outcomes``) and the records the hub refused to send
 because their use is not permitted (``pension.purpose.refused``) do not yet: until the pension
 system's developers agree formats for them, the adapter writes each such message whole, as the JSON of its
 envelope, to ``outbound/messages/<message type>/<message id>.json``, atomically and owner-only. They carry
@@ -38,6 +39,7 @@ HUB_MESSAGE_TYPES: Final = frozenset(
         ("pension.eltax.outcomes", 1),
         ("pension.tokucho.instructions", 1),
         ("pension.nta.outcomes", 1),
+        ("pension.claim_forwarding.outcomes", 1),
         ("pension.purpose.refused", 1),
     }
 )

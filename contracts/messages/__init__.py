@@ -3,6 +3,7 @@
 from contracts.messages import (
     dependants,
     eltax,
+    implementing_bodies,
     intermediate_server,
     jlis_acquisition,
     nta,
@@ -10,4 +11,13 @@ from contracts.messages import (
     survival,
 )
 
-__all__ = ["dependants", "eltax", "intermediate_server", "jlis_acquisition", "nta", "purpose", "survival"]
+__all__ = [
+    "dependants",
+    "eltax",
+    "implementing_bodies",
+    "intermediate_server",
+    "jlis_acquisition",
+    "nta",
+    "purpose",
+    "survival",
+]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from adapters.eltax import EltaxAdapter
+from adapters.implementing_bodies import ImplementingBodiesAdapter
 from adapters.intermediate_server import IntermediateServerAdapter
 from adapters.jlis import JlisAdapter
 from adapters.nta import NtaAdapter
@@ -86,6 +87,11 @@ def _nta(settings: Settings, keys: AdapterKeys) -> NtaAdapter:
     return NtaAdapter(unsealer=HpkeUnsealer(_unsealing(keys)))
 
 
+def _implementing_bodies(settings: Settings, keys: AdapterKeys) -> ImplementingBodiesAdapter:
+    # A receipt names claims, never a number: the adapter only opens what the hub sealed for it.
+    return ImplementingBodiesAdapter(unsealer=HpkeUnsealer(_unsealing(keys)))
+
+
 def _pension(settings: Settings, keys: AdapterKeys) -> PensionAdapter:
     # Dependants' declarations carry numbers: the adapter seals them for the hub at once.
     directory = ExchangeDirectory(settings.wire_dir / "pension")
@@ -104,6 +110,9 @@ ADAPTER_SPECS: Final[Mapping[str, AdapterSpec]] = {
         ),
         AdapterSpec("eltax", "eLTAX: 公的年金等支払報告書, 年金特徴", _eltax, link=True),
         AdapterSpec("nta", "国税庁: 公的年金等の源泉徴収票", _nta, link=True),
+        AdapterSpec(
+            "implementing_bodies", "他の実施機関: 年金請求書等の電子回付", _implementing_bodies, link=True
+        ),
         AdapterSpec(
             "pension", "年金給付システム: 依頼・結果ファイル (ディレクトリ連携)", _pension, poller=_pension
         ),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
 from adapters.eltax import EltaxSimulator, MunicipalRegister
+from adapters.implementing_bodies import ImplementingBodiesSimulator
 from adapters.intermediate_server import IntermediateServerSimulator, Permission, Requester
 from adapters.jlis import JlisSimulator, NewEntitlementRegister, SyntheticPopulation
 from adapters.nta import NtaSimulator
@@ -98,6 +99,11 @@ def _nta(settings: Settings, world: SimulatorWorld) -> NtaSimulator:
     return NtaSimulator()
 
 
+def _implementing_bodies(settings: Settings, world: SimulatorWorld) -> ImplementingBodiesSimulator:
+    # It answers from the forwarded file alone (its own share of returned claims): no world of its own.
+    return ImplementingBodiesSimulator()
+
+
 def _intermediate_server(settings: Settings, world: SimulatorWorld) -> IntermediateServerSimulator:
     # Its permissions are the legal-basis table's rows for municipalities; its registrations (codes, record
     # ids, 副本) are kept under the data directory across restarts.
@@ -137,6 +143,11 @@ SIMULATOR_SPECS: Final[Mapping[str, SimulatorSpec]] = {
         ),
         SimulatorSpec("eltax", "eLTAX: receipts and municipalities' notices", _eltax),
         SimulatorSpec("nta", "国税庁: receipts of withholding slips (受信通知), some files rejected", _nta),
+        SimulatorSpec(
+            "implementing_bodies",
+            "他の実施機関: receipts of forwarded claims, some returned (返戻)",
+            _implementing_bodies,
+        ),
     )
 }
 """Every simulated counterpart, in the order of :data:`hub.infra.broker.topology.COUNTERPARTS`."""

@@ -52,6 +52,7 @@ LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "intermediate_server": N_("Intermediate server"),
         "eltax": N_("eLTAX"),
         "nta": N_("National Tax Agency"),
+        "implementing_bodies": N_("Other implementing bodies"),
         "pension": N_("Pension benefits system"),
     },
     # A failure by its code (contracts/errors.py and the hub's own errors): what a dead letter failed of, and

@@ -8,6 +8,7 @@ from hub.demo.acquisition import AcquisitionFlow
 from hub.demo.dependants import DependantsFlow
 from hub.demo.eltax import PaymentReportFlow, SpecialCollectionFlow
 from hub.demo.flow import DemoFlow
+from hub.demo.implementing_bodies import ClaimForwardingFlow
 from hub.demo.intermediate_server import DuplicateDataFlow, InfoQueryFlow, ProvisionNoticeFlow
 from hub.demo.nta import WithholdingSlipFlow
 from hub.demo.survival import SurvivalFlow
@@ -24,5 +25,6 @@ FLOWS: dict[str, Callable[[], DemoFlow]] = {
     "payment_report": PaymentReportFlow,
     "special_collection": SpecialCollectionFlow,
     "withholding_slip": WithholdingSlipFlow,
+    "claim_forwarding": ClaimForwardingFlow,
 }
 """Flow name → factory. A new flow adds one line here."""

@@ -19,11 +19,13 @@ ServiceName = Literal[
     "adapter-intermediate_server",
     "adapter-eltax",
     "adapter-nta",
+    "adapter-implementing_bodies",
     "adapter-pension",
     "simulator-jlis",
     "simulator-intermediate_server",
     "simulator-eltax",
     "simulator-nta",
+    "simulator-implementing_bodies",
     "operator",
     "console",
 ]

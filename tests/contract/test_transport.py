@@ -415,7 +415,7 @@ class TestRenkeiTopology:
         names = Names("renkei")
         work = [q for q in topology.queues if ".retry." not in q.name and q.name != names.dead_letter_queue]
 
-        assert len(work) == 1 + 5 + 4 * 2  # ingress, five adapters, both directions of four lines
+        assert len(work) == 1 + 6 + 5 * 2  # ingress, six adapters, both directions of five lines
         for queue in work:
             assert dict(queue.arguments) == {
                 "x-queue-type": "quorum",

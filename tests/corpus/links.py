@@ -25,7 +25,15 @@ from contracts.messages.survival import MoveKind, SurvivalOutcome
 from hub.demo.deployment import LocalDeployment
 from tests.corpus.builders import jlis_result_file, splice_result_field
 
-__all__ = ["LinkCase", "eltax_cases", "intermediate_server_cases", "jlis_cases", "link_body", "nta_cases"]
+__all__ = [
+    "LinkCase",
+    "eltax_cases",
+    "implementing_bodies_cases",
+    "intermediate_server_cases",
+    "jlis_cases",
+    "link_body",
+    "nta_cases",
+]
 
 UNDECODABLE = frozenset({"undecodable"})
 SEAL = frozenset({"seal_invalid"})
@@ -360,3 +368,70 @@ def link_body(hub: LocalDeployment, case: LinkCase) -> bytes:
         return case.raw
     body = link.protect(case.file)
     return case.tamper(body) if case.tamper else body
+
+
+def implementing_bodies_cases(correlation: str) -> Iterator[LinkCase]:
+    """Receipts of the other implementing bodies broken one way each (all answer one forwarding).
+
+    The receipt is renkei's own format (``docs/formats/implementing_bodies.md``); each case breaks one of its
+    rules, its name, its pairing or the contract, and must be refused with its reason.
+    """
+    from adapters.implementing_bodies.names import forwarding_file_name, receipt_file_name
+    from contracts.messages.implementing_bodies import ImplementingBody
+
+    wire = frozenset({"implementing_bodies_wire_format"})
+    unexpected = frozenset({"implementing_bodies_unexpected_file"})
+    forwarding = forwarding_file_name(ImplementingBody.JPS, uuid.uuid4())
+    receipt = receipt_file_name(forwarding)
+    number = synthetic_individual_number().reveal()
+
+    def case(
+        case_id: str,
+        content: bytes,
+        reasons: frozenset[str] = wire,
+        *,
+        name: str = receipt,
+        corr: str | None = None,
+        counterpart: str = "implementing_bodies",
+    ) -> LinkCase:
+        file = CounterpartFile(counterpart, name, content, corr or correlation)
+        return LinkCase(case_id, "implementing_bodies", reasons, file)
+
+    def head(accepted: str = "1", returned: str = "1", *, file: str = forwarding, dest: str = "1") -> bytes:
+        return f"H,{file},cf-1,{dest},20261104,{accepted},{returned}\r\n".encode()
+
+    good = head() + b"A,0\r\nR,1,pages,R010\r\n"
+    # -- names and pairing --------------------------------------------------------------------------------
+    yield case("ib-name-not-ours", good, unexpected, name="evil.csv")
+    yield case("ib-name-path", good, unexpected, name="../../etc/passwd")
+    yield case("ib-name-unknown-body", good, unexpected, name=receipt.replace("-jps-", "-nhk-"))
+    yield case("ib-forwarding-came-back", good, unexpected, name=forwarding)
+    yield case("ib-correlation-not-uuid", good, unexpected, corr="x'; DROP TABLE")
+    yield case("ib-from-another-line", good, unexpected, counterpart="nta")
+    other = forwarding_file_name(ImplementingBody.JPS, uuid.uuid4())
+    yield case("ib-header-names-another-file", good.replace(forwarding.encode(), other.encode()), unexpected)
+    yield case("ib-header-names-another-body", good.replace(b",cf-1,1,", b",cf-1,2,"), unexpected)
+    # -- framing ------------------------------------------------------------------------------------------
+    yield case("ib-empty", b"")
+    yield case("ib-garbage", b"\x00garbage" * 500)
+    yield case("ib-not-cp932", b"\xff\xfe\xfd" * 200 + b"\r\n")
+    yield case("ib-no-crlf", good.replace(b"\r\n", b"\n"))
+    yield case("ib-truncated-mid-line", good[:-6])
+    yield case("ib-header-not-first", b"A,0\r\n" + head("1", "0"))
+    yield case("ib-header-twice", head("0", "0") * 2)
+    yield case("ib-unknown-line-kind", head("1", "0") + b"Z,0\r\n")
+    yield case("ib-accepted-after-returned", head() + b"R,1,pages,R010\r\nA,0\r\n")
+    yield case("ib-too-many-items", head("1", "0") + b"A,0,extra\r\n")
+    yield case("ib-too-few-items", head("0", "1") + b"R,1,R010\r\n")
+    # -- items and rules across lines ---------------------------------------------------------------------
+    yield case("ib-accepted-count-wrong", head("2", "1") + b"A,0\r\nR,1,pages,R010\r\n")
+    yield case("ib-returned-count-wrong", head("1", "0") + b"A,0\r\nR,1,pages,R010\r\n")
+    yield case("ib-claim-twice", head("1", "1") + b"A,1\r\nR,1,pages,R010\r\n")
+    yield case("ib-destination-unknown", good.replace(b",cf-1,1,", b",cf-1,9,"))
+    yield case("ib-received-not-a-date", good.replace(b"20261104", b"20261340"))
+    yield case("ib-seq-not-digits", head("1", "0") + b"A,x1\r\n")
+    yield case("ib-reason-not-ours", head("0", "1") + b"R,1,pages,X010\r\n")
+    yield case("ib-reason-full-width", head("0", "1") + "R,1,pages,Ｒ０１０\r\n".encode("cp932"))
+    yield case("ib-field-injection", head("0", "1") + b"R,1,name'; DROP TABLE,R010\r\n")
+    yield case("ib-field-holds-a-number", head("0", "1") + f"R,1,{number},R010\r\n".encode())
+    yield case("ib-batch-injection", good.replace(b",cf-1,", b",cf'1,"))

@@ -77,6 +77,9 @@ def test_every_flows_messages_carry_an_actor(e2e_settings) -> None:
         assert by_type["pension.tokucho.notice_requested"] == {"federation"}
         assert by_type["pension.withholding_slip.requested"] == {"federation"}
         assert by_type["nta.receipt"] == {"federation"}
+        # 事務 (6), forwarding claims to the other implementing bodies, is a 構成組合's alone.
+        assert by_type["pension.claim_forwarding.requested"] == {"m130001"}
+        assert by_type["implementing_bodies.receipt"] == {"m130001"}
         assert by_type["jlis.survival_change.result"] == {"federation"}
         assert set(flows.values()) == {"federation", "m130001"}
     finally:

@@ -67,6 +67,7 @@ ADAPTERS = (
     "adapter-intermediate_server",
     "adapter-eltax",
     "adapter-nta",
+    "adapter-implementing_bodies",
     "adapter-pension",
 )
 
@@ -275,7 +276,7 @@ def test_the_pension_adapters_forged_jlis_result_links_nothing_and_sends_nothing
     assert vault_number(hub, usage) is None
     with hub.uow_factory()() as uow:
         assert not uow.holds.pending(limit=10)
-    for adapter in ("jlis", "intermediate_server", "eltax", "nta", "pension"):
+    for adapter in ("jlis", "intermediate_server", "eltax", "nta", "implementing_bodies", "pension"):
         assert world.ready(names.adapter_queue(adapter)) == 0, adapter
     with hub.engine.connect() as conn:
         assert search(conn, action="linked", limit=100) == []
@@ -319,7 +320,14 @@ def test_every_adapter_sending_a_type_it_may_not_send_is_refused_and_recorded(wo
 @pytest.mark.timeout(60)
 def test_no_simulator_can_publish_to_the_hub_at_all(world: World) -> None:
     envelope, _ = forged_result(world.hub, "a" * 16, "forge-sim")
-    for simulator in ("simulator-jlis", "simulator-intermediate_server", "simulator-eltax", "simulator-nta"):
+    simulators = (
+        "simulator-jlis",
+        "simulator-intermediate_server",
+        "simulator-eltax",
+        "simulator-nta",
+        "simulator-implementing_bodies",
+    )
+    for simulator in simulators:
         # The broker closes the publishing channel: ACCESS_REFUSED (the transport retries it briefly, as it
         # does any closed channel, then gives up).
         with pytest.raises((ConfigurationError, PublishNotConfirmed), match="403 ACCESS_REFUSED"):

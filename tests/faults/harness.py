@@ -219,8 +219,8 @@ class Deployment:
         records: size of the synthetic population and of the request file.
         log_dir: where the services' logs go.
         services: which services to run (:data:`SERVICES`, and optionally the ``intermediate_server``,
-            ``eltax`` and ``nta`` adapters and their simulators, ``simulator-intermediate_server``,
-            ``simulator-eltax`` and ``simulator-nta``).
+            ``eltax``, ``nta`` and ``implementing_bodies`` adapters and their simulators,
+            ``simulator-<adapter>``).
         flow: the demo flow to run (the survival inquiry by default).
         admin: where to create every service's broker user (per-service identity), deleted again by
             :meth:`close`; ``None``: none are created (the settings' identity must then be shared).
@@ -256,9 +256,10 @@ class Deployment:
             "intermediate_server": [*base, "run", "adapter", "intermediate_server"],
             "eltax": [*base, "run", "adapter", "eltax"],
             "nta": [*base, "run", "adapter", "nta"],
+            "implementing_bodies": [*base, "run", "adapter", "implementing_bodies"],
             **{
                 f"simulator-{name}": [*base, "run", "simulator", name, "--records", str(records)]
-                for name in ("intermediate_server", "eltax", "nta")
+                for name in ("intermediate_server", "eltax", "nta", "implementing_bodies")
             },
         }
         self.services = {name: ServiceProcess(name, argv[name], env, log_dir) for name in services}

@@ -245,6 +245,7 @@ def test_every_adapter_simulator_and_the_hub_has_a_user() -> None:
     roles = {u.role for u in broker_users("renkei")}
     assert {"hub", "operator", "adapter-jlis", "adapter-pension", "simulator-jlis"} <= roles
     assert {"adapter-intermediate_server", "adapter-eltax", "adapter-nta", "simulator-nta"} <= roles
+    assert {"adapter-implementing_bodies", "simulator-implementing_bodies"} <= roles
 
 
 def test_plain_passwords_and_unknown_users_are_refused() -> None:

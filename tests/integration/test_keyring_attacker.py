@@ -40,8 +40,8 @@ from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention
 from hub.settings import Settings
 
-ADAPTERS = ("jlis", "intermediate_server", "eltax", "nta", "pension")
-RECIPIENTS = ("hub", "jlis", "intermediate_server", "eltax", "nta")
+ADAPTERS = ("jlis", "intermediate_server", "eltax", "nta", "implementing_bodies", "pension")
+RECIPIENTS = ("hub", "jlis", "intermediate_server", "eltax", "nta", "implementing_bodies")
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_128_GCM)
 BIX_DOMAIN = b"renkei/blind-index/v1|"
 

@@ -24,7 +24,14 @@ from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention
 from hub.settings import Environment, Settings
 
-ADAPTERS = ("adapter-jlis", "adapter-intermediate_server", "adapter-eltax", "adapter-nta", "adapter-pension")
+ADAPTERS = (
+    "adapter-jlis",
+    "adapter-intermediate_server",
+    "adapter-eltax",
+    "adapter-nta",
+    "adapter-implementing_bodies",
+    "adapter-pension",
+)
 VAULT = {"kek", "blind_index", "token_root"}
 
 
@@ -149,43 +156,46 @@ def test_rotate_rewrap_retire_a_kek_refused_with_counts_until_nothing_uses_it(se
     assert "current" in out
 
 
-def _made_before_nta(settings: Settings) -> None:
-    """Turn the keyrings where ``settings`` reads them into those of a deployment made before ``nta``."""
+def _made_before(settings: Settings, party: str = "nta") -> None:
+    """Turn the keyrings where ``settings`` reads them into those of a deployment made before ``party``."""
     for service in SERVICE_NAMES:
         path = settings.keyring_path_of(service)
-        if service in {"adapter-nta", "simulator-nta"}:
+        if service in {f"adapter-{party}", f"simulator-{party}"}:
             path.unlink()
             continue
         ring = read_keyring_file(path)
         for name in ring.names():
-            if name.owner == "nta":
+            if name.owner == party:
                 ring = ring.with_series(name, None)
         save_keyring(ring, path)
 
 
-def test_rotation_gives_a_recipient_added_since_the_keys_were_made_its_first_keys(tmp_path: Path) -> None:
+@pytest.mark.parametrize("party", ["nta", "implementing_bodies"])
+def test_rotation_gives_a_recipient_added_since_the_keys_were_made_its_first_keys(
+    tmp_path: Path, party: str
+) -> None:
     ceremony = tmp_path / "keys"
     production = Settings(environment=Environment.PRODUCTION, key_dir=ceremony)
     assert run(production, "init", "--out", str(ceremony))[0] == 0
-    _made_before_nta(production)
+    _made_before(production, party)
     kek_before = deployment_keyring(production).kek.current.key_id
-    with pytest.raises(Exception, match=r"renkei keys rotate --no-kek --seal nta"):
+    with pytest.raises(Exception, match=rf"renkei keys rotate --no-kek --seal {party}"):
         hub_keys(production)
 
-    code, out = run(production, "rotate", "--no-kek", "--seal", "nta", "--link", "nta", "--json")
+    code, out = run(production, "rotate", "--no-kek", "--seal", party, "--link", party, "--json")
     assert code == 0, out
-    assert json.loads(out)["rotated"] == ["seal.nta", "link.nta"]
-    hub = hub_keys(production)  # the hub now seals for nta
-    assert hub.sealing.for_recipient("nta") is not None
-    nta = adapter_keys(production, "nta")  # and the new adapter starts, with only its own keys
-    assert read_keyring_file(production.keyring_path_of("adapter-nta")).service == "adapter-nta"
-    assert nta is not None
+    assert json.loads(out)["rotated"] == [f"seal.{party}", f"link.{party}"]
+    hub = hub_keys(production)  # the hub now seals for the new party
+    assert hub.sealing.for_recipient(party) is not None
+    keys = adapter_keys(production, party)  # and the new adapter starts, with only its own keys
+    assert read_keyring_file(production.keyring_path_of(f"adapter-{party}")).service == f"adapter-{party}"
+    assert keys is not None
     assert deployment_keyring(production).kek.current.key_id == kek_before  # nothing else changed
 
 
 def test_development_gives_a_recipient_added_since_its_first_keys_on_start(settings: Settings) -> None:
     run(settings, "init")
-    _made_before_nta(settings)
+    _made_before(settings)
     kek_before = deployment_keyring(settings).kek.current.key_id
     hub_keys(settings)  # development adds what a newer renkei names, keeping every key there was
     assert adapter_keys(settings, "nta") is not None

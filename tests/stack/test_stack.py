@@ -6,9 +6,9 @@ maps): on this machine and in CI no Docker engine answers ``docker info``. Where
 so; running ``docker compose up`` on the real file there is not done by this test.
 
 The flow: ``up`` with the simulation and console profiles (broker-definitions, the three nodes,
-broker-init's import, init's migration and topology check, two hub workers, the five adapters, J-LIS
-twice, the four simulators, the console), each process its own health port; every health check passes.
-The test then plays the pension benefit system and the federation's loader (``renkei demo``'s nine flows,
+broker-init's import, init's migration and topology check, two hub workers, the six adapters, J-LIS
+twice, the five simulators, the console), each process its own health port; every health check passes.
+The test then plays the pension benefit system and the federation's loader (``renkei demo``'s ten flows,
 as the operator's environment): the simulated counterparts are paused (SIGSTOP) so that the faults land
 while every flow is under way; one hub worker is killed (SIGKILL) and restarted as ``restart:
 unless-stopped`` would, the broker node holding most connections is stopped, the counterparts resume, the

@@ -85,8 +85,8 @@ ADAPTERS = sorted(
 CORE_MODULES = ("wire", "mapping", "names", "service", "simulator", "errors")
 
 
-def test_the_adapters_are_the_five_counterparts() -> None:
-    assert ADAPTERS == ["eltax", "intermediate_server", "jlis", "nta", "pension"]
+def test_the_adapters_are_the_six_counterparts() -> None:
+    assert ADAPTERS == ["eltax", "implementing_bodies", "intermediate_server", "jlis", "nta", "pension"]
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
@@ -122,7 +122,7 @@ LINKED = sorted(name for name in ADAPTERS if ADAPTER_SPECS[name].link)
 
 
 def test_the_line_adapters_are_four() -> None:
-    assert LINKED == ["eltax", "intermediate_server", "jlis", "nta"]
+    assert LINKED == ["eltax", "implementing_bodies", "intermediate_server", "jlis", "nta"]
 
 
 @pytest.mark.parametrize("adapter", LINKED)

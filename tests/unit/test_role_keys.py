@@ -134,7 +134,14 @@ def test_the_hub_gets_the_vault_and_opens_only_what_is_sealed_for_it() -> None:
     keys = hub_keys_from(KEYRING)
     assert set(materials(keys.vault)) == vault_material(KEYRING)
     assert keys.unsealing.owner == "hub"
-    assert set(keys.sealing.recipients) == {"hub", "jlis", "intermediate_server", "eltax", "nta"}
+    assert set(keys.sealing.recipients) == {
+        "hub",
+        "jlis",
+        "intermediate_server",
+        "eltax",
+        "nta",
+        "implementing_bodies",
+    }
     held = set(materials(keys))
     assert not held & set().union(*(link_material(KEYRING, c) for c in COUNTERPARTS))
     assert not held & set().union(*(sealing_material(KEYRING, r) for r in RECIPIENTS if r != "hub"))

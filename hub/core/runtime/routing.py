@@ -12,6 +12,7 @@ from contracts.envelope import Envelope
 from contracts.messages.dependants import DependantsDeclarationSubmitted
 from contracts.messages.eltax import EltaxReceipt, PaymentReportRequested
 from contracts.messages.eltax_tokucho import EltaxTokuchoInbound, TokuchoNoticeRequested
+from contracts.messages.implementing_bodies import ClaimForwardingRequested, ForwardingReceipt
 from contracts.messages.intermediate_server import (
     CodeAcquisitionRequested,
     DuplicateDataChanged,
@@ -35,6 +36,7 @@ from hub.core.flows.eltax import (
     handle_tokucho_inbound,
     handle_tokucho_notice_request,
 )
+from hub.core.flows.implementing_bodies import handle_claim_forwarding_request, handle_forwarding_receipt
 from hub.core.flows.intermediate_server import (
     handle_code_acquisition,
     handle_code_acquisition_result,
@@ -111,6 +113,10 @@ HANDLERS: Mapping[tuple[str, int], Handler] = {
         WithholdingSlipRequested, handle_withholding_slip_request
     ),
     ("nta.receipt", 1): Typed(NtaReceipt, handle_nta_receipt),
+    ("pension.claim_forwarding.requested", 1): Typed(
+        ClaimForwardingRequested, handle_claim_forwarding_request
+    ),
+    ("implementing_bodies.receipt", 1): Typed(ForwardingReceipt, handle_forwarding_receipt),
     ("pension.code_acquisition.requested", 1): Typed(CodeAcquisitionRequested, handle_code_acquisition),
     ("intermediate_server.code_acquisition.result", 1): Typed(
         IsCodeAcquisitionResult, handle_code_acquisition_result

@@ -41,10 +41,10 @@ __all__ = [
     "retry_delay_ms",
 ]
 
-ADAPTERS: Final = ("jlis", "intermediate_server", "eltax", "nta", "pension")
+ADAPTERS: Final = ("jlis", "intermediate_server", "eltax", "nta", "implementing_bodies", "pension")
 """Adapters the hub routes work to, one queue each (年金給付システム included)."""
 
-COUNTERPARTS: Final = ("jlis", "intermediate_server", "eltax", "nta")
+COUNTERPARTS: Final = ("jlis", "intermediate_server", "eltax", "nta", "implementing_bodies")
 """Outside networks with a simulated counterpart: 住基ネット/J-LIS, 中間サーバー, eLTAX, 国税庁 (e-Tax)."""
 
 INGRESS_ROUTING_KEY: Final = "hub"

@@ -76,7 +76,7 @@ __all__ = [
     "save_keyring",
 ]
 
-RECIPIENTS: Final = ("hub", "jlis", "intermediate_server", "eltax", "nta")
+RECIPIENTS: Final = ("hub", "jlis", "intermediate_server", "eltax", "nta", "implementing_bodies")
 """Recipients that numbers may be sealed for, each with its own key pair (the pension system's adapter only
 seals dependants' numbers for the hub and is sent none)."""
 

@@ -32,7 +32,7 @@ __all__ = [
     "with_key_table",
 ]
 
-_HUB_SEALS_FOR: Final = ("hub", "jlis", "intermediate_server", "eltax", "nta")
+_HUB_SEALS_FOR: Final = ("hub", "jlis", "intermediate_server", "eltax", "nta", "implementing_bodies")
 """Recipients the hub seals numbers for: the counterparts' adapters, and itself (held candidates)."""
 
 
@@ -86,6 +86,12 @@ KEY_NEEDS: Final[Mapping[ServiceName, KeyNeeds]] = {
         links=("nta",),
         why="opens what the hub sealed for the National Tax Agency; never sends a number to the hub",
     ),
+    # A receipt of the other implementing bodies names claims by record_seq, never a number: nothing to seal.
+    "adapter-implementing_bodies": KeyNeeds(
+        unseals=("implementing_bodies",),
+        links=("implementing_bodies",),
+        why="opens what the hub sealed for the other implementing bodies; never sends a number to the hub",
+    ),
     "adapter-pension": KeyNeeds(seals_for=("hub",), why="seals dependants' numbers for the hub"),
     "simulator-jlis": KeyNeeds(links=("jlis",), why="its side of the J-LIS line"),
     "simulator-intermediate_server": KeyNeeds(
@@ -93,6 +99,9 @@ KEY_NEEDS: Final[Mapping[ServiceName, KeyNeeds]] = {
     ),
     "simulator-eltax": KeyNeeds(links=("eltax",), why="its side of the eLTAX line"),
     "simulator-nta": KeyNeeds(links=("nta",), why="its side of the National Tax Agency's line"),
+    "simulator-implementing_bodies": KeyNeeds(
+        links=("implementing_bodies",), why="its side of the other implementing bodies' line"
+    ),
     # Operator tools beside the hub: retention and re-wrap (vault), resolving and re-sealing holds (the
     # hub's own sealed values, opened and sealed again under the hub's current key).
     "operator": KeyNeeds(

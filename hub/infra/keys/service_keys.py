@@ -241,7 +241,7 @@ def hub_keys(settings: Settings) -> HubKeys:
 
 
 def adapter_keys(settings: Settings, adapter: str) -> AdapterKeys:
-    """The keys of ``adapter`` (``jlis``, ``intermediate_server``, ``eltax``, ``nta`` or ``pension``)."""
+    """The keys of ``adapter`` (a name of :data:`hub.infra.broker.topology.ADAPTERS`)."""
     return adapter_keys_of(keyring_of(settings, adapter_service(adapter)), adapter)
 
 
