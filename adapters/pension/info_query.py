@@ -21,13 +21,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Final
 
-from pydantic import ValidationError
-
 from adapters.pension._manifest import CodeAcquisitionManifest, InfoQueryManifest
-from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import ChunkPayload
-from adapters.pension.wire import InquiryRow, refuse_individual_numbers, row_refusal
-from adapters.records.csv import CsvCodec, csv_layout
+from adapters.pension.wire import ContractRows, InquiryRow
+from adapters.records.csv import csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
 from contracts.messages.common import ChunkInfo
@@ -96,7 +93,6 @@ ROW: Final = csv_layout(
 """One query's row, in the order of the header (every name is a column, every label the query's item)."""
 COLUMNS: Final = tuple(item.name for item in ROW.fields)
 """The header row, exactly."""
-_CODEC: Final = CsvCodec(ROW, reading=row_refusal)
 _BASIS: Final = ("current_item", "current_article", "legacy_item")
 
 
@@ -110,6 +106,9 @@ def _column(loc: Sequence[int | str]) -> str:
     return head
 
 
+_ROWS: Final = ContractRows(ROW, InfoQueryRecord, _column)
+
+
 def parse_query_row(fields: Sequence[str], line: int) -> InfoQueryRecord:
     """Validate one row of an information query file into the contract's record.
 
@@ -118,8 +117,7 @@ def parse_query_row(fields: Sequence[str], line: int) -> InfoQueryRecord:
         MalformedPensionFile: the row breaks the layout (:data:`ROW`) or the contract, naming the line and
             the column, never the value.
     """
-    refuse_individual_numbers(fields, COLUMNS, line)
-    values = _CODEC.decode_items(fields, line)
+    values = _ROWS.cells(fields, line)
     data: dict[str, Any] = {
         "record_seq": values["record_seq"],
         "query_ref": values["query_ref"],
@@ -131,13 +129,7 @@ def parse_query_row(fields: Sequence[str], line: int) -> InfoQueryRecord:
         "provider_org_code": values["provider_org_code"],
         "tax_year": values["tax_year"],
     }
-    try:
-        return InfoQueryRecord.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]  # the input is hidden (ContractModel); the message names the rule
-        problem = first["msg"].removeprefix("Value error, ")
-        column = _column(first["loc"])
-    raise MalformedPensionFile(problem, reason=Reason.BAD_FIELD, line=line, column=column)
+    return _ROWS.record(data, line)
 
 
 def format_query_row(record: InfoQueryRecord) -> list[str]:
@@ -153,9 +145,7 @@ def format_query_row(record: InfoQueryRecord) -> list[str]:
         "usage_number_kind": record.usage_number.kind,
         "usage_number": record.usage_number.value,
     }
-    cells = _CODEC.write_items(values, record.record_seq)
-    refuse_individual_numbers(cells, COLUMNS, None)
-    return cells
+    return _ROWS.write(values, record.record_seq)
 
 
 def code_payloads(manifest: CodeAcquisitionManifest, sealer: Sealer | None) -> ChunkPayload[InquiryRow]:

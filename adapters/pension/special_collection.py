@@ -22,13 +22,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Final
 
-from pydantic import ValidationError
-
 from adapters.pension._manifest import SpecialCollectionManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import ChunkPayload
-from adapters.pension.wire import refuse_individual_numbers, row_refusal
-from adapters.records.csv import CsvCodec, csv_layout
+from adapters.pension.wire import ContractRows
+from adapters.records.csv import csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
 from contracts.messages.common import ChunkInfo
@@ -94,7 +92,6 @@ ROW: Final = csv_layout(
 """One person's row, in the order of the header (every name is a column, every label the layout's item)."""
 COLUMNS: Final = tuple(item.name for item in ROW.fields)
 """The header row, exactly."""
-_CODEC: Final = CsvCodec(ROW, reading=row_refusal)
 _AMOUNT_NAMES: Final = frozenset(name for name, _ in _AMOUNTS)
 
 
@@ -108,6 +105,9 @@ def _column(loc: Sequence[int | str]) -> str:
     return head
 
 
+_ROWS: Final = ContractRows(ROW, TokuchoRecord, _column)
+
+
 def parse_notice_row(fields: Sequence[str], line: int) -> TokuchoRecord:
     """Validate one row of a special collection file into the contract's record.
 
@@ -116,21 +116,14 @@ def parse_notice_row(fields: Sequence[str], line: int) -> TokuchoRecord:
         MalformedPensionFile: the row breaks the layout (:data:`ROW`) or the contract, naming the line and
             the column, never the value.
     """
-    refuse_individual_numbers(fields, COLUMNS, line)
-    values = _CODEC.decode_items(fields, line)
+    values = _ROWS.cells(fields, line)
     data: dict[str, Any] = {
         name: value for name, value in values.items() if name not in _AMOUNT_NAMES and value is not None
     }
     data["usage_number"] = {"kind": values["usage_number_kind"], "value": values["usage_number"]}
     del data["usage_number_kind"]
     data["amounts"] = {name: values[name] for name in _AMOUNT_NAMES if values[name] is not None}
-    try:
-        return TokuchoRecord.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]  # the input is hidden (ContractModel); the message names the rule
-        problem = first["msg"].removeprefix("Value error, ")
-        column = _column(first["loc"])
-    raise MalformedPensionFile(problem, reason=Reason.BAD_FIELD, line=line, column=column)
+    return _ROWS.record(data, line)
 
 
 def check_category(manifest: SpecialCollectionManifest, record: TokuchoRecord, line: int) -> None:
@@ -163,9 +156,7 @@ def format_notice_row(record: TokuchoRecord) -> list[str]:
         "usage_number_kind": record.usage_number.kind,
         "usage_number": record.usage_number.value,
     }
-    cells = _CODEC.write_items(values, record.record_seq)
-    refuse_individual_numbers(cells, COLUMNS, None)
-    return cells
+    return _ROWS.write(values, record.record_seq)
 
 
 def notice_payloads(

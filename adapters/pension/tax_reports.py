@@ -25,13 +25,11 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from pydantic import ValidationError
-
 from adapters.pension._manifest import PaymentReportManifest, WithholdingSlipManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.mapping import ChunkPayload
-from adapters.pension.wire import refuse_individual_numbers, row_refusal
-from adapters.records.csv import CsvCodec, csv_layout
+from adapters.pension.wire import ContractRows
+from adapters.records.csv import csv_layout
 from adapters.records.fields import Field
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -178,9 +176,6 @@ COLUMNS: Final = tuple(item.name for item in ROW.fields)
 _SPOUSE: Final = ("spouse_usage_number_kind", "spouse_usage_number", "spouse_name")
 
 
-_CODEC: Final = CsvCodec(ROW, reading=row_refusal)
-
-
 def _column(loc: Sequence[int | str]) -> str:
     """The column a contract error's location points at (``usage_number.value`` → ``usage_number``)."""
     head = str(loc[0]) if loc else "record_seq"
@@ -197,6 +192,9 @@ def _column(loc: Sequence[int | str]) -> str:
         part = str(loc[2]) if len(loc) >= 3 else "usage_number"
         return f"dependant_{int(loc[1]) + 1}_{part}"
     return head
+
+
+_ROWS: Final = ContractRows(ROW, PaymentReportRecord, _column)
 
 
 def _group(values: Mapping[str, Any], names: Sequence[str], line: int) -> dict[str, Any] | None:
@@ -261,8 +259,7 @@ def parse_report_row(fields: Sequence[str], line: int) -> PaymentReportRecord:
         MalformedPensionFile: the row breaks the layout (:data:`ROW`) or the contract, naming the line and
             the column, never the value.
     """
-    refuse_individual_numbers(fields, COLUMNS, line)
-    values = _CODEC.decode_items(fields, line)
+    values = _ROWS.cells(fields, line)
     spouse = _group(values, _SPOUSE, line)
     data: dict[str, Any] = {
         "record_seq": values["record_seq"],
@@ -299,13 +296,7 @@ def parse_report_row(fields: Sequence[str], line: int) -> PaymentReportRecord:
         },
         "dependants": _dependant_entries(values, line),
     }
-    try:
-        return PaymentReportRecord.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]  # the input is hidden (ContractModel); the message names the rule
-        problem = first["msg"].removeprefix("Value error, ")
-        column = _column(first["loc"])
-    raise MalformedPensionFile(problem, reason=Reason.BAD_FIELD, line=line, column=column)
+    return _ROWS.record(data, line)
 
 
 def _section(values: Mapping[str, Any], n: int) -> dict[str, int] | None:
@@ -346,9 +337,7 @@ def format_report_row(record: PaymentReportRecord) -> list[str]:
         values[f"dependant_{k}_name"] = dependant.name
         values[f"dependant_{k}_kana_name"] = dependant.kana_name
         values[f"dependant_{k}_kind"] = dependant.kind
-    cells = _CODEC.write_items(values, record.record_seq)
-    refuse_individual_numbers(cells, COLUMNS, None)
-    return cells
+    return _ROWS.write(values, record.record_seq)
 
 
 def payment_report_payloads(

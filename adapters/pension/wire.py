@@ -16,12 +16,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from adapters.pension._manifest import (
     MAX_MANIFEST_BYTES,
@@ -32,7 +32,7 @@ from adapters.pension._manifest import (
     parse_manifest,
 )
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
-from adapters.records.csv import CsvLayout
+from adapters.records.csv import CsvCodec, CsvLayout
 from adapters.records.fields import Field, FieldType, Problem
 from contracts.messages.survival import MoveKind, PensionAction, SurvivalOutcome, UnmatchedReason
 from contracts.purpose_table import RefusalReason
@@ -48,6 +48,7 @@ __all__ = [
     "OUTCOME_COLUMNS",
     "OUTCOME_COLUMNS_V1",
     "REPORT_SUFFIX",
+    "ContractRows",
     "InquiryManifest",
     "InquiryRow",
     "Manifest",
@@ -359,3 +360,62 @@ def columns_table(layout: CsvLayout) -> str:
             f"{'yes' if item.required else 'no'} |"
         )
     return "\n".join(lines)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ContractRows(Generic[M]):
+    """A request file's row layout, read into a contract's record and written back from one.
+
+    Both ways a cell with the form of an Individual Number refuses the row, and every refusal names the line
+    and the column, never the value: a cell that breaks the layout (:func:`row_refusal`), then a record that
+    breaks the contract's rules, whose error location ``column`` turns into the column to name.
+
+    Args:
+        layout: the row's layout (the header is its item names, in order).
+        model: the contract's record.
+        column: the column a contract error's location points at.
+    """
+
+    def __init__(
+        self, layout: CsvLayout, model: type[M], column: Callable[[Sequence[int | str]], str]
+    ) -> None:
+        self.columns: Final = tuple(item.name for item in layout.fields)
+        self._codec = CsvCodec(layout, reading=row_refusal)
+        self._model, self._column = model, column
+
+    def cells(self, fields: Sequence[str], line: int) -> dict[str, Any]:
+        """The typed values of one row's cells, by column.
+
+        Raises:
+            IndividualNumberInFile: a cell holds a value with the form of an Individual Number.
+            MalformedPensionFile: a cell breaks the layout.
+        """
+        refuse_individual_numbers(fields, self.columns, line)
+        return self._codec.decode_items(fields, line)
+
+    def record(self, data: Mapping[str, Any], line: int) -> M:
+        """The contract's record from ``data``.
+
+        Raises:
+            MalformedPensionFile: the record breaks the contract's rules (``bad_field``).
+        """
+        try:
+            return self._model.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]  # the input is hidden (ContractModel); the message names the rule
+            problem = first["msg"].removeprefix("Value error, ")
+            column = self._column(first["loc"])
+        raise MalformedPensionFile(problem, reason=Reason.BAD_FIELD, line=line, column=column)
+
+    def write(self, values: Mapping[str, Any], record_no: int) -> list[str]:
+        """The cells of one row from ``{column: value}``, in header order.
+
+        Raises:
+            MalformedPensionFile: a value does not fit the layout.
+            IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
+        """
+        cells = self._codec.write_items(values, record_no)
+        refuse_individual_numbers(cells, self.columns, None)
+        return cells

@@ -51,6 +51,7 @@ from hub.ports.vault import Retention
 from hub.settings import Settings
 from tests.cli_approvals import approved_hold
 from tests.handler_context import handler_context
+from tests.pension_files import drain
 
 REGISTER_SIZE = 3_000
 AS_OF = date(2026, 11, 20)
@@ -82,17 +83,6 @@ def through_jlis(hub: LocalDeployment, query: Envelope, simulator: JlisSimulator
     (answer,) = simulator.handle(file)
     (result,) = adapter.from_counterpart(answer).to_hub
     return result
-
-
-def drain(adapter: PensionAdapter) -> list[Envelope]:
-    envelopes: list[Envelope] = []
-    for _ in range(100):
-        polled = adapter.poll()
-        if polled is None:
-            return envelopes
-        envelopes.extend(polled.output.to_hub)
-        adapter.acknowledge(polled.source)
-    raise AssertionError("never ran dry")
 
 
 def records(hub: LocalDeployment, action: str) -> list[dict[str, Any]]:

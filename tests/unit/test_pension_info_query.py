@@ -5,21 +5,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.pension import ExchangeDirectory, PensionAdapter, Reason
-from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, PensionFileProblem
+from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile
 from adapters.pension.info_query import COLUMNS, ROW, format_query_row, parse_query_row
 from adapters.pension.mapping import kind_correlation_id
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from adapters.pension.wire import InquiryRow, columns_table
-from contracts.envelope import Envelope
 from contracts.messages.intermediate_server import (
     CodeAcquisitionRecord,
     CodeAcquisitionRequested,
@@ -31,6 +28,7 @@ from contracts.messages.intermediate_server import (
 from contracts.purpose_table import FEDERATION, default_table
 from contracts.registry import decode, encode
 from contracts.usage_number import UsageNumber, UsageNumberKind
+from tests.pension_files import drain, fails_only_as_a_file_problem, report_of
 
 ROOT = Path(__file__).resolve().parents[2]
 KUMIAI = "m130001"
@@ -59,22 +57,6 @@ def query(seq: int, *, kind: InfoKind = InfoKind.LOCAL_TAX) -> InfoQueryRecord:
 def root(tmp_path: Path) -> Path:
     ExchangeDirectory(tmp_path / "pension")
     return tmp_path / "pension"
-
-
-def drain(adapter: PensionAdapter) -> list[Envelope]:
-    envelopes: list[Envelope] = []
-    for _ in range(100):
-        polled = adapter.poll()
-        if polled is None:
-            return envelopes
-        envelopes.extend(polled.output.to_hub)
-        adapter.acknowledge(polled.source)
-    raise AssertionError("the adapter never ran dry")
-
-
-def report_of(root: Path, name: str) -> dict[str, Any]:
-    report: dict[str, Any] = json.loads((root / "rejected" / (name + ".report.json")).read_text())
-    return report
 
 
 def test_a_code_acquisition_file_becomes_requests_of_its_batch(root: Path) -> None:
@@ -203,10 +185,4 @@ _CELL = st.text(alphabet=st.sampled_from(list("0123456789-abTMJ第条_ \u3000\x0
 @settings(max_examples=100)
 @given(st.lists(_CELL, min_size=len(COLUMNS), max_size=len(COLUMNS)) | st.lists(_CELL, max_size=20))
 def test_arbitrary_cells_fail_only_with_the_adapters_errors(cells: list[str]) -> None:
-    try:
-        parse_query_row(cells, 2)
-    except PensionFileProblem as exc:
-        failed: PensionFileProblem | None = exc
-    else:
-        failed = None
-    assert failed is None or failed.line == 2
+    fails_only_as_a_file_problem(parse_query_row, cells)

@@ -34,7 +34,7 @@ from adapters.pension.dependants import (
 )
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile
 from adapters.pension.simulator_kinds import PensionRequestsSimulator, distinct_count
-from contracts.envelope import Envelope, new_envelope
+from contracts.envelope import new_envelope
 from contracts.errors import ConfigurationError
 from contracts.individual_number import synthetic_individual_number
 from contracts.messages.common import ChunkInfo
@@ -59,6 +59,7 @@ from contracts.registry import decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.keys.keyring import generate_keyring
+from tests.pension_files import drain
 
 KEYRING = generate_keyring()
 
@@ -94,17 +95,6 @@ def declaration(seq: int, dependants: int = 2) -> DeclarationRow:
 def root(tmp_path: Path) -> Path:
     ExchangeDirectory(tmp_path / "pension")
     return tmp_path / "pension"
-
-
-def drain(adapter: PensionAdapter) -> list[Envelope]:
-    envelopes: list[Envelope] = []
-    for _ in range(100):
-        polled = adapter.poll()
-        if polled is None:
-            return envelopes
-        envelopes.extend(polled.output.to_hub)
-        adapter.acknowledge(polled.source)
-    raise AssertionError("the adapter never ran dry")
 
 
 # -- number acquisition -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from adapters.pension import (
     Reason,
 )
 from adapters.pension.mapping import NAMESPACE, SURVIVAL_CHECK_PURPOSE, batch_correlation_id
-from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
+from contracts.envelope import LegalBasis, Purpose, new_envelope
 from contracts.errors import ConfigurationError, UnknownMessageType, ValidationFailed, is_transient
 from contracts.individual_number import synthetic_individual_number
 from contracts.link import CounterpartFile, PollingAdapter
@@ -39,6 +39,7 @@ from contracts.messages.survival import (
 )
 from contracts.registry import Decoded, decode, encode, payload_dict
 from contracts.usage_number import UsageNumber, UsageNumberKind
+from tests.pension_files import drain
 
 CYCLE, AS_OF = "2026-12", date(2026, 11, 20)
 
@@ -60,18 +61,6 @@ def pension(root: Path) -> PensionSystemSimulator:
 
 def adapter_on(root: Path, chunk_records: int = 2, **kw) -> PensionAdapter:
     return PensionAdapter(ExchangeDirectory(root), chunk_records=chunk_records, **kw)
-
-
-def drain(adapter: PensionAdapter) -> list[Envelope]:
-    """Poll and acknowledge everything, as the host does; returns the envelopes."""
-    envelopes: list[Envelope] = []
-    for _ in range(1000):
-        polled = adapter.poll()
-        if polled is None:
-            return envelopes
-        envelopes.extend(polled.output.to_hub)
-        adapter.acknowledge(polled.source)
-    raise AssertionError("the adapter never ran dry")
 
 
 def test_the_adapter_is_a_polling_adapter(root):

@@ -16,12 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.pension import ExchangeDirectory, PensionAdapter, Reason
-from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, PensionFileProblem
+from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile
 from adapters.pension.mapping import kind_correlation_id
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from adapters.pension.special_collection import COLUMNS, ROW, format_notice_row, parse_notice_row
 from adapters.pension.wire import columns_table
-from contracts.envelope import Envelope
 from contracts.messages.eltax import (
     Sex,
     TokuchoAmounts,
@@ -32,6 +31,7 @@ from contracts.messages.eltax import (
 from contracts.purpose_table import FEDERATION, default_table
 from contracts.registry import decode, encode
 from contracts.usage_number import UsageNumber, UsageNumberKind
+from tests.pension_files import drain, fails_only_as_a_file_problem, report_of
 
 ROOT = Path(__file__).resolve().parents[2]
 C = TokuchoNoticeCode
@@ -79,17 +79,6 @@ def drop(
     )
 
 
-def drain(adapter: PensionAdapter) -> list[Envelope]:
-    envelopes: list[Envelope] = []
-    for _ in range(100):
-        polled = adapter.poll()
-        if polled is None:
-            return envelopes
-        envelopes.extend(polled.output.to_hub)
-        adapter.acknowledge(polled.source)
-    raise AssertionError("the adapter never ran dry")
-
-
 def rewrite(path: Path, content: bytes, **manifest_changes: Any) -> None:
     """Replace a dropped file's data (its manifest's checksum follows) and change manifest fields."""
     path.write_bytes(content)
@@ -97,11 +86,6 @@ def rewrite(path: Path, content: bytes, **manifest_changes: Any) -> None:
     manifest = json.loads(manifest_path.read_text())
     manifest.update(sha256=hashlib.sha256(content).hexdigest(), **manifest_changes)
     manifest_path.write_text(json.dumps(manifest))
-
-
-def report_of(root: Path, name: str) -> dict[str, Any]:
-    report: dict[str, Any] = json.loads((root / "rejected" / (name + ".report.json")).read_text())
-    return report
 
 
 def test_a_notice_file_becomes_chunked_messages_with_its_code_year_date_and_purpose(root: Path) -> None:
@@ -277,10 +261,4 @@ _CELL = st.text(alphabet=st.sampled_from(list("0123456789-ab_ヤ山 \u3000\x00ma
 @settings(max_examples=100)
 @given(st.lists(_CELL, min_size=len(COLUMNS), max_size=len(COLUMNS)) | st.lists(_CELL, max_size=40))
 def test_arbitrary_cells_fail_only_with_the_adapters_errors(cells: list[str]) -> None:
-    try:
-        parse_notice_row(cells, 2)
-    except PensionFileProblem as exc:
-        failed: PensionFileProblem | None = exc
-    else:
-        failed = None
-    assert failed is None or failed.line == 2
+    fails_only_as_a_file_problem(parse_notice_row, cells)

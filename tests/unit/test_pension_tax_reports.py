@@ -9,20 +9,18 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.pension import ExchangeDirectory, PensionAdapter, Reason
-from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, PensionFileProblem
+from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile
 from adapters.pension.kinds import REQUEST_KINDS
 from adapters.pension.mapping import kind_correlation_id
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from adapters.pension.tax_reports import COLUMNS, ROW, format_report_row, parse_report_row
 from adapters.pension.wire import columns_table
-from contracts.envelope import Envelope
 from contracts.messages.eltax import (
     DependantKind,
     PaymentAmounts,
@@ -37,6 +35,7 @@ from contracts.messages.nta import WithholdingSlipRequested
 from contracts.purpose_table import FEDERATION, default_table
 from contracts.registry import decode, encode
 from contracts.usage_number import UsageNumber, UsageNumberKind
+from tests.pension_files import drain, fails_only_as_a_file_problem, report_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYER = PaymentReportPayer(
@@ -100,22 +99,6 @@ def drop(
     method = getattr(PensionRequestsSimulator(root), KINDS[kind][2])
     path: Path = method(records, tax_year=2026, payer=PAYER, batch_id=batch_id, actor=actor)
     return path
-
-
-def drain(adapter: PensionAdapter) -> list[Envelope]:
-    envelopes: list[Envelope] = []
-    for _ in range(100):
-        polled = adapter.poll()
-        if polled is None:
-            return envelopes
-        envelopes.extend(polled.output.to_hub)
-        adapter.acknowledge(polled.source)
-    raise AssertionError("the adapter never ran dry")
-
-
-def report_of(root: Path, name: str) -> dict[str, Any]:
-    report: dict[str, Any] = json.loads((root / "rejected" / (name + ".report.json")).read_text())
-    return report
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -342,10 +325,4 @@ _CELL = st.text(alphabet=st.sampled_from(list("0123456789-abz_ヤ山 \u3000\x00t
 @settings(max_examples=100)
 @given(st.lists(_CELL, min_size=len(COLUMNS), max_size=len(COLUMNS)) | st.lists(_CELL, max_size=70))
 def test_arbitrary_cells_fail_only_with_the_adapters_errors(cells: list[str]) -> None:
-    try:
-        parse_report_row(cells, 2)
-    except PensionFileProblem as exc:
-        failed: PensionFileProblem | None = exc
-    else:
-        failed = None
-    assert failed is None or failed.line == 2
+    fails_only_as_a_file_problem(parse_report_row, cells)
