@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.usage_number import UsageNumber
 from hub.infra.audit.sql import ChainWriter, SqlAuditLog
+from hub.infra.db.tables.vault import subjects
 from hub.infra.db.uow import SqlUnitOfWorkFactory
 from hub.infra.keys.keyring import Keyring
 from hub.infra.vault.memo import MemoisingVault
-from hub.ports.vault import Retention, TokenScope
+from hub.ports.vault import AUDIT_SCOPE, Retention, TokenScope
 from tests import vault_fixtures as fx
 from tests.vault_fixtures import StatementCounter
 
@@ -102,3 +104,36 @@ def test_a_token_recorded_in_a_rolled_back_savepoint_is_recorded_again(
         uow.commit()
     with uows() as uow:
         assert uow.vault.subjects_of_tokens(REF, [token]) == {token: subject}
+
+
+def test_a_second_scope_asks_no_more_who_is_live_and_an_erased_person_has_no_token(
+    sqlite_engine: Engine, keyring: Keyring, people: People, count_statements
+) -> None:
+    links = people(6)
+    uows = factory(sqlite_engine, keyring)
+    with uows() as uow:
+        enrolled = uow.vault.enrol(links, retention=PENSION, source="test")
+        uow.commit()
+    erased = enrolled[links[0][0]]
+    with sqlite_engine.begin() as conn:  # erased in a transaction of its own, as the retention run does
+        conn.execute(update(subjects).where(subjects.c.id == erased).values(erased_at=datetime.now(UTC)))
+    everyone = list(enrolled.values())
+    counter: StatementCounter = count_statements(sqlite_engine)
+    with uows() as uow:
+        counter.reset()
+        audit = uow.vault.tokens(AUDIT_SCOPE, everyone)
+        first = [s for s in counter.statements if "FROM subjects" in s]
+        counter.reset()
+        refs = uow.vault.tokens(REF, everyone)
+        assert [s for s in counter.statements if "FROM subjects" in s] == []  # remembered from the first
+        assert len(first) == 1
+        assert erased not in audit
+        assert erased not in refs
+        assert set(refs) == set(audit) == set(everyone) - {erased}
+        vault = uow.vault
+        assert isinstance(vault, MemoisingVault)
+        vault.forget()  # as after a savepoint's rollback
+        counter.reset()
+        assert uow.vault.tokens(TokenScope("jlis.ref.dependant"), everyone).keys() == refs.keys()
+        assert len([s for s in counter.statements if "FROM subjects" in s]) == 1  # forgotten: asked again
+        uow.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -225,3 +226,27 @@ def test_a_digest_text_is_read_in_its_canonical_form_only(raw: bytes) -> None:
     assume(text.upper() != text)  # a text of digits alone (2-7) has no case to change
     with pytest.raises(ValueError, match="canonical"):
         digest_bytes(text.upper())
+
+
+@given(st.binary(min_size=0, max_size=80))
+def test_digest_text_is_base32_as_the_standard_library_writes_it(raw: bytes) -> None:
+    # SHA-256 digests take a path of their own (every record hash); any length must give the same text.
+    assert digest_text(raw) == base64.b32encode(raw).decode("ascii").rstrip("=").lower()
+
+
+@given(st.binary(min_size=32, max_size=32))
+def test_a_sha256_digest_text_is_base32_as_the_standard_library_writes_it(raw: bytes) -> None:
+    assert digest_text(raw) == base64.b32encode(raw).decode("ascii").rstrip("=").lower()
+    assert digest_bytes(digest_text(raw)) == raw
+
+
+def test_canonical_at_answers_each_moment_with_its_own_text() -> None:
+    # It remembers the last moment it formatted: an equal instant in another zone has the same text, a
+    # naive value (taken as UTC) is never equal to an aware one, and a different moment is formatted anew.
+    utc = datetime(2026, 4, 1, 0, 0, 0, 1, tzinfo=UTC)
+    assert canonical_at(utc) == "2026-04-01T00:00:00.000001Z"
+    assert canonical_at(utc.astimezone(timezone(timedelta(hours=9)))) == "2026-04-01T00:00:00.000001Z"
+    assert canonical_at(datetime(2026, 4, 1, 9, 0, 0, 1)) == "2026-04-01T09:00:00.000001Z"
+    assert canonical_at(datetime(2026, 4, 1, 9, 0, 0, 1, tzinfo=UTC)) == "2026-04-01T09:00:00.000001Z"
+    assert canonical_at(utc + timedelta(microseconds=1)) == "2026-04-01T00:00:00.000002Z"
+    assert canonical_at(datetime(999, 1, 2, tzinfo=UTC)) == "999-01-02T00:00:00.000000Z"

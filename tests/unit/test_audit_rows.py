@@ -92,3 +92,24 @@ def test_signatures_verify_only_with_the_trusted_key() -> None:
     assert signer.key_id == key_id_of(signer.public_key)
     assert len(signer.key_id) == 16
     assert "PRIVATE" not in repr(signer)
+
+
+def test_text_found_clean_before_still_masks_a_number_next_to_it() -> None:
+    # Texts without a number are remembered (most records repeat them); a number is never taken for one.
+    number = synthetic_individual_number().reveal()
+    clean = AccessRecord(actor="hub", action=AuditAction.ROUTED, purpose="p", details={"row": "ok", "n": "1"})
+    assert json.loads(record_values(clean, NOW)[0]["details"]) == {"n": "1", "row": "ok"}
+    assert json.loads(record_values(clean, NOW)[0]["details"]) == {"n": "1", "row": "ok"}
+    dirty = AccessRecord(
+        actor="hub", action=AuditAction.ROUTED, purpose=f"p {number}", details={"row": number, "n": "1"}
+    )
+    values, _ = record_values(dirty, NOW)
+    assert number not in json.dumps(values, default=str, ensure_ascii=False)
+    assert json.loads(values["details"]) == {
+        "n": "1",
+        "row": IndividualNumber.MASK,
+        REDACTED_KEY: "details.row,purpose",
+    }
+    again, _ = record_values(dirty, NOW)  # nothing of the first masking was remembered
+    assert again["details"] == values["details"]
+    assert again["purpose"] == f"p {IndividualNumber.MASK}"

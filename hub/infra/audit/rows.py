@@ -94,8 +94,30 @@ class StoredRecord:
         }
 
 
+_CLEAN_LIMIT: Final = 4_096
+_CLEAN_LONGEST: Final = 512
+_clean: set[str] = set()
+"""Texts already found to hold no number (purposes, legal bases, details): most records repeat them.
+
+Only texts without a number are remembered, so the cache never holds one; it is emptied when full.
+"""
+
+
 def _mask(text: str) -> str:
     return replace_spans(text, find_numbers(text), IndividualNumber.MASK)
+
+
+def _is_clean(text: str) -> bool:
+    """Tell whether ``text`` holds no number (:func:`holds_number`) and masking leaves it as it is."""
+    if text in _clean:
+        return True
+    if holds_number(text) or _mask(text) != text:
+        return False
+    if len(text) <= _CLEAN_LONGEST:
+        if len(_clean) >= _CLEAN_LIMIT:
+            _clean.clear()
+        _clean.add(text)
+    return True
 
 
 def record_values(record: AccessRecord, now: datetime) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -113,13 +135,16 @@ def record_values(record: AccessRecord, now: datetime) -> tuple[dict[str, Any], 
     redacted: list[str] = []
     for name in _FREE_TEXT:
         text = values[name]
-        if text is not None and holds_number(text):
+        if text is not None and not _is_clean(text) and holds_number(text):
             values[name] = _mask(text)
             redacted.append(name)
     details: dict[str, str] = {}
     for key, value in record.details.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise ValidationFailed("access record details map text to text")
+        if _is_clean(key) and _is_clean(value):
+            details[key] = value
+            continue
         if holds_number(key) or holds_number(value):
             redacted.append(f"details.{_mask(key)}")
         details[_mask(key)] = _mask(value)

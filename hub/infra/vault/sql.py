@@ -264,7 +264,7 @@ class SqlVault:
         result: dict[SubjectId, str] = {}
         now = self._store.now()
         for chunk in chunked(list(set(subjects)), self._chunk):
-            live = self._store.live(chunk)
+            live = self._live(chunk)
             if not live:
                 continue
             recorded = set(
@@ -293,6 +293,10 @@ class SqlVault:
                 # Two transactions may tokenise the same subject at once: the second insert is a no-op.
                 insert_rows(self._conn, tokens, fresh, ignore_duplicates=True)
         return result
+
+    def _live(self, chunk: Sequence[SubjectId]) -> list[SubjectId]:
+        """The subjects of ``chunk`` that exist and were not erased (read by :meth:`tokens`)."""
+        return self._store.live(chunk)
 
     def subjects_of_tokens(self, scope: TokenScope, tokens_: Sequence[str]) -> Mapping[str, SubjectId]:
         """Reverse of :meth:`tokens`; unknown tokens, and tokens of another scope, are absent."""
