@@ -7,11 +7,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapters.pension import PensionAdapter
-from adapters.pension.errors import PensionFileProblem
+from adapters.pension.errors import MalformedPensionFile, PensionFileProblem
 from contracts.envelope import Envelope
 
-__all__ = ["drain", "fails_only_as_a_file_problem", "report_of"]
+__all__ = ["assert_row_refused", "drain", "fails_only_as_a_file_problem", "report_of"]
 
 
 def drain(adapter: PensionAdapter) -> list[Envelope]:
@@ -41,3 +43,15 @@ def fails_only_as_a_file_problem(parse: Callable[[Sequence[str], int], object], 
     else:
         failed = None
     assert failed is None or failed.line == 2
+
+
+def assert_row_refused(
+    parse: Callable[[Sequence[str], int], object], cells: list[str], column: str, changed: dict[str, str]
+) -> None:
+    """Assert that a row is refused naming its line and ``column``, and never quoting a ``changed`` value."""
+    with pytest.raises(MalformedPensionFile) as info:
+        parse(cells, 7)
+    assert (info.value.line, info.value.column) == (7, column)
+    for value in changed.values():
+        if value:
+            assert value not in str(info.value)

@@ -17,11 +17,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+import pytest
+
 from adapters.jlis.names import request_file_name, result_file_name
 from adapters.jlis.wire import ResultRecord
+from contracts.errors import PermanentError
 from contracts.individual_number import synthetic_individual_number
 from contracts.link import CounterpartFile
 from contracts.messages.survival import MoveKind, SurvivalOutcome
+from contracts.redaction import find_numbers
 from hub.demo.deployment import LocalDeployment
 from tests.corpus.builders import jlis_result_file, splice_result_field
 
@@ -435,3 +439,13 @@ def implementing_bodies_cases(correlation: str) -> Iterator[LinkCase]:
     yield case("ib-field-injection", head("0", "1") + b"R,1,name'; DROP TABLE,R010\r\n")
     yield case("ib-field-holds-a-number", head("0", "1") + f"R,1,{number},R010\r\n".encode())
     yield case("ib-batch-injection", good.replace(b",cf-1,", b",cf'1,"))
+
+
+def assert_refused_with_its_reason(read: Callable[[CounterpartFile], object], case: LinkCase) -> None:
+    """Assert that reading the case's file is refused with one of its reasons, in words with no number."""
+    assert case.file is not None
+    with pytest.raises(PermanentError) as caught:
+        read(case.file)
+    assert caught.value.code in case.reasons, f"{caught.value.code}: {caught.value}"
+    assert str(caught.value)
+    assert not find_numbers(str(caught.value))
