@@ -17,24 +17,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from adapters import statutory
 from adapters.eltax.errors import EltaxFieldRefused, EltaxWireError
 from adapters.records.csv import CsvCodec, csv_layout
 from adapters.records.era import tax_year_from_reiwa, tax_year_to_reiwa
 from adapters.records.fields import Field, Problem, ProblemKind
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
-from adapters.statutory import (
-    Amounts,
-    Recipient,
-    birth_problems,
-    count_problems,
-    named_entries,
-    recipient_read,
-    recipient_values,
-    section_items,
-    section_values,
-    sections_read,
-)
+from adapters.statutory import Amounts, Recipient
 from contracts.individual_number import IndividualNumber
 
 __all__ = [
@@ -130,7 +120,7 @@ ROW: Final = csv_layout(
     f("birth_year", "受給者の生年月日 年", 2, T.DIGITS, padded=True),
     f("birth_month", "受給者の生年月日 月", 2, T.DIGITS, padded=True),
     f("birth_day", "受給者の生年月日 日", 2, T.DIGITS, padded=True),
-    *section_items(_SECTIONS, "所得税法第203条の3", source="D-code"),
+    *statutory.section_items(_SECTIONS, "所得税法第203条の3", source="D-code"),
     f("special_disabled", "本人 特別障害者", 1, T.FLAG, required=False),
     f("other_disabled", "本人 その他の障害者", 1, T.FLAG, required=False),
     f("elderly_self", "本人 老年者", 1, T.FILLER, required=False),
@@ -274,10 +264,10 @@ def _row_values(file: ReportFile, r: ReportRecord) -> dict[str, Any]:
         "payer_corporate_number": file.payer.corporate_number,
         "tax_year": year,
         "municipality_code": file.municipality_code,
-        **recipient_values(r),
+        **statutory.recipient_values(r),
         "recipient_number": r.recipient_number,
         "individual_number": r.individual_number,
-        **section_values(r.sections),
+        **statutory.section_values(r.sections),
     }
     values.update({name: True if getattr(r, name) else None for name in _FLAGS})
     values.update({name: getattr(r, name) for name in _COUNTS})
@@ -293,7 +283,7 @@ def _row_values(file: ReportFile, r: ReportRecord) -> dict[str, Any]:
 
 def record_rules(values: Mapping[str, Any]) -> list[Problem]:
     """The rules of a row that join several items (the items alone are checked by the codec)."""
-    found = birth_problems(values, _BY_NAME)
+    found = statutory.birth_problems(values, _BY_NAME)
     if values.get("spouse_number") is not None and values.get("spouse_name") is None:
         found.append(
             Problem(_BY_NAME["spouse_number"], "is only allowed with a name", ProblemKind.CONSISTENCY)
@@ -303,9 +293,9 @@ def record_rules(values: Mapping[str, Any]) -> list[Problem]:
             found.append(
                 Problem(_BY_NAME[f"dependant_{k}_kind"], "is required with a name", ProblemKind.REQUIRED)
             )
-    named = named_entries("dependant", 4, values, _BY_NAME, found)
-    minors = named_entries("minor", 4, values, _BY_NAME, found)
-    found += count_problems(values, _BY_NAME, named=named, minors=minors)
+    named = statutory.named_entries("dependant", 4, values, _BY_NAME, found)
+    minors = statutory.named_entries("minor", 4, values, _BY_NAME, found)
+    found += statutory.count_problems(values, _BY_NAME, named=named, minors=minors)
     seen: set[IndividualNumber] = set()
     for x in ROW.fields:
         if x.type is T.INDIVIDUAL_NUMBER and values.get(x.name) is not None:
@@ -360,8 +350,8 @@ def _record_of(v: Mapping[str, Any]) -> ReportRecord:
     counts: dict[str, Any] = {name: v.get(name) for name in _COUNTS}
     return ReportRecord(
         recipient_number=v["recipient_number"],
-        **recipient_read(v),
-        sections=sections_read(v, len(_SECTIONS)),
+        **statutory.recipient_read(v),
+        sections=statutory.sections_read(v, len(_SECTIONS)),
         individual_number=v.get("individual_number"),
         spouse=spouse,
         dependants=dependants,

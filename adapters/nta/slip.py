@@ -22,24 +22,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from adapters import statutory
 from adapters.nta.errors import NtaFieldRefused, NtaWireError
 from adapters.records.csv import CsvCodec, csv_layout
 from adapters.records.era import tax_year_from_reiwa, tax_year_to_reiwa
 from adapters.records.fields import Field, Problem, ProblemKind
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
-from adapters.statutory import (
-    Amounts,
-    Recipient,
-    birth_problems,
-    count_problems,
-    named_entries,
-    recipient_read,
-    recipient_values,
-    section_items,
-    section_values,
-    sections_read,
-)
+from adapters.statutory import Amounts, Recipient
 from contracts.individual_number import IndividualNumber, is_valid_individual_number
 
 __all__ = [
@@ -158,7 +148,7 @@ ROW: Final = csv_layout(
     f("birth_year", "生年月日 年", 2, T.DIGITS, padded=True, source="D"),
     f("birth_month", "生年月日 月", 2, T.DIGITS, padded=True, source="D"),
     f("birth_day", "生年月日 日", 2, T.DIGITS, padded=True, source="D"),
-    *section_items(SECTIONS, "法第203条の3", source="D"),
+    *statutory.section_items(SECTIONS, "法第203条の3", source="D"),
     _flag("special_disabled", "本人 特別障害者"),
     _flag("other_disabled", "本人 その他の障害者"),
     f("elderly_self", "本人 老年者", 1, T.FILLER, required=False, source="D"),
@@ -319,9 +309,9 @@ def _row_values(file: SlipFile, r: SlipRecord, line: int) -> dict[str, Any]:
         "payer_reference_2": payer.reference_number_2,
         "payer_corporate_number": payer.corporate_number,
         "tax_year": year,
-        **recipient_values(r),
+        **statutory.recipient_values(r),
         "individual_number": _written_number(r.individual_number),
-        **section_values(r.sections),
+        **statutory.section_values(r.sections),
     }
     values.update({name: bool(getattr(r, name)) for name in _FLAGS})
     values.update({name: getattr(r, name) for name in _COUNTS})
@@ -345,7 +335,7 @@ def _row_values(file: SlipFile, r: SlipRecord, line: int) -> dict[str, Any]:
 
 def record_rules(values: Mapping[str, Any]) -> list[Problem]:
     """The rules of a line that join several items (the items alone are checked by the codec)."""
-    found = birth_problems(values, _BY_NAME)
+    found = statutory.birth_problems(values, _BY_NAME)
     spouse_parts = ("spouse_kana", "spouse_category", "spouse_number")
     if values.get("spouse_name") is None:
         for name in spouse_parts:
@@ -354,9 +344,11 @@ def record_rules(values: Mapping[str, Any]) -> list[Problem]:
     elif values.get("spouse_category") is None:
         found.append(Problem(_BY_NAME["spouse_category"], "is required with a name", ProblemKind.REQUIRED))
     # Each person named needs its 区分 (resident, or which non-resident case).
-    named = named_entries("dependant", DEPENDANT_SLOTS, values, _BY_NAME, found, required="category")
-    minors = named_entries("minor", MINOR_SLOTS, values, _BY_NAME, found, required="category")
-    found += count_problems(values, _BY_NAME, named=named, minors=minors)
+    named = statutory.named_entries(
+        "dependant", DEPENDANT_SLOTS, values, _BY_NAME, found, required="category"
+    )
+    minors = statutory.named_entries("minor", MINOR_SLOTS, values, _BY_NAME, found, required="category")
+    found += statutory.count_problems(values, _BY_NAME, named=named, minors=minors)
     seen: set[IndividualNumber] = set()
     for name in sorted(NUMBER_ITEMS, key=lambda n: _BY_NAME[n].offset):
         number = values.get(name)
@@ -434,8 +426,8 @@ def _record_of(v: Mapping[str, Any]) -> SlipRecord:
     flags: dict[str, Any] = {name: bool(v.get(name)) for name in _FLAGS}
     counts: dict[str, Any] = {name: v.get(name) for name in _COUNTS}
     return SlipRecord(
-        **recipient_read(v),
-        sections=sections_read(v, len(SECTIONS)),
+        **statutory.recipient_read(v),
+        sections=statutory.sections_read(v, len(SECTIONS)),
         individual_number=v.get("individual_number"),
         spouse=spouse,
         dependants=dependants,
