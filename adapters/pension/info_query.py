@@ -17,13 +17,11 @@ Neither file ever carries an Individual Number (§5). The answers come back as J
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
 from adapters.pension._manifest import CodeAcquisitionManifest, InfoQueryManifest
-from adapters.pension.mapping import ChunkPayload
-from adapters.pension.wire import ContractRows, InquiryRow
+from adapters.pension.wire import ContractRows, InquiryRow, Location, usage_number_cells, usage_number_data
 from adapters.records.csv import csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -36,7 +34,6 @@ from contracts.messages.intermediate_server import (
     InfoQueryRequested,
 )
 from contracts.purpose_table import default_table
-from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumberKind
 
 __all__ = [
@@ -48,10 +45,10 @@ __all__ = [
     "QUERY_MESSAGE_TYPE",
     "QUERY_PURPOSE",
     "ROW",
-    "code_payloads",
+    "code_payload",
     "format_query_row",
     "parse_query_row",
-    "query_payloads",
+    "query_payload",
 ]
 
 CODE_KIND: Final = "code_acquisition"
@@ -96,32 +93,12 @@ COLUMNS: Final = tuple(item.name for item in ROW.fields)
 _BASIS: Final = ("current_item", "current_article", "legacy_item")
 
 
-def _column(loc: Sequence[int | str]) -> str:
-    """The column a contract error's location points at (``basis.current_item`` → ``basis_current_item``)."""
-    head = str(loc[0]) if loc else "record_seq"
-    if head == "usage_number":
-        return "usage_number_kind" if loc[-1] == "kind" else "usage_number"
-    if head == "basis" and len(loc) >= 2:
-        return f"basis_{loc[1]}"
-    return head
-
-
-_ROWS: Final = ContractRows(ROW, InfoQueryRecord, _column)
-
-
-def parse_query_row(fields: Sequence[str], line: int) -> InfoQueryRecord:
-    """Validate one row of an information query file into the contract's record.
-
-    Raises:
-        IndividualNumberInFile: a field holds a value with the form of an Individual Number.
-        MalformedPensionFile: the row breaks the layout (:data:`ROW`) or the contract, naming the line and
-            the column, never the value.
-    """
-    values = _ROWS.cells(fields, line)
-    data: dict[str, Any] = {
+def _nest(values: Mapping[str, Any], line: int) -> dict[str, Any]:
+    del line  # no rule across cells beyond the contract's
+    return {
         "record_seq": values["record_seq"],
         "query_ref": values["query_ref"],
-        "usage_number": {"kind": values["usage_number_kind"], "value": values["usage_number"]},
+        "usage_number": usage_number_data(values),
         "info_kind": values["info_kind"],
         "spi_code": values["spi_code"],
         "jimu_code": values["jimu_code"],
@@ -129,47 +106,44 @@ def parse_query_row(fields: Sequence[str], line: int) -> InfoQueryRecord:
         "provider_org_code": values["provider_org_code"],
         "tax_year": values["tax_year"],
     }
-    return _ROWS.record(data, line)
 
 
-def format_query_row(record: InfoQueryRecord) -> list[str]:
-    """The cells of one query, in :data:`COLUMNS` order (the pension system's side, and the tests').
-
-    Raises:
-        MalformedPensionFile: the record does not fit the layout.
-        IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
-    """
-    values: dict[str, Any] = {
+def _flatten(record: InfoQueryRecord) -> dict[str, Any]:
+    return {
         **record.model_dump(exclude={"usage_number", "basis"}),
         **{f"basis_{name}": getattr(record.basis, name) for name in _BASIS},
-        "usage_number_kind": record.usage_number.kind,
-        "usage_number": record.usage_number.value,
+        **usage_number_cells(record.usage_number),
     }
-    return _ROWS.write(values, record.record_seq)
 
 
-def code_payloads(manifest: CodeAcquisitionManifest, sealer: Sealer | None) -> ChunkPayload[InquiryRow]:
-    """How each chunk of a file becomes its ``pension.code_acquisition.requested`` payload (no number)."""
-    del sealer
-
-    def payload(chunk: ChunkInfo, batch: list[InquiryRow], _: uuid.UUID) -> CodeAcquisitionRequested:
-        del chunk
-        return CodeAcquisitionRequested(
-            batch_id=manifest.batch_id,
-            records=tuple(
-                CodeAcquisitionRecord(record_seq=r.record_seq, usage_number=r.usage_number) for r in batch
-            ),
-        )
-
-    return payload
+def _column(loc: Location) -> str | None:
+    """The column of a contract error in the basis (``basis.current_item`` → ``basis_current_item``)."""
+    return f"basis_{loc[1]}" if loc[0] == "basis" and len(loc) >= 2 else None
 
 
-def query_payloads(manifest: InfoQueryManifest, sealer: Sealer | None) -> ChunkPayload[InfoQueryRecord]:
-    """How each chunk of a file becomes its ``pension.info_query.requested`` payload (no number)."""
-    del sealer
+_ROWS: Final = ContractRows(ROW, InfoQueryRecord, nest=_nest, flatten=_flatten, column=_column)
+parse_query_row: Final = _ROWS.parse
+"""Validate one row of an information query file into the contract's record (:meth:`ContractRows.parse`)."""
+format_query_row: Final = _ROWS.format
+"""The cells of one query, in :data:`COLUMNS` order (:meth:`ContractRows.format`)."""
 
-    def payload(chunk: ChunkInfo, batch: list[InfoQueryRecord], _: uuid.UUID) -> InfoQueryRequested:
-        del chunk
-        return InfoQueryRequested(batch_id=manifest.batch_id, records=tuple(batch))
 
-    return payload
+def code_payload(
+    manifest: CodeAcquisitionManifest, chunk: ChunkInfo, batch: list[InquiryRow]
+) -> CodeAcquisitionRequested:
+    """The ``pension.code_acquisition.requested`` payload of one chunk (no number)."""
+    del chunk  # one batch, whatever its chunks
+    return CodeAcquisitionRequested(
+        batch_id=manifest.batch_id,
+        records=tuple(
+            CodeAcquisitionRecord(record_seq=r.record_seq, usage_number=r.usage_number) for r in batch
+        ),
+    )
+
+
+def query_payload(
+    manifest: InfoQueryManifest, chunk: ChunkInfo, batch: list[InfoQueryRecord]
+) -> InfoQueryRequested:
+    """The ``pension.info_query.requested`` payload of one chunk (no number)."""
+    del chunk  # one batch, whatever its chunks
+    return InfoQueryRequested(batch_id=manifest.batch_id, records=tuple(batch))

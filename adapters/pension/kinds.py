@@ -25,9 +25,10 @@ written by the writer registered for their message type (:data:`OUTCOME_WRITERS`
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
@@ -51,11 +52,12 @@ from adapters.pension.mapping import (
     SURVIVAL_CHECK_PURPOSE,
     ChunkPayload,
     chunk_envelopes,
-    inquiry_payloads,
+    inquiry_payload,
     survival_outcome_file,
 )
 from adapters.pension.wire import INQUIRY_COLUMNS, INQUIRY_KIND, parse_inquiry_row
 from contracts.envelope import Envelope, Purpose
+from contracts.messages.common import ChunkInfo
 from contracts.messages.dependants import DependantsDeclarationAcknowledged
 from contracts.messages.jlis_acquisition import NumberAcquisitionOutcomes
 from contracts.messages.survival import SurvivalCheckOutcomes
@@ -71,16 +73,33 @@ __all__ = [
     "RequestKind",
     "actor_refusal",
     "carries_numbers",
+    "number_free",
     "request_kind",
 ]
 
 OutcomeWriter = Callable[[Any, str | None], tuple[str, bytes, AnyManifest]]
 PayloadsBuilder = Callable[[Any, Sealer | None], ChunkPayload[Any]]
+R = TypeVar("R")
 NUMBER_BEARING_PREFIX: Final = dependants.DECLARATION_KIND + "."
 """A data file named so may hold numbers: whatever its fate, it never rests in ``rejected/``."""
 
 
-@dataclass(frozen=True, slots=True)
+def number_free(build: Callable[[Any, ChunkInfo, list[R]], BaseModel]) -> PayloadsBuilder:
+    """The payloads of a kind whose files carry no number: ``build(manifest, chunk, rows)``, no sealer."""
+
+    def payloads(manifest: Any, sealer: Sealer | None) -> ChunkPayload[R]:
+        del sealer  # nothing to seal
+
+        def payload(chunk: ChunkInfo, batch: list[R], message_id: uuid.UUID) -> BaseModel:
+            del message_id  # no number is bound to it
+            return build(manifest, chunk, batch)
+
+        return payload
+
+    return payloads
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RequestKind:
     """One kind of request file.
 
@@ -88,22 +107,23 @@ class RequestKind:
         kind: the manifest's ``kind``.
         columns: the header row, exactly.
         parse_row: validates one row (fields, physical line) into a typed row with a ``record_seq``.
-        number_columns: the columns where an Individual Number may stand (empty: none anywhere).
-        delete_after_publishing: delete the data file (keeping its manifest in ``processed/``) instead of
-            moving it to ``processed/``, once its messages are confirmed.
         message_type: the message each chunk becomes (schema version 1).
         purpose: the purpose its messages declare (the purpose table's for ``message_type``).
-        payloads: ``payloads(manifest, sealer)`` tells how each chunk of that file becomes its payload.
+        payloads: ``payloads(manifest, sealer)`` tells how each chunk of that file becomes its payload
+            (:func:`number_free` for every kind but the one that carries numbers).
+        number_columns: the columns where an Individual Number may stand (empty, the default: none anywhere).
+        delete_after_publishing: delete the data file (keeping its manifest in ``processed/``) instead of
+            moving it to ``processed/``, once its messages are confirmed (default: moved).
     """
 
     kind: str
     columns: Sequence[str]
     parse_row: Callable[[Sequence[str], int], Any]
-    number_columns: frozenset[str]
-    delete_after_publishing: bool
     message_type: str
     purpose: Purpose
     payloads: PayloadsBuilder
+    number_columns: frozenset[str] = frozenset()
+    delete_after_publishing: bool = False
     row_check: Callable[[Any, Any, int], None] | None = None
     """``row_check(manifest, row, line)``: a rule that needs the manifest as well as the row (raises
     :class:`~adapters.pension.errors.MalformedPensionFile`); ``None`` where the row's own rules are all."""
@@ -163,21 +183,17 @@ REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
             kind=INQUIRY_KIND,
             columns=INQUIRY_COLUMNS,
             parse_row=parse_inquiry_row,
-            number_columns=frozenset(),
-            delete_after_publishing=False,
             message_type=INQUIRY_MESSAGE_TYPE,
             purpose=SURVIVAL_CHECK_PURPOSE,
-            payloads=inquiry_payloads,
+            payloads=number_free(inquiry_payload),
         ),
         RequestKind(
             kind=acquisition.ACQUISITION_KIND,
             columns=acquisition.ACQUISITION_COLUMNS,
             parse_row=acquisition.parse_acquisition_row,
-            number_columns=frozenset(),
-            delete_after_publishing=False,
             message_type=acquisition.REQUEST_MESSAGE_TYPE,
             purpose=acquisition.NUMBER_ACQUISITION_PURPOSE,
-            payloads=acquisition.acquisition_payloads,
+            payloads=number_free(acquisition.acquisition_payload),
         ),
         RequestKind(
             kind=dependants.DECLARATION_KIND,
@@ -193,52 +209,42 @@ REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
             kind=tax_reports.PAYMENT_REPORT_KIND,
             columns=tax_reports.COLUMNS,
             parse_row=tax_reports.parse_report_row,
-            number_columns=frozenset(),
-            delete_after_publishing=False,
             message_type=tax_reports.PAYMENT_REPORT_MESSAGE_TYPE,
             purpose=tax_reports.PAYMENT_REPORT_PURPOSE,
-            payloads=tax_reports.payment_report_payloads,
+            payloads=number_free(tax_reports.payment_report_payload),
         ),
         RequestKind(
             kind=tax_reports.WITHHOLDING_SLIP_KIND,
             columns=tax_reports.COLUMNS,
             parse_row=tax_reports.parse_report_row,
-            number_columns=frozenset(),
-            delete_after_publishing=False,
             message_type=tax_reports.WITHHOLDING_SLIP_MESSAGE_TYPE,
             purpose=tax_reports.WITHHOLDING_SLIP_PURPOSE,
-            payloads=tax_reports.withholding_slip_payloads,
+            payloads=number_free(tax_reports.withholding_slip_payload),
         ),
         RequestKind(
             kind=special_collection.KIND,
             columns=special_collection.COLUMNS,
             parse_row=special_collection.parse_notice_row,
-            number_columns=frozenset(),
-            delete_after_publishing=False,
             message_type=special_collection.MESSAGE_TYPE,
             purpose=special_collection.PURPOSE,
-            payloads=special_collection.notice_payloads,
+            payloads=number_free(special_collection.notice_payload),
             row_check=special_collection.check_category,
         ),
         RequestKind(
             kind=info_query.CODE_KIND,
             columns=INQUIRY_COLUMNS,
             parse_row=parse_inquiry_row,
-            number_columns=frozenset(),
-            delete_after_publishing=False,
             message_type=info_query.CODE_MESSAGE_TYPE,
             purpose=info_query.CODE_PURPOSE,
-            payloads=info_query.code_payloads,
+            payloads=number_free(info_query.code_payload),
         ),
         RequestKind(
             kind=info_query.QUERY_KIND,
             columns=info_query.COLUMNS,
             parse_row=info_query.parse_query_row,
-            number_columns=frozenset(),
-            delete_after_publishing=False,
             message_type=info_query.QUERY_MESSAGE_TYPE,
             purpose=info_query.QUERY_PURPOSE,
-            payloads=info_query.query_payloads,
+            payloads=number_free(info_query.query_payload),
         ),
     )
 }

@@ -54,7 +54,6 @@ from contracts.messages.survival import (
 )
 from contracts.purpose_table import default_table
 from contracts.registry import payload_dict
-from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber
 
 __all__ = [
@@ -69,7 +68,7 @@ __all__ = [
     "chunk_count",
     "chunk_envelopes",
     "chunk_message_id",
-    "inquiry_payloads",
+    "inquiry_payload",
     "kind_correlation_id",
     "outcome_record",
     "outcome_row",
@@ -212,22 +211,14 @@ def chunk_envelopes(
         )
 
 
-def inquiry_payloads(manifest: InquiryManifest, sealer: Sealer | None) -> ChunkPayload[InquiryRow]:
-    """How each chunk of a request becomes its ``pension.survival_inquiry.requested`` payload.
-
-    ``sealer`` is not used: these files carry no number.
-    """
-    del sealer
-
-    def payload(chunk: ChunkInfo, batch: list[InquiryRow], _: uuid.UUID) -> SurvivalInquiryRequested:
-        records = tuple(
-            SurvivalInquiryRecord(record_seq=r.record_seq, usage_number=r.usage_number) for r in batch
-        )
-        return SurvivalInquiryRequested(
-            chunk=chunk, cycle=manifest.cycle, as_of=manifest.as_of, records=records
-        )
-
-    return payload
+def inquiry_payload(
+    manifest: InquiryManifest, chunk: ChunkInfo, batch: list[InquiryRow]
+) -> SurvivalInquiryRequested:
+    """The ``pension.survival_inquiry.requested`` payload of one chunk of a request (no number)."""
+    records = tuple(
+        SurvivalInquiryRecord(record_seq=r.record_seq, usage_number=r.usage_number) for r in batch
+    )
+    return SurvivalInquiryRequested(chunk=chunk, cycle=manifest.cycle, as_of=manifest.as_of, records=records)
 
 
 def outcome_row(record: SurvivalOutcomeRecord) -> OutcomeRow:

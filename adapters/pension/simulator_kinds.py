@@ -8,7 +8,7 @@ bitmap of ``record_seq``, not the rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,6 +24,7 @@ from adapters.pension._manifest import (
     DependantsManifest,
     InfoQueryManifest,
     PaymentReportManifest,
+    RequestManifest,
     SpecialCollectionManifest,
     WithholdingSlipManifest,
 )
@@ -82,16 +83,13 @@ class PensionRequestsSimulator(PensionSide):
 
         ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the federation's).
         """
-        name = request_file_name(acquisition.ACQUISITION_KIND, batch_id)
-        cells = (acquisition.format_acquisition_row(r) for r in rows)
-        return self._drop(
-            name,
-            acquisition.ACQUISITION_COLUMNS,
-            cells,
+        return self._drop_kind(
+            acquisition.ACQUISITION_KIND,
             AcquisitionManifest,
+            acquisition.ACQUISITION_COLUMNS,
+            (acquisition.format_acquisition_row(r) for r in rows),
             batch_id=batch_id,
             actor=actor,
-            kind=acquisition.ACQUISITION_KIND,
             as_of=as_of,
         )
 
@@ -108,16 +106,13 @@ class PensionRequestsSimulator(PensionSide):
 
         ``actor``: the 構成組合 on whose behalf (事務(2) is theirs alone); ``None`` writes version 1.
         """
-        name = request_file_name(dependants.DECLARATION_KIND, batch_id)
-        cells = (dependants.format_declaration_row(r) for r in rows)
-        return self._drop(
-            name,
-            dependants.DECLARATION_COLUMNS,
-            cells,
+        return self._drop_kind(
+            dependants.DECLARATION_KIND,
             DependantsManifest,
+            dependants.DECLARATION_COLUMNS,
+            (dependants.format_declaration_row(r) for r in rows),
             batch_id=batch_id,
             actor=actor,
-            kind=dependants.DECLARATION_KIND,
             tax_year=tax_year,
             filing_deadline=filing_deadline,
         )
@@ -176,14 +171,13 @@ class PensionRequestsSimulator(PensionSide):
         actor: str | None = None,
     ) -> Path:
         """Write one special collection notice (事務(7), to municipalities through eLTAX) and its manifest."""
-        return self._drop(
-            request_file_name(special_collection.KIND, batch_id),
+        return self._drop_kind(
+            special_collection.KIND,
+            SpecialCollectionManifest,
             special_collection.COLUMNS,
             (special_collection.format_notice_row(r) for r in records),
-            SpecialCollectionManifest,
             batch_id=batch_id,
             actor=actor,
-            kind=special_collection.KIND,
             notice_code=notice_code,
             fiscal_year=fiscal_year,
             created_on=created_on,
@@ -193,28 +187,26 @@ class PensionRequestsSimulator(PensionSide):
         self, rows: Iterable[InquiryRow], *, batch_id: str, actor: str | None = None
     ) -> Path:
         """Write a code acquisition request (符号取得, 事務(10)) and its manifest; returns the file's path."""
-        return self._drop(
-            request_file_name(info_query.CODE_KIND, batch_id),
+        return self._drop_kind(
+            info_query.CODE_KIND,
+            CodeAcquisitionManifest,
             INQUIRY_COLUMNS,
             (format_inquiry_row(r) for r in rows),
-            CodeAcquisitionManifest,
             batch_id=batch_id,
             actor=actor,
-            kind=info_query.CODE_KIND,
         )
 
     def drop_info_queries(
         self, records: Iterable[InfoQueryRecord], *, batch_id: str, actor: str | None = None
     ) -> Path:
         """Write an information query request (情報照会, 事務(9), a 構成組合 as actor) with its manifest."""
-        return self._drop(
-            request_file_name(info_query.QUERY_KIND, batch_id),
+        return self._drop_kind(
+            info_query.QUERY_KIND,
+            InfoQueryManifest,
             info_query.COLUMNS,
             (info_query.format_query_row(r) for r in records),
-            InfoQueryManifest,
             batch_id=batch_id,
             actor=actor,
-            kind=info_query.QUERY_KIND,
         )
 
     def _drop_tax_reports(
@@ -228,17 +220,31 @@ class PensionRequestsSimulator(PensionSide):
         batch_id: str,
         actor: str | None,
     ) -> Path:
-        return self._drop(
-            request_file_name(kind, batch_id),
+        return self._drop_kind(
+            kind,
+            model,
             tax_reports.COLUMNS,
             (tax_reports.format_report_row(r) for r in records),
-            model,
             batch_id=batch_id,
             actor=actor,
-            kind=kind,
             tax_year=tax_year,
             payer=payer,
         )
+
+    def _drop_kind(
+        self,
+        kind: str,
+        model: Callable[..., RequestManifest],
+        columns: Sequence[str],
+        rows: Iterable[Sequence[str]],
+        *,
+        batch_id: str,
+        actor: str | None,
+        **fields: Any,
+    ) -> Path:
+        """Write a request file of ``kind``, named as :func:`request_file_name` says, and its manifest."""
+        name = request_file_name(kind, batch_id)
+        return self._drop(name, columns, rows, model, batch_id=batch_id, actor=actor, kind=kind, **fields)
 
     # -- answers -------------------------------------------------------------------------------------
 

@@ -18,14 +18,12 @@ value: the layout (:data:`ROW`, against the shared field engine :mod:`adapters.r
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
 from adapters.pension._manifest import SpecialCollectionManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import ChunkPayload
-from adapters.pension.wire import ContractRows
+from adapters.pension.wire import ContractRows, Location, usage_number_cells, usage_number_data
 from adapters.records.csv import csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -38,7 +36,6 @@ from contracts.messages.eltax import (
     TokuchoRecord,
 )
 from contracts.purpose_table import default_table
-from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumberKind
 
 __all__ = [
@@ -49,7 +46,7 @@ __all__ = [
     "ROW",
     "check_category",
     "format_notice_row",
-    "notice_payloads",
+    "notice_payload",
     "parse_notice_row",
 ]
 
@@ -95,35 +92,37 @@ COLUMNS: Final = tuple(item.name for item in ROW.fields)
 _AMOUNT_NAMES: Final = frozenset(name for name, _ in _AMOUNTS)
 
 
-def _column(loc: Sequence[int | str]) -> str:
-    """The column a contract error's location points at (``amounts.collected`` → ``collected``)."""
-    head = str(loc[0]) if loc else "usage_number_kind"
-    if head == "usage_number":
-        return "usage_number_kind" if loc[-1] == "kind" else "usage_number"
-    if head == "amounts" and len(loc) >= 2:
-        return str(loc[1])
-    return head
-
-
-_ROWS: Final = ContractRows(ROW, TokuchoRecord, _column)
-
-
-def parse_notice_row(fields: Sequence[str], line: int) -> TokuchoRecord:
-    """Validate one row of a special collection file into the contract's record.
-
-    Raises:
-        IndividualNumberInFile: a field holds a value with the form of an Individual Number.
-        MalformedPensionFile: the row breaks the layout (:data:`ROW`) or the contract, naming the line and
-            the column, never the value.
-    """
-    values = _ROWS.cells(fields, line)
+def _nest(values: Mapping[str, Any], line: int) -> dict[str, Any]:
+    del line  # no rule across cells beyond the contract's
     data: dict[str, Any] = {
         name: value for name, value in values.items() if name not in _AMOUNT_NAMES and value is not None
     }
-    data["usage_number"] = {"kind": values["usage_number_kind"], "value": values["usage_number"]}
+    data["usage_number"] = usage_number_data(values)
     del data["usage_number_kind"]
     data["amounts"] = {name: values[name] for name in _AMOUNT_NAMES if values[name] is not None}
-    return _ROWS.record(data, line)
+    return data
+
+
+def _flatten(record: TokuchoRecord) -> dict[str, Any]:
+    return {
+        **record.model_dump(exclude={"usage_number", "amounts"}),
+        **record.amounts.model_dump(),
+        **usage_number_cells(record.usage_number),
+    }
+
+
+def _column(loc: Location) -> str | None:
+    """The column a contract error in the amounts points at (``amounts.collected`` → ``collected``)."""
+    return str(loc[1]) if loc[0] == "amounts" and len(loc) >= 2 else None
+
+
+_ROWS: Final = ContractRows(
+    ROW, TokuchoRecord, nest=_nest, flatten=_flatten, column=_column, whole="usage_number_kind"
+)
+parse_notice_row: Final = _ROWS.parse
+"""Validate one row of a special collection file into the contract's record (:meth:`ContractRows.parse`)."""
+format_notice_row: Final = _ROWS.format
+"""The cells of one record, in :data:`COLUMNS` order (:meth:`ContractRows.format`)."""
 
 
 def check_category(manifest: SpecialCollectionManifest, record: TokuchoRecord, line: int) -> None:
@@ -143,35 +142,14 @@ def check_category(manifest: SpecialCollectionManifest, record: TokuchoRecord, l
         )
 
 
-def format_notice_row(record: TokuchoRecord) -> list[str]:
-    """The cells of one record, in :data:`COLUMNS` order (the pension system's side, and the tests').
-
-    Raises:
-        MalformedPensionFile: the record does not fit the layout.
-        IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
-    """
-    values: dict[str, Any] = {
-        **record.model_dump(exclude={"usage_number", "amounts"}),
-        **record.amounts.model_dump(),
-        "usage_number_kind": record.usage_number.kind,
-        "usage_number": record.usage_number.value,
-    }
-    return _ROWS.write(values, record.record_seq)
-
-
-def notice_payloads(
-    manifest: SpecialCollectionManifest, sealer: Sealer | None
-) -> ChunkPayload[TokuchoRecord]:
-    """How each chunk of a file becomes its ``pension.tokucho.notice_requested`` payload (no number)."""
-    del sealer
-
-    def payload(chunk: ChunkInfo, batch: list[TokuchoRecord], _: uuid.UUID) -> TokuchoNoticeRequested:
-        return TokuchoNoticeRequested(
-            chunk=chunk,
-            notice_code=manifest.notice_code,
-            fiscal_year=manifest.fiscal_year,
-            created_on=manifest.created_on,
-            records=tuple(batch),
-        )
-
-    return payload
+def notice_payload(
+    manifest: SpecialCollectionManifest, chunk: ChunkInfo, batch: list[TokuchoRecord]
+) -> TokuchoNoticeRequested:
+    """The ``pension.tokucho.notice_requested`` payload of one chunk (no number)."""
+    return TokuchoNoticeRequested(
+        chunk=chunk,
+        notice_code=manifest.notice_code,
+        fiscal_year=manifest.fiscal_year,
+        created_on=manifest.created_on,
+        records=tuple(batch),
+    )

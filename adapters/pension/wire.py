@@ -68,6 +68,9 @@ __all__ = [
     "parse_outcome_row",
     "refuse_individual_numbers",
     "row_refusal",
+    "usage_number_cells",
+    "usage_number_column",
+    "usage_number_data",
 ]
 
 FORMAT_VERSION: Final = 2
@@ -363,44 +366,70 @@ def columns_table(layout: CsvLayout) -> str:
 
 
 M = TypeVar("M", bound=BaseModel)
+Location = Sequence[int | str]
+"""Where a contract error points inside the record (pydantic's ``loc``: ``("basis", "current_item")``)."""
+
+
+def usage_number_data(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A usage number's data from its cells ``<prefix>usage_number_kind`` and ``<prefix>usage_number``."""
+    return {"kind": values[f"{prefix}usage_number_kind"], "value": values[f"{prefix}usage_number"]}
+
+
+def usage_number_cells(usage: UsageNumber, prefix: str = "") -> dict[str, Any]:
+    """A usage number's two cells (the inverse of :func:`usage_number_data`)."""
+    return {f"{prefix}usage_number_kind": usage.kind, f"{prefix}usage_number": usage.value}
+
+
+def usage_number_column(loc: Location, prefix: str = "") -> str:
+    """The cell a contract error inside a usage number points at: its kind's, or its value's."""
+    return f"{prefix}usage_number_kind" if loc and loc[-1] == "kind" else f"{prefix}usage_number"
 
 
 class ContractRows(Generic[M]):
     """A request file's row layout, read into a contract's record and written back from one.
 
-    Both ways a cell with the form of an Individual Number refuses the row, and every refusal names the line
-    and the column, never the value: a cell that breaks the layout (:func:`row_refusal`), then a record that
-    breaks the contract's rules, whose error location ``column`` turns into the column to name.
+    A kind says how its flat cells nest into the record (``nest``) and back (``flatten``); the rest is the
+    same for every kind. Both ways a cell with the form of an Individual Number refuses the row, and every
+    refusal names the line and the column, never the value: a cell that breaks the layout
+    (:func:`row_refusal`), a rule across cells that ``nest`` checks, then a record that breaks the contract's
+    rules, whose error location turns into the column to name. The record's ``usage_number`` is the cells
+    ``usage_number_kind`` and ``usage_number`` in every kind.
 
     Args:
-        layout: the row's layout (the header is its item names, in order).
+        layout: the row's layout (the header is its item names, in order; ``record_seq`` among them).
         model: the contract's record.
-        column: the column a contract error's location points at.
+        nest: ``nest(values, line)``: the record's data from the row's typed cells, by column.
+        flatten: ``flatten(record)``: the cells' values, by column, from a record.
+        column: the column a contract error inside one of the record's groups points at; ``None`` for a
+            location whose head is the column (a group ``column`` leaves alone). Default: always ``None``.
+        whole: the column a rule of the whole record (an error without a location) is reported against.
     """
 
     def __init__(
-        self, layout: CsvLayout, model: type[M], column: Callable[[Sequence[int | str]], str]
+        self,
+        layout: CsvLayout,
+        model: type[M],
+        *,
+        nest: Callable[[Mapping[str, Any], int], Mapping[str, Any]],
+        flatten: Callable[[M], Mapping[str, Any]],
+        column: Callable[[Location], str | None] = lambda loc: None,
+        whole: str = "record_seq",
     ) -> None:
         self.columns: Final = tuple(item.name for item in layout.fields)
         self._codec = CsvCodec(layout, reading=row_refusal)
-        self._model, self._column = model, column
+        self._model, self._nest, self._flatten = model, nest, flatten
+        self._group_column, self._whole = column, whole
 
-    def cells(self, fields: Sequence[str], line: int) -> dict[str, Any]:
-        """The typed values of one row's cells, by column.
+    def parse(self, fields: Sequence[str], line: int) -> M:
+        """Validate one row into the contract's record.
 
         Raises:
             IndividualNumberInFile: a cell holds a value with the form of an Individual Number.
-            MalformedPensionFile: a cell breaks the layout.
+            MalformedPensionFile: the row breaks the layout or the contract, naming the line and the
+                column, never the value.
         """
         refuse_individual_numbers(fields, self.columns, line)
-        return self._codec.decode_items(fields, line)
-
-    def record(self, data: Mapping[str, Any], line: int) -> M:
-        """The contract's record from ``data``.
-
-        Raises:
-            MalformedPensionFile: the record breaks the contract's rules (``bad_field``).
-        """
+        data = self._nest(self._codec.decode_items(fields, line), line)
         try:
             return self._model.model_validate(data)
         except ValidationError as exc:
@@ -409,13 +438,21 @@ class ContractRows(Generic[M]):
             column = self._column(first["loc"])
         raise MalformedPensionFile(problem, reason=Reason.BAD_FIELD, line=line, column=column)
 
-    def write(self, values: Mapping[str, Any], record_no: int) -> list[str]:
-        """The cells of one row from ``{column: value}``, in header order.
+    def format(self, record: M) -> list[str]:
+        """The cells of one record, in header order (the pension system's side, and the tests').
 
         Raises:
-            MalformedPensionFile: a value does not fit the layout.
+            MalformedPensionFile: the record does not fit the layout.
             IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
         """
-        cells = self._codec.write_items(values, record_no)
+        values = self._flatten(record)
+        cells = self._codec.write_items(values, values["record_seq"])
         refuse_individual_numbers(cells, self.columns, None)
         return cells
+
+    def _column(self, loc: Location) -> str:
+        if not loc:
+            return self._whole
+        if loc[0] == "usage_number":
+            return usage_number_column(loc)
+        return self._group_column(loc) or str(loc[0])
