@@ -24,7 +24,7 @@ import errno
 import hashlib
 import logging
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -41,7 +41,7 @@ from adapters.pension._fs import (
 )
 from adapters.pension._manifest import AnyManifest, RequestManifest, manifest_holds_a_number
 from adapters.pension._quarantine import Quarantine, Rejection
-from adapters.pension._reader import check_integrity, iter_rows, run_to_end
+from adapters.pension._reader import check_integrity, iter_rows
 from adapters.pension.errors import (
     AcknowledgeRefused,
     IndividualNumberInFile,
@@ -76,6 +76,8 @@ class InboundFile:
 
     name: str
     manifest: RequestManifest
+    runs: Sequence[int] = ()
+    """The lengths of its runs of one person's rows, in file order, for a kind that keeps them together."""
 
     @property
     def kind(self) -> RequestKind:
@@ -83,6 +85,10 @@ class InboundFile:
         kind = request_kind(self.manifest)
         assert kind is not None  # a taken file's manifest is a request manifest
         return kind
+
+    def chunk_sizes(self, chunk_records: int) -> list[int]:
+        """The rows of each of its chunks, ``chunk_records`` a message (:meth:`RequestKind.chunk_sizes`)."""
+        return self.kind.chunk_sizes(self.manifest, self.runs, chunk_records)
 
 
 class ExchangeDirectory:
@@ -250,7 +256,7 @@ class ExchangeDirectory:
                 )
                 self._check_history(name, manifest)
                 stream.seek(0)
-                run_to_end(
+                runs = kind.runs(
                     iter_rows(
                         stream,
                         columns=kind.columns,
@@ -269,7 +275,7 @@ class ExchangeDirectory:
             "request file taken",
             extra={"file": name, "batch_id": manifest.batch_id, "records": manifest.record_count},
         )
-        return InboundFile(name=name, manifest=manifest)
+        return InboundFile(name=name, manifest=manifest, runs=runs)
 
     def _check_history(self, name: str, manifest: RequestManifest) -> None:
         """Refuse a file that repeats an earlier processed file's name, or its batch id within its kind."""

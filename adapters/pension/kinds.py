@@ -21,6 +21,9 @@ written by the writer registered for their message type (:data:`OUTCOME_WRITERS`
 * ``code_acquisition`` → ``pension.code_acquisition.requested`` (符号取得, 事務(10)) and ``info_query`` →
   ``pension.info_query.requested`` (情報照会, 事務(9), a 構成組合's alone): to the intermediate server
   (:mod:`adapters.pension.info_query`); never a number; moved to ``processed/``.
+* ``duplicate_changes`` → ``pension.duplicate_data.changed`` (副本登録, 事務(10)): to the intermediate server
+  (:mod:`adapters.pension.duplicate_changes`); a person's rows contiguous and never split between chunks
+  (:attr:`RequestKind.person_runs`); never a number; moved to ``processed/``.
 """
 
 from __future__ import annotations
@@ -32,12 +35,20 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
-from adapters.pension import acquisition, dependants, info_query, special_collection, tax_reports
+from adapters.pension import (
+    acquisition,
+    dependants,
+    duplicate_changes,
+    info_query,
+    special_collection,
+    tax_reports,
+)
 from adapters.pension._manifest import (
     AcquisitionManifest,
     AnyManifest,
     CodeAcquisitionManifest,
     DependantsManifest,
+    DuplicateChangesManifest,
     InfoQueryManifest,
     InquiryManifest,
     PaymentReportManifest,
@@ -45,6 +56,7 @@ from adapters.pension._manifest import (
     SpecialCollectionManifest,
     WithholdingSlipManifest,
 )
+from adapters.pension._reader import run_to_end
 from adapters.pension.mapping import (
     INQUIRY_MESSAGE_TYPE,
     OUTCOMES_MESSAGE_TYPE,
@@ -52,9 +64,11 @@ from adapters.pension.mapping import (
     SURVIVAL_CHECK_PURPOSE,
     ChunkPayload,
     chunk_envelopes,
+    chunk_sizes,
     inquiry_payload,
     survival_outcome_file,
 )
+from adapters.pension.runs import PersonRuns, packed_sizes
 from adapters.pension.wire import INQUIRY_COLUMNS, INQUIRY_KIND, parse_inquiry_row
 from contracts.envelope import Envelope, Purpose
 from contracts.messages.common import ChunkInfo
@@ -127,19 +141,50 @@ class RequestKind:
     row_check: Callable[[Any, Any, int], None] | None = None
     """``row_check(manifest, row, line)``: a rule that needs the manifest as well as the row (raises
     :class:`~adapters.pension.errors.MalformedPensionFile`); ``None`` where the row's own rules are all."""
+    person_runs: PersonRuns | None = None
+    """Keep each person's rows together (contiguous in the file, in one message); ``None``: chunks are
+    cut by record count alone."""
 
     def parser(self, manifest: RequestManifest) -> Callable[[Sequence[str], int], Any]:
-        """The row parser of a file with this ``manifest``: :attr:`parse_row`, then :attr:`row_check`."""
+        """The row parser of one reading of a file with this ``manifest``.
+
+        :attr:`parse_row`, then :attr:`row_check`, then the rule of :attr:`person_runs` (which remembers
+        the people of this reading only: call again for each reading).
+        """
         check = self.row_check
-        if check is None:
+        runs = None if self.person_runs is None else self.person_runs.check()
+        if check is None and runs is None:
             return self.parse_row
 
         def parse(fields: Sequence[str], line: int) -> Any:
             row = self.parse_row(fields, line)
-            check(manifest, row, line)
+            if check is not None:
+                check(manifest, row, line)
+            if runs is not None:
+                runs(row, line)
             return row
 
         return parse
+
+    def runs(self, rows: Iterator[Any]) -> Sequence[int]:
+        """Read a file's ``rows`` to the end (so that their final checks run): its runs' lengths.
+
+        Empty for a kind that keeps no runs; :meth:`chunk_sizes` packs them.
+        """
+        if self.person_runs is None:
+            run_to_end(rows)
+            return ()
+        return self.person_runs.lengths(rows)
+
+    def chunk_sizes(self, manifest: RequestManifest, runs: Sequence[int], chunk_records: int) -> list[int]:
+        """The rows of each chunk of a file: cut by ``chunk_records``, never inside a person's run.
+
+        Whole runs are packed up to ``chunk_records`` (and never beyond the records one message carries);
+        a person with more rows than that is a chunk of their own.
+        """
+        if self.person_runs is None:
+            return chunk_sizes(manifest.record_count, chunk_records)
+        return packed_sizes(runs, min(chunk_records, self.person_runs.most))
 
     def envelopes(
         self,
@@ -147,6 +192,7 @@ class RequestKind:
         rows: Iterable[Any],
         *,
         chunk_records: int,
+        sizes: Sequence[int],
         first_chunk: int = 0,
         max_chunks: int | None = None,
         sealer: Sealer | None = None,
@@ -156,7 +202,8 @@ class RequestKind:
         Args:
             manifest: the file's manifest.
             rows: the file's rows from the start, or from the first row of chunk ``first_chunk``.
-            chunk_records: records per message.
+            chunk_records: the adapter's records per message (the chunks' ids name it).
+            sizes: the rows of each chunk (:meth:`chunk_sizes`).
             first_chunk: the index of the chunk the rows start with.
             max_chunks: stop after this many chunks (``None``: all).
             sealer: seals the numbers of a kind that carries them for the hub.
@@ -171,6 +218,7 @@ class RequestKind:
             purpose=self.purpose,
             payload=self.payloads(manifest, sealer),
             chunk_records=chunk_records,
+            sizes=sizes,
             first_chunk=first_chunk,
             max_chunks=max_chunks,
         )
@@ -246,6 +294,15 @@ REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
             purpose=info_query.QUERY_PURPOSE,
             payloads=number_free(info_query.query_payload),
         ),
+        RequestKind(
+            kind=duplicate_changes.KIND,
+            columns=duplicate_changes.COLUMNS,
+            parse_row=duplicate_changes.parse_change_row,
+            message_type=duplicate_changes.MESSAGE_TYPE,
+            purpose=duplicate_changes.PURPOSE,
+            payloads=number_free(duplicate_changes.change_payload),
+            person_runs=duplicate_changes.PERSON_RUNS,
+        ),
     )
 }
 REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {kind: k.message_type for kind, k in REQUEST_KINDS.items()}
@@ -259,6 +316,7 @@ _REQUEST_MANIFESTS: Final = (
     SpecialCollectionManifest,
     CodeAcquisitionManifest,
     InfoQueryManifest,
+    DuplicateChangesManifest,
 )
 
 

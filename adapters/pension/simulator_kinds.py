@@ -1,4 +1,4 @@
-"""The simulated pension system's side of number acquisition, dependants, tax reports and tax notices.
+"""The simulated pension system's side of every request kind but the survival inquiry, and their answers.
 
 Like :class:`~adapters.pension.simulator.PensionSystemSimulator` it follows the exchange's discipline
 (``NAME.tmp``, rename, manifest last; read only complete answers, checksum and count verified) and streams
@@ -14,7 +14,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-from adapters.pension import acquisition, dependants, info_query, special_collection, tax_reports
+from adapters.pension import (
+    acquisition,
+    dependants,
+    duplicate_changes,
+    info_query,
+    special_collection,
+    tax_reports,
+)
 from adapters.pension._manifest import (
     AcquisitionManifest,
     AcquisitionOutcomeManifest,
@@ -22,6 +29,7 @@ from adapters.pension._manifest import (
     CodeAcquisitionManifest,
     DependantsAckManifest,
     DependantsManifest,
+    DuplicateChangesManifest,
     InfoQueryManifest,
     PaymentReportManifest,
     RequestManifest,
@@ -32,7 +40,7 @@ from adapters.pension.names import answer_file_prefix, request_file_name
 from adapters.pension.simulator import Parse, PensionSide, distinct_count
 from adapters.pension.wire import INQUIRY_COLUMNS, InquiryRow, format_inquiry_row
 from contracts.messages.eltax import PaymentReportPayer, PaymentReportRecord, TokuchoNoticeCode, TokuchoRecord
-from contracts.messages.intermediate_server import InfoQueryRecord
+from contracts.messages.intermediate_server import DuplicateChangeRecord, InfoQueryRecord
 
 __all__ = ["PensionRequestsSimulator", "distinct_count"]
 
@@ -59,9 +67,9 @@ _DEPENDANTS_ACKS: Final = _AnswerFormat(
 
 
 class PensionRequestsSimulator(PensionSide):
-    """Drops number acquisition requests, dependants' declarations, tax reports and notices; reads answers.
+    """Drops the request files of every kind but the survival inquiry; reads the answers written as CSV.
 
-    The answers to payment reports, withholding slips and special collection notices come back as JSON
+    The other answers (to tax reports, notices and the intermediate server's exchanges) come back as JSON
     message files (:mod:`adapters.pension.messages`), read with
     :func:`~adapters.pension.messages.read_hub_messages`.
 
@@ -205,6 +213,22 @@ class PensionRequestsSimulator(PensionSide):
             InfoQueryManifest,
             info_query.COLUMNS,
             (info_query.format_query_row(r) for r in records),
+            batch_id=batch_id,
+            actor=actor,
+        )
+
+    def drop_duplicate_changes(
+        self, records: Iterable[DuplicateChangeRecord], *, batch_id: str, actor: str | None = None
+    ) -> Path:
+        """Write a 副本 change request (副本登録, 事務(10)) and its manifest, the records in their order.
+
+        The pension system writes each person's changes together, in the order they apply.
+        """
+        return self._drop_kind(
+            duplicate_changes.KIND,
+            DuplicateChangesManifest,
+            duplicate_changes.COLUMNS,
+            (duplicate_changes.format_change_row(r) for r in records),
             batch_id=batch_id,
             actor=actor,
         )

@@ -1,0 +1,176 @@
+"""副本 change request files: the federation's 年金給付関係情報 on the intermediate server, person by person.
+
+Documented in ``docs/formats/pension.md`` §17, whose column table is generated from :data:`ROW` by
+:func:`adapters.pension.wire.columns_table` and kept equal by a test.
+
+``duplicate_changes`` (副本登録, 事務(10)) → ``pension.duplicate_data.changed``: one row per change of a 副本
+record (insert, update or delete), the record's data as columns (empty for a delete). The hub registers the
+changes of people with a code on the intermediate server by 宛名番号 and answers the others
+``code_not_acquired``; no file carries an Individual Number (§5).
+
+A person's changes apply in order (insert before update before delete) and the hub keeps the order only
+within one message, so a person's rows are contiguous in the file, in the order they apply, and a chunk is
+cut by record count but never inside a person's rows (:data:`PERSON_RUNS`, :mod:`adapters.pension.runs`):
+each message carries each of its people's changes whole, in file order.
+
+A row is read in two steps, each refusing the whole file with the physical line and the column, never the
+value: the layout (:data:`ROW`, on the shared field engine :mod:`adapters.records`) with the rule that an
+insert or update fills the data columns and a delete leaves them empty, then the contract (the record's own
+rules: a record id that cannot pass for a number, publication ending after it starts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from adapters.pension._manifest import DuplicateChangesManifest
+from adapters.pension.errors import MalformedPensionFile, Reason
+from adapters.pension.runs import PersonRuns
+from adapters.pension.wire import ContractRows, Location, usage_number_cells, usage_number_data
+from adapters.records.csv import csv_layout
+from adapters.records.fields import FieldType as T
+from adapters.records.fields import field as f
+from contracts.messages.common import ChunkInfo
+from contracts.messages.intermediate_server import (
+    MAX_RECORDS,
+    DuplicateChangeRecord,
+    DuplicateDataChanged,
+    DuplicateOperation,
+    PensionKind,
+)
+from contracts.purpose_table import default_table
+from contracts.usage_number import UsageNumberKind
+
+__all__ = [
+    "COLUMNS",
+    "KIND",
+    "MESSAGE_TYPE",
+    "PERSON_RUNS",
+    "PURPOSE",
+    "ROW",
+    "change_payload",
+    "format_change_row",
+    "parse_change_row",
+]
+
+KIND: Final = "duplicate_changes"
+MESSAGE_TYPE: Final = "pension.duplicate_data.changed"
+PURPOSE: Final = default_table().request_purpose(MESSAGE_TYPE)
+# 番号法 第19条第8号 and 命令 第2条の表, the federation as provider (contracts/purpose_table.toml, 事務(10)).
+
+_DATA: Final = (
+    f(
+        "pension_kind",
+        "年金種別",
+        10,
+        T.CODE,
+        required=False,
+        codes=tuple((kind.value, kind) for kind in PensionKind),
+    ),
+    f("annual_amount", "年金額 (円)", 9, T.DIGITS, required=False),
+    f("suspended", "支給停止", 5, T.CODE, required=False, codes=(("true", True), ("false", False))),
+    f("entitled_from", "受給権発生日", 10, T.ISO_DATE, required=False),
+    f("entitlement_ended_on", "受給権消滅日", 10, T.ISO_DATE, required=False),
+)
+ROW: Final = csv_layout(
+    "副本 change row",
+    f("record_seq", "連番", 15, T.DIGITS),
+    f(
+        "usage_number_kind",
+        "利用番号の種類",
+        19,
+        T.CODE,
+        codes=tuple((kind.value, kind) for kind in UsageNumberKind),
+    ),
+    f("usage_number", "利用番号", 32, T.ASCII, pattern=r"[A-Za-z0-9-]{1,32}"),
+    f(
+        "operation",
+        "処理区分",
+        6,
+        T.CODE,
+        codes=tuple((operation.value, operation) for operation in DuplicateOperation),
+    ),
+    f("record_id", "レコード識別番号", 32, T.ASCII, pattern=r"[0-9A-Z]{4,32}"),
+    f("spi_code", "特定個人情報名コード", 16, T.ASCII, pattern=r"TM[0-9]{14}"),
+    f("dataset_item_code", "データセットの識別項目コード", 16, T.ASCII, pattern=r"[0-9A-Z]{1,16}"),
+    f("spi_version", "特定個人情報の版番号", 2, T.DIGITS),
+    f("publication_start", "公開開始日", 10, T.ISO_DATE),
+    f("publication_end", "公開終了日", 10, T.ISO_DATE, required=False),
+    *_DATA,
+)
+"""One change's row, in the order of the header (every name is a column, every label the change's item)."""
+COLUMNS: Final = tuple(item.name for item in ROW.fields)
+"""The header row, exactly."""
+_DATA_NAMES: Final = tuple(item.name for item in _DATA)
+_DATA_REQUIRED: Final = ("pension_kind", "annual_amount", "suspended", "entitled_from")
+
+
+def _data(values: Mapping[str, Any], line: int) -> dict[str, Any] | None:
+    """The 副本 data of a change: all its required cells for an insert or update, none for a delete."""
+    filled = [name for name in _DATA_NAMES if values[name] is not None]
+    if values["operation"] is DuplicateOperation.DELETE:
+        if filled:
+            raise MalformedPensionFile(
+                "must be empty: a delete carries no data",
+                reason=Reason.BAD_FIELD,
+                line=line,
+                column=filled[0],
+            )
+        return None
+    missing = next((name for name in _DATA_REQUIRED if values[name] is None), None)
+    if missing is not None:
+        raise MalformedPensionFile(
+            "is required: an insert or update carries the data",
+            reason=Reason.BAD_FIELD,
+            line=line,
+            column=missing,
+        )
+    return {name: values[name] for name in filled}
+
+
+def _nest(values: Mapping[str, Any], line: int) -> dict[str, Any]:
+    data = {name: value for name, value in values.items() if name not in _DATA_NAMES and value is not None}
+    data["usage_number"] = usage_number_data(values)
+    del data["usage_number_kind"]
+    data["data"] = _data(values, line)
+    return data
+
+
+def _flatten(record: DuplicateChangeRecord) -> dict[str, Any]:
+    return {
+        **record.model_dump(exclude={"usage_number", "data"}),
+        **(record.data.model_dump() if record.data is not None else {}),
+        **usage_number_cells(record.usage_number),
+    }
+
+
+def _column(loc: Location) -> str | None:
+    """The column of a contract error in the data (``data.annual_amount`` → ``annual_amount``)."""
+    return str(loc[1]) if loc[0] == "data" and len(loc) >= 2 else None
+
+
+_ROWS: Final = ContractRows(
+    ROW, DuplicateChangeRecord, nest=_nest, flatten=_flatten, column=_column, whole="publication_end"
+)
+# The one rule of the whole record left once _data has run: publication ends before it starts.
+parse_change_row: Final = _ROWS.parse
+"""Validate one row of a 副本 change file into the contract's record (:meth:`ContractRows.parse`)."""
+format_change_row: Final = _ROWS.format
+"""The cells of one change, in :data:`COLUMNS` order (:meth:`ContractRows.format`)."""
+
+
+def _person(record: DuplicateChangeRecord) -> str:
+    return f"{record.usage_number.kind.value}:{record.usage_number.value}"
+
+
+PERSON_RUNS: Final = PersonRuns(person=_person, column="usage_number", most=MAX_RECORDS)
+"""A person (by usage number) has contiguous rows, in one message: at most one message's records."""
+
+
+def change_payload(
+    manifest: DuplicateChangesManifest, chunk: ChunkInfo, batch: list[DuplicateChangeRecord]
+) -> DuplicateDataChanged:
+    """The ``pension.duplicate_data.changed`` payload of one chunk: its people's changes in file order."""
+    del chunk  # one batch, whatever its chunks
+    return DuplicateDataChanged(batch_id=manifest.batch_id, records=tuple(batch))
