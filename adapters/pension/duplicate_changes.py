@@ -27,7 +27,7 @@ from typing import Any, Final
 from adapters.pension._manifest import DuplicateChangesManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.runs import PersonRuns
-from adapters.pension.wire import ContractRows, Location, usage_number_cells, usage_number_data
+from adapters.pension.wire import ContractRows, Group, usage_number_fields
 from adapters.records.csv import csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -37,10 +37,10 @@ from contracts.messages.intermediate_server import (
     DuplicateChangeRecord,
     DuplicateDataChanged,
     DuplicateOperation,
+    PensionDuplicateData,
     PensionKind,
 )
 from contracts.purpose_table import default_table
-from contracts.usage_number import UsageNumberKind
 
 __all__ = [
     "COLUMNS",
@@ -76,14 +76,7 @@ _DATA: Final = (
 ROW: Final = csv_layout(
     "副本 change row",
     f("record_seq", "連番", 15, T.DIGITS),
-    f(
-        "usage_number_kind",
-        "利用番号の種類",
-        19,
-        T.CODE,
-        codes=tuple((kind.value, kind) for kind in UsageNumberKind),
-    ),
-    f("usage_number", "利用番号", 32, T.ASCII, pattern=r"[A-Za-z0-9-]{1,32}"),
+    *usage_number_fields("利用番号の種類", "利用番号"),
     f(
         "operation",
         "処理区分",
@@ -103,21 +96,20 @@ ROW: Final = csv_layout(
 COLUMNS: Final = tuple(item.name for item in ROW.fields)
 """The header row, exactly."""
 _DATA_NAMES: Final = tuple(item.name for item in _DATA)
-_DATA_REQUIRED: Final = ("pension_kind", "annual_amount", "suspended", "entitled_from")
+_DATA_REQUIRED: Final = tuple(
+    name for name, spec in PensionDuplicateData.model_fields.items() if spec.is_required()
+)
 
 
-def _data(values: Mapping[str, Any], line: int) -> dict[str, Any] | None:
-    """The 副本 data of a change: all its required cells for an insert or update, none for a delete."""
-    filled = [name for name in _DATA_NAMES if values[name] is not None]
+def _data_by_operation(values: Mapping[str, Any], line: int) -> None:
+    """An insert or update fills the data's required cells; a delete leaves every data cell empty."""
     if values["operation"] is DuplicateOperation.DELETE:
-        if filled:
+        filled = next((name for name in _DATA_NAMES if values[name] is not None), None)
+        if filled is not None:
             raise MalformedPensionFile(
-                "must be empty: a delete carries no data",
-                reason=Reason.BAD_FIELD,
-                line=line,
-                column=filled[0],
+                "must be empty: a delete carries no data", reason=Reason.BAD_FIELD, line=line, column=filled
             )
-        return None
+        return
     missing = next((name for name in _DATA_REQUIRED if values[name] is None), None)
     if missing is not None:
         raise MalformedPensionFile(
@@ -126,34 +118,15 @@ def _data(values: Mapping[str, Any], line: int) -> dict[str, Any] | None:
             line=line,
             column=missing,
         )
-    return {name: values[name] for name in filled}
-
-
-def _nest(values: Mapping[str, Any], line: int) -> dict[str, Any]:
-    data = {name: value for name, value in values.items() if name not in _DATA_NAMES and value is not None}
-    data["usage_number"] = usage_number_data(values)
-    del data["usage_number_kind"]
-    data["data"] = _data(values, line)
-    return data
-
-
-def _flatten(record: DuplicateChangeRecord) -> dict[str, Any]:
-    return {
-        **record.model_dump(exclude={"usage_number", "data"}),
-        **(record.data.model_dump() if record.data is not None else {}),
-        **usage_number_cells(record.usage_number),
-    }
-
-
-def _column(loc: Location) -> str | None:
-    """The column of a contract error in the data (``data.annual_amount`` → ``annual_amount``)."""
-    return str(loc[1]) if loc[0] == "data" and len(loc) >= 2 else None
 
 
 _ROWS: Final = ContractRows(
-    ROW, DuplicateChangeRecord, nest=_nest, flatten=_flatten, column=_column, whole="publication_end"
+    ROW,
+    DuplicateChangeRecord,
+    groups=(Group("data", _DATA_NAMES),),
+    check=_data_by_operation,
+    whole="publication_end",  # the one rule of the whole record left: publication ends before it starts
 )
-# The one rule of the whole record left once _data has run: publication ends before it starts.
 parse_change_row: Final = _ROWS.parse
 """Validate one row of a 副本 change file into the contract's record (:meth:`ContractRows.parse`)."""
 format_change_row: Final = _ROWS.format

@@ -17,11 +17,10 @@ Neither file ever carries an Individual Number (§5). The answers come back as J
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from adapters.pension._manifest import CodeAcquisitionManifest, InfoQueryManifest
-from adapters.pension.wire import ContractRows, InquiryRow, Location, usage_number_cells, usage_number_data
+from adapters.pension.wire import ContractRows, Group, InquiryRow, usage_number_fields
 from adapters.records.csv import csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -32,9 +31,9 @@ from contracts.messages.intermediate_server import (
     InfoKind,
     InfoQueryRecord,
     InfoQueryRequested,
+    TableBasis,
 )
 from contracts.purpose_table import default_table
-from contracts.usage_number import UsageNumberKind
 
 __all__ = [
     "CODE_KIND",
@@ -70,14 +69,7 @@ ROW: Final = csv_layout(
         T.ASCII,
         pattern=r"[A-Za-z0-9_.-]{1,64}",
     ),
-    f(
-        "usage_number_kind",
-        "利用番号の種類",
-        19,
-        T.CODE,
-        codes=tuple((kind.value, kind) for kind in UsageNumberKind),
-    ),
-    f("usage_number", "利用番号", 32, T.ASCII, pattern=r"[A-Za-z0-9-]{1,32}"),
+    *usage_number_fields("利用番号の種類", "利用番号"),
     f("info_kind", "照会する情報", 15, T.CODE, codes=tuple((kind.value, kind) for kind in InfoKind)),
     f("spi_code", "特定個人情報名コード", 16, T.ASCII, pattern=r"TM[0-9]{14}"),
     f("jimu_code", "事務コード", 16, T.ASCII, pattern=r"[A-Z][A-Z0-9]{2,15}"),
@@ -90,38 +82,11 @@ ROW: Final = csv_layout(
 """One query's row, in the order of the header (every name is a column, every label the query's item)."""
 COLUMNS: Final = tuple(item.name for item in ROW.fields)
 """The header row, exactly."""
-_BASIS: Final = ("current_item", "current_article", "legacy_item")
 
 
-def _nest(values: Mapping[str, Any], line: int) -> dict[str, Any]:
-    del line  # no rule across cells beyond the contract's
-    return {
-        "record_seq": values["record_seq"],
-        "query_ref": values["query_ref"],
-        "usage_number": usage_number_data(values),
-        "info_kind": values["info_kind"],
-        "spi_code": values["spi_code"],
-        "jimu_code": values["jimu_code"],
-        "basis": {name: values[f"basis_{name}"] for name in _BASIS},
-        "provider_org_code": values["provider_org_code"],
-        "tax_year": values["tax_year"],
-    }
-
-
-def _flatten(record: InfoQueryRecord) -> dict[str, Any]:
-    return {
-        **record.model_dump(exclude={"usage_number", "basis"}),
-        **{f"basis_{name}": getattr(record.basis, name) for name in _BASIS},
-        **usage_number_cells(record.usage_number),
-    }
-
-
-def _column(loc: Location) -> str | None:
-    """The column of a contract error in the basis (``basis.current_item`` → ``basis_current_item``)."""
-    return f"basis_{loc[1]}" if loc[0] == "basis" and len(loc) >= 2 else None
-
-
-_ROWS: Final = ContractRows(ROW, InfoQueryRecord, nest=_nest, flatten=_flatten, column=_column)
+_ROWS: Final = ContractRows(
+    ROW, InfoQueryRecord, groups=(Group("basis", tuple(TableBasis.model_fields), prefix="basis_"),)
+)
 parse_query_row: Final = _ROWS.parse
 """Validate one row of an information query file into the contract's record (:meth:`ContractRows.parse`)."""
 format_query_row: Final = _ROWS.format

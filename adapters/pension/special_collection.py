@@ -18,12 +18,11 @@ value: the layout (:data:`ROW`, against the shared field engine :mod:`adapters.r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from adapters.pension._manifest import SpecialCollectionManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.wire import ContractRows, Location, usage_number_cells, usage_number_data
+from adapters.pension.wire import ContractRows, Group, usage_number_fields
 from adapters.records.csv import csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -64,14 +63,9 @@ ROW: Final = csv_layout(
     "special collection notice row",
     f("record_seq", "連番", 15, T.DIGITS),
     f("municipality_code", "市町村コード (府県2 + 市町村3)", 5, T.ASCII, pattern=r"[0-9]{5}"),
-    f(
-        "usage_number_kind",
-        "利用番号の種類",
-        19,
-        T.CODE,
-        codes=((UsageNumberKind.PENSION_CERTIFICATE.value, UsageNumberKind.PENSION_CERTIFICATE),),
+    *usage_number_fields(
+        "利用番号の種類", "共済年金証書記号番号", kinds=(UsageNumberKind.PENSION_CERTIFICATE,)
     ),
-    f("usage_number", "共済年金証書記号番号", 32, T.ASCII, pattern=r"[A-Za-z0-9-]{1,32}"),
     f("basic_pension_number", "基礎年金番号", 10, T.ASCII, pattern=r"[0-9]{10}"),
     f("pension_code", "年金コード", 4, T.ASCII, pattern=r"[0-9]{4}"),
     f("birth_date", "生年月日", 10, T.ISO_DATE),
@@ -89,35 +83,13 @@ ROW: Final = csv_layout(
 """One person's row, in the order of the header (every name is a column, every label the layout's item)."""
 COLUMNS: Final = tuple(item.name for item in ROW.fields)
 """The header row, exactly."""
-_AMOUNT_NAMES: Final = frozenset(name for name, _ in _AMOUNTS)
-
-
-def _nest(values: Mapping[str, Any], line: int) -> dict[str, Any]:
-    del line  # no rule across cells beyond the contract's
-    data: dict[str, Any] = {
-        name: value for name, value in values.items() if name not in _AMOUNT_NAMES and value is not None
-    }
-    data["usage_number"] = usage_number_data(values)
-    del data["usage_number_kind"]
-    data["amounts"] = {name: values[name] for name in _AMOUNT_NAMES if values[name] is not None}
-    return data
-
-
-def _flatten(record: TokuchoRecord) -> dict[str, Any]:
-    return {
-        **record.model_dump(exclude={"usage_number", "amounts"}),
-        **record.amounts.model_dump(),
-        **usage_number_cells(record.usage_number),
-    }
-
-
-def _column(loc: Location) -> str | None:
-    """The column a contract error in the amounts points at (``amounts.collected`` → ``collected``)."""
-    return str(loc[1]) if loc[0] == "amounts" and len(loc) >= 2 else None
 
 
 _ROWS: Final = ContractRows(
-    ROW, TokuchoRecord, nest=_nest, flatten=_flatten, column=_column, whole="usage_number_kind"
+    ROW,
+    TokuchoRecord,
+    groups=(Group("amounts", tuple(TokuchoAmounts.model_fields)),),
+    whole="usage_number_kind",  # the record's own rule: keyed by the pension certificate number
 )
 parse_notice_row: Final = _ROWS.parse
 """Validate one row of a special collection file into the contract's record (:meth:`ContractRows.parse`)."""

@@ -27,11 +27,13 @@ from typing import Any, Final
 from adapters.pension._manifest import PaymentReportManifest, WithholdingSlipManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.wire import (
+    USAGE_NUMBER_PATTERN,
     ContractRows,
     Location,
     usage_number_cells,
     usage_number_column,
     usage_number_data,
+    usage_number_fields,
 )
 from adapters.records.csv import csv_layout
 from adapters.records.fields import Field
@@ -74,7 +76,6 @@ WITHHOLDING_SLIP_PURPOSE: Final = default_table().request_purpose(WITHHOLDING_SL
 MAX_DEPENDANTS: Final = 8
 """Dependant groups in a row: four deductible and four under 16 at most (the contract's rule)."""
 
-_USAGE: Final = r"[A-Za-z0-9-]{1,32}"
 _BOOL: Final = (("true", True), ("false", False))
 _SECTIONS: Final = ("第1号", "第2号", "第3号")
 _AMOUNTS: Final = (
@@ -103,7 +104,7 @@ def _dependants() -> Iterator[Field]:
             32,
             T.ASCII,
             required=False,
-            pattern=_USAGE,
+            pattern=USAGE_NUMBER_PATTERN,
         )
         yield f(f"dependant_{k}_name", f"扶養親族{k} 氏名", 30, T.TEXT, required=False)
         yield f(
@@ -122,14 +123,9 @@ def _dependants() -> Iterator[Field]:
 ROW: Final = csv_layout(
     "payment report / withholding slip row",
     f("record_seq", "連番", 15, T.DIGITS),
-    f(
-        "usage_number_kind",
-        "受給者 利用番号の種類",
-        19,
-        T.CODE,
-        codes=((UsageNumberKind.PENSION_CERTIFICATE.value, UsageNumberKind.PENSION_CERTIFICATE),),
+    *usage_number_fields(
+        "受給者 利用番号の種類", "受給者番号 (年金証書記号番号)", kinds=(UsageNumberKind.PENSION_CERTIFICATE,)
     ),
-    f("usage_number", "受給者番号 (年金証書記号番号)", 32, T.ASCII, pattern=_USAGE),
     f(
         "destination_municipality_code",
         "提出先 市区町村コード (1月1日 住所地)",
@@ -161,15 +157,9 @@ ROW: Final = csv_layout(
     f("widow", "寡婦", 5, T.CODE, required=False, codes=_BOOL),
     f("special_widow", "ひとり親", 5, T.CODE, required=False, codes=_BOOL),
     f("remarks", "摘要", 100, T.TEXT, required=False),
-    f(
-        "spouse_usage_number_kind",
-        "控除対象配偶者 利用番号の種類",
-        19,
-        T.CODE,
-        required=False,
-        codes=tuple((kind.value, kind) for kind in UsageNumberKind),
+    *usage_number_fields(
+        "控除対象配偶者 利用番号の種類", "控除対象配偶者 利用番号", prefix="spouse_", required=False
     ),
-    f("spouse_usage_number", "控除対象配偶者 利用番号", 32, T.ASCII, required=False, pattern=_USAGE),
     f("spouse_name", "控除対象配偶者 氏名", 30, T.TEXT, required=False),
     *_dependants(),
 )

@@ -33,7 +33,7 @@ from adapters.pension._manifest import (
 )
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
 from adapters.records.csv import CsvCodec, CsvLayout
-from adapters.records.fields import Field, FieldType, Problem
+from adapters.records.fields import Field, FieldType, Problem, field
 from contracts.messages.survival import MoveKind, PensionAction, SurvivalOutcome, UnmatchedReason
 from contracts.purpose_table import RefusalReason
 from contracts.redaction import holds_number
@@ -48,7 +48,9 @@ __all__ = [
     "OUTCOME_COLUMNS",
     "OUTCOME_COLUMNS_V1",
     "REPORT_SUFFIX",
+    "USAGE_NUMBER_PATTERN",
     "ContractRows",
+    "Group",
     "InquiryManifest",
     "InquiryRow",
     "Manifest",
@@ -71,6 +73,7 @@ __all__ = [
     "usage_number_cells",
     "usage_number_column",
     "usage_number_data",
+    "usage_number_fields",
 ]
 
 FORMAT_VERSION: Final = 2
@@ -368,6 +371,34 @@ def columns_table(layout: CsvLayout) -> str:
 M = TypeVar("M", bound=BaseModel)
 Location = Sequence[int | str]
 """Where a contract error points inside the record (pydantic's ``loc``: ``("basis", "current_item")``)."""
+USAGE_NUMBER_PATTERN: Final = r"[A-Za-z0-9-]{1,32}"
+"""A usage number's value in a cell (the contract's form, half-width)."""
+
+
+def usage_number_fields(
+    kind_label: str,
+    label: str,
+    *,
+    kinds: Sequence[UsageNumberKind] = tuple(UsageNumberKind),
+    prefix: str = "",
+    required: bool = True,
+) -> tuple[Field, Field]:
+    """The two cells of a usage number in a layout, labelled as the kind's format names them.
+
+    ``<prefix>usage_number_kind`` is one of ``kinds``; ``<prefix>usage_number`` is its value.
+    """
+    codes = tuple((kind.value, kind) for kind in kinds)
+    return (
+        field(f"{prefix}usage_number_kind", kind_label, 19, FieldType.CODE, required=required, codes=codes),
+        field(
+            f"{prefix}usage_number",
+            label,
+            32,
+            FieldType.ASCII,
+            required=required,
+            pattern=USAGE_NUMBER_PATTERN,
+        ),
+    )
 
 
 def usage_number_data(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -385,23 +416,41 @@ def usage_number_column(loc: Location, prefix: str = "") -> str:
     return f"{prefix}usage_number_kind" if loc and loc[-1] == "kind" else f"{prefix}usage_number"
 
 
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A nested group of a contract's record written as columns: ``<prefix><field>`` for each field."""
+
+    name: str
+    fields: Sequence[str]
+    prefix: str = ""
+
+    def column(self, name: str) -> str:
+        """The column of the group's field ``name``."""
+        return f"{self.prefix}{name}"
+
+
 class ContractRows(Generic[M]):
     """A request file's row layout, read into a contract's record and written back from one.
 
-    A kind says how its flat cells nest into the record (``nest``) and back (``flatten``); the rest is the
-    same for every kind. Both ways a cell with the form of an Individual Number refuses the row, and every
-    refusal names the line and the column, never the value: a cell that breaks the layout
-    (:func:`row_refusal`), a rule across cells that ``nest`` checks, then a record that breaks the contract's
-    rules, whose error location turns into the column to name. The record's ``usage_number`` is the cells
-    ``usage_number_kind`` and ``usage_number`` in every kind.
+    Both ways a cell with the form of an Individual Number refuses the row, and every refusal names the line
+    and the column, never the value: a cell that breaks the layout (:func:`row_refusal`), a rule across
+    cells (``check``, or a kind's own ``nest``), then a record that breaks the contract's rules, whose error
+    location turns into the column to name.
+
+    By default the cells nest as most kinds' do: a column is the record's field of its name; the record's
+    ``usage_number`` is the cells ``usage_number_kind`` and ``usage_number``; a :class:`Group` is its
+    columns; an empty cell, or a group of empty cells, is absent (the record's default applies). A kind
+    whose cells nest otherwise gives ``nest``, ``flatten`` and ``column``.
 
     Args:
         layout: the row's layout (the header is its item names, in order; ``record_seq`` among them).
         model: the contract's record.
+        groups: the record's nested groups written as columns.
+        check: ``check(values, line)``: a rule across the row's typed cells, before they nest.
         nest: ``nest(values, line)``: the record's data from the row's typed cells, by column.
         flatten: ``flatten(record)``: the cells' values, by column, from a record.
-        column: the column a contract error inside one of the record's groups points at; ``None`` for a
-            location whose head is the column (a group ``column`` leaves alone). Default: always ``None``.
+        column: the column a contract error inside one of the record's own groups points at; ``None`` to
+            leave the location to the defaults.
         whole: the column a rule of the whole record (an error without a location) is reported against.
     """
 
@@ -410,14 +459,19 @@ class ContractRows(Generic[M]):
         layout: CsvLayout,
         model: type[M],
         *,
-        nest: Callable[[Mapping[str, Any], int], Mapping[str, Any]],
-        flatten: Callable[[M], Mapping[str, Any]],
-        column: Callable[[Location], str | None] = lambda loc: None,
+        groups: Sequence[Group] = (),
+        check: Callable[[Mapping[str, Any], int], None] | None = None,
+        nest: Callable[[Mapping[str, Any], int], Mapping[str, Any]] | None = None,
+        flatten: Callable[[M], Mapping[str, Any]] | None = None,
+        column: Callable[[Location], str | None] | None = None,
         whole: str = "record_seq",
     ) -> None:
         self.columns: Final = tuple(item.name for item in layout.fields)
         self._codec = CsvCodec(layout, reading=row_refusal)
-        self._model, self._nest, self._flatten = model, nest, flatten
+        self._model, self._groups, self._check = model, {g.name: g for g in groups}, check
+        self._grouped = {g.column(name): (g.name, name) for g in groups for name in g.fields}
+        self._nest = nest or self._nest_by_name
+        self._flatten = flatten or self._flatten_by_name
         self._group_column, self._whole = column, whole
 
     def parse(self, fields: Sequence[str], line: int) -> M:
@@ -429,7 +483,10 @@ class ContractRows(Generic[M]):
                 column, never the value.
         """
         refuse_individual_numbers(fields, self.columns, line)
-        data = self._nest(self._codec.decode_items(fields, line), line)
+        values = self._codec.decode_items(fields, line)
+        if self._check is not None:
+            self._check(values, line)
+        data = self._nest(values, line)
         try:
             return self._model.model_validate(data)
         except ValidationError as exc:
@@ -450,9 +507,34 @@ class ContractRows(Generic[M]):
         refuse_individual_numbers(cells, self.columns, None)
         return cells
 
+    def _nest_by_name(self, values: Mapping[str, Any], line: int) -> dict[str, Any]:
+        del line  # the default nesting has no rule of its own
+        data: dict[str, Any] = {"usage_number": usage_number_data(values)}
+        for column, value in values.items():
+            if value is None or column in ("usage_number_kind", "usage_number"):
+                continue
+            if column in self._grouped:
+                group, name = self._grouped[column]
+                data.setdefault(group, {})[name] = value
+            else:
+                data[column] = value
+        return data
+
+    def _flatten_by_name(self, record: M) -> dict[str, Any]:
+        values = record.model_dump(exclude={"usage_number", *self._groups})
+        for group in self._groups.values():
+            if (nested := getattr(record, group.name)) is not None:
+                values.update({group.column(name): value for name, value in nested.model_dump().items()})
+        values.update(usage_number_cells(record.usage_number))  # type: ignore[attr-defined]
+        return values
+
     def _column(self, loc: Location) -> str:
         if not loc:
             return self._whole
         if loc[0] == "usage_number":
             return usage_number_column(loc)
-        return self._group_column(loc) or str(loc[0])
+        if self._group_column is not None and (named := self._group_column(loc)) is not None:
+            return named
+        if (group := self._groups.get(str(loc[0]))) is not None and len(loc) >= 2:
+            return group.column(str(loc[1]))
+        return str(loc[0])
