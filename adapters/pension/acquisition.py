@@ -25,9 +25,9 @@ from adapters.pension.wire import (
     _check_shape,
     _date,
     _enum,
-    _field_error,
     _record_seq,
     _usage_number,
+    field_refusal,
     refuse_individual_numbers,
 )
 from contracts.messages.common import ChunkInfo
@@ -135,7 +135,7 @@ def parse_acquisition_row(fields: Sequence[str], line: int) -> AcquisitionRow:
     usage = _usage_number(kind, value, line)
     for column, text in (("name", name), ("name_kana", kana), ("address", address)):
         if len(text) > _TEXT_LIMITS[column]:
-            raise _field_error(line, column, f"is longer than {_TEXT_LIMITS[column]} characters")
+            raise field_refusal(line, column, f"is longer than {_TEXT_LIMITS[column]} characters")
     birth_date = _date(born, line, "birth_date")
     sex = _enum(Sex, sex_text, line, "sex") if sex_text else None
     problem = basic_info_problem(name=name or None, birth_date=birth_date, sex=sex, address=address or None)
@@ -234,7 +234,7 @@ def parse_outcome_row(fields: Sequence[str], line: int) -> AcquisitionOutcomeRow
     _check_shape(fields, OUTCOME_COLUMNS, line)
     seq, kind, value, status, hold_id, hold_reason, count, reason, note = fields
     if count and not count.isdigit():
-        raise _field_error(line, "candidate_count", "must be a small non-negative integer, or empty")
+        raise field_refusal(line, "candidate_count", "must be a small non-negative integer, or empty")
     return AcquisitionOutcomeRow(
         record_seq=_record_seq(seq, line),
         usage_number=_usage_number(kind, value, line),

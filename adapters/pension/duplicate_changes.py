@@ -25,9 +25,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from adapters.pension._manifest import DuplicateChangesManifest
-from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.runs import PersonRuns
-from adapters.pension.wire import ContractRows, Group, usage_number_fields
+from adapters.pension.wire import ContractRows, Group, field_refusal, usage_number_fields
 from adapters.records.csv import csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -106,18 +105,11 @@ def _data_by_operation(values: Mapping[str, Any], line: int) -> None:
     if values["operation"] is DuplicateOperation.DELETE:
         filled = next((name for name in _DATA_NAMES if values[name] is not None), None)
         if filled is not None:
-            raise MalformedPensionFile(
-                "must be empty: a delete carries no data", reason=Reason.BAD_FIELD, line=line, column=filled
-            )
+            raise field_refusal(line, filled, "must be empty: a delete carries no data")
         return
     missing = next((name for name in _DATA_REQUIRED if values[name] is None), None)
     if missing is not None:
-        raise MalformedPensionFile(
-            "is required: an insert or update carries the data",
-            reason=Reason.BAD_FIELD,
-            line=line,
-            column=missing,
-        )
+        raise field_refusal(line, missing, "is required: an insert or update carries the data")
 
 
 _ROWS: Final = ContractRows(

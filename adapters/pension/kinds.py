@@ -69,7 +69,7 @@ from adapters.pension.mapping import (
     survival_outcome_file,
 )
 from adapters.pension.runs import PersonRuns, packed_sizes
-from adapters.pension.wire import INQUIRY_COLUMNS, INQUIRY_KIND, parse_inquiry_row
+from adapters.pension.wire import INQUIRY_COLUMNS, INQUIRY_KIND, format_inquiry_row, parse_inquiry_row
 from contracts.envelope import Envelope, Purpose
 from contracts.messages.common import ChunkInfo
 from contracts.messages.dependants import DependantsDeclarationAcknowledged
@@ -119,8 +119,10 @@ class RequestKind:
 
     Attributes:
         kind: the manifest's ``kind``.
+        manifest: its manifest's model.
         columns: the header row, exactly.
         parse_row: validates one row (fields, physical line) into a typed row with a ``record_seq``.
+        format_row: a typed row's cells, in header order (the pension system's side, and the tests').
         message_type: the message each chunk becomes (schema version 1).
         purpose: the purpose its messages declare (the purpose table's for ``message_type``).
         payloads: ``payloads(manifest, sealer)`` tells how each chunk of that file becomes its payload
@@ -131,8 +133,10 @@ class RequestKind:
     """
 
     kind: str
+    manifest: type[RequestManifest]
     columns: Sequence[str]
     parse_row: Callable[[Sequence[str], int], Any]
+    format_row: Callable[[Any], Sequence[str]]
     message_type: str
     purpose: Purpose
     payloads: PayloadsBuilder
@@ -229,24 +233,30 @@ REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
     for k in (
         RequestKind(
             kind=INQUIRY_KIND,
+            manifest=InquiryManifest,
             columns=INQUIRY_COLUMNS,
             parse_row=parse_inquiry_row,
+            format_row=format_inquiry_row,
             message_type=INQUIRY_MESSAGE_TYPE,
             purpose=SURVIVAL_CHECK_PURPOSE,
             payloads=number_free(inquiry_payload),
         ),
         RequestKind(
             kind=acquisition.ACQUISITION_KIND,
+            manifest=AcquisitionManifest,
             columns=acquisition.ACQUISITION_COLUMNS,
             parse_row=acquisition.parse_acquisition_row,
+            format_row=acquisition.format_acquisition_row,
             message_type=acquisition.REQUEST_MESSAGE_TYPE,
             purpose=acquisition.NUMBER_ACQUISITION_PURPOSE,
             payloads=number_free(acquisition.acquisition_payload),
         ),
         RequestKind(
             kind=dependants.DECLARATION_KIND,
+            manifest=DependantsManifest,
             columns=dependants.DECLARATION_COLUMNS,
             parse_row=dependants.parse_declaration_row,
+            format_row=dependants.format_declaration_row,
             number_columns=dependants.NUMBER_COLUMNS,
             delete_after_publishing=True,
             message_type=dependants.SUBMITTED_MESSAGE_TYPE,
@@ -255,24 +265,30 @@ REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
         ),
         RequestKind(
             kind=tax_reports.PAYMENT_REPORT_KIND,
+            manifest=PaymentReportManifest,
             columns=tax_reports.COLUMNS,
             parse_row=tax_reports.parse_report_row,
+            format_row=tax_reports.format_report_row,
             message_type=tax_reports.PAYMENT_REPORT_MESSAGE_TYPE,
             purpose=tax_reports.PAYMENT_REPORT_PURPOSE,
             payloads=number_free(tax_reports.payment_report_payload),
         ),
         RequestKind(
             kind=tax_reports.WITHHOLDING_SLIP_KIND,
+            manifest=WithholdingSlipManifest,
             columns=tax_reports.COLUMNS,
             parse_row=tax_reports.parse_report_row,
+            format_row=tax_reports.format_report_row,
             message_type=tax_reports.WITHHOLDING_SLIP_MESSAGE_TYPE,
             purpose=tax_reports.WITHHOLDING_SLIP_PURPOSE,
             payloads=number_free(tax_reports.withholding_slip_payload),
         ),
         RequestKind(
             kind=special_collection.KIND,
+            manifest=SpecialCollectionManifest,
             columns=special_collection.COLUMNS,
             parse_row=special_collection.parse_notice_row,
+            format_row=special_collection.format_notice_row,
             message_type=special_collection.MESSAGE_TYPE,
             purpose=special_collection.PURPOSE,
             payloads=number_free(special_collection.notice_payload),
@@ -280,24 +296,30 @@ REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
         ),
         RequestKind(
             kind=info_query.CODE_KIND,
+            manifest=CodeAcquisitionManifest,
             columns=INQUIRY_COLUMNS,
             parse_row=parse_inquiry_row,
+            format_row=format_inquiry_row,
             message_type=info_query.CODE_MESSAGE_TYPE,
             purpose=info_query.CODE_PURPOSE,
             payloads=number_free(info_query.code_payload),
         ),
         RequestKind(
             kind=info_query.QUERY_KIND,
+            manifest=InfoQueryManifest,
             columns=info_query.COLUMNS,
             parse_row=info_query.parse_query_row,
+            format_row=info_query.format_query_row,
             message_type=info_query.QUERY_MESSAGE_TYPE,
             purpose=info_query.QUERY_PURPOSE,
             payloads=number_free(info_query.query_payload),
         ),
         RequestKind(
             kind=duplicate_changes.KIND,
+            manifest=DuplicateChangesManifest,
             columns=duplicate_changes.COLUMNS,
             parse_row=duplicate_changes.parse_change_row,
+            format_row=duplicate_changes.format_change_row,
             message_type=duplicate_changes.MESSAGE_TYPE,
             purpose=duplicate_changes.PURPOSE,
             payloads=number_free(duplicate_changes.change_payload),
@@ -307,17 +329,7 @@ REQUEST_KINDS: Final[Mapping[str, RequestKind]] = {
 }
 REQUEST_MESSAGE_TYPES: Final[Mapping[str, str]] = {kind: k.message_type for kind, k in REQUEST_KINDS.items()}
 """The message type each request kind becomes (the 事務 it serves is the purpose table's)."""
-_REQUEST_MANIFESTS: Final = (
-    InquiryManifest,
-    AcquisitionManifest,
-    DependantsManifest,
-    PaymentReportManifest,
-    WithholdingSlipManifest,
-    SpecialCollectionManifest,
-    CodeAcquisitionManifest,
-    InfoQueryManifest,
-    DuplicateChangesManifest,
-)
+_REQUEST_MANIFESTS: Final = tuple(k.manifest for k in REQUEST_KINDS.values())
 
 
 def request_kind(manifest: AnyManifest) -> RequestKind | None:

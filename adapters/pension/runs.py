@@ -20,7 +20,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.pension.errors import MalformedPensionFile, Reason
+from adapters.pension.errors import Reason
+from adapters.pension.wire import field_refusal
 
 __all__ = ["PersonRuns", "packed_sizes"]
 
@@ -57,20 +58,14 @@ class PersonRuns:
             if length and person == current:
                 length += 1
                 if length > self.most:
-                    raise MalformedPensionFile(
-                        f"one person has more than {self.most} rows, the most one message carries",
-                        reason=Reason.PERSON_RUN_TOO_LONG,
-                        line=line,
-                        column=self.column,
-                    )
+                    rule = f"one person has more than {self.most} rows, the most one message carries"
+                    raise field_refusal(line, self.column, rule, Reason.PERSON_RUN_TOO_LONG)
                 return
             if person in seen:
-                raise MalformedPensionFile(
-                    "continues a person whose rows ended on an earlier line (a person's rows are contiguous)",
-                    reason=Reason.PERSON_RUN_BROKEN,
-                    line=line,
-                    column=self.column,
+                rule = (
+                    "continues a person whose rows ended on an earlier line (a person's rows are contiguous)"
                 )
+                raise field_refusal(line, self.column, rule, Reason.PERSON_RUN_BROKEN)
             seen.add(person)
             current, length = person, 1
 

@@ -8,7 +8,7 @@ bitmap of ``record_seq``, not the rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,23 +22,11 @@ from adapters.pension import (
     special_collection,
     tax_reports,
 )
-from adapters.pension._manifest import (
-    AcquisitionManifest,
-    AcquisitionOutcomeManifest,
-    AnyManifest,
-    CodeAcquisitionManifest,
-    DependantsAckManifest,
-    DependantsManifest,
-    DuplicateChangesManifest,
-    InfoQueryManifest,
-    PaymentReportManifest,
-    RequestManifest,
-    SpecialCollectionManifest,
-    WithholdingSlipManifest,
-)
+from adapters.pension._manifest import AcquisitionOutcomeManifest, AnyManifest, DependantsAckManifest
+from adapters.pension.kinds import REQUEST_KINDS
 from adapters.pension.names import answer_file_prefix, request_file_name
 from adapters.pension.simulator import Parse, PensionSide, distinct_count
-from adapters.pension.wire import INQUIRY_COLUMNS, InquiryRow, format_inquiry_row
+from adapters.pension.wire import InquiryRow
 from contracts.messages.eltax import PaymentReportPayer, PaymentReportRecord, TokuchoNoticeCode, TokuchoRecord
 from contracts.messages.intermediate_server import DuplicateChangeRecord, InfoQueryRecord
 
@@ -79,6 +67,28 @@ class PensionRequestsSimulator(PensionSide):
 
     # -- requests ------------------------------------------------------------------------------------
 
+    def drop_request(
+        self, kind: str, rows: Iterable[Any], *, batch_id: str, actor: str | None = None, **fields: Any
+    ) -> Path:
+        """Write a request file of ``kind`` from its typed rows, and its manifest; returns the file's path.
+
+        The file is named as :func:`~adapters.pension.names.request_file_name` says; its rows and manifest
+        are the kind's (:data:`~adapters.pension.kinds.REQUEST_KINDS`), the manifest with the kind's own
+        ``fields``. ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the
+        federation's).
+        """
+        request = REQUEST_KINDS[kind]
+        return self._drop(
+            request_file_name(kind, batch_id),
+            request.columns,
+            (request.format_row(row) for row in rows),
+            request.manifest,
+            batch_id=batch_id,
+            actor=actor,
+            kind=kind,
+            **fields,
+        )
+
     def drop_acquisition_request(
         self,
         rows: Iterable[acquisition.AcquisitionRow],
@@ -87,18 +97,9 @@ class PensionRequestsSimulator(PensionSide):
         batch_id: str,
         actor: str | None = None,
     ) -> Path:
-        """Write a number acquisition request file and its manifest; returns the data file's path.
-
-        ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the federation's).
-        """
-        return self._drop_kind(
-            acquisition.ACQUISITION_KIND,
-            AcquisitionManifest,
-            acquisition.ACQUISITION_COLUMNS,
-            (acquisition.format_acquisition_row(r) for r in rows),
-            batch_id=batch_id,
-            actor=actor,
-            as_of=as_of,
+        """Write a number acquisition request file (事務(1)) and its manifest."""
+        return self.drop_request(
+            acquisition.ACQUISITION_KIND, rows, batch_id=batch_id, actor=actor, as_of=as_of
         )
 
     def drop_dependants_declarations(
@@ -112,13 +113,11 @@ class PensionRequestsSimulator(PensionSide):
     ) -> Path:
         """Write a dependants' declaration file (numbers in the clear, as this kind has them) and manifest.
 
-        ``actor``: the 構成組合 on whose behalf (事務(2) is theirs alone); ``None`` writes version 1.
+        ``actor``: the 構成組合 on whose behalf (事務(2) is theirs alone).
         """
-        return self._drop_kind(
+        return self.drop_request(
             dependants.DECLARATION_KIND,
-            DependantsManifest,
-            dependants.DECLARATION_COLUMNS,
-            (dependants.format_declaration_row(r) for r in rows),
+            rows,
             batch_id=batch_id,
             actor=actor,
             tax_year=tax_year,
@@ -134,18 +133,14 @@ class PensionRequestsSimulator(PensionSide):
         batch_id: str,
         actor: str | None = None,
     ) -> Path:
-        """Write a payment report request file (事務(5), to eLTAX) and its manifest; returns the file's path.
-
-        ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the federation's).
-        """
-        return self._drop_tax_reports(
+        """Write a payment report request file (事務(5), to eLTAX) and its manifest."""
+        return self.drop_request(
             tax_reports.PAYMENT_REPORT_KIND,
-            PaymentReportManifest,
             records,
-            tax_year=tax_year,
-            payer=payer,
             batch_id=batch_id,
             actor=actor,
+            tax_year=tax_year,
+            payer=payer,
         )
 
     def drop_withholding_slips(
@@ -158,14 +153,13 @@ class PensionRequestsSimulator(PensionSide):
         actor: str | None = None,
     ) -> Path:
         """Write a withholding slip request file (事務(4), to the Agency; the payer names its 法人番号)."""
-        return self._drop_tax_reports(
+        return self.drop_request(
             tax_reports.WITHHOLDING_SLIP_KIND,
-            WithholdingSlipManifest,
             records,
-            tax_year=tax_year,
-            payer=payer,
             batch_id=batch_id,
             actor=actor,
+            tax_year=tax_year,
+            payer=payer,
         )
 
     def drop_special_collection_notice(
@@ -179,11 +173,9 @@ class PensionRequestsSimulator(PensionSide):
         actor: str | None = None,
     ) -> Path:
         """Write one special collection notice (事務(7), to municipalities through eLTAX) and its manifest."""
-        return self._drop_kind(
+        return self.drop_request(
             special_collection.KIND,
-            SpecialCollectionManifest,
-            special_collection.COLUMNS,
-            (special_collection.format_notice_row(r) for r in records),
+            records,
             batch_id=batch_id,
             actor=actor,
             notice_code=notice_code,
@@ -194,81 +186,20 @@ class PensionRequestsSimulator(PensionSide):
     def drop_code_acquisition(
         self, rows: Iterable[InquiryRow], *, batch_id: str, actor: str | None = None
     ) -> Path:
-        """Write a code acquisition request (符号取得, 事務(10)) and its manifest; returns the file's path."""
-        return self._drop_kind(
-            info_query.CODE_KIND,
-            CodeAcquisitionManifest,
-            INQUIRY_COLUMNS,
-            (format_inquiry_row(r) for r in rows),
-            batch_id=batch_id,
-            actor=actor,
-        )
+        """Write a code acquisition request (符号取得, 事務(10)) and its manifest."""
+        return self.drop_request(info_query.CODE_KIND, rows, batch_id=batch_id, actor=actor)
 
     def drop_info_queries(
         self, records: Iterable[InfoQueryRecord], *, batch_id: str, actor: str | None = None
     ) -> Path:
-        """Write an information query request (情報照会, 事務(9), a 構成組合 as actor) with its manifest."""
-        return self._drop_kind(
-            info_query.QUERY_KIND,
-            InfoQueryManifest,
-            info_query.COLUMNS,
-            (info_query.format_query_row(r) for r in records),
-            batch_id=batch_id,
-            actor=actor,
-        )
+        """Write an information query request (情報照会, 事務(9), a 構成組合 as actor) and its manifest."""
+        return self.drop_request(info_query.QUERY_KIND, records, batch_id=batch_id, actor=actor)
 
     def drop_duplicate_changes(
         self, records: Iterable[DuplicateChangeRecord], *, batch_id: str, actor: str | None = None
     ) -> Path:
-        """Write a 副本 change request (副本登録, 事務(10)) and its manifest, the records in their order.
-
-        The pension system writes each person's changes together, in the order they apply.
-        """
-        return self._drop_kind(
-            duplicate_changes.KIND,
-            DuplicateChangesManifest,
-            duplicate_changes.COLUMNS,
-            (duplicate_changes.format_change_row(r) for r in records),
-            batch_id=batch_id,
-            actor=actor,
-        )
-
-    def _drop_tax_reports(
-        self,
-        kind: str,
-        model: type[PaymentReportManifest | WithholdingSlipManifest],
-        records: Iterable[PaymentReportRecord],
-        *,
-        tax_year: int,
-        payer: PaymentReportPayer,
-        batch_id: str,
-        actor: str | None,
-    ) -> Path:
-        return self._drop_kind(
-            kind,
-            model,
-            tax_reports.COLUMNS,
-            (tax_reports.format_report_row(r) for r in records),
-            batch_id=batch_id,
-            actor=actor,
-            tax_year=tax_year,
-            payer=payer,
-        )
-
-    def _drop_kind(
-        self,
-        kind: str,
-        model: Callable[..., RequestManifest],
-        columns: Sequence[str],
-        rows: Iterable[Sequence[str]],
-        *,
-        batch_id: str,
-        actor: str | None,
-        **fields: Any,
-    ) -> Path:
-        """Write a request file of ``kind``, named as :func:`request_file_name` says, and its manifest."""
-        name = request_file_name(kind, batch_id)
-        return self._drop(name, columns, rows, model, batch_id=batch_id, actor=actor, kind=kind, **fields)
+        """Write a 副本 change request (副本登録, 事務(10)) and its manifest: each person's rows together."""
+        return self.drop_request(duplicate_changes.KIND, records, batch_id=batch_id, actor=actor)
 
     # -- answers -------------------------------------------------------------------------------------
 

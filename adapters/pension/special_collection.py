@@ -21,8 +21,7 @@ from __future__ import annotations
 from typing import Final
 
 from adapters.pension._manifest import SpecialCollectionManifest
-from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.wire import ContractRows, Group, usage_number_fields
+from adapters.pension.wire import ContractRows, Group, field_refusal, usage_number_fields
 from adapters.records.csv import csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -106,11 +105,8 @@ def check_category(manifest: SpecialCollectionManifest, record: TokuchoRecord, l
     allowed = CATEGORIES.get(manifest.notice_code)
     if allowed is not None and record.category not in allowed:
         codes = ", ".join(sorted(allowed))
-        raise MalformedPensionFile(
-            f"notice {manifest.notice_code.value} takes a category of {codes}",
-            reason=Reason.BAD_FIELD,
-            line=line,
-            column="category",
+        raise field_refusal(
+            line, "category", f"notice {manifest.notice_code.value} takes a category of {codes}"
         )
 
 

@@ -25,11 +25,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from adapters.pension._manifest import PaymentReportManifest, WithholdingSlipManifest
-from adapters.pension.errors import MalformedPensionFile, Reason
 from adapters.pension.wire import (
     USAGE_NUMBER_PATTERN,
     ContractRows,
     Location,
+    field_refusal,
     usage_number_cells,
     usage_number_column,
     usage_number_data,
@@ -191,12 +191,7 @@ def _group(values: Mapping[str, Any], names: Sequence[str], line: int) -> dict[s
         return None
     missing = next((name for name, v in cells.items() if v is None), None)
     if missing is not None:
-        raise MalformedPensionFile(
-            "is required when the group's other cells are filled",
-            reason=Reason.BAD_FIELD,
-            line=line,
-            column=missing,
-        )
+        raise field_refusal(line, missing, "is required when the group's other cells are filled")
     return cells
 
 
@@ -211,21 +206,13 @@ def _dependant_entries(values: Mapping[str, Any], line: int) -> list[dict[str, A
             ended = True
             continue
         if ended:
-            raise MalformedPensionFile(
-                "follows an empty dependant; fill the groups from 1",
-                reason=Reason.BAD_FIELD,
-                line=line,
-                column=names[0],
-            )
+            raise field_refusal(line, names[0], "follows an empty dependant; fill the groups from 1")
         usage, name, kana, kind = cells.values()
         minor = kind is DependantKind.UNDER_16
         counted[minor] += 1
         if counted[minor] > 4:
-            raise MalformedPensionFile(
-                "a report names at most four deductible dependants and four under 16",
-                reason=Reason.BAD_FIELD,
-                line=line,
-                column=names[3],
+            raise field_refusal(
+                line, names[3], "a report names at most four deductible dependants and four under 16"
             )
         entries.append(
             {

@@ -59,6 +59,7 @@ __all__ = [
     "columns_table",
     "dump_manifest",
     "encode_rows",
+    "field_refusal",
     "format_inquiry_row",
     "format_outcome_row",
     "inquiry_file_name",
@@ -172,15 +173,16 @@ def refuse_individual_numbers(fields: Sequence[str], columns: Sequence[str], lin
             raise IndividualNumberInFile(line=line, column=column)
 
 
-def _field_error(
+def field_refusal(
     line: int, column: str, rule: str, reason: Reason = Reason.BAD_FIELD
 ) -> MalformedPensionFile:
+    """The refusal of a file for one cell: the ``rule`` it breaks, its line and column, never its value."""
     return MalformedPensionFile(rule, reason=reason, line=line, column=column)
 
 
 def _record_seq(text: str, line: int) -> int:
     if not _SEQ.fullmatch(text):
-        raise _field_error(line, "record_seq", "must be a non-negative integer of ASCII digits")
+        raise field_refusal(line, "record_seq", "must be a non-negative integer of ASCII digits")
     return int(text)
 
 
@@ -189,13 +191,13 @@ def _usage_number(kind_text: str, value: str, line: int) -> UsageNumber:
         kind = UsageNumberKind(kind_text)
     except ValueError:
         allowed = ", ".join(k.value for k in UsageNumberKind)
-        raise _field_error(line, "usage_number_kind", f"must be one of {allowed}") from None
+        raise field_refusal(line, "usage_number_kind", f"must be one of {allowed}") from None
     if not value.isascii():
-        raise _field_error(line, "usage_number", "contains non-ASCII characters", Reason.NON_ASCII)
+        raise field_refusal(line, "usage_number", "contains non-ASCII characters", Reason.NON_ASCII)
     try:
         return UsageNumber(kind=kind, value=value)
     except ValidationError:
-        raise _field_error(line, "usage_number", "must be 1-32 of A-Z, a-z, 0-9 and '-'") from None
+        raise field_refusal(line, "usage_number", "must be 1-32 of A-Z, a-z, 0-9 and '-'") from None
 
 
 def _check_shape(fields: Sequence[str], columns: Sequence[str], line: int) -> None:
@@ -231,12 +233,12 @@ def _date(text: str, line: int, column: str) -> date | None:
             return date.fromisoformat(text)
     except ValueError:
         pass
-    raise _field_error(line, column, "must be a date YYYY-MM-DD, or empty")
+    raise field_refusal(line, column, "must be a date YYYY-MM-DD, or empty")
 
 
 def _bool(text: str, line: int, column: str) -> bool:
     if text not in ("true", "false"):
-        raise _field_error(line, column, "must be true or false")
+        raise field_refusal(line, column, "must be true or false")
     return text == "true"
 
 
@@ -244,7 +246,7 @@ def _enum(kind: Callable[[str], E], text: str, line: int, column: str) -> E:
     try:
         return kind(text)
     except ValueError:
-        raise _field_error(line, column, "is not one of the documented values") from None
+        raise field_refusal(line, column, "is not one of the documented values") from None
 
 
 def parse_outcome_row(fields: Sequence[str], line: int) -> OutcomeRow:
@@ -261,10 +263,10 @@ def parse_outcome_row(fields: Sequence[str], line: int) -> OutcomeRow:
     refused = fields[15] if len(fields) > 15 else ""
     usage = _usage_number(kind, value, line)
     if not actions:
-        raise _field_error(line, "actions", "needs at least one action")
+        raise field_refusal(line, "actions", "needs at least one action")
     address_cells = (text, postal, municipality, abroad)
     if any(address_cells) and not (text and abroad):
-        raise _field_error(line, "address_text", "an address needs address_text and address_abroad")
+        raise field_refusal(line, "address_text", "an address needs address_text and address_abroad")
     return OutcomeRow(
         record_seq=_record_seq(seq, line),
         usage_number_kind=usage.kind,
