@@ -321,6 +321,7 @@ def test_chunks_never_split_a_person_and_keep_the_file_order(
         assert len(this) + first_run > chunk_records, "a chunk takes the next person while they fit"
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(1, 50), max_size=30), st.integers(1, 60))
 def test_packing_keeps_every_run_whole(runs: list[int], limit: int) -> None:
     sizes = packed_sizes(runs, limit)
