@@ -15,7 +15,9 @@ Individual Number is never repeated: the file is stored and reported under a neu
 The request kinds (:mod:`adapters.pension.kinds`) share these rules. Dependants' declarations, the one
 kind that carries Individual Numbers, never rest here: once their messages are confirmed the data file is
 deleted and only its manifest moves to ``processed/`` (logged as an audit event), and a refused one is
-deleted with only its report and manifest kept in ``rejected/``.
+deleted with only its report and manifest kept in ``rejected/``. For a kind that keeps each person's rows
+together (副本 changes), validating a file also notes the length of each person's run
+(:attr:`InboundFile.runs`), from which the adapter cuts its chunks.
 """
 
 from __future__ import annotations
