@@ -527,6 +527,7 @@ class ContractRows(Generic[M]):
         for group in self._groups.values():
             if (nested := getattr(record, group.name)) is not None:
                 values.update({group.column(name): value for name, value in nested.model_dump().items()})
+        # M is any contract record (bound to BaseModel); the default nesting is for those with a usage_number.
         values.update(usage_number_cells(record.usage_number))  # type: ignore[attr-defined]
         return values
 
