@@ -168,7 +168,7 @@ def queries(draw: st.DrawFn) -> InfoQueryRecord:
     )
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(queries())
 def test_any_query_round_trips_through_its_row(rec: InfoQueryRecord) -> None:
     assert parse_query_row(format_query_row(rec), 2) == rec
@@ -177,7 +177,7 @@ def test_any_query_round_trips_through_its_row(rec: InfoQueryRecord) -> None:
 _CELL = st.text(alphabet=st.sampled_from(list("0123456789-abTMJ第条_ \u3000\x00local_tax")), max_size=16)
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(_CELL, min_size=len(COLUMNS), max_size=len(COLUMNS)) | st.lists(_CELL, max_size=20))
 def test_arbitrary_cells_fail_only_with_the_adapters_errors(cells: list[str]) -> None:
     fails_only_as_a_file_problem(parse_query_row, cells)
