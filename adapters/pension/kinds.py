@@ -28,11 +28,13 @@ written by the writer registered for their message type (:data:`OUTCOME_WRITERS`
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
+import annotated_types
 from pydantic import BaseModel
 
 from adapters.pension import (
@@ -76,6 +78,7 @@ from contracts.messages.dependants import DependantsDeclarationAcknowledged
 from contracts.messages.jlis_acquisition import NumberAcquisitionOutcomes
 from contracts.messages.survival import SurvivalCheckOutcomes
 from contracts.purpose_table import default_table
+from contracts.registry import payload_model
 from contracts.sealing import Sealer
 
 __all__ = [
@@ -111,6 +114,17 @@ def number_free(build: Callable[[Any, ChunkInfo, list[R]], BaseModel]) -> Payloa
         return payload
 
     return payloads
+
+
+@functools.cache
+def records_per_message(message_type: str) -> int:
+    """The most records one ``message_type`` message carries: its contract's limit on ``records``.
+
+    The adapter's ``chunk_records`` may be set up to 50,000; the intermediate server's messages take
+    10,000, so a kind's chunks are cut at whichever is smaller.
+    """
+    field = payload_model(message_type, 1).model_fields["records"]
+    return min(m.max_length for m in field.metadata if isinstance(m, annotated_types.MaxLen))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,12 +197,14 @@ class RequestKind:
     def chunk_sizes(self, manifest: RequestManifest, runs: Sequence[int], chunk_records: int) -> list[int]:
         """The rows of each chunk of a file: cut by ``chunk_records``, never inside a person's run.
 
-        Whole runs are packed up to ``chunk_records`` (and never beyond the records one message carries);
-        a person with more rows than that is a chunk of their own.
+        Never more rows than the message's contract takes (:func:`records_per_message`), whatever
+        ``chunk_records`` says. Whole runs are packed up to that; a person with more rows is a chunk of their
+        own.
         """
+        limit = min(chunk_records, records_per_message(self.message_type))
         if self.person_runs is None:
-            return chunk_sizes(manifest.record_count, chunk_records)
-        return packed_sizes(runs, min(chunk_records, self.person_runs.most))
+            return chunk_sizes(manifest.record_count, limit)
+        return packed_sizes(runs, min(limit, self.person_runs.most))
 
     def envelopes(
         self,
