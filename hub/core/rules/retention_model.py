@@ -298,7 +298,11 @@ _STORAGE: Final = """\
   only live rows and the old ones are truncated at once. It takes an exclusive lock on each table for as
   long as writing it anew takes (the hub waits meanwhile: schedule the job in a quiet hour); with
   `--no-rewrite`, or when the lock is not obtained within 15 seconds, the run does a plain `VACUUM` and
-  says so (exit code 3).
+  says so (exit code 3). A rewrite also copies every row another transaction may still see: a transaction
+  of the same database that began before the erasure (a long report, autovacuum's `ANALYZE`, a writer)
+  keeps the erased rows in the new file, with no lock conflict to tell. So the step first waits, up to
+  60 seconds, for such transactions to end; when one stays open the run names its server process, says
+  the step is incomplete (exit code 3), and is to be run again.
 * **PostgreSQL's planner statistics**: `ANALYZE` (autovacuum's too) copies sampled column values into the
   `pg_statistic` catalog (with fewer rows than the statistics target, every value), where no erasure
   reaches. Every column holding a secret or naming a person (ciphertexts, wrapped keys, blind indexes,

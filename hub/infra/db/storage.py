@@ -11,7 +11,9 @@
   indexes and TOAST) anew with the live rows only and truncates the old files at once. It needs an
   exclusive lock on the table for the time of the rewrite: taken under ``lock_timeout``, and when it is
   not obtained in time (or with ``rewrite=False``) the table gets a plain ``VACUUM`` and the report says
-  so. ``VACUUM`` runs outside a transaction, on a connection of its own.
+  so. A rewrite also keeps the rows an older snapshot may still see: it first waits for the database's
+  transactions that began before it, and says so when one stays open. ``VACUUM`` runs outside a
+  transaction, on a connection of its own.
 
 Neither reaches WAL archives or backups: docs/retention.md says what they hold and for how long.
 """
@@ -23,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from contracts.errors import StoreUnavailable
@@ -35,6 +37,12 @@ _PAUSE_S: Final = 1.0
 _WAIT_MS: Final = 2_000
 LOCK_TIMEOUT: Final = "15s"
 """How long ``VACUUM FULL`` waits for its table's lock before falling back to a plain ``VACUUM``."""
+SNAPSHOT_WAIT_S: Final = 60.0
+"""How long a rewrite waits for the database's transactions that began before it (:func:`_vacuum`)."""
+_OLDER: Final = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL) AND xact_start < %(since)s ORDER BY pid"
+)
 
 
 @dataclass
@@ -117,6 +125,24 @@ def _checkpoint(engine: Engine) -> StorageReport:
     return report
 
 
+def _wait_for_older_snapshots(conn: Connection) -> list[int]:
+    """Wait (at most :data:`SNAPSHOT_WAIT_S`) for the database's transactions that began before now.
+
+    ``VACUUM FULL`` copies every row another transaction may still see, so a snapshot older than the
+    deletion (a long report, autovacuum's ``ANALYZE``) keeps the deleted rows in the rewritten file, without
+    any lock conflict to tell; so does a writing transaction's own id, snapshot or not. A transaction that
+    begins later sees the deletion. Returns the server
+    processes still holding such a snapshot when the wait ends (empty: none).
+    """
+    since = conn.exec_driver_sql("SELECT clock_timestamp()").scalar_one()
+    deadline = time.monotonic() + SNAPSHOT_WAIT_S
+    while True:
+        older = [int(pid) for pid in conn.exec_driver_sql(_OLDER, {"since": since}).scalars()]
+        if not older or time.monotonic() >= deadline:
+            return older
+        time.sleep(min(_PAUSE_S / 4, SNAPSHOT_WAIT_S))
+
+
 def _vacuum(engine: Engine, tables: list[str], *, rewrite: bool) -> StorageReport:
     report = StorageReport("postgresql", action="VACUUM FULL" if rewrite else "VACUUM")
     if not tables:
@@ -124,6 +150,7 @@ def _vacuum(engine: Engine, tables: list[str], *, rewrite: bool) -> StorageRepor
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         quote = conn.dialect.identifier_preparer.quote
         conn.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        older = _wait_for_older_snapshots(conn) if rewrite else []
         for table in tables:
             name = quote(table)
             if rewrite:
@@ -135,6 +162,13 @@ def _vacuum(engine: Engine, tables: list[str], *, rewrite: bool) -> StorageRepor
                     pass
             conn.exec_driver_sql(f"VACUUM (ANALYZE) {name}")
             report.vacuumed.append(table)
+    if older:
+        report.complete = False
+        report.note = (
+            "a transaction older than the deletion was still open (server process "
+            f"{', '.join(map(str, older))}): a rewrite keeps the rows it may still see; end it, then run "
+            "`renkei retention run` again"
+        )
     if report.vacuumed:
         report.complete = False
         report.note = (
