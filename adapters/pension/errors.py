@@ -71,6 +71,11 @@ class Reason(StrEnum):
     INVALID_INDIVIDUAL_NUMBER = "invalid_individual_number"
     ACTOR_NOT_PERMITTED = "actor_not_permitted"
 
+    @property
+    def code(self) -> str:
+        """The error code a file refused for this reason is dead-lettered and reported under."""
+        return f"pension_{self.value}"
+
 
 _RESEND = (
     "Fix the producing job, then write the corrected file and its manifest again "
@@ -135,7 +140,7 @@ class PensionFileProblem(RenkeiError):
         self, problem: str, *, reason: Reason, line: int | None = None, column: str | None = None
     ) -> None:
         where = "" if line is None else f"line {line}" + ("" if column is None else f", column {column}")
-        super().__init__(f"{where}: {problem}" if where else problem, code=f"pension_{reason.value}")
+        super().__init__(f"{where}: {problem}" if where else problem, code=reason.code)
         self.problem = problem
         self.reason = reason
         self.line = line

@@ -21,6 +21,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from adapters.jlis.errors import JlisWireError
+from adapters.pension.errors import MalformedPensionFile, Reason
+from contracts.errors import RenkeiError
 from hub.infra.db.tables.dead_letters import dead_letters
 from hub.infra.retention.jobs import dead_letter_archive_job
 from tests.console_fixtures import ConsoleWorld, make_world, sign_in, token
@@ -94,3 +97,57 @@ def test_a_note_stored_before_it_was_a_notice_is_kept_as_it_is_and_marked_englis
         assert page.startswith("保存期間終了により消去済み（")
         api = client.get(f"/api/dead-letters/{dead_letter}", headers=token("vic"))
         assert api.json()["erasure_note"] == legacy
+
+
+# -- adapters' failure codes and the recorded failure text -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "japanese", "english"),
+    [
+        (
+            JlisWireError("must be 8 digits", record_no=3, field="birth_date"),
+            "J-LISファイルのレイアウト違反",
+            "J-LIS file layout broken",
+        ),
+        (
+            MalformedPensionFile("does not match its manifest", reason=Reason.CHECKSUM_MISMATCH),
+            "年金給付システムのファイル：チェックサム不一致（不完全または変更あり）",
+            "pension file: checksum mismatch (incomplete or changed)",
+        ),
+    ],
+    ids=["jlis", "pension"],
+)
+def test_an_adapters_failure_code_is_named_in_japanese_the_code_beside_it(
+    world: ConsoleWorld, error: RenkeiError, japanese: str, english: str
+) -> None:
+    code, text = error.code, str(error)  # what the adapter dead-letters the message with
+    dead_letter = world.dead_letters["unread"]
+    with world.hub.engine.begin() as conn:
+        conn.execute(
+            update(dead_letters)
+            .where(dead_letters.c.id == dead_letter)
+            .values(reason_code=code, reason_text=text)
+        )
+    with TestClient(world.app) as client:
+        sign_in(client, "vic")
+        reason = _dd(client.get(f"/dead-letters/{dead_letter}").text, "reason")
+        assert reason == f'{japanese} ({code}): <span lang="en">{text}</span>'  # the name leads, text kept
+        listed = client.get("/dead-letters?lang=ja").text
+        assert f'<td title="{code}">{japanese}</td>' in listed
+
+        reason_en = _dd(client.get(f"/dead-letters/{dead_letter}?lang=en").text, "reason")
+        assert reason_en == f'{english} ({code}): <span lang="en">{text}</span>'
+        api = client.get(f"/api/dead-letters/{dead_letter}", headers=token("vic")).json()
+        assert (api["reason_code"], api["reason_text"]) == (code, text)  # the API keeps code and text
+
+
+def test_a_code_without_a_name_is_said_to_be_one_before_the_recorded_text(world: ConsoleWorld) -> None:
+    dead_letter = world.dead_letters["legacy"]  # failed as gateway_rejected, a code no part of renkei has
+    with TestClient(world.app) as client:
+        sign_in(client, "ada")
+        reason = _dd(client.get(f"/dead-letters/{dead_letter}?lang=ja").text, "reason")
+        recorded = '<span lang="en">J-LIS refused the file</span>'
+        assert reason == f"登録のない失敗コード (gateway_rejected): {recorded}"
+        reason_en = _dd(client.get(f"/dead-letters/{dead_letter}?lang=en").text, "reason")
+        assert reason_en.startswith("unregistered failure code (gateway_rejected): ")
