@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from adapters.jlis.errors import JlisWireError
 from adapters.pension.errors import MalformedPensionFile, Reason
 from contracts.errors import RenkeiError
+from hub.infra.db.tables.audit import access_records
 from hub.infra.db.tables.dead_letters import dead_letters
 from hub.infra.retention.jobs import dead_letter_archive_job
 from tests.console_fixtures import ConsoleWorld, make_world, sign_in, token
@@ -151,3 +152,32 @@ def test_a_code_without_a_name_is_said_to_be_one_before_the_recorded_text(world:
         assert reason == f"登録のない失敗コード (gateway_rejected): {recorded}"
         reason_en = _dd(client.get(f"/dead-letters/{dead_letter}?lang=en").text, "reason")
         assert reason_en.startswith("unregistered failure code (gateway_rejected): ")
+
+
+# -- the verification's chain ids ----------------------------------------------------------------------
+
+
+def test_a_verification_finding_names_its_chain_whole_in_either_language(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    try:
+        with world.hub.engine.begin() as conn:
+            chain_id, seq = conn.execute(
+                select(access_records.c.chain_id, access_records.c.seq).order_by(access_records.c.at).limit(1)
+            ).one()
+            conn.execute(
+                update(access_records)
+                .where(access_records.c.chain_id == chain_id, access_records.c.seq == seq)
+                .values(reason="changed afterwards")
+            )
+        assert re.fullmatch(r"[a-z]{26}", chain_id)  # letters only: it cannot hold a number
+        with TestClient(world.app) as client:
+            sign_in(client, "aki")
+            finding = r'data-testid="verify-problem">(.*?)</p>'
+            ja = re.findall(finding, client.get("/audit/verify").text)
+            assert f"チェーン {chain_id} の記録 {seq}：" in ja[0]
+            en = re.findall(finding, client.get("/audit/verify?lang=en").text)
+            assert en[0].startswith(f"chain {chain_id} seq {seq}: ")
+            api = client.get("/api/audit/verify", headers=token("aki")).json()
+            assert any(p.startswith(f"chain {chain_id} seq {seq}: ") for p in api["problems"])
+    finally:
+        world.hub.close()
