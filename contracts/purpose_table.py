@@ -414,13 +414,18 @@ class PurposeTable:
         """The ways of holding a number the vault keeps with retention basis ``retention`` (none: unknown)."""
         return tuple(h for h in self.held_under.values() if h.retention == retention)
 
+    def _jimu_named(self, entry: Mapping[str, object]) -> Jimu | None:
+        """The 事務 an entry's ``jimu`` names by its number, or None (not a whole number, or unknown)."""
+        no = entry.get("jimu")
+        return self.jimu.get(no) if isinstance(no, int) and not isinstance(no, bool) else None
+
     def _uses(self, data: Mapping[str, Any]) -> dict[str, Use]:
         uses = {}
         entries = _tables(data, "use")
         _unique((str(e.get("code")) for e in entries), "use")
         for i, e in enumerate(entries):
             where = f"use[{i}]"
-            jimu = self.jimu.get(e.get("jimu"))  # type: ignore[arg-type]
+            jimu = self._jimu_named(e)
             if jimu is None:
                 raise ConfigurationError(f"purpose table: {where} names an unknown jimu")
             raw = e.get("permits")
@@ -453,7 +458,7 @@ class PurposeTable:
         for i, e in enumerate(_tables(data, "request")):
             where = f"request[{i}]"
             message_type = _req(e, "message_type", where)
-            jimu = self.jimu.get(e.get("jimu"))  # type: ignore[arg-type]
+            jimu = self._jimu_named(e)
             if jimu is None or message_type in requests:
                 raise ConfigurationError(f"purpose table: {where} needs a known jimu and a type listed once")
             bases = self._basis_list(e, where)

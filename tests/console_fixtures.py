@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -135,7 +136,7 @@ def _flow(
     """The access records of one survival inquiry round trip, as the hub writes them (with its actors)."""
     cid = str(correlation)
     request, inquiry, result, outcomes = (str(new_id()) for _ in range(4))
-    base = {
+    base: dict[str, Any] = {
         "correlation_id": cid,
         "actor": "hub:test",
         "subjects": tuple(tokens),
@@ -157,7 +158,7 @@ def _flow(
             destination=dst,
             purpose="pension.survival_check",
             at=start + timedelta(seconds=offset),
-            **base,  # type: ignore[arg-type]
+            **base,
         )
         for offset, action, mid, mtype, src, dst in steps
     ]
@@ -322,7 +323,9 @@ def sign_in(client: TestClient, name: str) -> str:
     assert response.status_code == 303, response.text
     cookie = client.cookies.get(COOKIE)
     assert cookie
-    state = client.app.state.console  # type: ignore[attr-defined]
+    app = client.app
+    assert isinstance(app, FastAPI)
+    state = app.state.console
     session = state.sessions.read(cookie)
     assert session is not None
     return str(state.sessions.csrf(session))

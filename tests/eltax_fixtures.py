@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 from adapters.eltax import EltaxAdapter, EltaxSimulator, MunicipalRegister, Rates
 from adapters.eltax.report import (
@@ -101,13 +102,13 @@ def report_file(count: int = 3, municipality: str = "13101") -> ReportFile:
 def notice_record(index: int, code: TokuchoNoticeCode = TokuchoNoticeCode.TARGET) -> NoticeRecord:
     """A data record valid in notice ``code``."""
     name, kana = NAMES[index % len(NAMES)]
-    target: dict[str, object] = {
+    target: dict[str, Any] = {
         "category": "01",
         "amounts": (1_800_000, 36_000, None, None, None, None),
         "individual_number": number(index),
     }
-    request: dict[str, object] = {"category": "01", "amounts": (10_000, 9_000, 9_000, 6_000, 6_000, 6_000)}
-    per_code: dict[TokuchoNoticeCode, dict[str, object]] = {
+    request: dict[str, Any] = {"category": "01", "amounts": (10_000, 9_000, 9_000, 6_000, 6_000, 6_000)}
+    per_code: dict[TokuchoNoticeCode, dict[str, Any]] = {
         TokuchoNoticeCode.TARGET: target,
         TokuchoNoticeCode.ADDITIONAL_CANDIDATE: target,
         TokuchoNoticeCode.REQUEST: request,
@@ -134,7 +135,7 @@ def notice_record(index: int, code: TokuchoNoticeCode = TokuchoNoticeCode.TARGET
         postal_code="0600001",
         kana_address="サッポロシ　チュウオウク",
         kanji_address="北海道札幌市本町三丁目１２番５号",
-        **per_code.get(code, {"result": "00"}),  # type: ignore[arg-type]
+        **per_code.get(code, {"result": "00"}),
     )
 
 

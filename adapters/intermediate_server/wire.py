@@ -184,7 +184,7 @@ class Layout(Generic[R]):
     codec: CsvCodec = dataclass_field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        names = {f.name for f in fields(self.record)}  # type: ignore[arg-type]
+        names = {f.name for f in fields(self.record)}  # type: ignore[arg-type]  # R is a dataclass; a TypeVar cannot be bound to the dataclass protocol
         if {c.name for c in self.columns} != names:
             raise ValueError(f"layout {self.kind} does not cover {self.record.__name__} exactly")
         codec = CsvCodec(csv_layout(self.kind, *self.columns), reading=_wire_error)

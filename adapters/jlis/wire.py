@@ -294,7 +294,7 @@ def header_values(header: Any, count: int) -> dict[str, Any]:
 
 def header_checker(make: type[H]) -> Callable[[dict[str, Any]], H]:
     """What turns a header's values into a ``make`` (a dataclass), refusing a chunk outside its batch."""
-    names = [f.name for f in fields(make)]  # type: ignore[arg-type]
+    names = [f.name for f in fields(make)]  # type: ignore[arg-type]  # H is a dataclass; a TypeVar cannot be bound to the dataclass protocol
 
     def check(values: dict[str, Any]) -> H:
         if values["chunk_count"] < 1 or values["chunk_index"] >= values["chunk_count"]:

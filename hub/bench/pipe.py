@@ -124,7 +124,7 @@ def drive(
 
     def consume() -> None:
         try:
-            consumer.consume(queue, arrivals, stop=stop, **consume_options)  # type: ignore[arg-type]
+            consumer.consume(queue, arrivals, stop=stop, **consume_options)  # type: ignore[arg-type]  # prefetch, batch_size, batch_wait_s: int or float each
         except BaseException as exc:  # noqa: BLE001 - handed to the publisher, which raises it
             failure.append(exc)
             with arrivals.cond:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import gettext as _gettext
 import tomllib
 from collections.abc import Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from functools import cache
 from http.cookies import SimpleCookie
 from importlib import resources
@@ -127,14 +127,15 @@ class using:  # noqa: N801 - used like a function: ``with using("en"): ...``
 
     def __init__(self, language: str) -> None:
         self._language = language if language in LANGUAGES else DEFAULT
-        self._token: object = None
+        self._token: Token[str] | None = None
 
     def __enter__(self) -> str:
         self._token = _language.set(self._language)
         return self._language
 
     def __exit__(self, *_: object) -> None:
-        _language.reset(self._token)  # type: ignore[arg-type]
+        if self._token is not None:
+            _language.reset(self._token)
 
 
 def gettext(message: str) -> str:
@@ -203,7 +204,7 @@ def install(env: jinja2.Environment) -> None:
     """Add Jinja2's i18n extension to ``env`` with callables that follow the request's language."""
     env.add_extension("jinja2.ext.i18n")
     env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block's line breaks and indents are one space
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension at run time
 
 
 def _chosen(scope: Scope) -> tuple[str, bool]:

@@ -13,6 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hub.infra.broker.users import Rabbitmqctl
 from tests._connections import connection_name, users_by_service
@@ -100,7 +101,7 @@ class LocalCluster:
         env = {**os.environ, "HOME": str(self.directory / "home")}
         return Rabbitmqctl(command=str(self.sbin / "rabbitmqctl"), node=f"renkei{node}@localhost", env=env)
 
-    def ctl_json(self, node: int, *args: str) -> list[dict[str, object]]:
+    def ctl_json(self, node: int, *args: str) -> list[dict[str, Any]]:
         """``rabbitmqctl -n renkeiN@localhost ARGS --formatter json`` (bounded), parsed."""
         result = subprocess.run(
             [
@@ -151,7 +152,7 @@ class LocalCluster:
         """Replica count of every quorum queue whose name starts with ``prefix``."""
         rows = self.ctl_json(1, "list_queues", "name", "type", "members")
         return {
-            str(row["name"]): len(row.get("members") or [])  # type: ignore[arg-type]
+            str(row["name"]): len(row.get("members") or [])
             for row in rows
             if str(row["name"]).startswith(prefix) and row.get("type") == "quorum"
         }

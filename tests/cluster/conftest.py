@@ -18,6 +18,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -63,11 +64,11 @@ def local_cluster() -> Iterator[LocalCluster]:
             cluster.destroy()
 
 
-def scaled_settings(urls: list[str], data_dir: Path, **overrides: object) -> Settings:
+def scaled_settings(urls: list[str], data_dir: Path, **overrides: Any) -> Settings:
     """Settings of one flow: its own prefix and data directory; small chunks and batches so that the
     work spreads over every worker (500 chunks of 20 records, 10 deliveries a batch); every service its
     own broker user."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "broker": BrokerSettings(identity=BrokerIdentity.PER_SERVICE),
         "amqp_url": urls[0],
         "amqp_urls": ",".join(urls),
@@ -82,7 +83,7 @@ def scaled_settings(urls: list[str], data_dir: Path, **overrides: object) -> Set
         "retry": RetrySettings(max_attempts=5, delays_ms=(200, 500, 1_000, 2_000, 5_000), delivery_limit=20),
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
 def delete_topology(urls: list[str], settings: Settings) -> None:
@@ -110,9 +111,7 @@ def make_deployments(
     made: list[ScaledDeployment] = []
     run_dir = _RUNS_DIR / f"{name[:40]}-{uuid.uuid4().hex[:6]}"
 
-    def build(
-        records: int = RECORDS, *, hubs: int = 2, jlis: int = 2, **overrides: object
-    ) -> ScaledDeployment:
+    def build(records: int = RECORDS, *, hubs: int = 2, jlis: int = 2, **overrides: Any) -> ScaledDeployment:
         root = run_dir / f"d{len(made)}"
         if admin is None:
             overrides = {"broker": BrokerSettings(identity=BrokerIdentity.SHARED), **overrides}

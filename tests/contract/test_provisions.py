@@ -40,8 +40,8 @@ CHAIN = "contract-provisions"
 Stored = Callable[[], tuple[list[dict[str, Any]], dict[int, StoredRecord]]]
 
 
-def provision(i: int, **changes: object) -> ProvisionRecord:
-    fields: dict[str, object] = {
+def provision(i: int, **changes: Any) -> ProvisionRecord:
+    fields: dict[str, Any] = {
         "record_id": f"RID{i:010d}",
         "role": ProvisionRole.REQUESTER,
         "requester": "全国市町村職員共済組合連合会",
@@ -56,7 +56,7 @@ def provision(i: int, **changes: object) -> ProvisionRecord:
         "subject": f"tk1abcd_{'p' * 27}{chr(ord('a') + i)}",
     }
     fields.update(changes)
-    return ProvisionRecord(**fields)  # type: ignore[arg-type]
+    return ProvisionRecord(**fields)
 
 
 def access(i: int) -> AccessRecord:

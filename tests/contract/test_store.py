@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -40,8 +41,8 @@ class Boom(Exception):
     """A handler's failure inside a savepoint."""
 
 
-def message(n: int, **changes: object) -> OutgoingMessage:
-    fields: dict[str, object] = {
+def message(n: int, **changes: Any) -> OutgoingMessage:
+    fields: dict[str, Any] = {
         "exchange": "renkei.contract",
         "routing_key": "jlis",
         "body": f'{{"n":{n}}}'.encode(),
@@ -51,7 +52,7 @@ def message(n: int, **changes: object) -> OutgoingMessage:
         "headers": {"x-renkei-attempt": n, "x-renkei-reason": "none"},
     }
     fields.update(changes)
-    return OutgoingMessage(**fields)  # type: ignore[arg-type]
+    return OutgoingMessage(**fields)
 
 
 def access(message_id: str) -> AccessRecord:

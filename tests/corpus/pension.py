@@ -12,6 +12,8 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import EllipsisType
+from typing import Any
 
 from contracts.individual_number import synthetic_individual_number
 from tests.corpus.builders import DELETE, inquiry_csv, pension_manifest
@@ -56,19 +58,19 @@ def pension_cases(usage_values: list[str]) -> Iterator[PensionCase]:
         rows: list[tuple[str, str, str]] | bytes | None,
         reasons: set[str] | str,
         *,
-        manifest: bytes | object | None = ...,
+        manifest: bytes | EllipsisType | None = ...,
         name: str | None = None,
         symlink_to: str | None = None,
-        **overrides: object,
+        **overrides: Any,
     ) -> PensionCase:
         n = next(counter)
         file = name or f"c{n:02d}-{slug}.csv"
         data = rows if isinstance(rows, bytes) or rows is None else inquiry_csv(rows)
         if manifest is ...:
-            fields: dict[str, object] = {"batch_id": f"bad-{n:02d}", **overrides}
-            manifest = pension_manifest(file, data or b"", **fields)  # type: ignore[arg-type]
+            fields: dict[str, Any] = {"batch_id": f"bad-{n:02d}", **overrides}
+            manifest = pension_manifest(file, data or b"", **fields)
         wanted = frozenset({reasons} if isinstance(reasons, str) else reasons)
-        return PensionCase(f"pension-{slug}", file, data, manifest, wanted, symlink_to)  # type: ignore[arg-type]
+        return PensionCase(f"pension-{slug}", file, data, manifest, wanted, symlink_to)
 
     ok = [("1", "pension_certificate", usage_values[0]), ("2", "pension_certificate", usage_values[1])]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from tenacity import Retrying, stop_after_delay, wait_fixed
 
 from adapters.intermediate_server import IntermediateServerSimulator
@@ -40,6 +41,7 @@ from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.runner import ServiceGroup
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 NUMBER_ACT = "行政手続における特定の個人を識別するための番号の利用等に関する法律"
 BASIS_84 = TableBasis(current_item=84, current_article="第86条", legacy_item=59)
 RESIDENT, LOCAL_TAX, PENSION = "TM00000000000011", "TM00000000000021", "TM00000000000051"
@@ -85,8 +87,8 @@ class Harness:
     def usage(self, index: int):
         return self.hub.population(self.people).usage_number(index)
 
-    def messages(self, message_type: str, model: type[T]) -> list[T]:
-        return [model.model_validate(env.payload) for env in read_hub_messages(self.outbound, message_type)]  # type: ignore[attr-defined]
+    def messages(self, message_type: str, model: type[M]) -> list[M]:
+        return [model.model_validate(env.payload) for env in read_hub_messages(self.outbound, message_type)]
 
     def acquire_codes(self, indexes: Sequence[int]) -> CodeAcquisitionCompleted:
         batch = f"codes-{uuid.uuid4().hex[:8]}"

@@ -18,6 +18,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,13 +98,13 @@ def fault_postgres() -> Iterator[PrivatePostgres]:
         cluster.stop(remove=True)
 
 
-def fault_settings(node: PrivateBroker, data_dir: Path, **overrides: object) -> Settings:
+def fault_settings(node: PrivateBroker, data_dir: Path, **overrides: Any) -> Settings:
     """Settings of one fault test: its own prefix and data directory on the private broker.
 
     Shared broker identity unless ``broker`` says otherwise: the deployments of :func:`deploy` run every
     service as its own broker user; the bad-input corpus publishes as the broker's administrator.
     """
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "amqp_url": node.url,
         "broker": BrokerSettings(identity=BrokerIdentity.SHARED),
         "data_dir": data_dir,
@@ -114,7 +115,7 @@ def fault_settings(node: PrivateBroker, data_dir: Path, **overrides: object) -> 
         "retry": RetrySettings(max_attempts=5, delays_ms=(200, 500, 1_000, 2_000, 5_000), delivery_limit=20),
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
 def delete_topology(url: str, settings: Settings) -> None:
@@ -153,7 +154,7 @@ def deploy(fault_broker: PrivateBroker, enrolled_data_dir: Path, tmp_path: Path)
         *,
         services: tuple[str, ...] = SERVICES,
         flow: Callable[[], DemoFlow] = SurvivalFlow,
-        **overrides: object,
+        **overrides: Any,
     ) -> Deployment:
         root = tmp_path / f"d{len(made)}"
         per_service = BrokerSettings(identity=BrokerIdentity.PER_SERVICE)

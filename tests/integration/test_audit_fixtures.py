@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -75,10 +76,10 @@ def reset_tables(engine: Engine) -> None:
     metadata.create_all(engine, tables=list(AUDIT_TABLES))
 
 
-def make_record(i: int, *, subjects: tuple[str, ...] | None = None, **overrides: object) -> AccessRecord:
+def make_record(i: int, *, subjects: tuple[str, ...] | None = None, **overrides: Any) -> AccessRecord:
     """A varied, fully populated record (Japanese text included), number ``i``."""
     actions = list(AuditAction)
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "actor": f"hub.worker-{i % 3}",
         "action": actions[i % len(actions)],
         "message_id": f"msg-{i:06d}",
@@ -95,4 +96,4 @@ def make_record(i: int, *, subjects: tuple[str, ...] | None = None, **overrides:
         "details": {"chunk": str(i), "stage": "enrich"},
     }
     values.update(overrides)
-    return AccessRecord(**values)  # type: ignore[arg-type]
+    return AccessRecord(**values)

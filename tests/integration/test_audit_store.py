@@ -8,7 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -41,8 +41,8 @@ from hub.ports.audit import AccessRecord, AuditAction, ProvisionRecord, Provisio
 from tests.integration.test_audit_fixtures import T0, backend_engine, make_record, reset_tables
 
 
-def provision(i: int, **overrides: object) -> ProvisionRecord:
-    values: dict[str, object] = {
+def provision(i: int, **overrides: Any) -> ProvisionRecord:
+    values: dict[str, Any] = {
         "record_id": f"RID{i:010d}",
         "role": ProvisionRole.REQUESTER,
         "requester": "全国市町村職員共済組合連合会",
@@ -57,7 +57,7 @@ def provision(i: int, **overrides: object) -> ProvisionRecord:
         "subject": f"tkA_person{i}",
     }
     values.update(overrides)
-    return ProvisionRecord(**values)  # type: ignore[arg-type]
+    return ProvisionRecord(**values)
 
 
 class AuditStoreContract:
@@ -311,10 +311,10 @@ class AuditStoreContract:
         ],
     )
     def test_search_by_each_criterion(
-        self, engine: Engine, searchable: ChainWriter, criteria: dict[str, object], expected: list[int]
+        self, engine: Engine, searchable: ChainWriter, criteria: dict[str, Any], expected: list[int]
     ) -> None:
         with engine.connect() as conn:
-            found = search(conn, **criteria)  # type: ignore[arg-type]
+            found = search(conn, **criteria)
         assert [r.message_id for r in found] == [f"msg-{i:06d}" for i in expected]
 
     def test_json_lines_export_round_trips(self, engine: Engine, searchable: ChainWriter) -> None:

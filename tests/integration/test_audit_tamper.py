@@ -84,7 +84,9 @@ def move(engine: Engine, chain_id: str, moves: list[tuple[int, int]]) -> None:
 
 def forge(engine: Engine, chain_id: str, seq: int, prev_hash: str, *, junk: bool = False) -> None:
     """Insert a record the hub never wrote, hashed correctly (or not, with ``junk``)."""
-    values, subjects = record_values(make_record(900, actor="intruder"), make_record(0).at)  # type: ignore[arg-type]
+    at = make_record(0).at
+    assert at is not None
+    values, subjects = record_values(make_record(900, actor="intruder"), at)
     digest = "f" * 64 if junk else record_hash(chain_id, seq, hashed_fields(values), subjects, prev_hash)
     with engine.begin() as conn:
         conn.execute(insert(R).values(**values, chain_id=chain_id, seq=seq, prev_hash=prev_hash, hash=digest))

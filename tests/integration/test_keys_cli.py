@@ -19,7 +19,7 @@ from hub.infra.keys.keyring import KeyKind, KeyName, read_keyring_file, save_key
 from hub.infra.keys.keyring_files import deployment_keyring
 from hub.infra.keys.needs import KEY_NEEDS
 from hub.infra.keys.service_keys import adapter_keys, hub_keys
-from hub.infra.service_names import SERVICE_NAMES
+from hub.infra.service_names import SERVICE_NAMES, ServiceName
 from hub.infra.vault.sql import SqlVault
 from hub.ports.vault import Retention
 from hub.settings import Environment, Settings
@@ -72,7 +72,7 @@ def test_production_init_writes_only_a_set_to_install(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("service", ADAPTERS)
 def test_show_lists_an_adapters_keys_none_of_the_vaults_nor_anothers_and_no_material(
-    settings: Settings, service: str
+    settings: Settings, service: ServiceName
 ) -> None:
     code, out = run(settings, "show", service, "--json")
     assert code == 0, out
@@ -88,7 +88,7 @@ def test_show_lists_an_adapters_keys_none_of_the_vaults_nor_anothers_and_no_mate
             assert key["owner"] == "hub"  # the only public key an adapter holds: whom it seals for
         else:
             assert key["owner"] == own, f"{service} lists {key['name']}"
-    needs = KEY_NEEDS[service]  # type: ignore[index]
+    needs = KEY_NEEDS[service]
     assert {k["owner"] for k in shown["keys"] if k["kind"] == "seal_private"} == set(needs.unseals)
     ring = read_keyring_file(settings.keyring_path_of(service))
     for _, version in ring.key_ids():

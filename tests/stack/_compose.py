@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -119,9 +120,9 @@ def _dockerfile(root: Path) -> tuple[list[str], list[str], str | None]:
     )
 
 
-def _mounts(raw: dict[str, object]) -> list[Mount]:
+def _mounts(raw: dict[str, Any]) -> list[Mount]:
     mounts: list[Mount] = []
-    for item in raw.get("tmpfs") or []:  # type: ignore[attr-defined]
+    for item in raw.get("tmpfs") or []:
         target, _, options = str(item).partition(":")
         opts = dict(o.split("=", 1) for o in options.split(",") if "=" in o)
         mounts.append(
@@ -132,7 +133,7 @@ def _mounts(raw: dict[str, object]) -> list[Mount]:
                 int(opts["mode"], 8) if "mode" in opts else None,
             )
         )
-    for item in raw.get("volumes") or []:  # type: ignore[attr-defined]
+    for item in raw.get("volumes") or []:
         volume, _, rest = str(item).partition(":")
         mounts.append(Mount(rest.split(":")[0], volume))
     return mounts

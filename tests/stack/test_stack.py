@@ -29,7 +29,7 @@ import time
 import urllib.request
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Executable, func, select
 
 from hub.bootstrap.common import open_database
 from hub.bootstrap.transports import pika_transports
@@ -103,9 +103,9 @@ def console_health(stack: ProcessStack) -> dict[str, object]:
     return health
 
 
-def count(hub: LocalDeployment, query: object) -> int:
+def count(hub: LocalDeployment, query: Executable) -> int:
     with hub.engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())  # type: ignore[call-overload]
+        return int(conn.execute(query).scalar_one())
 
 
 def progress(flows: list[DemoFlow]) -> tuple[int, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import assume, given
@@ -185,13 +186,13 @@ def test_heads_round_trip_and_only_the_canonical_text_parses() -> None:
 
 
 def test_every_checkpoint_field_is_signed() -> None:
-    base = {"prev_digest": "p", "key_id": "k", "head_count": 2}
-    message = checkpoint_message(1, "t", "r", **base)  # type: ignore[arg-type]
-    assert message != checkpoint_message(2, "t", "r", **base)  # type: ignore[arg-type]
-    assert message != checkpoint_message(1, "u", "r", **base)  # type: ignore[arg-type]
-    assert message != checkpoint_message(1, "t", "s", **base)  # type: ignore[arg-type]
+    base: dict[str, Any] = {"prev_digest": "p", "key_id": "k", "head_count": 2}
+    message = checkpoint_message(1, "t", "r", **base)
+    assert message != checkpoint_message(2, "t", "r", **base)
+    assert message != checkpoint_message(1, "u", "r", **base)
+    assert message != checkpoint_message(1, "t", "s", **base)
     for key, value in (("prev_digest", "q"), ("key_id", "l"), ("head_count", 3)):
-        assert message != checkpoint_message(1, "t", "r", **{**base, key: value})  # type: ignore[arg-type]
+        assert message != checkpoint_message(1, "t", "r", **{**base, key: value})
 
 
 def test_a_provision_digest_is_the_same_as_written_and_as_read_back() -> None:

@@ -73,7 +73,7 @@ def test_a_number_as_subject_is_refused() -> None:
         AccessRecord(actor="hub", action=AuditAction.ROUTED, message_id="m" * 201),
         AccessRecord(actor="hub", action=AuditAction.ROUTED, subjects=("",)),
         AccessRecord(actor="hub", action=AuditAction.ROUTED, subjects=("tk a",)),
-        AccessRecord(actor="hub", action=AuditAction.ROUTED, details={"k": 1}),  # type: ignore[dict-item]
+        AccessRecord(actor="hub", action=AuditAction.ROUTED, details={"k": 1}),  # type: ignore[dict-item]  # wrong on purpose: refused
     ],
 )
 def test_values_that_do_not_fit_are_refused_before_any_write(record: AccessRecord) -> None:

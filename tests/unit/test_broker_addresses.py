@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
+from typing import Any
 
+import pika
 import pytest
 
 from contracts.errors import BrokerUnavailable, ConfigurationError
@@ -43,8 +46,8 @@ def test_a_piece_that_is_not_a_url_is_refused() -> None:
         Settings(amqp_urls="amqps://h:5671/v?ssl_options={'ca_certs': 'a', 'server_hostname': 'b'}")
 
 
-def _port(params: object) -> int:
-    return int(params.port)  # type: ignore[attr-defined]
+def _port(params: Any) -> int:
+    return int(params.port)
 
 
 def test_the_first_address_that_answers_is_used_and_remembered() -> None:
@@ -100,8 +103,8 @@ def test_connection_names_carry_the_role() -> None:
     addresses = BrokerAddresses(NODES[0], "renkei-hub-1")
     names: list[str] = []
 
-    def open_one(params: object) -> None:
-        names.append(params.client_properties["connection_name"])  # type: ignore[attr-defined]
+    def open_one(params: pika.URLParameters) -> None:
+        names.append((params.client_properties or {})["connection_name"])
 
     addresses.open("publisher", open_one)
     addresses.open("consumer", open_one)
@@ -171,7 +174,7 @@ class _FakeConsumer:
     down: set[int] = set()  # noqa: RUF012
     opened: list[int] = []  # noqa: RUF012
 
-    def __init__(self, params: object, **_: object) -> None:
+    def __init__(self, params: object, **_: Any) -> None:
         self.port = _port(params)
         if self.port in self.down:
             raise BrokerUnavailable("connection refused")
@@ -210,10 +213,10 @@ def test_a_consumer_whose_node_stops_reconnects_to_the_next(monkeypatch: pytest.
     assert not worker.is_alive()
 
 
-def _wait_for(condition: object, timeout_s: float = 10.0) -> None:
+def _wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
     done = threading.Event()
     for _ in range(int(timeout_s / 0.02)):  # bounded
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         done.wait(0.02)
     raise AssertionError("condition not met in time")

@@ -56,6 +56,7 @@ def template_messages() -> Iterator[tuple[str, str]]:
     install(env)
     for path in sorted((CONSOLE / "templates").glob("*.html")):
         source = path.read_text(encoding="utf-8")
+        # extract_translations is added to the environment by the i18n extension, at run time.
         for lineno, _func, message in env.extract_translations(source):  # type: ignore[attr-defined]
             singular = message if isinstance(message, str) else message[0]
             if singular:

@@ -6,7 +6,7 @@ No test lives here; the other ``test_dlq_*`` modules import :func:`make_env` and
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,7 +22,7 @@ from hub.bootstrap.common import body_limits
 from hub.core.flows.context import HandlerContext
 from hub.core.operator.dead_letter_replay import DeadLetterOperations
 from hub.core.runtime.dead_letter_consumer import DeadLetterConsumer
-from hub.core.runtime.routing import to_outgoing
+from hub.core.runtime.routing import Handler, to_outgoing
 from hub.core.runtime.worker import HubWorker, WorkerDeps
 from hub.demo.deployment import LocalDeployment, local_deployment
 from hub.infra.audit.query import search
@@ -31,6 +31,7 @@ from hub.infra.broker.credentials import replay_routes, sender_identities
 from hub.infra.crypto.sealing import HpkeSealer, HpkeUnsealer
 from hub.infra.memory.transport import InMemoryTransport, ManualClock
 from hub.ports.dead_letters import DeadLetter, DeadLetterQuery
+from hub.ports.store import UnitOfWork, UnitOfWorkFactory
 from hub.ports.transport import BatchHandler, OutgoingMessage
 from hub.settings import BodyLimitSettings, BrokerIdentity, BrokerSettings, RetrySettings, Settings
 from tests._shared_transport import shared
@@ -83,10 +84,10 @@ class FlakyHandler:
 class DownForTheFirst:
     """A unit-of-work factory whose database is unreachable for the first ``outages`` transactions."""
 
-    def __init__(self, factory: Callable[[], object], outages: int) -> None:
+    def __init__(self, factory: UnitOfWorkFactory, outages: int) -> None:
         self.factory, self.outages = factory, outages
 
-    def __call__(self) -> object:
+    def __call__(self) -> UnitOfWork:
         if self.outages:
             self.outages -= 1
             raise StoreUnavailable("the database cannot be reached; the message will be retried")
@@ -106,17 +107,19 @@ class DlqEnv:
     def names(self):
         return self.hub.names
 
-    def worker(self, handlers: Mapping[tuple[str, int], object], uow_factory: object = None) -> HubWorker:
+    def worker(
+        self, handlers: Mapping[tuple[str, int], Handler], uow_factory: UnitOfWorkFactory | None = None
+    ) -> HubWorker:
         return HubWorker(
             WorkerDeps(
-                uow_factory=uow_factory or self.hub.uow_factory(),  # type: ignore[arg-type]
+                uow_factory=uow_factory or self.hub.uow_factory(),
                 transport=self.mem,
                 sealer=HpkeSealer(self.hub.keyring.sealing_for()),
                 unsealer=HpkeUnsealer(self.hub.keyring.unsealing("hub")),
                 policy=self.hub.policy,
                 exchanges=self.hub.exchanges,
                 retry=self.hub.retry,
-                handlers=handlers,  # type: ignore[arg-type]
+                handlers=handlers,
                 actor="hub:test",
                 identities=sender_identities(self.settings),
                 body_limits=body_limits(self.settings),
@@ -176,7 +179,3 @@ def make_env(
     hub = local_deployment(settings, transports=shared(mem), configure_logs=False)
     hub.prepare()  # migrations and topology, both on the fakes
     return DlqEnv(settings, hub, mem, clock)
-
-
-def headers_of(messages: Sequence[object]) -> list[Mapping[str, object]]:
-    return [m.headers for m in messages]  # type: ignore[attr-defined]

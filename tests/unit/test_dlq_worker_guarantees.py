@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import pytest
 
-from contracts.envelope import Envelope, new_envelope
+from contracts.envelope import Envelope, Party, new_envelope
 from contracts.errors import BrokerUnavailable, StoreUnavailable
 from hub.core.flows.context import HandlerContext
 from hub.ports.transport import OutgoingMessage
@@ -30,7 +30,7 @@ def env(tmp_path):
     env.hub.close()
 
 
-def forward_to(destination: str):
+def forward_to(destination: Party):
     """A handler that sends one message on, to ``destination``."""
 
     def handler(message, ctx: HandlerContext) -> list[Envelope]:
@@ -39,7 +39,7 @@ def forward_to(destination: str):
                 message_type="jlis.survival_change.inquiry",
                 schema_version=1,
                 source="hub",
-                destination=destination,  # type: ignore[arg-type]
+                destination=destination,
                 purpose=message.envelope.purpose,
                 payload={},
                 causation_id=message.envelope.message_id,

@@ -14,12 +14,15 @@ from contracts.messages.implementing_bodies import (
     ImplementingBody,
 )
 from contracts.redaction import find_numbers
+from hub.demo._eltax_common import PensionInbox
 from hub.demo.data import demo_population
 from hub.demo.implementing_bodies import ClaimForwardingFlow, claim
 from hub.demo.registry import FLOWS
 
 
-class _Inbox:
+class _Inbox(PensionInbox):
+    """The pension system's inbox, holding the outcomes a test gives it."""
+
     def __init__(self, outcomes: list[ClaimForwardingOutcomes]) -> None:
         self.outcomes = outcomes
 
@@ -50,9 +53,9 @@ def test_a_claim_completes_when_every_answer_it_is_owed_arrived_and_counts_once(
     )
     refused = ClaimOutcome(record_seq=1, status=ForwardingStatus.REFUSED, reason="not_one_stop")
     first = ClaimForwardingOutcomes(batch_id="b", outcomes=(jps, refused))
-    flow._inbox = _Inbox([first])  # type: ignore[assignment]
+    flow._inbox = _Inbox([first])
     assert (flow.sent(), flow.completed()) == (2, 1)
-    flow._inbox = _Inbox([first, ClaimForwardingOutcomes(batch_id="b", outcomes=(kkr,)), first])  # type: ignore[assignment]
+    flow._inbox = _Inbox([first, ClaimForwardingOutcomes(batch_id="b", outcomes=(kkr,)), first])
     result = flow.finish()
     assert (result.sent, result.completed, result.duplicates) == (2, 2, 2)
     assert result.outcomes == {"forwarded": 2, "refused": 2, "returned": 1}

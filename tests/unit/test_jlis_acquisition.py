@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -74,8 +75,8 @@ HEADER = AcquisitionHeader(
 REGISTER = NewEntitlementRegister(5_000, seed=7)
 
 
-def row(seq: int, status: MatchStatus, count: int, no: int, **kw: object) -> MatchRow:
-    facts: dict[str, object] = {}
+def row(seq: int, status: MatchStatus, count: int, no: int, **kw: Any) -> MatchRow:
+    facts: dict[str, Any] = {}
     if status is not MatchStatus.NONE:
         facts = {
             "individual_number": synthetic_individual_number(),
@@ -85,7 +86,7 @@ def row(seq: int, status: MatchStatus, count: int, no: int, **kw: object) -> Mat
             "sex": Sex.MALE,
         }
     facts.update(kw)
-    return MatchRow(seq, f"ref_{seq:08d}", status, count, no, **facts)  # type: ignore[arg-type]
+    return MatchRow(seq, f"ref_{seq:08d}", status, count, no, **facts)
 
 
 def result_rows() -> tuple[MatchRow, ...]:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -327,10 +328,10 @@ def test_mutations_are_caught_by_the_right_rule_not_by_luck() -> None:
         ({"postal_code": "1000001"}, "postal_code"),  # without an address
     ],
 )
-def test_the_writer_refuses_values_that_do_not_fit(change: dict[str, object], field: str) -> None:
+def test_the_writer_refuses_values_that_do_not_fit(change: dict[str, Any], field: str) -> None:
     base = ResultRecord(0, "ref_00000000", SurvivalOutcome.NAME_CHANGED, new_name="山田\u3000花子",
                         name_changed_on=date(2025, 8, 1))  # fmt: skip
-    records = (replace(base, **change),)  # type: ignore[arg-type]
+    records = (replace(base, **change),)
     with pytest.raises(JlisWireError) as info:
         write_result(ResultFile(HEADER, 1, records))
     assert info.value.field == field
@@ -422,7 +423,7 @@ def _result_record(draw: st.DrawFn, seq: int) -> ResultRecord:
     hub_only = {SurvivalOutcome.NO_NUMBER, SurvivalOutcome.NOT_PERMITTED}
     outcome = draw(st.sampled_from([o for o in SurvivalOutcome if o not in hub_only]))
     address = draw(st.none() | _text(480))
-    facts: dict[str, object] = {}
+    facts: dict[str, Any] = {}
     if address is not None:
         facts = {
             "new_address": address,
@@ -442,7 +443,7 @@ def _result_record(draw: st.DrawFn, seq: int) -> ResultRecord:
         facts["new_individual_number"] = draw(_NUMBERS)
     if outcome is SurvivalOutcome.NOT_FOUND:
         facts["unmatched_reason"] = draw(st.sampled_from(UnmatchedReason))
-    return ResultRecord(seq, draw(_REFS), outcome, **facts)  # type: ignore[arg-type]
+    return ResultRecord(seq, draw(_REFS), outcome, **facts)
 
 
 @PROPERTY

@@ -7,6 +7,7 @@ import os
 import stat
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,14 +29,14 @@ from hub.infra.keys.keyring import (
 from hub.infra.keys.keyring_files import deployment_keyring, ensure_development_keyrings, write_deployment
 from hub.infra.keys.needs import KEY_NEEDS, allowed_names, assemble, check_keyring, cut
 from hub.infra.keys.service_keys import keyring_of
-from hub.infra.service_names import SERVICE_NAMES
+from hub.infra.service_names import SERVICE_NAMES, ServiceName
 from hub.settings import Environment, Settings
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 
 
-def dev(tmp_path: Path, **kw: object) -> Settings:
-    return Settings(data_dir=tmp_path / "var", **kw)  # type: ignore[arg-type]
+def dev(tmp_path: Path, **kw: Any) -> Settings:
+    return Settings(data_dir=tmp_path / "var", **kw)
 
 
 @posix_only
@@ -57,10 +58,10 @@ def test_development_makes_one_owner_only_keyring_per_service_on_first_run(tmp_p
 
 def test_services_starting_together_agree_on_one_set(tmp_path: Path) -> None:
     settings = dev(tmp_path)
-    rings: dict[str, object] = {}
+    rings: dict[str, Any] = {}
 
-    def start(service: str) -> None:
-        rings[service] = keyring_of(settings, service, environ={}).get()  # type: ignore[arg-type]
+    def start(service: ServiceName) -> None:
+        rings[service] = keyring_of(settings, service, environ={}).get()
 
     threads = [threading.Thread(target=start, args=(s,)) for s in SERVICE_NAMES]
     for t in threads:
@@ -116,15 +117,15 @@ def test_a_keyring_others_can_read_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("service", SERVICE_NAMES)
-def test_a_service_refuses_a_key_it_must_not_hold_and_names_it(tmp_path: Path, service: str) -> None:
+def test_a_service_refuses_a_key_it_must_not_hold_and_names_it(tmp_path: Path, service: ServiceName) -> None:
     whole = generate_keyring()
-    own = cut(whole, service)  # type: ignore[arg-type]
+    own = cut(whole, service)
     foreign = KeyName(KeyKind.SEAL_PRIVATE, "eltax") if service != "adapter-eltax" else KeyName(KeyKind.KEK)
     stuffed = own.with_series(foreign, whole.series(foreign))
     path = tmp_path / "ring.json"
     save_keyring(stuffed, path)
     with pytest.raises(ConfigurationError) as refused:
-        keyring_of(Settings(key_file=path), service, environ={})  # type: ignore[arg-type]
+        keyring_of(Settings(key_file=path), service, environ={})
     text = str(refused.value)
     assert f"the keyring of {service} holds" in text
     assert "refuses to start" in text

@@ -11,6 +11,7 @@ from contracts.individual_number import is_valid_individual_number
 from contracts.messages.common import ChunkInfo
 from contracts.messages.eltax import DependantKind, ReceiptStatus
 from contracts.messages.nta import NtaOutcomes, SlipError, WithholdingSlipRequested
+from hub.demo._eltax_common import PensionInbox
 from hub.demo.data import demo_population
 from hub.demo.eltax import PaymentReportFlow
 from hub.demo.nta import SLIP_PAYER, WithholdingSlipFlow, corporate_number
@@ -31,7 +32,9 @@ def test_the_demo_payer_names_a_corporate_number_that_holds_no_individual_number
     assert not any(is_valid_individual_number(number[i : i + 12]) for i in (0, 1))
 
 
-class _Inbox:
+class _Inbox(PensionInbox):
+    """The pension system's inbox, holding the outcomes a test gives it."""
+
     def __init__(self, outcomes: list[NtaOutcomes]) -> None:
         self.outcomes = outcomes
 
@@ -55,9 +58,9 @@ def test_a_slip_completes_with_its_files_outcome_and_counts_once() -> None:
     flow = WithholdingSlipFlow()
     flow._records = 5
     first, second = _outcome("NTA-a.csv", 3), _outcome("NTA-b.csv", 2, rejected=True)
-    flow._inbox = _Inbox([first])  # type: ignore[assignment]
+    flow._inbox = _Inbox([first])
     assert (flow.sent(), flow.completed()) == (5, 3)
-    flow._inbox = _Inbox([first, second, first])  # type: ignore[assignment]  # one outcome twice
+    flow._inbox = _Inbox([first, second, first])  # one outcome twice
     result = flow.finish()
     assert (result.sent, result.completed, result.duplicates) == (5, 5, 3)
     assert result.outcomes == {"files_accepted": 2, "files_rejected": 1}

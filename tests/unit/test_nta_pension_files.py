@@ -9,7 +9,7 @@ import pytest
 from adapters.pension import ExchangeDirectory, PensionAdapter
 from adapters.pension.messages import read_hub_messages
 from adapters.pension.service import FROM_HUB
-from contracts.envelope import new_envelope
+from contracts.envelope import Party, new_envelope
 from contracts.errors import ValidationFailed
 from contracts.messages.eltax import ReceiptStatus
 from contracts.messages.nta import WITHHOLDING_SLIP_PURPOSE, NtaOutcomes, SlipError
@@ -26,12 +26,12 @@ OUTCOMES = NtaOutcomes(
 )
 
 
-def outcomes_envelope(destination: str = "pension"):
+def outcomes_envelope(destination: Party = "pension"):
     return new_envelope(
         message_type="pension.nta.outcomes",
         schema_version=1,
         source="hub",
-        destination=destination,  # type: ignore[arg-type]
+        destination=destination,
         purpose=WITHHOLDING_SLIP_PURPOSE,
         payload=payload_dict(OUTCOMES),
     )

@@ -116,6 +116,7 @@ def test_a_file_becomes_chunked_messages_with_the_kinds_type_purpose_actor_and_p
     assert {e.correlation_id for e in envelopes} == {kind_correlation_id(kind, f"{kind}-1")}
     payloads = [decode(encode(e)).payload for e in envelopes]
     assert all(isinstance(p, model) for p in payloads)
+    # Every kind's model has chunk, tax_year, payer and records; KINDS types the model as BaseModel.
     assert [(p.chunk.chunk_index, p.chunk.chunk_count, p.chunk.total_records) for p in payloads] == [  # type: ignore[attr-defined]
         (0, 3, 8),
         (1, 3, 8),

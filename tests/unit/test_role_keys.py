@@ -81,10 +81,6 @@ def link_material(keyring: Keyring, counterpart: str) -> set[bytes]:
     return {v.material for v in keyring.link_keys(counterpart).keys.series().versions}
 
 
-def series_of(view: object) -> object:
-    return view.series()  # type: ignore[attr-defined]
-
-
 @pytest.mark.parametrize("adapter", list(ADAPTER_SPECS))
 def test_an_adapter_gets_no_vault_key_and_no_other_counterparts_key(adapter: str) -> None:
     keys = adapter_keys_from(KEYRING, adapter)
@@ -107,7 +103,7 @@ def test_the_jlis_adapter_holds_exactly_its_own_keys_and_the_hubs_public_key() -
     assert keys.unsealing is not None
     assert keys.link is not None
     assert keys.unsealing.keys.series() == KEYRING.sealing_keys("jlis")
-    assert series_of(keys.sealing.recipients["hub"]) == KEYRING.public_keys("hub")
+    assert keys.sealing.recipients["hub"].series() == KEYRING.public_keys("hub")
     assert set(keys.sealing.recipients) == {"hub"}
     assert keys.link.keys.series() == KEYRING.link_keys("jlis").keys.series()
     pension = adapter_keys_from(KEYRING, "pension")

@@ -48,7 +48,7 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def among(conn: Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+def among(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
     """``column IN values``, written so that every backend keeps using the column's index.
 
     On PostgreSQL this is ``column = ANY(:array)``: one parameter, so one statement text (and one prepared
@@ -58,11 +58,11 @@ def among(conn: Connection, column: Any, values: Sequence[Any]) -> ColumnElement
     binds 500 parameters per statement, which was a tenth of the hub's look-ups. Bytes get a plain ``IN``.
     """
     if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     if conn.dialect.name == "sqlite" and values and isinstance(values[0], str | int):
         listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=Text)).table_valued("value")
-        return column.in_(select(listed.c.value))  # type: ignore[no-any-return]
-    return column.in_(values)  # type: ignore[no-any-return]
+        return column.in_(select(listed.c.value))
+    return column.in_(values)
 
 
 def plan_each_statement(conn: Connection) -> None:
