@@ -1,24 +1,31 @@
 """An adapter's line: what it checks of a file it receives, the message it makes of one, the files it sends.
 
+What an adapter's handler returns is made here too, and logged once, the same way by every adapter: the
+files written from a hub message (:func:`files_written`) or the message read from a file
+(:func:`message_read`), with the message's id, correlation id and type and the handler's counts, never a
+value.
+
 Shared by the adapters (they never import each other); imports nothing of the hub.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from pydantic import BaseModel
 
 from contracts.envelope import Envelope, Party, Purpose, new_envelope
 from contracts.errors import ContractError
-from contracts.link import CounterpartFile
+from contracts.link import AdapterOutput, CounterpartFile
 from contracts.registry import payload_dict
 
-__all__ = ["correlation_of", "files_for_line", "message_for_hub"]
+__all__ = ["correlation_of", "files_for_line", "files_written", "message_for_hub", "message_read"]
 
+log = logging.getLogger(__name__)
 _UUID_TEXT: Final = re.compile(r"[0-9a-fA-F-]{32,36}")
 
 
@@ -85,3 +92,44 @@ def files_for_line(
     """
     correlation = str(message.correlation_id)
     return tuple(CounterpartFile(counterpart, name, content, correlation) for name, content in written)
+
+
+def files_written(
+    counterpart: str, message: Envelope, written: Sequence[tuple[str, bytes]], details: Mapping[str, int]
+) -> AdapterOutput:
+    """What an adapter hands its line for the hub message ``message``: the files it wrote from it.
+
+    ``written`` holds each file as ``(name, content)``; ``details`` are the handler's counts (records,
+    files ...), kept in the output and logged with the message's ids.
+    """
+    files = files_for_line(counterpart, message, written)
+    log.info(
+        "%s files written message_id=%s correlation_id=%s type=%s %s",
+        counterpart,
+        message.message_id,
+        message.correlation_id,
+        message.message_type,
+        _counts({"files": len(files), **details}),
+    )
+    return AdapterOutput(to_counterpart=files, details=dict(details))
+
+
+def message_read(message: Envelope, *, records: int, details: Mapping[str, int]) -> AdapterOutput:
+    """What an adapter hands the hub for a file from its line: the one message it made of the file.
+
+    ``records``: how many of the file's records the message completes; ``details``: the handler's counts
+    (by outcome, status ...), kept in the output and logged with the message's ids.
+    """
+    log.info(
+        "%s file read message_id=%s correlation_id=%s type=%s %s",
+        message.source,
+        message.message_id,
+        message.correlation_id,
+        message.message_type,
+        _counts({"records": records, **details}),
+    )
+    return AdapterOutput(to_hub=(message,), completed_records=records, details=dict(details))
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return " ".join(f"{name}={n}" for name, n in counts.items())

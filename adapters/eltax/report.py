@@ -17,9 +17,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from adapters import statutory
 from adapters.eltax.errors import EltaxFieldRefused, EltaxWireError
 from adapters.records.csv import CsvCodec, csv_layout
-from adapters.records.era import from_era, tax_year_from_reiwa, tax_year_to_reiwa, to_era
+from adapters.records.era import tax_year_from_reiwa, tax_year_to_reiwa
 from adapters.records.fields import Field, Problem, ProblemKind
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -48,20 +49,6 @@ FILE_KIND: Final = "payment report"
 LINE_END: Final = b"\r\n"
 DEPENDANT_KINDS: Final = (("1", "elderly"), ("2", "specific"), ("3", "other"))  # I
 _SECTIONS: Final = ("第1号", "第2号", "第3号")
-_AMOUNTS: Final = (
-    ("paid", "支払金額"),
-    ("unpaid", "未払金額"),
-    ("withheld", "源泉徴収税額"),
-    ("unwithheld", "未徴収税額"),
-)
-
-
-def _section_items() -> Iterator[Field]:
-    for n, section in enumerate(_SECTIONS, start=1):
-        for name, label in _AMOUNTS:
-            yield f(
-                f"s{n}_{name}", f"所得税法第203条の3{section}適用分 {label}", 10, T.DIGITS, required=False
-            )
 
 
 def _people_items() -> Iterator[Field]:
@@ -133,7 +120,7 @@ ROW: Final = csv_layout(
     f("birth_year", "受給者の生年月日 年", 2, T.DIGITS, padded=True),
     f("birth_month", "受給者の生年月日 月", 2, T.DIGITS, padded=True),
     f("birth_day", "受給者の生年月日 日", 2, T.DIGITS, padded=True),
-    *_section_items(),
+    *statutory.section_items(_SECTIONS, "所得税法第203条の3", source="D-code"),
     f("special_disabled", "本人 特別障害者", 1, T.FLAG, required=False),
     f("other_disabled", "本人 その他の障害者", 1, T.FLAG, required=False),
     f("elderly_self", "本人 老年者", 1, T.FILLER, required=False),
@@ -266,7 +253,6 @@ class ReportReading:
 
 def _row_values(file: ReportFile, r: ReportRecord) -> dict[str, Any]:
     """The items of one row; raises ``EltaxFieldRefused`` for what the items cannot express."""
-    era = to_era(r.birth_date)
     year = tax_year_to_reiwa(file.tax_year)
     if year is None or year > 99:
         raise EltaxFieldRefused("cannot be written as a year of 令和", file_kind=FILE_KIND, field="tax_year")
@@ -278,22 +264,13 @@ def _row_values(file: ReportFile, r: ReportRecord) -> dict[str, Any]:
         "payer_corporate_number": file.payer.corporate_number,
         "tax_year": year,
         "municipality_code": file.municipality_code,
-        "correction": r.correction,
-        "address": r.address,
-        "name": r.name,
-        "kana_name": r.kana_name,
+        **statutory.recipient_values(r),
         "recipient_number": r.recipient_number,
-        "birth_era": era[0] if era else None,
-        "birth_year": era[1] if era else None,
-        "birth_month": r.birth_date.month,
-        "birth_day": r.birth_date.day,
         "individual_number": r.individual_number,
+        **statutory.section_values(r.sections),
     }
     values.update({name: True if getattr(r, name) else None for name in _FLAGS})
     values.update({name: getattr(r, name) for name in _COUNTS})
-    for n, section in enumerate(r.sections, start=1):
-        for name, _ in _AMOUNTS:
-            values[f"s{n}_{name}"] = None if section is None else getattr(section, name)
     if r.spouse is not None:
         values["spouse_name"], values["spouse_number"] = r.spouse.name, r.spouse.individual_number
     for k, d in enumerate(r.dependants, start=1):
@@ -304,32 +281,9 @@ def _row_values(file: ReportFile, r: ReportRecord) -> dict[str, Any]:
     return values
 
 
-def _named(slots: int, prefix: str, values: Mapping[str, Any], found: list[Problem]) -> int:
-    """How many entries of a repeated group are named; flags parts without a name and gaps."""
-    named = 0
-    for k in range(1, slots + 1):
-        parts = [name for name in _BY_NAME if name.startswith(f"{prefix}_{k}_")]
-        present = [p for p in parts if values.get(p) is not None]
-        if values.get(f"{prefix}_{k}_name") is None:
-            if present:
-                found.append(
-                    Problem(_BY_NAME[present[0]], "is only allowed with a name", ProblemKind.CONSISTENCY)
-                )
-            continue
-        if named != k - 1:
-            found.append(
-                Problem(_BY_NAME[f"{prefix}_{k}_name"], "leaves a gap before it", ProblemKind.CONSISTENCY)
-            )
-        named += 1
-    return named
-
-
 def record_rules(values: Mapping[str, Any]) -> list[Problem]:
     """The rules of a row that join several items (the items alone are checked by the codec)."""
-    found: list[Problem] = []
-    parts = ("birth_era", "birth_year", "birth_month", "birth_day")
-    if all(values.get(p) is not None for p in parts) and from_era(*(values[p] for p in parts)) is None:
-        found.append(Problem(_BY_NAME["birth_year"], "is not a date of its era", ProblemKind.RANGE))
+    found = statutory.birth_problems(values, _BY_NAME)
     if values.get("spouse_number") is not None and values.get("spouse_name") is None:
         found.append(
             Problem(_BY_NAME["spouse_number"], "is only allowed with a name", ProblemKind.CONSISTENCY)
@@ -339,23 +293,9 @@ def record_rules(values: Mapping[str, Any]) -> list[Problem]:
             found.append(
                 Problem(_BY_NAME[f"dependant_{k}_kind"], "is required with a name", ProblemKind.REQUIRED)
             )
-    named = _named(4, "dependant", values, found)
-    minors = _named(4, "minor", values, found)
-    deductible = sum(
-        (values.get(n) or 0) for n in ("elderly_dependants", "other_dependants", "specific_dependants")
-    )
-    if named > deductible:
-        found.append(
-            Problem(
-                _BY_NAME["other_dependants"],
-                "counts fewer dependants than are named",
-                ProblemKind.CONSISTENCY,
-            )
-        )
-    if minors > (values.get("under_16_dependants") or 0):
-        found.append(
-            Problem(_BY_NAME["under_16_dependants"], "counts fewer than are named", ProblemKind.CONSISTENCY)
-        )
+    named = statutory.named_entries("dependant", 4, values, _BY_NAME, found)
+    minors = statutory.named_entries("minor", 4, values, _BY_NAME, found)
+    found += statutory.count_problems(values, _BY_NAME, named=named, minors=minors)
     seen: set[IndividualNumber] = set()
     for x in ROW.fields:
         if x.type is T.INDIVIDUAL_NUMBER and values.get(x.name) is not None:
@@ -388,8 +328,6 @@ def write_report(file: ReportFile) -> bytes:
 
 
 def _record_of(v: Mapping[str, Any]) -> ReportRecord:
-    born = from_era(v["birth_era"], v["birth_year"], v["birth_month"], v["birth_day"])
-    assert born is not None  # record_rules checked it
     spouse = (
         None if v.get("spouse_name") is None else ReportSpouseEntry(v["spouse_name"], v.get("spouse_number"))
     )
@@ -408,22 +346,12 @@ def _record_of(v: Mapping[str, Any]) -> ReportRecord:
         for k in range(1, 5)
         if v.get(f"minor_{k}_name") is not None
     )
-    sections = tuple(
-        None
-        if all(v.get(f"s{n}_{name}") is None for name, _ in _AMOUNTS)
-        else Amounts(*(v.get(f"s{n}_{name}") for name, _ in _AMOUNTS))
-        for n in range(1, 4)
-    )
     flags: dict[str, Any] = {name: bool(v.get(name)) for name in _FLAGS}
     counts: dict[str, Any] = {name: v.get(name) for name in _COUNTS}
     return ReportRecord(
         recipient_number=v["recipient_number"],
-        name=v["name"],
-        kana_name=v["kana_name"],
-        address=v["address"],
-        birth_date=born,
-        correction=v["correction"],
-        sections=sections,
+        **statutory.recipient_read(v),
+        sections=statutory.sections_read(v, len(_SECTIONS)),
         individual_number=v.get("individual_number"),
         spouse=spouse,
         dependants=dependants,

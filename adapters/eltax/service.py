@@ -13,7 +13,6 @@ sealed for the hub as the file is read.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections import Counter
 from typing import Final
@@ -36,7 +35,7 @@ from adapters.eltax.names import (
 from adapters.eltax.receipt import parse_receipt
 from adapters.eltax.report import parse_report, write_report
 from adapters.eltax.tokucho import parse_notice, write_notice
-from adapters.files import files_for_line, message_for_hub
+from adapters.files import files_written, message_for_hub, message_read
 from contracts.envelope import Envelope, Purpose
 from contracts.link import AdapterOutput, CounterpartFile
 from contracts.messages.eltax import (
@@ -61,7 +60,6 @@ __all__ = [
     "EltaxAdapter",
 ]
 
-log = logging.getLogger(__name__)
 SUBMISSION_TYPE: Final = ("eltax.payment_report.submission", 1)
 NOTICE_TYPE: Final = ("eltax.tokucho.notice", 1)
 RECEIPT_TYPE: Final = ("eltax.receipt", 1)
@@ -144,7 +142,7 @@ class EltaxAdapter:
         envelope = _to_hub(
             RECEIPT_TYPE, purpose, payload, file=file, correlation_id=correlation_id, causation=name.file_id
         )
-        return _read(envelope, details)
+        return message_read(envelope, records=sum(details.values()), details=details)
 
     def _notice(self, file: CounterpartFile, name: FileName) -> AdapterOutput:
         correlation_id = correlation_of(file)
@@ -155,7 +153,7 @@ class EltaxAdapter:
         payload = inbound_payload(file.name, notice, message_id_of(file.name), self._sealer)
         details = Counter({f"notice_{header.notice_code.value}": len(notice.records)})
         envelope = _to_hub(INBOUND_TYPE, NOTICE_PURPOSE, payload, file=file, correlation_id=correlation_id)
-        return _read(envelope, details)
+        return message_read(envelope, records=sum(details.values()), details=details)
 
 
 FROM_HUB: Final[Routes[EltaxAdapter]] = {
@@ -192,24 +190,6 @@ def _to_hub(
     )
 
 
-def _read(envelope: Envelope, details: Counter[str]) -> AdapterOutput:
-    log.info(
-        "eltax file read message_id=%s correlation_id=%s type=%s",
-        envelope.message_id,
-        envelope.correlation_id,
-        envelope.message_type,
-    )
-    return AdapterOutput(to_hub=(envelope,), completed_records=sum(details.values()), details=dict(details))
-
-
 def _to_eltax(env: Envelope, written: list[tuple[str, bytes]], records: int) -> AdapterOutput:
     """The files written from one hub message, for the eLTAX link."""
-    files = files_for_line(COUNTERPART, env, written)
-    log.info(
-        "eltax files written message_id=%s correlation_id=%s files=%d records=%d",
-        env.message_id,
-        env.correlation_id,
-        len(files),
-        records,
-    )
-    return AdapterOutput(to_counterpart=files, details={"files": len(files), "records": records})
+    return files_written(COUNTERPART, env, written, {"files": len(written), "records": records})

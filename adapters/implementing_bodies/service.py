@@ -10,11 +10,10 @@ opens numbers; it seals none (no number comes back).
 
 from __future__ import annotations
 
-import logging
 from typing import Final
 
 from adapters.dispatch import Receivers, Route, Routes, receive, route
-from adapters.files import files_for_line, message_for_hub
+from adapters.files import files_written, message_for_hub, message_read
 from adapters.implementing_bodies.errors import IbFileError
 from adapters.implementing_bodies.mapping import forwarding_file, message_id_of, receipt_payload
 from adapters.implementing_bodies.names import (
@@ -34,7 +33,6 @@ from contracts.sealing import Unsealer
 
 __all__ = ["FORWARDING_TYPE", "FROM_COUNTERPART", "FROM_HUB", "RECEIPT_TYPE", "ImplementingBodiesAdapter"]
 
-log = logging.getLogger(__name__)
 FORWARDING_TYPE: Final = ("implementing_bodies.claim.forwarding", 1)
 RECEIPT_TYPE: Final = ("implementing_bodies.receipt", 1)
 
@@ -67,17 +65,8 @@ class ImplementingBodiesAdapter:
     def _forwarding(self, env: Envelope, forwarding: ClaimForwarding) -> AdapterOutput:
         content = write_forwarding(forwarding_file(env.message_id, env.purpose, forwarding, self._unsealer))
         parse_forwarding(content)  # read back with the same layout: what leaves is what it says
-        name = forwarding_file_name(forwarding.destination, env.message_id)
-        files = files_for_line(COUNTERPART, env, [(name, content)])
-        claims = len(forwarding.claims)
-        log.info(
-            "forwarding written message_id=%s correlation_id=%s type=%s claims=%d",
-            env.message_id,
-            env.correlation_id,
-            env.message_type,
-            claims,
-        )
-        return AdapterOutput(to_counterpart=files, details={"files": len(files), "records": claims})
+        written = [(forwarding_file_name(forwarding.destination, env.message_id), content)]
+        return files_written(COUNTERPART, env, written, {"files": 1, "records": len(forwarding.claims)})
 
     def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
         """Turn a receiving body's receipt into a message for the hub.
@@ -104,18 +93,8 @@ class ImplementingBodiesAdapter:
             causation_id=name.file_id,
             message_id=message_id_of(file.name),
         )
-        log.info(
-            "receipt read message_id=%s correlation_id=%s type=%s",
-            envelope.message_id,
-            envelope.correlation_id,
-            envelope.message_type,
-        )
-        claims = len(receipt.accepted) + len(receipt.returned)
-        return AdapterOutput(
-            to_hub=(envelope,),
-            completed_records=claims,
-            details={"accepted": len(receipt.accepted), "returned": len(receipt.returned)},
-        )
+        counts = {"accepted": len(receipt.accepted), "returned": len(receipt.returned)}
+        return message_read(envelope, records=sum(counts.values()), details=counts)
 
 
 FROM_HUB: Final[Routes[ImplementingBodiesAdapter]] = {

@@ -8,14 +8,13 @@ downstream. It never logs a number or a code, and its errors name fields and lin
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Final, TypeVar
 
 from pydantic import BaseModel
 
 from adapters.dispatch import Receivers, Route, Routes, receive, route
-from adapters.files import files_for_line, message_for_hub
+from adapters.files import files_written, message_for_hub, message_read
 from adapters.intermediate_server import wire
 from adapters.intermediate_server.errors import IsFileError
 from adapters.intermediate_server.mapping import (
@@ -45,7 +44,6 @@ from contracts.sealing import Unsealer
 
 __all__ = ["FROM_COUNTERPART", "FROM_HUB", "IntermediateServerAdapter"]
 
-log = logging.getLogger(__name__)
 Row = TypeVar("Row")
 _RESULT_TYPES: Final = {
     "FGR1": "intermediate_server.code_acquisition.result",
@@ -204,23 +202,9 @@ def _to_hub(
         causation_id=name.request_id if caused else None,
         message_id=inbound_message_id(file.name),
     )
-    log.info(
-        "intermediate server file read message_id=%s kind=%s records=%d",
-        envelope.message_id,
-        name.kind,
-        records,
-    )
-    return AdapterOutput(to_hub=(envelope,), completed_records=records, details={name.kind: records})
+    return message_read(envelope, records=records, details={name.kind: records})
 
 
 def _to_network(env: Envelope, written: list[tuple[str, bytes]], records: int) -> AdapterOutput:
     """The request files written from one hub message, for the intermediate server link."""
-    files = files_for_line(COUNTERPART, env, written)
-    log.info(
-        "intermediate server request written message_id=%s type=%s files=%d records=%d",
-        env.message_id,
-        env.message_type,
-        len(files),
-        records,
-    )
-    return AdapterOutput(to_counterpart=files, details={"requested_records": records})
+    return files_written(COUNTERPART, env, written, {"requested_records": records})

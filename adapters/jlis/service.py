@@ -12,7 +12,6 @@ errors name fields and records only.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections import Counter
 from typing import Final
@@ -20,7 +19,7 @@ from typing import Final
 from pydantic import BaseModel
 
 from adapters.dispatch import Receivers, Route, Routes, receive, route
-from adapters.files import files_for_line, message_for_hub
+from adapters.files import files_written, message_for_hub, message_read
 from adapters.jlis import mapping_acquisition, wire_acquisition
 from adapters.jlis.errors import JlisFileError
 from adapters.jlis.mapping import (
@@ -48,8 +47,6 @@ from contracts.registry import Decoded
 from contracts.sealing import Sealer, Unsealer
 
 __all__ = ["FROM_COUNTERPART", "FROM_HUB", "JlisAdapter"]
-
-log = logging.getLogger(__name__)
 
 
 class JlisAdapter:
@@ -153,15 +150,8 @@ _DETAIL: Final[dict[FileFlow, str]] = {"survival": "requested_records", "acquisi
 
 def _to_jlis(env: Envelope, flow: FileFlow, content: bytes, records: int) -> AdapterOutput:
     """The request (or query) file of one hub message, named after the message."""
-    files = files_for_line(COUNTERPART, env, [(request_file_name(env.message_id, flow), content)])
-    log.info(
-        "jlis %s request file written message_id=%s correlation_id=%s records=%d",
-        flow,
-        env.message_id,
-        env.correlation_id,
-        records,
-    )
-    return AdapterOutput(to_counterpart=files, details={_DETAIL[flow]: records})
+    written = [(request_file_name(env.message_id, flow), content)]
+    return files_written(COUNTERPART, env, written, {_DETAIL[flow]: records})
 
 
 def _check_answers(answered: uuid.UUID, request_id: uuid.UUID, what: str) -> None:
@@ -190,15 +180,4 @@ def _to_hub(
         causation_id=request_id,
         message_id=message_id,
     )
-    records = sum(counts.values())
-    log.info(
-        "jlis result file read message_id=%s correlation_id=%s type=%s records=%d fee_units=%d",
-        message_id,
-        correlation_id,
-        message_type[0],
-        records,
-        fee_units,
-    )
-    return AdapterOutput(
-        to_hub=(envelope,), completed_records=records, details={**counts, "fee_units": fee_units}
-    )
+    return message_read(envelope, records=sum(counts.values()), details={**counts, "fee_units": fee_units})

@@ -13,11 +13,10 @@ opens numbers, it seals none.
 
 from __future__ import annotations
 
-import logging
 from typing import Final
 
 from adapters.dispatch import Receivers, Route, Routes, receive, route
-from adapters.files import files_for_line, message_for_hub
+from adapters.files import files_written, message_for_hub, message_read
 from adapters.nta.errors import NtaFileError
 from adapters.nta.mapping import message_id_of, receipt_payload, slip_file
 from adapters.nta.names import (
@@ -38,7 +37,6 @@ from contracts.sealing import Unsealer
 
 __all__ = ["FROM_COUNTERPART", "FROM_HUB", "RECEIPT_TYPE", "SUBMISSION_TYPE", "NtaAdapter"]
 
-log = logging.getLogger(__name__)
 SUBMISSION_TYPE: Final = ("nta.withholding_slip.submission", 1)
 RECEIPT_TYPE: Final = ("nta.receipt", 1)
 
@@ -74,16 +72,8 @@ class NtaAdapter:
     def _slip_file(self, env: Envelope, submission: NtaWithholdingSlipSubmission) -> AdapterOutput:
         content = write_slips(slip_file(env.message_id, env.purpose, submission, self._unsealer))
         parse_slips(content)  # read back with the same layout: what leaves is what it says
-        files = files_for_line(COUNTERPART, env, [(submission_file_name(env.message_id), content)])
-        records = len(submission.records)
-        log.info(
-            "nta file written message_id=%s correlation_id=%s type=%s slips=%d",
-            env.message_id,
-            env.correlation_id,
-            env.message_type,
-            records,
-        )
-        return AdapterOutput(to_counterpart=files, details={"files": len(files), "records": records})
+        written = [(submission_file_name(env.message_id), content)]
+        return files_written(COUNTERPART, env, written, {"files": 1, "records": len(submission.records)})
 
     def from_counterpart(self, file: CounterpartFile) -> AdapterOutput:
         """Turn the Agency's receipt into a message for the hub.
@@ -112,15 +102,7 @@ class NtaAdapter:
             causation_id=name.file_id,
             message_id=message_id_of(file.name),
         )
-        log.info(
-            "nta file read message_id=%s correlation_id=%s type=%s",
-            envelope.message_id,
-            envelope.correlation_id,
-            envelope.message_type,
-        )
-        return AdapterOutput(
-            to_hub=(envelope,), completed_records=receipt.slips, details={receipt.status.value: receipt.slips}
-        )
+        return message_read(envelope, records=receipt.slips, details={receipt.status.value: receipt.slips})
 
 
 FROM_HUB: Final[Routes[NtaAdapter]] = {

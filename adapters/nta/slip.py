@@ -22,9 +22,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from adapters import statutory
 from adapters.nta.errors import NtaFieldRefused, NtaWireError
 from adapters.records.csv import CsvCodec, csv_layout
-from adapters.records.era import from_era, tax_year_from_reiwa, tax_year_to_reiwa, to_era
+from adapters.records.era import tax_year_from_reiwa, tax_year_to_reiwa
 from adapters.records.fields import Field, Problem, ProblemKind
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -78,29 +79,10 @@ DEPENDANT_CATEGORIES: Final = (
 """区分 of a 控除対象扶養親族 (items 60, 64): resident, or which non-resident case applies."""
 
 _NUMBER_PATTERN: Final = r"0[0-9]{12}"
-_AMOUNTS: Final = (
-    ("paid", "支払金額"),
-    ("unpaid", "未払金額"),
-    ("withheld", "源泉徴収税額"),
-    ("unwithheld", "未徴収税額"),
-)
 
 
 def _number_item(name: str, label: str) -> Field:
     return f(name, label, 13, T.ASCII, required=False, pattern=_NUMBER_PATTERN, source="D")
-
-
-def _section_items() -> Iterator[Field]:
-    for n, section in enumerate(SECTIONS, start=1):
-        for name, label in _AMOUNTS:
-            yield f(
-                f"s{n}_{name}",
-                f"法第203条の3{section}適用分 {label}",
-                10,
-                T.DIGITS,
-                required=False,
-                source="D",
-            )
 
 
 def _people_items() -> Iterator[Field]:
@@ -166,7 +148,7 @@ ROW: Final = csv_layout(
     f("birth_year", "生年月日 年", 2, T.DIGITS, padded=True, source="D"),
     f("birth_month", "生年月日 月", 2, T.DIGITS, padded=True, source="D"),
     f("birth_day", "生年月日 日", 2, T.DIGITS, padded=True, source="D"),
-    *_section_items(),
+    *statutory.section_items(SECTIONS, "法第203条の3", source="D"),
     _flag("special_disabled", "本人 特別障害者"),
     _flag("other_disabled", "本人 その他の障害者"),
     f("elderly_self", "本人 老年者", 1, T.FILLER, required=False, source="D"),
@@ -310,7 +292,6 @@ def _written_number(value: IndividualNumber | None) -> str | None:
 
 def _row_values(file: SlipFile, r: SlipRecord, line: int) -> dict[str, Any]:
     """The items of one line; raises ``NtaFieldRefused`` for what the items cannot express."""
-    era = to_era(r.birth_date)
     year = tax_year_to_reiwa(file.tax_year)
     if year is None or year > 99:
         raise NtaFieldRefused(
@@ -328,21 +309,12 @@ def _row_values(file: SlipFile, r: SlipRecord, line: int) -> dict[str, Any]:
         "payer_reference_2": payer.reference_number_2,
         "payer_corporate_number": payer.corporate_number,
         "tax_year": year,
-        "correction": r.correction,
-        "address": r.address,
-        "name": r.name,
-        "kana_name": r.kana_name,
-        "birth_era": era[0] if era else None,
-        "birth_year": era[1] if era else None,
-        "birth_month": r.birth_date.month,
-        "birth_day": r.birth_date.day,
+        **statutory.recipient_values(r),
         "individual_number": _written_number(r.individual_number),
+        **statutory.section_values(r.sections),
     }
     values.update({name: bool(getattr(r, name)) for name in _FLAGS})
     values.update({name: getattr(r, name) for name in _COUNTS})
-    for n, section in enumerate(r.sections, start=1):
-        for name, _ in _AMOUNTS:
-            values[f"s{n}_{name}"] = None if section is None else getattr(section, name)
     if r.spouse is not None:
         s = r.spouse
         values.update(
@@ -361,36 +333,9 @@ def _row_values(file: SlipFile, r: SlipRecord, line: int) -> dict[str, Any]:
     return values
 
 
-def _named(slots: int, prefix: str, values: Mapping[str, Any], found: list[Problem]) -> int:
-    """How many entries of a repeated group are named; flags parts without a name, gaps and a missing 区分."""
-    named = 0
-    for k in range(1, slots + 1):
-        parts = [name for name in _BY_NAME if name.startswith(f"{prefix}_{k}_")]
-        present = [p for p in parts if values.get(p) is not None]
-        if values.get(f"{prefix}_{k}_name") is None:
-            if present:
-                found.append(
-                    Problem(_BY_NAME[present[0]], "is only allowed with a name", ProblemKind.CONSISTENCY)
-                )
-            continue
-        if named != k - 1:
-            found.append(
-                Problem(_BY_NAME[f"{prefix}_{k}_name"], "leaves a gap before it", ProblemKind.CONSISTENCY)
-            )
-        if values.get(f"{prefix}_{k}_category") is None:
-            found.append(
-                Problem(_BY_NAME[f"{prefix}_{k}_category"], "is required with a name", ProblemKind.REQUIRED)
-            )
-        named += 1
-    return named
-
-
 def record_rules(values: Mapping[str, Any]) -> list[Problem]:
     """The rules of a line that join several items (the items alone are checked by the codec)."""
-    found: list[Problem] = []
-    parts = ("birth_era", "birth_year", "birth_month", "birth_day")
-    if all(values.get(p) is not None for p in parts) and from_era(*(values[p] for p in parts)) is None:
-        found.append(Problem(_BY_NAME["birth_year"], "is not a date of its era", ProblemKind.RANGE))
+    found = statutory.birth_problems(values, _BY_NAME)
     spouse_parts = ("spouse_kana", "spouse_category", "spouse_number")
     if values.get("spouse_name") is None:
         for name in spouse_parts:
@@ -398,23 +343,12 @@ def record_rules(values: Mapping[str, Any]) -> list[Problem]:
                 found.append(Problem(_BY_NAME[name], "is only allowed with a name", ProblemKind.CONSISTENCY))
     elif values.get("spouse_category") is None:
         found.append(Problem(_BY_NAME["spouse_category"], "is required with a name", ProblemKind.REQUIRED))
-    named = _named(DEPENDANT_SLOTS, "dependant", values, found)
-    minors = _named(MINOR_SLOTS, "minor", values, found)
-    deductible = sum(
-        (values.get(n) or 0) for n in ("elderly_dependants", "other_dependants", "specific_dependants")
+    # Each person named needs its 区分 (resident, or which non-resident case).
+    named = statutory.named_entries(
+        "dependant", DEPENDANT_SLOTS, values, _BY_NAME, found, required="category"
     )
-    if named > deductible:
-        found.append(
-            Problem(
-                _BY_NAME["other_dependants"],
-                "counts fewer dependants than are named",
-                ProblemKind.CONSISTENCY,
-            )
-        )
-    if minors > (values.get("under_16_dependants") or 0):
-        found.append(
-            Problem(_BY_NAME["under_16_dependants"], "counts fewer than are named", ProblemKind.CONSISTENCY)
-        )
+    minors = statutory.named_entries("minor", MINOR_SLOTS, values, _BY_NAME, found, required="category")
+    found += statutory.count_problems(values, _BY_NAME, named=named, minors=minors)
     seen: set[IndividualNumber] = set()
     for name in sorted(NUMBER_ITEMS, key=lambda n: _BY_NAME[n].offset):
         number = values.get(name)
@@ -469,8 +403,6 @@ def _numbers_read(values: Mapping[str, Any], found: list[Problem]) -> tuple[dict
 
 
 def _record_of(v: Mapping[str, Any]) -> SlipRecord:
-    born = from_era(v["birth_era"], v["birth_year"], v["birth_month"], v["birth_day"])
-    assert born is not None  # record_rules checked it
     spouse = (
         None
         if v.get("spouse_name") is None
@@ -491,21 +423,11 @@ def _record_of(v: Mapping[str, Any]) -> SlipRecord:
         for k in range(1, MINOR_SLOTS + 1)
         if v.get(f"minor_{k}_name") is not None
     )
-    sections = tuple(
-        None
-        if all(v.get(f"s{n}_{name}") is None for name, _ in _AMOUNTS)
-        else Amounts(*(v.get(f"s{n}_{name}") for name, _ in _AMOUNTS))
-        for n in range(1, len(SECTIONS) + 1)
-    )
     flags: dict[str, Any] = {name: bool(v.get(name)) for name in _FLAGS}
     counts: dict[str, Any] = {name: v.get(name) for name in _COUNTS}
     return SlipRecord(
-        name=v["name"],
-        kana_name=v["kana_name"],
-        address=v["address"],
-        birth_date=born,
-        correction=v["correction"],
-        sections=sections,
+        **statutory.recipient_read(v),
+        sections=statutory.sections_read(v, len(SECTIONS)),
         individual_number=v.get("individual_number"),
         spouse=spouse,
         dependants=dependants,

@@ -14,8 +14,8 @@ payment ``cycle``; number acquisition requests carry ``as_of``; dependants' decl
 ``tax_year`` and the ``filing_deadline`` their retention runs from; payment reports and withholding slips
 carry the ``tax_year`` and the ``payer`` (提出義務者: name, address, phone, 法人番号, 整理番号), which a slip
 requires to name its 法人番号; a special collection notice carries its ``notice_code`` (one the federation
-sends), the ``fiscal_year`` and the ``created_on`` date; code acquisition and information query files
-carry nothing more than every manifest.
+sends), the ``fiscal_year`` and the ``created_on`` date; code acquisition, information query and 副本
+change files carry nothing more than every manifest.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ __all__ = [
     "CodeAcquisitionManifest",
     "DependantsAckManifest",
     "DependantsManifest",
+    "DuplicateChangesManifest",
     "InfoQueryManifest",
     "InquiryManifest",
     "Manifest",
@@ -210,6 +211,12 @@ class InfoQueryManifest(_ManifestBase):
     kind: Literal["info_query"]
 
 
+class DuplicateChangesManifest(_ManifestBase):
+    """The manifest of a 副本 change request file (副本登録, to the intermediate server)."""
+
+    kind: Literal["duplicate_changes"]
+
+
 RequestManifest = (
     InquiryManifest
     | AcquisitionManifest
@@ -219,6 +226,7 @@ RequestManifest = (
     | SpecialCollectionManifest
     | CodeAcquisitionManifest
     | InfoQueryManifest
+    | DuplicateChangesManifest
 )
 """The manifests of files the pension system drops in ``inbound/``."""
 AnyManifest = RequestManifest | OutcomeManifest | AcquisitionOutcomeManifest | DependantsAckManifest

@@ -13,7 +13,6 @@ refuses the file whole, with reason ``basic_info_incomplete``: such a query neve
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,17 +20,14 @@ from typing import Final
 
 from adapters.pension._manifest import AcquisitionManifest, AcquisitionOutcomeManifest
 from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import (
-    ChunkPayload,
-    answer_file,
-)
+from adapters.pension.mapping import answer_file
 from adapters.pension.wire import (
     _check_shape,
     _date,
     _enum,
-    _field_error,
     _record_seq,
     _usage_number,
+    field_refusal,
     refuse_individual_numbers,
 )
 from contracts.messages.common import ChunkInfo
@@ -47,7 +43,6 @@ from contracts.messages.jlis_acquisition import (
     basic_info_problem,
 )
 from contracts.purpose_table import default_table
-from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber
 
 __all__ = [
@@ -60,7 +55,7 @@ __all__ = [
     "REQUEST_MESSAGE_TYPE",
     "AcquisitionOutcomeRow",
     "AcquisitionRow",
-    "acquisition_payloads",
+    "acquisition_payload",
     "format_acquisition_row",
     "outcome_file",
     "parse_acquisition_row",
@@ -140,7 +135,7 @@ def parse_acquisition_row(fields: Sequence[str], line: int) -> AcquisitionRow:
     usage = _usage_number(kind, value, line)
     for column, text in (("name", name), ("name_kana", kana), ("address", address)):
         if len(text) > _TEXT_LIMITS[column]:
-            raise _field_error(line, column, f"is longer than {_TEXT_LIMITS[column]} characters")
+            raise field_refusal(line, column, f"is longer than {_TEXT_LIMITS[column]} characters")
     birth_date = _date(born, line, "birth_date")
     sex = _enum(Sex, sex_text, line, "sex") if sex_text else None
     problem = basic_info_problem(name=name or None, birth_date=birth_date, sex=sex, address=address or None)
@@ -168,29 +163,21 @@ def format_acquisition_row(row: AcquisitionRow) -> list[str]:
     return cells
 
 
-def acquisition_payloads(
-    manifest: AcquisitionManifest, sealer: Sealer | None
-) -> ChunkPayload[AcquisitionRow]:
-    """How each chunk of a request becomes its ``pension.number_acquisition.requested`` payload.
-
-    ``sealer`` is not used: these files carry no number.
-    """
-    del sealer
-
-    def payload(chunk: ChunkInfo, batch: list[AcquisitionRow], _: uuid.UUID) -> NumberAcquisitionRequested:
-        records = tuple(
-            AcquisitionRequestRecord(
-                record_seq=r.record_seq,
-                usage_number=r.usage_number,
-                basic_info=BasicInfo(
-                    name=r.name, name_kana=r.name_kana, birth_date=r.birth_date, sex=r.sex, address=r.address
-                ),
-            )
-            for r in batch
+def acquisition_payload(
+    manifest: AcquisitionManifest, chunk: ChunkInfo, batch: list[AcquisitionRow]
+) -> NumberAcquisitionRequested:
+    """The ``pension.number_acquisition.requested`` payload of one chunk of a request (no number)."""
+    records = tuple(
+        AcquisitionRequestRecord(
+            record_seq=r.record_seq,
+            usage_number=r.usage_number,
+            basic_info=BasicInfo(
+                name=r.name, name_kana=r.name_kana, birth_date=r.birth_date, sex=r.sex, address=r.address
+            ),
         )
-        return NumberAcquisitionRequested(chunk=chunk, as_of=manifest.as_of, records=records)
-
-    return payload
+        for r in batch
+    )
+    return NumberAcquisitionRequested(chunk=chunk, as_of=manifest.as_of, records=records)
 
 
 def _cell(value: object) -> str:
@@ -247,7 +234,7 @@ def parse_outcome_row(fields: Sequence[str], line: int) -> AcquisitionOutcomeRow
     _check_shape(fields, OUTCOME_COLUMNS, line)
     seq, kind, value, status, hold_id, hold_reason, count, reason, note = fields
     if count and not count.isdigit():
-        raise _field_error(line, "candidate_count", "must be a small non-negative integer, or empty")
+        raise field_refusal(line, "candidate_count", "must be a small non-negative integer, or empty")
     return AcquisitionOutcomeRow(
         record_seq=_record_seq(seq, line),
         usage_number=_usage_number(kind, value, line),

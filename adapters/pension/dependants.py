@@ -30,11 +30,12 @@ from adapters.pension.mapping import (
     answer_file,
 )
 from adapters.pension.wire import (
+    _check_shape,
     _date,
     _enum,
-    _field_error,
     _record_seq,
     _usage_number,
+    field_refusal,
     refuse_individual_numbers,
 )
 from contracts.errors import ConfigurationError
@@ -141,7 +142,9 @@ def _dependant(cells: Sequence[str], k: int, line: int) -> DependantEntry | None
         return None
     for part, text in zip(_GROUP, cells, strict=True):
         if not text:
-            raise _field_error(line, prefix + part, "is required when the dependant's other cells are filled")
+            raise field_refusal(
+                line, prefix + part, "is required when the dependant's other cells are filled"
+            )
     usage = _usage_number(UsageNumberKind.DEPENDANT.value, usage_text, line)
     relation = _enum(DependantRelation, relation_text, line, prefix + "relation")
     if not is_valid_individual_number(number_text):
@@ -172,7 +175,7 @@ def parse_declaration_row(fields: Sequence[str], line: int) -> DeclarationRow:
     declarant = _usage_number(kind, value, line)
     submitted_on = _date(submitted, line, "submitted_on")
     if submitted_on is None:
-        raise _field_error(line, "submitted_on", "is required")
+        raise field_refusal(line, "submitted_on", "is required")
     dependants: list[DependantEntry] = []
     ended = False
     for k in range(1, MAX_DEPENDANTS + 1):
@@ -181,14 +184,16 @@ def parse_declaration_row(fields: Sequence[str], line: int) -> DeclarationRow:
         if entry is None:
             ended = True
         elif ended:
-            raise _field_error(line, f"dependant_{k}_usage_number", "follows an empty dependant; fill from 1")
+            raise field_refusal(
+                line, f"dependant_{k}_usage_number", "follows an empty dependant; fill from 1"
+            )
         else:
             dependants.append(entry)
     if not dependants:
-        raise _field_error(line, "dependant_1_usage_number", "a declaration names at least one dependant")
+        raise field_refusal(line, "dependant_1_usage_number", "a declaration names at least one dependant")
     keys = [d.usage_number for d in dependants]
     if len(set(keys)) != len(keys) or declarant in keys:
-        raise _field_error(line, "dependant_1_usage_number", "names a dependant twice, or the declarant")
+        raise field_refusal(line, "dependant_1_usage_number", "names a dependant twice, or the declarant")
     return DeclarationRow(_record_seq(seq, line), declarant, submitted_on, tuple(dependants))
 
 
@@ -288,12 +293,10 @@ def parse_ack_row(fields: Sequence[str], line: int) -> AckRow:
         MalformedPensionFile: a field breaks its format.
         IndividualNumberInFile: a field holds a value with the form of an Individual Number.
     """
-    refuse_individual_numbers(fields, ACK_COLUMNS, line)
-    if len(fields) != len(ACK_COLUMNS):
-        raise MalformedPensionFile("wrong number of fields", reason=Reason.FIELD_COUNT, line=line)
+    _check_shape(fields, ACK_COLUMNS, line)
     seq, kind, value, status, stored, basis, purge_after, reason = fields
     if not stored.isdigit():
-        raise _field_error(line, "dependants_stored", "must be a small non-negative integer")
+        raise field_refusal(line, "dependants_stored", "must be a small non-negative integer")
     return AckRow(
         record_seq=_record_seq(seq, line),
         declarant=_usage_number(kind, value, line),

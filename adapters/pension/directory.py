@@ -15,7 +15,9 @@ Individual Number is never repeated: the file is stored and reported under a neu
 The request kinds (:mod:`adapters.pension.kinds`) share these rules. Dependants' declarations, the one
 kind that carries Individual Numbers, never rest here: once their messages are confirmed the data file is
 deleted and only its manifest moves to ``processed/`` (logged as an audit event), and a refused one is
-deleted with only its report and manifest kept in ``rejected/``.
+deleted with only its report and manifest kept in ``rejected/``. For a kind that keeps each person's rows
+together (副本 changes), validating a file also notes the length of each person's run
+(:attr:`InboundFile.runs`), from which the adapter cuts its chunks.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import errno
 import hashlib
 import logging
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -41,7 +43,7 @@ from adapters.pension._fs import (
 )
 from adapters.pension._manifest import AnyManifest, RequestManifest, manifest_holds_a_number
 from adapters.pension._quarantine import Quarantine, Rejection
-from adapters.pension._reader import check_integrity, iter_rows, run_to_end
+from adapters.pension._reader import check_integrity, iter_rows
 from adapters.pension.errors import (
     AcknowledgeRefused,
     IndividualNumberInFile,
@@ -76,6 +78,8 @@ class InboundFile:
 
     name: str
     manifest: RequestManifest
+    runs: Sequence[int] = ()
+    """The lengths of its runs of one person's rows, in file order, for a kind that keeps them together."""
 
     @property
     def kind(self) -> RequestKind:
@@ -83,6 +87,10 @@ class InboundFile:
         kind = request_kind(self.manifest)
         assert kind is not None  # a taken file's manifest is a request manifest
         return kind
+
+    def chunk_sizes(self, chunk_records: int) -> list[int]:
+        """The rows of each of its chunks, ``chunk_records`` a message (:meth:`RequestKind.chunk_sizes`)."""
+        return self.kind.chunk_sizes(self.manifest, self.runs, chunk_records)
 
 
 class ExchangeDirectory:
@@ -250,7 +258,7 @@ class ExchangeDirectory:
                 )
                 self._check_history(name, manifest)
                 stream.seek(0)
-                run_to_end(
+                runs = kind.runs(
                     iter_rows(
                         stream,
                         columns=kind.columns,
@@ -269,7 +277,7 @@ class ExchangeDirectory:
             "request file taken",
             extra={"file": name, "batch_id": manifest.batch_id, "records": manifest.record_count},
         )
-        return InboundFile(name=name, manifest=manifest)
+        return InboundFile(name=name, manifest=manifest, runs=runs)
 
     def _check_history(self, name: str, manifest: RequestManifest) -> None:
         """Refuse a file that repeats an earlier processed file's name, or its batch id within its kind."""

@@ -70,6 +70,8 @@ class Reason(StrEnum):
     BASIC_INFO_INCOMPLETE = "basic_info_incomplete"
     INVALID_INDIVIDUAL_NUMBER = "invalid_individual_number"
     ACTOR_NOT_PERMITTED = "actor_not_permitted"
+    PERSON_RUN_BROKEN = "person_run_broken"
+    PERSON_RUN_TOO_LONG = "person_run_too_long"
 
     @property
     def code(self) -> str:
@@ -89,9 +91,9 @@ ACTIONS: Final[dict[Reason, str]] = {
     "then its manifest.",
     Reason.MANIFEST_INVALID: "The manifest must be the JSON object documented in docs/formats/pension.md. "
     + _RESEND,
-    Reason.MANIFEST_MISMATCH: "The manifest must name this data file and be of a request kind "
-    "(survival_inquiry, number_acquisition or dependants_declaration; a file named dependants_declaration.* "
-    "must be of kind dependants_declaration). " + _RESEND,
+    Reason.MANIFEST_MISMATCH: "The manifest must name this data file and be of a request kind of "
+    "docs/formats/pension.md (a file named dependants_declaration.* must be of kind dependants_declaration). "
+    + _RESEND,
     Reason.CHECKSUM_MISMATCH: "The file is incomplete (truncated) or was changed after its manifest was "
     "written. Write it again, and its manifest only after the data file is complete.",
     Reason.RECORD_COUNT_MISMATCH: "Set record_count to the number of data rows (header excluded). " + _RESEND,
@@ -123,6 +125,11 @@ ACTIONS: Final[dict[Reason, str]] = {
     "(2) dependants' declarations, (6) and (9) are done by a 構成組合 only (actor: its code); (4), (5) and "
     "(7) by the federation only (actor: federation). Set actor to the body on whose behalf the file is sent "
     "(see docs/legal-basis.md). " + _RESEND,
+    Reason.PERSON_RUN_BROKEN: "Write each person's rows one after another, in the order they must apply "
+    "(sort the changes by person, keeping each person's own order); the named line continues a person "
+    "whose rows ended earlier. " + _RESEND,
+    Reason.PERSON_RUN_TOO_LONG: "One person's rows travel in one message, which carries at most the "
+    "number the report names: send that person's further changes in a later file. " + _RESEND,
 }
 
 

@@ -17,13 +17,10 @@ Neither file ever carries an Individual Number (§5). The answers come back as J
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 from adapters.pension._manifest import CodeAcquisitionManifest, InfoQueryManifest
-from adapters.pension.mapping import ChunkPayload
-from adapters.pension.wire import ContractRows, InquiryRow
+from adapters.pension.wire import ContractRows, Group, InquiryRow, usage_number_fields
 from adapters.records.csv import csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -34,10 +31,9 @@ from contracts.messages.intermediate_server import (
     InfoKind,
     InfoQueryRecord,
     InfoQueryRequested,
+    TableBasis,
 )
 from contracts.purpose_table import default_table
-from contracts.sealing import Sealer
-from contracts.usage_number import UsageNumberKind
 
 __all__ = [
     "CODE_KIND",
@@ -48,10 +44,10 @@ __all__ = [
     "QUERY_MESSAGE_TYPE",
     "QUERY_PURPOSE",
     "ROW",
-    "code_payloads",
+    "code_payload",
     "format_query_row",
     "parse_query_row",
-    "query_payloads",
+    "query_payload",
 ]
 
 CODE_KIND: Final = "code_acquisition"
@@ -73,14 +69,7 @@ ROW: Final = csv_layout(
         T.ASCII,
         pattern=r"[A-Za-z0-9_.-]{1,64}",
     ),
-    f(
-        "usage_number_kind",
-        "利用番号の種類",
-        19,
-        T.CODE,
-        codes=tuple((kind.value, kind) for kind in UsageNumberKind),
-    ),
-    f("usage_number", "利用番号", 32, T.ASCII, pattern=r"[A-Za-z0-9-]{1,32}"),
+    *usage_number_fields("利用番号の種類", "利用番号"),
     f("info_kind", "照会する情報", 15, T.CODE, codes=tuple((kind.value, kind) for kind in InfoKind)),
     f("spi_code", "特定個人情報名コード", 16, T.ASCII, pattern=r"TM[0-9]{14}"),
     f("jimu_code", "事務コード", 16, T.ASCII, pattern=r"[A-Z][A-Z0-9]{2,15}"),
@@ -93,83 +82,33 @@ ROW: Final = csv_layout(
 """One query's row, in the order of the header (every name is a column, every label the query's item)."""
 COLUMNS: Final = tuple(item.name for item in ROW.fields)
 """The header row, exactly."""
-_BASIS: Final = ("current_item", "current_article", "legacy_item")
 
 
-def _column(loc: Sequence[int | str]) -> str:
-    """The column a contract error's location points at (``basis.current_item`` → ``basis_current_item``)."""
-    head = str(loc[0]) if loc else "record_seq"
-    if head == "usage_number":
-        return "usage_number_kind" if loc[-1] == "kind" else "usage_number"
-    if head == "basis" and len(loc) >= 2:
-        return f"basis_{loc[1]}"
-    return head
+_ROWS: Final = ContractRows(
+    ROW, InfoQueryRecord, groups=(Group("basis", tuple(TableBasis.model_fields), prefix="basis_"),)
+)
+parse_query_row: Final = _ROWS.parse
+"""Validate one row of an information query file into the contract's record (:meth:`ContractRows.parse`)."""
+format_query_row: Final = _ROWS.format
+"""The cells of one query, in :data:`COLUMNS` order (:meth:`ContractRows.format`)."""
 
 
-_ROWS: Final = ContractRows(ROW, InfoQueryRecord, _column)
+def code_payload(
+    manifest: CodeAcquisitionManifest, chunk: ChunkInfo, batch: list[InquiryRow]
+) -> CodeAcquisitionRequested:
+    """The ``pension.code_acquisition.requested`` payload of one chunk (no number)."""
+    del chunk  # one batch, whatever its chunks
+    return CodeAcquisitionRequested(
+        batch_id=manifest.batch_id,
+        records=tuple(
+            CodeAcquisitionRecord(record_seq=r.record_seq, usage_number=r.usage_number) for r in batch
+        ),
+    )
 
 
-def parse_query_row(fields: Sequence[str], line: int) -> InfoQueryRecord:
-    """Validate one row of an information query file into the contract's record.
-
-    Raises:
-        IndividualNumberInFile: a field holds a value with the form of an Individual Number.
-        MalformedPensionFile: the row breaks the layout (:data:`ROW`) or the contract, naming the line and
-            the column, never the value.
-    """
-    values = _ROWS.cells(fields, line)
-    data: dict[str, Any] = {
-        "record_seq": values["record_seq"],
-        "query_ref": values["query_ref"],
-        "usage_number": {"kind": values["usage_number_kind"], "value": values["usage_number"]},
-        "info_kind": values["info_kind"],
-        "spi_code": values["spi_code"],
-        "jimu_code": values["jimu_code"],
-        "basis": {name: values[f"basis_{name}"] for name in _BASIS},
-        "provider_org_code": values["provider_org_code"],
-        "tax_year": values["tax_year"],
-    }
-    return _ROWS.record(data, line)
-
-
-def format_query_row(record: InfoQueryRecord) -> list[str]:
-    """The cells of one query, in :data:`COLUMNS` order (the pension system's side, and the tests').
-
-    Raises:
-        MalformedPensionFile: the record does not fit the layout.
-        IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
-    """
-    values: dict[str, Any] = {
-        **record.model_dump(exclude={"usage_number", "basis"}),
-        **{f"basis_{name}": getattr(record.basis, name) for name in _BASIS},
-        "usage_number_kind": record.usage_number.kind,
-        "usage_number": record.usage_number.value,
-    }
-    return _ROWS.write(values, record.record_seq)
-
-
-def code_payloads(manifest: CodeAcquisitionManifest, sealer: Sealer | None) -> ChunkPayload[InquiryRow]:
-    """How each chunk of a file becomes its ``pension.code_acquisition.requested`` payload (no number)."""
-    del sealer
-
-    def payload(chunk: ChunkInfo, batch: list[InquiryRow], _: uuid.UUID) -> CodeAcquisitionRequested:
-        del chunk
-        return CodeAcquisitionRequested(
-            batch_id=manifest.batch_id,
-            records=tuple(
-                CodeAcquisitionRecord(record_seq=r.record_seq, usage_number=r.usage_number) for r in batch
-            ),
-        )
-
-    return payload
-
-
-def query_payloads(manifest: InfoQueryManifest, sealer: Sealer | None) -> ChunkPayload[InfoQueryRecord]:
-    """How each chunk of a file becomes its ``pension.info_query.requested`` payload (no number)."""
-    del sealer
-
-    def payload(chunk: ChunkInfo, batch: list[InfoQueryRecord], _: uuid.UUID) -> InfoQueryRequested:
-        del chunk
-        return InfoQueryRequested(batch_id=manifest.batch_id, records=tuple(batch))
-
-    return payload
+def query_payload(
+    manifest: InfoQueryManifest, chunk: ChunkInfo, batch: list[InfoQueryRecord]
+) -> InfoQueryRequested:
+    """The ``pension.info_query.requested`` payload of one chunk (no number)."""
+    del chunk  # one batch, whatever its chunks
+    return InfoQueryRequested(batch_id=manifest.batch_id, records=tuple(batch))

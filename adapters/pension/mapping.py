@@ -54,7 +54,6 @@ from contracts.messages.survival import (
 )
 from contracts.purpose_table import default_table
 from contracts.registry import payload_dict
-from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumber
 
 __all__ = [
@@ -69,7 +68,8 @@ __all__ = [
     "chunk_count",
     "chunk_envelopes",
     "chunk_message_id",
-    "inquiry_payloads",
+    "chunk_sizes",
+    "inquiry_payload",
     "kind_correlation_id",
     "outcome_record",
     "outcome_row",
@@ -130,30 +130,40 @@ def chunk_count(total_records: int, chunk_records: int) -> int:
     return max(1, -(-total_records // chunk_records))
 
 
+def chunk_sizes(total_records: int, chunk_records: int) -> list[int]:
+    """The rows of each chunk of a file cut by record count: ``chunk_records`` each, the rest last.
+
+    (A kind that keeps a person's rows together packs whole runs instead:
+    :func:`adapters.pension.runs.packed_sizes`.)
+    """
+    count = chunk_count(total_records, chunk_records)
+    return [chunk_records] * (count - 1) + [total_records - chunk_records * (count - 1)]
+
+
 def chunked(
     batch_id: str,
     total_records: int,
     rows: Iterable[R],
     *,
-    chunk_records: int,
+    sizes: Sequence[int],
     first_chunk: int = 0,
     max_chunks: int | None = None,
 ) -> Iterator[tuple[ChunkInfo, list[R]]]:
-    """A request file's rows in chunks of ``chunk_records``, each with its place in the batch, lazily.
+    """A request file's rows in chunks of ``sizes``, each with its place in the batch, lazily.
 
     Args:
         batch_id: the request's batch.
         total_records: the rows the whole file holds (its manifest's count).
         rows: the file's rows from the start, or from the first row of chunk ``first_chunk``.
-        chunk_records: records per chunk.
+        sizes: the rows of each chunk, in order (:func:`chunk_sizes`; their count is the batch's).
         first_chunk: the index of the chunk the rows start with.
         max_chunks: stop after this many chunks (``None``: all).
     """
-    count = chunk_count(total_records, chunk_records)
+    count = len(sizes)
     iterator = iter(rows)
     index = first_chunk
     while index < count and (max_chunks is None or index - first_chunk < max_chunks):
-        batch = list(islice(iterator, chunk_records))
+        batch = list(islice(iterator, sizes[index]))
         if not batch:
             return
         yield (
@@ -171,6 +181,7 @@ def chunk_envelopes(
     purpose: Purpose,
     payload: ChunkPayload[R],
     chunk_records: int,
+    sizes: Sequence[int],
     first_chunk: int = 0,
     max_chunks: int | None = None,
 ) -> Iterator[Envelope]:
@@ -185,7 +196,8 @@ def chunk_envelopes(
         message_type: the kind's message type (schema version 1).
         purpose: the kind's purpose (the purpose table's).
         payload: builds a chunk's payload from its place, its rows and its message id.
-        chunk_records: records per message.
+        chunk_records: the adapter's records per message (the chunks' ids name it).
+        sizes: the rows of each chunk of the file (:func:`chunk_sizes`, or whole runs packed).
         first_chunk: the index of the chunk the rows start with.
         max_chunks: stop after this many chunks (``None``: all).
     """
@@ -194,7 +206,7 @@ def chunk_envelopes(
         manifest.batch_id,
         manifest.record_count,
         rows,
-        chunk_records=chunk_records,
+        sizes=sizes,
         first_chunk=first_chunk,
         max_chunks=max_chunks,
     ):
@@ -212,22 +224,14 @@ def chunk_envelopes(
         )
 
 
-def inquiry_payloads(manifest: InquiryManifest, sealer: Sealer | None) -> ChunkPayload[InquiryRow]:
-    """How each chunk of a request becomes its ``pension.survival_inquiry.requested`` payload.
-
-    ``sealer`` is not used: these files carry no number.
-    """
-    del sealer
-
-    def payload(chunk: ChunkInfo, batch: list[InquiryRow], _: uuid.UUID) -> SurvivalInquiryRequested:
-        records = tuple(
-            SurvivalInquiryRecord(record_seq=r.record_seq, usage_number=r.usage_number) for r in batch
-        )
-        return SurvivalInquiryRequested(
-            chunk=chunk, cycle=manifest.cycle, as_of=manifest.as_of, records=records
-        )
-
-    return payload
+def inquiry_payload(
+    manifest: InquiryManifest, chunk: ChunkInfo, batch: list[InquiryRow]
+) -> SurvivalInquiryRequested:
+    """The ``pension.survival_inquiry.requested`` payload of one chunk of a request (no number)."""
+    records = tuple(
+        SurvivalInquiryRecord(record_seq=r.record_seq, usage_number=r.usage_number) for r in batch
+    )
+    return SurvivalInquiryRequested(chunk=chunk, cycle=manifest.cycle, as_of=manifest.as_of, records=records)
 
 
 def outcome_row(record: SurvivalOutcomeRecord) -> OutcomeRow:

@@ -7,22 +7,25 @@ link is the exchange directory. The host polls (:class:`contracts.link.PollingAd
         publish(polled.output.to_hub)          # with confirms
         adapter.acknowledge(polled.source)     # after the confirms
 
-Five request kinds come this way (:mod:`adapters.pension.kinds`): survival inquiries, number acquisition
-requests, dependants' declarations, whose Individual Numbers the adapter seals for the hub at once with
-the :class:`~contracts.sealing.Sealer` it is given, payment reports and withholding slips. The first three's
-answers go back as CSV outcome files, the tax reports' as JSON message files.
+Every request kind comes this way (:data:`adapters.pension.kinds.REQUEST_KINDS`): survival inquiries,
+number acquisition requests, dependants' declarations, whose Individual Numbers the adapter seals for the
+hub at once with the :class:`~contracts.sealing.Sealer` it is given, tax reports and notices, and the
+intermediate server's requests. The first three's answers go back as CSV outcome files, the others' as JSON
+message files.
 
-A large file is handed out in slices of whole chunks, so that memory stays bounded whatever the file's
-size; the file moves to ``processed/`` when its last slice is acknowledged. Until then a slice that was
-polled and not acknowledged is handed out again, identical. A crash anywhere re-reads the file from the
-start and publishes the same messages again with the same ids, which the hub's inbox drops.
+A file becomes chunks of ``chunk_records`` records, one message each; a kind that keeps a person's rows
+together (the 副本 changes) cuts its chunks at person boundaries only. A large file is handed out in slices
+of whole chunks, so that memory stays bounded whatever the file's size; the file moves to ``processed/``
+when its last slice is acknowledged. Until then a slice that was polled and not acknowledged is handed out
+again, identical. A crash anywhere re-reads the file from the start and publishes the same messages again
+with the same ids, which the hub's inbox drops.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -32,7 +35,6 @@ from adapters.dispatch import Route, Routes, route
 from adapters.pension.directory import ExchangeDirectory, InboundFile, Rejection
 from adapters.pension.errors import AcknowledgeRefused, DirectoryLinkOnly, MalformedPensionFile, Reason
 from adapters.pension.kinds import OUTCOME_WRITERS, OutcomeWriter
-from adapters.pension.mapping import chunk_count
 from adapters.pension.messages import HUB_MESSAGE_TYPES, write_message_file
 from contracts.envelope import Envelope
 from contracts.errors import ConfigurationError, ValidationFailed
@@ -56,10 +58,16 @@ class _Cursor:
     file: InboundFile
     rows: Generator[Any, None, None]
     """The file's rows, read lazily and kept open between slices."""
-    chunk_count: int
+    sizes: Sequence[int]
+    """The rows of each chunk (:meth:`~adapters.pension.directory.InboundFile.chunk_sizes`)."""
     next_chunk: int = 0
     pending: Polled | None = None
     rejected: int = 0
+
+    @property
+    def chunk_count(self) -> int:
+        """The file's chunks."""
+        return len(self.sizes)
 
 
 class PensionAdapter:
@@ -159,8 +167,8 @@ class PensionAdapter:
                 self.recent_rejections.append(taken)
                 rejected += 1
                 continue
-            count = chunk_count(taken.manifest.record_count, self.chunk_records)
-            return _Cursor(file=taken, rows=self.directory.rows(taken), chunk_count=count, rejected=rejected)
+            sizes = taken.chunk_sizes(self.chunk_records)
+            return _Cursor(file=taken, rows=self.directory.rows(taken), sizes=sizes, rejected=rejected)
         return None
 
     def _next_slice(self, cursor: _Cursor) -> Polled:
@@ -171,6 +179,7 @@ class PensionAdapter:
                 cursor.file.manifest,
                 rows,
                 chunk_records=self.chunk_records,
+                sizes=cursor.sizes,
                 first_chunk=first,
                 max_chunks=self._chunks_per_poll,
                 sealer=self._sealer,

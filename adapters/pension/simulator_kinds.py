@@ -1,4 +1,4 @@
-"""The simulated pension system's side of number acquisition, dependants, tax reports and tax notices.
+"""The simulated pension system's side of every request kind but the survival inquiry, and their answers.
 
 Like :class:`~adapters.pension.simulator.PensionSystemSimulator` it follows the exchange's discipline
 (``NAME.tmp``, rename, manifest last; read only complete answers, checksum and count verified) and streams
@@ -14,24 +14,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-from adapters.pension import acquisition, dependants, info_query, special_collection, tax_reports
-from adapters.pension._manifest import (
-    AcquisitionManifest,
-    AcquisitionOutcomeManifest,
-    AnyManifest,
-    CodeAcquisitionManifest,
-    DependantsAckManifest,
-    DependantsManifest,
-    InfoQueryManifest,
-    PaymentReportManifest,
-    SpecialCollectionManifest,
-    WithholdingSlipManifest,
+from adapters.pension import (
+    acquisition,
+    dependants,
+    duplicate_changes,
+    info_query,
+    special_collection,
+    tax_reports,
 )
+from adapters.pension._manifest import AcquisitionOutcomeManifest, AnyManifest, DependantsAckManifest
+from adapters.pension.kinds import REQUEST_KINDS
 from adapters.pension.names import answer_file_prefix, request_file_name
 from adapters.pension.simulator import Parse, PensionSide, distinct_count
-from adapters.pension.wire import INQUIRY_COLUMNS, InquiryRow, format_inquiry_row
+from adapters.pension.wire import InquiryRow
 from contracts.messages.eltax import PaymentReportPayer, PaymentReportRecord, TokuchoNoticeCode, TokuchoRecord
-from contracts.messages.intermediate_server import InfoQueryRecord
+from contracts.messages.intermediate_server import DuplicateChangeRecord, InfoQueryRecord
 
 __all__ = ["PensionRequestsSimulator", "distinct_count"]
 
@@ -58,9 +55,9 @@ _DEPENDANTS_ACKS: Final = _AnswerFormat(
 
 
 class PensionRequestsSimulator(PensionSide):
-    """Drops number acquisition requests, dependants' declarations, tax reports and notices; reads answers.
+    """Drops the request files of every kind but the survival inquiry; reads the answers written as CSV.
 
-    The answers to payment reports, withholding slips and special collection notices come back as JSON
+    The other answers (to tax reports, notices and the intermediate server's exchanges) come back as JSON
     message files (:mod:`adapters.pension.messages`), read with
     :func:`~adapters.pension.messages.read_hub_messages`.
 
@@ -70,6 +67,28 @@ class PensionRequestsSimulator(PensionSide):
 
     # -- requests ------------------------------------------------------------------------------------
 
+    def drop_request(
+        self, kind: str, rows: Iterable[Any], *, batch_id: str, actor: str | None = None, **fields: Any
+    ) -> Path:
+        """Write a request file of ``kind`` from its typed rows, and its manifest; returns the file's path.
+
+        The file is named as :func:`~adapters.pension.names.request_file_name` says; its rows and manifest
+        are the kind's (:data:`~adapters.pension.kinds.REQUEST_KINDS`), the manifest with the kind's own
+        ``fields``. ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the
+        federation's).
+        """
+        request = REQUEST_KINDS[kind]
+        return self._drop(
+            request_file_name(kind, batch_id),
+            request.columns,
+            (request.format_row(row) for row in rows),
+            request.manifest,
+            batch_id=batch_id,
+            actor=actor,
+            kind=kind,
+            **fields,
+        )
+
     def drop_acquisition_request(
         self,
         rows: Iterable[acquisition.AcquisitionRow],
@@ -78,21 +97,9 @@ class PensionRequestsSimulator(PensionSide):
         batch_id: str,
         actor: str | None = None,
     ) -> Path:
-        """Write a number acquisition request file and its manifest; returns the data file's path.
-
-        ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the federation's).
-        """
-        name = request_file_name(acquisition.ACQUISITION_KIND, batch_id)
-        cells = (acquisition.format_acquisition_row(r) for r in rows)
-        return self._drop(
-            name,
-            acquisition.ACQUISITION_COLUMNS,
-            cells,
-            AcquisitionManifest,
-            batch_id=batch_id,
-            actor=actor,
-            kind=acquisition.ACQUISITION_KIND,
-            as_of=as_of,
+        """Write a number acquisition request file (事務(1)) and its manifest."""
+        return self.drop_request(
+            acquisition.ACQUISITION_KIND, rows, batch_id=batch_id, actor=actor, as_of=as_of
         )
 
     def drop_dependants_declarations(
@@ -106,18 +113,13 @@ class PensionRequestsSimulator(PensionSide):
     ) -> Path:
         """Write a dependants' declaration file (numbers in the clear, as this kind has them) and manifest.
 
-        ``actor``: the 構成組合 on whose behalf (事務(2) is theirs alone); ``None`` writes version 1.
+        ``actor``: the 構成組合 on whose behalf (事務(2) is theirs alone).
         """
-        name = request_file_name(dependants.DECLARATION_KIND, batch_id)
-        cells = (dependants.format_declaration_row(r) for r in rows)
-        return self._drop(
-            name,
-            dependants.DECLARATION_COLUMNS,
-            cells,
-            DependantsManifest,
+        return self.drop_request(
+            dependants.DECLARATION_KIND,
+            rows,
             batch_id=batch_id,
             actor=actor,
-            kind=dependants.DECLARATION_KIND,
             tax_year=tax_year,
             filing_deadline=filing_deadline,
         )
@@ -131,18 +133,14 @@ class PensionRequestsSimulator(PensionSide):
         batch_id: str,
         actor: str | None = None,
     ) -> Path:
-        """Write a payment report request file (事務(5), to eLTAX) and its manifest; returns the file's path.
-
-        ``actor``: on whose behalf (a version 2 manifest); ``None`` writes version 1 (the federation's).
-        """
-        return self._drop_tax_reports(
+        """Write a payment report request file (事務(5), to eLTAX) and its manifest."""
+        return self.drop_request(
             tax_reports.PAYMENT_REPORT_KIND,
-            PaymentReportManifest,
             records,
-            tax_year=tax_year,
-            payer=payer,
             batch_id=batch_id,
             actor=actor,
+            tax_year=tax_year,
+            payer=payer,
         )
 
     def drop_withholding_slips(
@@ -155,14 +153,13 @@ class PensionRequestsSimulator(PensionSide):
         actor: str | None = None,
     ) -> Path:
         """Write a withholding slip request file (事務(4), to the Agency; the payer names its 法人番号)."""
-        return self._drop_tax_reports(
+        return self.drop_request(
             tax_reports.WITHHOLDING_SLIP_KIND,
-            WithholdingSlipManifest,
             records,
-            tax_year=tax_year,
-            payer=payer,
             batch_id=batch_id,
             actor=actor,
+            tax_year=tax_year,
+            payer=payer,
         )
 
     def drop_special_collection_notice(
@@ -176,14 +173,11 @@ class PensionRequestsSimulator(PensionSide):
         actor: str | None = None,
     ) -> Path:
         """Write one special collection notice (事務(7), to municipalities through eLTAX) and its manifest."""
-        return self._drop(
-            request_file_name(special_collection.KIND, batch_id),
-            special_collection.COLUMNS,
-            (special_collection.format_notice_row(r) for r in records),
-            SpecialCollectionManifest,
+        return self.drop_request(
+            special_collection.KIND,
+            records,
             batch_id=batch_id,
             actor=actor,
-            kind=special_collection.KIND,
             notice_code=notice_code,
             fiscal_year=fiscal_year,
             created_on=created_on,
@@ -192,53 +186,20 @@ class PensionRequestsSimulator(PensionSide):
     def drop_code_acquisition(
         self, rows: Iterable[InquiryRow], *, batch_id: str, actor: str | None = None
     ) -> Path:
-        """Write a code acquisition request (符号取得, 事務(10)) and its manifest; returns the file's path."""
-        return self._drop(
-            request_file_name(info_query.CODE_KIND, batch_id),
-            INQUIRY_COLUMNS,
-            (format_inquiry_row(r) for r in rows),
-            CodeAcquisitionManifest,
-            batch_id=batch_id,
-            actor=actor,
-            kind=info_query.CODE_KIND,
-        )
+        """Write a code acquisition request (符号取得, 事務(10)) and its manifest."""
+        return self.drop_request(info_query.CODE_KIND, rows, batch_id=batch_id, actor=actor)
 
     def drop_info_queries(
         self, records: Iterable[InfoQueryRecord], *, batch_id: str, actor: str | None = None
     ) -> Path:
-        """Write an information query request (情報照会, 事務(9), a 構成組合 as actor) with its manifest."""
-        return self._drop(
-            request_file_name(info_query.QUERY_KIND, batch_id),
-            info_query.COLUMNS,
-            (info_query.format_query_row(r) for r in records),
-            InfoQueryManifest,
-            batch_id=batch_id,
-            actor=actor,
-            kind=info_query.QUERY_KIND,
-        )
+        """Write an information query request (情報照会, 事務(9), a 構成組合 as actor) and its manifest."""
+        return self.drop_request(info_query.QUERY_KIND, records, batch_id=batch_id, actor=actor)
 
-    def _drop_tax_reports(
-        self,
-        kind: str,
-        model: type[PaymentReportManifest | WithholdingSlipManifest],
-        records: Iterable[PaymentReportRecord],
-        *,
-        tax_year: int,
-        payer: PaymentReportPayer,
-        batch_id: str,
-        actor: str | None,
+    def drop_duplicate_changes(
+        self, records: Iterable[DuplicateChangeRecord], *, batch_id: str, actor: str | None = None
     ) -> Path:
-        return self._drop(
-            request_file_name(kind, batch_id),
-            tax_reports.COLUMNS,
-            (tax_reports.format_report_row(r) for r in records),
-            model,
-            batch_id=batch_id,
-            actor=actor,
-            kind=kind,
-            tax_year=tax_year,
-            payer=payer,
-        )
+        """Write a 副本 change request (副本登録, 事務(10)) and its manifest: each person's rows together."""
+        return self.drop_request(duplicate_changes.KIND, records, batch_id=batch_id, actor=actor)
 
     # -- answers -------------------------------------------------------------------------------------
 

@@ -18,14 +18,10 @@ value: the layout (:data:`ROW`, against the shared field engine :mod:`adapters.r
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 from adapters.pension._manifest import SpecialCollectionManifest
-from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import ChunkPayload
-from adapters.pension.wire import ContractRows
+from adapters.pension.wire import ContractRows, Group, field_refusal, usage_number_fields
 from adapters.records.csv import csv_layout
 from adapters.records.fields import FieldType as T
 from adapters.records.fields import field as f
@@ -38,7 +34,6 @@ from contracts.messages.eltax import (
     TokuchoRecord,
 )
 from contracts.purpose_table import default_table
-from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumberKind
 
 __all__ = [
@@ -49,7 +44,7 @@ __all__ = [
     "ROW",
     "check_category",
     "format_notice_row",
-    "notice_payloads",
+    "notice_payload",
     "parse_notice_row",
 ]
 
@@ -67,14 +62,9 @@ ROW: Final = csv_layout(
     "special collection notice row",
     f("record_seq", "連番", 15, T.DIGITS),
     f("municipality_code", "市町村コード (府県2 + 市町村3)", 5, T.ASCII, pattern=r"[0-9]{5}"),
-    f(
-        "usage_number_kind",
-        "利用番号の種類",
-        19,
-        T.CODE,
-        codes=((UsageNumberKind.PENSION_CERTIFICATE.value, UsageNumberKind.PENSION_CERTIFICATE),),
+    *usage_number_fields(
+        "利用番号の種類", "共済年金証書記号番号", kinds=(UsageNumberKind.PENSION_CERTIFICATE,)
     ),
-    f("usage_number", "共済年金証書記号番号", 32, T.ASCII, pattern=r"[A-Za-z0-9-]{1,32}"),
     f("basic_pension_number", "基礎年金番号", 10, T.ASCII, pattern=r"[0-9]{10}"),
     f("pension_code", "年金コード", 4, T.ASCII, pattern=r"[0-9]{4}"),
     f("birth_date", "生年月日", 10, T.ISO_DATE),
@@ -92,38 +82,18 @@ ROW: Final = csv_layout(
 """One person's row, in the order of the header (every name is a column, every label the layout's item)."""
 COLUMNS: Final = tuple(item.name for item in ROW.fields)
 """The header row, exactly."""
-_AMOUNT_NAMES: Final = frozenset(name for name, _ in _AMOUNTS)
 
 
-def _column(loc: Sequence[int | str]) -> str:
-    """The column a contract error's location points at (``amounts.collected`` → ``collected``)."""
-    head = str(loc[0]) if loc else "usage_number_kind"
-    if head == "usage_number":
-        return "usage_number_kind" if loc[-1] == "kind" else "usage_number"
-    if head == "amounts" and len(loc) >= 2:
-        return str(loc[1])
-    return head
-
-
-_ROWS: Final = ContractRows(ROW, TokuchoRecord, _column)
-
-
-def parse_notice_row(fields: Sequence[str], line: int) -> TokuchoRecord:
-    """Validate one row of a special collection file into the contract's record.
-
-    Raises:
-        IndividualNumberInFile: a field holds a value with the form of an Individual Number.
-        MalformedPensionFile: the row breaks the layout (:data:`ROW`) or the contract, naming the line and
-            the column, never the value.
-    """
-    values = _ROWS.cells(fields, line)
-    data: dict[str, Any] = {
-        name: value for name, value in values.items() if name not in _AMOUNT_NAMES and value is not None
-    }
-    data["usage_number"] = {"kind": values["usage_number_kind"], "value": values["usage_number"]}
-    del data["usage_number_kind"]
-    data["amounts"] = {name: values[name] for name in _AMOUNT_NAMES if values[name] is not None}
-    return _ROWS.record(data, line)
+_ROWS: Final = ContractRows(
+    ROW,
+    TokuchoRecord,
+    groups=(Group("amounts", tuple(TokuchoAmounts.model_fields)),),
+    whole="usage_number_kind",  # the record's own rule: keyed by the pension certificate number
+)
+parse_notice_row: Final = _ROWS.parse
+"""Validate one row of a special collection file into the contract's record (:meth:`ContractRows.parse`)."""
+format_notice_row: Final = _ROWS.format
+"""The cells of one record, in :data:`COLUMNS` order (:meth:`ContractRows.format`)."""
 
 
 def check_category(manifest: SpecialCollectionManifest, record: TokuchoRecord, line: int) -> None:
@@ -135,43 +105,19 @@ def check_category(manifest: SpecialCollectionManifest, record: TokuchoRecord, l
     allowed = CATEGORIES.get(manifest.notice_code)
     if allowed is not None and record.category not in allowed:
         codes = ", ".join(sorted(allowed))
-        raise MalformedPensionFile(
-            f"notice {manifest.notice_code.value} takes a category of {codes}",
-            reason=Reason.BAD_FIELD,
-            line=line,
-            column="category",
+        raise field_refusal(
+            line, "category", f"notice {manifest.notice_code.value} takes a category of {codes}"
         )
 
 
-def format_notice_row(record: TokuchoRecord) -> list[str]:
-    """The cells of one record, in :data:`COLUMNS` order (the pension system's side, and the tests').
-
-    Raises:
-        MalformedPensionFile: the record does not fit the layout.
-        IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
-    """
-    values: dict[str, Any] = {
-        **record.model_dump(exclude={"usage_number", "amounts"}),
-        **record.amounts.model_dump(),
-        "usage_number_kind": record.usage_number.kind,
-        "usage_number": record.usage_number.value,
-    }
-    return _ROWS.write(values, record.record_seq)
-
-
-def notice_payloads(
-    manifest: SpecialCollectionManifest, sealer: Sealer | None
-) -> ChunkPayload[TokuchoRecord]:
-    """How each chunk of a file becomes its ``pension.tokucho.notice_requested`` payload (no number)."""
-    del sealer
-
-    def payload(chunk: ChunkInfo, batch: list[TokuchoRecord], _: uuid.UUID) -> TokuchoNoticeRequested:
-        return TokuchoNoticeRequested(
-            chunk=chunk,
-            notice_code=manifest.notice_code,
-            fiscal_year=manifest.fiscal_year,
-            created_on=manifest.created_on,
-            records=tuple(batch),
-        )
-
-    return payload
+def notice_payload(
+    manifest: SpecialCollectionManifest, chunk: ChunkInfo, batch: list[TokuchoRecord]
+) -> TokuchoNoticeRequested:
+    """The ``pension.tokucho.notice_requested`` payload of one chunk (no number)."""
+    return TokuchoNoticeRequested(
+        chunk=chunk,
+        notice_code=manifest.notice_code,
+        fiscal_year=manifest.fiscal_year,
+        created_on=manifest.created_on,
+        records=tuple(batch),
+    )

@@ -21,14 +21,20 @@ Neither file ever carries an Individual Number: any number-like value refuses th
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from adapters.pension._manifest import PaymentReportManifest, WithholdingSlipManifest
-from adapters.pension.errors import MalformedPensionFile, Reason
-from adapters.pension.mapping import ChunkPayload
-from adapters.pension.wire import ContractRows
+from adapters.pension.wire import (
+    USAGE_NUMBER_PATTERN,
+    ContractRows,
+    Location,
+    field_refusal,
+    usage_number_cells,
+    usage_number_column,
+    usage_number_data,
+    usage_number_fields,
+)
 from adapters.records.csv import csv_layout
 from adapters.records.fields import Field
 from adapters.records.fields import FieldType as T
@@ -41,7 +47,6 @@ from contracts.messages.eltax import (
 )
 from contracts.messages.nta import WithholdingSlipRequested
 from contracts.purpose_table import default_table
-from contracts.sealing import Sealer
 from contracts.usage_number import UsageNumberKind
 
 __all__ = [
@@ -56,8 +61,8 @@ __all__ = [
     "WITHHOLDING_SLIP_PURPOSE",
     "format_report_row",
     "parse_report_row",
-    "payment_report_payloads",
-    "withholding_slip_payloads",
+    "payment_report_payload",
+    "withholding_slip_payload",
 ]
 
 PAYMENT_REPORT_KIND: Final = "payment_report"
@@ -71,7 +76,6 @@ WITHHOLDING_SLIP_PURPOSE: Final = default_table().request_purpose(WITHHOLDING_SL
 MAX_DEPENDANTS: Final = 8
 """Dependant groups in a row: four deductible and four under 16 at most (the contract's rule)."""
 
-_USAGE: Final = r"[A-Za-z0-9-]{1,32}"
 _BOOL: Final = (("true", True), ("false", False))
 _SECTIONS: Final = ("第1号", "第2号", "第3号")
 _AMOUNTS: Final = (
@@ -100,7 +104,7 @@ def _dependants() -> Iterator[Field]:
             32,
             T.ASCII,
             required=False,
-            pattern=_USAGE,
+            pattern=USAGE_NUMBER_PATTERN,
         )
         yield f(f"dependant_{k}_name", f"扶養親族{k} 氏名", 30, T.TEXT, required=False)
         yield f(
@@ -119,14 +123,9 @@ def _dependants() -> Iterator[Field]:
 ROW: Final = csv_layout(
     "payment report / withholding slip row",
     f("record_seq", "連番", 15, T.DIGITS),
-    f(
-        "usage_number_kind",
-        "受給者 利用番号の種類",
-        19,
-        T.CODE,
-        codes=((UsageNumberKind.PENSION_CERTIFICATE.value, UsageNumberKind.PENSION_CERTIFICATE),),
+    *usage_number_fields(
+        "受給者 利用番号の種類", "受給者番号 (年金証書記号番号)", kinds=(UsageNumberKind.PENSION_CERTIFICATE,)
     ),
-    f("usage_number", "受給者番号 (年金証書記号番号)", 32, T.ASCII, pattern=_USAGE),
     f(
         "destination_municipality_code",
         "提出先 市区町村コード (1月1日 住所地)",
@@ -158,15 +157,9 @@ ROW: Final = csv_layout(
     f("widow", "寡婦", 5, T.CODE, required=False, codes=_BOOL),
     f("special_widow", "ひとり親", 5, T.CODE, required=False, codes=_BOOL),
     f("remarks", "摘要", 100, T.TEXT, required=False),
-    f(
-        "spouse_usage_number_kind",
-        "控除対象配偶者 利用番号の種類",
-        19,
-        T.CODE,
-        required=False,
-        codes=tuple((kind.value, kind) for kind in UsageNumberKind),
+    *usage_number_fields(
+        "控除対象配偶者 利用番号の種類", "控除対象配偶者 利用番号", prefix="spouse_", required=False
     ),
-    f("spouse_usage_number", "控除対象配偶者 利用番号", 32, T.ASCII, required=False, pattern=_USAGE),
     f("spouse_name", "控除対象配偶者 氏名", 30, T.TEXT, required=False),
     *_dependants(),
 )
@@ -176,25 +169,19 @@ COLUMNS: Final = tuple(item.name for item in ROW.fields)
 _SPOUSE: Final = ("spouse_usage_number_kind", "spouse_usage_number", "spouse_name")
 
 
-def _column(loc: Sequence[int | str]) -> str:
-    """The column a contract error's location points at (``usage_number.value`` → ``usage_number``)."""
-    head = str(loc[0]) if loc else "record_seq"
-    if head == "usage_number":
-        return "usage_number_kind" if loc[-1] == "kind" else "usage_number"
+def _column(loc: Location) -> str | None:
+    """The column of a contract error in a group (``sections.0.paid`` → ``s1_paid``)."""
+    head = loc[0]
     if head == "sections" and len(loc) >= 3:
         return f"s{int(loc[1]) + 1}_{loc[2]}"
     if head == "deductions" and len(loc) >= 2:
         return str(loc[1])
     if head == "spouse":
-        part = str(loc[1]) if len(loc) >= 2 else "usage_number"
-        return "spouse_usage_number_kind" if loc[-1] == "kind" else f"spouse_{part}"
+        return "spouse_name" if loc[-1] == "name" else usage_number_column(loc, "spouse_")
     if head == "dependants" and len(loc) >= 2:
         part = str(loc[2]) if len(loc) >= 3 else "usage_number"
         return f"dependant_{int(loc[1]) + 1}_{part}"
-    return head
-
-
-_ROWS: Final = ContractRows(ROW, PaymentReportRecord, _column)
+    return None
 
 
 def _group(values: Mapping[str, Any], names: Sequence[str], line: int) -> dict[str, Any] | None:
@@ -204,12 +191,7 @@ def _group(values: Mapping[str, Any], names: Sequence[str], line: int) -> dict[s
         return None
     missing = next((name for name, v in cells.items() if v is None), None)
     if missing is not None:
-        raise MalformedPensionFile(
-            "is required when the group's other cells are filled",
-            reason=Reason.BAD_FIELD,
-            line=line,
-            column=missing,
-        )
+        raise field_refusal(line, missing, "is required when the group's other cells are filled")
     return cells
 
 
@@ -224,21 +206,13 @@ def _dependant_entries(values: Mapping[str, Any], line: int) -> list[dict[str, A
             ended = True
             continue
         if ended:
-            raise MalformedPensionFile(
-                "follows an empty dependant; fill the groups from 1",
-                reason=Reason.BAD_FIELD,
-                line=line,
-                column=names[0],
-            )
+            raise field_refusal(line, names[0], "follows an empty dependant; fill the groups from 1")
         usage, name, kana, kind = cells.values()
         minor = kind is DependantKind.UNDER_16
         counted[minor] += 1
         if counted[minor] > 4:
-            raise MalformedPensionFile(
-                "a report names at most four deductible dependants and four under 16",
-                reason=Reason.BAD_FIELD,
-                line=line,
-                column=names[3],
+            raise field_refusal(
+                line, names[3], "a report names at most four deductible dependants and four under 16"
             )
         entries.append(
             {
@@ -251,19 +225,12 @@ def _dependant_entries(values: Mapping[str, Any], line: int) -> list[dict[str, A
     return entries
 
 
-def parse_report_row(fields: Sequence[str], line: int) -> PaymentReportRecord:
-    """Validate one row of a payment report or withholding slip file into the contract's record.
-
-    Raises:
-        IndividualNumberInFile: a field holds a value with the form of an Individual Number.
-        MalformedPensionFile: the row breaks the layout (:data:`ROW`) or the contract, naming the line and
-            the column, never the value.
-    """
-    values = _ROWS.cells(fields, line)
+def _nest(values: Mapping[str, Any], line: int) -> dict[str, Any]:
+    """The record's data; a spouse or dependant group filled in part, or out of order, refuses the row."""
     spouse = _group(values, _SPOUSE, line)
-    data: dict[str, Any] = {
+    return {
         "record_seq": values["record_seq"],
-        "usage_number": {"kind": values["usage_number_kind"], "value": values["usage_number"]},
+        "usage_number": usage_number_data(values),
         "destination_municipality_code": values["destination_municipality_code"],
         "correction": values["correction"] or 0,
         "name": values["name"],
@@ -287,16 +254,9 @@ def parse_report_row(fields: Sequence[str], line: int) -> PaymentReportRecord:
         "remarks": values["remarks"],
         "spouse": None
         if spouse is None
-        else {
-            "usage_number": {
-                "kind": spouse["spouse_usage_number_kind"],
-                "value": spouse["spouse_usage_number"],
-            },
-            "name": spouse["spouse_name"],
-        },
+        else {"usage_number": usage_number_data(spouse, "spouse_"), "name": spouse["spouse_name"]},
         "dependants": _dependant_entries(values, line),
     }
-    return _ROWS.record(data, line)
 
 
 def _section(values: Mapping[str, Any], n: int) -> dict[str, int] | None:
@@ -304,17 +264,10 @@ def _section(values: Mapping[str, Any], n: int) -> dict[str, int] | None:
     return None if all(v is None for v in amounts.values()) else amounts
 
 
-def format_report_row(record: PaymentReportRecord) -> list[str]:
-    """The cells of one record, in :data:`COLUMNS` order (the pension system's side, and the tests').
-
-    Raises:
-        MalformedPensionFile: the record does not fit the layout (a usage number of another kind).
-        IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
-    """
+def _flatten(record: PaymentReportRecord) -> dict[str, Any]:
     values: dict[str, Any] = {
         "record_seq": record.record_seq,
-        "usage_number_kind": record.usage_number.kind,
-        "usage_number": record.usage_number.value,
+        **usage_number_cells(record.usage_number),
         "destination_municipality_code": record.destination_municipality_code,
         "correction": record.correction,
         "name": record.name,
@@ -329,40 +282,38 @@ def format_report_row(record: PaymentReportRecord) -> list[str]:
         for name, _ in _AMOUNTS:
             values[f"s{n}_{name}"] = None if section is None else getattr(section, name)
     if record.spouse is not None:
-        values["spouse_usage_number_kind"] = record.spouse.usage_number.kind
-        values["spouse_usage_number"] = record.spouse.usage_number.value
-        values["spouse_name"] = record.spouse.name
+        values.update(
+            usage_number_cells(record.spouse.usage_number, "spouse_"), spouse_name=record.spouse.name
+        )
     for k, dependant in enumerate(record.dependants, start=1):
         values[f"dependant_{k}_usage_number"] = dependant.usage_number.value
         values[f"dependant_{k}_name"] = dependant.name
         values[f"dependant_{k}_kana_name"] = dependant.kana_name
         values[f"dependant_{k}_kind"] = dependant.kind
-    return _ROWS.write(values, record.record_seq)
+    return values
 
 
-def payment_report_payloads(
-    manifest: PaymentReportManifest, sealer: Sealer | None
-) -> ChunkPayload[PaymentReportRecord]:
-    """How each chunk of a file becomes its ``pension.payment_report.requested`` payload (no number)."""
-    del sealer
-
-    def payload(chunk: ChunkInfo, batch: list[PaymentReportRecord], _: uuid.UUID) -> PaymentReportRequested:
-        return PaymentReportRequested(
-            chunk=chunk, tax_year=manifest.tax_year, payer=manifest.payer, records=tuple(batch)
-        )
-
-    return payload
+_ROWS: Final = ContractRows(ROW, PaymentReportRecord, nest=_nest, flatten=_flatten, column=_column)
+parse_report_row: Final = _ROWS.parse
+"""Validate one row of a payment report or withholding slip file into the contract's record
+(:meth:`ContractRows.parse`)."""
+format_report_row: Final = _ROWS.format
+"""The cells of one record, in :data:`COLUMNS` order (:meth:`ContractRows.format`)."""
 
 
-def withholding_slip_payloads(
-    manifest: WithholdingSlipManifest, sealer: Sealer | None
-) -> ChunkPayload[PaymentReportRecord]:
-    """How each chunk of a file becomes its ``pension.withholding_slip.requested`` payload (no number)."""
-    del sealer
+def payment_report_payload(
+    manifest: PaymentReportManifest, chunk: ChunkInfo, batch: list[PaymentReportRecord]
+) -> PaymentReportRequested:
+    """The ``pension.payment_report.requested`` payload of one chunk (no number)."""
+    return PaymentReportRequested(
+        chunk=chunk, tax_year=manifest.tax_year, payer=manifest.payer, records=tuple(batch)
+    )
 
-    def payload(chunk: ChunkInfo, batch: list[PaymentReportRecord], _: uuid.UUID) -> WithholdingSlipRequested:
-        return WithholdingSlipRequested(
-            chunk=chunk, tax_year=manifest.tax_year, payer=manifest.payer, records=tuple(batch)
-        )
 
-    return payload
+def withholding_slip_payload(
+    manifest: WithholdingSlipManifest, chunk: ChunkInfo, batch: list[PaymentReportRecord]
+) -> WithholdingSlipRequested:
+    """The ``pension.withholding_slip.requested`` payload of one chunk (no number)."""
+    return WithholdingSlipRequested(
+        chunk=chunk, tax_year=manifest.tax_year, payer=manifest.payer, records=tuple(batch)
+    )

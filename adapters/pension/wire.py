@@ -33,7 +33,7 @@ from adapters.pension._manifest import (
 )
 from adapters.pension.errors import IndividualNumberInFile, MalformedPensionFile, Reason
 from adapters.records.csv import CsvCodec, CsvLayout
-from adapters.records.fields import Field, FieldType, Problem
+from adapters.records.fields import Field, FieldType, Problem, field
 from contracts.messages.survival import MoveKind, PensionAction, SurvivalOutcome, UnmatchedReason
 from contracts.purpose_table import RefusalReason
 from contracts.redaction import holds_number
@@ -48,7 +48,9 @@ __all__ = [
     "OUTCOME_COLUMNS",
     "OUTCOME_COLUMNS_V1",
     "REPORT_SUFFIX",
+    "USAGE_NUMBER_PATTERN",
     "ContractRows",
+    "Group",
     "InquiryManifest",
     "InquiryRow",
     "Manifest",
@@ -57,6 +59,7 @@ __all__ = [
     "columns_table",
     "dump_manifest",
     "encode_rows",
+    "field_refusal",
     "format_inquiry_row",
     "format_outcome_row",
     "inquiry_file_name",
@@ -68,6 +71,10 @@ __all__ = [
     "parse_outcome_row",
     "refuse_individual_numbers",
     "row_refusal",
+    "usage_number_cells",
+    "usage_number_column",
+    "usage_number_data",
+    "usage_number_fields",
 ]
 
 FORMAT_VERSION: Final = 2
@@ -166,15 +173,16 @@ def refuse_individual_numbers(fields: Sequence[str], columns: Sequence[str], lin
             raise IndividualNumberInFile(line=line, column=column)
 
 
-def _field_error(
+def field_refusal(
     line: int, column: str, rule: str, reason: Reason = Reason.BAD_FIELD
 ) -> MalformedPensionFile:
+    """The refusal of a file for one cell: the ``rule`` it breaks, its line and column, never its value."""
     return MalformedPensionFile(rule, reason=reason, line=line, column=column)
 
 
 def _record_seq(text: str, line: int) -> int:
     if not _SEQ.fullmatch(text):
-        raise _field_error(line, "record_seq", "must be a non-negative integer of ASCII digits")
+        raise field_refusal(line, "record_seq", "must be a non-negative integer of ASCII digits")
     return int(text)
 
 
@@ -183,13 +191,13 @@ def _usage_number(kind_text: str, value: str, line: int) -> UsageNumber:
         kind = UsageNumberKind(kind_text)
     except ValueError:
         allowed = ", ".join(k.value for k in UsageNumberKind)
-        raise _field_error(line, "usage_number_kind", f"must be one of {allowed}") from None
+        raise field_refusal(line, "usage_number_kind", f"must be one of {allowed}") from None
     if not value.isascii():
-        raise _field_error(line, "usage_number", "contains non-ASCII characters", Reason.NON_ASCII)
+        raise field_refusal(line, "usage_number", "contains non-ASCII characters", Reason.NON_ASCII)
     try:
         return UsageNumber(kind=kind, value=value)
     except ValidationError:
-        raise _field_error(line, "usage_number", "must be 1-32 of A-Z, a-z, 0-9 and '-'") from None
+        raise field_refusal(line, "usage_number", "must be 1-32 of A-Z, a-z, 0-9 and '-'") from None
 
 
 def _check_shape(fields: Sequence[str], columns: Sequence[str], line: int) -> None:
@@ -225,12 +233,12 @@ def _date(text: str, line: int, column: str) -> date | None:
             return date.fromisoformat(text)
     except ValueError:
         pass
-    raise _field_error(line, column, "must be a date YYYY-MM-DD, or empty")
+    raise field_refusal(line, column, "must be a date YYYY-MM-DD, or empty")
 
 
 def _bool(text: str, line: int, column: str) -> bool:
     if text not in ("true", "false"):
-        raise _field_error(line, column, "must be true or false")
+        raise field_refusal(line, column, "must be true or false")
     return text == "true"
 
 
@@ -238,7 +246,7 @@ def _enum(kind: Callable[[str], E], text: str, line: int, column: str) -> E:
     try:
         return kind(text)
     except ValueError:
-        raise _field_error(line, column, "is not one of the documented values") from None
+        raise field_refusal(line, column, "is not one of the documented values") from None
 
 
 def parse_outcome_row(fields: Sequence[str], line: int) -> OutcomeRow:
@@ -255,10 +263,10 @@ def parse_outcome_row(fields: Sequence[str], line: int) -> OutcomeRow:
     refused = fields[15] if len(fields) > 15 else ""
     usage = _usage_number(kind, value, line)
     if not actions:
-        raise _field_error(line, "actions", "needs at least one action")
+        raise field_refusal(line, "actions", "needs at least one action")
     address_cells = (text, postal, municipality, abroad)
     if any(address_cells) and not (text and abroad):
-        raise _field_error(line, "address_text", "an address needs address_text and address_abroad")
+        raise field_refusal(line, "address_text", "an address needs address_text and address_abroad")
     return OutcomeRow(
         record_seq=_record_seq(seq, line),
         usage_number_kind=usage.kind,
@@ -363,44 +371,124 @@ def columns_table(layout: CsvLayout) -> str:
 
 
 M = TypeVar("M", bound=BaseModel)
+Location = Sequence[int | str]
+"""Where a contract error points inside the record (pydantic's ``loc``: ``("basis", "current_item")``)."""
+USAGE_NUMBER_PATTERN: Final = r"[A-Za-z0-9-]{1,32}"
+"""A usage number's value in a cell (the contract's form, half-width)."""
+
+
+def usage_number_fields(
+    kind_label: str,
+    label: str,
+    *,
+    kinds: Sequence[UsageNumberKind] = tuple(UsageNumberKind),
+    prefix: str = "",
+    required: bool = True,
+) -> tuple[Field, Field]:
+    """The two cells of a usage number in a layout, labelled as the kind's format names them.
+
+    ``<prefix>usage_number_kind`` is one of ``kinds``; ``<prefix>usage_number`` is its value.
+    """
+    codes = tuple((kind.value, kind) for kind in kinds)
+    return (
+        field(f"{prefix}usage_number_kind", kind_label, 19, FieldType.CODE, required=required, codes=codes),
+        field(
+            f"{prefix}usage_number",
+            label,
+            32,
+            FieldType.ASCII,
+            required=required,
+            pattern=USAGE_NUMBER_PATTERN,
+        ),
+    )
+
+
+def usage_number_data(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A usage number's data from its cells ``<prefix>usage_number_kind`` and ``<prefix>usage_number``."""
+    return {"kind": values[f"{prefix}usage_number_kind"], "value": values[f"{prefix}usage_number"]}
+
+
+def usage_number_cells(usage: UsageNumber, prefix: str = "") -> dict[str, Any]:
+    """A usage number's two cells (the inverse of :func:`usage_number_data`)."""
+    return {f"{prefix}usage_number_kind": usage.kind, f"{prefix}usage_number": usage.value}
+
+
+def usage_number_column(loc: Location, prefix: str = "") -> str:
+    """The cell a contract error inside a usage number points at: its kind's, or its value's."""
+    return f"{prefix}usage_number_kind" if loc and loc[-1] == "kind" else f"{prefix}usage_number"
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A nested group of a contract's record written as columns: ``<prefix><field>`` for each field."""
+
+    name: str
+    fields: Sequence[str]
+    prefix: str = ""
+
+    def column(self, name: str) -> str:
+        """The column of the group's field ``name``."""
+        return f"{self.prefix}{name}"
 
 
 class ContractRows(Generic[M]):
     """A request file's row layout, read into a contract's record and written back from one.
 
     Both ways a cell with the form of an Individual Number refuses the row, and every refusal names the line
-    and the column, never the value: a cell that breaks the layout (:func:`row_refusal`), then a record that
-    breaks the contract's rules, whose error location ``column`` turns into the column to name.
+    and the column, never the value: a cell that breaks the layout (:func:`row_refusal`), a rule across
+    cells (``check``, or a kind's own ``nest``), then a record that breaks the contract's rules, whose error
+    location turns into the column to name.
+
+    By default the cells nest as most kinds' do: a column is the record's field of its name; the record's
+    ``usage_number`` is the cells ``usage_number_kind`` and ``usage_number``; a :class:`Group` is its
+    columns; an empty cell, or a group of empty cells, is absent (the record's default applies). A kind
+    whose cells nest otherwise gives ``nest``, ``flatten`` and ``column``.
 
     Args:
-        layout: the row's layout (the header is its item names, in order).
+        layout: the row's layout (the header is its item names, in order; ``record_seq`` among them).
         model: the contract's record.
-        column: the column a contract error's location points at.
+        groups: the record's nested groups written as columns.
+        check: ``check(values, line)``: a rule across the row's typed cells, before they nest.
+        nest: ``nest(values, line)``: the record's data from the row's typed cells, by column.
+        flatten: ``flatten(record)``: the cells' values, by column, from a record.
+        column: the column a contract error inside one of the record's own groups points at; ``None`` to
+            leave the location to the defaults.
+        whole: the column a rule of the whole record (an error without a location) is reported against.
     """
 
     def __init__(
-        self, layout: CsvLayout, model: type[M], column: Callable[[Sequence[int | str]], str]
+        self,
+        layout: CsvLayout,
+        model: type[M],
+        *,
+        groups: Sequence[Group] = (),
+        check: Callable[[Mapping[str, Any], int], None] | None = None,
+        nest: Callable[[Mapping[str, Any], int], Mapping[str, Any]] | None = None,
+        flatten: Callable[[M], Mapping[str, Any]] | None = None,
+        column: Callable[[Location], str | None] | None = None,
+        whole: str = "record_seq",
     ) -> None:
         self.columns: Final = tuple(item.name for item in layout.fields)
         self._codec = CsvCodec(layout, reading=row_refusal)
-        self._model, self._column = model, column
+        self._model, self._groups, self._check = model, {g.name: g for g in groups}, check
+        self._grouped = {g.column(name): (g.name, name) for g in groups for name in g.fields}
+        self._nest = nest or self._nest_by_name
+        self._flatten = flatten or self._flatten_by_name
+        self._group_column, self._whole = column, whole
 
-    def cells(self, fields: Sequence[str], line: int) -> dict[str, Any]:
-        """The typed values of one row's cells, by column.
+    def parse(self, fields: Sequence[str], line: int) -> M:
+        """Validate one row into the contract's record.
 
         Raises:
             IndividualNumberInFile: a cell holds a value with the form of an Individual Number.
-            MalformedPensionFile: a cell breaks the layout.
+            MalformedPensionFile: the row breaks the layout or the contract, naming the line and the
+                column, never the value.
         """
         refuse_individual_numbers(fields, self.columns, line)
-        return self._codec.decode_items(fields, line)
-
-    def record(self, data: Mapping[str, Any], line: int) -> M:
-        """The contract's record from ``data``.
-
-        Raises:
-            MalformedPensionFile: the record breaks the contract's rules (``bad_field``).
-        """
+        values = self._codec.decode_items(fields, line)
+        if self._check is not None:
+            self._check(values, line)
+        data = self._nest(values, line)
         try:
             return self._model.model_validate(data)
         except ValidationError as exc:
@@ -409,13 +497,47 @@ class ContractRows(Generic[M]):
             column = self._column(first["loc"])
         raise MalformedPensionFile(problem, reason=Reason.BAD_FIELD, line=line, column=column)
 
-    def write(self, values: Mapping[str, Any], record_no: int) -> list[str]:
-        """The cells of one row from ``{column: value}``, in header order.
+    def format(self, record: M) -> list[str]:
+        """The cells of one record, in header order (the pension system's side, and the tests').
 
         Raises:
-            MalformedPensionFile: a value does not fit the layout.
+            MalformedPensionFile: the record does not fit the layout.
             IndividualNumberInFile: a cell would carry a value with the form of an Individual Number.
         """
-        cells = self._codec.write_items(values, record_no)
+        values = self._flatten(record)
+        cells = self._codec.write_items(values, values["record_seq"])
         refuse_individual_numbers(cells, self.columns, None)
         return cells
+
+    def _nest_by_name(self, values: Mapping[str, Any], line: int) -> dict[str, Any]:
+        del line  # the default nesting has no rule of its own
+        data: dict[str, Any] = {"usage_number": usage_number_data(values)}
+        for column, value in values.items():
+            if value is None or column in ("usage_number_kind", "usage_number"):
+                continue
+            if column in self._grouped:
+                group, name = self._grouped[column]
+                data.setdefault(group, {})[name] = value
+            else:
+                data[column] = value
+        return data
+
+    def _flatten_by_name(self, record: M) -> dict[str, Any]:
+        values = record.model_dump(exclude={"usage_number", *self._groups})
+        for group in self._groups.values():
+            if (nested := getattr(record, group.name)) is not None:
+                values.update({group.column(name): value for name, value in nested.model_dump().items()})
+        # M is any contract record (bound to BaseModel); the default nesting is for those with a usage_number.
+        values.update(usage_number_cells(record.usage_number))  # type: ignore[attr-defined]
+        return values
+
+    def _column(self, loc: Location) -> str:
+        if not loc:
+            return self._whole
+        if loc[0] == "usage_number":
+            return usage_number_column(loc)
+        if self._group_column is not None and (named := self._group_column(loc)) is not None:
+            return named
+        if (group := self._groups.get(str(loc[0]))) is not None and len(loc) >= 2:
+            return group.column(str(loc[1]))
+        return str(loc[0])

@@ -69,14 +69,15 @@ def household(population: SyntheticPopulation, index: int) -> list[Relative]:
     return people
 
 
-def enrol_households(
-    hub: LocalDeployment, population: SyntheticPopulation, records: int, *, tax_year: int
-) -> None:
-    """Enrol the relatives' usage numbers and numbers (as a 扶養親族等申告書 intake would); idempotent.
+def enrol_households(hub: LocalDeployment, records: int, *, tax_year: int) -> None:
+    """Enrol the first ``records`` pensioners, then their relatives (as a 扶養親族等申告書 intake would).
 
-    They are kept as the declaration for ``tax_year`` keeps them: until 10 January seven years after the
-    year following its filing deadline (:func:`hub.core.rules.retention.dependants_declaration_retention`).
+    Idempotent: what the vault holds already is left as it is. The relatives are kept as the declaration
+    for ``tax_year`` keeps them: until 10 January seven years after the year following its filing deadline
+    (:func:`hub.core.rules.retention.dependants_declaration_retention`).
     """
+    population = hub.population(records)
+    hub.enrol_population(population, records)
     for start in range(0, records, 2_000):
         enrol_relatives(
             hub,

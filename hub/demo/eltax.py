@@ -72,9 +72,7 @@ class PaymentReportFlow:
 
     def prepare(self, hub: LocalDeployment, records: int) -> None:
         """Enrol the pensioners and their relatives (usage numbers and numbers) in the vault."""
-        population = hub.population(records)
-        hub.enrol_population(population, records)
-        enrol_households(hub, population, records, tax_year=self.tax_year)
+        enrol_households(hub, records, tax_year=self.tax_year)
 
     @staticmethod
     def record(population: SyntheticPopulation, index: int) -> PaymentReportRecord:

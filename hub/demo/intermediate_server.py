@@ -4,9 +4,9 @@ The demo stands in for the pension system. Each flow first asks for the code (�
 pension system asks in production, by a ``code_acquisition`` request file in the exchange directory, then
 sends its own requests once every code request is answered (people without a code are answered
 ``code_not_acquired`` by the hub, which counts as completed: the answer reached the pension system). The
-information queries go as an ``info_query`` request file too; the 副本 changes, which have no request file
-kind yet (a person's insert, update and delete must stay in one message, which a file's chunks do not
-promise), are published straight to the hub's ingress (:func:`hub.demo.data.publish_as_pension`).
+information queries go as an ``info_query`` request file too, and the 副本 changes as a
+``duplicate_changes`` file, each person's changes together (the adapter never splits them between
+messages).
 
 What comes back reaches the pension system the usual way, through the pension adapter, which writes each
 answer as a JSON file (:mod:`adapters.pension.messages`); the flows count completion from those files, so a
@@ -16,7 +16,7 @@ record counts only once it reached the pension system.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -25,13 +25,11 @@ from adapters.intermediate_server import DEMO_MUNICIPALITIES, LOCAL_TAX_SPI, PEN
 from adapters.pension.messages import read_hub_messages
 from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from adapters.pension.wire import InquiryRow
-from contracts.envelope import Envelope, LegalBasis, Purpose
 from contracts.ids import random_letters
 from contracts.messages.intermediate_server import (
     CodeAcquisitionCompleted,
     CodeStatus,
     DuplicateChangeRecord,
-    DuplicateDataChanged,
     DuplicateDataRegistered,
     DuplicateOperation,
     InfoKind,
@@ -42,10 +40,9 @@ from contracts.messages.intermediate_server import (
     ProvisionNoticed,
     TableBasis,
 )
-from contracts.purposes import PENSION_DUPLICATE_DATA
 from contracts.usage_number import UsageNumber
 from hub.demo.data import DEMO_ASSOCIATION
-from hub.demo.flow import FlowResult, pension_request
+from hub.demo.flow import FlowResult
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -54,24 +51,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DuplicateDataFlow", "FlowResult", "InfoQueryFlow", "ProvisionNoticeFlow"]
 
-CHUNK: Final = 500
-NUMBER_ACT: Final = "行政手続における特定の個人を識別するための番号の利用等に関する法律"
 QUERY_BASIS: Final = TableBasis(current_item=84, current_article="第86条", legacy_item=59)
 """地共済法による年金である給付の支給 (命令 第2条の表 84の項, 第86条; 別表第二 59の項)."""
-
-
-def _purpose(code: str, article: str) -> Purpose:
-    return Purpose(code=code, legal_basis=(LegalBasis(law=NUMBER_ACT, article=article),))
-
-
-def _envelope(message_type: str, purpose: Purpose, payload: BaseModel) -> Envelope:
-    # 事務(9) 情報照会 is a 構成組合's alone
-    return pension_request(message_type, purpose, payload, actor=DEMO_ASSOCIATION)
-
-
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class _Inbox:
@@ -140,14 +121,10 @@ class _Flow:
         self._send(statuses)
 
     def _send(self, statuses: dict[int, CodeStatus]) -> None:
-        """Send the flow's requests (published straight to the hub's ingress: no request file kind yet)."""
-        assert self._hub is not None
-        self._hub.publish_as_pension(list(self._requests(statuses)))
-
-    def _open(self, outbound: Path) -> None:
+        """Drop the flow's request file, as the pension system does, on behalf of the demo's 構成組合."""
         raise NotImplementedError
 
-    def _requests(self, statuses: dict[int, CodeStatus]) -> Iterable[Envelope]:
+    def _open(self, outbound: Path) -> None:
         raise NotImplementedError
 
 
@@ -250,20 +227,23 @@ class DuplicateDataFlow(_Flow):
         self._results = _Inbox(outbound, "pension.duplicate_data.registered", DuplicateDataRegistered)
         self._changes = sum(1 + (i % 4 == 0) + (i % 10 == 0) + (i % 25 == 0) for i in range(len(self._usage)))
 
-    def _requests(self, statuses: dict[int, CodeStatus]) -> Iterable[Envelope]:
-        purpose = _purpose(PENSION_DUPLICATE_DATA, "第19条第8号")
-        changes: list[DuplicateChangeRecord] = []
-        for part in _chunks(list(enumerate(self._usage)), 200):  # a person's changes stay in one message
-            start = len(changes)
-            for i, usage in part:
-                record_id = f"D{self._run}{i:07d}"
-                ops = [DuplicateOperation.INSERT]
-                ops += [DuplicateOperation.UPDATE] * (i % 4 == 0)
-                ops += [DuplicateOperation.INSERT] * (i % 10 == 0)  # a repeated record id: refused
-                ops += [DuplicateOperation.DELETE] * (i % 25 == 0)
-                changes.extend(_change(len(changes), i, usage, record_id, op) for op in ops)
-            payload = DuplicateDataChanged(batch_id=self.batch_id, records=tuple(changes[start:]))
-            yield _envelope("pension.duplicate_data.changed", purpose, payload)
+    def _send(self, statuses: dict[int, CodeStatus]) -> None:
+        """Drop the changes as a ``duplicate_changes`` file (副本登録, 事務(10))."""
+        del statuses  # the hub answers a person without a code itself (code_not_acquired)
+        self._pension.drop_duplicate_changes(self._records(), batch_id=self.batch_id, actor=DEMO_ASSOCIATION)
+
+    def _records(self) -> Iterator[DuplicateChangeRecord]:
+        """Each person's changes together, in the order they apply (the file's rule)."""
+        seq = 0
+        for i, usage in enumerate(self._usage):
+            record_id = f"D{self._run}{i:07d}"
+            ops = [DuplicateOperation.INSERT]
+            ops += [DuplicateOperation.UPDATE] * (i % 4 == 0)
+            ops += [DuplicateOperation.INSERT] * (i % 10 == 0)  # a repeated record id: refused
+            ops += [DuplicateOperation.DELETE] * (i % 25 == 0)
+            for op in ops:
+                yield _change(seq, i, usage, record_id, op)
+                seq += 1
 
     def _mine(self) -> list[Any]:
         return [r for p in self._results.payloads() if p.batch_id == self.batch_id for r in p.records]
@@ -299,20 +279,15 @@ class ProvisionNoticeFlow(_Flow):
         self._notices = _Inbox(outbound, "pension.provision.noticed", ProvisionNoticed)
         self._inserts: int | None = None
 
-    def _requests(self, statuses: dict[int, CodeStatus]) -> Iterable[Envelope]:
+    def _send(self, statuses: dict[int, CodeStatus]) -> None:
+        """Drop an insert for every person with a code as a ``duplicate_changes`` file."""
         held = (CodeStatus.ACQUIRED, CodeStatus.ALREADY_HELD)
         people = [(i, u) for i, u in enumerate(self._usage) if statuses.get(i) in held]
         self._inserts = len(people)
-        purpose = _purpose(PENSION_DUPLICATE_DATA, "第19条第8号")
-        for part in _chunks(people):
-            records = tuple(
-                _change(i, i, u, f"P{self._run}{i:07d}", DuplicateOperation.INSERT) for i, u in part
-            )
-            yield _envelope(
-                "pension.duplicate_data.changed",
-                purpose,
-                DuplicateDataChanged(batch_id=self.batch_id, records=records),
-            )
+        if not people:
+            return  # no file for nobody (a file needs a row)
+        inserts = (_change(i, i, u, f"P{self._run}{i:07d}", DuplicateOperation.INSERT) for i, u in people)
+        self._pension.drop_duplicate_changes(inserts, batch_id=self.batch_id, actor=DEMO_ASSOCIATION)
 
     def _mine(self) -> list[Any]:
         prefix = f"P{self._run}"

@@ -75,9 +75,7 @@ class WithholdingSlipFlow:
 
     def prepare(self, hub: LocalDeployment, records: int) -> None:
         """Enrol the pensioners and their relatives (usage numbers and numbers) in the vault."""
-        population = hub.population(records)
-        hub.enrol_population(population, records)
-        enrol_households(hub, population, records, tax_year=self.tax_year)
+        enrol_households(hub, records, tax_year=self.tax_year)
 
     def start(self, hub: LocalDeployment, records: int) -> None:
         """Drop one request file per :data:`SLIPS_PER_FILE` pensioners (temporary name, manifest last)."""

@@ -19,13 +19,13 @@ from tenacity import Retrying, stop_after_delay, wait_fixed
 
 from adapters.intermediate_server import IntermediateServerSimulator
 from adapters.pension.messages import read_hub_messages
+from adapters.pension.simulator_kinds import PensionRequestsSimulator
 from contracts.envelope import Envelope, LegalBasis, Purpose, new_envelope
 from contracts.messages.intermediate_server import (
     CodeAcquisitionCompleted,
     CodeAcquisitionRecord,
     CodeAcquisitionRequested,
     DuplicateChangeRecord,
-    DuplicateDataChanged,
     DuplicateOperation,
     InfoKind,
     InfoQueryAnswer,
@@ -133,9 +133,10 @@ class Harness:
         return wait_for(done)
 
     def change(self, records: Sequence[DuplicateChangeRecord]) -> str:
+        """Drop the 副本 changes as the pension system does: a ``duplicate_changes`` request file."""
         batch = f"d-{uuid.uuid4().hex[:8]}"
-        payload = DuplicateDataChanged(batch_id=batch, records=tuple(records))
-        self.hub.publish_as_pension([pension_envelope("pension.duplicate_data.changed", payload)])
+        pension = PensionRequestsSimulator(self.hub.settings.wire_dir / "pension")
+        pension.drop_duplicate_changes(records, batch_id=batch, actor=ASSOCIATION)
         return batch
 
 

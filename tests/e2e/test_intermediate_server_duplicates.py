@@ -1,4 +1,7 @@
-"""副本登録 and 情報提供 end to end on the real broker, and the 情報提供等記録 export with both numberings."""
+"""副本登録 and 情報提供 end to end on the real broker, and the 情報提供等記録 export with both numberings.
+
+The pension system's side drops its 副本 changes as a ``duplicate_changes`` request file (is_harness).
+"""
 
 from __future__ import annotations
 
@@ -59,6 +62,40 @@ def test_duplicate_record_id_is_rejected_as_the_network_does(e2e_settings):
     assert rows[2][1].message_ja == "「レコード識別番号」が既に存在しています。"
     assert rows[0][1].usage_number == h.usage(0)
     assert sim.refusals[IsError.DUPLICATE_RECORD_ID] == 1
+    processed = e2e_settings.wire_dir / "pension" / "processed"
+    assert (processed / f"duplicate_changes.{batch}.csv").exists(), "the changes came as a request file"
+
+
+def test_a_persons_changes_travel_together_in_file_order_whatever_the_chunk_size(e2e_settings):
+    # Two changes a chunk: person 0's three changes outgrow it, and no chunk may split them.
+    sim = IntermediateServerSimulator(seed=5, code_failure_every=0, notice_every=0)
+    settings = e2e_settings.model_copy(update={"chunk_records": 2})
+    with running(settings, sim) as h:
+        h.acquire_codes([0, 1, 2])
+        batch = h.change(
+            [
+                duplicate_record(0, h.usage(0), "ORDR0000001"),
+                duplicate_record(1, h.usage(0), "ORDR0000001", DuplicateOperation.UPDATE),
+                duplicate_record(2, h.usage(0), "ORDR0000001", DuplicateOperation.DELETE),
+                duplicate_record(3, h.usage(1), "ORDR0000002"),
+                duplicate_record(4, h.usage(1), "ORDR0000002", DuplicateOperation.UPDATE),
+                duplicate_record(5, h.usage(2), "ORDR0000003"),
+            ]
+        )
+        rows = registered(h, batch, 6)
+        answered = [
+            {r.usage_number.value for r in m.records}
+            for m in h.messages("pension.duplicate_data.registered", DuplicateDataRegistered)
+            if m.batch_id == batch
+        ]
+    # In order: an update or delete before its insert would be answered record_not_found.
+    assert {seq: r.status for seq, (_, r) in rows.items()} == dict.fromkeys(
+        range(6), DuplicateStatus.REGISTERED
+    )
+    people = [person for persons in answered for person in persons]
+    assert sorted(people) == sorted({h.usage(i).value for i in range(3)}), (
+        "each person answered in one message"
+    )
 
 
 def test_provisions_and_queries_are_recorded_with_both_numberings(e2e_settings, tmp_path):

@@ -168,7 +168,7 @@ def queries(draw: st.DrawFn) -> InfoQueryRecord:
     )
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(queries())
 def test_any_query_round_trips_through_its_row(rec: InfoQueryRecord) -> None:
     assert parse_query_row(format_query_row(rec), 2) == rec
@@ -177,7 +177,21 @@ def test_any_query_round_trips_through_its_row(rec: InfoQueryRecord) -> None:
 _CELL = st.text(alphabet=st.sampled_from(list("0123456789-abTMJ第条_ \u3000\x00local_tax")), max_size=16)
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(_CELL, min_size=len(COLUMNS), max_size=len(COLUMNS)) | st.lists(_CELL, max_size=20))
 def test_arbitrary_cells_fail_only_with_the_adapters_errors(cells: list[str]) -> None:
     fails_only_as_a_file_problem(parse_query_row, cells)
+
+
+def test_a_large_chunk_setting_never_makes_a_message_larger_than_the_network_takes(root: Path) -> None:
+    # chunk_records may be set up to 50,000, while one intermediate-server message carries 10,000 records
+    # at the most: a file of 10,001 codes is cut at the contract's limit, not the setting.
+    most = CodeAcquisitionRequested.model_fields["records"].metadata
+    limit = next(m.max_length for m in most if hasattr(m, "max_length"))
+    rows = [InquiryRow(record_seq=i, usage_number=usage(i)) for i in range(limit + 1)]
+    PensionRequestsSimulator(root).drop_code_acquisition(rows, batch_id="codes-big", actor=KUMIAI)
+    envelopes = drain(PensionAdapter(ExchangeDirectory(root), chunk_records=50_000))
+
+    sizes = [len(decode(encode(e)).narrow(CodeAcquisitionRequested).payload.records) for e in envelopes]
+    assert sizes == [limit, 1]
+    assert not list((root / "rejected").iterdir())

@@ -244,7 +244,7 @@ def records(draw: st.DrawFn) -> TokuchoRecord:
     )
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records())
 def test_any_record_round_trips_through_its_row(rec: TokuchoRecord) -> None:
     assert parse_notice_row(format_notice_row(rec), 2) == rec
@@ -253,7 +253,7 @@ def test_any_record_round_trips_through_its_row(rec: TokuchoRecord) -> None:
 _CELL = st.text(alphabet=st.sampled_from(list("0123456789-ab_ヤ山 \u3000\x00malefemale")), max_size=12)
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(_CELL, min_size=len(COLUMNS), max_size=len(COLUMNS)) | st.lists(_CELL, max_size=40))
 def test_arbitrary_cells_fail_only_with_the_adapters_errors(cells: list[str]) -> None:
     fails_only_as_a_file_problem(parse_notice_row, cells)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
-from contracts.envelope import Envelope, Purpose
+from contracts.envelope import Envelope
 from contracts.individual_number import IndividualNumber
 from contracts.messages.dependants import (
     DeclarationAck,
@@ -28,7 +28,7 @@ from contracts.messages.dependants import (
 from contracts.registry import Decoded
 from contracts.usage_number import UsageNumber
 from hub.core.flows.access import record_of
-from hub.core.flows.context import HandlerContext, reply
+from hub.core.flows.context import HandlerContext, answer_pension
 from hub.core.rules.retention import dependants_declaration_retention
 from hub.ports.audit import AuditAction, Outcome
 from hub.ports.vault import AUDIT_SCOPE, Ground, NumberConflict, Retention, SubjectId, Vault
@@ -158,12 +158,8 @@ def handle_dependants_declaration(
             for record in submitted.records
         ),
     )
-    answer = reply(
-        env,
-        message_type="pension.dependants_declaration.acknowledged",
-        payload=acks,
-        label="pension",
-        purpose=Purpose(code=env.purpose.code, legal_basis=env.purpose.legal_basis),
+    answer = answer_pension(
+        env, message_type="pension.dependants_declaration.acknowledged", payload=acks, code=env.purpose.code
     )
     records.append(record_of(ctx, AuditAction.ROUTED, answer, [], records=str(len(submitted.records))))
     ctx.uow.audit.append(records)

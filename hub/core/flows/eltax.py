@@ -47,7 +47,7 @@ from contracts.usage_number import UsageNumber
 from hub.core.flows.access import record_of
 from hub.core.flows.context import HandlerContext, answer_pension, derived_id, reply
 from hub.core.flows.purpose import not_permitted_reply, refusal_records, screen
-from hub.core.flows.tax_reports import People, ReportKind, handle_report_request
+from hub.core.flows.tax_reports import Enrichment, People, ReportKind, handle_report_request
 from hub.ports.audit import AuditAction
 
 __all__ = [
@@ -157,18 +157,10 @@ def handle_tokucho_notice_request(
                     sendable.append(r)
         if sendable:
             ctx.policy.check(destination=RECIPIENT, message_type=NOTICE_TYPE, purpose=purpose)
-    outgoing = derived_id(env.message_id, RECIPIENT)
-    added: list[UsageNumber] = []
+    enrichment = Enrichment(ctx, people, RECIPIENT, derived_id(env.message_id, RECIPIENT))
     records = []
     for r in sendable:
-        subject = people.subject(r.usage_number)
-        number = people.numbers.get(subject) if subject is not None else None
-        sealed = None
-        if number is not None:
-            sealed = ctx.sealer.seal(
-                number, recipient=RECIPIENT, message_id=outgoing, field=notice_number_field(r.record_seq)
-            )
-            added.append(r.usage_number)
+        sealed = enrichment.sealed(r.usage_number, notice_number_field(r.record_seq))
         records.append(EltaxTokuchoRecord.model_validate({**r.model_dump(), "individual_number": sealed}))
     out: list[Envelope] = []
     if records:
@@ -187,6 +179,7 @@ def handle_tokucho_notice_request(
             payload=notice,
             label=RECIPIENT,
         )
+        added = enrichment.added
         if added:
             audit.append(
                 record_of(ctx, AuditAction.ENRICHED, sent, people.audit(added), numbers=str(len(added)))

@@ -47,7 +47,7 @@ from contracts.usage_number import UsageNumber
 from hub.core.flows.access import access_record, record_of
 from hub.core.flows.context import HandlerContext, answer_pension, derived_id, reply
 from hub.core.flows.purpose import NOT_PERMITTED, refusal_records, screen
-from hub.core.flows.tax_reports import People
+from hub.core.flows.tax_reports import Enrichment, People
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
 
 __all__ = [
@@ -172,17 +172,8 @@ def _forwarding(  # noqa: PLR0917 (private, one call site)
 ) -> Envelope:
     ctx.policy.check(destination=RECIPIENT, message_type=FORWARDING_TYPE, purpose=CLAIM_FORWARDING_PURPOSE)
     label = f"{RECIPIENT}/{body.value}"
-    outgoing = derived_id(env.message_id, label)
-    added: list[UsageNumber] = []
-
-    def sealed(person: UsageNumber | None, field: str) -> str | None:
-        subject = people.subject(person) if person is not None else None
-        number = people.numbers.get(subject) if subject is not None else None
-        if person is None or number is None:
-            return None
-        added.append(person)
-        return ctx.sealer.seal(number, recipient=RECIPIENT, message_id=outgoing, field=field)
-
+    enrichment = Enrichment(ctx, people, RECIPIENT, derived_id(env.message_id, label))
+    sealed = enrichment.sealed
     forwarded = tuple(
         ForwardedClaim(
             record_seq=r.record_seq,
@@ -206,21 +197,7 @@ def _forwarding(  # noqa: PLR0917 (private, one call site)
         ),
         label=label,
     )
-    named = [u for r in claims for u in _people(r)]
-    audit.extend(
-        [
-            record_of(
-                ctx,
-                AuditAction.ENRICHED,
-                out,
-                people.audit(added),
-                destination_body=body.value,
-                numbers=str(len(added)),
-                without_number=str(len(named) - len(added)),
-            ),
-            record_of(ctx, AuditAction.ROUTED, out, []),
-        ]
-    )
+    audit.extend(enrichment.records(out, destination_body=body.value))
     return out
 
 

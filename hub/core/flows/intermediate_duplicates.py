@@ -32,7 +32,7 @@ from contracts.messages.intermediate_server import (
 from contracts.purposes import IS_DUPLICATE, PENSION_DUPLICATE_DATA, PENSION_PROVISION
 from contracts.registry import Decoded
 from hub.core.flows.access import access_record
-from hub.core.flows.context import HandlerContext, reply
+from hub.core.flows.context import HandlerContext, answer_pension, reply
 from hub.core.flows.intermediate_common import (
     DUPLICATE_PURPOSE,
     IS,
@@ -226,12 +226,11 @@ def handle_provision_notice(message: Decoded[IsProvisionNotice], ctx: HandlerCon
     )
     if not outcomes:
         return []
-    answer = reply(
+    answer = answer_pension(
         env,
         message_type="pension.provision.noticed",
         payload=ProvisionNoticed(records=outcomes),
-        label="pension",
-        purpose=env.purpose.model_copy(update={"code": PENSION_PROVISION}),
+        code=PENSION_PROVISION,
     )
     ctx.uow.audit.append([access_record(ctx, AuditAction.ROUTED, answer, records=str(len(outcomes)))])
     return [answer]

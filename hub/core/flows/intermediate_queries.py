@@ -40,7 +40,7 @@ from contracts.purpose_table import Refusal
 from contracts.purposes import PENSION_INFO_QUERY
 from contracts.registry import Decoded
 from hub.core.flows.access import access_record
-from hub.core.flows.context import HandlerContext, reply
+from hub.core.flows.context import HandlerContext, answer_pension, reply
 from hub.core.flows.intermediate_common import (
     IS,
     actor_label,
@@ -347,14 +347,13 @@ def handle_info_query_result(message: Decoded[IsInfoQueryResult], ctx: HandlerCo
             for r in fresh
         ]
     )
-    answer = reply(
+    answer = answer_pension(
         env,
         message_type="pension.info_query.answered",
         payload=InfoQueryAnswered(
             answered_by=IS, records=tuple(_answer(pending[r.record_id], r) for r in fresh)
         ),
-        label="pension",
-        purpose=env.purpose.model_copy(update={"code": PENSION_INFO_QUERY}),
+        code=PENSION_INFO_QUERY,
     )
     records.append(access_record(ctx, AuditAction.ROUTED, answer, records=str(len(fresh))))
     ctx.uow.audit.append(records)

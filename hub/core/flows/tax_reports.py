@@ -13,6 +13,7 @@ carry (a person held only as 同一住所の者, say) is not sent: the pension s
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -39,7 +40,7 @@ from hub.core.flows.purpose import not_permitted_reply, refusal_records, screen
 from hub.ports.audit import AccessRecord, AuditAction
 from hub.ports.vault import AUDIT_SCOPE, SubjectId
 
-__all__ = ["People", "ReportKind", "ReportRequest", "handle_report_request"]
+__all__ = ["Enrichment", "People", "ReportKind", "ReportRequest", "handle_report_request"]
 
 
 class People:
@@ -60,6 +61,58 @@ class People:
         """Audit tokens of the known people among ``usage``, each once."""
         found = (self.subjects.get(u) for u in usage)
         return list(dict.fromkeys(self.tokens[s] for s in found if s is not None))
+
+
+class Enrichment:
+    """The numbers one outgoing message carries (個人番号付加), sealed for its recipient, and its records.
+
+    Args:
+        ctx: the handler's context (its sealer and actor).
+        people: the people of the incoming message, numbers looked up.
+        recipient: who the numbers are sealed for.
+        message_id: the outgoing message's id, which every sealed number is bound to.
+
+    Attributes:
+        named: the people the message names, in the order they were sealed (or went without a number).
+        added: those of them whose numbers it carries.
+    """
+
+    def __init__(self, ctx: HandlerContext, people: People, recipient: Party, message_id: uuid.UUID) -> None:
+        self._ctx = ctx
+        self._people = people
+        self._recipient = recipient
+        self._message_id = message_id
+        self.named: list[UsageNumber] = []
+        self.added: list[UsageNumber] = []
+
+    def sealed(self, person: UsageNumber | None, field: str) -> str | None:
+        """``person``'s number sealed under ``field``; ``None``: no person, or the vault has no number."""
+        if person is None:
+            return None
+        self.named.append(person)
+        subject = self._people.subject(person)
+        number = self._people.numbers.get(subject) if subject is not None else None
+        if number is None:
+            return None
+        self.added.append(person)
+        return self._ctx.sealer.seal(
+            number, recipient=self._recipient, message_id=self._message_id, field=field
+        )
+
+    def records(self, sent: Envelope, **details: str) -> list[AccessRecord]:
+        """The access records of ``sent``: enriched (whose numbers, how many, who went without), routed."""
+        return [
+            record_of(
+                self._ctx,
+                AuditAction.ENRICHED,
+                sent,
+                self._people.audit(self.added),
+                **details,
+                numbers=str(len(self.added)),
+                without_number=str(len(self.named) - len(self.added)),
+            ),
+            record_of(self._ctx, AuditAction.ROUTED, sent, []),
+        ]
 
 
 ReportRequest = PaymentReportRequested | WithholdingSlipRequested
@@ -160,19 +213,8 @@ def _submission(  # noqa: PLR0917 (one call site, private)
     audit: list[AccessRecord],
 ) -> Envelope:
     ctx.policy.check(destination=kind.recipient, message_type=kind.submission_type, purpose=kind.purpose)
-    outgoing = derived_id(env.message_id, kind.recipient)
-    added: list[UsageNumber] = []
-    named: list[UsageNumber] = []
-
-    def sealed(person: UsageNumber, field: str) -> str | None:
-        named.append(person)
-        subject = people.subject(person)
-        number = people.numbers.get(subject) if subject is not None else None
-        if number is None:
-            return None
-        added.append(person)
-        return ctx.sealer.seal(number, recipient=kind.recipient, message_id=outgoing, field=field)
-
+    enrichment = Enrichment(ctx, people, kind.recipient, derived_id(env.message_id, kind.recipient))
+    sealed = enrichment.sealed
     records = []
     for r in sendable:
         base = r.model_dump(exclude={"spouse", "dependants"})
@@ -208,17 +250,5 @@ def _submission(  # noqa: PLR0917 (one call site, private)
         payload=kind.submission(request, tuple(records)),
         label=kind.recipient,
     )
-    audit.extend(
-        [
-            record_of(
-                ctx,
-                AuditAction.ENRICHED,
-                out,
-                people.audit(added),
-                numbers=str(len(added)),
-                without_number=str(len(named) - len(added)),
-            ),
-            record_of(ctx, AuditAction.ROUTED, out, []),
-        ]
-    )
+    audit.extend(enrichment.records(out))
     return out
