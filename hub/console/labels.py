@@ -156,6 +156,8 @@ LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "pension_basic_info_incomplete": N_("pension file: basic information incomplete"),
         "pension_invalid_individual_number": N_("pension file: an Individual Number fails its check digit"),
         "pension_actor_not_permitted": N_("pension file: its actor may not do this work"),
+        "pension_person_run_broken": N_("pension file: a person's rows are not together"),
+        "pension_person_run_too_long": N_("pension file: too many rows for one person"),
     },
     # What the verification of the access record found (hub.infra.audit.verify_chain.ProblemKind).
     "verify_problem": {
