@@ -73,6 +73,11 @@ class Reason(StrEnum):
     PERSON_RUN_BROKEN = "person_run_broken"
     PERSON_RUN_TOO_LONG = "person_run_too_long"
 
+    @property
+    def code(self) -> str:
+        """The error code a file refused for this reason is dead-lettered and reported under."""
+        return f"pension_{self.value}"
+
 
 _RESEND = (
     "Fix the producing job, then write the corrected file and its manifest again "
@@ -142,7 +147,7 @@ class PensionFileProblem(RenkeiError):
         self, problem: str, *, reason: Reason, line: int | None = None, column: str | None = None
     ) -> None:
         where = "" if line is None else f"line {line}" + ("" if column is None else f", column {column}")
-        super().__init__(f"{where}: {problem}" if where else problem, code=f"pension_{reason.value}")
+        super().__init__(f"{where}: {problem}" if where else problem, code=reason.code)
         self.problem = problem
         self.reason = reason
         self.line = line

@@ -11,7 +11,7 @@ from typing import Final
 
 from hub.console.i18n import N_, gettext
 
-__all__ = ["LABELS", "Label", "label"]
+__all__ = ["LABELS", "Label", "label", "named"]
 
 LABELS: Final[Mapping[str, Mapping[str, str]]] = {
     # A dead letter's status, and what one action did to one dead letter.
@@ -55,8 +55,9 @@ LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "implementing_bodies": N_("Other implementing bodies"),
         "pension": N_("Pension benefits system"),
     },
-    # A failure by its code (contracts/errors.py and the hub's own errors): what a dead letter failed of, and
-    # what stopped an action. An adapter's own code (jlis_wire_format ...) is shown as it is.
+    # A failure by its code: what a dead letter failed of, and what stopped an action. The hierarchy's codes
+    # (contracts/errors.py and the hub's own errors), the hub's and the broker's, then each adapter's own
+    # (adapters/*/errors.py). A page names the code and keeps it beside the name.
     "error": {
         "error": N_("error"),
         "unknown": N_("unknown"),
@@ -89,6 +90,74 @@ LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "number_conflict": N_("conflicting number in the vault"),
         "unknown_subject": N_("unknown person"),
         "vault_integrity": N_("vault integrity failure"),
+        # The hub's code of an exception outside the hierarchy, and the broker's reasons (x-death).
+        "crash": N_("unexpected error (a defect)"),
+        "delivery_limit": N_("not settled within the delivery limit"),
+        "rejected": N_("rejected by its consumer"),
+        "expired": N_("expired in its queue"),
+        "maxlen": N_("its queue was full"),
+        # J-LIS (adapters/jlis/errors.py).
+        "jlis_wire_format": N_("J-LIS file layout broken"),
+        "jlis_unexpected_file": N_("not a file of the J-LIS exchange"),
+        "jlis_mapping": N_("J-LIS record does not fit the contract"),
+        "jlis_purpose_refused": N_("no J-LIS purpose code for its purpose"),
+        # The intermediate server (adapters/intermediate_server/errors.py).
+        "is_wire_format": N_("intermediate server file layout broken"),
+        "is_unexpected_file": N_("not a file of the intermediate server exchange"),
+        "is_mapping": N_("intermediate server record does not fit the contract"),
+        "provider_unavailable": N_("the provider's intermediate server cannot be reached"),
+        # eLTAX (adapters/eltax/errors.py).
+        "eltax_wire_format": N_("eLTAX file layout broken"),
+        "eltax_field_refused": N_("value eLTAX's layout forbids (refused before sending)"),
+        "eltax_unexpected_file": N_("not a file of the eLTAX exchange"),
+        "eltax_mapping": N_("eLTAX record does not fit the contract"),
+        # The National Tax Agency (adapters/nta/errors.py).
+        "nta_wire_format": N_("National Tax Agency file layout broken"),
+        "nta_field_refused": N_("value the National Tax Agency's layout forbids (refused before sending)"),
+        "nta_unexpected_file": N_("not a file of the National Tax Agency exchange"),
+        "nta_mapping": N_("National Tax Agency file does not fit the contract"),
+        "nta_purpose_refused": N_("not the withholding slip's purpose"),
+        # The other implementing bodies (adapters/implementing_bodies/errors.py).
+        "implementing_bodies_wire_format": N_("implementing body file layout broken"),
+        "implementing_bodies_field_refused": N_(
+            "value the implementing bodies' layout forbids (refused before sending)"
+        ),
+        "implementing_bodies_unexpected_file": N_("not a file of the exchange with the implementing bodies"),
+        "implementing_bodies_mapping": N_("implementing body file does not fit the contract"),
+        "implementing_bodies_purpose_refused": N_("not the claim forwarding's purpose"),
+        # The pension benefits system (adapters/pension/errors.py): its errors, then each reason a file it
+        # dropped is refused for (Reason: pension_<reason>).
+        "pension_outcome_conflict": N_("pension outcome file already there with other content"),
+        "pension_acknowledge_refused": N_("pension acknowledgement refused: not the file polled"),
+        "pension_directory_link_only": N_("the pension link is its exchange directory, not the broker"),
+        "pension_directory_unavailable": N_("pension exchange directory unavailable"),
+        "pension_not_regular_file": N_("pension file: not a regular file"),
+        "pension_unsupported_name": N_("pension file: name not supported"),
+        "pension_orphan_manifest": N_("pension file: manifest without its data file"),
+        "pension_manifest_invalid": N_("pension file: manifest invalid"),
+        "pension_manifest_mismatch": N_("pension file: manifest does not match the file"),
+        "pension_checksum_mismatch": N_("pension file: checksum mismatch (incomplete or changed)"),
+        "pension_record_count_mismatch": N_("pension file: record count mismatch"),
+        "pension_not_utf8": N_("pension file: not UTF-8"),
+        "pension_byte_order_mark": N_("pension file: byte-order mark"),
+        "pension_line_too_long": N_("pension file: line too long"),
+        "pension_bad_csv": N_("pension file: CSV quoting broken"),
+        "pension_bad_header": N_("pension file: header row wrong"),
+        "pension_empty_line": N_("pension file: empty line"),
+        "pension_field_count": N_("pension file: wrong number of columns"),
+        "pension_bad_field": N_("pension file: field invalid"),
+        "pension_non_ascii": N_("pension file: full-width characters in a usage number"),
+        "pension_record_seq_order": N_("pension file: record_seq out of order"),
+        "pension_no_records": N_("pension file: no records"),
+        "pension_individual_number": N_("pension file: carries an Individual Number (refused by policy)"),
+        "pension_name_already_used": N_("pension file: name already used"),
+        "pension_already_processed": N_("pension file: already processed"),
+        "pension_batch_id_reused": N_("pension file: batch id reused"),
+        "pension_basic_info_incomplete": N_("pension file: basic information incomplete"),
+        "pension_invalid_individual_number": N_("pension file: an Individual Number fails its check digit"),
+        "pension_actor_not_permitted": N_("pension file: its actor may not do this work"),
+        "pension_person_run_broken": N_("pension file: a person's rows are not together"),
+        "pension_person_run_too_long": N_("pension file: too many rows for one person"),
     },
     # What the verification of the access record found (hub.infra.audit.verify_chain.ProblemKind).
     "verify_problem": {
@@ -110,6 +179,11 @@ LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "simulator": N_("simulator"),
     },
 }
+
+
+def named(kind: str, code: object) -> bool:
+    """Whether ``code`` of ``kind`` has a name of its own (else a page shows the code alone)."""
+    return str(code) in LABELS.get(kind, {})
 
 
 def label(kind: str, code: object) -> str:

@@ -1,10 +1,11 @@
-"""The core's notices (four eyes, replay and discard, reveal) on a page, in the reader's language.
+"""The core's notices (four eyes, replay and discard, reveal, erasure) on a page, in the reader's language.
 
 The core gives a person a :class:`~hub.core.operator.notices.Notice`: its English text, which the JSON
 API, the CLI and the logs carry unchanged, and a stable code with the values it names. A page shows it through
 :func:`shown`: in English, the text itself; in Japanese, the ``[notices]`` entry of the catalog for its code
 (``hub/console/locale/ja.toml``), filled with its values, each said the way the pages say it (a status or an
-action by its label, an error code by its name, a time as the pages write times, a count with separators).
+action by its label, an error code by its name, a time as the pages write times, a date as ``2026-12-01``, a
+count with separators).
 
 A value is never a number of a person nor a body (the core's notices name ids, statuses, counts, codes and
 people); the page redacts the text once more all the same.
@@ -13,7 +14,7 @@ people); the page redacts the text once more all the same.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final
 
 from hub.console.i18n import current_language, load_notices, localize
@@ -39,6 +40,13 @@ def _count(value: str | int) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _date(value: str | int) -> str:
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        return str(value)
+
+
 PARAMETERS: Final[dict[str, Callable[[str | int], str]]] = {
     "status": _labelled("approval_status"),
     "dead_letter_status": _labelled("dead_letter"),
@@ -47,9 +55,13 @@ PARAMETERS: Final[dict[str, Callable[[str | int], str]]] = {
     "code": _labelled("error"),
     "recipient": _labelled("counterpart"),
     "expires_at": _time,
+    "date": _date,
     "limit": _count,
     "used": _count,
     "open": _count,
+    "sealed": _count,
+    "records": _count,
+    "days": _count,
 }
 """How a page says a notice's value, by the value's name (any other value is shown as it is)."""
 

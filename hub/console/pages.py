@@ -15,7 +15,7 @@ from hub.console.auth import Principal
 from hub.console.charts import line_chart
 from hub.console.context import state_of
 from hub.console.i18n import LANGUAGES, N_, current_language, gettext
-from hub.console.labels import label
+from hub.console.labels import label, named
 from hub.console.notices import shown
 from hub.console.render import safe, short, when
 from hub.console.roles import Permission, allowed
@@ -77,6 +77,7 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             "short": short,
             "when": when,
             "label": label,
+            "named": named,
             "num": number,
             "tr": shown,
             "line_chart": line_chart,

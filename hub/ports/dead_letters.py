@@ -159,7 +159,8 @@ class DeadLetter:
     """When the retention job destroyed its sealed values (an erased person's data, or an old archive):
     such a dead letter is shown as erased and never replayed."""
     erasure_note: str | None = None
-    """What the retention job destroyed (counts only)."""
+    """What the retention job destroyed (counts and a date only): a ``Notice`` (its English text, and its
+    code and values for another language) when stored as one, else a note stored as text."""
 
     @property
     def erased(self) -> bool:

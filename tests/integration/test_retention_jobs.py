@@ -249,6 +249,9 @@ class RetentionJobsContract:
         for erased in (by_usage, by_message, by_atena):
             assert rows[erased].erased_at is not None
             assert b"sealed:" not in bytes(rows[erased].body)
+            assert rows[erased].erasure_code.startswith("erasure.person"), rows[erased].erasure_code
+            assert json.loads(rows[erased].erasure_params)["sealed"] == 1
+            assert rows[erased].erasure_note is None
         assert gone_u.value.encode() not in bytes(rows[by_usage].body)
         assert stay_u.value.encode() in bytes(rows[by_usage].body)  # someone else's record keeps its fields
         assert b"r_abcdefgh" not in bytes(rows[by_message].body)  # tied to the person by the access record
@@ -315,7 +318,12 @@ class RetentionJobsContract:
         with world.engine.connect() as conn:
             rows = {r.id: r for r in conn.execute(select(dead_letters))}
         assert b"sealed:" not in bytes(rows[old].body)
-        assert "replay or discard" in rows[old].erasure_note
+        # What was destroyed is stored as a notice's code and values (counts, a date), not as a sentence.
+        assert rows[old].erasure_code == "erasure.archived"
+        values = json.loads(rows[old].erasure_params)
+        assert (values["sealed"], values["days"]) == (1, 30)
+        assert date.fromisoformat(values["date"])  # the day it ran
+        assert rows[old].erasure_note is None
         assert b"sealed:" in bytes(rows[young].body)
         assert b"sealed:" in bytes(rows[pending].body)
 

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import ast
 import importlib
+import pkgutil
 import re
+import sys
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 
 import jinja2
@@ -34,9 +37,11 @@ from hub.console.i18n import (
     translations,
     using,
 )
-from hub.console.labels import LABELS
+from hub.console.labels import LABELS, label
 from hub.console.notices import PARAMETERS, shown
 from hub.core.operator.notices import Notice, NoticeCode
+from hub.core.runtime.dead_letter_entry import BROKER_REASONS
+from hub.core.runtime.retry import CRASH
 from hub.infra.audit.verify_chain import ProblemKind
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,7 +241,7 @@ ERROR_MODULES = (
     "hub.ports.holds",
     "hub.ports.vault",
 )
-"""Where the hub's errors are defined (an adapter's own codes are shown as they are)."""
+"""Where the hub's errors are defined (the adapters' are found by walking the package, below)."""
 
 
 def test_every_error_code_of_the_hierarchy_has_a_label():
@@ -244,7 +249,59 @@ def test_every_error_code_of_the_hierarchy_has_a_label():
     for module in ERROR_MODULES:
         importlib.import_module(module)
     codes = {("error", "contracts.errors.RenkeiError")} | _codes(RenkeiError)
+    codes |= {(CRASH, "hub.core.runtime.retry.CRASH")}
+    codes |= {(reason, "hub.core.runtime.dead_letter_entry.BROKER_REASONS") for reason in BROKER_REASONS}
     assert len(codes) > 25
     missing = sorted(f"{code} ({where})" for code, where in codes if code not in LABELS["error"])
     assert not missing, f"name these codes in hub/console/labels.py LABELS['error']: {missing}"
     assert {kind.value for kind in ProblemKind} == set(LABELS["verify_problem"])
+
+
+def adapter_codes() -> dict[str, str]:
+    """Every failure code an adapter declares, code → where: from the code itself, not from a list here.
+
+    Every module of ``adapters`` is imported; a code is the ``code`` of each error class they define (the
+    hierarchy's subclasses), and of each member of an enum they define whose members carry one (a pension
+    file's :class:`~adapters.pension.errors.Reason` gives ``pension_<reason>``).
+    """
+    import adapters
+
+    for info in pkgutil.walk_packages(adapters.__path__, "adapters."):
+        importlib.import_module(info.name)
+    found: dict[str, str] = {}
+    stack: list[type[RenkeiError]] = [RenkeiError]
+    while stack:
+        cls = stack.pop()
+        for sub in cls.__subclasses__():
+            stack.append(sub)
+            if sub.__module__.startswith("adapters.") and "code" in vars(sub):
+                found.setdefault(str(vars(sub)["code"]), f"{sub.__module__}.{sub.__qualname__}")
+    for name, module in sorted(sys.modules.items()):
+        if not name.startswith("adapters.") or module is None:
+            continue
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Enum) and value.__module__ == name:
+                for member in value:
+                    code = getattr(member, "code", None)
+                    if isinstance(code, str):
+                        found.setdefault(code, f"{name}.{value.__qualname__}.{member.name}")
+    return found
+
+
+def test_every_adapter_failure_code_has_a_japanese_name():
+    """An adapter's own code (jlis_wire_format, pension_checksum_mismatch ...) is named on a Japanese page."""
+    codes = adapter_codes()
+    # Not vacuous: the six counterparts' codes and the pension file reasons are found.
+    assert {"jlis_wire_format", "is_mapping", "eltax_field_refused", "nta_purpose_refused"} <= set(codes)
+    assert {"implementing_bodies_unexpected_file", "pension_checksum_mismatch"} <= set(codes)
+    assert len(codes) > 50
+    catalog = load_catalog("ja")
+    unnamed = sorted(f"{code} ({where})" for code, where in codes.items() if code not in LABELS["error"])
+    assert not unnamed, f"name these adapter codes in hub/console/labels.py LABELS['error']: {unnamed}"
+    untranslated = sorted(code for code in codes if not catalog.get(LABELS["error"][code], "").strip())
+    assert not untranslated, (
+        f"add the Japanese of these codes' names to hub/console/locale/ja.toml: {untranslated}"
+    )
+    with using("ja"):
+        for code in codes:
+            assert label("error", code) != LABELS["error"][code], code  # Japanese, not the English name

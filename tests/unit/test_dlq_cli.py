@@ -104,6 +104,26 @@ def test_show_says_when_retention_destroyed_part_of_a_body(env):
     assert "ERASED" not in other.stdout
 
 
+def test_show_says_a_stored_erasure_notice_as_the_sentence_retention_wrote(env):
+    """Retention stores its note as a code and values; the CLI says the English sentence it always said."""
+    dead = env.dead_letters()[0]
+    with env.hub.engine.begin() as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.id == dead.id)
+            .values(
+                erased_at=dead.received_at,
+                erasure_code="erasure.archived",
+                erasure_params=json.dumps({"date": "2031-03-01", "sealed": 2, "days": 30}),
+            )
+        )
+    sentence = "retention 2031-03-01: 2 sealed value(s) destroyed, 30 days after replay or discard"
+    [shown] = lines(invoke(env, "show", str(dead.id), "--json"))
+    assert shown["erasure_note"] == sentence
+    text = invoke(env, "show", str(dead.id))
+    assert sentence in " ".join(text.stdout.split())
+
+
 def test_discard_archives_with_the_operator_and_is_found_in_the_access_record(env, monkeypatch):
     monkeypatch.setattr(getpass, "getuser", lambda: "tester")  # the module hub.cli.dlq asks
     [garbage] = lines(invoke(env, "list", "--json", "--type", "garbage"))

@@ -7,8 +7,10 @@ give them byte for byte, so that nothing reading the English (scripts, log searc
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 from dataclasses import asdict
+from datetime import date
 
 import pytest
 
@@ -16,7 +18,7 @@ from contracts.errors import ConfigurationError
 from contracts.individual_number import synthetic_individual_number
 from hub.core.operator.approvals import ApprovalRefused
 from hub.core.operator.dead_letter_replay import ActionOutcome, ActionResult
-from hub.core.operator.notices import Notice, NoticeCode, notice_of
+from hub.core.operator.notices import Notice, NoticeCode, erasure_notice, notice_of, restored, stored
 
 APPROVAL = "apr-abcdefghijkl"
 EXPIRES = "2026-12-07T10:00:00+00:00"
@@ -113,6 +115,32 @@ SENTENCES: list[tuple[NoticeCode, dict[str, str | int], str]] = [
         "this number was sealed for jlis, whose private key only jlis's own service holds; the console "
         "reveals numbers sealed for the hub alone",
     ),
+    (
+        NoticeCode.ERASURE_ARCHIVED,
+        {"date": "2031-03-01", "sealed": 2, "days": 30},
+        "retention 2031-03-01: 2 sealed value(s) destroyed, 30 days after replay or discard",
+    ),
+    (
+        NoticeCode.ERASURE_PERSON,
+        {"date": "2031-03-01", "sealed": 1},
+        "retention 2031-03-01: 1 sealed value(s) destroyed",
+    ),
+    (
+        NoticeCode.ERASURE_PERSON_RECORDS,
+        {"date": "2031-03-01", "sealed": 0, "records": 3},
+        "retention 2031-03-01: 0 sealed value(s) destroyed, 3 record(s) of an erased person emptied",
+    ),
+    (
+        NoticeCode.ERASURE_PERSON_BODY,
+        {"date": "2031-03-01", "sealed": 0},
+        "retention 2031-03-01: 0 sealed value(s) destroyed, the body destroyed",
+    ),
+    (
+        NoticeCode.ERASURE_PERSON_RECORDS_BODY,
+        {"date": "2031-03-01", "sealed": 4, "records": 1},
+        "retention 2031-03-01: 4 sealed value(s) destroyed, 1 record(s) of an erased person emptied, "
+        "the body destroyed",
+    ),
 ]
 
 
@@ -147,3 +175,61 @@ def test_a_notice_never_carries_a_number():
     notice = Notice(NoticeCode.APPROVAL_NOT_REQUESTER, approval_id=APPROVAL, requested_by=f"x {number}")
     assert number not in notice
     assert number not in str(notice.params)
+
+
+def _as_retention_wrote_it(sealed: int, records: int, destroyed: bool, days: int | None) -> str:
+    """The erasure note as retention wrote it before it was a notice (the f-strings it had)."""
+    on = date(2031, 3, 1)
+    if days is not None:
+        return (
+            f"retention {on.isoformat()}: {sealed} sealed value(s) destroyed, "
+            f"{days} days after replay or discard"
+        )
+    return (
+        f"retention {on.isoformat()}: {sealed} sealed value(s) destroyed"
+        + (f", {records} record(s) of an erased person emptied" if records else "")
+        + (", the body destroyed" if destroyed else "")
+    )
+
+
+@pytest.mark.parametrize(
+    ("sealed", "records", "destroyed", "days"),
+    [(2, 0, False, 30), (1, 0, False, None), (0, 3, False, None), (0, 0, True, None), (4, 1, True, None)],
+)
+def test_an_erasure_note_is_the_sentence_retention_wrote_and_is_stored_as_its_code(
+    sealed, records, destroyed, days
+):
+    notice = erasure_notice(
+        date(2031, 3, 1), sealed=sealed, records=records, body_destroyed=destroyed, after_days=days
+    )
+    assert notice == _as_retention_wrote_it(sealed, records, destroyed, days)
+    code, params = stored(notice)
+    assert code == notice.code.value
+    assert code.startswith("erasure.")
+    assert json.loads(params) == notice.params
+    again = restored(code, params, None)
+    assert again == notice
+    found = notice_of(again)
+    assert found is not None
+    assert found.code is notice.code
+
+
+def test_a_stored_note_that_is_not_a_notice_is_shown_as_it_was_stored():
+    legacy = "retention: 1 sealed value(s) destroyed"
+    assert restored(None, None, legacy) == legacy
+    assert notice_of(restored(None, None, legacy)) is None
+    assert restored(None, None, None) is None
+    good = json.dumps({"date": "2031-03-01", "sealed": 1})
+    assert restored("erasure.person", good, legacy) == "retention 2031-03-01: 1 sealed value(s) destroyed"
+    number = synthetic_individual_number().reveal()
+    for code, params in (
+        ("erasure.unknown_to_this_version", good),  # a code from a newer version
+        ("erasure.person", "not json"),
+        ("erasure.person", json.dumps(["2031-03-01", 1])),
+        ("erasure.person", json.dumps({"date": "2031-03-01"})),  # a value missing
+        ("erasure.person", json.dumps({"date": "2031-03-01", "sealed": 1, "extra": 2})),
+        ("erasure.person", json.dumps({"date": "2031-03-01", "sealed": int(number)})),  # never a number
+        ("erasure.person", json.dumps({"date": number, "sealed": 1})),
+        ("erasure.person", json.dumps({"date": "2031-03-01", "sealed": 1.5})),
+    ):
+        assert restored(code, params, legacy) == legacy, (code, params)

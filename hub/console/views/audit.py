@@ -21,7 +21,7 @@ from hub.console.i18n import LazyText, current_language
 from hub.console.i18n import gettext as _
 from hub.console.labels import label
 from hub.console.pages import render
-from hub.console.render import safe, short
+from hub.console.render import safe
 from hub.console.roles import Permission
 from hub.console.schemas import API_ERRORS, AuditRecordOut, AuditSearchOut, VerifyOut
 from hub.console.scope import visible_records
@@ -50,7 +50,9 @@ class Finding(str):
 
     The verifier's messages are English sentences for the command line; each comes with a stable kind
     (:class:`~hub.infra.audit.verify_chain.ProblemKind`) and where it is (chain, record, checkpoint), from
-    which a page in another language says it. Chain ids are cut as everywhere on the pages.
+    which a page in another language says it. A chain is named by its whole id in either language, as the
+    English message, ``renkei audit verify`` and the API name it: a finding is evidence an auditor takes to
+    the command line, an export or the database, and a chain id is letters only (never a number to hide).
     """
 
     problem: Problem
@@ -66,9 +68,9 @@ class Finding(str):
             return str(self)
         p = self.problem
         if p.chain_id is not None and p.seq is not None:
-            where = _("chain %(chain)s, record %(seq)s") % {"chain": short(p.chain_id), "seq": p.seq}
+            where = _("chain %(chain)s, record %(seq)s") % {"chain": p.chain_id, "seq": p.seq}
         elif p.chain_id is not None:
-            where = _("chain %(chain)s") % {"chain": short(p.chain_id)}
+            where = _("chain %(chain)s") % {"chain": p.chain_id}
         elif p.checkpoint_id is not None:
             where = _("checkpoint %(checkpoint)s") % {"checkpoint": p.checkpoint_id}
         else:

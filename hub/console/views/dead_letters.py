@@ -45,6 +45,7 @@ from hub.console.scope import scoped_dead_letter, visible_dead_letters
 from hub.console.views.approvals import approval_out, done_page, make_request, take
 from hub.core.operator.approvals import ApprovalRefused, ApprovalRequired
 from hub.core.operator.dead_letter_replay import DeadLetterOperations, OperationReport
+from hub.core.operator.notices import notice_of
 from hub.core.rules.sealed_bodies import carries_numbers
 from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from hub.ports.approvals import Approval, ApprovalAction, ApprovalStatus
@@ -406,6 +407,7 @@ def dead_letter_page(request: Request, principal: View, dead_letter_id: DeadLett
         can_reveal=principal.user.role.value == "admin",
         carries_numbers=carries_numbers(row.body),
         approved=[approval_out(a) for a in mine],
+        erasure_is_notice=notice_of(row.erasure_note) is not None,  # said in the page's language
     )
 
 

@@ -1,4 +1,4 @@
-"""What an operator action tells a person, as a stable code with parameters: one English text for logs.
+"""What an operator action or retention tells a person, as a stable code with parameters: one English text.
 
 The core refuses a four-eyes step, skips a dead letter or stops a replay with a sentence for a person. That
 sentence is raised, logged, printed by the CLI and answered by the JSON API in English, as it always was. A
@@ -7,20 +7,26 @@ the values it was made from, so that a reader in another language (the console's
 from its own catalog by the code, without parsing the English and without this package knowing any
 language but English.
 
-Parameters name things (request ids, statuses, counts, error codes, people's names), never a value of a
-message: never an Individual Number, never a body. Text parameters are redacted all the same.
+Parameters name things (request ids, statuses, counts, dates, error codes, people's names), never a value of
+a message: never an Individual Number, never a body. Text parameters are redacted all the same.
+
+What retention did to a dead letter (:func:`erasure_notice`) is such a notice too, stored in the dead
+letter's row as its code and parameters (:func:`stored`, :func:`restored`), not as a sentence.
 
 ``tests/unit/test_console_catalog.py`` keeps the console's catalog holding a translation of every code.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import date
 from enum import StrEnum
 from typing import Final
 
 from contracts.redaction import redact_text
 
-__all__ = ["Notice", "NoticeCode", "notice_of"]
+__all__ = ["Notice", "NoticeCode", "erasure_notice", "notice_of", "restored", "stored"]
 
 
 class NoticeCode(StrEnum):
@@ -61,6 +67,12 @@ class NoticeCode(StrEnum):
     REPLAY_NOT_MARKED = "replay.not_marked"
     # Revealing a number (the console's composition root).
     REVEAL_SEALED_ELSEWHERE = "reveal.sealed_elsewhere"
+    # What retention destroyed in a dead letter (its erasure note), hub.infra.retention and hub.infra.vault.
+    ERASURE_ARCHIVED = "erasure.archived"
+    ERASURE_PERSON = "erasure.person"
+    ERASURE_PERSON_RECORDS = "erasure.person_records"
+    ERASURE_PERSON_BODY = "erasure.person_body"
+    ERASURE_PERSON_RECORDS_BODY = "erasure.person_records_body"
 
     @property
     def english(self) -> str:
@@ -125,6 +137,21 @@ _ENGLISH: Final[dict[NoticeCode, str]] = {
         "this number was sealed for %(recipient)s, whose private key only %(recipient)s's own service holds; "
         "the console reveals numbers sealed for the hub alone"
     ),
+    NoticeCode.ERASURE_ARCHIVED: (
+        "retention %(date)s: %(sealed)s sealed value(s) destroyed, %(days)s days after replay or discard"
+    ),
+    NoticeCode.ERASURE_PERSON: "retention %(date)s: %(sealed)s sealed value(s) destroyed",
+    NoticeCode.ERASURE_PERSON_RECORDS: (
+        "retention %(date)s: %(sealed)s sealed value(s) destroyed, %(records)s record(s) of an erased person "
+        "emptied"
+    ),
+    NoticeCode.ERASURE_PERSON_BODY: (
+        "retention %(date)s: %(sealed)s sealed value(s) destroyed, the body destroyed"
+    ),
+    NoticeCode.ERASURE_PERSON_RECORDS_BODY: (
+        "retention %(date)s: %(sealed)s sealed value(s) destroyed, %(records)s record(s) of an erased person "
+        "emptied, the body destroyed"
+    ),
 }
 
 
@@ -162,3 +189,56 @@ def notice_of(value: object) -> Notice | None:
     if isinstance(value, BaseException) and value.args and isinstance(value.args[0], Notice):
         return value.args[0]
     return None
+
+
+def erasure_notice(
+    on: date, *, sealed: int, records: int = 0, body_destroyed: bool = False, after_days: int | None = None
+) -> Notice:
+    """What retention destroyed in a dead letter on ``on`` (its erasure note): counts and a date only.
+
+    ``after_days``: the archive's erasure, that many days after the dead letter's replay or discard;
+    otherwise a person it concerns was erased: ``sealed`` values destroyed, ``records`` records of theirs
+    emptied, and the whole body if ``body_destroyed`` (it was not JSON).
+    """
+    day = on.isoformat()
+    if after_days is not None:
+        return Notice(NoticeCode.ERASURE_ARCHIVED, date=day, sealed=sealed, days=after_days)
+    if records and body_destroyed:
+        return Notice(NoticeCode.ERASURE_PERSON_RECORDS_BODY, date=day, sealed=sealed, records=records)
+    if records:
+        return Notice(NoticeCode.ERASURE_PERSON_RECORDS, date=day, sealed=sealed, records=records)
+    if body_destroyed:
+        return Notice(NoticeCode.ERASURE_PERSON_BODY, date=day, sealed=sealed)
+    return Notice(NoticeCode.ERASURE_PERSON, date=day, sealed=sealed)
+
+
+def stored(notice: Notice) -> tuple[str, str]:
+    """``notice`` as a row keeps it: its code and its parameters as a JSON object."""
+    return notice.code.value, json.dumps(notice.params, sort_keys=True, ensure_ascii=False)
+
+
+_STORED_VALUE = re.compile(r"^(?:\d{4}-\d{2}-\d{2}|[a-z][a-z0-9_.:-]{0,63})$")
+"""A stored parameter that is text: a date or a code (a stored notice names counts, dates and codes)."""
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def restored(code: str | None, params: str | None, text: str | None = None) -> str | None:
+    """The notice a row keeps as ``code`` and ``params`` (:func:`stored`), else its ``text`` as it is.
+
+    A code this version does not know, or parameters that are not exactly the code's (a count, a date or
+    a code each), give ``text``: a row is shown as what it holds, never guessed at.
+    """
+    if code is None or params is None:
+        return text
+    try:
+        notice_code = NoticeCode(code)
+        values = json.loads(params)
+    except ValueError:
+        return text
+    if not isinstance(values, dict) or set(values) != set(_PLACEHOLDER.findall(notice_code.english)):
+        return text
+    for value in values.values():
+        counted = type(value) is int and 0 <= value < 10**9
+        if not counted and not (isinstance(value, str) and _STORED_VALUE.match(value)):
+            return text
+    return Notice(notice_code, **values)

@@ -39,6 +39,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Final
 
 from contracts.redaction import redact_bytes, redact_identifier, redact_text
 from hub.core.runtime import headers as h
@@ -47,7 +48,19 @@ from hub.core.runtime.senders import HUB, SenderIdentities, SenderTable, load_se
 from hub.ports.dead_letters import DeadLetterEntry, Failure, FailureOrigin
 from hub.ports.transport import Delivery, HeaderValue
 
-__all__ = ["DeadLetterConfig", "describe", "fingerprint", "group_label", "redact_body"]
+__all__ = ["BROKER_REASONS", "DeadLetterConfig", "describe", "fingerprint", "group_label", "redact_body"]
+
+BROKER_REASONS: Final[Mapping[str, str]] = {
+    "delivery_limit": (
+        "the consumer of {queue} did not settle it within the delivery limit{within}: it crashed or lost its "
+        "connection on every delivery; its log names the exception"
+    ),
+    "rejected": "the consumer of {queue} rejected it without requeueing",
+    "expired": "it expired in {queue}",
+    "maxlen": "{queue} was full",
+}
+"""Why RabbitMQ dead-letters a message (its ``x-death`` reason, the failure code of a dead letter it made),
+and the failure text said of it."""
 
 _TEXT_LIMIT = 200
 _HEADER_TEXT_LIMIT = 1_000
@@ -170,19 +183,8 @@ def _stage_of(queue: str, prefix: str) -> str:
 
 
 def _broker_reason(reason: str, queue: str, limit: int | None) -> str:
-    if reason == "delivery_limit":
-        within = f" ({limit})" if limit else ""
-        return (
-            f"the consumer of {queue} did not settle it within the delivery limit{within}: it crashed or "
-            "lost its connection on every delivery; its log names the exception"
-        )
-    if reason == "rejected":
-        return f"the consumer of {queue} rejected it without requeueing"
-    if reason == "expired":
-        return f"it expired in {queue}"
-    if reason == "maxlen":
-        return f"{queue} was full"
-    return f"the broker dead-lettered it from {queue} ({reason})"
+    said = BROKER_REASONS.get(reason, "the broker dead-lettered it from {queue} ({reason})")
+    return said.format(queue=queue, within=f" ({limit})" if limit else "", reason=reason)
 
 
 def _ours(d: Delivery, config: DeadLetterConfig, now: datetime) -> tuple[Failure, str]:

@@ -17,13 +17,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 
 from contracts.errors import BodyTooLarge, RenkeiError, TransientError
 from contracts.redaction import redact_bytes, redact_identifier, redact_text
 from hub.core.runtime import headers as h
 from hub.ports.transport import Delivery, HeaderValue, OutgoingMessage
 
-__all__ = ["Exchanges", "RetryPolicy", "dead_letter_message", "retry_message"]
+__all__ = ["CRASH", "Exchanges", "RetryPolicy", "dead_letter_message", "retry_message"]
+
+CRASH: Final = "crash"
+"""The failure code of an exception outside the hierarchy (a bug): it has no code of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +99,7 @@ def dead_letter_message(
     ``sender``: the role the hub proved sent ``delivery`` (:data:`~hub.core.runtime.headers.SENDER`); only the
     hub passes one, and the dead-letter consumer believes it only on a copy the hub's user published.
     """
-    code = error.code if isinstance(error, RenkeiError) else "crash"
+    code = error.code if isinstance(error, RenkeiError) else CRASH
     headers = _plain_headers(delivery, sender)
     body = delivery.body
     if isinstance(error, BodyTooLarge):  # its beginning only: the rest was never read

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from contracts.envelope import Envelope
 from contracts.sealing import Unsealer
 from hub.core.operator.holds import resolve_hold
+from hub.core.operator.notices import erasure_notice, stored
 from hub.core.rules.erasure import strip_sealed
 from hub.core.rules.retention_model import UNANSWERED_QUERY_DAYS, Kind, days_of
 from hub.infra.audit.provision import purge_expired
@@ -192,11 +193,14 @@ def dead_letter_archive_job(
     if dry_run or not due:
         return outcome
     for row_id, body, sealed in due:
-        note = (
-            f"retention {now.date().isoformat()}: {sealed} sealed value(s) destroyed, "
-            f"{days_of(Kind.DEAD_LETTERS_ARCHIVED)} days after replay or discard"
+        code, params = stored(
+            erasure_notice(now.date(), sealed=sealed, after_days=days_of(Kind.DEAD_LETTERS_ARCHIVED))
         )
-        conn.execute(update(d).where(d.c.id == row_id).values(body=body, erased_at=now, erasure_note=note))
+        conn.execute(
+            update(d)
+            .where(d.c.id == row_id)
+            .values(body=body, erased_at=now, erasure_code=code, erasure_params=params, erasure_note=None)
+        )
     outcome.tables.add(d.name)
     _log(
         conn,

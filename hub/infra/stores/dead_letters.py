@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from contracts.errors import StoreUnavailable
 from contracts.redaction import redact_text
+from hub.core.operator.notices import restored
 from hub.infra.db.tables.dead_letters import dead_letters as t
 from hub.ports.dead_letters import (
     DeadLetter,
@@ -304,5 +305,5 @@ def _dead_letter(row: Mapping[Any, Any]) -> DeadLetter:
         sender=row["sender"],
         actor=row["actor"],
         erased_at=_utc_or_none(row["erased_at"]),
-        erasure_note=row["erasure_note"],
+        erasure_note=restored(row["erasure_code"], row["erasure_params"], row["erasure_note"]),
     )

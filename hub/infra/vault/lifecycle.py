@@ -45,6 +45,7 @@ from contracts.errors import SealError
 from contracts.ids import random_letters
 from contracts.sealing import Unsealer
 from hub.core.operator.holds import candidate_field, hold_seal_id
+from hub.core.operator.notices import erasure_notice, stored
 from hub.core.rules.erasure import scrub_body, scrub_text
 from hub.core.rules.retention_model import Kind, kind_of_basis
 from hub.infra.crypto.blind_index import BlindIndexer
@@ -547,10 +548,10 @@ def _scrub_dead_letters(
                 tally.add(ref, dead_letters.name)
             if dry_run:
                 continue
-            note = (
-                f"retention {now.date().isoformat()}: {result.sealed} sealed value(s) destroyed"
-                + (f", {result.records} record(s) of an erased person emptied" if result.records else "")
-                + (", the body destroyed" if result.destroyed else "")
+            code, params = stored(
+                erasure_notice(
+                    now.date(), sealed=result.sealed, records=result.records, body_destroyed=result.destroyed
+                )
             )
             conn.execute(
                 update(d)
@@ -558,7 +559,9 @@ def _scrub_dead_letters(
                 .values(
                     body=result.body,
                     erased_at=now,
-                    erasure_note=note,
+                    erasure_code=code,
+                    erasure_params=params,
+                    erasure_note=None,
                     reason_text=scrub_text(row.reason_text, names),
                     group_label=scrub_text(row.group_label, names)[:400],
                 )

@@ -12,7 +12,10 @@ message carried replay provenance).
 ``body`` is redacted (no Individual Number in any column); ``headers`` holds scalar headers only, redacted.
 Rows are never deleted: a discarded row is archived with its reason. The retention job destroys the sealed
 values of a body (and the fields of an erased person) when a person it concerns is erased, or 30 days
-after a replay or discard: ``erased_at`` and ``erasure_note`` say so, and such a row is never replayed.
+after a replay or discard: ``erased_at`` says so, and such a row is never replayed. What it destroyed is a
+notice (:func:`hub.core.operator.notices.erasure_notice`) kept as ``erasure_code`` and ``erasure_params``
+(counts and a date, so a page says it in its own language); ``erasure_note`` keeps only a sentence written
+before those columns existed that the migration could not read (``0011_erasure_notice``).
 """
 
 from __future__ import annotations
@@ -79,7 +82,10 @@ dead_letters = Table(
     # letter is the federation's alone (console scope).
     Column("actor", String(16), nullable=True),
     Column("erased_at", DateTime(timezone=True), nullable=True),  # sealed values destroyed (retention)
-    Column("erasure_note", Text, nullable=True),  # what was destroyed and why (no value, no person)
+    Column("erasure_note", Text, nullable=True),  # an older note the migration could not read, as it was
+    # What was destroyed: a NoticeCode and its values (counts, a date; no person, no value).
+    Column("erasure_code", String(64), nullable=True, comment="a NoticeCode (erasure.*)"),
+    Column("erasure_params", Text, nullable=True, comment="its values, a JSON object"),
     UniqueConstraint("death_key"),
     CheckConstraint(
         "status IN ('pending', 'replaying', 'replayed', 'discarded')",
