@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import os
 import random
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
-from hub.infra.db.scratch import drop_database
 from hub.infra.keys.keyring import Keyring, generate_keyring
 from tests._availability import unavailable
+from tests._databases import own_database
 
 __all__ = [
     "StatementCounter",
@@ -61,18 +59,9 @@ def pg_url() -> str:
 @pytest.fixture
 def postgres_engine(pg_url: str) -> Iterator[Engine]:
     """A fresh PostgreSQL database, migrated to the newest revision; dropped after the test."""
-    name = f"renkei_vault_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(pg_url).set(database=name).render_as_string(hide_password=False))
-    try:
+    with own_database(pg_url, "renkei_vault") as engine:
         upgrade(engine)
         yield engine
-    finally:
-        engine.dispose()
-        drop_database(admin, name)
-        admin.dispose()
 
 
 @pytest.fixture

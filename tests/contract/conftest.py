@@ -23,6 +23,7 @@ from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
 from hub.infra.db.scratch import drop_database
 from tests import vault_fixtures
+from tests._databases import own_database
 
 __all__ = [
     "pg_url",
@@ -129,14 +130,5 @@ def _postgres_template(pg_url: str) -> Iterator[str]:
 @pytest.fixture
 def postgres_engine(pg_url: str, _postgres_template: str) -> Iterator[Engine]:
     """A migrated PostgreSQL database of this test's own (copied from a template); dropped afterwards."""
-    name = f"renkei_contract_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template}"'))
-    engine = make_engine(make_url(pg_url).set(database=name).render_as_string(hide_password=False))
-    try:
+    with own_database(pg_url, "renkei_contract", template=_postgres_template) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        drop_database(admin, name)
-        admin.dispose()

@@ -7,7 +7,6 @@ PostgreSQL database created with the test role (which has CREATEDB) and dropped 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from hub.infra.db.engine import make_engine
-from hub.infra.db.scratch import drop_database
+from hub.infra.db.scratch import scratch_database
 from hub.infra.db.tables.audit import AUDIT_TABLES
 from hub.infra.db.tables.metadata import metadata
 from hub.ports.audit import AccessRecord, AuditAction, Outcome
@@ -40,16 +38,8 @@ def pg_url() -> str:
 @contextmanager
 def fresh_pg_database(prefix: str) -> Iterator[str]:
     """Create a new database on the test server; yield its URL; drop it."""
-    base = make_url(pg_url())
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield base.set(database=name).render_as_string(hide_password=False)
-        drop_database(admin, name)
-    finally:
-        admin.dispose()
+    with scratch_database(pg_url(), prefix) as url:
+        yield url
 
 
 @contextmanager

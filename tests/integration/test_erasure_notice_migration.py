@@ -16,16 +16,15 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, Engine, column, create_engine, inspect, select, table, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, column, inspect, select, table, text
 
 from hub.core.operator.notices import NoticeCode, notice_of
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import alembic_config, current_revision, head_revision, upgrade
-from hub.infra.db.scratch import drop_database
 from hub.infra.db.tables.dead_letters import dead_letters
 from hub.infra.stores.dead_letters import SqlDeadLetterStore
 from tests import vault_fixtures as fx
+from tests._databases import own_database
 
 pg_url = fx.pg_url
 
@@ -166,17 +165,8 @@ def test_on_sqlite(tmp_path: Path) -> None:
 @pytest.fixture
 def empty_postgres(pg_url: str) -> Iterator[Engine]:
     """A fresh, empty PostgreSQL database (no revision yet); dropped after the test."""
-    name = f"renkei_erasure_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(pg_url).set(database=name).render_as_string(hide_password=False))
-    try:
+    with own_database(pg_url, "renkei_erasure") as engine:
         yield engine
-    finally:
-        engine.dispose()
-        drop_database(admin, name)
-        admin.dispose()
 
 
 def test_on_postgresql(empty_postgres: Engine) -> None:

@@ -25,8 +25,11 @@ _DROP_ATTEMPTS: Final = 10
 
 
 @contextmanager
-def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+def scratch_database(server_url: str, prefix: str, *, template: str | None = None) -> Iterator[str]:
     """Create a fresh database on the server of ``server_url``; yield its URL; drop it afterwards.
+
+    ``template``: the database it is a copy of (PostgreSQL's ``CREATE DATABASE ... TEMPLATE``); empty by
+    default.
 
     Raises:
         ConfigurationError: ``server_url`` is not a PostgreSQL URL.
@@ -41,7 +44,8 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))  # the name is ours: letters and underscores
+            copy = "" if template is None else f' TEMPLATE "{template}"'  # names of ours: letters, digits, _
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     except SQLAlchemyError as exc:
         admin.dispose()
         raise StoreUnavailable(
