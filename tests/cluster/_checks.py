@@ -1,13 +1,17 @@
-"""The end state every scaled flow must reach: the fault suite's checks, plus what several workers add."""
+"""The end state every scaled flow must reach (the fault suite's checks, plus what several workers add), and
+the side-by-side flow of the multi-worker tests."""
 
 from __future__ import annotations
 
 import subprocess
 
 from tests.cluster._scaled import ScaledDeployment
+from tests.cluster.conftest import RECORDS, DeployFactory
 from tests.faults.harness import FlowReport, assert_every_record_once, renkei_command, service_env
 
-__all__ = ["check_end_state"]
+__all__ = ["check_end_state", "run_side_by_side"]
+
+_FLOW_TIMEOUT_S = 400
 
 
 def check_end_state(deployment: ScaledDeployment) -> FlowReport:
@@ -46,3 +50,22 @@ def _checkpoint(deployment: ScaledDeployment) -> None:
         cwd=deployment.log_dir,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def run_side_by_side(deploy: DeployFactory, **overrides: object) -> None:
+    """Two hub workers and two J-LIS adapters over a flow of :data:`RECORDS`, then :func:`check_end_state`."""
+    deployment = deploy(RECORDS, hubs=2, jlis=2, **overrides)
+    names = deployment.hub.names
+    deployment.start_all()
+    probe = deployment.hub.transport("probe")  # one connection for every look-up; closed with the hub
+    queues = (names.ingress_queue, names.adapter_queue("jlis"), names.counterpart_queue("jlis", "inbound"))
+    deployment.wait_until(
+        lambda: all(probe.queue_depth(queue)[1] == 2 for queue in queues),
+        "two consumers on the hub's and the J-LIS adapter's queues",
+        timeout_s=120,
+        poll_s=0.5,
+    )
+    deployment.drop_request()
+    deployment.wait_completed(deployment.flow.sent(), timeout_s=_FLOW_TIMEOUT_S)
+    deployment.note("every record has an outcome")
+    check_end_state(deployment)
