@@ -19,7 +19,7 @@ from hub.infra.keys.keyring import read_keyring_file
 from hub.infra.keys.needs import check_keyring
 from hub.infra.service_names import SERVICE_NAMES
 
-pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.mark.timeout(180)
