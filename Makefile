@@ -56,8 +56,10 @@ layers: $(STAMP)
 
 check: lint typecheck layers
 
+# Whole files to each worker, in the order tests/conftest.py sorts them (files with a `slow` test first), not
+# xdist's default of the files with the most tests first, which left the minutes-long fault flows for last.
 pytest: $(STAMP) services
-	@set -a; for f in var/services/*.env; do source $$f; done; set +a; $(BIN)/pytest -m "not cluster and not stack" -n 2 --dist loadfile
+	@set -a; for f in var/services/*.env; do source $$f; done; set +a; $(BIN)/pytest -m "not cluster and not stack" -n 2 --dist loadfile --no-loadscope-reorder
 
 test: $(STAMP) services check pytest
 

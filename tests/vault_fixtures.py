@@ -2,7 +2,8 @@
 
 PostgreSQL comes from ``RENKEI_TEST_PG_URL`` (a role that may create databases); each test gets its own
 database, migrated to the newest revision and dropped afterwards. When the variable is unset or nobody
-answers, PostgreSQL tests are skipped on a developer machine and fail under ``CI``.
+answers, PostgreSQL tests are skipped on a developer machine and fail under ``CI``. The migrations run once
+per session (per xdist worker) into a template; each test's database, or SQLite file, is a copy of it.
 
 Import the fixtures you use into the test module (``from tests.vault_fixtures import ...``).
 """
@@ -11,19 +12,23 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from contracts.individual_number import IndividualNumber, synthetic_individual_number
 from contracts.usage_number import UsageNumber, UsageNumberKind
 from hub.infra.db.engine import make_engine
 from hub.infra.db.migrate import upgrade
+from hub.infra.db.scratch import drop_database
 from hub.infra.keys.keyring import Keyring, generate_keyring
 from tests._availability import unavailable
 from tests._databases import own_database
@@ -56,20 +61,63 @@ def pg_url() -> str:
     return url
 
 
+_templates: dict[str, str] = {}
+"""This process's migrated templates: a PostgreSQL server's URL, or ``"sqlite"``, to a database or a file."""
+
+
+def _postgres_template(pg_url: str, config: pytest.Config) -> str:
+    """A database on ``pg_url``'s server migrated to the newest revision, made once per session."""
+    name = _templates.get(pg_url)
+    if name is None:
+        name = f"renkei_vault_tpl_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+        def drop() -> None:
+            drop_database(admin, name)
+            admin.dispose()
+
+        config.add_cleanup(drop)
+        engine = make_engine(make_url(pg_url).set(database=name).render_as_string(hide_password=False))
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()  # a template has no connections while it is copied
+        _templates[pg_url] = name
+    return name
+
+
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the newest revision, made once per session."""
+    path = _templates.get("sqlite")
+    if path is None:
+        path = str(tmp_path_factory.mktemp("vault-template") / "vault.db")
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        _templates["sqlite"] = path
+    return Path(path)
+
+
 @pytest.fixture
-def postgres_engine(pg_url: str) -> Iterator[Engine]:
-    """A fresh PostgreSQL database, migrated to the newest revision; dropped after the test."""
-    with own_database(pg_url, "renkei_vault") as engine:
-        upgrade(engine)
+def postgres_engine(pg_url: str, pytestconfig: pytest.Config) -> Iterator[Engine]:
+    """A PostgreSQL database of this test's own, migrated to the newest revision (a copy of the session's
+    template); dropped after the test."""
+    with own_database(pg_url, "renkei_vault", template=_postgres_template(pg_url, pytestconfig)) as engine:
         yield engine
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    """A fresh SQLite file, migrated to the newest revision."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'vault.db'}")
+def sqlite_engine(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A SQLite file of this test's own, migrated to the newest revision (a copy of the session's
+    template)."""
+    path = tmp_path / "vault.db"
+    shutil.copyfile(_sqlite_template(tmp_path_factory), path)
+    engine = make_engine(f"sqlite:///{path}")
     try:
-        upgrade(engine)
         yield engine
     finally:
         engine.dispose()

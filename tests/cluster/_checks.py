@@ -1,13 +1,17 @@
-"""The end state every scaled flow must reach: the fault suite's checks, plus what several workers add."""
+"""The end state every scaled flow must reach (the fault suite's checks, plus what several workers add), and
+the side-by-side flow of the multi-worker tests."""
 
 from __future__ import annotations
 
 import subprocess
 
 from tests.cluster._scaled import ScaledDeployment
+from tests.cluster.conftest import RECORDS, DeployFactory
 from tests.faults.harness import FlowReport, assert_every_record_once, renkei_command, service_env
 
-__all__ = ["check_end_state"]
+__all__ = ["check_end_state", "run_side_by_side"]
+
+_FLOW_TIMEOUT_S = 400
 
 
 def check_end_state(deployment: ScaledDeployment) -> FlowReport:
@@ -26,7 +30,9 @@ def check_end_state(deployment: ScaledDeployment) -> FlowReport:
     assert deployment.handled_without_received_record() == []
     actors = deployment.hub_actors()
     assert len(actors) >= 2, f"every hub worker handled messages: {actors}\n{deployment.diagnosis()}"
-    verdict = deployment.audit_verify()
+    # The verifier's report of the stopped deployment (asked once, by assert_every_record_once).
+    verdict = deployment.verified
+    assert verdict is not None
     assert verdict["exit_code"] == 0, verdict
     assert verdict["uncovered_records"] == 0, f"records newer than the last checkpoint: {verdict}"
     deployment.note(f"messages handled per hub worker: {actors}")
@@ -46,3 +52,22 @@ def _checkpoint(deployment: ScaledDeployment) -> None:
         cwd=deployment.log_dir,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def run_side_by_side(deploy: DeployFactory, **overrides: object) -> None:
+    """Two hub workers and two J-LIS adapters over a flow of :data:`RECORDS`, then :func:`check_end_state`."""
+    deployment = deploy(RECORDS, hubs=2, jlis=2, **overrides)
+    names = deployment.hub.names
+    deployment.start_all()
+    probe = deployment.hub.transport("probe")  # one connection for every look-up; closed with the hub
+    queues = (names.ingress_queue, names.adapter_queue("jlis"), names.counterpart_queue("jlis", "inbound"))
+    deployment.wait_until(
+        lambda: all(probe.queue_depth(queue)[1] == 2 for queue in queues),
+        "two consumers on the hub's and the J-LIS adapter's queues",
+        timeout_s=120,
+        poll_s=0.5,
+    )
+    deployment.drop_request()
+    deployment.wait_completed(deployment.flow.sent(), timeout_s=_FLOW_TIMEOUT_S)
+    deployment.note("every record has an outcome")
+    check_end_state(deployment)

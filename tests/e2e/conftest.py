@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pika
 import pytest
@@ -36,27 +37,38 @@ def delete_prefixed(url: str, prefix: str, queues: list[str], exchanges: list[st
         connection.close()
 
 
-@pytest.fixture
-def e2e_settings(tmp_path) -> Iterator[Settings]:
-    """Settings isolated per test: own data directory (SQLite, keys, files) and own broker names.
+def make_e2e_settings(data_dir: Path) -> Settings:
+    """Settings of one end-to-end run: its own data directory (SQLite, keys, files) and broker names.
 
     Every service logs in as the URL's user (shared identity): these tests are about the flows, and a set
     of broker users per test would cost two ``rabbitmqctl`` calls each. ``test_broker_identity`` runs the
     flows with per-service identity, its users created once for the module.
     """
-    url = amqp_url()
-    prefix = f"t{uuid.uuid4().hex[:8]}"
-    settings = Settings(
-        amqp_url=url,
-        data_dir=tmp_path / "var",
-        exchange_prefix=prefix,
+    return Settings(
+        amqp_url=amqp_url(),
+        data_dir=data_dir,
+        exchange_prefix=f"t{uuid.uuid4().hex[:8]}",
         log_json=True,
         batch_wait_ms=5,
         retry=RetrySettings(max_attempts=3, delays_ms=(200, 500, 1000), delivery_limit=5),
         broker=BrokerSettings(identity=BrokerIdentity.SHARED),
     )
-    yield settings
+
+
+def delete_e2e_topology(settings: Settings) -> None:
+    """Remove the queues and exchanges of a run of :func:`make_e2e_settings`."""
     from hub.infra.broker.topology import renkei_topology
 
+    prefix = settings.exchange_prefix
     topology = renkei_topology(prefix, settings.retry)
-    delete_prefixed(url, prefix, [q.name for q in topology.queues], [e.name for e in topology.exchanges])
+    delete_prefixed(
+        settings.amqp_url, prefix, [q.name for q in topology.queues], [e.name for e in topology.exchanges]
+    )
+
+
+@pytest.fixture
+def e2e_settings(tmp_path: Path) -> Iterator[Settings]:
+    """Settings isolated per test (:func:`make_e2e_settings`); the test's broker names deleted after it."""
+    settings = make_e2e_settings(tmp_path / "var")
+    yield settings
+    delete_e2e_topology(settings)

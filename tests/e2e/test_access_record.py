@@ -21,7 +21,7 @@ from hub.infra.db.tables.audit import access_records
 from hub.infra.db.tables.messaging import inbox, outbox
 from hub.settings import Settings
 
-pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
 
 
 def _ids(settings: Settings) -> tuple[set[str], set[str], dict[str, list[str]]]:

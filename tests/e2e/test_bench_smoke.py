@@ -19,6 +19,7 @@ from tests._availability import local_broker_admin, unavailable
 
 @pytest.mark.rabbitmq
 @pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_small_bench_reports_every_figure(e2e_settings):
     ticks: list[tuple[str, int, int]] = []

@@ -170,6 +170,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         )
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_every_flow_completes_and_the_report_names_each_services_user(run: Run) -> None:
     summary = run.report.as_json()

@@ -1,8 +1,14 @@
-"""The walking skeleton: the survival/change inquiry end to end on the real broker."""
+"""The walking skeleton: the survival/change inquiry end to end on the real broker.
+
+One demo of 1,000 people serves the checks of its outcomes and of what J-LIS received (the simulator's
+handler is watched for that run); the second cycle runs on its own.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -13,18 +19,53 @@ from contracts.individual_number import IndividualNumber
 from contracts.link import CounterpartFile
 from hub.demo.data import demo_population
 from hub.demo.deployment import local_deployment
-from hub.demo.runner import run_demo
+from hub.demo.runner import DemoReport, run_demo
 from hub.demo.survival import dependant_only
 from hub.infra.keys.keyring import read_keyring_file
 from hub.infra.keys.needs import check_keyring
 from hub.infra.service_names import SERVICE_NAMES
+from hub.settings import Settings
+from tests.e2e.conftest import delete_e2e_topology, make_e2e_settings
 
-pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    settings: Settings
+    report: DemoReport
+    received: list[IndividualNumber]
+    """What the J-LIS simulator received in the survival inquiry, read from the request files themselves."""
+
+
+PEOPLE = 1000
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """``run_demo`` of :data:`PEOPLE` people, watching what the J-LIS simulator receives (the counterpart's
+    side) without changing what it answers."""
+    settings = make_e2e_settings(tmp_path_factory.mktemp("demo") / "var")
+    received: list[IndividualNumber] = []
+    handle = JlisSimulator.handle
+
+    def spy(self: JlisSimulator, file: CounterpartFile) -> list[CounterpartFile]:
+        if flow_of(file.name) == "survival":
+            received.extend(r.individual_number for r in parse_request(file.content).records)
+        return handle(self, file)
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(JlisSimulator, "handle", spy)
+            report = run_demo(settings, PEOPLE, timeout_s=150, console=None)
+        yield DemoRun(settings, report, received)
+    finally:
+        delete_e2e_topology(settings)
 
 
 @pytest.mark.timeout(180)
-def test_demo_completes_every_record_once_with_the_right_outcome(e2e_settings):
-    report = run_demo(e2e_settings, 1000, timeout_s=150, console=None)
+def test_demo_completes_every_record_once_with_the_right_outcome(demo_run):
+    e2e_settings, report = demo_run.settings, demo_run.report
     summary = report.as_json()
     population = demo_population(1000)
     mistaken = dependant_only(population, 1000)  # declared grandchildren the request names by mistake
@@ -69,25 +110,15 @@ def test_a_second_cycle_reuses_the_vault_and_completes_again(e2e_settings):
 
 
 @pytest.mark.timeout(180)
-def test_the_survival_inquiry_never_sends_a_dependant_only_number_to_jlis(e2e_settings, monkeypatch):
-    # What the J-LIS simulator received, read from the request files themselves (the counterpart's side).
-    received: list[IndividualNumber] = []
-    handle = JlisSimulator.handle
-
-    def spy(self: JlisSimulator, file: CounterpartFile) -> list[CounterpartFile]:
-        if flow_of(file.name) == "survival":
-            received.extend(r.individual_number for r in parse_request(file.content).records)
-        return handle(self, file)
-
-    monkeypatch.setattr(JlisSimulator, "handle", spy)
-    report = run_demo(e2e_settings, 300, timeout_s=150, console=None)
-    summary = report.as_json()
-    population = demo_population(300)
-    mistaken = dependant_only(population, 300)
+def test_the_survival_inquiry_never_sends_a_dependant_only_number_to_jlis(demo_run):
+    summary = demo_run.report.as_json()
+    received = demo_run.received
+    population = demo_population(PEOPLE)
+    mistaken = dependant_only(population, PEOPLE)
     assert mistaken
     assert summary["lost"] == 0
     assert summary["outcomes"]["survival_inquiry"]["not_permitted"] == len(mistaken)
     assert received, "the simulator saw the inquiry"
-    assert len(received) == 300  # every pensioner and spouse, and nobody else
+    assert len(received) == PEOPLE  # every pensioner and spouse, and nobody else
     assert not {r.number for r in mistaken} & set(received)
-    assert {population.individual_number(i) for i in range(300)} == set(received)
+    assert {population.individual_number(i) for i in range(PEOPLE)} == set(received)

@@ -29,7 +29,7 @@ from hub.infra.service_names import SERVICE_NAMES
 from hub.settings import RetrySettings, Settings
 from tests.e2e.conftest import amqp_url, delete_prefixed
 
-pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
 
 
 def _renkei(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ from hub.demo.deployment import local_deployment
 from hub.demo.runner import run_demo
 from tests.e2e.eltax_helpers import bind_spy, drain
 
-pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
 
 RECORDS = 200
 

@@ -433,6 +433,7 @@ def _held_open(settings: Settings) -> Iterator[None]:
         keeper.close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(420)
 def test_erased_numbers_cannot_be_recovered_with_every_key_and_byte_the_deployment_keeps(case: Case) -> None:
     settings = case.settings

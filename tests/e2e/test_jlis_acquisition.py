@@ -25,7 +25,7 @@ from hub.demo.data import DEMO_SEED, demo_register
 from tests.cli_approvals import approved_hold
 from tests.e2e._running import running_hub, wait_until
 
-pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
 
 SIZE = 2_000
 

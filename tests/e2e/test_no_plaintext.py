@@ -23,7 +23,7 @@ from hub.demo.runner import run_demo
 from hub.infra.broker.topology import ADAPTERS, COUNTERPARTS, renkei_topology
 from tests._amqp import get
 
-pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e]
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
 
 RECORDS = 500
 

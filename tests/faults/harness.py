@@ -264,6 +264,8 @@ class Deployment:
         }
         self.services = {name: ServiceProcess(name, argv[name], env, log_dir) for name in services}
         self.events: list[str] = []
+        self.verified: dict[str, object] | None = None
+        """What ``renkei audit verify`` said at the end (:func:`assert_every_record_once` asks it once)."""
         self._admin: pika.BlockingConnection | None = None
         self._t0 = time.monotonic()
 
@@ -525,7 +527,7 @@ def assert_every_record_once(deployment: Deployment) -> FlowReport:
     if isinstance(deployment.flow, SurvivalFlow):  # one RECEIVED per handled message in this flow
         assert report.audit_actions.get("received") == report.inbox_rows, f"RECEIVED ≠ handled{where}"
     assert "dead_lettered" not in report.audit_actions, f"something was dead-lettered{where}"
-    verified = deployment.audit_verify()
+    verified = deployment.verified = deployment.audit_verify()
     assert verified["exit_code"] == 0, f"renkei audit verify failed: {verified}"
     assert verified.get("ok") is True, f"renkei audit verify: {verified}"
     deployment.note(

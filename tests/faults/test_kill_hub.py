@@ -1,9 +1,10 @@
-"""SIGKILL the hub, and every service at once, in the middle of a 10,000-record survival inquiry.
+"""SIGKILL the hub at four points of a 10,000-record survival inquiry.
 
 The hub holds the only state of the flow (vault, inbox, outbox, access record). A kill loses its
 in-memory work: unacknowledged deliveries come back from the broker, committed outbox rows that were not
 relayed are published by the restarted hub's relay sweep, and the inbox drops whatever was already
 handled. After recovery every person has exactly one outcome and the access record has no duplicate.
+Every service killed at once is ``test_kill_every_service.py``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ import pytest
 
 from tests._connections import parse, users_by_service
 from tests.faults.harness import assert_every_record_once
+from tests.faults.scenarios import CHUNK
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.e2e, pytest.mark.slow]
-
-CHUNK = 250
-"""Records per message: 40 chunks per leg, so kills fall between messages of the same batch."""
 
 
 @pytest.mark.timeout(240)
@@ -46,19 +45,4 @@ def test_the_hub_killed_at_four_points_still_completes_every_record_once(deploy,
     d.wait_until(each_service_as_its_user, "every service connected as its own user", 60, poll_s=0.5)
     report = assert_every_record_once(d)
     assert d.services["hub"].kills == 4
-    print("\n".join(d.events), report, sep="\n")
-
-
-@pytest.mark.timeout(240)
-def test_every_service_killed_together_then_restarted_completes_every_record_once(deploy):
-    d = deploy(chunk_records=CHUNK)
-    d.start()
-    d.drop_request()
-    d.wait_completed(int(0.4 * d.records), 120)
-    for name in d.services:  # a host crash: everything dies at (nearly) the same moment
-        d.kill(name)
-    d.start()
-    d.wait_completed(d.flow.sent(), 120)
-    report = assert_every_record_once(d)
-    assert all(service.kills == 1 for service in d.services.values())
     print("\n".join(d.events), report, sep="\n")

@@ -28,6 +28,7 @@ def fuzz_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     world.hub.close()
 
 
+@pytest.mark.slow
 def test_api_conforms_to_its_openapi_description(fuzz_world):
     # The description needs a sign-in like everything else (the loader passes the headers on).
     client = TestClient(fuzz_world.app)

@@ -2,9 +2,10 @@
 
 The hub believes the ``user_id`` a delivery carries because the broker checks it on every publish. These
 tests create a uniquely named throwaway user on the shared local broker (allowed only names under a unique
-prefix) and delete it afterwards: publishing with its own user as ``user_id`` is confirmed; naming any other
-user (the hub's, say) makes the broker close the channel with ``406 PRECONDITION_FAILED``, and the transport
-turns that into :class:`~contracts.errors.SenderNotPermitted`.
+prefix; one for the module, each test with a queue of its own) and delete it afterwards: publishing with
+its own user as ``user_id`` is confirmed; naming any other user (the hub's, say) makes the broker close the
+channel with ``406 PRECONDITION_FAILED``, and the transport turns that into
+:class:`~contracts.errors.SenderNotPermitted`.
 """
 
 from __future__ import annotations
@@ -42,8 +43,17 @@ class Throwaway:
     queue: str
 
 
-@pytest.fixture
-def throwaway(amqp_url: str) -> Iterator[Throwaway]:
+@dataclass(frozen=True)
+class _User:
+    name: str
+    url: str
+    prefix: str
+
+
+@pytest.fixture(scope="module")
+def _throwaway_user(amqp_url: str) -> Iterator[_User]:
+    """One throwaway user for the module (each ``rabbitmqctl`` call starts an Erlang VM); each test has its
+    own queue under the user's prefix (:func:`throwaway`)."""
     parts = urlparse(amqp_url)
     if shutil.which("rabbitmqctl") is None or parts.hostname not in {"127.0.0.1", "localhost"}:
         pytest.skip("creating a broker user needs rabbitmqctl on the broker's own machine")
@@ -54,26 +64,35 @@ def throwaway(amqp_url: str) -> Iterator[Throwaway]:
     vhost = "/" if vhost == "%2F" else vhost
     try:
         assert ctl("add_user", user, password).returncode == 0
-        # Only its own names: a queue under the prefix, and publishing to the default exchange.
+        # Only its own names: queues under the prefix, and publishing to the default exchange.
         own = rf"^{prefix}\..*$"
         assert (
             ctl("set_permissions", "-p", vhost, user, own, rf"{own[:-1]}|^amq\.default$", own).returncode == 0
         )
         host = f"{parts.hostname}:{parts.port or 5672}"
         url = f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{host}/{quote(vhost, safe='')}"
-        connection = pika.BlockingConnection(pika.URLParameters(url))
-        try:
-            connection.channel().queue_declare(f"{prefix}.q", auto_delete=False, durable=False)
-        finally:
-            connection.close()
-        yield Throwaway(user, url, f"{prefix}.q")
+        yield _User(user, url, prefix)
+    finally:
+        ctl("delete_user", user)
+
+
+@pytest.fixture
+def throwaway(amqp_url: str, _throwaway_user: _User) -> Iterator[Throwaway]:
+    """The module's throwaway user, and a fresh queue of this test's own that only it may use."""
+    queue = f"{_throwaway_user.prefix}.q{uuid.uuid4().hex[:8]}"
+    connection = pika.BlockingConnection(pika.URLParameters(_throwaway_user.url))
+    try:
+        connection.channel().queue_declare(queue, auto_delete=False, durable=False)
+    finally:
+        connection.close()
+    try:
+        yield Throwaway(_throwaway_user.name, _throwaway_user.url, queue)
     finally:
         cleanup = pika.BlockingConnection(pika.URLParameters(amqp_url))
         try:
-            cleanup.channel().queue_delete(f"{prefix}.q")
+            cleanup.channel().queue_delete(queue)
         finally:
             cleanup.close()
-        ctl("delete_user", user)
 
 
 def publish_raw(url: str, queue: str, user_id: str) -> None:
